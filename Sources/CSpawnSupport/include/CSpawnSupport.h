@@ -1,0 +1,11 @@
+#ifndef HANDSON_CSPAWNSUPPORT_H
+#define HANDSON_CSPAWNSUPPORT_H
+#include <spawn.h>
+
+/// pipe2(fds, O_CLOEXEC): both ends close on exec, atomically (GNU extension Swift's Glibc module hides).
+int handson_pipe_cloexec(int fds[2]);
+
+/// posix_spawn_file_actions_addchdir_np: the child starts in `path` (glibc 2.29+).
+int handson_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path);
+
+#endif

@@ -1,0 +1,4 @@
+import Foundation
+public enum HandsOnCLI {
+    public static func main() -> Int32 { 0 }
+}

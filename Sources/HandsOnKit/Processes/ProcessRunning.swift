@@ -1,0 +1,12 @@
+/// Runs programs. Everything that starts a process goes through this, so unit tests can fake it.
+public protocol ProcessRunning: Sendable {
+    /// Runs the request to its end (or its timeout) and returns what it printed and how it ended.
+    func run(_ request: ProcessRequest) throws -> ProcessResult
+}
+
+extension ProcessRunning {
+    /// Whether an executable of that name can be found in `PATH`.
+    public func canFind(_ executable: String, environment: [String: String]? = nil) -> Bool {
+        ExecutableLocator.find(executable, environment: environment) != nil
+    }
+}

@@ -1,0 +1,4 @@
+import Foundation
+import HandsOnKit
+
+exit(HandsOnCLI.main())
