@@ -1,4 +1,98 @@
 import Foundation
+
+/// The whole command line, callable in-process (tests drive it with their own ConsoleIO and runner).
 public enum HandsOnCLI {
-    public static func main() -> Int32 { 0 }
+    public static let version = "0.1.0"
+
+    /// Every subcommand, in the order `--help` lists them.
+    public static let commands: [any Command] = [
+        DoctorCommand(),
+        LabPrepareCommand(),
+        LabListCommand(),
+        DemoCommand(),
+    ]
+
+    /// Entry point of the `handson` executable.
+    public static func main() -> Int32 {
+        CancellationSignal.shared.installSignalHandlers()
+        let environment = ProcessInfo.processInfo.environment
+        let context = CommandContext(io: .standard(environment: environment), environment: environment,
+                                     runner: SystemProcessRunner(), currentDirectory: FileManager.default.currentDirectoryPath)
+        return execute(Array(CommandLine.arguments.dropFirst()), in: context)
+    }
+
+    public static func execute(_ arguments: [String], in context: CommandContext) -> Int32 {
+        let io = context.io
+        if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] || arguments == ["help"] {
+            io.out(toolHelp)
+            return arguments.isEmpty ? ExitCode.usage : ExitCode.success
+        }
+        if arguments == ["--version"] || arguments == ["version"] {
+            io.out("handson \(version)")
+            return ExitCode.success
+        }
+        guard let command = match(arguments) else {
+            let group = commands.filter { $0.spec.path.first == arguments[0] }
+            if !group.isEmpty, arguments.count == 1 || arguments[1].hasPrefix("-") {
+                if arguments.count > 1 && (arguments[1] == "--help" || arguments[1] == "-h") {
+                    io.out(groupHelp(arguments[0], group))
+                    return ExitCode.success
+                }
+                return usageError("'\(arguments[0])' needs a subcommand: \(group.map { $0.spec.path[1] }.joined(separator: ", "))",
+                                  usage: nil, io: io)
+            }
+            let word = arguments[0].hasPrefix("-") ? "option '\(arguments[0])'" : "command '\(arguments.prefix(2).joined(separator: " "))'"
+            return usageError("unknown \(word)", usage: nil, io: io)
+        }
+        let rest = Array(arguments.dropFirst(command.spec.path.count))
+        do {
+            let parsed = try ParsedArguments.parse(rest, for: command.spec)
+            if parsed.wantsHelp {
+                io.out(command.spec.helpText, terminator: "")
+                return ExitCode.success
+            }
+            return try command.run(parsed, in: context)
+        } catch let error as UsageError {
+            return usageError(error.message, usage: command.spec.usageLine, io: io)
+        } catch {
+            io.err(io.errorStyle.red("Error: ") + "\(error)")
+            return ExitCode.failure
+        }
+    }
+
+    static func match(_ arguments: [String]) -> (any Command)? {
+        commands.filter { arguments.starts(with: $0.spec.path) }.max { $0.spec.path.count < $1.spec.path.count }
+    }
+
+    static func usageError(_ message: String, usage: String?, io: ConsoleIO) -> Int32 {
+        io.err(io.errorStyle.red("Error: ") + message)
+        if let usage { io.err("Usage: \(usage)") }
+        io.err("See 'handson --help'.")
+        return ExitCode.usage
+    }
+
+    static var toolHelp: String {
+        let width = commands.map(\.spec.name.count).max() ?? 0
+        let rows = commands.map { "  \($0.spec.name.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.spec.summary)" }
+        return """
+            handson \(version): a course runner and auto-grader for container-image exercises.
+
+            Usage: handson <command> [options] [arguments]
+
+            Commands:
+            \(rows.joined(separator: "\n"))
+
+            Options:
+              -h, --help   Show help (also after any command: handson lab prepare --help).
+              --version    Print the version.
+
+            Exit codes: 0 ok, 1 failed (or something the course needs is missing), 2 usage error.
+            Colour is used on a terminal only, and never when NO_COLOR is set.
+            """
+    }
+
+    static func groupHelp(_ group: String, _ members: [any Command]) -> String {
+        "Usage: handson \(group) <subcommand>\n\nSubcommands:\n"
+            + members.map { "  \($0.spec.path.dropFirst().joined(separator: " "))  \($0.spec.summary)" }.joined(separator: "\n")
+    }
 }

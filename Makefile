@@ -1,0 +1,32 @@
+# HandsOn: `make demo` runs the main chapter end to end, `make test` runs every test.
+# Both set up what is missing first (on Debian as root: docker.io, debootstrap, curl, podman; dockerd started).
+
+SWIFT   ?= swift
+HANDSON := .build/debug/handson
+
+.PHONY: all setup build demo test unit-test lab clean
+
+all: build
+
+setup:
+	bash scripts/setup-engine.sh
+
+build:
+	$(SWIFT) build
+
+lab: setup build
+	$(HANDSON) lab prepare
+
+demo: lab
+	$(HANDSON) demo
+
+# End-to-end tests are enabled here; the first one prepares the lab images itself (from nothing on a new machine).
+test: setup build
+	HANDSON_E2E=1 $(SWIFT) test
+
+# Unit tests only: no engine needed.
+unit-test:
+	$(SWIFT) test --filter HandsOnKitTests
+
+clean:
+	rm -rf .build

@@ -1,0 +1,33 @@
+import Foundation
+
+/// What every command gets: where to write, the environment, and how to run programs.
+public struct CommandContext: Sendable {
+    public let io: ConsoleIO
+    public let environment: [String: String]
+    public let runner: any ProcessRunning
+    public let currentDirectory: String
+
+    public init(io: ConsoleIO, environment: [String: String], runner: any ProcessRunning, currentDirectory: String) {
+        self.io = io
+        self.environment = environment
+        self.runner = runner
+        self.currentDirectory = currentDirectory
+    }
+
+    /// A path as the user typed it, made absolute against the current directory.
+    public func absolutePath(_ path: String) -> String {
+        path.hasPrefix("/") ? path : URL(fileURLWithPath: currentDirectory).appendingPathComponent(path).standardized.path
+    }
+}
+
+/// One subcommand: its spec and what it does. Exit codes: 0 ok, 1 failed, 2 usage.
+public protocol Command: Sendable {
+    var spec: CommandSpec { get }
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32
+}
+
+public enum ExitCode {
+    public static let success: Int32 = 0
+    public static let failure: Int32 = 1
+    public static let usage: Int32 = 2
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// `handson demo`: the main chapter's arc in one go, on the real engine: the single-stage image, a scratch
+/// image, the scratch container answering /health on the course port, both sizes side by side; then clean up.
+struct DemoCommand: Command {
+    let spec = CommandSpec(
+        ["demo"], summary: "Build the sample app single-stage and from scratch, run it on 9091, curl /health, compare sizes.",
+        options: [.engine, .json, OptionSpec("--keep", help: "Leave the images (go-image:base, go-image:scratch) afterwards."),
+                  OptionSpec("--port", value: "port", help: "Host port for the container (default 9091).")])
+
+    struct Measurement: Codable {
+        let image: String
+        let sizeBytes: Int64
+        let size: String
+    }
+
+    struct Outcome: Codable {
+        let engine: EngineInfo
+        let images: [Measurement]
+        let healthStatus: Int
+        let healthBody: String
+        let healthy: Bool
+        let secondsToHealthy: Double
+    }
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let port = try arguments.positiveInteger("--port", default: DoctorCommand.coursePort)
+        let layout = try ProjectLayout.require(in: context)
+        let engine = try EngineOption.engine(from: arguments, in: context)
+        let io = context.io
+        let progress = ProgressReporter(io: io)
+        let info = try engine.info()
+        progress.step("Engine: \(info.name) \(info.version) (\(info.storageDriver))")
+
+        let needed = LabImage.catalog.filter { $0.reference == "golang:1.19" }
+        let lab = try LabPreparer(engine: engine, environment: context.environment).prepare(needed, progress: progress)
+        if let failed = lab.first(where: { $0.state == .failed }) {
+            throw CommandFailure("\(failed.reference) is not available: \(failed.message ?? "")")
+        }
+
+        let containerName = "go-container"
+        let images = ["go-image:base", "go-image:scratch"]
+        let danglingBefore = engine.danglingImageIDs()
+        let keep = arguments.has("--keep")
+        let cleanUp: @Sendable () -> Void = {
+            engine.removeContainers([containerName])
+            if !keep { engine.removeImages(images) }
+            engine.removeImages(Array(engine.danglingImageIDs().subtracting(danglingBefore)))
+        }
+        let cleanupToken = CancellationSignal.shared.onCancel(cleanUp)
+        defer {
+            CancellationSignal.shared.remove(cleanupToken)
+            cleanUp()
+        }
+        guard PortAvailability.isFree(port) else {
+            throw CommandFailure("port \(port) is in use; stop what listens there or pass --port")
+        }
+
+        let echo: @Sendable (OutputStreamKind, Data) -> Void = { _, data in
+            io.err(io.errorStyle.dim(String(decoding: data, as: UTF8.self)), terminator: "")
+        }
+        let scratchDockerfile = "\(layout.chaptersDirectory)/optimize-image/solutions/scratch.Dockerfile"
+        for (tag, dockerfile) in [("go-image:base", "\(layout.appsDirectory)/Dockerfile"), ("go-image:scratch", scratchDockerfile)] {
+            progress.step("\n$ \(engine.kind.rawValue) image build -t \(tag) -f \(dockerfile) apps")
+            let build = try engine.build(contextDirectory: layout.appsDirectory, dockerfile: dockerfile, tag: tag, onOutput: echo)
+            guard build.succeeded else { throw EngineError.commandFailed(build) }
+        }
+
+        progress.step("\n$ \(engine.kind.rawValue) container run --name \(containerName) -d -p \(port):9090 go-image:scratch")
+        engine.removeContainers([containerName])
+        _ = try engine.startContainer(image: "go-image:scratch", name: containerName,
+                                      ports: [PortMapping(hostPort: port, containerPort: 9090)])
+        let url = "http://localhost:\(port)/health"
+        progress.step("$ curl \(url)")
+        let health = try HealthProbe(runner: context.runner).waitUntilHealthy(url: url, deadlineSeconds: 20)
+        progress.step(health.body.trimmingCharacters(in: .whitespacesAndNewlines))
+
+        var measured: [Measurement] = []
+        for image in images {
+            measured.append(Measurement(image: image, sizeBytes: try engine.imageSizeBytes(image),
+                                        size: try engine.displayedImageSize(image)))
+        }
+        let outcome = Outcome(engine: info, images: measured, healthStatus: health.httpStatus, healthBody: health.body,
+                              healthy: health.isHealthy, secondsToHealthy: health.elapsedSeconds)
+        if arguments.has("--json") {
+            io.out(try JSONOutput.encode(outcome))
+        } else {
+            let style = io.outputStyle
+            io.out("")
+            io.out(style.bold("IMAGE              SIZE      BYTES"))
+            for item in measured {
+                io.out("\(item.image.padding(toLength: 18, withPad: " ", startingAt: 0)) \(item.size.padding(toLength: 9, withPad: " ", startingAt: 0)) \(item.sizeBytes)")
+            }
+            let ratio = Double(measured[1].sizeBytes) / Double(max(measured[0].sizeBytes, 1)) * 100
+            io.out(String(format: "The scratch image is %.1f%% of the single-stage one.", ratio))
+            io.out(health.isHealthy
+                   ? style.green("✓ /health answered \(health.httpStatus) healthy after \(String(format: "%.2f", health.elapsedSeconds)) s")
+                   : style.red("✗ /health did not answer healthy (status \(health.httpStatus), curl exit \(health.curlExitCode))"))
+        }
+        return health.isHealthy ? ExitCode.success : ExitCode.failure
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// `handson lab prepare`: every base image the chapters use, made present.
+struct LabPrepareCommand: Command {
+    let spec = CommandSpec(
+        ["lab", "prepare"], summary: "Make sure every base image the chapters use exists (pull, or build a local stand-in).",
+        options: [.engine, .json, OptionSpec("--offline", help: "Do not try to pull; build stand-ins for what is missing.")],
+        discussion: """
+            Images present on the engine are used as they are. A missing one is pulled; when the pull fails
+            (no registry reachable), a stand-in is built from Debian packages with debootstrap and labelled
+            \(StandInLabel.key). The first build takes a few minutes; a second run takes seconds.
+            """)
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let engine = try EngineOption.engine(from: arguments, in: context)
+        var preparer = LabPreparer(engine: engine, environment: context.environment)
+        if arguments.has("--offline") { preparer.allowPull = false }
+        let progress = ProgressReporter(io: context.io)
+        progress.step("Lab images on \(engine.kind.rawValue):")
+        let statuses = try preparer.prepare(progress: progress)
+        if arguments.has("--json") {
+            context.io.out(try JSONOutput.encode(statuses))
+        } else {
+            LabStatusTable.print(statuses, io: context.io)
+        }
+        return statuses.allSatisfy({ $0.state != .failed && $0.state != .missing }) ? ExitCode.success : ExitCode.failure
+    }
+}
+
+/// `handson lab list`: what is there, without changing anything.
+struct LabListCommand: Command {
+    let spec = CommandSpec(["lab", "list"], summary: "List the lab's base images: present, stand-in or missing.",
+                           options: [.engine, .json])
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let engine = try EngineOption.engine(from: arguments, in: context)
+        let statuses = LabPreparer(engine: engine, environment: context.environment).survey()
+        if arguments.has("--json") {
+            context.io.out(try JSONOutput.encode(statuses))
+        } else {
+            LabStatusTable.print(statuses, io: context.io)
+        }
+        return statuses.contains { $0.state == .missing } ? ExitCode.failure : ExitCode.success
+    }
+}
+
+enum LabStatusTable {
+    static func print(_ statuses: [LabImageStatus], io: ConsoleIO) {
+        let style = io.outputStyle
+        let width = statuses.map(\.reference.count).max() ?? 0
+        for status in statuses {
+            let mark: String
+            switch status.state {
+            case .missing, .failed: mark = style.red("✗")
+            default: mark = style.green("✓")
+            }
+            var line = "\(mark) \(status.reference.padding(toLength: width, withPad: " ", startingAt: 0))  \(status.state.rawValue)"
+            if let size = status.sizeBytes { line += "  \(ByteFormatting.decimal(size))" }
+            if status.isStandIn { line += style.dim("  (local stand-in from Debian packages)") }
+            if let message = status.message { line += "\n    " + message.replacingOccurrences(of: "\n", with: "\n    ") }
+            io.out(line)
+        }
+    }
+}

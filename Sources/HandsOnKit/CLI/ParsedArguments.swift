@@ -1,0 +1,87 @@
+/// A command's arguments after parsing: flags seen, option values, positionals in order.
+public struct ParsedArguments: Sendable, Equatable {
+    public var flags: Set<String> = []
+    public var values: [String: String] = [:]
+    public var positionals: [String] = []
+    public var wantsHelp = false
+
+    public init() {}
+
+    public func has(_ flag: String) -> Bool { flags.contains(flag) }
+    public func value(_ option: String) -> String? { values[option] }
+
+    /// A positive number of seconds (or any positive number) given to an option, or the default.
+    public func positiveNumber(_ option: String, default fallback: Double) throws -> Double {
+        guard let text = values[option] else { return fallback }
+        guard let number = Double(text), number > 0, number.isFinite else {
+            throw UsageError("\(option) takes a positive number, not '\(text)'")
+        }
+        return number
+    }
+
+    public func positiveInteger(_ option: String, default fallback: Int) throws -> Int {
+        guard let text = values[option] else { return fallback }
+        guard let number = Int(text), number > 0 else {
+            throw UsageError("\(option) takes a positive whole number, not '\(text)'")
+        }
+        return number
+    }
+
+    /// Reads a command's words against its spec; unknown options and wrong counts are usage errors.
+    public static func parse(_ words: [String], for spec: CommandSpec) throws -> ParsedArguments {
+        var parsed = ParsedArguments()
+        var index = 0
+        var optionsEnded = false
+        while index < words.count {
+            let word = words[index]
+            index += 1
+            if optionsEnded || !word.hasPrefix("-") || word == "-" {
+                parsed.positionals.append(word)
+                continue
+            }
+            if word == "--" { optionsEnded = true; continue }
+            if word == "-h" || word == "--help" { parsed.wantsHelp = true; continue }
+            var name = word
+            var inlineValue: String?
+            if let equals = word.firstIndex(of: "="), word.hasPrefix("--") {
+                name = String(word[..<equals])
+                inlineValue = String(word[word.index(after: equals)...])
+            }
+            guard let option = spec.options.first(where: { $0.name == name }) else {
+                throw UsageError("unknown option '\(name)'")
+            }
+            if option.valueName == nil {
+                if inlineValue != nil { throw UsageError("\(name) takes no value") }
+                parsed.flags.insert(name)
+            } else if let inlineValue {
+                parsed.values[name] = inlineValue
+            } else {
+                guard index < words.count else { throw UsageError("\(name) needs a value (\(option.valueName!))") }
+                parsed.values[name] = words[index]
+                index += 1
+            }
+        }
+        if parsed.wantsHelp { return parsed }
+        if parsed.positionals.count < spec.minimumPositionals {
+            throw UsageError("missing argument: \(spec.arguments)")
+        }
+        if parsed.positionals.count > spec.maximumPositionals {
+            throw UsageError("unexpected argument '\(parsed.positionals[spec.maximumPositionals])'")
+        }
+        return parsed
+    }
+}
+
+/// The user typed something the CLI does not accept: printed with the usage line, exit 2.
+public struct UsageError: Error, Equatable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A command could not do its work; the message is one sentence for the user, exit 1.
+public struct CommandFailure: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// A port published from a container: `127.0.0.1:9091 -> 9090`.
+public struct PortMapping: Sendable, Equatable {
+    public let hostAddress: String
+    public let hostPort: Int
+    public let containerPort: Int
+
+    public init(hostAddress: String = "127.0.0.1", hostPort: Int, containerPort: Int) {
+        self.hostAddress = hostAddress
+        self.hostPort = hostPort
+        self.containerPort = containerPort
+    }
+
+    var argument: String { "\(hostAddress):\(hostPort):\(containerPort)" }
+}
+
+/// Container operations: start detached, run to completion, stop and remove.
+extension ContainerEngine {
+    /// Starts a container in the background and returns its id.
+    public func startContainer(image: String, name: String, ports: [PortMapping] = [], labels: [String: String] = [:],
+                               extraArguments: [String] = [], command: [String] = []) throws -> String {
+        var arguments = ["run", "-d", "--name", name]
+        for port in ports { arguments += ["-p", port.argument] }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
+        arguments += extraArguments + [image] + command
+        let result = try checked(arguments, timeout: 60)
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Whether the container is running now, and its exit code if it has stopped.
+    public func containerState(_ name: String) throws -> (running: Bool, exitCode: Int?) {
+        let text = try checked(["container", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", name]).stdout
+        let parts = text.split(whereSeparator: \.isWhitespace)
+        return (parts.first == "true", parts.count > 1 ? Int(parts[1]) : nil)
+    }
+
+    public func containerLogs(_ name: String) -> String {
+        guard let result = try? execute(["logs", name], timeout: 30, outputLimit: 64 * 1024) else { return "" }
+        return result.stdout + result.stderr
+    }
+
+    /// Removes containers, stopping them first; ones already gone are not an error.
+    public func removeContainers(_ names: [String]) {
+        guard !names.isEmpty else { return }
+        _ = try? execute(["rm", "-f"] + names, timeout: 60)
+    }
+}

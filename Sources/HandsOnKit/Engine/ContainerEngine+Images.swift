@@ -1,0 +1,77 @@
+import Foundation
+
+/// Image operations: look-up, size, labels, build, import, pull, tag, removal.
+extension ContainerEngine {
+    public func imageExists(_ reference: String) -> Bool {
+        (try? execute(["image", "inspect", "--format", "{{.Id}}", reference], timeout: 30).succeeded) ?? false
+    }
+
+    /// The exact size in bytes as the engine records it (`image inspect .Size`).
+    public func imageSizeBytes(_ reference: String) throws -> Int64 {
+        let text = try checked(["image", "inspect", "--format", "{{.Size}}", reference], timeout: 30).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let bytes = Int64(text) else {
+            throw CommandFailure("`\(kind.rawValue) image inspect` gave '\(text)' for the size of \(reference), not a number")
+        }
+        return bytes
+    }
+
+    /// The size as the engine's own image listing displays it (`10MB`, `4.48 MB`).
+    public func displayedImageSize(_ reference: String) throws -> String {
+        let arguments = kind == .docker ? ["image", "ls", "--format", "{{.Size}}", reference]
+                                        : ["images", "--format", "{{.Size}}", reference]
+        let text = try checked(arguments, timeout: 30).stdout
+        guard let line = text.split(separator: "\n").first else {
+            throw CommandFailure("\(reference) is not in the image listing")
+        }
+        return line.trimmingCharacters(in: .whitespaces)
+    }
+
+    public func imageLabels(_ reference: String) throws -> [String: String] {
+        let text = try checked(["image", "inspect", "--format", "{{json .Config.Labels}}", reference], timeout: 30).stdout
+        let data = Data(text.utf8)
+        return (try? JSONDecoder().decode([String: String]?.self, from: data)) ?? [:]
+    }
+
+    /// Builds `contextDirectory` into `tag`; returns the result whether or not the build worked.
+    public func build(contextDirectory: String, dockerfile: String? = nil, tag: String, labels: [String: String] = [:],
+                      extraArguments: [String] = [], timeout: Double = 600,
+                      onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil) throws -> ProcessResult {
+        var arguments = ["build", "--force-rm", "-t", tag]
+        if let dockerfile { arguments += ["-f", dockerfile] }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
+        arguments += extraArguments
+        arguments.append(contextDirectory)
+        return try execute(arguments, timeout: timeout, outputLimit: 256 * 1024, onOutput: onOutput)
+    }
+
+    /// Makes an image from a root file system tarball, with Dockerfile-style `changes` (ENV, CMD, LABEL, ...).
+    public func importTarball(_ tarball: String, as reference: String, changes: [String]) throws {
+        var arguments = ["import"]
+        for change in changes { arguments += ["--change", change] }
+        arguments += [tarball, reference]
+        try checked(arguments, timeout: 900)
+    }
+
+    public func pull(_ reference: String, timeout: Double) throws -> ProcessResult {
+        try execute(["pull", reference], timeout: timeout)
+    }
+
+    public func tag(_ source: String, _ target: String) throws {
+        try checked(["tag", source, target])
+    }
+
+    /// Ids of untagged images (a multi-stage build's earlier stages, with the classic builder).
+    public func danglingImageIDs() -> Set<String> {
+        let arguments = kind == .docker ? ["image", "ls", "-q", "--no-trunc", "--filter", "dangling=true"]
+                                        : ["images", "-q", "--no-trunc", "--filter", "dangling=true"]
+        guard let result = try? execute(arguments, timeout: 30), result.succeeded else { return [] }
+        return Set(result.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    }
+
+    /// Removes images; ones already gone are not an error.
+    public func removeImages(_ references: [String]) {
+        guard !references.isEmpty else { return }
+        _ = try? execute(["image", "rm", "-f"] + references, timeout: 120)
+    }
+}

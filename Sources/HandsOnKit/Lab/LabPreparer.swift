@@ -1,0 +1,107 @@
+import Foundation
+
+/// Where a lab image came from, as `lab prepare` and `doctor` report it.
+public enum LabImageState: String, Sendable, Codable {
+    case present
+    case presentStandIn = "present (stand-in)"
+    case pulled
+    case builtStandIn = "built stand-in"
+    case missing
+    case failed
+}
+
+public struct LabImageStatus: Sendable, Codable {
+    public let reference: String
+    public let state: LabImageState
+    public let isStandIn: Bool
+    public let sizeBytes: Int64?
+    public let message: String?
+}
+
+/// Makes sure every lab image exists: use what the engine has, else pull, else build a stand-in.
+public struct LabPreparer: Sendable {
+    public let engine: ContainerEngine
+    public let environment: [String: String]
+    public var pullTimeout: Double = 45
+    public var allowPull = true
+
+    public init(engine: ContainerEngine, environment: [String: String]) {
+        self.engine = engine
+        self.environment = environment
+        allowPull = environment["HANDSON_OFFLINE"].map { $0.isEmpty || $0 == "0" } ?? true
+    }
+
+    /// What is there now, without changing anything.
+    public func survey(_ images: [LabImage] = LabImage.catalog) -> [LabImageStatus] {
+        images.map { image in
+            let reference = ImageReference(image.reference).qualified
+            guard engine.imageExists(reference) else {
+                return LabImageStatus(reference: image.reference, state: .missing, isStandIn: false, sizeBytes: nil, message: nil)
+            }
+            let standIn = isStandIn(reference)
+            return LabImageStatus(reference: image.reference, state: standIn ? .presentStandIn : .present, isStandIn: standIn,
+                                  sizeBytes: try? engine.imageSizeBytes(reference), message: nil)
+        }
+    }
+
+    public func prepare(_ images: [LabImage] = LabImage.catalog, progress: ProgressReporter) throws -> [LabImageStatus] {
+        var statuses = survey(images)
+        let missing = images.indices.filter { statuses[$0].state == .missing }
+        guard !missing.isEmpty else { return statuses }
+
+        var registryReachable = allowPull
+        var builder: StandInBuilder?
+        defer { builder?.cleanUp() }
+        for (position, index) in missing.enumerated() {
+            let image = images[index]
+            let reference = ImageReference(image.reference).qualified
+            progress.step("[\(position + 1)/\(missing.count)] \(image.reference)")
+            if registryReachable {
+                progress.detail("trying to pull it")
+                let pull = try engine.pull(reference, timeout: pullTimeout)
+                if pull.succeeded {
+                    statuses[index] = LabImageStatus(reference: image.reference, state: .pulled, isStandIn: false,
+                                                     sizeBytes: try? engine.imageSizeBytes(reference), message: nil)
+                    continue
+                }
+                // One failed pull is enough to know: no registry today, so the rest are built without trying.
+                registryReachable = false
+                progress.detail("pull failed (\(pull.timedOut ? "timed out" : pull.standardError.lastLines(1))); building a stand-in")
+            }
+            if builder == nil { builder = try makeBuilder(progress: progress) }
+            let started = Date()
+            do {
+                try builder!.build(image)
+                progress.finish()
+                progress.detail(String(format: "built in %.0f s", Date().timeIntervalSince(started)))
+                statuses[index] = LabImageStatus(reference: image.reference, state: .builtStandIn, isStandIn: true,
+                                                 sizeBytes: try? engine.imageSizeBytes(reference), message: nil)
+            } catch {
+                progress.finish()
+                statuses[index] = LabImageStatus(reference: image.reference, state: .failed, isStandIn: false,
+                                                 sizeBytes: nil, message: "\(error)")
+            }
+        }
+        return statuses
+    }
+
+    private func isStandIn(_ reference: String) -> Bool {
+        (try? engine.imageLabels(reference)[StandInLabel.key]) != nil
+    }
+
+    private func makeBuilder(progress: ProgressReporter) throws -> StandInBuilder {
+        guard let mirror = DebianMirror.detect(environment: environment) else {
+            throw CommandFailure("no Debian mirror found in /etc/apt/sources.list*: set HANDSON_DEBIAN_MIRROR to one")
+        }
+        let work = LabPreparer.workDirectory(environment: environment)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        return StandInBuilder(engine: engine, workDirectory: work, mirror: mirror, progress: progress)
+    }
+
+    /// Where root file systems are assembled and downloaded packages cached.
+    public static func workDirectory(environment: [String: String]) -> String {
+        if let dir = environment["HANDSON_CACHE_DIR"], !dir.isEmpty { return "\(dir)/lab" }
+        if let dir = environment["XDG_CACHE_HOME"], !dir.isEmpty { return "\(dir)/handson/lab" }
+        return "\(environment["HOME"] ?? NSTemporaryDirectory())/.cache/handson/lab"
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+/// Switches and helpers for the tests that need a real engine.
+enum EndToEnd {
+    static let environment = ProcessInfo.processInfo.environment
+    /// On with HANDSON_E2E=1 (make test) or CI=true; in CI a missing engine fails the test instead of skipping it.
+    static let isEnabled = environment["HANDSON_E2E"] == "1" || environment["CI"] == "true"
+    static let runner = SystemProcessRunner(cancellation: CancellationSignal())
+
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static var appsDirectory: String { "\(repositoryRoot)/apps" }
+
+    /// The engine, or a recorded failure (never a silent skip once enabled).
+    static func engine(_ kind: EngineKind = .docker) throws -> ContainerEngine {
+        do {
+            return try ContainerEngine.detect(preferred: kind, runner: runner)
+        } catch {
+            Issue.record("no \(kind.rawValue) engine answers: \(error)")
+            throw error
+        }
+    }
+
+    private static let labLock = NSLock()
+    nonisolated(unsafe) private static var labPrepared = false
+
+    /// Prepares every lab image once per test run (from nothing on a new machine).
+    static func prepareLab(on engine: ContainerEngine) throws -> [LabImageStatus] {
+        try labLock.withLock {
+            let preparer = LabPreparer(engine: engine, environment: environment)
+            let io = ConsoleIO(outputIsTerminal: false, errorIsTerminal: false, environment: [:],
+                               writeOutput: { _ in }, writeError: { FileHandle.standardError.write(Data($0.utf8)) })
+            let statuses = try preparer.prepare(progress: ProgressReporter(io: io))
+            labPrepared = true
+            return statuses
+        }
+    }
+}
+
+/// Names made by one test, removed when it ends (containers first, then images, then new dangling stages).
+final class EngineScratchpad {
+    let engine: ContainerEngine
+    let token = UUID().uuidString.prefix(8).lowercased()
+    private var containers: [String] = []
+    private var images: [String] = []
+    private let danglingBefore: Set<String>
+
+    init(engine: ContainerEngine) {
+        self.engine = engine
+        danglingBefore = engine.danglingImageIDs()
+    }
+
+    func imageTag(_ name: String) -> String {
+        let tag = "handson-e2e/\(name):\(token)"
+        images.append(tag)
+        return tag
+    }
+
+    func containerName(_ name: String) -> String {
+        let container = "handson-e2e-\(name)-\(token)"
+        containers.append(container)
+        return container
+    }
+
+    /// Writes a Dockerfile into a new temporary folder and returns its path.
+    func dockerfile(_ text: String) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("handson-e2e-\(token)-\(UUID().uuidString.prefix(4))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("Dockerfile").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    deinit {
+        engine.removeContainers(containers)
+        engine.removeImages(images)
+        engine.removeImages(Array(engine.danglingImageIDs().subtracting(danglingBefore)))
+    }
+}

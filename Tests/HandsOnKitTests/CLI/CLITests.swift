@@ -1,0 +1,71 @@
+import Testing
+@testable import HandsOnKit
+
+@Suite("The command line: help, version, usage errors, colour")
+struct CLITests {
+    @Test func helpGoesToStdoutWithExitZeroAndListsEveryCommand() {
+        let run = CLIRun.run(["--help"])
+        #expect(run.exitCode == 0)
+        #expect(run.stderr.isEmpty)
+        for command in HandsOnCLI.commands { #expect(run.stdout.contains(command.spec.name)) }
+    }
+
+    @Test(arguments: HandsOnCLI.commands.map(\.spec.path))
+    func everyCommandHasItsOwnHelp(path: [String]) {
+        let run = CLIRun.run(path + ["--help"])
+        #expect(run.exitCode == 0)
+        #expect(run.stdout.contains("Usage: handson \(path.joined(separator: " "))"))
+        #expect(run.stdout.contains("-h, --help"))
+    }
+
+    @Test func versionPrintsTheVersion() {
+        let run = CLIRun.run(["--version"])
+        #expect(run.exitCode == 0)
+        #expect(run.stdout == "handson \(HandsOnCLI.version)\n")
+    }
+
+    @Test(arguments: [
+        (["frobnicate"], "Error: unknown command 'frobnicate'"),
+        (["--frobnicate"], "Error: unknown option '--frobnicate'"),
+        (["doctor", "--frobnicate"], "Error: unknown option '--frobnicate'"),
+        (["doctor", "extra"], "Error: unexpected argument 'extra'"),
+        (["doctor", "--engine"], "Error: --engine needs a value (docker|podman)"),
+        (["doctor", "--json=yes"], "Error: --json takes no value"),
+        (["lab"], "Error: 'lab' needs a subcommand: prepare, list"),
+        (["demo", "--port", "many"], "Error: --port takes a positive whole number, not 'many'"),
+    ])
+    func usageErrorsSayWhatIsWrongOnStderrWithExitTwo(arguments: [String], message: String) {
+        let runner = FakeProcessRunner()
+        let run = CLIRun.run(arguments, runner: runner)
+        #expect(run.exitCode == 2)
+        #expect(run.stdout.isEmpty)
+        #expect(run.stderr.hasPrefix(message))
+        #expect(run.stderr.hasSuffix("See 'handson --help'.\n"))
+        #expect(runner.commands.isEmpty, "a usage error runs nothing")
+    }
+
+    @Test func anUnknownEngineNameIsAUsageError() {
+        let run = CLIRun.run(["doctor", "--engine", "lxc"])
+        #expect(run.exitCode == 2)
+        #expect(run.stderr.contains("--engine takes docker or podman, not 'lxc'"))
+    }
+
+    @Test func colourOnlyOnATerminalAndNeverWithNoColor() {
+        let plain = CLIRun.run(["doctor"], terminal: false)
+        #expect(!plain.stdout.contains("\u{1B}["))
+        let coloured = CLIRun.run(["doctor"], terminal: true)
+        #expect(coloured.stdout.contains("\u{1B}["))
+        let noColor = CLIRun.run(["doctor"], environment: ["PATH": "/usr/bin:/bin", "NO_COLOR": "1"], terminal: true)
+        #expect(!noColor.stdout.contains("\u{1B}["))
+    }
+
+    @Test func optionValuesAreReadInBothSpellings() throws {
+        let spec = CommandSpec(["x"], summary: "", positionals: 0...2, options: [.engine, .json])
+        let spaced = try ParsedArguments.parse(["--engine", "podman", "a", "--json", "--", "-b"], for: spec)
+        #expect(spaced.value("--engine") == "podman")
+        #expect(spaced.has("--json"))
+        #expect(spaced.positionals == ["a", "-b"])
+        let joined = try ParsedArguments.parse(["--engine=docker"], for: spec)
+        #expect(joined.value("--engine") == "docker")
+    }
+}

@@ -1,0 +1,43 @@
+import Testing
+@testable import HandsOnKit
+
+@Suite("doctor against a fake engine")
+struct DoctorTests {
+    func dockerThatAnswers(withImages present: Bool) -> FakeProcessRunner {
+        let runner = FakeProcessRunner()
+        runner.on(["docker", "version", "--format", "{{.Server.Version}}"], stdout: "20.10.24+dfsg1\n")
+        runner.on(["docker", "version"], stdout: "28.2.2|20.10.24+dfsg1\n")
+        runner.on(["docker", "info"], stdout: "overlay2\n")
+        runner.on(["docker", "image", "inspect", "--format", "{{.Id}}"], exit: present ? 0 : 1,
+                  stderr: present ? "" : "Error: No such image")
+        runner.on(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}"],
+                  stdout: #"{"org.handson.stand-in":"local stand-in built from Debian packages"}"#)
+        runner.on(["docker", "image", "inspect", "--format", "{{.Size}}"], stdout: "1550000\n")
+        runner.on(["podman"], exit: 127, stderr: "podman: not here")
+        return runner
+    }
+
+    @Test func missingLabImagesMakeItExitOneAndSayWhatToRun() {
+        let run = CLIRun.run(["doctor"], runner: dockerThatAnswers(withImages: false))
+        #expect(run.exitCode == 1)
+        #expect(run.stdout.contains("docker answers: client 28.2.2, server 20.10.24+dfsg1, storage driver overlay2"))
+        #expect(run.stdout.contains("golang:1.19"))
+        #expect(run.stdout.contains("missing: run `handson lab prepare`"))
+        #expect(run.stdout.contains("Not ready"))
+    }
+
+    @Test func standInsAreNamedAsSuch() {
+        let run = CLIRun.run(["doctor", "--json"], runner: dockerThatAnswers(withImages: true))
+        #expect(run.stdout.contains("\"isStandIn\" : true"))
+        #expect(run.stdout.contains("present, local stand-in built from Debian packages"))
+    }
+
+    @Test func noEngineSaysHowToStartOne() {
+        let runner = FakeProcessRunner()
+        runner.on(["docker"], exit: 1, stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
+        let run = CLIRun.run(["doctor"], runner: runner)
+        #expect(run.exitCode == 1)
+        #expect(run.stdout.contains("Cannot connect to the Docker daemon"))
+        #expect(run.stdout.contains("dockerd"))
+    }
+}

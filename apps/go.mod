@@ -1,0 +1,3 @@
+module example.com/handson/apps
+
+go 1.19
