@@ -15,7 +15,7 @@ let package = Package(
         /// The executable: only the entry point.
         .executableTarget(name: "handson", dependencies: ["HandsOnKit"]),
         /// Unit tests: no engine needed (a fake process runner where processes are involved).
-        .testTarget(name: "HandsOnKitTests", dependencies: ["HandsOnKit"]),
+        .testTarget(name: "HandsOnKitTests", dependencies: ["HandsOnKit"], exclude: ["Fixtures"]),
         /// End-to-end tests against a real Docker (and Podman) engine; enabled by HANDSON_E2E=1 or CI=true.
         .testTarget(name: "EndToEndTests", dependencies: ["HandsOnKit"]),
     ],

@@ -10,6 +10,7 @@ public enum HandsOnCLI {
         LabPrepareCommand(),
         LabListCommand(),
         DemoCommand(),
+        ParseImageListCommand(),
     ]
 
     /// Entry point of the `handson` executable.

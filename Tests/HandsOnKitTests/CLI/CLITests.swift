@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import HandsOnKit
 
@@ -32,6 +33,7 @@ struct CLITests {
         (["doctor", "--engine"], "Error: --engine needs a value (docker|podman)"),
         (["doctor", "--json=yes"], "Error: --json takes no value"),
         (["lab"], "Error: 'lab' needs a subcommand: prepare, list"),
+        (["parse", "image-ls", "a", "b"], "Error: unexpected argument 'b'"),
         (["demo", "--port", "many"], "Error: --port takes a positive whole number, not 'many'"),
     ])
     func usageErrorsSayWhatIsWrongOnStderrWithExitTwo(arguments: [String], message: String) {
@@ -42,6 +44,31 @@ struct CLITests {
         #expect(run.stderr.hasPrefix(message))
         #expect(run.stderr.hasSuffix("See 'handson --help'.\n"))
         #expect(runner.commands.isEmpty, "a usage error runs nothing")
+    }
+
+    @Test func parseImageListPrintsRowsAsJSONWithNullsForNone() throws {
+        let file = ListingFixtures.directory + "/docker-format-repotag.txt"
+        let run = CLIRun.run(["parse", "image-ls", file])
+        #expect(run.exitCode == 0)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.count == 20)
+        let edge = try #require(rows.first { $0["tag"] as? String == "b10049999" })
+        #expect(edge["size"] as? String == "10MB")
+        #expect(edge["reference"] as? String == "handson-fixture/edge:b10049999")
+        #expect(edge["sizeBytesMin"] as? Int == 9_950_000 && edge["sizeBytesMax"] as? Int == 10_050_000)
+        #expect(edge["imageID"] is NSNull, "no ID column in this format: null, not missing")
+    }
+
+    @Test func parseImageListOnTextThatIsNoListingExitsOneNamingTheLine() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("handson-not-a-listing-\(UUID().uuidString)")
+        try "just some notes\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let run = CLIRun.run(["parse", "image-ls", file.path])
+        #expect(run.exitCode == 1)
+        #expect(run.stderr.contains("line 1: cannot read 'just some notes'"))
+        let missing = CLIRun.run(["parse", "image-ls", "/nonexistent/listing.txt"])
+        #expect(missing.exitCode == 1)
+        #expect(missing.stderr.contains("cannot read /nonexistent/listing.txt"))
     }
 
     @Test func anUnknownEngineNameIsAUsageError() {

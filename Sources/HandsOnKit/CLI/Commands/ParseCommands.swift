@@ -1,0 +1,46 @@
+import Foundation
+
+/// `handson parse image-ls [FILE]`: any docker or podman image listing (or a transcript holding one) as JSON rows.
+struct ParseImageListCommand: Command {
+    let spec = CommandSpec(
+        ["parse", "image-ls"], summary: "Read a docker/podman image listing (or a transcript with one) and print its rows as JSON.",
+        arguments: "[FILE]", positionals: 0...1,
+        discussion: """
+            Reads FILE, or standard input when FILE is absent or '-'. Recognises docker's classic table (also -a,
+            --digests, --no-trunc and custom 'table' formats), docker JSON lines, podman tables and podman's JSON
+            array, inside other text too. Each row gives sizeBytes and the interval [sizeBytesMin, sizeBytesMax]
+            that surely holds the true byte count given how the size was rounded for display.
+            Exit 1 when the input holds no listing, naming the first line it could not read.
+            """)
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let text = try InputText.read(arguments.positionals.first, in: context)
+        do {
+            let rows = try ImageListingParser.parse(text)
+            context.io.out(try JSONOutput.encode(rows))
+            return ExitCode.success
+        } catch let error as ListingParseError {
+            throw CommandFailure(error.description)
+        }
+    }
+}
+
+/// Reads a command's input file, or standard input for none or `-`.
+enum InputText {
+    static let limit = 64 << 20
+
+    static func read(_ path: String?, in context: CommandContext) throws -> String {
+        let data: Data
+        if path == nil || path == "-" {
+            data = FileHandle.standardInput.readDataToEndOfFile()
+        } else {
+            let absolute = context.absolutePath(path!)
+            guard let contents = FileManager.default.contents(atPath: absolute) else {
+                throw CommandFailure("cannot read \(path!): no such file, or not readable")
+            }
+            data = contents
+        }
+        guard data.count <= limit else { throw CommandFailure("input is over \(limit >> 20) MiB; not read") }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

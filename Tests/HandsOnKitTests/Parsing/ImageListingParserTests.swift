@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+/// Real outputs captured from docker (CLI 28.2, engine 20.10) and podman 4.3 by scripts/capture-listing-fixtures.sh.
+enum ListingFixtures {
+    static let directory: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        url.deleteLastPathComponent()
+        url.deleteLastPathComponent()
+        return url.appendingPathComponent("Fixtures/listings").path
+    }()
+
+    static func text(_ name: String) throws -> String {
+        try String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)
+    }
+
+    /// tag -> exact bytes, from `image inspect` at capture time.
+    static func exactSizes(_ engine: String) throws -> [String: Int64] {
+        var sizes: [String: Int64] = [:]
+        for line in try text("\(engine)-exact-sizes.txt").split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            sizes[String(parts[0])] = Int64(parts[1])
+        }
+        return sizes
+    }
+}
+
+@Suite("Image listings from real engines")
+struct ImageListingParserTests {
+    @Test(arguments: [
+        ("docker-table.txt", "docker"), ("docker-digests.txt", "docker"), ("docker-no-trunc.txt", "docker"),
+        ("docker-format-repotag.txt", "docker"), ("docker-json-lines.txt", "docker"), ("docker-format-json.txt", "docker"),
+        ("podman-table.txt", "podman"), ("podman-json.txt", "podman"),
+    ])
+    func everyRowsIntervalHoldsTheEnginesExactByteCount(file: String, engine: String) throws {
+        let rows = try ImageListingParser.parse(try ListingFixtures.text(file))
+        let exact = try ListingFixtures.exactSizes(engine)
+        #expect(rows.count == exact.count)
+        for row in rows {
+            let tag = try #require(row.tag)
+            let bytes = try #require(exact[tag])
+            let estimate = try #require(row.estimate, "row for \(tag) has a size")
+            #expect((estimate.minimum...estimate.maximum).contains(bytes), "\(file) \(tag): \(bytes) not in \(estimate)")
+            #expect(ImageReference(row.reference ?? "") == ImageReference("handson-fixture/edge:\(tag)"))
+        }
+    }
+
+    @Test func theTierEdgesReadAsTheContestReadsThem() throws {
+        let rows = try ImageListingParser.parse(try ListingFixtures.text("docker-table.txt"))
+        func row(_ tag: String) throws -> ImageListingRow { try #require(rows.first { $0.tag == tag }) }
+        #expect(try row("b10049999").size == "10MB")       // 10,049,999 bytes is listed as 10MB
+        #expect(try row("b10050000").size == "10.1MB")
+        #expect(try row("b999999").size == "1e+03kB")      // the %g quirk, read as just under 1 MB
+        #expect(try row("b999999").estimate?.maximum == 999_999)
+        #expect(try row("b0").estimate == .exact(0))
+        #expect(try row("b999").estimate == .exact(999))
+    }
+
+    @Test func jsonWithVirtualSizeIsNarrowerThanTheTable() throws {
+        let table = try ImageListingParser.parse(try ListingFixtures.text("docker-table.txt"))
+        let json = try ImageListingParser.parse(try ListingFixtures.text("docker-json-lines.txt"))
+        for (fromTable, fromJSON) in zip(table, json) {
+            let wide = try #require(fromTable.estimate)
+            let narrow = try #require(fromJSON.estimate)
+            #expect(narrow.maximum - narrow.minimum <= wide.maximum - wide.minimum)
+        }
+    }
+
+    @Test func podmanJSONSizesAreExactAndNamesFullyQualified() throws {
+        let rows = try ImageListingParser.parse(try ListingFixtures.text("podman-json.txt"))
+        let exact = try ListingFixtures.exactSizes("podman")
+        for row in rows {
+            #expect(row.repository == "localhost/handson-fixture/edge")
+            #expect(row.estimate?.isExact == true)
+            #expect(row.estimate?.bytes == exact[row.tag ?? ""])
+            #expect(row.imageID?.count == 64)
+        }
+    }
+
+    @Test func allImagesWithNoneRowsGiveNulls() throws {
+        let rows = try ImageListingParser.parse(try ListingFixtures.text("docker-all.txt"))
+        #expect(!rows.isEmpty)
+        #expect(rows.allSatisfy { $0.estimate != nil })
+        for row in rows where row.repository == nil { #expect(row.reference == nil) }
+    }
+
+    @Test func aSubsetOfColumnsInAnyOrderStillReads() throws {
+        let rows = try ImageListingParser.parse(try ListingFixtures.text("docker-format-subset.txt"))
+        #expect(rows.count == 20)
+        #expect(rows.allSatisfy { $0.tag == nil && $0.repository == "handson-fixture/edge" && $0.imageID?.count == 12 })
+    }
+
+    @Test func aListingInsideAPastedTranscriptIsFound() throws {
+        let listing = try ListingFixtures.text("docker-over-1gb-base.txt")
+        let transcript = """
+            My answer for the diet problem:
+
+            ```
+            $ docker image build -t go-image:base .
+            Successfully tagged go-image:base
+            $ docker image ls golang
+            \(listing)$ curl http://localhost:9091/health
+            {"status":"Healthy"}
+            ```
+            """
+        let rows = try ImageListingParser.parse(transcript)
+        #expect(rows.count == 1)
+        #expect(rows.first?.reference == "golang:1.19")
+        #expect(rows.first?.line == 8, "line 7 is the header")
+    }
+
+    @Test func bigImagesAndOldSpacedUnitsRead() throws {
+        let text = """
+            REPOSITORY          TAG                 IMAGE ID            CREATED             VIRTUAL SIZE
+            ubuntu              14.04               5506de2b643b        3 weeks ago         199.3 MB
+            go-image            base                e9e77e06562e        10 seconds ago      1.23 GB
+            """
+        let rows = try ImageListingParser.parse(text)
+        #expect(rows.map(\.size) == ["199.3 MB", "1.23 GB"])
+        #expect(rows[1].estimate == ByteSizeEstimate(bytes: 1_230_000_000, minimum: 1_225_000_000, maximum: 1_235_000_000))
+        #expect(rows[0].estimate?.minimum == 199_250_000)
+    }
+
+    @Test func textThatIsNoListingNamesItsFirstLine() {
+        #expect(throws: ListingParseError(line: 2, text: "hello world")) {
+            try ImageListingParser.parse("\nhello world\nsecond line\n")
+        }
+        let error = ListingParseError(line: 2, text: "hello world")
+        #expect(error.description.hasPrefix("line 2: cannot read 'hello world'"))
+    }
+
+    @Test func garbledAndRandomInputNeverCrashes() throws {
+        let table = try ListingFixtures.text("docker-table.txt")
+        var generator = SplitMix64(seed: 42)
+        for _ in 0..<3000 {
+            var bytes = Array(table.utf8)
+            for _ in 0..<Int(generator.next() % 40) {
+                let position = Int(generator.next() % UInt64(bytes.count))
+                bytes[position] = UInt8(truncatingIfNeeded: generator.next())
+            }
+            let cut = Int(generator.next() % UInt64(bytes.count))
+            _ = try? ImageListingParser.parse(String(decoding: bytes[..<cut], as: UTF8.self))
+            let random = (0..<Int(generator.next() % 300)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            _ = try? ImageListingParser.parse(String(decoding: random, as: UTF8.self))
+        }
+    }
+}
