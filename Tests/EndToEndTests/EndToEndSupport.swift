@@ -77,6 +77,31 @@ final class EngineScratchpad {
         return path
     }
 
+    /// Builds the sample app (`apps/` as context) with a Dockerfile given by path, or by text when `text` is set;
+    /// a failed build is recorded as a test failure with the engine's last lines.
+    func buildApp(_ name: String, dockerfile path: String? = nil, text: String? = nil,
+                  sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let tag = imageTag(name)
+        let dockerfile = try text.map { try self.dockerfile($0) } ?? path
+        let build = try engine.build(contextDirectory: EndToEnd.appsDirectory, dockerfile: dockerfile, tag: tag)
+        #expect(build.succeeded, "\(build.failureSummary)", sourceLocation: sourceLocation)
+        return tag
+    }
+
+    /// A two-stage Dockerfile: the app built with cgo left on (the golang image's default), then `final`.
+    static func cgoBuildThen(_ final: String) -> String {
+        """
+        FROM golang:1.19 AS builder
+        WORKDIR /app
+        COPY . ./
+        RUN go build -o ./server-run ./server
+        FROM \(final)
+        COPY --from=builder /app/server-run /server-run
+        COPY web /web
+        CMD ["/server-run"]
+        """
+    }
+
     deinit {
         engine.removeContainers(containers)
         engine.removeImages(images)

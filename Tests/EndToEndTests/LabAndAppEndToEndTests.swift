@@ -54,9 +54,7 @@ struct LabAndAppEndToEndTests {
         let engine = try EndToEnd.engine()
         _ = try EndToEnd.prepareLab(on: engine)
         let pad = EngineScratchpad(engine: engine)
-        let tag = pad.imageTag("base")
-        let build = try engine.build(contextDirectory: EndToEnd.appsDirectory, tag: tag)
-        #expect(build.succeeded, "\(build.failureSummary)")
+        let tag = try pad.buildApp("base")
         let observation = try runAndProbe(tag, pad: pad)
         #expect(observation.isHealthy)
         #expect(observation.httpStatus == 200)
@@ -68,10 +66,7 @@ struct LabAndAppEndToEndTests {
         let engine = try EndToEnd.engine()
         _ = try EndToEnd.prepareLab(on: engine)
         let pad = EngineScratchpad(engine: engine)
-        let tag = pad.imageTag("scratch")
-        let dockerfile = "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile"
-        let build = try engine.build(contextDirectory: EndToEnd.appsDirectory, dockerfile: dockerfile, tag: tag)
-        #expect(build.succeeded, "\(build.failureSummary)")
+        let tag = try pad.buildApp("scratch", dockerfile: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile")
         #expect(try runAndProbe(tag, pad: pad).isHealthy)
         #expect(try engine.imageSizeBytes(tag) < 15_000_000)
     }
@@ -80,18 +75,7 @@ struct LabAndAppEndToEndTests {
         let engine = try EndToEnd.engine()
         _ = try EndToEnd.prepareLab(on: engine)
         let pad = EngineScratchpad(engine: engine)
-        let tag = pad.imageTag("scratch-cgo")
-        let dockerfile = try pad.dockerfile("""
-            FROM golang:1.19 AS builder
-            WORKDIR /app
-            COPY . ./
-            RUN go build -o ./server-run ./server
-            FROM scratch
-            COPY --from=builder /app/server-run /server-run
-            CMD ["/server-run"]
-            """)
-        let build = try engine.build(contextDirectory: EndToEnd.appsDirectory, dockerfile: dockerfile, tag: tag)
-        #expect(build.succeeded, "\(build.failureSummary)")
+        let tag = try pad.buildApp("scratch-cgo", text: EngineScratchpad.cgoBuildThen("scratch"))
         let name = pad.containerName("cgo")
         let started = try? engine.startContainer(image: tag, name: name, ports: [PortMapping(hostPort: PortAvailability.ephemeralPort()!, containerPort: 9090)])
         // Depending on the engine the start itself fails, or the container exits at once: either way it never serves.
@@ -111,19 +95,7 @@ struct LabAndAppEndToEndTests {
         let engine = try EndToEnd.engine()
         _ = try EndToEnd.prepareLab(on: engine)
         let pad = EngineScratchpad(engine: engine)
-        let tag = pad.imageTag("distroless")
-        let dockerfile = try pad.dockerfile("""
-            FROM golang:1.19 AS builder
-            WORKDIR /app
-            COPY . ./
-            RUN go build -o ./server-run ./server
-            FROM gcr.io/distroless/base-debian12
-            COPY --from=builder /app/server-run /server-run
-            COPY web /web
-            CMD ["/server-run"]
-            """)
-        let build = try engine.build(contextDirectory: EndToEnd.appsDirectory, dockerfile: dockerfile, tag: tag)
-        #expect(build.succeeded, "\(build.failureSummary)")
+        let tag = try pad.buildApp("distroless", text: EngineScratchpad.cgoBuildThen("gcr.io/distroless/base-debian12"))
         #expect(try runAndProbe(tag, pad: pad).isHealthy, "a cgo binary runs on distroless base: glibc is there")
     }
 
@@ -140,10 +112,7 @@ struct PodmanEndToEndTests {
     @Test func podmanBuildsAnImageAndReportsItsSize() throws {
         let engine = try EndToEnd.engine(.podman)
         let pad = EngineScratchpad(engine: engine)
-        let tag = pad.imageTag("podman")
-        let dockerfile = try pad.dockerfile("FROM scratch\nCOPY web /web\n")
-        let build = try engine.build(contextDirectory: EndToEnd.appsDirectory, dockerfile: dockerfile, tag: tag)
-        #expect(build.succeeded, "\(build.failureSummary)")
+        let tag = try pad.buildApp("podman", text: "FROM scratch\nCOPY web /web\n")
         let bytes = try engine.imageSizeBytes(tag)
         let webBytes = try FileManager.default.contentsOfDirectory(atPath: "\(EndToEnd.appsDirectory)/web")
             .map { try FileManager.default.attributesOfItem(atPath: "\(EndToEnd.appsDirectory)/web/\($0)")[.size] as! Int }
