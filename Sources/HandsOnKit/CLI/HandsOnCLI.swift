@@ -11,6 +11,7 @@ public enum HandsOnCLI {
         LabListCommand(),
         DemoCommand(),
         ParseImageListCommand(),
+        ParseCurlCommand(),
     ]
 
     /// Entry point of the `handson` executable.

@@ -4,8 +4,7 @@ import Foundation
 /// classic tables (`-a`, `--digests`, `--no-trunc`, custom `table` formats), docker JSON lines, podman's JSON array.
 public enum ImageListingParser {
     public static func parse(_ text: String) throws -> [ImageListingRow] {
-        let lines = text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false)
-            .map { String($0).replacingOccurrences(of: "\r", with: "") }
+        let lines = TextLines.split(text).map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\r" })) }
         var rows: [ImageListingRow] = []
         var foundListing = false
         var index = 0
@@ -28,8 +27,22 @@ public enum ImageListingParser {
             if let header = TableHeader(lines[index]) {
                 foundListing = true
                 index += 1
-                while index < lines.count, let row = header.row(lines[index], line: index + 1) {
-                    rows.append(row)
+                var extraNames: [String] = []
+                reading: while index < lines.count {
+                    switch header.read(lines[index], line: index + 1) {
+                    case .image(let row):
+                        for name in extraNames {  // the same image under its other tags
+                            var tagged = row
+                            (tagged.repository, tagged.tag) = ListingValue.splitReference(name)
+                            rows.append(tagged)
+                        }
+                        extraNames = []
+                        rows.append(row)
+                    case .treeDetail(let name):
+                        if let name { extraNames.append(name) }
+                    case .end:
+                        break reading
+                    }
                     index += 1
                 }
                 continue
@@ -93,19 +106,23 @@ struct TableHeader {
 
     let columns: [Column]
     let offsets: [Int]
+    /// docker v29's default view: `IMAGE  ID  DISK USAGE  CONTENT SIZE  EXTRA`, platform children under each image,
+    /// extra tags of one image on name-only lines above its row, blank lines between images.
+    let isTree: Bool
 
     init?(_ line: String) {
         let cells = Self.cells(line)
         let names = cells.map { $0.text.uppercased() }
-        guard names.contains("SIZE") || names.contains("VIRTUAL SIZE"),
-              names.contains(where: { ["REPOSITORY", "TAG", "IMAGE ID", "REPOSITORY:TAG", "ID"].contains($0) }) else { return nil }
+        guard names.contains("SIZE") || names.contains("VIRTUAL SIZE") || names.contains("DISK USAGE"),
+              names.contains(where: { ["REPOSITORY", "TAG", "IMAGE ID", "REPOSITORY:TAG", "ID", "IMAGE"].contains($0) }) else { return nil }
+        isTree = names.first == "IMAGE" && names.contains("DISK USAGE")
         columns = names.map { name in
             switch name {
             case "REPOSITORY": return .repository
             case "TAG": return .tag
-            case "REPOSITORY:TAG": return .repositoryAndTag
+            case "REPOSITORY:TAG", "IMAGE": return .repositoryAndTag
             case "IMAGE ID", "ID": return .imageID
-            case "SIZE": return .size
+            case "SIZE", "DISK USAGE": return .size
             case "VIRTUAL SIZE": return .virtualSize
             default: return .other
             }
@@ -113,11 +130,33 @@ struct TableHeader {
         offsets = cells.map(\.offset)
     }
 
+    /// What one line of the table holds.
+    enum Line {
+        case image(ImageListingRow)
+        /// A tree view's platform child, blank separator, or extra tag name: part of the table, no row of its own.
+        case treeDetail(extraName: String?)
+        /// The table has ended (blank line, prompt, text that does not fit).
+        case end
+    }
+
+    func read(_ line: String, line number: Int) -> Line {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if isTree {
+            if trimmed.isEmpty || trimmed.hasPrefix("├─") || trimmed.hasPrefix("└─") || trimmed.hasPrefix("│") { return .treeDetail(extraName: nil) }
+            let cells = Self.cells(line)
+            if cells.count == 1, cells[0].offset == 0 { return .treeDetail(extraName: cells[0].text) }
+        }
+        return row(line, line: number).map(Line.image) ?? .end
+    }
+
     /// Reads a row, or nil where the table has ended (blank line, prompt, text that does not fit).
     func row(_ line: String, line number: Int) -> ImageListingRow? {
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty || trimmed.hasPrefix("$ ") || trimmed.hasPrefix("```") || trimmed.hasPrefix("# ") { return nil }
         var values = Self.cells(line).map(\.text)
+        if values.count < columns.count, columns[values.count...].allSatisfy({ $0 == .other }) {
+            values += Array(repeating: "", count: columns.count - values.count)  // empty trailing columns (EXTRA)
+        }
         if values.count != columns.count { values = positional(line) }
         guard values.count == columns.count else { return nil }
         var row = ImageListingRow(line: number)

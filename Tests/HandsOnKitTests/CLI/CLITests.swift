@@ -71,6 +71,16 @@ struct CLITests {
         #expect(missing.stderr.contains("cannot read /nonexistent/listing.txt"))
     }
 
+    @Test func parseCurlPrintsEveryFieldWithNulls() throws {
+        let run = CLIRun.run(["parse", "curl", ListingFixtures.directory + "/../curl/connection-refused-verbose.txt"])
+        #expect(run.exitCode == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(object["curlExitCode"] as? Int == 7)
+        #expect(object["error"] as? String == "connection refused")
+        #expect(object["healthy"] as? Bool == false)
+        #expect(object["httpStatus"] is NSNull && object["body"] is NSNull && object["headers"] is NSNull)
+    }
+
     @Test func anUnknownEngineNameIsAUsageError() {
         let run = CLIRun.run(["doctor", "--engine", "lxc"])
         #expect(run.exitCode == 2)

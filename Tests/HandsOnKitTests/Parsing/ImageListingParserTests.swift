@@ -122,6 +122,38 @@ struct ImageListingParserTests {
         #expect(rows[0].estimate?.minimum == 199_250_000)
     }
 
+    /// docker v29's default tree view. No v29 client is on this machine to capture from, so this listing is written
+    /// by hand in the format of docker/cli's own golden test files (sizes with a space, extra tags on lines of their
+    /// own above the image's row, platform children, <untagged>, blank lines between images).
+    @Test func dockerV29TreeViewReadsOneRowPerTagAndSkipsPlatforms() throws {
+        let text = """
+            $ docker image ls
+            IMAGE                ID             DISK USAGE   CONTENT SIZE   EXTRA
+            go-image:v2
+            go-image:base        e9e77e06562e       959 MB         402 MB   U
+            └─ linux/amd64       1a2b3c4d5e6f       959 MB         402 MB   U
+
+            <untagged>           0f0f0f0f0f0f      7.85 MB        3.44 MB
+            ├─ linux/amd64       aaaaaaaaaaaa      3.93 MB        1.72 MB
+            └─ linux/arm64       bbbbbbbbbbbb      3.92 MB        1.72 MB
+
+            go-image:scratch     5d5d5d5d5d5d      7.85 MB        3.44 MB
+
+            $ echo done
+            """
+        let rows = try ImageListingParser.parse(text)
+        #expect(rows.map(\.reference) == ["go-image:v2", "go-image:base", nil, "go-image:scratch"])
+        #expect(rows[0].imageID == "e9e77e06562e" && rows[1].imageID == "e9e77e06562e")
+        #expect(rows[1].size == "959 MB")
+        #expect(rows[2].estimate == ByteSizeEstimate(bytes: 7_850_000, minimum: 7_845_000, maximum: 7_855_000))
+        #expect(rows[3].line == 11)
+    }
+
+    @Test func windowsLineEndingsRead() throws {
+        let text = try ListingFixtures.text("docker-table.txt").replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(try ImageListingParser.parse(text).count == 20)
+    }
+
     @Test func textThatIsNoListingNamesItsFirstLine() {
         #expect(throws: ListingParseError(line: 2, text: "hello world")) {
             try ImageListingParser.parse("\nhello world\nsecond line\n")

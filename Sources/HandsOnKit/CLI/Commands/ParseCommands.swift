@@ -25,6 +25,25 @@ struct ParseImageListCommand: Command {
     }
 }
 
+/// `handson parse curl [FILE]`: what one curl command against a health endpoint showed, as JSON.
+struct ParseCurlCommand: Command {
+    let spec = CommandSpec(
+        ["parse", "curl"], summary: "Read what a curl command against a health endpoint printed and say whether it was healthy.",
+        arguments: "[FILE]", positionals: 0...1,
+        discussion: """
+            Reads FILE, or standard input when FILE is absent or '-': stdout and stderr as a terminal showed them
+            (body, -w '%{http_code}', -i headers, -v lines, the progress meter, 'curl: (N)' errors, -f failures).
+            Prints httpStatus, curlExitCode, error, headers, body and healthy (true, false, or null when the
+            transcript holds no evidence either way).
+            """)
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let text = try InputText.read(arguments.positionals.first, in: context)
+        context.io.out(try JSONOutput.encode(CurlTranscriptParser.parse(text)))
+        return ExitCode.success
+    }
+}
+
 /// Reads a command's input file, or standard input for none or `-`.
 enum InputText {
     static let limit = 64 << 20
