@@ -4,7 +4,7 @@
 SWIFT   ?= swift
 HANDSON := .build/debug/handson
 
-.PHONY: all setup build demo test unit-test lab clean
+.PHONY: all setup build demo test unit-test lab clean bench
 
 all: build
 
@@ -30,3 +30,7 @@ unit-test:
 
 clean:
 	rm -rf .build
+
+# Benchmarks (not part of make test): print ratios, exit non-zero when a goal is missed.
+bench: build
+	bash bench/parse-listing.sh

@@ -60,7 +60,7 @@ public enum CurlTranscriptParser {
             let line = cleaned(rawLine)
             guard let line else { continue }
             if readingHeaders {
-                if line.trimmingCharacters(in: .whitespaces).isEmpty { readingHeaders = false; continue }
+                if line.trimmedSpaces.isEmpty { readingHeaders = false; continue }
                 if let (name, value) = header(line) { headers[name] = value; continue }
                 readingHeaders = false
             }
@@ -94,9 +94,9 @@ public enum CurlTranscriptParser {
         }
 
         var statusFromWriteOut: Int?
-        while let last = bodyLines.last, last.trimmingCharacters(in: .whitespaces).isEmpty { bodyLines.removeLast() }
+        while let last = bodyLines.last, last.trimmedSpaces.isEmpty { bodyLines.removeLast() }
         if let last = bodyLines.last {
-            let trimmed = last.trimmingCharacters(in: .whitespaces)
+            let trimmed = last.trimmedSpaces
             if trimmed.count == 3, let code = Int(trimmed) {
                 statusFromWriteOut = code
                 bodyLines.removeLast()
@@ -122,7 +122,7 @@ public enum CurlTranscriptParser {
         guard line.unicodeScalars.contains("\r") || ProgressMeter.startsWithMeter(line) else { return line }
         let kept = line.unicodeScalars.split(separator: "\r", omittingEmptySubsequences: true)
             .map { ProgressMeter.removingLeadingMeter(String(String.UnicodeScalarView($0))) }
-            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            .filter { !$0.trimmedSpaces.isEmpty }
         return kept.isEmpty ? nil : kept.joined()
     }
 
@@ -130,7 +130,7 @@ public enum CurlTranscriptParser {
         guard line.hasPrefix("curl: ("), let close = line.firstIndex(of: ")") else { return nil }
         let digits = line[line.index(line.startIndex, offsetBy: 7)..<close]
         guard let code = Int(digits) else { return nil }
-        return (code, String(line[line.index(after: close)...]).trimmingCharacters(in: .whitespaces))
+        return (code, String(line[line.index(after: close)...]).trimmedSpaces)
     }
 
     /// `HTTP/1.1 200 OK`, `HTTP/2 503`.
@@ -145,7 +145,7 @@ public enum CurlTranscriptParser {
         guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { return nil }
         let name = line[..<colon]
         guard !name.contains(" "), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
-        return (String(name), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        return (String(name), line[line.index(after: colon)...].trimmedSpaces)
     }
 
     /// The 3-digit status at the end of curl's `-f` message ("... returned error: 503").

@@ -31,9 +31,9 @@ public struct ByteSizeEstimate: Sendable, Equatable, Codable {
 public enum DisplayedSize {
     /// nil when the text is not a size; `N/A` is not a size either (callers turn it into null).
     public static func parse(_ text: String, significantDigits: Int = 3) -> ByteSizeEstimate? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmedSpaces
         guard let unitStart = trimmed.firstIndex(where: { $0.isLetter && $0 != "e" && $0 != "E" }) else { return nil }
-        let numberText = trimmed[..<unitStart].trimmingCharacters(in: .whitespaces)
+        let numberText = trimmed[..<unitStart].trimmedSpaces
         let unitText = String(trimmed[unitStart...])
         guard let (base, power) = unit(unitText), let number = DecimalNumber(numberText) else { return nil }
         let multiplier = Int128(base).power(power)

@@ -35,6 +35,28 @@ public struct ImageListingRow: Sendable, Equatable, Encodable {
     }
 }
 
+extension ImageListingRow {
+    /// The rows as a pretty JSON array (same shape as JSONOutput: sorted keys, explicit nulls), written directly.
+    public static func jsonArray(_ rows: [ImageListingRow]) -> String {
+        guard !rows.isEmpty else { return "[\n\n]" }
+        var out = "[\n"
+        out.reserveCapacity(rows.count * 300)
+        for (index, row) in rows.enumerated() {
+            let fields: [(String, String)] = [
+                ("imageID", JSONText.string(row.imageID)), ("line", String(row.line)),
+                ("reference", JSONText.string(row.reference)), ("repository", JSONText.string(row.repository)),
+                ("size", JSONText.string(row.size)), ("sizeBytes", JSONText.number(row.estimate?.bytes)),
+                ("sizeBytesMax", JSONText.number(row.estimate?.maximum)), ("sizeBytesMin", JSONText.number(row.estimate?.minimum)),
+                ("tag", JSONText.string(row.tag)),
+            ]
+            out += "  {\n"
+            out += fields.map { "    \"\($0.0)\" : \($0.1)" }.joined(separator: ",\n")
+            out += index == rows.count - 1 ? "\n  }\n" : "\n  },\n"
+        }
+        return out + "]"
+    }
+}
+
 /// The input held no listing; names the first line that could not be read.
 public struct ListingParseError: Error, Equatable, CustomStringConvertible {
     public let line: Int
@@ -49,7 +71,7 @@ public struct ListingParseError: Error, Equatable, CustomStringConvertible {
 /// `<none>` means no value.
 enum ListingValue {
     static func value(_ text: String?) -> String? {
-        guard let text = text?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text != "<none>", text != "<untagged>" else { return nil }
+        guard let text = text?.trimmedSpaces, !text.isEmpty, text != "<none>", text != "<untagged>" else { return nil }
         return text
     }
 

@@ -9,7 +9,7 @@ public enum ImageListingParser {
         var foundListing = false
         var index = 0
         while index < lines.count {
-            let trimmed = lines[index].trimmingCharacters(in: .whitespaces)
+            let trimmed = lines[index].trimmedSpaces
             if trimmed == "[" || (trimmed.hasPrefix("[") && trimmed.hasSuffix("]") && trimmed.contains("{")) || trimmed == "[]" {
                 if let (parsed, end) = podmanJSON(lines, from: index) {
                     rows += parsed
@@ -50,7 +50,7 @@ public enum ImageListingParser {
             index += 1
         }
         guard foundListing else {
-            let first = lines.enumerated().first { !$0.element.trimmingCharacters(in: .whitespaces).isEmpty }
+            let first = lines.enumerated().first { !$0.element.trimmedSpaces.isEmpty }
             throw ListingParseError(line: (first?.offset ?? 0) + 1, text: first?.element ?? "(empty input)")
         }
         return rows
@@ -76,7 +76,7 @@ public enum ImageListingParser {
     static func podmanJSON(_ lines: [String], from start: Int) -> ([ImageListingRow], Int)? {
         var end = start
         while end < lines.count {
-            let trimmed = lines[end].trimmingCharacters(in: .whitespaces)
+            let trimmed = lines[end].trimmedSpaces
             if trimmed.hasSuffix("]") && (trimmed == "]" || end == start),
                let array = try? JSONSerialization.jsonObject(with: Data(lines[start...end].joined(separator: "\n").utf8)) as? [[String: Any]] {
                 var rows: [ImageListingRow] = []
@@ -140,7 +140,7 @@ struct TableHeader {
     }
 
     func read(_ line: String, line number: Int) -> Line {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = line.trimmedSpaces
         if isTree {
             if trimmed.isEmpty || trimmed.hasPrefix("├─") || trimmed.hasPrefix("└─") || trimmed.hasPrefix("│") { return .treeDetail(extraName: nil) }
             let cells = Self.cells(line)
@@ -151,7 +151,7 @@ struct TableHeader {
 
     /// Reads a row, or nil where the table has ended (blank line, prompt, text that does not fit).
     func row(_ line: String, line number: Int) -> ImageListingRow? {
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = line.trimmedSpaces
         if trimmed.isEmpty || trimmed.hasPrefix("$ ") || trimmed.hasPrefix("```") || trimmed.hasPrefix("# ") { return nil }
         var values = Self.cells(line).map(\.text)
         if values.count < columns.count, columns[values.count...].allSatisfy({ $0 == .other }) {
@@ -184,30 +184,44 @@ struct TableHeader {
 
     /// Cells cut at the header's column starts (for rows whose single spaces confuse the split).
     private func positional(_ line: String) -> [String] {
-        let characters = Array(line)
+        let scalars = Array(line.unicodeScalars)
         return offsets.indices.map { index in
-            let start = min(offsets[index], characters.count)
-            let end = index + 1 < offsets.count ? min(offsets[index + 1], characters.count) : characters.count
-            return String(characters[start..<max(start, end)]).trimmingCharacters(in: .whitespaces)
+            let start = min(offsets[index], scalars.count)
+            let end = index + 1 < offsets.count ? min(offsets[index + 1], scalars.count) : scalars.count
+            var cell = String.UnicodeScalarView()
+            cell.append(contentsOf: scalars[start..<max(start, end)])
+            return String(cell).trimmedSpaces
         }
     }
 
-    /// Cells separated by a tab or by two or more spaces.
+    /// Cells separated by a tab or by two or more spaces, with the column (in Unicode scalars) each starts at.
     static func cells(_ line: String) -> [(text: String, offset: Int)] {
         var result: [(String, Int)] = []
-        let characters = Array(line)
-        var index = 0
-        while index < characters.count {
-            while index < characters.count && (characters[index] == " " || characters[index] == "\t") { index += 1 }
-            guard index < characters.count else { break }
-            let start = index
-            while index < characters.count {
-                if characters[index] == "\t" { break }
-                if characters[index] == " " && index + 1 < characters.count && characters[index + 1] == " " { break }
-                if characters[index] == " " && index + 1 == characters.count { break }
-                index += 1
+        let scalars = line.unicodeScalars
+        var index = scalars.startIndex
+        var column = 0
+        while index < scalars.endIndex {
+            while index < scalars.endIndex && (scalars[index] == " " || scalars[index] == "\t") {
+                index = scalars.index(after: index)
+                column += 1
             }
-            result.append((String(characters[start..<index]), start))
+            guard index < scalars.endIndex else { break }
+            let start = index
+            let startColumn = column
+            var end = index
+            while index < scalars.endIndex {
+                let scalar = scalars[index]
+                if scalar == "\t" { break }
+                if scalar == " " {
+                    let next = scalars.index(after: index)
+                    if next == scalars.endIndex || scalars[next] == " " || scalars[next] == "\t" { break }
+                } else {
+                    end = scalars.index(after: index)
+                }
+                index = scalars.index(after: index)
+                column += 1
+            }
+            result.append((String(scalars[start..<end]), startColumn))
         }
         return result
     }

@@ -149,6 +149,14 @@ struct ImageListingParserTests {
         #expect(rows[3].line == 11)
     }
 
+    @Test func theDirectJSONWriterMatchesJSONEncoderExactly() throws {
+        for file in ["docker-all.txt", "podman-json.txt", "docker-format-subset.txt"] {
+            var rows = try ImageListingParser.parse(try ListingFixtures.text(file))
+            rows[0].repository = "quote\" back\\slash\ttab\u{01}ctl/slash é"
+            #expect(ImageListingRow.jsonArray(rows) == (try JSONOutput.encode(rows)), "\(file)")
+        }
+    }
+
     @Test func windowsLineEndingsRead() throws {
         let text = try ListingFixtures.text("docker-table.txt").replacingOccurrences(of: "\n", with: "\r\n")
         #expect(try ImageListingParser.parse(text).count == 20)

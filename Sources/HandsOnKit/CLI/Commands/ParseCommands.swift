@@ -17,7 +17,7 @@ struct ParseImageListCommand: Command {
         let text = try InputText.read(arguments.positionals.first, in: context)
         do {
             let rows = try ImageListingParser.parse(text)
-            context.io.out(try JSONOutput.encode(rows))
+            context.io.out(ImageListingRow.jsonArray(rows))
             return ExitCode.success
         } catch let error as ListingParseError {
             throw CommandFailure(error.description)
