@@ -7,7 +7,7 @@ out=${1:?output folder}
 mkdir -p "$out"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-sizes=(0 999 1000 999499 999500 999999 1000000 6455000 6465000 9949999 9950000 10000000 10049999 10050000 99949999 100000000 100049999 399499999 400000000 400499999)
+sizes=(0 999 1000 999499 999500 999999 1000000 6455000 6465000 9949999 9950000 10000000 10049999 10050000 99949999 100000000 100049999 399499999 400000000 400499999 999999999 1000000000 1234567890)
 printf 'FROM scratch\nCOPY blob /blob\n' > "$work/Dockerfile"
 for engine in docker podman; do
   for n in "${sizes[@]}"; do
@@ -28,5 +28,4 @@ for n in "${sizes[@]}"; do printf '%s %s\n' "b$n" "$(docker image inspect -f '{{
 podman images handson-fixture/edge > "$out/podman-table.txt"
 podman images --format json handson-fixture/edge > "$out/podman-json.txt"
 for n in "${sizes[@]}"; do printf '%s %s\n' "b$n" "$(podman image inspect -f '{{.Size}}' "handson-fixture/edge:b$n")"; done > "$out/podman-exact-sizes.txt"
-docker image ls golang > "$out/docker-over-1gb-base.txt"
 for n in "${sizes[@]}"; do docker image rm -f "handson-fixture/edge:b$n" >/dev/null; podman rmi -f "handson-fixture/edge:b$n" >/dev/null; done

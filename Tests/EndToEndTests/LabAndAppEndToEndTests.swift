@@ -68,7 +68,10 @@ struct LabAndAppEndToEndTests {
         let pad = EngineScratchpad(engine: engine)
         let tag = try pad.buildApp("scratch", dockerfile: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile")
         #expect(try runAndProbe(tag, pad: pad).isHealthy)
-        #expect(try engine.imageSizeBytes(tag) < 15_000_000)
+        let exact = try engine.imageSizeBytes(tag)
+        #expect(exact < 15_000_000)
+        let shown = try #require(DisplayedSize.parse(try engine.displayedImageSize(tag)))
+        #expect((shown.minimum...shown.maximum).contains(exact), "the listing's size brackets image inspect's bytes")
     }
 
     @Test func theSameScratchBuildWithCgoOnDoesNotStart() throws {
@@ -120,5 +123,7 @@ struct PodmanEndToEndTests {
         #expect(bytes >= Int64(webBytes) && bytes < Int64(webBytes) + 20_000)
         let shown = try engine.displayedImageSize(tag)
         #expect(shown.hasSuffix(" kB"), "podman puts a space before the unit: \(shown)")
+        let interval = try #require(DisplayedSize.parse(shown))
+        #expect((interval.minimum...interval.maximum).contains(bytes))
     }
 }

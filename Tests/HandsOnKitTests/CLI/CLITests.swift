@@ -51,7 +51,7 @@ struct CLITests {
         let run = CLIRun.run(["parse", "image-ls", file])
         #expect(run.exitCode == 0)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
-        #expect(rows.count == 20)
+        #expect(rows.count == (try ListingFixtures.exactSizes("docker")).count)
         let edge = try #require(rows.first { $0["tag"] as? String == "b10049999" })
         #expect(edge["size"] as? String == "10MB")
         #expect(edge["reference"] as? String == "handson-fixture/edge:b10049999")
