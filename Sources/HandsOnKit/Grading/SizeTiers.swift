@@ -1,0 +1,83 @@
+import Foundation
+
+/// Which size a tier compares: the size as `docker image ls` displays it (the contest rules read that column,
+/// so "10MB or less" accepts an image listed as `10MB`), or the exact byte count.
+public enum SizeBasis: String, Sendable, Codable {
+    case displayed
+    case exact
+}
+
+/// One bound: an image of at most `maxBytes` (decimal units) earns `score`.
+public struct SizeTier: Sendable, Equatable, Codable {
+    public let maxBytes: Int64
+    public let score: Int
+
+    public init(maxBytes: Int64, score: Int) {
+        self.maxBytes = maxBytes
+        self.score = score
+    }
+
+    /// "400MB or less".
+    public var label: String { "\(ByteFormatting.decimal(maxBytes)) or less" }
+}
+
+/// The size an image was measured at, in both forms.
+public struct MeasuredSize: Sendable, Equatable, Codable {
+    public let exactBytes: Int64
+    /// As the engine's listing displays it (`27.1MB`).
+    public let displayed: String
+
+    public init(exactBytes: Int64, displayed: String) {
+        self.exactBytes = exactBytes
+        self.displayed = displayed
+    }
+}
+
+/// What the tiers gave an image, and what the next tier needs.
+public struct TierOutcome: Sendable, Equatable, Codable {
+    public let score: Int
+    /// The tier reached, nil when none was.
+    public let tier: SizeTier?
+    /// The bytes the tiers compared (nominal displayed value, or exact bytes).
+    public let comparedBytes: Int64
+    /// "27.1MB: 70%; 10MB or less gives 100%".
+    public let message: String
+}
+
+/// An ordered list of size bounds and scores (ICTSC's "diet": 400MB or less 40, 100MB or less 70, 10MB or less 100).
+public struct SizeTiers: Sendable, Equatable, Codable {
+    public let tiers: [SizeTier]
+    public let basis: SizeBasis
+
+    public init(_ tiers: [SizeTier], basis: SizeBasis = .displayed) {
+        self.tiers = tiers.sorted { $0.maxBytes > $1.maxBytes }
+        self.basis = basis
+    }
+
+    public static let diet = SizeTiers([
+        SizeTier(maxBytes: 400_000_000, score: 40),
+        SizeTier(maxBytes: 100_000_000, score: 70),
+        SizeTier(maxBytes: 10_000_000, score: 100),
+    ])
+
+    /// Scores a size; nil when the displayed size cannot be read (the caller reports it as such).
+    public func evaluate(_ size: MeasuredSize) -> TierOutcome? {
+        let compared: Int64
+        let shown: String
+        switch basis {
+        case .displayed:
+            guard let nominal = DisplayedSize.nominalBytes(size.displayed) else { return nil }
+            compared = nominal
+            shown = size.displayed
+        case .exact:
+            compared = size.exactBytes
+            shown = "\(size.exactBytes) bytes"
+        }
+        let reached = tiers.filter { compared <= $0.maxBytes }.max { $0.score < $1.score }
+        let score = reached?.score ?? 0
+        let better = tiers.filter { $0.score > score }.max { $0.maxBytes < $1.maxBytes }
+        var message = "\(shown): \(score)%"
+        if let better { message += "; \(better.label) gives \(better.score)%" } else { message += " (the best tier)" }
+        return TierOutcome(score: score, tier: reached, comparedBytes: compared, message: message)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+@Suite("Reading Dockerfiles: stages, bases, forms, cgo")
+struct DockerfileReaderTests {
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    @Test func theCoursesStartingDockerfileIsOneDynamicStage() throws {
+        let facts = try DockerfileFacts(text: try String(contentsOfFile: "\(Self.repositoryRoot)/apps/Dockerfile", encoding: .utf8))
+        #expect(facts.stageCount == 1)
+        #expect(facts.finalBase == "golang:1.19")
+        #expect(facts.unpinnedBases.isEmpty)
+        #expect(facts.command?.isExecForm == true)
+        #expect(facts.cgoDisabledForScratch == nil)
+    }
+
+    @Test func theScratchSolutionDisablesCgoInTheStageItCopiesFrom() throws {
+        let path = "\(Self.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile"
+        let facts = try DockerfileFacts(text: try String(contentsOfFile: path, encoding: .utf8))
+        #expect(facts.stageCount == 2)
+        #expect(facts.finalBase == "scratch")
+        #expect(facts.cgoDisabledForScratch == true)
+        #expect(facts.finalStage.instructions.first { $0.keyword == "COPY" }?.flags["from"] == "builder")
+    }
+
+    @Test func continuationsCommentsAndArgsAreRead() throws {
+        let facts = try DockerfileFacts(text: """
+            # syntax=docker/dockerfile:1
+            ARG GO_VERSION=1.19
+            FROM golang:${GO_VERSION} AS base
+            WORKDIR /src
+
+            FROM base AS deps
+            COPY go.mod ./
+            RUN go mod download
+
+            FROM deps AS builder
+            COPY . .
+            # build a static, stripped binary
+            RUN CGO_ENABLED=0 GOOS=linux \\
+                # comments inside a continuation are dropped
+                go build -ldflags '-s -w' \\
+                -o /out/server ./server
+
+            FROM scratch
+            COPY --from=builder --chown=65532:65532 /out/server /server
+            ENTRYPOINT ./server
+            """)
+        #expect(facts.stageCount == 4)
+        #expect(facts.stages.map(\.name) == ["base", "deps", "builder", nil])
+        #expect(facts.stages[0].base == "golang:1.19")
+        #expect(facts.resolvedBase(of: facts.stages[2]) == "golang:1.19")
+        let run = try #require(facts.stages[2].instructions.last)
+        #expect(run.arguments == "CGO_ENABLED=0 GOOS=linux  go build -ldflags '-s -w'  -o /out/server ./server")
+        #expect(run.line == 13)
+        #expect(facts.cgoDisabledForScratch == true)
+        #expect(facts.entrypoint?.isExecForm == false, "shell form: fails where there is no shell")
+        #expect(facts.finalStage.instructions[0].flags == ["from": "builder", "chown": "65532:65532"])
+    }
+
+    @Test func cgoLeftOnBeforeScratchIsSeen() throws {
+        let facts = try DockerfileFacts(text: "FROM golang:1.19 AS b\nRUN go build -o /s ./server\nFROM scratch\nCOPY --from=b /s /s\nCMD [\"/s\"]\n")
+        #expect(facts.cgoDisabledForScratch == false)
+    }
+
+    @Test(arguments: [("FROM golang", ["golang"]), ("FROM golang:latest", ["golang:latest"]),
+                      ("FROM golang:1.19", []), ("FROM golang@sha256:abc", []), ("FROM scratch", []),
+                      ("FROM docker.io/library/golang:latest AS b\nFROM b", ["docker.io/library/golang:latest"])])
+    func unpinnedBasesAreNamed(text: String, unpinned: [String]) throws {
+        #expect(try DockerfileFacts(text: text).unpinnedBases == unpinned)
+    }
+
+    @Test func theEscapeDirectiveChangesTheContinuationCharacter() throws {
+        let stages = try DockerfileReader.read("# escape=`\nFROM busybox\nRUN echo a `\n  b\n")
+        #expect(stages[0].instructions[0].arguments == "echo a  b")
+    }
+
+    @Test(arguments: [
+        ("", DockerfileError(line: 1, message: "no FROM instruction")),
+        ("# only a comment\n", DockerfileError(line: 1, message: "no FROM instruction")),
+        ("RUN echo hi\nFROM busybox\n", DockerfileError(line: 1, message: "RUN comes before the first FROM")),
+        ("FROM busybox\nFORM x\n", DockerfileError(line: 2, message: "unknown instruction 'FORM'")),
+        ("FROM\n", DockerfileError(line: 1, message: "FROM needs an image")),
+        ("FROM a b c d\n", DockerfileError(line: 1, message: "FROM takes an image and an optional 'AS name', not 'a b c d'")),
+    ])
+    func whatCannotBeReadNamesTheLine(text: String, error: DockerfileError) {
+        #expect(throws: error) { try DockerfileReader.read(text) }
+    }
+}
