@@ -1,0 +1,112 @@
+/// A chapter of the course, as `Chapters/<id>/chapter.json` describes it.
+public struct Chapter: Sendable, Equatable, Decodable {
+    public let id: String
+    public let title: LocalizedText
+    public let summary: LocalizedText
+    /// Base images the chapter's builds use (made present by `handson lab prepare`).
+    public let baseImages: [String]
+    /// What a learner or contestant starts from.
+    public let starter: Starter
+    public let steps: [Step]
+    /// Present where the chapter can grade a submitted answer.
+    public let grading: Grading?
+
+    /// Filled in by the loader: the chapter's folder.
+    public internal(set) var directory: String = ""
+
+    enum CodingKeys: String, CodingKey { case id, title, summary, baseImages, starter, steps, grading }
+
+    public func step(_ id: String) -> Step? { steps.first { $0.id == id } }
+}
+
+/// The starting files: a folder (relative to the chapter's folder) copied as it is.
+public struct Starter: Sendable, Equatable, Decodable {
+    public let directory: String
+    /// Files a learner must not change (checked by SHA-256 against the starter's copy).
+    public let protectedFiles: [String]
+
+    enum CodingKeys: String, CodingKey { case directory, protectedFiles }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        directory = try container.decode(String.self, forKey: .directory)
+        protectedFiles = try container.decodeIfPresent([String].self, forKey: .protectedFiles) ?? []
+    }
+}
+
+public struct Step: Sendable, Equatable, Decodable {
+    public let id: String
+    public let title: LocalizedText
+    /// Markdown file per language, relative to the chapter's folder.
+    public let text: LocalizedText
+    /// What the learner is asked to run, as argument arrays; `docker` stands for the engine in use.
+    public let commands: [[String]]
+    public let checks: [CheckSpec]
+    public let hints: [Hint]
+    public let solution: Solution
+    /// Steps that must have passed first.
+    public let needs: [String]
+    /// Base images the step cannot run without (it is skipped, not failed, where one cannot be had).
+    public let requiresImages: [String]
+    public let optional: Bool
+
+    enum CodingKeys: String, CodingKey { case id, title, text, commands, checks, hints, solution, needs, requiresImages, optional }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        title = try container.decode(LocalizedText.self, forKey: .title)
+        text = try container.decode(LocalizedText.self, forKey: .text)
+        commands = try container.decodeIfPresent([[String]].self, forKey: .commands) ?? []
+        checks = try container.decode([CheckSpec].self, forKey: .checks)
+        hints = try container.decodeIfPresent([Hint].self, forKey: .hints) ?? []
+        solution = try container.decode(Solution.self, forKey: .solution)
+        needs = try container.decodeIfPresent([String].self, forKey: .needs) ?? []
+        requiresImages = try container.decodeIfPresent([String].self, forKey: .requiresImages) ?? []
+        optional = try container.decodeIfPresent(Bool.self, forKey: .optional) ?? false
+    }
+}
+
+/// A hint, shown when the check it names fails (or always, with no check named).
+public struct Hint: Sendable, Equatable, Decodable {
+    public let text: LocalizedText
+    public let whenFailing: String?
+}
+
+/// The reference solution: files written over the starter (relative to the chapter's folder), then commands.
+public struct Solution: Sendable, Equatable, Decodable {
+    /// Destination in the working folder -> source in the chapter's folder.
+    public let files: [String: String]
+    /// Commands to run instead of the step's own; nil runs the step's.
+    public let commands: [[String]]?
+
+    enum CodingKeys: String, CodingKey { case files, commands }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        files = try container.decodeIfPresent([String: String].self, forKey: .files) ?? [:]
+        commands = try container.decodeIfPresent([[String]].self, forKey: .commands)
+    }
+}
+
+/// How a submitted answer is graded.
+public struct Grading: Sendable, Equatable, Decodable {
+    /// The Dockerfile to build, relative to the submission folder.
+    public let dockerfile: String
+    public let tiers: [SizeTier]
+    public let basis: SizeBasis
+    /// Checks that must all pass for any score; `$IMAGE` stands for the built image.
+    public let gates: [CheckSpec]
+
+    enum CodingKeys: String, CodingKey { case dockerfile, tiers, basis, gates }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        dockerfile = try container.decodeIfPresent(String.self, forKey: .dockerfile) ?? "Dockerfile"
+        tiers = try container.decode([SizeTier].self, forKey: .tiers)
+        basis = try container.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed
+        gates = try container.decodeIfPresent([CheckSpec].self, forKey: .gates) ?? []
+    }
+
+    public var sizeTiers: SizeTiers { SizeTiers(tiers, basis: basis) }
+}

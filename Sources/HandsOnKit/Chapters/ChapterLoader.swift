@@ -1,0 +1,113 @@
+import Foundation
+
+/// Reads and validates chapters: `Chapters/<id>/chapter.json` plus the files it names.
+public enum ChapterLoader {
+    public static let fileName = "chapter.json"
+
+    /// Every chapter folder under `directory`, in name order; broken chapters are reported, not fatal.
+    public static func loadAll(from directory: String) -> (chapters: [Chapter], errors: [ChapterError]) {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+        var chapters: [Chapter] = []
+        var errors: [ChapterError] = []
+        for name in names where FileManager.default.fileExists(atPath: "\(directory)/\(name)/\(fileName)") {
+            do { chapters.append(try load(from: "\(directory)/\(name)")) } catch let error as ChapterError { errors.append(error) } catch {
+                errors.append(ChapterError(file: "\(directory)/\(name)/\(fileName)", keyPath: "", message: "\(error)"))
+            }
+        }
+        return (chapters, errors)
+    }
+
+    public static func load(id: String, chaptersDirectory: String) throws -> Chapter {
+        let directory = "\(chaptersDirectory)/\(id)"
+        guard FileManager.default.fileExists(atPath: "\(directory)/\(fileName)") else {
+            let known = loadAll(from: chaptersDirectory).chapters.map(\.id)
+            throw CommandFailure("no chapter '\(id)'" + (known.isEmpty ? "" : " (chapters: \(known.joined(separator: ", ")))"))
+        }
+        return try load(from: directory)
+    }
+
+    public static func load(from directory: String) throws -> Chapter {
+        let file = "\(directory)/\(fileName)"
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ChapterError(file: file, keyPath: "", message: "cannot be read")
+        }
+        var chapter: Chapter
+        do {
+            chapter = try JSONDecoder().decode(Chapter.self, from: data)
+        } catch let error as DecodingError {
+            throw ChapterError.from(error, file: file)
+        }
+        chapter.directory = directory
+        try validate(chapter, file: file)
+        return chapter
+    }
+
+    /// What decoding cannot see: ids, step order, referenced files, sensible tiers.
+    static func validate(_ chapter: Chapter, file: String) throws {
+        func fail(_ keyPath: String, _ message: String) -> ChapterError { ChapterError(file: file, keyPath: keyPath, message: message) }
+        let folderName = (chapter.directory as NSString).lastPathComponent
+        guard chapter.id == folderName else { throw fail("id", "'\(chapter.id)' must match the folder name '\(folderName)'") }
+        guard !chapter.steps.isEmpty else { throw fail("steps", "a chapter needs at least one step") }
+        func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: "\(chapter.directory)/\(relative)") }
+        guard exists(chapter.starter.directory) else {
+            throw fail("starter.directory", "'\(chapter.starter.directory)' does not exist")
+        }
+        for (index, protected) in chapter.starter.protectedFiles.enumerated() where !exists("\(chapter.starter.directory)/\(protected)") {
+            throw fail("starter.protectedFiles[\(index)]", "'\(protected)' is not in the starter")
+        }
+        var seen: Set<String> = []
+        for (index, step) in chapter.steps.enumerated() {
+            let at = "steps[\(index)]"
+            guard seen.insert(step.id).inserted else { throw fail("\(at).id", "'\(step.id)' is used by an earlier step") }
+            for (needIndex, need) in step.needs.enumerated() where !seen.contains(need) || need == step.id {
+                throw fail("\(at).needs[\(needIndex)]", "'\(need)' is not an earlier step")
+            }
+            for (language, path) in step.text.translations.sorted(by: { $0.key < $1.key }) where !exists(path) {
+                throw fail("\(at).text.\(language)", "'\(path)' does not exist")
+            }
+            for (destination, source) in step.solution.files.sorted(by: { $0.key < $1.key }) where !exists(source) {
+                throw fail("\(at).solution.files.\(destination)", "'\(source)' does not exist")
+            }
+            var checkIDs: Set<String> = []
+            for (checkIndex, check) in step.checks.enumerated() {
+                guard checkIDs.insert(check.id).inserted else { throw fail("\(at).checks[\(checkIndex)].id", "'\(check.id)' is used twice in this step") }
+                try validate(check, at: "\(at).checks[\(checkIndex)]", fail: fail)
+            }
+            for (hintIndex, hint) in step.hints.enumerated() {
+                if let check = hint.whenFailing, !checkIDs.contains(check) {
+                    throw fail("\(at).hints[\(hintIndex)].whenFailing", "'\(check)' is not a check of this step")
+                }
+            }
+        }
+        if let grading = chapter.grading {
+            try validate(grading.tiers, at: "grading.tiers", fail: fail)
+            for (index, gate) in grading.gates.enumerated() { try validate(gate, at: "grading.gates[\(index)]", fail: fail) }
+        }
+    }
+
+    private static func validate(_ check: CheckSpec, at keyPath: String, fail: (String, String) -> ChapterError) throws {
+        switch check.kind {
+        case .imageSize(let bounds):
+            if bounds.atMostFractionOf != nil && bounds.fraction == nil { throw fail("\(keyPath).fraction", "missing (needed with atMostFractionOf)") }
+            if bounds.atMostBytes == nil && bounds.atLeastBytes == nil && bounds.smallerThan == nil && bounds.atMostFractionOf == nil {
+                throw fail(keyPath, "an imageSize check needs atMostBytes, atLeastBytes, smallerThan or atMostFractionOf")
+            }
+        case .imageTiers(_, let tiers, _):
+            try validate(tiers.tiers, at: "\(keyPath).tiers", fail: fail)
+        case .commandOutput(let expectation):
+            if let pattern = expectation.matches, (try? NSRegularExpression(pattern: pattern)) == nil {
+                throw fail("\(keyPath).matches", "not a valid regular expression")
+            }
+        default:
+            break
+        }
+    }
+
+    private static func validate(_ tiers: [SizeTier], at keyPath: String, fail: (String, String) -> ChapterError) throws {
+        guard !tiers.isEmpty else { throw fail(keyPath, "needs at least one tier") }
+        for (index, tier) in tiers.enumerated() {
+            if !(0...100).contains(tier.score) { throw fail("\(keyPath)[\(index)].score", "must be 0 to 100") }
+            if tier.maxBytes <= 0 { throw fail("\(keyPath)[\(index)].maxBytes", "must be positive") }
+        }
+    }
+}

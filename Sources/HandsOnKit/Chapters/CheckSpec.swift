@@ -1,0 +1,135 @@
+/// One declarative check; `kind` picks what it measures. Image fields may say `$IMAGE`: the image under test.
+public struct CheckSpec: Sendable, Equatable, Decodable {
+    public let id: String
+    public let kind: CheckKind
+
+    public init(id: String, kind: CheckKind) {
+        self.id = id
+        self.kind = kind
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, image, atMostBytes, atLeastBytes, smallerThan, atMostFractionOf, fraction, basis, tiers, passScore
+        case name, port, url, status, jsonField, equals, deadlineSeconds, arguments, stdin, exitCode, contains, matches
+        case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network
+    }
+
+    public static let kinds = ["imageExists", "imageSize", "imageTiers", "containerRunning", "http", "commandOutput",
+                               "fileUnchanged", "dockerfile"]
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        let name = try c.decode(String.self, forKey: .kind)
+        switch name {
+        case "imageExists":
+            kind = .imageExists(image: try c.decode(String.self, forKey: .image))
+        case "imageSize":
+            kind = .imageSize(ImageSizeBounds(
+                image: try c.decode(String.self, forKey: .image),
+                atMostBytes: try c.decodeIfPresent(Int64.self, forKey: .atMostBytes),
+                atLeastBytes: try c.decodeIfPresent(Int64.self, forKey: .atLeastBytes),
+                smallerThan: try c.decodeIfPresent(String.self, forKey: .smallerThan),
+                atMostFractionOf: try c.decodeIfPresent(String.self, forKey: .atMostFractionOf),
+                fraction: try c.decodeIfPresent(Double.self, forKey: .fraction),
+                basis: try c.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed))
+        case "imageTiers":
+            kind = .imageTiers(image: try c.decode(String.self, forKey: .image),
+                               tiers: SizeTiers(try c.decode([SizeTier].self, forKey: .tiers),
+                                                basis: try c.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed),
+                               passScore: try c.decodeIfPresent(Int.self, forKey: .passScore) ?? 1)
+        case "containerRunning":
+            kind = .containerRunning(image: try c.decode(String.self, forKey: .image),
+                                     name: try c.decodeIfPresent(String.self, forKey: .name),
+                                     port: try c.decodeIfPresent(Int.self, forKey: .port))
+        case "http":
+            kind = .http(HTTPExpectation(url: try c.decode(String.self, forKey: .url),
+                                         status: try c.decodeIfPresent(Int.self, forKey: .status) ?? 200,
+                                         jsonField: try c.decodeIfPresent(String.self, forKey: .jsonField),
+                                         equals: try c.decodeIfPresent(String.self, forKey: .equals),
+                                         deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? 20))
+        case "commandOutput":
+            kind = .commandOutput(CommandExpectation(
+                image: try c.decode(String.self, forKey: .image),
+                arguments: try c.decodeIfPresent([String].self, forKey: .arguments) ?? [],
+                stdin: try c.decodeIfPresent(String.self, forKey: .stdin),
+                exitCode: try c.decodeIfPresent(Int.self, forKey: .exitCode) ?? 0,
+                equals: try c.decodeIfPresent(String.self, forKey: .equals),
+                contains: try c.decodeIfPresent(String.self, forKey: .contains),
+                matches: try c.decodeIfPresent(String.self, forKey: .matches),
+                network: try c.decodeIfPresent(Bool.self, forKey: .network) ?? false))
+        case "fileUnchanged":
+            kind = .fileUnchanged(path: try c.decode(String.self, forKey: .path),
+                                  sha256: try c.decodeIfPresent(String.self, forKey: .sha256))
+        case "dockerfile":
+            kind = .dockerfile(DockerfileExpectation(
+                path: try c.decodeIfPresent(String.self, forKey: .path) ?? "Dockerfile",
+                stages: try c.decodeIfPresent(Int.self, forKey: .stages),
+                atLeastStages: try c.decodeIfPresent(Int.self, forKey: .atLeastStages),
+                finalBase: try c.decodeIfPresent(String.self, forKey: .finalBase),
+                pinnedTags: try c.decodeIfPresent(Bool.self, forKey: .pinnedTags),
+                execForm: try c.decodeIfPresent(Bool.self, forKey: .execForm),
+                cgoDisabledForScratch: try c.decodeIfPresent(Bool.self, forKey: .cgoDisabledForScratch)))
+        default:
+            throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
+                debugDescription: "unknown check kind '\(name)' (known: \(Self.kinds.joined(separator: ", ")))")
+        }
+    }
+}
+
+public enum CheckKind: Sendable, Equatable {
+    case imageExists(image: String)
+    case imageSize(ImageSizeBounds)
+    /// Passes at `passScore` or more.
+    case imageTiers(image: String, tiers: SizeTiers, passScore: Int)
+    case containerRunning(image: String, name: String?, port: Int?)
+    case http(HTTPExpectation)
+    case commandOutput(CommandExpectation)
+    /// Against `sha256`, or the starter's copy of the file when none is given.
+    case fileUnchanged(path: String, sha256: String?)
+    case dockerfile(DockerfileExpectation)
+}
+
+public struct ImageSizeBounds: Sendable, Equatable {
+    public let image: String
+    public let atMostBytes: Int64?
+    public let atLeastBytes: Int64?
+    /// Another image this one must be smaller than (exact bytes).
+    public let smallerThan: String?
+    /// Another image this one must be at most `fraction` of (exact bytes).
+    public let atMostFractionOf: String?
+    public let fraction: Double?
+    public let basis: SizeBasis
+}
+
+public struct HTTPExpectation: Sendable, Equatable {
+    public let url: String
+    public let status: Int
+    /// A top-level field of a JSON body, and the value it must have.
+    public let jsonField: String?
+    public let equals: String?
+    public let deadlineSeconds: Double
+}
+
+public struct CommandExpectation: Sendable, Equatable {
+    public let image: String
+    public let arguments: [String]
+    public let stdin: String?
+    public let exitCode: Int
+    public let equals: String?
+    public let contains: String?
+    /// A regular expression the output must match.
+    public let matches: String?
+    /// Whether the container gets a network (off unless asked for).
+    public let network: Bool
+}
+
+public struct DockerfileExpectation: Sendable, Equatable {
+    public let path: String
+    public let stages: Int?
+    public let atLeastStages: Int?
+    public let finalBase: String?
+    public let pinnedTags: Bool?
+    public let execForm: Bool?
+    public let cgoDisabledForScratch: Bool?
+}

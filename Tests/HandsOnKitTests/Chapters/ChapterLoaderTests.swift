@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+/// A chapter folder made for one test, with a starter, step texts and solution files.
+struct ChapterFolder {
+    let root: String
+    let directory: String
+
+    init(id: String = "demo", json: String) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-chapters-\(UUID().uuidString)").path
+        directory = "\(root)/\(id)"
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: "\(directory)/starter", withIntermediateDirectories: true)
+        try fileManager.createDirectory(atPath: "\(directory)/steps", withIntermediateDirectories: true)
+        try fileManager.createDirectory(atPath: "\(directory)/solutions", withIntermediateDirectories: true)
+        try "package main\n".write(toFile: "\(directory)/starter/hash.go", atomically: true, encoding: .utf8)
+        try "# Build\n".write(toFile: "\(directory)/steps/build.en.md", atomically: true, encoding: .utf8)
+        try "FROM scratch\n".write(toFile: "\(directory)/solutions/Dockerfile", atomically: true, encoding: .utf8)
+        try json.write(toFile: "\(directory)/chapter.json", atomically: true, encoding: .utf8)
+    }
+
+    var file: String { "\(directory)/chapter.json" }
+
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
+
+    /// A valid chapter, with `replace` applied to its JSON text to break it.
+    static func valid(_ replacements: [(String, String)] = []) throws -> ChapterFolder {
+        var json = """
+            {
+              "id": "demo",
+              "title": {"en": "Demo", "ja": "デモ"},
+              "summary": "A chapter for tests.",
+              "baseImages": ["golang:1.19"],
+              "starter": {"directory": "starter", "protectedFiles": ["hash.go"]},
+              "steps": [
+                {
+                  "id": "build",
+                  "title": "Build it",
+                  "text": {"en": "steps/build.en.md"},
+                  "commands": [["docker", "image", "build", "-t", "demo:1", "."]],
+                  "checks": [
+                    {"id": "exists", "kind": "imageExists", "image": "demo:1"},
+                    {"id": "small", "kind": "imageTiers", "image": "demo:1",
+                     "tiers": [{"maxBytes": 400000000, "score": 40}, {"maxBytes": 10000000, "score": 100}]},
+                    {"id": "df", "kind": "dockerfile", "finalBase": "scratch", "pinnedTags": true}
+                  ],
+                  "hints": [{"text": "Build the image first.", "whenFailing": "exists"}],
+                  "solution": {"files": {"Dockerfile": "solutions/Dockerfile"}}
+                },
+                {
+                  "id": "run",
+                  "title": "Run it",
+                  "text": {"en": "steps/build.en.md"},
+                  "needs": ["build"],
+                  "checks": [{"id": "health", "kind": "http", "url": "http://127.0.0.1:9091/health", "jsonField": "status", "equals": "Healthy"}],
+                  "solution": {}
+                }
+              ],
+              "grading": {"tiers": [{"maxBytes": 10000000, "score": 100}], "gates": [
+                {"id": "digest", "kind": "commandOutput", "image": "$IMAGE", "stdin": "hello", "matches": "^[0-9a-f]{64}$"}]}
+            }
+            """
+        for (old, new) in replacements {
+            precondition(json.contains(old), "test fixture lacks \(old)")
+            json = json.replacingOccurrences(of: old, with: new)
+        }
+        return try ChapterFolder(json: json)
+    }
+}
+
+@Suite("Loading and validating chapters")
+struct ChapterLoaderTests {
+    @Test func aValidChapterLoadsWithEverythingInIt() throws {
+        let folder = try ChapterFolder.valid()
+        defer { folder.remove() }
+        let chapter = try ChapterLoader.load(from: folder.directory)
+        #expect(chapter.id == "demo")
+        #expect(chapter.title.text(in: "ja") == "デモ")
+        #expect(chapter.title.text(in: "fr") == "Demo")
+        #expect(chapter.steps.map(\.id) == ["build", "run"])
+        #expect(chapter.steps[0].checks[1].kind == .imageTiers(image: "demo:1", tiers: SizeTiers([
+            SizeTier(maxBytes: 400_000_000, score: 40), SizeTier(maxBytes: 10_000_000, score: 100)]), passScore: 1))
+        #expect(chapter.steps[1].needs == ["build"])
+        #expect(chapter.steps[1].checks[0].kind == .http(HTTPExpectation(url: "http://127.0.0.1:9091/health", status: 200,
+                                                                          jsonField: "status", equals: "Healthy", deadlineSeconds: 20)))
+        #expect(chapter.grading?.basis == .displayed)
+        #expect(chapter.grading?.dockerfile == "Dockerfile")
+        #expect(chapter.starter.protectedFiles == ["hash.go"])
+    }
+
+    @Test(arguments: [
+        ([(#""tiers": [{"maxBytes": 400000000, "score": 40}, {"maxBytes": 10000000, "score": 100}]"#, #""tiers": 5"#)],
+         "steps[0].checks[1].tiers: expected an array"),
+        ([(#""kind": "imageExists""#, #""kind": "imgExists""#)],
+         "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, commandOutput, fileUnchanged, dockerfile)"),
+        ([(#"{"id": "exists", "kind": "imageExists", "image": "demo:1"}"#, #"{"id": "exists", "kind": "imageExists"}"#)],
+         "steps[0].checks[0].image: missing"),
+        ([(#""title": "Run it","#, "")], "steps[1].title: missing"),
+        ([(#""needs": ["build"]"#, #""needs": ["deploy"]"#)], "steps[1].needs[0]: 'deploy' is not an earlier step"),
+        ([(#""id": "run""#, #""id": "build""#)], "steps[1].id: 'build' is used by an earlier step"),
+        ([(#""text": {"en": "steps/build.en.md"},"#, #""text": {"en": "steps/missing.md"},"#)],
+         "steps[0].text.en: 'steps/missing.md' does not exist"),
+        ([(#""solutions/Dockerfile""#, #""solutions/Nope""#)], "steps[0].solution.files.Dockerfile: 'solutions/Nope' does not exist"),
+        ([(#""whenFailing": "exists""#, #""whenFailing": "nope""#)], "steps[0].hints[0].whenFailing: 'nope' is not a check of this step"),
+        ([(#""id": "demo""#, #""id": "other""#)], "id: 'other' must match the folder name 'demo'"),
+        ([(#""starter": {"directory": "starter""#, #""starter": {"directory": "elsewhere""#)],
+         "starter.directory: 'elsewhere' does not exist"),
+        ([(#"{"maxBytes": 10000000, "score": 100}], "gates""#, #"{"maxBytes": 10000000, "score": 150}], "gates""#)],
+         "grading.tiers[0].score: must be 0 to 100"),
+        ([(#""matches": "^[0-9a-f]{64}$""#, #""matches": "([""#)], "grading.gates[0].matches: not a valid regular expression"),
+        ([(#""optional""#, "")].filter { _ in false } + [(#""commands": [["docker""#, #""commands": ["docker""#),
+                                                        (#""-t", "demo:1", "."]]"#, #""-t", "demo:1", "."]"#)],
+         "steps[0].commands[0]: expected an array"),
+        ([(#""baseImages": ["golang:1.19"]"#, #""baseImages": null"#)], "baseImages: expected an array, found null"),
+    ] as [([(String, String)], String)])
+    func aBrokenChapterIsRefusedWithTheFileAndTheKeyPath(replacements: [(String, String)], message: String) throws {
+        let folder = try ChapterFolder.valid(replacements)
+        defer { folder.remove() }
+        #expect(throws: ChapterError.self) { try ChapterLoader.load(from: folder.directory) }
+        do {
+            _ = try ChapterLoader.load(from: folder.directory)
+        } catch let error as ChapterError {
+            #expect(error.description == "\(folder.file): \(message)")
+        }
+    }
+
+    @Test func invalidJSONIsNamedAsSuch() throws {
+        let folder = try ChapterFolder(json: "{ \"id\": \"demo\", ")
+        defer { folder.remove() }
+        do {
+            _ = try ChapterLoader.load(from: folder.directory)
+            Issue.record("loaded a broken file")
+        } catch let error as ChapterError {
+            #expect(error.description.hasPrefix("\(folder.file): not valid JSON"))
+        }
+    }
+
+    @Test func loadAllKeepsGoodChaptersAndReportsBrokenOnes() throws {
+        let good = try ChapterFolder.valid()
+        defer { good.remove() }
+        try FileManager.default.createDirectory(atPath: "\(good.root)/broken", withIntermediateDirectories: true)
+        try "[]".write(toFile: "\(good.root)/broken/chapter.json", atomically: true, encoding: .utf8)
+        let (chapters, errors) = ChapterLoader.loadAll(from: good.root)
+        #expect(chapters.map(\.id) == ["demo"])
+        #expect(errors.map(\.description) == ["\(good.root)/broken/chapter.json: expected an object"])
+    }
+}
