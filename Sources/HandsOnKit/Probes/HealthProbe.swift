@@ -36,13 +36,19 @@ public struct HealthProbe: Sendable {
 
     public func waitUntilHealthy(url: String, deadlineSeconds: Double,
                                  cancellation: CancellationSignal = .shared) throws -> HealthObservation {
+        try waitUntil(url: url, deadlineSeconds: deadlineSeconds, cancellation: cancellation) { $0.isHealthy }
+    }
+
+    /// Polls until `condition` holds for an answer or the deadline passes; returns the last observation.
+    public func waitUntil(url: String, deadlineSeconds: Double, cancellation: CancellationSignal = .shared,
+                          condition: (HealthObservation) -> Bool) throws -> HealthObservation {
         let started = Date()
         var attempts = 0
         var last: HealthObservation?
         repeat {
             attempts += 1
             let observation = try look(url: url, attempts: attempts, started: started)
-            if observation.isHealthy { return observation }
+            if condition(observation) { return observation }
             last = observation
             if cancellation.isRaised { break }
             Thread.sleep(forTimeInterval: interval)

@@ -9,6 +9,8 @@ final class FakeProcessRunner: ProcessRunning, @unchecked Sendable {
         let exitCode: Int32
         let stdout: String
         let stderr: String
+        /// Computes the answer from the request instead (e.g. writes the file curl's -o names).
+        var handler: ((ProcessRequest) -> (Int32, String, String))?
     }
 
     private let lock = NSLock()
@@ -20,17 +22,28 @@ final class FakeProcessRunner: ProcessRunning, @unchecked Sendable {
         lock.withLock { rules.append(Rule(prefix: prefix, exitCode: exitCode, stdout: stdout, stderr: stderr)) }
     }
 
+    /// Answers a command starting with `prefix` by calling `handler`.
+    func on(_ prefix: [String], handler: @escaping (ProcessRequest) -> (Int32, String, String)) {
+        lock.withLock { rules.append(Rule(prefix: prefix, exitCode: 0, stdout: "", stderr: "", handler: handler)) }
+    }
+
     var commands: [[String]] { lock.withLock { recorded } }
+
+    /// The last request whose command starts with `prefix`.
+    func lastRequest(_ prefix: [String]) -> ProcessRequest? { lock.withLock { requests.last { ([$0.executable] + $0.arguments).starts(with: prefix) } } }
+    private var requests: [ProcessRequest] = []
 
     func run(_ request: ProcessRequest) throws -> ProcessResult {
         let command = [request.executable] + request.arguments
         let rule: Rule? = lock.withLock {
             recorded.append(command)
+            requests.append(request)
             return rules.first { command.starts(with: $0.prefix) }
         }
         guard let rule else { throw ProcessError.executableNotFound(request.executable) }
-        return ProcessResult(command: command, termination: .exited(rule.exitCode),
-                             standardOutput: .of(rule.stdout), standardError: .of(rule.stderr), durationSeconds: 0)
+        let (code, out, err) = rule.handler?(request) ?? (rule.exitCode, rule.stdout, rule.stderr)
+        return ProcessResult(command: command, termination: .exited(code),
+                             standardOutput: .of(out), standardError: .of(err), durationSeconds: 0)
     }
 }
 

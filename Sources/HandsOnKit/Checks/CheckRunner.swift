@@ -1,0 +1,85 @@
+import Foundation
+
+/// Runs declarative checks against the live engine and the working folder. Never throws: anything that goes
+/// wrong becomes a failed check that says why.
+public struct CheckRunner: Sendable {
+    public init() {}
+
+    public func run(_ checks: [CheckSpec], in context: CheckContext) -> [CheckResult] {
+        checks.map { run($0, in: context) }
+    }
+
+    public func run(_ check: CheckSpec, in context: CheckContext) -> CheckResult {
+        do {
+            switch check.kind {
+            case .imageExists(let image): return try imageExists(check.id, context.image(image), context)
+            case .imageSize(let bounds): return try ImageSizeCheck(bounds: bounds).run(check.id, context)
+            case .imageTiers(let image, let tiers, let passScore):
+                return try imageTiers(check.id, context.image(image), tiers, passScore, context)
+            case .containerRunning(let image, let name, let port):
+                return try containerRunning(check.id, context.image(image), name, port, context)
+            case .http(let expectation): return try HTTPCheck(expectation: expectation).run(check.id, context)
+            case .commandOutput(let expectation): return try CommandOutputCheck(expectation: expectation).run(check.id, context)
+            case .fileUnchanged(let path, let digest): return fileUnchanged(check.id, path, digest, context)
+            case .dockerfile(let expectation): return DockerfileCheck(expectation: expectation).run(check.id, context)
+            }
+        } catch {
+            return CheckResult(id: check.id, passed: false, message: "could not check: \(error)")
+        }
+    }
+
+    private func imageExists(_ id: String, _ image: String, _ context: CheckContext) throws -> CheckResult {
+        guard context.engine.imageExists(image) else {
+            return CheckResult(id: id, passed: false, message: "no image \(image) yet: build it (docker image build -t \(image) .)")
+        }
+        let shown = try? context.engine.displayedImageSize(image)
+        return CheckResult(id: id, passed: true, message: "\(image) exists" + (shown.map { " (\($0))" } ?? ""), measured: shown)
+    }
+
+    private func imageTiers(_ id: String, _ image: String, _ tiers: SizeTiers, _ passScore: Int,
+                            _ context: CheckContext) throws -> CheckResult {
+        guard let size = try ImageMeasurement.measure(image, context.engine) else {
+            return CheckResult(id: id, passed: false, message: "no image \(image) to measure")
+        }
+        guard let outcome = tiers.evaluate(size) else {
+            return CheckResult(id: id, passed: false, message: "cannot read the listed size '\(size.displayed)' of \(image)",
+                               measured: size.displayed)
+        }
+        return CheckResult(id: id, passed: outcome.score >= passScore, message: "\(image) \(outcome.message)", measured: size.displayed)
+    }
+
+    private func containerRunning(_ id: String, _ image: String, _ name: String?, _ port: Int?,
+                                  _ context: CheckContext) throws -> CheckResult {
+        var arguments = ["ps", "--filter", "ancestor=\(image)", "--format", "{{.Names}}\t{{.Ports}}"]
+        if let name { arguments += ["--filter", "name=^\(name)$"] }
+        let rows = try context.engine.checked(arguments).stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        let described = name.map { "container named \($0) from \(image)" } ?? "container from \(image)"
+        guard let match = rows.first(where: { row in port.map { p in row.count > 1 && row[1].contains(":\(p)->") } ?? true }) else {
+            let seen = rows.map { $0.joined(separator: " ") }.joined(separator: "; ")
+            let portText = port.map { " publishing port \($0)" } ?? ""
+            return CheckResult(id: id, passed: false, message: "no \(described) is running\(portText)",
+                               measured: seen.isEmpty ? nil : seen)
+        }
+        return CheckResult(id: id, passed: true, message: "a \(described) is running: \(match[0])",
+                           measured: match.count > 1 ? String(match[1]) : nil)
+    }
+
+    private func fileUnchanged(_ id: String, _ path: String, _ digest: String?, _ context: CheckContext) -> CheckResult {
+        let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
+        guard let expected else { return CheckResult(id: id, passed: false, message: "no reference digest for \(path)") }
+        guard let actual = SHA256.hex(ofFile: "\(context.workingDirectory)/\(path)") else {
+            return CheckResult(id: id, passed: false, message: "\(path) is missing")
+        }
+        return actual == expected
+            ? CheckResult(id: id, passed: true, message: "\(path) is unchanged", measured: actual)
+            : CheckResult(id: id, passed: false, message: "\(path) was changed (it must stay as given)", measured: actual)
+    }
+}
+
+/// An image's exact bytes and its size as the engine's listing shows it.
+enum ImageMeasurement {
+    static func measure(_ image: String, _ engine: ContainerEngine) throws -> MeasuredSize? {
+        guard engine.imageExists(image) else { return nil }
+        return MeasuredSize(exactBytes: try engine.imageSizeBytes(image), displayed: try engine.displayedImageSize(image))
+    }
+}

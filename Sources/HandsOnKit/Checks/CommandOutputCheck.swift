@@ -1,0 +1,52 @@
+import Foundation
+
+/// Runs the image once (`docker run --rm -i`, with limits and, unless asked, no network) and checks what it printed.
+struct CommandOutputCheck {
+    let expectation: CommandExpectation
+
+    /// Limits on every container started from an answer: memory, processes, CPU, no privileges.
+    static let limits = ["--memory", "256m", "--pids-limit", "128", "--cpus", "1", "--cap-drop", "ALL",
+                         "--security-opt", "no-new-privileges"]
+
+    func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
+        let image = context.image(expectation.image)
+        let name = "handson-check-\(UUID().uuidString.prefix(12).lowercased())"
+        var arguments = ["run", "--rm", "-i", "--name", name] + Self.limits
+        if !expectation.network { arguments += ["--network", "none"] }
+        for (key, value) in context.containerLabels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
+        arguments += [image] + expectation.arguments
+        let token = CancellationSignal.shared.onCancel { context.engine.removeContainers([name]) }
+        defer {
+            CancellationSignal.shared.remove(token)
+            context.engine.removeContainers([name])
+        }
+        let result = try context.engine.execute(arguments, timeout: context.runTimeout,
+                                                input: expectation.stdin.map { .bytes(Data($0.utf8)) } ?? .none,
+                                                outputLimit: 64 * 1024)
+        let output = result.stdout
+        let shown = String(output.prefix(200)).replacingOccurrences(of: "\n", with: "\\n")
+        if result.timedOut {
+            return CheckResult(id: id, passed: false, message: "\(image) did not finish within \(Int(context.runTimeout)) s", measured: shown)
+        }
+        guard case .exited(let code) = result.termination, Int(code) == expectation.exitCode else {
+            let detail = result.standardError.lastLines(2)
+            return CheckResult(id: id, passed: false,
+                               message: "\(image) ended with \(result.termination), expected exit code \(expectation.exitCode)"
+                                   + (detail.isEmpty ? "" : ": \(detail)"), measured: shown)
+        }
+        let text = output.hasSuffix("\n") ? String(output.dropLast()) : output
+        if let equals = expectation.equals, text != equals {
+            return CheckResult(id: id, passed: false, message: "\(image) printed '\(shown)', expected '\(equals)'", measured: shown)
+        }
+        if let part = expectation.contains, !output.contains(part) {
+            return CheckResult(id: id, passed: false, message: "\(image) printed '\(shown)', which lacks '\(part)'", measured: shown)
+        }
+        if let pattern = expectation.matches {
+            let regex = try NSRegularExpression(pattern: pattern)
+            if regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
+                return CheckResult(id: id, passed: false, message: "\(image) printed '\(shown)', which does not match \(pattern)", measured: shown)
+            }
+        }
+        return CheckResult(id: id, passed: true, message: "\(image) printed '\(shown)'", measured: shown)
+    }
+}

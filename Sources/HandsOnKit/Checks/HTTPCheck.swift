@@ -1,0 +1,31 @@
+import Foundation
+
+/// An HTTP endpoint answers with a status and, where asked, a JSON field's value, within a deadline (curl, retried).
+struct HTTPCheck {
+    let expectation: HTTPExpectation
+
+    func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
+        let probe = HealthProbe(runner: context.engine.runner)
+        let observation = try probe.waitUntil(url: expectation.url, deadlineSeconds: expectation.deadlineSeconds) { satisfied($0) }
+        let measured = observation.httpStatus == 0
+            ? "no answer (curl exit \(observation.curlExitCode))"
+            : "\(observation.httpStatus) \(observation.body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))"
+        if satisfied(observation) {
+            return CheckResult(id: id, passed: true, message: "\(expectation.url) answered \(measured)", measured: measured)
+        }
+        var wanted = "\(expectation.status)"
+        if let field = expectation.jsonField { wanted += " with \(field) = \(expectation.equals ?? "(any)")" }
+        return CheckResult(id: id, passed: false,
+                           message: "\(expectation.url) did not answer \(wanted) within \(Int(expectation.deadlineSeconds)) s: \(measured)",
+                           measured: measured)
+    }
+
+    func satisfied(_ observation: HealthObservation) -> Bool {
+        guard observation.curlExitCode == 0, observation.httpStatus == expectation.status else { return false }
+        guard let field = expectation.jsonField else { return true }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(observation.body.utf8)) as? [String: Any],
+              let value = object[field] else { return false }
+        guard let wanted = expectation.equals else { return true }
+        return "\(value)" == wanted
+    }
+}
