@@ -6,6 +6,14 @@ public enum HandsOnCLI {
 
     /// Every subcommand, in the order `--help` lists them.
     public static let commands: [any Command] = [
+        ChaptersCommand(),
+        InitCommand(),
+        StartCommand(),
+        StepCommand(),
+        CheckCommand(),
+        HintCommand(),
+        ResetCommand(),
+        RunCommand(),
         DoctorCommand(),
         LabPrepareCommand(),
         LabListCommand(),

@@ -1,0 +1,112 @@
+import Foundation
+
+/// `handson check [--watch]`: the current step's checks against the live engine; a pass moves on.
+struct CheckCommand: Command {
+    let spec = CommandSpec(
+        ["check"], summary: "Check the current step against the engine; on a pass, move to the next step.",
+        options: [.engine, .json, LessonSession.languageOption,
+                  OptionSpec("--watch", help: "Check again whenever a file in this folder changes (Ctrl-C stops)."),
+                  OptionSpec("--every", value: "seconds", help: "With --watch, also check again this often (engine-only changes).")],
+        discussion: "Exit 0 when the step passed, 1 when a check failed. --watch polls the folder twice a second.")
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let every: Double? = arguments.value("--every") == nil ? nil : try arguments.positiveNumber("--every", default: 0)
+        let engine = try EngineOption.engine(from: arguments, in: context)
+        guard arguments.has("--watch") else { return try checkOnce(arguments, context, engine) }
+        let cancellation = CancellationSignal.shared
+        var snapshot = FolderSnapshot(context.currentDirectory)
+        _ = try checkOnce(arguments, context, engine)
+        var lastCheck = Date()
+        context.io.out(context.io.outputStyle.dim("Watching \(context.currentDirectory) for changes (Ctrl-C stops)..."))
+        while !cancellation.isRaised {
+            Thread.sleep(forTimeInterval: 0.5)
+            let now = FolderSnapshot(context.currentDirectory)
+            let due = every.map { Date().timeIntervalSince(lastCheck) >= $0 } ?? false
+            guard now != snapshot || due else { continue }
+            snapshot = now
+            lastCheck = Date()
+            context.io.out(context.io.outputStyle.dim(due ? "\n— checking again —" : "\n— a file changed: checking again —"))
+            _ = try checkOnce(arguments, context, engine)
+        }
+        context.io.out("Stopped watching.")
+        return ExitCode.success
+    }
+
+    private func checkOnce(_ arguments: ParsedArguments, _ context: CommandContext, _ engine: ContainerEngine) throws -> Int32 {
+        var session = try LessonSession.open(arguments, in: context)
+        let step = session.currentStep
+        let results = CheckRunner().run(step.checks, in: session.checkContext(engine: engine))
+        let advanced = session.progress.record(results, for: step, in: session.chapter)
+        try session.progress.save(in: session.directory)
+        let passed = results.allSatisfy(\.passed)
+        if arguments.has("--json") {
+            context.io.out(try JSONOutput.encode(results))
+            return passed ? ExitCode.success : ExitCode.failure
+        }
+        let style = context.io.outputStyle
+        context.io.out(style.bold(session.heading(of: step)))
+        CheckLines.print(results, io: context.io)
+        if passed {
+            if advanced {
+                let next = session.currentStep
+                context.io.out(style.green("Step passed.") + " Next: \(session.heading(of: next)) (handson step)")
+            } else {
+                context.io.out(style.green("Step passed: that was the last step of \(session.chapter.id). Well done."))
+            }
+        } else {
+            let failed = results.filter { !$0.passed }.count
+            context.io.out(style.red("\(failed) of \(results.count) checks failed.") + " `handson hint` may help.")
+        }
+        return passed ? ExitCode.success : ExitCode.failure
+    }
+}
+
+/// `handson run <chapter>`: the engine itself executes every step and grades it.
+struct RunCommand: Command {
+    let spec = CommandSpec(
+        ["run"], summary: "Run a chapter's steps on the engine (with --solution, the reference solution) and grade each.",
+        arguments: "<chapter>", positionals: 1...1,
+        options: [.engine, .json, OptionSpec("--solution", help: "Use each step's reference solution."),
+                  OptionSpec("--step", value: "id", help: "Run only this step (and the steps it needs)."),
+                  OptionSpec("--offline", help: "Do not try to pull base images; build stand-ins.")],
+        discussion: "Works in a temporary copy of the starter and removes the containers and images it made. "
+            + "A step whose base image cannot be had is skipped with the reason, not failed. Exit 0 when no step failed.")
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let layout = try ProjectLayout.require(in: context)
+        let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
+        if let step = arguments.value("--step"), chapter.step(step) == nil {
+            throw UsageError("no step '\(step)' in \(chapter.id) (steps: \(chapter.steps.map(\.id).joined(separator: ", ")))")
+        }
+        let engine = try EngineOption.engine(from: arguments, in: context)
+        let io = context.io
+        let progress = ProgressReporter(io: io)
+        var preparer = LabPreparer(engine: engine, environment: context.environment)
+        if arguments.has("--offline") { preparer.allowPull = false }
+        // Images the lab can make are made; others (alpine) leave the steps that need them skipped.
+        _ = try preparer.prepare(chapter.baseImages.compactMap(LabImage.named), progress: progress)
+
+        var runner = ChapterRunner(chapter: chapter, engine: engine)
+        runner.useSolution = arguments.has("--solution")
+        runner.onlyStep = arguments.value("--step")
+        runner.onOutput = { _, data in io.err(io.errorStyle.dim(String(decoding: data, as: UTF8.self)), terminator: "") }
+        let style = io.errorStyle
+        runner.onStep = { step, outcome in
+            guard let outcome else {
+                io.err(style.bold("\n▶ \(step.id): \(step.title.text(in: "en"))"))
+                return
+            }
+            let mark = outcome.status == .passed ? style.green("✓ passed") : outcome.status == .skipped ? style.yellow("– skipped") : style.red("✗ failed")
+            io.err("\(mark) \(step.id)" + (outcome.reason.map { ": \($0)" } ?? ""))
+            for check in outcome.checks { io.err("   \(check.passed ? "✓" : "✗") \(check.id): \(check.message)") }
+        }
+        let report = try runner.run()
+        if arguments.has("--json") {
+            io.out(try JSONOutput.encode(report))
+        } else {
+            io.out("\(chapter.id): score \(report.score)")
+            for step in report.steps { io.out("  \(step.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(step.id)") }
+        }
+        return report.steps.contains { $0.status == .failed } ? ExitCode.failure : ExitCode.success
+    }
+}

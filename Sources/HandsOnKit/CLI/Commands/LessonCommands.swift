@@ -1,0 +1,148 @@
+import Foundation
+
+/// `handson chapters`: what there is to learn, with this folder's progress.
+struct ChaptersCommand: Command {
+    let spec = CommandSpec(["chapters"], summary: "List the chapters, with the progress of the current folder.",
+                           options: [.json, LessonSession.languageOption])
+
+    struct Row: Codable {
+        let id: String
+        let title: String
+        let steps: Int
+        let done: Int
+        let gradable: Bool
+    }
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let layout = try ProjectLayout.require(in: context)
+        let (chapters, errors) = ChapterLoader.loadAll(from: layout.chaptersDirectory)
+        let progress = try? LearnerProgress.load(from: context.currentDirectory)
+        let language = Language.resolve(option: arguments.value("--lang"), environment: context.environment)
+        let rows = chapters.map { chapter in
+            Row(id: chapter.id, title: chapter.title.text(in: language), steps: chapter.steps.count,
+                done: progress?.chapter == chapter.id ? progress!.passedSteps.count : 0, gradable: chapter.grading != nil)
+        }
+        for error in errors { context.io.err("warning: \(error)") }
+        if arguments.has("--json") {
+            context.io.out(try JSONOutput.encode(rows))
+        } else {
+            let width = rows.map(\.id.count).max() ?? 0
+            for row in rows {
+                let mark = progress?.chapter == row.id ? context.io.outputStyle.cyan("▶") : " "
+                context.io.out("\(mark) \(row.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.done)/\(row.steps)  \(row.title)")
+            }
+        }
+        return errors.isEmpty ? ExitCode.success : ExitCode.failure
+    }
+}
+
+/// `handson init <chapter> <dir>`: the starter files in a new folder.
+struct InitCommand: Command {
+    let spec = CommandSpec(["init"], summary: "Write a chapter's starter files into a new folder and start the chapter there.",
+                           arguments: "<chapter> <dir>", positionals: 2...2)
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let layout = try ProjectLayout.require(in: context)
+        let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
+        let directory = context.absolutePath(arguments.positionals[1])
+        if FileManager.default.fileExists(atPath: directory), !StarterFiles.isEmpty(directory) {
+            throw CommandFailure("\(arguments.positionals[1]) exists and is not empty; choose a new folder")
+        }
+        try StarterFiles.copy(chapter, to: directory)
+        try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(in: directory)
+        context.io.out("Wrote the starter of \(chapter.id) to \(arguments.positionals[1]).")
+        context.io.out("Next: cd \(arguments.positionals[1]) && handson step")
+        return ExitCode.success
+    }
+}
+
+/// `handson start <chapter>`: begin (or begin again) a chapter in the current folder.
+struct StartCommand: Command {
+    let spec = CommandSpec(["start"], summary: "Start a chapter in the current folder (an empty folder gets the starter files).",
+                           arguments: "<chapter>", positionals: 1...1, options: [LessonSession.languageOption])
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let layout = try ProjectLayout.require(in: context)
+        let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
+        if StarterFiles.isEmpty(context.currentDirectory) { try StarterFiles.copy(chapter, to: context.currentDirectory) }
+        if let existing = try LearnerProgress.load(from: context.currentDirectory), existing.chapter == chapter.id {
+            context.io.out("Already on \(chapter.id) here; carrying on.")
+        } else {
+            try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(in: context.currentDirectory)
+        }
+        return try StepCommand().run(arguments, in: context)
+    }
+}
+
+/// `handson step`: the current step's text.
+struct StepCommand: Command {
+    let spec = CommandSpec(["step"], summary: "Show the current step's text.", options: [LessonSession.languageOption])
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let session = try LessonSession.open(arguments, in: context)
+        let step = session.currentStep
+        let style = context.io.outputStyle
+        context.io.out(style.bold(session.heading(of: step)))
+        context.io.out("")
+        context.io.out(TerminalMarkdown.render(session.text(of: step), style: style))
+        if !step.commands.isEmpty {
+            context.io.out("")
+            context.io.out(style.bold("Commands:"))
+            for command in step.commands { context.io.out("  $ " + command.map(ShellQuoting.quoteForDisplay).joined(separator: " ")) }
+        }
+        context.io.out("")
+        context.io.out(style.dim("When done: handson check   (stuck: handson hint)"))
+        return ExitCode.success
+    }
+}
+
+/// `handson hint`: hints for the checks that failed last (or fail now).
+struct HintCommand: Command {
+    let spec = CommandSpec(["hint"], summary: "Show hints for what the current step's checks found missing.",
+                           options: [.engine, LessonSession.languageOption])
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        var session = try LessonSession.open(arguments, in: context)
+        let step = session.currentStep
+        var results = session.progress.lastResults[step.id] ?? []
+        if results.isEmpty, let engine = try? EngineOption.engine(from: arguments, in: context) {
+            results = CheckRunner().run(step.checks, in: session.checkContext(engine: engine))
+            session.progress.lastResults[step.id] = results
+            try session.progress.save(in: session.directory)
+        }
+        let hints = Hints.select(for: step, results: results, directory: session.directory, language: session.language)
+        for hint in hints { context.io.out("• " + TerminalMarkdown.inline(hint, style: context.io.outputStyle)) }
+        if hints.isEmpty { context.io.out("No hint for this step: `handson step` shows its text again.") }
+        return ExitCode.success
+    }
+}
+
+/// `handson reset [step]`: go back to a step (the first by default); files are left as they are.
+struct ResetCommand: Command {
+    let spec = CommandSpec(["reset"], summary: "Go back to a step (default: the first); your files stay as they are.",
+                           arguments: "[step]", positionals: 0...1)
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        let progressFile = LearnerProgress.path(in: context.currentDirectory)
+        let data = FileManager.default.contents(atPath: progressFile)
+        let chapterID = data.flatMap { try? JSONDecoder().decode(LearnerProgress.self, from: $0) }?.chapter
+            ?? data.flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] }?["chapter"] as? String
+        guard let chapterID else { throw CommandFailure("this folder has no chapter in progress: nothing to reset") }
+        let layout = try ProjectLayout.require(in: context)
+        let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
+        let target = arguments.positionals.first ?? chapter.steps[0].id
+        guard let index = chapter.steps.firstIndex(where: { $0.id == target }) else {
+            throw UsageError("no step '\(target)' in \(chapter.id) (steps: \(chapter.steps.map(\.id).joined(separator: ", ")))")
+        }
+        // A damaged progress file is replaced: resetting is how a learner gets out of that.
+        var progress = ((try? LearnerProgress.load(from: context.currentDirectory)) ?? nil)
+            ?? LearnerProgress(chapter: chapter.id, currentStep: target)
+        let later = Set(chapter.steps[index...].map(\.id))
+        progress.currentStep = target
+        progress.passedSteps.removeAll { later.contains($0) }
+        for id in later { progress.lastResults[id] = nil }
+        try progress.save(in: context.currentDirectory)
+        context.io.out("Back at \(target) in \(chapter.id).")
+        return ExitCode.success
+    }
+}

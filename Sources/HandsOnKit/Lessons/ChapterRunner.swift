@@ -1,0 +1,168 @@
+import Foundation
+
+/// How one step went in `handson run`.
+public struct StepOutcome: Sendable, Codable, Equatable {
+    public enum Status: String, Sendable, Codable { case passed, failed, skipped }
+    public let id: String
+    public let status: Status
+    public let reason: String?
+    public let checks: [CheckResult]
+    public let durationSeconds: Double
+
+    enum CodingKeys: String, CodingKey { case id, status, reason, checks, durationSeconds }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(status, forKey: .status)
+        try container.encode(reason, forKey: .reason)
+        try container.encode(checks, forKey: .checks)
+        try container.encode((durationSeconds * 100).rounded() / 100, forKey: .durationSeconds)
+    }
+}
+
+public struct ChapterRunReport: Sendable, Codable {
+    public let chapter: String
+    /// Passed required steps out of those that ran, as 0-100.
+    public let score: Int
+    public let steps: [StepOutcome]
+}
+
+/// Executes a chapter's steps on the engine in a temporary copy of the starter (with `useSolution`, the reference
+/// solution's files and commands), grading each step; removes the containers and images the steps made.
+public struct ChapterRunner: Sendable {
+    public let chapter: Chapter
+    public let engine: ContainerEngine
+    public var useSolution = false
+    public var onlyStep: String?
+    public var commandTimeout: Double = 900
+    public var checkTimeout: Double = 20
+    /// Receives the engine's output while commands run.
+    public var onOutput: (@Sendable (OutputStreamKind, Data) -> Void)?
+    public var onStep: (@Sendable (Step, StepOutcome?) -> Void)?
+
+    /// Programs a step may run; `docker` is replaced by the engine in use.
+    static let allowedPrograms: Set<String> = ["docker", "curl", "sleep"]
+
+    public init(chapter: Chapter, engine: ContainerEngine) {
+        self.chapter = chapter
+        self.engine = engine
+    }
+
+    public func run() throws -> ChapterRunReport {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("handson-run-\(chapter.id)-\(UUID().uuidString.prefix(8))").path
+        try StarterFiles.copy(chapter, to: work)
+        let made = MadeByCommands()
+        let danglingBefore = engine.danglingImageIDs()
+        let cleanUp: @Sendable () -> Void = { [engine] in
+            engine.removeContainers(made.containers)
+            engine.removeImages(made.images)
+            engine.removeImages(Array(engine.danglingImageIDs().subtracting(danglingBefore)))
+        }
+        let token = CancellationSignal.shared.onCancel(cleanUp)
+        defer {
+            CancellationSignal.shared.remove(token)
+            cleanUp()
+            try? FileManager.default.removeItem(atPath: work)
+        }
+        var outcomes: [StepOutcome] = []
+        var passed: Set<String> = []
+        for step in selectedSteps {
+            onStep?(step, nil)
+            let outcome = try run(step, in: work, passed: passed, made: made)
+            if outcome.status == .passed { passed.insert(step.id) }
+            outcomes.append(outcome)
+            onStep?(step, outcome)
+            if CancellationSignal.shared.isRaised { break }
+        }
+        let graded = outcomes.filter { $0.status != .skipped && !(chapter.step($0.id)?.optional ?? false) }
+        let score = graded.isEmpty ? 0 : Int((Double(graded.filter { $0.status == .passed }.count) / Double(graded.count) * 100).rounded())
+        return ChapterRunReport(chapter: chapter.id, score: score, steps: outcomes)
+    }
+
+    /// Every step, or with `onlyStep` that step and the steps it needs (transitively), in chapter order.
+    var selectedSteps: [Step] {
+        guard let target = onlyStep else { return chapter.steps }
+        return chapter.steps.filter { $0.id == target || isNeeded($0, by: target) }
+    }
+
+    /// Whether `step` is (transitively) needed by the step named `target`.
+    private func isNeeded(_ step: Step, by target: String) -> Bool {
+        guard let wanted = chapter.step(target) else { return false }
+        var pending = wanted.needs
+        var seen: Set<String> = []
+        while let next = pending.popLast() {
+            if next == step.id { return true }
+            if seen.insert(next).inserted, let needed = chapter.step(next) { pending += needed.needs }
+        }
+        return false
+    }
+
+    private func run(_ step: Step, in work: String, passed: Set<String>, made: MadeByCommands) throws -> StepOutcome {
+        let started = Date()
+        func outcome(_ status: StepOutcome.Status, _ reason: String?, _ checks: [CheckResult] = []) -> StepOutcome {
+            StepOutcome(id: step.id, status: status, reason: reason, checks: checks, durationSeconds: Date().timeIntervalSince(started))
+        }
+        if let missing = step.requiresImages.first(where: { !engine.imageExists(ImageReference($0).qualified) && !engine.imageExists($0) }) {
+            return outcome(.skipped, "needs the image \(missing), which is not on this engine and cannot be pulled or made here")
+        }
+        if let unmet = step.needs.first(where: { !passed.contains($0) }) {
+            return outcome(.skipped, "needs step '\(unmet)', which did not pass")
+        }
+        if useSolution {
+            for (destination, source) in step.solution.files.sorted(by: { $0.key < $1.key }) {
+                let target = "\(work)/\(destination)"
+                try? FileManager.default.removeItem(atPath: target)
+                try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try FileManager.default.copyItem(atPath: "\(chapter.directory)/\(source)", toPath: target)
+            }
+        }
+        let commands = useSolution ? (step.solution.commands ?? step.commands) : step.commands
+        for command in commands {
+            guard let program = command.first, Self.allowedPrograms.contains(program) else {
+                return outcome(.failed, "step command '\(command.joined(separator: " "))' is not one HandsOn runs (docker, curl, sleep)")
+            }
+            made.note(command)
+            if let name = MadeByCommands.containerName(in: command) { engine.removeContainers([name]) }
+            let executable = program == "docker" ? engine.kind.rawValue : program
+            let result = try engine.runner.run(ProcessRequest(executable, Array(command.dropFirst()), workingDirectory: work,
+                                                              timeout: commandTimeout, outputLimit: 256 * 1024, onOutput: onOutput))
+            if !result.succeeded {
+                return outcome(.failed, result.failureSummary)
+            }
+        }
+        let context = CheckContext(engine: engine, workingDirectory: work, starterDirectory: StarterFiles.directory(of: chapter),
+                                   runTimeout: checkTimeout)
+        let results = CheckRunner().run(step.checks, in: context)
+        let failed = results.filter { !$0.passed }
+        return failed.isEmpty ? outcome(.passed, nil, results)
+                              : outcome(.failed, "\(failed.count) of \(results.count) checks failed: \(failed[0].message)", results)
+    }
+}
+
+/// Names of images (`-t`) and containers (`--name`) that step commands make, to remove afterwards.
+final class MadeByCommands: @unchecked Sendable {
+    private let lock = NSLock()
+    private var imageNames: [String] = []
+    private var containerNames: [String] = []
+
+    var images: [String] { lock.withLock { imageNames } }
+    var containers: [String] { lock.withLock { containerNames } }
+
+    func note(_ command: [String]) {
+        lock.withLock {
+            if let image = Self.value(after: ["-t", "--tag"], in: command) { imageNames.append(image) }
+            if let container = Self.containerName(in: command) { containerNames.append(container) }
+        }
+    }
+
+    static func containerName(in command: [String]) -> String? { value(after: ["--name"], in: command) }
+
+    private static func value(after options: [String], in command: [String]) -> String? {
+        for (index, word) in command.enumerated() {
+            if options.contains(word), index + 1 < command.count { return command[index + 1] }
+            for option in options where option.hasPrefix("--") && word.hasPrefix(option + "=") { return String(word.dropFirst(option.count + 1)) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// Chooses hints from what the checks found: the chapter's hints for the checks that failed, then what the
+/// Dockerfile itself shows (one big stage, cgo on before scratch), then the step's general hints.
+public enum Hints {
+    public static func select(for step: Step, results: [CheckResult], directory: String, language: String) -> [String] {
+        let failed = results.filter { !$0.passed }.map(\.id)
+        var hints: [String] = []
+        for id in failed {
+            hints += step.hints.filter { $0.whenFailing == id }.map { $0.text.text(in: language) }
+        }
+        let sizeFailed = step.checks.contains { check in
+            guard failed.contains(check.id) else { return false }
+            if case .imageSize = check.kind { return true }
+            if case .imageTiers = check.kind { return true }
+            return false
+        }
+        if sizeFailed || !failed.isEmpty, let text = try? String(contentsOfFile: "\(directory)/Dockerfile", encoding: .utf8),
+           let facts = try? DockerfileFacts(text: text) {
+            if sizeFailed && facts.stageCount == 1 {
+                hints.append("Your Dockerfile has one stage, FROM \(facts.finalBase): everything used to build stays in the image. "
+                             + "Build in a first stage, then COPY --from it only the binary (and web files) into a small final stage.")
+            }
+            if facts.cgoDisabledForScratch == false {
+                hints.append("The final stage is scratch, but the binary is built with cgo on, so it needs a C library scratch lacks: "
+                             + "build with CGO_ENABLED=0.")
+            }
+        }
+        if hints.isEmpty || failed.isEmpty {
+            hints += step.hints.filter { $0.whenFailing == nil }.map { $0.text.text(in: language) }
+        }
+        return hints
+    }
+}

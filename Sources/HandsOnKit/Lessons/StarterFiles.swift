@@ -1,0 +1,43 @@
+import Foundation
+
+/// Copies a chapter's starter into a working folder, never over existing files.
+public enum StarterFiles {
+    public static func directory(of chapter: Chapter) -> String { "\(chapter.directory)/\(chapter.starter.directory)" }
+
+    /// Copies every entry of the starter into `destination` (created if needed); refuses to overwrite anything.
+    public static func copy(_ chapter: Chapter, to destination: String) throws {
+        let source = directory(of: chapter)
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: destination, withIntermediateDirectories: true)
+        let entries = try fileManager.contentsOfDirectory(atPath: source).sorted()
+        let clashes = entries.filter { fileManager.fileExists(atPath: "\(destination)/\($0)") }
+        guard clashes.isEmpty else {
+            throw CommandFailure("\(destination) already has \(clashes.joined(separator: ", ")); use an empty folder so nothing is overwritten")
+        }
+        for entry in entries { try fileManager.copyItem(atPath: "\(source)/\(entry)", toPath: "\(destination)/\(entry)") }
+    }
+
+    /// Whether a folder has anything but HandsOn's own state in it.
+    public static func isEmpty(_ directory: String) -> Bool {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return entries.allSatisfy { $0 == ".handson" }
+    }
+}
+
+/// Size and modification time of every file under a folder, to notice edits (`check --watch`).
+public struct FolderSnapshot: Equatable, Sendable {
+    let entries: [String: [Int64]]
+
+    public init(_ directory: String) {
+        var entries: [String: [Int64]] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let path = enumerator?.nextObject() as? String {
+            if path.hasPrefix(".handson") || path.hasPrefix(".git") { continue }
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(path)") else { continue }
+            let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+            let modified = Int64(((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0) * 1_000_000)
+            entries[path] = [size, modified]
+        }
+        self.entries = entries
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+@Suite("Progress, hints, Markdown and language")
+struct LessonTests {
+    @Test func progressAdvancesOnAPassAndSurvivesARoundTrip() throws {
+        let folder = try ChapterFolder.valid()
+        defer { folder.remove() }
+        let chapter = try ChapterLoader.load(from: folder.directory)
+        var progress = LearnerProgress(chapter: "demo", currentStep: "build")
+        let failing = [CheckResult(id: "exists", passed: false, message: "no image")]
+        let advancedOnFailure = progress.record(failing, for: chapter.steps[0], in: chapter)
+        #expect(!advancedOnFailure)
+        #expect(progress.currentStep == "build" && progress.passedSteps.isEmpty)
+        let passing = chapter.steps[0].checks.map { CheckResult(id: $0.id, passed: true, message: "ok") }
+        let advancedOnPass = progress.record(passing, for: chapter.steps[0], in: chapter)
+        #expect(advancedOnPass)
+        #expect(progress.currentStep == "run" && progress.passedSteps == ["build"])
+        try progress.save(in: folder.root)
+        #expect(try LearnerProgress.load(from: folder.root) == progress)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: "\(folder.root)/.handson")
+        #expect(leftovers == ["state.json"], "the atomic write leaves no temporary file behind")
+    }
+
+    @Test func aDamagedProgressFileIsNamedAndNotOverwritten() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-state-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: "\(root)/.handson", withIntermediateDirectories: true)
+        try "{\"chapter\": ".write(toFile: "\(root)/.handson/state.json", atomically: true, encoding: .utf8)
+        #expect(throws: CommandFailure.self) { try LearnerProgress.load(from: root) }
+        #expect(try String(contentsOfFile: "\(root)/.handson/state.json", encoding: .utf8) == "{\"chapter\": ")
+    }
+
+    @Test func hintsFollowTheFailedChecksAndTheDockerfile() throws {
+        let folder = try ChapterFolder.valid()
+        defer { folder.remove() }
+        let chapter = try ChapterLoader.load(from: folder.directory)
+        try "FROM golang:1.19\nRUN go build -o /s .\nCMD [\"/s\"]\n".write(toFile: "\(folder.root)/Dockerfile", atomically: true, encoding: .utf8)
+        let results = [CheckResult(id: "exists", passed: false, message: ""), CheckResult(id: "small", passed: false, message: "")]
+        let hints = Hints.select(for: chapter.steps[0], results: results, directory: folder.root, language: "en")
+        #expect(hints.first == "Build the image first.")
+        #expect(hints.contains { $0.hasPrefix("Your Dockerfile has one stage, FROM golang:1.19") })
+        try "FROM golang:1.19 AS b\nRUN go build -o /s .\nFROM scratch\nCOPY --from=b /s /s\n".write(toFile: "\(folder.root)/Dockerfile", atomically: true, encoding: .utf8)
+        let cgo = Hints.select(for: chapter.steps[0], results: [CheckResult(id: "df", passed: false, message: "")], directory: folder.root, language: "en")
+        #expect(cgo.contains { $0.contains("CGO_ENABLED=0") })
+    }
+
+    @Test func markdownForATerminal() {
+        let text = "# Title\n\nUse **multi-stage** builds and `docker image ls`.\n\n```bash\n$ docker build .\n```\n- one item\n"
+        let plain = TerminalMarkdown.render(text, style: TextStyle(enabled: false))
+        #expect(plain == "Title\n════════\n\nUse multi-stage builds and docker image ls.\n\n  ┌── bash\n  │ $ docker build .\n  └──\n  • one item\n")
+        let coloured = TerminalMarkdown.render(text, style: TextStyle(enabled: true))
+        #expect(coloured.contains("\u{1B}[1mmulti-stage\u{1B}[0m") && coloured.contains("\u{1B}[36mdocker image ls\u{1B}[0m"))
+    }
+
+    @Test(arguments: [(nil, ["LANG": "ja_JP.UTF-8"], "ja"), ("en", ["LANG": "ja_JP.UTF-8"], "en"), (nil, [:], "en"),
+                      (nil, ["LANG": "C.UTF-8"], "c"), (nil, ["LC_ALL": "ko_KR", "LANG": "ja_JP"], "ko"), (nil, ["LANG": "C"], "en")]
+          as [(String?, [String: String], String)])
+    func languageFromTheOptionOrTheEnvironment(option: String?, environment: [String: String], expected: String) {
+        #expect(Language.resolve(option: option, environment: environment) == expected)
+    }
+
+    @Test func runSelectsAStepAndWhatItNeeds() throws {
+        let folder = try ChapterFolder.valid()
+        defer { folder.remove() }
+        var runner = ChapterRunner(chapter: try ChapterLoader.load(from: folder.directory),
+                                   engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner()))
+        runner.onlyStep = "run"
+        #expect(runner.selectedSteps.map(\.id) == ["build", "run"])
+        runner.onlyStep = "build"
+        #expect(runner.selectedSteps.map(\.id) == ["build"])
+    }
+
+    @Test func commandsSayWhatTheyMake() {
+        let made = MadeByCommands()
+        made.note(["docker", "image", "build", "-t", "go-image:base", "."])
+        made.note(["docker", "container", "run", "--name=go-container", "-d", "-p", "9091:9090", "go-image:scratch"])
+        #expect(made.images == ["go-image:base"])
+        #expect(made.containers == ["go-container"])
+    }
+}
