@@ -25,6 +25,8 @@ struct ChaptersCommand: Command {
         for error in errors { context.io.err("warning: \(error)") }
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(rows))
+        } else if rows.isEmpty {
+            context.io.out("No chapters in \(layout.chaptersDirectory) yet.")
         } else {
             let width = rows.map(\.id.count).max() ?? 0
             for row in rows {

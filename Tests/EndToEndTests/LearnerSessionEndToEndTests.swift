@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+/// A course folder made for these tests: one chapter whose starter is the sample app.
+struct LearnerCourse {
+    let root: String
+    static let baseTag = "handson-learner-e2e:base"
+    static let scratchTag = "handson-learner-e2e:scratch"
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-course-\(UUID().uuidString.prefix(8))").path
+        let chapter = "\(root)/Chapters/learner-demo"
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: "\(root)/apps", withIntermediateDirectories: true)
+        try fileManager.createDirectory(atPath: "\(chapter)/steps", withIntermediateDirectories: true)
+        try fileManager.createDirectory(atPath: "\(chapter)/solutions", withIntermediateDirectories: true)
+        try fileManager.copyItem(atPath: EndToEnd.appsDirectory, toPath: "\(chapter)/starter")
+        try "# Build the base image\n\nRun `docker image build`.\n".write(toFile: "\(chapter)/steps/base.md", atomically: true, encoding: .utf8)
+        try "# From scratch\n\nMake it **small**.\n".write(toFile: "\(chapter)/steps/scratch.md", atomically: true, encoding: .utf8)
+        try fileManager.copyItem(atPath: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile",
+                                 toPath: "\(chapter)/solutions/scratch.Dockerfile")
+        try """
+            {
+              "id": "learner-demo", "title": "Learner demo", "summary": "Two steps for the tests.",
+              "baseImages": ["golang:1.19"], "starter": {"directory": "starter"},
+              "steps": [
+                {"id": "base", "title": "Base image", "text": "steps/base.md",
+                 "commands": [["docker", "image", "build", "-t", "\(Self.baseTag)", "."]],
+                 "checks": [{"id": "exists", "kind": "imageExists", "image": "\(Self.baseTag)"}],
+                 "hints": [{"text": "Run the build command in this folder.", "whenFailing": "exists"}],
+                 "solution": {}},
+                {"id": "scratch", "title": "Scratch image", "text": "steps/scratch.md", "needs": ["base"],
+                 "commands": [["docker", "image", "build", "-t", "\(Self.scratchTag)", "."]],
+                 "checks": [
+                   {"id": "dockerfile", "kind": "dockerfile", "finalBase": "scratch", "cgoDisabledForScratch": true, "execForm": true},
+                   {"id": "small", "kind": "imageTiers", "image": "\(Self.scratchTag)", "passScore": 100,
+                    "tiers": [{"maxBytes": 400000000, "score": 40}, {"maxBytes": 100000000, "score": 70}, {"maxBytes": 10000000, "score": 100}]},
+                   {"id": "smaller", "kind": "imageSize", "image": "\(Self.scratchTag)", "atMostFractionOf": "\(Self.baseTag)", "fraction": 0.05}
+                 ],
+                 "solution": {"files": {"Dockerfile": "solutions/scratch.Dockerfile"}}}
+              ]
+            }
+            """.write(toFile: "\(chapter)/chapter.json", atomically: true, encoding: .utf8)
+    }
+
+    func remove(engine: ContainerEngine) {
+        engine.removeImages([Self.baseTag, Self.scratchTag])
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    /// Runs the real `handson` binary in `directory`.
+    func handson(_ arguments: [String], in directory: String, timeout: Double = 300) throws -> ProcessResult {
+        let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
+        var environment = ProcessInfo.processInfo.environment
+        environment["HANDSON_HOME"] = root
+        environment["NO_COLOR"] = "1"
+        return try EndToEnd.runner.run(ProcessRequest(binary, arguments, environment: environment, workingDirectory: directory,
+                                                      timeout: timeout, killGrace: 5))
+    }
+}
+
+@Suite("A learner's session through the real CLI", .serialized, .enabled(if: EndToEnd.isEnabled))
+struct LearnerSessionEndToEndTests {
+    @Test func startFailFixPassWithProgressSavedAndHints() throws {
+        let engine = try EndToEnd.engine()
+        _ = try EndToEnd.prepareLab(on: engine)
+        let course = try LearnerCourse()
+        defer { course.remove(engine: engine) }
+        let work = "\(course.root)/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+
+        let start = try course.handson(["start", "learner-demo"], in: work)
+        #expect(start.termination == .exited(0), "\(start.stderr)")
+        #expect(start.stdout.contains("Step 1 of 2: Base image"))
+        #expect(FileManager.default.fileExists(atPath: "\(work)/server/main.go"), "start copied the starter into the empty folder")
+
+        engine.removeImages([LearnerCourse.baseTag])
+        let failing = try course.handson(["check"], in: work)
+        #expect(failing.termination == .exited(1))
+        #expect(failing.stdout.contains("✗ exists: no image \(LearnerCourse.baseTag) yet"))
+        let hint = try course.handson(["hint"], in: work)
+        #expect(hint.stdout.contains("Run the build command in this folder."))
+
+        #expect(try engine.build(contextDirectory: work, tag: LearnerCourse.baseTag).succeeded)
+        let passing = try course.handson(["check"], in: work)
+        #expect(passing.termination == .exited(0), "\(passing.stdout)\(passing.stderr)")
+        #expect(passing.stdout.contains("Step passed. Next: Step 2 of 2: Scratch image"))
+
+        // A scratch Dockerfile with cgo left on: the Dockerfile check and the hint both say why.
+        try EngineScratchpad.cgoBuildThen("scratch").write(toFile: "\(work)/Dockerfile", atomically: true, encoding: .utf8)
+        let cgo = try course.handson(["check"], in: work)
+        #expect(cgo.termination == .exited(1))
+        #expect(cgo.stdout.contains("built with cgo on: set CGO_ENABLED=0"))
+        let cgoHint = try course.handson(["hint"], in: work)
+        #expect(cgoHint.stdout.contains("build with CGO_ENABLED=0"))
+
+        try FileManager.default.removeItem(atPath: "\(work)/Dockerfile")
+        try FileManager.default.copyItem(atPath: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile",
+                                         toPath: "\(work)/Dockerfile")
+        #expect(try engine.build(contextDirectory: work, tag: LearnerCourse.scratchTag).succeeded)
+        let done = try course.handson(["check"], in: work)
+        #expect(done.termination == .exited(0), "\(done.stdout)")
+        #expect(done.stdout.contains("✓ small: \(LearnerCourse.scratchTag) "))
+        #expect(done.stdout.contains("(the best tier)"))
+        #expect(done.stdout.contains("that was the last step"))
+
+        let progress = try #require(try LearnerProgress.load(from: work))
+        #expect(progress.passedSteps == ["base", "scratch"])
+        let chapters = try course.handson(["chapters", "--json"], in: work)
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(chapters.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.first?["id"] as? String == "learner-demo" && rows.first?["done"] as? Int == 2 && rows.first?["steps"] as? Int == 2)
+
+        let reset = try course.handson(["reset", "scratch"], in: work)
+        #expect(reset.termination == .exited(0))
+        #expect(try LearnerProgress.load(from: work)?.passedSteps == ["base"])
+    }
+
+    @Test func watchModePicksUpAnEditAndStopsCleanlyOnASignal() throws {
+        let engine = try EndToEnd.engine()
+        _ = try EndToEnd.prepareLab(on: engine)
+        let course = try LearnerCourse()
+        defer { course.remove(engine: engine) }
+        let work = "\(course.root)/work"
+        let initialized = try course.handson(["init", "learner-demo", work], in: course.root)
+        #expect(initialized.termination == .exited(0), "\(initialized.stderr)")
+        DispatchQueue.global().asyncAfter(deadline: .now() + 3) {
+            try? "<p>edited</p>\n".write(toFile: "\(work)/web/extra.html", atomically: true, encoding: .utf8)
+        }
+        // The runner's timeout sends SIGTERM, which the CLI treats like Ctrl-C.
+        let watch = try course.handson(["check", "--watch"], in: work, timeout: 8)
+        #expect(watch.stdout.contains("Watching"))
+        #expect(watch.stdout.contains("a file changed: checking again"))
+        #expect(watch.stdout.components(separatedBy: "Step 1 of 2").count - 1 >= 2, "checked once at the start and again after the edit")
+        #expect(watch.stdout.contains("Stopped watching."))
+        #expect(watch.termination == .exited(0), "stopped cleanly: \(watch.termination)")
+    }
+
+    @Test func runWithTheSolutionPassesEveryStepAndLeavesNothingBehind() throws {
+        let engine = try EndToEnd.engine()
+        _ = try EndToEnd.prepareLab(on: engine)
+        let course = try LearnerCourse()
+        defer { course.remove(engine: engine) }
+        let run = try course.handson(["run", "learner-demo", "--solution", "--json"], in: course.root, timeout: 600)
+        #expect(run.termination == .exited(0), "\(run.stderr.suffix(2000))")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        #expect(report["score"] as? Int == 100)
+        let steps = try #require(report["steps"] as? [[String: Any]])
+        #expect(steps.map { $0["status"] as? String } == ["passed", "passed"])
+        #expect(!engine.imageExists(LearnerCourse.baseTag) && !engine.imageExists(LearnerCourse.scratchTag), "run removed what it made")
+
+        let withoutSolution = try course.handson(["run", "learner-demo", "--json"], in: course.root, timeout: 600)
+        let failed = try #require(try JSONSerialization.jsonObject(with: Data(withoutSolution.stdout.utf8)) as? [String: Any])
+        let statuses = (failed["steps"] as? [[String: Any]])?.map { $0["status"] as? String }
+        #expect(statuses == ["passed", "failed"], "the starter's single-stage Dockerfile does not pass the scratch step")
+        #expect(withoutSolution.termination == .exited(1))
+    }
+}
