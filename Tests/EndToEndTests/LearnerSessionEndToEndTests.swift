@@ -50,9 +50,10 @@ struct LearnerCourse {
     }
 
     /// Runs the real `handson` binary in `directory`.
-    func handson(_ arguments: [String], in directory: String, timeout: Double = 300) throws -> ProcessResult {
+    func handson(_ arguments: [String], in directory: String, timeout: Double = 300,
+                 environment extra: [String: String] = [:]) throws -> ProcessResult {
         let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["HANDSON_HOME"] = root
         environment["NO_COLOR"] = "1"
         return try EndToEnd.runner.run(ProcessRequest(binary, arguments, environment: environment, workingDirectory: directory,
@@ -116,7 +117,8 @@ struct LearnerSessionEndToEndTests {
         #expect(try LearnerProgress.load(from: work)?.passedSteps == ["base"])
     }
 
-    @Test func watchModePicksUpAnEditAndStopsCleanlyOnASignal() throws {
+    @Test(arguments: ["inotify", "polling"])
+    func watchModePicksUpAnEditAndStopsCleanlyOnASignal(mechanism: String) throws {
         let engine = try EndToEnd.engine()
         _ = try EndToEnd.prepareLab(on: engine)
         let course = try LearnerCourse()
@@ -128,8 +130,9 @@ struct LearnerSessionEndToEndTests {
             try? "<p>edited</p>\n".write(toFile: "\(work)/web/extra.html", atomically: true, encoding: .utf8)
         }
         // The runner's timeout sends SIGTERM, which the CLI treats like Ctrl-C.
-        let watch = try course.handson(["check", "--watch"], in: work, timeout: 8)
-        #expect(watch.stdout.contains("Watching"))
+        let watch = try course.handson(["check", "--watch"], in: work, timeout: 8,
+                                       environment: mechanism == "polling" ? ["HANDSON_WATCH_POLLING": "1"] : [:])
+        #expect(watch.stdout.contains("Watching") && watch.stdout.contains("(\(mechanism);"))
         #expect(watch.stdout.contains("a file changed: checking again"))
         #expect(watch.stdout.components(separatedBy: "Step 1 of 2").count - 1 >= 2, "checked once at the start and again after the edit")
         #expect(watch.stdout.contains("Stopped watching."))

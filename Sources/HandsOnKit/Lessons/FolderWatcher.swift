@@ -1,0 +1,102 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Waits for a file under a folder to change: inotify where the kernel offers it (every sub-folder watched,
+/// new ones added as they appear), else polling a snapshot of sizes and times twice a second.
+public final class FolderWatcher {
+    public enum Mechanism: String { case inotify, polling }
+
+    let directory: String
+    public private(set) var mechanism: Mechanism
+    private var inotifyDescriptor: Int32 = -1
+    private var snapshot: FolderSnapshot
+
+    /// `forcePolling` skips inotify (tests, and file systems where events do not arrive).
+    public init(directory: String, forcePolling: Bool = false) {
+        self.directory = directory
+        snapshot = FolderSnapshot(directory)
+        mechanism = .polling
+        #if canImport(Glibc)
+        if !forcePolling {
+            let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+            if descriptor >= 0 {
+                inotifyDescriptor = descriptor
+                mechanism = .inotify
+                watchTree()
+            }
+        }
+        #endif
+    }
+
+    deinit { if inotifyDescriptor >= 0 { close(inotifyDescriptor) } }
+
+    /// Returns true when something changed, false when `timeout` passed or `shouldStop` became true first.
+    public func waitForChange(timeout: Double, shouldStop: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline && !shouldStop() {
+            if mechanism == .inotify ? eventArrived(within: 0.25) : pollChanged(after: 0.5) {
+                // Let a burst of writes (an editor saving) settle, then swallow its remaining events.
+                Thread.sleep(forTimeInterval: 0.1)
+                _ = mechanism == .inotify ? drainEvents() : false
+                snapshot = FolderSnapshot(directory)
+                return true
+            }
+        }
+        return false
+    }
+
+    private func pollChanged(after interval: Double) -> Bool {
+        Thread.sleep(forTimeInterval: interval)
+        return FolderSnapshot(directory) != snapshot
+    }
+
+    #if canImport(Glibc)
+    private func watchTree() {
+        let mask = UInt32(IN_CREATE | IN_MODIFY | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_ATTRIB)
+        var folders = [directory]
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let path = enumerator?.nextObject() as? String {
+            if path.hasPrefix(".handson") || path.hasPrefix(".git") { enumerator?.skipDescendants(); continue }
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(directory)/\(path)", isDirectory: &isDirectory), isDirectory.boolValue {
+                folders.append("\(directory)/\(path)")
+            }
+        }
+        for folder in folders { _ = inotify_add_watch(inotifyDescriptor, folder, mask) }
+    }
+
+    private func eventArrived(within seconds: Double) -> Bool {
+        var descriptor = pollfd(fd: inotifyDescriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, Int32(seconds * 1000)) > 0 else { return false }
+        return drainEvents()
+    }
+
+    /// Reads pending events; true if any concerns something other than HandsOn's own state folder.
+    private func drainEvents() -> Bool {
+        var relevant = false
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(inotifyDescriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else { break }
+            var offset = 0
+            while offset + MemoryLayout<inotify_event>.size <= count {
+                let (length, name) = buffer.withUnsafeBytes { raw -> (Int, String) in
+                    let event = raw.load(fromByteOffset: offset, as: inotify_event.self)
+                    let nameStart = offset + MemoryLayout<inotify_event>.size
+                    let nameBytes = raw[nameStart..<min(nameStart + Int(event.len), count)].prefix { $0 != 0 }
+                    return (Int(event.len), String(decoding: nameBytes, as: UTF8.self))
+                }
+                if name != ".handson" && !name.hasPrefix("state.json") { relevant = true }
+                offset += MemoryLayout<inotify_event>.size + length
+            }
+        }
+        if relevant { watchTree() }  // new sub-folders get watched too
+        return relevant
+    }
+    #else
+    private func eventArrived(within seconds: Double) -> Bool { pollChanged(after: seconds) }
+    private func drainEvents() -> Bool { false }
+    #endif
+}
