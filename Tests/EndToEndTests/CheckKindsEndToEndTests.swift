@@ -46,4 +46,27 @@ struct CheckKindsEndToEndTests {
         let leftovers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.check=true"]).stdout
         #expect(leftovers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "check containers are removed")
     }
+
+    @Test func imageServesStartsTheImageAndSaysWhyItDidNot() throws {
+        let engine = try EndToEnd.engine()
+        _ = try EndToEnd.prepareLab(on: engine)
+        let pad = EngineScratchpad(engine: engine)
+        let good = try pad.buildApp("serves", dockerfile: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile")
+        let broken = try pad.buildApp("serves-cgo", text: EngineScratchpad.cgoBuildThen("scratch"))
+        let context = CheckContext(engine: engine, workingDirectory: EndToEnd.appsDirectory, subjectImage: good)
+        let spec = CheckSpec(id: "serves", kind: .imageServes(ServeExpectation(image: "$IMAGE", containerPort: 9090, path: "/health",
+                                                                               status: 200, jsonField: "status", equals: "Healthy",
+                                                                               deadlineSeconds: 15)))
+        let served = CheckRunner().run(spec, in: context)
+        #expect(served.passed, "\(served.message)")
+        #expect(served.measured == "200 {\"status\":\"Healthy\"}")
+        let brokenContext = CheckContext(engine: engine, workingDirectory: EndToEnd.appsDirectory, subjectImage: broken)
+        let started = Date()
+        let failed = CheckRunner().run(spec, in: brokenContext)
+        #expect(!failed.passed)
+        #expect(failed.message.contains("could not be started") || failed.message.contains("stopped"), "\(failed.message)")
+        #expect(Date().timeIntervalSince(started) < 10, "a container that dies is not waited on until the deadline")
+        let leftovers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.check=true"]).stdout
+        #expect(leftovers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+    }
 }

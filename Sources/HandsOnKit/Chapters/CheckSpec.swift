@@ -11,11 +11,11 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
     enum CodingKeys: String, CodingKey {
         case id, kind, image, atMostBytes, atLeastBytes, smallerThan, atMostFractionOf, fraction, basis, tiers, passScore
         case name, port, url, status, jsonField, equals, deadlineSeconds, arguments, stdin, exitCode, contains, matches
-        case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network
+        case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network, containerPort
     }
 
-    public static let kinds = ["imageExists", "imageSize", "imageTiers", "containerRunning", "http", "commandOutput",
-                               "fileUnchanged", "dockerfile"]
+    public static let kinds = ["imageExists", "imageSize", "imageTiers", "containerRunning", "http", "imageServes",
+                               "commandOutput", "fileUnchanged", "dockerfile"]
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -48,6 +48,15 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
                                          jsonField: try c.decodeIfPresent(String.self, forKey: .jsonField),
                                          equals: try c.decodeIfPresent(String.self, forKey: .equals),
                                          deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? 20))
+        case "imageServes":
+            kind = .imageServes(ServeExpectation(
+                image: try c.decode(String.self, forKey: .image),
+                containerPort: try c.decodeIfPresent(Int.self, forKey: .containerPort) ?? 9090,
+                path: try c.decodeIfPresent(String.self, forKey: .path) ?? "/health",
+                status: try c.decodeIfPresent(Int.self, forKey: .status) ?? 200,
+                jsonField: try c.decodeIfPresent(String.self, forKey: .jsonField),
+                equals: try c.decodeIfPresent(String.self, forKey: .equals),
+                deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? 20))
         case "commandOutput":
             kind = .commandOutput(CommandExpectation(
                 image: try c.decode(String.self, forKey: .image),
@@ -84,6 +93,8 @@ public enum CheckKind: Sendable, Equatable {
     case imageTiers(image: String, tiers: SizeTiers, passScore: Int)
     case containerRunning(image: String, name: String?, port: Int?)
     case http(HTTPExpectation)
+    /// Starts a container from the image (limits on, a free port on 127.0.0.1) and expects an HTTP answer from it.
+    case imageServes(ServeExpectation)
     case commandOutput(CommandExpectation)
     /// Against `sha256`, or the starter's copy of the file when none is given.
     case fileUnchanged(path: String, sha256: String?)
@@ -106,6 +117,16 @@ public struct HTTPExpectation: Sendable, Equatable {
     public let url: String
     public let status: Int
     /// A top-level field of a JSON body, and the value it must have.
+    public let jsonField: String?
+    public let equals: String?
+    public let deadlineSeconds: Double
+}
+
+public struct ServeExpectation: Sendable, Equatable {
+    public let image: String
+    public let containerPort: Int
+    public let path: String
+    public let status: Int
     public let jsonField: String?
     public let equals: String?
     public let deadlineSeconds: Double

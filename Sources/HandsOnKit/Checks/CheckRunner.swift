@@ -19,6 +19,7 @@ public struct CheckRunner: Sendable {
             case .containerRunning(let image, let name, let port):
                 return try containerRunning(check.id, context.image(image), name, port, context)
             case .http(let expectation): return try HTTPCheck(expectation: expectation).run(check.id, context)
+            case .imageServes(let expectation): return try ServeCheck(expectation: expectation).run(check.id, context)
             case .commandOutput(let expectation): return try CommandOutputCheck(expectation: expectation).run(check.id, context)
             case .fileUnchanged(let path, let digest): return fileUnchanged(check.id, path, digest, context)
             case .dockerfile(let expectation): return DockerfileCheck(expectation: expectation).run(check.id, context)
