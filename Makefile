@@ -17,12 +17,14 @@ build:
 lab: setup build
 	$(HANDSON) lab prepare
 
+# The main chapter end to end: every step of optimize-image run by the engine with its reference solution.
 demo: lab
-	$(HANDSON) demo
+	$(HANDSON) run optimize-image --solution
 
 # End-to-end tests are enabled here; the first one prepares the lab images itself (from nothing on a new machine).
 test: setup build
 	HANDSON_E2E=1 $(SWIFT) test
+	$(HANDSON) dev check
 
 # Unit tests only: no engine needed.
 unit-test:

@@ -20,6 +20,7 @@ public enum HandsOnCLI {
         DemoCommand(),
         ParseImageListCommand(),
         ParseCurlCommand(),
+        DevCheckCommand(),
     ]
 
     /// Entry point of the `handson` executable.

@@ -146,3 +146,28 @@ struct ChapterLoaderTests {
         #expect(errors.map(\.description) == ["\(good.root)/broken/chapter.json: expected an object"])
     }
 }
+
+@Suite("The course's own chapters")
+struct CourseChaptersTests {
+    static let chaptersDirectory: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Chapters").path
+    }()
+
+    @Test func everyChapterLoadsAndValidates() {
+        let (chapters, errors) = ChapterLoader.loadAll(from: Self.chaptersDirectory)
+        #expect(errors.isEmpty, "\(errors)")
+        #expect(chapters.map(\.id).contains("optimize-image"))
+    }
+
+    @Test func theMainChapterHasBothLanguagesAndGradesLikeTheContest() throws {
+        let chapter = try ChapterLoader.load(id: "optimize-image", chaptersDirectory: Self.chaptersDirectory)
+        for step in chapter.steps {
+            #expect(Set(step.text.translations.keys) == ["en", "ja"], "\(step.id)")
+            #expect(Set(step.title.translations.keys) == ["en", "ja"], "\(step.id)")
+        }
+        #expect(chapter.grading?.sizeTiers == SizeTiers.diet)
+        #expect(chapter.steps.last?.optional == true)
+    }
+}
