@@ -158,4 +158,18 @@ struct LearnerSessionEndToEndTests {
         #expect(statuses == ["passed", "failed"], "the starter's single-stage Dockerfile does not pass the scratch step")
         #expect(withoutSolution.termination == .exited(1))
     }
+
+    @Test func aReaderThatGoesAwayDoesNotCrashTheTool() throws {
+        let listing = FileManager.default.temporaryDirectory.appendingPathComponent("handson-big-\(UUID().uuidString).txt").path
+        defer { try? FileManager.default.removeItem(atPath: listing) }
+        let rows = try String(contentsOfFile: "\(EndToEnd.repositoryRoot)/Tests/HandsOnKitTests/Fixtures/listings/docker-table.txt", encoding: .utf8)
+            .split(separator: "\n")
+        try ([String(rows[0])] + (0..<20_000).map { String(rows[1 + $0 % (rows.count - 1)]) }).joined(separator: "\n")
+            .write(toFile: listing, atomically: true, encoding: .utf8)
+        let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
+        let piped = try EndToEnd.runner.run(ProcessRequest("bash", ["-c", "\"$0\" parse image-ls \"$1\" | head -c 100 >/dev/null; echo \"status=${PIPESTATUS[0]}\"",
+                                                                    binary, listing], timeout: 60))
+        #expect(piped.stdout == "status=0\n", "\(piped.stdout) \(piped.stderr.prefix(300))")
+        #expect(!piped.stderr.contains("Fatal error"))
+    }
 }

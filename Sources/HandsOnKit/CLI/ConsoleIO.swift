@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where commands write: results to stdout, diagnostics to stderr. Tests pass a capturing instance.
 public final class ConsoleIO: @unchecked Sendable {
@@ -29,9 +32,12 @@ public final class ConsoleIO: @unchecked Sendable {
             outputIsTerminal: isatty(STDOUT_FILENO) == 1,
             errorIsTerminal: isatty(STDERR_FILENO) == 1,
             environment: environment,
-            writeOutput: { FileHandle.standardOutput.write(Data($0.utf8)) },
-            writeError: { FileHandle.standardError.write(Data($0.utf8)) })
+            writeOutput: { standardOutputWriter.write($0) },
+            writeError: { standardErrorWriter.write($0) })
     }
+
+    private static let standardOutputWriter = DescriptorWriter(STDOUT_FILENO)
+    private static let standardErrorWriter = DescriptorWriter(STDERR_FILENO)
 
     /// Writes a line (or text ending with a newline) to stdout.
     public func out(_ text: String, terminator: String = "\n") {
@@ -57,5 +63,33 @@ public struct TextStyle: Sendable {
 
     private func wrap(_ text: String, _ code: String) -> String {
         enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+}
+
+/// Writes to a file descriptor with write(2). When the reader has gone (`handson step | head`), later output is
+/// dropped instead of crashing (Foundation's FileHandle.write traps on EPIPE), so cleanups still run.
+final class DescriptorWriter: @unchecked Sendable {
+    private let descriptor: Int32
+    private let lock = NSLock()
+    private var closed = false
+
+    init(_ descriptor: Int32) { self.descriptor = descriptor }
+
+    func write(_ text: String) {
+        lock.withLock {
+            guard !closed else { return }
+            var bytes = Array(text.utf8)[...]
+            while !bytes.isEmpty {
+                let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+                if written > 0 {
+                    bytes = bytes.dropFirst(written)
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    closed = true
+                    return
+                }
+            }
+        }
     }
 }

@@ -45,7 +45,8 @@ public final class CancellationSignal: @unchecked Sendable {
             source.setEventHandler { [weak self] in
                 guard let self else { return }
                 if self.isRaised { _exit(130) }
-                FileHandle.standardError.write(Data("\nStopping (Ctrl-C again to quit at once)...\n".utf8))
+                let notice = Array("\nStopping (Ctrl-C again to quit at once)...\n".utf8)
+                _ = notice.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
                 self.raise()
             }
             source.resume()
