@@ -30,10 +30,10 @@ public struct CheckRunner: Sendable {
     }
 
     private func imageExists(_ id: String, _ image: String, _ context: CheckContext) throws -> CheckResult {
-        guard context.engine.imageExists(image) else {
+        guard let resolved = context.engine.resolveImage(image) else {
             return CheckResult(id: id, passed: false, message: "no image \(image) yet: build it (docker image build -t \(image) .)")
         }
-        let shown = try? context.engine.displayedImageSize(image)
+        let shown = try? context.engine.displayedImageSize(resolved)
         return CheckResult(id: id, passed: true, message: "\(image) exists" + (shown.map { " (\($0))" } ?? ""), measured: shown)
     }
 
@@ -80,7 +80,7 @@ public struct CheckRunner: Sendable {
 /// An image's exact bytes and its size as the engine's listing shows it.
 enum ImageMeasurement {
     static func measure(_ image: String, _ engine: ContainerEngine) throws -> MeasuredSize? {
-        guard engine.imageExists(image) else { return nil }
-        return MeasuredSize(exactBytes: try engine.imageSizeBytes(image), displayed: try engine.displayedImageSize(image))
+        guard let resolved = engine.resolveImage(image) else { return nil }
+        return MeasuredSize(exactBytes: try engine.imageSizeBytes(resolved), displayed: try engine.displayedImageSize(resolved))
     }
 }

@@ -6,6 +6,17 @@ extension ContainerEngine {
         (try? execute(["image", "inspect", "--format", "{{.Id}}", reference], timeout: 30).succeeded) ?? false
     }
 
+    /// The name this engine knows an image by: as given if it resolves, else the listed image whose reference
+    /// matches across engines (`localhost/go-image:base`, `go-image:base`, `docker.io/library/go-image:base`).
+    public func resolveImage(_ reference: String) -> String? {
+        if imageExists(reference) { return reference }
+        let arguments = kind == .docker ? ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]
+                                        : ["images", "--format", "{{.Repository}}:{{.Tag}}"]
+        guard let listing = try? execute(arguments, timeout: 30), listing.succeeded else { return nil }
+        let wanted = ImageReference(reference)
+        return listing.stdout.split(separator: "\n").map(String.init).first { ImageReference($0) == wanted }
+    }
+
     /// The exact size in bytes as the engine records it (`image inspect .Size`).
     public func imageSizeBytes(_ reference: String) throws -> Int64 {
         let text = try checked(["image", "inspect", "--format", "{{.Size}}", reference], timeout: 30).stdout

@@ -31,6 +31,17 @@ struct CheckRunnerTests {
         #expect(missing.message == "no image go-image:scratch yet: build it (docker image build -t go-image:scratch .)")
     }
 
+    @Test func imageReferencesMatchAcrossEngines() {
+        let (engine, _) = engine(images: ["go-image:base": (958_000_000, "958MB")]) { runner in
+            runner.on(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], stdout: "busybox:latest\ngo-image:base\n")
+        }
+        for written in ["localhost/go-image:base", "docker.io/library/go-image:base", "go-image:base"] {
+            let result = CheckRunner().run(CheckSpec(id: "a", kind: .imageExists(image: written)), in: context(engine))
+            #expect(result.passed, "\(written): \(result.message)")
+        }
+        #expect(!CheckRunner().run(CheckSpec(id: "a", kind: .imageExists(image: "localhost/go-image:other")), in: context(engine)).passed)
+    }
+
     @Test func tiersSayWhatWasReachedAndWhatTheNextNeeds() {
         let (engine, _) = engine(images: ["go-image:distroless": (27_123_456, "27.1MB")])
         let result = CheckRunner().run(CheckSpec(id: "t", kind: .imageTiers(image: "$IMAGE", tiers: .diet, passScore: 70)),
