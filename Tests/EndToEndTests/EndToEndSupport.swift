@@ -49,11 +49,10 @@ final class EngineScratchpad {
     let token = UUID().uuidString.prefix(8).lowercased()
     private var containers: [String] = []
     private var images: [String] = []
-    private let danglingBefore: Set<String>
+    private var buildOutputs: [String] = []
 
     init(engine: ContainerEngine) {
         self.engine = engine
-        danglingBefore = engine.danglingImageIDs()
     }
 
     func imageTag(_ name: String) -> String {
@@ -84,6 +83,7 @@ final class EngineScratchpad {
         let tag = imageTag(name)
         let dockerfile = try text.map { try self.dockerfile($0) } ?? path
         let build = try engine.build(contextDirectory: EndToEnd.appsDirectory, dockerfile: dockerfile, tag: tag)
+        buildOutputs.append(build.stdout)
         #expect(build.succeeded, "\(build.failureSummary)", sourceLocation: sourceLocation)
         return tag
     }
@@ -105,6 +105,6 @@ final class EngineScratchpad {
     deinit {
         engine.removeContainers(containers)
         engine.removeImages(images)
-        engine.removeImages(Array(engine.danglingImageIDs().subtracting(danglingBefore)))
+        for output in buildOutputs { engine.removeUntaggedStepImages(ofBuildOutput: output) }
     }
 }

@@ -19,19 +19,41 @@ struct LabAndAppEndToEndTests {
         }
     }
 
-    @Test func aRemovedStandInIsBuiltAgainAndASecondRunChangesNothing() throws {
+    /// Builds the busybox recipe under a private name (a shared image is never removed while other tests use it),
+    /// then prepares again: the second run finds it and changes nothing.
+    @Test func aMissingStandInIsBuiltAndASecondRunChangesNothing() throws {
         let engine = try EndToEnd.engine()
         _ = try EndToEnd.prepareLab(on: engine)
-        let busybox = LabImage.named("busybox")!
+        let pad = EngineScratchpad(engine: engine)
+        let reference = pad.imageTag("busybox-rebuilt")
+        let image = LabImage(reference, recipe: .busybox)
         var preparer = LabPreparer(engine: engine, environment: EndToEnd.environment)
-        guard preparer.survey([busybox]).first?.isStandIn == true else { return }  // a real busybox: leave it be
-        engine.removeImages([ImageReference("busybox").qualified])
         preparer.allowPull = false
         let io = ConsoleIO(outputIsTerminal: false, errorIsTerminal: false, environment: [:], writeOutput: { _ in }, writeError: { _ in })
-        let rebuilt = try preparer.prepare([busybox], progress: ProgressReporter(io: io))
-        #expect(rebuilt.first?.state == .builtStandIn)
-        let again = try preparer.prepare([busybox], progress: ProgressReporter(io: io))
+        let built = try preparer.prepare([image], progress: ProgressReporter(io: io))
+        #expect(built.first?.state == .builtStandIn, "\(built.first?.message ?? "")")
+        #expect(try engine.imageLabels(reference)[StandInLabel.forKey] == reference)
+        let shell = try engine.execute(["run", "--rm", reference, "sh", "-c", "echo rebuilt"])
+        #expect(shell.stdout == "rebuilt\n")
+        let again = try preparer.prepare([image], progress: ProgressReporter(io: io))
         #expect(again.first?.state == .presentStandIn)
+    }
+
+    @Test func parallelPreparersWaitForEachOtherAndBuildOnce() throws {
+        let engine = try EndToEnd.engine()
+        _ = try EndToEnd.prepareLab(on: engine)
+        let pad = EngineScratchpad(engine: engine)
+        let image = LabImage(pad.imageTag("busybox-parallel"), recipe: .busybox)
+        var offline = LabPreparer(engine: engine, environment: EndToEnd.environment)
+        offline.allowPull = false
+        let preparer = offline
+        let io = ConsoleIO(outputIsTerminal: false, errorIsTerminal: false, environment: [:], writeOutput: { _ in }, writeError: { _ in })
+        let states = LockedBox<[LabImageState]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            let state = (try? preparer.prepare([image], progress: ProgressReporter(io: io)))?.first?.state ?? .failed
+            states.withLock { $0.append(state) }
+        }
+        #expect(states.withLock { $0.sorted { $0.rawValue < $1.rawValue } } == [.builtStandIn, .presentStandIn])
     }
 
     @Test func standInsBehaveLikeTheImagesTheyStandFor() throws {

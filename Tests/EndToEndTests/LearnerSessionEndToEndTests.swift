@@ -83,7 +83,9 @@ struct LearnerSessionEndToEndTests {
         let hint = try course.handson(["hint"], in: work)
         #expect(hint.stdout.contains("Run the build command in this folder."))
 
-        #expect(try engine.build(contextDirectory: work, tag: LearnerCourse.baseTag).succeeded)
+        let baseBuild = try engine.build(contextDirectory: work, tag: LearnerCourse.baseTag)
+        defer { engine.removeUntaggedStepImages(ofBuildOutput: baseBuild.stdout) }
+        #expect(baseBuild.succeeded)
         let passing = try course.handson(["check"], in: work)
         #expect(passing.termination == .exited(0), "\(passing.stdout)\(passing.stderr)")
         #expect(passing.stdout.contains("Step passed. Next: Step 2 of 2: Scratch image"))
@@ -99,7 +101,9 @@ struct LearnerSessionEndToEndTests {
         try FileManager.default.removeItem(atPath: "\(work)/Dockerfile")
         try FileManager.default.copyItem(atPath: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile",
                                          toPath: "\(work)/Dockerfile")
-        #expect(try engine.build(contextDirectory: work, tag: LearnerCourse.scratchTag).succeeded)
+        let scratchBuild = try engine.build(contextDirectory: work, tag: LearnerCourse.scratchTag)
+        defer { engine.removeUntaggedStepImages(ofBuildOutput: scratchBuild.stdout) }
+        #expect(scratchBuild.succeeded)
         let done = try course.handson(["check"], in: work)
         #expect(done.termination == .exited(0), "\(done.stdout)")
         #expect(done.stdout.contains("✓ small: \(LearnerCourse.scratchTag) "))

@@ -72,12 +72,30 @@ extension ContainerEngine {
         try checked(["tag", source, target])
     }
 
-    /// Ids of untagged images (a multi-stage build's earlier stages, with the classic builder).
-    public func danglingImageIDs() -> Set<String> {
-        let arguments = kind == .docker ? ["image", "ls", "-q", "--no-trunc", "--filter", "dangling=true"]
-                                        : ["images", "-q", "--no-trunc", "--filter", "dangling=true"]
-        guard let result = try? execute(arguments, timeout: 30), result.succeeded else { return [] }
-        return Set(result.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+    /// Image ids a build printed for its steps: ` ---> 3f2a9c...` (docker's classic builder), `--> 3f2a9c...` (podman).
+    /// They name exactly what this build made, unlike "every untagged image", which would take parallel builds' stages too.
+    public static func stepImageIDs(inBuildOutput text: String) -> [String] {
+        var ids: [String] = []
+        for line in TextLines.split(text) {
+            let trimmed = line.trimmedSpaces
+            guard trimmed.hasPrefix("-->") || trimmed.hasPrefix("--->") else { continue }
+            let word = trimmed.drop { $0 == "-" || $0 == ">" || $0 == " " }.prefix { !$0.isWhitespace }
+            if word.count >= 10, word.allSatisfy(\.isHexDigit) { ids.append(String(word)) }
+        }
+        return ids
+    }
+
+    /// Removes those of a build's step images that no tag names (a multi-stage build's earlier stages); tagged
+    /// images, and images other images still build on, stay.
+    public func removeUntaggedStepImages(ofBuildOutput text: String) {
+        let ids = Self.stepImageIDs(inBuildOutput: text)
+        guard !ids.isEmpty, let result = try? execute(["image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}"] + ids, timeout: 60)
+        else { return }
+        let untagged = result.stdout.split(separator: "\n").compactMap { line -> String? in
+            let parts = line.split(separator: " ")
+            return parts.count == 2 && parts[1] == "0" ? String(parts[0]) : nil
+        }
+        for id in untagged.reversed() { _ = try? execute(["image", "rm", id], timeout: 60) }
     }
 
     /// Removes images; ones already gone are not an error.

@@ -46,6 +46,14 @@ public struct LabPreparer: Sendable {
 
     public func prepare(_ images: [LabImage] = LabImage.catalog, progress: ProgressReporter) throws -> [LabImageStatus] {
         var statuses = survey(images)
+        guard statuses.contains(where: { $0.state == .missing }) else { return statuses }
+        // One builder at a time per work folder (another `lab prepare`, or parallel graders); whoever waited
+        // looks again, since the other may have made what was missing.
+        let work = LabPreparer.workDirectory(environment: environment)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let lock = try FileLock(path: "\(work)/.lock")
+        defer { lock.release() }
+        statuses = survey(images)
         let missing = images.indices.filter { statuses[$0].state == .missing }
         guard !missing.isEmpty else { return statuses }
 
@@ -94,7 +102,6 @@ public struct LabPreparer: Sendable {
             throw CommandFailure("no Debian mirror found in /etc/apt/sources.list*: set HANDSON_DEBIAN_MIRROR to one")
         }
         let work = LabPreparer.workDirectory(environment: environment)
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         return StandInBuilder(engine: engine, workDirectory: work, mirror: mirror, progress: progress)
     }
 

@@ -64,9 +64,11 @@ public final class StandInBuilder: @unchecked Sendable {
         if staging != toolchainRoot { try? FileManager.default.removeItem(atPath: staging) }
     }
 
-    /// Removes the root file systems; the downloaded packages stay in the cache for the next run.
+    /// Removes what was assembled for single images. The tool chain root (marked complete) and the downloaded
+    /// packages stay as a cache: rebuilding a distroless or busybox stand-in later takes seconds, not a debootstrap.
     public func cleanUp() {
-        for name in ["rootfs-toolchain", "rootfs-slim"] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: workDirectory)) ?? []
+        for name in names where name.hasPrefix("staging-") || name == "rootfs-slim" || name.hasSuffix(".tar") {
             try? FileManager.default.removeItem(atPath: "\(workDirectory)/\(name)")
         }
     }

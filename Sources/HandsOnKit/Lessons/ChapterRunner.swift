@@ -53,11 +53,10 @@ public struct ChapterRunner: Sendable {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("handson-run-\(chapter.id)-\(UUID().uuidString.prefix(8))").path
         try StarterFiles.copy(chapter, to: work)
         let made = MadeByCommands()
-        let danglingBefore = engine.danglingImageIDs()
         let cleanUp: @Sendable () -> Void = { [engine] in
             engine.removeContainers(made.containers)
             engine.removeImages(made.images)
-            engine.removeImages(Array(engine.danglingImageIDs().subtracting(danglingBefore)))
+            for output in made.outputs { engine.removeUntaggedStepImages(ofBuildOutput: output) }
         }
         let token = CancellationSignal.shared.onCancel(cleanUp)
         defer {
@@ -78,6 +77,15 @@ public struct ChapterRunner: Sendable {
         let graded = outcomes.filter { $0.status != .skipped && !(chapter.step($0.id)?.optional ?? false) }
         let score = graded.isEmpty ? 0 : Int((Double(graded.filter { $0.status == .passed }.count) / Double(graded.count) * 100).rounded())
         return ChapterRunReport(chapter: chapter.id, score: score, steps: outcomes)
+    }
+
+    /// `build` and `image build` get `--force-rm`: a failing build then leaves no intermediate container behind.
+    static func withForcedRemoval(_ arguments: [String]) -> [String] {
+        let buildAt = arguments.first == "build" ? 0 : (arguments.starts(with: ["image", "build"]) ? 1 : nil)
+        guard let buildAt, !arguments.contains("--force-rm") else { return arguments }
+        var rewritten = arguments
+        rewritten.insert("--force-rm", at: buildAt + 1)
+        return rewritten
     }
 
     /// Every step, or with `onlyStep` that step and the steps it needs (transitively), in chapter order.
@@ -125,8 +133,9 @@ public struct ChapterRunner: Sendable {
             made.note(command)
             if let name = MadeByCommands.containerName(in: command) { engine.removeContainers([name]) }
             let executable = program == "docker" ? engine.kind.rawValue : program
-            let result = try engine.runner.run(ProcessRequest(executable, Array(command.dropFirst()), workingDirectory: work,
+            let result = try engine.runner.run(ProcessRequest(executable, Self.withForcedRemoval(Array(command.dropFirst())), workingDirectory: work,
                                                               timeout: commandTimeout, outputLimit: 256 * 1024, onOutput: onOutput))
+            if program == "docker" { made.noteOutput(result.stdout) }
             if !result.succeeded {
                 return outcome(.failed, result.failureSummary)
             }
@@ -146,8 +155,14 @@ final class MadeByCommands: @unchecked Sendable {
     private var imageNames: [String] = []
     private var containerNames: [String] = []
 
+    private var commandOutputs: [String] = []
+
     var images: [String] { lock.withLock { imageNames } }
     var containers: [String] { lock.withLock { containerNames } }
+    /// What engine commands printed (builds list the step images they made).
+    var outputs: [String] { lock.withLock { commandOutputs } }
+
+    func noteOutput(_ text: String) { lock.withLock { commandOutputs.append(text) } }
 
     func note(_ command: [String]) {
         lock.withLock {

@@ -72,6 +72,13 @@ struct LessonTests {
         #expect(runner.selectedSteps.map(\.id) == ["build"])
     }
 
+    @Test func buildsRunByTheEngineRemoveTheirContainersEvenWhenTheyFail() {
+        #expect(ChapterRunner.withForcedRemoval(["image", "build", "-t", "x", "."]) == ["image", "build", "--force-rm", "-t", "x", "."])
+        #expect(ChapterRunner.withForcedRemoval(["build", "."]) == ["build", "--force-rm", "."])
+        #expect(ChapterRunner.withForcedRemoval(["container", "run", "x"]) == ["container", "run", "x"])
+        #expect(ChapterRunner.withForcedRemoval(["build", "--force-rm", "."]) == ["build", "--force-rm", "."])
+    }
+
     @Test func commandsSayWhatTheyMake() {
         let made = MadeByCommands()
         made.note(["docker", "image", "build", "-t", "go-image:base", "."])

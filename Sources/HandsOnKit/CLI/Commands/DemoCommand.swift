@@ -40,12 +40,12 @@ struct DemoCommand: Command {
 
         let containerName = "go-container"
         let images = ["go-image:base", "go-image:scratch"]
-        let danglingBefore = engine.danglingImageIDs()
         let keep = arguments.has("--keep")
+        let buildOutputs = LockedBox<[String]>([])
         let cleanUp: @Sendable () -> Void = {
             engine.removeContainers([containerName])
             if !keep { engine.removeImages(images) }
-            engine.removeImages(Array(engine.danglingImageIDs().subtracting(danglingBefore)))
+            for output in buildOutputs.withLock({ $0 }) { engine.removeUntaggedStepImages(ofBuildOutput: output) }
         }
         let cleanupToken = CancellationSignal.shared.onCancel(cleanUp)
         defer {
@@ -63,6 +63,7 @@ struct DemoCommand: Command {
         for (tag, dockerfile) in [("go-image:base", "\(layout.appsDirectory)/Dockerfile"), ("go-image:scratch", scratchDockerfile)] {
             progress.step("\n$ \(engine.kind.rawValue) image build -t \(tag) -f \(dockerfile) apps")
             let build = try engine.build(contextDirectory: layout.appsDirectory, dockerfile: dockerfile, tag: tag, onOutput: echo)
+            buildOutputs.withLock { $0.append(build.stdout) }
             guard build.succeeded else { throw EngineError.commandFailed(build) }
         }
 

@@ -1,0 +1,32 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+@Suite("What a build says it made")
+struct BuildOutputTests {
+    static func fixture(_ name: String) throws -> String {
+        try String(contentsOfFile: ListingFixtures.directory + "/../builds/\(name)", encoding: .utf8)
+    }
+
+    @Test func dockersClassicBuilderListsEveryStepImageButNotItsContainers() throws {
+        let ids = ContainerEngine.stepImageIDs(inBuildOutput: try Self.fixture("docker-classic-multistage.txt"))
+        #expect(ids == ["6df9f6fdeeaf", "b07d47d7e9a7", "5446a1b3f606", "6e6082e03695", "044b70b108ca", "aa9ed5676f57",
+                        "2c78e6178352", "000fad0dd787"])
+    }
+
+    @Test func podmansShortIDsAreRead() throws {
+        #expect(ContainerEngine.stepImageIDs(inBuildOutput: try Self.fixture("podman-build.txt")) == ["3c22e08402e"])
+    }
+
+    @Test func onlyUntaggedStepImagesAreRemoved() {
+        let runner = FakeProcessRunner()
+        runner.on(["docker", "image", "inspect"], stdout: "sha256:aaa 1\nsha256:bbb 0\nsha256:ccc 0\n")
+        runner.on(["docker", "image", "rm"])
+        ContainerEngine(kind: .docker, runner: runner)
+            .removeUntaggedStepImages(ofBuildOutput: " ---> aaaaaaaaaaaa\n ---> Running in 0123456789ab\n ---> bbbbbbbbbbbb\n ---> cccccccccccc\n")
+        #expect(runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [
+            ["docker", "image", "rm", "sha256:ccc"], ["docker", "image", "rm", "sha256:bbb"]])
+        #expect(runner.commands.first == ["docker", "image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}",
+                                          "aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"])
+    }
+}
