@@ -7,17 +7,20 @@ struct HTTPCheck {
     func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
         let probe = HealthProbe(runner: context.engine.runner)
         let observation = try probe.waitUntil(url: expectation.url, deadlineSeconds: expectation.deadlineSeconds) { satisfied($0) }
-        let measured = observation.httpStatus == 0
-            ? "no answer (curl exit \(observation.curlExitCode))"
-            : "\(observation.httpStatus) \(observation.body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))"
+        let measured = observation.summary
         if satisfied(observation) {
             return CheckResult(id: id, passed: true, message: "\(expectation.url) answered \(measured)", measured: measured)
         }
-        var wanted = "\(expectation.status)"
-        if let field = expectation.jsonField { wanted += " with \(field) = \(expectation.equals ?? "(any)")" }
         return CheckResult(id: id, passed: false,
                            message: "\(expectation.url) did not answer \(wanted) within \(Int(expectation.deadlineSeconds)) s: \(measured)",
                            measured: measured)
+    }
+
+    /// "200 with status = Healthy".
+    var wanted: String {
+        var text = "\(expectation.status)"
+        if let field = expectation.jsonField { text += " with \(field) = \(expectation.equals ?? "(any)")" }
+        return text
     }
 
     func satisfied(_ observation: HealthObservation) -> Bool {

@@ -35,8 +35,7 @@ struct ServeCheck {
         let observation = try probe.waitUntil(url: http.expectation.url, deadlineSeconds: http.expectation.deadlineSeconds) { observation in
             http.satisfied(observation) || !((try? context.engine.containerState(name).running) ?? false)
         }
-        let measured = observation.httpStatus == 0 ? "no answer (curl exit \(observation.curlExitCode))"
-            : "\(observation.httpStatus) \(observation.body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))"
+        let measured = observation.summary
         if http.satisfied(observation) {
             return CheckResult(id: id, passed: true, message: "\(image) serves \(expectation.path): \(measured)", measured: measured)
         }
@@ -45,9 +44,7 @@ struct ServeCheck {
             return CheckResult(id: id, passed: false, message: "\(image) stopped (exit code \(state.exitCode.map(String.init) ?? "?")) "
                                + "before answering\(logs.isEmpty ? "" : ": \(logs)")", measured: measured)
         }
-        var wanted = "\(expectation.status)"
-        if let field = expectation.jsonField { wanted += " with \(field) = \(expectation.equals ?? "(any)")" }
-        return CheckResult(id: id, passed: false, message: "\(image) did not answer \(wanted) on \(expectation.path) within "
+        return CheckResult(id: id, passed: false, message: "\(image) did not answer \(http.wanted) on \(expectation.path) within "
                            + "\(Int(http.expectation.deadlineSeconds)) s: \(measured)", measured: measured)
     }
 }

@@ -9,6 +9,12 @@ public struct HealthObservation: Sendable, Equatable {
     public let attempts: Int
     public let elapsedSeconds: Double
 
+    /// "200 {"status":"Healthy"}", or "no answer (curl exit 7)": what was seen, for check results.
+    public var summary: String {
+        httpStatus == 0 ? "no answer (curl exit \(curlExitCode))"
+            : "\(httpStatus) \(body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))"
+    }
+
     /// 2xx and a JSON body whose `status` is `Healthy`.
     public var isHealthy: Bool {
         guard (200..<300).contains(httpStatus), curlExitCode == 0 else { return false }
