@@ -161,13 +161,24 @@ struct CourseChaptersTests {
         #expect(chapters.map(\.id).contains("optimize-image"))
     }
 
-    @Test func theMainChapterHasBothLanguagesAndGradesLikeTheContest() throws {
-        let chapter = try ChapterLoader.load(id: "optimize-image", chaptersDirectory: Self.chaptersDirectory)
+    @Test(arguments: ["optimize-image", "ictsc-diet"])
+    func chaptersFromJapaneseSourcesHaveBothLanguagesAndGradeLikeTheContest(id: String) throws {
+        let chapter = try ChapterLoader.load(id: id, chaptersDirectory: Self.chaptersDirectory)
         for step in chapter.steps {
             #expect(Set(step.text.translations.keys) == ["en", "ja"], "\(step.id)")
             #expect(Set(step.title.translations.keys) == ["en", "ja"], "\(step.id)")
         }
+        #expect(Set(chapter.title.translations.keys) == ["en", "ja"])
         #expect(chapter.grading?.sizeTiers == SizeTiers.diet)
         #expect(chapter.steps.last?.optional == true)
+    }
+
+    @Test func theDietProblemProtectsHashGoAndGatesOnTheDigest() throws {
+        let chapter = try ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: Self.chaptersDirectory)
+        #expect(chapter.starter.protectedFiles == ["hash.go"])
+        let gates = try #require(chapter.grading?.gates)
+        #expect(gates.map(\.id) == ["digest", "hash-go-unchanged"])
+        let starter = try FileManager.default.contentsOfDirectory(atPath: StarterFiles.directory(of: chapter)).sorted()
+        #expect(starter == ["Dockerfile", "Makefile", "hash.go"])
     }
 }
