@@ -33,15 +33,15 @@ struct CheckKindsEndToEndTests {
         let digest = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         let hashed = runner.run(CheckSpec(id: "digest", kind: .commandOutput(CommandExpectation(
             image: "busybox", arguments: ["sha256sum"], stdin: "hello", exitCode: 0, equals: nil, contains: digest,
-            matches: "^[0-9a-f]{64}  -$", network: false))), in: context)
+            matches: "^[0-9a-f]{64}  -$", network: false, hostNetwork: false))), in: context)
         #expect(hashed.passed, "\(hashed.message)")
         let noNetwork = runner.run(CheckSpec(id: "net", kind: .commandOutput(CommandExpectation(
             image: "busybox", arguments: ["ip", "-o", "link"], stdin: nil, exitCode: 0, equals: nil, contains: nil,
-            matches: nil, network: false))), in: context)
+            matches: nil, network: false, hostNetwork: false))), in: context)
         #expect(noNetwork.passed && !(noNetwork.measured ?? "").contains("eth0"), "no network: only the loopback link")
         let scratchShell = runner.run(CheckSpec(id: "shell", kind: .commandOutput(CommandExpectation(
             image: tag, arguments: ["sh", "-c", "true"], stdin: nil, exitCode: 0, equals: nil, contains: nil, matches: nil,
-            network: false))), in: context)
+            network: false, hostNetwork: false))), in: context)
         #expect(!scratchShell.passed, "scratch has no shell")
         let leftovers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.check=true"]).stdout
         #expect(leftovers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "check containers are removed")

@@ -11,7 +11,7 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
     enum CodingKeys: String, CodingKey {
         case id, kind, image, atMostBytes, atLeastBytes, smallerThan, atMostFractionOf, fraction, basis, tiers, passScore
         case name, port, url, status, jsonField, equals, deadlineSeconds, arguments, stdin, exitCode, contains, matches
-        case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network, containerPort
+        case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network, containerPort, target, dependenciesFirst, nonRootUser, hostNetwork
     }
 
     public static let kinds = ["imageExists", "imageSize", "imageTiers", "containerRunning", "http", "imageServes",
@@ -66,7 +66,8 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
                 equals: try c.decodeIfPresent(String.self, forKey: .equals),
                 contains: try c.decodeIfPresent(String.self, forKey: .contains),
                 matches: try c.decodeIfPresent(String.self, forKey: .matches),
-                network: try c.decodeIfPresent(Bool.self, forKey: .network) ?? false))
+                network: try c.decodeIfPresent(Bool.self, forKey: .network) ?? false,
+                hostNetwork: try c.decodeIfPresent(Bool.self, forKey: .hostNetwork) ?? false))
         case "fileUnchanged":
             kind = .fileUnchanged(path: try c.decode(String.self, forKey: .path),
                                   sha256: try c.decodeIfPresent(String.self, forKey: .sha256))
@@ -78,7 +79,10 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
                 finalBase: try c.decodeIfPresent(String.self, forKey: .finalBase),
                 pinnedTags: try c.decodeIfPresent(Bool.self, forKey: .pinnedTags),
                 execForm: try c.decodeIfPresent(Bool.self, forKey: .execForm),
-                cgoDisabledForScratch: try c.decodeIfPresent(Bool.self, forKey: .cgoDisabledForScratch)))
+                cgoDisabledForScratch: try c.decodeIfPresent(Bool.self, forKey: .cgoDisabledForScratch),
+                target: try c.decodeIfPresent(String.self, forKey: .target),
+                dependenciesFirst: try c.decodeIfPresent(Bool.self, forKey: .dependenciesFirst),
+                nonRootUser: try c.decodeIfPresent(Bool.self, forKey: .nonRootUser)))
         default:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
                 debugDescription: "unknown check kind '\(name)' (known: \(Self.kinds.joined(separator: ", ")))")
@@ -143,6 +147,8 @@ public struct CommandExpectation: Sendable, Equatable {
     public let matches: String?
     /// Whether the container gets a network (off unless asked for).
     public let network: Bool
+    /// The host's network (to reach a test server on 127.0.0.1); only for chapter steps, never for grading gates.
+    public let hostNetwork: Bool
 }
 
 public struct DockerfileExpectation: Sendable, Equatable {
@@ -153,4 +159,10 @@ public struct DockerfileExpectation: Sendable, Equatable {
     public let pinnedTags: Bool?
     public let execForm: Bool?
     public let cgoDisabledForScratch: Bool?
+    /// Judge the image `--target` this stage makes, not the last stage.
+    public let target: String?
+    /// `go mod download` before the source is copied (layer cache).
+    public let dependenciesFirst: Bool?
+    /// The final stage runs as a user other than root.
+    public let nonRootUser: Bool?
 }

@@ -12,7 +12,7 @@ struct CommandOutputCheck {
         let image = context.image(expectation.image)
         let name = "handson-check-\(UUID().uuidString.prefix(12).lowercased())"
         var arguments = ["run", "--rm", "-i", "--name", name] + Self.limits
-        if !expectation.network { arguments += ["--network", "none"] }
+        if expectation.hostNetwork { arguments += ["--network", "host"] } else if !expectation.network { arguments += ["--network", "none"] }
         for (key, value) in context.containerLabels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += [image] + expectation.arguments
         let token = CancellationSignal.shared.onCancel { context.engine.removeContainers([name]) }

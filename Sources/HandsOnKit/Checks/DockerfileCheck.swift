@@ -9,9 +9,15 @@ struct DockerfileCheck {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return CheckResult(id: id, passed: false, message: "\(expectation.path) is missing")
         }
-        let facts: DockerfileFacts
+        var facts: DockerfileFacts
         do { facts = try DockerfileFacts(text: text) } catch {
             return CheckResult(id: id, passed: false, message: "\(expectation.path) cannot be read: \(error)")
+        }
+        if let target = expectation.target {
+            guard let targeted = facts.forTarget(target) else {
+                return CheckResult(id: id, passed: false, message: "\(expectation.path) has no stage named \(target) (FROM ... AS \(target))")
+            }
+            facts = targeted
         }
         var failures: [String] = []
         var found: [String] = ["\(facts.stageCount) stage\(facts.stageCount == 1 ? "" : "s")", "final base \(facts.finalBase)"]
@@ -37,6 +43,17 @@ struct DockerfileCheck {
             case .some(true): found.append("CGO_ENABLED=0 for scratch")
             case .none: failures.append("expected a scratch final stage, found \(facts.finalBase)")
             }
+        }
+        if expectation.dependenciesFirst == true {
+            switch facts.downloadsDependenciesBeforeSource {
+            case .some(true): found.append("modules downloaded before the source is copied")
+            case .some(false): failures.append("copy go.mod and run `go mod download` before copying the source, so the download stays cached")
+            case .none: failures.append("no stage runs `go mod download`")
+            }
+        }
+        if expectation.nonRootUser == true {
+            if let user = facts.finalUser, !["root", "0", "0:0", "root:root"].contains(user) { found.append("runs as \(user)") }
+            else { failures.append("the final stage runs as root: add a USER (for example nonroot)") }
         }
         let measured = found.joined(separator: ", ")
         return failures.isEmpty

@@ -6,6 +6,36 @@ public struct DockerfileFacts: Sendable, Equatable {
 
     public init(text: String) throws { self.init(try DockerfileReader.read(text)) }
 
+    /// The facts of the image `docker build --target NAME` makes: the stages up to and including that one.
+    public func forTarget(_ name: String) -> DockerfileFacts? {
+        guard let index = stages.firstIndex(where: { $0.name?.lowercased() == name.lowercased() }) else { return nil }
+        return DockerfileFacts(Array(stages.prefix(through: index)))
+    }
+
+    /// Whether `go mod download` runs before the source is copied in, so the download layer stays cached while
+    /// only source changes; nil when no stage downloads modules.
+    public var downloadsDependenciesBeforeSource: Bool? {
+        for stage in chain(of: finalStage).reversed() + stages.filter({ !chain(of: finalStage).contains($0) }) {
+            guard let download = stage.instructions.firstIndex(where: { $0.keyword == "RUN" && $0.arguments.contains("go mod download") })
+            else { continue }
+            let copiesSource: (DockerfileInstruction) -> Bool = { instruction in
+                guard instruction.keyword == "COPY" || instruction.keyword == "ADD", instruction.flags["from"] == nil else { return false }
+                let sources = instruction.arguments.split(separator: " ").dropLast()
+                return sources.contains { $0 == "." || $0 == "./" }
+            }
+            // The source may have been copied in this stage before the download, or in a stage it builds on.
+            let earlierStages = chain(of: stage).dropFirst()
+            if earlierStages.contains(where: { $0.instructions.contains(where: copiesSource) }) { return false }
+            return !stage.instructions[..<download].contains(where: copiesSource)
+        }
+        return nil
+    }
+
+    /// The user the final stage runs as (the last USER), nil for the base image's default.
+    public var finalUser: String? {
+        chain(of: finalStage).lazy.compactMap { $0.instructions.last { $0.keyword == "USER" }?.arguments.trimmedSpaces }.first
+    }
+
     public var stageCount: Int { stages.count }
     public var finalStage: DockerfileStage { stages[stages.count - 1] }
 

@@ -116,7 +116,7 @@ struct CheckRunnerTests {
             runner.on(["docker", "rm"], stdout: "")
         }
         let spec = CheckSpec(id: "d", kind: .commandOutput(CommandExpectation(image: "$IMAGE", arguments: [], stdin: "hello", exitCode: 0,
-                                                                              equals: digest, contains: nil, matches: "^[0-9a-f]{64}$", network: false)))
+                                                                              equals: digest, contains: nil, matches: "^[0-9a-f]{64}$", network: false, hostNetwork: false)))
         let result = CheckRunner().run(spec, in: context(engine, subject: "diet:answer"))
         #expect(result.passed)
         let request = try #require(runner.lastRequest(["docker", "run"]))
@@ -132,7 +132,7 @@ struct CheckRunnerTests {
             runner.on(["docker", "rm"], stdout: "")
         }
         let spec = CheckSpec(id: "d", kind: .commandOutput(CommandExpectation(image: "x", arguments: [], stdin: "hello", exitCode: 0,
-                                                                              equals: "abc", contains: nil, matches: nil, network: false)))
+                                                                              equals: "abc", contains: nil, matches: nil, network: false, hostNetwork: false)))
         #expect(CheckRunner().run(spec, in: context(engine)).message == "x printed 'hello\\n', expected 'abc'")
     }
 
@@ -162,7 +162,7 @@ struct CheckRunnerTests {
         let (engine, _) = engine(images: [:])
         let spec = CheckSpec(id: "df", kind: .dockerfile(DockerfileExpectation(path: "Dockerfile", stages: nil, atLeastStages: 2,
                                                                                finalBase: "scratch", pinnedTags: true, execForm: true,
-                                                                               cgoDisabledForScratch: true)))
+                                                                               cgoDisabledForScratch: true, target: nil, dependenciesFirst: nil, nonRootUser: nil)))
         let result = CheckRunner().run(spec, in: context(engine, directory: root))
         #expect(!result.passed)
         #expect(result.message == "Dockerfile: pin a tag instead of latest: golang:latest; line 5: ENTRYPOINT /s is shell form; use the exec (JSON) form, as images without a shell cannot run it; the scratch image's binary is built with cgo on: set CGO_ENABLED=0 so it links statically")

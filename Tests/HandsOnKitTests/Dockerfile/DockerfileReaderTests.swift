@@ -91,4 +91,42 @@ struct DockerfileReaderTests {
     func whatCannotBeReadNamesTheLine(text: String, error: DockerfileError) {
         #expect(throws: error) { try DockerfileReader.read(text) }
     }
+
+    @Test func targetsDependencyOrderAndUser() throws {
+        let facts = try DockerfileFacts(text: """
+            FROM golang:1.19 AS base
+            WORKDIR /src
+            FROM base AS deps
+            COPY go.mod ./
+            RUN go mod download
+            FROM deps AS builder
+            COPY . .
+            RUN CGO_ENABLED=0 go build -o /out/server ./server
+            FROM gcr.io/distroless/static-debian12:nonroot AS runner-distroless
+            COPY --from=builder /out/server /server
+            USER nonroot
+            ENTRYPOINT ["/server"]
+            FROM alpine:3.20 AS runner-alpine
+            COPY --from=builder /out/server /server
+            ENTRYPOINT ./server
+            """)
+        #expect(facts.finalBase == "alpine:3.20")
+        #expect(facts.finalUser == nil)
+        let distroless = try #require(facts.forTarget("runner-distroless"))
+        #expect(distroless.finalBase == "gcr.io/distroless/static-debian12:nonroot")
+        #expect(distroless.finalUser == "nonroot")
+        #expect(distroless.entrypoint?.isExecForm == true)
+        #expect(facts.forTarget("runner-alpine")?.entrypoint?.isExecForm == false)
+        #expect(facts.forTarget("nope") == nil)
+        #expect(distroless.downloadsDependenciesBeforeSource == true)
+    }
+
+    @Test func sourceCopiedBeforeTheDownloadDefeatsTheCache() throws {
+        let late = try DockerfileFacts(text: "FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build ./...\n")
+        #expect(late.downloadsDependenciesBeforeSource == false)
+        let early = try DockerfileFacts(text: "FROM golang:1.19\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\n")
+        #expect(early.downloadsDependenciesBeforeSource == true)
+        let none = try DockerfileFacts(text: "FROM golang:1.19\nCOPY . .\n")
+        #expect(none.downloadsDependenciesBeforeSource == nil)
+    }
 }
