@@ -1,0 +1,3 @@
+module example.com/handson/lightweight
+
+go 1.19
