@@ -14,6 +14,7 @@ public enum HandsOnCLI {
         HintCommand(),
         ResetCommand(),
         RunCommand(),
+        GradeCommand(),
         DoctorCommand(),
         LabPrepareCommand(),
         LabListCommand(),

@@ -97,8 +97,10 @@ public struct Grading: Sendable, Equatable, Decodable {
     public let basis: SizeBasis
     /// Checks that must all pass for any score; `$IMAGE` stands for the built image.
     public let gates: [CheckSpec]
+    /// Answers with the score each must get (`handson dev check` grades them): one per tier, and failures.
+    public let examples: [GradingExample]
 
-    enum CodingKeys: String, CodingKey { case dockerfile, tiers, basis, gates }
+    enum CodingKeys: String, CodingKey { case dockerfile, tiers, basis, gates, examples }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -106,7 +108,16 @@ public struct Grading: Sendable, Equatable, Decodable {
         tiers = try container.decode([SizeTier].self, forKey: .tiers)
         basis = try container.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed
         gates = try container.decodeIfPresent([CheckSpec].self, forKey: .gates) ?? []
+        examples = try container.decodeIfPresent([GradingExample].self, forKey: .examples) ?? []
     }
 
     public var sizeTiers: SizeTiers { SizeTiers(tiers, basis: basis) }
+}
+
+/// An answer a chapter ships to prove its grading: the starter with `files` written over it, and its score.
+public struct GradingExample: Sendable, Equatable, Decodable {
+    public let name: String
+    /// Destination in the answer folder -> source in the chapter's folder.
+    public let files: [String: String]
+    public let score: Int
 }

@@ -82,6 +82,14 @@ public enum ChapterLoader {
         if let grading = chapter.grading {
             try validate(grading.tiers, at: "grading.tiers", fail: fail)
             for (index, gate) in grading.gates.enumerated() { try validate(gate, at: "grading.gates[\(index)]", fail: fail) }
+            for (index, example) in grading.examples.enumerated() {
+                for (destination, source) in example.files.sorted(by: { $0.key < $1.key }) where !exists(source) {
+                    throw fail("grading.examples[\(index)].files.\(destination)", "'\(source)' does not exist")
+                }
+                if !([0] + grading.tiers.map(\.score)).contains(example.score) {
+                    throw fail("grading.examples[\(index)].score", "\(example.score) is not a score the tiers give")
+                }
+            }
         }
     }
 

@@ -117,14 +117,7 @@ public struct ChapterRunner: Sendable {
         if let unmet = step.needs.first(where: { !passed.contains($0) }) {
             return outcome(.skipped, "needs step '\(unmet)', which did not pass")
         }
-        if useSolution {
-            for (destination, source) in step.solution.files.sorted(by: { $0.key < $1.key }) {
-                let target = "\(work)/\(destination)"
-                try? FileManager.default.removeItem(atPath: target)
-                try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try FileManager.default.copyItem(atPath: "\(chapter.directory)/\(source)", toPath: target)
-            }
-        }
+        if useSolution { try StarterFiles.overlay(step.solution.files, from: chapter, onto: work) }
         let commands = useSolution ? (step.solution.commands ?? step.commands) : step.commands
         for command in commands {
             guard let program = command.first, Self.allowedPrograms.contains(program) else {

@@ -17,6 +17,24 @@ public enum StarterFiles {
         for entry in entries { try fileManager.copyItem(atPath: "\(source)/\(entry)", toPath: "\(destination)/\(entry)") }
     }
 
+    /// A new folder holding the starter with `files` (destination -> source in the chapter's folder) written over it.
+    public static func answer(_ chapter: Chapter, overlaying files: [String: String], in parent: String) throws -> String {
+        let directory = "\(parent)/\(chapter.id)-\(UUID().uuidString.prefix(8))"
+        try copy(chapter, to: directory)
+        try overlay(files, from: chapter, onto: directory)
+        return directory
+    }
+
+    /// Writes `files` (destination -> source in the chapter's folder) over what `directory` holds.
+    public static func overlay(_ files: [String: String], from chapter: Chapter, onto directory: String) throws {
+        for (destination, source) in files.sorted(by: { $0.key < $1.key }) {
+            let target = "\(directory)/\(destination)"
+            try? FileManager.default.removeItem(atPath: target)
+            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: "\(chapter.directory)/\(source)", toPath: target)
+        }
+    }
+
     /// Whether a folder has anything but HandsOn's own state in it.
     public static func isEmpty(_ directory: String) -> Bool {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []

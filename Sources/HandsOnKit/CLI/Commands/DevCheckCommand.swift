@@ -12,9 +12,17 @@ struct DevCheckCommand: Command {
             Exit 1 when anything fails.
             """)
 
+    struct ExampleResult: Codable {
+        let name: String
+        let expected: Int
+        let score: Int
+        let size: String?
+    }
+
     struct ChapterReport: Codable {
         let chapter: String
         let steps: [StepOutcome]
+        let examples: [ExampleResult]
         let passed: Bool
         let durationSeconds: Double
     }
@@ -45,8 +53,9 @@ struct DevCheckCommand: Command {
                        + (outcome.reason.map { ": \($0)" } ?? ""))
             }
             let report = try runner.run()
-            reports.append(ChapterReport(chapter: chapter.id, steps: report.steps,
-                                         passed: !report.steps.contains { $0.status == .failed },
+            let examples = try gradeExamples(of: chapter, engine: engine, io: io)
+            reports.append(ChapterReport(chapter: chapter.id, steps: report.steps, examples: examples,
+                                         passed: !report.steps.contains { $0.status == .failed } && examples.allSatisfy { $0.score == $0.expected },
                                          durationSeconds: Date().timeIntervalSince(started)))
         }
         if arguments.has("--json") {
@@ -57,5 +66,20 @@ struct DevCheckCommand: Command {
             }
         }
         return errors.isEmpty && reports.allSatisfy(\.passed) ? ExitCode.success : ExitCode.failure
+    }
+
+    /// Grades each example answer the chapter ships; each must get the score it claims.
+    private func gradeExamples(of chapter: Chapter, engine: ContainerEngine, io: ConsoleIO) throws -> [ExampleResult] {
+        guard let grader = Grader(chapter: chapter, engine: engine), let grading = chapter.grading else { return [] }
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-examples-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        return try grading.examples.map { example in
+            let answer = try StarterFiles.answer(chapter, overlaying: example.files, in: parent)
+            let report = grader.grade(answer, name: example.name)
+            let ok = report.score == example.score
+            io.err("  \(ok ? "graded " : "WRONG  ") \(chapter.id)/example \(example.name): \(report.score) (expected \(example.score))"
+                   + (report.image.map { ", \($0.size)" } ?? "") + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map(\.message).joined(separator: "; ")))
+            return ExampleResult(name: example.name, expected: example.score, score: report.score, size: report.image?.size)
+        }
     }
 }

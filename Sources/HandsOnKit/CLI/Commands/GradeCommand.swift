@@ -1,0 +1,41 @@
+import Foundation
+
+/// `handson grade --chapter <id> <submission-dir>`: one answer in, a score and its reasons out.
+struct GradeCommand: Command {
+    let spec = CommandSpec(
+        ["grade"], summary: "Grade one answer folder for a chapter with a grading section (builds it on the engine).",
+        arguments: "<submission-dir>", positionals: 1...1,
+        options: [OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."), .json, .engine,
+                  OptionSpec("--build-timeout", value: "seconds", help: "Stop a build after this long (default 300)."),
+                  OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
+                  OptionSpec("--keep", help: "Leave the built image for inspection.")],
+        discussion: """
+            Only the engine's build runs anything from the answer; nothing from it runs on the host. A bad answer
+            gets 0 and a check that says why. Exit 0 when the answer was graded (whatever the score), 1 when the
+            grader could not work (no engine), 2 for usage errors.
+            """)
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+        guard let chapterID = arguments.value("--chapter") else { throw UsageError("--chapter is required (e.g. --chapter ictsc-diet)") }
+        let buildTimeout = try arguments.positiveNumber("--build-timeout", default: 300)
+        let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
+        let layout = try ProjectLayout.require(in: context)
+        let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
+        let engine = try EngineOption.engine(from: arguments, in: context)
+        guard var grader = Grader(chapter: chapter, engine: engine) else {
+            throw UsageError("chapter \(chapter.id) has no grading section")
+        }
+        grader.buildTimeout = buildTimeout
+        grader.runTimeout = runTimeout
+        grader.keepImage = arguments.has("--keep")
+        let report = grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0])
+        if arguments.has("--json") {
+            context.io.out(try JSONOutput.encode(report))
+        } else {
+            let style = context.io.outputStyle
+            context.io.out(style.bold("\(report.submission): \(report.score)/\(report.maxScore)") + (report.image.map { "  (\($0.size))" } ?? ""))
+            CheckLines.print(report.checks, io: context.io)
+        }
+        return report.status == .graded ? ExitCode.success : ExitCode.failure
+    }
+}

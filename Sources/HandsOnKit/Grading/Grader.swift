@@ -1,0 +1,160 @@
+import Foundation
+
+/// The result of grading one answer, as `handson grade --json` prints it.
+public struct GradeReport: Sendable, Codable {
+    public struct ImageSize: Sendable, Codable {
+        public let sizeBytes: Int64
+        public let size: String
+        public let basis: SizeBasis
+    }
+
+    public enum Status: String, Sendable, Codable { case graded, error }
+
+    public let submission: String
+    public let chapter: String
+    public let score: Int
+    public var maxScore = 100
+    public let tier: SizeTier?
+    public let image: ImageSize?
+    public let checks: [CheckResult]
+    public let engine: EngineInfo?
+    public let durationSeconds: Double
+    public let status: Status
+
+    enum CodingKeys: String, CodingKey { case submission, chapter, score, maxScore, tier, image, checks, engine, durationSeconds, status }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(submission, forKey: .submission)
+        try container.encode(chapter, forKey: .chapter)
+        try container.encode(score, forKey: .score)
+        try container.encode(maxScore, forKey: .maxScore)
+        try container.encode(tier, forKey: .tier)
+        try container.encode(image, forKey: .image)
+        try container.encode(checks, forKey: .checks)
+        try container.encode(engine, forKey: .engine)
+        try container.encode((durationSeconds * 100).rounded() / 100, forKey: .durationSeconds)
+        try container.encode(status, forKey: .status)
+    }
+}
+
+/// Grades an answer folder the way a contest's rules read: build its Dockerfile (only the engine's build runs
+/// anything from it), measure the image, run the chapter's gates, score by the tiers (0 when a gate fails),
+/// and remove what it made. A bad answer gets 0 and a check that says why; only a missing engine is an error.
+public struct Grader: Sendable {
+    public let chapter: Chapter
+    public let grading: Grading
+    public let engine: ContainerEngine
+    public var buildTimeout: Double = 300
+    public var runTimeout: Double = 20
+    public var keepImage = false
+    /// A folder larger than this is not sent to the engine.
+    public var contextLimitBytes: Int64 = 200_000_000
+
+    public init?(chapter: Chapter, engine: ContainerEngine) {
+        guard let grading = chapter.grading else { return nil }
+        self.chapter = chapter
+        self.grading = grading
+        self.engine = engine
+    }
+
+    public func grade(_ submission: String, name: String? = nil) -> GradeReport {
+        let started = Date()
+        let label = name ?? (submission as NSString).lastPathComponent
+        var checks: [CheckResult] = []
+        func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
+            GradeReport(submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
+                        engine: try? engine.info(), durationSeconds: Date().timeIntervalSince(started), status: .graded)
+        }
+        if let problem = SubmissionInspection.problem(in: submission, dockerfile: grading.dockerfile, limit: contextLimitBytes) {
+            checks.append(CheckResult(id: problem.id, passed: false, message: problem.message))
+            return report()
+        }
+        let tag = "handson-grade/\(chapter.id):\(UUID().uuidString.prefix(12).lowercased())"
+        var buildOutput = ""
+        let cleanUp: @Sendable () -> Void = { [engine, keepImage] in
+            if !keepImage { engine.removeImages([tag]) }
+        }
+        let token = CancellationSignal.shared.onCancel(cleanUp)
+        defer {
+            CancellationSignal.shared.remove(token)
+            cleanUp()
+            if !keepImage { engine.removeUntaggedStepImages(ofBuildOutput: buildOutput) }
+        }
+        do {
+            let build = try engine.build(contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
+                                         labels: ["org.handson.grade": chapter.id], timeout: buildTimeout)
+            buildOutput = build.stdout
+            guard build.succeeded else {
+                let reason = build.timedOut ? "the build did not finish within \(Int(buildTimeout)) s and was stopped"
+                                            : "the build failed: " + (build.standardError.lastLines(3) + "\n" + build.standardOutput.lastLines(2))
+                                                .trimmingCharacters(in: .whitespacesAndNewlines)
+                checks.append(CheckResult(id: "builds", passed: false, message: reason))
+                return report()
+            }
+            checks.append(CheckResult(id: "builds", passed: true, message: "the Dockerfile builds", measured: keepImage ? tag : nil))
+            let size = MeasuredSize(exactBytes: try engine.imageSizeBytes(tag), displayed: try engine.displayedImageSize(tag))
+            let image = GradeReport.ImageSize(sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis)
+            guard let outcome = grading.sizeTiers.evaluate(size) else {
+                checks.append(CheckResult(id: "size", passed: false, message: "cannot read the listed size '\(size.displayed)'", measured: size.displayed))
+                return report(image: image)
+            }
+            let context = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
+                                       subjectImage: tag, runTimeout: runTimeout,
+                                       containerLabels: ["org.handson.check": "true", "org.handson.grade": chapter.id])
+            let gates = CheckRunner().run(grading.gates, in: context)
+            checks += gates
+            let gatesPassed = gates.allSatisfy(\.passed)
+            checks.append(CheckResult(id: "size", passed: outcome.score > 0,
+                                      message: outcome.message + (gatesPassed ? "" : " (not awarded: a gate failed)"), measured: size.displayed))
+            return report(score: gatesPassed ? outcome.score : 0, tier: gatesPassed ? outcome.tier : nil, image: image)
+        } catch {
+            checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))
+            return GradeReport(submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
+                               engine: try? engine.info(), durationSeconds: Date().timeIntervalSince(started), status: .error)
+        }
+    }
+}
+
+/// What makes a submission folder ungradable before anything is built.
+enum SubmissionInspection {
+    struct Problem {
+        let id: String
+        let message: String
+    }
+
+    static func problem(in directory: String, dockerfile: String, limit: Int64) -> Problem? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return Problem(id: "submission", message: "\(directory) is not a folder")
+        }
+        guard FileManager.default.fileExists(atPath: "\(directory)/\(dockerfile)") else {
+            return Problem(id: "dockerfile", message: "no \(dockerfile) in the submission")
+        }
+        if let text = try? String(contentsOfFile: "\(directory)/\(dockerfile)", encoding: .utf8) {
+            do { _ = try DockerfileReader.read(text) } catch {
+                return Problem(id: "dockerfile", message: "\(dockerfile) cannot be read: \(error)")
+            }
+        } else {
+            return Problem(id: "dockerfile", message: "\(dockerfile) is not readable text")
+        }
+        let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+        var total: Int64 = 0
+        let enumerator = FileManager.default.enumerator(atPath: directory)
+        while let path = enumerator?.nextObject() as? String {
+            let full = "\(directory)/\(path)"
+            if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: full) {
+                let target = URL(fileURLWithPath: destination, relativeTo: URL(fileURLWithPath: (full as NSString).deletingLastPathComponent))
+                    .standardized.resolvingSymlinksInPath().path
+                if !(target == root || target.hasPrefix(root + "/")) {
+                    return Problem(id: "symlinks", message: "\(path) is a symbolic link pointing out of the submission (\(destination))")
+                }
+            }
+            total += (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)??.int64Value ?? 0
+            if total > limit {
+                return Problem(id: "context-size", message: "the submission is over \(ByteFormatting.decimal(limit)); not sent to the engine")
+            }
+        }
+        return nil
+    }
+}
