@@ -99,8 +99,10 @@ public struct Grading: Sendable, Equatable, Decodable {
     public let gates: [CheckSpec]
     /// Answers with the score each must get (`handson dev check` grades them): one per tier, and failures.
     public let examples: [GradingExample]
+    /// For transcripts: the images that count as the answer, in order of preference.
+    public let transcriptImages: [String]
 
-    enum CodingKeys: String, CodingKey { case dockerfile, tiers, basis, gates, examples }
+    enum CodingKeys: String, CodingKey { case dockerfile, tiers, basis, gates, examples, transcriptImages }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -109,6 +111,7 @@ public struct Grading: Sendable, Equatable, Decodable {
         basis = try container.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed
         gates = try container.decodeIfPresent([CheckSpec].self, forKey: .gates) ?? []
         examples = try container.decodeIfPresent([GradingExample].self, forKey: .examples) ?? []
+        transcriptImages = try container.decodeIfPresent([String].self, forKey: .transcriptImages) ?? []
     }
 
     public var sizeTiers: SizeTiers { SizeTiers(tiers, basis: basis) }

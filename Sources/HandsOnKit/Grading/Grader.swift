@@ -20,8 +20,12 @@ public struct GradeReport: Sendable, Codable {
     public let engine: EngineInfo?
     public let durationSeconds: Double
     public let status: Status
+    /// false when graded from a pasted transcript: what text cannot prove is listed as not verifiable.
+    public var verified = true
 
-    enum CodingKeys: String, CodingKey { case submission, chapter, score, maxScore, tier, image, checks, engine, durationSeconds, status }
+    enum CodingKeys: String, CodingKey {
+        case submission, chapter, score, maxScore, tier, image, checks, engine, durationSeconds, status, verified
+    }
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
@@ -35,6 +39,7 @@ public struct GradeReport: Sendable, Codable {
         try container.encode(engine, forKey: .engine)
         try container.encode((durationSeconds * 100).rounded() / 100, forKey: .durationSeconds)
         try container.encode(status, forKey: .status)
+        try container.encode(verified, forKey: .verified)
     }
 }
 

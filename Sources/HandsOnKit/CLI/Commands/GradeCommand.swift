@@ -4,8 +4,9 @@ import Foundation
 struct GradeCommand: Command {
     let spec = CommandSpec(
         ["grade"], summary: "Grade one answer folder for a chapter with a grading section (builds it on the engine).",
-        arguments: "<submission-dir>", positionals: 1...1,
+        arguments: "<submission-dir> | --transcript FILE", positionals: 0...1,
         options: [OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."), .json, .engine,
+                  OptionSpec("--transcript", value: "file", help: "Grade a pasted answer (listings and curl output) instead; '-' reads stdin."),
                   OptionSpec("--build-timeout", value: "seconds", help: "Stop a build after this long (default 300)."),
                   OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
                   OptionSpec("--keep", help: "Leave the built image for inspection.")],
@@ -19,8 +20,16 @@ struct GradeCommand: Command {
         guard let chapterID = arguments.value("--chapter") else { throw UsageError("--chapter is required (e.g. --chapter ictsc-diet)") }
         let buildTimeout = try arguments.positiveNumber("--build-timeout", default: 300)
         let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
+        let transcript = arguments.value("--transcript")
+        guard (transcript == nil) == (arguments.positionals.count == 1) else {
+            throw UsageError("give either a submission folder or --transcript FILE")
+        }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
+        if let transcript {
+            guard let grader = TranscriptGrader(chapter: chapter) else { throw UsageError("chapter \(chapter.id) has no grading section") }
+            return try show(grader.grade(try InputText.read(transcript, in: context), name: transcript), arguments, context)
+        }
         let engine = try EngineOption.engine(from: arguments, in: context)
         guard var grader = Grader(chapter: chapter, engine: engine) else {
             throw UsageError("chapter \(chapter.id) has no grading section")
@@ -28,12 +37,16 @@ struct GradeCommand: Command {
         grader.buildTimeout = buildTimeout
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
-        let report = grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0])
+        return try show(grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]), arguments, context)
+    }
+
+    private func show(_ report: GradeReport, _ arguments: ParsedArguments, _ context: CommandContext) throws -> Int32 {
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(report))
         } else {
             let style = context.io.outputStyle
-            context.io.out(style.bold("\(report.submission): \(report.score)/\(report.maxScore)") + (report.image.map { "  (\($0.size))" } ?? ""))
+            context.io.out(style.bold("\(report.submission): \(report.score)/\(report.maxScore)") + (report.image.map { "  (\($0.size))" } ?? "")
+                           + (report.verified ? "" : "  (from a transcript: not verified on an engine)"))
             CheckLines.print(report.checks, io: context.io)
         }
         return report.status == .graded ? ExitCode.success : ExitCode.failure
