@@ -12,7 +12,8 @@ struct CheckKindsEndToEndTests {
         let port = try #require(PortAvailability.ephemeralPort())
         let name = pad.containerName("checks")
         _ = try engine.startContainer(image: tag, name: name, ports: [PortMapping(hostPort: port, containerPort: 9090)])
-        let context = CheckContext(engine: engine, workingDirectory: EndToEnd.appsDirectory, subjectImage: tag)
+        let labels = ["org.handson.check": "true", "org.handson.test": pad.token]
+        let context = CheckContext(engine: engine, workingDirectory: EndToEnd.appsDirectory, subjectImage: tag, containerLabels: labels)
         let runner = CheckRunner()
 
         let running = runner.run(CheckSpec(id: "up", kind: .containerRunning(image: "$IMAGE", name: name, port: port)), in: context)
@@ -43,7 +44,7 @@ struct CheckKindsEndToEndTests {
             image: tag, arguments: ["sh", "-c", "true"], stdin: nil, exitCode: 0, equals: nil, contains: nil, matches: nil,
             network: false, hostNetwork: false))), in: context)
         #expect(!scratchShell.passed, "scratch has no shell")
-        let leftovers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.check=true"]).stdout
+        let leftovers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.test=\(pad.token)"]).stdout
         #expect(leftovers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "check containers are removed")
     }
 
@@ -53,20 +54,21 @@ struct CheckKindsEndToEndTests {
         let pad = EngineScratchpad(engine: engine)
         let good = try pad.buildApp("serves", dockerfile: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile")
         let broken = try pad.buildApp("serves-cgo", text: EngineScratchpad.cgoBuildThen("scratch"))
-        let context = CheckContext(engine: engine, workingDirectory: EndToEnd.appsDirectory, subjectImage: good)
+        let labels = ["org.handson.check": "true", "org.handson.test": pad.token]
+        let context = CheckContext(engine: engine, workingDirectory: EndToEnd.appsDirectory, subjectImage: good, containerLabels: labels)
         let spec = CheckSpec(id: "serves", kind: .imageServes(ServeExpectation(image: "$IMAGE", containerPort: 9090, path: "/health",
                                                                                status: 200, jsonField: "status", equals: "Healthy",
                                                                                deadlineSeconds: 15)))
         let served = CheckRunner().run(spec, in: context)
         #expect(served.passed, "\(served.message)")
         #expect(served.measured == "200 {\"status\":\"Healthy\"}")
-        let brokenContext = CheckContext(engine: engine, workingDirectory: EndToEnd.appsDirectory, subjectImage: broken)
+        let brokenContext = CheckContext(engine: engine, workingDirectory: EndToEnd.appsDirectory, subjectImage: broken, containerLabels: labels)
         let started = Date()
         let failed = CheckRunner().run(spec, in: brokenContext)
         #expect(!failed.passed)
         #expect(failed.message.contains("could not be started") || failed.message.contains("stopped"), "\(failed.message)")
         #expect(Date().timeIntervalSince(started) < 10, "a container that dies is not waited on until the deadline")
-        let leftovers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.check=true"]).stdout
+        let leftovers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.test=\(pad.token)"]).stdout
         #expect(leftovers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
     }
 }

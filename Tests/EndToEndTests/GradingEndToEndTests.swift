@@ -37,6 +37,9 @@ struct GradingEndToEndTests {
         BadAnswer(name: "an output flood from the container", chapter: "ictsc-diet",
                   files: ["Dockerfile": "FROM busybox\nENTRYPOINT [\"sh\", \"-c\", \"yes flood | head -c 3000000\"]\n"],
                   failingCheck: "digest", says: "printed 'flood"),
+        BadAnswer(name: "an output flood from the build", chapter: "ictsc-diet",
+                  files: ["Dockerfile": "FROM busybox\nRUN yes build-flood | head -c 5000000\nENTRYPOINT [\"echo\", \"flooded\"]\n"],
+                  failingCheck: "digest", says: "printed 'flooded\\n'"),
         BadAnswer(name: "a dynamic binary in scratch", chapter: "optimize-image",
                   files: ["Dockerfile": appBuild + "FROM scratch\nCOPY --from=builder /app/server-run /server-run\nCMD [\"/server-run\"]\n"],
                   failingCheck: "serves-health", says: "stopped"),
@@ -133,6 +136,31 @@ struct GradingEndToEndTests {
             #expect(report.image?.size == listed)
             #expect(report.score == score, "\(report.checks)")
         }
+        try Self.expectNothingLeft(engine)
+    }
+
+    @Test func ctrlCDuringAGradeLeavesNothingBehind() throws {
+        let engine = try EndToEnd.engine()
+        _ = try EndToEnd.prepareLab(on: engine)
+        let marker = "handson-interrupt-\(UUID().uuidString.prefix(8))"
+        let chapter = try Self.chapter("ictsc-diet")
+        let answer = try Self.answer(for: chapter, files: ["Dockerfile": "FROM busybox\nRUN sleep 600 && echo \(marker)\n"])
+        defer { try? FileManager.default.removeItem(atPath: answer) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
+        // The runner's timeout sends SIGTERM, which the CLI handles like Ctrl-C.
+        let grade = try EndToEnd.runner.run(ProcessRequest("\(EndToEnd.repositoryRoot)/.build/debug/handson",
+                                                           ["grade", "--chapter", "ictsc-diet", answer, "--json"],
+                                                           environment: environment, timeout: 6, killGrace: 20))
+        #expect(grade.timedOut)
+        #expect(grade.termination != .signaled(SIGKILL), "it stopped by itself after the signal")
+        var left = "?"
+        for _ in 0..<40 {
+            left = try engine.execute(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]).stdout
+            if !left.contains(marker) { break }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        #expect(!left.contains(marker), "the interrupted build's container was removed")
         try Self.expectNothingLeft(engine)
     }
 }
