@@ -68,6 +68,16 @@ struct GradingEndToEndTests {
         return directory
     }
 
+    /// Waits up to 20 s for every container whose command holds `marker` to be gone (the daemon removes a cancelled
+    /// build's container a moment after the client goes).
+    static func containerGone(running marker: String, on engine: ContainerEngine) throws -> Bool {
+        for _ in 0..<40 {
+            if !(try engine.execute(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]).stdout.contains(marker)) { return true }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        return false
+    }
+
     /// Nothing labelled by a grade, and no image tagged by one, is left on the engine.
     static func expectNothingLeft(_ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let containers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.grade"]).stdout
@@ -109,13 +119,7 @@ struct GradingEndToEndTests {
         #expect(Date().timeIntervalSince(started) < 30)
         #expect(report.score == 0)
         #expect(report.checks.first?.message == "the build did not finish within 5 s and was stopped")
-        var left = "?"
-        for _ in 0..<40 {
-            left = try engine.execute(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]).stdout
-            if !left.contains(marker) { break }
-            Thread.sleep(forTimeInterval: 0.5)
-        }
-        #expect(!left.contains(marker), "the build's container was removed")
+        #expect(try Self.containerGone(running: marker, on: engine), "the build's container was removed")
     }
 
     @Test func anImageListedAs10MBIsInTheTenMegabyteTierThoughItsBytesAreMore() throws {
@@ -154,13 +158,7 @@ struct GradingEndToEndTests {
                                                            environment: environment, timeout: 6, killGrace: 20))
         #expect(grade.timedOut)
         #expect(grade.termination != .signaled(SIGKILL), "it stopped by itself after the signal")
-        var left = "?"
-        for _ in 0..<40 {
-            left = try engine.execute(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]).stdout
-            if !left.contains(marker) { break }
-            Thread.sleep(forTimeInterval: 0.5)
-        }
-        #expect(!left.contains(marker), "the interrupted build's container was removed")
+        #expect(try Self.containerGone(running: marker, on: engine), "the interrupted build's container was removed")
         try Self.expectNothingLeft(engine)
     }
 }
