@@ -14,21 +14,28 @@ public enum Termination: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The bytes kept of one output stream: the first and last halves of the cap, and how much there was.
+/// Plain byte arrays trimmed in place: a `Data` suffix would keep the whole growing buffer alive behind the slice.
 public struct CapturedOutput: Sendable, Equatable {
-    public internal(set) var head = Data()
-    public internal(set) var tail = Data()
+    private var headBytes: [UInt8] = []
+    private var tailBytes: [UInt8] = []
     public internal(set) var totalBytes = 0
     let limit: Int
 
     init(limit: Int) { self.limit = max(limit, 0) }
 
-    public var isTruncated: Bool { totalBytes > head.count + tail.count }
+    public var head: Data { Data(headBytes) }
+    public var tail: Data { Data(tailBytes) }
+
+    public var isTruncated: Bool { totalBytes > headBytes.count + tailBytes.count }
+
+    /// Bytes of storage held (capacity), which must stay near the cap whatever the stream's length.
+    var retainedCapacity: Int { headBytes.capacity + tailBytes.capacity }
 
     /// Head and tail joined; when bytes were dropped in between, a marker line says how many.
     public var data: Data {
-        guard isTruncated else { return head + tail }
-        let marker = "\n[... \(totalBytes - head.count - tail.count) bytes not kept ...]\n"
-        return head + Data(marker.utf8) + tail
+        guard isTruncated else { return Data(headBytes + tailBytes) }
+        let marker = "\n[... \(totalBytes - headBytes.count - tailBytes.count) bytes not kept ...]\n"
+        return Data(headBytes + Array(marker.utf8) + tailBytes)
     }
 
     public var text: String { String(decoding: data, as: UTF8.self) }
@@ -41,16 +48,20 @@ public struct CapturedOutput: Sendable, Equatable {
 
     mutating func append(_ chunk: Data) {
         totalBytes += chunk.count
-        let headRoom = limit / 2 - head.count
         var rest = chunk[...]
+        let headRoom = limit / 2 - headBytes.count
         if headRoom > 0 {
-            head.append(rest.prefix(headRoom))
+            headBytes.append(contentsOf: rest.prefix(headRoom))
             rest = rest.dropFirst(headRoom)
         }
         guard !rest.isEmpty else { return }
         let tailLimit = limit - limit / 2
-        tail.append(rest)
-        if tail.count > tailLimit { tail = tail.suffix(tailLimit) }
+        if rest.count >= tailLimit {
+            tailBytes = Array(rest.suffix(tailLimit))
+        } else {
+            tailBytes.append(contentsOf: rest)
+            if tailBytes.count > tailLimit { tailBytes.removeFirst(tailBytes.count - tailLimit) }
+        }
     }
 }
 

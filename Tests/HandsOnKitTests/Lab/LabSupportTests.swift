@@ -66,6 +66,15 @@ struct LabSupportTests {
         #expect(output.isTruncated)
     }
 
+    @Test func aFloodDoesNotGrowWhatIsKept() {
+        var output = CapturedOutput(limit: 256 * 1024)
+        let chunk = Data(repeating: UInt8(ascii: "f"), count: 65536)
+        for _ in 0..<2000 { output.append(chunk) }  // 131 MB through a 256 KiB cap
+        #expect(output.totalBytes == 2000 * 65536)
+        #expect(output.head.count + output.tail.count == 256 * 1024)
+        #expect(output.retainedCapacity < 4 * 256 * 1024, "retained \(output.retainedCapacity) bytes")
+    }
+
     @Test func displayFormattingMatchesDockerForTheCourseFigures() {
         #expect(ByteFormatting.decimal(958_999_999) == "959MB")
         #expect(ByteFormatting.decimal(27_100_000) == "27.1MB")
