@@ -105,6 +105,24 @@ struct GradingEndToEndTests {
         try Self.expectNothingLeft(engine)
     }
 
+    @Test func oneAnswerPerTierGetsItsScore() throws {
+        let engine = try EndToEnd.engine()
+        _ = try EndToEnd.prepareLab(on: engine)
+        let chapter = try Self.chapter("ictsc-diet")
+        let grader = try #require(Grader(chapter: chapter, engine: engine))
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-tiers-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        var scores: [Int] = []
+        for example in try #require(chapter.grading?.examples) {
+            let report = grader.grade(try StarterFiles.answer(chapter, overlaying: example.files, in: parent), name: example.name)
+            #expect(report.score == example.score, "\(example.name): \(report.checks)")
+            #expect(report.engine?.name == "docker" && report.image?.basis == .displayed)
+            scores.append(report.score)
+        }
+        #expect(Set(scores) == [0, 40, 70, 100], "every tier and a failure")
+        try Self.expectNothingLeft(engine)
+    }
+
     @Test func aBuildThatNeverEndsIsStoppedAndItsContainerGoes() throws {
         let engine = try EndToEnd.engine()
         _ = try EndToEnd.prepareLab(on: engine)
