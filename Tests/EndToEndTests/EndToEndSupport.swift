@@ -28,7 +28,6 @@ enum EndToEnd {
     }
 
     private static let labLock = NSLock()
-    nonisolated(unsafe) private static var labPrepared = false
 
     /// Prepares every lab image once per test run (from nothing on a new machine).
     static func prepareLab(on engine: ContainerEngine) throws -> [LabImageStatus] {
@@ -36,9 +35,7 @@ enum EndToEnd {
             let preparer = LabPreparer(engine: engine, environment: environment)
             let io = ConsoleIO(outputIsTerminal: false, errorIsTerminal: false, environment: [:],
                                writeOutput: { _ in }, writeError: { FileHandle.standardError.write(Data($0.utf8)) })
-            let statuses = try preparer.prepare(progress: ProgressReporter(io: io))
-            labPrepared = true
-            return statuses
+            return try preparer.prepare(progress: ProgressReporter(io: io))
         }
     }
 }

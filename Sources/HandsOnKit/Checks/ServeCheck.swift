@@ -33,7 +33,8 @@ struct ServeCheck {
                                                           deadlineSeconds: min(expectation.deadlineSeconds, context.runTimeout)))
         let probe = HealthProbe(runner: context.engine.runner)
         let observation = try probe.waitUntil(url: http.expectation.url, deadlineSeconds: http.expectation.deadlineSeconds) { observation in
-            http.satisfied(observation) || !((try? context.engine.containerState(name).running) ?? false)
+            // Any HTTP answer shows the container runs; only silence is worth asking the engine whether it stopped.
+            http.satisfied(observation) || (observation.httpStatus == 0 && !((try? context.engine.containerState(name).running) ?? false))
         }
         let measured = observation.summary
         if http.satisfied(observation) {

@@ -68,14 +68,20 @@ public enum DisplayedSize {
     /// The value exactly as shown, in bytes (`10MB` is 10,000,000; `1e+03kB` is 1,000,000): what a rule such as
     /// "10MB or less" reads off the listing. Rounded to whole bytes for binary units.
     public static func nominalBytes(_ text: String) -> Int64? {
-        let trimmed = text.trimmedSpaces
-        guard let unitStart = trimmed.firstIndex(where: { $0.isLetter && $0 != "e" && $0 != "E" }),
-              let (base, power) = unit(String(trimmed[unitStart...])),
-              let number = DecimalNumber(trimmed[..<unitStart].trimmedSpaces) else { return nil }
+        guard let (number, base, power) = components(text) else { return nil }
         let scaled = number.mantissa * Int128(base).power(power)
         let bytes = number.exponent >= 0 ? scaled * Int128(10).power(number.exponent)
                                          : divideRounded(scaled, byPowerOfTen: -number.exponent)
         return Int64(exactly: bytes)
+    }
+
+    /// `6.46MB` / `4.48 MB` / `1e+03kB` as the number shown and its unit's base and power.
+    static func components(_ text: String) -> (number: DecimalNumber, base: Int, power: Int)? {
+        let trimmed = text.trimmedSpaces
+        guard let unitStart = trimmed.firstIndex(where: { $0.isLetter && $0 != "e" && $0 != "E" }),
+              let (base, power) = unit(String(trimmed[unitStart...])),
+              let number = DecimalNumber(trimmed[..<unitStart].trimmedSpaces) else { return nil }
+        return (number, base, power)
     }
 
     /// Base and power of a unit name.
