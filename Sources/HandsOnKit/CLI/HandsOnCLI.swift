@@ -15,6 +15,7 @@ public enum HandsOnCLI {
         ResetCommand(),
         RunCommand(),
         GradeCommand(),
+        BatchCommand(),
         DoctorCommand(),
         LabPrepareCommand(),
         LabListCommand(),

@@ -4,9 +4,10 @@ import Foundation
 struct CommandOutputCheck {
     let expectation: CommandExpectation
 
-    /// Limits on every container started from an answer: memory, processes, CPU, no privileges.
+    /// Limits on every container started from an answer: memory, processes, CPU, no privileges, and a log the engine
+    /// keeps to 1 MB however much the container prints.
     static let limits = ["--memory", "256m", "--pids-limit", "128", "--cpus", "1", "--cap-drop", "ALL",
-                         "--security-opt", "no-new-privileges"]
+                         "--security-opt", "no-new-privileges", "--log-opt", "max-size=1m"]
 
     func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
         let image = context.image(expectation.image)

@@ -43,6 +43,6 @@ extension ContainerEngine {
     /// Removes containers, stopping them first; ones already gone are not an error.
     public func removeContainers(_ names: [String]) {
         guard !names.isEmpty else { return }
-        _ = try? execute(["rm", "-f"] + names, timeout: 60)
+        _ = cleanUp(["rm", "-f"] + names, timeout: 60)
     }
 }

@@ -88,19 +88,41 @@ extension ContainerEngine {
     /// Removes those of a build's step images that no tag names (a multi-stage build's earlier stages); tagged
     /// images, and images other images still build on, stay.
     public func removeUntaggedStepImages(ofBuildOutput text: String) {
-        let ids = Self.stepImageIDs(inBuildOutput: text)
-        guard !ids.isEmpty, let result = try? execute(["image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}"] + ids, timeout: 60)
-        else { return }
-        let untagged = result.stdout.split(separator: "\n").compactMap { line -> String? in
-            let parts = line.split(separator: " ")
-            return parts.count == 2 && parts[1] == "0" ? String(parts[0]) : nil
+        removeUntaggedImages(Self.stepImageIDs(inBuildOutput: text))
+    }
+
+    /// Removes those of the given images (oldest first in `ids`) that no tag names; others, and parents of images
+    /// still present, stay.
+    public func removeUntaggedImages(_ ids: [String]) {
+        var remaining = ids
+        // An image refused because another still builds on it goes in a later pass, once its child has gone.
+        for _ in 0..<3 where !remaining.isEmpty {
+            guard let result = cleanUp(["image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}"] + remaining, timeout: 60)
+            else { return }
+            let untagged = result.stdout.split(separator: "\n").compactMap { line -> String? in
+                let parts = line.split(separator: " ")
+                return parts.count == 2 && parts[1] == "0" ? String(parts[0]) : nil
+            }
+            guard !untagged.isEmpty, let removal = cleanUp(["image", "rm"] + untagged.reversed()) else { return }
+            if removal.succeeded { return }
+            remaining = untagged
         }
-        for id in untagged.reversed() { _ = try? execute(["image", "rm", id], timeout: 60) }
+    }
+
+    /// Removes every container and image carrying `label` (`key=value`): what a run marked as its own.
+    public func removeEverything(labelled label: String) {
+        if let containers = cleanUp(["ps", "-a", "-q", "--filter", "label=\(label)"], timeout: 60) {
+            removeContainers(containers.stdout.split(separator: "\n").map(String.init))
+        }
+        if let images = cleanUp(["image", "ls", "-q", "--filter", "label=\(label)"], timeout: 60) {
+            var seen = Set<String>()
+            removeImages(images.stdout.split(separator: "\n").map(String.init).filter { seen.insert($0).inserted })
+        }
     }
 
     /// Removes images; ones already gone are not an error.
     public func removeImages(_ references: [String]) {
         guard !references.isEmpty else { return }
-        _ = try? execute(["image", "rm", "-f"] + references, timeout: 120)
+        _ = cleanUp(["image", "rm", "-f"] + references)
     }
 }

@@ -40,10 +40,17 @@ public struct ContainerEngine: Sendable {
 
     /// Runs `docker|podman ARGUMENTS` and returns whatever happened.
     public func execute(_ arguments: [String], timeout: Double = 60, input: StandardInput = .none,
-                        outputLimit: Int = 1 << 20,
+                        outputLimit: Int = 1 << 20, cancellable: Bool = true,
                         onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil) throws -> ProcessResult {
-        try runner.run(ProcessRequest(kind.rawValue, arguments, environment: environment, standardInput: input,
-                                      timeout: timeout, outputLimit: outputLimit, onOutput: onOutput))
+        var request = ProcessRequest(kind.rawValue, arguments, environment: environment, standardInput: input,
+                                     timeout: timeout, outputLimit: outputLimit, onOutput: onOutput)
+        request.cancellable = cancellable
+        return try runner.run(request)
+    }
+
+    /// Runs clean-up work, which goes on after Ctrl-C (within its timeout).
+    func cleanUp(_ arguments: [String], timeout: Double = 120) -> ProcessResult? {
+        try? execute(arguments, timeout: timeout, cancellable: false)
     }
 
     /// Runs and throws `EngineError.commandFailed` unless it succeeded.

@@ -55,6 +55,13 @@ public struct Grader: Sendable {
     public var keepImage = false
     /// A folder larger than this is not sent to the engine.
     public var contextLimitBytes: Int64 = 200_000_000
+    /// Labels added to the image and every container of a grade (a batch marks its own with these).
+    public var extraLabels: [String: String] = [:]
+    /// Recorded once and reused, so grading many answers does not ask the engine its version each time.
+    public var engineInfo: EngineInfo?
+    /// When set, a build's untagged stage images are recorded here for one removal after a whole batch, instead of
+    /// removed after each grade: a parallel grade of a similar Dockerfile may be using them as its cache.
+    public var stepImages: StepImageLedger?
 
     public init?(chapter: Chapter, engine: ContainerEngine) {
         guard let grading = chapter.grading else { return nil }
@@ -67,9 +74,11 @@ public struct Grader: Sendable {
         let started = Date()
         let label = name ?? (submission as NSString).lastPathComponent
         var checks: [CheckResult] = []
+        let engineInfo = self.engineInfo ?? (try? engine.info())
+        let labels = extraLabels.merging(["org.handson.grade": chapter.id]) { first, _ in first }
         func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
             GradeReport(submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
-                        engine: try? engine.info(), durationSeconds: Date().timeIntervalSince(started), status: .graded)
+                        engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .graded)
         }
         if let problem = SubmissionInspection.problem(in: submission, dockerfile: grading.dockerfile, limit: contextLimitBytes) {
             checks.append(CheckResult(id: problem.id, passed: false, message: problem.message))
@@ -84,11 +93,16 @@ public struct Grader: Sendable {
         defer {
             CancellationSignal.shared.remove(token)
             cleanUp()
-            if !keepImage { engine.removeUntaggedStepImages(ofBuildOutput: buildOutput) }
+            if let stepImages {
+                stepImages.record(ContainerEngine.stepImageIDs(inBuildOutput: buildOutput))
+            } else if !keepImage {
+                engine.removeUntaggedStepImages(ofBuildOutput: buildOutput)
+            }
         }
         do {
             let build = try engine.build(contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
-                                         labels: ["org.handson.grade": chapter.id], timeout: buildTimeout)
+                                         labels: labels, extraArguments: Self.buildLimits,
+                                         timeout: buildTimeout)
             buildOutput = build.stdout
             guard build.succeeded else {
                 let reason = build.timedOut ? "the build did not finish within \(Int(buildTimeout)) s and was stopped"
@@ -106,7 +120,7 @@ public struct Grader: Sendable {
             }
             let context = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
                                        subjectImage: tag, runTimeout: runTimeout,
-                                       containerLabels: ["org.handson.check": "true", "org.handson.grade": chapter.id])
+                                       containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
             let gates = CheckRunner().run(grading.gates, in: context)
             checks += gates
             let gatesPassed = gates.allSatisfy(\.passed)
@@ -116,7 +130,35 @@ public struct Grader: Sendable {
         } catch {
             checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))
             return GradeReport(submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
-                               engine: try? engine.info(), durationSeconds: Date().timeIntervalSince(started), status: .error)
+                               engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error)
+        }
+    }
+}
+
+extension Grader {
+    /// Limits on the containers a build runs its steps in: memory and CPU, so one answer's `RUN` cannot starve the others.
+    static let buildLimits = ["--memory", "1g", "--memory-swap", "1g", "--cpu-period", "100000", "--cpu-quota", "100000"]
+}
+
+/// Image ids from many builds, removed together once no build may still use them as cache.
+public final class StepImageLedger: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ids: [String] = []
+
+    public init() {}
+
+    public func record(_ newIDs: [String]) { lock.withLock { ids += newIDs } }
+
+    /// Removes the recorded images that no tag names (newest first, so children go before their parents).
+    public func removeUntagged(on engine: ContainerEngine) {
+        let all = lock.withLock { () -> [String] in
+            defer { ids.removeAll() }
+            return ids
+        }
+        var seen = Set<String>()
+        let unique = all.filter { seen.insert($0).inserted }
+        for chunk in stride(from: 0, to: unique.count, by: 200).map({ Array(unique[$0..<min($0 + 200, unique.count)]) }) {
+            engine.removeUntaggedImages(chunk)
         }
     }
 }

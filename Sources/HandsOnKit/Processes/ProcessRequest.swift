@@ -16,6 +16,8 @@ public struct ProcessRequest: Sendable {
     public var outputLimit: Int
     /// Called with each chunk as it arrives, on the runner's thread (for streaming to a terminal).
     public var onOutput: (@Sendable (OutputStreamKind, Data) -> Void)?
+    /// false for clean-up work (removing a container) that must finish even after Ctrl-C; its timeout still holds.
+    public var cancellable = true
 
     public init(
         _ executable: String,

@@ -158,7 +158,7 @@ private final class SpawnedChild {
                 continue
             }
             if !timedOut && !cancelled {
-                if now >= deadline { timedOut = true } else if cancellation.isRaised { cancelled = true }
+                if now >= deadline { timedOut = true } else if request.cancellable && cancellation.isRaised { cancelled = true }
                 if timedOut || cancelled {
                     kill(-pid, SIGTERM)
                     killAt = now.addingTimeInterval(request.killGrace)

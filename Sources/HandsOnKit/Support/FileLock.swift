@@ -9,10 +9,19 @@ public final class FileLock {
     private var descriptor: Int32
 
     /// Blocks until the lock is had.
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, wait: true)!
+    }
+
+    /// Takes the lock; with `wait: false`, nil when someone else holds it.
+    public init?(path: String, wait: Bool) throws {
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw CommandFailure("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
-        while flock(descriptor, LOCK_EX) != 0 {
+        while flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            if errno == EWOULDBLOCK {
+                close(descriptor)
+                return nil
+            }
             guard errno == EINTR else {
                 close(descriptor)
                 throw CommandFailure("cannot lock \(path): \(String(cString: strerror(errno)))")

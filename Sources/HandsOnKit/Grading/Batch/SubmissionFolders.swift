@@ -1,0 +1,42 @@
+import Foundation
+
+/// One student's answer: a sub-folder of the class folder, named by that folder.
+public struct Submission: Sendable, Equatable {
+    public let name: String
+    public let path: String
+}
+
+/// Finds the submissions in a class folder: every sub-folder not hidden, in name order.
+public enum SubmissionFolders {
+    public struct Listing: Sendable {
+        public let submissions: [Submission]
+        /// Entries that are not submissions (plain files, links), named for the user.
+        public let skipped: [String]
+    }
+
+    /// - Parameter excluding: a folder never taken as a submission (the report folder, when it sits inside).
+    public static func list(in directory: String, excluding: String? = nil) throws -> Listing {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CommandFailure("\(directory) is not a folder of submissions")
+        }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
+            throw CommandFailure("cannot read \(directory): \(error.localizedDescription)")
+        }
+        let excluded = excluding.map { URL(fileURLWithPath: $0).standardized.resolvingSymlinksInPath().path }
+        var submissions: [Submission] = []
+        var skipped: [String] = []
+        for name in names.sorted() where !name.hasPrefix(".") {
+            let path = "\(directory)/\(name)"
+            if URL(fileURLWithPath: path).standardized.resolvingSymlinksInPath().path == excluded { continue }
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            if attributes?[.type] as? FileAttributeType == .typeDirectory {
+                submissions.append(Submission(name: name, path: path))
+            } else {
+                skipped.append(name)
+            }
+        }
+        return Listing(submissions: submissions, skipped: skipped)
+    }
+}

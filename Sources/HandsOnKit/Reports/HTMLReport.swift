@@ -1,0 +1,204 @@
+import Foundation
+
+/// `report.html`: one self-contained page (no network, no files beside it) with the class summary, the score
+/// distribution, every image's size against the tier lines, and each submission's checks. The charts are SVG written
+/// here; a few lines of script only confirm, in `data-charts-drawn`, that the browser laid them out.
+public enum HTMLReport {
+    public static func render(_ summary: ClassSummary) -> String {
+        var page = """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escape("\(summary.chapterID): class report"))</title>
+            <style>\(style)</style>
+            </head>
+            <body>
+            <header><h1>\(escape(summary.chapterTitle))</h1>
+            <p class="muted">Chapter <code>\(escape(summary.chapterID))</code> · generated \(escape(timestamp(summary.generated)))\(engineText(summary))</p></header>
+
+            """
+        if !summary.notGraded.isEmpty {
+            page += "<p class=\"banner\">Incomplete: \(summary.notGraded.count) submission(s) not graded yet ("
+                + escape(summary.notGraded.prefix(10).joined(separator: ", ")) + (summary.notGraded.count > 10 ? ", …" : "")
+                + "). Run the same <code>handson batch</code> command again to grade them.</p>\n"
+        }
+        page += cards(summary)
+        page += "<section class=\"charts\">\n<figure><figcaption>Score distribution</figcaption>\n\(distributionChart(summary))</figure>\n"
+        page += "<figure class=\"wide\"><figcaption>Image sizes against the tiers (log scale)</figcaption>\n\(sizeChart(summary))</figure>\n</section>\n"
+        page += submissionsTable(summary)
+        page += "<script>\(script)</script>\n</body>\n</html>\n"
+        return page
+    }
+
+    // MARK: Parts of the page
+
+    private static func cards(_ summary: ClassSummary) -> String {
+        let total = summary.grades.count + summary.notGraded.count
+        var items = [("graded", "\(summary.grades.count) of \(total)"),
+                     ("mean score", summary.mean.map { String(format: "%.1f", $0) } ?? "–"),
+                     ("median score", summary.median.map { String(format: "%g", $0) } ?? "–"),
+                     ("full marks", "\(summary.scores.filter { $0 == (summary.grades.first?.maxScore ?? 100) }.count)"),
+                     ("scored 0", "\(summary.scores.filter { $0 == 0 }.count)")]
+        if summary.errors > 0 { items.append(("grader errors", "\(summary.errors)")) }
+        let tierText = summary.tiers.tiers.map { "\($0.label): \($0.score)" }.joined(separator: " · ")
+        return "<section class=\"cards\">" + items.map { "<div class=\"card\"><div class=\"value\">\(escape($0.1))</div><div class=\"muted\">\(escape($0.0))</div></div>" }
+            .joined() + "</section>\n<p class=\"muted\">Tiers (\(summary.tiers.basis == .displayed ? "size as the engine lists it" : "exact bytes")): "
+            + escape(tierText) + "; a failed gate scores 0.</p>\n"
+    }
+
+    private static func distributionChart(_ summary: ClassSummary) -> String {
+        let bins = summary.distribution
+        let width = 420.0, height = 220.0, left = 36.0, bottom = 30.0, top = 16.0
+        let most = max(1, bins.map(\.count).max() ?? 1)
+        let slot = (width - left - 10) / Double(max(bins.count, 1))
+        var svg = "<svg class=\"chart\" id=\"distribution\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
+            + "aria-label=\"Number of submissions per score\">\n"
+        svg += "<line class=\"axis\" x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - 10)\" y2=\"\(height - bottom)\"/>\n<g class=\"marks\">\n"
+        for (index, bin) in bins.enumerated() {
+            let barHeight = (height - bottom - top) * Double(bin.count) / Double(most)
+            let x = left + Double(index) * slot + slot * 0.15
+            let y = height - bottom - barHeight
+            svg += "<rect class=\"bar\" x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(slot * 0.7))\" height=\"\(fmt(max(barHeight, 0.5)))\" "
+                + "fill=\"\(colour(score: bin.score, max: 100))\"><title>score \(bin.score): \(bin.count)</title></rect>\n"
+            svg += "<text x=\"\(fmt(x + slot * 0.35))\" y=\"\(fmt(y - 4))\" text-anchor=\"middle\">\(bin.count)</text>\n"
+            svg += "<text class=\"muted\" x=\"\(fmt(x + slot * 0.35))\" y=\"\(fmt(height - bottom + 18))\" text-anchor=\"middle\">\(bin.score)</text>\n"
+        }
+        return svg + "</g>\n</svg>\n"
+    }
+
+    /// One row per submission: a bar to its image's size on a log scale, with a dashed line at each tier's bound.
+    private static func sizeChart(_ summary: ClassSummary) -> String {
+        let rows = summary.grades
+        let sizes = rows.compactMap { $0.image.map { Double(max($0.sizeBytes, 1)) } }
+        let bounds = summary.tiers.tiers.map { Double($0.maxBytes) }
+        let low = pow(10, floor(log10(min(sizes.min() ?? 1e6, bounds.min() ?? 1e6, 1e6))))
+        let high = pow(10, ceil(log10(max(sizes.max() ?? 1e9, bounds.max() ?? 1e9, 1e7))))
+        let labelWidth = 170.0, plotWidth = 560.0, rowHeight = 22.0, top = 34.0, bottom = 28.0
+        let height = top + rowHeight * Double(max(rows.count, 1)) + bottom
+        let width = labelWidth + plotWidth + 90
+        func x(_ bytes: Double) -> Double { labelWidth + plotWidth * (log10(bytes) - log10(low)) / (log10(high) - log10(low)) }
+        var svg = "<svg class=\"chart\" id=\"sizes\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
+            + "aria-label=\"Each image's size against the tier bounds\">\n"
+        var decade = low
+        while decade <= high * 1.0001 {
+            svg += "<line class=\"grid\" x1=\"\(fmt(x(decade)))\" y1=\"\(fmt(top - 6))\" x2=\"\(fmt(x(decade)))\" y2=\"\(fmt(height - bottom))\"/>\n"
+            svg += "<text class=\"muted\" x=\"\(fmt(x(decade)))\" y=\"\(fmt(height - bottom + 16))\" text-anchor=\"middle\">"
+                + "\(ByteFormatting.decimal(Int64(decade)))</text>\n"
+            decade *= 10
+        }
+        for tier in summary.tiers.tiers {
+            let position = x(Double(tier.maxBytes))
+            svg += "<line class=\"tier\" x1=\"\(fmt(position))\" y1=\"\(fmt(top - 10))\" x2=\"\(fmt(position))\" y2=\"\(fmt(height - bottom))\"/>\n"
+            svg += "<text class=\"tier-label\" x=\"\(fmt(position))\" y=\"\(fmt(top - 14))\" text-anchor=\"middle\">"
+                + "≤\(escape(ByteFormatting.decimal(tier.maxBytes))): \(tier.score)</text>\n"
+        }
+        svg += "<g class=\"marks\">\n"
+        for (index, grade) in rows.enumerated() {
+            let y = top + Double(index) * rowHeight
+            svg += "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(escape(shortened(grade.submission, 24)))</text>\n"
+            guard let image = grade.image else {
+                svg += "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">no image (score \(grade.score))</text>\n"
+                continue
+            }
+            let end = x(Double(max(image.sizeBytes, 1)))
+            svg += "<rect class=\"bar size\" x=\"\(fmt(labelWidth))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(max(end - labelWidth, 1)))\" "
+                + "height=\"\(fmt(rowHeight - 8))\" fill=\"\(colour(score: grade.score, max: grade.maxScore))\">"
+                + "<title>\(escape(grade.submission)): \(escape(image.size)) (\(image.sizeBytes) bytes), score \(grade.score)</title></rect>\n"
+            svg += "<text x=\"\(fmt(end + 6))\" y=\"\(fmt(y + 15))\">\(escape(image.size)) · \(grade.score)</text>\n"
+        }
+        return svg + "</g>\n</svg>\n"
+    }
+
+    private static func submissionsTable(_ summary: ClassSummary) -> String {
+        var html = "<section><h2>Submissions</h2>\n<table>\n<thead><tr><th>Submission</th><th>Score</th><th>Tier</th><th>Size</th>"
+            + "<th>Time</th><th>Checks</th></tr></thead>\n<tbody>\n"
+        for grade in summary.grades {
+            let failed = grade.checks.filter { !$0.passed }
+            let checks = grade.checks.map { check in
+                "<li class=\"\(check.passed ? "pass" : "fail")\"><span class=\"mark\">\(check.passed ? "✓" : "✗")</span> <b>\(escape(check.id))</b> "
+                    + escape(check.message) + (check.measured.map { " <span class=\"muted\">[\(escape(shortened($0, 200)))]</span>" } ?? "") + "</li>"
+            }.joined(separator: "\n")
+            let heading = failed.isEmpty ? "all \(grade.checks.count) passed" : "\(failed.count) failed: " + failed.map(\.id).joined(separator: ", ")
+            html += "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(escape(grade.submission))</td>"
+                + "<td class=\"score\" style=\"color:\(colour(score: grade.score, max: grade.maxScore))\">\(grade.score)</td>"
+                + "<td>\(escape(grade.tier?.label ?? "–"))</td><td>\(escape(grade.image?.size ?? "–"))</td>"
+                + "<td>\(String(format: "%.1f s", grade.durationSeconds))</td>"
+                + "<td><details\(failed.isEmpty ? "" : " open")><summary>\(escape(heading))</summary><ul class=\"checks\">\(checks)</ul></details></td></tr>\n"
+        }
+        for name in summary.notGraded {
+            html += "<tr class=\"pending\"><td>\(escape(name))</td><td>–</td><td colspan=\"4\" class=\"muted\">not graded yet</td></tr>\n"
+        }
+        return html + "</tbody>\n</table>\n</section>\n"
+    }
+
+    // MARK: Helpers
+
+    private static func engineText(_ summary: ClassSummary) -> String {
+        guard let engine = summary.grades.lazy.compactMap(\.engine).first else { return "" }
+        return " · \(escape(engine.name)) \(escape(engine.version)) (\(escape(engine.storageDriver)))"
+    }
+
+    /// Red for 0 through amber to green for full marks.
+    static func colour(score: Int, max: Int) -> String {
+        let fraction = max > 0 ? Double(min(Swift.max(score, 0), max)) / Double(max) : 0
+        return "hsl(\(Int(fraction * 120)), 62%, 40%)"
+    }
+
+    private static func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    private static func shortened(_ text: String, _ limit: Int) -> String {
+        text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
+    }
+
+    private static func timestamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
+        return formatter.string(from: date)
+    }
+
+    /// Escapes text for HTML content and attribute values.
+    static func escape(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": result += "&amp;"
+            case "<": result += "&lt;"
+            case ">": result += "&gt;"
+            case "\"": result += "&quot;"
+            case "'": result += "&#39;"
+            default:
+                if scalar.value < 0x20 && scalar != "\n" && scalar != "\t" { result += "\u{FFFD}" } else { result.unicodeScalars.append(scalar) }
+            }
+        }
+        return result
+    }
+
+    private static let style = """
+        body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#1d2430}
+        h1{margin:0 0 4px;font-size:24px}h2{font-size:18px;margin:28px 0 8px}.muted{color:#667085}code{font-size:13px}
+        .banner{background:#fff4d6;border:1px solid #e8c46a;padding:8px 12px;border-radius:6px}
+        .cards{display:flex;gap:12px;flex-wrap:wrap;margin:16px 0 6px}.card{border:1px solid #d8dde6;border-radius:8px;padding:10px 16px;min-width:110px}
+        .card .value{font-size:22px;font-weight:600}
+        .charts{display:flex;gap:20px;flex-wrap:wrap;align-items:flex-start}figure{margin:0;border:1px solid #d8dde6;border-radius:8px;padding:10px}
+        figure.wide{flex:1 1 640px}figcaption{font-weight:600;margin-bottom:6px}svg.chart{width:100%;height:auto;font-size:12px}
+        #distribution{max-width:420px}.axis{stroke:#667085}.grid{stroke:#e3e7ee}.tier{stroke:#7a3db8;stroke-dasharray:5 4;stroke-width:1.5}
+        .tier-label{fill:#7a3db8;font-weight:600}svg .muted{fill:#667085}
+        table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e3e7ee;padding:6px 8px;text-align:left;vertical-align:top}
+        td.score{font-weight:700}tr.error td{background:#fdecec}tr.pending td{background:#f6f7f9}
+        ul.checks{margin:6px 0;padding-left:18px}ul.checks li{margin:2px 0;word-break:break-word}li.pass .mark{color:#2e7d32}li.fail .mark{color:#c62828}
+        summary{cursor:pointer}
+        """
+
+    /// Counts what the browser really laid out (a bar with a width), and records it on the page for checks.
+    private static let script = """
+        window.addEventListener("load",function(){var charts=document.querySelectorAll("svg.chart"),drawn=0,marks=0;
+        charts.forEach(function(svg){var box=svg.getBoundingClientRect();var bars=svg.querySelectorAll(".marks rect");var laid=0;
+        bars.forEach(function(bar){var b=bar.getBBox();if(b.width>0&&b.height>0){laid++;}});if(box.width>0&&box.height>0&&laid===bars.length){drawn++;}
+        if(svg.id==="sizes"){marks=laid;}});document.body.setAttribute("data-charts-drawn",drawn+"/"+charts.length);
+        document.body.setAttribute("data-size-bars",String(marks));});
+        """
+}
