@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure a container engine answers: on Debian as root, installs docker.io, debootstrap, curl and podman
+# Makes sure a container engine answers: on Debian as root, installs docker.io, debootstrap, curl, podman and chromium
 # when missing, starts dockerd in the background and waits for it. Elsewhere it says what to do.
 set -euo pipefail
 
@@ -11,6 +11,8 @@ command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_p
 command -v curl >/dev/null 2>&1 || need_packages+=(curl)
 command -v podman >/dev/null 2>&1 || need_packages+=(podman)
 command -v tar >/dev/null 2>&1 || need_packages+=(tar)
+# The batch report's tests load report.html in a real headless browser.
+command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 
 if [ "${#need_packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -102,11 +102,11 @@ public struct ContainerEngine: Sendable {
     public func info() throws -> EngineInfo {
         switch kind {
         case .docker:
-            let versions = try checked(["version", "--format", "{{.Client.Version}}|{{.Server.Version}}"]).stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false)
-            let driver = try checked(["info", "--format", "{{.Driver}}"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            return EngineInfo(name: "docker", clientVersion: String(versions.first ?? ""),
-                              version: String(versions.last ?? ""), storageDriver: driver)
+            // One call: the client's version, the daemon's and its storage driver.
+            let fields = try checked(["info", "--format", "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 3 else { throw CommandFailure("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver") }
+            return EngineInfo(name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2])
         case .podman:
             let version = try checked(["version", "--format", "{{.Client.Version}}"]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines)

@@ -35,6 +35,9 @@ struct CLITests {
         (["lab"], "Error: 'lab' needs a subcommand: prepare, list"),
         (["parse", "image-ls", "a", "b"], "Error: unexpected argument 'b'"),
         (["demo", "--port", "many"], "Error: --port takes a positive whole number, not 'many'"),
+        (["batch", "class"], "Error: --chapter is required"),
+        (["batch", "--chapter", "ictsc-diet", "class"], "Error: --out is required"),
+        (["batch", "--chapter", "ictsc-diet", "class", "--out", "r", "--jobs", "0"], "Error: --jobs takes a positive whole number, not '0'"),
     ])
     func usageErrorsSayWhatIsWrongOnStderrWithExitTwo(arguments: [String], message: String) {
         let runner = FakeProcessRunner()

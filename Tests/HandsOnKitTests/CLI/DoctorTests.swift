@@ -6,8 +6,8 @@ struct DoctorTests {
     func dockerThatAnswers(withImages present: Bool) -> FakeProcessRunner {
         let runner = FakeProcessRunner()
         runner.on(["docker", "version", "--format", "{{.Server.Version}}"], stdout: "20.10.24+dfsg1\n")
-        runner.on(["docker", "version"], stdout: "28.2.2|20.10.24+dfsg1\n")
-        runner.on(["docker", "info"], stdout: "overlay2\n")
+        runner.on(["docker", "info", "--format", "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}"],
+                  stdout: "28.2.2|20.10.24+dfsg1|overlay2\n")
         runner.on(["docker", "image", "inspect", "--format", "{{.Id}}"], exit: present ? 0 : 1,
                   stderr: present ? "" : "Error: No such image")
         runner.on(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}"],

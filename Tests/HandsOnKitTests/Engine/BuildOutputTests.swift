@@ -24,9 +24,25 @@ struct BuildOutputTests {
         runner.on(["docker", "image", "rm"])
         ContainerEngine(kind: .docker, runner: runner)
             .removeUntaggedStepImages(ofBuildOutput: " ---> aaaaaaaaaaaa\n ---> Running in 0123456789ab\n ---> bbbbbbbbbbbb\n ---> cccccccccccc\n")
-        #expect(runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [
-            ["docker", "image", "rm", "sha256:ccc"], ["docker", "image", "rm", "sha256:bbb"]])
+        #expect(runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [["docker", "image", "rm", "sha256:ccc", "sha256:bbb"]],
+                "newest first, in one call")
+        #expect(runner.lastRequest(["docker", "image", "rm"])?.cancellable == false, "clean-up goes on after Ctrl-C")
         #expect(runner.commands.first == ["docker", "image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}",
                                           "aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"])
+    }
+
+    @Test func anImageRefusedForItsChildIsTriedAgainOnceTheChildHasGone() {
+        let runner = FakeProcessRunner()
+        let passes = LockedBox(0)
+        runner.on(["docker", "image", "inspect"]) { _ in
+            passes.withLock { $0 += 1 }
+            return passes.withLock { $0 } == 1 ? (0, "sha256:bbb 0\nsha256:ccc 0\n", "") : (1, "sha256:bbb 0\n", "Error: No such image: ccc")
+        }
+        runner.on(["docker", "image", "rm"]) { request in
+            request.arguments.count == 4 ? (1, "Deleted: sha256:ccc\n", "conflict: image bbb has dependent child images") : (0, "Deleted: sha256:bbb\n", "")
+        }
+        ContainerEngine(kind: .docker, runner: runner).removeUntaggedImages(["bbbbbbbbbbbb", "cccccccccccc"])
+        #expect(runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [
+            ["docker", "image", "rm", "sha256:ccc", "sha256:bbb"], ["docker", "image", "rm", "sha256:bbb"]])
     }
 }

@@ -36,7 +36,9 @@ public struct BatchGrader: Sendable {
         grader.engineInfo = grader.engineInfo ?? (try? grader.engine.info())
         let ledger = StepImageLedger()
         grader.stepImages = ledger
-        // What a killed run left (its in-flight images and containers) goes first.
+        // What a killed run left goes first: its engine commands still running (a build goes on after its grader is
+        // killed), then its images and containers.
+        OrphanedCommands.stop(mentioning: "\(label.key)=\(label.value)")
         if !grader.keepImage { grader.engine.removeEverything(labelled: "\(label.key)=\(label.value)") }
 
         let queue = WorkQueue(pending)
@@ -79,4 +81,30 @@ private final class WorkQueue: @unchecked Sendable {
     init(_ items: [Submission]) { self.items = items[...] }
 
     func next() -> Submission? { lock.withLock { items.popFirst() } }
+}
+
+/// Engine commands a killed batch left running: found by the batch's label on their command line (Linux `/proc`).
+enum OrphanedCommands {
+    /// Sends SIGTERM to every process of this user whose arguments include `marker`, and waits up to 10 s for them to go.
+    static func stop(mentioning marker: String) {
+        let found = processes(mentioning: marker)
+        guard !found.isEmpty else { return }
+        for pid in found { kill(pid, SIGTERM) }
+        for _ in 0..<100 where found.contains(where: { kill($0, 0) == 0 }) { Thread.sleep(forTimeInterval: 0.1) }
+    }
+
+    static func processes(mentioning marker: String) -> [pid_t] {
+        let own = getpid()
+        let wanted = Array(marker.utf8)
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), pid != own,
+                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let arguments = data.split(separator: 0)
+            return arguments.contains { Array($0) == wanted || Array($0).hasSuffix(wanted) } ? pid : nil
+        }
+    }
+}
+
+private extension Array where Element == UInt8 {
+    func hasSuffix(_ suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }

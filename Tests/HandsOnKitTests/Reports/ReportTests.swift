@@ -1,0 +1,145 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+@testable import HandsOnKit
+
+/// Grades saved by a real `handson batch` of six ictsc-diet answers (docker 20.10, 2 jobs).
+enum BatchFixtures {
+    static let grades: [GradeReport] = {
+        var url = URL(fileURLWithPath: #filePath)
+        url.deleteLastPathComponent()
+        url.deleteLastPathComponent()
+        let data = try? Data(contentsOf: url.appendingPathComponent("Fixtures/batch/ictsc-diet-results.json"))
+        return (try? JSONDecoder().decode([GradeReport].self, from: data ?? Data())) ?? []
+    }()
+
+    static let chapter: Chapter? = try? ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: repositoryRoot + "/Chapters")
+
+    static var repositoryRoot: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }
+
+    /// A grade whose name and messages hold everything a report must escape.
+    static func awkward(_ name: String, message: String) -> GradeReport {
+        GradeReport(submission: name, chapter: "ictsc-diet", score: 0, tier: nil, image: nil,
+                    checks: [CheckResult(id: "builds", passed: false, message: message)], engine: nil, durationSeconds: 1.234,
+                    status: .graded)
+    }
+
+    static func summary(_ extra: [GradeReport] = [], notGraded: [String] = []) throws -> ClassSummary {
+        ClassSummary(chapter: try #require(chapter), grades: grades + extra, notGraded: notGraded,
+                     generated: Date(timeIntervalSince1970: 1_795_000_000))
+    }
+}
+
+/// A CSV reader written apart from the writer, RFC 4180: quoted fields, doubled quotes, CRLF rows.
+func readCSV(_ text: String) -> [[String]] {
+    var rows: [[String]] = []
+    var row: [String] = []
+    var field = ""
+    var quoted = false
+    var characters = Array(text.unicodeScalars)[...]
+    while let c = characters.popFirst() {
+        if quoted {
+            if c == "\"" {
+                if characters.first == "\"" { field.unicodeScalars.append(characters.removeFirst()) } else { quoted = false }
+            } else { field.unicodeScalars.append(c) }
+        } else if c == "\"" { quoted = true
+        } else if c == "," { row.append(field); field = ""
+        } else if c == "\r" { continue
+        } else if c == "\n" { row.append(field); rows.append(row); row = []; field = ""
+        } else { field.unicodeScalars.append(c) }
+    }
+    return rows
+}
+
+@Suite("Class reports")
+struct ReportTests {
+    @Test func theFixtureIsARealBatchOfSixAnswers() {
+        #expect(BatchFixtures.grades.count == 6)
+        #expect(Set(BatchFixtures.grades.map(\.score)) == [0, 40, 70, 100])
+    }
+
+    @Test func theSummaryCountsScoresOverEveryTier() throws {
+        let summary = try BatchFixtures.summary()
+        #expect(summary.grades.map(\.submission) == ["as-given", "distroless", "edited", "nodockerfile", "scratch", "slim"])
+        #expect(summary.mean == 35)
+        #expect(summary.median == 20)
+        #expect(summary.distribution.map(\.score) == [0, 40, 70, 100])
+        #expect(summary.distribution.map(\.count) == [3, 1, 1, 1])
+        #expect(ClassSummary.failedChecks(summary.grades[2]).hasPrefix("digest: "))
+    }
+
+    @Test func csvHasOneRowPerGradeAndQuotesWhatNeedsIt() throws {
+        let nasty = BatchFixtures.awkward("=HYPERLINK(\"x\"),a", message: "line one\nsays \"no\", then, more")
+        let rows = readCSV(CSVReport.render(try BatchFixtures.summary([nasty])))
+        #expect(rows.first == CSVReport.header)
+        #expect(rows.count == 8 && rows.allSatisfy { $0.count == CSVReport.header.count })
+        let scratch = try #require(rows.first { $0[0] == "scratch" })
+        #expect(scratch[1] == "100" && scratch[3] == "10MB or less" && scratch[4] == "1873629" && scratch[5] == "1.87MB")
+        let last = try #require(rows.first { $0[0].contains("HYPERLINK") })
+        #expect(last[0] == "'=HYPERLINK(\"x\"),a", "a formula is not run by the spreadsheet")
+        #expect(last[8] == "builds: line one\nsays \"no\", then, more")
+        #expect(last[4].isEmpty && last[3].isEmpty, "no image, no tier: empty cells")
+    }
+
+    @Test func junitParsesAndCarriesTheFailedChecks() throws {
+        let colour = BatchFixtures.awkward("ctrl<&>", message: "\u{1B}[31mred\u{1B}[0m and a bell \u{07} from the build")
+        let xml = JUnitReport.render(try BatchFixtures.summary([colour]))
+        let counts = XMLCounter()
+        let parser = XMLParser(data: Data(xml.utf8))
+        parser.delegate = counts
+        #expect(parser.parse(), "\(String(describing: parser.parserError))")
+        #expect(counts.elements["testcase"] == 7)
+        #expect(counts.elements["failure"] == 4, "as-given, edited, nodockerfile and the awkward one")
+        #expect(counts.attributes.contains { $0["name"] == "ctrl<&>" })
+        #expect(counts.text.contains("builds: \u{FFFD}[31mred\u{FFFD}[0m and a bell \u{FFFD} from the build"))
+        #expect(counts.attributes.contains { $0["tests"] == "7" && $0["failures"] == "4" })
+    }
+
+    @Test func htmlIsSelfContainedAndEscapesWhatAnswersWrite() throws {
+        let script = BatchFixtures.awkward("<script>alert(1)</script>", message: "<img src=x onerror=alert(2)>")
+        let html = HTMLReport.render(try BatchFixtures.summary([script], notGraded: ["late"]))
+        #expect(!html.contains("<script>alert") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+        #expect(!html.contains("<img"))
+        #expect(!html.contains("http://") && !html.contains("https://") && !html.contains(" src=\"") && !html.contains("<link"), "nothing fetched from anywhere")
+        #expect(html.contains("Incomplete: 1 submission(s) not graded yet (late)"))
+        #expect(html.components(separatedBy: "class=\"bar size\"").count - 1 == 5, "a size bar for each of the five images")
+        #expect(html.contains(">≤10MB: 100</text>") && html.contains(">≤400MB: 40</text>"), "the tier lines are labelled")
+    }
+
+    @Test func coloursRunFromRedToGreen() {
+        #expect(HTMLReport.colour(score: 0, max: 100) == "hsl(0, 62%, 40%)")
+        #expect(HTMLReport.colour(score: 100, max: 100) == "hsl(120, 62%, 40%)")
+        #expect(HTMLReport.colour(score: 150, max: 100) == "hsl(120, 62%, 40%)")
+    }
+
+    @Test func reportsAreWrittenWhole() throws {
+        let folder = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try BatchReports.write(try BatchFixtures.summary(), to: folder)
+        let written = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(written == BatchReports.files.sorted())
+        let decoded = try JSONDecoder().decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(folder)/results.json")))
+        #expect(decoded.map(\.submission) == BatchFixtures.grades.map(\.submission).sorted())
+    }
+}
+
+final class XMLCounter: NSObject, XMLParserDelegate {
+    var elements: [String: Int] = [:]
+    var attributes: [[String: String]] = []
+    var text = ""
+
+    func parser(_ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]) {
+        elements[element, default: 0] += 1
+        self.attributes.append(attributes)
+    }
+
+    func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+}
