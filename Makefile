@@ -1,5 +1,5 @@
 # HandsOn: `make demo` runs the main chapter end to end, `make test` runs every test.
-# Both set up what is missing first (on Debian as root: docker.io, debootstrap, curl, podman; dockerd started).
+# Both set up what is missing first (on Debian as root: docker.io, debootstrap, curl, podman, chromium; dockerd started).
 
 SWIFT   ?= swift
 HANDSON := .build/debug/handson
@@ -34,5 +34,5 @@ clean:
 	rm -rf .build
 
 # Benchmarks (not part of make test): print ratios, exit non-zero when a goal is missed.
-bench: build
-	bash bench/parse-listing.sh
+bench: lab
+	python3 bench/bench.py

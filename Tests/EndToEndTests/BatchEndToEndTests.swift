@@ -33,149 +33,151 @@ enum GeneratedClass {
     }
 }
 
-@Suite("Batch grading a class on the real engine", .serialized, .enabled(if: EndToEnd.isEnabled))
-struct BatchEndToEndTests {
-    static let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
+extension GradingOnTheEngine {
+    @Suite("Batch grading a class on the real engine", .serialized, .enabled(if: EndToEnd.isEnabled))
+    struct BatchEndToEndTests {
+        static let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
 
-    static func batchArguments(_ folder: String, _ out: String, jobs: Int = 2) -> [String] {
-        ["batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "\(jobs)",
-         "--build-timeout", "\(Int(GeneratedClass.buildTimeout))", "--run-timeout", "\(Int(GeneratedClass.runTimeout))"]
-    }
-
-    static func runBatch(_ arguments: [String], timeout: Double = 600) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
-        return try EndToEnd.runner.run(ProcessRequest(binary, arguments, environment: environment, timeout: timeout, killGrace: 30))
-    }
-
-    static func savedGrades(_ out: String) throws -> [GradeReport] {
-        try JSONDecoder().decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/results.json")))
-    }
-
-    /// Nothing the batch made is left: no container or image with its label, no grading tag.
-    static func expectNothingLeft(_ out: String, _ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let manifest = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/batch.json")))
-        let label = "label=org.handson.batch=\(manifest["batchID"] ?? "?")"
-        for arguments in [["ps", "-a", "-q", "--filter", label], ["image", "ls", "-a", "-q", "--filter", label], ["image", "ls", "-q", "handson-grade/*"]] {
-            let left = try engine.execute(arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            #expect(left.isEmpty, "left on the engine: \(arguments.joined(separator: " ")) -> \(left)", sourceLocation: sourceLocation)
+        static func batchArguments(_ folder: String, _ out: String, jobs: Int = 2) -> [String] {
+            ["batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "\(jobs)",
+             "--build-timeout", "\(Int(GeneratedClass.buildTimeout))", "--run-timeout", "\(Int(GeneratedClass.runTimeout))"]
         }
-    }
 
-    @Test func aClassGradedTwoAtATimeScoresAsSingleGradingDoesAndItsReportsAreValid() throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
-        let chapter = try GradingEndToEndTests.chapter("ictsc-diet")
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-batch-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: parent) }
-        let (folder, answers) = try GeneratedClass.make(in: parent)
-        let out = "\(parent)/report"
-
-        let started = Date()
-        let batch = try Self.runBatch(Self.batchArguments(folder, out))
-        let batchSeconds = Date().timeIntervalSince(started)
-        #expect(batch.termination == .exited(0), "\(batch.stderr)")
-        let grades = try Self.savedGrades(out)
-        #expect(grades.map(\.submission) == answers.map(\.name).sorted(), "one row per submission, in name order")
-        #expect(batch.stderr.contains("Not submissions (not folders), left alone: expected.tsv"))
-        #expect(batch.stderr.contains("[\(answers.count)/\(answers.count)]"), "plain progress lines into a pipe")
-        #expect(!batch.stderr.contains("\u{1B}["), "no terminal codes into a pipe")
-        #expect(batch.stdout.contains("\(answers.count) graded"), "the summary table")
-
-        // Each answer graded alone gets the same score and fails the same check.
-        var grader = try #require(Grader(chapter: chapter, engine: engine))
-        grader.buildTimeout = GeneratedClass.buildTimeout
-        grader.runTimeout = GeneratedClass.runTimeout
-        for answer in answers {
-            let fromBatch = try #require(grades.first { $0.submission == answer.name })
-            let alone = grader.grade("\(folder)/\(answer.name)", name: answer.name)
-            #expect(fromBatch.score == answer.score && alone.score == answer.score, "\(answer.name): \(fromBatch.checks)")
-            #expect(fromBatch.checks.filter { !$0.passed }.map(\.id) == alone.checks.filter { !$0.passed }.map(\.id), "\(answer.name)")
-            if let check = answer.failingCheck {
-                #expect(fromBatch.checks.contains { $0.id == check && !$0.passed }, "\(answer.name): \(fromBatch.checks)")
-            }
-            // A hang, flood, fork bomb or memory hog costs at most its own timeout.
-            #expect(fromBatch.durationSeconds < GeneratedClass.buildTimeout + GeneratedClass.runTimeout + 20, "\(answer.name)")
-        }
-        #expect(Set(grades.map(\.score)) == [0, 40, 70, 100])
-        #expect(batchSeconds < grades.reduce(0) { $0 + $1.durationSeconds }, "two at a time beat one after another")
-        try Self.expectNothingLeft(out, engine)
-        try ReportChecks.expectValid(out, grades: grades)
-    }
-
-    @Test func aBatchKilledHalfwayAndRunAgainEndsWithEveryResultOnce() throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-resume-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: parent) }
-        let (folder, answers) = try GeneratedClass.make(in: parent)
-        let out = "\(parent)/report"
-
-        // kill -9 once a few results are saved: no clean-up, no reports. bash writes its pid and execs handson.
-        let pidFile = "\(parent)/batch.pid"
-        let killed = DispatchGroup()
-        killed.enter()
-        DispatchQueue.global().async {
+        static func runBatch(_ arguments: [String], timeout: Double = 600) throws -> ProcessResult {
             var environment = ProcessInfo.processInfo.environment
             environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
-            _ = try? EndToEnd.runner.run(ProcessRequest("bash", ["-c", "echo $$ > \"$0\"; exec \"$@\"", pidFile, Self.binary]
-                                                            + Self.batchArguments(folder, out), environment: environment, timeout: 300))
-            killed.leave()
+            return try EndToEnd.runner.run(ProcessRequest(binary, arguments, environment: environment, timeout: timeout, killGrace: 30))
         }
-        let results = "\(out)/results"
-        var saved = 0
-        for _ in 0..<600 where saved < 4 {
-            Thread.sleep(forTimeInterval: 0.1)
-            saved = ((try? FileManager.default.contentsOfDirectory(atPath: results)) ?? []).filter { $0.hasSuffix(".json") }.count
+
+        static func savedGrades(_ out: String) throws -> [GradeReport] {
+            try JSONDecoder().decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/results.json")))
         }
-        let pid = try #require(pid_t(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        kill(pid, SIGKILL)
-        #expect(killed.wait(timeout: .now() + 10) == .success, "the killed run ended")
-        let savedBeforeKill = ((try? FileManager.default.contentsOfDirectory(atPath: results)) ?? []).filter { $0.hasSuffix(".json") }
-        #expect(savedBeforeKill.count >= 4 && savedBeforeKill.count < answers.count, "killed halfway: \(savedBeforeKill)")
 
-        let resumed = try Self.runBatch(Self.batchArguments(folder, out), timeout: 300)
-        #expect(resumed.termination == .exited(0), "\(resumed.stderr)")
-        #expect(resumed.durationSeconds < 120, "the resumed run took \(resumed.durationSeconds) s")
-        #expect(resumed.stderr.contains("Grading \(answers.count - savedBeforeKill.count) of \(answers.count) submissions"),
-                "only what was missing is graded: \(resumed.stderr.prefix(400))")
-        let grades = try Self.savedGrades(out)
-        #expect(grades.map(\.submission) == answers.map(\.name).sorted(), "no doubled or missing row")
-        for answer in answers {
-            #expect(grades.first { $0.submission == answer.name }?.score == answer.score, "\(answer.name)")
+        /// Nothing the batch made is left: no container or image with its label, no grading tag.
+        static func expectNothingLeft(_ out: String, _ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let manifest = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/batch.json")))
+            let label = "label=org.handson.batch=\(manifest["batchID"] ?? "?")"
+            for arguments in [["ps", "-a", "-q", "--filter", label], ["image", "ls", "-a", "-q", "--filter", label], ["image", "ls", "-q", "handson-grade/*"]] {
+                let left = try engine.execute(arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(left.isEmpty, "left on the engine: \(arguments.joined(separator: " ")) -> \(left)", sourceLocation: sourceLocation)
+            }
         }
-        let csvRows = try ReportChecks.csvRows("\(out)/results.csv")
-        #expect(csvRows.dropFirst().map { $0[0] } == answers.map(\.name).sorted())
-        try Self.expectNothingLeft(out, engine)
-        #expect(try GradingEndToEndTests.containerGone(running: "sleep 600", on: engine), "the killed run's hanging build was stopped")
 
-        // A third run has nothing to do; --regrade grades all again, still one row each.
-        let again = try Self.runBatch(Self.batchArguments(folder, out), timeout: 120)
-        #expect(again.termination == .exited(0) && again.durationSeconds < 30, "\(again.durationSeconds) s: \(again.stderr)")
-        #expect(again.stderr.contains("Grading 0 of \(answers.count) submissions"), "\(again.stderr.prefix(300))")
-        #expect(try Self.savedGrades(out).map(\.score) == grades.map(\.score))
-    }
+        @Test func aClassGradedTwoAtATimeScoresAsSingleGradingDoesAndItsReportsAreValid() throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let chapter = try GradingEndToEndTests.chapter("ictsc-diet")
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-batch-\(UUID().uuidString.prefix(8))").path
+            defer { try? FileManager.default.removeItem(atPath: parent) }
+            let (folder, answers) = try GeneratedClass.make(in: parent)
+            let out = "\(parent)/report"
 
-    @Test func ctrlCStopsTheBatchKeepsFinishedResultsAndLeavesNothingRunning() throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-stop-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: parent) }
-        let (folder, answers) = try GeneratedClass.make(in: parent)
-        let out = "\(parent)/report"
-        // The runner's timeout sends SIGTERM, which handson treats as Ctrl-C.
-        let stopped = try Self.runBatch(["batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "2",
-                                         "--build-timeout", "300", "--run-timeout", "300"], timeout: 14)
-        #expect(stopped.timedOut && stopped.termination == .exited(130), "\(stopped.termination) \(stopped.stderr)")
-        #expect(stopped.stderr.contains("Run the same command again"))
-        let grades = try Self.savedGrades(out)
-        #expect(!grades.isEmpty && grades.count < answers.count, "some finished, not all: \(grades.map(\.submission))")
-        #expect(grades.allSatisfy { grade in answers.first { $0.name == grade.submission }?.score == grade.score },
-                "no result of a cancelled grade was saved")
-        let html = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
-        #expect(html.contains("Incomplete: \(answers.count - grades.count) submission(s) not graded yet"))
-        #expect(try GradingEndToEndTests.containerGone(running: "sleep 600", on: engine))
-        try Self.expectNothingLeft(out, engine)
+            let started = Date()
+            let batch = try Self.runBatch(Self.batchArguments(folder, out))
+            let batchSeconds = Date().timeIntervalSince(started)
+            #expect(batch.termination == .exited(0), "\(batch.stderr)")
+            let grades = try Self.savedGrades(out)
+            #expect(grades.map(\.submission) == answers.map(\.name).sorted(), "one row per submission, in name order")
+            #expect(batch.stderr.contains("Not submissions (not folders), left alone: expected.tsv"))
+            #expect(batch.stderr.contains("[\(answers.count)/\(answers.count)]"), "plain progress lines into a pipe")
+            #expect(!batch.stderr.contains("\u{1B}["), "no terminal codes into a pipe")
+            #expect(batch.stdout.contains("\(answers.count) graded"), "the summary table")
+
+            // Each answer graded alone gets the same score and fails the same check.
+            var grader = try #require(Grader(chapter: chapter, engine: engine))
+            grader.buildTimeout = GeneratedClass.buildTimeout
+            grader.runTimeout = GeneratedClass.runTimeout
+            for answer in answers {
+                let fromBatch = try #require(grades.first { $0.submission == answer.name })
+                let alone = grader.grade("\(folder)/\(answer.name)", name: answer.name)
+                #expect(fromBatch.score == answer.score && alone.score == answer.score, "\(answer.name): \(fromBatch.checks)")
+                #expect(fromBatch.checks.filter { !$0.passed }.map(\.id) == alone.checks.filter { !$0.passed }.map(\.id), "\(answer.name)")
+                if let check = answer.failingCheck {
+                    #expect(fromBatch.checks.contains { $0.id == check && !$0.passed }, "\(answer.name): \(fromBatch.checks)")
+                }
+                // A hang, flood, fork bomb or memory hog costs at most its own timeout.
+                #expect(fromBatch.durationSeconds < GeneratedClass.buildTimeout + GeneratedClass.runTimeout + 20, "\(answer.name)")
+            }
+            #expect(Set(grades.map(\.score)) == [0, 40, 70, 100])
+            #expect(batchSeconds < grades.reduce(0) { $0 + $1.durationSeconds }, "two at a time beat one after another")
+            try Self.expectNothingLeft(out, engine)
+            try ReportChecks.expectValid(out, grades: grades)
+        }
+
+        @Test func aBatchKilledHalfwayAndRunAgainEndsWithEveryResultOnce() throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-resume-\(UUID().uuidString.prefix(8))").path
+            defer { try? FileManager.default.removeItem(atPath: parent) }
+            let (folder, answers) = try GeneratedClass.make(in: parent)
+            let out = "\(parent)/report"
+
+            // kill -9 once a few results are saved: no clean-up, no reports. bash writes its pid and execs handson.
+            let pidFile = "\(parent)/batch.pid"
+            let killed = DispatchGroup()
+            killed.enter()
+            DispatchQueue.global().async {
+                var environment = ProcessInfo.processInfo.environment
+                environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
+                _ = try? EndToEnd.runner.run(ProcessRequest("bash", ["-c", "echo $$ > \"$0\"; exec \"$@\"", pidFile, Self.binary]
+                                                                + Self.batchArguments(folder, out), environment: environment, timeout: 300))
+                killed.leave()
+            }
+            let results = "\(out)/results"
+            var saved = 0
+            for _ in 0..<600 where saved < 4 {
+                Thread.sleep(forTimeInterval: 0.1)
+                saved = ((try? FileManager.default.contentsOfDirectory(atPath: results)) ?? []).filter { $0.hasSuffix(".json") }.count
+            }
+            let pid = try #require(pid_t(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            kill(pid, SIGKILL)
+            #expect(killed.wait(timeout: .now() + 10) == .success, "the killed run ended")
+            let savedBeforeKill = ((try? FileManager.default.contentsOfDirectory(atPath: results)) ?? []).filter { $0.hasSuffix(".json") }
+            #expect(savedBeforeKill.count >= 4 && savedBeforeKill.count < answers.count, "killed halfway: \(savedBeforeKill)")
+
+            let resumed = try Self.runBatch(Self.batchArguments(folder, out), timeout: 300)
+            #expect(resumed.termination == .exited(0), "\(resumed.stderr)")
+            #expect(resumed.durationSeconds < 120, "the resumed run took \(resumed.durationSeconds) s")
+            #expect(resumed.stderr.contains("Grading \(answers.count - savedBeforeKill.count) of \(answers.count) submissions"),
+                    "only what was missing is graded: \(resumed.stderr.prefix(400))")
+            let grades = try Self.savedGrades(out)
+            #expect(grades.map(\.submission) == answers.map(\.name).sorted(), "no doubled or missing row")
+            for answer in answers {
+                #expect(grades.first { $0.submission == answer.name }?.score == answer.score, "\(answer.name)")
+            }
+            let csvRows = try ReportChecks.csvRows("\(out)/results.csv")
+            #expect(csvRows.dropFirst().map { $0[0] } == answers.map(\.name).sorted())
+            try Self.expectNothingLeft(out, engine)
+            #expect(try GradingEndToEndTests.containerGone(running: "sleep 600", on: engine), "the killed run's hanging build was stopped")
+
+            // A third run has nothing to do; --regrade grades all again, still one row each.
+            let again = try Self.runBatch(Self.batchArguments(folder, out), timeout: 120)
+            #expect(again.termination == .exited(0) && again.durationSeconds < 30, "\(again.durationSeconds) s: \(again.stderr)")
+            #expect(again.stderr.contains("Grading 0 of \(answers.count) submissions"), "\(again.stderr.prefix(300))")
+            #expect(try Self.savedGrades(out).map(\.score) == grades.map(\.score))
+        }
+
+        @Test func ctrlCStopsTheBatchKeepsFinishedResultsAndLeavesNothingRunning() throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-stop-\(UUID().uuidString.prefix(8))").path
+            defer { try? FileManager.default.removeItem(atPath: parent) }
+            let (folder, answers) = try GeneratedClass.make(in: parent)
+            let out = "\(parent)/report"
+            // The runner's timeout sends SIGTERM, which handson treats as Ctrl-C.
+            let stopped = try Self.runBatch(["batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "2",
+                                             "--build-timeout", "300", "--run-timeout", "300"], timeout: 14)
+            #expect(stopped.timedOut && stopped.termination == .exited(130), "\(stopped.termination) \(stopped.stderr)")
+            #expect(stopped.stderr.contains("Run the same command again"))
+            let grades = try Self.savedGrades(out)
+            #expect(!grades.isEmpty && grades.count < answers.count, "some finished, not all: \(grades.map(\.submission))")
+            #expect(grades.allSatisfy { grade in answers.first { $0.name == grade.submission }?.score == grade.score },
+                    "no result of a cancelled grade was saved")
+            let html = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
+            #expect(html.contains("Incomplete: \(answers.count - grades.count) submission(s) not graded yet"))
+            #expect(try GradingEndToEndTests.containerGone(running: "sleep 600", on: engine))
+            try Self.expectNothingLeft(out, engine)
+        }
     }
 }
 

@@ -105,3 +105,8 @@ final class EngineScratchpad {
         for output in buildOutputs { engine.removeUntaggedStepImages(ofBuildOutput: output) }
     }
 }
+
+/// The suites that grade on the engine run one after another: each checks that no grading label is left on the
+/// engine, which another suite's grades in flight would break.
+@Suite("Grading on the real engine", .serialized, .enabled(if: EndToEnd.isEnabled))
+enum GradingOnTheEngine {}

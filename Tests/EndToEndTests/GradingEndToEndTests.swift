@@ -16,167 +16,169 @@ struct BadAnswer: CustomTestStringConvertible, Sendable {
 private let hashBuild = "FROM golang:1.19 AS builder\nWORKDIR /src\nCOPY hash.go .\nRUN CGO_ENABLED=0 go build -o /hash hash.go\n"
 private let appBuild = "FROM golang:1.19 AS builder\nWORKDIR /app\nCOPY . ./\nRUN go build -o ./server-run ./server\n"
 
-@Suite("Grading answers on the real engine", .serialized, .enabled(if: EndToEnd.isEnabled))
-struct GradingEndToEndTests {
-    static let badAnswers: [BadAnswer] = [
-        BadAnswer(name: "no Dockerfile", chapter: "ictsc-diet", files: ["Dockerfile": nil], failingCheck: "dockerfile",
-                  says: "no Dockerfile in the submission"),
-        BadAnswer(name: "a Dockerfile that does not parse", chapter: "ictsc-diet", files: ["Dockerfile": "FORM scratch\n"],
-                  failingCheck: "dockerfile", says: "unknown instruction 'FORM'"),
-        BadAnswer(name: "a base image that cannot be found", chapter: "ictsc-diet",
-                  files: ["Dockerfile": "FROM handson-no-such-image:1\nCOPY hash.go /\n"], failingCheck: "builds", says: "the build failed"),
-        BadAnswer(name: "shell-form ENTRYPOINT in scratch", chapter: "ictsc-diet",
-                  files: ["Dockerfile": hashBuild + "FROM scratch\nCOPY --from=builder /hash /hash\nENTRYPOINT /hash\n"],
-                  failingCheck: "digest", says: "exit code 127"),
-        BadAnswer(name: "wrong output", chapter: "ictsc-diet",
-                  files: ["Dockerfile": "FROM busybox\nENTRYPOINT [\"echo\", \"nope\"]\n"], failingCheck: "digest", says: "printed 'nope\\n'"),
-        BadAnswer(name: "a changed protected file", chapter: "ictsc-diet",
-                  files: ["Dockerfile": hashBuild + "FROM scratch\nCOPY --from=builder /hash /hash\nENTRYPOINT [\"/hash\"]\n",
-                          "hash.go": "package main\n\nfunc main() {}\n"],
-                  failingCheck: "hash-go-unchanged", says: "hash.go was changed"),
-        BadAnswer(name: "an output flood from the container", chapter: "ictsc-diet",
-                  files: ["Dockerfile": "FROM busybox\nENTRYPOINT [\"sh\", \"-c\", \"yes flood | head -c 3000000\"]\n"],
-                  failingCheck: "digest", says: "printed 'flood"),
-        BadAnswer(name: "an output flood from the build", chapter: "ictsc-diet",
-                  files: ["Dockerfile": "FROM busybox\nRUN yes build-flood | head -c 5000000\nENTRYPOINT [\"echo\", \"flooded\"]\n"],
-                  failingCheck: "digest", says: "printed 'flooded\\n'"),
-        BadAnswer(name: "a dynamic binary in scratch", chapter: "optimize-image",
-                  files: ["Dockerfile": appBuild + "FROM scratch\nCOPY --from=builder /app/server-run /server-run\nCMD [\"/server-run\"]\n"],
-                  failingCheck: "serves-health", says: "stopped"),
-        BadAnswer(name: "a server that never answers", chapter: "optimize-image",
-                  files: ["Dockerfile": appBuild + "FROM gcr.io/distroless/base-debian12\nCOPY --from=builder /app/server-run /server-run\n"
-                          + "ENV ADDR=127.0.0.1:9090\nCMD [\"/server-run\"]\n"],
-                  failingCheck: "serves-health", says: "did not answer 200 with status = Healthy"),
-        BadAnswer(name: "a server that answers unhealthy", chapter: "optimize-image",
-                  files: ["Dockerfile": "FROM busybox\nRUN mkdir /www && echo '{\"status\":\"Sick\"}' > /www/health\n"
-                          + "CMD [\"httpd\", \"-f\", \"-p\", \"9090\", \"-h\", \"/www\"]\n"],
-                  failingCheck: "serves-health", says: "{\"status\":\"Sick\"}"),
-    ]
+extension GradingOnTheEngine {
+    @Suite("Grading answers on the real engine", .serialized, .enabled(if: EndToEnd.isEnabled))
+    struct GradingEndToEndTests {
+        static let badAnswers: [BadAnswer] = [
+            BadAnswer(name: "no Dockerfile", chapter: "ictsc-diet", files: ["Dockerfile": nil], failingCheck: "dockerfile",
+                      says: "no Dockerfile in the submission"),
+            BadAnswer(name: "a Dockerfile that does not parse", chapter: "ictsc-diet", files: ["Dockerfile": "FORM scratch\n"],
+                      failingCheck: "dockerfile", says: "unknown instruction 'FORM'"),
+            BadAnswer(name: "a base image that cannot be found", chapter: "ictsc-diet",
+                      files: ["Dockerfile": "FROM handson-no-such-image:1\nCOPY hash.go /\n"], failingCheck: "builds", says: "the build failed"),
+            BadAnswer(name: "shell-form ENTRYPOINT in scratch", chapter: "ictsc-diet",
+                      files: ["Dockerfile": hashBuild + "FROM scratch\nCOPY --from=builder /hash /hash\nENTRYPOINT /hash\n"],
+                      failingCheck: "digest", says: "exit code 127"),
+            BadAnswer(name: "wrong output", chapter: "ictsc-diet",
+                      files: ["Dockerfile": "FROM busybox\nENTRYPOINT [\"echo\", \"nope\"]\n"], failingCheck: "digest", says: "printed 'nope\\n'"),
+            BadAnswer(name: "a changed protected file", chapter: "ictsc-diet",
+                      files: ["Dockerfile": hashBuild + "FROM scratch\nCOPY --from=builder /hash /hash\nENTRYPOINT [\"/hash\"]\n",
+                              "hash.go": "package main\n\nfunc main() {}\n"],
+                      failingCheck: "hash-go-unchanged", says: "hash.go was changed"),
+            BadAnswer(name: "an output flood from the container", chapter: "ictsc-diet",
+                      files: ["Dockerfile": "FROM busybox\nENTRYPOINT [\"sh\", \"-c\", \"yes flood | head -c 3000000\"]\n"],
+                      failingCheck: "digest", says: "printed 'flood"),
+            BadAnswer(name: "an output flood from the build", chapter: "ictsc-diet",
+                      files: ["Dockerfile": "FROM busybox\nRUN yes build-flood | head -c 5000000\nENTRYPOINT [\"echo\", \"flooded\"]\n"],
+                      failingCheck: "digest", says: "printed 'flooded\\n'"),
+            BadAnswer(name: "a dynamic binary in scratch", chapter: "optimize-image",
+                      files: ["Dockerfile": appBuild + "FROM scratch\nCOPY --from=builder /app/server-run /server-run\nCMD [\"/server-run\"]\n"],
+                      failingCheck: "serves-health", says: "stopped"),
+            BadAnswer(name: "a server that never answers", chapter: "optimize-image",
+                      files: ["Dockerfile": appBuild + "FROM gcr.io/distroless/base-debian12\nCOPY --from=builder /app/server-run /server-run\n"
+                              + "ENV ADDR=127.0.0.1:9090\nCMD [\"/server-run\"]\n"],
+                      failingCheck: "serves-health", says: "did not answer 200 with status = Healthy"),
+            BadAnswer(name: "a server that answers unhealthy", chapter: "optimize-image",
+                      files: ["Dockerfile": "FROM busybox\nRUN mkdir /www && echo '{\"status\":\"Sick\"}' > /www/health\n"
+                              + "CMD [\"httpd\", \"-f\", \"-p\", \"9090\", \"-h\", \"/www\"]\n"],
+                      failingCheck: "serves-health", says: "{\"status\":\"Sick\"}"),
+        ]
 
-    static func chapter(_ id: String) throws -> Chapter {
-        try ChapterLoader.load(id: id, chaptersDirectory: "\(EndToEnd.repositoryRoot)/Chapters")
-    }
-
-    static func answer(for chapter: Chapter, files: [String: String?]) throws -> String {
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-answers").path
-        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        let directory = try StarterFiles.answer(chapter, overlaying: [:], in: parent)
-        for (name, contents) in files {
-            try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
-            if let contents { try contents.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8) }
+        static func chapter(_ id: String) throws -> Chapter {
+            try ChapterLoader.load(id: id, chaptersDirectory: "\(EndToEnd.repositoryRoot)/Chapters")
         }
-        return directory
-    }
 
-    /// Waits up to 20 s for every container whose command holds `marker` to be gone (the daemon removes a cancelled
-    /// build's container a moment after the client goes).
-    static func containerGone(running marker: String, on engine: ContainerEngine) throws -> Bool {
-        for _ in 0..<40 {
-            if !(try engine.execute(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]).stdout.contains(marker)) { return true }
-            Thread.sleep(forTimeInterval: 0.5)
+        static func answer(for chapter: Chapter, files: [String: String?]) throws -> String {
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-answers").path
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+            let directory = try StarterFiles.answer(chapter, overlaying: [:], in: parent)
+            for (name, contents) in files {
+                try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+                if let contents { try contents.write(toFile: "\(directory)/\(name)", atomically: true, encoding: .utf8) }
+            }
+            return directory
         }
-        return false
-    }
 
-    /// Nothing labelled by a grade, and no image tagged by one, is left on the engine.
-    static func expectNothingLeft(_ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let containers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.grade"]).stdout
-        #expect(containers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers left", sourceLocation: sourceLocation)
-        let images = try engine.execute(["image", "ls", "-q", "handson-grade/*"]).stdout
-        #expect(images.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "images left", sourceLocation: sourceLocation)
-    }
-
-    @Test(arguments: badAnswers)
-    func aBadAnswerGetsZeroAndACheckThatSaysWhy(_ bad: BadAnswer) throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
-        let chapter = try Self.chapter(bad.chapter)
-        let answer = try Self.answer(for: chapter, files: bad.files)
-        defer { try? FileManager.default.removeItem(atPath: answer) }
-        var grader = try #require(Grader(chapter: chapter, engine: engine))
-        grader.runTimeout = 8
-        let report = grader.grade(answer)
-        #expect(report.status == .graded)
-        #expect(report.score == 0)
-        let check = try #require(report.checks.first { $0.id == bad.failingCheck }, "\(report.checks)")
-        #expect(!check.passed)
-        #expect(check.message.contains(bad.says), "\(check.message)")
-        #expect(check.message.count < 2000 && (check.measured?.count ?? 0) <= 400, "captured output stays small")
-        try Self.expectNothingLeft(engine)
-    }
-
-    @Test func oneAnswerPerTierGetsItsScore() throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
-        let chapter = try Self.chapter("ictsc-diet")
-        let grader = try #require(Grader(chapter: chapter, engine: engine))
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-tiers-\(UUID().uuidString.prefix(8))").path
-        defer { try? FileManager.default.removeItem(atPath: parent) }
-        var scores: [Int] = []
-        for example in try #require(chapter.grading?.examples) {
-            let report = grader.grade(try StarterFiles.answer(chapter, overlaying: example.files, in: parent), name: example.name)
-            #expect(report.score == example.score, "\(example.name): \(report.checks)")
-            #expect(report.engine?.name == "docker" && report.image?.basis == .displayed)
-            scores.append(report.score)
+        /// Waits up to 20 s for every container whose command holds `marker` to be gone (the daemon removes a cancelled
+        /// build's container a moment after the client goes).
+        static func containerGone(running marker: String, on engine: ContainerEngine) throws -> Bool {
+            for _ in 0..<40 {
+                if !(try engine.execute(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]).stdout.contains(marker)) { return true }
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+            return false
         }
-        #expect(Set(scores) == [0, 40, 70, 100], "every tier and a failure")
-        try Self.expectNothingLeft(engine)
-    }
 
-    @Test func aBuildThatNeverEndsIsStoppedAndItsContainerGoes() throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
-        let marker = "handson-marker-\(UUID().uuidString.prefix(8))"
-        let chapter = try Self.chapter("ictsc-diet")
-        let answer = try Self.answer(for: chapter, files: ["Dockerfile": "FROM busybox\nRUN sleep 600 && echo \(marker)\n"])
-        defer { try? FileManager.default.removeItem(atPath: answer) }
-        var grader = try #require(Grader(chapter: chapter, engine: engine))
-        grader.buildTimeout = 5
-        let started = Date()
-        let report = grader.grade(answer)
-        #expect(Date().timeIntervalSince(started) < 30)
-        #expect(report.score == 0)
-        #expect(report.checks.first?.message == "the build did not finish within 5 s and was stopped")
-        #expect(try Self.containerGone(running: marker, on: engine), "the build's container was removed")
-    }
-
-    @Test func anImageListedAs10MBIsInTheTenMegabyteTierThoughItsBytesAreMore() throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
-        let chapter = try Self.chapter("ictsc-diet")
-        let grader = try #require(Grader(chapter: chapter, engine: engine))
-        let scratch = hashBuild + "FROM scratch\nCOPY --from=builder /hash /hash\nCOPY pad /pad\nENTRYPOINT [\"/hash\"]\n"
-        let plain = try Self.answer(for: chapter, files: ["Dockerfile": scratch, "pad": ""])
-        defer { try? FileManager.default.removeItem(atPath: plain) }
-        let binary = try #require(grader.grade(plain).image?.sizeBytes)
-        for (total, listed, score) in [(10_040_000, "10MB", 100), (10_060_000, "10.1MB", 70)] as [(Int64, String, Int)] {
-            let padded = try Self.answer(for: chapter, files: ["Dockerfile": scratch,
-                                                               "pad": String(repeating: "p", count: Int(total - binary))])
-            defer { try? FileManager.default.removeItem(atPath: padded) }
-            let report = grader.grade(padded)
-            #expect(report.image?.sizeBytes == total)
-            #expect(report.image?.size == listed)
-            #expect(report.score == score, "\(report.checks)")
+        /// Nothing labelled by a grade, and no image tagged by one, is left on the engine.
+        static func expectNothingLeft(_ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let containers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.grade"]).stdout
+            #expect(containers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers left", sourceLocation: sourceLocation)
+            let images = try engine.execute(["image", "ls", "-q", "handson-grade/*"]).stdout
+            #expect(images.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "images left", sourceLocation: sourceLocation)
         }
-        try Self.expectNothingLeft(engine)
-    }
 
-    @Test func ctrlCDuringAGradeLeavesNothingBehind() throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
-        let marker = "handson-interrupt-\(UUID().uuidString.prefix(8))"
-        let chapter = try Self.chapter("ictsc-diet")
-        let answer = try Self.answer(for: chapter, files: ["Dockerfile": "FROM busybox\nRUN sleep 600 && echo \(marker)\n"])
-        defer { try? FileManager.default.removeItem(atPath: answer) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
-        // The runner's timeout sends SIGTERM, which the CLI handles like Ctrl-C.
-        let grade = try EndToEnd.runner.run(ProcessRequest("\(EndToEnd.repositoryRoot)/.build/debug/handson",
-                                                           ["grade", "--chapter", "ictsc-diet", answer, "--json"],
-                                                           environment: environment, timeout: 6, killGrace: 20))
-        #expect(grade.timedOut)
-        #expect(grade.termination != .signaled(SIGKILL), "it stopped by itself after the signal")
-        #expect(try Self.containerGone(running: marker, on: engine), "the interrupted build's container was removed")
-        try Self.expectNothingLeft(engine)
+        @Test(arguments: badAnswers)
+        func aBadAnswerGetsZeroAndACheckThatSaysWhy(_ bad: BadAnswer) throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let chapter = try Self.chapter(bad.chapter)
+            let answer = try Self.answer(for: chapter, files: bad.files)
+            defer { try? FileManager.default.removeItem(atPath: answer) }
+            var grader = try #require(Grader(chapter: chapter, engine: engine))
+            grader.runTimeout = 8
+            let report = grader.grade(answer)
+            #expect(report.status == .graded)
+            #expect(report.score == 0)
+            let check = try #require(report.checks.first { $0.id == bad.failingCheck }, "\(report.checks)")
+            #expect(!check.passed)
+            #expect(check.message.contains(bad.says), "\(check.message)")
+            #expect(check.message.count < 2000 && (check.measured?.count ?? 0) <= 400, "captured output stays small")
+            try Self.expectNothingLeft(engine)
+        }
+
+        @Test func oneAnswerPerTierGetsItsScore() throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let chapter = try Self.chapter("ictsc-diet")
+            let grader = try #require(Grader(chapter: chapter, engine: engine))
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-tiers-\(UUID().uuidString.prefix(8))").path
+            defer { try? FileManager.default.removeItem(atPath: parent) }
+            var scores: [Int] = []
+            for example in try #require(chapter.grading?.examples) {
+                let report = grader.grade(try StarterFiles.answer(chapter, overlaying: example.files, in: parent), name: example.name)
+                #expect(report.score == example.score, "\(example.name): \(report.checks)")
+                #expect(report.engine?.name == "docker" && report.image?.basis == .displayed)
+                scores.append(report.score)
+            }
+            #expect(Set(scores) == [0, 40, 70, 100], "every tier and a failure")
+            try Self.expectNothingLeft(engine)
+        }
+
+        @Test func aBuildThatNeverEndsIsStoppedAndItsContainerGoes() throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let marker = "handson-marker-\(UUID().uuidString.prefix(8))"
+            let chapter = try Self.chapter("ictsc-diet")
+            let answer = try Self.answer(for: chapter, files: ["Dockerfile": "FROM busybox\nRUN sleep 600 && echo \(marker)\n"])
+            defer { try? FileManager.default.removeItem(atPath: answer) }
+            var grader = try #require(Grader(chapter: chapter, engine: engine))
+            grader.buildTimeout = 5
+            let started = Date()
+            let report = grader.grade(answer)
+            #expect(Date().timeIntervalSince(started) < 30)
+            #expect(report.score == 0)
+            #expect(report.checks.first?.message == "the build did not finish within 5 s and was stopped")
+            #expect(try Self.containerGone(running: marker, on: engine), "the build's container was removed")
+        }
+
+        @Test func anImageListedAs10MBIsInTheTenMegabyteTierThoughItsBytesAreMore() throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let chapter = try Self.chapter("ictsc-diet")
+            let grader = try #require(Grader(chapter: chapter, engine: engine))
+            let scratch = hashBuild + "FROM scratch\nCOPY --from=builder /hash /hash\nCOPY pad /pad\nENTRYPOINT [\"/hash\"]\n"
+            let plain = try Self.answer(for: chapter, files: ["Dockerfile": scratch, "pad": ""])
+            defer { try? FileManager.default.removeItem(atPath: plain) }
+            let binary = try #require(grader.grade(plain).image?.sizeBytes)
+            for (total, listed, score) in [(10_040_000, "10MB", 100), (10_060_000, "10.1MB", 70)] as [(Int64, String, Int)] {
+                let padded = try Self.answer(for: chapter, files: ["Dockerfile": scratch,
+                                                                   "pad": String(repeating: "p", count: Int(total - binary))])
+                defer { try? FileManager.default.removeItem(atPath: padded) }
+                let report = grader.grade(padded)
+                #expect(report.image?.sizeBytes == total)
+                #expect(report.image?.size == listed)
+                #expect(report.score == score, "\(report.checks)")
+            }
+            try Self.expectNothingLeft(engine)
+        }
+
+        @Test func ctrlCDuringAGradeLeavesNothingBehind() throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let marker = "handson-interrupt-\(UUID().uuidString.prefix(8))"
+            let chapter = try Self.chapter("ictsc-diet")
+            let answer = try Self.answer(for: chapter, files: ["Dockerfile": "FROM busybox\nRUN sleep 600 && echo \(marker)\n"])
+            defer { try? FileManager.default.removeItem(atPath: answer) }
+            var environment = ProcessInfo.processInfo.environment
+            environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
+            // The runner's timeout sends SIGTERM, which the CLI handles like Ctrl-C.
+            let grade = try EndToEnd.runner.run(ProcessRequest("\(EndToEnd.repositoryRoot)/.build/debug/handson",
+                                                               ["grade", "--chapter", "ictsc-diet", answer, "--json"],
+                                                               environment: environment, timeout: 6, killGrace: 20))
+            #expect(grade.timedOut)
+            #expect(grade.termination != .signaled(SIGKILL), "it stopped by itself after the signal")
+            #expect(try Self.containerGone(running: marker, on: engine), "the interrupted build's container was removed")
+            try Self.expectNothingLeft(engine)
+        }
     }
 }

@@ -16,6 +16,7 @@ public enum HandsOnCLI {
         RunCommand(),
         GradeCommand(),
         BatchCommand(),
+        ProbeCommand(),
         DoctorCommand(),
         LabPrepareCommand(),
         LabListCommand(),

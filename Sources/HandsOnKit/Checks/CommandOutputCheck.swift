@@ -12,7 +12,7 @@ struct CommandOutputCheck {
     func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
         let image = context.image(expectation.image)
         let name = "handson-check-\(UUID().uuidString.prefix(12).lowercased())"
-        var arguments = ["run", "--rm", "-i", "--name", name] + Self.limits
+        var arguments = ["run", "--rm", "-i", "--pull", "never", "--name", name] + Self.limits
         if expectation.hostNetwork { arguments += ["--network", "host"] } else if !expectation.network { arguments += ["--network", "none"] }
         for (key, value) in context.containerLabels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += [image] + expectation.arguments
@@ -28,6 +28,9 @@ struct CommandOutputCheck {
         let shown = String(output.prefix(200)).replacingOccurrences(of: "\n", with: "\\n")
         if result.timedOut {
             return CheckResult(id: id, passed: false, message: "\(image) did not finish within \(Int(context.runTimeout)) s", measured: shown)
+        }
+        if result.termination == .exited(125), ContainerEngine.saysNoSuchImage(result.stderr) {
+            return CheckResult(id: id, passed: false, message: "no image \(image) to run")
         }
         guard case .exited(let code) = result.termination, Int(code) == expectation.exitCode else {
             let detail = result.standardError.lastLines(2)

@@ -6,7 +6,6 @@ struct ServeCheck {
 
     func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
         let image = context.image(expectation.image)
-        guard context.engine.imageExists(image) else { return CheckResult(id: id, passed: false, message: "no image \(image) to run") }
         let name = "handson-serve-\(UUID().uuidString.prefix(12).lowercased())"
         let token = CancellationSignal.shared.onCancel { context.engine.removeContainers([name]) }
         defer {
@@ -23,8 +22,10 @@ struct ServeCheck {
                                                       labels: context.containerLabels, extraArguments: CommandOutputCheck.limits)
                 started = true
             } catch {
-                lastError = "\(error)"
                 context.engine.removeContainers([name])
+                // `--pull never`: a missing image fails at once, and says so.
+                if ContainerEngine.saysNoSuchImage("\(error)") { return CheckResult(id: id, passed: false, message: "no image \(image) to run") }
+                lastError = "\(error)"
             }
         }
         guard started else { return CheckResult(id: id, passed: false, message: "\(image) could not be started: \(lastError)") }

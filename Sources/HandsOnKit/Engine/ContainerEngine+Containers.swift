@@ -20,12 +20,17 @@ extension ContainerEngine {
     /// Starts a container in the background and returns its id.
     public func startContainer(image: String, name: String, ports: [PortMapping] = [], labels: [String: String] = [:],
                                extraArguments: [String] = [], command: [String] = []) throws -> String {
-        var arguments = ["run", "-d", "--name", name]
+        var arguments = ["run", "-d", "--pull", "never", "--name", name]
         for port in ports { arguments += ["-p", port.argument] }
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += extraArguments + [image] + command
         let result = try checked(arguments, timeout: 60)
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Whether an engine's error text says the image is not there (docker: "No such image", podman: "image not known").
+    static func saysNoSuchImage(_ text: String) -> Bool {
+        text.contains("No such image") || text.contains("image not known")
     }
 
     /// Whether the container is running now, and its exit code if it has stopped.

@@ -62,6 +62,8 @@ public struct Grader: Sendable {
     /// When set, a build's untagged stage images are recorded here for one removal after a whole batch, instead of
     /// removed after each grade: a parallel grade of a similar Dockerfile may be using them as its cache.
     public var stepImages: StepImageLedger?
+    /// CPUs one build may use (a batch shares the machine among its jobs); nil leaves builds unlimited in CPU.
+    public var buildCPUs: Double?
 
     public init?(chapter: Chapter, engine: ContainerEngine) {
         guard let grading = chapter.grading else { return nil }
@@ -74,7 +76,19 @@ public struct Grader: Sendable {
         let started = Date()
         let label = name ?? (submission as NSString).lastPathComponent
         var checks: [CheckResult] = []
-        let engineInfo = self.engineInfo ?? (try? engine.info())
+        // The engine's version is asked while the answer builds, not before.
+        let askedInfo = LockedBox<EngineInfo?>(self.engineInfo)
+        let infoGroup = DispatchGroup()
+        if self.engineInfo == nil {
+            DispatchQueue.global().async(group: infoGroup) { [engine] in
+                let info = try? engine.info()
+                askedInfo.withLock { $0 = info }
+            }
+        }
+        var engineInfo: EngineInfo? {
+            infoGroup.wait()
+            return askedInfo.withLock { $0 }
+        }
         let labels = extraLabels.merging(["org.handson.grade": chapter.id]) { first, _ in first }
         func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
             GradeReport(submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
@@ -84,6 +98,8 @@ public struct Grader: Sendable {
             checks.append(CheckResult(id: problem.id, passed: false, message: problem.message))
             return report()
         }
+        let dockerfileText = (try? String(contentsOfFile: "\(submission)/\(grading.dockerfile)", encoding: .utf8)) ?? ""
+        let stageCount = (try? DockerfileFacts(text: dockerfileText))?.stageCount ?? 2
         let tag = "handson-grade/\(chapter.id):\(UUID().uuidString.prefix(12).lowercased())"
         var buildOutput = ""
         let cleanUp: @Sendable () -> Void = { [engine, keepImage] in
@@ -93,15 +109,16 @@ public struct Grader: Sendable {
         defer {
             CancellationSignal.shared.remove(token)
             cleanUp()
-            if let stepImages {
+            // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay.
+            if stageCount > 1, let stepImages {
                 stepImages.record(ContainerEngine.stepImageIDs(inBuildOutput: buildOutput))
-            } else if !keepImage {
+            } else if stageCount > 1, !keepImage {
                 engine.removeUntaggedStepImages(ofBuildOutput: buildOutput)
             }
         }
         do {
             let build = try engine.build(contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
-                                         labels: labels, extraArguments: Self.buildLimits,
+                                         labels: labels, extraArguments: buildLimits,
                                          timeout: buildTimeout)
             buildOutput = build.stdout
             guard build.succeeded else {
@@ -136,8 +153,11 @@ public struct Grader: Sendable {
 }
 
 extension Grader {
-    /// Limits on the containers a build runs its steps in: memory and CPU, so one answer's `RUN` cannot starve the others.
-    static let buildLimits = ["--memory", "1g", "--memory-swap", "1g", "--cpu-period", "100000", "--cpu-quota", "100000"]
+    /// Limits on the containers a build runs its steps in: memory always, CPU when `buildCPUs` is set.
+    var buildLimits: [String] {
+        ["--memory", "1g", "--memory-swap", "1g"]
+            + (buildCPUs.map { ["--cpu-period", "100000", "--cpu-quota", String(Int($0 * 100_000))] } ?? [])
+    }
 }
 
 /// Image ids from many builds, removed together once no build may still use them as cache.

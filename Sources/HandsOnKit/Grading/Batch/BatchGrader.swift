@@ -34,6 +34,8 @@ public struct BatchGrader: Sendable {
         var grader = self.grader
         grader.extraLabels[label.key] = label.value
         grader.engineInfo = grader.engineInfo ?? (try? grader.engine.info())
+        // Each build gets its share of the machine, so one answer's `RUN` cannot starve the others.
+        grader.buildCPUs = grader.buildCPUs ?? max(1, Double(ProcessInfo.processInfo.activeProcessorCount) / Double(jobs))
         let ledger = StepImageLedger()
         grader.stepImages = ledger
         // What a killed run left goes first: its engine commands still running (a build goes on after its grader is

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""`make bench`: HandsOn's own cost against the plain commands and the limit, each pair measured in the same run,
+in alternating rounds from the same cache state. Prints one table of medians, spreads and ratios; exits 1 when a
+goal is missed. Needs a running engine and the lab's images (`make setup lab`); not part of `make test`.
+
+    bench/bench.py [--rounds N] [--only grade,readiness,batch,parser,startup,memory]
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, HANDSON_HOME=ROOT, NO_COLOR="1")
+HANDSON = ""  # set in main: the release build
+
+
+class Row:
+    """One comparison: our timings, theirs, and the goal on ours/theirs (None: reported only)."""
+
+    def __init__(self, name, ours_label, ours, theirs_label, theirs, goal=None, unit="s", note=""):
+        self.name, self.ours_label, self.ours, self.theirs_label, self.theirs = name, ours_label, ours, theirs_label, theirs
+        self.goal, self.unit, self.note = goal, unit, note
+
+    @property
+    def ratio(self):
+        return statistics.median(self.ours) / statistics.median(self.theirs)
+
+    @property
+    def met(self):
+        return self.goal is None or self.ratio <= self.goal
+
+
+def spread(values, unit):
+    m = statistics.median(values)
+    if unit == "MB":
+        return f"{m:.1f} MB"
+    return f"{m:.3f} s ({min(values):.3f}-{max(values):.3f})"
+
+
+def run(args, check=True, **kw):
+    result = subprocess.run(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if check and result.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(args)} failed ({result.returncode}): {result.stderr[-800:]}")
+    return result
+
+
+def timed(args, check=True):
+    start = time.perf_counter()
+    result = run(args, check=check)
+    return time.perf_counter() - start, result
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def alternate(rounds, first, second):
+    """Runs first and second in alternating order each round; returns both lists of seconds."""
+    a, b = [], []
+    for i in range(rounds):
+        for which in ((first, a), (second, b)) if i % 2 == 0 else ((second, b), (first, a)):
+            which[1].append(which[0]())
+    return a, b
+
+
+def make_class(folder, *options):
+    run(["bash", f"{ROOT}/scripts/make-sample-class.sh", folder, *options])
+
+
+# 1. Grading overhead ---------------------------------------------------------------------------------------------
+def bench_grade(rounds, work):
+    answer = f"{work}/answer"
+    shutil.copytree(f"{ROOT}/apps", answer)
+    with open(f"{answer}/Dockerfile", "w") as f:
+        f.write('FROM busybox\nRUN mkdir /www && echo \'{"status":"Healthy"}\' > /www/health\n'
+                'CMD ["httpd", "-f", "-p", "9090", "-h", "/www"]\n')
+
+    def ours():
+        seconds, result = timed([HANDSON, "grade", "--chapter", "optimize-image", answer, "--json"])
+        score = json.loads(result.stdout)["score"]
+        if score != 100:
+            raise SystemExit(f"bench: the answer scored {score}: {result.stdout[-600:]}")
+        return seconds
+
+    def plain():
+        seconds, result = timed(["bash", f"{ROOT}/bench/reference/grade.sh", answer, str(free_port())])
+        return seconds
+
+    ours(), plain()  # warm both
+    a, b = alternate(rounds, ours, plain)
+    return [Row("grading overhead", "handson grade", a, "shell script", b, goal=1.05)]
+
+
+# 2. Readiness ----------------------------------------------------------------------------------------------------
+def bench_readiness(rounds, work):
+    image = "handson-bench/app:scratch"
+    run(["docker", "build", "-q", "-t", image, "-f", f"{ROOT}/Chapters/optimize-image/solutions/scratch.Dockerfile",
+         f"{ROOT}/apps"])
+    starts = []
+
+    def readiness(probe_args):
+        port = free_port()
+        name = f"handson-bench-ready-{port}"
+        run(["docker", "create", "--name", name, "-p", f"127.0.0.1:{port}:9090", image])
+        try:
+            url = f"http://127.0.0.1:{port}/health"
+            # The probe and the start request leave together: readiness counts from the moment the container is started.
+            t0 = time.perf_counter()
+            probe = subprocess.Popen([a.replace("URL", url) for a in probe_args], env=ENV,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            start = subprocess.run(["docker", "start", name], env=ENV, capture_output=True)
+            started = time.perf_counter() - t0
+            out, err = probe.communicate(timeout=60)
+            seconds = time.perf_counter() - t0
+            if probe.returncode != 0 or "Healthy" not in out:
+                raise SystemExit(f"bench: {probe_args[0]} did not see it healthy: {out[-300:]} {err[-300:]}")
+            starts.append(started)
+            return seconds
+        finally:
+            run(["docker", "rm", "-f", name], check=False)
+
+    ours = lambda: readiness([HANDSON, "probe", "URL", "--deadline", "30"])
+    curl = lambda: readiness(["curl", "-s", "--retry-connrefused", "--retry", "30", "--retry-delay", "1", "URL"])
+    try:
+        a, b = alternate(rounds, ours, curl)
+    finally:
+        run(["docker", "image", "rm", "-f", image], check=False)
+    note = f"docker start itself took {statistics.median(starts):.3f} s (median)"
+    return [Row("readiness after start", "handson probe", a, "curl --retry 1 s", b, goal=0.2, note=note)]
+
+
+# 3. Batch scaling ------------------------------------------------------------------------------------------------
+def bench_batch(rounds, work):
+    folder = f"{work}/class8"
+    make_class(folder, "--only", "as-given,debian-slim,distroless-base,scratch", "--copies", "2")
+    scores = {}
+
+    def batch(jobs):
+        def go():
+            out = f"{work}/report-jobs{jobs}"
+            seconds, _ = timed([HANDSON, "batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", str(jobs), "--regrade"])
+            with open(f"{out}/results.json") as f:
+                scores[jobs] = {g["submission"]: g["score"] for g in json.load(f)}
+            return seconds
+        return go
+
+    loop = lambda: timed(["bash", f"{ROOT}/bench/reference/grade-loop.sh", HANDSON, folder])[0]
+    one, two, plain = [], [], []
+    for i in range(rounds):
+        order = [(batch(1), one), (batch(2), two), (loop, plain)]
+        for go, into in (order if i % 2 == 0 else list(reversed(order))):
+            into.append(go())
+    if scores.get(1) != scores.get(2):
+        raise SystemExit(f"bench: --jobs 1 and --jobs 2 scored differently: {scores}")
+    return [Row("batch of 8, 1 job", "batch --jobs 1", one, "shell loop of grade", plain, goal=1.05),
+            Row("batch of 8, 2 jobs", "batch --jobs 2", two, "batch --jobs 1", one, goal=1.0)]
+
+
+# 4. Parser -------------------------------------------------------------------------------------------------------
+SPLIT = r"""
+import json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+header = re.split(r"\s{2,}", lines[0].strip())
+json.dump([dict(zip(header, re.split(r"\s{2,}", l.strip()))) for l in lines[1:] if l.strip()], sys.stdout)
+"""
+
+
+def bench_parser(rounds, work, rows=100_000):
+    fixture = open(f"{ROOT}/Tests/HandsOnKitTests/Fixtures/listings/docker-table.txt").read().splitlines()
+    listing = f"{work}/listing.txt"
+    with open(listing, "w") as f:
+        f.write(fixture[0] + "\n")
+        body = fixture[1:]
+        for i in range(rows):
+            f.write(body[i % len(body)].replace("handson-fixture/edge", f"team/app-{i:06d}", 1) + "\n")
+    with open(f"{work}/split.py", "w") as f:
+        f.write(SPLIT)
+    parsed = json.loads(run([HANDSON, "parse", "image-ls", listing]).stdout)
+    if len(parsed) != rows:
+        raise SystemExit(f"bench: parsed {len(parsed)} rows of {rows}")
+    a, b = alternate(rounds, lambda: timed([HANDSON, "parse", "image-ls", listing])[0],
+                     lambda: timed([sys.executable, f"{work}/split.py", listing])[0])
+    return [Row(f"parser, {rows:,} rows", "handson parse image-ls", a, "python column split", b, goal=1.0)]
+
+
+# 5. Start-up -----------------------------------------------------------------------------------------------------
+def bench_startup(rounds, work):
+    n = max(rounds * 4, 20)
+    version, docker = alternate(n, lambda: timed([HANDSON, "--version"])[0], lambda: timed(["docker", "--version"])[0])
+    chapters, docker2 = alternate(n, lambda: timed([HANDSON, "chapters"])[0], lambda: timed(["docker", "--version"])[0])
+    return [Row("start-up", "handson --version", version, "docker --version", docker, goal=1.0),
+            Row("start-up, 5 chapters read", "handson chapters", chapters, "docker --version", docker2, goal=2.0)]
+
+
+# 6. Memory -------------------------------------------------------------------------------------------------------
+def peak_rss_mb(args):
+    """Runs args, sampling the process's own peak resident size (VmHWM) until it ends."""
+    process = subprocess.Popen(args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while process.poll() is None:
+        try:
+            with open(f"/proc/{process.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        time.sleep(0.02)
+    if process.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(args)} exited {process.returncode}")
+    return peak / 1024
+
+
+def bench_memory(rounds, work):
+    folder = f"{work}/class20"
+    make_class(folder, "--only", "as-given,debian-slim,distroless-base,scratch,edits-hash-go,no-dockerfile,"
+                                 "log-flood,fork-bomb,memory-hog,shell-form-in-scratch", "--copies", "2")
+    batch = peak_rss_mb([HANDSON, "batch", "--chapter", "ictsc-diet", folder, "--out", f"{work}/report20",
+                         "--jobs", "2", "--run-timeout", "8"])
+    baseline = [peak_rss_mb([HANDSON, "--version"]) for _ in range(3)]
+    rows = [Row("memory, batch of 20 with a log flood", "peak RSS", [batch], "100 MB limit", [100.0], goal=1.0, unit="MB",
+                note=f"handson --version: {statistics.median(baseline):.1f} MB")]
+    return rows
+
+
+BENCHES = {"grade": bench_grade, "readiness": bench_readiness, "batch": bench_batch, "parser": bench_parser,
+           "startup": bench_startup, "memory": bench_memory}
+
+
+def main():
+    global HANDSON
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", "5")))
+    parser.add_argument("--only", default=",".join(BENCHES))
+    options = parser.parse_args()
+    chosen = [name.strip() for name in options.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in BENCHES]
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+    run(["swift", "build", "-c", "release", "--product", "handson"], cwd=ROOT)
+    HANDSON = os.path.join(run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT).stdout.strip(), "handson")
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="handson-bench-") as work:
+        for name in chosen:
+            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            rows += BENCHES[name](options.rounds, work)
+    print(f"\nHandsOn benchmarks ({options.rounds} rounds where timed; median and range)\n")
+    header = ("benchmark", "handson", "median (range)", "against", "median (range)", "ratio", "goal", "")
+    table = [header] + [(r.name, r.ours_label, spread(r.ours, r.unit), r.theirs_label, spread(r.theirs, r.unit), f"{r.ratio:.2f}",
+                         "-" if r.goal is None else f"<= {r.goal:g}", "ok" if r.met else "MISSED") for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for i, row in enumerate(table):
+        print("  ".join(cell.ljust(widths[j]) for j, cell in enumerate(row)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    notes = [f"- {r.name}: {r.note}" for r in rows if r.note]
+    if notes:
+        print("\n" + "\n".join(notes))
+    missed = [r.name for r in rows if not r.met]
+    print(f"\n{'goals missed: ' + ', '.join(missed) if missed else 'every goal met'}")
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
