@@ -57,7 +57,10 @@ extension GradingOnTheEngine {
         static func expectNothingLeft(_ out: String, _ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation) throws {
             let manifest = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/batch.json")))
             let label = "label=org.handson.batch=\(manifest["batchID"] ?? "?")"
-            for arguments in [["ps", "-a", "-q", "--filter", label], ["image", "ls", "-a", "-q", "--filter", label], ["image", "ls", "-q", "handson-grade/*"]] {
+            let batchTags = try engine.execute(["image", "ls", "--format", "{{.Tag}}", "handson-grade/ictsc-diet"]).stdout
+            .split(separator: "\n").filter { $0.hasPrefix(manifest["batchID"] ?? "?") }
+        #expect(batchTags.isEmpty, "images of the batch left: \(batchTags)", sourceLocation: sourceLocation)
+        for arguments in [["ps", "-a", "-q", "--filter", label], ["image", "ls", "-q", "handson-grade/*"]] {
                 let left = try engine.execute(arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                 #expect(left.isEmpty, "left on the engine: \(arguments.joined(separator: " ")) -> \(left)", sourceLocation: sourceLocation)
             }

@@ -120,6 +120,17 @@ extension ContainerEngine {
         }
     }
 
+    /// Removes the images of `repository` whose tag starts with `tagPrefix`.
+    public func removeImages(repository: String, tagPrefix: String) {
+        let arguments = kind == .docker ? ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository]
+                                        : ["images", "--format", "{{.Repository}}:{{.Tag}}", repository]
+        guard let listing = cleanUp(arguments, timeout: 60) else { return }
+        removeImages(listing.stdout.split(separator: "\n").map(String.init).filter { reference in
+            guard let colon = reference.lastIndex(of: ":") else { return false }
+            return reference[reference.index(after: colon)...].hasPrefix(tagPrefix)
+        })
+    }
+
     /// Removes images; ones already gone are not an error.
     public func removeImages(_ references: [String]) {
         guard !references.isEmpty else { return }

@@ -133,7 +133,9 @@ private final class SpawnedChild {
             if outputFD >= 0 { pollSet.append(pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)) }
             if errorFD >= 0 { pollSet.append(pollfd(fd: errorFD, events: Int16(POLLIN), revents: 0)) }
             if inputFD >= 0 { pollSet.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0)) }
-            _ = poll(&pollSet, nfds_t(pollSet.count), 50)
+            // With both pipes closed the child is exiting: look again for its end at once, not after a full 50 ms
+            // (that wait, once per process, was a tenth of a grade's own time).
+            _ = poll(&pollSet, nfds_t(pollSet.count), pollSet.isEmpty ? 1 : 50)
 
             if outputFD >= 0 { drain(&outputFD, into: &output, kind: .standardOutput, buffer: &buffer, request: request) }
             if errorFD >= 0 { drain(&errorFD, into: &errors, kind: .standardError, buffer: &buffer, request: request) }

@@ -74,3 +74,31 @@ struct BatchStoreTests {
         #expect(store.file(for: "..x") == "\(folder)/results/_..x.json")
     }
 }
+
+@Suite("What a killed batch left running")
+struct OrphanedCommandsTests {
+    @Test func aProcessNamingTheBatchIsStoppedAndOthersAreNot() throws {
+        let marker = "handson-grade/ictsc-diet:\(UUID().uuidString.prefix(12).lowercased())-"
+        let runner = SystemProcessRunner(cancellation: CancellationSignal())
+        let results = LockedBox<[String: ProcessResult]>([:])
+        let group = DispatchGroup()
+        for (name, argument, timeout) in [("orphan", "\(marker)abc", 30.0), ("bystander", "handson-grade/ictsc-diet:other-abc", 3.0)] {
+            DispatchQueue.global().async(group: group) {
+                let result = try? runner.run(ProcessRequest("/bin/sh", ["-c", "sleep 30", argument], timeout: timeout, killGrace: 1))
+                results.withLock { $0[name] = result }
+            }
+        }
+        var found: [pid_t] = []
+        for _ in 0..<50 where found.isEmpty {
+            Thread.sleep(forTimeInterval: 0.05)
+            found = OrphanedCommands.processes(mentioning: [marker])
+        }
+        #expect(found.count == 1)
+        OrphanedCommands.stop(mentioning: [marker])
+        group.wait()
+        let orphan = try #require(results.withLock { $0["orphan"] })
+        let bystander = try #require(results.withLock { $0["bystander"] })
+        #expect(orphan.termination == .signaled(SIGTERM) && !orphan.timedOut, "stopped by the batch, not by its timeout")
+        #expect(bystander.timedOut, "the other batch's command ran on until its own timeout")
+    }
+}

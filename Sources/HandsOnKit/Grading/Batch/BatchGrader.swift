@@ -23,7 +23,7 @@ public struct BatchGrader: Sendable {
         self.cancellation = cancellation
     }
 
-    /// The label on every image and container of the batch with this id.
+    /// The label on every container of the batch with this id (its images carry the id at the start of their tag).
     public static func label(_ batchID: String) -> (key: String, value: String) { ("org.handson.batch", batchID) }
 
     /// Grades `pending` and saves each result in `store`; returns the grades it finished (in completion order)
@@ -33,6 +33,11 @@ public struct BatchGrader: Sendable {
         let label = Self.label(store.manifest.batchID)
         var grader = self.grader
         grader.extraLabels[label.key] = label.value
+        grader.tagPrefix = "\(store.manifest.batchID)-"
+        let sweep = { [grader] in
+            grader.engine.removeEverything(labelled: "\(label.key)=\(label.value)")
+            grader.engine.removeImages(repository: "handson-grade/\(grader.chapter.id)", tagPrefix: grader.tagPrefix)
+        }
         grader.engineInfo = grader.engineInfo ?? (try? grader.engine.info())
         // Each build gets its share of the machine, so one answer's `RUN` cannot starve the others.
         grader.buildCPUs = grader.buildCPUs ?? max(1, Double(ProcessInfo.processInfo.activeProcessorCount) / Double(jobs))
@@ -40,8 +45,8 @@ public struct BatchGrader: Sendable {
         grader.stepImages = ledger
         // What a killed run left goes first: its engine commands still running (a build goes on after its grader is
         // killed), then its images and containers.
-        OrphanedCommands.stop(mentioning: "\(label.key)=\(label.value)")
-        if !grader.keepImage { grader.engine.removeEverything(labelled: "\(label.key)=\(label.value)") }
+        OrphanedCommands.stop(mentioning: ["\(label.key)=\(label.value)", "handson-grade/\(grader.chapter.id):\(grader.tagPrefix)"])
+        if !grader.keepImage { sweep() }
 
         let queue = WorkQueue(pending)
         let finished = LockedBox<[GradeReport]>([])
@@ -69,7 +74,7 @@ public struct BatchGrader: Sendable {
         group.wait()
         if !grader.keepImage {
             ledger.removeUntagged(on: grader.engine)
-            grader.engine.removeEverything(labelled: "\(label.key)=\(label.value)")
+            sweep()
         }
         return (finished.withLock { $0 }, cancellation.isRaised)
     }
@@ -85,28 +90,24 @@ private final class WorkQueue: @unchecked Sendable {
     func next() -> Submission? { lock.withLock { items.popFirst() } }
 }
 
-/// Engine commands a killed batch left running: found by the batch's label on their command line (Linux `/proc`).
+/// Engine commands a killed batch left running: found by the batch's label or tag on their command line (Linux `/proc`).
 enum OrphanedCommands {
-    /// Sends SIGTERM to every process of this user whose arguments include `marker`, and waits up to 10 s for them to go.
-    static func stop(mentioning marker: String) {
-        let found = processes(mentioning: marker)
+    /// Sends SIGTERM to every process whose arguments contain one of `markers`, and waits up to 10 s for them to go.
+    static func stop(mentioning markers: [String]) {
+        let found = processes(mentioning: markers)
         guard !found.isEmpty else { return }
         for pid in found { kill(pid, SIGTERM) }
         for _ in 0..<100 where found.contains(where: { kill($0, 0) == 0 }) { Thread.sleep(forTimeInterval: 0.1) }
     }
 
-    static func processes(mentioning marker: String) -> [pid_t] {
+    static func processes(mentioning markers: [String]) -> [pid_t] {
         let own = getpid()
-        let wanted = Array(marker.utf8)
+        let wanted = markers.map { Array($0.utf8) }
         return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
             guard let pid = pid_t(entry), pid != own,
                   let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
-            let arguments = data.split(separator: 0)
-            return arguments.contains { Array($0) == wanted || Array($0).hasSuffix(wanted) } ? pid : nil
+            let arguments = data.split(separator: 0).map(Array.init)
+            return arguments.contains { argument in wanted.contains { argument.contains($0) } } ? pid : nil
         }
     }
-}
-
-private extension Array where Element == UInt8 {
-    func hasSuffix(_ suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }
