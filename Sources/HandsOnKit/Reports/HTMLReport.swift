@@ -118,13 +118,14 @@ public enum HTMLReport {
             let failed = grade.checks.filter { !$0.passed }
             let checks = grade.checks.map { check in
                 "<li class=\"\(check.passed ? "pass" : "fail")\"><span class=\"mark\">\(check.passed ? "✓" : "✗")</span> <b>\(escape(check.id))</b> "
-                    + escape(check.message) + (check.measured.map { " <span class=\"muted\">[\(escape(shortened($0, 200)))]</span>" } ?? "") + "</li>"
+                    + escape(check.message) + (check.measured.flatMap { $0.isEmpty ? nil : " <span class=\"muted\">[\(escape(shortened($0, 200)))]</span>" } ?? "")
+                    + "</li>"
             }.joined(separator: "\n")
             let heading = failed.isEmpty ? "all \(grade.checks.count) passed" : "\(failed.count) failed: " + failed.map(\.id).joined(separator: ", ")
             html += "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(escape(grade.submission))</td>"
                 + "<td class=\"score\" style=\"color:\(colour(score: grade.score, max: grade.maxScore))\">\(grade.score)</td>"
                 + "<td>\(escape(grade.tier?.label ?? "–"))</td><td>\(escape(grade.image?.size ?? "–"))</td>"
-                + "<td>\(String(format: "%.1f s", grade.durationSeconds))</td>"
+                + "<td class=\"nowrap\">\(String(format: "%.1f s", grade.durationSeconds))</td>"
                 + "<td><details\(failed.isEmpty ? "" : " open")><summary>\(escape(heading))</summary><ul class=\"checks\">\(checks)</ul></details></td></tr>\n"
         }
         for name in summary.notGraded {
@@ -188,7 +189,7 @@ public enum HTMLReport {
         #distribution{max-width:420px}.axis{stroke:#667085}.grid{stroke:#e3e7ee}.tier{stroke:#7a3db8;stroke-dasharray:5 4;stroke-width:1.5}
         .tier-label{fill:#7a3db8;font-weight:600}svg .muted{fill:#667085}
         table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #e3e7ee;padding:6px 8px;text-align:left;vertical-align:top}
-        td.score{font-weight:700}tr.error td{background:#fdecec}tr.pending td{background:#f6f7f9}
+        td.score{font-weight:700}td.nowrap{white-space:nowrap}tr.error td{background:#fdecec}tr.pending td{background:#f6f7f9}
         ul.checks{margin:6px 0;padding-left:18px}ul.checks li{margin:2px 0;word-break:break-word}li.pass .mark{color:#2e7d32}li.fail .mark{color:#c62828}
         summary{cursor:pointer}
         """
