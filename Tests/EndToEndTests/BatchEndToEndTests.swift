@@ -60,6 +60,15 @@ extension GradingOnTheEngine {
             let batchTags = try engine.execute(["image", "ls", "--format", "{{.Tag}}", "handson-grade/ictsc-diet"]).stdout
             .split(separator: "\n").filter { $0.hasPrefix(manifest["batchID"] ?? "?") }
         #expect(batchTags.isEmpty, "images of the batch left: \(batchTags)", sourceLocation: sourceLocation)
+        // Untagged images built from the class's answers (a tag removed while its container was still there).
+        let dangling = try engine.execute(["image", "ls", "-a", "-q", "--filter", "dangling=true"]).stdout.split(separator: "\n").map(String.init)
+        if !dangling.isEmpty {
+            let commands = try engine.execute(["image", "inspect", "--format", "{{.Id}} {{json .ContainerConfig.Cmd}}"] + dangling).stdout
+            let fromClass = commands.split(separator: "\n").filter { line in
+                ["flooding the log", "f(){ f | f & }", "sleep 600", "x=$x$x"].contains { line.contains($0) }
+            }
+            #expect(fromClass.isEmpty, "untagged images of the class left: \(fromClass)", sourceLocation: sourceLocation)
+        }
         for arguments in [["ps", "-a", "-q", "--filter", label], ["image", "ls", "-q", "handson-grade/*"]] {
                 let left = try engine.execute(arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                 #expect(left.isEmpty, "left on the engine: \(arguments.joined(separator: " ")) -> \(left)", sourceLocation: sourceLocation)

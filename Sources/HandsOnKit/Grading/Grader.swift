@@ -113,7 +113,8 @@ public struct Grader: Sendable {
             CancellationSignal.shared.remove(token)
             cleanUp()
             // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay.
-            if stageCount > 1, let stepImages {
+            // A batch records every build's, to sweep at its end what a Ctrl-C left untagged.
+            if let stepImages {
                 stepImages.record(ContainerEngine.stepImageIDs(inBuildOutput: buildOutput))
             } else if stageCount > 1, !keepImage {
                 engine.removeUntaggedStepImages(ofBuildOutput: buildOutput)

@@ -16,7 +16,8 @@ public final class CancellationSignal: @unchecked Sendable {
     public func raise() {
         let pending: [@Sendable () -> Void] = lock.withLock {
             raised = true
-            let all = Array(cleanups.values)
+            // Newest first: a container registered after the image it runs from goes before that image.
+            let all = cleanups.sorted { $0.key > $1.key }.map(\.value)
             cleanups.removeAll()
             return all
         }
@@ -24,6 +25,7 @@ public final class CancellationSignal: @unchecked Sendable {
     }
 
     /// Registers work to do if the run is cancelled (remove a container, say); returns a token to unregister it.
+    /// On cancellation the newest registered runs first.
     @discardableResult
     public func onCancel(_ cleanup: @escaping @Sendable () -> Void) -> Int {
         lock.withLock {

@@ -118,6 +118,25 @@ struct SystemProcessRunnerTests {
         #expect(!result.succeeded)
     }
 
+    @Test func cleanUpWorkFinishesAfterCancellationAndRunsNewestFirst() throws {
+        let signal = CancellationSignal()
+        let cancellingRunner = SystemProcessRunner(cancellation: signal)
+        let order = LockedBox<[String]>([])
+        signal.onCancel { order.withLock { $0.append("image") } }
+        let removed = signal.onCancel { order.withLock { $0.append("never") } }
+        signal.remove(removed)
+        signal.onCancel {
+            var request = ProcessRequest("sh", ["-c", "sleep 0.3; echo removed"], timeout: 10)
+            request.cancellable = false
+            let result = try? cancellingRunner.run(request)
+            order.withLock { $0.append("container: \(result?.stdout ?? "")") }
+        }
+        signal.raise()
+        #expect(order.withLock { $0 } == ["container: removed\n", "image"], "the container goes before its image, and is not cut short")
+        let late = try cancellingRunner.run(ProcessRequest("sleep", ["30"], timeout: 30, killGrace: 0.5))
+        #expect(late.cancelled, "ordinary work after Ctrl-C is cancelled")
+    }
+
     @Test func runsManyChildrenAtOnceWithoutCrossedPipes() async throws {
         let runner = self.runner
         try await withThrowingTaskGroup(of: (Int, String).self) { group in
