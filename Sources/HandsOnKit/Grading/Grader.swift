@@ -97,12 +97,14 @@ public struct Grader: Sendable {
             GradeReport(submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
                         engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .graded)
         }
-        if let problem = SubmissionInspection.problem(in: submission, dockerfile: grading.dockerfile, limit: contextLimitBytes) {
+        let stageCount: Int
+        switch SubmissionInspection.inspect(submission, dockerfile: grading.dockerfile, limit: contextLimitBytes) {
+        case .failure(let problem):
             checks.append(CheckResult(id: problem.id, passed: false, message: problem.message))
             return report()
+        case .success(let facts):
+            stageCount = facts.stageCount
         }
-        let dockerfileText = (try? String(contentsOfFile: "\(submission)/\(grading.dockerfile)", encoding: .utf8)) ?? ""
-        let stageCount = (try? DockerfileFacts(text: dockerfileText))?.stageCount ?? 2
         let tag = "handson-grade/\(chapter.id):\(tagPrefix)\(UUID().uuidString.prefix(12).lowercased())"
         var buildOutput = ""
         let cleanUp: @Sendable () -> Void = { [engine, keepImage] in
@@ -205,25 +207,26 @@ public final class StepImageLedger: @unchecked Sendable {
 
 /// What makes a submission folder ungradable before anything is built.
 enum SubmissionInspection {
-    struct Problem {
+    struct Problem: Error {
         let id: String
         let message: String
     }
 
-    static func problem(in directory: String, dockerfile: String, limit: Int64) -> Problem? {
+    /// The Dockerfile's facts when the folder can be sent to the engine, else what stops it.
+    static func inspect(_ directory: String, dockerfile: String, limit: Int64) -> Result<DockerfileFacts, Problem> {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return Problem(id: "submission", message: "\(directory) is not a folder")
+            return .failure(Problem(id: "submission", message: "\(directory) is not a folder"))
         }
         guard FileManager.default.fileExists(atPath: "\(directory)/\(dockerfile)") else {
-            return Problem(id: "dockerfile", message: "no \(dockerfile) in the submission")
+            return .failure(Problem(id: "dockerfile", message: "no \(dockerfile) in the submission"))
         }
-        if let text = try? String(contentsOfFile: "\(directory)/\(dockerfile)", encoding: .utf8) {
-            do { _ = try DockerfileReader.read(text) } catch {
-                return Problem(id: "dockerfile", message: "\(dockerfile) cannot be read: \(error)")
-            }
-        } else {
-            return Problem(id: "dockerfile", message: "\(dockerfile) is not readable text")
+        guard let text = try? String(contentsOfFile: "\(directory)/\(dockerfile)", encoding: .utf8) else {
+            return .failure(Problem(id: "dockerfile", message: "\(dockerfile) is not readable text"))
+        }
+        let facts: DockerfileFacts
+        do { facts = try DockerfileFacts(text: text) } catch {
+            return .failure(Problem(id: "dockerfile", message: "\(dockerfile) cannot be read: \(error)"))
         }
         let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
         var total: Int64 = 0
@@ -234,14 +237,14 @@ enum SubmissionInspection {
                 let target = URL(fileURLWithPath: destination, relativeTo: URL(fileURLWithPath: (full as NSString).deletingLastPathComponent))
                     .standardized.resolvingSymlinksInPath().path
                 if !(target == root || target.hasPrefix(root + "/")) {
-                    return Problem(id: "symlinks", message: "\(path) is a symbolic link pointing out of the submission (\(destination))")
+                    return .failure(Problem(id: "symlinks", message: "\(path) is a symbolic link pointing out of the submission (\(destination))"))
                 }
             }
             total += (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)??.int64Value ?? 0
             if total > limit {
-                return Problem(id: "context-size", message: "the submission is over \(ByteFormatting.decimal(limit)); not sent to the engine")
+                return .failure(Problem(id: "context-size", message: "the submission is over \(ByteFormatting.decimal(limit)); not sent to the engine"))
             }
         }
-        return nil
+        return .success(facts)
     }
 }

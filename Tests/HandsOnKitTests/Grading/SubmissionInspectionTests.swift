@@ -11,10 +11,18 @@ struct SubmissionInspectionTests {
         return root
     }
 
-    @Test func aGoodAnswerHasNoProblem() throws {
-        let answer = try folder(["Dockerfile": "FROM scratch\nCOPY hash /hash\n", "hash": "x"])
+    /// What stops the folder, nil when it can be built.
+    func problem(in directory: String, limit: Int64 = 1_000_000) -> SubmissionInspection.Problem? {
+        if case .failure(let problem) = SubmissionInspection.inspect(directory, dockerfile: "Dockerfile", limit: limit) { return problem }
+        return nil
+    }
+
+    @Test func aGoodAnswerHasNoProblemAndItsDockerfileIsRead() throws {
+        let answer = try folder(["Dockerfile": "FROM golang:1.19 AS build\nRUN true\nFROM scratch\nCOPY hash /hash\n", "hash": "x"])
         defer { try? FileManager.default.removeItem(atPath: answer) }
-        #expect(SubmissionInspection.problem(in: answer, dockerfile: "Dockerfile", limit: 1_000_000) == nil)
+        let facts = try SubmissionInspection.inspect(answer, dockerfile: "Dockerfile", limit: 1_000_000).get()
+        #expect(facts.stageCount == 2)
+        #expect(facts.finalBase == "scratch")
     }
 
     @Test func eachProblemIsNamed() throws {
@@ -27,14 +35,14 @@ struct SubmissionInspectionTests {
         let big = try folder(["Dockerfile": "FROM scratch\n", "blob": String(repeating: "x", count: 5000)])
         defer { for path in [none, broken, escaping, inside, big] { try? FileManager.default.removeItem(atPath: path) } }
 
-        #expect(SubmissionInspection.problem(in: none, dockerfile: "Dockerfile", limit: 1_000_000)?.message == "no Dockerfile in the submission")
-        #expect(SubmissionInspection.problem(in: broken, dockerfile: "Dockerfile", limit: 1_000_000)?.message
+        #expect(problem(in: none)?.message == "no Dockerfile in the submission")
+        #expect(problem(in: broken)?.message
                 == "Dockerfile cannot be read: Dockerfile line 1: unknown instruction 'FORM'")
-        #expect(SubmissionInspection.problem(in: escaping, dockerfile: "Dockerfile", limit: 1_000_000)?.message
+        #expect(problem(in: escaping)?.message
                 == "secrets is a symbolic link pointing out of the submission (/etc/shadow)")
-        #expect(SubmissionInspection.problem(in: inside, dockerfile: "Dockerfile", limit: 1_000_000) == nil, "links inside are fine")
-        #expect(SubmissionInspection.problem(in: big, dockerfile: "Dockerfile", limit: 1000)?.id == "context-size")
-        #expect(SubmissionInspection.problem(in: "/nonexistent/answer", dockerfile: "Dockerfile", limit: 1000)?.id == "submission")
+        #expect(problem(in: inside) == nil, "links inside are fine")
+        #expect(problem(in: big, limit: 1000)?.id == "context-size")
+        #expect(problem(in: "/nonexistent/answer", limit: 1000)?.id == "submission")
     }
 }
 
