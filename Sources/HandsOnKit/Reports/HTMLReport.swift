@@ -11,17 +11,17 @@ public enum HTMLReport {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape("\(summary.chapterID): class report"))</title>
+            <title>\(Markup.escape("\(summary.chapterID): class report"))</title>
             <style>\(style)</style>
             </head>
             <body>
-            <header><h1>\(escape(summary.chapterTitle))</h1>
-            <p class="muted">Chapter <code>\(escape(summary.chapterID))</code> · generated \(escape(timestamp(summary.generated)))\(engineText(summary))</p></header>
+            <header><h1>\(Markup.escape(summary.chapterTitle))</h1>
+            <p class="muted">Chapter <code>\(Markup.escape(summary.chapterID))</code> · generated \(Markup.escape(timestamp(summary.generated)))\(engineText(summary))</p></header>
 
             """
         if !summary.notGraded.isEmpty {
             page += "<p class=\"banner\">Incomplete: \(summary.notGraded.count) submission(s) not graded yet ("
-                + escape(summary.notGraded.prefix(10).joined(separator: ", ")) + (summary.notGraded.count > 10 ? ", …" : "")
+                + Markup.escape(summary.notGraded.prefix(10).joined(separator: ", ")) + (summary.notGraded.count > 10 ? ", …" : "")
                 + "). Run the same <code>handson batch</code> command again to grade them.</p>\n"
         }
         page += cards(summary)
@@ -43,9 +43,9 @@ public enum HTMLReport {
                      ("scored 0", "\(summary.scores.filter { $0 == 0 }.count)")]
         if summary.errors > 0 { items.append(("grader errors", "\(summary.errors)")) }
         let tierText = summary.tiers.tiers.map { "\($0.label): \($0.score)" }.joined(separator: " · ")
-        return "<section class=\"cards\">" + items.map { "<div class=\"card\"><div class=\"value\">\(escape($0.1))</div><div class=\"muted\">\(escape($0.0))</div></div>" }
+        return "<section class=\"cards\">" + items.map { "<div class=\"card\"><div class=\"value\">\(Markup.escape($0.1))</div><div class=\"muted\">\(Markup.escape($0.0))</div></div>" }
             .joined() + "</section>\n<p class=\"muted\">Tiers (\(summary.tiers.basis == .displayed ? "size as the engine lists it" : "exact bytes")): "
-            + escape(tierText) + "; a failed gate scores 0.</p>\n"
+            + Markup.escape(tierText) + "; a failed gate scores 0.</p>\n"
     }
 
     private static func distributionChart(_ summary: ClassSummary) -> String {
@@ -92,12 +92,12 @@ public enum HTMLReport {
             let position = x(Double(tier.maxBytes))
             svg += "<line class=\"tier\" x1=\"\(fmt(position))\" y1=\"\(fmt(top - 10))\" x2=\"\(fmt(position))\" y2=\"\(fmt(height - bottom))\"/>\n"
             svg += "<text class=\"tier-label\" x=\"\(fmt(position))\" y=\"\(fmt(top - 14))\" text-anchor=\"middle\">"
-                + "≤\(escape(ByteFormatting.decimal(tier.maxBytes))): \(tier.score)</text>\n"
+                + "≤\(Markup.escape(ByteFormatting.decimal(tier.maxBytes))): \(tier.score)</text>\n"
         }
         svg += "<g class=\"marks\">\n"
         for (index, grade) in rows.enumerated() {
             let y = top + Double(index) * rowHeight
-            svg += "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(escape(shortened(grade.submission, 24)))</text>\n"
+            svg += "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
             guard let image = grade.image else {
                 svg += "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">no image (score \(grade.score))</text>\n"
                 continue
@@ -105,8 +105,8 @@ public enum HTMLReport {
             let end = x(Double(max(image.sizeBytes, 1)))
             svg += "<rect class=\"bar size\" x=\"\(fmt(labelWidth))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(max(end - labelWidth, 1)))\" "
                 + "height=\"\(fmt(rowHeight - 8))\" fill=\"\(colour(score: grade.score, max: grade.maxScore))\">"
-                + "<title>\(escape(grade.submission)): \(escape(image.size)) (\(image.sizeBytes) bytes), score \(grade.score)</title></rect>\n"
-            svg += "<text x=\"\(fmt(end + 6))\" y=\"\(fmt(y + 15))\">\(escape(image.size)) · \(grade.score)</text>\n"
+                + "<title>\(Markup.escape(grade.submission)): \(Markup.escape(image.size)) (\(image.sizeBytes) bytes), score \(grade.score)</title></rect>\n"
+            svg += "<text x=\"\(fmt(end + 6))\" y=\"\(fmt(y + 15))\">\(Markup.escape(image.size)) · \(grade.score)</text>\n"
         }
         return svg + "</g>\n</svg>\n"
     }
@@ -117,19 +117,19 @@ public enum HTMLReport {
         for grade in summary.grades {
             let failed = grade.checks.filter { !$0.passed }
             let checks = grade.checks.map { check in
-                "<li class=\"\(check.passed ? "pass" : "fail")\"><span class=\"mark\">\(check.passed ? "✓" : "✗")</span> <b>\(escape(check.id))</b> "
-                    + escape(check.message) + (check.measured.flatMap { $0.isEmpty ? nil : " <span class=\"muted\">[\(escape(shortened($0, 200)))]</span>" } ?? "")
+                "<li class=\"\(check.passed ? "pass" : "fail")\"><span class=\"mark\">\(check.passed ? "✓" : "✗")</span> <b>\(Markup.escape(check.id))</b> "
+                    + Markup.escape(check.message) + (check.measured.flatMap { $0.isEmpty ? nil : " <span class=\"muted\">[\(Markup.escape(shortened($0, 200)))]</span>" } ?? "")
                     + "</li>"
             }.joined(separator: "\n")
             let heading = failed.isEmpty ? "all \(grade.checks.count) passed" : "\(failed.count) failed: " + failed.map(\.id).joined(separator: ", ")
-            html += "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(escape(grade.submission))</td>"
+            html += "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(Markup.escape(grade.submission))</td>"
                 + "<td class=\"score\" style=\"color:\(colour(score: grade.score, max: grade.maxScore))\">\(grade.score)</td>"
-                + "<td>\(escape(grade.tier?.label ?? "–"))</td><td>\(escape(grade.image?.size ?? "–"))</td>"
+                + "<td>\(Markup.escape(grade.tier?.label ?? "–"))</td><td>\(Markup.escape(grade.image?.size ?? "–"))</td>"
                 + "<td class=\"nowrap\">\(String(format: "%.1f s", grade.durationSeconds))</td>"
-                + "<td><details\(failed.isEmpty ? "" : " open")><summary>\(escape(heading))</summary><ul class=\"checks\">\(checks)</ul></details></td></tr>\n"
+                + "<td><details\(failed.isEmpty ? "" : " open")><summary>\(Markup.escape(heading))</summary><ul class=\"checks\">\(checks)</ul></details></td></tr>\n"
         }
         for name in summary.notGraded {
-            html += "<tr class=\"pending\"><td>\(escape(name))</td><td>–</td><td colspan=\"4\" class=\"muted\">not graded yet</td></tr>\n"
+            html += "<tr class=\"pending\"><td>\(Markup.escape(name))</td><td>–</td><td colspan=\"4\" class=\"muted\">not graded yet</td></tr>\n"
         }
         return html + "</tbody>\n</table>\n</section>\n"
     }
@@ -138,7 +138,7 @@ public enum HTMLReport {
 
     private static func engineText(_ summary: ClassSummary) -> String {
         guard let engine = summary.grades.lazy.compactMap(\.engine).first else { return "" }
-        return " · \(escape(engine.name)) \(escape(engine.version)) (\(escape(engine.storageDriver)))"
+        return " · \(Markup.escape(engine.name)) \(Markup.escape(engine.version)) (\(Markup.escape(engine.storageDriver)))"
     }
 
     /// Red for 0 through amber to green for full marks.
@@ -159,23 +159,6 @@ public enum HTMLReport {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
         return formatter.string(from: date)
-    }
-
-    /// Escapes text for HTML content and attribute values.
-    static func escape(_ text: String) -> String {
-        var result = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default:
-                if scalar.value < 0x20 && scalar != "\n" && scalar != "\t" { result += "\u{FFFD}" } else { result.unicodeScalars.append(scalar) }
-            }
-        }
-        return result
     }
 
     private static let style = """

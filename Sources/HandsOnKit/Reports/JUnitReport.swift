@@ -9,21 +9,21 @@ public enum JUnitReport {
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
         xml += "<testsuites name=\"handson batch\" tests=\"\(summary.grades.count)\" failures=\"\(failures)\" errors=\"\(summary.errors)\" "
             + "time=\"\(seconds(time))\">\n"
-        xml += "  <testsuite name=\"\(escape(summary.chapterID))\" tests=\"\(summary.grades.count)\" failures=\"\(failures)\" "
+        xml += "  <testsuite name=\"\(Markup.escape(summary.chapterID))\" tests=\"\(summary.grades.count)\" failures=\"\(failures)\" "
             + "errors=\"\(summary.errors)\" skipped=\"0\" time=\"\(seconds(time))\" "
             + "timestamp=\"\(ISO8601DateFormatter().string(from: summary.generated))\">\n"
         xml += "    <properties>\n"
-        xml += "      <property name=\"chapter\" value=\"\(escape(summary.chapterTitle))\"/>\n"
+        xml += "      <property name=\"chapter\" value=\"\(Markup.escape(summary.chapterTitle))\"/>\n"
         if let mean = summary.mean { xml += "      <property name=\"mean_score\" value=\"\(String(format: "%.1f", mean))\"/>\n" }
         if !summary.notGraded.isEmpty {
-            xml += "      <property name=\"not_graded\" value=\"\(escape(summary.notGraded.joined(separator: ", ")))\"/>\n"
+            xml += "      <property name=\"not_graded\" value=\"\(Markup.escape(summary.notGraded.joined(separator: ", ")))\"/>\n"
         }
         xml += "    </properties>\n"
         for grade in summary.grades {
-            xml += "    <testcase classname=\"\(escape(summary.chapterID))\" name=\"\(escape(grade.submission))\" time=\"\(seconds(grade.durationSeconds))\">\n"
+            xml += "    <testcase classname=\"\(Markup.escape(summary.chapterID))\" name=\"\(Markup.escape(grade.submission))\" time=\"\(seconds(grade.durationSeconds))\">\n"
             xml += "      <properties>\n        <property name=\"score\" value=\"\(grade.score)/\(grade.maxScore)\"/>\n"
             if let image = grade.image {
-                xml += "        <property name=\"size\" value=\"\(escape(image.size)) (\(image.sizeBytes) bytes)\"/>\n"
+                xml += "        <property name=\"size\" value=\"\(Markup.escape(image.size)) (\(image.sizeBytes) bytes)\"/>\n"
             }
             xml += "      </properties>\n"
             let failed = grade.checks.filter { !$0.passed }
@@ -31,10 +31,10 @@ public enum JUnitReport {
                 let element = grade.status == .error ? "error" : "failure"
                 let message = "score \(grade.score)/\(grade.maxScore): " + failed.map(\.id).joined(separator: ", ")
                 let body = failed.map { "\($0.id): \($0.message)" + ($0.measured.map { " [measured: \($0)]" } ?? "") }.joined(separator: "\n")
-                xml += "      <\(element) message=\"\(escape(message))\" type=\"\(failed[0].id)\">\(escape(body))</\(element)>\n"
+                xml += "      <\(element) message=\"\(Markup.escape(message))\" type=\"\(Markup.escape(failed[0].id))\">\(Markup.escape(body))</\(element)>\n"
             }
             let passed = grade.checks.filter(\.passed).map { "\($0.id): \($0.message)" }
-            if !passed.isEmpty { xml += "      <system-out>\(escape(passed.joined(separator: "\n")))</system-out>\n" }
+            if !passed.isEmpty { xml += "      <system-out>\(Markup.escape(passed.joined(separator: "\n")))</system-out>\n" }
             xml += "    </testcase>\n"
         }
         xml += "  </testsuite>\n</testsuites>\n"
@@ -42,27 +42,4 @@ public enum JUnitReport {
     }
 
     private static func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
-
-    /// Escapes markup and drops what XML 1.0 cannot hold at all (terminal colour codes and other control characters
-    /// from build output), so the file always parses.
-    static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&apos;"
-            case "\t", "\n": result.unicodeScalars.append(scalar)
-            case "\r": result += "&#13;"
-            default:
-                let value = scalar.value
-                let allowed = (0x20...0xD7FF).contains(value) || (0xE000...0xFFFD).contains(value) || (0x10000...0x10FFFF).contains(value)
-                if allowed { result.unicodeScalars.append(scalar) } else { result += "\u{FFFD}" }
-            }
-        }
-        return result
-    }
 }
