@@ -45,6 +45,12 @@ extension ContainerEngine {
         return result.stdout + result.stderr
     }
 
+    /// Removes every container carrying `label` (`key=value`): what a run marked as its own.
+    public func removeContainers(labelled label: String) {
+        guard let listing = cleanUp(["ps", "-a", "-q", "--filter", "label=\(label)"], timeout: 60) else { return }
+        removeContainers(listing.stdout.split(separator: "\n").map(String.init))
+    }
+
     /// Removes containers, stopping them first; ones already gone are not an error.
     public func removeContainers(_ names: [String]) {
         guard !names.isEmpty else { return }

@@ -109,17 +109,6 @@ extension ContainerEngine {
         }
     }
 
-    /// Removes every container and image carrying `label` (`key=value`): what a run marked as its own.
-    public func removeEverything(labelled label: String) {
-        if let containers = cleanUp(["ps", "-a", "-q", "--filter", "label=\(label)"], timeout: 60) {
-            removeContainers(containers.stdout.split(separator: "\n").map(String.init))
-        }
-        if let images = cleanUp(["image", "ls", "-q", "--filter", "label=\(label)"], timeout: 60) {
-            var seen = Set<String>()
-            removeImages(images.stdout.split(separator: "\n").map(String.init).filter { seen.insert($0).inserted })
-        }
-    }
-
     /// Removes the images of `repository` whose tag starts with `tagPrefix`.
     public func removeImages(repository: String, tagPrefix: String) {
         let arguments = kind == .docker ? ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository]

@@ -105,7 +105,7 @@ public struct Grader: Sendable {
         case .success(let facts):
             stageCount = facts.stageCount
         }
-        let tag = "handson-grade/\(chapter.id):\(tagPrefix)\(UUID().uuidString.prefix(12).lowercased())"
+        let tag = "\(imageRepository):\(tagPrefix)\(UUID().uuidString.prefix(12).lowercased())"
         var buildOutput = ""
         let cleanUp: @Sendable () -> Void = { [engine, keepImage] in
             if !keepImage { engine.removeImages([tag]) }
@@ -175,6 +175,9 @@ public struct Grader: Sendable {
 }
 
 extension Grader {
+    /// Where graded images are tagged: `handson-grade/<chapter>`.
+    var imageRepository: String { "handson-grade/\(chapter.id)" }
+
     /// Limits on the containers a build runs its steps in: memory always, CPU when `buildCPUs` is set.
     var buildLimits: [String] {
         ["--memory", "1g", "--memory-swap", "1g"]

@@ -55,11 +55,12 @@ struct BatchCommand: Command {
         grader.keepImage = arguments.has("--keep")
         grader.engineInfo = try? engine.info()
         let engineText = grader.engineInfo.map { "\($0.name) \($0.version)" } ?? engine.kind.rawValue
+        let workers = min(jobs, max(pending.count, 1))
         io.err("Grading \(pending.count) of \(listing.submissions.count) submissions for \(chapter.id) on \(engineText), "
-               + "\(min(jobs, max(pending.count, 1))) at a time" + (saved.grades.isEmpty ? "" : " (\(saved.grades.count) already graded)") + ".")
+               + "\(workers) at a time" + (saved.grades.isEmpty ? "" : " (\(saved.grades.count) already graded)") + ".")
 
         let progress = BatchProgress(io: io, total: listing.submissions.count, alreadyDone: listing.submissions.count - pending.count,
-                                     jobs: min(jobs, max(pending.count, 1)))
+                                     jobs: workers)
         progress.begin()
         let outcome = BatchGrader(grader: grader, jobs: jobs).run(pending, store: store) { progress.handle($0) }
         progress.end()

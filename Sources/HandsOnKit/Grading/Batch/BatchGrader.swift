@@ -10,7 +10,7 @@ public enum BatchEvent: Sendable {
 }
 
 /// Grades many answers N at a time on one engine. Every grade is a `Grader` grade (same checks, limits and JSON);
-/// the batch adds its own label to everything it makes, saves each result the moment it is known, and removes the
+/// the batch marks what it makes as its own (a label on containers, its id in image tags), saves each result the moment it is known, and removes the
 /// builds' stage images once at the end (a parallel grade may be using them as its cache until then).
 public struct BatchGrader: Sendable {
     public let grader: Grader
@@ -23,20 +23,21 @@ public struct BatchGrader: Sendable {
         self.cancellation = cancellation
     }
 
-    /// The label on every container of the batch with this id (its images carry the id at the start of their tag).
-    public static func label(_ batchID: String) -> (key: String, value: String) { ("org.handson.batch", batchID) }
+    /// The label on every container of a batch, valued with its id (its images carry the id at the start of their tag).
+    public static let labelKey = "org.handson.batch"
 
     /// Grades `pending` and saves each result in `store`; returns the grades it finished (in completion order)
     /// and whether Ctrl-C stopped it.
     public func run(_ pending: [Submission], store: BatchResultStore,
                     onEvent: @escaping @Sendable (BatchEvent) -> Void = { _ in }) -> (finished: [GradeReport], interrupted: Bool) {
-        let label = Self.label(store.manifest.batchID)
+        let batchID = store.manifest.batchID
+        let label = "\(Self.labelKey)=\(batchID)"
         var grader = self.grader
-        grader.extraLabels[label.key] = label.value
-        grader.tagPrefix = "\(store.manifest.batchID)-"
+        grader.extraLabels[Self.labelKey] = batchID
+        grader.tagPrefix = "\(batchID)-"
         let sweep = { [grader] in
-            grader.engine.removeEverything(labelled: "\(label.key)=\(label.value)")
-            grader.engine.removeImages(repository: "handson-grade/\(grader.chapter.id)", tagPrefix: grader.tagPrefix)
+            grader.engine.removeContainers(labelled: label)
+            grader.engine.removeImages(repository: grader.imageRepository, tagPrefix: grader.tagPrefix)
         }
         grader.engineInfo = grader.engineInfo ?? (try? grader.engine.info())
         // Each build gets its share of the machine, so one answer's `RUN` cannot starve the others.
@@ -45,7 +46,7 @@ public struct BatchGrader: Sendable {
         grader.stepImages = ledger
         // What a killed run left goes first: its engine commands still running (a build goes on after its grader is
         // killed), then its images and containers.
-        OrphanedCommands.stop(mentioning: ["\(label.key)=\(label.value)", "handson-grade/\(grader.chapter.id):\(grader.tagPrefix)"])
+        OrphanedCommands.stop(mentioning: [label, "\(grader.imageRepository):\(grader.tagPrefix)"])
         if !grader.keepImage { sweep() }
 
         let queue = WorkQueue(pending)
