@@ -9,9 +9,11 @@ let package = Package(
     ],
     targets: [
         /// The engine: processes, container engines, lab images, parsers, checks, grading, the CLI's commands.
-        .target(name: "HandsOnKit", dependencies: ["CSpawnSupport"]),
+        .target(name: "HandsOnKit", dependencies: ["CSpawnSupport", "CZlibSupport"]),
         /// Two GNU libc calls Swift's Glibc module does not expose (pipe2, posix_spawn chdir).
         .target(name: "CSpawnSupport"),
+        /// zlib's inflate for compressed image layers (the system's libz; Debian's zlib1g-dev has the header).
+        .target(name: "CZlibSupport", linkerSettings: [.linkedLibrary("z")]),
         /// The executable: only the entry point.
         .executableTarget(name: "handson", dependencies: ["HandsOnKit"]),
         /// Unit tests: no engine needed (a fake process runner where processes are involved).

@@ -14,6 +14,9 @@ public struct OptionSpec: Sendable {
     public static let json = OptionSpec("--json", help: "Print the result as JSON on stdout.")
     public static let engine = OptionSpec("--engine", value: "docker|podman",
                                           help: "Container engine to use (default: whichever answers, docker first).")
+    /// Added to every command that takes `--engine`.
+    public static let host = OptionSpec("--host", value: "address",
+                                        help: "The engine's address (docker: DOCKER_HOST, e.g. unix:///run/other/docker.sock; podman: CONTAINER_HOST).")
 }
 
 /// What a command is called, takes and does, for parsing and for `--help`.
@@ -35,7 +38,7 @@ public struct CommandSpec: Sendable {
         self.arguments = arguments
         self.minimumPositionals = positionals.lowerBound
         self.maximumPositionals = positionals.upperBound
-        self.options = options
+        self.options = options.contains { $0.name == OptionSpec.engine.name } ? options + [.host] : options
         self.discussion = discussion
     }
 

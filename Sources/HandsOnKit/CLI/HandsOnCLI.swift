@@ -17,6 +17,7 @@ public enum HandsOnCLI {
         GradeCommand(),
         BatchCommand(),
         ProbeCommand(),
+        SizeCommand(),
         DoctorCommand(),
         LabPrepareCommand(),
         LabListCommand(),

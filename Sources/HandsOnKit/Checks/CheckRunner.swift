@@ -33,8 +33,9 @@ public struct CheckRunner: Sendable {
         guard let resolved = context.engine.resolveImage(image) else {
             return CheckResult(id: id, passed: false, message: "no image \(image) yet: build it (docker image build -t \(image) .)")
         }
-        let shown = try? context.engine.displayedImageSize(resolved)
-        return CheckResult(id: id, passed: true, message: "\(image) exists" + (shown.map { " (\($0))" } ?? ""), measured: shown)
+        let size = try? ImageMeasurement.measure(resolved, context.engine)
+        return CheckResult(id: id, passed: true, message: "\(image) exists" + (size.map { " (\($0.described))" } ?? ""),
+                           measured: size?.displayed)
     }
 
     private func imageTiers(_ id: String, _ image: String, _ tiers: SizeTiers, _ passScore: Int,
@@ -46,7 +47,8 @@ public struct CheckRunner: Sendable {
             return CheckResult(id: id, passed: false, message: "cannot read the listed size '\(size.displayed)' of \(image)",
                                measured: size.displayed)
         }
-        return CheckResult(id: id, passed: outcome.score >= passScore, message: "\(image) \(outcome.message)", measured: size.displayed)
+        let note = size.engineNote.map { " (\($0))" } ?? ""
+        return CheckResult(id: id, passed: outcome.score >= passScore, message: "\(image) \(outcome.message)\(note)", measured: size.displayed)
     }
 
     private func containerRunning(_ id: String, _ image: String, _ name: String?, _ port: Int?,
@@ -77,10 +79,10 @@ public struct CheckRunner: Sendable {
     }
 }
 
-/// An image's exact bytes and its size as the engine's listing shows it.
+/// An image's size as HandsOn measures it from its layers, with the engine's listing beside it.
 enum ImageMeasurement {
     static func measure(_ image: String, _ engine: ContainerEngine) throws -> MeasuredSize? {
         guard let resolved = engine.resolveImage(image) else { return nil }
-        return MeasuredSize(exactBytes: try engine.imageSizeBytes(resolved), displayed: try engine.displayedImageSize(resolved))
+        return MeasuredSize(try engine.sizeReport(resolved, store: engine.cachedInfo()?.store))
     }
 }

@@ -43,6 +43,7 @@ struct ImageSizeCheck {
         }
         let passed = failures.isEmpty
         let detail = (passed ? facts : failures).joined(separator: "; ")
-        return CheckResult(id: id, passed: passed, message: "\(image) is \(size.displayed): \(detail)", measured: size.displayed)
+        let note = size.engineNote.map { " (\($0))" } ?? ""
+        return CheckResult(id: id, passed: passed, message: "\(image) is \(size.displayed): \(detail)\(note)", measured: size.displayed)
     }
 }

@@ -1,16 +1,34 @@
 import Foundation
+import Synchronization
 
 public enum EngineKind: String, Sendable, CaseIterable, Codable {
     case docker
     case podman
 }
 
-/// Facts about the engine recorded with every grade: sizes differ between engines and versions.
+/// Facts about the engine recorded with every grade: the engine's own listings differ between engines and stores.
 public struct EngineInfo: Sendable, Codable, Equatable {
     public let name: String
     public let clientVersion: String
     public let version: String
     public let storageDriver: String
+    /// Where the engine keeps images; nil in results saved before it was recorded.
+    public var store: ImageStore?
+    /// What runs `build`; nil in results saved before it was recorded.
+    public var builder: ImageBuilder?
+    /// The address the engine was reached at (`DOCKER_HOST`), nil for the default.
+    public var host: String?
+
+    public init(name: String, clientVersion: String, version: String, storageDriver: String,
+                store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil) {
+        self.name = name
+        self.clientVersion = clientVersion
+        self.version = version
+        self.storageDriver = storageDriver
+        self.store = store
+        self.builder = builder
+        self.host = host
+    }
 }
 
 public enum EngineError: Error, CustomStringConvertible {
@@ -102,17 +120,78 @@ public struct ContainerEngine: Sendable {
     public func info() throws -> EngineInfo {
         switch kind {
         case .docker:
-            // One call: the client's version, the daemon's and its storage driver.
-            let fields = try checked(["info", "--format", "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}"]).stdout
+            // One call: the client's version and plugins, the daemon's version, its storage driver and whether the
+            // containerd snapshotter is behind it.
+            let format = "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
+                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}"
+            let fields = try checked(["info", "--format", format]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 3 else { throw CommandFailure("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver") }
-            return EngineInfo(name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2])
+            guard fields.count == 5 else {
+                throw CommandFailure("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins")
+            }
+            let store: ImageStore = fields[3].contains("io.containerd.snapshotter") ? .containerd : .dockerGraphDriver
+            let plugins = fields[4].split(separator: " ").map(String.init)
+            return EngineInfo(name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2],
+                              store: store, builder: ImageBuilder.docker(plugins: plugins, environment: effectiveEnvironment),
+                              host: effectiveEnvironment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 })
         case .podman:
-            let version = try checked(["version", "--format", "{{.Client.Version}}"]).stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            let driver = try checked(["info", "--format", "{{.Store.GraphDriverName}}"]).stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            return EngineInfo(name: "podman", clientVersion: version, version: version, storageDriver: driver)
+            let fields = try checked(["info", "--format", "{{.Version.Version}}|{{.Store.GraphDriverName}}"]).stdout
+                .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 2 else {
+                throw CommandFailure("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver")
+            }
+            return EngineInfo(name: "podman", clientVersion: fields[0], version: fields[0], storageDriver: fields[1],
+                              store: .podman, builder: .buildah,
+                              host: effectiveEnvironment["CONTAINER_HOST"].flatMap { $0.isEmpty ? nil : $0 })
         }
+    }
+
+    /// `info()`, asked once per engine address and builder setting in this process.
+    public func cachedInfo() -> EngineInfo? {
+        let key = [kind.rawValue, effectiveEnvironment["DOCKER_HOST"] ?? "", effectiveEnvironment["CONTAINER_HOST"] ?? "",
+                   effectiveEnvironment["DOCKER_BUILDKIT"] ?? ""].joined(separator: "|")
+        if let known = Self.infoCache.withLock({ $0[key] }) { return known }
+        guard let info = try? info() else { return nil }
+        Self.infoCache.withLock { $0[key] = info }
+        return info
+    }
+
+    private static let infoCache = Mutex<[String: EngineInfo]>([:])
+
+    /// The environment the engine's CLI runs with.
+    var effectiveEnvironment: [String: String] { environment ?? ProcessInfo.processInfo.environment }
+}
+
+/// Where an engine keeps images, which decides what its own listing counts.
+public enum ImageStore: String, Sendable, Codable, Equatable {
+    /// Docker's classic store (overlay2 and the other graph drivers): file bytes per layer.
+    case dockerGraphDriver = "graph-driver"
+    /// Docker's containerd image store (the default of fresh Docker 29 installs).
+    case containerd
+    case podman
+
+    /// What the engine's own SIZE column counts, in one phrase.
+    public var listingMeaning: String {
+        switch self {
+        case .dockerGraphDriver: return "file bytes per layer, as HandsOn measures"
+        case .containerd: return "containerd store: compressed content + unpacked snapshots"
+        case .podman: return "Podman: uncompressed layer archives, tar headers and padding included"
+        }
+    }
+}
+
+/// What runs an engine's `build`.
+public enum ImageBuilder: String, Sendable, Codable, Equatable {
+    /// Docker's legacy builder (`DOCKER_BUILDKIT=0`, or no buildx plugin).
+    case classic
+    /// BuildKit through the buildx plugin (what `docker build` is since Docker 23).
+    case buildkit
+    /// Podman's builder.
+    case buildah
+
+    /// The docker CLI uses BuildKit when the buildx plugin is there, unless DOCKER_BUILDKIT says 0 or false.
+    static func docker(plugins: [String], environment: [String: String]) -> ImageBuilder {
+        if let setting = environment["DOCKER_BUILDKIT"]?.lowercased(), setting == "0" || setting == "false" { return .classic }
+        return plugins.contains("buildx") ? .buildkit : .classic
     }
 }

@@ -3,9 +3,14 @@ import Foundation
 /// The result of grading one answer, as `handson grade --json` prints it.
 public struct GradeReport: Sendable, Codable {
     public struct ImageSize: Sendable, Codable {
+        /// HandsOn's measurement from the image's layers: the same on every engine and store.
         public let sizeBytes: Int64
+        /// `sizeBytes` as `docker image ls` writes sizes.
         public let size: String
         public let basis: SizeBasis
+        /// The engine's own SIZE column for the image, and why it differs when it does.
+        public var engineListed: String?
+        public var engineListedNote: String?
     }
 
     public enum Status: String, Sendable, Codable { case graded, error }
@@ -84,7 +89,7 @@ public struct Grader: Sendable {
         let infoGroup = DispatchGroup()
         if self.engineInfo == nil {
             DispatchQueue.global().async(group: infoGroup) { [engine] in
-                let info = try? engine.info()
+                let info = engine.cachedInfo()
                 askedInfo.withLock { $0 = info }
             }
         }
@@ -135,17 +140,12 @@ public struct Grader: Sendable {
                 return report()
             }
             checks.append(CheckResult(id: "builds", passed: true, message: "the Dockerfile builds", measured: keepImage ? tag : nil))
-            // The size is measured (exact bytes and the listing, both at once) while the gates run.
-            let exactBytes = LockedBox<Result<Int64, any Error>?>(nil)
-            let displayed = LockedBox<Result<String, any Error>?>(nil)
+            // The size is measured from the image's layers while the gates run.
+            let measured = LockedBox<Result<ImageSizeReport, any Error>?>(nil)
             let measuring = DispatchGroup()
             DispatchQueue.global().async(group: measuring) { [engine] in
-                let result = Result { try engine.imageSizeBytes(tag) }
-                exactBytes.withLock { $0 = result }
-            }
-            DispatchQueue.global().async(group: measuring) { [engine] in
-                let result = Result { try engine.displayedImageSize(tag) }
-                displayed.withLock { $0 = result }
+                let result = Result { try engine.sizeReport(tag, store: engine.cachedInfo()?.store) }
+                measured.withLock { $0 = result }
             }
             let context = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
                                        subjectImage: tag, runTimeout: runTimeout,
@@ -153,18 +153,19 @@ public struct Grader: Sendable {
             let gates = CheckRunner().run(grading.gates, in: context)
             checks += gates
             measuring.wait()
-            guard let exact = exactBytes.withLock({ $0 }), let listed = displayed.withLock({ $0 }) else {
-                throw CommandFailure("the image's size was not measured")
-            }
-            let size = MeasuredSize(exactBytes: try exact.get(), displayed: try listed.get())
-            let image = GradeReport.ImageSize(sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis)
+            guard let sizeReport = try measured.withLock({ $0 })?.get() else { throw CommandFailure("the image's size was not measured") }
+            let size = MeasuredSize(sizeReport)
+            let image = GradeReport.ImageSize(sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis,
+                                              engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote)
             guard let outcome = grading.sizeTiers.evaluate(size) else {
                 checks.append(CheckResult(id: "size", passed: false, message: "cannot read the listed size '\(size.displayed)'", measured: size.displayed))
                 return report(image: image)
             }
             let gatesPassed = gates.allSatisfy(\.passed)
+            let note = size.engineNote.map { " (\($0))" } ?? ""
             checks.append(CheckResult(id: "size", passed: outcome.score > 0,
-                                      message: outcome.message + (gatesPassed ? "" : " (not awarded: a gate failed)"), measured: size.displayed))
+                                      message: outcome.message + note + (gatesPassed ? "" : " (not awarded: a gate failed)"),
+                                      measured: size.displayed))
             return report(score: gatesPassed ? outcome.score : 0, tier: gatesPassed ? outcome.tier : nil, image: image)
         } catch {
             checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))

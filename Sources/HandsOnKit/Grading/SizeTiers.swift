@@ -24,13 +24,24 @@ public struct SizeTier: Sendable, Equatable, Codable {
 /// The size an image was measured at, in both forms.
 public struct MeasuredSize: Sendable, Equatable, Codable {
     public let exactBytes: Int64
-    /// As the engine's listing displays it (`27.1MB`).
+    /// As `docker image ls` writes sizes (`27.1MB`): HandsOn's measurement written so, or a pasted listing's text.
     public let displayed: String
+    /// Why the engine's own listing shows another figure, when it does.
+    public var engineNote: String?
 
-    public init(exactBytes: Int64, displayed: String) {
+    public init(exactBytes: Int64, displayed: String, engineNote: String? = nil) {
         self.exactBytes = exactBytes
         self.displayed = displayed
+        self.engineNote = engineNote
     }
+
+    /// HandsOn's own measurement, with the engine's listing beside it.
+    public init(_ report: ImageSizeReport) {
+        self.init(exactBytes: report.sizeBytes, displayed: report.size, engineNote: report.engineListedNote)
+    }
+
+    /// "27.1MB", or "27.1MB (the engine lists 30.2MB: ...)".
+    public var described: String { engineNote.map { "\(displayed) (\($0))" } ?? displayed }
 }
 
 /// What the tiers gave an image, and what the next tier needs.

@@ -40,7 +40,7 @@ public struct LabPreparer: Sendable {
             }
             let standIn = isStandIn(reference)
             return LabImageStatus(reference: image.reference, state: standIn ? .presentStandIn : .present, isStandIn: standIn,
-                                  sizeBytes: try? engine.imageSizeBytes(reference), message: nil)
+                                  sizeBytes: try? engine.measureImage(reference).sizeBytes, message: nil)
         }
     }
 
@@ -69,7 +69,7 @@ public struct LabPreparer: Sendable {
                 let pull = try engine.pull(reference, timeout: pullTimeout)
                 if pull.succeeded {
                     statuses[index] = LabImageStatus(reference: image.reference, state: .pulled, isStandIn: false,
-                                                     sizeBytes: try? engine.imageSizeBytes(reference), message: nil)
+                                                     sizeBytes: try? engine.measureImage(reference).sizeBytes, message: nil)
                     continue
                 }
                 // One failed pull is enough to know: no registry today, so the rest are built without trying.
@@ -83,7 +83,7 @@ public struct LabPreparer: Sendable {
                 progress.finish()
                 progress.detail(String(format: "built in %.0f s", Date().timeIntervalSince(started)))
                 statuses[index] = LabImageStatus(reference: image.reference, state: .builtStandIn, isStandIn: true,
-                                                 sizeBytes: try? engine.imageSizeBytes(reference), message: nil)
+                                                 sizeBytes: try? engine.measureImage(reference).sizeBytes, message: nil)
             } catch {
                 progress.finish()
                 statuses[index] = LabImageStatus(reference: image.reference, state: .failed, isStandIn: false,

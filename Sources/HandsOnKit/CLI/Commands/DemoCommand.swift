@@ -12,6 +12,7 @@ struct DemoCommand: Command {
         let image: String
         let sizeBytes: Int64
         let size: String
+        let engineListed: String?
     }
 
     struct Outcome: Codable {
@@ -78,8 +79,8 @@ struct DemoCommand: Command {
 
         var measured: [Measurement] = []
         for image in images {
-            measured.append(Measurement(image: image, sizeBytes: try engine.imageSizeBytes(image),
-                                        size: try engine.displayedImageSize(image)))
+            let report = try engine.sizeReport(image, store: info.store)
+            measured.append(Measurement(image: image, sizeBytes: report.sizeBytes, size: report.size, engineListed: report.engineListed))
         }
         let outcome = Outcome(engine: info, images: measured, healthStatus: health.httpStatus, healthBody: health.body,
                               healthy: health.isHealthy, secondsToHealthy: health.elapsedSeconds)
@@ -88,9 +89,13 @@ struct DemoCommand: Command {
         } else {
             let style = io.outputStyle
             io.out("")
-            io.out(style.bold("IMAGE              SIZE      BYTES"))
+            io.out(style.bold("IMAGE              SIZE      BYTES       ENGINE LISTS"))
             for item in measured {
-                io.out("\(item.image.padding(toLength: 18, withPad: " ", startingAt: 0)) \(item.size.padding(toLength: 9, withPad: " ", startingAt: 0)) \(item.sizeBytes)")
+                io.out("\(item.image.padding(toLength: 18, withPad: " ", startingAt: 0)) \(item.size.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+                       + "\(String(item.sizeBytes).padding(toLength: 11, withPad: " ", startingAt: 0)) \(item.engineListed ?? "?")")
+            }
+            if let store = info.store, store != .dockerGraphDriver {
+                io.out(style.dim("SIZE is HandsOn's measurement of the layers; the engine's column counts \(store.listingMeaning)."))
             }
             let ratio = Double(measured[1].sizeBytes) / Double(max(measured[0].sizeBytes, 1)) * 100
             io.out(String(format: "The scratch image is %.1f%% of the single-stage one.", ratio))

@@ -8,6 +8,12 @@ enum EngineOption {
         } else if let name = context.environment["HANDSON_ENGINE"], let kind = EngineKind(rawValue: name) {
             preferred = kind
         }
-        return try ContainerEngine.detect(preferred: preferred, runner: context.runner)
+        var environment: [String: String]?
+        if let host = arguments.value("--host") {
+            guard !host.isEmpty else { throw UsageError("--host needs an address, e.g. unix:///run/other/docker.sock") }
+            // The address goes to whichever engine answers: docker reads DOCKER_HOST, podman CONTAINER_HOST.
+            environment = context.environment.merging(["DOCKER_HOST": host, "CONTAINER_HOST": host]) { _, new in new }
+        }
+        return try ContainerEngine.detect(preferred: preferred, runner: context.runner, environment: environment)
     }
 }

@@ -1,0 +1,5 @@
+#include "CZlibSupport.h"
+
+int handson_inflate_init(z_stream *stream) {
+    return inflateInit2(stream, 15 + 32);
+}

@@ -1,0 +1,8 @@
+#ifndef HANDSON_CZLIBSUPPORT_H
+#define HANDSON_CZLIBSUPPORT_H
+#include <zlib.h>
+
+/// inflateInit2(stream, 15 + 32): a gzip or zlib stream, the header detected (a macro Swift cannot call).
+int handson_inflate_init(z_stream *stream);
+
+#endif

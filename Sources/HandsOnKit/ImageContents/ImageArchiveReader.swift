@@ -1,0 +1,256 @@
+import Foundation
+
+/// Why an image archive (`docker image save`, `podman save`) could not be measured.
+public enum ImageArchiveError: Error, Equatable, CustomStringConvertible {
+    case unreadable(String)
+    case noManifest
+    case badManifest(file: String, reason: String)
+    case missingLayer(String)
+    case unsupportedCompression(entry: String, kind: String)
+    case layer(entry: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let reason): return "the image archive cannot be read: \(reason)"
+        case .noManifest: return "the image archive has neither manifest.json nor index.json"
+        case .badManifest(let file, let reason): return "the image archive's \(file) cannot be read: \(reason)"
+        case .missingLayer(let name): return "the image archive lists layer \(name) but does not hold it"
+        case .unsupportedCompression(let entry, let kind): return "layer \(entry) is \(kind)-compressed, which HandsOn cannot read"
+        case .layer(let entry, let reason): return "layer \(entry) cannot be read: \(reason)"
+        }
+    }
+}
+
+/// Reads an image archive as it streams, in one pass: every layer blob is counted on the way (decompressed if it is
+/// gzip), small JSON files are kept, and at the end the manifest says which blobs are the image's layers, in order.
+/// Knows Docker's archive (`manifest.json`, with `<id>/layer.tar` or OCI `blobs/sha256/...`), Podman's
+/// (`<digest>.tar`), and a bare OCI layout (`index.json`).
+struct ImageArchiveReader {
+    /// Files kept whole to read the manifest and configs from; larger ones are not JSON metadata.
+    static var metadataLimit: Int { 16 << 20 }
+
+    private var outer: TarStreamParser<ArchiveEntries>
+
+    init() { outer = TarStreamParser(consumer: ArchiveEntries()) }
+
+    mutating func feed(_ bytes: UnsafeRawBufferPointer) throws { try outer.feed(bytes) }
+
+    /// Ends the stream and resolves the layers of the image; `reference` picks one when the archive holds several.
+    func finish(reference: String? = nil) throws -> [ArchivedLayer] {
+        do { try outer.finish() } catch { throw ImageArchiveError.unreadable("\(error)") }
+        return try ImageArchiveLayout(entries: outer.consumer).layers(for: reference)
+    }
+}
+
+/// One of the image's layers as the archive holds it.
+struct ArchivedLayer: Sendable, Equatable {
+    let entry: String
+    let count: LayerCount
+}
+
+/// The outer archive's entries: layer blobs counted, metadata kept.
+struct ArchiveEntries: TarEntryConsumer {
+    private(set) var layers: [String: LayerCount] = [:]
+    private(set) var metadata: [String: [UInt8]] = [:]
+    private(set) var problems: [String: ImageArchiveError] = [:]
+
+    private enum Current {
+        case none
+        /// The first bytes of an entry whose kind is not yet known.
+        case sniffing(path: String, size: Int64, bytes: [UInt8])
+        case layer(path: String, reader: LayerStreamReader)
+        case metadata(path: String, bytes: [UInt8])
+        case skipping
+    }
+
+    private var current = Current.none
+
+    mutating func beginEntry(_ header: TarEntryHeader) throws {
+        guard header.kind == .file, header.size > 0 else {
+            current = .skipping
+            return
+        }
+        let path = Self.normalized(header.path)
+        let name = (path as NSString).lastPathComponent
+        if name.hasSuffix(".json") || name == "repositories" || name == "oci-layout" || name == "json" || name == "VERSION" {
+            current = header.size <= Int64(ImageArchiveReader.metadataLimit) ? .metadata(path: path, bytes: []) : .skipping
+        } else {
+            current = .sniffing(path: path, size: header.size, bytes: [])
+        }
+    }
+
+    mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws {
+        switch current {
+        case .none, .skipping:
+            return
+        case .metadata(let path, var kept):
+            current = .skipping  // the enum lets go of the array, so appending does not copy it
+            kept.append(contentsOf: bytes)
+            current = .metadata(path: path, bytes: kept)
+        case .layer(let path, var reader):
+            current = .skipping
+            do {
+                try reader.feed(bytes)
+                current = .layer(path: path, reader: reader)
+            } catch {
+                problems[path] = .layer(entry: path, reason: "\(error)")
+            }
+        case .sniffing(let path, let size, var kept):
+            current = .skipping
+            kept.append(contentsOf: bytes)
+            if kept.count >= 512 || Int64(kept.count) >= size {
+                try classify(path: path, size: size, firstBytes: kept)
+            } else {
+                current = .sniffing(path: path, size: size, bytes: kept)
+            }
+        }
+    }
+
+    mutating func endEntry() throws {
+        switch current {
+        case .metadata(let path, let bytes):
+            metadata[path] = bytes
+        case .layer(let path, let reader):
+            do { layers[path] = try reader.finish() } catch { problems[path] = .layer(entry: path, reason: "\(error)") }
+        case .sniffing(let path, let size, let kept):
+            current = .skipping
+            try classify(path: path, size: size, firstBytes: kept)
+            if case .layer(let path, let reader) = current {
+                do { layers[path] = try reader.finish() } catch { problems[path] = .layer(entry: path, reason: "\(error)") }
+            } else if case .metadata(let path, let bytes) = current {
+                metadata[path] = bytes
+            }
+        case .none, .skipping:
+            break
+        }
+        current = .none
+    }
+
+    /// Decides from an entry's first bytes what it is, and replays them into its reader.
+    private mutating func classify(path: String, size: Int64, firstBytes: [UInt8]) throws {
+        let compression: LayerStreamReader.Compression
+        if firstBytes.starts(with: [0x1f, 0x8b]) {
+            compression = .gzip
+        } else if firstBytes.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) {
+            problems[path] = .unsupportedCompression(entry: path, kind: "zstd")
+            current = .skipping
+            return
+        } else if firstBytes.count >= 263 && firstBytes[257..<262].elementsEqual("ustar".utf8)
+                    || firstBytes.count >= 512 && firstBytes.allSatisfy({ $0 == 0 }) {
+            compression = .none
+        } else if size <= Int64(ImageArchiveReader.metadataLimit) {
+            current = .metadata(path: path, bytes: firstBytes)
+            return
+        } else {
+            current = .skipping
+            return
+        }
+        var reader = try LayerStreamReader(compression: compression)
+        do {
+            try firstBytes.withUnsafeBytes { try reader.feed($0) }
+            current = .layer(path: path, reader: reader)
+        } catch {
+            problems[path] = .layer(entry: path, reason: "\(error)")
+            current = .skipping
+        }
+    }
+
+    static func normalized(_ path: String) -> String {
+        path.hasPrefix("./") ? String(path.dropFirst(2)) : path
+    }
+}
+
+/// Which blobs are the image's layers, from `manifest.json` (Docker and Podman archives) or `index.json` (OCI).
+struct ImageArchiveLayout {
+    let entries: ArchiveEntries
+
+    private struct DockerManifestEntry: Decodable {
+        let Config: String?
+        let RepoTags: [String]?
+        let Layers: [String]
+    }
+
+    private struct OCIDescriptor: Decodable {
+        struct Platform: Decodable {
+            let architecture: String?
+            let os: String?
+        }
+        let mediaType: String?
+        let digest: String
+        let platform: Platform?
+        let annotations: [String: String]?
+    }
+
+    private struct OCIManifest: Decodable {
+        let mediaType: String?
+        let manifests: [OCIDescriptor]?
+        let layers: [OCIDescriptor]?
+    }
+
+    func layers(for reference: String?) throws -> [ArchivedLayer] {
+        let paths: [String]
+        if let manifest = entries.metadata["manifest.json"] {
+            paths = try dockerLayerPaths(manifest, reference: reference)
+        } else if let index = entries.metadata["index.json"] {
+            paths = try ociLayerPaths(index)
+        } else {
+            throw ImageArchiveError.noManifest
+        }
+        return try paths.map { path in
+            let path = ArchiveEntries.normalized(path)
+            if let problem = entries.problems[path] { throw problem }
+            guard let count = entries.layers[path] else { throw ImageArchiveError.missingLayer(path) }
+            return ArchivedLayer(entry: path, count: count)
+        }
+    }
+
+    private func dockerLayerPaths(_ bytes: [UInt8], reference: String?) throws -> [String] {
+        let images: [DockerManifestEntry]
+        do { images = try JSONDecoder().decode([DockerManifestEntry].self, from: Data(bytes)) } catch {
+            throw ImageArchiveError.badManifest(file: "manifest.json", reason: "\(error)")
+        }
+        let wanted = reference.map(ImageReference.init)
+        let chosen = images.first { entry in
+            guard let wanted else { return false }
+            return (entry.RepoTags ?? []).contains { ImageReference($0) == wanted }
+        } ?? images.first
+        guard let chosen else { throw ImageArchiveError.badManifest(file: "manifest.json", reason: "it lists no image") }
+        return chosen.Layers
+    }
+
+    private func ociLayerPaths(_ bytes: [UInt8]) throws -> [String] {
+        var document = try decode(bytes, file: "index.json")
+        // An index leads to a manifest (or a further index): follow the first one for this machine's platform.
+        for _ in 0..<4 {
+            if let layers = document.layers { return layers.map { Self.blobPath($0.digest) } }
+            guard let manifests = document.manifests, !manifests.isEmpty else { break }
+            let present = manifests.filter { entries.metadata[Self.blobPath($0.digest)] != nil }
+            guard let next = present.first(where: { $0.platform?.os == "linux" && $0.platform?.architecture == Self.architecture })
+                    ?? present.first else {
+                throw ImageArchiveError.badManifest(file: "index.json", reason: "none of its manifests is in the archive")
+            }
+            let path = Self.blobPath(next.digest)
+            document = try decode(entries.metadata[path]!, file: path)
+        }
+        throw ImageArchiveError.badManifest(file: "index.json", reason: "no manifest with layers was found")
+    }
+
+    private func decode(_ bytes: [UInt8], file: String) throws -> OCIManifest {
+        do { return try JSONDecoder().decode(OCIManifest.self, from: Data(bytes)) } catch {
+            throw ImageArchiveError.badManifest(file: file, reason: "\(error)")
+        }
+    }
+
+    /// `sha256:abc...` → `blobs/sha256/abc...`.
+    static func blobPath(_ digest: String) -> String {
+        "blobs/" + digest.replacingOccurrences(of: ":", with: "/")
+    }
+
+    static var architecture: String {
+        #if arch(arm64)
+        return "arm64"
+        #else
+        return "amd64"
+        #endif
+    }
+}
