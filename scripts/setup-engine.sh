@@ -1,53 +1,158 @@
 #!/usr/bin/env bash
-# Makes sure a container engine answers: on Debian as root, installs docker.io, debootstrap, curl, podman and chromium
-# when missing, starts dockerd in the background and waits for it. Elsewhere it says what to do.
+# Sets up the engines HandsOn is proven on, from Debian packages, and starts them (as root on Debian):
+#   - Docker 26 (Debian 13's docker.io and containerd, installed on Debian 12 with dpkg -i) with BuildKit
+#     (Debian 13's docker-buildx as the CLI plugin) on the overlay2 store: the default socket;
+#   - a second dockerd on the containerd image store, with its own socket, data root, exec root, pidfile and
+#     bridge: unix:///run/handson-containerd-store/docker.sock (HANDSON_CONTAINERD_HOST);
+#   - Podman, and debootstrap, curl and chromium for the lab images and the report tests.
+# The classic builder needs nothing more: DOCKER_BUILDKIT=0 on the default engine.
+# Elsewhere (not root, not Debian) it says what to install. Safe to run again: what runs and is installed stays.
 set -euo pipefail
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-need_packages=()
-command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
-command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need_packages+=(debootstrap)
-command -v curl >/dev/null 2>&1 || need_packages+=(curl)
-command -v podman >/dev/null 2>&1 || need_packages+=(podman)
-command -v tar >/dev/null 2>&1 || need_packages+=(tar)
-# The batch report's tests load report.html in a real headless browser.
-command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
+CONTAINERD_STORE_DIR=/run/handson-containerd-store
+CONTAINERD_STORE_HOST=unix://$CONTAINERD_STORE_DIR/docker.sock
+CONTAINERD_STORE_CONFIG=/etc/handson/dockerd-containerd-store.json
+CONTAINERD_STORE_BRIDGE=handson-ctr0
+CONTAINERD_STORE_SUBNET=172.30.250.1/24
+WANTED_DOCKERD_MAJOR=26
 
-if [ "${#need_packages[@]}" -gt 0 ]; then
-  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    log "missing: ${need_packages[*]}. On Debian, as root: apt-get install ${need_packages[*]}"
-    log "(elsewhere: install Docker or Podman, curl and debootstrap, and start the engine)"
-    exit 1
-  fi
-  log "installing ${need_packages[*]}"
+is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
+
+dockerd_major() { dockerd --version 2>/dev/null | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p'; }
+
+# The Debian mirror apt on this machine is configured with (HANDSON_DEBIAN_MIRROR overrides it).
+debian_mirror() {
+  if [ -n "${HANDSON_DEBIAN_MIRROR:-}" ]; then printf '%s\n' "$HANDSON_DEBIAN_MIRROR"; return; fi
+  local files=(/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
+  { grep -hE '^\s*URIs:' "${files[@]}" 2>/dev/null | awk '{print $2}'
+    grep -hE '^\s*deb\s' "${files[@]}" 2>/dev/null | sed -E 's/\[[^]]*\]//' | awk '{print $2}'; } \
+    | grep -E '^https?://' | grep -v -- '-security' | grep -E '/debian/?$' | head -n 1 || true
+}
+
+install_bookworm_packages() {
+  local need=()
+  command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
+  command -v curl >/dev/null 2>&1 || need+=(curl)
+  command -v podman >/dev/null 2>&1 || need+=(podman)
+  command -v tar >/dev/null 2>&1 || need+=(tar)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)     # the batch report's tests load report.html in it
+  command -v runc >/dev/null 2>&1 || need+=(runc)
+  command -v tini >/dev/null 2>&1 || need+=(tini)
+  command -v iptables >/dev/null 2>&1 || need+=(iptables)
+  command -v ip >/dev/null 2>&1 || need+=(iproute2)
+  [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)           # HandsOn reads compressed image layers with zlib
+  if [ "$(dockerd_major)" != "$WANTED_DOCKERD_MAJOR" ]; then need+=(adduser sysvinit-utils libsystemd0); fi
+  [ "${#need[@]}" -gt 0 ] || return 0
+  log "installing ${need[*]}"
   apt-get update -qq || log "apt-get update reported errors (some sources unreachable); going on"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
+# Debian 13's docker.io 26, containerd and docker-buildx, fetched through a private apt state (the machine's own
+# sources stay as they are) and installed with dpkg -i, their services not started by the packages.
+install_docker_from_trixie() {
+  local have
+  have=$(dockerd_major)
+  if [ "$have" = "$WANTED_DOCKERD_MAJOR" ] && [ -x /usr/libexec/docker/cli-plugins/docker-buildx ]; then return 0; fi
+  local mirror state
+  mirror=$(debian_mirror)
+  [ -n "$mirror" ] || { log "no Debian mirror in /etc/apt/sources.list*: set HANDSON_DEBIAN_MIRROR"; exit 1; }
+  state=$(mktemp -d /tmp/handson-trixie.XXXXXX)
+  mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/debs"
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$mirror" > "$state/sources.list"
+  local apt_options=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
+                     -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache" -o APT::Sandbox::User=root)
+  log "fetching Debian 13's docker.io, containerd and docker-buildx (dockerd ${have:-missing} -> $WANTED_DOCKERD_MAJOR)"
+  apt-get "${apt_options[@]}" update -qq
+  local packages=(docker.io containerd docker-buildx)
+  command -v docker >/dev/null 2>&1 || packages+=(docker-cli)
+  (cd "$state/debs" && apt-get "${apt_options[@]}" download "${packages[@]}" >/dev/null)
+  # The packages would start their services through invoke-rc.d: this script starts the daemons itself.
+  local policy_added=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_added=1
+  fi
+  DEBIAN_FRONTEND=noninteractive dpkg -i "$state"/debs/*.deb >/dev/null || { [ "$policy_added" = 0 ] || rm -f /usr/sbin/policy-rc.d; exit 1; }
+  [ "$policy_added" = 0 ] || rm -f /usr/sbin/policy-rc.d
+  rm -rf "$state"
+  log "installed: $(dockerd --version)"
+}
+
+# Waits until `docker` (with the given DOCKER_HOST, or the default) answers; prints the log's tail if it does not.
+wait_for_docker() {
+  local host=$1 logfile=$2
+  for _ in $(seq 1 60); do
+    if DOCKER_HOST=$host docker info >/dev/null 2>&1; then return 0; fi
+    sleep 1
+  done
+  log "dockerd ($host) did not answer within 60 s; last lines of $logfile:"
+  tail -n 20 "$logfile" >&2 || true
+  exit 1
+}
+
+start_default_dockerd() {
+  if DOCKER_HOST= docker info >/dev/null 2>&1; then
+    local running
+    running=$(DOCKER_HOST= docker info --format '{{.ServerVersion}}' 2>/dev/null | cut -d. -f1)
+    if [ "$running" = "$WANTED_DOCKERD_MAJOR" ]; then log "docker (overlay2) answers"; return 0; fi
+    log "an older dockerd ($running) answers: stopping it to start the installed one"
+    kill "$(cat /var/run/docker.pid)" 2>/dev/null || true
+    for _ in $(seq 1 20); do [ -e /var/run/docker.pid ] || break; sleep 0.5; done
+  fi
+  log "starting dockerd (overlay2) in the background (log: /var/log/handson-dockerd.log)"
+  nohup dockerd >/var/log/handson-dockerd.log 2>&1 &
+  wait_for_docker "" /var/log/handson-dockerd.log
+  log "docker (overlay2) answers"
+}
+
+# A second daemon on the containerd image store. Its bridge is made here (never "none": dockerd would then delete
+# the default docker0 that the first daemon uses); iptables stay the first daemon's, and published ports work
+# through the userland proxy.
+start_containerd_store_dockerd() {
+  if DOCKER_HOST=$CONTAINERD_STORE_HOST docker info >/dev/null 2>&1; then log "docker (containerd store) answers"; return 0; fi
+  if ! ip link show "$CONTAINERD_STORE_BRIDGE" >/dev/null 2>&1; then
+    ip link add "$CONTAINERD_STORE_BRIDGE" type bridge
+    ip addr add "$CONTAINERD_STORE_SUBNET" dev "$CONTAINERD_STORE_BRIDGE"
+  fi
+  ip link set "$CONTAINERD_STORE_BRIDGE" up
+  mkdir -p "$(dirname "$CONTAINERD_STORE_CONFIG")" "$CONTAINERD_STORE_DIR" /var/lib/handson-containerd-store
+  cat > "$CONTAINERD_STORE_CONFIG" <<EOF
+{
+  "features": {"containerd-snapshotter": true},
+  "hosts": ["$CONTAINERD_STORE_HOST"],
+  "data-root": "/var/lib/handson-containerd-store",
+  "exec-root": "$CONTAINERD_STORE_DIR/exec",
+  "pidfile": "$CONTAINERD_STORE_DIR/docker.pid",
+  "bridge": "$CONTAINERD_STORE_BRIDGE",
+  "iptables": false
+}
+EOF
+  log "starting a second dockerd on the containerd store (log: /var/log/handson-dockerd-containerd-store.log)"
+  nohup dockerd --config-file "$CONTAINERD_STORE_CONFIG" >/var/log/handson-dockerd-containerd-store.log 2>&1 &
+  wait_for_docker "$CONTAINERD_STORE_HOST" /var/log/handson-dockerd-containerd-store.log
+  log "docker (containerd store) answers at $CONTAINERD_STORE_HOST"
+}
+
+if ! is_root_debian; then
+  if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+    log "not root on Debian: using the docker that answers (the engine matrix is set up only as root on Debian)"
+    exit 0
+  fi
+  log "no engine answers. On Debian, as root, this script installs and starts them; elsewhere install Docker"
+  log "(with buildx) or Podman, curl and debootstrap, and start the engine"
+  exit 1
 fi
 
+install_bookworm_packages
+install_docker_from_trixie
+
 # Podman: hosts that cannot raise rlimits fail `podman run` with "error setting rlimits" unless this is set.
-if command -v podman >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && [ ! -e /etc/containers/containers.conf ]; then
+if [ ! -e /etc/containers/containers.conf ]; then
   mkdir -p /etc/containers
   printf '[containers]\ndefault_ulimits = []\n' > /etc/containers/containers.conf
 fi
 
-if docker info >/dev/null 2>&1; then
-  log "docker answers"
-  exit 0
-fi
-if [ "$(id -u)" != 0 ]; then
-  log "docker does not answer and this is not root: start the engine (e.g. sudo dockerd &) and try again"
-  exit 1
-fi
-log "starting dockerd in the background (log: /var/log/handson-dockerd.log)"
-nohup dockerd >/var/log/handson-dockerd.log 2>&1 &
-for _ in $(seq 1 60); do
-  if docker info >/dev/null 2>&1; then
-    log "docker answers"
-    exit 0
-  fi
-  sleep 1
-done
-log "dockerd did not answer within 60 s; last lines of its log:"
-tail -n 20 /var/log/handson-dockerd.log >&2 || true
-exit 1
+start_default_dockerd
+start_containerd_store_dockerd

@@ -97,7 +97,7 @@ extension GradingOnTheEngine {
 
             // Each answer graded alone gets the same score and fails the same check.
             var grader = try #require(Grader(chapter: chapter, engine: engine))
-            grader.buildTimeout = GeneratedClass.buildTimeout
+            grader.limits.timeoutSeconds = GeneratedClass.buildTimeout
             grader.runTimeout = GeneratedClass.runTimeout
             for answer in answers {
                 let fromBatch = try #require(grades.first { $0.submission == answer.name })

@@ -132,7 +132,7 @@ extension GradingOnTheEngine {
             let answer = try Self.answer(for: chapter, files: ["Dockerfile": "FROM busybox\nRUN sleep 600 && echo \(marker)\n"])
             defer { try? FileManager.default.removeItem(atPath: answer) }
             var grader = try #require(Grader(chapter: chapter, engine: engine))
-            grader.buildTimeout = 5
+            grader.limits.timeoutSeconds = 5
             let started = Date()
             let report = grader.grade(answer)
             #expect(Date().timeIntervalSince(started) < 30)

@@ -18,9 +18,11 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     public var builder: ImageBuilder?
     /// The address the engine was reached at (`DOCKER_HOST`), nil for the default.
     public var host: String?
+    /// `cgroupfs` or `systemd`: how the engine names the cgroups of its containers.
+    public var cgroupDriver: String?
 
     public init(name: String, clientVersion: String, version: String, storageDriver: String,
-                store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil) {
+                store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil, cgroupDriver: String? = nil) {
         self.name = name
         self.clientVersion = clientVersion
         self.version = version
@@ -28,7 +30,11 @@ public struct EngineInfo: Sendable, Codable, Equatable {
         self.store = store
         self.builder = builder
         self.host = host
+        self.cgroupDriver = cgroupDriver
     }
+
+    /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
+    public var isLocal: Bool { host.map { $0.hasPrefix("unix://") } ?? true }
 }
 
 public enum EngineError: Error, CustomStringConvertible {
@@ -123,26 +129,27 @@ public struct ContainerEngine: Sendable {
             // One call: the client's version and plugins, the daemon's version, its storage driver and whether the
             // containerd snapshotter is behind it.
             let format = "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
-                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}"
+                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}"
             let fields = try checked(["info", "--format", format]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 5 else {
-                throw CommandFailure("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins")
+            guard fields.count == 6 else {
+                throw CommandFailure("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver")
             }
             let store: ImageStore = fields[3].contains("io.containerd.snapshotter") ? .containerd : .dockerGraphDriver
             let plugins = fields[4].split(separator: " ").map(String.init)
             return EngineInfo(name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2],
                               store: store, builder: ImageBuilder.docker(plugins: plugins, environment: effectiveEnvironment),
-                              host: effectiveEnvironment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 })
+                              host: effectiveEnvironment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 }, cgroupDriver: fields[5])
         case .podman:
-            let fields = try checked(["info", "--format", "{{.Version.Version}}|{{.Store.GraphDriverName}}"]).stdout
+            let format = "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}"
+            let fields = try checked(["info", "--format", format]).stdout
                 .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 2 else {
-                throw CommandFailure("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver")
+            guard fields.count == 3 else {
+                throw CommandFailure("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager")
             }
             return EngineInfo(name: "podman", clientVersion: fields[0], version: fields[0], storageDriver: fields[1],
                               store: .podman, builder: .buildah,
-                              host: effectiveEnvironment["CONTAINER_HOST"].flatMap { $0.isEmpty ? nil : $0 })
+                              host: effectiveEnvironment["CONTAINER_HOST"].flatMap { $0.isEmpty ? nil : $0 }, cgroupDriver: fields[2])
         }
     }
 

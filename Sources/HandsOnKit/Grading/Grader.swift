@@ -27,9 +27,11 @@ public struct GradeReport: Sendable, Codable {
     public let status: Status
     /// false when graded from a pasted transcript: what text cannot prove is listed as not verifiable.
     public var verified = true
+    /// The build's limits and how they were enforced; nil when nothing was built.
+    public var buildLimits: BuildLimitEnforcement?
 
     enum CodingKeys: String, CodingKey {
-        case submission, chapter, score, maxScore, tier, image, checks, engine, durationSeconds, status, verified
+        case submission, chapter, score, maxScore, tier, image, checks, engine, durationSeconds, status, verified, buildLimits
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -45,6 +47,7 @@ public struct GradeReport: Sendable, Codable {
         try container.encode((durationSeconds * 100).rounded() / 100, forKey: .durationSeconds)
         try container.encode(status, forKey: .status)
         try container.encode(verified, forKey: .verified)
+        try container.encode(buildLimits, forKey: .buildLimits)
     }
 }
 
@@ -55,7 +58,6 @@ public struct Grader: Sendable {
     public let chapter: Chapter
     public let grading: Grading
     public let engine: ContainerEngine
-    public var buildTimeout: Double = 300
     public var runTimeout: Double = 20
     public var keepImage = false
     /// A folder larger than this is not sent to the engine.
@@ -70,8 +72,10 @@ public struct Grader: Sendable {
     /// When set, a build's untagged stage images are recorded here for one removal after a whole batch, instead of
     /// removed after each grade: a parallel grade of a similar Dockerfile may be using them as its cache.
     public var stepImages: StepImageLedger?
-    /// CPUs one build may use (a batch shares the machine among its jobs); nil leaves builds unlimited in CPU.
-    public var buildCPUs: Double?
+    /// When set (a batch), BuildKit's cache records are removed once at the end of all grades instead of after each.
+    public var buildCacheSweptByCaller = false
+    /// What a build may use: memory, processes, CPUs (a batch shares the machine among its jobs) and time.
+    public var limits = BuildLimits()
 
     public init?(chapter: Chapter, engine: ContainerEngine) {
         guard let grading = chapter.grading else { return nil }
@@ -84,23 +88,14 @@ public struct Grader: Sendable {
         let started = Date()
         let label = name ?? (submission as NSString).lastPathComponent
         var checks: [CheckResult] = []
-        // The engine's version is asked while the answer builds, not before.
-        let askedInfo = LockedBox<EngineInfo?>(self.engineInfo)
-        let infoGroup = DispatchGroup()
-        if self.engineInfo == nil {
-            DispatchQueue.global().async(group: infoGroup) { [engine] in
-                let info = engine.cachedInfo()
-                askedInfo.withLock { $0 = info }
-            }
-        }
-        var engineInfo: EngineInfo? {
-            infoGroup.wait()
-            return askedInfo.withLock { $0 }
-        }
+        var enforcement: LimitsInForce?
+        // The builder and cgroup driver decide how limits are enforced, so the engine's facts come first (once).
+        let engineInfo = self.engineInfo ?? engine.cachedInfo()
         let labels = extraLabels.merging(["org.handson.grade": chapter.id]) { first, _ in first }
         func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
             GradeReport(submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
-                        engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .graded)
+                        engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .graded,
+                        verified: true, buildLimits: enforcement?.record)
         }
         let stageCount: Int
         switch SubmissionInspection.inspect(submission, dockerfile: grading.dockerfile, limit: contextLimitBytes) {
@@ -110,7 +105,11 @@ public struct Grader: Sendable {
         case .success(let facts):
             stageCount = facts.stageCount
         }
-        let tag = "\(imageRepository):\(tagPrefix)\(UUID().uuidString.prefix(12).lowercased())"
+        let gradeID = "\(tagPrefix)\(UUID().uuidString.prefix(12).lowercased())"
+        let tag = "\(imageRepository):\(gradeID)"
+        let limitsInForce = LimitsInForce.prepare(limits, id: gradeID, engine: engineInfo)
+        enforcement = limitsInForce
+        let cacheBefore = buildCacheSweptByCaller || keepImage ? nil : engine.buildCacheIDs(builder: engineInfo?.builder)
         var buildOutput = ""
         let cleanUp: @Sendable () -> Void = { [engine, keepImage] in
             if !keepImage { engine.removeImages([tag]) }
@@ -119,6 +118,8 @@ public struct Grader: Sendable {
         defer {
             CancellationSignal.shared.remove(token)
             cleanUp()
+            limitsInForce.cgroup?.remove()
+            if let cacheBefore { engine.removeBuildCache(addedSince: cacheBefore, builder: engineInfo?.builder) }
             // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay.
             // A batch records every build's, to sweep at its end what a Ctrl-C left untagged.
             if let stepImages {
@@ -129,13 +130,15 @@ public struct Grader: Sendable {
         }
         do {
             let build = try engine.build(contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
-                                         extraArguments: buildLimits,
-                                         timeout: buildTimeout)
+                                         extraArguments: limitsInForce.buildArguments,
+                                         timeout: limits.timeoutSeconds)
             buildOutput = build.stdout
             guard build.succeeded else {
-                let reason = build.timedOut ? "the build did not finish within \(Int(buildTimeout)) s and was stopped"
-                                            : "the build failed: " + (build.standardError.lastLines(3) + "\n" + build.standardOutput.lastLines(2))
-                                                .trimmingCharacters(in: .whitespacesAndNewlines)
+                let output = (build.standardError.lastLines(3) + "\n" + build.standardOutput.lastLines(2))
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                let breach = limitsInForce.cgroup?.breaches().first
+                let reason = build.timedOut ? "the build did not finish within its time limit (\(Int(limits.timeoutSeconds)) s) and was stopped"
+                    : breach.map { $0.message(limits) + ": " + output } ?? "the build failed: " + output
                 checks.append(CheckResult(id: "builds", passed: false, message: reason))
                 return report()
             }
@@ -170,7 +173,8 @@ public struct Grader: Sendable {
         } catch {
             checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))
             return GradeReport(submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
-                               engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error)
+                               engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error,
+                               verified: true, buildLimits: enforcement?.record)
         }
     }
 }
@@ -179,11 +183,6 @@ extension Grader {
     /// Where graded images are tagged: `handson-grade/<chapter>`.
     var imageRepository: String { "handson-grade/\(chapter.id)" }
 
-    /// Limits on the containers a build runs its steps in: memory always, CPU when `buildCPUs` is set.
-    var buildLimits: [String] {
-        ["--memory", "1g", "--memory-swap", "1g"]
-            + (buildCPUs.map { ["--cpu-period", "100000", "--cpu-quota", String(Int($0 * 100_000))] } ?? [])
-    }
 }
 
 /// Image ids from many builds, removed together once no build may still use them as cache.

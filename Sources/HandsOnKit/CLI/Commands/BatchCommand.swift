@@ -10,11 +10,10 @@ struct BatchCommand: Command {
                   OptionSpec("--out", value: "dir", help: "The report folder: results/ (one JSON per answer), results.json, "
                              + "results.csv, junit.xml, report.html."),
                   OptionSpec("--jobs", value: "N", help: "Answers graded at a time (default: the number of cores)."),
-                  OptionSpec("--build-timeout", value: "seconds", help: "Stop a build after this long (default 300)."),
                   OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
                   .engine,
                   OptionSpec("--regrade", help: "Grade every answer again, not only those without a saved result."),
-                  OptionSpec("--keep", help: "Leave the built images for inspection.")],
+                  OptionSpec("--keep", help: "Leave the built images for inspection.")] + BuildLimitOptions.specs,
         discussion: """
             Each sub-folder (not hidden) is one submission, named by its folder, graded as `handson grade` grades it.
             A result is saved the moment its answer is graded, so after a crash, kill or Ctrl-C the same command
@@ -26,7 +25,7 @@ struct BatchCommand: Command {
         guard let chapterID = arguments.value("--chapter") else { throw UsageError("--chapter is required (e.g. --chapter ictsc-diet)") }
         guard let out = arguments.value("--out") else { throw UsageError("--out is required: the folder for the reports") }
         let jobs = try arguments.positiveInteger("--jobs", default: ProcessInfo.processInfo.activeProcessorCount)
-        let buildTimeout = try arguments.positiveNumber("--build-timeout", default: 300)
+        let limits = try BuildLimitOptions.limits(from: arguments)
         let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
@@ -50,7 +49,7 @@ struct BatchCommand: Command {
 
         let engine = try EngineOption.engine(from: arguments, in: context)
         guard var grader = Grader(chapter: chapter, engine: engine) else { throw UsageError("chapter \(chapter.id) has no grading section") }
-        grader.buildTimeout = buildTimeout
+        grader.limits = limits
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
         grader.engineInfo = try? engine.info()

@@ -30,7 +30,12 @@ struct DoctorCommand: Command {
             let info = try engine.info()
             engineInfo = info
             findings.append(Finding(item: "engine", ok: true,
-                                    detail: "\(info.name) answers: client \(info.clientVersion), server \(info.version), storage driver \(info.storageDriver)"))
+                                    detail: "\(info.name) answers: client \(info.clientVersion), server \(info.version), storage driver \(info.storageDriver)"
+                                        + (info.host.map { " at \($0)" } ?? "")))
+            findings.append(Finding(item: "image store", ok: true, detail: Self.storeDetail(info.store)))
+            findings.append(Finding(item: "builder", ok: true, detail: Self.builderDetail(info.builder)))
+            let limits = LimitsInForce.describe(BuildLimits(), engine: info)
+            findings.append(Finding(item: "build limits", ok: true, detail: limits))
             lab = LabPreparer(engine: engine, environment: context.environment).survey()
             for status in lab {
                 let detail = status.state == .missing ? "missing: run `handson lab prepare`"
@@ -73,5 +78,30 @@ struct DoctorCommand: Command {
             context.io.out(ready ? style.green("Ready for the course.") : style.red("Not ready: see the ✗ lines above."))
         }
         return ready ? ExitCode.success : ExitCode.failure
+    }
+
+    /// What the engine's store means for the sizes a learner sees.
+    static func storeDetail(_ store: ImageStore?) -> String {
+        switch store {
+        case .dockerGraphDriver:
+            return "Docker's graph driver store: `docker image ls` SIZE is the file bytes per layer, the figure HandsOn measures and scores"
+        case .containerd:
+            return "Docker's containerd store: `docker image ls` lists compressed content + unpacked snapshots (Docker 29: DISK USAGE "
+                + "and CONTENT SIZE), larger than the figure HandsOn measures from the layers and scores"
+        case .podman:
+            return "Podman's store: `podman images` counts the uncompressed layer archives (headers and padding too), a little "
+                + "more than the figure HandsOn measures from the layers and scores"
+        case nil:
+            return "unknown: HandsOn scores its own measurement of the layers, whatever the engine lists"
+        }
+    }
+
+    static func builderDetail(_ builder: ImageBuilder?) -> String {
+        switch builder {
+        case .buildkit: return "BuildKit (docker buildx): progress on stderr, a build cache HandsOn cleans after its grades"
+        case .classic: return "the classic builder (DOCKER_BUILDKIT=0, or no buildx plugin): deprecated since Docker 23"
+        case .buildah: return "Podman's builder (buildah)"
+        case nil: return "unknown"
+        }
     }
 }

@@ -7,9 +7,8 @@ struct GradeCommand: Command {
         arguments: "<submission-dir> | --transcript FILE", positionals: 0...1,
         options: [OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."), .json, .engine,
                   OptionSpec("--transcript", value: "file", help: "Grade a pasted answer (listings and curl output) instead; '-' reads stdin."),
-                  OptionSpec("--build-timeout", value: "seconds", help: "Stop a build after this long (default 300)."),
                   OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
-                  OptionSpec("--keep", help: "Leave the built image for inspection.")],
+                  OptionSpec("--keep", help: "Leave the built image for inspection.")] + BuildLimitOptions.specs,
         discussion: """
             Only the engine's build runs anything from the answer; nothing from it runs on the host. A bad answer
             gets 0 and a check that says why. Exit 0 when the answer was graded (whatever the score), 1 when the
@@ -18,7 +17,7 @@ struct GradeCommand: Command {
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
         guard let chapterID = arguments.value("--chapter") else { throw UsageError("--chapter is required (e.g. --chapter ictsc-diet)") }
-        let buildTimeout = try arguments.positiveNumber("--build-timeout", default: 300)
+        let limits = try BuildLimitOptions.limits(from: arguments)
         let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
         let transcript = arguments.value("--transcript")
         guard (transcript == nil) == (arguments.positionals.count == 1) else {
@@ -34,7 +33,7 @@ struct GradeCommand: Command {
         guard var grader = Grader(chapter: chapter, engine: engine) else {
             throw UsageError("chapter \(chapter.id) has no grading section")
         }
-        grader.buildTimeout = buildTimeout
+        grader.limits = limits
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
         return try show(grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]), arguments, context)

@@ -41,12 +41,16 @@ public struct BatchGrader: Sendable {
         }
         grader.engineInfo = grader.engineInfo ?? (try? grader.engine.info())
         // Each build gets its share of the machine, so one answer's `RUN` cannot starve the others.
-        grader.buildCPUs = grader.buildCPUs ?? max(1, Double(ProcessInfo.processInfo.activeProcessorCount) / Double(jobs))
+        grader.limits.cpus = grader.limits.cpus ?? max(1, Double(ProcessInfo.processInfo.activeProcessorCount) / Double(jobs))
         let ledger = StepImageLedger()
         grader.stepImages = ledger
+        let builder = grader.engineInfo?.builder
+        let cacheBefore = grader.keepImage ? nil : grader.engine.buildCacheIDs(builder: builder)
+        grader.buildCacheSweptByCaller = true
         // What a killed run left goes first: its engine commands still running (a build goes on after its grader is
         // killed), then its images and containers.
         OrphanedCommands.stop(mentioning: [label, "\(grader.imageRepository):\(grader.tagPrefix)"])
+        BuildCgroup.removeAll(named: grader.tagPrefix)
         if !grader.keepImage { sweep() }
 
         let queue = WorkQueue(pending)
@@ -76,6 +80,7 @@ public struct BatchGrader: Sendable {
         if !grader.keepImage {
             ledger.removeUntagged(on: grader.engine)
             sweep()
+            if let cacheBefore { grader.engine.removeBuildCache(addedSince: cacheBefore, builder: builder) }
         }
         return (finished.withLock { $0 }, cancellation.isRaised)
     }

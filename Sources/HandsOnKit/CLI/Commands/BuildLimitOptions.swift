@@ -1,0 +1,25 @@
+import Foundation
+
+/// The options that set a grade's build limits, shared by `grade` and `batch`.
+enum BuildLimitOptions {
+    static let specs = [
+        OptionSpec("--build-timeout", value: "seconds", help: "Stop a build after this long (default 300)."),
+        OptionSpec("--build-memory", value: "size", help: "Memory a build may use, e.g. 512m, 2g (default 1g)."),
+        OptionSpec("--build-pids", value: "N", help: "Processes a build may run at once (default 1024)."),
+        OptionSpec("--build-cpus", value: "N", help: "CPUs a build may use (default: unlimited; a batch shares the cores among its jobs)."),
+    ]
+
+    static func limits(from arguments: ParsedArguments) throws -> BuildLimits {
+        var limits = BuildLimits()
+        limits.timeoutSeconds = try arguments.positiveNumber("--build-timeout", default: limits.timeoutSeconds)
+        if let text = arguments.value("--build-memory") {
+            guard let bytes = BuildLimits.parseMemory(text), bytes >= 6 << 20 else {
+                throw UsageError("--build-memory takes a size of at least 6m, like 512m or 2g, not '\(text)'")
+            }
+            limits.memoryBytes = bytes
+        }
+        limits.processes = try arguments.positiveInteger("--build-pids", default: limits.processes)
+        if arguments.value("--build-cpus") != nil { limits.cpus = try arguments.positiveNumber("--build-cpus", default: 1) }
+        return limits
+    }
+}

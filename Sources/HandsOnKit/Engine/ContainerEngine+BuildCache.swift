@@ -1,0 +1,34 @@
+import Foundation
+
+/// BuildKit's build cache: the records a grade's builds add are found by comparing the cache before and after, and
+/// removed by id, so the cache a user had before (and its usage) stays as it was.
+extension ContainerEngine {
+    /// The ids of BuildKit's cache records now; nil when this engine's builds keep no BuildKit cache (the classic
+    /// builder and Podman keep theirs as untagged images, removed with the build's step images).
+    public func buildCacheIDs(builder: ImageBuilder?) -> Set<String>? {
+        guard kind == .docker, builder == .buildkit else { return nil }
+        guard let listing = cleanUp(["buildx", "du", "--verbose"], timeout: 60), listing.succeeded else { return nil }
+        return Self.buildCacheIDs(inVerboseListing: listing.stdout)
+    }
+
+    /// `ID:  3lvi1n2hcsn0i407tfjp26v5g` lines of `docker buildx du --verbose`.
+    static func buildCacheIDs(inVerboseListing text: String) -> Set<String> {
+        var ids = Set<String>()
+        for line in TextLines.split(text) where line.hasPrefix("ID:") {
+            let id = line.dropFirst(3).trimmingCharacters(in: .whitespaces)
+            if !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber }) { ids.insert(id) }
+        }
+        return ids
+    }
+
+    /// Removes the cache records that were not there in `before`. The prune filter takes one value, matched as a
+    /// regular expression against the id, so the new ids go in one anchored alternation per call.
+    public func removeBuildCache(addedSince before: Set<String>, builder: ImageBuilder?) {
+        guard let now = buildCacheIDs(builder: builder) else { return }
+        let added = now.subtracting(before).sorted()
+        for start in stride(from: 0, to: added.count, by: 100) {
+            let chunk = added[start..<min(start + 100, added.count)]
+            _ = cleanUp(["builder", "prune", "--all", "--force", "--filter", "id=^(\(chunk.joined(separator: "|")))$"], timeout: 120)
+        }
+    }
+}
