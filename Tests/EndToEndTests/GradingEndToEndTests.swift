@@ -137,7 +137,7 @@ extension GradingOnTheEngine {
             let report = grader.grade(answer)
             #expect(Date().timeIntervalSince(started) < 30)
             #expect(report.score == 0)
-            #expect(report.checks.first?.message == "the build did not finish within 5 s and was stopped")
+            #expect(report.checks.first?.message == "the build did not finish within its time limit (5 s) and was stopped")
             #expect(try Self.containerGone(running: marker, on: engine), "the build's container was removed")
         }
 

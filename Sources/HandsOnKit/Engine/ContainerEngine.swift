@@ -55,11 +55,17 @@ public struct ContainerEngine: Sendable {
     public let kind: EngineKind
     public let runner: any ProcessRunning
     public let environment: [String: String]?
+    /// The engine's facts once asked, shared by the copies of this value.
+    private let infoMemo = InfoMemo()
 
     public init(kind: EngineKind, runner: any ProcessRunning, environment: [String: String]? = nil) {
         self.kind = kind
         self.runner = runner
         self.environment = environment
+    }
+
+    private final class InfoMemo: Sendable {
+        let value = Mutex<EngineInfo?>(nil)
     }
 
     /// Runs `docker|podman ARGUMENTS` and returns whatever happened.
@@ -153,17 +159,13 @@ public struct ContainerEngine: Sendable {
         }
     }
 
-    /// `info()`, asked once per engine address and builder setting in this process.
+    /// `info()`, asked once for this engine (and its copies) and remembered.
     public func cachedInfo() -> EngineInfo? {
-        let key = [kind.rawValue, effectiveEnvironment["DOCKER_HOST"] ?? "", effectiveEnvironment["CONTAINER_HOST"] ?? "",
-                   effectiveEnvironment["DOCKER_BUILDKIT"] ?? ""].joined(separator: "|")
-        if let known = Self.infoCache.withLock({ $0[key] }) { return known }
+        if let known = infoMemo.value.withLock({ $0 }) { return known }
         guard let info = try? info() else { return nil }
-        Self.infoCache.withLock { $0[key] = info }
+        infoMemo.value.withLock { $0 = info }
         return info
     }
-
-    private static let infoCache = Mutex<[String: EngineInfo]>([:])
 
     /// The environment the engine's CLI runs with.
     var effectiveEnvironment: [String: String] { environment ?? ProcessInfo.processInfo.environment }

@@ -6,13 +6,15 @@ struct DoctorTests {
     func dockerThatAnswers(withImages present: Bool) -> FakeProcessRunner {
         let runner = FakeProcessRunner()
         runner.on(["docker", "version", "--format", "{{.Server.Version}}"], stdout: "20.10.24+dfsg1\n")
-        runner.on(["docker", "info", "--format", "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}"],
-                  stdout: "28.2.2|20.10.24+dfsg1|overlay2\n")
+        runner.on(["docker", "info", "--format"],
+                  stdout: "28.2.2|26.1.5+dfsg1|overlay2|[[Backing Filesystem extfs]]|buildx |cgroupfs\n")
         runner.on(["docker", "image", "inspect", "--format", "{{.Id}}"], exit: present ? 0 : 1,
                   stderr: present ? "" : "Error: No such image")
         runner.on(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}"],
                   stdout: #"{"org.handson.stand-in":"local stand-in built from Debian packages"}"#)
-        runner.on(["docker", "image", "inspect", "--format", "{{.Size}}"], stdout: "1550000\n")
+        for image in LabImage.catalog {
+            FakeImageArchive.serve(ImageReference(image.reference).qualified, fileBytes: 1_550_000, on: runner)
+        }
         runner.on(["podman"], exit: 127, stderr: "podman: not here")
         return runner
     }
@@ -20,7 +22,8 @@ struct DoctorTests {
     @Test func missingLabImagesMakeItExitOneAndSayWhatToRun() {
         let run = CLIRun.run(["doctor"], runner: dockerThatAnswers(withImages: false))
         #expect(run.exitCode == 1)
-        #expect(run.stdout.contains("docker answers: client 28.2.2, server 20.10.24+dfsg1, storage driver overlay2"))
+        #expect(run.stdout.contains("docker answers: client 28.2.2, server 26.1.5+dfsg1, storage driver overlay2"))
+        #expect(run.stdout.contains("BuildKit (docker buildx)"))
         #expect(run.stdout.contains("golang:1.19"))
         #expect(run.stdout.contains("missing: run `handson lab prepare`"))
         #expect(run.stdout.contains("Not ready"))
@@ -30,6 +33,7 @@ struct DoctorTests {
         let run = CLIRun.run(["doctor", "--json"], runner: dockerThatAnswers(withImages: true))
         #expect(run.stdout.contains("\"isStandIn\" : true"))
         #expect(run.stdout.contains("present, local stand-in built from Debian packages"))
+        #expect(run.stdout.contains("\"sizeBytes\" : 1550000"), "lab sizes are measured from the images' layers")
     }
 
     @Test func noEngineSaysHowToStartOne() {

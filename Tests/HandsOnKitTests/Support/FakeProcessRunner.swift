@@ -65,3 +65,57 @@ struct CLIRun {
         return CLIRun(exitCode: code, stdout: out.withLock { $0 }, stderr: err.withLock { $0 })
     }
 }
+
+/// An engine's `image save` answered with a real docker-archive stream: a manifest and one layer holding one file of
+/// the given size (its zero bytes streamed in 1 MiB chunks, so a 958MB image costs no memory).
+enum FakeImageArchive {
+    private static let zeros = Data(count: 1 << 20)
+
+    /// Makes `runner` know `name`: a content id of its own and an archive whose files hold `fileBytes`.
+    static func serve(_ name: String, fileBytes: Int64, on runner: FakeProcessRunner, engine: String = "docker") {
+        let id = (UUID().uuidString + UUID().uuidString).replacingOccurrences(of: "-", with: "").lowercased().prefix(64)
+        runner.on([engine, "image", "inspect", "--format", "{{.Id}}", name], stdout: "sha256:\(id)\n")
+        runner.on([engine, "image", "save", name]) { request in
+            stream(fileBytes: fileBytes) { request.onOutput?(.standardOutput, $0) }
+            return (0, "", "")
+        }
+    }
+
+    static func stream(fileBytes: Int64, into sink: (Data) -> Void) {
+        let layerSize = Int64(512) + padded(fileBytes) + 1024
+        let manifest = Data(#"[{"Config":"config.json","RepoTags":["fake:1"],"Layers":["layer/layer.tar"]}]"#.utf8)
+        sink(header(name: "manifest.json", size: Int64(manifest.count)))
+        sink(manifest + Data(count: Int(padded(Int64(manifest.count)) - Int64(manifest.count))))
+        sink(header(name: "layer/layer.tar", size: layerSize))
+        sink(header(name: "blob", size: fileBytes))
+        var left = fileBytes
+        while left > 0 {
+            let chunk = min(left, Int64(zeros.count))
+            sink(zeros.prefix(Int(chunk)))
+            left -= chunk
+        }
+        sink(Data(count: Int(padded(fileBytes) - fileBytes) + 1024))  // the layer's padding and end marker
+        sink(Data(count: 1024))  // the archive's end marker
+    }
+
+    static func padded(_ size: Int64) -> Int64 { (size + 511) / 512 * 512 }
+
+    /// A ustar header for a regular file.
+    static func header(name: String, size: Int64) -> Data {
+        var block = [UInt8](repeating: 0, count: 512)
+        func put(_ text: String, at offset: Int) { for (index, byte) in text.utf8.enumerated() { block[offset + index] = byte } }
+        put(name, at: 0)
+        put("0000644\0", at: 100)
+        put("0000000\0", at: 108)
+        put("0000000\0", at: 116)
+        put(String(format: "%011llo\0", size), at: 124)
+        put("00000000000\0", at: 136)
+        block[156] = UInt8(ascii: "0")
+        put("ustar\0", at: 257)
+        put("00", at: 263)
+        put("        ", at: 148)
+        let sum = block.reduce(0) { $0 + Int($1) }
+        put(String(format: "%06o\0 ", sum), at: 148)
+        return Data(block)
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+@Suite("Build limits")
+struct BuildLimitsTests {
+    @Test(arguments: [("512m", Int64(512) << 20), ("1g", Int64(1) << 30), ("1GiB", Int64(1) << 30), ("2048k", Int64(2) << 20),
+                      ("1.5g", Int64(3) << 29), ("1073741824", Int64(1) << 30)])
+    func memorySizesReadAsDockersMemoryFlagReadsThem(text: String, bytes: Int64) {
+        #expect(BuildLimits.parseMemory(text) == bytes)
+    }
+
+    @Test(arguments: ["", "lots", "-1g", "1t", "0"])
+    func badMemorySizesAreRefused(text: String) {
+        #expect(BuildLimits.parseMemory(text) == nil)
+    }
+
+    @Test func theSummaryNamesEveryLimit() {
+        var limits = BuildLimits()
+        #expect(limits.summary == "memory 1GiB, 1024 processes, 300 s")
+        limits.cpus = 0.5
+        limits.memoryBytes = 1536 << 20
+        #expect(limits.summary == "memory 1.5GiB, 1024 processes, 0.5 CPUs, 300 s")
+    }
+
+    @Test func aRemoteEngineGetsNoCgroupAndBuildKitIsToldWhatIsNotLimited() {
+        let remote = EngineInfo(name: "docker", clientVersion: "28.2.2", version: "26.1.5", storageDriver: "overlay2",
+                                store: .dockerGraphDriver, builder: .buildkit, host: "ssh://grader@lab", cgroupDriver: "cgroupfs")
+        let enforcement = LimitsInForce.prepare(BuildLimits(), id: "test", engine: remote)
+        #expect(enforcement.cgroup == nil)
+        #expect(enforcement.buildArguments.isEmpty, "BuildKit ignores --memory and the CPU flags")
+        #expect(enforcement.record.method == "timeout only")
+        #expect(enforcement.record.gaps?.contains("the engine is not on this machine") == true)
+    }
+
+    @Test func withoutACgroupTheClassicBuilderAndPodmanGetTheirFlags() {
+        for builder in [ImageBuilder.classic, .buildah] {
+            let engine = EngineInfo(name: "docker", clientVersion: "", version: "", storageDriver: "overlay2",
+                                    builder: builder, host: "tcp://10.0.0.1:2376", cgroupDriver: "cgroupfs")
+            var limits = BuildLimits()
+            limits.cpus = 1
+            let enforcement = LimitsInForce.prepare(limits, id: "test", engine: engine)
+            #expect(enforcement.buildArguments == ["--memory", "1073741824", "--memory-swap", "1073741824",
+                                                   "--cpu-period", "100000", "--cpu-quota", "100000"])
+            #expect(enforcement.record.gaps?.hasPrefix("processes not limited") == true)
+        }
+    }
+
+    @Test func podmansBuilderGetsAChildOfTheCgroup() {
+        let cgroup = BuildCgroup(path: "/handson/abc", version: .v1, root: "/sys/fs/cgroup", limits: BuildLimits())
+        #expect(cgroup.parentArgument(for: .buildkit) == "/handson/abc")
+        #expect(cgroup.parentArgument(for: .classic) == "/handson/abc")
+        #expect(cgroup.parentArgument(for: .buildah) == "/handson/abc/build")
+    }
+}
+
+/// A cgroup file system laid out in a temporary folder: the control files a kernel would show, written and read as
+/// HandsOn writes and reads them.
+@Suite("Build cgroups on a cgroup tree")
+struct BuildCgroupTests {
+    static func fakeRoot(v2: Bool, id: String) throws -> String {
+        let root = NSTemporaryDirectory() + "handson-cgroup-\(UUID().uuidString.prefix(8))"
+        let fileManager = FileManager.default
+        if v2 {
+            for folder in [root, "\(root)/handson", "\(root)/handson/\(id)"] {
+                try fileManager.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                _ = fileManager.createFile(atPath: "\(folder)/cgroup.subtree_control", contents: Data())
+            }
+            _ = fileManager.createFile(atPath: "\(root)/cgroup.controllers", contents: Data("cpu memory pids".utf8))
+            for file in ["memory.max", "memory.swap.max", "pids.max", "cpu.max", "memory.events", "pids.events"] {
+                _ = fileManager.createFile(atPath: "\(root)/handson/\(id)/\(file)", contents: Data())
+            }
+        } else {
+            let files = ["memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.max_usage_in_bytes"],
+                         "pids": ["pids.max", "pids.events", "pids.peak"], "cpu": ["cpu.cfs_period_us", "cpu.cfs_quota_us"]]
+            for (hierarchy, names) in files {
+                try fileManager.createDirectory(atPath: "\(root)/\(hierarchy)/handson/\(id)", withIntermediateDirectories: true)
+                for name in names { _ = fileManager.createFile(atPath: "\(root)/\(hierarchy)/handson/\(id)/\(name)", contents: Data()) }
+            }
+        }
+        return root
+    }
+
+    static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    @Test func v1LimitsAreWrittenAndABreachIsReadFromThePeaks() throws {
+        let root = try Self.fakeRoot(v2: false, id: "g1")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        var limits = BuildLimits()
+        limits.cpus = 1.5
+        let cgroup = try BuildCgroup.create(id: "g1", limits: limits, root: root)
+        #expect(cgroup.version == .v1)
+        #expect(Self.read("\(root)/memory/handson/g1/memory.limit_in_bytes") == "1073741824")
+        #expect(Self.read("\(root)/memory/handson/g1/memory.memsw.limit_in_bytes") == "1073741824")
+        #expect(Self.read("\(root)/pids/handson/g1/pids.max") == "1024")
+        #expect(Self.read("\(root)/cpu/handson/g1/cpu.cfs_quota_us") == "150000")
+        #expect(cgroup.breaches().isEmpty)
+        try "1073741824\n".write(toFile: "\(root)/memory/handson/g1/memory.max_usage_in_bytes", atomically: false, encoding: .utf8)
+        try "1024\n".write(toFile: "\(root)/pids/handson/g1/pids.peak", atomically: false, encoding: .utf8)
+        #expect(cgroup.breaches() == [.memory, .processes])
+    }
+
+    @Test func v2ControllersAreHandedDownAndEventsCountBreaches() throws {
+        let root = try Self.fakeRoot(v2: true, id: "g2")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let cgroup = try BuildCgroup.create(id: "g2", limits: BuildLimits(), root: root)
+        #expect(cgroup.version == .v2)
+        #expect(Self.read("\(root)/cgroup.subtree_control") == "+memory +pids +cpu")
+        #expect(Self.read("\(root)/handson/g2/cgroup.subtree_control") == "+memory +pids +cpu")
+        #expect(Self.read("\(root)/handson/g2/memory.max") == "1073741824")
+        #expect(Self.read("\(root)/handson/g2/memory.swap.max") == "0")
+        #expect(Self.read("\(root)/handson/g2/pids.max") == "1024")
+        try "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n".write(toFile: "\(root)/handson/g2/memory.events", atomically: false, encoding: .utf8)
+        #expect(cgroup.breaches() == [.memory])
+    }
+
+    @Test func aMissingHierarchyIsSaidPlainly() throws {
+        let root = NSTemporaryDirectory() + "handson-cgroup-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: "\(root)/memory", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        #expect(throws: BuildCgroupError.unavailable("cgroup v1 has no pids hierarchy at \(root)/pids")) {
+            _ = try BuildCgroup.create(id: "g3", limits: BuildLimits(), root: root)
+        }
+    }
+}
+
+@Suite("BuildKit's cache records")
+struct BuildCacheTests {
+    @Test func idsAreReadFromACapturedVerboseListing() throws {
+        var url = URL(fileURLWithPath: #filePath)
+        url.deleteLastPathComponent()
+        url.deleteLastPathComponent()
+        let text = try String(contentsOfFile: url.appendingPathComponent("Fixtures/buildcache/buildx-du-verbose.txt").path, encoding: .utf8)
+        let ids = ContainerEngine.buildCacheIDs(inVerboseListing: text)
+        #expect(ids.count == text.components(separatedBy: "\nID:").count - (text.hasPrefix("ID:") ? 0 : 1))
+        #expect(ids.count == 12)
+        #expect(ids.contains("gijqluskn9dbf9j067c6nnv91"))
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+/// Archives written by GNU tar and gzip at test time (real writers, every header format), read back in chunks of
+/// every size.
+enum ArchiveMaker {
+    static let runner = SystemProcessRunner(cancellation: CancellationSignal())
+
+    /// A folder with a file, a hard link to it, a symbolic link, an empty file, a directory, and a path longer than
+    /// ustar's 100-byte name field.
+    static func sampleTree() throws -> (folder: String, longPath: String) {
+        let folder = NSTemporaryDirectory() + "handson-tar-\(UUID().uuidString.prefix(8))"
+        let longDirectory = String(repeating: "d", count: 70) + "/" + String(repeating: "e", count: 70)
+        try FileManager.default.createDirectory(atPath: "\(folder)/tree/\(longDirectory)", withIntermediateDirectories: true)
+        try Data(repeating: 0x61, count: 1000).write(to: URL(fileURLWithPath: "\(folder)/tree/a.txt"))
+        try FileManager.default.linkItem(atPath: "\(folder)/tree/a.txt", toPath: "\(folder)/tree/hard")
+        try FileManager.default.createSymbolicLink(atPath: "\(folder)/tree/link", withDestinationPath: "a.txt")
+        try Data().write(to: URL(fileURLWithPath: "\(folder)/tree/empty"))
+        let longPath = "\(longDirectory)/\(String(repeating: "f", count: 40)).bin"
+        try Data(repeating: 0x62, count: 10).write(to: URL(fileURLWithPath: "\(folder)/tree/\(longPath)"))
+        return (folder, longPath)
+    }
+
+    /// `tar --format=FORMAT -C tree -cf - .` as bytes.
+    static func tar(_ folder: String, format: String) throws -> [UInt8] {
+        let result = try runner.run(ProcessRequest("tar", ["--format=\(format)", "--sort=name", "-C", "\(folder)/tree", "-cf", "-", "."],
+                                                   outputLimit: 64 << 20))
+        #expect(result.succeeded, "\(result.failureSummary)")
+        return Array(result.standardOutput.data)
+    }
+
+    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+        let result = try runner.run(ProcessRequest("gzip", ["-c", "-n"], standardInput: .bytes(Data(bytes)), outputLimit: 64 << 20))
+        #expect(result.succeeded, "\(result.failureSummary)")
+        return Array(result.standardOutput.data)
+    }
+}
+
+/// Collects every entry a tar stream hands over, with the bytes of its content.
+struct RecordingConsumer: TarEntryConsumer {
+    var entries: [(header: TarEntryHeader, contentBytes: Int)] = []
+
+    mutating func beginEntry(_ header: TarEntryHeader) throws { entries.append((header, 0)) }
+    mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws { entries[entries.count - 1].contentBytes += bytes.count }
+    mutating func endEntry() throws {}
+}
+
+@Suite("Tar streams read in chunks")
+struct TarStreamParserTests {
+    static func parse(_ bytes: [UInt8], chunk: Int) throws -> TarStreamParser<RecordingConsumer> {
+        var parser = TarStreamParser(consumer: RecordingConsumer())
+        try bytes.withUnsafeBytes { all in
+            var start = 0
+            while start < all.count {
+                let end = min(start + chunk, all.count)
+                try parser.feed(UnsafeRawBufferPointer(rebasing: all[start..<end]))
+                start = end
+            }
+        }
+        try parser.finish()
+        return parser
+    }
+
+    @Test(arguments: ["gnu", "pax", "posix"], [1, 7, 512, 4096, 1 << 20])
+    func everyEntryWithItsKindSizeAndLinkTarget(format: String, chunk: Int) throws {
+        let (folder, longPath) = try ArchiveMaker.sampleTree()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let parser = try Self.parse(try ArchiveMaker.tar(folder, format: format), chunk: chunk)
+        let byPath = Dictionary(parser.consumer.entries.map { ($0.header.path, $0) }, uniquingKeysWith: { first, _ in first })
+        #expect(parser.reachedEnd)
+        #expect(byPath["./a.txt"]?.header.kind == .file)
+        #expect(byPath["./a.txt"]?.header.size == 1000)
+        #expect(byPath["./a.txt"]?.contentBytes == 1000)
+        #expect(byPath["./hard"]?.header.kind == .hardLink)
+        #expect(byPath["./hard"]?.header.linkTarget == "./a.txt")
+        #expect(byPath["./hard"]?.contentBytes == 0)
+        #expect(byPath["./link"]?.header.kind == .symbolicLink)
+        #expect(byPath["./link"]?.header.linkTarget == "a.txt")
+        #expect(byPath["./empty"]?.header.size == 0)
+        #expect(byPath["./\(longPath)"]?.header.size == 10, "the long name (GNU 'L' record or PAX path) is applied")
+        #expect(byPath["./\(longPath)"]?.contentBytes == 10)
+        #expect(parser.consumer.entries.contains { $0.header.kind == .directory })
+    }
+
+    @Test func aLayerIsCountedAsOverlay2CountsIt() throws {
+        let (folder, longPath) = try ArchiveMaker.sampleTree()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var counter = TarStreamParser(consumer: LayerFileCounter())
+        try ArchiveMaker.tar(folder, format: "pax").withUnsafeBytes { try counter.feed($0) }
+        // a.txt once (the hard link is the same inode), the symlink as its target's length, the long-named file.
+        #expect(counter.consumer.fileBytes == 1000 + Int64("a.txt".utf8.count) + 10)
+        #expect(!longPath.isEmpty)
+    }
+
+    @Test func aDamagedHeaderNamesItsOffset() throws {
+        let (folder, _) = try ArchiveMaker.sampleTree()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var bytes = try ArchiveMaker.tar(folder, format: "gnu")
+        bytes[0] ^= 0xff  // the first header's checksum no longer matches
+        #expect(throws: TarStreamError.badHeader(offset: 0, reason: "the checksum does not match (not a tar stream, or a damaged one)")) {
+            _ = try Self.parse(bytes, chunk: 512)
+        }
+    }
+
+    @Test func aStreamCutInsideAnEntryIsTruncated() throws {
+        let (folder, _) = try ArchiveMaker.sampleTree()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let bytes = try ArchiveMaker.tar(folder, format: "gnu")
+        let cut = Array(bytes.prefix(1024 + 300))
+        #expect(throws: TarStreamError.self) { _ = try Self.parse(cut, chunk: 100) }
+    }
+
+    @Test func base256SizesAndOctalFieldsAreRead() {
+        var field = [UInt8](repeating: 0, count: 12)
+        field[0] = 0x80
+        field[11] = 0x02
+        field[10] = 0x01  // 0x0102
+        #expect(TarStreamParser<RecordingConsumer>.number(field[...]) == 258)
+        #expect(TarStreamParser<RecordingConsumer>.number(Array("0000001750 \0".utf8)[...]) == 1000)
+        #expect(TarStreamParser<RecordingConsumer>.number(Array("12x".utf8)[...]) == nil)
+    }
+
+    @Test func paxRecordsSplitByTheirLengths() throws {
+        let text = "29 path=a/b c=d/e\nwith space\n" // a value may hold '=' and a newline: the length says where it ends
+        let records = try #require(TarStreamParser<RecordingConsumer>.paxRecords(Array(text.utf8)))
+        #expect(records.count == 1)
+        #expect(records.first?.0 == "path")
+        #expect(records.first?.1 == "a/b c=d/e\nwith space")
+        #expect(TarStreamParser<RecordingConsumer>.paxRecords(Array("99 path=x\n".utf8)) == nil)
+    }
+}
+
+@Suite("Gzip layers inflated as they stream")
+struct GzipInflaterTests {
+    static func inflate(_ bytes: [UInt8], chunk: Int) throws -> [UInt8] {
+        let inflater = try GzipInflater()
+        var output: [UInt8] = []
+        try bytes.withUnsafeBytes { all in
+            var start = 0
+            while start < all.count {
+                let end = min(start + chunk, all.count)
+                try inflater.feed(UnsafeRawBufferPointer(rebasing: all[start..<end])) { output.append(contentsOf: $0) }
+                start = end
+            }
+        }
+        return output
+    }
+
+    @Test(arguments: [1, 333, 65536])
+    func gzipsOutputComesBackWhole(chunk: Int) throws {
+        let original = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 1000) }
+        #expect(try Self.inflate(try ArchiveMaker.gzip(original), chunk: chunk) == original)
+    }
+
+    @Test func concatenatedMembersAndTrailingZerosAreRead() throws {
+        let first = Array("first member\n".utf8), second = Array("second member\n".utf8)
+        let joined = try ArchiveMaker.gzip(first) + ArchiveMaker.gzip(second) + [0, 0, 0, 0]
+        #expect(try Self.inflate(joined, chunk: 5) == first + second)
+    }
+
+    @Test func damagedDataIsAnError() throws {
+        var compressed = try ArchiveMaker.gzip(Array(repeating: 0x41, count: 10_000))
+        for index in 12..<min(40, compressed.count - 8) { compressed[index] ^= 0x5a }
+        #expect(throws: InflateError.self) { _ = try Self.inflate(compressed, chunk: 4096) }
+    }
+}
