@@ -3,7 +3,7 @@
 in alternating rounds from the same cache state. Prints one table of medians, spreads and ratios; exits 1 when a
 goal is missed. Needs a running engine and the lab's images (`make setup lab`); not part of `make test`.
 
-    bench/bench.py [--rounds N] [--only grade,readiness,batch,parser,startup,memory]
+    bench/bench.py [--rounds N] [--only grade,readiness,batch,parser,startup,size,memory]
 """
 import argparse
 import json
@@ -232,7 +232,56 @@ def bench_startup(rounds, work):
             Row("start-up, 5 chapters read", "handson chapters", chapters, "docker --version", docker2, goal=2.0)]
 
 
-# 6. Memory -------------------------------------------------------------------------------------------------------
+# 6. Size measurement --------------------------------------------------------------------------------------------
+def bench_size(rounds, work):
+    """`handson size` reads the whole image once (image save, streamed): against `image save` alone, bytes read once.
+    A fresh size cache each round, so every round measures."""
+    counter = 0
+
+    def fresh_env():
+        nonlocal counter
+        counter += 1
+        return dict(ENV, HANDSON_CACHE_DIR=f"{work}/size-cache-{counter}")
+
+    def measure(image):
+        start = time.perf_counter()
+        result = subprocess.run([HANDSON, "size", image, "--json"], env=fresh_env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"bench: handson size {image} failed: {result.stderr[-600:]}")
+        return time.perf_counter() - start
+
+    def save(image):
+        start = time.perf_counter()
+        process = subprocess.Popen(["docker", "image", "save", image], env=ENV, stdout=subprocess.PIPE)
+        while process.stdout.read(1 << 20):
+            pass
+        if process.wait() != 0:
+            raise SystemExit(f"bench: docker image save {image} failed")
+        return time.perf_counter() - start
+
+    image = "golang:1.19"
+    measure(image), save(image)  # warm the page cache for both
+    a, b = alternate(max(3, rounds // 2), lambda: measure(image), lambda: save(image))
+    rows = [Row("size of golang:1.19 (888MB)", "handson size", a, "docker image save", b, goal=1.5)]
+
+    # A contest answer: its measurement against its whole grade (an upper bound on what it adds: it runs beside the gates).
+    answer = f"{work}/size-answer"
+    shutil.copytree(f"{ROOT}/Chapters/ictsc-diet/starter", answer)
+    shutil.copy(f"{ROOT}/Chapters/ictsc-diet/solutions/multistage.Dockerfile", f"{answer}/Dockerfile")
+    kept = json.loads(run([HANDSON, "grade", "--chapter", "ictsc-diet", answer, "--json", "--keep"]).stdout)
+    tag = next(check["measured"] for check in kept["checks"] if check["id"] == "builds")
+    try:
+        grade_times = [timed([HANDSON, "grade", "--chapter", "ictsc-diet", answer, "--json"])[0] for _ in range(rounds)]
+        size_times = [measure(tag) for _ in range(rounds)]
+    finally:
+        run(["docker", "image", "rm", "-f", tag], check=False)
+    rows.append(Row("size of a contest answer, in its grade", "handson size", size_times, "handson grade", grade_times,
+                    goal=0.05, note="measured alone; in a grade it runs beside the gates, so it adds less than this"))
+    return rows
+
+
+# 7. Memory -------------------------------------------------------------------------------------------------------
 def peak_rss_mb(args):
     """Runs args; returns the process's own peak resident size (VmHWM), sampled every 10 ms once it runs the program
     (not while it is still the bench's own copy before exec), until it ends."""
@@ -267,7 +316,7 @@ def bench_memory(rounds, work):
 
 
 BENCHES = {"grade": bench_grade, "readiness": bench_readiness, "batch": bench_batch, "parser": bench_parser,
-           "startup": bench_startup, "memory": bench_memory}
+           "startup": bench_startup, "size": bench_size, "memory": bench_memory}
 
 
 def main():

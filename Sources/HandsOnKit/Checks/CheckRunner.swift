@@ -53,7 +53,14 @@ public struct CheckRunner: Sendable {
 
     private func containerRunning(_ id: String, _ image: String, _ name: String?, _ port: Int?,
                                   _ context: CheckContext) throws -> CheckResult {
-        var arguments = ["ps", "--filter", "ancestor=\(image)", "--format", "{{.Names}}\t{{.Ports}}"]
+        // Podman's ancestor filter matches a short name (`go-image:scratch`) to nothing: it is given the image's id.
+        var ancestor = image
+        if context.engine.kind == .podman,
+           let id = try? context.engine.execute(["image", "inspect", "--format", "{{.Id}}", image], timeout: 30),
+           id.succeeded, !id.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            ancestor = id.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var arguments = ["ps", "--filter", "ancestor=\(ancestor)", "--format", "{{.Names}}\t{{.Ports}}"]
         if let name { arguments += ["--filter", "name=^\(name)$"] }
         let rows = try context.engine.checked(arguments).stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
         let described = name.map { "container named \($0) from \(image)" } ?? "container from \(image)"

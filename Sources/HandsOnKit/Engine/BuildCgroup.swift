@@ -109,6 +109,7 @@ public struct BuildCgroup: Sendable, Equatable {
     /// Removes the cgroup and whatever the builder left beneath it, in every hierarchy (deepest first). A cgroup
     /// whose last process is still exiting refuses for a moment, so this tries again for up to two seconds.
     public func remove() {
+        killRemaining()
         let fileManager = FileManager.default
         let bases = version == .v2 ? [root] : ((try? fileManager.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
         for attempt in 0..<20 {
@@ -125,6 +126,30 @@ public struct BuildCgroup: Sendable, Equatable {
             }
             if !left { return }
             if attempt < 19 { usleep(100_000) }
+        }
+    }
+
+    /// Kills whatever still runs under the cgroup: a builder stopped at its time limit can leave a step's process
+    /// behind (Podman's `RUN` runs in its own session, outside the builder's process group). Nothing of a build
+    /// outlives its grade.
+    public func killRemaining() {
+        let fileManager = FileManager.default
+        let top = version == .v2 ? root + path : "\(root)/pids\(path)"
+        guard fileManager.fileExists(atPath: top) else { return }
+        let folders = [top] + (fileManager.subpaths(atPath: top) ?? []).map { "\(top)/\($0)" }
+            .filter { var isDirectory: ObjCBool = false
+                      return fileManager.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue }
+        for _ in 0..<3 {
+            var found = false
+            for folder in folders {
+                let text = (try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? ""
+                for pid in text.split(separator: "\n").compactMap({ pid_t($0) }) where pid > 1 {
+                    found = true
+                    kill(pid, SIGKILL)
+                }
+            }
+            if !found { return }
+            usleep(50_000)
         }
     }
 

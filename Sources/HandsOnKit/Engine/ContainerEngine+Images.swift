@@ -72,6 +72,17 @@ extension ContainerEngine {
         try checked(["tag", source, target])
     }
 
+    /// The line that says why a build failed, as each builder prints it: BuildKit's `ERROR: failed to solve: ...`
+    /// (on stderr, after a copy of the Dockerfile's lines), Podman's `Error: building at STEP ...`, the classic
+    /// builder's `The command '...' returned a non-zero code: N`; else the last lines of both streams.
+    public static func buildFailureSummary(_ result: ProcessResult) -> String {
+        let lines = TextLines.split(result.standardError.text + "\n" + result.standardOutput.text).map { $0.trimmedSpaces }
+        if let reason = lines.last(where: { $0.hasPrefix("ERROR: ") || $0.hasPrefix("Error: ") || $0.contains("returned a non-zero code") }) {
+            return reason
+        }
+        return (result.standardError.lastLines(3) + "\n" + result.standardOutput.lastLines(2)).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// Image ids a build printed for its steps: ` ---> 3f2a9c...` (docker's classic builder), `--> 3f2a9c...` (podman).
     /// They name exactly what this build made, unlike "every untagged image", which would take parallel builds' stages too.
     public static func stepImageIDs(inBuildOutput text: String) -> [String] {

@@ -134,8 +134,7 @@ public struct Grader: Sendable {
                                          timeout: limits.timeoutSeconds)
             buildOutput = build.stdout
             guard build.succeeded else {
-                let output = (build.standardError.lastLines(3) + "\n" + build.standardOutput.lastLines(2))
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                let output = ContainerEngine.buildFailureSummary(build)
                 let breach = limitsInForce.cgroup?.breaches().first
                 let reason = build.timedOut ? "the build did not finish within its time limit (\(Int(limits.timeoutSeconds)) s) and was stopped"
                     : breach.map { $0.message(limits) + ": " + output } ?? "the build failed: " + output

@@ -75,6 +75,16 @@ struct CheckRunnerTests {
         #expect(failed == CheckResult(id: "s", passed: false, message: "go-image:base is 958MB: over 400MB", measured: "958MB"))
     }
 
+    @Test func podmanFindsTheContainerByItsImagesID() {
+        let runner = FakeProcessRunner()
+        runner.on(["podman", "image", "inspect", "--format", "{{.Id}}", "go-image:scratch"], stdout: "3c22e08402e1f0\n")
+        runner.on(["podman", "ps", "--filter", "ancestor=3c22e08402e1f0"], stdout: "go-container\t0.0.0.0:9091->9090/tcp\n")
+        runner.on(["podman", "ps"], stdout: "")
+        let result = CheckRunner().run(CheckSpec(id: "c", kind: .containerRunning(image: "go-image:scratch", name: "go-container", port: 9091)),
+                                       in: context(ContainerEngine(kind: .podman, runner: runner)))
+        #expect(result.passed, "podman's ancestor filter does not match a short name, so the check gives it the id")
+    }
+
     @Test func aContainerMustPublishThePort() {
         let (engine, runner) = engine(images: [:]) { runner in
             runner.on(["docker", "ps"], stdout: "go-container\t0.0.0.0:9091->9090/tcp, :::9091->9090/tcp\n")

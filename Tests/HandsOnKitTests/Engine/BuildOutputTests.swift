@@ -46,3 +46,24 @@ struct BuildOutputTests {
             ["docker", "image", "rm", "sha256:ccc", "sha256:bbb"], ["docker", "image", "rm", "sha256:bbb"]])
     }
 }
+
+@Suite("Why a build failed, as each builder says it")
+struct BuildFailureSummaryTests {
+    @Test(arguments: [
+        ("buildkit", #"ERROR: failed to solve: process "/bin/sh -c echo compiling && exit 3" did not complete successfully: exit code: 3"#),
+        ("classic", "The command '/bin/sh -c echo compiling && exit 3' returned a non-zero code: 3"),
+        ("podman", #"Error: building at STEP "RUN echo compiling && exit 3": while running runtime: exit status 3"#),
+    ])
+    func theBuildersOwnReasonLineIsKept(builder: String, reason: String) throws {
+        let result = ProcessResult(command: ["docker", "build"], termination: .exited(1),
+                                   standardOutput: .of(try BuildOutputTests.fixture("\(builder)-failed.stdout")),
+                                   standardError: .of(try BuildOutputTests.fixture("\(builder)-failed.stderr")), durationSeconds: 1)
+        #expect(ContainerEngine.buildFailureSummary(result) == reason)
+    }
+
+    @Test func withoutAReasonLineTheLastLinesAreKept() {
+        let result = ProcessResult(command: ["docker", "build"], termination: .exited(1), standardOutput: .of("one\ntwo\n"),
+                                   standardError: .of("cannot connect\n"), durationSeconds: 1)
+        #expect(ContainerEngine.buildFailureSummary(result) == "cannot connect\none\ntwo")
+    }
+}
