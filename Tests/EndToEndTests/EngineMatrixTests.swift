@@ -27,6 +27,8 @@ enum EngineMatrix {
         }
     }
 
+    static var memberNames: [String] { members.map { $0.name } }
+
     static let members = [
         Member(name: "docker-buildkit-overlay2", kind: .docker, settings: ["DOCKER_HOST": "", "DOCKER_BUILDKIT": "1"]),
         Member(name: "docker-classic-overlay2", kind: .docker, settings: ["DOCKER_HOST": "", "DOCKER_BUILDKIT": "0"]),

@@ -35,11 +35,34 @@ struct ImageArchiveReader {
 
     mutating func feed(_ bytes: UnsafeRawBufferPointer) throws { try outer.feed(bytes) }
 
-    /// Ends the stream and resolves the layers of the image; `reference` picks one when the archive holds several.
-    func finish(reference: String? = nil) throws -> [ArchivedLayer] {
+    /// Ends the stream and resolves the layers of the image, and its config; `reference` picks one image when the
+    /// archive holds several.
+    func finish(reference: String? = nil) throws -> ArchivedImage {
         do { try outer.finish() } catch { throw ImageArchiveError.unreadable("\(error)") }
-        return try ImageArchiveLayout(entries: outer.consumer).layers(for: reference)
+        return try ImageArchiveLayout(entries: outer.consumer).image(for: reference)
     }
+}
+
+/// An image as its archive holds it: its layers from the lowest, and its config (history, layer digests).
+struct ArchivedImage {
+    let layers: [ArchivedLayer]
+    let config: ImageConfig?
+}
+
+/// The parts of an image's config the analysis reads.
+struct ImageConfig: Decodable, Sendable {
+    struct HistoryEntry: Decodable, Sendable {
+        let created_by: String?
+        let comment: String?
+        let empty_layer: Bool?
+    }
+
+    struct RootFS: Decodable, Sendable {
+        let diff_ids: [String]?
+    }
+
+    let history: [HistoryEntry]?
+    let rootfs: RootFS?
 }
 
 /// One of the image's layers as the archive holds it.
@@ -164,7 +187,7 @@ struct ArchiveEntries: TarEntryConsumer {
 struct ImageArchiveLayout {
     let entries: ArchiveEntries
 
-    private struct DockerManifestEntry: Decodable {
+    struct DockerManifestEntry: Decodable {
         let Config: String?
         let RepoTags: [String]?
         let Layers: [String]
@@ -185,10 +208,11 @@ struct ImageArchiveLayout {
         let mediaType: String?
         let manifests: [OCIDescriptor]?
         let layers: [OCIDescriptor]?
+        let config: OCIDescriptor?
     }
 
-    func layers(for reference: String?) throws -> [ArchivedLayer] {
-        let paths: [String]
+    func image(for reference: String?) throws -> ArchivedImage {
+        let paths: (layers: [String], config: String?)
         if let manifest = entries.metadata["manifest.json"] {
             paths = try dockerLayerPaths(manifest, reference: reference)
         } else if let index = entries.metadata["index.json"] {
@@ -196,15 +220,19 @@ struct ImageArchiveLayout {
         } else {
             throw ImageArchiveError.noManifest
         }
-        return try paths.map { path in
+        let layers = try paths.layers.map { path in
             let path = ArchiveEntries.normalized(path)
             if let problem = entries.problems[path] { throw problem }
             guard let count = entries.layers[path] else { throw ImageArchiveError.missingLayer(path) }
             return ArchivedLayer(entry: path, count: count)
         }
+        // A config that cannot be read costs the instructions beside each layer, not the measurement.
+        let config = paths.config.flatMap { entries.metadata[ArchiveEntries.normalized($0)] }
+            .flatMap { try? JSONDecoder().decode(ImageConfig.self, from: Data($0)) }
+        return ArchivedImage(layers: layers, config: config)
     }
 
-    private func dockerLayerPaths(_ bytes: [UInt8], reference: String?) throws -> [String] {
+    private func dockerLayerPaths(_ bytes: [UInt8], reference: String?) throws -> (layers: [String], config: String?) {
         let images: [DockerManifestEntry]
         do { images = try JSONDecoder().decode([DockerManifestEntry].self, from: Data(bytes)) } catch {
             throw ImageArchiveError.badManifest(file: "manifest.json", reason: "\(error)")
@@ -215,14 +243,14 @@ struct ImageArchiveLayout {
             return (entry.RepoTags ?? []).contains { ImageReference($0) == wanted }
         } ?? images.first
         guard let chosen else { throw ImageArchiveError.badManifest(file: "manifest.json", reason: "it lists no image") }
-        return chosen.Layers
+        return (chosen.Layers, chosen.Config)
     }
 
-    private func ociLayerPaths(_ bytes: [UInt8]) throws -> [String] {
+    private func ociLayerPaths(_ bytes: [UInt8]) throws -> (layers: [String], config: String?) {
         var document = try decode(bytes, file: "index.json")
         // An index leads to a manifest (or a further index): follow the first one for this machine's platform.
         for _ in 0..<4 {
-            if let layers = document.layers { return layers.map { Self.blobPath($0.digest) } }
+            if let layers = document.layers { return (layers.map { Self.blobPath($0.digest) }, document.config.map { Self.blobPath($0.digest) }) }
             guard let manifests = document.manifests, !manifests.isEmpty else { break }
             let present = manifests.filter { entries.metadata[Self.blobPath($0.digest)] != nil }
             guard let next = present.first(where: { $0.platform?.os == "linux" && $0.platform?.architecture == Self.architecture })

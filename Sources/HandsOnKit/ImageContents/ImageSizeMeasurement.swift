@@ -2,7 +2,9 @@ import Foundation
 import Synchronization
 
 /// An image's size as HandsOn measures it, the same on every engine and store: the bytes of the files in each layer
-/// (as Docker's overlay2 store counts a layer), summed over the layers, read from the image's own layer archives.
+/// (as Docker's overlay2 store counts a layer), summed over the layers, read from the image's own layer archives;
+/// and where those bytes are: each layer with the instruction that made it, the largest paths of the final file
+/// system, and the bytes layers add that the final file system does not show.
 public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
     public struct Layer: Sendable, Codable, Equatable {
         /// The layer's name in the archive (`blobs/sha256/...`, `<id>/layer.tar`).
@@ -11,31 +13,112 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
         /// The layer's bytes as the engine stores and exports it (compressed on the containerd store).
         public let storedBytes: Int64
         public let compressed: Bool
+        /// The instruction that made it, from the image's history (`RUN go build ...`, `COPY hash.go .`).
+        public var instruction: String?
+        /// Whether it belongs to the base image (`baseImage`).
+        public var fromBase = false
     }
 
     public let sizeBytes: Int64
     /// `sizeBytes` written the way `docker image ls` writes sizes (`6.73MB`).
     public let size: String
-    public let layers: [Layer]
+    public var layers: [Layer]
+    /// The largest paths of the final file system, files and directories (with everything beneath), largest first.
+    public let largest: [PathSize]
+    /// Bytes layers add that the final file system does not show (deleted or overwritten later).
+    public let wastedBytes: Int64
+    /// The largest of those files, largest first (all of them count in `wastedBytes`).
+    public let wasted: [WastedFile]
+    /// 1 - wasted / total, as dive defines it.
+    public let efficiency: Double
+    /// The layers' uncompressed digests (the config's `rootfs.diff_ids`), by which the base image is recognised.
+    public let diffIDs: [String]
+    /// The image the lowest layers come from, when it is one HandsOn knows (a lab image, or one the caller names).
+    public var baseImage: String?
 
-    public init(layers: [Layer]) {
-        self.layers = layers
+    /// How many of the largest paths and wasted files are kept.
+    static let listed = 12
+
+    public var baseBytes: Int64 { layers.filter(\.fromBase).reduce(0) { $0 + $1.fileBytes } }
+    public var ownBytes: Int64 { sizeBytes - baseBytes }
+
+    init(image: ArchivedImage) {
+        let overlay = OverlayFileSystem()
+        for (index, layer) in image.layers.enumerated() { overlay.apply(layer.count.entries, layer: index + 1) }
+        let instructions = LayerHistory.instructions(image.config?.history, layerCount: image.layers.count)
+        layers = image.layers.enumerated().map { index, layer in
+            Layer(entry: layer.entry, fileBytes: layer.count.fileBytes, storedBytes: layer.count.storedBytes,
+                  compressed: layer.count.compression != .none, instruction: instructions?[index])
+        }
         sizeBytes = layers.reduce(0) { $0 + $1.fileBytes }
         size = ByteFormatting.decimal(sizeBytes)
+        largest = Self.largest(overlay.sizes(), limit: Self.listed)
+        let hidden = overlay.wasted.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }
+        wastedBytes = hidden.reduce(0) { $0 + $1.bytes }
+        wasted = Array(hidden.prefix(Self.listed))
+        efficiency = sizeBytes > 0 ? max(0, 1 - Double(wastedBytes) / Double(sizeBytes)) : 1
+        diffIDs = image.config?.rootfs?.diff_ids ?? []
     }
 
     /// Reads a whole image archive held in memory (tests, small fixtures).
     static func read(archive bytes: [UInt8], reference: String? = nil) throws -> ImageSizeMeasurement {
         var reader = ImageArchiveReader()
         try bytes.withUnsafeBytes { try reader.feed($0) }
-        return ImageSizeMeasurement(archived: try reader.finish(reference: reference))
+        return ImageSizeMeasurement(image: try reader.finish(reference: reference))
     }
 
-    init(archived: [ArchivedLayer]) {
-        self.init(layers: archived.map {
-            Layer(entry: $0.entry, fileBytes: $0.count.fileBytes, storedBytes: $0.count.storedBytes,
-                  compressed: $0.count.compression != .none)
-        })
+    /// The paths that say where the bytes are: largest first, leaving out a directory that one child of it all but
+    /// fills (the child says it better) and the root.
+    static func largest(_ sizes: [PathSize], limit: Int) -> [PathSize] {
+        var largestChild: [String: Int64] = [:]
+        for entry in sizes {
+            let parent = (entry.path as NSString).deletingLastPathComponent
+            largestChild[parent] = max(largestChild[parent] ?? 0, entry.bytes)
+        }
+        let telling = sizes.filter { entry in
+            entry.bytes > 0 && !(entry.isDirectory && Double(largestChild[entry.path] ?? 0) >= 0.95 * Double(entry.bytes))
+        }
+        return Array(telling.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }.prefix(limit))
+    }
+
+    /// Marks the lowest layers that are `base`'s (its layer digests are a prefix of this image's).
+    mutating func attributeBase(_ candidates: [(name: String, diffIDs: [String])]) {
+        let matches = candidates.filter { !$0.diffIDs.isEmpty && diffIDs.starts(with: $0.diffIDs) }
+        guard let best = matches.max(by: { $0.diffIDs.count < $1.diffIDs.count }) else { return }
+        baseImage = best.name
+        for index in layers.indices { layers[index].fromBase = index < best.diffIDs.count }
+    }
+}
+
+/// The instruction behind each layer, from an image's history: the entries that made a layer (not `empty_layer`)
+/// in order, written as the Dockerfile line (`RUN go build ...`) without the builders' decorations.
+enum LayerHistory {
+    static func instructions(_ history: [ImageConfig.HistoryEntry]?, layerCount: Int) -> [String]? {
+        guard let history else { return nil }
+        let making = history.filter { $0.empty_layer != true }
+        guard making.count == layerCount else { return nil }
+        return making.map { instruction($0.created_by ?? "", comment: $0.comment) }
+    }
+
+    /// `/bin/sh -c #(nop) COPY file:3f... in /app ` → `COPY file:3f... in /app`; `/bin/sh -c go build` → `RUN go build`;
+    /// BuildKit's `RUN /bin/sh -c go build # buildkit` → `RUN go build`; an import → `imported (comment)`.
+    static func instruction(_ createdBy: String, comment: String?) -> String {
+        var text = createdBy.trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.isEmpty {
+            // `docker import` writes "Imported from -"; other tools their own words.
+            guard let comment, !comment.isEmpty, !comment.hasPrefix("Imported from") else { return "imported" }
+            return "imported (\(comment))"
+        }
+        if text.hasSuffix("# buildkit") { text = String(text.dropLast("# buildkit".count)).trimmingCharacters(in: .whitespaces) }
+        let shell = "/bin/sh -c "
+        if text.hasPrefix("RUN " + shell) {
+            text = "RUN " + text.dropFirst(("RUN " + shell).count)
+        } else if text.hasPrefix(shell + "#(nop) ") {
+            text = String(text.dropFirst((shell + "#(nop) ").count)).trimmingCharacters(in: .whitespaces)
+        } else if text.hasPrefix(shell) {
+            text = "RUN " + text.dropFirst(shell.count)
+        }
+        return text
     }
 }
 
@@ -58,7 +141,7 @@ extension ContainerEngine {
         guard result.succeeded else { throw EngineError.commandFailed(result) }
         let measurement = try stream.withLock { state -> ImageSizeMeasurement in
             if let error = state.error { throw error }
-            return ImageSizeMeasurement(archived: try state.reader.finish(reference: reference))
+            return ImageSizeMeasurement(image: try state.reader.finish(reference: reference))
         }
         MeasuredSizeCache.shared.store(measurement, for: id)
         return measurement

@@ -11,13 +11,32 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
     public let engineListed: String?
     /// Why the engine lists another figure; nil when it lists the same one.
     public let engineListedNote: String?
+    /// The image the lowest layers come from, and their bytes; the rest are the image's own.
+    public let baseImage: String?
+    public let baseBytes: Int64
+    public let ownBytes: Int64
+    /// Each layer from the lowest: its bytes, the instruction that made it, whether the base image holds it.
     public let layers: [ImageSizeMeasurement.Layer]
+    /// The largest paths of the final file system (directories with their totals), largest first.
+    public let largest: [PathSize]
+    /// Bytes layers add that the final file system does not show, and the largest such files.
+    public let wastedBytes: Int64
+    public let wasted: [WastedFile]
+    /// 1 - wasted / total, as dive defines it.
+    public let efficiency: Double
 
     public init(image: String, measurement: ImageSizeMeasurement, engineListed: String?, store: ImageStore?) {
         self.image = image
         sizeBytes = measurement.sizeBytes
         size = measurement.size
+        baseImage = measurement.baseImage
+        baseBytes = measurement.baseBytes
+        ownBytes = measurement.ownBytes
         layers = measurement.layers
+        largest = measurement.largest
+        wastedBytes = measurement.wastedBytes
+        wasted = measurement.wasted
+        efficiency = (measurement.efficiency * 10_000).rounded() / 10_000
         self.engineListed = engineListed
         engineListedNote = Self.note(measured: measurement.size, listed: engineListed, store: store)
     }
@@ -38,9 +57,28 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
 }
 
 extension ContainerEngine {
-    /// Measures an image and reads the engine's listing of it.
-    public func sizeReport(_ reference: String, store: ImageStore?) throws -> ImageSizeReport {
-        let measurement = try measureImage(reference)
+    /// Measures an image, finds which of the lab images (or `bases`) its lowest layers come from, and reads the
+    /// engine's listing of it.
+    public func sizeReport(_ reference: String, store: ImageStore?, bases: [String] = []) throws -> ImageSizeReport {
+        var measurement = try measureImage(reference)
+        measurement.attributeBase(layerDigests(of: bases + LabImage.catalog.map(\.reference)))
         return ImageSizeReport(image: reference, measurement: measurement, engineListed: try? displayedImageSize(reference), store: store)
+    }
+
+    /// The layer digests (`RootFS.Layers`) of those of `references` the engine has, in one call.
+    func layerDigests(of references: [String]) -> [(name: String, diffIDs: [String])] {
+        guard !references.isEmpty,
+              let result = try? execute(["image", "inspect", "--format", "{{json .RepoTags}}\t{{json .RootFS.Layers}}"] + references.map {
+                  ImageReference($0).qualified
+              }, timeout: 30) else { return [] }
+        var found: [(name: String, diffIDs: [String])] = []
+        for line in TextLines.split(result.stdout) {
+            let parts = line.split(separator: "\t", maxSplits: 1).map { Data($0.utf8) }
+            guard parts.count == 2, let tags = try? JSONDecoder().decode([String]?.self, from: parts[0]),
+                  let layers = try? JSONDecoder().decode([String]?.self, from: parts[1]) else { continue }
+            let names = Set((tags ?? []).map(ImageReference.init))
+            if let name = references.first(where: { names.contains(ImageReference($0)) }) { found.append((name, layers ?? [])) }
+        }
+        return found
     }
 }

@@ -35,6 +35,14 @@ struct ImageArchiveTests {
         #expect(measurement.layers.map(\.fileBytes) == [1015, 5000, 5000])
         #expect(measurement.size == "11kB")
         #expect(measurement.layers.allSatisfy { $0.compressed == (engine == "docker-containerd-store") })
+        // Where the bytes are: each layer's instruction from the history, a.txt overwritten by the third layer.
+        #expect(measurement.layers.map { $0.instruction?.split(separator: " ").first } == ["ADD", "COPY", "COPY"], "\(measurement.layers)")
+        #expect(measurement.wasted == [WastedFile(path: "/a.txt", bytes: 1000, addedBy: 1, hiddenBy: 3)])
+        #expect(measurement.wastedBytes == 1000)
+        #expect(abs(measurement.efficiency - (1 - 1000.0 / 11_015)) < 1e-9)
+        #expect(measurement.largest.prefix(2).map(\.path).sorted() == ["/a.txt", "/second.bin"])
+        #expect(measurement.largest.first { $0.path == "/a.txt" }?.layer == 3)
+        #expect(measurement.diffIDs.count == 3, "the config's layer digests, to find the base image by")
         let overlay2 = try ArchiveFixtures.overlay2Size()
         #expect(abs(Double(measurement.sizeBytes - overlay2)) <= 0.005 * Double(overlay2),
                 "within 0.5% of overlay2's own count (\(overlay2)): a built layer's symbolic links count 0 there")
@@ -53,7 +61,7 @@ struct ImageArchiveTests {
                     start = end
                 }
             }
-            #expect(ImageSizeMeasurement(archived: try reader.finish()).sizeBytes == 11_015, "\(engine)")
+            #expect(ImageSizeMeasurement(image: try reader.finish()).sizeBytes == 11_015, "\(engine)")
         }
     }
 

@@ -86,7 +86,7 @@ struct TarStreamParserTests {
     @Test func aLayerIsCountedAsOverlay2CountsIt() throws {
         let (folder, longPath) = try ArchiveMaker.sampleTree()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var counter = TarStreamParser(consumer: LayerFileCounter())
+        var counter = TarStreamParser(consumer: LayerContentsReader())
         try ArchiveMaker.tar(folder, format: "pax").withUnsafeBytes { try counter.feed($0) }
         // a.txt once (the hard link is the same inode), the symlink as its target's length, the long-named file.
         #expect(counter.consumer.fileBytes == 1000 + Int64("a.txt".utf8.count) + 10)

@@ -1,15 +1,19 @@
 import Foundation
 
-/// `handson size IMAGE`: the size HandsOn measures from the image's layers, with the engine's listing beside it.
+/// `handson size IMAGE`: the size HandsOn measures from the image's layers, the engine's listing beside it, and
+/// where the bytes are: layer by layer, the largest paths, and what later layers hid.
 struct SizeCommand: Command {
     let spec = CommandSpec(
-        ["size"], summary: "Measure an image from its layers (the size every grade uses), beside the engine's own listing.",
-        arguments: "<image>", positionals: 1...1, options: [.engine, .json],
+        ["size"], summary: "Measure an image from its layers and show where the bytes are (layers, largest paths, waste).",
+        arguments: "<image>", positionals: 1...1,
+        options: [.engine, .json, OptionSpec("--base", value: "image", help: "Another image the lowest layers may come from "
+                                             + "(the lab images are always looked for).")],
         discussion: """
             The size is the bytes of the files in each layer, summed over the layers, as Docker's overlay2 store
             counts them and `docker image ls` shows them there: the same figure on every engine and store. It is
-            read from the image itself (`image save`, streamed), so the first measurement of a large image takes
-            a few seconds; the result is remembered by image id.
+            read from the image itself (`image save`, streamed, in bounded memory); the result is remembered by
+            image id. Wasted bytes are files a layer adds that a later layer deletes or overwrites; efficiency is
+            1 - wasted / total, as dive computes it.
             """)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
@@ -19,20 +23,75 @@ struct SizeCommand: Command {
             context.io.err("\(reference) is not an image on \(engine.kind.rawValue)")
             return ExitCode.failure
         }
-        let report = try engine.sizeReport(resolved, store: try? engine.info().store)
+        let report = try engine.sizeReport(resolved, store: engine.cachedInfo()?.store, bases: arguments.value("--base").map { [$0] } ?? [])
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(report))
-            return ExitCode.success
-        }
-        let style = context.io.outputStyle
-        context.io.out("\(style.bold(reference)): \(report.size) (\(report.sizeBytes.formatted(.number)) bytes of files in \(report.layers.count) layers)")
-        if let listed = report.engineListed {
-            context.io.out(report.engineListedNote.map { style.dim($0) } ?? style.dim("the engine lists \(listed) too"))
-        }
-        for (index, layer) in report.layers.enumerated() {
-            let stored = layer.compressed ? "  (\(ByteFormatting.decimal(layer.storedBytes)) compressed)" : ""
-            context.io.out(String(format: "  %3d  %9@", index + 1, ByteFormatting.decimal(layer.fileBytes)) + style.dim(stored))
+        } else {
+            SizeTable(report: report, style: context.io.outputStyle).lines(reference: reference).forEach { context.io.out($0) }
         }
         return ExitCode.success
+    }
+}
+
+/// `handson size` as text: a summary, the layers, the largest paths and the waste, within 100 columns.
+struct SizeTable {
+    let report: ImageSizeReport
+    let style: TextStyle
+
+    func lines(reference: String) -> [String] {
+        var lines = ["\(style.bold(reference)): \(report.size) (\(report.sizeBytes.formatted(.number)) bytes of files in "
+                     + "\(report.layers.count) layer\(report.layers.count == 1 ? "" : "s"))"]
+        lines.append(style.dim(report.engineListedNote ?? "the engine lists \(report.engineListed ?? "?") too"))
+        var parts: [String] = []
+        if let base = report.baseImage {
+            parts.append("base image \(base): \(ByteFormatting.decimal(report.baseBytes)) (\(percent(report.baseBytes)))")
+        }
+        parts.append("own layers: \(ByteFormatting.decimal(report.ownBytes))")
+        parts.append("wasted: \(ByteFormatting.decimal(report.wastedBytes))"
+                     + String(format: " (efficiency %.1f%%)", report.efficiency * 100))
+        lines.append(parts.joined(separator: "   "))
+
+        lines.append("")
+        lines.append(style.bold(row(["LAYER", "SIZE", "FROM", "INSTRUCTION"], widths: [5, 8, 20, 63], rightAlignedUpTo: 2)))
+        for (index, layer) in report.layers.enumerated() {
+            let from = layer.fromBase ? (report.baseImage ?? "base") : ""
+            let instruction = layer.instruction ?? "?"
+            lines.append(row([String(index + 1), ByteFormatting.decimal(layer.fileBytes), from, instruction],
+                             widths: [5, 8, 20, 63], rightAlignedUpTo: 2))
+        }
+        if !report.largest.isEmpty {
+            lines.append("")
+            lines.append(style.bold(row(["LARGEST PATHS", "SIZE", "LAYER"], widths: [81, 8, 5], rightAlignedFrom: 1)))
+            for path in report.largest {
+                let name = path.path + (path.isDirectory ? "/" : "")
+                lines.append(row([name, ByteFormatting.decimal(path.bytes), String(path.layer)], widths: [81, 8, 5], rightAlignedFrom: 1))
+            }
+        }
+        if !report.wasted.isEmpty {
+            lines.append("")
+            lines.append(style.bold(row(["WASTED (added, then deleted or overwritten)", "SIZE", "ADDED", "HIDDEN"],
+                                        widths: [74, 8, 5, 6], rightAlignedFrom: 1)))
+            for file in report.wasted {
+                lines.append(row([file.path, ByteFormatting.decimal(file.bytes), String(file.addedBy), String(file.hiddenBy)],
+                                 widths: [74, 8, 5, 6], rightAlignedFrom: 1))
+            }
+        }
+        return lines
+    }
+
+    private func percent(_ bytes: Int64) -> String {
+        String(format: "%.0f%%", Double(bytes) / Double(max(report.sizeBytes, 1)) * 100)
+    }
+
+    /// Cells padded to `widths` and cut to fit (with "…"); cells from `rightAlignedFrom` on, or before
+    /// `rightAlignedUpTo`, are right-aligned. One space between cells: at most 100 columns with the widths used here.
+    private func row(_ cells: [String], widths: [Int], rightAlignedFrom: Int = Int.max, rightAlignedUpTo: Int = 0) -> String {
+        zip(cells, widths).enumerated().map { index, pair in
+            let (cell, width) = pair
+            let text = cell.count > width ? String(cell.prefix(width - 1)) + "…" : cell
+            let padding = String(repeating: " ", count: max(0, width - text.count))
+            let right = index >= rightAlignedFrom || index < rightAlignedUpTo
+            return right ? padding + text : (index == cells.count - 1 ? text : text + padding)
+        }.joined(separator: " ")
     }
 }

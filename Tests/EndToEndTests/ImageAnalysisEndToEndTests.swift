@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+/// An image built with known contents: a file added then deleted, one overwritten by a smaller one, a hard link and a
+/// symbolic link to a file of a lower layer, a directory deleted and made again (opaque), an empty layer, and a
+/// second stage's file copied in.
+enum KnownContents {
+    static let dockerfile = """
+        FROM busybox AS extra
+        RUN head -c 300000 /dev/zero > /extra.bin
+
+        FROM busybox
+        RUN head -c 4000000 /dev/zero > /big.bin
+        RUN rm /big.bin
+        RUN head -c 3000000 /dev/zero > /over.bin
+        RUN head -c 1000000 /dev/zero > /over.bin
+        RUN ln /over.bin /over-link && ln -s /over.bin /over-symlink
+        RUN mkdir -p /tree/sub && head -c 500000 /dev/zero > /tree/sub/old.bin
+        RUN rm -rf /tree && mkdir -p /tree && head -c 2000 /dev/zero > /tree/new.bin
+        RUN true
+        COPY --from=extra /extra.bin /extra.bin
+        """
+
+    /// What the analysis must find hidden: the path, its bytes, and that a later layer hid it.
+    static let wasted: [(path: String, bytes: Int64)] = [
+        ("/big.bin", 4_000_000), ("/over.bin", 3_000_000), ("/over.bin", 1_000_000), ("/tree/sub/old.bin", 500_000),
+    ]
+
+    static func build(on engine: ContainerEngine, tag: String) throws -> ProcessResult {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-known-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try dockerfile.write(toFile: "\(folder)/Dockerfile", atomically: true, encoding: .utf8)
+        return try engine.build(contextDirectory: folder, tag: tag, timeout: 300)
+    }
+
+    /// Checks an analysis of the image against what was put in it.
+    static func expect(_ report: ImageSizeReport, on name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        for (path, bytes) in wasted {
+            #expect(report.wasted.contains { $0.path == path && $0.bytes == bytes && $0.hiddenBy > $0.addedBy },
+                    "\(name): \(path) \(bytes) not among the wasted: \(report.wasted)", sourceLocation: sourceLocation)
+        }
+        #expect(report.wastedBytes == wasted.reduce(0) { $0 + $1.bytes }, "\(name): \(report.wasted)", sourceLocation: sourceLocation)
+        let expectedEfficiency = 1 - Double(report.wastedBytes) / Double(report.sizeBytes)
+        #expect(abs(report.efficiency - expectedEfficiency) < 0.0001, sourceLocation: sourceLocation)
+        #expect(report.baseImage == "busybox", "\(name): \(String(describing: report.baseImage))", sourceLocation: sourceLocation)
+        #expect(report.layers.first?.fromBase == true && report.layers.dropFirst().allSatisfy { !$0.fromBase }, sourceLocation: sourceLocation)
+        #expect(report.layers.contains { $0.instruction?.hasPrefix("RUN head -c 4000000") == true }, "\(name): \(report.layers)",
+                sourceLocation: sourceLocation)
+        #expect(report.largest.contains { $0.path == "/over.bin" && $0.bytes == 1_000_000 }, "\(name): \(report.largest)",
+                sourceLocation: sourceLocation)
+        #expect(report.largest.contains { $0.path == "/extra.bin" && $0.bytes == 300_000 }, sourceLocation: sourceLocation)
+        #expect(!report.largest.contains { $0.path.hasPrefix("/big.bin") || $0.path.hasPrefix("/tree/sub") },
+                "deleted paths are not in the final file system", sourceLocation: sourceLocation)
+    }
+}
+
+extension GradingOnTheEngine {
+    @Suite("Where an image's bytes are, on the real engine", .enabled(if: EndToEnd.isEnabled))
+    struct ImageAnalysisEndToEndTests {
+        @Test func anImageOfKnownContentsIsExplainedLayerByLayer() throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let scratchpad = EngineScratchpad(engine: engine)
+            let tag = scratchpad.imageTag("known-contents")
+            let build = try KnownContents.build(on: engine, tag: tag)
+            #expect(build.succeeded, "\(build.failureSummary)")
+            let report = try engine.sizeReport(tag, store: engine.cachedInfo()?.store)
+            KnownContents.expect(report, on: "default engine")
+            // The sums equal what the overlay2 store itself counts (a built layer's symbolic link is its only difference).
+            let overlay2 = try engine.imageSizeBytes(tag)
+            #expect(abs(report.sizeBytes - overlay2) <= Int64("/over.bin".utf8.count), "measured \(report.sizeBytes), overlay2 \(overlay2)")
+            // The text a person reads fits 100 columns.
+            let lines = SizeTable(report: report, style: TextStyle(enabled: false)).lines(reference: tag)
+            #expect(lines.allSatisfy { $0.count <= 100 }, "\(lines.filter { $0.count > 100 })")
+            #expect(lines.contains { $0.hasPrefix("/big.bin") && $0.hasSuffix(" 4MB     2      3") }, "\(lines.joined(separator: "\n"))")
+        }
+
+        /// A 900MB image is read in bounded memory: the peak RSS of `handson size golang:1.19` stays under 64MB.
+        @Test func aLargeImageIsReadInBoundedMemory() throws {
+            let engine = try EndToEnd.engine()
+            _ = try EndToEnd.prepareLab(on: engine)
+            let cache = FileManager.default.temporaryDirectory.appendingPathComponent("handson-size-cache-\(UUID().uuidString.prefix(8))").path
+            defer { try? FileManager.default.removeItem(atPath: cache) }
+            var environment = EndToEnd.environment
+            environment["HANDSON_CACHE_DIR"] = cache
+            environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
+            let binary = GradingOnTheEngine.BatchEndToEndTests.binary
+            let run = try EndToEnd.runner.run(ProcessRequest("/usr/bin/env", ["time", "-f", "peak-kb %M", binary, "size", "golang:1.19", "--json"],
+                                                             environment: environment, timeout: 300, outputLimit: 8 << 20))
+            #expect(run.succeeded, "\(run.failureSummary)")
+            let peak = run.standardError.text.split(separator: "\n").last { $0.hasPrefix("peak-kb ") }.flatMap { Int($0.dropFirst(8)) }
+            let kilobytes = try #require(peak, "GNU time's report: \(run.standardError.text)")
+            #expect(kilobytes < 64 * 1024, "peak RSS \(kilobytes) kB reading an 888MB image")
+            let report = try JSONDecoder().decode(ImageSizeReport.self, from: run.standardOutput.data)
+            #expect(report.sizeBytes > 500_000_000)
+            #expect(report.largest.contains { $0.path.hasPrefix("/usr/lib/go-1.19") }, "\(report.largest)")
+        }
+    }
+}
+
+extension EngineMatrixTests {
+    /// The same analysis on every engine: same wasted files, same base, same instructions found.
+    @Test(arguments: EngineMatrix.memberNames)
+    func theAnalysisIsTheSameOnEveryEngine(member name: String) throws {
+        let member = try #require(EngineMatrix.members.first { $0.name == name })
+        let engine = try member.engine()
+        _ = try EndToEnd.prepareLab(on: engine)
+        let scratchpad = EngineScratchpad(engine: engine)
+        let tag = scratchpad.imageTag("known-contents")
+        let build = try KnownContents.build(on: engine, tag: tag)
+        #expect(build.succeeded, "\(name): \(build.failureSummary)")
+        let report = try engine.sizeReport(tag, store: engine.cachedInfo()?.store)
+        KnownContents.expect(report, on: name)
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+@Suite("Layers stacked as overlayfs stacks them")
+struct OverlayFileSystemTests {
+    static func file(_ path: String, _ bytes: Int64) -> LayerEntry { LayerEntry(path: path, kind: .file, bytes: bytes) }
+    static func directory(_ path: String) -> LayerEntry { LayerEntry(path: path, kind: .directory, bytes: 0) }
+
+    @Test func aDeletedFileAndAnOverwrittenOneAreWasted() {
+        let overlay = OverlayFileSystem()
+        overlay.apply([Self.directory("data"), Self.file("data/big", 40), Self.file("data/keep", 7)], layer: 1)
+        overlay.apply([LayerEntry(path: "data/big", kind: .whiteout, bytes: 0), Self.file("data/keep", 3)], layer: 2)
+        #expect(overlay.wasted.sorted { $0.bytes > $1.bytes } == [
+            WastedFile(path: "/data/big", bytes: 40, addedBy: 1, hiddenBy: 2),
+            WastedFile(path: "/data/keep", bytes: 7, addedBy: 1, hiddenBy: 2),
+        ])
+        let sizes = Dictionary(uniqueKeysWithValues: overlay.sizes().map { ($0.path, $0) })
+        #expect(sizes["/data"]?.bytes == 3)
+        #expect(sizes["/data/keep"]?.layer == 2)
+        #expect(sizes["/data/big"] == nil)
+    }
+
+    @Test func anOpaqueDirectoryHidesOnlyWhatLowerLayersPutThere() {
+        let overlay = OverlayFileSystem()
+        overlay.apply([Self.file("tree/sub/old", 500), Self.file("tree/other", 20), Self.file("elsewhere", 9)], layer: 1)
+        // The layer's own new file comes before its opaque marker in the archive: it stays.
+        overlay.apply([Self.directory("tree"), Self.file("tree/new", 2), LayerEntry(path: "tree", kind: .opaqueDirectory, bytes: 0)], layer: 2)
+        #expect(Set(overlay.wasted.map(\.path)) == ["/tree/sub/old", "/tree/other"])
+        let paths = Set(overlay.sizes().map(\.path))
+        #expect(paths == ["/tree", "/tree/new", "/elsewhere"])
+    }
+
+    @Test func aWhiteoutOfADirectoryHidesEverythingBeneath() {
+        let overlay = OverlayFileSystem()
+        overlay.apply([Self.file("a/b/c", 10), Self.file("a/b/d", 5), Self.file("a/e", 1)], layer: 1)
+        overlay.apply([LayerEntry(path: "a/b", kind: .whiteout, bytes: 0)], layer: 3)
+        #expect(overlay.wasted.reduce(0) { $0 + $1.bytes } == 15)
+        #expect(overlay.wasted.allSatisfy { $0.addedBy == 1 && $0.hiddenBy == 3 })
+        #expect(overlay.sizes().first { $0.path == "/a" }?.bytes == 1)
+    }
+
+    @Test func aFileReplacedByADirectoryIsHidden() {
+        let overlay = OverlayFileSystem()
+        overlay.apply([Self.file("thing", 50)], layer: 1)
+        overlay.apply([Self.file("thing/inside", 4)], layer: 2)
+        #expect(overlay.wasted == [WastedFile(path: "/thing", bytes: 50, addedBy: 1, hiddenBy: 2)])
+        #expect(overlay.sizes().first { $0.path == "/thing" }?.isDirectory == true)
+    }
+
+    @Test func aWhiteoutOfWhatIsNotThereChangesNothing() {
+        let overlay = OverlayFileSystem()
+        overlay.apply([Self.file("x", 1)], layer: 1)
+        overlay.apply([LayerEntry(path: "missing/y", kind: .whiteout, bytes: 0)], layer: 2)
+        #expect(overlay.wasted.isEmpty)
+        #expect(overlay.sizes().map(\.path) == ["/x"])
+    }
+
+    @Test func aDirectorysLayerIsTheOneThatAddedMostOfItsBytes() {
+        let overlay = OverlayFileSystem()
+        overlay.apply([Self.file("app/small", 10)], layer: 1)
+        overlay.apply([Self.file("app/large", 90)], layer: 2)
+        #expect(overlay.sizes().first { $0.path == "/app" } == PathSize(path: "/app", bytes: 100, isDirectory: true, layer: 2))
+    }
+
+    @Test(arguments: [
+        ("./usr/bin/go", LayerEntry(path: "usr/bin/go", kind: .file, bytes: 12)),
+        ("etc/.wh.passwd-", LayerEntry(path: "etc/passwd-", kind: .whiteout, bytes: 0)),
+        ("var/cache/.wh..wh..opq", LayerEntry(path: "var/cache", kind: .opaqueDirectory, bytes: 0)),
+        (".wh.big.bin", LayerEntry(path: "big.bin", kind: .whiteout, bytes: 0)),
+        ("srv/", LayerEntry(path: "srv", kind: .directory, bytes: 0)),
+    ])
+    func tarEntriesBecomeOverlayEntries(path: String, expected: LayerEntry) {
+        let kind: TarEntryHeader.Kind = path.hasSuffix("/") ? .directory : .file
+        let size: Int64 = expected.kind == .file ? 12 : 0
+        #expect(LayerEntry(TarEntryHeader(path: path, kind: kind, size: size, linkTarget: "")) == expected)
+    }
+
+    @Test func theLargestPathsLeaveOutADirectoryItsChildAllButFills() {
+        let sizes = [PathSize(path: "/usr", bytes: 100, isDirectory: true, layer: 1),
+                     PathSize(path: "/usr/lib", bytes: 98, isDirectory: true, layer: 1),
+                     PathSize(path: "/usr/lib/go", bytes: 60, isDirectory: true, layer: 1),
+                     PathSize(path: "/usr/lib/libc.so", bytes: 38, isDirectory: false, layer: 1),
+                     PathSize(path: "/usr/bin", bytes: 2, isDirectory: true, layer: 1)]
+        #expect(ImageSizeMeasurement.largest(sizes, limit: 3).map(\.path) == ["/usr/lib", "/usr/lib/go", "/usr/lib/libc.so"])
+    }
+}
+
+@Suite("The instruction behind each layer")
+struct LayerHistoryTests {
+    @Test(arguments: [
+        ("/bin/sh -c #(nop) COPY file:3f2a in /app ", nil, "COPY file:3f2a in /app"),
+        ("/bin/sh -c go build -o /hash hash.go", nil, "RUN go build -o /hash hash.go"),
+        ("RUN /bin/sh -c CGO_ENABLED=0 go build -o /hash hash.go # buildkit", nil, "RUN CGO_ENABLED=0 go build -o /hash hash.go"),
+        ("COPY /hash /hash # buildkit", nil, "COPY /hash /hash"),
+        ("WORKDIR /src", nil, "WORKDIR /src"),
+        ("", "Imported from -", "imported"),
+        ("", "made by a tool", "imported (made by a tool)"),
+    ] as [(String, String?, String)])
+    func eachBuildersWordingBecomesTheDockerfileLine(createdBy: String, comment: String?, expected: String) {
+        #expect(LayerHistory.instruction(createdBy, comment: comment) == expected)
+    }
+
+    @Test func emptyLayersAreSkippedAndAMismatchGivesNoInstructions() throws {
+        let history = try JSONDecoder().decode([ImageConfig.HistoryEntry].self, from: Data("""
+            [{"created_by": "", "comment": "Imported from -"},
+             {"created_by": "/bin/sh -c #(nop)  ENV A=b", "empty_layer": true},
+             {"created_by": "/bin/sh -c make"}]
+            """.utf8))
+        #expect(LayerHistory.instructions(history, layerCount: 2) == ["imported", "RUN make"])
+        #expect(LayerHistory.instructions(history, layerCount: 3) == nil)
+    }
+}
