@@ -102,6 +102,13 @@ public enum ChapterLoader {
             }
         case .imageTiers(_, let tiers, _):
             try validate(tiers.tiers, at: "\(keyPath).tiers", fail: fail)
+        case .imageContents(let rules):
+            if rules.absentPaths.isEmpty && rules.maxWastedBytes == nil {
+                throw fail(keyPath, "an imageContents check needs absentPaths or maxWastedBytes")
+            }
+            if let path = rules.absentPaths.first(where: { !$0.hasPrefix("/") || $0.split(separator: "/").count > ImageSizeMeasurement.pathDepth }) {
+                throw fail("\(keyPath).absentPaths", "'\(path)' must be absolute and at most \(ImageSizeMeasurement.pathDepth) levels deep")
+            }
         case .commandOutput(let expectation):
             if let pattern = expectation.matches, (try? NSRegularExpression(pattern: pattern)) == nil {
                 throw fail("\(keyPath).matches", "not a valid regular expression")

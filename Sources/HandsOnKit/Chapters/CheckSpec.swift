@@ -12,10 +12,11 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
         case id, kind, image, atMostBytes, atLeastBytes, smallerThan, atMostFractionOf, fraction, basis, tiers, passScore
         case name, port, url, status, jsonField, equals, deadlineSeconds, arguments, stdin, exitCode, contains, matches
         case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network, containerPort, target, dependenciesFirst, nonRootUser, hostNetwork
+        case absentPaths, maxWastedBytes
     }
 
     public static let kinds = ["imageExists", "imageSize", "imageTiers", "containerRunning", "http", "imageServes",
-                               "commandOutput", "fileUnchanged", "dockerfile"]
+                               "commandOutput", "fileUnchanged", "dockerfile", "imageContents"]
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -83,6 +84,11 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
                 target: try c.decodeIfPresent(String.self, forKey: .target),
                 dependenciesFirst: try c.decodeIfPresent(Bool.self, forKey: .dependenciesFirst),
                 nonRootUser: try c.decodeIfPresent(Bool.self, forKey: .nonRootUser)))
+        case "imageContents":
+            kind = .imageContents(ImageContentsRules(
+                image: try c.decode(String.self, forKey: .image),
+                absentPaths: try c.decodeIfPresent([String].self, forKey: .absentPaths) ?? [],
+                maxWastedBytes: try c.decodeIfPresent(Int64.self, forKey: .maxWastedBytes)))
         default:
             throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
                 debugDescription: "unknown check kind '\(name)' (known: \(Self.kinds.joined(separator: ", ")))")
@@ -103,6 +109,17 @@ public enum CheckKind: Sendable, Equatable {
     /// Against `sha256`, or the starter's copy of the file when none is given.
     case fileUnchanged(path: String, sha256: String?)
     case dockerfile(DockerfileExpectation)
+    /// Rules on what the final image holds: paths that must not be there, a ceiling on wasted bytes.
+    case imageContents(ImageContentsRules)
+}
+
+/// "No Go tool chain in the final image", "wasted bytes under 1MB".
+public struct ImageContentsRules: Sendable, Equatable {
+    public let image: String
+    /// Paths of the final file system that must not exist (a directory counts with everything beneath it).
+    public let absentPaths: [String]
+    /// At most this many bytes added by one layer and deleted or overwritten by a later one.
+    public let maxWastedBytes: Int64?
 }
 
 public struct ImageSizeBounds: Sendable, Equatable {

@@ -23,6 +23,7 @@ public struct CheckRunner: Sendable {
             case .commandOutput(let expectation): return try CommandOutputCheck(expectation: expectation).run(check.id, context)
             case .fileUnchanged(let path, let digest): return fileUnchanged(check.id, path, digest, context)
             case .dockerfile(let expectation): return DockerfileCheck(expectation: expectation).run(check.id, context)
+            case .imageContents(let rules): return try ImageContentsCheck(rules: rules).run(check.id, context)
             }
         } catch {
             return CheckResult(id: check.id, passed: false, message: "could not check: \(error)")
@@ -48,7 +49,9 @@ public struct CheckRunner: Sendable {
                                measured: size.displayed)
         }
         let note = size.engineNote.map { " (\($0))" } ?? ""
-        return CheckResult(id: id, passed: outcome.score >= passScore, message: "\(image) \(outcome.message)\(note)", measured: size.displayed)
+        let passed = outcome.score >= passScore
+        return CheckResult(id: id, passed: passed, message: "\(image) \(outcome.message)\(note)\(passed ? "" : size.explanationSuffix)",
+                           measured: size.displayed)
     }
 
     private func containerRunning(_ id: String, _ image: String, _ name: String?, _ port: Int?,

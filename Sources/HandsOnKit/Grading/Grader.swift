@@ -11,6 +11,8 @@ public struct GradeReport: Sendable, Codable {
         /// The engine's own SIZE column for the image, and why it differs when it does.
         public var engineListed: String?
         public var engineListedNote: String?
+        /// Where the bytes are: base image, the answer's own layers, waste.
+        public var breakdown: SizeBreakdown?
     }
 
     public enum Status: String, Sendable, Codable { case graded, error }
@@ -158,15 +160,18 @@ public struct Grader: Sendable {
             guard let sizeReport = try measured.withLock({ $0 })?.get() else { throw CommandFailure("the image's size was not measured") }
             let size = MeasuredSize(sizeReport)
             let image = GradeReport.ImageSize(sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis,
-                                              engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote)
+                                              engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote,
+                                              breakdown: sizeReport.breakdown)
             guard let outcome = grading.sizeTiers.evaluate(size) else {
                 checks.append(CheckResult(id: "size", passed: false, message: "cannot read the listed size '\(size.displayed)'", measured: size.displayed))
                 return report(image: image)
             }
             let gatesPassed = gates.allSatisfy(\.passed)
             let note = size.engineNote.map { " (\($0))" } ?? ""
+            let best = grading.sizeTiers.tiers.map(\.score).max() ?? 100
             checks.append(CheckResult(id: "size", passed: outcome.score > 0,
-                                      message: outcome.message + note + (gatesPassed ? "" : " (not awarded: a gate failed)"),
+                                      message: outcome.message + note + (gatesPassed ? "" : " (not awarded: a gate failed)")
+                                          + (outcome.score < best ? size.explanationSuffix : ""),
                                       measured: size.displayed))
             return report(score: gatesPassed ? outcome.score : 0, tier: gatesPassed ? outcome.tier : nil, image: image)
         } catch {

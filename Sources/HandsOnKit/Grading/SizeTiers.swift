@@ -28,17 +28,24 @@ public struct MeasuredSize: Sendable, Equatable, Codable {
     public let displayed: String
     /// Why the engine's own listing shows another figure, when it does.
     public var engineNote: String?
+    /// Where the bytes are, for a message about a size that misses its mark.
+    public var explanation: String?
 
-    public init(exactBytes: Int64, displayed: String, engineNote: String? = nil) {
+    public init(exactBytes: Int64, displayed: String, engineNote: String? = nil, explanation: String? = nil) {
         self.exactBytes = exactBytes
         self.displayed = displayed
         self.engineNote = engineNote
+        self.explanation = explanation
     }
 
     /// HandsOn's own measurement, with the engine's listing beside it.
     public init(_ report: ImageSizeReport) {
-        self.init(exactBytes: report.sizeBytes, displayed: report.size, engineNote: report.engineListedNote)
+        self.init(exactBytes: report.sizeBytes, displayed: report.size, engineNote: report.engineListedNote,
+                  explanation: report.explanation.isEmpty ? nil : report.explanation)
     }
+
+    /// ". 99% is the base image ..." to end a message about a size that misses its mark; empty when unknown.
+    public var explanationSuffix: String { explanation.map { ". \($0.prefix(1).uppercased())\($0.dropFirst())" } ?? "" }
 
     /// "27.1MB", or "27.1MB (the engine lists 30.2MB: ...)".
     public var described: String { engineNote.map { "\(displayed) (\($0))" } ?? displayed }

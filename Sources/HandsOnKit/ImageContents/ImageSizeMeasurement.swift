@@ -35,6 +35,12 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
     public let diffIDs: [String]
     /// The image the lowest layers come from, when it is one HandsOn knows (a lab image, or one the caller names).
     public var baseImage: String?
+    /// Every path of the final file system up to `pathDepth` levels deep, with its bytes (a directory's include
+    /// everything beneath it): what rules such as "no Go tool chain in the final image" look up.
+    public let shallowPaths: [String: Int64]
+
+    /// How deep `shallowPaths` goes.
+    static let pathDepth = 4
 
     /// How many of the largest paths and wasted files are kept.
     static let listed = 12
@@ -52,7 +58,10 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
         }
         sizeBytes = layers.reduce(0) { $0 + $1.fileBytes }
         size = ByteFormatting.decimal(sizeBytes)
-        largest = Self.largest(overlay.sizes(), limit: Self.listed)
+        let sizes = overlay.sizes()
+        largest = Self.largest(sizes, limit: Self.listed)
+        shallowPaths = Dictionary(sizes.filter { $0.path.split(separator: "/").count <= Self.pathDepth }.map { ($0.path, $0.bytes) },
+                                  uniquingKeysWith: { first, _ in first })
         let hidden = overlay.wasted.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }
         wastedBytes = hidden.reduce(0) { $0 + $1.bytes }
         wasted = Array(hidden.prefix(Self.listed))

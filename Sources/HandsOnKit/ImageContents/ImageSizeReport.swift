@@ -24,6 +24,8 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
     public let wasted: [WastedFile]
     /// 1 - wasted / total, as dive defines it.
     public let efficiency: Double
+    /// One sentence on where the bytes are, for check messages ("99% is the base image golang:1.19 (...); ...").
+    public let explanation: String
 
     public init(image: String, measurement: ImageSizeMeasurement, engineListed: String?, store: ImageStore?) {
         self.image = image
@@ -37,6 +39,7 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
         wastedBytes = measurement.wastedBytes
         wasted = measurement.wasted
         efficiency = (measurement.efficiency * 10_000).rounded() / 10_000
+        explanation = SizeExplanation.sentence(measurement)
         self.engineListed = engineListed
         engineListedNote = Self.note(measured: measurement.size, listed: engineListed, store: store)
     }
@@ -50,19 +53,46 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
         return "the engine lists \(listed): \(why)"
     }
 
+    /// Where the bytes are, as a grade records it.
+    public var breakdown: SizeBreakdown {
+        SizeBreakdown(baseImage: baseImage, baseBytes: baseBytes, ownBytes: ownBytes, wastedBytes: wastedBytes, efficiency: efficiency,
+                      layers: layers, largest: Array(largest.prefix(5)), wasted: Array(wasted.prefix(5)), explanation: explanation)
+    }
+
     /// "6.73MB" or "6.73MB (the engine lists 10.6MB: ...)".
     public var summary: String {
         engineListedNote.map { "\(size) (\($0))" } ?? size
     }
 }
 
+/// Where a graded image's bytes are: base image, its own layers, waste (what `grade --json` and reports carry).
+public struct SizeBreakdown: Sendable, Codable, Equatable {
+    public let baseImage: String?
+    public let baseBytes: Int64
+    public let ownBytes: Int64
+    public let wastedBytes: Int64
+    public let efficiency: Double
+    public let layers: [ImageSizeMeasurement.Layer]
+    /// The five largest paths of the final file system.
+    public let largest: [PathSize]
+    /// The five largest wasted files.
+    public let wasted: [WastedFile]
+    public let explanation: String
+}
+
 extension ContainerEngine {
     /// Measures an image, finds which of the lab images (or `bases`) its lowest layers come from, and reads the
     /// engine's listing of it.
     public func sizeReport(_ reference: String, store: ImageStore?, bases: [String] = []) throws -> ImageSizeReport {
+        ImageSizeReport(image: reference, measurement: try analyzeImage(reference, bases: bases),
+                        engineListed: try? displayedImageSize(reference), store: store)
+    }
+
+    /// `measureImage` with the base image found among the lab images and `bases`.
+    public func analyzeImage(_ reference: String, bases: [String] = []) throws -> ImageSizeMeasurement {
         var measurement = try measureImage(reference)
         measurement.attributeBase(layerDigests(of: bases + LabImage.catalog.map(\.reference)))
-        return ImageSizeReport(image: reference, measurement: measurement, engineListed: try? displayedImageSize(reference), store: store)
+        return measurement
     }
 
     /// The layer digests (`RootFS.Layers`) of those of `references` the engine has, in one call.

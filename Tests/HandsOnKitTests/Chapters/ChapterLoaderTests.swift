@@ -93,7 +93,7 @@ struct ChapterLoaderTests {
         ([(#""tiers": [{"maxBytes": 400000000, "score": 40}, {"maxBytes": 10000000, "score": 100}]"#, #""tiers": 5"#)],
          "steps[0].checks[1].tiers: expected an array"),
         ([(#""kind": "imageExists""#, #""kind": "imgExists""#)],
-         "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, imageServes, commandOutput, fileUnchanged, dockerfile)"),
+         "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, imageServes, commandOutput, fileUnchanged, dockerfile, imageContents)"),
         ([(#"{"id": "exists", "kind": "imageExists", "image": "demo:1"}"#, #"{"id": "exists", "kind": "imageExists"}"#)],
          "steps[0].checks[0].image: missing"),
         ([(#""title": "Run it","#, "")], "steps[1].title: missing"),

@@ -72,7 +72,8 @@ struct CheckRunnerTests {
         let tooBig = ImageSizeBounds(image: "go-image:base", atMostBytes: 400_000_000, atLeastBytes: nil, smallerThan: nil,
                                      atMostFractionOf: nil, fraction: nil, basis: .exact)
         let failed = CheckRunner().run(CheckSpec(id: "s", kind: .imageSize(tooBig)), in: context(engine))
-        #expect(failed == CheckResult(id: "s", passed: false, message: "go-image:base is 958MB: over 400MB", measured: "958MB"))
+        #expect(failed == CheckResult(id: "s", passed: false, message: "go-image:base is 958MB: over 400MB. Its layers hold 958MB (most: layer 1, 958MB)",
+                                      measured: "958MB"), "a size that misses its mark says where the bytes are")
     }
 
     @Test func podmanFindsTheContainerByItsImagesID() {
@@ -186,5 +187,33 @@ struct CheckRunnerTests {
         #expect(!result.passed)
         #expect(result.message == "Dockerfile: pin a tag instead of latest: golang:latest; line 5: ENTRYPOINT /s is shell form; use the exec (JSON) form, as images without a shell cannot run it; the scratch image's binary is built with cgo on: set CGO_ENABLED=0 so it links statically")
         #expect(result.measured == "2 stages, final base scratch")
+    }
+}
+
+@Suite("Rules on what an image holds")
+struct ImageContentsCheckTests {
+    /// A docker whose image `name` is a real archive holding `files` (path and bytes) in one layer.
+    func engine(_ name: String, files: [(String, Int64)]) -> ContainerEngine {
+        let runner = FakeProcessRunner()
+        FakeImageArchive.serve(name, files: files, on: runner)
+        runner.on(["docker", "image", "inspect", "--format", "{{json .RepoTags}}"], exit: 1)
+        return ContainerEngine(kind: .docker, runner: runner)
+    }
+
+    @Test func theGoToolChainInAFinalImageIsNamedWithItsSize() {
+        let engine = engine("go-image:distroless", files: [("usr/lib/go-1.19/bin/go", 12_000_000), ("server-run", 7_000_000)])
+        let rules = ImageContentsRules(image: "go-image:distroless", absentPaths: ["/usr/lib/go-1.19", "/usr/local/go"], maxWastedBytes: nil)
+        let result = CheckRunner().run(CheckSpec(id: "no-toolchain", kind: .imageContents(rules)),
+                                       in: CheckContext(engine: engine, workingDirectory: "/tmp"))
+        #expect(result == CheckResult(id: "no-toolchain", passed: false,
+                                      message: "go-image:distroless: /usr/lib/go-1.19 is in the image (12MB)", measured: "19MB"))
+    }
+
+    @Test func anImageWithoutThemPasses() {
+        let engine = engine("go-image:scratch", files: [("server-run", 7_000_000)])
+        let rules = ImageContentsRules(image: "go-image:scratch", absentPaths: ["/usr/lib/go-1.19"], maxWastedBytes: 1_000_000)
+        let result = CheckRunner().run(CheckSpec(id: "c", kind: .imageContents(rules)), in: CheckContext(engine: engine, workingDirectory: "/tmp"))
+        #expect(result.passed)
+        #expect(result.message == "go-image:scratch: none of /usr/lib/go-1.19 is in it; 0B wasted, at most 1MB")
     }
 }

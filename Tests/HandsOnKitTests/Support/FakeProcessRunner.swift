@@ -73,28 +73,36 @@ enum FakeImageArchive {
 
     /// Makes `runner` know `name`: a content id of its own and an archive whose files hold `fileBytes`.
     static func serve(_ name: String, fileBytes: Int64, on runner: FakeProcessRunner, engine: String = "docker") {
+        serve(name, files: [("blob", fileBytes)], on: runner, engine: engine)
+    }
+
+    /// The same with the given files (path, bytes) in its one layer.
+    static func serve(_ name: String, files: [(String, Int64)], on runner: FakeProcessRunner, engine: String = "docker") {
         let id = (UUID().uuidString + UUID().uuidString).replacingOccurrences(of: "-", with: "").lowercased().prefix(64)
         runner.on([engine, "image", "inspect", "--format", "{{.Id}}", name], stdout: "sha256:\(id)\n")
         runner.on([engine, "image", "save", name]) { request in
-            stream(fileBytes: fileBytes) { request.onOutput?(.standardOutput, $0) }
+            stream(files: files) { request.onOutput?(.standardOutput, $0) }
             return (0, "", "")
         }
     }
 
-    static func stream(fileBytes: Int64, into sink: (Data) -> Void) {
-        let layerSize = Int64(512) + padded(fileBytes) + 1024
+    static func stream(files: [(String, Int64)], into sink: (Data) -> Void) {
+        let layerSize = files.reduce(Int64(1024)) { $0 + 512 + padded($1.1) }
         let manifest = Data(#"[{"Config":"config.json","RepoTags":["fake:1"],"Layers":["layer/layer.tar"]}]"#.utf8)
         sink(header(name: "manifest.json", size: Int64(manifest.count)))
         sink(manifest + Data(count: Int(padded(Int64(manifest.count)) - Int64(manifest.count))))
         sink(header(name: "layer/layer.tar", size: layerSize))
-        sink(header(name: "blob", size: fileBytes))
-        var left = fileBytes
-        while left > 0 {
-            let chunk = min(left, Int64(zeros.count))
-            sink(zeros.prefix(Int(chunk)))
-            left -= chunk
+        for (path, bytes) in files {
+            sink(header(name: path, size: bytes))
+            var left = bytes
+            while left > 0 {
+                let chunk = min(left, Int64(zeros.count))
+                sink(zeros.prefix(Int(chunk)))
+                left -= chunk
+            }
+            sink(Data(count: Int(padded(bytes) - bytes)))
         }
-        sink(Data(count: Int(padded(fileBytes) - fileBytes) + 1024))  // the layer's padding and end marker
+        sink(Data(count: 1024))  // the layer's end marker
         sink(Data(count: 1024))  // the archive's end marker
     }
 
