@@ -26,7 +26,10 @@ public enum HTMLReport {
         }
         page += cards(summary)
         page += "<section class=\"charts\">\n<figure><figcaption>Score distribution</figcaption>\n\(distributionChart(summary))</figure>\n"
-        page += "<figure class=\"wide\"><figcaption>Image sizes against the tiers (log scale)</figcaption>\n\(sizeChart(summary))</figure>\n</section>\n"
+        page += "<figure class=\"wide\"><figcaption>Image sizes against the tiers (log scale)</figcaption>\n\(sizeChart(summary))</figure>\n"
+        page += "<figure class=\"wide\"><figcaption>Where each image's bytes are: base image, the answer's own layers, waste</figcaption>\n"
+            + "\(breakdownChart(summary))</figure>\n</section>\n"
+        page += commonCauses(summary)
         page += submissionsTable(summary)
         page += "<script>\(script)</script>\n</body>\n</html>\n"
         return page
@@ -111,6 +114,61 @@ public enum HTMLReport {
         return svg + "</g>\n</svg>\n"
     }
 
+    /// One stacked bar per image, its whole width the image: the base image's layers, the answer's own, and the bytes
+    /// its layers add that the final file system does not show.
+    private static func breakdownChart(_ summary: ClassSummary) -> String {
+        let rows = summary.grades
+        let labelWidth = 170.0, plotWidth = 560.0, rowHeight = 22.0, top = 28.0, bottom = 10.0
+        let height = top + rowHeight * Double(max(rows.count, 1)) + bottom
+        var svg = "<svg class=\"chart\" id=\"breakdown\" viewBox=\"0 0 \(Int(labelWidth + plotWidth + 150)) \(Int(height))\" role=\"img\" "
+            + "aria-label=\"Each image's bytes: base image, own layers, waste\">\n"
+        var legendX = labelWidth
+        for (name, kind) in [("base image", "base"), ("own layers", "own"), ("wasted", "waste")] {
+            svg += "<rect class=\"\(kind)\" x=\"\(fmt(legendX))\" y=\"6\" width=\"12\" height=\"12\"/>"
+                + "<text x=\"\(fmt(legendX + 16))\" y=\"16\">\(name)</text>\n"
+            legendX += 110
+        }
+        svg += "<g class=\"marks\">\n"
+        for (index, grade) in rows.enumerated() {
+            let y = top + Double(index) * rowHeight
+            svg += "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
+            guard let image = grade.image, let breakdown = image.breakdown, image.sizeBytes > 0 else {
+                svg += "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">no image</text>\n"
+                continue
+            }
+            // Waste is part of the layers that hold it; the bar shows it apart from the rest of the answer's bytes.
+            let total = Double(image.sizeBytes)
+            let waste = min(Double(breakdown.wastedBytes), total)
+            let base = min(Double(breakdown.baseBytes), total - waste)
+            let own = max(total - base - waste, 0)
+            var x = labelWidth
+            for (kind, bytes, label) in [("base", base, "base image \(breakdown.baseImage ?? "")"), ("own", own, "own layers"), ("waste", waste, "wasted")]
+            where bytes > 0 {
+                let width = max(plotWidth * bytes / total, 0.5)
+                svg += "<rect class=\"bar \(kind)\" x=\"\(fmt(x))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(width))\" height=\"\(fmt(rowHeight - 8))\">"
+                    + "<title>\(Markup.escape(grade.submission)): \(Markup.escape(label)) \(ByteFormatting.decimal(Int64(bytes)))</title></rect>\n"
+                x += width
+            }
+            svg += "<text x=\"\(fmt(labelWidth + plotWidth + 6))\" y=\"\(fmt(y + 15))\">\(Markup.escape(image.size))</text>\n"
+        }
+        return svg + "</g>\n</svg>\n"
+    }
+
+    /// What makes the class's images big, most common first: each image's largest contributor (its base image, the
+    /// instruction whose layer adds most, or its waste), with the answers it applies to.
+    private static func commonCauses(_ summary: ClassSummary) -> String {
+        let causes = ClassSizeCauses.rank(summary.grades)
+        guard !causes.isEmpty else { return "" }
+        var html = "<section><h2>What makes the images big</h2>\n<table id=\"causes\">\n<thead><tr><th>Largest contributor</th>"
+            + "<th>Answers</th><th>Bytes (median)</th></tr></thead>\n<tbody>\n"
+        for cause in causes {
+            html += "<tr><td>\(Markup.escape(cause.cause))</td><td>\(cause.submissions.count): "
+                + Markup.escape(cause.submissions.prefix(8).joined(separator: ", ") + (cause.submissions.count > 8 ? ", …" : ""))
+                + "</td><td>\(Markup.escape(ByteFormatting.decimal(cause.medianBytes)))</td></tr>\n"
+        }
+        return html + "</tbody>\n</table>\n</section>\n"
+    }
+
     private static func submissionsTable(_ summary: ClassSummary) -> String {
         var html = "<section><h2>Submissions</h2>\n<table>\n<thead><tr><th>Submission</th><th>Score</th><th>Tier</th><th>Size</th>"
             + "<th>Time</th><th>Checks</th></tr></thead>\n<tbody>\n"
@@ -175,6 +233,7 @@ public enum HTMLReport {
         td.score{font-weight:700}td.nowrap{white-space:nowrap}tr.error td{background:#fdecec}tr.pending td{background:#f6f7f9}
         ul.checks{margin:6px 0;padding-left:18px}ul.checks li{margin:2px 0;word-break:break-word}li.pass .mark{color:#2e7d32}li.fail .mark{color:#c62828}
         summary{cursor:pointer}
+        rect.base{fill:#8a94a6}rect.own{fill:#2e7d5b}rect.waste{fill:#c62828}
         """
 
     /// Counts what the browser really laid out (a bar with a width), and records it on the page for checks.

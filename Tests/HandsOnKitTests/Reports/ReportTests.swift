@@ -143,3 +143,41 @@ final class XMLCounter: NSObject, XMLParserDelegate {
 
     func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
 }
+
+@Suite("What makes a class's images big")
+struct ClassSizeCausesTests {
+    static func grade(_ name: String, size: Int64, base: String?, baseBytes: Int64, own: [(String, Int64)], wasted: Int64) -> GradeReport {
+        var layers: [ImageSizeMeasurement.Layer] = []
+        if base != nil {
+            layers.append(ImageSizeMeasurement.Layer(entry: "l0", fileBytes: baseBytes, storedBytes: baseBytes, compressed: false,
+                                                     instruction: "imported", fromBase: true))
+        }
+        layers += own.enumerated().map { index, layer in
+            ImageSizeMeasurement.Layer(entry: "l\(index + 1)", fileBytes: layer.1, storedBytes: layer.1, compressed: false,
+                                       instruction: layer.0, fromBase: false)
+        }
+        let breakdown = SizeBreakdown(baseImage: base, baseBytes: baseBytes, ownBytes: size - baseBytes, wastedBytes: wasted,
+                                      efficiency: 1 - Double(wasted) / Double(size), layers: layers, largest: [], wasted: [], explanation: "")
+        let image = GradeReport.ImageSize(sizeBytes: size, size: ByteFormatting.decimal(size), basis: .displayed, breakdown: breakdown)
+        return GradeReport(submission: name, chapter: "ictsc-diet", score: 0, tier: nil, image: image, checks: [], engine: nil,
+                           durationSeconds: 1, status: .graded)
+    }
+
+    @Test func eachImagesLargestContributorIsGroupedMostCommonFirst() {
+        let grades = [
+            Self.grade("a", size: 891_000_000, base: "golang:1.19", baseBytes: 888_000_000, own: [("RUN go build", 3_000_000)], wasted: 0),
+            Self.grade("b", size: 890_000_000, base: "golang:1.19", baseBytes: 888_000_000, own: [("RUN go build", 2_000_000)], wasted: 0),
+            Self.grade("c", size: 60_000_000, base: "busybox", baseBytes: 2_000_000,
+                       own: [("COPY big.bin /", 50_000_000), ("RUN rm /big.bin", 0)], wasted: 50_000_000),
+            Self.grade("d", size: 1_900_000, base: nil, baseBytes: 0, own: [("COPY /hash /hash", 1_900_000)], wasted: 0),
+        ]
+        let causes = ClassSizeCauses.rank(grades)
+        #expect(causes.map(\.cause) == ["the base image golang:1.19", "COPY big.bin /", "COPY /hash /hash"])
+        #expect(causes.first?.submissions == ["a", "b"])
+        #expect(causes.first?.medianBytes == 888_000_000)
+        let page = HTMLReport.render(ClassSummary(chapter: BatchFixtures.chapter!, grades: grades, notGraded: [], generated: Date()))
+        #expect(page.contains("What makes the images big"))
+        #expect(page.contains("<svg class=\"chart\" id=\"breakdown\""))
+        #expect(page.components(separatedBy: "class=\"bar waste\"").count - 1 == 1, "only c wastes bytes")
+    }
+}
