@@ -27,6 +27,17 @@ enum KnownContents {
         ("/big.bin", 4_000_000), ("/over.bin", 3_000_000), ("/over.bin", 1_000_000), ("/tree/sub/old.bin", 500_000),
     ]
 
+    /// Builds it on `engine` and analyses it; the scratchpad removes the image when it goes.
+    static func analyze(on engine: ContainerEngine, as name: String,
+                        sourceLocation: SourceLocation = #_sourceLocation) throws -> (ImageSizeReport, EngineScratchpad) {
+        _ = try EndToEnd.prepareLab(on: engine)
+        let scratchpad = EngineScratchpad(engine: engine)
+        let tag = scratchpad.imageTag("known-contents")
+        let build = try build(on: engine, tag: tag)
+        #expect(build.succeeded, "\(name): \(build.failureSummary)", sourceLocation: sourceLocation)
+        return (try engine.sizeReport(tag, store: engine.cachedInfo()?.store), scratchpad)
+    }
+
     static func build(on engine: ContainerEngine, tag: String) throws -> ProcessResult {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-known-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -61,12 +72,8 @@ extension GradingOnTheEngine {
     struct ImageAnalysisEndToEndTests {
         @Test func anImageOfKnownContentsIsExplainedLayerByLayer() throws {
             let engine = try EndToEnd.engine()
-            _ = try EndToEnd.prepareLab(on: engine)
-            let scratchpad = EngineScratchpad(engine: engine)
-            let tag = scratchpad.imageTag("known-contents")
-            let build = try KnownContents.build(on: engine, tag: tag)
-            #expect(build.succeeded, "\(build.failureSummary)")
-            let report = try engine.sizeReport(tag, store: engine.cachedInfo()?.store)
+            let (report, scratchpad) = try KnownContents.analyze(on: engine, as: "default engine")
+            let tag = report.image
             KnownContents.expect(report, on: "default engine")
             // The sums equal what the overlay2 store itself counts (a built layer's symbolic link is its only difference).
             let overlay2 = try engine.imageSizeBytes(tag)
@@ -75,6 +82,7 @@ extension GradingOnTheEngine {
             let lines = SizeTable(report: report, style: TextStyle(enabled: false)).lines(reference: tag)
             #expect(lines.allSatisfy { $0.count <= 100 }, "\(lines.filter { $0.count > 100 })")
             #expect(lines.contains { $0.hasPrefix("/big.bin") && $0.hasSuffix(" 4MB     2      3") }, "\(lines.joined(separator: "\n"))")
+            withExtendedLifetime(scratchpad) {}  // the image goes with it  // the image goes with it, after the last look at it
         }
 
         /// A 900MB image is read in bounded memory: the peak RSS of `handson size golang:1.19` stays under 64MB.
@@ -105,13 +113,8 @@ extension EngineMatrixTests {
     @Test(arguments: EngineMatrix.memberNames)
     func theAnalysisIsTheSameOnEveryEngine(member name: String) throws {
         let member = try #require(EngineMatrix.members.first { $0.name == name })
-        let engine = try member.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
-        let scratchpad = EngineScratchpad(engine: engine)
-        let tag = scratchpad.imageTag("known-contents")
-        let build = try KnownContents.build(on: engine, tag: tag)
-        #expect(build.succeeded, "\(name): \(build.failureSummary)")
-        let report = try engine.sizeReport(tag, store: engine.cachedInfo()?.store)
+        let (report, scratchpad) = try KnownContents.analyze(on: try member.engine(), as: name)
         KnownContents.expect(report, on: name)
+        withExtendedLifetime(scratchpad) {}
     }
 }

@@ -53,14 +53,7 @@ struct ImageArchiveTests {
         for engine in ArchiveFixtures.engines {
             let bytes = try ArchiveFixtures.bytes(engine)
             var reader = ImageArchiveReader()
-            try bytes.withUnsafeBytes { all in
-                var start = 0
-                while start < all.count {
-                    let end = min(start + chunk, all.count)
-                    try reader.feed(UnsafeRawBufferPointer(rebasing: all[start..<end]))
-                    start = end
-                }
-            }
+            try feedInChunks(bytes, chunk: chunk) { try reader.feed($0) }
             #expect(ImageSizeMeasurement(image: try reader.finish()).sizeBytes == 11_015, "\(engine)")
         }
     }

@@ -37,6 +37,18 @@ enum ArchiveMaker {
     }
 }
 
+/// Hands `bytes` to `feed` in pieces of `chunk` bytes, as a pipe would.
+func feedInChunks(_ bytes: [UInt8], chunk: Int, _ feed: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    try bytes.withUnsafeBytes { all in
+        var start = 0
+        while start < all.count {
+            let end = min(start + chunk, all.count)
+            try feed(UnsafeRawBufferPointer(rebasing: all[start..<end]))
+            start = end
+        }
+    }
+}
+
 /// Collects every entry a tar stream hands over, with the bytes of its content.
 struct RecordingConsumer: TarEntryConsumer {
     var entries: [(header: TarEntryHeader, contentBytes: Int)] = []
@@ -50,14 +62,7 @@ struct RecordingConsumer: TarEntryConsumer {
 struct TarStreamParserTests {
     static func parse(_ bytes: [UInt8], chunk: Int) throws -> TarStreamParser<RecordingConsumer> {
         var parser = TarStreamParser(consumer: RecordingConsumer())
-        try bytes.withUnsafeBytes { all in
-            var start = 0
-            while start < all.count {
-                let end = min(start + chunk, all.count)
-                try parser.feed(UnsafeRawBufferPointer(rebasing: all[start..<end]))
-                start = end
-            }
-        }
+        try feedInChunks(bytes, chunk: chunk) { try parser.feed($0) }
         try parser.finish()
         return parser
     }
@@ -136,14 +141,7 @@ struct GzipInflaterTests {
     static func inflate(_ bytes: [UInt8], chunk: Int) throws -> [UInt8] {
         let inflater = try GzipInflater()
         var output: [UInt8] = []
-        try bytes.withUnsafeBytes { all in
-            var start = 0
-            while start < all.count {
-                let end = min(start + chunk, all.count)
-                try inflater.feed(UnsafeRawBufferPointer(rebasing: all[start..<end])) { output.append(contentsOf: $0) }
-                start = end
-            }
-        }
+        try feedInChunks(bytes, chunk: chunk) { piece in try inflater.feed(piece) { output.append(contentsOf: $0) } }
         return output
     }
 
