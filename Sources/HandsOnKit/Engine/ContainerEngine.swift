@@ -111,14 +111,16 @@ public struct ContainerEngine: Sendable {
     }
 
     /// Whether this engine's CLI exists and its daemon (for docker) answers.
+    /// Asks the engine for its facts (one `info` call); when it answers, the facts are remembered for `cachedInfo()`.
     public func probe() -> Result<Void, ProbeFailure> {
         do {
-            let arguments = kind == .docker ? ["version", "--format", "{{.Server.Version}}"]
-                                            : ["info", "--format", "{{.Store.GraphDriverName}}"]
-            let result = try execute(arguments, timeout: 20)
-            if result.succeeded { return .success(()) }
-            let detail = result.standardError.lastLines(1)
-            return .failure(ProbeFailure("\(kind.rawValue) does not answer\(detail.isEmpty ? "" : ": \(detail)")"))
+            let result = try execute(["info", "--format", infoFormat], timeout: 20)
+            guard result.succeeded else {
+                let detail = result.standardError.lastLines(1)
+                return .failure(ProbeFailure("\(kind.rawValue) does not answer\(detail.isEmpty ? "" : ": \(detail)")"))
+            }
+            if let info = try? parseInfo(result.stdout) { infoMemo.value.withLock { $0 = info } }
+            return .success(())
         } catch {
             return .failure(ProbeFailure("\(kind.rawValue) is not installed"))
         }
@@ -130,14 +132,25 @@ public struct ContainerEngine: Sendable {
     }
 
     public func info() throws -> EngineInfo {
+        try parseInfo(try checked(["info", "--format", infoFormat]).stdout)
+    }
+
+    /// One call: the client's version (and for docker its plugins), the daemon's version, its storage driver, whether
+    /// the containerd snapshotter is behind it, and the cgroup driver.
+    private var infoFormat: String {
         switch kind {
         case .docker:
-            // One call: the client's version and plugins, the daemon's version, its storage driver and whether the
-            // containerd snapshotter is behind it.
-            let format = "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
+            return "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
                 + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}"
-            let fields = try checked(["info", "--format", format]).stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        case .podman:
+            return "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}"
+        }
+    }
+
+    private func parseInfo(_ text: String) throws -> EngineInfo {
+        let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        switch kind {
+        case .docker:
             guard fields.count == 6 else {
                 throw CommandFailure("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver")
             }
@@ -147,9 +160,6 @@ public struct ContainerEngine: Sendable {
                               store: store, builder: ImageBuilder.docker(plugins: plugins, environment: effectiveEnvironment),
                               host: effectiveEnvironment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 }, cgroupDriver: fields[5])
         case .podman:
-            let format = "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}"
-            let fields = try checked(["info", "--format", format]).stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             guard fields.count == 3 else {
                 throw CommandFailure("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager")
             }

@@ -100,18 +100,29 @@ public struct Grader: Sendable {
                         verified: true, buildLimits: enforcement?.record)
         }
         let stageCount: Int
+        /// The final stage's base, for telling the base image's layers from the answer's own.
+        var bases: [String] = []
         switch SubmissionInspection.inspect(submission, dockerfile: grading.dockerfile, limit: contextLimitBytes) {
         case .failure(let problem):
             checks.append(CheckResult(id: problem.id, passed: false, message: problem.message))
             return report()
         case .success(let facts):
             stageCount = facts.stageCount
+            if facts.finalBase != "scratch" { bases = [facts.finalBase] }
         }
         let gradeID = "\(tagPrefix)\(UUID().uuidString.prefix(12).lowercased())"
         let tag = "\(imageRepository):\(gradeID)"
         let limitsInForce = LimitsInForce.prepare(limits, id: gradeID, engine: engineInfo)
         enforcement = limitsInForce
         let cacheBefore = buildCacheSweptByCaller || keepImage ? nil : engine.buildCacheIDs(builder: engineInfo?.builder)
+        // The build's cache records are removed as soon as the build ends, alongside the gates; the grade waits for it.
+        let cacheSweep = DispatchGroup()
+        func sweepBuildCache() {
+            guard let cacheBefore else { return }
+            DispatchQueue.global().async(group: cacheSweep) { [engine] in
+                engine.removeBuildCache(addedSince: cacheBefore, builder: engineInfo?.builder)
+            }
+        }
         var buildOutput = ""
         let cleanUp: @Sendable () -> Void = { [engine, keepImage] in
             if !keepImage { engine.removeImages([tag]) }
@@ -121,7 +132,7 @@ public struct Grader: Sendable {
             CancellationSignal.shared.remove(token)
             cleanUp()
             limitsInForce.cgroup?.remove()
-            if let cacheBefore { engine.removeBuildCache(addedSince: cacheBefore, builder: engineInfo?.builder) }
+            cacheSweep.wait()
             // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay.
             // A batch records every build's, to sweep at its end what a Ctrl-C left untagged.
             if let stepImages {
@@ -134,6 +145,7 @@ public struct Grader: Sendable {
             let build = try engine.build(contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
                                          extraArguments: limitsInForce.buildArguments,
                                          timeout: limits.timeoutSeconds)
+            sweepBuildCache()
             buildOutput = build.stdout
             guard build.succeeded else {
                 let output = ContainerEngine.buildFailureSummary(build)
@@ -147,8 +159,8 @@ public struct Grader: Sendable {
             // The size is measured from the image's layers while the gates run.
             let measured = LockedBox<Result<ImageSizeReport, any Error>?>(nil)
             let measuring = DispatchGroup()
-            DispatchQueue.global().async(group: measuring) { [engine] in
-                let result = Result { try engine.sizeReport(tag, store: engine.cachedInfo()?.store) }
+            DispatchQueue.global().async(group: measuring) { [engine, bases] in
+                let result = Result { try engine.sizeReport(tag, store: engineInfo?.store, bases: bases) }
                 measured.withLock { $0 = result }
             }
             let context = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),

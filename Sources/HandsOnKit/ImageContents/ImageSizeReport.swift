@@ -104,10 +104,11 @@ extension ContainerEngine {
         var found: [(name: String, diffIDs: [String])] = []
         for line in TextLines.split(result.stdout) {
             let parts = line.split(separator: "\t", maxSplits: 1).map { Data($0.utf8) }
-            guard parts.count == 2, let tags = try? JSONDecoder().decode([String]?.self, from: parts[0]),
-                  let layers = try? JSONDecoder().decode([String]?.self, from: parts[1]) else { continue }
-            let names = Set((tags ?? []).map(ImageReference.init))
-            if let name = references.first(where: { names.contains(ImageReference($0)) }) { found.append((name, layers ?? [])) }
+            // An image without tags or layers (`null` in JSON) is no one's base.
+            guard parts.count == 2, let tags = try? JSONDecoder().decode([String].self, from: parts[0]),
+                  let layers = try? JSONDecoder().decode([String].self, from: parts[1]) else { continue }
+            let names = Set(tags.map(ImageReference.init))
+            if let name = references.first(where: { names.contains(ImageReference($0)) }) { found.append((name, layers)) }
         }
         return found
     }

@@ -14,7 +14,9 @@ enum SizeExplanation {
         let baseLayers = measurement.layers.prefix { $0.fromBase }.count
         if let base = measurement.baseImage, measurement.baseBytes > 0 {
             var part = "\(percent(measurement.baseBytes, of: total)) is the base image \(base)"
-            if let path = measurement.largest.first(where: { $0.layer <= baseLayers }) {
+            // A path three levels deep says more than /usr/ ("/usr/lib/go-1.19/pkg/ 329MB"); the largest such one.
+            let fromBase = measurement.largest.filter { $0.layer <= baseLayers }
+            if let path = fromBase.first(where: { $0.path.split(separator: "/").count >= 3 }) ?? fromBase.first {
                 part += " (\(path.path)\(path.isDirectory ? "/" : "") \(ByteFormatting.decimal(path.bytes)))"
             }
             parts.append(part)
