@@ -22,10 +22,13 @@ enum KnownContents {
         COPY --from=extra /extra.bin /extra.bin
         """
 
-    /// What the analysis must find hidden: the path, its bytes, and that a later layer hid it.
-    static let wasted: [(path: String, bytes: Int64)] = [
-        ("/big.bin", 4_000_000), ("/over.bin", 3_000_000), ("/over.bin", 1_000_000), ("/tree/sub/old.bin", 500_000),
-    ]
+    /// What the analysis must find hidden: the path, its bytes, and that a later layer hid it. The `ln` of a lower
+    /// layer's file copies it up on overlayfs, and the overlay differs (overlay2's, Podman's) put the copy in the new
+    /// layer, hiding the old one (1MB wasted); the containerd store's differ compares contents and leaves it out.
+    static func wasted(copyUpInLayer: Bool) -> [(path: String, bytes: Int64)] {
+        [("/big.bin", 4_000_000), ("/over.bin", 3_000_000), ("/tree/sub/old.bin", 500_000)]
+            + (copyUpInLayer ? [("/over.bin", 1_000_000)] : [])
+    }
 
     /// Builds it on `engine` and analyses it; the scratchpad removes the image when it goes.
     static func analyze(on engine: ContainerEngine, as name: String,
@@ -47,7 +50,9 @@ enum KnownContents {
     }
 
     /// Checks an analysis of the image against what was put in it.
-    static func expect(_ report: ImageSizeReport, on name: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expect(_ report: ImageSizeReport, on name: String, copyUpInLayer: Bool = true,
+                       sourceLocation: SourceLocation = #_sourceLocation) {
+        let wasted = wasted(copyUpInLayer: copyUpInLayer)
         for (path, bytes) in wasted {
             #expect(report.wasted.contains { $0.path == path && $0.bytes == bytes && $0.hiddenBy > $0.addedBy },
                     "\(name): \(path) \(bytes) not among the wasted: \(report.wasted)", sourceLocation: sourceLocation)
@@ -115,7 +120,7 @@ extension EngineMatrixTests {
     func theAnalysisIsTheSameOnEveryEngine(member name: String) throws {
         let member = try #require(EngineMatrix.members.first { $0.name == name })
         let (report, scratchpad) = try KnownContents.analyze(on: try member.engine(), as: name)
-        KnownContents.expect(report, on: name)
+        KnownContents.expect(report, on: name, copyUpInLayer: member.settings["DOCKER_HOST"] != EngineMatrix.containerdHost)
         withExtendedLifetime(scratchpad) {}
     }
 }
