@@ -183,6 +183,22 @@ final class MeasuredSizeCache: Sendable {
         guard let directory, let data = try? JSONEncoder().encode(measurement) else { return }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try? data.write(to: URL(fileURLWithPath: "\(directory)/\(Self.fileName(id))"), options: .atomic)
+        trim(directory)
+    }
+
+    /// Every graded answer is a new image id: past `keptFiles` measurements, the least recently written go.
+    static let keptFiles = 256
+
+    private func trim(_ directory: String) {
+        let fileManager = FileManager.default
+        guard let names = try? fileManager.contentsOfDirectory(atPath: directory), names.count > Self.keptFiles + 32 else { return }
+        let dated = names.filter { $0.hasSuffix(".json") }.map { name -> (String, Date) in
+            let date = (try? fileManager.attributesOfItem(atPath: "\(directory)/\(name)")[.modificationDate] as? Date) ?? .distantPast
+            return (name, date)
+        }
+        for (name, _) in dated.sorted(by: { $0.1 > $1.1 }).dropFirst(Self.keptFiles) {
+            try? fileManager.removeItem(atPath: "\(directory)/\(name)")
+        }
     }
 
     /// Only content-addressed ids (`sha256:` + hex, or bare hex as podman prints them) are remembered.

@@ -88,3 +88,22 @@ struct ImageArchiveTests {
         #expect(ImageSizeReport.note(measured: "4.48MB", listed: "4.48 MB", store: .podman) == nil, "podman's spacing is the same figure")
     }
 }
+
+@Suite("Measurements remembered by image id")
+struct MeasuredSizeCacheTests {
+    @Test func aMeasurementIsFoundAgainByItsIDAndTheFolderStaysBounded() throws {
+        let folder = NSTemporaryDirectory() + "handson-sizes-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let measurement = try ImageSizeMeasurement.read(archive: try ArchiveFixtures.bytes("podman"))
+        let id = "sha256:" + String(repeating: "ab", count: 32)
+        MeasuredSizeCache(directory: folder).store(measurement, for: id)
+        #expect(MeasuredSizeCache(directory: folder).lookUp(id) == measurement, "a new process reads it from the folder")
+        #expect(MeasuredSizeCache(directory: folder).lookUp("not-a-digest") == nil)
+        let cache = MeasuredSizeCache(directory: folder)
+        for index in 0..<(MeasuredSizeCache.keptFiles + 40) {
+            cache.store(measurement, for: "sha256:" + String(format: "%064x", index + 1))
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(files.count <= MeasuredSizeCache.keptFiles + 32, "\(files.count) files kept")
+    }
+}
