@@ -127,10 +127,7 @@ struct BuildCgroupTests {
 @Suite("BuildKit's cache records")
 struct BuildCacheTests {
     @Test func idsAreReadFromACapturedVerboseListing() throws {
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        url.deleteLastPathComponent()
-        let text = try String(contentsOfFile: url.appendingPathComponent("Fixtures/buildcache/buildx-du-verbose.txt").path, encoding: .utf8)
+        let text = try String(contentsOfFile: ListingFixtures.directory + "/../buildcache/buildx-du-verbose.txt", encoding: .utf8)
         let ids = ContainerEngine.buildCacheIDs(inVerboseListing: text)
         #expect(ids.count == text.components(separatedBy: "\nID:").count - (text.hasPrefix("ID:") ? 0 : 1))
         #expect(ids.count == 12)

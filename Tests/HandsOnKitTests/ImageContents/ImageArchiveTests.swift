@@ -5,12 +5,7 @@ import Testing
 /// Real `image save` archives of one small image, captured on every engine of the matrix by
 /// scripts/capture-archive-fixtures.sh, with the overlay2 store's own `.Size` for it.
 enum ArchiveFixtures {
-    static let directory: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        url.deleteLastPathComponent()
-        return url.appendingPathComponent("Fixtures/archives").path
-    }()
+    static let directory = ListingFixtures.directory + "/../archives"
 
     static let engines = ["docker-buildkit", "docker-classic", "docker-containerd-store", "podman"]
 
