@@ -52,7 +52,7 @@ struct BatchCommand: Command {
         grader.limits = limits
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
-        grader.engineInfo = try? engine.info()
+        grader.engineInfo = engine.cachedInfo()
         let engineText = grader.engineInfo.map { "\($0.name) \($0.version)" } ?? engine.kind.rawValue
         let workers = min(jobs, max(pending.count, 1))
         io.err("Grading \(pending.count) of \(listing.submissions.count) submissions for \(chapter.id) on \(engineText), "

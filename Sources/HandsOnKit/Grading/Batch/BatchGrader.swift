@@ -39,7 +39,7 @@ public struct BatchGrader: Sendable {
             grader.engine.removeContainers(labelled: label)
             grader.engine.removeImages(repository: grader.imageRepository, tagPrefix: grader.tagPrefix)
         }
-        grader.engineInfo = grader.engineInfo ?? (try? grader.engine.info())
+        grader.engineInfo = grader.engineInfo ?? grader.engine.cachedInfo()
         // Each build gets its share of the machine, so one answer's `RUN` cannot starve the others.
         grader.limits.cpus = grader.limits.cpus ?? max(1, Double(ProcessInfo.processInfo.activeProcessorCount) / Double(jobs))
         let ledger = StepImageLedger()
