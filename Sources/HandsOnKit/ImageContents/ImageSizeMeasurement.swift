@@ -59,7 +59,8 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
         sizeBytes = layers.reduce(0) { $0 + $1.fileBytes }
         size = ByteFormatting.decimal(sizeBytes)
         let sizes = overlay.sizes()
-        largest = Self.largest(sizes, limit: Self.listed)
+        // Paths under a thousandth of the image say nothing about its size (busybox's 7-byte links, say).
+        largest = Self.largest(sizes, limit: Self.listed, atLeast: max(1, sizeBytes / 1000))
         shallowPaths = Dictionary(sizes.filter { $0.path.split(separator: "/").count <= Self.pathDepth }.map { ($0.path, $0.bytes) },
                                   uniquingKeysWith: { first, _ in first })
         let hidden = overlay.wasted.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }
@@ -77,15 +78,15 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
     }
 
     /// The paths that say where the bytes are: largest first, leaving out a directory that one child of it all but
-    /// fills (the child says it better) and the root.
-    static func largest(_ sizes: [PathSize], limit: Int) -> [PathSize] {
+    /// fills (the child says it better), the root, and paths of fewer than `atLeast` bytes.
+    static func largest(_ sizes: [PathSize], limit: Int, atLeast: Int64 = 1) -> [PathSize] {
         var largestChild: [String: Int64] = [:]
         for entry in sizes {
             let parent = (entry.path as NSString).deletingLastPathComponent
             largestChild[parent] = max(largestChild[parent] ?? 0, entry.bytes)
         }
         let telling = sizes.filter { entry in
-            entry.bytes > 0 && !(entry.isDirectory && Double(largestChild[entry.path] ?? 0) >= 0.95 * Double(entry.bytes))
+            entry.bytes >= atLeast && !(entry.isDirectory && Double(largestChild[entry.path] ?? 0) >= 0.95 * Double(entry.bytes))
         }
         return Array(telling.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }.prefix(limit))
     }
@@ -207,8 +208,11 @@ final class MeasuredSizeCache: Sendable {
         return hex.count == 64 && hex.allSatisfy(\.isHexDigit)
     }
 
+    /// Raised whenever what a measurement holds or how it is computed changes, so older files are not read.
+    static let format = 2
+
     static func fileName(_ id: String) -> String {
-        (id.hasPrefix("sha256:") ? String(id.dropFirst(7)) : id) + ".json"
+        (id.hasPrefix("sha256:") ? String(id.dropFirst(7)) : id) + ".v\(format).json"
     }
 
     static var defaultDirectory: String? {
