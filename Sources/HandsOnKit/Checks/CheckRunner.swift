@@ -48,9 +48,8 @@ public struct CheckRunner: Sendable {
             return CheckResult(id: id, passed: false, message: "cannot read the listed size '\(size.displayed)' of \(image)",
                                measured: size.displayed)
         }
-        let note = size.engineNote.map { " (\($0))" } ?? ""
         let passed = outcome.score >= passScore
-        return CheckResult(id: id, passed: passed, message: "\(image) \(outcome.message)\(note)\(passed ? "" : size.explanationSuffix)",
+        return CheckResult(id: id, passed: passed, message: "\(image) \(outcome.message)\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
                            measured: size.displayed)
     }
 

@@ -43,8 +43,7 @@ struct ImageSizeCheck {
         }
         let passed = failures.isEmpty
         let detail = (passed ? facts : failures).joined(separator: "; ")
-        let note = size.engineNote.map { " (\($0))" } ?? ""
-        return CheckResult(id: id, passed: passed, message: "\(image) is \(size.displayed): \(detail)\(note)\(passed ? "" : size.explanationSuffix)",
+        return CheckResult(id: id, passed: passed, message: "\(image) is \(size.displayed): \(detail)\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
                            measured: size.displayed)
     }
 }

@@ -32,10 +32,15 @@ public struct BuildCgroup: Sendable, Equatable {
         builder == .buildah ? path + "/build" : path
     }
 
+    /// v2 when the root is the unified hierarchy (it lists its controllers), else v1's one folder per controller.
+    static func version(root: String) -> Version {
+        FileManager.default.fileExists(atPath: "\(root)/cgroup.controllers") ? .v2 : .v1
+    }
+
     /// Makes `/handson/<id>` with the limits written into it.
     public static func create(id: String, limits: BuildLimits, root: String = "/sys/fs/cgroup") throws -> BuildCgroup {
         let fileManager = FileManager.default
-        let version: Version = fileManager.fileExists(atPath: "\(root)/cgroup.controllers") ? .v2 : .v1
+        let version = Self.version(root: root)
         let cgroup = BuildCgroup(path: "/handson/\(id)", version: version, root: root, limits: limits)
         do {
             switch version {
@@ -156,10 +161,9 @@ public struct BuildCgroup: Sendable, Equatable {
     /// Removes the build cgroups whose name starts with `prefix` (a killed batch's, found when it resumes).
     public static func removeAll(named prefix: String, root: String = "/sys/fs/cgroup") {
         guard !prefix.isEmpty else { return }
-        let fileManager = FileManager.default
-        let version: Version = fileManager.fileExists(atPath: "\(root)/cgroup.controllers") ? .v2 : .v1
-        let listed = fileManager.fileExists(atPath: "\(root)/cgroup.controllers") ? "\(root)/handson" : "\(root)/memory/handson"
-        for name in (try? fileManager.contentsOfDirectory(atPath: listed)) ?? [] where name.hasPrefix(prefix) {
+        let version = Self.version(root: root)
+        let listed = version == .v2 ? "\(root)/handson" : "\(root)/memory/handson"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: listed)) ?? [] where name.hasPrefix(prefix) {
             BuildCgroup(path: "/handson/\(name)", version: version, root: root, limits: BuildLimits()).remove()
         }
     }

@@ -110,8 +110,8 @@ public struct ContainerEngine: Sendable {
             + "or install podman. `make demo` and `make test` do this for you.")
     }
 
-    /// Whether this engine's CLI exists and its daemon (for docker) answers.
-    /// Asks the engine for its facts (one `info` call); when it answers, the facts are remembered for `cachedInfo()`.
+    /// Whether this engine's CLI exists and its daemon (for docker) answers: one `info` call, whose facts are
+    /// remembered for `cachedInfo()`.
     public func probe() -> Result<Void, ProbeFailure> {
         do {
             let result = try execute(["info", "--format", infoFormat], timeout: 20)

@@ -179,10 +179,9 @@ public struct Grader: Sendable {
                 return report(image: image)
             }
             let gatesPassed = gates.allSatisfy(\.passed)
-            let note = size.engineNote.map { " (\($0))" } ?? ""
             let best = grading.sizeTiers.tiers.map(\.score).max() ?? 100
             checks.append(CheckResult(id: "size", passed: outcome.score > 0,
-                                      message: outcome.message + note + (gatesPassed ? "" : " (not awarded: a gate failed)")
+                                      message: outcome.message + size.engineNoteSuffix + (gatesPassed ? "" : " (not awarded: a gate failed)")
                                           + (outcome.score < best ? size.explanationSuffix : ""),
                                       measured: size.displayed))
             return report(score: gatesPassed ? outcome.score : 0, tier: gatesPassed ? outcome.tier : nil, image: image)

@@ -22,7 +22,7 @@ struct LimitsInForce {
     /// What `doctor` says of the limits a grade's build would get.
     static func describe(_ limits: BuildLimits, engine: EngineInfo?) -> String {
         if cgroupProblem(engine: engine) == nil {
-            let version = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") ? "v2" : "v1"
+            let version = BuildCgroup.version(root: "/sys/fs/cgroup") == .v2 ? "v2" : "v1"
             return "\(limits.summary) per grade, held by a cgroup of its own (cgroup \(version), --cgroup-parent)"
         }
         let record = prepare(limits, id: "doctor", engine: engine, tryCgroup: false).record

@@ -47,8 +47,11 @@ public struct MeasuredSize: Sendable, Equatable, Codable {
     /// ". 99% is the base image ..." to end a message about a size that misses its mark; empty when unknown.
     public var explanationSuffix: String { explanation.map { ". \($0.prefix(1).uppercased())\($0.dropFirst())" } ?? "" }
 
+    /// " (the engine lists 30.2MB: ...)" to follow the size in a message; empty when the engine lists the same.
+    public var engineNoteSuffix: String { engineNote.map { " (\($0))" } ?? "" }
+
     /// "27.1MB", or "27.1MB (the engine lists 30.2MB: ...)".
-    public var described: String { engineNote.map { "\(displayed) (\($0))" } ?? displayed }
+    public var described: String { displayed + engineNoteSuffix }
 }
 
 /// What the tiers gave an image, and what the next tier needs.

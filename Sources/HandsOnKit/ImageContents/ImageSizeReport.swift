@@ -59,10 +59,6 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
                       layers: layers, largest: Array(largest.prefix(5)), wasted: Array(wasted.prefix(5)), explanation: explanation)
     }
 
-    /// "6.73MB" or "6.73MB (the engine lists 10.6MB: ...)".
-    public var summary: String {
-        engineListedNote.map { "\(size) (\($0))" } ?? size
-    }
 }
 
 /// Where a graded image's bytes are: base image, its own layers, waste (what `grade --json` and reports carry).

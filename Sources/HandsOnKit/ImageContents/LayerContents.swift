@@ -78,7 +78,6 @@ struct LayerStreamReader {
     private var tar = TarStreamParser(consumer: LayerContentsReader())
     private let inflater: GzipInflater?
     private(set) var storedBytes: Int64 = 0
-    private(set) var uncompressedBytes: Int64 = 0
 
     init(compression: Compression) throws {
         self.compression = compression
@@ -88,12 +87,8 @@ struct LayerStreamReader {
     mutating func feed(_ bytes: UnsafeRawBufferPointer) throws {
         storedBytes += Int64(bytes.count)
         if let inflater {
-            try inflater.feed(bytes) { chunk in
-                uncompressedBytes += Int64(chunk.count)
-                try tar.feed(chunk)
-            }
+            try inflater.feed(bytes) { try tar.feed($0) }
         } else {
-            uncompressedBytes += Int64(bytes.count)
             try tar.feed(bytes)
         }
     }
@@ -101,7 +96,7 @@ struct LayerStreamReader {
     func finish() throws -> LayerCount {
         try tar.finish()
         return LayerCount(fileBytes: tar.consumer.fileBytes, entries: tar.consumer.entries,
-                          storedBytes: storedBytes, uncompressedBytes: uncompressedBytes, compression: compression)
+                          storedBytes: storedBytes, compression: compression)
     }
 }
 
@@ -111,6 +106,5 @@ struct LayerCount: Sendable, Equatable {
     let entries: [LayerEntry]
     /// Bytes of the blob as the archive holds it (compressed when `compression` is gzip).
     let storedBytes: Int64
-    let uncompressedBytes: Int64
     let compression: LayerStreamReader.Compression
 }
