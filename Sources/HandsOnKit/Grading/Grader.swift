@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The result of grading one answer, as `handson grade --json` prints it.
 public struct GradeReport: Sendable, Codable {
@@ -201,17 +202,16 @@ extension Grader {
 }
 
 /// Image ids from many builds, removed together once no build may still use them as cache.
-public final class StepImageLedger: @unchecked Sendable {
-    private let lock = NSLock()
-    private var ids: [String] = []
+public final class StepImageLedger: Sendable {
+    private let ids = Mutex<[String]>([])
 
     public init() {}
 
-    public func record(_ newIDs: [String]) { lock.withLock { ids += newIDs } }
+    public func record(_ newIDs: [String]) { ids.withLock { $0 += newIDs } }
 
     /// Removes the recorded images that no tag names (newest first, so children go before their parents).
     public func removeUntagged(on engine: ContainerEngine) {
-        let all = lock.withLock { () -> [String] in
+        let all = ids.withLock { ids -> [String] in
             defer { ids.removeAll() }
             return ids
         }

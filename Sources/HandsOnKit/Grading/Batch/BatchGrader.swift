@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What a batch tells its watcher as it goes.
 public enum BatchEvent: Sendable {
@@ -87,13 +88,12 @@ public struct BatchGrader: Sendable {
 }
 
 /// Hands out submissions one at a time to the batch's workers.
-private final class WorkQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var items: ArraySlice<Submission>
+private final class WorkQueue: Sendable {
+    private let items: Mutex<ArraySlice<Submission>>
 
-    init(_ items: [Submission]) { self.items = items[...] }
+    init(_ items: [Submission]) { self.items = Mutex(items[...]) }
 
-    func next() -> Submission? { lock.withLock { items.popFirst() } }
+    func next() -> Submission? { items.withLock { $0.popFirst() } }
 }
 
 /// Engine commands a killed batch left running: found by the batch's label or tag on their command line (Linux `/proc`).
