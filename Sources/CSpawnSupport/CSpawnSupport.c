@@ -23,3 +23,19 @@ int handson_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *pat
     return ENOSYS;
 #endif
 }
+
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
+
+int handson_pidfd_open(pid_t pid) {
+#if defined(__linux__) && defined(SYS_pidfd_open)
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

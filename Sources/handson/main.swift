@@ -1,4 +1,4 @@
 import Foundation
 import HandsOnKit
 
-exit(HandsOnCLI.main())
+exit(await HandsOnCLI.main())

@@ -17,9 +17,9 @@ enum EngineMatrix {
 
         var environment: [String: String] { EndToEnd.environment.merging(settings) { _, new in new } }
 
-        func engine() throws -> ContainerEngine {
+        func engine() async throws -> ContainerEngine {
             do {
-                return try ContainerEngine.detect(preferred: kind, runner: EndToEnd.runner, environment: environment)
+                return try await ContainerEngine.detect(preferred: kind, runner: EndToEnd.runner, environment: environment)
             } catch {
                 Issue.record("\(name) does not answer: \(error)")
                 throw error
@@ -42,21 +42,21 @@ struct EngineMatrixTests {
     /// Each engine grades the sample class (every tier and every failure kind) with `handson batch`: every answer gets
     /// the score and failing check the class expects, the same size on every engine (and within 0.5% of what the
     /// overlay2 store itself counts), the build limits held by a cgroup, and nothing is left on any engine.
-    @Test func everyEngineGradesTheClassAlikeAndLeavesNothing() throws {
+    @Test func everyEngineGradesTheClassAlikeAndLeavesNothing() async throws {
         let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-matrix-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        let (folder, answers) = try GeneratedClass.make(in: parent)
+        let (folder, answers) = try await GeneratedClass.make(in: parent)
         var gradesByEngine: [String: [String: GradeReport]] = [:]
         for member in EngineMatrix.members {
-            let engine = try member.engine()
-            let statuses = try EndToEnd.prepareLab(on: engine)
+            let engine = try await member.engine()
+            let statuses = try await EndToEnd.prepareLab(on: engine)
             #expect(statuses.allSatisfy { $0.state != .missing && $0.state != .failed }, "\(member.name): \(statuses)")
-            let cacheBefore = engine.buildCacheIDs(builder: engine.cachedInfo()?.builder)
+            let cacheBefore = await engine.buildCacheIDs(builder: engine.cachedInfo()?.builder)
             let out = "\(parent)/report-\(member.name)"
             var environment = member.environment
             environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
             let started = Date()
-            let batch = try EndToEnd.runner.run(ProcessRequest(
+            let batch = try await EndToEnd.runner.run(ProcessRequest(
                 GradingOnTheEngine.BatchEndToEndTests.binary,
                 GradingOnTheEngine.BatchEndToEndTests.batchArguments(folder, out) + (member.kind == .podman ? ["--engine", "podman"] : []),
                 environment: environment, timeout: 900, killGrace: 30))
@@ -79,9 +79,9 @@ struct EngineMatrixTests {
                 let message = gradesByEngine[member.name]?[limited]?.checks.first { $0.id == "builds" }?.message ?? ""
                 #expect(message.contains(limited == "build-memory-hog" ? "memory limit" : "process limit"), "\(member.name): \(message)")
             }
-            try GradingOnTheEngine.BatchEndToEndTests.expectNothingLeft(out, engine)
+            try await GradingOnTheEngine.BatchEndToEndTests.expectNothingLeft(out, engine)
             if let cacheBefore {
-                let after = engine.buildCacheIDs(builder: .buildkit) ?? []
+                let after = await engine.buildCacheIDs(builder: .buildkit) ?? []
                 #expect(after.subtracting(cacheBefore).isEmpty, "\(member.name): build cache records left: \(after.subtracting(cacheBefore))")
             }
             #expect(!Self.cgroupsLeft(), "\(member.name): build cgroups left under /handson")
@@ -102,17 +102,17 @@ struct EngineMatrixTests {
 
     /// HandsOn's measurement against the overlay2 store's own count, for every lab image and the chapter's reference
     /// builds (base images are imported, so their symbolic links count there too; a built layer's count 0, a few bytes).
-    @Test func theMeasurementIsWhatOverlay2Counts() throws {
-        let engine = try EngineMatrix.members[0].engine()
-        _ = try EndToEnd.prepareLab(on: engine)
+    @Test func theMeasurementIsWhatOverlay2Counts() async throws {
+        let engine = try await EngineMatrix.members[0].engine()
+        _ = try await EndToEnd.prepareLab(on: engine)
         let scratchpad = EngineScratchpad(engine: engine)
-        let built = [
+        let built = await [
             try scratchpad.buildApp("matrix-base", dockerfile: "\(EndToEnd.appsDirectory)/Dockerfile"),
-            try scratchpad.buildApp("matrix-scratch", dockerfile: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile"),
+            try await scratchpad.buildApp("matrix-scratch", dockerfile: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile"),
         ]
         for image in LabImage.catalog.map({ ImageReference($0.reference).qualified }) + built {
-            let overlay2 = try engine.imageSizeBytes(image)
-            let measured = try engine.measureImage(image).sizeBytes
+            let overlay2 = try await engine.imageSizeBytes(image)
+            let measured = try await engine.measureImage(image).sizeBytes
             #expect(abs(Double(measured - overlay2)) <= 0.005 * Double(overlay2), "\(image): measured \(measured), overlay2 \(overlay2)")
         }
     }

@@ -71,62 +71,62 @@ extension GradingOnTheEngine {
 
         /// Waits up to 20 s for every container whose command holds `marker` to be gone (the daemon removes a cancelled
         /// build's container a moment after the client goes).
-        static func containerGone(running marker: String, on engine: ContainerEngine) throws -> Bool {
+        static func containerGone(running marker: String, on engine: ContainerEngine) async throws -> Bool {
             for _ in 0..<40 {
-                if !(try engine.execute(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]).stdout.contains(marker)) { return true }
-                Thread.sleep(forTimeInterval: 0.5)
+                if await !(try engine.execute(["ps", "-a", "--no-trunc", "--format", "{{.Command}}"]).stdout.contains(marker)) { return true }
+                try await Task.sleep(for: .seconds(0.5))
             }
             return false
         }
 
         /// Nothing labelled by a grade, and no image tagged by one, is left on the engine.
-        static func expectNothingLeft(_ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation) throws {
-            let containers = try engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.grade"]).stdout
+        static func expectNothingLeft(_ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+            let containers = try await engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.grade"]).stdout
             #expect(containers.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers left", sourceLocation: sourceLocation)
-            let images = try engine.execute(["image", "ls", "-q", "handson-grade/*"]).stdout
+            let images = try await engine.execute(["image", "ls", "-q", "handson-grade/*"]).stdout
             #expect(images.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "images left", sourceLocation: sourceLocation)
         }
 
         @Test(arguments: badAnswers)
-        func aBadAnswerGetsZeroAndACheckThatSaysWhy(_ bad: BadAnswer) throws {
-            let engine = try EndToEnd.engine()
-            _ = try EndToEnd.prepareLab(on: engine)
+        func aBadAnswerGetsZeroAndACheckThatSaysWhy(_ bad: BadAnswer) async throws {
+            let engine = try await EndToEnd.engine()
+            _ = try await EndToEnd.prepareLab(on: engine)
             let chapter = try Self.chapter(bad.chapter)
             let answer = try Self.answer(for: chapter, files: bad.files)
             defer { try? FileManager.default.removeItem(atPath: answer) }
             var grader = try #require(Grader(chapter: chapter, engine: engine))
             grader.runTimeout = 8
-            let report = grader.grade(answer)
+            let report = await grader.grade(answer)
             #expect(report.status == .graded)
             #expect(report.score == 0)
             let check = try #require(report.checks.first { $0.id == bad.failingCheck }, "\(report.checks)")
             #expect(!check.passed)
             #expect(check.message.contains(bad.says), "\(check.message)")
             #expect(check.message.count < 2000 && (check.measured?.count ?? 0) <= 400, "captured output stays small")
-            try Self.expectNothingLeft(engine)
+            try await Self.expectNothingLeft(engine)
         }
 
-        @Test func oneAnswerPerTierGetsItsScore() throws {
-            let engine = try EndToEnd.engine()
-            _ = try EndToEnd.prepareLab(on: engine)
+        @Test func oneAnswerPerTierGetsItsScore() async throws {
+            let engine = try await EndToEnd.engine()
+            _ = try await EndToEnd.prepareLab(on: engine)
             let chapter = try Self.chapter("ictsc-diet")
             let grader = try #require(Grader(chapter: chapter, engine: engine))
             let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-tiers-\(UUID().uuidString.prefix(8))").path
             defer { try? FileManager.default.removeItem(atPath: parent) }
             var scores: [Int] = []
             for example in try #require(chapter.grading?.examples) {
-                let report = grader.grade(try StarterFiles.answer(chapter, overlaying: example.files, in: parent), name: example.name)
+                let report = await grader.grade(try StarterFiles.answer(chapter, overlaying: example.files, in: parent), name: example.name)
                 #expect(report.score == example.score, "\(example.name): \(report.checks)")
                 #expect(report.engine?.name == "docker" && report.image?.basis == .displayed)
                 scores.append(report.score)
             }
             #expect(Set(scores) == [0, 40, 70, 100], "every tier and a failure")
-            try Self.expectNothingLeft(engine)
+            try await Self.expectNothingLeft(engine)
         }
 
-        @Test func aBuildThatNeverEndsIsStoppedAndItsContainerGoes() throws {
-            let engine = try EndToEnd.engine()
-            _ = try EndToEnd.prepareLab(on: engine)
+        @Test func aBuildThatNeverEndsIsStoppedAndItsContainerGoes() async throws {
+            let engine = try await EndToEnd.engine()
+            _ = try await EndToEnd.prepareLab(on: engine)
             let marker = "handson-marker-\(UUID().uuidString.prefix(8))"
             let chapter = try Self.chapter("ictsc-diet")
             let answer = try Self.answer(for: chapter, files: ["Dockerfile": "FROM busybox\nRUN sleep 600 && echo \(marker)\n"])
@@ -134,37 +134,37 @@ extension GradingOnTheEngine {
             var grader = try #require(Grader(chapter: chapter, engine: engine))
             grader.limits.timeoutSeconds = 5
             let started = Date()
-            let report = grader.grade(answer)
+            let report = await grader.grade(answer)
             #expect(Date().timeIntervalSince(started) < 30)
             #expect(report.score == 0)
             #expect(report.checks.first?.message == "the build did not finish within its time limit (5 s) and was stopped")
-            #expect(try Self.containerGone(running: marker, on: engine), "the build's container was removed")
+            await #expect(try Self.containerGone(running: marker, on: engine), "the build's container was removed")
         }
 
-        @Test func anImageListedAs10MBIsInTheTenMegabyteTierThoughItsBytesAreMore() throws {
-            let engine = try EndToEnd.engine()
-            _ = try EndToEnd.prepareLab(on: engine)
+        @Test func anImageListedAs10MBIsInTheTenMegabyteTierThoughItsBytesAreMore() async throws {
+            let engine = try await EndToEnd.engine()
+            _ = try await EndToEnd.prepareLab(on: engine)
             let chapter = try Self.chapter("ictsc-diet")
             let grader = try #require(Grader(chapter: chapter, engine: engine))
             let scratch = hashBuild + "FROM scratch\nCOPY --from=builder /hash /hash\nCOPY pad /pad\nENTRYPOINT [\"/hash\"]\n"
             let plain = try Self.answer(for: chapter, files: ["Dockerfile": scratch, "pad": ""])
             defer { try? FileManager.default.removeItem(atPath: plain) }
-            let binary = try #require(grader.grade(plain).image?.sizeBytes)
+            let binary = try await #require(grader.grade(plain).image?.sizeBytes)
             for (total, listed, score) in [(10_040_000, "10MB", 100), (10_060_000, "10.1MB", 70)] as [(Int64, String, Int)] {
                 let padded = try Self.answer(for: chapter, files: ["Dockerfile": scratch,
                                                                    "pad": String(repeating: "p", count: Int(total - binary))])
                 defer { try? FileManager.default.removeItem(atPath: padded) }
-                let report = grader.grade(padded)
+                let report = await grader.grade(padded)
                 #expect(report.image?.sizeBytes == total)
                 #expect(report.image?.size == listed)
                 #expect(report.score == score, "\(report.checks)")
             }
-            try Self.expectNothingLeft(engine)
+            try await Self.expectNothingLeft(engine)
         }
 
-        @Test func ctrlCDuringAGradeLeavesNothingBehind() throws {
-            let engine = try EndToEnd.engine()
-            _ = try EndToEnd.prepareLab(on: engine)
+        @Test func ctrlCDuringAGradeLeavesNothingBehind() async throws {
+            let engine = try await EndToEnd.engine()
+            _ = try await EndToEnd.prepareLab(on: engine)
             let marker = "handson-interrupt-\(UUID().uuidString.prefix(8))"
             let chapter = try Self.chapter("ictsc-diet")
             let answer = try Self.answer(for: chapter, files: ["Dockerfile": "FROM busybox\nRUN sleep 600 && echo \(marker)\n"])
@@ -172,13 +172,13 @@ extension GradingOnTheEngine {
             var environment = ProcessInfo.processInfo.environment
             environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
             // The runner's timeout sends SIGTERM, which the CLI handles like Ctrl-C.
-            let grade = try EndToEnd.runner.run(ProcessRequest("\(EndToEnd.repositoryRoot)/.build/debug/handson",
+            let grade = try await EndToEnd.runner.run(ProcessRequest("\(EndToEnd.repositoryRoot)/.build/debug/handson",
                                                                ["grade", "--chapter", "ictsc-diet", answer, "--json"],
                                                                environment: environment, timeout: 6, killGrace: 20))
             #expect(grade.timedOut)
             #expect(grade.termination != .signaled(SIGKILL), "it stopped by itself after the signal")
-            #expect(try Self.containerGone(running: marker, on: engine), "the interrupted build's container was removed")
-            try Self.expectNothingLeft(engine)
+            await #expect(try Self.containerGone(running: marker, on: engine), "the interrupted build's container was removed")
+            try await Self.expectNothingLeft(engine)
         }
     }
 }

@@ -32,21 +32,21 @@ enum KnownContents {
 
     /// Builds it on `engine` and analyses it; the scratchpad removes the image when it goes.
     static func analyze(on engine: ContainerEngine, as name: String,
-                        sourceLocation: SourceLocation = #_sourceLocation) throws -> (ImageSizeReport, EngineScratchpad) {
-        _ = try EndToEnd.prepareLab(on: engine)
+                        sourceLocation: SourceLocation = #_sourceLocation) async throws -> (ImageSizeReport, EngineScratchpad) {
+        _ = try await EndToEnd.prepareLab(on: engine)
         let scratchpad = EngineScratchpad(engine: engine)
         let tag = scratchpad.imageTag("known-contents")
-        let build = try build(on: engine, tag: tag)
+        let build = try await build(on: engine, tag: tag)
         #expect(build.succeeded, "\(name): \(build.failureSummary)", sourceLocation: sourceLocation)
-        return (try engine.sizeReport(tag, store: engine.cachedInfo()?.store), scratchpad)
+        return await (try engine.sizeReport(tag, store: engine.cachedInfo()?.store), scratchpad)
     }
 
-    static func build(on engine: ContainerEngine, tag: String) throws -> ProcessResult {
+    static func build(on engine: ContainerEngine, tag: String) async throws -> ProcessResult {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-known-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try dockerfile.write(toFile: "\(folder)/Dockerfile", atomically: true, encoding: .utf8)
-        return try engine.build(contextDirectory: folder, tag: tag, timeout: 300)
+        return try await engine.build(contextDirectory: folder, tag: tag, timeout: 300)
     }
 
     /// Checks an analysis of the image against what was put in it.
@@ -76,13 +76,13 @@ enum KnownContents {
 extension GradingOnTheEngine {
     @Suite("Where an image's bytes are, on the real engine", .enabled(if: EndToEnd.isEnabled))
     struct ImageAnalysisEndToEndTests {
-        @Test func anImageOfKnownContentsIsExplainedLayerByLayer() throws {
-            let engine = try EndToEnd.engine()
-            let (report, scratchpad) = try KnownContents.analyze(on: engine, as: "default engine")
+        @Test func anImageOfKnownContentsIsExplainedLayerByLayer() async throws {
+            let engine = try await EndToEnd.engine()
+            let (report, scratchpad) = try await KnownContents.analyze(on: engine, as: "default engine")
             let tag = report.image
             KnownContents.expect(report, on: "default engine")
             // The sums equal what the overlay2 store itself counts (a built layer's symbolic link is its only difference).
-            let overlay2 = try engine.imageSizeBytes(tag)
+            let overlay2 = try await engine.imageSizeBytes(tag)
             #expect(abs(report.sizeBytes - overlay2) <= Int64("/over.bin".utf8.count), "measured \(report.sizeBytes), overlay2 \(overlay2)")
             // The text a person reads fits 100 columns.
             let lines = SizeTable(report: report, style: TextStyle(enabled: false)).lines(reference: tag)
@@ -92,16 +92,16 @@ extension GradingOnTheEngine {
         }
 
         /// A 900MB image is read in bounded memory: the peak RSS of `handson size golang:1.19` stays under 64MB.
-        @Test func aLargeImageIsReadInBoundedMemory() throws {
-            let engine = try EndToEnd.engine()
-            _ = try EndToEnd.prepareLab(on: engine)
+        @Test func aLargeImageIsReadInBoundedMemory() async throws {
+            let engine = try await EndToEnd.engine()
+            _ = try await EndToEnd.prepareLab(on: engine)
             let cache = FileManager.default.temporaryDirectory.appendingPathComponent("handson-size-cache-\(UUID().uuidString.prefix(8))").path
             defer { try? FileManager.default.removeItem(atPath: cache) }
             var environment = EndToEnd.environment
             environment["HANDSON_CACHE_DIR"] = cache
             environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
             let binary = GradingOnTheEngine.BatchEndToEndTests.binary
-            let run = try EndToEnd.runner.run(ProcessRequest("/usr/bin/env", ["time", "-f", "peak-kb %M", binary, "size", "golang:1.19", "--json"],
+            let run = try await EndToEnd.runner.run(ProcessRequest("/usr/bin/env", ["time", "-f", "peak-kb %M", binary, "size", "golang:1.19", "--json"],
                                                              environment: environment, timeout: 300, outputLimit: 8 << 20))
             #expect(run.succeeded, "\(run.failureSummary)")
             let peak = run.standardError.text.split(separator: "\n").last { $0.hasPrefix("peak-kb ") }.flatMap { Int($0.dropFirst(8)) }
@@ -117,9 +117,9 @@ extension GradingOnTheEngine {
 extension EngineMatrixTests {
     /// The same analysis on every engine: same wasted files, same base, same instructions found.
     @Test(arguments: EngineMatrix.memberNames)
-    func theAnalysisIsTheSameOnEveryEngine(member name: String) throws {
+    func theAnalysisIsTheSameOnEveryEngine(member name: String) async throws {
         let member = try #require(EngineMatrix.members.first { $0.name == name })
-        let (report, scratchpad) = try KnownContents.analyze(on: try member.engine(), as: name)
+        let (report, scratchpad) = try await KnownContents.analyze(on: try member.engine(), as: name)
         KnownContents.expect(report, on: name, copyUpInLayer: member.settings["DOCKER_HOST"] != EngineMatrix.containerdHost)
         withExtendedLifetime(scratchpad) {}
     }

@@ -45,66 +45,66 @@ struct LearnerCourse {
     }
 
     func remove(engine: ContainerEngine) {
-        engine.removeImages([Self.baseTag, Self.scratchTag])
+        engine.removeNow(images: [Self.baseTag, Self.scratchTag])
         try? FileManager.default.removeItem(atPath: root)
     }
 
     /// Runs the real `handson` binary in `directory`.
     func handson(_ arguments: [String], in directory: String, timeout: Double = 300,
-                 environment extra: [String: String] = [:]) throws -> ProcessResult {
+                 environment extra: [String: String] = [:]) async throws -> ProcessResult {
         let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
         var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["HANDSON_HOME"] = root
         environment["NO_COLOR"] = "1"
-        return try EndToEnd.runner.run(ProcessRequest(binary, arguments, environment: environment, workingDirectory: directory,
+        return try await EndToEnd.runner.run(ProcessRequest(binary, arguments, environment: environment, workingDirectory: directory,
                                                       timeout: timeout, killGrace: 5))
     }
 }
 
 @Suite("A learner's session through the real CLI", .serialized, .enabled(if: EndToEnd.isEnabled))
 struct LearnerSessionEndToEndTests {
-    @Test func startFailFixPassWithProgressSavedAndHints() throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
+    @Test func startFailFixPassWithProgressSavedAndHints() async throws {
+        let engine = try await EndToEnd.engine()
+        _ = try await EndToEnd.prepareLab(on: engine)
         let course = try LearnerCourse()
         defer { course.remove(engine: engine) }
         let work = "\(course.root)/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 
-        let start = try course.handson(["start", "learner-demo"], in: work)
+        let start = try await course.handson(["start", "learner-demo"], in: work)
         #expect(start.termination == .exited(0), "\(start.stderr)")
         #expect(start.stdout.contains("Step 1 of 2: Base image"))
         #expect(FileManager.default.fileExists(atPath: "\(work)/server/main.go"), "start copied the starter into the empty folder")
 
-        engine.removeImages([LearnerCourse.baseTag])
-        let failing = try course.handson(["check"], in: work)
+        await engine.removeImages([LearnerCourse.baseTag])
+        let failing = try await course.handson(["check"], in: work)
         #expect(failing.termination == .exited(1))
         #expect(failing.stdout.contains("✗ exists: no image \(LearnerCourse.baseTag) yet"))
-        let hint = try course.handson(["hint"], in: work)
+        let hint = try await course.handson(["hint"], in: work)
         #expect(hint.stdout.contains("Run the build command in this folder."))
 
-        let baseBuild = try engine.build(contextDirectory: work, tag: LearnerCourse.baseTag)
-        defer { engine.removeUntaggedStepImages(ofBuildOutput: baseBuild.stdout) }
+        let baseBuild = try await engine.build(contextDirectory: work, tag: LearnerCourse.baseTag)
+        defer { engine.removeNow(buildOutputs: [baseBuild.stdout]) }
         #expect(baseBuild.succeeded)
-        let passing = try course.handson(["check"], in: work)
+        let passing = try await course.handson(["check"], in: work)
         #expect(passing.termination == .exited(0), "\(passing.stdout)\(passing.stderr)")
         #expect(passing.stdout.contains("Step passed. Next: Step 2 of 2: Scratch image"))
 
         // A scratch Dockerfile with cgo left on: the Dockerfile check and the hint both say why.
         try EngineScratchpad.cgoBuildThen("scratch").write(toFile: "\(work)/Dockerfile", atomically: true, encoding: .utf8)
-        let cgo = try course.handson(["check"], in: work)
+        let cgo = try await course.handson(["check"], in: work)
         #expect(cgo.termination == .exited(1))
         #expect(cgo.stdout.contains("built with cgo on: set CGO_ENABLED=0"))
-        let cgoHint = try course.handson(["hint"], in: work)
+        let cgoHint = try await course.handson(["hint"], in: work)
         #expect(cgoHint.stdout.contains("build with CGO_ENABLED=0"))
 
         try FileManager.default.removeItem(atPath: "\(work)/Dockerfile")
         try FileManager.default.copyItem(atPath: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile",
                                          toPath: "\(work)/Dockerfile")
-        let scratchBuild = try engine.build(contextDirectory: work, tag: LearnerCourse.scratchTag)
-        defer { engine.removeUntaggedStepImages(ofBuildOutput: scratchBuild.stdout) }
+        let scratchBuild = try await engine.build(contextDirectory: work, tag: LearnerCourse.scratchTag)
+        defer { engine.removeNow(buildOutputs: [scratchBuild.stdout]) }
         #expect(scratchBuild.succeeded)
-        let done = try course.handson(["check"], in: work)
+        let done = try await course.handson(["check"], in: work)
         #expect(done.termination == .exited(0), "\(done.stdout)")
         #expect(done.stdout.contains("✓ small: \(LearnerCourse.scratchTag) "))
         #expect(done.stdout.contains("(the best tier)"))
@@ -112,29 +112,29 @@ struct LearnerSessionEndToEndTests {
 
         let progress = try #require(try LearnerProgress.load(from: work))
         #expect(progress.passedSteps == ["base", "scratch"])
-        let chapters = try course.handson(["chapters", "--json"], in: work)
+        let chapters = try await course.handson(["chapters", "--json"], in: work)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(chapters.stdout.utf8)) as? [[String: Any]])
         #expect(rows.first?["id"] as? String == "learner-demo" && rows.first?["done"] as? Int == 2 && rows.first?["steps"] as? Int == 2)
 
-        let reset = try course.handson(["reset", "scratch"], in: work)
+        let reset = try await course.handson(["reset", "scratch"], in: work)
         #expect(reset.termination == .exited(0))
         #expect(try LearnerProgress.load(from: work)?.passedSteps == ["base"])
     }
 
     @Test(arguments: ["inotify", "polling"])
-    func watchModePicksUpAnEditAndStopsCleanlyOnASignal(mechanism: String) throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
+    func watchModePicksUpAnEditAndStopsCleanlyOnASignal(mechanism: String) async throws {
+        let engine = try await EndToEnd.engine()
+        _ = try await EndToEnd.prepareLab(on: engine)
         let course = try LearnerCourse()
         defer { course.remove(engine: engine) }
         let work = "\(course.root)/work"
-        let initialized = try course.handson(["init", "learner-demo", work], in: course.root)
+        let initialized = try await course.handson(["init", "learner-demo", work], in: course.root)
         #expect(initialized.termination == .exited(0), "\(initialized.stderr)")
         DispatchQueue.global().asyncAfter(deadline: .now() + 3) {
             try? "<p>edited</p>\n".write(toFile: "\(work)/web/extra.html", atomically: true, encoding: .utf8)
         }
         // The runner's timeout sends SIGTERM, which the CLI treats like Ctrl-C.
-        let watch = try course.handson(["check", "--watch"], in: work, timeout: 8,
+        let watch = try await course.handson(["check", "--watch"], in: work, timeout: 8,
                                        environment: mechanism == "polling" ? ["HANDSON_WATCH_POLLING": "1"] : [:])
         #expect(watch.stdout.contains("Watching") && watch.stdout.contains("(\(mechanism);"))
         #expect(watch.stdout.contains("a file changed: checking again"))
@@ -143,27 +143,29 @@ struct LearnerSessionEndToEndTests {
         #expect(watch.termination == .exited(0), "stopped cleanly: \(watch.termination)")
     }
 
-    @Test func runWithTheSolutionPassesEveryStepAndLeavesNothingBehind() throws {
-        let engine = try EndToEnd.engine()
-        _ = try EndToEnd.prepareLab(on: engine)
+    @Test func runWithTheSolutionPassesEveryStepAndLeavesNothingBehind() async throws {
+        let engine = try await EndToEnd.engine()
+        _ = try await EndToEnd.prepareLab(on: engine)
         let course = try LearnerCourse()
         defer { course.remove(engine: engine) }
-        let run = try course.handson(["run", "learner-demo", "--solution", "--json"], in: course.root, timeout: 600)
+        let run = try await course.handson(["run", "learner-demo", "--solution", "--json"], in: course.root, timeout: 600)
         #expect(run.termination == .exited(0), "\(run.stderr.suffix(2000))")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(report["score"] as? Int == 100)
         let steps = try #require(report["steps"] as? [[String: Any]])
         #expect(steps.map { $0["status"] as? String } == ["passed", "passed"])
-        #expect(!engine.imageExists(LearnerCourse.baseTag) && !engine.imageExists(LearnerCourse.scratchTag), "run removed what it made")
+        let baseLeft = await engine.imageExists(LearnerCourse.baseTag)
+        let scratchLeft = await engine.imageExists(LearnerCourse.scratchTag)
+        #expect(!baseLeft && !scratchLeft, "run removed what it made")
 
-        let withoutSolution = try course.handson(["run", "learner-demo", "--json"], in: course.root, timeout: 600)
+        let withoutSolution = try await course.handson(["run", "learner-demo", "--json"], in: course.root, timeout: 600)
         let failed = try #require(try JSONSerialization.jsonObject(with: Data(withoutSolution.stdout.utf8)) as? [String: Any])
         let statuses = (failed["steps"] as? [[String: Any]])?.map { $0["status"] as? String }
         #expect(statuses == ["passed", "failed"], "the starter's single-stage Dockerfile does not pass the scratch step")
         #expect(withoutSolution.termination == .exited(1))
     }
 
-    @Test func aReaderThatGoesAwayDoesNotCrashTheTool() throws {
+    @Test func aReaderThatGoesAwayDoesNotCrashTheTool() async throws {
         let listing = FileManager.default.temporaryDirectory.appendingPathComponent("handson-big-\(UUID().uuidString).txt").path
         defer { try? FileManager.default.removeItem(atPath: listing) }
         let rows = try String(contentsOfFile: "\(EndToEnd.repositoryRoot)/Tests/HandsOnKitTests/Fixtures/listings/docker-table.txt", encoding: .utf8)
@@ -171,7 +173,7 @@ struct LearnerSessionEndToEndTests {
         try ([String(rows[0])] + (0..<20_000).map { String(rows[1 + $0 % (rows.count - 1)]) }).joined(separator: "\n")
             .write(toFile: listing, atomically: true, encoding: .utf8)
         let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
-        let piped = try EndToEnd.runner.run(ProcessRequest("bash", ["-c", "\"$0\" parse image-ls \"$1\" | head -c 100 >/dev/null; echo \"status=${PIPESTATUS[0]}\"",
+        let piped = try await EndToEnd.runner.run(ProcessRequest("bash", ["-c", "\"$0\" parse image-ls \"$1\" | head -c 100 >/dev/null; echo \"status=${PIPESTATUS[0]}\"",
                                                                     binary, listing], timeout: 60))
         #expect(piped.stdout == "status=0\n", "\(piped.stdout) \(piped.stderr.prefix(300))")
         #expect(!piped.stderr.contains("Fatal error"))

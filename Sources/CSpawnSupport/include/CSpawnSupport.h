@@ -1,11 +1,16 @@
 #ifndef HANDSON_CSPAWNSUPPORT_H
 #define HANDSON_CSPAWNSUPPORT_H
 #include <spawn.h>
+#include <sys/types.h>
 
 /// pipe2(fds, O_CLOEXEC): both ends close on exec, atomically (GNU extension Swift's Glibc module hides).
 int handson_pipe_cloexec(int fds[2]);
 
 /// posix_spawn_file_actions_addchdir_np: the child starts in `path` (glibc 2.29+).
 int handson_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path);
+
+/// pidfd_open(pid, 0), close-on-exec: a descriptor that polls readable once the child has exited (Linux 5.3+);
+/// -1 with errno set where the kernel lacks it.
+int handson_pidfd_open(pid_t pid);
 
 #endif

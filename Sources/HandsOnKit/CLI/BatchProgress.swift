@@ -1,74 +1,89 @@
 import Foundation
+import Synchronization
 
 /// A batch's progress on stderr: on a terminal, finished answers scroll above one live line (done/total, running,
-/// elapsed, estimate) redrawn every second; into a pipe or file, one plain line per started and finished answer.
-final class BatchProgress: @unchecked Sendable {
+/// elapsed, estimate) redrawn every second by a ticking task; into a pipe or file, one plain line per started and
+/// finished answer. All its state, the ticker included, is behind one lock.
+final class BatchProgress: Sendable {
+    private struct State {
+        var done: Int
+        var running: [String] = []
+        var finishedThisRun: [Double] = []
+        var ticker: Task<Void, Never>?
+        var liveLineShown = false
+    }
+
     private let io: ConsoleIO
     private let total: Int
     private let jobs: Int
-    private let lock = NSLock()
-    private var done: Int
-    private var running: [String] = []
-    private var finishedThisRun: [Double] = []
     private let started = Date()
-    private var timer: DispatchSourceTimer?
-    private var liveLineShown = false
+    private let state: Mutex<State>
 
     init(io: ConsoleIO, total: Int, alreadyDone: Int, jobs: Int) {
         self.io = io
         self.total = total
-        self.done = alreadyDone
         self.jobs = jobs
+        state = Mutex(State(done: alreadyDone))
     }
 
     func begin() {
         guard io.errorIsTerminal else { return }
-        let timer = DispatchSource.makeTimerSource(queue: .global())
-        timer.schedule(deadline: .now() + 1, repeating: 1)
-        timer.setEventHandler { [weak self] in self?.lock.withLock { self?.drawLiveLine() } }
-        timer.resume()
-        self.timer = timer
-        lock.withLock { drawLiveLine() }
+        let ticker = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                guard let self, !Task.isCancelled else { return }
+                self.state.withLock { self.drawLiveLine(&$0) }
+            }
+        }
+        state.withLock {
+            $0.ticker = ticker
+            drawLiveLine(&$0)
+        }
     }
 
     func handle(_ event: BatchEvent) {
-        lock.withLock {
+        state.withLock { state in
             switch event {
-            case .started(let submission):
-                running.append(submission.name)
-                if !io.errorIsTerminal { io.err("[\(done)/\(total)] started \(submission.name)") }
+            case .started(let submission, let engine):
+                state.running.append(submission.name)
+                if !io.errorIsTerminal { io.err("[\(state.done)/\(total)] started \(submission.name) on \(engine)") }
             case .finished(let report, let saveError):
-                running.removeAll { $0 == report.submission }
-                done += 1
-                finishedThisRun.append(report.durationSeconds)
+                state.running.removeAll { $0 == report.submission }
+                state.done += 1
+                state.finishedThisRun.append(report.durationSeconds)
                 let failed = report.checks.filter { !$0.passed }.map(\.id)
-                var line = "[\(done)/\(total)] \(report.submission): \(report.score)/\(report.maxScore)"
+                var line = "[\(state.done)/\(total)] \(report.submission): \(report.score)/\(report.maxScore)"
                     + (report.image.map { " (\($0.size))" } ?? "") + String(format: " in %.1f s", report.durationSeconds)
                     + (failed.isEmpty ? "" : "; failed: " + failed.joined(separator: ", "))
                 if let saveError { line += " — NOT SAVED: \(saveError)" }
                 printAboveLiveLine(line)
             case .cancelled(let submission):
-                running.removeAll { $0 == submission.name }
+                state.running.removeAll { $0 == submission.name }
                 printAboveLiveLine("\(submission.name): stopped, not saved")
+            case .engineLost(let engine, let returned):
+                state.running.removeAll { $0 == returned.name }
+                printAboveLiveLine("\(engine) stopped answering: \(returned.name) and the rest go to the other engines")
             }
-            drawLiveLine()
+            drawLiveLine(&state)
         }
     }
 
     func end() {
-        timer?.cancel()
-        timer = nil
-        lock.withLock {
-            if liveLineShown { io.err("\r\u{1B}[K", terminator: "") }
-            liveLineShown = false
+        state.withLock {
+            $0.ticker?.cancel()
+            $0.ticker = nil
+            if $0.liveLineShown { io.err("\r\u{1B}[K", terminator: "") }
+            $0.liveLineShown = false
         }
     }
 
     /// "about 2m10s left": the mean time of this run's answers, times what remains, shared among the jobs.
-    var estimate: Double? {
-        guard !finishedThisRun.isEmpty else { return nil }
-        let mean = finishedThisRun.reduce(0, +) / Double(finishedThisRun.count)
-        let remaining = Double(total - done)
+    var estimate: Double? { state.withLock { estimate(of: $0) } }
+
+    private func estimate(of state: State) -> Double? {
+        guard !state.finishedThisRun.isEmpty else { return nil }
+        let mean = state.finishedThisRun.reduce(0, +) / Double(state.finishedThisRun.count)
+        let remaining = Double(total - state.done)
         return (remaining / Double(jobs)).rounded(.up) * mean
     }
 
@@ -76,15 +91,15 @@ final class BatchProgress: @unchecked Sendable {
         io.err((io.errorIsTerminal ? "\r\u{1B}[K" : "") + line)
     }
 
-    private func drawLiveLine() {
-        guard io.errorIsTerminal, timer != nil || !liveLineShown else { return }
+    private func drawLiveLine(_ state: inout State) {
+        guard io.errorIsTerminal, state.ticker != nil || !state.liveLineShown else { return }
         let elapsed = Date().timeIntervalSince(started)
-        var line = "[\(done)/\(total)] \(running.count) running · \(Self.duration(elapsed)) elapsed"
-        if let estimate { line += " · about \(Self.duration(estimate)) left" }
-        if !running.isEmpty { line += " · " + running.joined(separator: ", ") }
+        var line = "[\(state.done)/\(total)] \(state.running.count) running · \(Self.duration(elapsed)) elapsed"
+        if let estimate = estimate(of: state) { line += " · about \(Self.duration(estimate)) left" }
+        if !state.running.isEmpty { line += " · " + state.running.joined(separator: ", ") }
         if line.count > 110 { line = String(line.prefix(109)) + "…" }
         io.err("\r\u{1B}[K" + io.errorStyle.dim(line), terminator: "")
-        liveLineShown = true
+        state.liveLineShown = true
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -23,7 +23,7 @@ public struct CommandContext: Sendable {
 /// One subcommand: its spec and what it does. Exit codes: 0 ok, 1 failed, 2 usage.
 public protocol Command: Sendable {
     var spec: CommandSpec { get }
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32
 }
 
 public enum ExitCode {

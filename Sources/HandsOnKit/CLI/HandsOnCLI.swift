@@ -28,15 +28,20 @@ public enum HandsOnCLI {
     ]
 
     /// Entry point of the `handson` executable.
-    public static func main() -> Int32 {
-        CancellationSignal.shared.installSignalHandlers()
+    public static func main() async -> Int32 {
         let environment = ProcessInfo.processInfo.environment
         let context = CommandContext(io: .standard(environment: environment), environment: environment,
                                      runner: SystemProcessRunner(), currentDirectory: FileManager.default.currentDirectoryPath)
-        return execute(Array(CommandLine.arguments.dropFirst()), in: context)
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // The command is the root task: Ctrl-C cancels it.
+        let command = Task { await execute(arguments, in: context) }
+        let handlers = InterruptHandling.cancel(command)
+        let code = await command.value
+        handlers.forEach { $0.cancel() }
+        return code
     }
 
-    public static func execute(_ arguments: [String], in context: CommandContext) -> Int32 {
+    public static func execute(_ arguments: [String], in context: CommandContext) async -> Int32 {
         let io = context.io
         if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] || arguments == ["help"] {
             io.out(toolHelp)
@@ -66,7 +71,10 @@ public enum HandsOnCLI {
                 io.out(command.spec.helpText, terminator: "")
                 return ExitCode.success
             }
-            return try command.run(parsed, in: context)
+            return try await command.run(parsed, in: context)
+        } catch is CancellationError {
+            io.err("Stopped.")
+            return 130
         } catch let error as UsageError {
             return usageError(error.message, usage: command.spec.usageLine, io: io)
         } catch {

@@ -5,43 +5,45 @@ import Foundation
 public struct CheckRunner: Sendable {
     public init() {}
 
-    public func run(_ checks: [CheckSpec], in context: CheckContext) -> [CheckResult] {
-        checks.map { run($0, in: context) }
+    public func run(_ checks: [CheckSpec], in context: CheckContext) async -> [CheckResult] {
+        var results: [CheckResult] = []
+        for check in checks { results.append(await run(check, in: context)) }
+        return results
     }
 
-    public func run(_ check: CheckSpec, in context: CheckContext) -> CheckResult {
+    public func run(_ check: CheckSpec, in context: CheckContext) async -> CheckResult {
         do {
             switch check.kind {
-            case .imageExists(let image): return try imageExists(check.id, context.image(image), context)
-            case .imageSize(let bounds): return try ImageSizeCheck(bounds: bounds).run(check.id, context)
+            case .imageExists(let image): return try await imageExists(check.id, context.image(image), context)
+            case .imageSize(let bounds): return try await ImageSizeCheck(bounds: bounds).run(check.id, context)
             case .imageTiers(let image, let tiers, let passScore):
-                return try imageTiers(check.id, context.image(image), tiers, passScore, context)
+                return try await imageTiers(check.id, context.image(image), tiers, passScore, context)
             case .containerRunning(let image, let name, let port):
-                return try containerRunning(check.id, context.image(image), name, port, context)
-            case .http(let expectation): return try HTTPCheck(expectation: expectation).run(check.id, context)
-            case .imageServes(let expectation): return try ServeCheck(expectation: expectation).run(check.id, context)
-            case .commandOutput(let expectation): return try CommandOutputCheck(expectation: expectation).run(check.id, context)
+                return try await containerRunning(check.id, context.image(image), name, port, context)
+            case .http(let expectation): return try await HTTPCheck(expectation: expectation).run(check.id, context)
+            case .imageServes(let expectation): return try await ServeCheck(expectation: expectation).run(check.id, context)
+            case .commandOutput(let expectation): return try await CommandOutputCheck(expectation: expectation).run(check.id, context)
             case .fileUnchanged(let path, let digest): return fileUnchanged(check.id, path, digest, context)
             case .dockerfile(let expectation): return DockerfileCheck(expectation: expectation).run(check.id, context)
-            case .imageContents(let rules): return try ImageContentsCheck(rules: rules).run(check.id, context)
+            case .imageContents(let rules): return try await ImageContentsCheck(rules: rules).run(check.id, context)
             }
         } catch {
             return CheckResult(id: check.id, passed: false, message: "could not check: \(error)")
         }
     }
 
-    private func imageExists(_ id: String, _ image: String, _ context: CheckContext) throws -> CheckResult {
-        guard let resolved = context.engine.resolveImage(image) else {
+    private func imageExists(_ id: String, _ image: String, _ context: CheckContext) async throws -> CheckResult {
+        guard let resolved = await context.engine.resolveImage(image) else {
             return CheckResult(id: id, passed: false, message: "no image \(image) yet: build it (docker image build -t \(image) .)")
         }
-        let size = try? ImageMeasurement.measure(resolved, context.engine)
+        let size = try? await ImageMeasurement.measure(resolved, context.engine)
         return CheckResult(id: id, passed: true, message: "\(image) exists" + (size.map { " (\($0.described))" } ?? ""),
                            measured: size?.displayed)
     }
 
     private func imageTiers(_ id: String, _ image: String, _ tiers: SizeTiers, _ passScore: Int,
-                            _ context: CheckContext) throws -> CheckResult {
-        guard let size = try ImageMeasurement.measure(image, context.engine) else {
+                            _ context: CheckContext) async throws -> CheckResult {
+        guard let size = try await ImageMeasurement.measure(image, context.engine) else {
             return CheckResult(id: id, passed: false, message: "no image \(image) to measure")
         }
         guard let outcome = tiers.evaluate(size) else {
@@ -54,17 +56,17 @@ public struct CheckRunner: Sendable {
     }
 
     private func containerRunning(_ id: String, _ image: String, _ name: String?, _ port: Int?,
-                                  _ context: CheckContext) throws -> CheckResult {
+                                  _ context: CheckContext) async throws -> CheckResult {
         // Podman's ancestor filter matches a short name (`go-image:scratch`) to nothing: it is given the image's id.
         var ancestor = image
         if context.engine.kind == .podman,
-           let id = try? context.engine.execute(["image", "inspect", "--format", "{{.Id}}", image], timeout: 30),
+           let id = try? await context.engine.execute(["image", "inspect", "--format", "{{.Id}}", image], timeout: 30),
            id.succeeded, !id.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             ancestor = id.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         var arguments = ["ps", "--filter", "ancestor=\(ancestor)", "--format", "{{.Names}}\t{{.Ports}}"]
         if let name { arguments += ["--filter", "name=^\(name)$"] }
-        let rows = try context.engine.checked(arguments).stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        let rows = try await context.engine.checked(arguments).stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
         let described = name.map { "container named \($0) from \(image)" } ?? "container from \(image)"
         guard let match = rows.first(where: { row in port.map { p in row.count > 1 && row[1].contains(":\(p)->") } ?? true }) else {
             let seen = rows.map { $0.joined(separator: " ") }.joined(separator: "; ")
@@ -90,8 +92,8 @@ public struct CheckRunner: Sendable {
 
 /// An image's size as HandsOn measures it from its layers, with the engine's listing beside it.
 enum ImageMeasurement {
-    static func measure(_ image: String, _ engine: ContainerEngine) throws -> MeasuredSize? {
-        guard let resolved = engine.resolveImage(image) else { return nil }
-        return MeasuredSize(try engine.sizeReport(resolved, store: engine.cachedInfo()?.store))
+    static func measure(_ image: String, _ engine: ContainerEngine) async throws -> MeasuredSize? {
+        guard let resolved = await engine.resolveImage(image) else { return nil }
+        return MeasuredSize(try await engine.sizeReport(resolved, store: await engine.cachedInfo()?.store))
     }
 }

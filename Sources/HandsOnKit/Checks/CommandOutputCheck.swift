@@ -9,21 +9,20 @@ struct CommandOutputCheck {
     static let limits = ["--memory", "256m", "--pids-limit", "128", "--cpus", "1", "--cap-drop", "ALL",
                          "--security-opt", "no-new-privileges", "--log-opt", "max-size=1m"]
 
-    func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
+    func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(expectation.image)
         let name = "handson-check-\(UUID().uuidString.prefix(12).lowercased())"
         var arguments = ["run", "--rm", "-i", "--pull", "never", "--name", name] + Self.limits
         if expectation.hostNetwork { arguments += ["--network", "host"] } else if !expectation.network { arguments += ["--network", "none"] }
         for (key, value) in context.containerLabels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += [image] + expectation.arguments
-        let token = CancellationSignal.shared.onCancel { context.engine.removeContainers([name]) }
-        defer {
-            CancellationSignal.shared.remove(token)
-            context.engine.removeContainers([name])
+        let result = try await withCleanUp {
+            try await context.engine.execute(arguments, timeout: context.runTimeout,
+                                             input: expectation.stdin.map { .bytes(Data($0.utf8)) } ?? .none,
+                                             outputLimit: 64 * 1024)
+        } cleanUp: {
+            await context.engine.removeContainers([name])
         }
-        let result = try context.engine.execute(arguments, timeout: context.runTimeout,
-                                                input: expectation.stdin.map { .bytes(Data($0.utf8)) } ?? .none,
-                                                outputLimit: 64 * 1024)
         let output = result.stdout
         let shown = String(output.prefix(200)).replacingOccurrences(of: "\n", with: "\\n")
         if result.timedOut {

@@ -4,9 +4,9 @@ import Foundation
 struct HTTPCheck {
     let expectation: HTTPExpectation
 
-    func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
+    func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let probe = HealthProbe(runner: context.engine.runner)
-        let observation = try probe.waitUntil(url: expectation.url, deadlineSeconds: expectation.deadlineSeconds) { satisfied($0) }
+        let observation = try await probe.waitUntil(url: expectation.url, deadlineSeconds: expectation.deadlineSeconds) { satisfied($0) }
         let measured = observation.summary
         if satisfied(observation) {
             return CheckResult(id: id, passed: true, message: "\(expectation.url) answered \(measured)", measured: measured)

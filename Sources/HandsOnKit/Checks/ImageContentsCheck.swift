@@ -3,12 +3,12 @@
 struct ImageContentsCheck {
     let rules: ImageContentsRules
 
-    func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
+    func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(rules.image)
-        guard let resolved = context.engine.resolveImage(image) else {
+        guard let resolved = await context.engine.resolveImage(image) else {
             return CheckResult(id: id, passed: false, message: "no image \(image) to look into")
         }
-        let measurement = try context.engine.analyzeImage(resolved)
+        let measurement = try await context.engine.analyzeImage(resolved)
         var failures: [String] = []
         for path in rules.absentPaths {
             let normalized = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path

@@ -2,9 +2,9 @@
 struct ImageSizeCheck {
     let bounds: ImageSizeBounds
 
-    func run(_ id: String, _ context: CheckContext) throws -> CheckResult {
+    func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(bounds.image)
-        guard let size = try ImageMeasurement.measure(image, context.engine) else {
+        guard let size = try await ImageMeasurement.measure(image, context.engine) else {
             return CheckResult(id: id, passed: false, message: "no image \(image) to measure")
         }
         let compared: Int64
@@ -25,14 +25,14 @@ struct ImageSizeCheck {
             if compared < floor { failures.append("under \(ByteFormatting.decimal(floor))") } else { facts.append("at least \(ByteFormatting.decimal(floor))") }
         }
         if let other = bounds.smallerThan.map(context.image) {
-            guard let otherSize = try ImageMeasurement.measure(other, context.engine) else {
+            guard let otherSize = try await ImageMeasurement.measure(other, context.engine) else {
                 return CheckResult(id: id, passed: false, message: "no image \(other) to compare \(image) with", measured: size.displayed)
             }
             if size.exactBytes < otherSize.exactBytes { facts.append("smaller than \(other) (\(otherSize.displayed))") }
             else { failures.append("not smaller than \(other) (\(otherSize.displayed))") }
         }
         if let other = bounds.atMostFractionOf.map(context.image), let fraction = bounds.fraction {
-            guard let otherSize = try ImageMeasurement.measure(other, context.engine) else {
+            guard let otherSize = try await ImageMeasurement.measure(other, context.engine) else {
                 return CheckResult(id: id, passed: false, message: "no image \(other) to compare \(image) with", measured: size.displayed)
             }
             let ratio = Double(size.exactBytes) / Double(max(otherSize.exactBytes, 1))

@@ -5,9 +5,9 @@ import Foundation
 extension ContainerEngine {
     /// The ids of BuildKit's cache records now; nil when this engine's builds keep no BuildKit cache (the classic
     /// builder and Podman keep theirs as untagged images, removed with the build's step images).
-    public func buildCacheIDs(builder: ImageBuilder?) -> Set<String>? {
+    public func buildCacheIDs(builder: ImageBuilder?) async -> Set<String>? {
         guard kind == .docker, builder == .buildkit else { return nil }
-        guard let listing = cleanUp(["buildx", "du", "--verbose"], timeout: 60), listing.succeeded else { return nil }
+        guard let listing = await cleanUp(["buildx", "du", "--verbose"], timeout: 60), listing.succeeded else { return nil }
         return Self.buildCacheIDs(inVerboseListing: listing.stdout)
     }
 
@@ -23,12 +23,12 @@ extension ContainerEngine {
 
     /// Removes the cache records that were not there in `before`. The prune filter takes one value, matched as a
     /// regular expression against the id, so the new ids go in one anchored alternation per call.
-    public func removeBuildCache(addedSince before: Set<String>, builder: ImageBuilder?) {
-        guard let now = buildCacheIDs(builder: builder) else { return }
+    public func removeBuildCache(addedSince before: Set<String>, builder: ImageBuilder?) async {
+        guard let now = await buildCacheIDs(builder: builder) else { return }
         let added = now.subtracting(before).sorted()
         for start in stride(from: 0, to: added.count, by: 100) {
             let chunk = added[start..<min(start + 100, added.count)]
-            _ = cleanUp(["builder", "prune", "--all", "--force", "--filter", "id=^(\(chunk.joined(separator: "|")))$"], timeout: 120)
+            _ = await cleanUp(["builder", "prune", "--all", "--force", "--filter", "id=^(\(chunk.joined(separator: "|")))$"], timeout: 120)
         }
     }
 }

@@ -19,12 +19,12 @@ public struct PortMapping: Sendable, Equatable {
 extension ContainerEngine {
     /// Starts a container in the background and returns its id.
     public func startContainer(image: String, name: String, ports: [PortMapping] = [], labels: [String: String] = [:],
-                               extraArguments: [String] = [], command: [String] = []) throws -> String {
+                               extraArguments: [String] = [], command: [String] = []) async throws -> String {
         var arguments = ["run", "-d", "--pull", "never", "--name", name]
         for port in ports { arguments += ["-p", port.argument] }
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += extraArguments + [image] + command
-        let result = try checked(arguments, timeout: 60)
+        let result = try await checked(arguments, timeout: 60)
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -34,26 +34,26 @@ extension ContainerEngine {
     }
 
     /// Whether the container is running now, and its exit code if it has stopped.
-    public func containerState(_ name: String) throws -> (running: Bool, exitCode: Int?) {
-        let text = try checked(["container", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", name]).stdout
+    public func containerState(_ name: String) async throws -> (running: Bool, exitCode: Int?) {
+        let text = try await checked(["container", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", name]).stdout
         let parts = text.split(whereSeparator: \.isWhitespace)
         return (parts.first == "true", parts.count > 1 ? Int(parts[1]) : nil)
     }
 
-    public func containerLogs(_ name: String) -> String {
-        guard let result = try? execute(["logs", name], timeout: 30, outputLimit: 64 * 1024) else { return "" }
+    public func containerLogs(_ name: String) async -> String {
+        guard let result = try? await execute(["logs", name], timeout: 30, outputLimit: 64 * 1024) else { return "" }
         return result.stdout + result.stderr
     }
 
     /// Removes every container carrying `label` (`key=value`): what a run marked as its own.
-    public func removeContainers(labelled label: String) {
-        guard let listing = cleanUp(["ps", "-a", "-q", "--filter", "label=\(label)"], timeout: 60) else { return }
-        removeContainers(listing.stdout.split(separator: "\n").map(String.init))
+    public func removeContainers(labelled label: String) async {
+        guard let listing = await cleanUp(["ps", "-a", "-q", "--filter", "label=\(label)"], timeout: 60) else { return }
+        await removeContainers(listing.stdout.split(separator: "\n").map(String.init))
     }
 
     /// Removes containers, stopping them first; ones already gone are not an error.
-    public func removeContainers(_ names: [String]) {
+    public func removeContainers(_ names: [String]) async {
         guard !names.isEmpty else { return }
-        _ = cleanUp(["rm", "-f"] + names, timeout: 60)
+        _ = await cleanUp(["rm", "-f"] + names, timeout: 60)
     }
 }

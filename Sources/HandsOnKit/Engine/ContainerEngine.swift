@@ -20,9 +20,11 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     public var host: String?
     /// `cgroupfs` or `systemd`: how the engine names the cgroups of its containers.
     public var cgroupDriver: String?
+    /// The CPUs the engine's machine has (a batch's default number of jobs on it).
+    public var cpus: Int?
 
     public init(name: String, clientVersion: String, version: String, storageDriver: String,
-                store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil, cgroupDriver: String? = nil) {
+                store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil, cgroupDriver: String? = nil, cpus: Int? = nil) {
         self.name = name
         self.clientVersion = clientVersion
         self.version = version
@@ -31,6 +33,7 @@ public struct EngineInfo: Sendable, Codable, Equatable {
         self.builder = builder
         self.host = host
         self.cgroupDriver = cgroupDriver
+        self.cpus = cpus
     }
 
     /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
@@ -71,35 +74,35 @@ public struct ContainerEngine: Sendable {
     /// Runs `docker|podman ARGUMENTS` and returns whatever happened.
     public func execute(_ arguments: [String], timeout: Double = 60, input: StandardInput = .none,
                         outputLimit: Int = 1 << 20, cancellable: Bool = true,
-                        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil) throws -> ProcessResult {
+                        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil) async throws -> ProcessResult {
         var request = ProcessRequest(kind.rawValue, arguments, environment: environment, standardInput: input,
                                      timeout: timeout, outputLimit: outputLimit, onOutput: onOutput)
         request.cancellable = cancellable
-        return try runner.run(request)
+        return try await runner.run(request)
     }
 
     /// Runs clean-up work, which goes on after Ctrl-C (within its timeout).
-    func cleanUp(_ arguments: [String], timeout: Double = 120) -> ProcessResult? {
-        try? execute(arguments, timeout: timeout, cancellable: false)
+    func cleanUp(_ arguments: [String], timeout: Double = 120) async -> ProcessResult? {
+        try? await execute(arguments, timeout: timeout, cancellable: false)
     }
 
     /// Runs and throws `EngineError.commandFailed` unless it succeeded.
     @discardableResult
     public func checked(_ arguments: [String], timeout: Double = 60, input: StandardInput = .none,
-                        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil) throws -> ProcessResult {
-        let result = try execute(arguments, timeout: timeout, input: input, onOutput: onOutput)
+                        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil) async throws -> ProcessResult {
+        let result = try await execute(arguments, timeout: timeout, input: input, onOutput: onOutput)
         guard result.succeeded else { throw EngineError.commandFailed(result) }
         return result
     }
 
     /// Finds a working engine: the one asked for, else docker, else podman.
     public static func detect(preferred: EngineKind? = nil, runner: any ProcessRunning,
-                              environment: [String: String]? = nil) throws -> ContainerEngine {
+                              environment: [String: String]? = nil) async throws -> ContainerEngine {
         let candidates = preferred.map { [$0] } ?? EngineKind.allCases
         var reasons: [String] = []
         for kind in candidates {
             let engine = ContainerEngine(kind: kind, runner: runner, environment: environment)
-            switch engine.probe() {
+            switch await engine.probe() {
             case .success: return engine
             case .failure(let reason): reasons.append(reason.description)
             }
@@ -112,9 +115,9 @@ public struct ContainerEngine: Sendable {
 
     /// Whether this engine's CLI exists and its daemon (for docker) answers: one `info` call, whose facts are
     /// remembered for `cachedInfo()`.
-    public func probe() -> Result<Void, ProbeFailure> {
+    public func probe() async -> Result<Void, ProbeFailure> {
         do {
-            let result = try execute(["info", "--format", infoFormat], timeout: 20)
+            let result = try await execute(["info", "--format", infoFormat], timeout: 20)
             guard result.succeeded else {
                 let detail = result.standardError.lastLines(1)
                 return .failure(ProbeFailure("\(kind.rawValue) does not answer\(detail.isEmpty ? "" : ": \(detail)")"))
@@ -131,8 +134,8 @@ public struct ContainerEngine: Sendable {
         init(_ description: String) { self.description = description }
     }
 
-    public func info() throws -> EngineInfo {
-        try parseInfo(try checked(["info", "--format", infoFormat]).stdout)
+    public func info() async throws -> EngineInfo {
+        try parseInfo(await checked(["info", "--format", infoFormat]).stdout)
     }
 
     /// One call: the client's version (and for docker its plugins), the daemon's version, its storage driver, whether
@@ -141,9 +144,9 @@ public struct ContainerEngine: Sendable {
         switch kind {
         case .docker:
             return "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
-                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}"
+                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}|{{.NCPU}}"
         case .podman:
-            return "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}"
+            return "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}|{{.Host.CPUs}}"
         }
     }
 
@@ -151,30 +154,45 @@ public struct ContainerEngine: Sendable {
         let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         switch kind {
         case .docker:
-            guard fields.count == 6 else {
-                throw CommandFailure("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver")
+            guard fields.count == 6 || fields.count == 7 else {
+                throw CommandFailure("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver|cpus")
             }
             let store: ImageStore = fields[3].contains("io.containerd.snapshotter") ? .containerd : .dockerGraphDriver
             let plugins = fields[4].split(separator: " ").map(String.init)
             return EngineInfo(name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2],
                               store: store, builder: ImageBuilder.docker(plugins: plugins, environment: effectiveEnvironment),
-                              host: effectiveEnvironment["DOCKER_HOST"].flatMap { $0.isEmpty ? nil : $0 }, cgroupDriver: fields[5])
+                              host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil)
         case .podman:
-            guard fields.count == 3 else {
-                throw CommandFailure("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager")
+            guard fields.count == 3 || fields.count == 4 else {
+                throw CommandFailure("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager|cpus")
             }
             return EngineInfo(name: "podman", clientVersion: fields[0], version: fields[0], storageDriver: fields[1],
                               store: .podman, builder: .buildah,
-                              host: effectiveEnvironment["CONTAINER_HOST"].flatMap { $0.isEmpty ? nil : $0 }, cgroupDriver: fields[2])
+                              host: address, cgroupDriver: fields[2], cpus: fields.count > 3 ? Int(fields[3]) : nil)
         }
     }
 
     /// `info()`, asked once for this engine (and its copies) and remembered.
-    public func cachedInfo() -> EngineInfo? {
+    public func cachedInfo() async -> EngineInfo? {
         if let known = infoMemo.value.withLock({ $0 }) { return known }
-        guard let info = try? info() else { return nil }
+        guard let info = try? await info() else { return nil }
         infoMemo.value.withLock { $0 = info }
         return info
+    }
+
+    /// Where this engine is reached, as `--hosts` writes it: the socket URL (`DOCKER_HOST`, `CONTAINER_HOST`) or
+    /// `context:NAME` (`DOCKER_CONTEXT`, `CONTAINER_CONNECTION`); nil for the CLI's default.
+    public var address: String? {
+        let variables = kind == .docker ? ("DOCKER_HOST", "DOCKER_CONTEXT") : ("CONTAINER_HOST", "CONTAINER_CONNECTION")
+        if let host = effectiveEnvironment[variables.0], !host.isEmpty { return host }
+        if let context = effectiveEnvironment[variables.1], !context.isEmpty { return "context:\(context)" }
+        return nil
+    }
+
+    /// Whether the engine answers now (never the remembered facts): one short `version` call.
+    public func answers(timeout: Double = 15) async -> Bool {
+        let arguments = kind == .docker ? ["version", "--format", "{{.Server.Version}}"] : ["version"]
+        return (try? await execute(arguments, timeout: timeout).succeeded) ?? false
     }
 
     /// The environment the engine's CLI runs with.

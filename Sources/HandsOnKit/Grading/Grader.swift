@@ -60,7 +60,7 @@ public struct GradeReport: Sendable, Codable {
 public struct Grader: Sendable {
     public let chapter: Chapter
     public let grading: Grading
-    public let engine: ContainerEngine
+    public var engine: ContainerEngine
     public var runTimeout: Double = 20
     public var keepImage = false
     /// A folder larger than this is not sent to the engine.
@@ -87,13 +87,14 @@ public struct Grader: Sendable {
         self.engine = engine
     }
 
-    public func grade(_ submission: String, name: String? = nil) -> GradeReport {
+    public func grade(_ submission: String, name: String? = nil) async -> GradeReport {
         let started = Date()
         let label = name ?? (submission as NSString).lastPathComponent
         var checks: [CheckResult] = []
         var enforcement: LimitsInForce?
         // The builder and cgroup driver decide how limits are enforced, so the engine's facts come first (once).
-        let engineInfo = self.engineInfo ?? engine.cachedInfo()
+        var engineInfo = self.engineInfo
+        if engineInfo == nil { engineInfo = await engine.cachedInfo() }
         let labels = extraLabels.merging(["org.handson.grade": chapter.id]) { first, _ in first }
         func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
             GradeReport(submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
@@ -115,82 +116,110 @@ public struct Grader: Sendable {
         let tag = "\(imageRepository):\(gradeID)"
         let limitsInForce = LimitsInForce.prepare(limits, id: gradeID, engine: engineInfo)
         enforcement = limitsInForce
-        let cacheBefore = buildCacheSweptByCaller || keepImage ? nil : engine.buildCacheIDs(builder: engineInfo?.builder)
-        // The build's cache records are removed as soon as the build ends, alongside the gates; the grade waits for it.
-        let cacheSweep = DispatchGroup()
-        func sweepBuildCache() {
-            guard let cacheBefore else { return }
-            DispatchQueue.global().async(group: cacheSweep) { [engine] in
-                engine.removeBuildCache(addedSince: cacheBefore, builder: engineInfo?.builder)
-            }
-        }
-        var buildOutput = ""
-        let cleanUp: @Sendable () -> Void = { [engine, keepImage] in
-            if !keepImage { engine.removeImages([tag]) }
-        }
-        let token = CancellationSignal.shared.onCancel(cleanUp)
-        defer {
-            CancellationSignal.shared.remove(token)
-            cleanUp()
-            limitsInForce.cgroup?.remove()
-            cacheSweep.wait()
-            // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay.
-            // A batch records every build's, to sweep at its end what a Ctrl-C left untagged.
-            if let stepImages {
-                stepImages.record(ContainerEngine.stepImageIDs(inBuildOutput: buildOutput))
-            } else if stageCount > 1, !keepImage {
-                engine.removeUntaggedStepImages(ofBuildOutput: buildOutput)
-            }
-        }
+        let cacheBefore = buildCacheSweptByCaller || keepImage ? nil : await engine.buildCacheIDs(builder: engineInfo?.builder)
+        let build: ProcessResult
         do {
-            let build = try engine.build(contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
-                                         extraArguments: limitsInForce.buildArguments,
-                                         timeout: limits.timeoutSeconds)
-            sweepBuildCache()
-            buildOutput = build.stdout
-            guard build.succeeded else {
-                let output = ContainerEngine.buildFailureSummary(build)
-                let breach = limitsInForce.cgroup?.breaches().first
-                let reason = build.timedOut ? "the build did not finish within its time limit (\(Int(limits.timeoutSeconds)) s) and was stopped"
-                    : breach.map { $0.message(limits) + ": " + output } ?? "the build failed: " + output
-                checks.append(CheckResult(id: "builds", passed: false, message: reason))
-                return report()
-            }
-            checks.append(CheckResult(id: "builds", passed: true, message: "the Dockerfile builds", measured: keepImage ? tag : nil))
-            // The size is measured from the image's layers while the gates run.
-            let measured = LockedBox<Result<ImageSizeReport, any Error>?>(nil)
-            let measuring = DispatchGroup()
-            DispatchQueue.global().async(group: measuring) { [engine, bases] in
-                let result = Result { try engine.sizeReport(tag, store: engineInfo?.store, bases: bases) }
-                measured.withLock { $0 = result }
-            }
-            let context = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
-                                       subjectImage: tag, runTimeout: runTimeout,
-                                       containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
-            let gates = CheckRunner().run(grading.gates, in: context)
-            checks += gates
-            measuring.wait()
-            guard let sizeReport = try measured.withLock({ $0 })?.get() else { throw CommandFailure("the image's size was not measured") }
-            let size = MeasuredSize(sizeReport)
-            let image = GradeReport.ImageSize(sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis,
-                                              engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote,
-                                              breakdown: sizeReport.breakdown)
-            guard let outcome = grading.sizeTiers.evaluate(size) else {
-                checks.append(CheckResult(id: "size", passed: false, message: "cannot read the listed size '\(size.displayed)'", measured: size.displayed))
-                return report(image: image)
-            }
-            let gatesPassed = gates.allSatisfy(\.passed)
-            let best = grading.sizeTiers.tiers.map(\.score).max() ?? 100
-            checks.append(CheckResult(id: "size", passed: outcome.score > 0,
-                                      message: outcome.message + size.engineNoteSuffix + (gatesPassed ? "" : " (not awarded: a gate failed)")
-                                          + (outcome.score < best ? size.explanationSuffix : ""),
-                                      measured: size.displayed))
-            return report(score: gatesPassed ? outcome.score : 0, tier: gatesPassed ? outcome.tier : nil, image: image)
+            build = try await engine.build(contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
+                                           extraArguments: limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
         } catch {
+            await cleanUpBuild(tag: tag, buildOutput: "", stageCount: stageCount, limitsInForce: limitsInForce)
+            return engineFailure(error)
+        }
+        // The build's cache records are removed as soon as the build ends, alongside the gates; the grade waits for it.
+        let builder = engineInfo?.builder
+        async let cacheSwept: Void = {
+            if let cacheBefore { await engine.removeBuildCache(addedSince: cacheBefore, builder: builder) }
+        }()
+        let result: GradeReport
+        do {
+            let judged = try await judge(build, submission: submission, tag: tag, bases: bases, labels: labels,
+                                         limitsInForce: limitsInForce, engineInfo: engineInfo)
+            checks += judged.checks
+            result = report(score: judged.score, tier: judged.tier, image: judged.image)
+        } catch let failure as JudgementFailure {
+            checks += failure.checks
+            result = engineFailure(failure.error)
+        } catch {
+            result = engineFailure(error)
+        }
+        await cacheSwept
+        await cleanUpBuild(tag: tag, buildOutput: build.stdout, stageCount: stageCount, limitsInForce: limitsInForce)
+        return result
+
+        func engineFailure(_ error: any Error) -> GradeReport {
             checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))
             return GradeReport(submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
                                engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error,
                                verified: true, buildLimits: enforcement?.record)
+        }
+    }
+
+    /// What the build, the gates and the size make of an answer: its checks, score, tier and image.
+    private struct Judgement {
+        var checks: [CheckResult] = []
+        var score = 0
+        var tier: SizeTier?
+        var image: GradeReport.ImageSize?
+    }
+
+    /// The engine failed partway; the checks made until then are kept.
+    private struct JudgementFailure: Error {
+        let checks: [CheckResult]
+        let error: any Error
+    }
+
+    private func judge(_ build: ProcessResult, submission: String, tag: String, bases: [String], labels: [String: String],
+                       limitsInForce: LimitsInForce, engineInfo: EngineInfo?) async throws -> Judgement {
+        var judged = Judgement()
+        guard build.succeeded else {
+            let output = ContainerEngine.buildFailureSummary(build)
+            let breach = limitsInForce.cgroup?.breaches().first
+            let reason = build.timedOut ? "the build did not finish within its time limit (\(Int(limits.timeoutSeconds)) s) and was stopped"
+                : breach.map { $0.message(limits) + ": " + output } ?? "the build failed: " + output
+            judged.checks.append(CheckResult(id: "builds", passed: false, message: reason))
+            return judged
+        }
+        judged.checks.append(CheckResult(id: "builds", passed: true, message: "the Dockerfile builds", measured: keepImage ? tag : nil))
+        // The size is measured from the image's layers while the gates run.
+        async let measured = engine.sizeReport(tag, store: engineInfo?.store, bases: bases)
+        let gateContext = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
+                                       subjectImage: tag, runTimeout: runTimeout,
+                                       containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
+        let gates = await CheckRunner().run(grading.gates, in: gateContext)
+        judged.checks += gates
+        let sizeReport: ImageSizeReport
+        do { sizeReport = try await measured } catch { throw JudgementFailure(checks: judged.checks, error: error) }
+        let size = MeasuredSize(sizeReport)
+        let image = GradeReport.ImageSize(sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis,
+                                          engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote,
+                                          breakdown: sizeReport.breakdown)
+        guard let outcome = grading.sizeTiers.evaluate(size) else {
+            judged.checks.append(CheckResult(id: "size", passed: false, message: "cannot read the listed size '\(size.displayed)'", measured: size.displayed))
+            judged.image = image
+            return judged
+        }
+        let gatesPassed = gates.allSatisfy(\.passed)
+        let best = grading.sizeTiers.tiers.map(\.score).max() ?? 100
+        judged.checks.append(CheckResult(id: "size", passed: outcome.score > 0,
+                                  message: outcome.message + size.engineNoteSuffix + (gatesPassed ? "" : " (not awarded: a gate failed)")
+                                      + (outcome.score < best ? size.explanationSuffix : ""),
+                                  measured: size.displayed))
+        judged.score = gatesPassed ? outcome.score : 0
+        judged.tier = gatesPassed ? outcome.tier : nil
+        judged.image = image
+        return judged
+    }
+
+    /// Removes what a grade made, whether it finished or was cancelled (the engine commands here are not cancellable).
+    private func cleanUpBuild(tag: String, buildOutput: String, stageCount: Int, limitsInForce: LimitsInForce) async {
+        if !keepImage { await engine.removeImages([tag]) }
+        limitsInForce.cgroup?.remove()
+        // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay.
+        // A batch records every build's, to sweep at its end what a Ctrl-C left untagged.
+        if let stepImages {
+            stepImages.record(ContainerEngine.stepImageIDs(inBuildOutput: buildOutput))
+        } else if stageCount > 1, !keepImage {
+            await engine.removeUntaggedStepImages(ofBuildOutput: buildOutput)
         }
     }
 }
@@ -210,7 +239,7 @@ public final class StepImageLedger: Sendable {
     public func record(_ newIDs: [String]) { ids.withLock { $0 += newIDs } }
 
     /// Removes the recorded images that no tag names (newest first, so children go before their parents).
-    public func removeUntagged(on engine: ContainerEngine) {
+    public func removeUntagged(on engine: ContainerEngine) async {
         let all = ids.withLock { ids -> [String] in
             defer { ids.removeAll() }
             return ids
@@ -218,7 +247,7 @@ public final class StepImageLedger: Sendable {
         var seen = Set<String>()
         let unique = all.filter { seen.insert($0).inserted }
         for chunk in stride(from: 0, to: unique.count, by: 200).map({ Array(unique[$0..<min($0 + 200, unique.count)]) }) {
-            engine.removeUntaggedImages(chunk)
+            await engine.removeUntaggedImages(chunk)
         }
     }
 }

@@ -135,13 +135,13 @@ enum LayerHistory {
 extension ContainerEngine {
     /// Measures an image from its own layers: `image save` streamed through a tar reader (bounded memory, one pass),
     /// remembered by image id, so an unchanged image is read once.
-    public func measureImage(_ reference: String, timeout: Double = 900) throws -> ImageSizeMeasurement {
-        let id = try checked(["image", "inspect", "--format", "{{.Id}}", reference], timeout: 30).stdout
+    public func measureImage(_ reference: String, timeout: Double = 900) async throws -> ImageSizeMeasurement {
+        let id = try await checked(["image", "inspect", "--format", "{{.Id}}", reference], timeout: 30).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         if let known = MeasuredSizeCache.shared.lookUp(id) { return known }
         // The runner hands output over on its own thread; the reader and its first error live behind one lock.
         let stream = Mutex<(reader: ImageArchiveReader, error: (any Error)?)>((ImageArchiveReader(), nil))
-        let result = try execute(["image", "save", reference], timeout: timeout, outputLimit: 4096) { kind, chunk in
+        let result = try await execute(["image", "save", reference], timeout: timeout, outputLimit: 4096) { kind, chunk in
             guard kind == .standardOutput else { return }
             stream.withLock { state in
                 guard state.error == nil else { return }

@@ -79,22 +79,22 @@ public struct SizeBreakdown: Sendable, Codable, Equatable {
 extension ContainerEngine {
     /// Measures an image, finds which of the lab images (or `bases`) its lowest layers come from, and reads the
     /// engine's listing of it.
-    public func sizeReport(_ reference: String, store: ImageStore?, bases: [String] = []) throws -> ImageSizeReport {
-        ImageSizeReport(image: reference, measurement: try analyzeImage(reference, bases: bases),
-                        engineListed: try? displayedImageSize(reference), store: store)
+    public func sizeReport(_ reference: String, store: ImageStore?, bases: [String] = []) async throws -> ImageSizeReport {
+        ImageSizeReport(image: reference, measurement: try await analyzeImage(reference, bases: bases),
+                        engineListed: try? await displayedImageSize(reference), store: store)
     }
 
     /// `measureImage` with the base image found among the lab images and `bases`.
-    public func analyzeImage(_ reference: String, bases: [String] = []) throws -> ImageSizeMeasurement {
-        var measurement = try measureImage(reference)
-        measurement.attributeBase(layerDigests(of: bases + LabImage.catalog.map(\.reference)))
+    public func analyzeImage(_ reference: String, bases: [String] = []) async throws -> ImageSizeMeasurement {
+        var measurement = try await measureImage(reference)
+        measurement.attributeBase(await layerDigests(of: bases + LabImage.catalog.map(\.reference)))
         return measurement
     }
 
     /// The layer digests (`RootFS.Layers`) of those of `references` the engine has, in one call.
-    func layerDigests(of references: [String]) -> [(name: String, diffIDs: [String])] {
+    func layerDigests(of references: [String]) async -> [(name: String, diffIDs: [String])] {
         guard !references.isEmpty,
-              let result = try? execute(["image", "inspect", "--format", "{{json .RepoTags}}\t{{json .RootFS.Layers}}"] + references.map {
+              let result = try? await execute(["image", "inspect", "--format", "{{json .RepoTags}}\t{{json .RootFS.Layers}}"] + references.map {
                   ImageReference($0).qualified
               }, timeout: 30) else { return [] }
         var found: [(name: String, diffIDs: [String])] = []

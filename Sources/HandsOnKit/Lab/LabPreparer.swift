@@ -32,20 +32,23 @@ public struct LabPreparer: Sendable {
     }
 
     /// What is there now, without changing anything.
-    public func survey(_ images: [LabImage] = LabImage.catalog) -> [LabImageStatus] {
-        images.map { image in
+    public func survey(_ images: [LabImage] = LabImage.catalog) async -> [LabImageStatus] {
+        var statuses: [LabImageStatus] = []
+        for image in images {
             let reference = ImageReference(image.reference).qualified
-            guard engine.imageExists(reference) else {
-                return LabImageStatus(reference: image.reference, state: .missing, isStandIn: false, sizeBytes: nil, message: nil)
+            guard await engine.imageExists(reference) else {
+                statuses.append(LabImageStatus(reference: image.reference, state: .missing, isStandIn: false, sizeBytes: nil, message: nil))
+                continue
             }
-            let standIn = isStandIn(reference)
-            return LabImageStatus(reference: image.reference, state: standIn ? .presentStandIn : .present, isStandIn: standIn,
-                                  sizeBytes: try? engine.measureImage(reference).sizeBytes, message: nil)
+            let standIn = await isStandIn(reference)
+            statuses.append(LabImageStatus(reference: image.reference, state: standIn ? .presentStandIn : .present, isStandIn: standIn,
+                                           sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil))
         }
+        return statuses
     }
 
-    public func prepare(_ images: [LabImage] = LabImage.catalog, progress: ProgressReporter) throws -> [LabImageStatus] {
-        var statuses = survey(images)
+    public func prepare(_ images: [LabImage] = LabImage.catalog, progress: ProgressReporter) async throws -> [LabImageStatus] {
+        var statuses = await survey(images)
         guard statuses.contains(where: { $0.state == .missing }) else { return statuses }
         // One builder at a time per work folder (another `lab prepare`, or parallel graders); whoever waited
         // looks again, since the other may have made what was missing.
@@ -53,37 +56,47 @@ public struct LabPreparer: Sendable {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let lock = try FileLock(path: "\(work)/.lock")
         defer { lock.release() }
-        statuses = survey(images)
+        statuses = await survey(images)
         let missing = images.indices.filter { statuses[$0].state == .missing }
         guard !missing.isEmpty else { return statuses }
 
-        var registryReachable = allowPull
         var builder: StandInBuilder?
-        defer { builder?.cleanUp() }
+        return try await withCleanUp {
+            try await make(images, missing: missing, statuses: statuses, builder: &builder, progress: progress)
+        } cleanUp: {
+            await builder?.cleanUp()
+        }
+    }
+
+    /// Pulls or builds each missing image, one by one.
+    private func make(_ images: [LabImage], missing: [Int], statuses initial: [LabImageStatus], builder: inout StandInBuilder?,
+                      progress: ProgressReporter) async throws -> [LabImageStatus] {
+        var statuses = initial
+        var registryReachable = allowPull
         for (position, index) in missing.enumerated() {
             let image = images[index]
             let reference = ImageReference(image.reference).qualified
             progress.step("[\(position + 1)/\(missing.count)] \(image.reference)")
             if registryReachable {
                 progress.detail("trying to pull it")
-                let pull = try engine.pull(reference, timeout: pullTimeout)
+                let pull = try await engine.pull(reference, timeout: pullTimeout)
                 if pull.succeeded {
                     statuses[index] = LabImageStatus(reference: image.reference, state: .pulled, isStandIn: false,
-                                                     sizeBytes: try? engine.measureImage(reference).sizeBytes, message: nil)
+                                                     sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil)
                     continue
                 }
                 // One failed pull is enough to know: no registry today, so the rest are built without trying.
                 registryReachable = false
                 progress.detail("pull failed (\(pull.timedOut ? "timed out" : pull.standardError.lastLines(1))); building a stand-in")
             }
-            if builder == nil { builder = try makeBuilder(progress: progress) }
+            if builder == nil { builder = try await makeBuilder(progress: progress) }
             let started = Date()
             do {
-                try builder!.build(image)
+                try await builder!.build(image)
                 progress.finish()
                 progress.detail(String(format: "built in %.0f s", Date().timeIntervalSince(started)))
                 statuses[index] = LabImageStatus(reference: image.reference, state: .builtStandIn, isStandIn: true,
-                                                 sizeBytes: try? engine.measureImage(reference).sizeBytes, message: nil)
+                                                 sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil)
             } catch {
                 progress.finish()
                 statuses[index] = LabImageStatus(reference: image.reference, state: .failed, isStandIn: false,
@@ -93,11 +106,11 @@ public struct LabPreparer: Sendable {
         return statuses
     }
 
-    private func isStandIn(_ reference: String) -> Bool {
-        (try? engine.imageLabels(reference)[StandInLabel.key]) != nil
+    private func isStandIn(_ reference: String) async -> Bool {
+        (try? await engine.imageLabels(reference)[StandInLabel.key]) != nil
     }
 
-    private func makeBuilder(progress: ProgressReporter) throws -> StandInBuilder {
+    private func makeBuilder(progress: ProgressReporter) async throws -> StandInBuilder {
         guard let mirror = DebianMirror.detect(environment: environment) else {
             throw CommandFailure("no Debian mirror found in /etc/apt/sources.list*: set HANDSON_DEBIAN_MIRROR to one")
         }

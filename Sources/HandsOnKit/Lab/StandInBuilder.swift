@@ -3,7 +3,8 @@ import Foundation
 /// Builds stand-ins for lab images from Debian bookworm packages: one debootstrap root with the Go tool chain
 /// feeds `golang:1.19`, both distroless images and busybox; a second, minbase root becomes `debian:bookworm-slim`.
 /// Each root file system is packed with tar and imported into the engine with its config and labels.
-public final class StandInBuilder: @unchecked Sendable {
+/// An actor: the tool chain root, made once, is remembered for the next image.
+public actor StandInBuilder {
     static let suite = "bookworm"
     /// What the official golang image carries on top of Go, plus what the distroless and busybox stand-ins take files from.
     static let toolchainPackages = ["golang-1.19-go", "gcc", "libc6-dev", "make", "pkg-config", "git", "ca-certificates",
@@ -26,28 +27,28 @@ public final class StandInBuilder: @unchecked Sendable {
     }
 
     /// Builds and imports the stand-in for one lab image.
-    public func build(_ image: LabImage) throws {
+    public func build(_ image: LabImage) async throws {
         let staging: String
         var changes: [String]
         switch image.recipe {
         case .golang:
-            staging = try prepareGolangRoot()
+            staging = try await prepareGolangRoot()
             let goVersion = (try? String(contentsOfFile: "\(staging)/usr/lib/go-1.19/VERSION", encoding: .utf8))
                 .map { $0.split(separator: "\n").first.map(String.init) ?? "" }?.replacingOccurrences(of: "go", with: "") ?? "1.19"
             changes = ["ENV PATH=/go/bin:/usr/local/go/bin:\(Self.defaultPath)", "ENV GOPATH=/go",
                        "ENV GOLANG_VERSION=\(goVersion)", "WORKDIR /go", "CMD [\"bash\"]"]
         case .distrolessStatic, .distrolessStaticNonroot:
-            staging = try assembleDistroless(withLibraries: false)
+            staging = try await assembleDistroless(withLibraries: false)
             changes = ["ENV PATH=\(Self.defaultPath)", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
             if image.recipe == .distrolessStaticNonroot { changes += ["USER 65532:65532", "WORKDIR /home/nonroot"] }
         case .distrolessBase:
-            staging = try assembleDistroless(withLibraries: true)
+            staging = try await assembleDistroless(withLibraries: true)
             changes = ["ENV PATH=\(Self.defaultPath)", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
         case .busybox:
-            staging = try assembleBusybox()
+            staging = try await assembleBusybox()
             changes = ["CMD [\"sh\"]"]
         case .debianSlim:
-            staging = try debootstrap(into: "\(workDirectory)/rootfs-slim", packages: [])
+            staging = try await debootstrap(into: "\(workDirectory)/rootfs-slim", packages: [])
             try trimDocumentation(in: staging)
             changes = ["ENV PATH=\(Self.defaultPath)", "CMD [\"bash\"]"]
         }
@@ -58,9 +59,9 @@ public final class StandInBuilder: @unchecked Sendable {
         ]
         progress.detail("\(image.reference): packing the file system and importing it into \(engine.kind.rawValue)")
         let tarball = "\(workDirectory)/\(image.recipe.rawValue).tar"
-        try run("tar", ["--numeric-owner", "-C", staging, "-cf", tarball, "."], timeout: 900)
+        try await run("tar", ["--numeric-owner", "-C", staging, "-cf", tarball, "."], timeout: 900)
         defer { try? FileManager.default.removeItem(atPath: tarball) }
-        try engine.importTarball(tarball, as: ImageReference(image.reference).qualified, changes: changes)
+        try await engine.importTarball(tarball, as: ImageReference(image.reference).qualified, changes: changes)
         if staging != toolchainRoot { try? FileManager.default.removeItem(atPath: staging) }
     }
 
@@ -75,15 +76,15 @@ public final class StandInBuilder: @unchecked Sendable {
 
     // MARK: - Recipes
 
-    private func ensureToolchainRoot() throws -> String {
+    private func ensureToolchainRoot() async throws -> String {
         if let toolchainRoot { return toolchainRoot }
-        let root = try debootstrap(into: "\(workDirectory)/rootfs-toolchain", packages: Self.toolchainPackages)
+        let root = try await debootstrap(into: "\(workDirectory)/rootfs-toolchain", packages: Self.toolchainPackages)
         toolchainRoot = root
         return root
     }
 
-    private func prepareGolangRoot() throws -> String {
-        let root = try ensureToolchainRoot()
+    private func prepareGolangRoot() async throws -> String {
+        let root = try await ensureToolchainRoot()
         let fileManager = FileManager.default
         try? fileManager.removeItem(atPath: "\(root)/usr/local/go")
         try fileManager.createSymbolicLink(atPath: "\(root)/usr/local/go", withDestinationPath: "/usr/lib/go-1.19")
@@ -99,8 +100,8 @@ public final class StandInBuilder: @unchecked Sendable {
 
     /// distroless `static`: users root and nonroot (65532), CA certificates, time zones, /tmp; no shell.
     /// With `withLibraries`, distroless `base`: glibc and libssl added.
-    private func assembleDistroless(withLibraries: Bool) throws -> String {
-        let root = try ensureToolchainRoot()
+    private func assembleDistroless(withLibraries: Bool) async throws -> String {
+        let root = try await ensureToolchainRoot()
         let staging = "\(workDirectory)/staging-distroless-\(withLibraries ? "base" : "static")"
         try? FileManager.default.removeItem(atPath: staging)
         let files = RootFileSystemWriter(root: staging)
@@ -124,16 +125,16 @@ public final class StandInBuilder: @unchecked Sendable {
 
             """)
         try files.directory("etc/ssl/certs")
-        try copy("\(root)/etc/ssl/certs/ca-certificates.crt", to: "\(staging)/etc/ssl/certs/ca-certificates.crt")
+        try await copy("\(root)/etc/ssl/certs/ca-certificates.crt", to: "\(staging)/etc/ssl/certs/ca-certificates.crt")
         try files.directory("usr/share")
-        try copy("\(root)/usr/share/zoneinfo", to: "\(staging)/usr/share/zoneinfo")
-        for file in ["etc/services", "etc/protocols"] { try copy("\(root)/\(file)", to: "\(staging)/\(file)") }
+        try await copy("\(root)/usr/share/zoneinfo", to: "\(staging)/usr/share/zoneinfo")
+        for file in ["etc/services", "etc/protocols"] { try await copy("\(root)/\(file)", to: "\(staging)/\(file)") }
         if withLibraries {
             for link in ["bin", "lib", "lib64", "sbin"] { try files.symlink(link, to: "usr/\(link)") }
             for package in ["libc6", "libssl3"] {
                 for path in try PackageFileList.regularFiles(of: package, in: root) {
                     try files.directory((path as NSString).deletingLastPathComponent)
-                    try copy("\(root)/\(path)", to: "\(staging)/\(path)")
+                    try await copy("\(root)/\(path)", to: "\(staging)/\(path)")
                 }
             }
         }
@@ -141,14 +142,14 @@ public final class StandInBuilder: @unchecked Sendable {
     }
 
     /// busybox: Debian's static busybox with a link for each applet in /bin.
-    private func assembleBusybox() throws -> String {
-        let root = try ensureToolchainRoot()
+    private func assembleBusybox() async throws -> String {
+        let root = try await ensureToolchainRoot()
         let staging = "\(workDirectory)/staging-busybox"
         try? FileManager.default.removeItem(atPath: staging)
         let files = RootFileSystemWriter(root: staging)
         try files.directory("bin")
-        try copy("\(root)/usr/bin/busybox", to: "\(staging)/bin/busybox")
-        let applets = try run("\(staging)/bin/busybox", ["--list"], timeout: 30).stdout
+        try await copy("\(root)/usr/bin/busybox", to: "\(staging)/bin/busybox")
+        let applets = try await run("\(staging)/bin/busybox", ["--list"], timeout: 30).stdout
             .split(separator: "\n").map(String.init).filter { !$0.isEmpty && $0 != "busybox" }
         for applet in applets { try files.symlink("bin/\(applet)", to: "busybox") }
         for directory in ["etc", "root", "home", "var", "usr/bin", "usr/sbin"] { try files.directory(directory) }
@@ -160,7 +161,7 @@ public final class StandInBuilder: @unchecked Sendable {
 
     // MARK: - Tools
 
-    private func debootstrap(into root: String, packages: [String]) throws -> String {
+    private func debootstrap(into root: String, packages: [String]) async throws -> String {
         guard let debootstrap = ExecutableLocator.find("debootstrap", environment: ["PATH": "/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin:/usr/local/bin"]) else {
             throw CommandFailure("debootstrap is needed to build stand-in images: install it with `apt-get install debootstrap`")
         }
@@ -177,7 +178,7 @@ public final class StandInBuilder: @unchecked Sendable {
         let reporter = progress
         let lines = LineSplitter()
         reporter.detail("debootstrap \(Self.suite) from \(mirror)\(packages.isEmpty ? " (minbase)" : " with \(packages.count) extra packages")")
-        let result = try runner.run(ProcessRequest(debootstrap, arguments, timeout: 1800, outputLimit: 256 * 1024,
+        let result = try await runner.run(ProcessRequest(debootstrap, arguments, timeout: 1800, outputLimit: 256 * 1024,
                                                    onOutput: { _, data in
             for line in lines.feed(data) where line.hasPrefix("I: ") { reporter.activity(String(line.dropFirst(3))) }
         }))
@@ -203,13 +204,13 @@ public final class StandInBuilder: @unchecked Sendable {
     }
 
     /// `cp -a`, which keeps modes, owners and symbolic links as they are.
-    private func copy(_ source: String, to destination: String) throws {
-        try run("cp", ["-a", source, destination], timeout: 300)
+    private func copy(_ source: String, to destination: String) async throws {
+        try await run("cp", ["-a", source, destination], timeout: 300)
     }
 
     @discardableResult
-    private func run(_ executable: String, _ arguments: [String], timeout: Double) throws -> ProcessResult {
-        let result = try runner.run(ProcessRequest(executable, arguments, timeout: timeout))
+    private func run(_ executable: String, _ arguments: [String], timeout: Double) async throws -> ProcessResult {
+        let result = try await runner.run(ProcessRequest(executable, arguments, timeout: timeout))
         guard result.succeeded else { throw CommandFailure(result.failureSummary) }
         return result
     }

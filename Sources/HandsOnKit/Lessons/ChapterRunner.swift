@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// How one step went in `handson run`.
 public struct StepOutcome: Sendable, Codable, Equatable {
@@ -49,30 +50,30 @@ public struct ChapterRunner: Sendable {
         self.engine = engine
     }
 
-    public func run() throws -> ChapterRunReport {
+    public func run() async throws -> ChapterRunReport {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("handson-run-\(chapter.id)-\(UUID().uuidString.prefix(8))").path
         try StarterFiles.copy(chapter, to: work)
         let made = MadeByCommands()
-        let cleanUp: @Sendable () -> Void = { [engine] in
-            engine.removeContainers(made.containers)
-            engine.removeImages(made.images)
-            for output in made.outputs { engine.removeUntaggedStepImages(ofBuildOutput: output) }
-        }
-        let token = CancellationSignal.shared.onCancel(cleanUp)
-        defer {
-            CancellationSignal.shared.remove(token)
-            cleanUp()
+        return try await withCleanUp {
+            try await runSteps(in: work, made: made)
+        } cleanUp: { [engine] in
+            await engine.removeContainers(made.containers)
+            await engine.removeImages(made.images)
+            for output in made.outputs { await engine.removeUntaggedStepImages(ofBuildOutput: output) }
             try? FileManager.default.removeItem(atPath: work)
         }
+    }
+
+    private func runSteps(in work: String, made: MadeByCommands) async throws -> ChapterRunReport {
         var outcomes: [StepOutcome] = []
         var passed: Set<String> = []
         for step in selectedSteps {
             onStep?(step, nil)
-            let outcome = try run(step, in: work, passed: passed, made: made)
+            let outcome = try await run(step, in: work, passed: passed, made: made)
             if outcome.status == .passed { passed.insert(step.id) }
             outcomes.append(outcome)
             onStep?(step, outcome)
-            if CancellationSignal.shared.isRaised { break }
+            if Task.isCancelled { break }
         }
         let graded = outcomes.filter { $0.status != .skipped && !(chapter.step($0.id)?.optional ?? false) }
         let score = graded.isEmpty ? 0 : Int((Double(graded.filter { $0.status == .passed }.count) / Double(graded.count) * 100).rounded())
@@ -106,12 +107,14 @@ public struct ChapterRunner: Sendable {
         return false
     }
 
-    private func run(_ step: Step, in work: String, passed: Set<String>, made: MadeByCommands) throws -> StepOutcome {
+    private func run(_ step: Step, in work: String, passed: Set<String>, made: MadeByCommands) async throws -> StepOutcome {
         let started = Date()
         func outcome(_ status: StepOutcome.Status, _ reason: String?, _ checks: [CheckResult] = []) -> StepOutcome {
             StepOutcome(id: step.id, status: status, reason: reason, checks: checks, durationSeconds: Date().timeIntervalSince(started))
         }
-        if let missing = step.requiresImages.first(where: { !engine.imageExists(ImageReference($0).qualified) && !engine.imageExists($0) }) {
+        for missing in step.requiresImages {
+            if await engine.imageExists(ImageReference(missing).qualified) { continue }
+            if await engine.imageExists(missing) { continue }
             return outcome(.skipped, "needs the image \(missing), which is not on this engine and cannot be pulled or made here")
         }
         if let unmet = step.needs.first(where: { !passed.contains($0) }) {
@@ -124,9 +127,9 @@ public struct ChapterRunner: Sendable {
                 return outcome(.failed, "step command '\(command.joined(separator: " "))' is not one HandsOn runs (docker, curl, sleep)")
             }
             made.note(command)
-            if let name = MadeByCommands.containerName(in: command) { engine.removeContainers([name]) }
+            if let name = MadeByCommands.containerName(in: command) { await engine.removeContainers([name]) }
             let executable = program == "docker" ? engine.kind.rawValue : program
-            let result = try engine.runner.run(ProcessRequest(executable, Self.withForcedRemoval(Array(command.dropFirst())), workingDirectory: work,
+            let result = try await engine.runner.run(ProcessRequest(executable, Self.withForcedRemoval(Array(command.dropFirst())), workingDirectory: work,
                                                               timeout: commandTimeout, outputLimit: 256 * 1024, onOutput: onOutput))
             if program == "docker" { made.noteOutput(result.stdout) }
             if !result.succeeded {
@@ -135,7 +138,7 @@ public struct ChapterRunner: Sendable {
         }
         let context = CheckContext(engine: engine, workingDirectory: work, starterDirectory: StarterFiles.directory(of: chapter),
                                    runTimeout: checkTimeout)
-        let results = CheckRunner().run(step.checks, in: context)
+        let results = await CheckRunner().run(step.checks, in: context)
         let failed = results.filter { !$0.passed }
         return failed.isEmpty ? outcome(.passed, nil, results)
                               : outcome(.failed, "\(failed.count) of \(results.count) checks failed: \(failed[0].message)", results)
@@ -143,24 +146,27 @@ public struct ChapterRunner: Sendable {
 }
 
 /// Names of images (`-t`) and containers (`--name`) that step commands make, to remove afterwards.
-final class MadeByCommands: @unchecked Sendable {
-    private let lock = NSLock()
-    private var imageNames: [String] = []
-    private var containerNames: [String] = []
+final class MadeByCommands: Sendable {
+    private struct Made {
+        var images: [String] = []
+        var containers: [String] = []
+        var outputs: [String] = []
+    }
+    private let made = Mutex(Made())
 
-    private var commandOutputs: [String] = []
-
-    var images: [String] { lock.withLock { imageNames } }
-    var containers: [String] { lock.withLock { containerNames } }
+    var images: [String] { made.withLock { $0.images } }
+    var containers: [String] { made.withLock { $0.containers } }
     /// What engine commands printed (builds list the step images they made).
-    var outputs: [String] { lock.withLock { commandOutputs } }
+    var outputs: [String] { made.withLock { $0.outputs } }
 
-    func noteOutput(_ text: String) { lock.withLock { commandOutputs.append(text) } }
+    func noteOutput(_ text: String) { made.withLock { $0.outputs.append(text) } }
 
     func note(_ command: [String]) {
-        lock.withLock {
-            if let image = Self.value(after: ["-t", "--tag"], in: command) { imageNames.append(image) }
-            if let container = Self.containerName(in: command) { containerNames.append(container) }
+        let image = Self.value(after: ["-t", "--tag"], in: command)
+        let container = Self.containerName(in: command)
+        made.withLock {
+            if let image { $0.images.append(image) }
+            if let container { $0.containers.append(container) }
         }
     }
 

@@ -40,35 +40,35 @@ public struct HealthProbe: Sendable {
 
     public init(runner: any ProcessRunning) { self.runner = runner }
 
-    public func waitUntilHealthy(url: String, deadlineSeconds: Double,
-                                 cancellation: CancellationSignal = .shared) throws -> HealthObservation {
-        try waitUntil(url: url, deadlineSeconds: deadlineSeconds, cancellation: cancellation) { $0.isHealthy }
+    public func waitUntilHealthy(url: String, deadlineSeconds: Double) async throws -> HealthObservation {
+        try await waitUntil(url: url, deadlineSeconds: deadlineSeconds) { $0.isHealthy }
     }
 
-    /// Polls until `condition` holds for an answer or the deadline passes; returns the last observation.
-    public func waitUntil(url: String, deadlineSeconds: Double, cancellation: CancellationSignal = .shared,
-                          condition: (HealthObservation) -> Bool) throws -> HealthObservation {
+    /// Polls until `condition` holds for an answer, the deadline passes or the task is cancelled; returns the last
+    /// observation.
+    public func waitUntil(url: String, deadlineSeconds: Double,
+                          condition: (HealthObservation) async -> Bool) async throws -> HealthObservation {
         let started = Date()
         var attempts = 0
         var last: HealthObservation?
         repeat {
             attempts += 1
-            let observation = try look(url: url, attempts: attempts, started: started)
-            if condition(observation) { return observation }
+            let observation = try await look(url: url, attempts: attempts, started: started)
+            if await condition(observation) { return observation }
             last = observation
-            if cancellation.isRaised { break }
-            Thread.sleep(forTimeInterval: interval)
+            if Task.isCancelled { break }
+            try? await Task.sleep(for: .seconds(interval))
         } while Date().timeIntervalSince(started) < deadlineSeconds
         return last ?? HealthObservation(httpStatus: 0, curlExitCode: -1, body: "", attempts: attempts,
                                          elapsedSeconds: Date().timeIntervalSince(started))
     }
 
     /// One request.
-    public func look(url: String, attempts: Int = 1, started: Date = Date()) throws -> HealthObservation {
+    public func look(url: String, attempts: Int = 1, started: Date = Date()) async throws -> HealthObservation {
         let bodyFile = FileManager.default.temporaryDirectory
             .appendingPathComponent("handson-health-\(getpid())-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: bodyFile) }
-        let result = try runner.run(ProcessRequest("curl", [
+        let result = try await runner.run(ProcessRequest("curl", [
             "-s", "-o", bodyFile, "-w", "%{http_code} %{exitcode}",
             "--max-time", String(attemptTimeout), "--max-filesize", "1048576", url,
         ], timeout: attemptTimeout + 5))

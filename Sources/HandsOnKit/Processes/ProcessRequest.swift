@@ -16,7 +16,8 @@ public struct ProcessRequest: Sendable {
     public var outputLimit: Int
     /// Called with each chunk as it arrives, on the runner's thread (for streaming to a terminal).
     public var onOutput: (@Sendable (OutputStreamKind, Data) -> Void)?
-    /// false for clean-up work (removing a container) that must finish even after Ctrl-C; its timeout still holds.
+    /// false for clean-up work (removing a container) that must finish even when its task is cancelled (Ctrl-C):
+    /// it is shielded from the cancellation and ended by its own timeout only.
     public var cancellable = true
 
     public init(

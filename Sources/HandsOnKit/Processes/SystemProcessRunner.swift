@@ -1,5 +1,6 @@
 import Foundation
 import CSpawnSupport
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -8,32 +9,101 @@ import Musl
 import Darwin
 #endif
 
-/// Runs real programs with posix_spawn: the child gets its own process group, stdout and stderr are drained
-/// by a poll loop while it runs (a pipe holds ~64 KB, so waiting first would deadlock), each capped in size,
-/// and a timeout or cancellation ends the whole group with SIGTERM, then SIGKILL after a grace period.
+/// Runs real programs with posix_spawn. The child gets its own process group; a supervisor thread of its own
+/// drains stdout and stderr while it runs (a pipe holds ~64 KB, so waiting first would deadlock), each capped in
+/// size, and sleeps in `poll` until a pipe has data, the child exits (its pidfd), the task is cancelled or the
+/// deadline comes: nothing is polled on a timer. A timeout or cancellation ends the whole group with SIGTERM,
+/// then SIGKILL after a grace period.
 public struct SystemProcessRunner: ProcessRunning {
-    public let cancellation: CancellationSignal
-
-    public init(cancellation: CancellationSignal = .shared) {
-        self.cancellation = cancellation
+    public init() {
         signal(SIGPIPE, SIG_IGN)
     }
 
-    public func run(_ request: ProcessRequest) throws -> ProcessResult {
+    /// Runs the request. Cancelling the calling task ends the child (unless the request is not `cancellable`:
+    /// clean-up work that must finish runs on under its own timeout); a task cancelled before the call starts
+    /// nothing and throws `CancellationError`.
+    public func run(_ request: ProcessRequest) async throws -> ProcessResult {
+        guard let path = ExecutableLocator.find(request.executable, environment: request.environment) else {
+            throw ProcessError.executableNotFound(request.executable)
+        }
+        if request.cancellable { try Task.checkCancellation() }
+        let child = try SpawnedChild(path: path, request: request)
+        let stop = StopSwitch()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<ProcessResult, Never>) in
+                let supervisor = Thread {
+                    let result = child.superviseToEnd(request: request, stop: stop)
+                    stop.close()
+                    continuation.resume(returning: result)
+                }
+                supervisor.stackSize = 256 << 10
+                supervisor.start()
+            }
+        } onCancel: {
+            if request.cancellable { stop.raise() }
+        }
+    }
+}
+
+extension SystemProcessRunner {
+    /// Runs the request on the calling thread, for code that cannot await (a `deinit`'s clean-up); no task can
+    /// cancel it, so only its timeout ends it early.
+    public func runBlocking(_ request: ProcessRequest) throws -> ProcessResult {
         guard let path = ExecutableLocator.find(request.executable, environment: request.environment) else {
             throw ProcessError.executableNotFound(request.executable)
         }
         let child = try SpawnedChild(path: path, request: request)
-        return child.superviseToEnd(request: request, cancellation: cancellation)
+        let stop = StopSwitch()
+        defer { stop.close() }
+        return child.superviseToEnd(request: request, stop: stop)
     }
 }
 
-/// One running child and the parent's ends of its pipes.
-private final class SpawnedChild {
+/// A descriptor the supervisor polls, made readable to say "stop the child": written from a task's cancellation
+/// handler, closed by the supervisor when it is done (the lock keeps a late `raise` off a reused descriptor).
+final class StopSwitch: Sendable {
+    private let descriptors: Mutex<(read: Int32, write: Int32)?>
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        if handson_pipe_cloexec(&fds) == 0 {
+            _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+            descriptors = Mutex((fds[0], fds[1]))
+        } else {
+            descriptors = Mutex(nil)
+        }
+    }
+
+    /// The end to poll, or -1.
+    var readEnd: Int32 { descriptors.withLock { $0?.read ?? -1 } }
+
+    func raise() {
+        descriptors.withLock { fds in
+            guard let fds else { return }
+            var byte: UInt8 = 1
+            _ = write(fds.write, &byte, 1)
+        }
+    }
+
+    func close() {
+        descriptors.withLock { fds in
+            guard let open = fds else { return }
+            _ = Glibc.close(open.read)
+            _ = Glibc.close(open.write)
+            fds = nil
+        }
+    }
+}
+
+/// One running child and the parent's ends of its pipes; used by its supervisor thread alone.
+private final class SpawnedChild: @unchecked Sendable {
+    // @unchecked: made on the calling task, then handed whole to one supervisor thread, which alone touches it.
     let pid: pid_t
     var outputFD: Int32
     var errorFD: Int32
     var inputFD: Int32
+    /// Readable once the child has exited: its pidfd, or a pipe a waiter thread writes to where there is no pidfd.
+    var exitFD: Int32
     var pendingInput: Data
     let started = Date()
 
@@ -54,32 +124,48 @@ private final class SpawnedChild {
         } else {
             pendingInput = Data()
         }
+        var parentEnds = [outputPipe.read, errorPipe.read, inputPipe.write]
+        var childEnds = [outputPipe.write, errorPipe.write, inputPipe.read]
+        func closeAll(_ fds: inout [Int32]) {
+            for fd in fds where fd >= 0 { close(fd) }
+            fds = []
+        }
+        defer { closeAll(&childEnds) }
+
+        /// Every setup call's status is checked: a failure names the step instead of starting a child set up wrong.
+        func require(_ status: Int32, _ step: String) throws {
+            guard status == 0 else {
+                closeAll(&parentEnds)
+                throw ProcessError.spawnFailed(executable: "\(path) (\(step))", errno: status)
+            }
+        }
 
         var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
+        try require(posix_spawn_file_actions_init(&actions), "file actions")
         defer { posix_spawn_file_actions_destroy(&actions) }
         switch request.standardInput {
-        case .none: posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        case .file: posix_spawn_file_actions_adddup2(&actions, inputFileFD, 0)
-        case .bytes: posix_spawn_file_actions_adddup2(&actions, inputPipe.read, 0)
+        case .none: try require(posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0), "stdin from /dev/null")
+        case .file: try require(posix_spawn_file_actions_adddup2(&actions, inputFileFD, 0), "stdin from a file")
+        case .bytes: try require(posix_spawn_file_actions_adddup2(&actions, inputPipe.read, 0), "stdin pipe")
         }
-        posix_spawn_file_actions_adddup2(&actions, outputPipe.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, errorPipe.write, 2)
+        try require(posix_spawn_file_actions_adddup2(&actions, outputPipe.write, 1), "stdout pipe")
+        try require(posix_spawn_file_actions_adddup2(&actions, errorPipe.write, 2), "stderr pipe")
         if let directory = request.workingDirectory {
-            handson_spawn_add_chdir(&actions, directory)
+            try require(handson_spawn_add_chdir(&actions, directory), "working directory \(directory)")
         }
 
         var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
+        try require(posix_spawnattr_init(&attributes), "attributes")
         defer { posix_spawnattr_destroy(&attributes) }
         var defaultSignals = sigset_t()
         sigfillset(&defaultSignals)
         var emptyMask = sigset_t()
         sigemptyset(&emptyMask)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        try require(posix_spawnattr_setsigdefault(&attributes, &defaultSignals), "default signals")
+        try require(posix_spawnattr_setsigmask(&attributes, &emptyMask), "signal mask")
+        try require(posix_spawnattr_setpgroup(&attributes, 0), "process group")
+        try require(posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
+                    "flags")
 
         let argv = ([path] + request.arguments).map { strdup($0) } + [nil]
         let environment = request.environment ?? ProcessInfo.processInfo.environment
@@ -90,20 +176,13 @@ private final class SpawnedChild {
         }
 
         var childPID: pid_t = 0
-        let status = posix_spawn(&childPID, path, &actions, &attributes, argv, envp)
-        close(outputPipe.write)
-        close(errorPipe.write)
-        if inputPipe.read >= 0 { close(inputPipe.read) }
-        guard status == 0 else {
-            close(outputPipe.read)
-            close(errorPipe.read)
-            if inputPipe.write >= 0 { close(inputPipe.write) }
-            throw ProcessError.spawnFailed(executable: path, errno: status)
-        }
+        // posix_spawn reports a failed exec (or chdir) in the child as its own return value.
+        try require(posix_spawn(&childPID, path, &actions, &attributes, argv, envp), "spawn")
         pid = childPID
         outputFD = outputPipe.read
         errorFD = errorPipe.read
         inputFD = inputPipe.write
+        exitFD = Self.exitDescriptor(for: childPID)
         for fd in [outputFD, errorFD, inputFD] where fd >= 0 {
             _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         }
@@ -117,7 +196,25 @@ private final class SpawnedChild {
         return (fds[0], fds[1])
     }
 
-    func superviseToEnd(request: ProcessRequest, cancellation: CancellationSignal) -> ProcessResult {
+    /// The child's pidfd; without one, a waiter thread blocks in `waitid` (leaving the child to be reaped by
+    /// `waitpid` here) and then writes to a pipe whose read end is returned.
+    private static func exitDescriptor(for pid: pid_t) -> Int32 {
+        let pidfd = handson_pidfd_open(pid)
+        if pidfd >= 0 { return pidfd }
+        guard let pipe = try? makePipe() else { return -1 }
+        let waiter = Thread {
+            var info = siginfo_t()
+            while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) != 0 && errno == EINTR {}
+            var byte: UInt8 = 1
+            _ = write(pipe.write, &byte, 1)
+            close(pipe.write)
+        }
+        waiter.stackSize = 64 << 10
+        waiter.start()
+        return pipe.read
+    }
+
+    func superviseToEnd(request: ProcessRequest, stop: StopSwitch) -> ProcessResult {
         var output = CapturedOutput(limit: request.outputLimit)
         var errors = CapturedOutput(limit: request.outputLimit)
         var exitStatus: Int32?
@@ -127,15 +224,22 @@ private final class SpawnedChild {
         var killAt: Date?
         let deadline = started.addingTimeInterval(request.timeout)
         var buffer = [UInt8](repeating: 0, count: 65536)
+        let stopFD = stop.readEnd
 
         while true {
+            // The next moment something is due without any descriptor waking us: the deadline, the SIGKILL, or the
+            // end of the half second a gone child's leftovers get to close the pipes.
+            let now = Date()
+            let due: Date? = exitedAt.map { $0.addingTimeInterval(0.5) } ?? killAt ?? (timedOut || cancelled ? nil : deadline)
+            let waitMilliseconds = due.map { Int32(max(0, min(Double(Int32.max), ($0.timeIntervalSince(now) * 1000).rounded(.up)))) } ?? -1
+
             var pollSet: [pollfd] = []
             if outputFD >= 0 { pollSet.append(pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)) }
             if errorFD >= 0 { pollSet.append(pollfd(fd: errorFD, events: Int16(POLLIN), revents: 0)) }
             if inputFD >= 0 { pollSet.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0)) }
-            // With both pipes closed the child is exiting: look again for its end at once, not after a full 50 ms
-            // (that wait, once per process, was a tenth of a grade's own time).
-            _ = poll(&pollSet, nfds_t(pollSet.count), pollSet.isEmpty ? 1 : 50)
+            if exitStatus == nil && exitFD >= 0 { pollSet.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
+            if !timedOut && !cancelled && stopFD >= 0 { pollSet.append(pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)) }
+            _ = poll(&pollSet, nfds_t(pollSet.count), exitFD < 0 && exitStatus == nil ? min(waitMilliseconds == -1 ? 50 : waitMilliseconds, 50) : waitMilliseconds)
 
             if outputFD >= 0 { drain(&outputFD, into: &output, kind: .standardOutput, buffer: &buffer, request: request) }
             if errorFD >= 0 { drain(&errorFD, into: &errors, kind: .standardError, buffer: &buffer, request: request) }
@@ -146,13 +250,14 @@ private final class SpawnedChild {
                 if waitpid(pid, &status, WNOHANG) == pid {
                     exitStatus = status
                     exitedAt = Date()
+                    closeExitDescriptor()
                 }
             }
-            let now = Date()
+            let after = Date()
             if let exitedAt {
                 if outputFD < 0 && errorFD < 0 { break }
                 // The child is gone but something it started still holds the pipes: end the group, keep what came.
-                if now.timeIntervalSince(exitedAt) > 0.5 {
+                if after.timeIntervalSince(exitedAt) >= 0.5 {
                     kill(-pid, SIGKILL)
                     closeAll()
                     break
@@ -160,17 +265,22 @@ private final class SpawnedChild {
                 continue
             }
             if !timedOut && !cancelled {
-                if now >= deadline { timedOut = true } else if request.cancellable && cancellation.isRaised { cancelled = true }
+                if after >= deadline {
+                    timedOut = true
+                } else if stopFD >= 0, pollSet.contains(where: { $0.fd == stopFD && $0.revents != 0 }) {
+                    cancelled = true
+                }
                 if timedOut || cancelled {
                     kill(-pid, SIGTERM)
-                    killAt = now.addingTimeInterval(request.killGrace)
+                    killAt = after.addingTimeInterval(request.killGrace)
                 }
-            } else if let due = killAt, now >= due {
+            } else if let due = killAt, after >= due {
                 kill(-pid, SIGKILL)
                 killAt = nil
             }
         }
         if inputFD >= 0 { closeInput() }
+        closeExitDescriptor()
         return ProcessResult(
             command: [request.executable] + request.arguments,
             termination: Self.decode(exitStatus ?? 0),
@@ -212,6 +322,11 @@ private final class SpawnedChild {
     private func closeInput() {
         close(inputFD)
         inputFD = -1
+    }
+
+    private func closeExitDescriptor() {
+        if exitFD >= 0 { close(exitFD) }
+        exitFD = -1
     }
 
     private func closeAll() {

@@ -4,23 +4,23 @@ import Testing
 
 @Suite("The command line: help, version, usage errors, colour")
 struct CLITests {
-    @Test func helpGoesToStdoutWithExitZeroAndListsEveryCommand() {
-        let run = CLIRun.run(["--help"])
+    @Test func helpGoesToStdoutWithExitZeroAndListsEveryCommand() async {
+        let run = await CLIRun.run(["--help"])
         #expect(run.exitCode == 0)
         #expect(run.stderr.isEmpty)
         for command in HandsOnCLI.commands { #expect(run.stdout.contains(command.spec.name)) }
     }
 
     @Test(arguments: HandsOnCLI.commands.map(\.spec.path))
-    func everyCommandHasItsOwnHelp(path: [String]) {
-        let run = CLIRun.run(path + ["--help"])
+    func everyCommandHasItsOwnHelp(path: [String]) async {
+        let run = await CLIRun.run(path + ["--help"])
         #expect(run.exitCode == 0)
         #expect(run.stdout.contains("Usage: handson \(path.joined(separator: " "))"))
         #expect(run.stdout.contains("-h, --help"))
     }
 
-    @Test func versionPrintsTheVersion() {
-        let run = CLIRun.run(["--version"])
+    @Test func versionPrintsTheVersion() async {
+        let run = await CLIRun.run(["--version"])
         #expect(run.exitCode == 0)
         #expect(run.stdout == "handson \(HandsOnCLI.version)\n")
     }
@@ -39,9 +39,9 @@ struct CLITests {
         (["batch", "--chapter", "ictsc-diet", "class"], "Error: --out is required"),
         (["batch", "--chapter", "ictsc-diet", "class", "--out", "r", "--jobs", "0"], "Error: --jobs takes a positive whole number, not '0'"),
     ])
-    func usageErrorsSayWhatIsWrongOnStderrWithExitTwo(arguments: [String], message: String) {
+    func usageErrorsSayWhatIsWrongOnStderrWithExitTwo(arguments: [String], message: String) async {
         let runner = FakeProcessRunner()
-        let run = CLIRun.run(arguments, runner: runner)
+        let run = await CLIRun.run(arguments, runner: runner)
         #expect(run.exitCode == 2)
         #expect(run.stdout.isEmpty)
         #expect(run.stderr.hasPrefix(message))
@@ -49,9 +49,9 @@ struct CLITests {
         #expect(runner.commands.isEmpty, "a usage error runs nothing")
     }
 
-    @Test func parseImageListPrintsRowsAsJSONWithNullsForNone() throws {
+    @Test func parseImageListPrintsRowsAsJSONWithNullsForNone() async throws {
         let file = ListingFixtures.directory + "/docker-format-repotag.txt"
-        let run = CLIRun.run(["parse", "image-ls", file])
+        let run = await CLIRun.run(["parse", "image-ls", file])
         #expect(run.exitCode == 0)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
         #expect(rows.count == (try ListingFixtures.exactSizes("docker")).count)
@@ -62,20 +62,20 @@ struct CLITests {
         #expect(edge["imageID"] is NSNull, "no ID column in this format: null, not missing")
     }
 
-    @Test func parseImageListOnTextThatIsNoListingExitsOneNamingTheLine() throws {
+    @Test func parseImageListOnTextThatIsNoListingExitsOneNamingTheLine() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("handson-not-a-listing-\(UUID().uuidString)")
         try "just some notes\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let run = CLIRun.run(["parse", "image-ls", file.path])
+        let run = await CLIRun.run(["parse", "image-ls", file.path])
         #expect(run.exitCode == 1)
         #expect(run.stderr.contains("line 1: cannot read 'just some notes'"))
-        let missing = CLIRun.run(["parse", "image-ls", "/nonexistent/listing.txt"])
+        let missing = await CLIRun.run(["parse", "image-ls", "/nonexistent/listing.txt"])
         #expect(missing.exitCode == 1)
         #expect(missing.stderr.contains("cannot read /nonexistent/listing.txt"))
     }
 
-    @Test func parseCurlPrintsEveryFieldWithNulls() throws {
-        let run = CLIRun.run(["parse", "curl", ListingFixtures.directory + "/../curl/connection-refused-verbose.txt"])
+    @Test func parseCurlPrintsEveryFieldWithNulls() async throws {
+        let run = await CLIRun.run(["parse", "curl", ListingFixtures.directory + "/../curl/connection-refused-verbose.txt"])
         #expect(run.exitCode == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(object["curlExitCode"] as? Int == 7)
@@ -84,22 +84,22 @@ struct CLITests {
         #expect(object["httpStatus"] is NSNull && object["body"] is NSNull && object["headers"] is NSNull)
     }
 
-    @Test func anUnknownEngineNameIsAUsageError() {
-        let run = CLIRun.run(["doctor", "--engine", "lxc"])
+    @Test func anUnknownEngineNameIsAUsageError() async {
+        let run = await CLIRun.run(["doctor", "--engine", "lxc"])
         #expect(run.exitCode == 2)
         #expect(run.stderr.contains("--engine takes docker or podman, not 'lxc'"))
     }
 
-    @Test func colourOnlyOnATerminalAndNeverWithNoColor() {
-        let plain = CLIRun.run(["doctor"], terminal: false)
+    @Test func colourOnlyOnATerminalAndNeverWithNoColor() async {
+        let plain = await CLIRun.run(["doctor"], terminal: false)
         #expect(!plain.stdout.contains("\u{1B}["))
-        let coloured = CLIRun.run(["doctor"], terminal: true)
+        let coloured = await CLIRun.run(["doctor"], terminal: true)
         #expect(coloured.stdout.contains("\u{1B}["))
-        let noColor = CLIRun.run(["doctor"], environment: ["PATH": "/usr/bin:/bin", "NO_COLOR": "1"], terminal: true)
+        let noColor = await CLIRun.run(["doctor"], environment: ["PATH": "/usr/bin:/bin", "NO_COLOR": "1"], terminal: true)
         #expect(!noColor.stdout.contains("\u{1B}["))
     }
 
-    @Test func optionValuesAreReadInBothSpellings() throws {
+    @Test func optionValuesAreReadInBothSpellings() async throws {
         let spec = CommandSpec(["x"], summary: "", positionals: 0...2, options: [.engine, .json])
         let spaced = try ParsedArguments.parse(["--engine", "podman", "a", "--json", "--", "-b"], for: spec)
         #expect(spaced.value("--engine") == "podman")

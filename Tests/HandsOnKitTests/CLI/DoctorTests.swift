@@ -19,8 +19,8 @@ struct DoctorTests {
         return runner
     }
 
-    @Test func missingLabImagesMakeItExitOneAndSayWhatToRun() {
-        let run = CLIRun.run(["doctor"], runner: dockerThatAnswers(withImages: false))
+    @Test func missingLabImagesMakeItExitOneAndSayWhatToRun() async {
+        let run = await CLIRun.run(["doctor"], runner: dockerThatAnswers(withImages: false))
         #expect(run.exitCode == 1)
         #expect(run.stdout.contains("docker answers: client 28.2.2, server 26.1.5+dfsg1, storage driver overlay2"))
         #expect(run.stdout.contains("BuildKit (docker buildx)"))
@@ -29,17 +29,17 @@ struct DoctorTests {
         #expect(run.stdout.contains("Not ready"))
     }
 
-    @Test func standInsAreNamedAsSuch() {
-        let run = CLIRun.run(["doctor", "--json"], runner: dockerThatAnswers(withImages: true))
+    @Test func standInsAreNamedAsSuch() async {
+        let run = await CLIRun.run(["doctor", "--json"], runner: dockerThatAnswers(withImages: true))
         #expect(run.stdout.contains("\"isStandIn\" : true"))
         #expect(run.stdout.contains("present, local stand-in built from Debian packages"))
         #expect(run.stdout.contains("\"sizeBytes\" : 1550000"), "lab sizes are measured from the images' layers")
     }
 
-    @Test func noEngineSaysHowToStartOne() {
+    @Test func noEngineSaysHowToStartOne() async {
         let runner = FakeProcessRunner()
         runner.on(["docker"], exit: 1, stderr: "Cannot connect to the Docker daemon at unix:///var/run/docker.sock.")
-        let run = CLIRun.run(["doctor"], runner: runner)
+        let run = await CLIRun.run(["doctor"], runner: runner)
         #expect(run.exitCode == 1)
         #expect(run.stdout.contains("Cannot connect to the Docker daemon"))
         #expect(run.stdout.contains("dockerd"))

@@ -71,7 +71,7 @@ struct ChapterFolder {
 
 @Suite("Loading and validating chapters")
 struct ChapterLoaderTests {
-    @Test func aValidChapterLoadsWithEverythingInIt() throws {
+    @Test func aValidChapterLoadsWithEverythingInIt() async throws {
         let folder = try ChapterFolder.valid()
         defer { folder.remove() }
         let chapter = try ChapterLoader.load(from: folder.directory)
@@ -125,7 +125,7 @@ struct ChapterLoaderTests {
         }
     }
 
-    @Test func invalidJSONIsNamedAsSuch() throws {
+    @Test func invalidJSONIsNamedAsSuch() async throws {
         let folder = try ChapterFolder(json: "{ \"id\": \"demo\", ")
         defer { folder.remove() }
         do {
@@ -136,7 +136,7 @@ struct ChapterLoaderTests {
         }
     }
 
-    @Test func loadAllKeepsGoodChaptersAndReportsBrokenOnes() throws {
+    @Test func loadAllKeepsGoodChaptersAndReportsBrokenOnes() async throws {
         let good = try ChapterFolder.valid()
         defer { good.remove() }
         try FileManager.default.createDirectory(atPath: "\(good.root)/broken", withIntermediateDirectories: true)
@@ -155,7 +155,7 @@ struct CourseChaptersTests {
         return url.appendingPathComponent("Chapters").path
     }()
 
-    @Test func everyChapterLoadsAndValidates() {
+    @Test func everyChapterLoadsAndValidates() async {
         let (chapters, errors) = ChapterLoader.loadAll(from: Self.chaptersDirectory)
         #expect(errors.isEmpty, "\(errors)")
         #expect(chapters.map(\.id) == ["containerize-webapp", "distroless-vs-alpine", "ictsc-diet", "lightweight-base-images",
@@ -167,7 +167,7 @@ struct CourseChaptersTests {
     }
 
     @Test(arguments: ["optimize-image", "ictsc-diet"])
-    func chaptersFromJapaneseSourcesHaveBothLanguagesAndGradeLikeTheContest(id: String) throws {
+    func chaptersFromJapaneseSourcesHaveBothLanguagesAndGradeLikeTheContest(id: String) async throws {
         let chapter = try ChapterLoader.load(id: id, chaptersDirectory: Self.chaptersDirectory)
         for step in chapter.steps {
             #expect(Set(step.text.translations.keys) == ["en", "ja"], "\(step.id)")
@@ -178,7 +178,7 @@ struct CourseChaptersTests {
         #expect(chapter.steps.last?.optional == true)
     }
 
-    @Test func theDietProblemProtectsHashGoAndGatesOnTheDigest() throws {
+    @Test func theDietProblemProtectsHashGoAndGatesOnTheDigest() async throws {
         let chapter = try ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: Self.chaptersDirectory)
         #expect(chapter.starter.protectedFiles == ["hash.go"])
         let gates = try #require(chapter.grading?.gates)

@@ -10,7 +10,7 @@ struct DockerfileReaderTests {
         return url.path
     }()
 
-    @Test func theCoursesStartingDockerfileIsOneDynamicStage() throws {
+    @Test func theCoursesStartingDockerfileIsOneDynamicStage() async throws {
         let facts = try DockerfileFacts(text: try String(contentsOfFile: "\(Self.repositoryRoot)/apps/Dockerfile", encoding: .utf8))
         #expect(facts.stageCount == 1)
         #expect(facts.finalBase == "golang:1.19")
@@ -19,7 +19,7 @@ struct DockerfileReaderTests {
         #expect(facts.cgoDisabledForScratch == nil)
     }
 
-    @Test func theScratchSolutionDisablesCgoInTheStageItCopiesFrom() throws {
+    @Test func theScratchSolutionDisablesCgoInTheStageItCopiesFrom() async throws {
         let path = "\(Self.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile"
         let facts = try DockerfileFacts(text: try String(contentsOfFile: path, encoding: .utf8))
         #expect(facts.stageCount == 2)
@@ -28,7 +28,7 @@ struct DockerfileReaderTests {
         #expect(facts.finalStage.instructions.first { $0.keyword == "COPY" }?.flags["from"] == "builder")
     }
 
-    @Test func continuationsCommentsAndArgsAreRead() throws {
+    @Test func continuationsCommentsAndArgsAreRead() async throws {
         let facts = try DockerfileFacts(text: """
             # syntax=docker/dockerfile:1
             ARG GO_VERSION=1.19
@@ -63,7 +63,7 @@ struct DockerfileReaderTests {
         #expect(facts.finalStage.instructions[0].flags == ["from": "builder", "chown": "65532:65532"])
     }
 
-    @Test func cgoLeftOnBeforeScratchIsSeen() throws {
+    @Test func cgoLeftOnBeforeScratchIsSeen() async throws {
         let facts = try DockerfileFacts(text: "FROM golang:1.19 AS b\nRUN go build -o /s ./server\nFROM scratch\nCOPY --from=b /s /s\nCMD [\"/s\"]\n")
         #expect(facts.cgoDisabledForScratch == false)
     }
@@ -75,7 +75,7 @@ struct DockerfileReaderTests {
         #expect(try DockerfileFacts(text: text).unpinnedBases == unpinned)
     }
 
-    @Test func theEscapeDirectiveChangesTheContinuationCharacter() throws {
+    @Test func theEscapeDirectiveChangesTheContinuationCharacter() async throws {
         let stages = try DockerfileReader.read("# escape=`\nFROM busybox\nRUN echo a `\n  b\n")
         #expect(stages[0].instructions[0].arguments == "echo a  b")
     }
@@ -92,7 +92,7 @@ struct DockerfileReaderTests {
         #expect(throws: error) { try DockerfileReader.read(text) }
     }
 
-    @Test func targetsDependencyOrderAndUser() throws {
+    @Test func targetsDependencyOrderAndUser() async throws {
         let facts = try DockerfileFacts(text: """
             FROM golang:1.19 AS base
             WORKDIR /src
@@ -121,7 +121,7 @@ struct DockerfileReaderTests {
         #expect(distroless.downloadsDependenciesBeforeSource == true)
     }
 
-    @Test func sourceCopiedBeforeTheDownloadDefeatsTheCache() throws {
+    @Test func sourceCopiedBeforeTheDownloadDefeatsTheCache() async throws {
         let late = try DockerfileFacts(text: "FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build ./...\n")
         #expect(late.downloadsDependenciesBeforeSource == false)
         let early = try DockerfileFacts(text: "FROM golang:1.19\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\n")

@@ -11,11 +11,11 @@ struct BuildLimitsTests {
     }
 
     @Test(arguments: ["", "lots", "-1g", "1t", "0"])
-    func badMemorySizesAreRefused(text: String) {
+    func badMemorySizesAreRefused(text: String) async {
         #expect(BuildLimits.parseMemory(text) == nil)
     }
 
-    @Test func theSummaryNamesEveryLimit() {
+    @Test func theSummaryNamesEveryLimit() async {
         var limits = BuildLimits()
         #expect(limits.summary == "memory 1GiB, 1024 processes, 300 s")
         limits.cpus = 0.5
@@ -23,7 +23,7 @@ struct BuildLimitsTests {
         #expect(limits.summary == "memory 1.5GiB, 1024 processes, 0.5 CPUs, 300 s")
     }
 
-    @Test func aRemoteEngineGetsNoCgroupAndBuildKitIsToldWhatIsNotLimited() {
+    @Test func aRemoteEngineGetsNoCgroupAndBuildKitIsToldWhatIsNotLimited() async {
         let remote = EngineInfo(name: "docker", clientVersion: "28.2.2", version: "26.1.5", storageDriver: "overlay2",
                                 store: .dockerGraphDriver, builder: .buildkit, host: "ssh://grader@lab", cgroupDriver: "cgroupfs")
         let enforcement = LimitsInForce.prepare(BuildLimits(), id: "test", engine: remote)
@@ -33,7 +33,7 @@ struct BuildLimitsTests {
         #expect(enforcement.record.gaps?.contains("the engine is not on this machine") == true)
     }
 
-    @Test func withoutACgroupTheClassicBuilderAndPodmanGetTheirFlags() {
+    @Test func withoutACgroupTheClassicBuilderAndPodmanGetTheirFlags() async {
         for builder in [ImageBuilder.classic, .buildah] {
             let engine = EngineInfo(name: "docker", clientVersion: "", version: "", storageDriver: "overlay2",
                                     builder: builder, host: "tcp://10.0.0.1:2376", cgroupDriver: "cgroupfs")
@@ -46,7 +46,7 @@ struct BuildLimitsTests {
         }
     }
 
-    @Test func podmansBuilderGetsAChildOfTheCgroup() {
+    @Test func podmansBuilderGetsAChildOfTheCgroup() async {
         let cgroup = BuildCgroup(path: "/handson/abc", version: .v1, root: "/sys/fs/cgroup", limits: BuildLimits())
         #expect(cgroup.parentArgument(for: .buildkit) == "/handson/abc")
         #expect(cgroup.parentArgument(for: .classic) == "/handson/abc")
@@ -83,7 +83,7 @@ struct BuildCgroupTests {
 
     static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
-    @Test func v1LimitsAreWrittenAndABreachIsReadFromThePeaks() throws {
+    @Test func v1LimitsAreWrittenAndABreachIsReadFromThePeaks() async throws {
         let root = try Self.fakeRoot(v2: false, id: "g1")
         defer { try? FileManager.default.removeItem(atPath: root) }
         var limits = BuildLimits()
@@ -100,7 +100,7 @@ struct BuildCgroupTests {
         #expect(cgroup.breaches() == [.memory, .processes])
     }
 
-    @Test func v2ControllersAreHandedDownAndEventsCountBreaches() throws {
+    @Test func v2ControllersAreHandedDownAndEventsCountBreaches() async throws {
         let root = try Self.fakeRoot(v2: true, id: "g2")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let cgroup = try BuildCgroup.create(id: "g2", limits: BuildLimits(), root: root)
@@ -114,7 +114,7 @@ struct BuildCgroupTests {
         #expect(cgroup.breaches() == [.memory])
     }
 
-    @Test func aMissingHierarchyIsSaidPlainly() throws {
+    @Test func aMissingHierarchyIsSaidPlainly() async throws {
         let root = NSTemporaryDirectory() + "handson-cgroup-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: "\(root)/memory", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -126,7 +126,7 @@ struct BuildCgroupTests {
 
 @Suite("BuildKit's cache records")
 struct BuildCacheTests {
-    @Test func idsAreReadFromACapturedVerboseListing() throws {
+    @Test func idsAreReadFromACapturedVerboseListing() async throws {
         let text = try String(contentsOfFile: ListingFixtures.directory + "/../buildcache/buildx-du-verbose.txt", encoding: .utf8)
         let ids = ContainerEngine.buildCacheIDs(inVerboseListing: text)
         #expect(ids.count == text.components(separatedBy: "\nID:").count - (text.hasPrefix("ID:") ? 0 : 1))

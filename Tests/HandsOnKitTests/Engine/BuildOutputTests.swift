@@ -8,21 +8,21 @@ struct BuildOutputTests {
         try String(contentsOfFile: ListingFixtures.directory + "/../builds/\(name)", encoding: .utf8)
     }
 
-    @Test func dockersClassicBuilderListsEveryStepImageButNotItsContainers() throws {
+    @Test func dockersClassicBuilderListsEveryStepImageButNotItsContainers() async throws {
         let ids = ContainerEngine.stepImageIDs(inBuildOutput: try Self.fixture("docker-classic-multistage.txt"))
         #expect(ids == ["6df9f6fdeeaf", "b07d47d7e9a7", "5446a1b3f606", "6e6082e03695", "044b70b108ca", "aa9ed5676f57",
                         "2c78e6178352", "000fad0dd787"])
     }
 
-    @Test func podmansShortIDsAreRead() throws {
+    @Test func podmansShortIDsAreRead() async throws {
         #expect(ContainerEngine.stepImageIDs(inBuildOutput: try Self.fixture("podman-build.txt")) == ["3c22e08402e"])
     }
 
-    @Test func onlyUntaggedStepImagesAreRemoved() {
+    @Test func onlyUntaggedStepImagesAreRemoved() async {
         let runner = FakeProcessRunner()
         runner.on(["docker", "image", "inspect"], stdout: "sha256:aaa 1\nsha256:bbb 0\nsha256:ccc 0\n")
         runner.on(["docker", "image", "rm"])
-        ContainerEngine(kind: .docker, runner: runner)
+        await ContainerEngine(kind: .docker, runner: runner)
             .removeUntaggedStepImages(ofBuildOutput: " ---> aaaaaaaaaaaa\n ---> Running in 0123456789ab\n ---> bbbbbbbbbbbb\n ---> cccccccccccc\n")
         #expect(runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [["docker", "image", "rm", "sha256:ccc", "sha256:bbb"]],
                 "newest first, in one call")
@@ -31,7 +31,7 @@ struct BuildOutputTests {
                                           "aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"])
     }
 
-    @Test func anImageRefusedForItsChildIsTriedAgainOnceTheChildHasGone() {
+    @Test func anImageRefusedForItsChildIsTriedAgainOnceTheChildHasGone() async {
         let runner = FakeProcessRunner()
         let passes = LockedBox(0)
         runner.on(["docker", "image", "inspect"]) { _ in
@@ -41,7 +41,7 @@ struct BuildOutputTests {
         runner.on(["docker", "image", "rm"]) { request in
             request.arguments.count == 4 ? (1, "Deleted: sha256:ccc\n", "conflict: image bbb has dependent child images") : (0, "Deleted: sha256:bbb\n", "")
         }
-        ContainerEngine(kind: .docker, runner: runner).removeUntaggedImages(["bbbbbbbbbbbb", "cccccccccccc"])
+        await ContainerEngine(kind: .docker, runner: runner).removeUntaggedImages(["bbbbbbbbbbbb", "cccccccccccc"])
         #expect(runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [
             ["docker", "image", "rm", "sha256:ccc", "sha256:bbb"], ["docker", "image", "rm", "sha256:bbb"]])
     }
@@ -61,7 +61,7 @@ struct BuildFailureSummaryTests {
         #expect(ContainerEngine.buildFailureSummary(result) == reason)
     }
 
-    @Test func withoutAReasonLineTheLastLinesAreKept() {
+    @Test func withoutAReasonLineTheLastLinesAreKept() async {
         let result = ProcessResult(command: ["docker", "build"], termination: .exited(1), standardOutput: .of("one\ntwo\n"),
                                    standardError: .of("cannot connect\n"), durationSeconds: 1)
         #expect(ContainerEngine.buildFailureSummary(result) == "cannot connect\none\ntwo")

@@ -10,7 +10,7 @@ struct BatchStoreTests {
         return folder
     }
 
-    @Test func submissionsAreTheVisibleSubFoldersButNotTheReportFolder() throws {
+    @Test func submissionsAreTheVisibleSubFoldersButNotTheReportFolder() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         for name in ["bob", "alice", ".git", "report"] { try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true) }
@@ -22,7 +22,7 @@ struct BatchStoreTests {
         #expect(throws: CommandFailure.self) { try SubmissionFolders.list(in: "\(folder)/grades.xlsx") }
     }
 
-    @Test func aSavedGradeIsReadBackAndABrokenOneIsGradedAgain() throws {
+    @Test func aSavedGradeIsReadBackAndABrokenOneIsGradedAgain() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let grades = BatchFixtures.grades
@@ -41,7 +41,7 @@ struct BatchStoreTests {
         #expect(store.load(submissions).grades.isEmpty)
     }
 
-    @Test func aFolderOfAnotherChapterOrInUseIsRefused() throws {
+    @Test func aFolderOfAnotherChapterOrInUseIsRefused() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
@@ -53,7 +53,7 @@ struct BatchStoreTests {
         #expect(throws: Never.self) { try BatchResultStore(directory: folder, chapter: "ictsc-diet") }
     }
 
-    @Test func anotherChaptersResultsAreNotMixedIn() throws {
+    @Test func anotherChaptersResultsAreNotMixedIn() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let batchID: String
@@ -65,7 +65,7 @@ struct BatchStoreTests {
         #expect(try BatchResultStore(directory: folder, chapter: "ictsc-diet").manifest.batchID == batchID, "the batch keeps its id")
     }
 
-    @Test func resultFileNamesCannotHideOrLookLikeOptions() throws {
+    @Test func resultFileNamesCannotHideOrLookLikeOptions() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let store = try BatchResultStore(directory: folder, chapter: "ictsc-diet")
@@ -77,27 +77,21 @@ struct BatchStoreTests {
 
 @Suite("What a killed batch left running")
 struct OrphanedCommandsTests {
-    @Test func aProcessNamingTheBatchIsStoppedAndOthersAreNot() throws {
+    @Test func aProcessNamingTheBatchIsStoppedAndOthersAreNot() async throws {
         let marker = "handson-grade/ictsc-diet:\(UUID().uuidString.prefix(12).lowercased())-"
-        let runner = SystemProcessRunner(cancellation: CancellationSignal())
-        let results = LockedBox<[String: ProcessResult]>([:])
-        let group = DispatchGroup()
-        for (name, argument, timeout) in [("orphan", "\(marker)abc", 30.0), ("bystander", "handson-grade/ictsc-diet:other-abc", 3.0)] {
-            DispatchQueue.global().async(group: group) {
-                let result = try? runner.run(ProcessRequest("/bin/sh", ["-c", "sleep 30", argument], timeout: timeout, killGrace: 1))
-                results.withLock { $0[name] = result }
-            }
+        let runner = SystemProcessRunner()
+        let running = [("orphan", "\(marker)abc", 30.0), ("bystander", "handson-grade/ictsc-diet:other-abc", 3.0)].map { name, argument, timeout in
+            (name, Task { try? await runner.run(ProcessRequest("/bin/sh", ["-c", "sleep 30", argument], timeout: timeout, killGrace: 1)) })
         }
         var found: [pid_t] = []
         for _ in 0..<50 where found.isEmpty {
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .seconds(0.05))
             found = OrphanedCommands.processes(mentioning: [marker])
         }
         #expect(found.count == 1)
         OrphanedCommands.stop(mentioning: [marker])
-        group.wait()
-        let orphan = try #require(results.withLock { $0["orphan"] })
-        let bystander = try #require(results.withLock { $0["bystander"] })
+        let orphan = try #require(await running[0].1.value)
+        let bystander = try #require(await running[1].1.value)
         #expect(orphan.termination == .signaled(SIGTERM) && !orphan.timedOut, "stopped by the batch, not by its timeout")
         #expect(bystander.timedOut, "the other batch's command ran on until its own timeout")
     }

@@ -22,7 +22,7 @@ struct SizeTiersTests {
         #expect(try #require(SizeTiers(SizeTiers.diet.tiers, basis: .exact).evaluate(size)).score == exactScore)
     }
 
-    @Test func saysWhichTierWasReachedAndWhatTheNextNeeds() throws {
+    @Test func saysWhichTierWasReachedAndWhatTheNextNeeds() async throws {
         let middle = try #require(SizeTiers.diet.evaluate(MeasuredSize(exactBytes: 27_100_000, displayed: "27.1MB")))
         #expect(middle.message == "27.1MB: 70%; 10MB or less gives 100%")
         #expect(middle.tier == SizeTier(maxBytes: 100_000_000, score: 70))
@@ -35,11 +35,11 @@ struct SizeTiersTests {
         #expect(exact.message == "10000001 bytes: 70%; 10MB or less gives 100%")
     }
 
-    @Test func anUnreadableDisplayedSizeIsNotScored() {
+    @Test func anUnreadableDisplayedSizeIsNotScored() async {
         #expect(SizeTiers.diet.evaluate(MeasuredSize(exactBytes: 5, displayed: "N/A")) == nil)
     }
 
-    @Test func nominalBytesAreTheValueAsShown() {
+    @Test func nominalBytesAreTheValueAsShown() async {
         #expect(DisplayedSize.nominalBytes("10MB") == 10_000_000)
         #expect(DisplayedSize.nominalBytes("1e+03kB") == 1_000_000)
         #expect(DisplayedSize.nominalBytes("4.48 MB") == 4_480_000)

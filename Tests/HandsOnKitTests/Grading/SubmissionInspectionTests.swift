@@ -17,7 +17,7 @@ struct SubmissionInspectionTests {
         return nil
     }
 
-    @Test func aGoodAnswerHasNoProblemAndItsDockerfileIsRead() throws {
+    @Test func aGoodAnswerHasNoProblemAndItsDockerfileIsRead() async throws {
         let answer = try folder(["Dockerfile": "FROM golang:1.19 AS build\nRUN true\nFROM scratch\nCOPY hash /hash\n", "hash": "x"])
         defer { try? FileManager.default.removeItem(atPath: answer) }
         let facts = try SubmissionInspection.inspect(answer, dockerfile: "Dockerfile", limit: 1_000_000).get()
@@ -25,7 +25,7 @@ struct SubmissionInspectionTests {
         #expect(facts.finalBase == "scratch")
     }
 
-    @Test func eachProblemIsNamed() throws {
+    @Test func eachProblemIsNamed() async throws {
         let none = try folder(["hash.go": "package main"])
         let broken = try folder(["Dockerfile": "FORM scratch\n"])
         let escaping = try folder(["Dockerfile": "FROM scratch\n"])

@@ -18,7 +18,7 @@ struct TranscriptGraderTests {
         try #require(TranscriptGrader(chapter: try ChapterLoader.load(id: id, chaptersDirectory: CourseChaptersTests.chaptersDirectory)))
     }
 
-    @Test func aDockerListingAndTheDigestScoreByTheTiersUnverified() throws {
+    @Test func aDockerListingAndTheDigestScoreByTheTiersUnverified() async throws {
         let text = """
             ## My answer
             ```
@@ -36,14 +36,14 @@ struct TranscriptGraderTests {
         #expect(!unchanged.passed && unchanged.message.hasPrefix("not verifiable from a transcript"))
     }
 
-    @Test func aPodmanListingReadsToo() throws {
+    @Test func aPodmanListingReadsToo() async throws {
         let text = "$ podman images\n" + (try Self.listing("podman-table.txt", tag: "b100000000", as: "localhost/ictsc-diet", "answer"))
         let report = try Self.grader("ictsc-diet").grade(text, name: "team-2")
         #expect(report.image?.size == "100 MB")
         #expect(report.score == 70)
     }
 
-    @Test func theCurlResultIsTheHealthGate() throws {
+    @Test func theCurlResultIsTheHealthGate() async throws {
         let listing = try Self.listing("docker-table.txt", tag: "b6465000", as: "go-image", "scratch")
         for (curl, score) in [("body-only", 100), ("include-headers", 100), ("connection-refused", 0), ("unhealthy-body", 0)] {
             let capture = try String(contentsOfFile: ListingFixtures.directory + "/../curl/\(curl).txt", encoding: .utf8)
@@ -56,32 +56,32 @@ struct TranscriptGraderTests {
         #expect(noCurl.checks.first { $0.id == "serves-health" }?.message == "not verifiable from a transcript: it shows no curl result")
     }
 
-    @Test func theAnswerImageIsPickedFromSeveralByPreference() throws {
+    @Test func theAnswerImageIsPickedFromSeveralByPreference() async throws {
         let base = try Self.listing("docker-table.txt", tag: "b400000000", as: "go-image", "base")
         let scratch = try Self.listing("docker-table.txt", tag: "b6465000", as: "go-image", "scratch").split(separator: "\n")[1]
         let report = try Self.grader("optimize-image").grade(base + scratch + "\n", name: "two")
         #expect(report.checks.first?.message.contains("go-image:scratch") == true)
     }
 
-    @Test func noListingScoresZeroAndSaysSo() throws {
+    @Test func noListingScoresZeroAndSaysSo() async throws {
         let report = try Self.grader("ictsc-diet").grade("I made it small, trust me.\n", name: "team-3")
         #expect(report.score == 0)
         #expect(report.checks.first?.message.hasPrefix("no image listing in the transcript (line 1: cannot read 'I made it small, trust me.'") == true)
     }
 
-    @Test func theCLIGradesATranscriptWithoutAnEngine() throws {
+    @Test func theCLIGradesATranscriptWithoutAnEngine() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("handson-transcript-\(UUID().uuidString).md")
         try (try Self.listing("docker-table.txt", tag: "b99949999", as: "ictsc-diet", "answer")).write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let root = URL(fileURLWithPath: CourseChaptersTests.chaptersDirectory).deletingLastPathComponent().path
-        let run = CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json"],
+        let run = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json"],
                              environment: ["PATH": "/usr/bin:/bin", "HANDSON_HOME": root])
         #expect(run.exitCode == 0, "\(run.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(object["verified"] as? Bool == false)
         #expect(object["score"] as? Int == 70)
         #expect(object["engine"] is NSNull)
-        let both = CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "some-dir"])
+        let both = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "some-dir"])
         #expect(both.exitCode == 2 && both.stderr.contains("either a submission folder or --transcript FILE"))
     }
 }

@@ -22,7 +22,7 @@ enum ArchiveFixtures {
 @Suite("Image archives from every engine")
 struct ImageArchiveTests {
     @Test(arguments: ArchiveFixtures.engines)
-    func theSameImageMeasuresTheSameOnEveryEngine(engine: String) throws {
+    func theSameImageMeasuresTheSameOnEveryEngine(engine: String) async throws {
         let measurement = try ImageSizeMeasurement.read(archive: try ArchiveFixtures.bytes(engine))
         // a.txt 1000 (its hard link once), the symbolic link's 5-byte target, the long-named file 10, second.bin 5000,
         // and a.txt again in the third layer, 5000.
@@ -44,7 +44,7 @@ struct ImageArchiveTests {
     }
 
     @Test(arguments: [1, 100, 512, 8191, 1 << 16])
-    func chunkBoundariesDoNotMatter(chunk: Int) throws {
+    func chunkBoundariesDoNotMatter(chunk: Int) async throws {
         for engine in ArchiveFixtures.engines {
             let bytes = try ArchiveFixtures.bytes(engine)
             var reader = ImageArchiveReader()
@@ -53,7 +53,7 @@ struct ImageArchiveTests {
         }
     }
 
-    @Test func anArchiveWithoutAManifestSaysSo() throws {
+    @Test func anArchiveWithoutAManifestSaysSo() async throws {
         var bytes = try ArchiveFixtures.bytes("podman")
         // Rename manifest.json in its header (and fix the checksum) so the archive no longer has one.
         let name = Array("manifest.json".utf8)
@@ -71,7 +71,7 @@ struct ImageArchiveTests {
         #expect(throws: ImageArchiveError.noManifest) { _ = try ImageSizeMeasurement.read(archive: bytes) }
     }
 
-    @Test func notAnArchiveIsUnreadable() {
+    @Test func notAnArchiveIsUnreadable() async {
         #expect(throws: ImageArchiveError.self) { _ = try ImageSizeMeasurement.read(archive: Array("Error: no such image\n".utf8)) }
     }
 
@@ -86,7 +86,7 @@ struct ImageArchiveTests {
 
 @Suite("Measurements remembered by image id")
 struct MeasuredSizeCacheTests {
-    @Test func aMeasurementIsFoundAgainByItsIDAndTheFolderStaysBounded() throws {
+    @Test func aMeasurementIsFoundAgainByItsIDAndTheFolderStaysBounded() async throws {
         let folder = NSTemporaryDirectory() + "handson-sizes-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let measurement = try ImageSizeMeasurement.read(archive: try ArchiveFixtures.bytes("podman"))

@@ -7,7 +7,7 @@ struct OverlayFileSystemTests {
     static func file(_ path: String, _ bytes: Int64) -> LayerEntry { LayerEntry(path: path, kind: .file, bytes: bytes) }
     static func directory(_ path: String) -> LayerEntry { LayerEntry(path: path, kind: .directory, bytes: 0) }
 
-    @Test func aDeletedFileAndAnOverwrittenOneAreWasted() {
+    @Test func aDeletedFileAndAnOverwrittenOneAreWasted() async {
         let overlay = OverlayFileSystem()
         overlay.apply([Self.directory("data"), Self.file("data/big", 40), Self.file("data/keep", 7)], layer: 1)
         overlay.apply([LayerEntry(path: "data/big", kind: .whiteout, bytes: 0), Self.file("data/keep", 3)], layer: 2)
@@ -21,7 +21,7 @@ struct OverlayFileSystemTests {
         #expect(sizes["/data/big"] == nil)
     }
 
-    @Test func anOpaqueDirectoryHidesOnlyWhatLowerLayersPutThere() {
+    @Test func anOpaqueDirectoryHidesOnlyWhatLowerLayersPutThere() async {
         let overlay = OverlayFileSystem()
         overlay.apply([Self.file("tree/sub/old", 500), Self.file("tree/other", 20), Self.file("elsewhere", 9)], layer: 1)
         // The layer's own new file comes before its opaque marker in the archive: it stays.
@@ -31,7 +31,7 @@ struct OverlayFileSystemTests {
         #expect(paths == ["/tree", "/tree/new", "/elsewhere"])
     }
 
-    @Test func aWhiteoutOfADirectoryHidesEverythingBeneath() {
+    @Test func aWhiteoutOfADirectoryHidesEverythingBeneath() async {
         let overlay = OverlayFileSystem()
         overlay.apply([Self.file("a/b/c", 10), Self.file("a/b/d", 5), Self.file("a/e", 1)], layer: 1)
         overlay.apply([LayerEntry(path: "a/b", kind: .whiteout, bytes: 0)], layer: 3)
@@ -40,7 +40,7 @@ struct OverlayFileSystemTests {
         #expect(overlay.sizes().first { $0.path == "/a" }?.bytes == 1)
     }
 
-    @Test func aFileReplacedByADirectoryIsHidden() {
+    @Test func aFileReplacedByADirectoryIsHidden() async {
         let overlay = OverlayFileSystem()
         overlay.apply([Self.file("thing", 50)], layer: 1)
         overlay.apply([Self.file("thing/inside", 4)], layer: 2)
@@ -48,7 +48,7 @@ struct OverlayFileSystemTests {
         #expect(overlay.sizes().first { $0.path == "/thing" }?.isDirectory == true)
     }
 
-    @Test func aWhiteoutOfWhatIsNotThereChangesNothing() {
+    @Test func aWhiteoutOfWhatIsNotThereChangesNothing() async {
         let overlay = OverlayFileSystem()
         overlay.apply([Self.file("x", 1)], layer: 1)
         overlay.apply([LayerEntry(path: "missing/y", kind: .whiteout, bytes: 0)], layer: 2)
@@ -56,7 +56,7 @@ struct OverlayFileSystemTests {
         #expect(overlay.sizes().map(\.path) == ["/x"])
     }
 
-    @Test func aDirectorysLayerIsTheOneThatAddedMostOfItsBytes() {
+    @Test func aDirectorysLayerIsTheOneThatAddedMostOfItsBytes() async {
         let overlay = OverlayFileSystem()
         overlay.apply([Self.file("app/small", 10)], layer: 1)
         overlay.apply([Self.file("app/large", 90)], layer: 2)
@@ -76,7 +76,7 @@ struct OverlayFileSystemTests {
         #expect(LayerEntry(TarEntryHeader(path: path, kind: kind, size: size, linkTarget: "")) == expected)
     }
 
-    @Test func theLargestPathsLeaveOutADirectoryItsChildAllButFills() {
+    @Test func theLargestPathsLeaveOutADirectoryItsChildAllButFills() async {
         let sizes = [PathSize(path: "/usr", bytes: 100, isDirectory: true, layer: 1),
                      PathSize(path: "/usr/lib", bytes: 98, isDirectory: true, layer: 1),
                      PathSize(path: "/usr/lib/go", bytes: 60, isDirectory: true, layer: 1),
@@ -101,7 +101,7 @@ struct LayerHistoryTests {
         #expect(LayerHistory.instruction(createdBy, comment: comment) == expected)
     }
 
-    @Test func emptyLayersAreSkippedAndAMismatchGivesNoInstructions() throws {
+    @Test func emptyLayersAreSkippedAndAMismatchGivesNoInstructions() async throws {
         let history = try JSONDecoder().decode([ImageConfig.HistoryEntry].self, from: Data("""
             [{"created_by": "", "comment": "Imported from -"},
              {"created_by": "/bin/sh -c #(nop)  ENV A=b", "empty_layer": true},

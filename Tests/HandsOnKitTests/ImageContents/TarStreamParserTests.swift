@@ -5,7 +5,7 @@ import Testing
 /// Archives written by GNU tar and gzip at test time (real writers, every header format), read back in chunks of
 /// every size.
 enum ArchiveMaker {
-    static let runner = SystemProcessRunner(cancellation: CancellationSignal())
+    static let runner = SystemProcessRunner()
 
     /// A folder with a file, a hard link to it, a symbolic link, an empty file, a directory, and a path longer than
     /// ustar's 100-byte name field.
@@ -23,15 +23,15 @@ enum ArchiveMaker {
     }
 
     /// `tar --format=FORMAT -C tree -cf - .` as bytes.
-    static func tar(_ folder: String, format: String) throws -> [UInt8] {
-        let result = try runner.run(ProcessRequest("tar", ["--format=\(format)", "--sort=name", "-C", "\(folder)/tree", "-cf", "-", "."],
+    static func tar(_ folder: String, format: String) async throws -> [UInt8] {
+        let result = try await runner.run(ProcessRequest("tar", ["--format=\(format)", "--sort=name", "-C", "\(folder)/tree", "-cf", "-", "."],
                                                    outputLimit: 64 << 20))
         #expect(result.succeeded, "\(result.failureSummary)")
         return Array(result.standardOutput.data)
     }
 
-    static func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
-        let result = try runner.run(ProcessRequest("gzip", ["-c", "-n"], standardInput: .bytes(Data(bytes)), outputLimit: 64 << 20))
+    static func gzip(_ bytes: [UInt8]) async throws -> [UInt8] {
+        let result = try await runner.run(ProcessRequest("gzip", ["-c", "-n"], standardInput: .bytes(Data(bytes)), outputLimit: 64 << 20))
         #expect(result.succeeded, "\(result.failureSummary)")
         return Array(result.standardOutput.data)
     }
@@ -68,10 +68,10 @@ struct TarStreamParserTests {
     }
 
     @Test(arguments: ["gnu", "pax", "posix"], [1, 7, 512, 4096, 1 << 20])
-    func everyEntryWithItsKindSizeAndLinkTarget(format: String, chunk: Int) throws {
+    func everyEntryWithItsKindSizeAndLinkTarget(format: String, chunk: Int) async throws {
         let (folder, longPath) = try ArchiveMaker.sampleTree()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let parser = try Self.parse(try ArchiveMaker.tar(folder, format: format), chunk: chunk)
+        let parser = try await Self.parse(try ArchiveMaker.tar(folder, format: format), chunk: chunk)
         let byPath = Dictionary(parser.consumer.entries.map { ($0.header.path, $0) }, uniquingKeysWith: { first, _ in first })
         #expect(parser.reachedEnd)
         #expect(byPath["./a.txt"]?.header.kind == .file)
@@ -88,35 +88,35 @@ struct TarStreamParserTests {
         #expect(parser.consumer.entries.contains { $0.header.kind == .directory })
     }
 
-    @Test func aLayerIsCountedAsOverlay2CountsIt() throws {
+    @Test func aLayerIsCountedAsOverlay2CountsIt() async throws {
         let (folder, longPath) = try ArchiveMaker.sampleTree()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var counter = TarStreamParser(consumer: LayerContentsReader())
-        try ArchiveMaker.tar(folder, format: "pax").withUnsafeBytes { try counter.feed($0) }
+        try await ArchiveMaker.tar(folder, format: "pax").withUnsafeBytes { try counter.feed($0) }
         // a.txt once (the hard link is the same inode), the symlink as its target's length, the long-named file.
         #expect(counter.consumer.fileBytes == 1000 + Int64("a.txt".utf8.count) + 10)
         #expect(!longPath.isEmpty)
     }
 
-    @Test func aDamagedHeaderNamesItsOffset() throws {
+    @Test func aDamagedHeaderNamesItsOffset() async throws {
         let (folder, _) = try ArchiveMaker.sampleTree()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        var bytes = try ArchiveMaker.tar(folder, format: "gnu")
+        var bytes = try await ArchiveMaker.tar(folder, format: "gnu")
         bytes[0] ^= 0xff  // the first header's checksum no longer matches
         #expect(throws: TarStreamError.badHeader(offset: 0, reason: "the checksum does not match (not a tar stream, or a damaged one)")) {
             _ = try Self.parse(bytes, chunk: 512)
         }
     }
 
-    @Test func aStreamCutInsideAnEntryIsTruncated() throws {
+    @Test func aStreamCutInsideAnEntryIsTruncated() async throws {
         let (folder, _) = try ArchiveMaker.sampleTree()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let bytes = try ArchiveMaker.tar(folder, format: "gnu")
+        let bytes = try await ArchiveMaker.tar(folder, format: "gnu")
         let cut = Array(bytes.prefix(1024 + 300))
         #expect(throws: TarStreamError.self) { _ = try Self.parse(cut, chunk: 100) }
     }
 
-    @Test func base256SizesAndOctalFieldsAreRead() {
+    @Test func base256SizesAndOctalFieldsAreRead() async {
         var field = [UInt8](repeating: 0, count: 12)
         field[0] = 0x80
         field[11] = 0x02
@@ -126,7 +126,7 @@ struct TarStreamParserTests {
         #expect(TarStreamParser<RecordingConsumer>.number(Array("12x".utf8)[...]) == nil)
     }
 
-    @Test func paxRecordsSplitByTheirLengths() throws {
+    @Test func paxRecordsSplitByTheirLengths() async throws {
         let text = "29 path=a/b c=d/e\nwith space\n" // a value may hold '=' and a newline: the length says where it ends
         let records = try #require(TarStreamParser<RecordingConsumer>.paxRecords(Array(text.utf8)))
         #expect(records.count == 1)
@@ -146,19 +146,19 @@ struct GzipInflaterTests {
     }
 
     @Test(arguments: [1, 333, 65536])
-    func gzipsOutputComesBackWhole(chunk: Int) throws {
+    func gzipsOutputComesBackWhole(chunk: Int) async throws {
         let original = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 1000) }
-        #expect(try Self.inflate(try ArchiveMaker.gzip(original), chunk: chunk) == original)
+        #expect(try await Self.inflate(ArchiveMaker.gzip(original), chunk: chunk) == original)
     }
 
-    @Test func concatenatedMembersAndTrailingZerosAreRead() throws {
+    @Test func concatenatedMembersAndTrailingZerosAreRead() async throws {
         let first = Array("first member\n".utf8), second = Array("second member\n".utf8)
-        let joined = try ArchiveMaker.gzip(first) + ArchiveMaker.gzip(second) + [0, 0, 0, 0]
+        let joined = try await ArchiveMaker.gzip(first) + ArchiveMaker.gzip(second) + [0, 0, 0, 0]
         #expect(try Self.inflate(joined, chunk: 5) == first + second)
     }
 
-    @Test func damagedDataIsAnError() throws {
-        var compressed = try ArchiveMaker.gzip(Array(repeating: 0x41, count: 10_000))
+    @Test func damagedDataIsAnError() async throws {
+        var compressed = try await ArchiveMaker.gzip(Array(repeating: 0x41, count: 10_000))
         for index in 12..<min(40, compressed.count - 8) { compressed[index] ^= 0x5a }
         #expect(throws: InflateError.self) { _ = try Self.inflate(compressed, chunk: 4096) }
     }

@@ -16,18 +16,18 @@ struct LabSupportTests {
         #expect(ImageReference(left) == ImageReference(right))
     }
 
-    @Test func differentTagsDoNotMatch() {
+    @Test func differentTagsDoNotMatch() async {
         #expect(ImageReference("go-image:base") != ImageReference("go-image:scratch"))
         #expect(ImageReference("localhost:5000/app").tag == "latest")
     }
 
-    @Test func qualifiedNamesAreThoseEnginesStore() {
+    @Test func qualifiedNamesAreThoseEnginesStore() async {
         #expect(ImageReference("golang:1.19").qualified == "docker.io/library/golang:1.19")
         #expect(ImageReference("gcr.io/distroless/static-debian12:nonroot").qualified == "gcr.io/distroless/static-debian12:nonroot")
         #expect(ImageReference("team/app").qualified == "docker.io/team/app:latest")
     }
 
-    @Test func mirrorFromDeb822SkipsSecurityAndForeignSuites() throws {
+    @Test func mirrorFromDeb822SkipsSecurityAndForeignSuites() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("handson-apt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: dir.path + "/sources.list.d", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -49,13 +49,13 @@ struct LabSupportTests {
                 == "http://other.invalid/d")
     }
 
-    @Test func mirrorFromOneLineFormatWithOptions() {
+    @Test func mirrorFromOneLineFormatWithOptions() async {
         #expect(DebianMirror.fromOneLineFormat("deb [arch=amd64 signed-by=/k.gpg] http://m.invalid/debian bookworm main\n")
                 == "http://m.invalid/debian")
         #expect(DebianMirror.fromOneLineFormat("deb http://m.invalid/debian-security bookworm-security main\n") == nil)
     }
 
-    @Test func capturedOutputKeepsHeadAndTailWithinItsLimit() {
+    @Test func capturedOutputKeepsHeadAndTailWithinItsLimit() async {
         var output = CapturedOutput(limit: 10)
         output.append(Data("0123456789".utf8))
         output.append(Data("abcdefghij".utf8))
@@ -66,7 +66,7 @@ struct LabSupportTests {
         #expect(output.isTruncated)
     }
 
-    @Test func aFloodDoesNotGrowWhatIsKept() {
+    @Test func aFloodDoesNotGrowWhatIsKept() async {
         var output = CapturedOutput(limit: 256 * 1024)
         let chunk = Data(repeating: UInt8(ascii: "f"), count: 65536)
         for _ in 0..<2000 { output.append(chunk) }  // 131 MB through a 256 KiB cap
@@ -75,7 +75,7 @@ struct LabSupportTests {
         #expect(output.retainedCapacity < 4 * 256 * 1024, "retained \(output.retainedCapacity) bytes")
     }
 
-    @Test func displayFormattingMatchesDockerForTheCourseFigures() {
+    @Test func displayFormattingMatchesDockerForTheCourseFigures() async {
         #expect(ByteFormatting.decimal(958_999_999) == "959MB")
         #expect(ByteFormatting.decimal(27_100_000) == "27.1MB")
         #expect(ByteFormatting.decimal(7_850_000) == "7.85MB")

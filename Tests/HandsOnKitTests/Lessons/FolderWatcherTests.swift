@@ -12,7 +12,7 @@ struct FolderWatcherTests {
     }
 
     @Test(arguments: [false, true])
-    func anEditIsSeenAndQuietTimeIsNot(polling: Bool) throws {
+    func anEditIsSeenAndQuietTimeIsNot(polling: Bool) async throws {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let watcher = FolderWatcher(directory: folder, forcePolling: polling)
@@ -31,7 +31,7 @@ struct FolderWatcherTests {
         #expect(watcher.waitForChange(timeout: 5) { false })
     }
 
-    @Test func handsOnsOwnStateIsNotAnEdit() throws {
+    @Test func handsOnsOwnStateIsNotAnEdit() async throws {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: "\(folder)/.handson", withIntermediateDirectories: true)
@@ -44,7 +44,7 @@ struct FolderWatcherTests {
         }
     }
 
-    @Test func stopsWhenAskedTo() throws {
+    @Test func stopsWhenAskedTo() async throws {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let started = Date()

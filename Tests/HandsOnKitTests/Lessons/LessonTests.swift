@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Progress, hints, Markdown and language")
 struct LessonTests {
-    @Test func progressAdvancesOnAPassAndSurvivesARoundTrip() throws {
+    @Test func progressAdvancesOnAPassAndSurvivesARoundTrip() async throws {
         let folder = try ChapterFolder.valid()
         defer { folder.remove() }
         let chapter = try ChapterLoader.load(from: folder.directory)
@@ -23,7 +23,7 @@ struct LessonTests {
         #expect(leftovers == ["state.json"], "the atomic write leaves no temporary file behind")
     }
 
-    @Test func aDamagedProgressFileIsNamedAndNotOverwritten() throws {
+    @Test func aDamagedProgressFileIsNamedAndNotOverwritten() async throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-state-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: "\(root)/.handson", withIntermediateDirectories: true)
@@ -32,7 +32,7 @@ struct LessonTests {
         #expect(try String(contentsOfFile: "\(root)/.handson/state.json", encoding: .utf8) == "{\"chapter\": ")
     }
 
-    @Test func hintsFollowTheFailedChecksAndTheDockerfile() throws {
+    @Test func hintsFollowTheFailedChecksAndTheDockerfile() async throws {
         let folder = try ChapterFolder.valid()
         defer { folder.remove() }
         let chapter = try ChapterLoader.load(from: folder.directory)
@@ -46,7 +46,7 @@ struct LessonTests {
         #expect(cgo.contains { $0.contains("CGO_ENABLED=0") })
     }
 
-    @Test func markdownForATerminal() {
+    @Test func markdownForATerminal() async {
         let text = "# Title\n\nUse **multi-stage** builds and `docker image ls`.\n\n```bash\n$ docker build .\n```\n- one item\n"
         let plain = TerminalMarkdown.render(text, style: TextStyle(enabled: false))
         #expect(plain == "Title\n════════\n\nUse multi-stage builds and docker image ls.\n\n  ┌── bash\n  │ $ docker build .\n  └──\n  • one item\n")
@@ -61,7 +61,7 @@ struct LessonTests {
         #expect(Language.resolve(option: option, environment: environment) == expected)
     }
 
-    @Test func aStepWhoseBaseImageCannotBeHadIsSkippedNotFailed() throws {
+    @Test func aStepWhoseBaseImageCannotBeHadIsSkippedNotFailed() async throws {
         let folder = try ChapterFolder.valid([(#""needs": ["build"],"#, #""needs": ["build"], "requiresImages": ["alpine:3.12"],"#)])
         defer { folder.remove() }
         let runner = FakeProcessRunner()
@@ -74,14 +74,14 @@ struct LessonTests {
         var chapterRunner = ChapterRunner(chapter: try ChapterLoader.load(from: folder.directory),
                                           engine: ContainerEngine(kind: .docker, runner: runner))
         chapterRunner.useSolution = true
-        let report = try chapterRunner.run()
+        let report = try await chapterRunner.run()
         #expect(report.steps.map(\.status) == [.passed, .skipped])
         #expect(report.steps[1].reason == "needs the image alpine:3.12, which is not on this engine and cannot be pulled or made here")
         #expect(report.score == 100, "skipped steps do not count against the score")
         #expect(runner.commands.contains(["docker", "image", "build", "--force-rm", "-t", "demo:1", "."]))
     }
 
-    @Test func runSelectsAStepAndWhatItNeeds() throws {
+    @Test func runSelectsAStepAndWhatItNeeds() async throws {
         let folder = try ChapterFolder.valid()
         defer { folder.remove() }
         var runner = ChapterRunner(chapter: try ChapterLoader.load(from: folder.directory),
@@ -92,14 +92,14 @@ struct LessonTests {
         #expect(runner.selectedSteps.map(\.id) == ["build"])
     }
 
-    @Test func buildsRunByTheEngineRemoveTheirContainersEvenWhenTheyFail() {
+    @Test func buildsRunByTheEngineRemoveTheirContainersEvenWhenTheyFail() async {
         #expect(ChapterRunner.withForcedRemoval(["image", "build", "-t", "x", "."]) == ["image", "build", "--force-rm", "-t", "x", "."])
         #expect(ChapterRunner.withForcedRemoval(["build", "."]) == ["build", "--force-rm", "."])
         #expect(ChapterRunner.withForcedRemoval(["container", "run", "x"]) == ["container", "run", "x"])
         #expect(ChapterRunner.withForcedRemoval(["build", "--force-rm", "."]) == ["build", "--force-rm", "."])
     }
 
-    @Test func commandsSayWhatTheyMake() {
+    @Test func commandsSayWhatTheyMake() async {
         let made = MadeByCommands()
         made.note(["docker", "image", "build", "-t", "go-image:base", "."])
         made.note(["docker", "container", "run", "--name=go-container", "-d", "-p", "9091:9090", "go-image:scratch"])

@@ -49,7 +49,7 @@ struct CurlTranscriptParserTests {
     }
 
     @Test(arguments: cases)
-    func readsWhatTheTerminalShowed(_ expected: CurlCase) throws {
+    func readsWhatTheTerminalShowed(_ expected: CurlCase) async throws {
         let transcript = CurlTranscriptParser.parse(try Self.fixture(expected.file))
         #expect(transcript.httpStatus == expected.status)
         #expect(transcript.curlExitCode == expected.exitCode)
@@ -58,7 +58,7 @@ struct CurlTranscriptParserTests {
         #expect(transcript.healthy == expected.healthy)
     }
 
-    @Test func headersFromIncludeAndVerboseAreReadWithoutCR() throws {
+    @Test func headersFromIncludeAndVerboseAreReadWithoutCR() async throws {
         for file in ["include-headers", "verbose"] {
             let headers = try #require(CurlTranscriptParser.parse(try Self.fixture(file)).headers)
             #expect(headers["Content-Type"] == "application/json")
@@ -68,14 +68,14 @@ struct CurlTranscriptParserTests {
         #expect(CurlTranscriptParser.parse(try Self.fixture("body-only")).headers == nil)
     }
 
-    @Test func theProgressMeterIsRemovedEvenWhenGluedToAVerboseLine() {
+    @Test func theProgressMeterIsRemovedEvenWhenGluedToAVerboseLine() async {
         let glued = "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0*   Trying 127.0.0.1:1..."
         #expect(CurlTranscriptParser.cleaned(glued) == "*   Trying 127.0.0.1:1...")
         #expect(CurlTranscriptParser.cleaned("100    21  100    21    0     0  41832      0 --:--:-- --:--:-- --:--:-- 21000") == nil)
         #expect(CurlTranscriptParser.cleaned("{\"status\":\"Healthy\"}") == "{\"status\":\"Healthy\"}")
     }
 
-    @Test func garbledAndRandomInputNeverCrashes() throws {
+    @Test func garbledAndRandomInputNeverCrashes() async throws {
         var generator = SplitMix64(seed: 7)
         let sources = try Self.cases.map { try Self.fixture($0.file) }
         for round in 0..<3000 {

@@ -59,12 +59,12 @@ func readCSV(_ text: String) -> [[String]] {
 
 @Suite("Class reports")
 struct ReportTests {
-    @Test func theFixtureIsARealBatchOfSixAnswers() {
+    @Test func theFixtureIsARealBatchOfSixAnswers() async {
         #expect(BatchFixtures.grades.count == 6)
         #expect(Set(BatchFixtures.grades.map(\.score)) == [0, 40, 70, 100])
     }
 
-    @Test func theSummaryCountsScoresOverEveryTier() throws {
+    @Test func theSummaryCountsScoresOverEveryTier() async throws {
         let summary = try BatchFixtures.summary()
         #expect(summary.grades.map(\.submission) == ["as-given", "distroless", "edited", "nodockerfile", "scratch", "slim"])
         #expect(summary.mean == 35)
@@ -74,7 +74,7 @@ struct ReportTests {
         #expect(ClassSummary.failedChecks(summary.grades[2]).hasPrefix("digest: "))
     }
 
-    @Test func csvHasOneRowPerGradeAndQuotesWhatNeedsIt() throws {
+    @Test func csvHasOneRowPerGradeAndQuotesWhatNeedsIt() async throws {
         let nasty = BatchFixtures.awkward("=HYPERLINK(\"x\"),a", message: "line one\nsays \"no\", then, more")
         let rows = readCSV(CSVReport.render(try BatchFixtures.summary([nasty])))
         #expect(rows.first == CSVReport.header)
@@ -87,7 +87,7 @@ struct ReportTests {
         #expect(last[4].isEmpty && last[3].isEmpty, "no image, no tier: empty cells")
     }
 
-    @Test func junitParsesAndCarriesTheFailedChecks() throws {
+    @Test func junitParsesAndCarriesTheFailedChecks() async throws {
         let colour = BatchFixtures.awkward("ctrl<&>", message: "\u{1B}[31mred\u{1B}[0m and a bell \u{07} from the build")
         let xml = JUnitReport.render(try BatchFixtures.summary([colour]))
         let counts = XMLCounter()
@@ -101,7 +101,7 @@ struct ReportTests {
         #expect(counts.attributes.contains { $0["tests"] == "7" && $0["failures"] == "4" })
     }
 
-    @Test func htmlIsSelfContainedAndEscapesWhatAnswersWrite() throws {
+    @Test func htmlIsSelfContainedAndEscapesWhatAnswersWrite() async throws {
         let script = BatchFixtures.awkward("<script>alert(1)</script>", message: "<img src=x onerror=alert(2)>")
         let html = HTMLReport.render(try BatchFixtures.summary([script], notGraded: ["late"]))
         #expect(!html.contains("<script>alert") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
@@ -112,13 +112,13 @@ struct ReportTests {
         #expect(html.contains(">≤10MB: 100</text>") && html.contains(">≤400MB: 40</text>"), "the tier lines are labelled")
     }
 
-    @Test func coloursRunFromRedToGreen() {
+    @Test func coloursRunFromRedToGreen() async {
         #expect(HTMLReport.colour(score: 0, max: 100) == "hsl(0, 62%, 40%)")
         #expect(HTMLReport.colour(score: 100, max: 100) == "hsl(120, 62%, 40%)")
         #expect(HTMLReport.colour(score: 150, max: 100) == "hsl(120, 62%, 40%)")
     }
 
-    @Test func reportsAreWrittenWhole() throws {
+    @Test func reportsAreWrittenWhole() async throws {
         let folder = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -163,7 +163,7 @@ struct ClassSizeCausesTests {
                            durationSeconds: 1, status: .graded)
     }
 
-    @Test func eachImagesLargestContributorIsGroupedMostCommonFirst() {
+    @Test func eachImagesLargestContributorIsGroupedMostCommonFirst() async {
         let grades = [
             Self.grade("a", size: 891_000_000, base: "golang:1.19", baseBytes: 888_000_000, own: [("RUN go build", 3_000_000)], wasted: 0),
             Self.grade("b", size: 890_000_000, base: "golang:1.19", baseBytes: 888_000_000, own: [("RUN go build", 2_000_000)], wasted: 0),

@@ -14,17 +14,17 @@ struct SHA256Tests {
         #expect(SHA256.hex(Data(input.utf8)) == digest)
     }
 
-    @Test func agreesWithSha256sumOnEveryLengthAroundTheBlockEdgesAndOnAFile() throws {
-        let runner = SystemProcessRunner(cancellation: CancellationSignal())
+    @Test func agreesWithSha256sumOnEveryLengthAroundTheBlockEdgesAndOnAFile() async throws {
+        let runner = SystemProcessRunner()
         for length in [55, 56, 57, 63, 64, 65, 119, 120, 128, 1000] {
             let data = Data((0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
-            let expected = try runner.run(ProcessRequest("sha256sum", standardInput: .bytes(data))).stdout.prefix(64)
+            let expected = try await runner.run(ProcessRequest("sha256sum", standardInput: .bytes(data))).stdout.prefix(64)
             #expect(SHA256.hex(data) == String(expected), "length \(length)")
         }
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("handson-sha-\(UUID().uuidString)")
         try Data(repeating: 0x61, count: 3 << 20 | 17).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let expected = try runner.run(ProcessRequest("sha256sum", [file.path])).stdout.prefix(64)
+        let expected = try await runner.run(ProcessRequest("sha256sum", [file.path])).stdout.prefix(64)
         #expect(SHA256.hex(ofFile: file.path) == String(expected))
         #expect(SHA256.hex(ofFile: "/nonexistent/file") == nil)
     }

@@ -9,7 +9,10 @@ struct BatchCommand: Command {
         options: [OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."),
                   OptionSpec("--out", value: "dir", help: "The report folder: results/ (one JSON per answer), results.json, "
                              + "results.csv, junit.xml, report.html."),
-                  OptionSpec("--jobs", value: "N", help: "Answers graded at a time (default: the number of cores)."),
+                  OptionSpec("--jobs", value: "N", help: "Answers graded at a time on the one engine (default: its CPUs)."),
+                  OptionSpec("--hosts", value: "HOST[=JOBS],...", help: "Grade on several engines: unix://, tcp://, ssh://user@host "
+                             + "or context:NAME, each taking JOBS answers at a time (default: its CPUs)."),
+                  OptionSpec("--hosts-file", value: "file", help: "The same, one HOST[=JOBS] a line (# starts a comment)."),
                   OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
                   .engine,
                   OptionSpec("--regrade", help: "Grade every answer again, not only those without a saved result."),
@@ -19,12 +22,20 @@ struct BatchCommand: Command {
             A result is saved the moment its answer is graded, so after a crash, kill or Ctrl-C the same command
             grades only what is missing. Exit 0 when every answer was graded (whatever the scores), 1 when the grader
             could not grade some, 2 for usage errors, 130 when stopped by Ctrl-C (finished results are kept).
+
+            With --hosts or --hosts-file the class is shared among several engines (with --engine podman, the
+            addresses are podman's: CONTAINER_HOST URLs or context:CONNECTION). Each answer is built, measured and has
+            its gates run on one engine, which needs the chapter's base images (`handson lab prepare --host HOST`);
+            an engine that does not answer or lacks them is left out, and one that stops answering mid-batch hands its
+            answers back to the others. Every result names the engine that graded it.
             """)
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         guard let chapterID = arguments.value("--chapter") else { throw UsageError("--chapter is required (e.g. --chapter ictsc-diet)") }
         guard let out = arguments.value("--out") else { throw UsageError("--out is required: the folder for the reports") }
-        let jobs = try arguments.positiveInteger("--jobs", default: ProcessInfo.processInfo.activeProcessorCount)
+        let jobs = arguments.value("--jobs") == nil ? nil : try arguments.positiveInteger("--jobs", default: 1)
+        let addresses = try Self.addresses(from: arguments, in: context)
+        if jobs != nil && !addresses.isEmpty { throw UsageError("--jobs is for one engine; with --hosts write HOST=JOBS") }
         let limits = try BuildLimitOptions.limits(from: arguments)
         let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
         let layout = try ProjectLayout.require(in: context)
@@ -47,22 +58,24 @@ struct BatchCommand: Command {
         for path in saved.unreadable { io.err("Cannot read the saved result \(path); grading that answer again.") }
         let pending = listing.submissions.filter { saved.grades[$0.name] == nil }
 
-        let engine = try EngineOption.engine(from: arguments, in: context)
-        guard var grader = Grader(chapter: chapter, engine: engine) else { throw UsageError("chapter \(chapter.id) has no grading section") }
+        let engines = try await Self.engines(addresses, jobs: jobs, chapter: chapter, arguments: arguments, context: context)
+        guard var grader = Grader(chapter: chapter, engine: engines[0].engine) else {
+            throw UsageError("chapter \(chapter.id) has no grading section")
+        }
         grader.limits = limits
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
-        grader.engineInfo = engine.cachedInfo()
-        let engineText = grader.engineInfo.map { "\($0.name) \($0.version)" } ?? engine.kind.rawValue
-        let workers = min(jobs, max(pending.count, 1))
-        io.err("Grading \(pending.count) of \(listing.submissions.count) submissions for \(chapter.id) on \(engineText), "
-               + "\(workers) at a time" + (saved.grades.isEmpty ? "" : " (\(saved.grades.count) already graded)") + ".")
+        let workers = engines.reduce(0) { $0 + $1.jobs }
+        let engineText = engines.map { "\($0.name) (\($0.info.name) \($0.info.version), \($0.jobs) at a time)" }.joined(separator: ", ")
+        io.err("Grading \(pending.count) of \(listing.submissions.count) submissions for \(chapter.id) on \(engineText)"
+               + (saved.grades.isEmpty ? "" : " (\(saved.grades.count) already graded)") + ".")
 
         let progress = BatchProgress(io: io, total: listing.submissions.count, alreadyDone: listing.submissions.count - pending.count,
-                                     jobs: workers)
+                                     jobs: min(workers, max(pending.count, 1)))
         progress.begin()
-        let outcome = BatchGrader(grader: grader, jobs: jobs).run(pending, store: store) { progress.handle($0) }
+        let outcome = await BatchGrader(grader: grader, engines: engines).run(pending, store: store) { progress.handle($0) }
         progress.end()
+        for lost in outcome.lostEngines { io.err("Lost \(lost) partway: it stopped answering; its answers were graded elsewhere.") }
 
         // Reports hold what is saved: exactly one grade per submission graded so far, none for folders gone since.
         let grades = store.load(listing.submissions).grades
@@ -76,6 +89,61 @@ struct BatchCommand: Command {
             return 130
         }
         return summary.errors > 0 || !notGraded.isEmpty ? ExitCode.failure : ExitCode.success
+    }
+
+    /// `--hosts` and `--hosts-file`, together.
+    static func addresses(from arguments: ParsedArguments, in context: CommandContext) throws -> [EngineAddress] {
+        var addresses: [EngineAddress] = []
+        do {
+            if let list = arguments.value("--hosts") {
+                addresses += try EngineAddress.parseList(list)
+                if addresses.isEmpty { throw UsageError("--hosts needs at least one HOST[=JOBS]") }
+            }
+            if let file = arguments.value("--hosts-file") {
+                let path = context.absolutePath(file)
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError("cannot read the hosts file \(path)") }
+                let read = try EngineAddress.parseFile(text, path: path)
+                if read.isEmpty { throw UsageError("\(path) names no engine (one HOST[=JOBS] a line)") }
+                addresses += read
+            }
+        } catch let error as EngineAddressError {
+            throw UsageError("--hosts: \(error)")
+        }
+        if arguments.value("--host") != nil && !addresses.isEmpty { throw UsageError("use --host for one engine, or --hosts for several, not both") }
+        return addresses
+    }
+
+    /// The engines to grade on, checked: without addresses the one `--engine`/`--host` names; with them each
+    /// address that answers and has the chapter's base images (the others are reported and left out).
+    static func engines(_ addresses: [EngineAddress], jobs: Int?, chapter: Chapter, arguments: ParsedArguments,
+                        context: CommandContext) async throws -> [BatchEngine] {
+        if addresses.isEmpty {
+            let engine = try await EngineOption.engine(from: arguments, in: context)
+            switch await BatchEngine.check(engine, jobs: jobs, chapter: chapter) {
+            case .success(let ready): return [ready]
+            case .failure(let problem): throw CommandFailure("the engine \(problem)")
+            }
+        }
+        let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
+        let checked = await withTaskGroup(of: (Int, Result<BatchEngine, BatchEngineProblem>).self) { group in
+            for (index, address) in addresses.enumerated() {
+                let engine = ContainerEngine(kind: kind, runner: context.runner,
+                                             environment: address.environment(for: kind, base: context.environment))
+                group.addTask { (index, await BatchEngine.check(engine, jobs: address.jobs, chapter: chapter)) }
+            }
+            var results: [(Int, Result<BatchEngine, BatchEngineProblem>)] = []
+            for await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+        var ready: [BatchEngine] = []
+        for result in checked {
+            switch result {
+            case .success(let engine): ready.append(engine)
+            case .failure(let problem): context.io.err("Left out: \(problem).")
+            }
+        }
+        guard !ready.isEmpty else { throw CommandFailure("no engine of --hosts can grade \(chapter.id) (see above)") }
+        return ready
     }
 
     private func printSummaryTable(_ summary: ClassSummary, io: ConsoleIO) {

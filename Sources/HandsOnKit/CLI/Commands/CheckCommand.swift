@@ -10,29 +10,28 @@ struct CheckCommand: Command {
         discussion: "Exit 0 when the step passed, 1 when a check failed. --watch uses inotify where the kernel has it and "
             + "polls the folder twice a second otherwise (or with HANDSON_WATCH_POLLING=1).")
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let every: Double? = arguments.value("--every") == nil ? nil : try arguments.positiveNumber("--every", default: 0)
-        let engine = try EngineOption.engine(from: arguments, in: context)
-        guard arguments.has("--watch") else { return try checkOnce(arguments, context, engine) }
-        let cancellation = CancellationSignal.shared
+        let engine = try await EngineOption.engine(from: arguments, in: context)
+        guard arguments.has("--watch") else { return try await checkOnce(arguments, context, engine) }
         let watcher = FolderWatcher(directory: context.currentDirectory,
                                     forcePolling: context.environment["HANDSON_WATCH_POLLING"] == "1")
-        _ = try checkOnce(arguments, context, engine)
+        _ = try await checkOnce(arguments, context, engine)
         context.io.out(context.io.outputStyle.dim("Watching \(context.currentDirectory) for changes (\(watcher.mechanism.rawValue); Ctrl-C stops)..."))
-        while !cancellation.isRaised {
-            let changed = watcher.waitForChange(timeout: every ?? 3600) { cancellation.isRaised }
-            if cancellation.isRaised { break }
+        while !Task.isCancelled {
+            let changed = watcher.waitForChange(timeout: every ?? 3600) { Task.isCancelled }
+            if Task.isCancelled { break }
             context.io.out(context.io.outputStyle.dim(changed ? "\n— a file changed: checking again —" : "\n— checking again —"))
-            _ = try checkOnce(arguments, context, engine)
+            _ = try await checkOnce(arguments, context, engine)
         }
         context.io.out("Stopped watching.")
         return ExitCode.success
     }
 
-    private func checkOnce(_ arguments: ParsedArguments, _ context: CommandContext, _ engine: ContainerEngine) throws -> Int32 {
+    private func checkOnce(_ arguments: ParsedArguments, _ context: CommandContext, _ engine: ContainerEngine) async throws -> Int32 {
         var session = try LessonSession.open(arguments, in: context)
         let step = session.currentStep
-        let results = CheckRunner().run(step.checks, in: session.checkContext(engine: engine))
+        let results = await CheckRunner().run(step.checks, in: session.checkContext(engine: engine))
         let advanced = session.progress.record(results, for: step, in: session.chapter)
         try session.progress.save(in: session.directory)
         let passed = results.allSatisfy(\.passed)
@@ -69,19 +68,19 @@ struct RunCommand: Command {
         discussion: "Works in a temporary copy of the starter and removes the containers and images it made. "
             + "A step whose base image cannot be had is skipped with the reason, not failed. Exit 0 when no step failed.")
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
         if let step = arguments.value("--step"), chapter.step(step) == nil {
             throw UsageError("no step '\(step)' in \(chapter.id) (steps: \(chapter.steps.map(\.id).joined(separator: ", ")))")
         }
-        let engine = try EngineOption.engine(from: arguments, in: context)
+        let engine = try await EngineOption.engine(from: arguments, in: context)
         let io = context.io
         let progress = ProgressReporter(io: io)
         var preparer = LabPreparer(engine: engine, environment: context.environment)
         if arguments.has("--offline") { preparer.allowPull = false }
         // Images the lab can make are made; others (alpine) leave the steps that need them skipped.
-        _ = try preparer.prepare(chapter.baseImages.compactMap(LabImage.named), progress: progress)
+        _ = try await preparer.prepare(chapter.baseImages.compactMap(LabImage.named), progress: progress)
 
         var runner = ChapterRunner(chapter: chapter, engine: engine)
         runner.useSolution = arguments.has("--solution")
@@ -97,7 +96,7 @@ struct RunCommand: Command {
             io.err("\(mark) \(step.id)" + (outcome.reason.map { ": \($0)" } ?? ""))
             for check in outcome.checks { io.err("   \(check.passed ? "✓" : "✗") \(check.id): \(check.message)") }
         }
-        let report = try runner.run()
+        let report = try await runner.run()
         if arguments.has("--json") {
             io.out(try JSONOutput.encode(report))
         } else {

@@ -24,17 +24,17 @@ struct DemoCommand: Command {
         let secondsToHealthy: Double
     }
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let port = try arguments.positiveInteger("--port", default: DoctorCommand.coursePort)
         let layout = try ProjectLayout.require(in: context)
-        let engine = try EngineOption.engine(from: arguments, in: context)
+        let engine = try await EngineOption.engine(from: arguments, in: context)
         let io = context.io
         let progress = ProgressReporter(io: io)
-        let info = try engine.info()
+        let info = try await engine.info()
         progress.step("Engine: \(info.name) \(info.version) (\(info.storageDriver))")
 
         let needed = LabImage.catalog.filter { $0.reference == "golang:1.19" }
-        let lab = try LabPreparer(engine: engine, environment: context.environment).prepare(needed, progress: progress)
+        let lab = try await LabPreparer(engine: engine, environment: context.environment).prepare(needed, progress: progress)
         if let failed = lab.first(where: { $0.state == .failed }) {
             throw CommandFailure("\(failed.reference) is not available: \(failed.message ?? "")")
         }
@@ -42,17 +42,22 @@ struct DemoCommand: Command {
         let containerName = "go-container"
         let images = ["go-image:base", "go-image:scratch"]
         let keep = arguments.has("--keep")
-        let buildOutputs = LockedBox<[String]>([])
-        let cleanUp: @Sendable () -> Void = {
-            engine.removeContainers([containerName])
-            if !keep { engine.removeImages(images) }
-            for output in buildOutputs.withLock({ $0 }) { engine.removeUntaggedStepImages(ofBuildOutput: output) }
+        var buildOutputs: [String] = []
+        return try await withCleanUp {
+            try await demonstrate(port: port, layout: layout, engine: engine, info: info, containerName: containerName,
+                                  images: images, buildOutputs: &buildOutputs, arguments: arguments, context: context)
+        } cleanUp: {
+            await engine.removeContainers([containerName])
+            if !keep { await engine.removeImages(images) }
+            for output in buildOutputs { await engine.removeUntaggedStepImages(ofBuildOutput: output) }
         }
-        let cleanupToken = CancellationSignal.shared.onCancel(cleanUp)
-        defer {
-            CancellationSignal.shared.remove(cleanupToken)
-            cleanUp()
-        }
+    }
+
+    private func demonstrate(port: Int, layout: ProjectLayout, engine: ContainerEngine, info: EngineInfo, containerName: String,
+                             images: [String], buildOutputs: inout [String], arguments: ParsedArguments,
+                             context: CommandContext) async throws -> Int32 {
+        let io = context.io
+        let progress = ProgressReporter(io: io)
         guard PortAvailability.isFree(port) else {
             throw CommandFailure("port \(port) is in use; stop what listens there or pass --port")
         }
@@ -63,23 +68,23 @@ struct DemoCommand: Command {
         let scratchDockerfile = "\(layout.chaptersDirectory)/optimize-image/solutions/scratch.Dockerfile"
         for (tag, dockerfile) in [("go-image:base", "\(layout.appsDirectory)/Dockerfile"), ("go-image:scratch", scratchDockerfile)] {
             progress.step("\n$ \(engine.kind.rawValue) image build -t \(tag) -f \(dockerfile) apps")
-            let build = try engine.build(contextDirectory: layout.appsDirectory, dockerfile: dockerfile, tag: tag, onOutput: echo)
-            buildOutputs.withLock { $0.append(build.stdout) }
+            let build = try await engine.build(contextDirectory: layout.appsDirectory, dockerfile: dockerfile, tag: tag, onOutput: echo)
+            buildOutputs.append(build.stdout)
             guard build.succeeded else { throw EngineError.commandFailed(build) }
         }
 
         progress.step("\n$ \(engine.kind.rawValue) container run --name \(containerName) -d -p \(port):9090 go-image:scratch")
-        engine.removeContainers([containerName])
-        _ = try engine.startContainer(image: "go-image:scratch", name: containerName,
+        await engine.removeContainers([containerName])
+        _ = try await engine.startContainer(image: "go-image:scratch", name: containerName,
                                       ports: [PortMapping(hostPort: port, containerPort: 9090)])
         let url = "http://localhost:\(port)/health"
         progress.step("$ curl \(url)")
-        let health = try HealthProbe(runner: context.runner).waitUntilHealthy(url: url, deadlineSeconds: 20)
+        let health = try await HealthProbe(runner: context.runner).waitUntilHealthy(url: url, deadlineSeconds: 20)
         progress.step(health.body.trimmingCharacters(in: .whitespacesAndNewlines))
 
         var measured: [Measurement] = []
         for image in images {
-            let report = try engine.sizeReport(image, store: info.store)
+            let report = try await engine.sizeReport(image, store: info.store)
             measured.append(Measurement(image: image, sizeBytes: report.sizeBytes, size: report.size, engineListed: report.engineListed))
         }
         let outcome = Outcome(engine: info, images: measured, healthStatus: health.httpStatus, healthBody: health.body,

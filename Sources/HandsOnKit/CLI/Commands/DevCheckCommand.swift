@@ -27,7 +27,7 @@ struct DevCheckCommand: Command {
         let durationSeconds: Double
     }
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)
         let (loaded, errors) = ChapterLoader.loadAll(from: layout.chaptersDirectory)
         for error in errors { context.io.err(context.io.errorStyle.red("✗ ") + "\(error)") }
@@ -37,9 +37,9 @@ struct DevCheckCommand: Command {
         for chapter in chapters { context.io.err("✓ \(chapter.id): \(chapter.steps.count) steps load and validate") }
         if arguments.has("--schema-only") { return errors.isEmpty ? ExitCode.success : ExitCode.failure }
 
-        let engine = try EngineOption.engine(from: arguments, in: context)
+        let engine = try await EngineOption.engine(from: arguments, in: context)
         let progress = ProgressReporter(io: context.io)
-        _ = try LabPreparer(engine: engine, environment: context.environment)
+        _ = try await LabPreparer(engine: engine, environment: context.environment)
             .prepare(Array(Set(chapters.flatMap(\.baseImages))).sorted().compactMap(LabImage.named), progress: progress)
         var reports: [ChapterReport] = []
         for chapter in chapters {
@@ -52,8 +52,8 @@ struct DevCheckCommand: Command {
                 io.err("  \(outcome.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(chapter.id)/\(step.id)"
                        + (outcome.reason.map { ": \($0)" } ?? ""))
             }
-            let report = try runner.run()
-            let examples = try gradeExamples(of: chapter, engine: engine, io: io)
+            let report = try await runner.run()
+            let examples = try await gradeExamples(of: chapter, engine: engine, io: io)
             reports.append(ChapterReport(chapter: chapter.id, steps: report.steps, examples: examples,
                                          passed: !report.steps.contains { $0.status == .failed } && examples.allSatisfy { $0.score == $0.expected },
                                          durationSeconds: Date().timeIntervalSince(started)))
@@ -69,17 +69,19 @@ struct DevCheckCommand: Command {
     }
 
     /// Grades each example answer the chapter ships; each must get the score it claims.
-    private func gradeExamples(of chapter: Chapter, engine: ContainerEngine, io: ConsoleIO) throws -> [ExampleResult] {
+    private func gradeExamples(of chapter: Chapter, engine: ContainerEngine, io: ConsoleIO) async throws -> [ExampleResult] {
         guard let grader = Grader(chapter: chapter, engine: engine), let grading = chapter.grading else { return [] }
         let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-examples-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: parent) }
-        return try grading.examples.map { example in
+        var results: [ExampleResult] = []
+        for example in grading.examples {
             let answer = try StarterFiles.answer(chapter, overlaying: example.files, in: parent)
-            let report = grader.grade(answer, name: example.name)
+            let report = await grader.grade(answer, name: example.name)
             let ok = report.score == example.score
             io.err("  \(ok ? "graded " : "WRONG  ") \(chapter.id)/example \(example.name): \(report.score) (expected \(example.score))"
                    + (report.image.map { ", \($0.size)" } ?? "") + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map(\.message).joined(separator: "; ")))
-            return ExampleResult(name: example.name, expected: example.score, score: report.score, size: report.image?.size)
+            results.append(ExampleResult(name: example.name, expected: example.score, score: report.score, size: report.image?.size))
         }
+        return results
     }
 }

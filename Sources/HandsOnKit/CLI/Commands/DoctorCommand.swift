@@ -21,13 +21,13 @@ struct DoctorCommand: Command {
         let labImages: [LabImageStatus]
     }
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         var findings: [Finding] = []
         var engineInfo: EngineInfo?
         var lab: [LabImageStatus] = []
         do {
-            let engine = try EngineOption.engine(from: arguments, in: context)
-            let info = try engine.info()
+            let engine = try await EngineOption.engine(from: arguments, in: context)
+            let info = try await engine.info()
             engineInfo = info
             findings.append(Finding(item: "engine", ok: true,
                                     detail: "\(info.name) answers: client \(info.clientVersion), server \(info.version), storage driver \(info.storageDriver)"
@@ -36,7 +36,7 @@ struct DoctorCommand: Command {
             findings.append(Finding(item: "builder", ok: true, detail: Self.builderDetail(info.builder)))
             let limits = LimitsInForce.describe(BuildLimits(), engine: info)
             findings.append(Finding(item: "build limits", ok: true, detail: limits))
-            lab = LabPreparer(engine: engine, environment: context.environment).survey()
+            lab = await LabPreparer(engine: engine, environment: context.environment).survey()
             for status in lab {
                 let detail = status.state == .missing ? "missing: run `handson lab prepare`"
                     : status.isStandIn ? "present, local stand-in built from Debian packages" : "present"
@@ -49,7 +49,7 @@ struct DoctorCommand: Command {
         }
         for other in EngineKind.allCases where other.rawValue != engineInfo?.name {
             let engine = ContainerEngine(kind: other, runner: context.runner)
-            if case .success = engine.probe() {
+            if case .success = await engine.probe() {
                 findings.append(Finding(item: "also available", ok: true, detail: "\(other.rawValue) answers too (--engine \(other.rawValue))"))
             }
         }

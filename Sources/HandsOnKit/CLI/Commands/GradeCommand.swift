@@ -15,7 +15,7 @@ struct GradeCommand: Command {
             grader could not work (no engine), 2 for usage errors.
             """)
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         guard let chapterID = arguments.value("--chapter") else { throw UsageError("--chapter is required (e.g. --chapter ictsc-diet)") }
         let limits = try BuildLimitOptions.limits(from: arguments)
         let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
@@ -29,14 +29,14 @@ struct GradeCommand: Command {
             guard let grader = TranscriptGrader(chapter: chapter) else { throw UsageError("chapter \(chapter.id) has no grading section") }
             return try show(grader.grade(try InputText.read(transcript, in: context), name: transcript), arguments, context)
         }
-        let engine = try EngineOption.engine(from: arguments, in: context)
+        let engine = try await EngineOption.engine(from: arguments, in: context)
         guard var grader = Grader(chapter: chapter, engine: engine) else {
             throw UsageError("chapter \(chapter.id) has no grading section")
         }
         grader.limits = limits
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
-        return try show(grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]), arguments, context)
+        return try show(await grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]), arguments, context)
     }
 
     private func show(_ report: GradeReport, _ arguments: ParsedArguments, _ context: CommandContext) throws -> Int32 {

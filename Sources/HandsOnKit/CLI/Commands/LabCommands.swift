@@ -11,13 +11,13 @@ struct LabPrepareCommand: Command {
             \(StandInLabel.key). The first build takes a few minutes; a second run takes seconds.
             """)
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
-        let engine = try EngineOption.engine(from: arguments, in: context)
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
+        let engine = try await EngineOption.engine(from: arguments, in: context)
         var preparer = LabPreparer(engine: engine, environment: context.environment)
         if arguments.has("--offline") { preparer.allowPull = false }
         let progress = ProgressReporter(io: context.io)
         progress.step("Lab images on \(engine.kind.rawValue):")
-        let statuses = try preparer.prepare(progress: progress)
+        let statuses = try await preparer.prepare(progress: progress)
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(statuses))
         } else {
@@ -32,9 +32,9 @@ struct LabListCommand: Command {
     let spec = CommandSpec(["lab", "list"], summary: "List the lab's base images: present, stand-in or missing.",
                            options: [.engine, .json])
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
-        let engine = try EngineOption.engine(from: arguments, in: context)
-        let statuses = LabPreparer(engine: engine, environment: context.environment).survey()
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
+        let engine = try await EngineOption.engine(from: arguments, in: context)
+        let statuses = await LabPreparer(engine: engine, environment: context.environment).survey()
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(statuses))
         } else {

@@ -13,7 +13,7 @@ struct ChaptersCommand: Command {
         let gradable: Bool
     }
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)
         let (chapters, errors) = ChapterLoader.loadAll(from: layout.chaptersDirectory)
         let progress = try? LearnerProgress.load(from: context.currentDirectory)
@@ -43,7 +43,7 @@ struct InitCommand: Command {
     let spec = CommandSpec(["init"], summary: "Write a chapter's starter files into a new folder and start the chapter there.",
                            arguments: "<chapter> <dir>", positionals: 2...2)
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
         let directory = context.absolutePath(arguments.positionals[1])
@@ -63,7 +63,7 @@ struct StartCommand: Command {
     let spec = CommandSpec(["start"], summary: "Start a chapter in the current folder (an empty folder gets the starter files).",
                            arguments: "<chapter>", positionals: 1...1, options: [LessonSession.languageOption])
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
         if StarterFiles.isEmpty(context.currentDirectory) { try StarterFiles.copy(chapter, to: context.currentDirectory) }
@@ -72,7 +72,7 @@ struct StartCommand: Command {
         } else {
             try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(in: context.currentDirectory)
         }
-        return try StepCommand().run(arguments, in: context)
+        return try await StepCommand().run(arguments, in: context)
     }
 }
 
@@ -80,7 +80,7 @@ struct StartCommand: Command {
 struct StepCommand: Command {
     let spec = CommandSpec(["step"], summary: "Show the current step's text.", options: [LessonSession.languageOption])
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let session = try LessonSession.open(arguments, in: context)
         let step = session.currentStep
         let style = context.io.outputStyle
@@ -103,12 +103,12 @@ struct HintCommand: Command {
     let spec = CommandSpec(["hint"], summary: "Show hints for what the current step's checks found missing.",
                            options: [.engine, LessonSession.languageOption])
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         var session = try LessonSession.open(arguments, in: context)
         let step = session.currentStep
         var results = session.progress.lastResults[step.id] ?? []
-        if results.isEmpty, let engine = try? EngineOption.engine(from: arguments, in: context) {
-            results = CheckRunner().run(step.checks, in: session.checkContext(engine: engine))
+        if results.isEmpty, let engine = try? await EngineOption.engine(from: arguments, in: context) {
+            results = await CheckRunner().run(step.checks, in: session.checkContext(engine: engine))
             session.progress.lastResults[step.id] = results
             try session.progress.save(in: session.directory)
         }
@@ -124,7 +124,7 @@ struct ResetCommand: Command {
     let spec = CommandSpec(["reset"], summary: "Go back to a step (default: the first); your files stay as they are.",
                            arguments: "[step]", positionals: 0...1)
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let progressFile = LearnerProgress.path(in: context.currentDirectory)
         let data = FileManager.default.contents(atPath: progressFile)
         let chapterID = data.flatMap { try? JSONDecoder().decode(LearnerProgress.self, from: $0) }?.chapter

@@ -13,7 +13,7 @@ struct ParseImageListCommand: Command {
             Exit 1 when the input holds no listing, naming the first line it could not read.
             """)
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let text = try InputText.read(arguments.positionals.first, in: context)
         do {
             let rows = try ImageListingParser.parse(text)
@@ -37,7 +37,7 @@ struct ParseCurlCommand: Command {
             transcript holds no evidence either way).
             """)
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let text = try InputText.read(arguments.positionals.first, in: context)
         context.io.out(try JSONOutput.encode(CurlTranscriptParser.parse(text)))
         return ExitCode.success

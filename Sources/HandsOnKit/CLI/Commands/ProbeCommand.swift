@@ -17,7 +17,7 @@ struct ProbeCommand: Command {
             Exit 0 once it answers so, 1 when the deadline passes first.
             """)
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let url = arguments.positionals[0]
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw UsageError("give an http:// or https:// URL, not '\(url)'") }
         let deadline = try arguments.positiveNumber("--deadline", default: 30)
@@ -26,7 +26,7 @@ struct ProbeCommand: Command {
         let expectation = HTTPExpectation(url: url, status: status, jsonField: anyBody ? nil : arguments.value("--field") ?? "status",
                                           equals: anyBody ? nil : arguments.value("--equals") ?? "Healthy", deadlineSeconds: deadline)
         let check = HTTPCheck(expectation: expectation)
-        let observation = try HealthProbe(runner: context.runner).waitUntil(url: url, deadlineSeconds: deadline) { check.satisfied($0) }
+        let observation = try await HealthProbe(runner: context.runner).waitUntil(url: url, deadlineSeconds: deadline) { check.satisfied($0) }
         let satisfied = check.satisfied(observation)
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(ProbeOutcome(url: url, satisfied: satisfied, attempts: observation.attempts,

@@ -16,14 +16,14 @@ struct SizeCommand: Command {
             1 - wasted / total, as dive computes it.
             """)
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) throws -> Int32 {
-        let engine = try EngineOption.engine(from: arguments, in: context)
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
+        let engine = try await EngineOption.engine(from: arguments, in: context)
         let reference = arguments.positionals[0]
-        guard let resolved = engine.resolveImage(reference) else {
+        guard let resolved = await engine.resolveImage(reference) else {
             context.io.err("\(reference) is not an image on \(engine.kind.rawValue)")
             return ExitCode.failure
         }
-        let report = try engine.sizeReport(resolved, store: engine.cachedInfo()?.store, bases: arguments.value("--base").map { [$0] } ?? [])
+        let report = try await engine.sizeReport(resolved, store: await engine.cachedInfo()?.store, bases: arguments.value("--base").map { [$0] } ?? [])
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(report))
         } else {

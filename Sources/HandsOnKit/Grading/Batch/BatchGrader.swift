@@ -3,97 +3,273 @@ import Synchronization
 
 /// What a batch tells its watcher as it goes.
 public enum BatchEvent: Sendable {
-    case started(Submission)
+    case started(Submission, engine: String)
     /// A grade finished and was saved (`saveError` says why it could not be).
     case finished(GradeReport, saveError: String?)
     /// A grade was cut short by Ctrl-C; nothing of it was saved.
     case cancelled(Submission)
+    /// An engine stopped answering: it takes no more answers, and the one it was grading goes back to the queue.
+    case engineLost(engine: String, returned: Submission)
 }
 
-/// Grades many answers N at a time on one engine. Every grade is a `Grader` grade (same checks, limits and JSON);
-/// the batch marks what it makes as its own (a label on containers, its id in image tags), saves each result the moment it is known, and removes the
-/// builds' stage images once at the end (a parallel grade may be using them as its cache until then).
+/// One engine a batch grades on, checked and ready: its answers at a time and the CPUs each build may use.
+public struct BatchEngine: Sendable {
+    public let engine: ContainerEngine
+    public let info: EngineInfo
+    public let jobs: Int
+
+    /// `ssh://root@lab1`, `context:lab2`, or `default` for the CLI's own engine.
+    public var name: String { info.host ?? "default" }
+
+    public init(engine: ContainerEngine, info: EngineInfo, jobs: Int) {
+        self.engine = engine
+        self.info = info
+        self.jobs = max(1, jobs)
+    }
+
+    /// Whether the engine can grade the chapter: it answers, and has the chapter's base images (nothing is pulled
+    /// during a batch). Returns the engine, or why it is left out.
+    public static func check(_ engine: ContainerEngine, jobs: Int?, chapter: Chapter) async -> Result<BatchEngine, BatchEngineProblem> {
+        let name = engine.address ?? "default"
+        guard case .success = await engine.probe(), let info = await engine.cachedInfo() else {
+            return .failure(BatchEngineProblem(engine: name, reason: "does not answer"))
+        }
+        var missing: [String] = []
+        for image in chapter.baseImages where !(await engine.imageExists(ImageReference(image).qualified)) {
+            missing.append(image)
+        }
+        guard missing.isEmpty else {
+            return .failure(BatchEngineProblem(engine: name, reason: "lacks the chapter's base images \(missing.joined(separator: ", ")) "
+                                               + "(run `handson lab prepare --host \(name)`)"))
+        }
+        var known = info
+        known.host = engine.address
+        return .success(BatchEngine(engine: engine, info: known, jobs: jobs ?? info.cpus ?? ProcessInfo.processInfo.activeProcessorCount))
+    }
+}
+
+/// Why an engine was left out of a batch.
+public struct BatchEngineProblem: Error, Sendable, CustomStringConvertible {
+    public let engine: String
+    public let reason: String
+    public var description: String { "\(engine) \(reason)" }
+}
+
+/// Grades many answers on one or more engines, each taking its own number at a time, in one task group with one
+/// child task per worker. Every grade is a `Grader` grade (same checks, limits and JSON), done wholly on one engine
+/// (built, measured and its gates run there), and saved the moment it is known. An engine that stops answering
+/// loses its workers; the answers it was grading go back to the queue for the others. The batch marks what it makes
+/// as its own (a label on containers, its id in image tags) and removes the builds' stage images and cache records
+/// once at the end (a parallel grade may be using them as its cache until then). Cancelling the task (Ctrl-C) stops
+/// the grades; the clean-up still runs, shielded from the cancellation.
 public struct BatchGrader: Sendable {
     public let grader: Grader
-    public let jobs: Int
-    public let cancellation: CancellationSignal
+    public let engines: [BatchEngine]
 
-    public init(grader: Grader, jobs: Int, cancellation: CancellationSignal = .shared) {
+    /// - Parameter grader: the settings every grade uses; its engine is replaced by each of `engines`.
+    public init(grader: Grader, engines: [BatchEngine]) {
         self.grader = grader
-        self.jobs = max(1, jobs)
-        self.cancellation = cancellation
+        self.engines = engines
     }
 
     /// The label on every container of a batch, valued with its id (its images carry the id at the start of their tag).
     public static let labelKey = "org.handson.batch"
 
-    /// Grades `pending` and saves each result in `store`; returns the grades it finished (in completion order)
-    /// and whether Ctrl-C stopped it.
+    /// What a run did: the grades it finished (in completion order), whether it was cancelled, and the engines lost.
+    public struct Outcome: Sendable {
+        public let finished: [GradeReport]
+        public let interrupted: Bool
+        public let lostEngines: [String]
+    }
+
+    /// Grades `pending` and saves each result in `store`.
     public func run(_ pending: [Submission], store: BatchResultStore,
-                    onEvent: @escaping @Sendable (BatchEvent) -> Void = { _ in }) -> (finished: [GradeReport], interrupted: Bool) {
+                    onEvent: @escaping @Sendable (BatchEvent) -> Void = { _ in }) async -> Outcome {
         let batchID = store.manifest.batchID
         let label = "\(Self.labelKey)=\(batchID)"
-        var grader = self.grader
-        grader.extraLabels[Self.labelKey] = batchID
-        grader.tagPrefix = "\(batchID)-"
-        let sweep = { [grader] in
-            grader.engine.removeContainers(labelled: label)
-            grader.engine.removeImages(repository: grader.imageRepository, tagPrefix: grader.tagPrefix)
-        }
-        grader.engineInfo = grader.engineInfo ?? grader.engine.cachedInfo()
-        // Each build gets its share of the machine, so one answer's `RUN` cannot starve the others.
-        grader.limits.cpus = grader.limits.cpus ?? max(1, Double(ProcessInfo.processInfo.activeProcessorCount) / Double(jobs))
-        let ledger = StepImageLedger()
-        grader.stepImages = ledger
-        let builder = grader.engineInfo?.builder
-        let cacheBefore = grader.keepImage ? nil : grader.engine.buildCacheIDs(builder: builder)
-        grader.buildCacheSweptByCaller = true
-        // What a killed run left goes first: its engine commands still running (a build goes on after its grader is
-        // killed), then its images and containers.
-        OrphanedCommands.stop(mentioning: [label, "\(grader.imageRepository):\(grader.tagPrefix)"])
-        BuildCgroup.removeAll(named: grader.tagPrefix)
-        if !grader.keepImage { sweep() }
+        var template = grader
+        template.extraLabels[Self.labelKey] = batchID
+        template.tagPrefix = "\(batchID)-"
+        template.buildCacheSweptByCaller = true
+        // What a killed run left goes first: its engine commands still running here (a build goes on after its
+        // grader is killed), its cgroups, then on each engine its images and containers.
+        OrphanedCommands.stop(mentioning: [label, "\(template.imageRepository):\(template.tagPrefix)"])
+        BuildCgroup.removeAll(named: template.tagPrefix)
 
-        let queue = WorkQueue(pending)
-        let finished = LockedBox<[GradeReport]>([])
-        let group = DispatchGroup()
-        for _ in 0..<min(jobs, max(pending.count, 1)) {
-            group.enter()
-            let thread = Thread { [grader, cancellation] in
-                defer { group.leave() }
-                while !cancellation.isRaised, let submission = queue.next() {
-                    onEvent(.started(submission))
-                    let report = grader.grade(submission.path, name: submission.name)
-                    if cancellation.isRaised {
-                        onEvent(.cancelled(submission))
-                        break
-                    }
-                    var saveError: String?
-                    do { try store.save(report) } catch { saveError = "\(error)" }
-                    finished.withLock { $0.append(report) }
-                    onEvent(.finished(report, saveError: saveError))
+        let workersWanted = engines.reduce(0) { $0 + $1.jobs }
+        let sessions = await withTaskGroup(of: (Int, EngineSession).self) { group in
+            for (index, engine) in engines.enumerated() {
+                // Workers actually started: an engine's share of the answers, at most its jobs.
+                let share = max(1, Int((Double(pending.count) * Double(engine.jobs) / Double(max(workersWanted, 1))).rounded(.up)))
+                let workers = min(engine.jobs, share)
+                group.addTask { [template] in (index, await EngineSession.open(engine, template: template, workers: workers, label: label)) }
+            }
+            var opened: [(Int, EngineSession)] = []
+            for await session in group { opened.append(session) }
+            return opened.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+
+        let queue = SubmissionQueue(pending)
+        let finished = await withTaskGroup(of: [GradeReport].self) { group in
+            for session in sessions {
+                for _ in 0..<session.workers {
+                    group.addTask { await Self.work(on: session, queue: queue, store: store, onEvent: onEvent) }
                 }
             }
-            thread.stackSize = 1 << 20
-            thread.start()
+            var all: [GradeReport] = []
+            for await grades in group { all += grades }
+            return all
         }
-        group.wait()
-        if !grader.keepImage {
-            ledger.removeUntagged(on: grader.engine)
-            sweep()
-            if let cacheBefore { grader.engine.removeBuildCache(addedSince: cacheBefore, builder: builder) }
+        let interrupted = Task.isCancelled
+        // Shielded: a detached task is not cancelled with this one, and every command in it has its own timeout.
+        await Task.detached { [sessions] in
+            await withTaskGroup(of: Void.self) { group in
+                for session in sessions where !session.isLost { group.addTask { await session.close() } }
+            }
+        }.value
+        return Outcome(finished: finished, interrupted: interrupted,
+                       lostEngines: sessions.filter(\.isLost).map(\.engine.name))
+    }
+
+    /// One worker: takes answers from the queue and grades them on its engine until the queue is done, the engine
+    /// is lost or the task is cancelled; returns the grades it finished.
+    private static func work(on session: EngineSession, queue: SubmissionQueue, store: BatchResultStore,
+                             onEvent: @Sendable (BatchEvent) -> Void) async -> [GradeReport] {
+        var finished: [GradeReport] = []
+        while !Task.isCancelled, let submission = await queue.next() {
+            if session.isLost {
+                await queue.giveBack(submission)
+                return finished
+            }
+            onEvent(.started(submission, engine: session.engine.name))
+            let report = await session.grader.grade(submission.path, name: submission.name)
+            if Task.isCancelled {
+                onEvent(.cancelled(submission))
+                await queue.giveBack(submission)
+                return finished
+            }
+            // A failed grade may be the engine's failure, not the answer's: an engine that does not answer now
+            // cannot have graded it. The answer goes back for another engine.
+            if report.score < report.maxScore || report.status == .error, !(await session.engine.engine.answers()) {
+                if session.markLost() { onEvent(.engineLost(engine: session.engine.name, returned: submission)) }
+                await queue.giveBack(submission)
+                return finished
+            }
+            var saveError: String?
+            do { try store.save(report) } catch { saveError = "\(error)" }
+            finished.append(report)
+            onEvent(.finished(report, saveError: saveError))
+            await queue.done()
         }
-        return (finished.withLock { $0 }, cancellation.isRaised)
+        return finished
     }
 }
 
-/// Hands out submissions one at a time to the batch's workers.
-private final class WorkQueue: Sendable {
-    private let items: Mutex<ArraySlice<Submission>>
+/// A batch's use of one engine: the grader set up for it, what to clean up at the end, and whether it was lost.
+final class EngineSession: Sendable {
+    let engine: BatchEngine
+    let grader: Grader
+    let workers: Int
+    private let label: String
+    private let cacheBefore: Set<String>?
+    private let stepImages: StepImageLedger
+    private let lost = Atomic<Bool>(false)
 
-    init(_ items: [Submission]) { self.items = Mutex(items[...]) }
+    private init(engine: BatchEngine, grader: Grader, workers: Int, label: String, cacheBefore: Set<String>?, stepImages: StepImageLedger) {
+        self.engine = engine
+        self.grader = grader
+        self.workers = workers
+        self.label = label
+        self.cacheBefore = cacheBefore
+        self.stepImages = stepImages
+    }
 
-    func next() -> Submission? { items.withLock { $0.popFirst() } }
+    /// Sets the grader up for `engine`: its facts, the ledger of stage images, each build's share of the engine's
+    /// CPUs (its CPUs over the workers actually started on it), and removes what a killed run of the batch left there.
+    static func open(_ engine: BatchEngine, template: Grader, workers: Int, label: String) async -> EngineSession {
+        var grader = template
+        grader.engine = engine.engine
+        grader.engineInfo = engine.info
+        let cpus = Double(engine.info.cpus ?? ProcessInfo.processInfo.activeProcessorCount)
+        grader.limits.cpus = template.limits.cpus ?? max(1, cpus / Double(workers))
+        let ledger = StepImageLedger()
+        grader.stepImages = ledger
+        let cacheBefore = grader.keepImage ? nil : await engine.engine.buildCacheIDs(builder: engine.info.builder)
+        let session = EngineSession(engine: engine, grader: grader, workers: workers, label: label,
+                                    cacheBefore: cacheBefore, stepImages: ledger)
+        if !grader.keepImage { await session.sweep() }
+        return session
+    }
+
+    var isLost: Bool { lost.load(ordering: .acquiring) }
+
+    /// Marks the engine lost; true for the first worker to find it so.
+    func markLost() -> Bool {
+        lost.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    /// The batch's containers and images on this engine (by label and tag prefix).
+    private func sweep() async {
+        await engine.engine.removeContainers(labelled: label)
+        await engine.engine.removeImages(repository: grader.imageRepository, tagPrefix: grader.tagPrefix)
+    }
+
+    /// Removes what the batch made here: stage images, its containers and images, the cache records it added.
+    func close() async {
+        guard !grader.keepImage else { return }
+        await stepImages.removeUntagged(on: engine.engine)
+        await sweep()
+        if let cacheBefore { await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder) }
+    }
+}
+
+/// Hands out submissions to the workers of all engines. An answer handed out is "in flight" until it is done or given
+/// back (its engine was lost); a worker asking while the queue is empty but answers are in flight waits, since one
+/// may come back.
+actor SubmissionQueue {
+    private var pending: ArraySlice<Submission>
+    private var inFlight = 0
+    private var waiting: [CheckedContinuation<Submission?, Never>] = []
+
+    init(_ submissions: [Submission]) { pending = submissions[...] }
+
+    /// The next answer to grade, or nil when all are done (or the task is cancelled).
+    func next() async -> Submission? {
+        if let submission = pending.popFirst() {
+            inFlight += 1
+            return submission
+        }
+        if inFlight == 0 || Task.isCancelled { return nil }
+        let submission = await withTaskCancellationHandler {
+            await withCheckedContinuation { waiting.append($0) }
+        } onCancel: {
+            Task { await self.releaseWaiters() }
+        }
+        return submission
+    }
+
+    /// The answer is graded (or given up on).
+    func done() {
+        inFlight -= 1
+        if inFlight == 0 && pending.isEmpty { releaseWaiters() }
+    }
+
+    /// The answer goes back for another worker.
+    func giveBack(_ submission: Submission) {
+        inFlight -= 1
+        if !waiting.isEmpty {
+            inFlight += 1
+            waiting.removeFirst().resume(returning: submission)
+        } else {
+            pending.append(submission)
+        }
+    }
+
+    private func releaseWaiters() {
+        let all = waiting
+        waiting.removeAll()
+        for waiter in all { waiter.resume(returning: nil) }
+    }
 }
 
 /// Engine commands a killed batch left running: found by the batch's label or tag on their command line (Linux `/proc`).
@@ -103,7 +279,7 @@ enum OrphanedCommands {
         let found = processes(mentioning: markers)
         guard !found.isEmpty else { return }
         for pid in found { kill(pid, SIGTERM) }
-        for _ in 0..<100 where found.contains(where: { kill($0, 0) == 0 }) { Thread.sleep(forTimeInterval: 0.1) }
+        for _ in 0..<100 where found.contains(where: { kill($0, 0) == 0 }) { usleep(100_000) }
     }
 
     static func processes(mentioning markers: [String]) -> [pid_t] {

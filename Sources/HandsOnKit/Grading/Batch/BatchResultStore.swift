@@ -1,8 +1,9 @@
 import Foundation
+import Synchronization
 
 /// A report folder's saved grades: one JSON file per graded answer under `results/`, written whole (a temporary file
 /// renamed into place) the moment the answer is graded, so a crash or `kill -9` loses only the answers in flight.
-public final class BatchResultStore: @unchecked Sendable {
+public final class BatchResultStore: Sendable {
     /// What a report folder is for, written once when it is made.
     public struct Manifest: Sendable, Codable, Equatable {
         public let chapter: String
@@ -14,8 +15,9 @@ public final class BatchResultStore: @unchecked Sendable {
     public let directory: String
     public let manifest: Manifest
     private var resultsDirectory: String { "\(directory)/results" }
-    private let lock: FileLock
-    private let writeLock = NSLock()
+    /// Held for the store's life, so a second batch cannot write to the same folder.
+    private let folderLock: Mutex<FileLock>
+    private let writeLock = Mutex(())
 
     /// Opens (or makes) the report folder for `chapter`; fails when another batch is writing to it, or when it holds
     /// another chapter's results.
@@ -29,7 +31,7 @@ public final class BatchResultStore: @unchecked Sendable {
         guard let lock = try FileLock(path: "\(directory)/.handson-batch.lock", wait: false) else {
             throw CommandFailure("another `handson batch` is writing to \(directory); wait for it, or choose another --out")
         }
-        self.lock = lock
+        folderLock = Mutex(lock)
         let manifestPath = "\(directory)/batch.json"
         if FileManager.default.fileExists(atPath: manifestPath) {
             let data = try Data(contentsOf: URL(fileURLWithPath: manifestPath))
@@ -65,7 +67,7 @@ public final class BatchResultStore: @unchecked Sendable {
 
     public func save(_ report: GradeReport) throws {
         let data = try Self.encoder.encode(report)
-        try writeLock.withLock {
+        try writeLock.withLock { _ in
             try data.write(to: URL(fileURLWithPath: file(for: report.submission)), options: .atomic)
         }
     }

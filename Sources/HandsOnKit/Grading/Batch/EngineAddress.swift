@@ -1,0 +1,111 @@
+import Foundation
+
+/// One engine a batch may grade on, as `--hosts` and `--hosts-file` name it: what the docker CLI takes for `--host`
+/// (`unix://`, `tcp://`, `ssh://user@host`) or `context:NAME`, optionally with `=JOBS` answers at a time.
+public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
+    public enum Target: Sendable, Equatable {
+        /// A socket URL: `DOCKER_HOST` (docker) or `CONTAINER_HOST` (podman).
+        case url(String)
+        /// A docker context (`DOCKER_CONTEXT`) or a podman connection (`CONTAINER_CONNECTION`).
+        case context(String)
+    }
+
+    public let target: Target
+    /// Answers graded at a time on it; nil: as many as the engine's machine has CPUs.
+    public let jobs: Int?
+
+    public init(target: Target, jobs: Int? = nil) {
+        self.target = target
+        self.jobs = jobs
+    }
+
+    /// The address as written, without the jobs: `ssh://root@lab1`, `context:lab2`.
+    public var description: String {
+        switch target {
+        case .url(let url): return url
+        case .context(let name): return "context:\(name)"
+        }
+    }
+
+    static let schemes = ["unix://", "tcp://", "ssh://", "npipe://"]
+
+    /// Reads `HOST[=JOBS]`; the error names the entry and what is wrong with it.
+    public static func parse(_ text: String) throws(EngineAddressError) -> EngineAddress {
+        let entry = text.trimmingCharacters(in: .whitespaces)
+        var address = entry
+        var jobs: Int?
+        if let equals = entry.lastIndex(of: "="), !entry[entry.index(after: equals)...].isEmpty,
+           entry[entry.index(after: equals)...].allSatisfy(\.isASCII), entry[entry.index(after: equals)...].allSatisfy(\.isNumber) {
+            guard let count = Int(entry[entry.index(after: equals)...]), count > 0 else {
+                throw EngineAddressError(entry: entry, problem: "JOBS after '=' must be a whole number above 0")
+            }
+            jobs = count
+            address = String(entry[..<equals])
+        }
+        if address.hasPrefix("context:") {
+            let name = String(address.dropFirst("context:".count))
+            guard !name.isEmpty, !name.contains(where: \.isWhitespace) else {
+                throw EngineAddressError(entry: entry, problem: "context: needs a context name, e.g. context:lab1")
+            }
+            return EngineAddress(target: .context(name), jobs: jobs)
+        }
+        guard let scheme = schemes.first(where: { address.hasPrefix($0) }) else {
+            throw EngineAddressError(entry: entry, problem: "not an engine address: use unix:///path, tcp://host:port, "
+                                     + "ssh://user@host or context:NAME, optionally followed by =JOBS")
+        }
+        guard address.count > scheme.count, !address.contains(where: \.isWhitespace) else {
+            throw EngineAddressError(entry: entry, problem: "\(scheme) needs a \(scheme == "unix://" ? "socket path" : "host")")
+        }
+        return EngineAddress(target: .url(address), jobs: jobs)
+    }
+
+    /// Reads `--hosts`: entries separated by commas.
+    public static func parseList(_ text: String) throws(EngineAddressError) -> [EngineAddress] {
+        var addresses: [EngineAddress] = []
+        for entry in text.split(separator: ",") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
+            addresses.append(try parse(String(entry)))
+        }
+        return addresses
+    }
+
+    /// Reads a hosts file: one entry a line; blank lines and lines starting with `#` are skipped. An error names the
+    /// file and the line.
+    public static func parseFile(_ contents: String, path: String) throws(EngineAddressError) -> [EngineAddress] {
+        var addresses: [EngineAddress] = []
+        for (index, line) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let entry = line.trimmingCharacters(in: .whitespaces)
+            if entry.isEmpty || entry.hasPrefix("#") { continue }
+            do {
+                addresses.append(try parse(entry))
+            } catch {
+                throw EngineAddressError(entry: entry, problem: error.problem, location: "\(path):\(index + 1)")
+            }
+        }
+        return addresses
+    }
+
+    /// The environment that points an engine's CLI here, and away from any address the base environment names.
+    public func environment(for kind: EngineKind, base: [String: String]) -> [String: String] {
+        var environment = base
+        for name in ["DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST", "CONTAINER_CONNECTION"] { environment[name] = nil }
+        switch (target, kind) {
+        case (.url(let url), .docker): environment["DOCKER_HOST"] = url
+        case (.url(let url), .podman): environment["CONTAINER_HOST"] = url
+        case (.context(let name), .docker): environment["DOCKER_CONTEXT"] = name
+        case (.context(let name), .podman): environment["CONTAINER_CONNECTION"] = name
+        }
+        return environment
+    }
+}
+
+/// A `--hosts` entry that cannot be used.
+public struct EngineAddressError: Error, CustomStringConvertible {
+    public let entry: String
+    public let problem: String
+    /// `file:line` for a hosts file.
+    public var location: String?
+
+    public var description: String {
+        (location.map { "\($0): " } ?? "") + "'\(entry)': \(problem)"
+    }
+}
