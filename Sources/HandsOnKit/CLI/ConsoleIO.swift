@@ -1,11 +1,13 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Where commands write: results to stdout, diagnostics to stderr. Tests pass a capturing instance.
-public final class ConsoleIO: @unchecked Sendable {
-    private let lock = NSLock()
+public final class ConsoleIO: Sendable {
+    /// One write at a time, so lines from parallel work never interleave.
+    private let writing = Mutex(())
     private let writeOutput: @Sendable (String) -> Void
     private let writeError: @Sendable (String) -> Void
     public let outputIsTerminal: Bool
@@ -41,12 +43,12 @@ public final class ConsoleIO: @unchecked Sendable {
 
     /// Writes a line (or text ending with a newline) to stdout.
     public func out(_ text: String, terminator: String = "\n") {
-        lock.withLock { writeOutput(text + terminator) }
+        writing.withLock { _ in writeOutput(text + terminator) }
     }
 
     /// Writes a line to stderr.
     public func err(_ text: String, terminator: String = "\n") {
-        lock.withLock { writeError(text + terminator) }
+        writing.withLock { _ in writeError(text + terminator) }
     }
 }
 
@@ -68,15 +70,15 @@ public struct TextStyle: Sendable {
 
 /// Writes to a file descriptor with write(2). When the reader has gone (`handson step | head`), later output is
 /// dropped instead of crashing (Foundation's FileHandle.write traps on EPIPE), so cleanups still run.
-final class DescriptorWriter: @unchecked Sendable {
+final class DescriptorWriter: Sendable {
     private let descriptor: Int32
-    private let lock = NSLock()
-    private var closed = false
+    /// Whether the reader has gone.
+    private let closed = Mutex(false)
 
     init(_ descriptor: Int32) { self.descriptor = descriptor }
 
     func write(_ text: String) {
-        lock.withLock {
+        closed.withLock { closed in
             guard !closed else { return }
             var bytes = Array(text.utf8)[...]
             while !bytes.isEmpty {

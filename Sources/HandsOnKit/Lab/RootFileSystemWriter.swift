@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Writes directories, files and links into a root file system being assembled (for stand-in images).
 struct RootFileSystemWriter {
@@ -56,12 +57,11 @@ enum PackageFileList {
 }
 
 /// Splits a byte stream into lines as chunks arrive.
-final class LineSplitter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var pending = Data()
+final class LineSplitter: Sendable {
+    private let buffer = Mutex(Data())
 
     func feed(_ chunk: Data) -> [String] {
-        lock.withLock {
+        buffer.withLock { pending in
             pending.append(chunk)
             var lines: [String] = []
             while let newline = pending.firstIndex(where: { $0 == 10 || $0 == 13 }) {

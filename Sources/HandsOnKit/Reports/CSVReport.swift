@@ -3,7 +3,7 @@ import Foundation
 /// `results.csv`: one row per graded submission, RFC 4180 quoting, opens in a spreadsheet as it is.
 public enum CSVReport {
     public static let header = ["submission", "score", "max_score", "tier", "size_bytes", "size_listed", "status",
-                                "duration_seconds", "failed_checks"]
+                                "duration_seconds", "failed_checks", "engine"]
 
     public static func render(_ summary: ClassSummary) -> String {
         var lines = [header.map(field).joined(separator: ",")]
@@ -13,6 +13,7 @@ public enum CSVReport {
                 grade.tier.map { textCell($0.label) } ?? "", grade.image.map { String($0.sizeBytes) } ?? "",
                 grade.image.map { textCell($0.size) } ?? "", grade.status.rawValue,
                 String(format: "%.2f", grade.durationSeconds), textCell(ClassSummary.failedChecks(grade)),
+                textCell(ClassSummary.engineName(grade)),
             ]
             lines.append(row.map(field).joined(separator: ","))
         }

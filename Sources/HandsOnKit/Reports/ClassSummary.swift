@@ -44,4 +44,10 @@ public struct ClassSummary: Sendable {
     public static func failedChecks(_ grade: GradeReport) -> String {
         grade.checks.filter { !$0.passed }.map { "\($0.id): \($0.message)" }.joined(separator: "; ")
     }
+
+    /// The engine that graded it: its address, `default` for the CLI's own, empty for results saved without one.
+    public static func engineName(_ grade: GradeReport) -> String {
+        guard let engine = grade.engine else { return "" }
+        return engine.host ?? "default"
+    }
 }

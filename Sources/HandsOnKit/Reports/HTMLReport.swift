@@ -171,7 +171,7 @@ public enum HTMLReport {
 
     private static func submissionsTable(_ summary: ClassSummary) -> String {
         var html = "<section><h2>Submissions</h2>\n<table>\n<thead><tr><th>Submission</th><th>Score</th><th>Tier</th><th>Size</th>"
-            + "<th>Time</th><th>Checks</th></tr></thead>\n<tbody>\n"
+            + "<th>Time</th><th>Engine</th><th>Checks</th></tr></thead>\n<tbody>\n"
         for grade in summary.grades {
             let failed = grade.checks.filter { !$0.passed }
             let checks = grade.checks.map { check in
@@ -184,10 +184,11 @@ public enum HTMLReport {
                 + "<td class=\"score\" style=\"color:\(colour(score: grade.score, max: grade.maxScore))\">\(grade.score)</td>"
                 + "<td>\(Markup.escape(grade.tier?.label ?? "–"))</td><td>\(Markup.escape(grade.image?.size ?? "–"))</td>"
                 + "<td class=\"nowrap\">\(String(format: "%.1f s", grade.durationSeconds))</td>"
+                + "<td class=\"nowrap\">\(Markup.escape(ClassSummary.engineName(grade)))</td>"
                 + "<td><details\(failed.isEmpty ? "" : " open")><summary>\(Markup.escape(heading))</summary><ul class=\"checks\">\(checks)</ul></details></td></tr>\n"
         }
         for name in summary.notGraded {
-            html += "<tr class=\"pending\"><td>\(Markup.escape(name))</td><td>–</td><td colspan=\"4\" class=\"muted\">not graded yet</td></tr>\n"
+            html += "<tr class=\"pending\"><td>\(Markup.escape(name))</td><td>–</td><td colspan=\"5\" class=\"muted\">not graded yet</td></tr>\n"
         }
         return html + "</tbody>\n</table>\n</section>\n"
     }

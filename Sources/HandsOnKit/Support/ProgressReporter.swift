@@ -1,20 +1,24 @@
 import Foundation
+import Synchronization
 
 /// Shows long work: on a terminal one status line redrawn in place; into a pipe or file, plain lines
 /// (an activity line only when its first word changes, so logs stay short).
-public final class ProgressReporter: @unchecked Sendable {
+public final class ProgressReporter: Sendable {
+    private struct State {
+        var lineIsOpen = false
+        var lastActivityKind = ""
+        var lastDraw = Date.distantPast
+    }
+
     private let io: ConsoleIO
-    private let lock = NSLock()
-    private var lineIsOpen = false
-    private var lastActivityKind = ""
-    private var lastDraw = Date.distantPast
+    private let state = Mutex(State())
 
     public init(io: ConsoleIO) { self.io = io }
 
     /// A step worth its own line.
     public func step(_ text: String) {
-        lock.withLock {
-            closeLine()
+        state.withLock {
+            closeLine(&$0)
             io.err(text)
         }
     }
@@ -24,30 +28,30 @@ public final class ProgressReporter: @unchecked Sendable {
 
     /// Chatter from a running tool (debootstrap's "Retrieving ..." lines).
     public func activity(_ text: String) {
-        lock.withLock {
+        state.withLock { state in
             if io.errorIsTerminal {
                 let now = Date()
-                guard now.timeIntervalSince(lastDraw) > 0.1 else { return }
-                lastDraw = now
+                guard now.timeIntervalSince(state.lastDraw) > 0.1 else { return }
+                state.lastDraw = now
                 let width = 100
                 let shown = text.count > width ? String(text.prefix(width - 1)) + "…" : text
                 io.err("\r\u{1B}[K    " + io.errorStyle.dim(shown), terminator: "")
-                lineIsOpen = true
+                state.lineIsOpen = true
             } else {
                 let kind = String(text.split(separator: " ").first ?? "")
-                guard kind != lastActivityKind else { return }
-                lastActivityKind = kind
+                guard kind != state.lastActivityKind else { return }
+                state.lastActivityKind = kind
                 io.err("    " + text)
             }
         }
     }
 
-    public func finish() { lock.withLock { closeLine() } }
+    public func finish() { state.withLock { closeLine(&$0) } }
 
-    private func closeLine() {
-        if lineIsOpen {
+    private func closeLine(_ state: inout State) {
+        if state.lineIsOpen {
             io.err("\r\u{1B}[K", terminator: "")
-            lineIsOpen = false
+            state.lineIsOpen = false
         }
     }
 }

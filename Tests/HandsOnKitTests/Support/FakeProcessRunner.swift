@@ -1,44 +1,50 @@
 import Foundation
+import Synchronization
 @testable import HandsOnKit
 
 /// A process runner that answers from a table: the first rule whose words start the command line wins.
 /// Records every request so tests can assert what would have been run.
-final class FakeProcessRunner: ProcessRunning, @unchecked Sendable {
-    struct Rule {
+final class FakeProcessRunner: ProcessRunning, Sendable {
+    struct Rule: Sendable {
         let prefix: [String]
         let exitCode: Int32
         let stdout: String
         let stderr: String
         /// Computes the answer from the request instead (e.g. writes the file curl's -o names).
-        var handler: ((ProcessRequest) -> (Int32, String, String))?
+        var handler: (@Sendable (ProcessRequest) -> (Int32, String, String))?
     }
 
-    private let lock = NSLock()
-    private var rules: [Rule] = []
-    private var recorded: [[String]] = []
+    private struct State {
+        var rules: [Rule] = []
+        var requests: [ProcessRequest] = []
+    }
+    private let state = Mutex(State())
 
     /// Answers a command starting with `prefix` (executable first).
     func on(_ prefix: [String], exit exitCode: Int32 = 0, stdout: String = "", stderr: String = "") {
-        lock.withLock { rules.append(Rule(prefix: prefix, exitCode: exitCode, stdout: stdout, stderr: stderr)) }
+        state.withLock { $0.rules.append(Rule(prefix: prefix, exitCode: exitCode, stdout: stdout, stderr: stderr)) }
     }
 
     /// Answers a command starting with `prefix` by calling `handler`.
-    func on(_ prefix: [String], handler: @escaping (ProcessRequest) -> (Int32, String, String)) {
-        lock.withLock { rules.append(Rule(prefix: prefix, exitCode: 0, stdout: "", stderr: "", handler: handler)) }
+    func on(_ prefix: [String], handler: @escaping @Sendable (ProcessRequest) -> (Int32, String, String)) {
+        state.withLock { $0.rules.append(Rule(prefix: prefix, exitCode: 0, stdout: "", stderr: "", handler: handler)) }
     }
 
-    var commands: [[String]] { lock.withLock { recorded } }
+    var commands: [[String]] { state.withLock { $0.requests.map { [$0.executable] + $0.arguments } } }
+
+    /// Every request, in order (with its environment).
+    var requests: [ProcessRequest] { state.withLock { $0.requests } }
 
     /// The last request whose command starts with `prefix`.
-    func lastRequest(_ prefix: [String]) -> ProcessRequest? { lock.withLock { requests.last { ([$0.executable] + $0.arguments).starts(with: prefix) } } }
-    private var requests: [ProcessRequest] = []
+    func lastRequest(_ prefix: [String]) -> ProcessRequest? {
+        requests.last { ([$0.executable] + $0.arguments).starts(with: prefix) }
+    }
 
     func run(_ request: ProcessRequest) throws -> ProcessResult {
         let command = [request.executable] + request.arguments
-        let rule: Rule? = lock.withLock {
-            recorded.append(command)
-            requests.append(request)
-            return rules.first { command.starts(with: $0.prefix) }
+        let rule: Rule? = state.withLock {
+            $0.requests.append(request)
+            return $0.rules.first { command.starts(with: $0.prefix) }
         }
         guard let rule else { throw ProcessError.executableNotFound(request.executable) }
         let (code, out, err) = rule.handler?(request) ?? (rule.exitCode, rule.stdout, rule.stderr)

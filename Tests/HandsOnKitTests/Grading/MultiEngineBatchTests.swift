@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+
+@Suite("--hosts: the engines a batch grades on")
+struct EngineAddressTests {
+    @Test(arguments: [
+        ("unix:///run/handson-containerd-store/docker.sock", EngineAddress.Target.url("unix:///run/handson-containerd-store/docker.sock"), nil as Int?),
+        ("ssh://root@localhost=2", .url("ssh://root@localhost"), 2),
+        ("tcp://lab2.example:2376=8", .url("tcp://lab2.example:2376"), 8),
+        ("context:lab3", .context("lab3"), nil),
+        (" context:lab3=1 ", .context("lab3"), 1),
+    ])
+    func readsEachKindOfAddress(text: String, target: EngineAddress.Target, jobs: Int?) async throws {
+        let address = try EngineAddress.parse(text)
+        #expect(address.target == target)
+        #expect(address.jobs == jobs)
+    }
+
+    @Test(arguments: [
+        ("lab1:2375", "not an engine address"),
+        ("ssh://", "ssh:// needs a host"),
+        ("unix://", "unix:// needs a socket path"),
+        ("ssh://root@lab1=0", "JOBS after '=' must be a whole number above 0"),
+        ("context:", "context: needs a context name"),
+    ])
+    func aBadEntryIsNamedWithWhatIsWrong(text: String, problem: String) async {
+        do {
+            _ = try EngineAddress.parse(text)
+            Issue.record("'\(text)' was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("'\(text.trimmingCharacters(in: .whitespaces))': "))
+            #expect(error.description.contains(problem), "\(error)")
+        }
+    }
+
+    @Test func aListAndAFile() async throws {
+        let list = try EngineAddress.parseList("unix:///var/run/docker.sock=2, ssh://root@localhost=1")
+        #expect(list.map(\.description) == ["unix:///var/run/docker.sock", "ssh://root@localhost"])
+        #expect(list.map(\.jobs) == [2, 1])
+        let file = "# the lab servers\nssh://grader@lab1=4\n\n  context:lab2\n"
+        #expect(try EngineAddress.parseFile(file, path: "hosts.txt").map(\.description) == ["ssh://grader@lab1", "context:lab2"])
+        do {
+            _ = try EngineAddress.parseFile("ssh://grader@lab1\nlab2\n", path: "hosts.txt")
+            Issue.record("a bad line was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("hosts.txt:2: 'lab2': not an engine address"))
+        }
+    }
+
+    @Test func theAddressReplacesWhateverTheEnvironmentNamed() async throws {
+        let base = ["DOCKER_HOST": "tcp://elsewhere:2375", "DOCKER_CONTEXT": "old", "PATH": "/usr/bin"]
+        let ssh = try EngineAddress.parse("ssh://root@localhost")
+        #expect(ssh.environment(for: .docker, base: base) == ["DOCKER_HOST": "ssh://root@localhost", "PATH": "/usr/bin"])
+        #expect(ssh.environment(for: .podman, base: base) == ["CONTAINER_HOST": "ssh://root@localhost", "PATH": "/usr/bin"])
+        let context = try EngineAddress.parse("context:lab2")
+        #expect(context.environment(for: .docker, base: base) == ["DOCKER_CONTEXT": "lab2", "PATH": "/usr/bin"])
+        #expect(context.environment(for: .podman, base: base) == ["CONTAINER_CONNECTION": "lab2", "PATH": "/usr/bin"])
+        let engine = ContainerEngine(kind: .docker, runner: FakeProcessRunner(), environment: context.environment(for: .docker, base: base))
+        #expect(engine.address == "context:lab2")
+    }
+
+    @Test func theCLIRefusesAMixOfOneEngineAndSeveral() async {
+        let run = await CLIRun.run(["batch", "--chapter", "ictsc-diet", "--out", "/tmp/x", "--hosts", "ssh://a@b", "--jobs", "2", "/tmp"])
+        #expect(run.exitCode == ExitCode.usage)
+        #expect(run.stderr.contains("--jobs is for one engine; with --hosts write HOST=JOBS"))
+        let bad = await CLIRun.run(["batch", "--chapter", "ictsc-diet", "--out", "/tmp/x", "--hosts", "lab1", "/tmp"])
+        #expect(bad.exitCode == ExitCode.usage)
+        #expect(bad.stderr.contains("--hosts: 'lab1': not an engine address"))
+    }
+}
+
+@Suite("The batch's queue across engines")
+struct SubmissionQueueTests {
+    static func submissions(_ count: Int) -> [Submission] {
+        (0..<count).map { Submission(name: "s\($0)", path: "/class/s\($0)") }
+    }
+
+    @Test func everyAnswerOnceThenNil() async {
+        let queue = SubmissionQueue(Self.submissions(3))
+        var handed: [String] = []
+        while let next = await queue.next() {
+            handed.append(next.name)
+            await queue.done()
+        }
+        #expect(handed == ["s0", "s1", "s2"])
+    }
+
+    @Test func anAnswerGivenBackGoesToAWorkerThatWaits() async throws {
+        let queue = SubmissionQueue(Self.submissions(1))
+        let first = try #require(await queue.next())
+        // The queue is empty but one answer is in flight: a second worker waits for it instead of stopping.
+        let waiter = Task { await queue.next() }
+        try await Task.sleep(for: .milliseconds(100))
+        await queue.giveBack(first)  // its engine was lost
+        let regraded = await waiter.value
+        #expect(regraded == first)
+        await queue.done()
+        #expect(await queue.next() == nil, "all answers are done")
+    }
+
+    @Test func waitersAreReleasedWhenTheLastAnswerIsDone() async throws {
+        let queue = SubmissionQueue(Self.submissions(1))
+        _ = try #require(await queue.next())
+        let waiters = (0..<3).map { _ in Task { await queue.next() } }
+        try await Task.sleep(for: .milliseconds(100))
+        await queue.done()
+        for waiter in waiters { #expect(await waiter.value == nil) }
+    }
+
+    @Test func aCancelledWaiterStops() async throws {
+        let queue = SubmissionQueue(Self.submissions(1))
+        _ = try #require(await queue.next())
+        let waiter = Task { await queue.next() }
+        try await Task.sleep(for: .milliseconds(100))
+        waiter.cancel()
+        #expect(await waiter.value == nil)
+    }
+
+    @Test func withNoWorkerLeftAGivenBackAnswerStaysQueued() async throws {
+        let queue = SubmissionQueue(Self.submissions(2))
+        let first = try #require(await queue.next())
+        await queue.giveBack(first)
+        #expect(await queue.next()?.name == "s1")
+        #expect(await queue.next()?.name == "s0", "given back to the end of the queue")
+    }
+}
