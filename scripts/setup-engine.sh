@@ -43,6 +43,7 @@ install_bookworm_packages() {
   command -v iptables >/dev/null 2>&1 || need+=(iptables)
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
   [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)           # HandsOn reads compressed image layers with zlib
+  [ -x /usr/sbin/sshd ] || need+=(openssh-server)             # a batch test reaches an engine over ssh://root@localhost
   if [ "$(dockerd_major)" != "$WANTED_DOCKERD_MAJOR" ]; then need+=(adduser sysvinit-utils libsystemd0); fi
   [ "${#need[@]}" -gt 0 ] || return 0
   log "installing ${need[*]}"
@@ -154,5 +155,15 @@ if [ ! -e /etc/containers/containers.conf ]; then
   printf '[containers]\ndefault_ulimits = []\n' > /etc/containers/containers.conf
 fi
 
+# sshd on the loopback only: the several-engine batch test reaches the default daemon as ssh://root@... with a key it
+# makes itself (root logs in with keys only, Debian's default).
+start_loopback_sshd() {
+  if [ -e /run/handson-sshd.pid ] && kill -0 "$(cat /run/handson-sshd.pid)" 2>/dev/null; then return 0; fi
+  mkdir -p /run/sshd
+  /usr/sbin/sshd -o ListenAddress=127.0.0.1 -o PidFile=/run/handson-sshd.pid -o PasswordAuthentication=no \
+    && log "sshd listens on 127.0.0.1:22 (keys only)"
+}
+
 start_default_dockerd
 start_containerd_store_dockerd
+start_loopback_sshd

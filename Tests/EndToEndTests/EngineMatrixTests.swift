@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Synchronization
 @testable import HandsOnKit
 
 /// The engines users have, as `make matrix` sets them up: Docker 26 with BuildKit on overlay2 (the default socket),
@@ -28,6 +29,9 @@ enum EngineMatrix {
     }
 
     static var memberNames: [String] { members.map { $0.name } }
+
+    /// The sample class as one engine (BuildKit on overlay2) graded it, once the matrix test has run.
+    static let oneEngineGrades = Mutex<[String: GradeReport]?>(nil)
 
     static let members = [
         Member(name: "docker-buildkit-overlay2", kind: .docker, settings: ["DOCKER_HOST": "", "DOCKER_BUILDKIT": "1"]),
@@ -89,6 +93,7 @@ struct EngineMatrixTests {
 
         // One size, whatever the engine: every graded image measures the same everywhere.
         let reference = try #require(gradesByEngine["docker-buildkit-overlay2"])
+        EngineMatrix.oneEngineGrades.withLock { $0 = reference }
         for (name, grades) in gradesByEngine where name != "docker-buildkit-overlay2" {
             for (submission, grade) in grades {
                 #expect(grade.image?.sizeBytes == reference[submission]?.image?.sizeBytes,
@@ -126,5 +131,146 @@ struct EngineMatrixTests {
             }) { return true }
         }
         return false
+    }
+
+    /// Three engines grade the class together: the default daemon, the containerd-store daemon, and the default daemon
+    /// again over `ssh://root@...` (a key made here). The containerd-store daemon is killed (SIGKILL) while it grades;
+    /// its answers go to the others, the batch exits 0, and every result equals what one engine gives. After the daemon
+    /// is restarted, running the batch again grades nothing and removes what the killed daemon was left holding.
+    @Test func severalEnginesGradeTheClassTogetherAndOneDyingCostsNothing() async throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-hosts-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let (folder, answers) = try await GeneratedClass.make(in: parent)
+        let ssh = try await LoopbackSSH.make(in: parent)
+        defer { ssh.remove() }
+        let containerdStore = EngineMatrix.containerdHost
+        for member in EngineMatrix.members where member.kind == .docker && member.settings["DOCKER_BUILDKIT"] == "1" {
+            _ = try await EndToEnd.prepareLab(on: try await member.engine())
+        }
+        let viaSSH = ContainerEngine(kind: .docker, runner: EndToEnd.runner,
+                                     environment: EndToEnd.environment.merging(["DOCKER_HOST": ssh.host]) { _, new in new })
+        #expect(await viaSSH.answers(), "the default daemon answers over \(ssh.host)")
+
+        let reference: [String: GradeReport]
+        if let graded = EngineMatrix.oneEngineGrades.withLock({ $0 }) {
+            reference = graded
+        } else {
+            let out = "\(parent)/report-one-engine"
+            let one = try await GradingOnTheEngine.BatchEndToEndTests.runBatch(GradingOnTheEngine.BatchEndToEndTests.batchArguments(folder, out))
+            #expect(one.termination == .exited(0), "\(one.stderr)")
+            reference = Dictionary(uniqueKeysWithValues: try GradingOnTheEngine.BatchEndToEndTests.savedGrades(out).map { ($0.submission, $0) })
+        }
+
+        let out = "\(parent)/report-hosts"
+        let hosts = "unix:///var/run/docker.sock=1,\(containerdStore)=2,\(ssh.host)=1"
+        let arguments = ["batch", "--chapter", "ictsc-diet", folder, "--out", out, "--hosts", hosts,
+                         "--build-timeout", "\(Int(GeneratedClass.buildTimeout))", "--run-timeout", "\(Int(GeneratedClass.runTimeout))"]
+        var environment = EndToEnd.environment
+        environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
+        environment["DOCKER_HOST"] = nil
+        let printed = LockedBox("")
+        let batch = Task { [environment] in
+            try await EndToEnd.runner.run(ProcessRequest(GradingOnTheEngine.BatchEndToEndTests.binary, arguments, environment: environment,
+                                                         timeout: 900, killGrace: 30,
+                                                         onOutput: { _, data in printed.withLock { $0 += String(decoding: data, as: UTF8.self) } }))
+        }
+        // Kill the containerd-store daemon once it is grading an answer not yet saved, with a few answers done.
+        var killedWhileGrading: String?
+        for _ in 0..<1200 where killedWhileGrading == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            let saved = Set(((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/results")) ?? []).map { String($0.dropLast(5)) })
+            let startedThere = printed.withLock { $0 }.split(separator: "\n").compactMap { line -> String? in
+                guard line.hasSuffix(" on \(containerdStore)"), let name = line.split(separator: " ").dropFirst(2).first else { return nil }
+                return String(name)
+            }
+            if saved.count >= 2, let inFlight = startedThere.first(where: { !saved.contains($0) }) {
+                let pid = try String(contentsOfFile: "/run/handson-containerd-store/docker.pid", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(kill(pid_t(pid) ?? 0, SIGKILL) == 0, "killed the containerd-store daemon (pid \(pid))")
+                killedWhileGrading = inFlight
+            }
+        }
+        let result = try await batch.value
+        // The daemon comes back for the tests after this one, whatever happened here.
+        let restart = try await EndToEnd.runner.run(ProcessRequest("bash", ["\(EndToEnd.repositoryRoot)/scripts/setup-engine.sh"], timeout: 300))
+        #expect(restart.succeeded, "\(restart.stderr)")
+
+        let stopped = try #require(killedWhileGrading, "the containerd-store daemon was seen grading")
+        #expect(result.termination == .exited(0), "\(result.stderr)")
+        #expect(result.stderr.contains("\(containerdStore) stopped answering"), "\(result.stderr)")
+        let grades = try GradingOnTheEngine.BatchEndToEndTests.savedGrades(out)
+        #expect(grades.count == answers.count, "every answer graded: \(grades.map(\.submission))")
+        let byName = Dictionary(uniqueKeysWithValues: grades.map { ($0.submission, $0) })
+        #expect(byName[stopped]?.engine?.host != containerdStore, "\(stopped), cut short by the kill, was graded again elsewhere")
+        let engines = Set(grades.compactMap { $0.engine?.host })
+        #expect(engines.isSubset(of: ["unix:///var/run/docker.sock", containerdStore, ssh.host]) && engines.count >= 2, "\(engines)")
+        #expect(engines.contains(ssh.host), "the engine over ssh graded some")
+        for answer in answers {
+            let grade = try #require(byName[answer.name], "\(answer.name) not graded")
+            let one = try #require(reference[answer.name])
+            #expect(grade.score == one.score && grade.score == answer.score, "\(answer.name) on \(grade.engine?.host ?? "?"): \(grade.checks)")
+            #expect(grade.image?.sizeBytes == one.image?.sizeBytes, "\(answer.name): \(grade.image?.sizeBytes ?? -1) vs \(one.image?.sizeBytes ?? -1)")
+            #expect(Set(grade.checks.filter { !$0.passed }.map(\.id)) == Set(one.checks.filter { !$0.passed }.map(\.id)), "\(answer.name)")
+        }
+        let csv = try String(contentsOfFile: "\(out)/results.csv", encoding: .utf8)
+        #expect(csv.hasPrefix(CSVReport.header.joined(separator: ",")) && csv.contains(",\(ssh.host)\r\n"), "the CSV names the engine")
+
+        // Resumed with the daemon back: nothing graded again, and what the killed daemon held is removed.
+        let again = try await EndToEnd.runner.run(ProcessRequest(GradingOnTheEngine.BatchEndToEndTests.binary, arguments,
+                                                                 environment: environment, timeout: 300))
+        #expect(again.termination == .exited(0), "\(again.stderr)")
+        #expect(again.stderr.contains("Grading 0 of \(answers.count) submissions"), "\(again.stderr)")
+        for member in EngineMatrix.members where member.kind == .docker && member.settings["DOCKER_BUILDKIT"] == "1" {
+            try await GradingOnTheEngine.BatchEndToEndTests.expectNothingLeft(out, try await member.engine())
+        }
+        #expect(!Self.cgroupsLeft(), "build cgroups left under /handson")
+    }
+}
+
+/// sshd on 127.0.0.1 (started by scripts/setup-engine.sh) reached with a key made for one test: an ssh_config alias
+/// names the key, and the key is authorized for root until `remove()`.
+struct LoopbackSSH {
+    let alias: String
+    let directory: String
+    let publicKey: String
+    /// The engine address: `ssh://root@ALIAS`.
+    var host: String { "ssh://root@\(alias)" }
+
+    static let authorizedKeys = "/root/.ssh/authorized_keys"
+    var configFile: String { "/etc/ssh/ssh_config.d/\(alias).conf" }
+
+    static func make(in parent: String) async throws -> LoopbackSSH {
+        let alias = "handson-e2e-\(UUID().uuidString.prefix(8).lowercased())"
+        let directory = "\(parent)/ssh"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let keygen = try await EndToEnd.runner.run(ProcessRequest("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", alias, "-f", "\(directory)/key"]))
+        guard keygen.succeeded else { throw CommandFailure("ssh-keygen: \(keygen.stderr)") }
+        let publicKey = try String(contentsOfFile: "\(directory)/key.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try FileManager.default.createDirectory(atPath: "/root/.ssh", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let existing = (try? String(contentsOfFile: authorizedKeys, encoding: .utf8)) ?? ""
+        try (existing + (existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n") + publicKey + "\n")
+            .write(toFile: authorizedKeys, atomically: true, encoding: .utf8)
+        let ssh = LoopbackSSH(alias: alias, directory: directory, publicKey: publicKey)
+        try """
+            Host \(alias)
+              HostName 127.0.0.1
+              User root
+              IdentityFile \(directory)/key
+              IdentitiesOnly yes
+              StrictHostKeyChecking no
+              UserKnownHostsFile /dev/null
+              LogLevel ERROR
+
+            """.write(toFile: ssh.configFile, atomically: true, encoding: .utf8)
+        return ssh
+    }
+
+    /// Takes the key off root's authorized keys and removes the alias.
+    func remove() {
+        if let keys = try? String(contentsOfFile: Self.authorizedKeys, encoding: .utf8) {
+            let kept = keys.split(separator: "\n").filter { $0 != publicKey }.joined(separator: "\n")
+            try? (kept.isEmpty ? "" : kept + "\n").write(toFile: Self.authorizedKeys, atomically: true, encoding: .utf8)
+        }
+        try? FileManager.default.removeItem(atPath: configFile)
     }
 }

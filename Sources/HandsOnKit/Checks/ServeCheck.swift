@@ -1,6 +1,8 @@
 import Foundation
 
-/// Runs the image as a server (limits on, published on a free 127.0.0.1 port), asks it over HTTP, removes it.
+/// Runs the image as a server (limits on), asks it over HTTP, removes it. On a local engine the port is published on a
+/// free 127.0.0.1 port and curl asks; on a remote one (ssh://, tcp://, a context) nothing is published and the request
+/// is made inside the engine, from a helper container in the server's network namespace.
 struct ServeCheck {
     let expectation: ServeExpectation
 
@@ -15,14 +17,16 @@ struct ServeCheck {
 
     private func serve(_ id: String, name: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(expectation.image)
+        let local = context.engine.isLocal
         var started = false
         var port = 0
         var lastError = ""
         for _ in 0..<3 where !started {  // a free port can be taken between asking and publishing: try another
-            port = PortAvailability.ephemeralPort() ?? 0
+            port = local ? PortAvailability.ephemeralPort() ?? 0 : expectation.containerPort
+            let ports = local ? [PortMapping(hostPort: port, containerPort: expectation.containerPort)] : []
             do {
-                _ = try await context.engine.startContainer(image: image, name: name, ports: [PortMapping(hostPort: port, containerPort: expectation.containerPort)],
-                                                      labels: context.containerLabels, extraArguments: CommandOutputCheck.limits)
+                _ = try await context.engine.startContainer(image: image, name: name, ports: ports,
+                                                            labels: context.containerLabels, extraArguments: CommandOutputCheck.limits)
                 started = true
             } catch {
                 await context.engine.removeContainers([name])
@@ -35,7 +39,10 @@ struct ServeCheck {
         let http = HTTPCheck(expectation: HTTPExpectation(url: "http://127.0.0.1:\(port)\(expectation.path)", status: expectation.status,
                                                           jsonField: expectation.jsonField, equals: expectation.equals,
                                                           deadlineSeconds: min(expectation.deadlineSeconds, context.runTimeout)))
-        let probe = HealthProbe(runner: context.engine.runner)
+        var probe = HealthProbe(runner: context.engine.runner)
+        if !local {
+            probe.route = .insideEngine(context.engine, container: name, port: expectation.containerPort, helperImage: HealthProbe.helperImage)
+        }
         let observation = try await probe.waitUntil(url: http.expectation.url, deadlineSeconds: http.expectation.deadlineSeconds) { observation in
             // Any HTTP answer shows the container runs; only silence is worth asking the engine whether it stopped.
             if http.satisfied(observation) { return true }

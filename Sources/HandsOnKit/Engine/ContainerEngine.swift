@@ -189,6 +189,9 @@ public struct ContainerEngine: Sendable {
         return nil
     }
 
+    /// Whether the engine runs on this machine, reached through a local socket (so its published ports are here too).
+    public var isLocal: Bool { address.map { $0.hasPrefix("unix://") } ?? true }
+
     /// Whether the engine answers now (never the remembered facts): one short `version` call.
     public func answers(timeout: Double = 15) async -> Bool {
         let arguments = kind == .docker ? ["version", "--format", "{{.Server.Version}}"] : ["version"]

@@ -30,10 +30,24 @@ public enum HealthBody {
     }
 }
 
-/// Polls an HTTP endpoint with curl until it answers healthy or the deadline passes.
-/// curl runs with machine-readable output (body to a file; status and exit code from `-w`), never scraped.
+/// Polls an HTTP endpoint until it answers healthy or the deadline passes: with curl on this machine (machine-readable
+/// output: body to a file; status and exit code from `-w`, never scraped), or from inside the engine.
 public struct HealthProbe: Sendable {
+    /// How a request reaches the container.
+    public enum Route: Sendable {
+        /// curl on this machine, to a port the engine published on 127.0.0.1 (a local engine).
+        case local
+        /// From a throw-away container in the container's own network namespace on its engine (`--network
+        /// container:NAME`), so nothing but the engine's API has to be reachable from here: a remote engine's
+        /// published ports are on its own machine. `helperImage` needs bash and `timeout` (Debian's slim image has both).
+        case insideEngine(ContainerEngine, container: String, port: Int, helperImage: String)
+    }
+
+    /// The image requests from inside an engine are made from; a lab image, so it is there without a registry.
+    public static let helperImage = "debian:bookworm-slim"
+
     public let runner: any ProcessRunning
+    public var route: Route = .local
     /// Pause between attempts; short, so readiness is seen soon after it happens.
     public var interval: Double = 0.05
     public var attemptTimeout: Double = 2
@@ -65,6 +79,10 @@ public struct HealthProbe: Sendable {
 
     /// One request.
     public func look(url: String, attempts: Int = 1, started: Date = Date()) async throws -> HealthObservation {
+        if case .insideEngine(let engine, let container, let port, let helperImage) = route {
+            return try await lookFromInside(engine, container: container, port: port, path: Self.path(of: url),
+                                            helperImage: helperImage, attempts: attempts, started: started)
+        }
         let bodyFile = FileManager.default.temporaryDirectory
             .appendingPathComponent("handson-health-\(getpid())-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: bodyFile) }
@@ -78,5 +96,40 @@ public struct HealthProbe: Sendable {
         let body = (try? String(contentsOfFile: bodyFile, encoding: .utf8)) ?? ""
         return HealthObservation(httpStatus: status, curlExitCode: exitCode, body: body, attempts: attempts,
                                  elapsedSeconds: Date().timeIntervalSince(started))
+    }
+
+    /// One request made by bash's /dev/tcp in a helper container sharing the container's network: a raw HTTP/1.0
+    /// exchange, its status line and body read back. No answer reads as curl's "could not connect" (exit 7).
+    private func lookFromInside(_ engine: ContainerEngine, container: String, port: Int, path: String, helperImage: String,
+                                attempts: Int, started: Date) async throws -> HealthObservation {
+        let script = #"exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3 && cat <&3"#
+        let result = try await engine.execute(["run", "--rm", "--pull", "never", "--network", "container:\(container)",
+                                               "--label", "org.handson.check=true", helperImage,
+                                               "timeout", String(Int(attemptTimeout.rounded(.up))), "bash", "-c", script,
+                                               "bash", String(port), path],
+                                              timeout: attemptTimeout + 20, outputLimit: 1 << 20)
+        let (status, body) = Self.parseResponse(result.stdout)
+        return HealthObservation(httpStatus: status, curlExitCode: status == 0 ? 7 : 0, body: body, attempts: attempts,
+                                 elapsedSeconds: Date().timeIntervalSince(started))
+    }
+
+    /// The path and query of a URL (`/health` of `http://127.0.0.1:9090/health`).
+    static func path(of url: String) -> String {
+        guard let components = URLComponents(string: url) else { return "/" }
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        return path + (components.percentEncodedQuery.map { "?\($0)" } ?? "")
+    }
+
+    /// The status code and body of a raw HTTP response; status 0 when there is none.
+    static func parseResponse(_ text: String) -> (status: Int, body: String) {
+        guard text.hasPrefix("HTTP/") else { return (0, "") }
+        let statusLine = text.prefix { $0 != "\r" && $0 != "\n" }
+        let fields = statusLine.split(separator: " ")
+        let status = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
+        let body: Substring
+        if let end = text.range(of: "\r\n\r\n") { body = text[end.upperBound...] }
+        else if let end = text.range(of: "\n\n") { body = text[end.upperBound...] }
+        else { body = "" }
+        return (status, String(body))
     }
 }

@@ -125,3 +125,42 @@ struct SubmissionQueueTests {
         #expect(await queue.next()?.name == "s0", "given back to the end of the queue")
     }
 }
+
+@Suite("HTTP from inside a remote engine")
+struct InsideEngineProbeTests {
+    @Test(arguments: [
+        ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"status\":\"Healthy\"}", 200, "{\"status\":\"Healthy\"}"),
+        ("HTTP/1.0 404 Not Found\r\n\r\n404 page not found\n", 404, "404 page not found\n"),
+        ("HTTP/1.1 503 Service Unavailable\n\nstarting", 503, "starting"),
+        ("", 0, ""),
+        ("bash: connect: Connection refused", 0, ""),
+    ])
+    func aRawResponseIsReadBack(text: String, status: Int, body: String) async {
+        let parsed = HealthProbe.parseResponse(text)
+        #expect(parsed.status == status)
+        #expect(parsed.body == body)
+    }
+
+    @Test func theRequestPathKeepsItsQuery() async {
+        #expect(HealthProbe.path(of: "http://127.0.0.1:9090/health") == "/health")
+        #expect(HealthProbe.path(of: "http://127.0.0.1:9090") == "/")
+        #expect(HealthProbe.path(of: "http://127.0.0.1:9090/api/v1?x=1&y=%20") == "/api/v1?x=1&y=%20")
+    }
+
+    @Test func aRemoteEngineIsAskedFromAHelperContainerWithNothingPublished() async {
+        let runner = FakeProcessRunner()
+        runner.on(["docker", "run", "-d"], stdout: "c0ffee\n")
+        runner.on(["docker", "run", "--rm"], stdout: "HTTP/1.1 200 OK\r\n\r\n{\"status\":\"Healthy\"}")
+        runner.on(["docker", "rm"])
+        let engine = ContainerEngine(kind: .docker, runner: runner, environment: ["DOCKER_HOST": "ssh://grader@lab1", "PATH": "/usr/bin:/bin"])
+        let spec = CheckSpec(id: "serves", kind: .imageServes(ServeExpectation(image: "app", containerPort: 9090, path: "/health", status: 200,
+                                                                              jsonField: "status", equals: "Healthy", deadlineSeconds: 5)))
+        let result = await CheckRunner().run(spec, in: CheckContext(engine: engine, workingDirectory: "/tmp"))
+        #expect(result.passed, "\(result.message)")
+        let start = runner.commands.first { $0.starts(with: ["docker", "run", "-d"]) } ?? []
+        #expect(!start.contains("-p") && !start.contains("--publish"), "nothing published on the remote machine: \(start)")
+        let probe = runner.commands.first { $0.starts(with: ["docker", "run", "--rm"]) } ?? []
+        #expect(probe.contains { $0.hasPrefix("container:handson-serve-") }, "in the server's network namespace: \(probe)")
+        #expect(probe.contains(HealthProbe.helperImage) && probe.suffix(2) == ["9090", "/health"], "\(probe)")
+    }
+}

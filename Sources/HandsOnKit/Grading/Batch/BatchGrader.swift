@@ -35,7 +35,9 @@ public struct BatchEngine: Sendable {
             return .failure(BatchEngineProblem(engine: name, reason: "does not answer"))
         }
         var missing: [String] = []
-        for image in chapter.baseImages where !(await engine.imageExists(ImageReference(image).qualified)) {
+        // A remote engine's HTTP gates are asked from a helper container there.
+        let needed = chapter.baseImages + (engine.isLocal || chapter.baseImages.contains(HealthProbe.helperImage) ? [] : [HealthProbe.helperImage])
+        for image in needed where !(await engine.imageExists(ImageReference(image).qualified)) {
             missing.append(image)
         }
         guard missing.isEmpty else {
