@@ -16,7 +16,8 @@ public struct OptionSpec: Sendable {
                                           help: "Container engine to use (default: whichever answers, docker first).")
     /// Added to every command that takes `--engine`.
     public static let host = OptionSpec("--host", value: "address",
-                                        help: "The engine's address (docker: DOCKER_HOST, e.g. unix:///run/other/docker.sock; podman: CONTAINER_HOST).")
+                                        help: "The engine's address: unix:///path, tcp://host:port, ssh://user@host or context:NAME "
+                                            + "(docker: DOCKER_HOST or DOCKER_CONTEXT; podman: CONTAINER_HOST or CONTAINER_CONNECTION).")
 }
 
 /// What a command is called, takes and does, for parsing and for `--help`.

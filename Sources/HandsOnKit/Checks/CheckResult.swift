@@ -36,6 +36,8 @@ public struct CheckContext: Sendable {
     public let runTimeout: Double
     /// Labels on every container a check starts, so they can be found and removed.
     public let containerLabels: [String: String]
+    /// More `run` options for every container a check starts (`--cpuset-cpus` when a grade is pinned to CPUs).
+    public var runArguments: [String] = []
 
     public init(engine: ContainerEngine, workingDirectory: String, starterDirectory: String? = nil, subjectImage: String? = nil,
                 runTimeout: Double = 20, containerLabels: [String: String] = ["org.handson.check": "true"]) {

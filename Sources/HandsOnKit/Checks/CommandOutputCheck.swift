@@ -12,7 +12,7 @@ struct CommandOutputCheck {
     func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(expectation.image)
         let name = "handson-check-\(UUID().uuidString.prefix(12).lowercased())"
-        var arguments = ["run", "--rm", "-i", "--pull", "never", "--name", name] + Self.limits
+        var arguments = ["run", "--rm", "-i", "--pull", "never", "--name", name] + Self.limits + context.runArguments
         if expectation.hostNetwork { arguments += ["--network", "host"] } else if !expectation.network { arguments += ["--network", "none"] }
         for (key, value) in context.containerLabels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += [image] + expectation.arguments

@@ -26,7 +26,7 @@ struct ServeCheck {
             let ports = local ? [PortMapping(hostPort: port, containerPort: expectation.containerPort)] : []
             do {
                 _ = try await context.engine.startContainer(image: image, name: name, ports: ports,
-                                                            labels: context.containerLabels, extraArguments: CommandOutputCheck.limits)
+                                                            labels: context.containerLabels, extraArguments: CommandOutputCheck.limits + context.runArguments)
                 started = true
             } catch {
                 await context.engine.removeContainers([name])

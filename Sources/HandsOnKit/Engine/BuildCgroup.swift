@@ -62,9 +62,24 @@ public struct BuildCgroup: Sendable, Equatable {
                     try write("100000", to: "\(root)/cpu\(cgroup.path)/cpu.cfs_period_us")
                     try write(String(Int(cpus * 100_000)), to: "\(root)/cpu\(cgroup.path)/cpu.cfs_quota_us")
                 }
+                if let cpuset = limits.cpuset {
+                    // A v1 cpuset starts empty: each level gets CPUs and memory nodes before it can hold a task.
+                    let base = "\(root)/cpuset"
+                    guard fileManager.fileExists(atPath: base) else { throw BuildCgroupError.unavailable("cgroup v1 has no cpuset hierarchy") }
+                    let mems = try String(contentsOfFile: "\(base)/cpuset.mems", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    let all = try String(contentsOfFile: "\(base)/cpuset.cpus", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    try fileManager.createDirectory(atPath: "\(base)/handson", withIntermediateDirectories: true)
+                    if (try? String(contentsOfFile: "\(base)/handson/cpuset.cpus", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true {
+                        try write(all, to: "\(base)/handson/cpuset.cpus")
+                        try write(mems, to: "\(base)/handson/cpuset.mems")
+                    }
+                    try fileManager.createDirectory(atPath: "\(base)\(cgroup.path)", withIntermediateDirectories: true)
+                    try write(cpuset, to: "\(base)\(cgroup.path)/cpuset.cpus")
+                    try write(mems, to: "\(base)\(cgroup.path)/cpuset.mems")
+                }
             case .v2:
                 // Controllers must be handed down level by level before a child can have them.
-                let controllers = "+memory +pids +cpu"
+                let controllers = limits.cpuset == nil ? "+memory +pids +cpu" : "+memory +pids +cpu +cpuset"
                 try write(controllers, to: "\(root)/cgroup.subtree_control")
                 try fileManager.createDirectory(atPath: "\(root)/handson", withIntermediateDirectories: true)
                 try write(controllers, to: "\(root)/handson/cgroup.subtree_control")
@@ -75,6 +90,7 @@ public struct BuildCgroup: Sendable, Equatable {
                 if fileManager.fileExists(atPath: "\(directory)/memory.swap.max") { try write("0", to: "\(directory)/memory.swap.max") }
                 try write(String(limits.processes), to: "\(directory)/pids.max")
                 if let cpus = limits.cpus { try write("\(Int(cpus * 100_000)) 100000", to: "\(directory)/cpu.max") }
+                if let cpuset = limits.cpuset { try write(cpuset, to: "\(directory)/cpuset.cpus") }
             }
         } catch let error as BuildCgroupError {
             cgroup.remove()

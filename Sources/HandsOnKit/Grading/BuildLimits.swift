@@ -8,6 +8,9 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     public var processes: Int = 1024
     /// CPUs the build may use; nil leaves it unlimited.
     public var cpus: Double?
+    /// The CPUs the build and the answer's containers are pinned to (`0`, `0-1`, `0,2`), as `--cpuset-cpus` writes them:
+    /// for engines that share one machine, each on cores of its own. nil: any.
+    public var cpuset: String?
     public var timeoutSeconds: Double = 300
 
     public init() {}
@@ -16,8 +19,26 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     public var summary: String {
         var parts = ["memory \(Self.binary(memoryBytes))", "\(processes) processes"]
         if let cpus { parts.append(String(format: "%g CPU%@", cpus, cpus == 1 ? "" : "s")) }
+        if let cpuset { parts.append("on CPUs \(cpuset)") }
         parts.append("\(Int(timeoutSeconds)) s")
         return parts.joined(separator: ", ")
+    }
+
+    /// Whether `text` is a CPU list as the kernel and `--cpuset-cpus` read it: numbers and ranges, comma-separated.
+    public static func isCPUList(_ text: String) -> Bool {
+        !text.isEmpty && text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { part in
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+            return (1...2).contains(bounds.count) && bounds.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) && $0.allSatisfy(\.isASCII) }
+                && (bounds.count == 1 || Int(bounds[0])! <= Int(bounds[1])!)
+        }
+    }
+
+    /// How many CPUs a CPU list names (`0-1,4` names 3).
+    public static func cpuCount(_ list: String) -> Int {
+        list.split(separator: ",").reduce(0) { count, part in
+            let bounds = part.split(separator: "-").compactMap { Int($0) }
+            return count + (bounds.count == 2 ? bounds[1] - bounds[0] + 1 : 1)
+        }
     }
 
     /// Memory sizes people set in binary units: `1GiB`, `512MiB`.

@@ -182,9 +182,10 @@ public struct Grader: Sendable {
         judged.checks.append(CheckResult(id: "builds", passed: true, message: "the Dockerfile builds", measured: keepImage ? tag : nil))
         // The size is measured from the image's layers while the gates run.
         async let measured = engine.sizeReport(tag, store: engineInfo?.store, bases: bases)
-        let gateContext = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
+        var gateContext = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
                                        subjectImage: tag, runTimeout: runTimeout,
                                        containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
+        if let cpuset = limits.cpuset { gateContext.runArguments = ["--cpuset-cpus", cpuset] }
         let gates = await CheckRunner().run(grading.gates, in: gateContext)
         judged.checks += gates
         let sizeReport: ImageSizeReport

@@ -50,6 +50,7 @@ struct LimitsInForce {
         case .classic, .buildah:
             var flags = ["--memory", String(limits.memoryBytes), "--memory-swap", String(limits.memoryBytes)]
             if let cpus = limits.cpus { flags += ["--cpu-period", "100000", "--cpu-quota", String(Int(cpus * 100_000))] }
+            if let cpuset = limits.cpuset { flags += ["--cpuset-cpus", cpuset] }
             return LimitsInForce(cgroup: nil, buildArguments: flags,
                                  record: BuildLimitEnforcement(limits: limits, method: "builder flags",
                                                                gaps: "processes not limited (\(cgroupProblem))"))

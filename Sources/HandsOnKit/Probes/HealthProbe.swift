@@ -49,7 +49,7 @@ public struct HealthProbe: Sendable {
     public let runner: any ProcessRunning
     public var route: Route = .local
     /// Pause between attempts; short, so readiness is seen soon after it happens.
-    public var interval: Double = 0.05
+    public var interval: Double = 0.02
     public var attemptTimeout: Double = 2
 
     public init(runner: any ProcessRunning) { self.runner = runner }

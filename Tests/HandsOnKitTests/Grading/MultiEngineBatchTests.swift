@@ -15,6 +15,17 @@ struct EngineAddressTests {
         let address = try EngineAddress.parse(text)
         #expect(address.target == target)
         #expect(address.jobs == jobs)
+        #expect(address.cpuset == nil)
+    }
+
+    @Test func enginesSharingAMachineArePinnedToCoresOfTheirOwn() async throws {
+        let list = try EngineAddress.parseList("unix:///var/run/docker.sock=1@0,ssh://root@localhost=2@2-3,context:lab=1@0,4,unix:///b.sock")
+        #expect(list.map(\.description) == ["unix:///var/run/docker.sock", "ssh://root@localhost", "context:lab", "unix:///b.sock"])
+        #expect(list.map(\.jobs) == [1, 2, 1, nil])
+        #expect(list.map(\.cpuset) == ["0", "2-3", "0,4", nil])
+        #expect(list.map { $0.cpuset.map(BuildLimits.cpuCount) } == [1, 2, 2, nil])
+        #expect(throws: EngineAddressError.self) { try EngineAddress.parse("unix:///a.sock=1@x") }
+        #expect(throws: EngineAddressError.self) { try EngineAddress.parse("unix:///a.sock=1@3-1") }
     }
 
     @Test(arguments: [

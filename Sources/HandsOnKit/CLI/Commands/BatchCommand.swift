@@ -10,8 +10,8 @@ struct BatchCommand: Command {
                   OptionSpec("--out", value: "dir", help: "The report folder: results/ (one JSON per answer), results.json, "
                              + "results.csv, junit.xml, report.html."),
                   OptionSpec("--jobs", value: "N", help: "Answers graded at a time on the one engine (default: its CPUs)."),
-                  OptionSpec("--hosts", value: "HOST[=JOBS],...", help: "Grade on several engines: unix://, tcp://, ssh://user@host "
-                             + "or context:NAME, each taking JOBS answers at a time (default: its CPUs)."),
+                  OptionSpec("--hosts", value: "HOST[=JOBS[@CPUS]],...", help: "Grade on several engines: unix://, tcp://, ssh://user@host "
+                             + "or context:NAME, each taking JOBS answers at a time (default: its CPUs), pinned to CPUS if given."),
                   OptionSpec("--hosts-file", value: "file", help: "The same, one HOST[=JOBS] a line (# starts a comment)."),
                   OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
                   .engine,
@@ -129,7 +129,7 @@ struct BatchCommand: Command {
             for (index, address) in addresses.enumerated() {
                 let engine = ContainerEngine(kind: kind, runner: context.runner,
                                              environment: address.environment(for: kind, base: context.environment))
-                group.addTask { (index, await BatchEngine.check(engine, jobs: address.jobs, chapter: chapter)) }
+                group.addTask { (index, await BatchEngine.check(engine, jobs: address.jobs, cpuset: address.cpuset, chapter: chapter)) }
             }
             var results: [(Int, Result<BatchEngine, BatchEngineProblem>)] = []
             for await result in group { results.append(result) }

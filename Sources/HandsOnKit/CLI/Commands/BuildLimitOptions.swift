@@ -7,6 +7,7 @@ enum BuildLimitOptions {
         OptionSpec("--build-memory", value: "size", help: "Memory a build may use, e.g. 512m, 2g (default 1g)."),
         OptionSpec("--build-pids", value: "N", help: "Processes a build may run at once (default 1024)."),
         OptionSpec("--build-cpus", value: "N", help: "CPUs a build may use (default: unlimited; a batch shares the cores among its jobs)."),
+        OptionSpec("--cpuset", value: "CPUS", help: "Pin builds and the answer's containers to these CPUs (0, 0-1, 0,2), as --cpuset-cpus does."),
     ]
 
     static func limits(from arguments: ParsedArguments) throws -> BuildLimits {
@@ -20,6 +21,10 @@ enum BuildLimitOptions {
         }
         limits.processes = try arguments.positiveInteger("--build-pids", default: limits.processes)
         if arguments.value("--build-cpus") != nil { limits.cpus = try arguments.positiveNumber("--build-cpus", default: 1) }
+        if let cpuset = arguments.value("--cpuset") {
+            guard BuildLimits.isCPUList(cpuset) else { throw UsageError("--cpuset takes a CPU list such as 0, 0-1 or 0,2, not '\(cpuset)'") }
+            limits.cpuset = cpuset
+        }
         return limits
     }
 }

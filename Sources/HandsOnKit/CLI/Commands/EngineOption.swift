@@ -14,8 +14,14 @@ enum EngineOption {
         var environment: [String: String]?
         if let host = arguments.value("--host") {
             guard !host.isEmpty else { throw UsageError("--host needs an address, e.g. unix:///run/other/docker.sock") }
-            // The address goes to whichever engine answers: docker reads DOCKER_HOST, podman CONTAINER_HOST.
-            environment = context.environment.merging(["DOCKER_HOST": host, "CONTAINER_HOST": host]) { _, new in new }
+            // The address goes to whichever engine answers: docker reads DOCKER_HOST (or DOCKER_CONTEXT), podman
+            // CONTAINER_HOST (or CONTAINER_CONNECTION).
+            let address: EngineAddress
+            do { address = try EngineAddress.parse(host) } catch { throw UsageError("--host: \(error)") }
+            guard address.jobs == nil else { throw UsageError("--host takes an address without =JOBS (that is for batch --hosts)") }
+            let forDocker = address.environment(for: .docker, base: context.environment)
+            let forPodman = address.environment(for: .podman, base: [:])
+            environment = forDocker.merging(forPodman) { _, new in new }
         }
         return try await ContainerEngine.detect(preferred: preferred, runner: context.runner, environment: environment)
     }

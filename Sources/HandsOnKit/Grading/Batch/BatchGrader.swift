@@ -17,19 +17,23 @@ public struct BatchEngine: Sendable {
     public let engine: ContainerEngine
     public let info: EngineInfo
     public let jobs: Int
+    /// The CPUs its grades are pinned to (`--hosts HOST=JOBS@CPUS`); nil: the batch's own setting.
+    public let cpuset: String?
 
     /// `ssh://root@lab1`, `context:lab2`, or `default` for the CLI's own engine.
     public var name: String { info.host ?? "default" }
 
-    public init(engine: ContainerEngine, info: EngineInfo, jobs: Int) {
+    public init(engine: ContainerEngine, info: EngineInfo, jobs: Int, cpuset: String? = nil) {
         self.engine = engine
         self.info = info
         self.jobs = max(1, jobs)
+        self.cpuset = cpuset
     }
 
     /// Whether the engine can grade the chapter: it answers, and has the chapter's base images (nothing is pulled
     /// during a batch). Returns the engine, or why it is left out.
-    public static func check(_ engine: ContainerEngine, jobs: Int?, chapter: Chapter) async -> Result<BatchEngine, BatchEngineProblem> {
+    public static func check(_ engine: ContainerEngine, jobs: Int?, cpuset: String? = nil,
+                             chapter: Chapter) async -> Result<BatchEngine, BatchEngineProblem> {
         let name = engine.address ?? "default"
         guard case .success = await engine.probe(), let info = await engine.cachedInfo() else {
             return .failure(BatchEngineProblem(engine: name, reason: "does not answer"))
@@ -46,7 +50,8 @@ public struct BatchEngine: Sendable {
         }
         var known = info
         known.host = engine.address
-        return .success(BatchEngine(engine: engine, info: known, jobs: jobs ?? info.cpus ?? ProcessInfo.processInfo.activeProcessorCount))
+        return .success(BatchEngine(engine: engine, info: known, jobs: jobs ?? info.cpus ?? ProcessInfo.processInfo.activeProcessorCount,
+                                    cpuset: cpuset))
     }
 }
 
@@ -192,7 +197,8 @@ final class EngineSession: Sendable {
         var grader = template
         grader.engine = engine.engine
         grader.engineInfo = engine.info
-        let cpus = Double(engine.info.cpus ?? ProcessInfo.processInfo.activeProcessorCount)
+        grader.limits.cpuset = engine.cpuset ?? template.limits.cpuset
+        let cpus = Double(grader.limits.cpuset.map(BuildLimits.cpuCount) ?? engine.info.cpus ?? ProcessInfo.processInfo.activeProcessorCount)
         grader.limits.cpus = template.limits.cpus ?? max(1, cpus / Double(workers))
         let ledger = StepImageLedger()
         grader.stepImages = ledger

@@ -1,7 +1,8 @@
 import Foundation
 
 /// One engine a batch may grade on, as `--hosts` and `--hosts-file` name it: what the docker CLI takes for `--host`
-/// (`unix://`, `tcp://`, `ssh://user@host`) or `context:NAME`, optionally with `=JOBS` answers at a time.
+/// (`unix://`, `tcp://`, `ssh://user@host`) or `context:NAME`, optionally with `=JOBS` answers at a time and `@CPUS`
+/// after that, the CPUs its builds and the answers' containers are pinned to (for engines that share one machine).
 public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
     public enum Target: Sendable, Equatable {
         /// A socket URL: `DOCKER_HOST` (docker) or `CONTAINER_HOST` (podman).
@@ -13,10 +14,13 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
     public let target: Target
     /// Answers graded at a time on it; nil: as many as the engine's machine has CPUs.
     public let jobs: Int?
+    /// A CPU list (`0`, `2-3`) its grades are pinned to; nil: any.
+    public let cpuset: String?
 
-    public init(target: Target, jobs: Int? = nil) {
+    public init(target: Target, jobs: Int? = nil, cpuset: String? = nil) {
         self.target = target
         self.jobs = jobs
+        self.cpuset = cpuset
     }
 
     /// The address as written, without the jobs: `ssh://root@lab1`, `context:lab2`.
@@ -29,25 +33,36 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
 
     static let schemes = ["unix://", "tcp://", "ssh://", "npipe://"]
 
-    /// Reads `HOST[=JOBS]`; the error names the entry and what is wrong with it.
+    /// Reads `HOST[=JOBS[@CPUS]]`; the error names the entry and what is wrong with it.
     public static func parse(_ text: String) throws(EngineAddressError) -> EngineAddress {
         let entry = text.trimmingCharacters(in: .whitespaces)
         var address = entry
         var jobs: Int?
-        if let equals = entry.lastIndex(of: "="), !entry[entry.index(after: equals)...].isEmpty,
-           entry[entry.index(after: equals)...].allSatisfy(\.isASCII), entry[entry.index(after: equals)...].allSatisfy(\.isNumber) {
-            guard let count = Int(entry[entry.index(after: equals)...]), count > 0 else {
-                throw EngineAddressError(entry: entry, problem: "JOBS after '=' must be a whole number above 0")
+        var cpuset: String?
+        if let equals = entry.lastIndex(of: "="), !entry.hasPrefix("context:") || entry.firstIndex(of: "=") == equals {
+            let suffix = entry[entry.index(after: equals)...]
+            let jobsText = suffix.prefix { $0 != "@" }
+            if !jobsText.isEmpty, jobsText.allSatisfy({ $0.isASCII && $0.isNumber }) {
+                guard let count = Int(jobsText), count > 0 else {
+                    throw EngineAddressError(entry: entry, problem: "JOBS after '=' must be a whole number above 0")
+                }
+                if suffix.count > jobsText.count {
+                    let list = String(suffix.dropFirst(jobsText.count + 1))
+                    guard BuildLimits.isCPUList(list) else {
+                        throw EngineAddressError(entry: entry, problem: "CPUS after '@' must be a CPU list such as 0, 0-1 or 0,2")
+                    }
+                    cpuset = list
+                }
+                jobs = count
+                address = String(entry[..<equals])
             }
-            jobs = count
-            address = String(entry[..<equals])
         }
         if address.hasPrefix("context:") {
             let name = String(address.dropFirst("context:".count))
             guard !name.isEmpty, !name.contains(where: \.isWhitespace) else {
                 throw EngineAddressError(entry: entry, problem: "context: needs a context name, e.g. context:lab1")
             }
-            return EngineAddress(target: .context(name), jobs: jobs)
+            return EngineAddress(target: .context(name), jobs: jobs, cpuset: cpuset)
         }
         guard let scheme = schemes.first(where: { address.hasPrefix($0) }) else {
             throw EngineAddressError(entry: entry, problem: "not an engine address: use unix:///path, tcp://host:port, "
@@ -56,16 +71,37 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
         guard address.count > scheme.count, !address.contains(where: \.isWhitespace) else {
             throw EngineAddressError(entry: entry, problem: "\(scheme) needs a \(scheme == "unix://" ? "socket path" : "host")")
         }
-        return EngineAddress(target: .url(address), jobs: jobs)
+        return EngineAddress(target: .url(address), jobs: jobs, cpuset: cpuset)
     }
 
     /// Reads `--hosts`: entries separated by commas.
     public static func parseList(_ text: String) throws(EngineAddressError) -> [EngineAddress] {
         var addresses: [EngineAddress] = []
-        for entry in text.split(separator: ",") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
+        for entry in Self.entries(text) where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
             addresses.append(try parse(String(entry)))
         }
         return addresses
+    }
+
+    /// Splits a `--hosts` value at the commas that end an entry (a CPU list after `@` has commas of its own).
+    static func entries(_ text: String) -> [Substring] {
+        var entries: [Substring] = []
+        var start = text.startIndex
+        var inCPUList = false
+        for index in text.indices {
+            switch text[index] {
+            case "@" where text[start..<index].contains("=") && text[start..<index].last?.isNumber == true: inCPUList = true
+            case ",":
+                let next = text.index(after: index)
+                if inCPUList, next < text.endIndex, text[next].isNumber { continue }
+                entries.append(text[start..<index])
+                start = next
+                inCPUList = false
+            default: break
+            }
+        }
+        entries.append(text[start...])
+        return entries
     }
 
     /// Reads a hosts file: one entry a line; blank lines and lines starting with `#` are skipped. An error names the
