@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Why an image archive (`docker image save`, `podman save`) could not be measured.
 public enum ImageArchiveError: Error, Equatable, CustomStringConvertible {
@@ -31,7 +32,8 @@ struct ImageArchiveReader {
 
     private var outer: TarStreamParser<ArchiveEntries>
 
-    init() { outer = TarStreamParser(consumer: ArchiveEntries()) }
+    /// - Parameter known: layers read before, whose bytes need not be read again.
+    init(known: KnownLayers = .shared) { outer = TarStreamParser(consumer: ArchiveEntries(known: known)) }
 
     mutating func feed(_ bytes: UnsafeRawBufferPointer) throws { try outer.feed(bytes) }
 
@@ -76,12 +78,17 @@ struct ArchiveEntries: TarEntryConsumer {
     private(set) var layers: [String: LayerCount] = [:]
     private(set) var metadata: [String: [UInt8]] = [:]
     private(set) var problems: [String: ImageArchiveError] = [:]
+    let known: KnownLayers
+
+    init(known: KnownLayers) { self.known = known }
 
     private enum Current {
         case none
         /// The first bytes of an entry whose kind is not yet known.
         case sniffing(path: String, size: Int64, bytes: [UInt8])
         case layer(path: String, reader: LayerStreamReader)
+        /// A content-addressed layer already read in this process: its bytes pass unread.
+        case known(path: String, count: LayerCount)
         case metadata(path: String, bytes: [UInt8])
         case skipping
     }
@@ -95,7 +102,9 @@ struct ArchiveEntries: TarEntryConsumer {
         }
         let path = Self.normalized(header.path)
         let name = (path as NSString).lastPathComponent
-        if name.hasSuffix(".json") || name == "repositories" || name == "oci-layout" || name == "json" || name == "VERSION" {
+        if let known = known.count(for: path) {
+            current = .known(path: path, count: known)
+        } else if name.hasSuffix(".json") || name == "repositories" || name == "oci-layout" || name == "json" || name == "VERSION" {
             current = header.size <= Int64(ImageArchiveReader.metadataLimit) ? .metadata(path: path, bytes: []) : .skipping
         } else {
             current = .sniffing(path: path, size: header.size, bytes: [])
@@ -104,7 +113,7 @@ struct ArchiveEntries: TarEntryConsumer {
 
     mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws {
         switch current {
-        case .none, .skipping:
+        case .none, .skipping, .known:
             return
         case .metadata(let path, var kept):
             current = .skipping  // the enum lets go of the array, so appending does not copy it
@@ -134,12 +143,14 @@ struct ArchiveEntries: TarEntryConsumer {
         case .metadata(let path, let bytes):
             metadata[path] = bytes
         case .layer(let path, let reader):
-            do { layers[path] = try reader.finish() } catch { problems[path] = .layer(entry: path, reason: "\(error)") }
+            finishLayer(path, reader)
+        case .known(let path, let count):
+            layers[path] = count
         case .sniffing(let path, let size, let kept):
             current = .skipping
             try classify(path: path, size: size, firstBytes: kept)
             if case .layer(let path, let reader) = current {
-                do { layers[path] = try reader.finish() } catch { problems[path] = .layer(entry: path, reason: "\(error)") }
+                finishLayer(path, reader)
             } else if case .metadata(let path, let bytes) = current {
                 metadata[path] = bytes
             }
@@ -147,6 +158,16 @@ struct ArchiveEntries: TarEntryConsumer {
             break
         }
         current = .none
+    }
+
+    private mutating func finishLayer(_ path: String, _ reader: LayerStreamReader) {
+        do {
+            let count = try reader.finish()
+            layers[path] = count
+            known.remember(count, for: path)
+        } catch {
+            problems[path] = .layer(entry: path, reason: "\(error)")
+        }
     }
 
     /// Decides from an entry's first bytes what it is, and replays them into its reader.
@@ -280,5 +301,43 @@ struct ImageArchiveLayout {
         #else
         return "amd64"
         #endif
+    }
+}
+
+/// Layers already read in this process, by their content-addressed name in the archive (`blobs/sha256/<digest>`,
+/// the sha256 of the blob; Podman's `<digest>.tar`): a batch grading many answers on one base image reads (and
+/// inflates) the base's layers once, and only passes over their bytes after that. Bounded: the oldest are dropped.
+final class KnownLayers: Sendable {
+    static let shared = KnownLayers(limit: 64)
+
+    private struct State {
+        var counts: [String: LayerCount] = [:]
+        var order: [String] = []
+    }
+    private let state = Mutex(State())
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// The name that identifies a blob by its content, or nil for names that do not (`<id>/layer.tar`).
+    static func contentAddress(_ path: String) -> String? {
+        let name = (path as NSString).lastPathComponent
+        let digest = name.hasSuffix(".tar") ? String(name.dropLast(4)) : name
+        guard digest.count == 64, digest.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+        guard path.hasPrefix("blobs/sha256/") || !path.contains("/") else { return nil }
+        return "sha256:" + digest
+    }
+
+    func count(for path: String) -> LayerCount? {
+        guard let key = Self.contentAddress(path) else { return nil }
+        return state.withLock { $0.counts[key] }
+    }
+
+    func remember(_ count: LayerCount, for path: String) {
+        guard let key = Self.contentAddress(path) else { return }
+        state.withLock { state in
+            if state.counts.updateValue(count, forKey: key) == nil { state.order.append(key) }
+            while state.order.count > limit { state.counts[state.order.removeFirst()] = nil }
+        }
     }
 }

@@ -102,3 +102,62 @@ struct MeasuredSizeCacheTests {
         #expect(files.count <= MeasuredSizeCache.keptFiles + 32, "\(files.count) files kept")
     }
 }
+
+@Suite("Layers read once per process")
+struct KnownLayersTests {
+    /// The archive with every layer blob's bytes overwritten by zeros (names, sizes and everything else kept).
+    static func withLayersBlanked(_ archive: [UInt8]) -> (bytes: [UInt8], blanked: Int) {
+        var bytes = archive
+        var offset = 0
+        var blanked = 0
+        while offset + 512 <= bytes.count, bytes[offset] != 0 {
+            let name = String(decoding: bytes[offset..<offset + 100].prefix { $0 != 0 }, as: UTF8.self)
+            let sizeField = String(decoding: bytes[offset + 124..<offset + 136].prefix { $0 != 0 && $0 != 32 }, as: UTF8.self)
+            let size = Int(sizeField, radix: 8) ?? 0
+            let content = offset + 512
+            let isLayer = size > 0 && KnownLayers.contentAddress(name) != nil
+                && (bytes[content..<content + 2].elementsEqual([0x1f, 0x8b])
+                    || (size >= 263 && bytes[content + 257..<content + 262].elementsEqual("ustar".utf8)))
+            if isLayer {
+                for index in content..<content + size { bytes[index] = 0 }
+                blanked += 1
+            }
+            offset = content + (size + 511) / 512 * 512
+        }
+        return (bytes, blanked)
+    }
+
+    static func measure(_ bytes: [UInt8], known: KnownLayers) throws -> ImageSizeMeasurement {
+        var reader = ImageArchiveReader(known: known)
+        try bytes.withUnsafeBytes { try reader.feed($0) }
+        return ImageSizeMeasurement(image: try reader.finish())
+    }
+
+    @Test(arguments: ArchiveFixtures.engines)
+    func aLayerReadBeforeIsNotReadAgain(engine: String) async throws {
+        let original = try ArchiveFixtures.bytes(engine)
+        let (blanked, count) = Self.withLayersBlanked(original)
+        #expect(count == 3, "the fixture's three layers are named by their digests")
+        let known = KnownLayers(limit: 8)
+        let first = try Self.measure(original, known: known)
+        // The same layers again, their bytes now zeros: the counts come from the first reading.
+        let again = try Self.measure(blanked, known: known)
+        #expect(again.sizeBytes == first.sizeBytes && again.layers.map(\.fileBytes) == first.layers.map(\.fileBytes))
+        // A reader that has not seen them reads the zeros, and finds no files (or no layers) there.
+        let fresh = try? Self.measure(blanked, known: KnownLayers(limit: 8))
+        #expect(fresh?.sizeBytes != first.sizeBytes)
+    }
+
+    @Test func onlyContentAddressedNamesAreRemembered() async {
+        let digest = String(repeating: "ab", count: 32)
+        #expect(KnownLayers.contentAddress("blobs/sha256/\(digest)") == "sha256:\(digest)")
+        #expect(KnownLayers.contentAddress("\(digest).tar") == "sha256:\(digest)", "Podman's layer names")
+        #expect(KnownLayers.contentAddress("\(digest)/layer.tar") == nil, "a legacy layer id is not its content's digest")
+        #expect(KnownLayers.contentAddress("blobs/sha256/short") == nil)
+        let known = KnownLayers(limit: 2)
+        let count = LayerCount(fileBytes: 1, entries: [], storedBytes: 1, compression: .none)
+        for index in 0..<3 { known.remember(count, for: "blobs/sha256/\(String(repeating: "\(index)", count: 64))") }
+        #expect(known.count(for: "blobs/sha256/\(String(repeating: "0", count: 64))") == nil, "the oldest is dropped")
+        #expect(known.count(for: "blobs/sha256/\(String(repeating: "2", count: 64))") == count)
+    }
+}
