@@ -7,7 +7,7 @@ HANDSON := .build/debug/handson
 # The second Docker daemon, on the containerd image store (started by scripts/setup-engine.sh).
 CONTAINERD_HOST ?= unix:///run/handson-containerd-store/docker.sock
 
-.PHONY: all setup build demo test unit-test matrix lab clean bench
+.PHONY: all setup build demo test unit-test matrix lab clean bench install uninstall
 
 all: build
 
@@ -47,7 +47,31 @@ unit-test:
 	$(SWIFT) test --filter HandsOnKitTests
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-install
+
+# `make install [PREFIX=/usr/local]`: the release binary (the Swift runtime linked in, so it needs no toolchain) to
+# PREFIX/bin/handson and the course files to PREFIX/share/handson, where the binary finds them from any folder.
+# Every path written is listed in PREFIX/share/handson/install-manifest.txt, which `make uninstall` removes exactly.
+PREFIX ?= /usr/local
+SHARE   = $(DESTDIR)$(PREFIX)/share/handson
+install:
+	$(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
+	@# The folders this makes (PREFIX, bin, share) are listed too, so that uninstall leaves PREFIX as it found it.
+	@for dir in "$(DESTDIR)$(PREFIX)" "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share"; do \
+		[ -d "$$dir" ] || echo "$$dir"; done > .build-install/new-folders.txt
+	install -D -m 0755 .build-install/release/handson "$(DESTDIR)$(PREFIX)/bin/handson"
+	rm -rf "$(SHARE)" && mkdir -p "$(SHARE)"
+	cp -R Chapters apps "$(SHARE)/"
+	{ cat .build-install/new-folders.txt; echo "$(DESTDIR)$(PREFIX)/bin/handson"; echo "$(SHARE)"; find "$(SHARE)" -mindepth 1 | sort; \
+		echo "$(SHARE)/install-manifest.txt"; } > "$(SHARE)/install-manifest.txt"
+	@echo "installed: $(DESTDIR)$(PREFIX)/bin/handson and $(SHARE)"
+
+uninstall:
+	@test -f "$(SHARE)/install-manifest.txt" || { echo "nothing installed under $(DESTDIR)$(PREFIX) (no $(SHARE)/install-manifest.txt)"; exit 1; }
+	# Files first, then the folders deepest first, each only as listed.
+	sort -r "$(SHARE)/install-manifest.txt" | while IFS= read -r path; do \
+		if [ -d "$$path" ] && [ ! -L "$$path" ]; then rmdir "$$path"; else rm -f "$$path"; fi; done
+	@echo "removed what was installed under $(DESTDIR)$(PREFIX)"
 
 # Benchmarks (not part of make test): print ratios, exit non-zero when a goal is missed.
 bench: lab

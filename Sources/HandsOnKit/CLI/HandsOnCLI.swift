@@ -47,6 +47,14 @@ public enum HandsOnCLI {
             io.out(toolHelp)
             return arguments.isEmpty ? ExitCode.usage : ExitCode.success
         }
+        // `handson help batch` is `handson batch --help`, word for word.
+        if arguments.count > 1, arguments[0] == "help" {
+            let topic = Array(arguments.dropFirst())
+            guard match(topic) != nil || commands.contains(where: { $0.spec.path.first == topic[0] }) else {
+                return usageError("no command '\(topic.joined(separator: " "))' (see handson --help)", usage: nil, io: io)
+            }
+            return await execute(topic + ["--help"], in: context)
+        }
         if arguments == ["--version"] || arguments == ["version"] {
             io.out("handson \(version)")
             return ExitCode.success

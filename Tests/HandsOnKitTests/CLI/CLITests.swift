@@ -109,3 +109,30 @@ struct CLITests {
         #expect(joined.value("--engine") == "docker")
     }
 }
+
+@Suite("Help and an installed binary")
+struct HelpAndInstallTests {
+    @Test func helpForACommandIsItsOwnHelp() async {
+        for command in [["batch"], ["lab", "prepare"], ["grade"]] {
+            let viaHelp = await CLIRun.run(["help"] + command)
+            let viaOption = await CLIRun.run(command + ["--help"])
+            #expect(viaHelp.exitCode == 0 && viaHelp.stdout == viaOption.stdout && !viaHelp.stdout.isEmpty, "\(command)")
+        }
+        let unknown = await CLIRun.run(["help", "nope"])
+        #expect(unknown.exitCode == ExitCode.usage)
+        #expect(unknown.stderr.contains("no command 'nope'"))
+    }
+
+    @Test func anInstalledBinaryFindsTheCourseUnderShare() async throws {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("handson-prefix-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        for folder in ["bin", "share/handson/Chapters", "share/handson/apps"] {
+            try FileManager.default.createDirectory(atPath: "\(prefix)/\(folder)", withIntermediateDirectories: true)
+        }
+        let layout = ProjectLayout.locate(environment: [:], currentDirectory: "/", executable: "\(prefix)/bin/handson")
+        #expect(layout?.root == "\(prefix)/share/handson")
+        #expect(ProjectLayout.locate(environment: [:], currentDirectory: "/", executable: "/nowhere/bin/handson") == nil)
+        #expect(ProjectLayout.locate(environment: ["HANDSON_HOME": "/elsewhere"], currentDirectory: "/",
+                                     executable: "\(prefix)/bin/handson")?.root == "/elsewhere", "HANDSON_HOME still wins")
+    }
+}

@@ -89,7 +89,7 @@ struct OrphanedCommandsTests {
             found = OrphanedCommands.processes(mentioning: [marker])
         }
         #expect(found.count == 1)
-        OrphanedCommands.stop(mentioning: [marker])
+        await OrphanedCommands.stop(mentioning: [marker])
         let orphan = try #require(await running[0].1.value)
         let bystander = try #require(await running[1].1.value)
         #expect(orphan.termination == .signaled(SIGTERM) && !orphan.timedOut, "stopped by the batch, not by its timeout")

@@ -66,7 +66,10 @@ struct BatchCommand: Command {
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
         let workers = engines.reduce(0) { $0 + $1.jobs }
-        let engineText = engines.map { "\($0.name) (\($0.info.name) \($0.info.version), \($0.jobs) at a time)" }.joined(separator: ", ")
+        let engineText = engines.map { engine in
+            "\(engine.name) (\(engine.info.name) \(engine.info.version)" + (engine.info.store.map { ", \($0.rawValue) store" } ?? "")
+                + ", \(engine.jobs) at a time" + (engine.cpuset.map { " on CPUs \($0)" } ?? "") + ")"
+        }.joined(separator: ", ")
         io.err("Grading \(pending.count) of \(listing.submissions.count) submissions for \(chapter.id) on \(engineText)"
                + (saved.grades.isEmpty ? "" : " (\(saved.grades.count) already graded)") + ".")
 

@@ -100,7 +100,7 @@ public struct BatchGrader: Sendable {
         template.buildCacheSweptByCaller = true
         // What a killed run left goes first: its engine commands still running here (a build goes on after its
         // grader is killed), its cgroups, then on each engine its images and containers.
-        OrphanedCommands.stop(mentioning: [label, "\(template.imageRepository):\(template.tagPrefix)"])
+        await OrphanedCommands.stop(mentioning: [label, "\(template.imageRepository):\(template.tagPrefix)"])
         BuildCgroup.removeAll(named: template.tagPrefix)
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }
@@ -283,11 +283,11 @@ actor SubmissionQueue {
 /// Engine commands a killed batch left running: found by the batch's label or tag on their command line (Linux `/proc`).
 enum OrphanedCommands {
     /// Sends SIGTERM to every process whose arguments contain one of `markers`, and waits up to 10 s for them to go.
-    static func stop(mentioning markers: [String]) {
+    static func stop(mentioning markers: [String]) async {
         let found = processes(mentioning: markers)
         guard !found.isEmpty else { return }
         for pid in found { kill(pid, SIGTERM) }
-        for _ in 0..<100 where found.contains(where: { kill($0, 0) == 0 }) { usleep(100_000) }
+        for _ in 0..<100 where found.contains(where: { kill($0, 0) == 0 }) { try? await Task.sleep(for: .milliseconds(100)) }
     }
 
     static func processes(mentioning markers: [String]) -> [pid_t] {
