@@ -1,9 +1,10 @@
 import Foundation
 
 /// Chooses hints from what the checks found: the chapter's hints for the checks that failed, then what the
-/// Dockerfile itself shows (one big stage, cgo on before scratch), then the step's general hints.
+/// Dockerfile itself shows (one big stage, cgo on before scratch), then the step's general hints. Advice that names a
+/// technique is given only once the chapter has introduced it (a multi-stage build is no hint for the step before).
 public enum Hints {
-    public static func select(for step: Step, results: [CheckResult], directory: String, language: String) -> [String] {
+    public static func select(for step: Step, in chapter: Chapter, results: [CheckResult], directory: String, language: String) -> [String] {
         let failed = results.filter { !$0.passed }.map(\.id)
         var hints: [String] = []
         for id in failed {
@@ -17,7 +18,8 @@ public enum Hints {
         }
         if sizeFailed || !failed.isEmpty, let text = try? String(contentsOfFile: "\(directory)/Dockerfile", encoding: .utf8),
            let facts = try? DockerfileFacts(text: text) {
-            if sizeFailed && facts.stageCount == 1 {
+            if sizeFailed && facts.stageCount == 1
+                && (HintReview.isIntroduced("multi-stage", by: step, in: chapter) || HintReview.isIntroduced("COPY --from", by: step, in: chapter)) {
                 hints.append("Your Dockerfile has one stage, FROM \(facts.finalBase): everything used to build stays in the image. "
                              + "Build in a first stage, then COPY --from it only the binary (and web files) into a small final stage.")
             }

@@ -2,6 +2,23 @@ import Foundation
 import Testing
 @testable import HandsOnKit
 
+/// Runs a blocking wait on a thread of its own, off the shared pool the other tests run on.
+func onOwnThread<Value: Sendable>(_ body: @escaping @Sendable () -> Value) async -> Value {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
+    }
+}
+
+/// A watcher handed to the thread that waits on it. @unchecked: the test awaits each wait before it touches the
+/// watcher again, so only one thread uses it at a time.
+final class WatcherOnLoan: @unchecked Sendable {
+    let watcher: FolderWatcher
+    init(_ watcher: FolderWatcher) { self.watcher = watcher }
+    func wait(_ timeout: Double, stop: @escaping @Sendable () -> Bool = { false }) async -> Bool {
+        await onOwnThread { self.watcher.waitForChange(timeout: timeout, shouldStop: stop) }
+    }
+}
+
 @Suite("Watching a folder for edits")
 struct FolderWatcherTests {
     func makeFolder() throws -> String {
@@ -15,20 +32,20 @@ struct FolderWatcherTests {
     func anEditIsSeenAndQuietTimeIsNot(polling: Bool) async throws {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let watcher = FolderWatcher(directory: folder, forcePolling: polling)
-        #expect(watcher.mechanism == (polling ? .polling : .inotify))
-        #expect(!watcher.waitForChange(timeout: 0.6) { false }, "nothing changed")
+        let watcher = WatcherOnLoan(FolderWatcher(directory: folder, forcePolling: polling))
+        #expect(watcher.watcher.mechanism == (polling ? .polling : .inotify))
+        #expect(!(await watcher.wait(0.6)), "nothing changed")
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
             try? "changed".write(toFile: "\(folder)/web/index.html", atomically: false, encoding: .utf8)
         }
-        #expect(watcher.waitForChange(timeout: 5) { false })
+        #expect(await watcher.wait(5))
         // A folder made after the watch began is watched too.
         try FileManager.default.createDirectory(atPath: "\(folder)/server", withIntermediateDirectories: true)
-        _ = watcher.waitForChange(timeout: 2) { false }
+        _ = await watcher.wait(2)
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
             try? "package main".write(toFile: "\(folder)/server/main.go", atomically: false, encoding: .utf8)
         }
-        #expect(watcher.waitForChange(timeout: 5) { false })
+        #expect(await watcher.wait(5))
     }
 
     @Test func handsOnsOwnStateIsNotAnEdit() async throws {
@@ -36,11 +53,11 @@ struct FolderWatcherTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: "\(folder)/.handson", withIntermediateDirectories: true)
         for polling in [false, true] {
-            let watcher = FolderWatcher(directory: folder, forcePolling: polling)
+            let watcher = WatcherOnLoan(FolderWatcher(directory: folder, forcePolling: polling))
             DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) {
                 try? "{}".write(toFile: "\(folder)/.handson/state.json", atomically: true, encoding: .utf8)
             }
-            #expect(!watcher.waitForChange(timeout: 1.2) { false }, "polling: \(polling)")
+            #expect(!(await watcher.wait(1.2)), "polling: \(polling)")
         }
     }
 
@@ -48,7 +65,8 @@ struct FolderWatcherTests {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let started = Date()
-        #expect(!FolderWatcher(directory: folder).waitForChange(timeout: 30) { Date().timeIntervalSince(started) > 0.5 })
+        let watcher = WatcherOnLoan(FolderWatcher(directory: folder))
+        #expect(!(await watcher.wait(30) { Date().timeIntervalSince(started) > 0.5 }))
         #expect(Date().timeIntervalSince(started) < 3)
     }
 }

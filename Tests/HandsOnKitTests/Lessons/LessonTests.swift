@@ -38,11 +38,14 @@ struct LessonTests {
         let chapter = try ChapterLoader.load(from: folder.directory)
         try "FROM golang:1.19\nRUN go build -o /s .\nCMD [\"/s\"]\n".write(toFile: "\(folder.root)/Dockerfile", atomically: true, encoding: .utf8)
         let results = [CheckResult(id: "exists", passed: false, message: ""), CheckResult(id: "small", passed: false, message: "")]
-        let hints = Hints.select(for: chapter.steps[0], results: results, directory: folder.root, language: "en")
+        let early = Hints.select(for: chapter.steps[0], in: chapter, results: results, directory: folder.root, language: "en")
+        #expect(early == ["Build the image first."], "no step so far has introduced multi-stage builds")
+        try "# Build\nUse a multi-stage build.\n".write(toFile: "\(folder.directory)/steps/build.en.md", atomically: true, encoding: .utf8)
+        let hints = Hints.select(for: chapter.steps[0], in: chapter, results: results, directory: folder.root, language: "en")
         #expect(hints.first == "Build the image first.")
         #expect(hints.contains { $0.hasPrefix("Your Dockerfile has one stage, FROM golang:1.19") })
         try "FROM golang:1.19 AS b\nRUN go build -o /s .\nFROM scratch\nCOPY --from=b /s /s\n".write(toFile: "\(folder.root)/Dockerfile", atomically: true, encoding: .utf8)
-        let cgo = Hints.select(for: chapter.steps[0], results: [CheckResult(id: "df", passed: false, message: "")], directory: folder.root, language: "en")
+        let cgo = Hints.select(for: chapter.steps[0], in: chapter, results: [CheckResult(id: "df", passed: false, message: "")], directory: folder.root, language: "en")
         #expect(cgo.contains { $0.contains("CGO_ENABLED=0") })
     }
 

@@ -34,8 +34,14 @@ struct DevCheckCommand: Command {
         let wanted = Set(arguments.positionals)
         if let unknown = wanted.subtracting(loaded.map(\.id)).sorted().first { throw UsageError("no chapter '\(unknown)'") }
         let chapters = loaded.filter { wanted.isEmpty || wanted.contains($0.id) }
-        for chapter in chapters { context.io.err("✓ \(chapter.id): \(chapter.steps.count) steps load and validate") }
-        if arguments.has("--schema-only") { return errors.isEmpty ? ExitCode.success : ExitCode.failure }
+        var hintProblems: [String] = []
+        for chapter in chapters {
+            let problems = HintReview.problems(in: chapter)
+            for problem in problems { context.io.err(context.io.errorStyle.red("✗ ") + problem) }
+            hintProblems += problems
+            if problems.isEmpty { context.io.err("✓ \(chapter.id): \(chapter.steps.count) steps load and validate; every check has a hint that fits") }
+        }
+        if arguments.has("--schema-only") { return errors.isEmpty && hintProblems.isEmpty ? ExitCode.success : ExitCode.failure }
 
         let engine = try await EngineOption.engine(from: arguments, in: context)
         let progress = ProgressReporter(io: context.io)
@@ -65,7 +71,7 @@ struct DevCheckCommand: Command {
                 context.io.out(String(format: "%@ %@ (%.0f s)", report.passed ? "✓" : "✗", report.chapter, report.durationSeconds))
             }
         }
-        return errors.isEmpty && reports.allSatisfy(\.passed) ? ExitCode.success : ExitCode.failure
+        return errors.isEmpty && hintProblems.isEmpty && reports.allSatisfy(\.passed) ? ExitCode.success : ExitCode.failure
     }
 
     /// Grades each example answer the chapter ships; each must get the score it claims.

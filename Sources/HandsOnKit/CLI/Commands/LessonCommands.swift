@@ -112,7 +112,7 @@ struct HintCommand: Command {
             session.progress.lastResults[step.id] = results
             try session.progress.save(in: session.directory)
         }
-        let hints = Hints.select(for: step, results: results, directory: session.directory, language: session.language)
+        let hints = Hints.select(for: step, in: session.chapter, results: results, directory: session.directory, language: session.language)
         for hint in hints { context.io.out("• " + TerminalMarkdown.inline(hint, style: context.io.outputStyle)) }
         if hints.isEmpty { context.io.out("No hint for this step: `handson step` shows its text again.") }
         return ExitCode.success

@@ -1,0 +1,67 @@
+import Foundation
+
+/// What `handson dev check` asks of a chapter's hints: every check that can fail has a hint of its own step, in every
+/// language the chapter is written in, and no hint points to a technique a later step introduces (step 1 must not
+/// tell a learner to do step 2).
+public enum HintReview {
+    /// Techniques a hint may name only once a step has introduced them (a step whose text names the term first).
+    static let techniques = ["multi-stage", "COPY --from", "FROM scratch", "CGO_ENABLED", "distroless", "-ldflags",
+                             "-trimpath", "UPX", "busybox", "alpine", "--target", "nonroot"]
+
+    /// The problems found, each naming the chapter, the step and the check or hint.
+    public static func problems(in chapter: Chapter) -> [String] {
+        let languages = chapter.title.translations.keys.sorted()
+        let introducedAt = introductions(in: chapter)
+        var problems: [String] = []
+        for (index, step) in chapter.steps.enumerated() {
+            for check in step.checks where canFail(check) {
+                let hints = step.hints.filter { $0.whenFailing == check.id }
+                guard !hints.isEmpty else {
+                    problems.append("\(chapter.id)/\(step.id): check '\(check.id)' can fail but has no hint (whenFailing: \"\(check.id)\")")
+                    continue
+                }
+                for hint in hints {
+                    let missing = languages.filter { hint.text.translations[$0] == nil }
+                    if !missing.isEmpty {
+                        problems.append("\(chapter.id)/\(step.id): the hint for '\(check.id)' lacks \(missing.joined(separator: ", "))")
+                    }
+                }
+            }
+            for hint in step.hints {
+                let text = hint.text.text(in: "en")
+                for technique in techniques where text.localizedCaseInsensitiveContains(technique) {
+                    if let later = introducedAt[technique.lowercased()], later > index {
+                        problems.append("\(chapter.id)/\(step.id): the hint for '\(hint.whenFailing ?? "any")' names \(technique), "
+                                        + "which step \(later + 1) (\(chapter.steps[later].id)) introduces")
+                    }
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Whether a check can fail at all: a tier check passing at score 0 only reports where the image stands.
+    static func canFail(_ check: CheckSpec) -> Bool {
+        if case .imageTiers(_, _, let passScore) = check.kind { return passScore > 0 }
+        return true
+    }
+
+    /// For each technique, the index of the first step whose English text or title names it.
+    static func introductions(in chapter: Chapter) -> [String: Int] {
+        var found: [String: Int] = [:]
+        for (index, step) in chapter.steps.enumerated() {
+            let path = "\(chapter.directory)/\(step.text.text(in: "en"))"
+            let text = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "") + "\n" + step.title.text(in: "en")
+            for technique in techniques where found[technique.lowercased()] == nil && text.localizedCaseInsensitiveContains(technique) {
+                found[technique.lowercased()] = index
+            }
+        }
+        return found
+    }
+
+    /// Whether `technique` has been introduced by `step` or an earlier one (the generic hints follow the same rule).
+    static func isIntroduced(_ technique: String, by step: Step, in chapter: Chapter) -> Bool {
+        guard let position = chapter.steps.firstIndex(where: { $0.id == step.id }) else { return false }
+        return introductions(in: chapter)[technique.lowercased()].map { $0 <= position } ?? false
+    }
+}
