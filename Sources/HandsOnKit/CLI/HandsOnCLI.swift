@@ -25,6 +25,7 @@ public enum HandsOnCLI {
         ParseImageListCommand(),
         ParseCurlCommand(),
         DevCheckCommand(),
+        CompletionCommand(),
     ]
 
     /// Entry point of the `handson` executable.

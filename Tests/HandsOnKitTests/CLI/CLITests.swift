@@ -136,3 +136,47 @@ struct HelpAndInstallTests {
                                      executable: "\(prefix)/bin/handson")?.root == "/elsewhere", "HANDSON_HOME still wins")
     }
 }
+
+@Suite("Shell completion")
+struct CompletionTests {
+    /// Sources the bash script in a real bash and asks it to complete each command line.
+    static func bashCompletes(_ lines: [[String]], script: String) async throws -> [String] {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-completion-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try script.write(toFile: "\(folder)/handson.bash", atomically: true, encoding: .utf8)
+        var driver = "source \"\(folder)/handson.bash\"\n"
+        for words in lines {
+            let quoted = words.map { "'\($0)'" }.joined(separator: " ")
+            driver += "COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); COMPREPLY=(); _handson; echo \"${COMPREPLY[*]}\"\n"
+        }
+        let result = try await SystemProcessRunner().run(ProcessRequest("bash", ["-c", driver], workingDirectory: folder))
+        #expect(result.succeeded, "\(result.stderr)")
+        return result.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
+
+    @Test func bashCompletesCommandsOptionsAndTheirValues() async throws {
+        let run = await CLIRun.run(["completion", "bash"], environment: ["PATH": "/usr/bin:/bin", "HANDSON_HOME": CourseChaptersTests.chaptersDirectory + "/.."])
+        #expect(run.exitCode == 0)
+        let answers = try await Self.bashCompletes([
+            ["handson", "ba"], ["handson", "batch", "--cha"], ["handson", "batch", "--chapter", ""], ["handson", "lab", ""],
+            ["handson", "grade", "--engine", ""], ["handson", "run", "--step", "sm"], ["handson", "start", "opt"],
+        ], script: run.stdout)
+        #expect(answers == ["batch", "--chapter",
+                            "containerize-webapp distroless-vs-alpine ictsc-diet lightweight-base-images optimize-image",
+                            "list prepare", "docker podman", "smallest", "optimize-image"], "\(answers)")
+    }
+
+    @Test func everyCommandAndOptionIsInTheFishScript() async {
+        let run = await CLIRun.run(["completion", "fish"], environment: ["PATH": "/usr/bin:/bin", "HANDSON_HOME": CourseChaptersTests.chaptersDirectory + "/.."])
+        #expect(run.exitCode == 0)
+        for command in HandsOnCLI.commands {
+            #expect(run.stdout.contains(" -a \(command.spec.path.last!) "), "\(command.spec.name)")
+            for option in command.spec.options { #expect(run.stdout.contains(" -l \(option.name.dropFirst(2))"), "\(command.spec.name) \(option.name)") }
+        }
+        let zsh = await CLIRun.run(["completion", "zsh"])
+        #expect(zsh.stdout.hasPrefix("autoload -U +X bashcompinit && bashcompinit\n"))
+        let bad = await CLIRun.run(["completion", "tcsh"])
+        #expect(bad.exitCode == ExitCode.usage)
+    }
+}
