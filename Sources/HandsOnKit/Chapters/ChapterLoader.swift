@@ -21,7 +21,7 @@ public enum ChapterLoader {
         let directory = "\(chaptersDirectory)/\(id)"
         guard FileManager.default.fileExists(atPath: "\(directory)/\(fileName)") else {
             let known = loadAll(from: chaptersDirectory).chapters.map(\.id)
-            throw CommandFailure("no chapter '\(id)'" + (known.isEmpty ? "" : " (chapters: \(known.joined(separator: ", ")))"))
+            throw ChapterError(file: chaptersDirectory, keyPath: "", message: "no chapter '\(id)'" + (known.isEmpty ? "" : " (chapters: \(known.joined(separator: ", ")))"))
         }
         return try load(from: directory)
     }

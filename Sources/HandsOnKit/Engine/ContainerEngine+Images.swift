@@ -22,7 +22,7 @@ extension ContainerEngine {
         let text = try await checked(["image", "inspect", "--format", "{{.Size}}", reference], timeout: 30).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let bytes = Int64(text) else {
-            throw CommandFailure("`\(kind.rawValue) image inspect` gave '\(text)' for the size of \(reference), not a number")
+            throw EngineError.unexpectedOutput("`\(kind.rawValue) image inspect` gave '\(text)' for the size of \(reference), not a number")
         }
         return bytes
     }
@@ -33,7 +33,7 @@ extension ContainerEngine {
                                         : ["images", "--format", "{{.Size}}", reference]
         let text = try await checked(arguments, timeout: 30).stdout
         guard let line = text.split(separator: "\n").first else {
-            throw CommandFailure("\(reference) is not in the image listing")
+            throw EngineError.unexpectedOutput("\(reference) is not in the image listing")
         }
         return line.trimmingCharacters(in: .whitespaces)
     }

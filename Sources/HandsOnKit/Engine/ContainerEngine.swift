@@ -44,11 +44,14 @@ public enum EngineError: Error, CustomStringConvertible {
     /// No engine answered; the text says how to start one.
     case unavailable(String)
     case commandFailed(ProcessResult)
+    /// The engine printed what HandsOn cannot read; the text names the command and what it expected.
+    case unexpectedOutput(String)
 
     public var description: String {
         switch self {
         case .unavailable(let text): return text
         case .commandFailed(let result): return result.failureSummary
+        case .unexpectedOutput(let text): return text
         }
     }
 }
@@ -155,7 +158,7 @@ public struct ContainerEngine: Sendable {
         switch kind {
         case .docker:
             guard fields.count == 6 || fields.count == 7 else {
-                throw CommandFailure("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver|cpus")
+                throw EngineError.unexpectedOutput("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver|cpus")
             }
             let store: ImageStore = fields[3].contains("io.containerd.snapshotter") ? .containerd : .dockerGraphDriver
             let plugins = fields[4].split(separator: " ").map(String.init)
@@ -164,7 +167,7 @@ public struct ContainerEngine: Sendable {
                               host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil)
         case .podman:
             guard fields.count == 3 || fields.count == 4 else {
-                throw CommandFailure("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager|cpus")
+                throw EngineError.unexpectedOutput("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager|cpus")
             }
             return EngineInfo(name: "podman", clientVersion: fields[0], version: fields[0], storageDriver: fields[1],
                               store: .podman, builder: .buildah,

@@ -112,7 +112,7 @@ public struct LabPreparer: Sendable {
 
     private func makeBuilder(progress: ProgressReporter) async throws -> StandInBuilder {
         guard let mirror = DebianMirror.detect(environment: environment) else {
-            throw CommandFailure("no Debian mirror found in /etc/apt/sources.list*: set HANDSON_DEBIAN_MIRROR to one")
+            throw LabError.noDebianMirror
         }
         let work = LabPreparer.workDirectory(environment: environment)
         return StandInBuilder(engine: engine, workDirectory: work, mirror: mirror, progress: progress)

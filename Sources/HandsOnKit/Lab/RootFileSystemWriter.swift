@@ -32,7 +32,7 @@ enum PackageFileList {
         let infoDirectory = "\(root)/var/lib/dpkg/info"
         let names = try FileManager.default.contentsOfDirectory(atPath: infoDirectory)
         guard let listName = names.first(where: { $0 == "\(package).list" || ($0.hasPrefix("\(package):") && $0.hasSuffix(".list")) }) else {
-            throw CommandFailure("package \(package) is not installed in \(root)")
+            throw LabError.packageMissing(package: package, root: root)
         }
         let listing = try String(contentsOfFile: "\(infoDirectory)/\(listName)", encoding: .utf8)
         var paths: [String] = []

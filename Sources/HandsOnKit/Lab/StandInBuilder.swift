@@ -163,7 +163,7 @@ public actor StandInBuilder {
 
     private func debootstrap(into root: String, packages: [String]) async throws -> String {
         guard let debootstrap = ExecutableLocator.find("debootstrap", environment: ["PATH": "/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin:/usr/local/bin"]) else {
-            throw CommandFailure("debootstrap is needed to build stand-in images: install it with `apt-get install debootstrap`")
+            throw LabError.debootstrapMissing
         }
         let cache = "\(workDirectory)/debs"
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
@@ -183,9 +183,9 @@ public actor StandInBuilder {
             for line in lines.feed(data) where line.hasPrefix("I: ") { reporter.activity(String(line.dropFirst(3))) }
         }))
         guard result.succeeded else {
-            throw CommandFailure("debootstrap failed: \(result.failureSummary)\n"
-                                 + (try? String(contentsOfFile: "\(root)/debootstrap/debootstrap.log", encoding: .utf8))
-                                    .map { String($0.suffix(2000)) }.orEmpty)
+            throw LabError.debootstrapFailed("\(result.failureSummary)\n"
+                                             + (try? String(contentsOfFile: "\(root)/debootstrap/debootstrap.log", encoding: .utf8))
+                                                .map { String($0.suffix(2000)) }.orEmpty)
         }
         _ = FileManager.default.createFile(atPath: "\(root)/.handson-complete", contents: Data())
         return root
@@ -211,7 +211,7 @@ public actor StandInBuilder {
     @discardableResult
     private func run(_ executable: String, _ arguments: [String], timeout: Double) async throws -> ProcessResult {
         let result = try await runner.run(ProcessRequest(executable, arguments, timeout: timeout))
-        guard result.succeeded else { throw CommandFailure(result.failureSummary) }
+        guard result.succeeded else { throw LabError.stepFailed(result.failureSummary) }
         return result
     }
 }

@@ -22,7 +22,7 @@ public struct LearnerProgress: Sendable, Equatable, Codable {
         let file = path(in: directory)
         guard let data = FileManager.default.contents(atPath: file) else { return nil }
         do { return try JSONDecoder().decode(LearnerProgress.self, from: data) } catch {
-            throw CommandFailure("\(file) is damaged (\(error)); move it away or run `handson reset` to start the chapter again")
+            throw LessonError.progressDamaged(file: file, reason: "\(error)")
         }
     }
 

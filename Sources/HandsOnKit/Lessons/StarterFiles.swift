@@ -12,7 +12,7 @@ public enum StarterFiles {
         let entries = try fileManager.contentsOfDirectory(atPath: source).sorted()
         let clashes = entries.filter { fileManager.fileExists(atPath: "\(destination)/\($0)") }
         guard clashes.isEmpty else {
-            throw CommandFailure("\(destination) already has \(clashes.joined(separator: ", ")); use an empty folder so nothing is overwritten")
+            throw LessonError.starterWouldOverwrite(folder: destination, files: clashes)
         }
         for entry in entries { try fileManager.copyItem(atPath: "\(source)/\(entry)", toPath: "\(destination)/\(entry)") }
     }

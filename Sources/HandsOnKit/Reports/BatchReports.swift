@@ -15,7 +15,7 @@ public enum BatchReports {
             do {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: "\(directory)/\(name)"), options: .atomic)
             } catch {
-                throw CommandFailure("cannot write \(directory)/\(name): \(error.localizedDescription)")
+                throw BatchError.reportUnwritable(path: "\(directory)/\(name)", reason: error.localizedDescription)
             }
         }
     }

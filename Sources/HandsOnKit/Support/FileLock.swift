@@ -16,7 +16,7 @@ public final class FileLock {
     /// Takes the lock; with `wait: false`, nil when someone else holds it.
     public init?(path: String, wait: Bool) throws {
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw CommandFailure("cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw SupportError.lockUnavailable(path: path, reason: String(cString: strerror(errno))) }
         while flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             if errno == EWOULDBLOCK {
                 close(descriptor)
@@ -24,7 +24,7 @@ public final class FileLock {
             }
             guard errno == EINTR else {
                 close(descriptor)
-                throw CommandFailure("cannot lock \(path): \(String(cString: strerror(errno)))")
+                throw SupportError.lockUnavailable(path: path, reason: String(cString: strerror(errno)))
             }
         }
     }

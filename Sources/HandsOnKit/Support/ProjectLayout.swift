@@ -42,7 +42,7 @@ public struct ProjectLayout: Sendable {
 
     public static func require(in context: CommandContext) throws -> ProjectLayout {
         guard let layout = locate(environment: context.environment, currentDirectory: context.currentDirectory) else {
-            throw CommandFailure("cannot find the course files (Chapters/ and apps/): run from the HandsOn folder or set HANDSON_HOME")
+            throw SupportError.courseFilesNotFound
         }
         return layout
     }

@@ -19,7 +19,7 @@ struct BatchStoreTests {
         let listing = try SubmissionFolders.list(in: folder, excluding: "\(folder)/report/")
         #expect(listing.submissions.map(\.name) == ["alice", "bob"])
         #expect(listing.skipped == ["grades.xlsx", "link"])
-        #expect(throws: CommandFailure.self) { try SubmissionFolders.list(in: "\(folder)/grades.xlsx") }
+        #expect(throws: BatchError.self) { try SubmissionFolders.list(in: "\(folder)/grades.xlsx") }
     }
 
     @Test func aSavedGradeIsReadBackAndABrokenOneIsGradedAgain() async throws {
@@ -46,8 +46,8 @@ struct BatchStoreTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
             let first = try BatchResultStore(directory: folder, chapter: "ictsc-diet")
-            let error = try #require(throws: CommandFailure.self) { try BatchResultStore(directory: folder, chapter: "ictsc-diet") }
-            #expect(error.message.contains("another `handson batch` is writing to"))
+            let error = try #require(throws: BatchError.self) { try BatchResultStore(directory: folder, chapter: "ictsc-diet") }
+            #expect(error == .reportFolderBusy(folder) && error.description.contains("another `handson batch` is writing to"))
             withExtendedLifetime(first) {}
         }
         #expect(throws: Never.self) { try BatchResultStore(directory: folder, chapter: "ictsc-diet") }
@@ -59,8 +59,8 @@ struct BatchStoreTests {
         let batchID: String
         do { batchID = try BatchResultStore(directory: folder, chapter: "ictsc-diet").manifest.batchID }
         do {
-            let error = try #require(throws: CommandFailure.self) { try BatchResultStore(directory: folder, chapter: "optimize-image") }
-            #expect(error.message.contains("holds results for chapter ictsc-diet"))
+            let error = try #require(throws: BatchError.self) { try BatchResultStore(directory: folder, chapter: "optimize-image") }
+            #expect(error == .otherChapter(folder: folder, holds: "ictsc-diet", wanted: "optimize-image"))
         }
         #expect(try BatchResultStore(directory: folder, chapter: "ictsc-diet").manifest.batchID == batchID, "the batch keeps its id")
     }

@@ -28,7 +28,7 @@ struct LessonTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.createDirectory(atPath: "\(root)/.handson", withIntermediateDirectories: true)
         try "{\"chapter\": ".write(toFile: "\(root)/.handson/state.json", atomically: true, encoding: .utf8)
-        #expect(throws: CommandFailure.self) { try LearnerProgress.load(from: root) }
+        #expect(throws: LessonError.self) { try LearnerProgress.load(from: root) }
         #expect(try String(contentsOfFile: "\(root)/.handson/state.json", encoding: .utf8) == "{\"chapter\": ")
     }
 

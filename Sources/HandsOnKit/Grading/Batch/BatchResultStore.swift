@@ -26,20 +26,20 @@ public final class BatchResultStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: "\(directory)/results", withIntermediateDirectories: true)
         } catch {
-            throw CommandFailure("cannot make the report folder \(directory): \(error.localizedDescription)")
+            throw BatchError.reportFolderUnwritable(folder: directory, reason: error.localizedDescription)
         }
         guard let lock = try FileLock(path: "\(directory)/.handson-batch.lock", wait: false) else {
-            throw CommandFailure("another `handson batch` is writing to \(directory); wait for it, or choose another --out")
+            throw BatchError.reportFolderBusy(directory)
         }
         folderLock = Mutex(lock)
         let manifestPath = "\(directory)/batch.json"
         if FileManager.default.fileExists(atPath: manifestPath) {
             let data = try Data(contentsOf: URL(fileURLWithPath: manifestPath))
             guard let existing = try? Self.decoder.decode(Manifest.self, from: data) else {
-                throw CommandFailure("\(manifestPath) is not a batch manifest (keys chapter, batchID, created); remove it or choose another --out")
+                throw BatchError.notAManifest(manifestPath)
             }
             guard existing.chapter == chapter else {
-                throw CommandFailure("\(directory) holds results for chapter \(existing.chapter), not \(chapter); choose another --out")
+                throw BatchError.otherChapter(folder: directory, holds: existing.chapter, wanted: chapter)
             }
             manifest = existing
         } else {

@@ -18,11 +18,11 @@ public enum SubmissionFolders {
     public static func list(in directory: String, excluding: String? = nil) throws -> Listing {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CommandFailure("\(directory) is not a folder of submissions")
+            throw BatchError.notASubmissionsFolder(directory)
         }
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: directory) } catch {
-            throw CommandFailure("cannot read \(directory): \(error.localizedDescription)")
+            throw BatchError.unreadable(folder: directory, reason: error.localizedDescription)
         }
         let excluded = excluding.map { URL(fileURLWithPath: $0).standardized.resolvingSymlinksInPath().path }
         var submissions: [Submission] = []
