@@ -44,6 +44,7 @@ install_bookworm_packages() {
   command -v ip >/dev/null 2>&1 || need+=(iproute2)
   [ -e /usr/include/zlib.h ] || need+=(zlib1g-dev)           # HandsOn reads compressed image layers with zlib
   [ -x /usr/sbin/sshd ] || need+=(openssh-server)             # a batch test reaches an engine over ssh://root@localhost
+  command -v tmux >/dev/null 2>&1 || need+=(tmux)                  # the live view is tested in a real terminal
   if [ "$(dockerd_major)" != "$WANTED_DOCKERD_MAJOR" ]; then need+=(adduser sysvinit-utils libsystemd0); fi
   [ "${#need[@]}" -gt 0 ] || return 0
   log "installing ${need[*]}"

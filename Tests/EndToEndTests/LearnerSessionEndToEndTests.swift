@@ -143,6 +143,51 @@ struct LearnerSessionEndToEndTests {
         #expect(watch.termination == .exited(0), "stopped cleanly: \(watch.termination)")
     }
 
+    /// `handson watch` in a real terminal (tmux): an image tagged from another shell turns the step green with no key
+    /// pressed; h opens the hint panel, n goes to the next step, q quits and gives the terminal back as it was.
+    @Test func theLiveViewFollowsTheEngineAndItsKeys() async throws {
+        let engine = try await EndToEnd.engine()
+        _ = try await EndToEnd.prepareLab(on: engine)
+        let course = try LearnerCourse()
+        defer { course.remove(engine: engine) }
+        let work = "\(course.root)/work"
+        let initialized = try await course.handson(["init", "learner-demo", work], in: course.root)
+        #expect(initialized.termination == .exited(0), "\(initialized.stderr)")
+        engine.removeNow(images: [LearnerCourse.baseTag])
+        let terminal = try await Tmux.start(in: work)
+        defer { terminal.kill() }
+        await terminal.type("HANDSON_HOME=\(course.root) NO_COLOR=1 \(EndToEnd.repositoryRoot)/.build/debug/handson watch", enter: true)
+        var shown = await terminal.waitFor("✗ exists: no image \(LearnerCourse.baseTag) yet")
+        #expect(shown.found, "\(shown.screen)")
+        #expect(shown.screen.contains("Step 1 of 2: Base image"))
+
+        // From another shell: the engine's tag event wakes the view.
+        let tagged = Date()
+        #expect(engine.runNow(["tag", "busybox:latest", LearnerCourse.baseTag])?.succeeded == true)
+        shown = await terminal.waitFor("✓ exists: \(LearnerCourse.baseTag) exists")
+        let seconds = Date().timeIntervalSince(tagged)
+        #expect(shown.found, "\(shown.screen)")
+        print("watch: the step turned green \(String(format: "%.2f", seconds)) s after the tag")
+        #expect(seconds < 3, "seen within the debounce and one check, not on a timer")
+        #expect(shown.screen.contains("Step passed. Press n for the next step."))
+
+        await terminal.type("h")
+        shown = await terminal.waitFor("Hint")
+        #expect(shown.found, "\(shown.screen)")
+        await terminal.type("h")
+        await terminal.type("n")
+        shown = await terminal.waitFor("Step 2 of 2: Scratch image")
+        #expect(shown.found, "\(shown.screen)")
+        await terminal.type("q")
+        shown = await terminal.waitFor("handson watch", absent: "Step 2 of 2")
+        #expect(shown.found, "the alternate screen is left: \(shown.screen)")
+        // Line editing and echo back on: stty names them without a leading minus.
+        await terminal.type("stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' +", enter: true)
+        shown = await terminal.waitFor("icanon+echo+")
+        #expect(shown.found, "line editing and echo are back: \(shown.screen)")
+        #expect(try LearnerProgress.load(from: work)?.passedSteps == ["base"], "the pass was saved")
+    }
+
     @Test func runWithTheSolutionPassesEveryStepAndLeavesNothingBehind() async throws {
         let engine = try await EndToEnd.engine()
         _ = try await EndToEnd.prepareLab(on: engine)
@@ -177,5 +222,43 @@ struct LearnerSessionEndToEndTests {
                                                                     binary, listing], timeout: 60))
         #expect(piped.stdout == "status=0\n", "\(piped.stdout) \(piped.stderr.prefix(300))")
         #expect(!piped.stderr.contains("Fatal error"))
+    }
+}
+
+/// A shell in a detached tmux session, typed into and read back like a person at a terminal.
+struct Tmux {
+    let session: String
+
+    static func start(in directory: String) async throws -> Tmux {
+        let session = "handson-e2e-\(UUID().uuidString.prefix(8))"
+        let started = try await EndToEnd.runner.run(ProcessRequest("tmux", ["new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+                                                                            "-c", directory, "env", "PS1=$ ", "bash", "--norc", "--noprofile"]))
+        guard started.succeeded else { throw CommandFailure("tmux: \(started.stderr)") }
+        return Tmux(session: session)
+    }
+
+    func type(_ text: String, enter: Bool = false) async {
+        _ = try? await EndToEnd.runner.run(ProcessRequest("tmux", ["send-keys", "-t", session, "-l", text]))
+        if enter { _ = try? await EndToEnd.runner.run(ProcessRequest("tmux", ["send-keys", "-t", session, "Enter"])) }
+    }
+
+    func screen() async -> String {
+        (try? await EndToEnd.runner.run(ProcessRequest("tmux", ["capture-pane", "-p", "-t", session])))?.stdout ?? ""
+    }
+
+    /// Waits up to `seconds` for the screen to show `text` (and not `absent`); returns whether it did, and the screen.
+    func waitFor(_ text: String, absent: String? = nil, seconds: Double = 20) async -> (found: Bool, screen: String) {
+        let deadline = Date().addingTimeInterval(seconds)
+        var shown = ""
+        while Date() < deadline {
+            shown = await screen()
+            if shown.contains(text) && !(absent.map { shown.contains($0) } ?? false) { return (true, shown) }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return (false, shown)
+    }
+
+    func kill() {
+        _ = try? SystemProcessRunner().runBlocking(ProcessRequest("tmux", ["kill-session", "-t", session]))
     }
 }

@@ -11,6 +11,7 @@ public enum HandsOnCLI {
         StartCommand(),
         StepCommand(),
         CheckCommand(),
+        WatchCommand(),
         HintCommand(),
         ResetCommand(),
         RunCommand(),

@@ -11,7 +11,14 @@ enum InterruptHandling {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                if stopping.exchange(true, ordering: .acquiringAndReleasing) { _exit(130) }
+                if stopping.exchange(true, ordering: .acquiringAndReleasing) {
+                    // Quitting at once: a live view's terminal is given back first.
+                    if var settings = RawTerminal.active.withLock({ $0 }) {
+                        tcsetattr(STDIN_FILENO, TCSANOW, &settings)
+                        _ = write(STDOUT_FILENO, "\u{1B}[?25h\u{1B}[?1049l", 14)
+                    }
+                    _exit(130)
+                }
                 let notice = Array("\nStopping (Ctrl-C again to quit at once)...\n".utf8)
                 _ = notice.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
                 task.cancel()

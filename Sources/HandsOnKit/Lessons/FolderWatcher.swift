@@ -6,7 +6,7 @@ import Glibc
 /// Waits for a file under a folder to change: inotify where the kernel offers it (every sub-folder watched,
 /// new ones added as they appear), else polling a snapshot of sizes and times twice a second.
 public final class FolderWatcher {
-    public enum Mechanism: String { case inotify, polling }
+    public enum Mechanism: String, Sendable { case inotify, polling }
 
     let directory: String
     public private(set) var mechanism: Mechanism

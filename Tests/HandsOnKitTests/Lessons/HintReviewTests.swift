@@ -40,3 +40,85 @@ struct HintReviewTests {
         #expect(HintReview.canFail(CheckSpec(id: "size", kind: .imageTiers(image: "x", tiers: tiers, passScore: 70))))
     }
 }
+
+@Suite("The live view's inputs and screen")
+struct LiveViewTests {
+    static func events(_ file: String) throws -> [EngineEvent] {
+        let text = try String(contentsOfFile: "\(ListingFixtures.directory)/../events/\(file)", encoding: .utf8)
+        return text.split(separator: "\n").compactMap { EngineEvent.parse(String($0)) }
+    }
+
+    @Test func onlyTheLearnersImageAndContainerChangesWakeTheView() async throws {
+        // Captured: a tag, a container run by a HandsOn check (labelled org.handson.check), an untag.
+        let docker = try Self.events("docker-events.jsonl")
+        #expect(docker.map(\.action) == ["tag", "create", "attach", "start", "die", "destroy", "untag"])
+        #expect(docker.filter(\.isRelevant).map { "\($0.action) \($0.name ?? "")" } == ["tag handson-evtest:1", "untag sha256:cb8f4a40eefb64727af39d39338ad5366e013d2ab63f9593e86b04964439f9f6"])
+        // Podman's stream, captured while HandsOn's checks ran: their pulls, saves and containers are not the learner's.
+        let podman = try Self.events("podman-events.jsonl")
+        #expect(podman.count > 20)
+        let relevant = podman.filter(\.isRelevant)
+        #expect(relevant.allSatisfy { $0.type == "image" }, "every container there was a check's: \(relevant)")
+        #expect(relevant.first.map { "\($0.action) \($0.name ?? "")" } == "tag handson-evtest:1")
+        #expect(!relevant.contains { $0.action == "pull" || $0.action == "save" })
+        #expect(EngineEvent.parse("not json") == nil)
+    }
+
+    @Test func aLostEventStreamIsSaidAndOpenedAgain() async throws {
+        let runner = FakeProcessRunner()
+        let opened = LockedBox(0)
+        runner.on(["docker", "events"]) { request in
+            opened.withLock { $0 += 1 }
+            request.onOutput?(.standardOutput, Data(#"{"Type":"image","Action":"tag","Actor":{"Attributes":{"name":"go-image:base"}}}"#.utf8 + [10]))
+            return (1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+        }
+        let engine = ContainerEngine(kind: .docker, runner: runner)
+        var seen: [EngineEventUpdate] = []
+        for await update in engine.followEvents(retry: 0.01) {
+            seen.append(update)
+            if seen.count == 6 { break }
+        }
+        #expect(seen[0] == .connected)
+        #expect(seen[1] == .event(EngineEvent(type: "image", action: "tag", name: "go-image:base", fromHandsOnCheck: false)))
+        #expect(seen[2] == .lost("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"))
+        #expect(seen[3] == .connected, "opened again after the pause")
+        #expect(opened.withLock { $0 } >= 2)
+    }
+
+    @Test func theScreenShowsTheStepItsChecksAndTheKeys() async throws {
+        let folder = try ChapterFolder.valid()
+        defer { folder.remove() }
+        let chapter = try ChapterLoader.load(from: folder.directory)
+        let session = LessonSession(chapter: chapter, directory: folder.root,
+                                    progress: LearnerProgress(chapter: chapter.id, currentStep: "build"), language: "en")
+        var state = WatchState(stepIndex: 0)
+        state.results = [CheckResult(id: "exists", passed: false, message: "no image demo:1 yet")]
+        let lines = WatchScreen.render(state, session: session, hints: ["Build the image first."], width: 60, height: 12)
+        #expect(lines.count == 12, "fills the terminal, no more")
+        #expect(lines[0] == "Demo")
+        #expect(lines[2].hasSuffix("Step 1 of 2: Build it"))
+        #expect(lines.contains("✗ exists: no image demo:1 yet"))
+        #expect(lines.last == "h hint · s step text · l steps · n next · r check · q quit")
+        state.panel = .hint
+        let hint = WatchScreen.render(state, session: session, hints: ["Build the image first."], width: 60, height: 12)
+        #expect(hint.contains("Hint") && hint.contains("• Build the image first."))
+        state.panel = .checks
+        state.results = [CheckResult(id: "exists", passed: true, message: "demo:1 exists")]
+        state.engineConnected = false
+        let passed = WatchScreen.render(state, session: session, hints: [], width: 40, height: 12)
+        #expect(passed.contains("Step passed. Press n for the next step."))
+        #expect(passed.contains { $0.hasPrefix("The engine's event stream was lost") }, "\(passed)")
+        #expect(passed.allSatisfy { $0.count <= 40 }, "no line wider than the terminal")
+    }
+}
+
+@Suite("The live view's line wrapping")
+struct WatchWrapTests {
+    @Test func longHintsWrapAtSpacesWithinTheWidth() async {
+        let hint = "• Name the first stage (`FROM golang:1.19 AS builder`), then start a second stage and copy the binary."
+        let lines = WatchScreen.wrap(hint, width: 40)
+        #expect(lines.count > 1 && lines.allSatisfy { $0.count <= 40 }, "\(lines)")
+        #expect(lines.joined(separator: " ").replacingOccurrences(of: "   ", with: " ") == hint, "nothing lost: \(lines)")
+        #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("  ") }, "a bullet's continuation lines are indented")
+        #expect(WatchScreen.wrap("short", width: 40) == ["short"])
+    }
+}

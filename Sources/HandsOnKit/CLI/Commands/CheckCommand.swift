@@ -5,7 +5,7 @@ struct CheckCommand: Command {
     let spec = CommandSpec(
         ["check"], summary: "Check the current step against the engine; on a pass, move to the next step.",
         options: [.engine, .json, LessonSession.languageOption,
-                  OptionSpec("--watch", help: "Check again whenever a file in this folder changes (Ctrl-C stops)."),
+                  OptionSpec("--watch", help: "The live view of `handson watch`: checked again on every file change and engine event."),
                   OptionSpec("--every", value: "seconds", help: "With --watch, also check again this often (engine-only changes).")],
         discussion: "Exit 0 when the step passed, 1 when a check failed. --watch uses inotify where the kernel has it and "
             + "polls the folder twice a second otherwise (or with HANDSON_WATCH_POLLING=1).")
@@ -14,18 +14,11 @@ struct CheckCommand: Command {
         let every: Double? = arguments.value("--every") == nil ? nil : try arguments.positiveNumber("--every", default: 0)
         let engine = try await EngineOption.engine(from: arguments, in: context)
         guard arguments.has("--watch") else { return try await checkOnce(arguments, context, engine) }
-        let watcher = FolderWatcher(directory: context.currentDirectory,
-                                    forcePolling: context.environment["HANDSON_WATCH_POLLING"] == "1")
-        _ = try await checkOnce(arguments, context, engine)
-        context.io.out(context.io.outputStyle.dim("Watching \(context.currentDirectory) for changes (\(watcher.mechanism.rawValue); Ctrl-C stops)..."))
-        while !Task.isCancelled {
-            let changed = watcher.waitForChange(timeout: every ?? 3600) { Task.isCancelled }
-            if Task.isCancelled { break }
-            context.io.out(context.io.outputStyle.dim(changed ? "\n— a file changed: checking again —" : "\n— checking again —"))
-            _ = try await checkOnce(arguments, context, engine)
-        }
-        context.io.out("Stopped watching.")
-        return ExitCode.success
+        // The same live view as `handson watch`.
+        var view = LiveView(session: try LessonSession.open(arguments, in: context), engine: engine, context: context,
+                            forcePolling: context.environment["HANDSON_WATCH_POLLING"] == "1")
+        view.every = every
+        return try await view.run()
     }
 
     private func checkOnce(_ arguments: ParsedArguments, _ context: CommandContext, _ engine: ContainerEngine) async throws -> Int32 {

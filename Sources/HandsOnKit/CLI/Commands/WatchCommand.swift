@@ -1,0 +1,322 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `handson watch` (and `handson check --watch`): the current step checked again whenever a file in the folder
+/// changes or the engine reports an image or container change, shown full-screen on a terminal.
+struct WatchCommand: Command {
+    let spec = CommandSpec(
+        ["watch"], summary: "Watch the current step: checked again on every file change and every engine event.",
+        options: [.engine, LessonSession.languageOption],
+        discussion: """
+            On a terminal: the chapter, a progress bar over its steps, the current step's checks as they stand, and
+            the keys: h hint, s the step's text, l the chapters, n next step (once passed), r check again, q quit.
+            Without a terminal, one plain block of lines per check. Engine events come from `docker events` (or
+            `podman events`); when the engine restarts the view says so and reconnects.
+            """)
+
+    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
+        let engine = try await EngineOption.engine(from: arguments, in: context)
+        let session = try LessonSession.open(arguments, in: context)
+        return try await LiveView(session: session, engine: engine, context: context,
+                                  forcePolling: context.environment["HANDSON_WATCH_POLLING"] == "1").run()
+    }
+}
+
+/// What the view shows: which step, its last check results, a message, and which panel is open.
+struct WatchState: Sendable {
+    enum Panel: Sendable { case checks, hint, text, chapters }
+
+    var stepIndex: Int
+    var results: [CheckResult] = []
+    var checking = false
+    var panel = Panel.checks
+    var status = ""
+    var engineConnected = true
+}
+
+/// The full-screen view: a pure function of the state, so tests can read it line by line.
+enum WatchScreen {
+    static func render(_ state: WatchState, session: LessonSession, hints: [String], width: Int, height: Int) -> [String] {
+        let chapter = session.chapter
+        let step = chapter.steps[state.stepIndex]
+        let total = chapter.steps.count
+        var lines = [chapter.title.text(in: session.language), ""]
+        let done = chapter.steps.prefix(state.stepIndex).count + (state.results.allSatisfy(\.passed) && !state.results.isEmpty ? 1 : 0)
+        let barWidth = max(10, min(40, width - 30))
+        let filled = total == 0 ? 0 : barWidth * done / total
+        lines.append("[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
+                     + "Step \(state.stepIndex + 1) of \(total): \(step.title.text(in: session.language))")
+        lines.append("")
+        switch state.panel {
+        case .checks:
+            if state.results.isEmpty { lines.append(state.checking ? "checking..." : "not checked yet") }
+            for result in state.results { lines.append("\(result.passed ? "✓" : "✗") \(result.id): \(result.message)") }
+            if !state.results.isEmpty && state.results.allSatisfy(\.passed) {
+                lines.append("")
+                lines.append(state.stepIndex + 1 < total ? "Step passed. Press n for the next step." : "Step passed: the chapter is done. Well done.")
+            }
+        case .hint:
+            lines.append("Hint")
+            lines.append("----")
+            lines += hints.isEmpty ? ["No hint: every check passes."] : hints.map { "• " + $0 }
+        case .text:
+            lines += session.text(of: step).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        case .chapters:
+            lines.append("Steps of \(chapter.id)")
+            for (index, each) in chapter.steps.enumerated() {
+                let mark = session.progress.passedSteps.contains(each.id) ? "✓" : (index == state.stepIndex ? ">" : " ")
+                lines.append("\(mark) \(index + 1). \(each.title.text(in: session.language))")
+            }
+        }
+        var footer: [String] = []
+        if !state.engineConnected { footer.append("The engine's event stream was lost (engine restarted?): reconnecting...") }
+        if !state.status.isEmpty { footer.append(state.status) }
+        footer.append("h hint · s step text · l steps · n next · r check · q quit")
+        let room = max(1, height - footer.count - 1)
+        // The title and the progress bar stay one line each; what follows is wrapped to the terminal's width.
+        let wrapped = Array(lines.prefix(3)) + lines.dropFirst(3).flatMap { wrap($0, width: width) }
+        let body = wrapped.count > room ? Array(wrapped.prefix(room - 1)) + ["…"] : wrapped
+        return (body + Array(repeating: "", count: max(0, room - body.count)) + [""] + footer).map { line in
+            line.count > width ? String(line.prefix(max(1, width - 1))) + "…" : line
+        }
+    }
+}
+
+extension WatchScreen {
+    /// A line broken at spaces into lines of at most `width` characters (a longer word is left to be cut).
+    static func wrap(_ line: String, width: Int) -> [String] {
+        guard line.count > width, width > 10 else { return [line] }
+        var lines: [String] = []
+        var current = ""
+        let indent = line.hasPrefix("• ") ? "  " : ""
+        for word in line.split(separator: " ", omittingEmptySubsequences: false) {
+            if !current.isEmpty && current.count + 1 + word.count > width {
+                lines.append(current)
+                current = indent + word
+            } else {
+                current += (current.isEmpty ? "" : " ") + word
+            }
+        }
+        lines.append(current)
+        return lines
+    }
+}
+
+/// Everything that can wake the view.
+enum WatchInput: Sendable {
+    case key(UInt8)
+    case fileChanged
+    case engine(EngineEventUpdate)
+    case resized
+    case checkNow
+}
+
+/// Runs the view: inputs from the keyboard, the folder, the engine and the terminal in one stream; checks debounced.
+struct LiveView {
+    var session: LessonSession
+    let engine: ContainerEngine
+    let context: CommandContext
+    let forcePolling: Bool
+    /// Also check again this often (seconds), whatever happens.
+    var every: Double?
+
+    /// Changes within this long of each other make one check.
+    static let debounce = Duration.milliseconds(300)
+
+    func run() async throws -> Int32 {
+        var session = self.session
+        let io = context.io
+        let terminal = io.outputIsTerminal ? RawTerminal.enter() : nil
+        defer { terminal?.restore() }
+        let (inputs, sink) = AsyncStream<WatchInput>.makeStream()
+        var producers: [Task<Void, Never>] = []
+        defer { producers.forEach { $0.cancel() } }
+        producers.append(Task { for await update in engine.followEvents() { sink.yield(.engine(update)) } })
+        if let every {
+            producers.append(Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(every))
+                    sink.yield(.checkNow)
+                }
+            })
+        }
+        let stopWatching = Atomic<Bool>(false)
+        defer { stopWatching.store(true, ordering: .releasing) }
+        let watcher = FolderWatcherOnThread(directory: session.directory, forcePolling: forcePolling)
+        let mechanism = watcher.start(until: { stopWatching.load(ordering: .acquiring) }) { sink.yield(.fileChanged) }
+        if terminal == nil {
+            io.out("Watching \(session.directory) for changes (\(mechanism.rawValue); Ctrl-C stops) and the engine's image and container events.")
+        }
+        if terminal != nil {
+            KeyReader.start { sink.yield(.key($0)) }
+        }
+        let resize = terminal.map { _ in ResizeSignal.start { sink.yield(.resized) } }
+        defer { resize?.cancel() }
+
+        var state = WatchState(stepIndex: session.chapter.steps.firstIndex { $0.id == session.progress.currentStep } ?? 0)
+        var debounce: Task<Void, Never>?
+        func schedule() {
+            debounce?.cancel()
+            debounce = Task { try? await Task.sleep(for: Self.debounce); if !Task.isCancelled { sink.yield(.checkNow) } }
+        }
+        func draw() {
+            let step = session.chapter.steps[state.stepIndex]
+            let hints = Hints.select(for: step, in: session.chapter, results: state.results, directory: session.directory, language: session.language)
+            if let terminal {
+                let size = terminal.size()
+                let lines = WatchScreen.render(state, session: session, hints: hints, width: size.columns, height: size.rows)
+                io.out("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\r\n"), terminator: "")
+            }
+        }
+        sink.yield(.checkNow)
+        draw()
+        for await input in inputs {
+            if Task.isCancelled { break }
+            switch input {
+            case .key(let byte):
+                switch Character(UnicodeScalar(byte)) {
+                case "q", "Q": return ExitCode.success
+                case "h": state.panel = state.panel == .hint ? .checks : .hint
+                case "s": state.panel = state.panel == .text ? .checks : .text
+                case "l": state.panel = state.panel == .chapters ? .checks : .chapters
+                case "r": sink.yield(.checkNow)
+                case "n":
+                    let passed = !state.results.isEmpty && state.results.allSatisfy(\.passed)
+                    if passed && state.stepIndex + 1 < session.chapter.steps.count {
+                        state.stepIndex += 1
+                        state.results = []
+                        state.panel = .checks
+                        sink.yield(.checkNow)
+                    } else {
+                        state.status = passed ? "That was the last step." : "Pass this step first (h shows a hint)."
+                    }
+                default: break
+                }
+            case .fileChanged:
+                state.status = "A file changed."
+                if terminal == nil { io.out(io.outputStyle.dim("\n— a file changed: checking again —")) }
+                schedule()
+            case .engine(let update):
+                switch update {
+                case .connected: state.engineConnected = true
+                case .lost(let reason):
+                    state.engineConnected = false
+                    if terminal == nil { io.out("The engine's event stream was lost (\(reason)); reconnecting...") }
+                case .event(let event):
+                    guard event.isRelevant else { continue }
+                    state.status = "Engine: \(event.type) \(event.action)" + (event.name.map { " \($0)" } ?? "")
+                    if terminal == nil { io.out(io.outputStyle.dim("\n— engine: \(event.type) \(event.action)\(event.name.map { " \($0)" } ?? ""): checking again —")) }
+                    schedule()
+                }
+            case .resized: break
+            case .checkNow:
+                state.checking = true
+                draw()
+                let step = session.chapter.steps[state.stepIndex]
+                state.results = await CheckRunner().run(step.checks, in: session.checkContext(engine: engine))
+                state.checking = false
+                if session.progress.currentStep == step.id {
+                    _ = session.progress.record(state.results, for: step, in: session.chapter)
+                    try? session.progress.save(in: session.directory)
+                }
+                if terminal == nil {
+                    io.out(session.heading(of: step))
+                    CheckLines.print(state.results, io: io)
+                    io.out(state.results.allSatisfy(\.passed) ? "Step passed." : "Watching for changes (Ctrl-C stops)...")
+                }
+            }
+            draw()
+        }
+        if terminal == nil { io.out("Stopped watching.") }
+        return ExitCode.success
+    }
+}
+
+/// The terminal in cbreak mode on the alternate screen, cursor hidden; `restore()` gives it back as it was.
+final class RawTerminal: Sendable {
+    private let saved: termios
+
+    private init(saved: termios) { self.saved = saved }
+
+    static func enter() -> RawTerminal? {
+        var original = termios()
+        guard tcgetattr(STDIN_FILENO, &original) == 0 else { return nil }
+        var raw = original
+        raw.c_lflag &= ~tcflag_t(ICANON | ECHO)
+        withUnsafeMutableBytes(of: &raw.c_cc) { cc in
+            cc[Int(VMIN)] = 1
+            cc[Int(VTIME)] = 0
+        }
+        tcsetattr(STDIN_FILENO, TCSANOW, &raw)
+        write(STDOUT_FILENO, "\u{1B}[?1049h\u{1B}[?25l", 14)
+        let terminal = RawTerminal(saved: original)
+        Self.active.withLock { $0 = original }
+        return terminal
+    }
+
+    func restore() {
+        var original = saved
+        tcsetattr(STDIN_FILENO, TCSANOW, &original)
+        write(STDOUT_FILENO, "\u{1B}[?25h\u{1B}[?1049l", 14)
+        Self.active.withLock { $0 = nil }
+    }
+
+    func size() -> (columns: Int, rows: Int) {
+        var window = winsize()
+        guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &window) == 0, window.ws_col > 0 else { return (80, 24) }
+        return (Int(window.ws_col), Int(window.ws_row))
+    }
+
+    /// The settings to put back if the process must end before `restore()` runs (a second Ctrl-C).
+    static let active = Mutex<termios?>(nil)
+}
+
+/// Reads single key presses on a thread of its own (a blocking read of the terminal).
+enum KeyReader {
+    static func start(_ deliver: @escaping @Sendable (UInt8) -> Void) {
+        let reader = Thread {
+            var byte: UInt8 = 0
+            while read(STDIN_FILENO, &byte, 1) == 1 { deliver(byte) }
+        }
+        reader.stackSize = 64 << 10
+        reader.start()
+    }
+}
+
+/// SIGWINCH as a callback.
+enum ResizeSignal {
+    static func start(_ deliver: @escaping @Sendable () -> Void) -> any DispatchSourceSignal {
+        signal(SIGWINCH, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+        source.setEventHandler(handler: deliver)
+        source.resume()
+        return source
+    }
+}
+
+/// The folder watcher (blocking) on a thread of its own, calling back on every change until told to stop.
+struct FolderWatcherOnThread: Sendable {
+    let directory: String
+    let forcePolling: Bool
+
+    /// Starts watching; returns how (inotify or polling) once the watch is set up.
+    func start(until stop: @escaping @Sendable () -> Bool, _ changed: @escaping @Sendable () -> Void) -> FolderWatcher.Mechanism {
+        let ready = DispatchSemaphore(value: 0)
+        let mechanism = Mutex(FolderWatcher.Mechanism.polling)
+        let thread = Thread {
+            let watcher = FolderWatcher(directory: directory, forcePolling: forcePolling)
+            mechanism.withLock { $0 = watcher.mechanism }
+            ready.signal()
+            while !stop() {
+                if watcher.waitForChange(timeout: 3600, shouldStop: stop) { changed() }
+            }
+        }
+        thread.stackSize = 256 << 10
+        thread.start()
+        ready.wait()
+        return mechanism.withLock { $0 }
+    }
+}
