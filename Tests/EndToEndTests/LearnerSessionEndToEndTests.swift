@@ -49,6 +49,17 @@ struct LearnerCourse {
         try? FileManager.default.removeItem(atPath: root)
     }
 
+    /// The engine with its lab, a new course, and `handson init learner-demo` done in its `work` folder.
+    static func startedInAFolder() async throws -> (engine: ContainerEngine, course: LearnerCourse, work: String) {
+        let engine = try await EndToEnd.engine()
+        _ = try await EndToEnd.prepareLab(on: engine)
+        let course = try LearnerCourse()
+        let work = "\(course.root)/work"
+        let initialized = try await course.handson(["init", "learner-demo", work], in: course.root)
+        #expect(initialized.termination == .exited(0), "\(initialized.stderr)")
+        return (engine, course, work)
+    }
+
     /// Runs the real `handson` binary in `directory`.
     func handson(_ arguments: [String], in directory: String, timeout: Double = 300,
                  environment extra: [String: String] = [:]) async throws -> ProcessResult {
@@ -123,13 +134,8 @@ struct LearnerSessionEndToEndTests {
 
     @Test(arguments: ["inotify", "polling"])
     func watchModePicksUpAnEditAndStopsCleanlyOnASignal(mechanism: String) async throws {
-        let engine = try await EndToEnd.engine()
-        _ = try await EndToEnd.prepareLab(on: engine)
-        let course = try LearnerCourse()
+        let (engine, course, work) = try await LearnerCourse.startedInAFolder()
         defer { course.remove(engine: engine) }
-        let work = "\(course.root)/work"
-        let initialized = try await course.handson(["init", "learner-demo", work], in: course.root)
-        #expect(initialized.termination == .exited(0), "\(initialized.stderr)")
         DispatchQueue.global().asyncAfter(deadline: .now() + 3) {
             try? "<p>edited</p>\n".write(toFile: "\(work)/web/extra.html", atomically: true, encoding: .utf8)
         }
@@ -146,13 +152,8 @@ struct LearnerSessionEndToEndTests {
     /// `handson watch` in a real terminal (tmux): an image tagged from another shell turns the step green with no key
     /// pressed; h opens the hint panel, n goes to the next step, q quits and gives the terminal back as it was.
     @Test func theLiveViewFollowsTheEngineAndItsKeys() async throws {
-        let engine = try await EndToEnd.engine()
-        _ = try await EndToEnd.prepareLab(on: engine)
-        let course = try LearnerCourse()
+        let (engine, course, work) = try await LearnerCourse.startedInAFolder()
         defer { course.remove(engine: engine) }
-        let work = "\(course.root)/work"
-        let initialized = try await course.handson(["init", "learner-demo", work], in: course.root)
-        #expect(initialized.termination == .exited(0), "\(initialized.stderr)")
         engine.removeNow(images: [LearnerCourse.baseTag])
         let terminal = try await Tmux.start(in: work)
         defer { terminal.kill() }
