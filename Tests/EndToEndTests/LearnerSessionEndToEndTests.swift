@@ -187,6 +187,23 @@ struct LearnerSessionEndToEndTests {
         shown = await terminal.waitFor("icanon+echo+")
         #expect(shown.found, "line editing and echo are back: \(shown.screen)")
         #expect(try LearnerProgress.load(from: work)?.passedSteps == ["base"], "the pass was saved")
+
+        // Ctrl-C, and SIGTERM from elsewhere, give the terminal back too.
+        for (stop, marker) in [("ctrl-c", "first"), ("sigterm", "second")] {
+            await terminal.type("clear; echo \(marker) run; HANDSON_HOME=\(course.root) NO_COLOR=1 \(EndToEnd.repositoryRoot)/.build/debug/handson watch", enter: true)
+            shown = await terminal.waitFor("Step 2 of 2: Scratch image")
+            #expect(shown.found, "\(stop): \(shown.screen)")
+            if stop == "ctrl-c" {
+                await terminal.key("C-c")
+            } else {
+                _ = try await EndToEnd.runner.run(ProcessRequest("pkill", ["-TERM", "-f", ".build/debug/handson watch"]))
+            }
+            shown = await terminal.waitFor("\(marker) run", absent: "Step 2 of 2")
+            #expect(shown.found, "\(stop): the view is gone and the shell is back: \(shown.screen)")
+            await terminal.type("stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' + ; echo \(stop)", enter: true)
+            shown = await terminal.waitFor("icanon+echo+\(stop)")
+            #expect(shown.found, "\(stop): line editing and echo are back: \(shown.screen)")
+        }
     }
 
     @Test func runWithTheSolutionPassesEveryStepAndLeavesNothingBehind() async throws {
@@ -241,6 +258,11 @@ struct Tmux {
     func type(_ text: String, enter: Bool = false) async {
         _ = try? await EndToEnd.runner.run(ProcessRequest("tmux", ["send-keys", "-t", session, "-l", text]))
         if enter { _ = try? await EndToEnd.runner.run(ProcessRequest("tmux", ["send-keys", "-t", session, "Enter"])) }
+    }
+
+    /// A named key (`C-c`, `Enter`).
+    func key(_ name: String) async {
+        _ = try? await EndToEnd.runner.run(ProcessRequest("tmux", ["send-keys", "-t", session, name]))
     }
 
     func screen() async -> String {
