@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 /// A class folder made by scripts/make-sample-class.sh: the chapter's graded examples (every tier) and one answer of
 /// each failure kind, with what each must score.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Synchronization
 @testable import HandsOnKit
+@testable import handson
 
 /// Switches and helpers for the tests that need a real engine.
 enum EndToEnd {

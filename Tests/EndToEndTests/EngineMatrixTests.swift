@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Synchronization
 @testable import HandsOnKit
+@testable import handson
 
 /// The engines users have, as `make matrix` sets them up: Docker 26 with BuildKit on overlay2 (the default socket),
 /// the same daemon with the classic builder, a second daemon on the containerd image store, and Podman.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 /// An image built with known contents: a file added then deleted, one overwritten by a smaller one, a hard link and a
 /// symbolic link to a file of a lower layer, a directory deleted and made again (opaque), an empty layer, and a

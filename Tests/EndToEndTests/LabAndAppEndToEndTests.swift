@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 @Suite("Lab images and the sample app on a real Docker engine", .serialized, .enabled(if: EndToEnd.isEnabled))
 struct LabAndAppEndToEndTests {

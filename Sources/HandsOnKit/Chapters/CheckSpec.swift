@@ -141,6 +141,14 @@ public struct HTTPExpectation: Sendable, Equatable {
     public let jsonField: String?
     public let equals: String?
     public let deadlineSeconds: Double
+
+    public init(url: String, status: Int, jsonField: String?, equals: String?, deadlineSeconds: Double) {
+        self.url = url
+        self.status = status
+        self.jsonField = jsonField
+        self.equals = equals
+        self.deadlineSeconds = deadlineSeconds
+    }
 }
 
 public struct ServeExpectation: Sendable, Equatable {

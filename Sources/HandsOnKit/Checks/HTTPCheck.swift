@@ -1,8 +1,10 @@
 import Foundation
 
 /// An HTTP endpoint answers with a status and, where asked, a JSON field's value, within a deadline (curl, retried).
-struct HTTPCheck {
-    let expectation: HTTPExpectation
+public struct HTTPCheck: Sendable {
+    public let expectation: HTTPExpectation
+
+    public init(expectation: HTTPExpectation) { self.expectation = expectation }
 
     func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let probe = HealthProbe(runner: context.engine.runner)
@@ -17,13 +19,13 @@ struct HTTPCheck {
     }
 
     /// "200 with status = Healthy".
-    var wanted: String {
+    public var wanted: String {
         var text = "\(expectation.status)"
         if let field = expectation.jsonField { text += " with \(field) = \(expectation.equals ?? "(any)")" }
         return text
     }
 
-    func satisfied(_ observation: HealthObservation) -> Bool {
+    public func satisfied(_ observation: HealthObservation) -> Bool {
         guard observation.curlExitCode == 0, observation.httpStatus == expectation.status else { return false }
         guard let field = expectation.jsonField else { return true }
         guard let object = try? JSONSerialization.jsonObject(with: Data(observation.body.utf8)) as? [String: Any],

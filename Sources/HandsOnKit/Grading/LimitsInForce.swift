@@ -5,7 +5,7 @@ import Glibc
 
 /// How one grade's build limits are enforced: a cgroup of its own when the engine is local, its cgroups are managed
 /// by cgroupfs and HandsOn runs as root; otherwise the builder's own flags where the builder honours them.
-struct LimitsInForce {
+public struct LimitsInForce {
     let cgroup: BuildCgroup?
     /// What the build command gets: `--cgroup-parent`, or the builder's flags.
     let buildArguments: [String]
@@ -20,7 +20,7 @@ struct LimitsInForce {
     }
 
     /// What `doctor` says of the limits a grade's build would get.
-    static func describe(_ limits: BuildLimits, engine: EngineInfo?) -> String {
+    public static func describe(_ limits: BuildLimits, engine: EngineInfo?) -> String {
         if cgroupProblem(engine: engine) == nil {
             let version = BuildCgroup.version(root: "/sys/fs/cgroup") == .v2 ? "v2" : "v1"
             return "\(limits.summary) per grade, held by a cgroup of its own (cgroup \(version), --cgroup-parent)"

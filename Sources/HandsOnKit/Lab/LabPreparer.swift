@@ -47,7 +47,7 @@ public struct LabPreparer: Sendable {
         return statuses
     }
 
-    public func prepare(_ images: [LabImage] = LabImage.catalog, progress: ProgressReporter) async throws -> [LabImageStatus] {
+    public func prepare(_ images: [LabImage] = LabImage.catalog, progress: any ProgressListener) async throws -> [LabImageStatus] {
         var statuses = await survey(images)
         guard statuses.contains(where: { $0.state == .missing }) else { return statuses }
         // One builder at a time per work folder (another `lab prepare`, or parallel graders); whoever waited
@@ -70,7 +70,7 @@ public struct LabPreparer: Sendable {
 
     /// Pulls or builds each missing image, one by one.
     private func make(_ images: [LabImage], missing: [Int], statuses initial: [LabImageStatus], builder: inout StandInBuilder?,
-                      progress: ProgressReporter) async throws -> [LabImageStatus] {
+                      progress: any ProgressListener) async throws -> [LabImageStatus] {
         var statuses = initial
         var registryReachable = allowPull
         for (position, index) in missing.enumerated() {
@@ -110,7 +110,7 @@ public struct LabPreparer: Sendable {
         (try? await engine.imageLabels(reference)[StandInLabel.key]) != nil
     }
 
-    private func makeBuilder(progress: ProgressReporter) async throws -> StandInBuilder {
+    private func makeBuilder(progress: any ProgressListener) async throws -> StandInBuilder {
         guard let mirror = DebianMirror.detect(environment: environment) else {
             throw LabError.noDebianMirror
         }

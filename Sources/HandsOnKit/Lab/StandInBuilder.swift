@@ -15,10 +15,10 @@ public actor StandInBuilder {
     let runner: any ProcessRunning
     let workDirectory: String
     let mirror: String
-    let progress: ProgressReporter
+    let progress: any ProgressListener
     private var toolchainRoot: String?
 
-    public init(engine: ContainerEngine, workDirectory: String, mirror: String, progress: ProgressReporter) {
+    public init(engine: ContainerEngine, workDirectory: String, mirror: String, progress: any ProgressListener) {
         self.engine = engine
         self.runner = engine.runner
         self.workDirectory = workDirectory

@@ -1,8 +1,8 @@
 /// Splits text into lines at every LF, keeping a CR that preceded it on the line. Works on Unicode scalars:
 /// Swift's `Character` treats "\r\n" as one, so Character-level splits (and corelibs Foundation's
 /// `components(separatedBy:)`) never cut CRLF lines.
-enum TextLines {
-    static func split(_ text: String) -> [String] {
+public enum TextLines {
+    public static func split(_ text: String) -> [String] {
         text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
     }
 }
@@ -10,7 +10,7 @@ enum TextLines {
 extension String {
     /// Without leading and trailing spaces and tabs. Foundation's `trimmingCharacters(in:)` goes through NSString
     /// on Linux and took 42% of a 100,000-row parse; this stays on Unicode scalars.
-    var trimmedSpaces: String {
+    public var trimmedSpaces: String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }) else { return "" }
         let last = scalars.lastIndex(where: { $0 != " " && $0 != "\t" })!
@@ -19,7 +19,7 @@ extension String {
 }
 
 extension Substring {
-    var trimmedSpaces: String { String(self).trimmedSpaces }
+    public var trimmedSpaces: String { String(self).trimmedSpaces }
 }
 
 /// JSON text for values the parsers print, written directly (JSONEncoder took a quarter of a large parse).

@@ -40,10 +40,4 @@ public struct ProjectLayout: Sendable {
         FileManager.default.fileExists(atPath: "\(directory)/Chapters") && FileManager.default.fileExists(atPath: "\(directory)/apps")
     }
 
-    public static func require(in context: CommandContext) throws -> ProjectLayout {
-        guard let layout = locate(environment: context.environment, currentDirectory: context.currentDirectory) else {
-            throw SupportError.courseFilesNotFound
-        }
-        return layout
-    }
 }

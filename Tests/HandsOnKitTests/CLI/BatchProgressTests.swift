@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 @Suite("Batch progress on a terminal and into a pipe")
 struct BatchProgressTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 @Suite("The command line: help, version, usage errors, colour")
 struct CLITests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 @Suite("doctor against a fake engine")
 struct DoctorTests {

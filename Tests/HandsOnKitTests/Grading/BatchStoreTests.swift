@@ -88,7 +88,8 @@ struct OrphanedCommandsTests {
             try await Task.sleep(for: .seconds(0.05))
             found = OrphanedCommands.processes(mentioning: [marker])
         }
-        #expect(found.count == 1)
+        // One shell; for an instant after it forks `sleep`, the child still shows the shell's arguments too.
+        #expect((1...2).contains(found.count), "\(found)")
         await OrphanedCommands.stop(mentioning: [marker])
         let orphan = try #require(await running[0].1.value)
         let bystander = try #require(await running[1].1.value)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 @Suite("--hosts: the engines a batch grades on")
 struct EngineAddressTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 @Suite("Hints that fit their step")
 struct HintReviewTests {

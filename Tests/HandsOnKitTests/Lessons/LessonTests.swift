@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 @Suite("Progress, hints, Markdown and language")
 struct LessonTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import HandsOnKit
+@testable import handson
 
 /// One captured curl run (scripts/capture-curl-fixtures.sh, curl 7.88.1) and what it must read as.
 struct CurlCase: CustomTestStringConvertible, Sendable {

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 @testable import HandsOnKit
+@testable import handson
 
 /// A process runner that answers from a table: the first rule whose words start the command line wins.
 /// Records every request so tests can assert what would have been run.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 import Synchronization
 
 /// Ctrl-C and SIGTERM cancel the command's task: running children are ended, clean-up runs (shielded, with its own

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson check [--watch]`: the current step's checks against the live engine; a pass moves on.
 struct CheckCommand: Command {

@@ -1,3 +1,4 @@
+import HandsOnKit
 /// One option a command accepts: a flag (`--json`) or an option with a value (`--engine docker`).
 public struct OptionSpec: Sendable {
     public let name: String

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson chapters`: what there is to learn, with this folder's progress.
 struct ChaptersCommand: Command {

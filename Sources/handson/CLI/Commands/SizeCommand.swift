@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson size IMAGE`: the size HandsOn measures from the image's layers, the engine's listing beside it, and
 /// where the bytes are: layer by layer, the largest paths, and what later layers hid.

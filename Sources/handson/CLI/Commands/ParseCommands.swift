@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson parse image-ls [FILE]`: any docker or podman image listing (or a transcript holding one) as JSON rows.
 struct ParseImageListCommand: Command {

@@ -1,3 +1,4 @@
+import HandsOnKit
 /// A command's arguments after parsing: flags seen, option values, positionals in order.
 public struct ParsedArguments: Sendable, Equatable {
     public var flags: Set<String> = []

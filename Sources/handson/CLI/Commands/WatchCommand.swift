@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 import Synchronization
 #if canImport(Glibc)
 import Glibc

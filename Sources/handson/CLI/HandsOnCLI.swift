@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// The whole command line, callable in-process (tests drive it with their own ConsoleIO and runner).
 public enum HandsOnCLI {

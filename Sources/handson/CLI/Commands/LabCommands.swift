@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson lab prepare`: every base image the chapters use, made present.
 struct LabPrepareCommand: Command {

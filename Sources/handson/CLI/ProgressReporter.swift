@@ -1,9 +1,10 @@
 import Foundation
+import HandsOnKit
 import Synchronization
 
 /// Shows long work: on a terminal one status line redrawn in place; into a pipe or file, plain lines
 /// (an activity line only when its first word changes, so logs stay short).
-public final class ProgressReporter: Sendable {
+public final class ProgressReporter: ProgressListener {
     private struct State {
         var lineIsOpen = false
         var lastActivityKind = ""

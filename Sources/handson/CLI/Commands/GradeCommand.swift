@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson grade --chapter <id> <submission-dir>`: one answer in, a score and its reasons out.
 struct GradeCommand: Command {

@@ -1,3 +1,4 @@
+import HandsOnKit
 /// Markdown for a terminal: headings bold (and underlined by a rule), `**strong**` and `*emphasis*` bold,
 /// `code` in cyan, fenced code blocks set apart with a bar. Plain text where colour is off.
 public enum TerminalMarkdown {

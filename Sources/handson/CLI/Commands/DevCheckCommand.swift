@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson dev check`: for chapter authors: every chapter loads, and every step's reference solution passes its checks.
 struct DevCheckCommand: Command {

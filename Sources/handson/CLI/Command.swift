@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// What every command gets: where to write, the environment, and how to run programs.
 public struct CommandContext: Sendable {

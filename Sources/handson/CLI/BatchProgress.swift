@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 import Synchronization
 
 /// A batch's progress on stderr: on a terminal, finished answers scroll above one live line (done/total, running,

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson completion bash|zsh|fish`: a completion script made from the commands' own specs (so it never lists an
 /// option `--help` does not), with the course's chapter and step ids as they are when it is made.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson doctor`: is this machine ready for the course?
 struct DoctorCommand: Command {

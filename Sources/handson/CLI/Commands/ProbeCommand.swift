@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson probe <url>`: waits until an endpoint answers as a health check should, and says how long it took.
 struct ProbeCommand: Command {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// `handson batch --chapter <id> <submissions-dir> --out <report-dir>`: a whole class graded N at a time, resumable,
 /// with reports for people (HTML), spreadsheets (CSV) and CI systems (JUnit XML).

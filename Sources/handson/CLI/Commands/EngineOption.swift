@@ -1,3 +1,4 @@
+import HandsOnKit
 /// Reads `--engine` and finds that engine (or any that answers).
 enum EngineOption {
     /// The engine `--engine` (or `HANDSON_ENGINE`) asks for, nil for "whichever answers".

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// The options that set a grade's build limits, shared by `grade` and `batch`.
 enum BuildLimitOptions {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKit
 
 /// The learner's working folder, its chapter and progress, as the lesson commands need them.
 struct LessonSession {
