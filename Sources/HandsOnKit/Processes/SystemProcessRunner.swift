@@ -27,14 +27,12 @@ public struct SystemProcessRunner: ProcessRunning {
             throw ProcessError.executableNotFound(request.executable)
         }
         if request.cancellable { try Task.checkCancellation() }
-        let child = try SpawnedChild(path: path, request: request)
         let stop = StopSwitch()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<ProcessResult, Never>) in
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessResult, any Error>) in
+                // The child is spawned, supervised and let go on this one thread: nothing of it is shared.
                 let supervisor = Thread {
-                    let result = child.superviseToEnd(request: request, stop: stop)
-                    stop.close()
-                    continuation.resume(returning: result)
+                    continuation.resume(with: Result { try Self.spawnAndSupervise(path: path, request: request, stop: stop) })
                 }
                 supervisor.stackSize = 256 << 10
                 supervisor.start()
@@ -42,6 +40,12 @@ public struct SystemProcessRunner: ProcessRunning {
         } onCancel: {
             if request.cancellable { stop.raise() }
         }
+    }
+
+    /// Starts the child and stays with it to its end, on the calling thread.
+    private static func spawnAndSupervise(path: String, request: ProcessRequest, stop: StopSwitch) throws -> ProcessResult {
+        defer { stop.close() }
+        return try SpawnedChild(path: path, request: request).superviseToEnd(request: request, stop: stop)
     }
 }
 
@@ -52,10 +56,7 @@ extension SystemProcessRunner {
         guard let path = ExecutableLocator.find(request.executable, environment: request.environment) else {
             throw ProcessError.executableNotFound(request.executable)
         }
-        let child = try SpawnedChild(path: path, request: request)
-        let stop = StopSwitch()
-        defer { stop.close() }
-        return child.superviseToEnd(request: request, stop: stop)
+        return try Self.spawnAndSupervise(path: path, request: request, stop: StopSwitch())
     }
 }
 
@@ -95,9 +96,8 @@ final class StopSwitch: Sendable {
     }
 }
 
-/// One running child and the parent's ends of its pipes; used by its supervisor thread alone.
-private final class SpawnedChild: @unchecked Sendable {
-    // @unchecked: made on the calling task, then handed whole to one supervisor thread, which alone touches it.
+/// One running child and the parent's ends of its pipes; made, used and let go by its supervisor thread alone.
+private final class SpawnedChild {
     let pid: pid_t
     var outputFD: Int32
     var errorFD: Int32
