@@ -28,8 +28,10 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     public static func isCPUList(_ text: String) -> Bool {
         !text.isEmpty && text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { part in
             let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            return (1...2).contains(bounds.count) && bounds.allSatisfy { !$0.isEmpty && $0.allSatisfy(\.isNumber) && $0.allSatisfy(\.isASCII) }
-                && (bounds.count == 1 || Int(bounds[0])! <= Int(bounds[1])!)
+            // Digits only (no sign, no space), each a number Int holds, and a range low to high.
+            guard (1...2).contains(bounds.count), bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return false }
+            let numbers = bounds.compactMap { Int($0) }
+            return numbers.count == bounds.count && numbers.first! <= numbers.last!
         }
     }
 

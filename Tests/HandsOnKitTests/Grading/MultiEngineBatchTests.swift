@@ -27,6 +27,8 @@ struct EngineAddressTests {
         #expect(list.map { $0.cpuset.map(BuildLimits.cpuCount) } == [1, 2, 2, nil])
         #expect(throws: EngineAddressError.self) { try EngineAddress.parse("unix:///a.sock=1@x") }
         #expect(throws: EngineAddressError.self) { try EngineAddress.parse("unix:///a.sock=1@3-1") }
+        #expect(throws: EngineAddressError.self) { try EngineAddress.parse("unix:///a.sock=1@99999999999999999999") }
+        #expect(!BuildLimits.isCPUList("0-99999999999999999999") && BuildLimits.isCPUList("0-3,7"))
     }
 
     @Test(arguments: [
