@@ -48,9 +48,7 @@ public struct BatchEngine: Sendable {
             return .failure(BatchEngineProblem(engine: name, reason: "lacks the chapter's base images \(missing.joined(separator: ", ")) "
                                                + "(run `handson lab prepare --host \(name)`)"))
         }
-        var known = info
-        known.host = engine.address
-        return .success(BatchEngine(engine: engine, info: known, jobs: jobs ?? info.cpus ?? ProcessInfo.processInfo.activeProcessorCount,
+        return .success(BatchEngine(engine: engine, info: info, jobs: jobs ?? info.cpus ?? ProcessInfo.processInfo.activeProcessorCount,
                                     cpuset: cpuset))
     }
 }
