@@ -178,3 +178,17 @@ struct InsideEngineProbeTests {
         #expect(probe.contains(HealthProbe.helperImage) && probe.suffix(2) == ["9090", "/health"], "\(probe)")
     }
 }
+
+@Suite("Work for every engine at once")
+struct ConcurrentMapTests {
+    @Test func resultsComeInTheElementsOrderWhateverFinishesFirst() async {
+        let started = LockedBox(0)
+        let results = await [30, 0, 20, 10].concurrentMap { delay -> Int in
+            started.withLock { $0 += 1 }
+            try? await Task.sleep(for: .milliseconds(delay))
+            return delay * 2
+        }
+        #expect(results == [60, 0, 40, 20])
+        #expect(started.withLock { $0 } == 4)
+    }
+}

@@ -102,16 +102,10 @@ public struct BatchGrader: Sendable {
         BuildCgroup.removeAll(named: template.tagPrefix)
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }
-        let sessions = await withTaskGroup(of: (Int, EngineSession).self) { group in
-            for (index, engine) in engines.enumerated() {
-                // Workers actually started: an engine's share of the answers, at most its jobs.
-                let share = max(1, Int((Double(pending.count) * Double(engine.jobs) / Double(max(workersWanted, 1))).rounded(.up)))
-                let workers = min(engine.jobs, share)
-                group.addTask { [template] in (index, await EngineSession.open(engine, template: template, workers: workers, label: label)) }
-            }
-            var opened: [(Int, EngineSession)] = []
-            for await session in group { opened.append(session) }
-            return opened.sorted { $0.0 < $1.0 }.map(\.1)
+        let sessions = await engines.concurrentMap { [template, pending] engine in
+            // Workers actually started: an engine's share of the answers, at most its jobs.
+            let share = max(1, Int((Double(pending.count) * Double(engine.jobs) / Double(max(workersWanted, 1))).rounded(.up)))
+            return await EngineSession.open(engine, template: template, workers: min(engine.jobs, share), label: label)
         }
 
         let queue = SubmissionQueue(pending)

@@ -129,15 +129,10 @@ struct BatchCommand: Command {
             }
         }
         let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
-        let checked = await withTaskGroup(of: (Int, Result<BatchEngine, BatchEngineProblem>).self) { group in
-            for (index, address) in addresses.enumerated() {
-                let engine = ContainerEngine(kind: kind, runner: context.runner,
-                                             environment: address.environment(for: kind, base: context.environment))
-                group.addTask { (index, await BatchEngine.check(engine, jobs: address.jobs, cpuset: address.cpuset, chapter: chapter)) }
-            }
-            var results: [(Int, Result<BatchEngine, BatchEngineProblem>)] = []
-            for await result in group { results.append(result) }
-            return results.sorted { $0.0 < $1.0 }.map(\.1)
+        let checked = await addresses.concurrentMap { address in
+            let engine = ContainerEngine(kind: kind, runner: context.runner,
+                                         environment: address.environment(for: kind, base: context.environment))
+            return await BatchEngine.check(engine, jobs: address.jobs, cpuset: address.cpuset, chapter: chapter)
         }
         var ready: [BatchEngine] = []
         for result in checked {
