@@ -14,10 +14,7 @@ enum InterruptHandling {
             source.setEventHandler {
                 if stopping.exchange(true, ordering: .acquiringAndReleasing) {
                     // Quitting at once: a live view's terminal is given back first.
-                    if var settings = RawTerminal.active.withLock({ $0 }) {
-                        tcsetattr(STDIN_FILENO, TCSANOW, &settings)
-                        _ = write(STDOUT_FILENO, "\u{1B}[?25h\u{1B}[?1049l", 14)
-                    }
+                    RawTerminal.giveBack()
                     _exit(130)
                 }
                 let notice = Array("\nStopping (Ctrl-C again to quit at once)...\n".utf8)

@@ -148,11 +148,10 @@ struct LiveView {
         defer { stopWatching.store(true, ordering: .releasing) }
         let watcher = FolderWatcherOnThread(directory: session.directory, forcePolling: forcePolling)
         let mechanism = watcher.start(until: { stopWatching.load(ordering: .acquiring) }) { sink.yield(.fileChanged) }
-        if terminal == nil {
-            io.out("Watching \(session.directory) for changes (\(mechanism.rawValue); Ctrl-C stops) and the engine's image and container events.")
-        }
         if terminal != nil {
             KeyReader.start { sink.yield(.key($0)) }
+        } else {
+            io.out("Watching \(session.directory) for changes (\(mechanism.rawValue); Ctrl-C stops) and the engine's image and container events.")
         }
         let resize = terminal.map { _ in ResizeSignal.start { sink.yield(.resized) } }
         defer { resize?.cancel() }
@@ -208,8 +207,9 @@ struct LiveView {
                     if terminal == nil { io.out("The engine's event stream was lost (\(reason)); reconnecting...") }
                 case .event(let event):
                     guard event.isRelevant else { continue }
-                    state.status = "Engine: \(event.type) \(event.action)" + (event.name.map { " \($0)" } ?? "")
-                    if terminal == nil { io.out(io.outputStyle.dim("\n— engine: \(event.type) \(event.action)\(event.name.map { " \($0)" } ?? ""): checking again —")) }
+                    let what = "\(event.type) \(event.action)" + (event.name.map { " \($0)" } ?? "")
+                    state.status = "Engine: \(what)"
+                    if terminal == nil { io.out(io.outputStyle.dim("\n— engine: \(what): checking again —")) }
                     schedule()
                 }
             case .resized: break
@@ -237,10 +237,10 @@ struct LiveView {
 }
 
 /// The terminal in cbreak mode on the alternate screen, cursor hidden; `restore()` gives it back as it was.
+/// The settings to put back live in one place, so that a second Ctrl-C, which ends the process at once, can give the
+/// terminal back too (`giveBack()`).
 final class RawTerminal: Sendable {
-    private let saved: termios
-
-    private init(saved: termios) { self.saved = saved }
+    private init() {}
 
     static func enter() -> RawTerminal? {
         var original = termios()
@@ -252,17 +252,22 @@ final class RawTerminal: Sendable {
             cc[Int(VTIME)] = 0
         }
         tcsetattr(STDIN_FILENO, TCSANOW, &raw)
-        write(STDOUT_FILENO, "\u{1B}[?1049h\u{1B}[?25l", 14)
-        let terminal = RawTerminal(saved: original)
         Self.active.withLock { $0 = original }
-        return terminal
+        writeOut("\u{1B}[?1049h\u{1B}[?25l")
+        return RawTerminal()
     }
 
-    func restore() {
-        var original = saved
+    func restore() { Self.giveBack() }
+
+    /// Puts back the settings found on entering and leaves the alternate screen; nothing when none is held.
+    static func giveBack() {
+        guard var original = active.withLock({ settings in defer { settings = nil }; return settings }) else { return }
         tcsetattr(STDIN_FILENO, TCSANOW, &original)
-        write(STDOUT_FILENO, "\u{1B}[?25h\u{1B}[?1049l", 14)
-        Self.active.withLock { $0 = nil }
+        writeOut("\u{1B}[?25h\u{1B}[?1049l")
+    }
+
+    private static func writeOut(_ text: String) {
+        _ = Array(text.utf8).withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
     }
 
     func size() -> (columns: Int, rows: Int) {
@@ -271,8 +276,8 @@ final class RawTerminal: Sendable {
         return (Int(window.ws_col), Int(window.ws_row))
     }
 
-    /// The settings to put back if the process must end before `restore()` runs (a second Ctrl-C).
-    static let active = Mutex<termios?>(nil)
+    /// The settings found on entering, while the view holds the terminal.
+    private static let active = Mutex<termios?>(nil)
 }
 
 /// Reads single key presses on a thread of its own (a blocking read of the terminal).
