@@ -59,9 +59,11 @@ public enum HintReview {
         return found
     }
 
-    /// Whether `technique` has been introduced by `step` or an earlier one (the generic hints follow the same rule).
-    static func isIntroduced(_ technique: String, by step: Step, in chapter: Chapter) -> Bool {
+    /// Whether one of `techniques` has been introduced by `step` or an earlier one (the generic hints follow the same
+    /// rule); the step texts are read once.
+    static func isIntroduced(anyOf techniques: [String], by step: Step, in chapter: Chapter) -> Bool {
         guard let position = chapter.steps.firstIndex(where: { $0.id == step.id }) else { return false }
-        return introductions(in: chapter)[technique.lowercased()].map { $0 <= position } ?? false
+        let introducedAt = introductions(in: chapter)
+        return techniques.contains { introducedAt[$0.lowercased()].map { $0 <= position } ?? false }
     }
 }

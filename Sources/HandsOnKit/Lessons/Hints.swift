@@ -19,7 +19,7 @@ public enum Hints {
         if sizeFailed || !failed.isEmpty, let text = try? String(contentsOfFile: "\(directory)/Dockerfile", encoding: .utf8),
            let facts = try? DockerfileFacts(text: text) {
             if sizeFailed && facts.stageCount == 1
-                && (HintReview.isIntroduced("multi-stage", by: step, in: chapter) || HintReview.isIntroduced("COPY --from", by: step, in: chapter)) {
+                && HintReview.isIntroduced(anyOf: ["multi-stage", "COPY --from"], by: step, in: chapter) {
                 hints.append("Your Dockerfile has one stage, FROM \(facts.finalBase): everything used to build stays in the image. "
                              + "Build in a first stage, then COPY --from it only the binary (and web files) into a small final stage.")
             }

@@ -163,13 +163,14 @@ struct LiveView {
             debounce = Task { try? await Task.sleep(for: Self.debounce); if !Task.isCancelled { sink.yield(.checkNow) } }
         }
         func draw() {
+            guard let terminal else { return }
+            // Hints read the Dockerfile and the step texts: only when their panel is open.
             let step = session.chapter.steps[state.stepIndex]
-            let hints = Hints.select(for: step, in: session.chapter, results: state.results, directory: session.directory, language: session.language)
-            if let terminal {
-                let size = terminal.size()
-                let lines = WatchScreen.render(state, session: session, hints: hints, width: size.columns, height: size.rows)
-                io.out("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\r\n"), terminator: "")
-            }
+            let hints = state.panel != .hint ? []
+                : Hints.select(for: step, in: session.chapter, results: state.results, directory: session.directory, language: session.language)
+            let size = terminal.size()
+            let lines = WatchScreen.render(state, session: session, hints: hints, width: size.columns, height: size.rows)
+            io.out("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\r\n"), terminator: "")
         }
         sink.yield(.checkNow)
         draw()
