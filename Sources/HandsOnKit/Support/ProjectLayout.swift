@@ -21,11 +21,7 @@ public struct ProjectLayout: Sendable {
         for start in starts {
             var directory = URL(fileURLWithPath: start).standardized
             while directory.path != "/" {
-                let fileManager = FileManager.default
-                if fileManager.fileExists(atPath: directory.appendingPathComponent("Chapters").path),
-                   fileManager.fileExists(atPath: directory.appendingPathComponent("apps").path) {
-                    return ProjectLayout(root: directory.path)
-                }
+                if Self.holdsCourse(directory.path) { return ProjectLayout(root: directory.path) }
                 directory.deleteLastPathComponent()
             }
         }
@@ -36,8 +32,8 @@ public struct ProjectLayout: Sendable {
         return nil
     }
 
+    /// Whether `directory` holds both `Chapters/` and `apps/`.
     static func holdsCourse(_ directory: String) -> Bool {
         FileManager.default.fileExists(atPath: "\(directory)/Chapters") && FileManager.default.fileExists(atPath: "\(directory)/apps")
     }
-
 }
