@@ -239,7 +239,9 @@ private final class SpawnedChild {
             if inputFD >= 0 { pollSet.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0)) }
             if exitStatus == nil && exitFD >= 0 { pollSet.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
             if !timedOut && !cancelled && stopFD >= 0 { pollSet.append(pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)) }
-            _ = poll(&pollSet, nfds_t(pollSet.count), exitFD < 0 && exitStatus == nil ? min(waitMilliseconds == -1 ? 50 : waitMilliseconds, 50) : waitMilliseconds)
+            // Without an exit descriptor (no pidfd and no waiter pipe) the child's end is looked for every 50 ms.
+            let blind = exitFD < 0 && exitStatus == nil
+            _ = poll(&pollSet, nfds_t(pollSet.count), blind && (waitMilliseconds < 0 || waitMilliseconds > 50) ? 50 : waitMilliseconds)
 
             if outputFD >= 0 { drain(&outputFD, into: &output, kind: .standardOutput, buffer: &buffer, request: request) }
             if errorFD >= 0 { drain(&errorFD, into: &errors, kind: .standardError, buffer: &buffer, request: request) }
