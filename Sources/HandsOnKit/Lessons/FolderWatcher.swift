@@ -47,9 +47,21 @@ public final class FolderWatcher {
         return false
     }
 
+    /// The path that differed at the last change polling saw (for messages and tests), nil with inotify.
+    public private(set) var lastChangedPath: String?
+
+    /// True when a complete walk differs from the last complete one; a walk that could not read a folder or a
+    /// file (out of descriptors, a folder removed while walked) tells nothing and is not a change.
     private func pollChanged(after interval: Double) -> Bool {
         Thread.sleep(forTimeInterval: interval)
-        return FolderSnapshot(directory) != snapshot
+        let now = FolderSnapshot(directory)
+        guard now.isComplete, snapshot.isComplete else {
+            if now.isComplete { snapshot = now }
+            return false
+        }
+        guard let changed = now.firstDifference(from: snapshot) else { return false }
+        lastChangedPath = changed
+        return true
     }
 
     #if canImport(Glibc)
@@ -99,4 +111,42 @@ public final class FolderWatcher {
     private func eventArrived(within seconds: Double) -> Bool { pollChanged(after: seconds) }
     private func drainEvents() -> Bool { false }
     #endif
+}
+
+/// Size and modification time (nanoseconds) of every entry under a folder, HandsOn's `.handson` and `.git` left out.
+struct FolderSnapshot: Equatable, Sendable {
+    private(set) var entries: [String: [Int64]] = [:]
+    /// False when a folder could not be listed or an entry could not be read for a reason other than its going away.
+    private(set) var isComplete = true
+
+    init(_ directory: String) { walk(directory, relative: "") }
+
+    /// A path whose size or time differs, or that is only in one of the two; nil when they agree.
+    func firstDifference(from other: FolderSnapshot) -> String? {
+        for (path, facts) in entries.sorted(by: { $0.key < $1.key }) where other.entries[path] != facts { return path }
+        return other.entries.keys.sorted().first { entries[$0] == nil }
+    }
+
+    private mutating func walk(_ directory: String, relative: String) {
+        guard let stream = opendir(directory) else {
+            if errno != ENOENT { isComplete = false }
+            return
+        }
+        defer { closedir(stream) }
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name == "." || name == ".." || (relative.isEmpty && (name == ".handson" || name == ".git")) { continue }
+            let path = "\(directory)/\(name)"
+            let key = relative.isEmpty ? name : "\(relative)/\(name)"
+            var status = stat()
+            guard lstat(path, &status) == 0 else {
+                if errno != ENOENT { isComplete = false }
+                continue
+            }
+            entries[key] = [Int64(status.st_size), Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)]
+            if (status.st_mode & S_IFMT) == S_IFDIR { walk(path, relative: key) }
+        }
+    }
 }

@@ -41,21 +41,3 @@ public enum StarterFiles {
         return entries.allSatisfy { $0 == ".handson" }
     }
 }
-
-/// Size and modification time of every file under a folder, to notice edits (`check --watch`).
-public struct FolderSnapshot: Equatable, Sendable {
-    let entries: [String: [Int64]]
-
-    public init(_ directory: String) {
-        var entries: [String: [Int64]] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: directory)
-        while let path = enumerator?.nextObject() as? String {
-            if path.hasPrefix(".handson") || path.hasPrefix(".git") { continue }
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: "\(directory)/\(path)") else { continue }
-            let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            let modified = Int64(((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0) * 1_000_000)
-            entries[path] = [size, modified]
-        }
-        self.entries = entries
-    }
-}

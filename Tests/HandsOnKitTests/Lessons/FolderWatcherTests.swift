@@ -34,7 +34,7 @@ struct FolderWatcherTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let watcher = WatcherOnLoan(FolderWatcher(directory: folder, forcePolling: polling))
         #expect(watcher.watcher.mechanism == (polling ? .polling : .inotify))
-        #expect(!(await watcher.wait(0.6)), "nothing changed")
+        #expect(!(await watcher.wait(0.6)), "nothing changed, yet \(watcher.watcher.lastChangedPath ?? "an event") was seen")
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
             try? "changed".write(toFile: "\(folder)/web/index.html", atomically: false, encoding: .utf8)
         }
