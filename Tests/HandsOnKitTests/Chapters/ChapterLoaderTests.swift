@@ -182,7 +182,7 @@ struct CourseChaptersTests {
         let chapter = try ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: Self.chaptersDirectory)
         #expect(chapter.starter.protectedFiles == ["hash.go"])
         let gates = try #require(chapter.grading?.gates)
-        #expect(gates.map(\.id) == ["digest", "hash-go-unchanged"])
+        #expect(gates.map(\.id) == ["hash-value", "hash-go-unchanged"])
         let starter = try FileManager.default.contentsOfDirectory(atPath: StarterFiles.directory(of: chapter)).sorted()
         #expect(starter == ["Dockerfile", "Makefile", "hash.go"])
     }

@@ -32,7 +32,7 @@ struct TranscriptGraderTests {
         #expect(report.verified == false)
         #expect(report.score == 100, "listed as 10MB: 10MB or less")
         #expect(report.image?.size == "10MB")
-        #expect(report.checks.first { $0.id == "digest" }?.passed == true)
+        #expect(report.checks.first { $0.id == "hash-value" }?.passed == true)
         let unchanged = try #require(report.checks.first { $0.id == "hash-go-unchanged" })
         #expect(!unchanged.passed && unchanged.message.hasPrefix("not verifiable from a transcript"))
     }

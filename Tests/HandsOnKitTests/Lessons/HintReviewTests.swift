@@ -11,6 +11,8 @@ struct HintReviewTests {
         #expect(chapters.count == 5)
         for chapter in chapters {
             #expect(HintReview.problems(in: chapter).isEmpty, "\(HintReview.problems(in: chapter))")
+            #expect(LanguageReview.problems(in: chapter).isEmpty, "\(LanguageReview.problems(in: chapter))")
+            #expect(chapter.title.translations.keys.sorted() == ["en", "ja"], "\(chapter.id): the course is written in English and Japanese")
         }
     }
 
@@ -30,9 +32,34 @@ struct HintReviewTests {
         let problems = HintReview.problems(in: chapter)
         #expect(problems.contains("demo/build: check 'small' can fail but has no hint (whenFailing: \"small\")"), "\(problems)")
         #expect(problems.contains("demo/build: check 'df' can fail but has no hint (whenFailing: \"df\")"))
-        #expect(problems.contains("demo/build: the hint for 'exists' lacks ja"), "the chapter declares ja in its title")
+        #expect(LanguageReview.problems(in: chapter).contains("demo: build: hint 1 (for 'exists') lacks ja"), "the chapter declares ja in its title")
         #expect(problems.contains("demo/build: the hint for 'exists' names multi-stage, which step 2 (run) introduces"), "\(problems)")
         #expect(problems.contains("demo/run: check 'health' can fail but has no hint (whenFailing: \"health\")"))
+    }
+
+    @Test func everyLearnerFacingTextShortOfADeclaredLanguageIsNamed() async throws {
+        let folder = try ChapterFolder.valid([(#""text": {"en": "steps/build.en.md"},"#,
+                                               #""text": {"en": "steps/build.en.md", "ja": "steps/build.ja.md"},"#)])
+        defer { folder.remove() }
+        try "\n".write(toFile: "\(folder.directory)/steps/build.ja.md", atomically: true, encoding: .utf8)
+        let problems = LanguageReview.problems(in: try ChapterLoader.load(from: folder.directory))
+        #expect(problems.contains("demo: the summary lacks ja"), "\(problems)")
+        #expect(problems.contains("demo: build: the title lacks ja"))
+        #expect(problems.contains("demo: build: the ja text steps/build.ja.md is missing or empty"))
+        #expect(problems.contains("demo: run: the title lacks ja"))
+        #expect(problems.contains("demo: build: hint 1 (for 'exists') lacks ja"))
+
+        // The same chapter with everything in both languages has nothing to say.
+        let bilingual = try ChapterFolder.valid([
+            (#""summary": "A chapter for tests.""#, #""summary": {"en": "A chapter for tests.", "ja": "テスト用の章です。"}"#),
+            (#""title": "Build it""#, #""title": {"en": "Build it", "ja": "ビルドする"}"#),
+            (#""title": "Run it""#, #""title": {"en": "Run it", "ja": "起動する"}"#),
+            (#""text": {"en": "steps/build.en.md"}"#, #""text": {"en": "steps/build.en.md", "ja": "steps/build.ja.md"}"#),
+            (#""text": "Build the image first.""#, #""text": {"en": "Build the image first.", "ja": "先にイメージをビルドしてください。"}"#)])
+        defer { bilingual.remove() }
+        try "# ビルド\n".write(toFile: "\(bilingual.directory)/steps/build.ja.md", atomically: true, encoding: .utf8)
+        let none = LanguageReview.problems(in: try ChapterLoader.load(from: bilingual.directory))
+        #expect(none.isEmpty, "\(none)")
     }
 
     @Test func aTierCheckPassingAtZeroCannotFail() async {

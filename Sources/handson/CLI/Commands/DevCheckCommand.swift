@@ -37,10 +37,10 @@ struct DevCheckCommand: Command {
         let chapters = loaded.filter { wanted.isEmpty || wanted.contains($0.id) }
         var hintProblems: [String] = []
         for chapter in chapters {
-            let problems = HintReview.problems(in: chapter)
+            let problems = LanguageReview.problems(in: chapter) + HintReview.problems(in: chapter)
             for problem in problems { context.io.err(context.io.errorStyle.red("✗ ") + problem) }
             hintProblems += problems
-            if problems.isEmpty { context.io.err("✓ \(chapter.id): \(chapter.steps.count) steps load and validate; every check has a hint that fits") }
+            if problems.isEmpty { context.io.err("✓ \(chapter.id): \(chapter.steps.count) steps load and validate; every text is in \(chapter.title.translations.keys.sorted().joined(separator: " and ")); every check has a hint that fits") }
         }
         if arguments.has("--schema-only") { return errors.isEmpty && hintProblems.isEmpty ? ExitCode.success : ExitCode.failure }
 
