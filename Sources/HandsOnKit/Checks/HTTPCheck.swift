@@ -11,17 +11,20 @@ public struct HTTPCheck: Sendable {
         let observation = try await probe.waitUntil(url: expectation.url, deadlineSeconds: expectation.deadlineSeconds) { satisfied($0) }
         let measured = observation.summary
         if satisfied(observation) {
-            return CheckResult(id: id, passed: true, message: "\(expectation.url) answered \(measured)", measured: measured)
+            return CheckResult(id: id, passed: true, message: localized("\(expectation.url) answered \(measured)", ja: "\(expectation.url) の応答: \(measured)"), measured: measured)
         }
         return CheckResult(id: id, passed: false,
-                           message: "\(expectation.url) did not answer \(wanted) within \(Int(expectation.deadlineSeconds)) s: \(measured)",
+                           message: localized("\(expectation.url) did not answer \(wanted) within \(Int(expectation.deadlineSeconds)) s: \(measured)",
+                                                    ja: "\(expectation.url) は \(Int(expectation.deadlineSeconds)) 秒以内に \(wanted) を返しませんでした: \(measured)"),
                            measured: measured)
     }
 
     /// "200 with status = Healthy".
     public var wanted: String {
         var text = "\(expectation.status)"
-        if let field = expectation.jsonField { text += " with \(field) = \(expectation.equals ?? "(any)")" }
+        if let field = expectation.jsonField {
+            text += localized(" with \(field) = \(expectation.equals ?? "(any)")", ja: " (\(field) = \(expectation.equals ?? "(任意)"))")
+        }
         return text
     }
 

@@ -174,12 +174,14 @@ public struct Grader: Sendable {
         guard build.succeeded else {
             let output = ContainerEngine.buildFailureSummary(build)
             let breach = limitsInForce.cgroup?.breaches().first
-            let reason = build.timedOut ? "the build did not finish within its time limit (\(Int(limits.timeoutSeconds)) s) and was stopped"
-                : breach.map { $0.message(limits) + ": " + output } ?? "the build failed: " + output
+            let reason = build.timedOut
+                ? localized("the build did not finish within its time limit (\(Int(limits.timeoutSeconds)) s) and was stopped",
+                            ja: "ビルドが制限時間 (\(Int(limits.timeoutSeconds)) 秒) 内に終わらなかったため止めました")
+                : breach.map { $0.message(limits) + ": " + output } ?? localized("the build failed: ", ja: "ビルドに失敗しました: ") + output
             judged.checks.append(CheckResult(id: "builds", passed: false, message: reason))
             return judged
         }
-        judged.checks.append(CheckResult(id: "builds", passed: true, message: "the Dockerfile builds", measured: keepImage ? tag : nil))
+        judged.checks.append(CheckResult(id: "builds", passed: true, message: localized("the Dockerfile builds", ja: "Dockerfile はビルドできます"), measured: keepImage ? tag : nil))
         // The size is measured from the image's layers while the gates run.
         async let measured = engine.sizeReport(tag, store: engineInfo?.store, bases: bases)
         var gateContext = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
@@ -195,14 +197,15 @@ public struct Grader: Sendable {
                                           engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote,
                                           breakdown: sizeReport.breakdown)
         guard let outcome = grading.sizeTiers.evaluate(size) else {
-            judged.checks.append(CheckResult(id: "size", passed: false, message: "cannot read the listed size '\(size.displayed)'", measured: size.displayed))
+            judged.checks.append(CheckResult(id: "size", passed: false, message: localized("cannot read the listed size '\(size.displayed)'", ja: "表示サイズ '\(size.displayed)' を読み取れません"),
+                                             measured: size.displayed))
             judged.image = image
             return judged
         }
         let gatesPassed = gates.allSatisfy(\.passed)
         let best = grading.sizeTiers.tiers.map(\.score).max() ?? 100
         judged.checks.append(CheckResult(id: "size", passed: outcome.score > 0,
-                                  message: outcome.message + size.engineNoteSuffix + (gatesPassed ? "" : " (not awarded: a gate failed)")
+                                  message: outcome.message + size.engineNoteSuffix + (gatesPassed ? "" : localized(" (not awarded: a gate failed)", ja: " (条件のチェックに失敗したため得点なし)"))
                                       + (outcome.score < best ? size.explanationSuffix : ""),
                                   measured: size.displayed))
         judged.score = gatesPassed ? outcome.score : 0
@@ -264,17 +267,17 @@ enum SubmissionInspection {
     static func inspect(_ directory: String, dockerfile: String, limit: Int64) -> Result<DockerfileFacts, Problem> {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return .failure(Problem(id: "submission", message: "\(directory) is not a folder"))
+            return .failure(Problem(id: "submission", message: localized("\(directory) is not a folder", ja: "\(directory) はフォルダではありません")))
         }
         guard FileManager.default.fileExists(atPath: "\(directory)/\(dockerfile)") else {
-            return .failure(Problem(id: "dockerfile", message: "no \(dockerfile) in the submission"))
+            return .failure(Problem(id: "dockerfile", message: localized("no \(dockerfile) in the submission", ja: "提出物に \(dockerfile) がありません")))
         }
         guard let text = try? String(contentsOfFile: "\(directory)/\(dockerfile)", encoding: .utf8) else {
-            return .failure(Problem(id: "dockerfile", message: "\(dockerfile) is not readable text"))
+            return .failure(Problem(id: "dockerfile", message: localized("\(dockerfile) is not readable text", ja: "\(dockerfile) は読めるテキストではありません")))
         }
         let facts: DockerfileFacts
         do { facts = try DockerfileFacts(text: text) } catch {
-            return .failure(Problem(id: "dockerfile", message: "\(dockerfile) cannot be read: \(error)"))
+            return .failure(Problem(id: "dockerfile", message: localized("\(dockerfile) cannot be read: \(error)", ja: "\(dockerfile) を読めません: \(error)")))
         }
         let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
         var total: Int64 = 0
@@ -285,12 +288,14 @@ enum SubmissionInspection {
                 let target = URL(fileURLWithPath: destination, relativeTo: URL(fileURLWithPath: (full as NSString).deletingLastPathComponent))
                     .standardized.resolvingSymlinksInPath().path
                 if !(target == root || target.hasPrefix(root + "/")) {
-                    return .failure(Problem(id: "symlinks", message: "\(path) is a symbolic link pointing out of the submission (\(destination))"))
+                    return .failure(Problem(id: "symlinks", message: localized("\(path) is a symbolic link pointing out of the submission (\(destination))",
+                                                                                       ja: "\(path) は提出物の外を指すシンボリックリンクです (\(destination))")))
                 }
             }
             total += (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)??.int64Value ?? 0
             if total > limit {
-                return .failure(Problem(id: "context-size", message: "the submission is over \(ByteFormatting.decimal(limit)); not sent to the engine"))
+                return .failure(Problem(id: "context-size", message: localized("the submission is over \(ByteFormatting.decimal(limit)); not sent to the engine",
+                                                                                      ja: "提出物が \(ByteFormatting.decimal(limit)) を超えているため、エンジンに送りませんでした")))
             }
         }
         return .success(facts)

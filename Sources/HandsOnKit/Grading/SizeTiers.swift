@@ -18,7 +18,7 @@ public struct SizeTier: Sendable, Equatable, Codable {
     }
 
     /// "400MB or less".
-    public var label: String { "\(ByteFormatting.decimal(maxBytes)) or less" }
+    public var label: String { localized("\(ByteFormatting.decimal(maxBytes)) or less", ja: "\(ByteFormatting.decimal(maxBytes)) 以下") }
 }
 
 /// The size an image was measured at, in both forms.
@@ -45,7 +45,9 @@ public struct MeasuredSize: Sendable, Equatable, Codable {
     }
 
     /// ". 99% is the base image ..." to end a message about a size that misses its mark; empty when unknown.
-    public var explanationSuffix: String { explanation.map { ". \($0.prefix(1).uppercased())\($0.dropFirst())" } ?? "" }
+    public var explanationSuffix: String {
+        explanation.map { localized(". \($0.prefix(1).uppercased())\($0.dropFirst())", ja: "。\($0)") } ?? ""
+    }
 
     /// " (the engine lists 30.2MB: ...)" to follow the size in a message; empty when the engine lists the same.
     public var engineNoteSuffix: String { engineNote.map { " (\($0))" } ?? "" }
@@ -92,13 +94,14 @@ public struct SizeTiers: Sendable, Equatable, Codable {
             shown = size.displayed
         case .exact:
             compared = size.exactBytes
-            shown = "\(size.exactBytes) bytes"
+            shown = localized("\(size.exactBytes) bytes", ja: "\(size.exactBytes) バイト")
         }
         let reached = tiers.filter { compared <= $0.maxBytes }.max { $0.score < $1.score }
         let score = reached?.score ?? 0
         let better = tiers.filter { $0.score > score }.max { $0.maxBytes < $1.maxBytes }
         var message = "\(shown): \(score)%"
-        if let better { message += "; \(better.label) gives \(better.score)%" } else { message += " (the best tier)" }
+        if let better { message += localized("; \(better.label) gives \(better.score)%", ja: "。\(better.label)なら \(better.score)%") }
+        else { message += localized(" (the best tier)", ja: " (最高の区分)") }
         return TierOutcome(score: score, tier: reached, comparedBytes: compared, message: message)
     }
 }

@@ -13,7 +13,8 @@ enum SizeExplanation {
         let total = max(measurement.sizeBytes, 1)
         let baseLayers = measurement.layers.prefix { $0.fromBase }.count
         if let base = measurement.baseImage, measurement.baseBytes > 0 {
-            var part = "\(percent(measurement.baseBytes, of: total)) is the base image \(base)"
+            var part = localized("\(percent(measurement.baseBytes, of: total)) is the base image \(base)",
+                                 ja: "\(percent(measurement.baseBytes, of: total)) はベースイメージ \(base)")
             // A path three levels deep says more than /usr/ ("/usr/lib/go-1.19/pkg/ 329MB"); the largest such one.
             let fromBase = measurement.largest.filter { $0.layer <= baseLayers }
             if let path = fromBase.first(where: { $0.path.split(separator: "/").count >= 3 }) ?? fromBase.first {
@@ -23,17 +24,24 @@ enum SizeExplanation {
         }
         let own = measurement.layers.enumerated().filter { !$0.element.fromBase }
         if let most = own.max(by: { $0.element.fileBytes < $1.element.fileBytes }), most.element.fileBytes > 0 {
-            let adds = measurement.baseImage == nil ? "its layers hold" : "your layers add"
-            let instruction = most.element.instruction.map { Self.shortened($0) } ?? "layer \(most.offset + 1)"
-            parts.append("\(adds) \(ByteFormatting.decimal(measurement.ownBytes)) (most: \(instruction), "
-                         + "\(ByteFormatting.decimal(most.element.fileBytes)))")
+            let instruction = most.element.instruction.map { Self.shortened($0) }
+                ?? localized("layer \(most.offset + 1)", ja: "レイヤー \(most.offset + 1)")
+            let own = ByteFormatting.decimal(measurement.ownBytes)
+            let largest = ByteFormatting.decimal(most.element.fileBytes)
+            parts.append(measurement.baseImage == nil
+                ? localized("its layers hold \(own) (most: \(instruction), \(largest))", ja: "レイヤーの合計は \(own) (最大: \(instruction)、\(largest))")
+                : localized("your layers add \(own) (most: \(instruction), \(largest))", ja: "あなたのレイヤーが \(own) を追加 (最大: \(instruction)、\(largest))"))
         }
         if measurement.wastedBytes >= min(wasteWorthSaying, measurement.sizeBytes / 100), measurement.wastedBytes > 0,
            let first = measurement.wasted.first {
-            parts.append("\(ByteFormatting.decimal(measurement.wastedBytes)) is wasted: files deleted or overwritten by a later layer "
-                         + "(\(first.path) \(ByteFormatting.decimal(first.bytes)), added by layer \(first.addedBy), hidden by layer \(first.hiddenBy))")
+            let wasted = ByteFormatting.decimal(measurement.wastedBytes)
+            let file = ByteFormatting.decimal(first.bytes)
+            parts.append(localized("\(wasted) is wasted: files deleted or overwritten by a later layer "
+                                   + "(\(first.path) \(file), added by layer \(first.addedBy), hidden by layer \(first.hiddenBy))",
+                                   ja: "\(wasted) が無駄になっています: 後のレイヤーで削除または上書きされたファイル "
+                                   + "(\(first.path) \(file)、レイヤー \(first.addedBy) で追加、レイヤー \(first.hiddenBy) で隠れています)"))
         }
-        return parts.joined(separator: "; ")
+        return parts.joined(separator: localized("; ", ja: "。"))
     }
 
     static func percent(_ part: Int64, of total: Int64) -> String {

@@ -24,7 +24,14 @@ public struct CommandContext: Sendable {
 /// One subcommand: its spec and what it does. Exit codes: 0 ok, 1 failed, 2 usage.
 public protocol Command: Sendable {
     var spec: CommandSpec { get }
+    /// Whether HandsOn's sentences (check messages, reports) follow LANG when `--lang` is not given; the instructor's
+    /// and contest's commands write English unless asked, so a class's report does not depend on the grader's locale.
+    var messagesFollowLocale: Bool { get }
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32
+}
+
+extension Command {
+    public var messagesFollowLocale: Bool { true }
 }
 
 public enum ExitCode {

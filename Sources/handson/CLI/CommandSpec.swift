@@ -15,6 +15,9 @@ public struct OptionSpec: Sendable {
     public static let json = OptionSpec("--json", help: "Print the result as JSON on stdout.")
     public static let engine = OptionSpec("--engine", value: "docker|podman",
                                           help: "Container engine to use (default: whichever answers, docker first).")
+    /// The language of check messages and reports, for the commands whose output is not a learner's.
+    public static let reportLanguage = OptionSpec("--lang", value: "en|ja",
+                                                  help: "Language of the check messages and reports (en, ja); default en.")
     /// Added to every command that takes `--engine`.
     public static let host = OptionSpec("--host", value: "address",
                                         help: "The engine's address: unix:///path, tcp://host:port, ssh://user@host or context:NAME "

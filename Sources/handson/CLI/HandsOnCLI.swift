@@ -82,7 +82,8 @@ public enum HandsOnCLI {
                 io.out(command.spec.helpText, terminator: "")
                 return ExitCode.success
             }
-            return try await command.run(parsed, in: context)
+            let language = try messageLanguage(parsed, following: command.messagesFollowLocale ? context.environment : [:])
+            return try await MessageLanguage.$current.withValue(language) { try await command.run(parsed, in: context) }
         } catch is CancellationError {
             io.err("Stopped.")
             return 130
@@ -92,6 +93,19 @@ public enum HandsOnCLI {
             io.err(io.errorStyle.red("Error: ") + "\(error)")
             return ExitCode.failure
         }
+    }
+
+    /// The language of HandsOn's sentences for one command: `--lang` (which must be one HandsOn writes), else LANG where
+    /// the command follows it and HandsOn writes that language, else English.
+    static func messageLanguage(_ arguments: ParsedArguments, following environment: [String: String]) throws -> String {
+        if let asked = arguments.value("--lang") {
+            guard MessageLanguage.supported.contains(asked) else {
+                throw UsageError("--lang takes \(MessageLanguage.supported.joined(separator: " or ")), not '\(asked)'")
+            }
+            return asked
+        }
+        let fromLocale = Language.resolve(option: nil, environment: environment)
+        return MessageLanguage.supported.contains(fromLocale) ? fromLocale : "en"
     }
 
     static func match(_ arguments: [String]) -> (any Command)? {

@@ -56,6 +56,9 @@ struct LessonTests {
         #expect(plain == "Title\n════════\n\nUse multi-stage builds and docker image ls.\n\n  ┌── bash\n  │ $ docker build .\n  └──\n  • one item\n")
         let coloured = TerminalMarkdown.render(text, style: TextStyle(enabled: true))
         #expect(coloured.contains("\u{1B}[1mmulti-stage\u{1B}[0m") && coloured.contains("\u{1B}[36mdocker image ls\u{1B}[0m"))
+        // A Japanese title's rule is as wide as the title on a terminal: each kana or kanji takes two columns.
+        let japanese = TerminalMarkdown.render("# scratch にはないルート証明書\n", style: TextStyle(enabled: false))
+        #expect(japanese == "scratch にはないルート証明書\n" + String(repeating: "═", count: 8 + 10 * 2) + "\n")
     }
 
     @Test(arguments: [(nil, ["LANG": "ja_JP.UTF-8"], "ja"), ("en", ["LANG": "ja_JP.UTF-8"], "en"), (nil, [:], "en"),

@@ -61,13 +61,14 @@ struct CLIRun {
     let stderr: String
 
     static func run(_ arguments: [String], runner: any ProcessRunning = FakeProcessRunner(),
-                    environment: [String: String] = ["PATH": "/usr/bin:/bin"], terminal: Bool = false) async -> CLIRun {
+                    environment: [String: String] = ["PATH": "/usr/bin:/bin"], terminal: Bool = false,
+                    directory: String = "/tmp") async -> CLIRun {
         let out = LockedBox("")
         let err = LockedBox("")
         let io = ConsoleIO(outputIsTerminal: terminal, errorIsTerminal: terminal, environment: environment,
                            writeOutput: { text in out.withLock { $0 += text } },
                            writeError: { text in err.withLock { $0 += text } })
-        let context = CommandContext(io: io, environment: environment, runner: runner, currentDirectory: "/tmp")
+        let context = CommandContext(io: io, environment: environment, runner: runner, currentDirectory: directory)
         let code = await HandsOnCLI.execute(arguments, in: context)
         return CLIRun(exitCode: code, stdout: out.withLock { $0 }, stderr: err.withLock { $0 })
     }

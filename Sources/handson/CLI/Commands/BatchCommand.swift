@@ -4,6 +4,7 @@ import HandsOnKit
 /// `handson batch --chapter <id> <submissions-dir> --out <report-dir>`: a whole class graded N at a time, resumable,
 /// with reports for people (HTML), spreadsheets (CSV) and CI systems (JUnit XML).
 struct BatchCommand: Command {
+    var messagesFollowLocale: Bool { false }
     let spec = CommandSpec(
         ["batch"], summary: "Grade every sub-folder of a class folder in parallel and write reports (resumable).",
         arguments: "<submissions-dir>", positionals: 1...1,
@@ -17,7 +18,7 @@ struct BatchCommand: Command {
                   OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
                   .engine,
                   OptionSpec("--regrade", help: "Grade every answer again, not only those without a saved result."),
-                  OptionSpec("--keep", help: "Leave the built images for inspection.")] + BuildLimitOptions.specs,
+                  OptionSpec("--keep", help: "Leave the built images for inspection."), .reportLanguage] + BuildLimitOptions.specs,
         discussion: """
             Each sub-folder (not hidden) is one submission, named by its folder, graded as `handson grade` grades it.
             A result is saved the moment its answer is graded, so after a crash, kill or Ctrl-C the same command

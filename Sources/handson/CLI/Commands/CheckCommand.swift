@@ -39,13 +39,15 @@ struct CheckCommand: Command {
         if passed {
             if advanced {
                 let next = session.currentStep
-                context.io.out(style.green("Step passed.") + " Next: \(session.heading(of: next)) (handson step)")
+                context.io.out(style.green(localized("Step passed.", ja: "ステップ合格です。")) + localized(" Next: ", ja: " 次は ") + "\(session.heading(of: next)) (handson step)")
             } else {
-                context.io.out(style.green("Step passed: that was the last step of \(session.chapter.id). Well done."))
+                context.io.out(style.green(localized("Step passed: that was the last step of \(session.chapter.id). Well done.",
+                                                     ja: "ステップ合格です。\(session.chapter.id) の最後のステップでした。お疲れさまでした。")))
             }
         } else {
             let failed = results.filter { !$0.passed }.count
-            context.io.out(style.red("\(failed) of \(results.count) checks failed.") + " `handson hint` may help.")
+            context.io.out(style.red(localized("\(failed) of \(results.count) checks failed.", ja: "\(results.count) 件中 \(failed) 件のチェックが不合格です。"))
+                           + localized(" `handson hint` may help.", ja: " `handson hint` でヒントを表示できます。"))
         }
         return passed ? ExitCode.success : ExitCode.failure
     }

@@ -3,13 +3,14 @@ import HandsOnKit
 
 /// `handson grade --chapter <id> <submission-dir>`: one answer in, a score and its reasons out.
 struct GradeCommand: Command {
+    var messagesFollowLocale: Bool { false }
     let spec = CommandSpec(
         ["grade"], summary: "Grade one answer folder for a chapter with a grading section (builds it on the engine).",
         arguments: "<submission-dir> | --transcript FILE", positionals: 0...1,
         options: [OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."), .json, .engine,
                   OptionSpec("--transcript", value: "file", help: "Grade a pasted answer (listings and curl output) instead; '-' reads stdin."),
                   OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
-                  OptionSpec("--keep", help: "Leave the built image for inspection.")] + BuildLimitOptions.specs,
+                  OptionSpec("--keep", help: "Leave the built image for inspection."), .reportLanguage] + BuildLimitOptions.specs,
         discussion: """
             Only the engine's build runs anything from the answer; nothing from it runs on the host. A bad answer
             gets 0 and a check that says why. Exit 0 when the answer was graded (whatever the score), 1 when the

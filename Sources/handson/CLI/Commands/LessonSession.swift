@@ -40,7 +40,8 @@ struct LessonSession {
     /// "Step 2 of 5: Multi-stage build with distroless".
     func heading(of step: Step) -> String {
         let index = (chapter.steps.firstIndex { $0.id == step.id } ?? 0) + 1
-        return "Step \(index) of \(chapter.steps.count): \(step.title.text(in: language))" + (step.optional ? " (optional)" : "")
+        return localized("Step \(index) of \(chapter.steps.count): ", ja: "ステップ \(index)/\(chapter.steps.count): ") + step.title.text(in: language)
+            + (step.optional ? localized(" (optional)", ja: " (任意)") : "")
     }
 }
 

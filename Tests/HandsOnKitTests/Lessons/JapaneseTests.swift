@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+@testable import HandsOnKit
+@testable import handson
+
+@Suite("The course and its messages in Japanese")
+struct JapaneseTests {
+    static let root = BatchFixtures.repositoryRoot
+
+    static func hasJapanese(_ text: String) -> Bool {
+        text.unicodeScalars.contains { (0x3040...0x30FF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) }
+    }
+
+    @Test func everyChapterShowsItsStepInJapaneseByOptionOrByLANG() async throws {
+        let (chapters, _) = ChapterLoader.loadAll(from: CourseChaptersTests.chaptersDirectory)
+        #expect(chapters.count == 5)
+        for chapter in chapters {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-ja-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": Self.root]
+            let started = await CLIRun.run(["init", chapter.id, folder], environment: environment)
+            #expect(started.exitCode == 0, "\(started.stderr)")
+            let title = try #require(chapter.steps.first?.title.translations["ja"], "\(chapter.id)")
+            let byOption = await CLIRun.run(["step", "--lang", "ja"], environment: environment, directory: folder)
+            #expect(byOption.exitCode == 0 && byOption.stdout.contains(title), "\(chapter.id): \(byOption.stdout.prefix(300))")
+            var japanese = environment
+            japanese["LANG"] = "ja_JP.UTF-8"
+            let byLocale = await CLIRun.run(["step"], environment: japanese, directory: folder)
+            #expect(byLocale.stdout == byOption.stdout, "\(chapter.id): LANG=ja_JP.UTF-8 shows what --lang ja shows")
+            let english = await CLIRun.run(["step"], environment: environment, directory: folder)
+            #expect(!Self.hasJapanese(english.stdout), "\(chapter.id): English without LANG or --lang")
+        }
+    }
+
+    @Test func checkMessagesFollowTheTasksLanguage() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-ja-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "FROM golang:1.19 AS builder\nRUN go build -o /hash hash.go\nFROM scratch\nCOPY --from=builder /hash /hash\nENTRYPOINT /hash\n"
+            .write(toFile: "\(folder)/Dockerfile", atomically: true, encoding: .utf8)
+        let spec = try JSONDecoder().decode(CheckSpec.self, from: Data(#"""
+            {"id": "df", "kind": "dockerfile", "finalBase": "scratch", "execForm": true, "cgoDisabledForScratch": true}
+            """#.utf8))
+        let context = CheckContext(engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner()), workingDirectory: folder)
+        let english = await CheckRunner().run(spec, in: context)
+        let japanese = await MessageLanguage.$current.withValue("ja") { await CheckRunner().run(spec, in: context) }
+        #expect(!english.passed && !japanese.passed)
+        #expect(english.message.contains("line 5: ENTRYPOINT /hash is shell form"), "\(english.message)")
+        #expect(english.message.contains("set CGO_ENABLED=0"))
+        #expect(japanese.message.contains("5 行目: ENTRYPOINT /hash はシェル形式です"), "\(japanese.message)")
+        #expect(japanese.message.contains("CGO_ENABLED=0 を指定してください"))
+        #expect(japanese.measured == "ステージ 2 個, 最終ステージのベース scratch")
+
+        // The tiers and what the next one needs.
+        let size = MeasuredSize(exactBytes: 27_100_000, displayed: "27.1MB")
+        #expect(SizeTiers.diet.evaluate(size)?.message == "27.1MB: 70%; 10MB or less gives 100%")
+        let tiers = MessageLanguage.$current.withValue("ja") { SizeTiers.diet.evaluate(size)?.message }
+        #expect(tiers == "27.1MB: 70%。10MB 以下なら 100%")
+    }
+
+    @Test func theClassReportIsInJapaneseWhenAsked() async throws {
+        let summary = try BatchFixtures.summary(notGraded: ["late-team"])
+        let english = HTMLReport.render(summary)
+        #expect(english.contains("<html lang=\"en\">") && english.contains("Score distribution") && !english.contains("得点の分布"))
+        let japanese = MessageLanguage.$current.withValue("ja") { HTMLReport.render(try! BatchFixtures.summary(notGraded: ["late-team"])) }
+        #expect(japanese.contains("<html lang=\"ja\">"))
+        for words in ["ダイエットしようぜ!", "得点の分布", "提出物", "未採点", "未完了: 1 件の提出物がまだ採点されていません", "平均点"] {
+            #expect(japanese.contains(words), "\(words)")
+        }
+        #expect(!japanese.contains("Score distribution") && !japanese.contains("not graded yet"))
+    }
+
+    @Test func gradeWritesItsMessagesInJapaneseOnlyWhenAsked() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("handson-transcript-\(UUID().uuidString).md")
+        try (try TranscriptGraderTests.listing("docker-table.txt", tag: "b99949999", as: "ictsc-diet", "answer"))
+            .write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        // LANG alone does not change a grade: a contest's results read the same on every grader's machine.
+        let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": Self.root, "LANG": "ja_JP.UTF-8"]
+        let english = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json"], environment: environment)
+        let japanese = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json", "--lang", "ja"],
+                                        environment: environment)
+        #expect(english.exitCode == 0 && japanese.exitCode == 0, "\(japanese.stderr)")
+        func messages(_ run: CLIRun) throws -> [String] {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+            return (object["checks"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
+        }
+        let inEnglish = try messages(english)
+        let inJapanese = try messages(japanese)
+        #expect(inEnglish.count == inJapanese.count && !inEnglish.isEmpty)
+        #expect(inEnglish.allSatisfy { !Self.hasJapanese($0) }, "\(inEnglish)")
+        #expect(inJapanese.contains { $0.contains("記録からは確かめられません") }, "\(inJapanese)")
+        #expect(inJapanese.contains { $0.contains("10MB 以下なら 100%") }, "\(inJapanese)")
+        let unknown = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--lang", "fr"], environment: environment)
+        #expect(unknown.exitCode == 2 && unknown.stderr.contains("--lang takes en or ja, not 'fr'"), "\(unknown.stderr)")
+    }
+}
