@@ -49,7 +49,7 @@ enum WatchScreen {
         let barWidth = max(10, min(40, width - 30))
         let filled = total == 0 ? 0 : barWidth * done / total
         lines.append("[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
-                     + "Step \(state.stepIndex + 1) of \(total): \(step.title.text(in: session.language))")
+                     + localized("Step \(state.stepIndex + 1) of \(total): ", ja: "ステップ \(state.stepIndex + 1)/\(total): ") + step.title.text(in: session.language))
         lines.append("")
         switch state.panel {
         case .checks:
@@ -57,7 +57,9 @@ enum WatchScreen {
             for result in state.results { lines.append("\(result.passed ? "✓" : "✗") \(result.id): \(result.message)") }
             if !state.results.isEmpty && state.results.allSatisfy(\.passed) {
                 lines.append("")
-                lines.append(state.stepIndex + 1 < total ? "Step passed. Press n for the next step." : "Step passed: the chapter is done. Well done.")
+                lines.append(state.stepIndex + 1 < total
+                             ? localized("Step passed. Press n for the next step.", ja: "ステップ合格です。n で次のステップに進みます。")
+                             : localized("Step passed: the chapter is done. Well done.", ja: "ステップ合格です。この章はこれで終わりです。お疲れさまでした。"))
             }
         case .hint:
             lines.append("Hint")
