@@ -20,7 +20,7 @@ WANTED_DOCKERD_MAJOR=26
 
 is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
 
-dockerd_major() { dockerd --version 2>/dev/null | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p'; }
+dockerd_major() { { dockerd --version 2>/dev/null || true; } | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p'; }
 
 # The Debian mirror apt on this machine is configured with (HANDSON_DEBIAN_MIRROR overrides it).
 debian_mirror() {

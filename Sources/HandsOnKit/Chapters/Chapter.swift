@@ -101,8 +101,13 @@ public struct Grading: Sendable, Equatable, Decodable {
     public let examples: [GradingExample]
     /// For transcripts: the images that count as the answer, in order of preference.
     public let transcriptImages: [String]
+    /// Which of a team's grades a contest's scoreboard counts (`handson batch --follow`).
+    public let scoring: Scoring
 
-    enum CodingKeys: String, CodingKey { case dockerfile, tiers, basis, gates, examples, transcriptImages }
+    /// `best`: a team's highest score, ties going to the earlier; `last`: its latest grade.
+    public enum Scoring: String, Sendable, Equatable, Codable { case best, last }
+
+    enum CodingKeys: String, CodingKey { case dockerfile, tiers, basis, gates, examples, transcriptImages, scoring }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -112,6 +117,7 @@ public struct Grading: Sendable, Equatable, Decodable {
         gates = try container.decodeIfPresent([CheckSpec].self, forKey: .gates) ?? []
         examples = try container.decodeIfPresent([GradingExample].self, forKey: .examples) ?? []
         transcriptImages = try container.decodeIfPresent([String].self, forKey: .transcriptImages) ?? []
+        scoring = try container.decodeIfPresent(Scoring.self, forKey: .scoring) ?? .best
     }
 
     public var sizeTiers: SizeTiers { SizeTiers(tiers, basis: basis) }

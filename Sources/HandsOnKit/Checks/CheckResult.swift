@@ -38,6 +38,8 @@ public struct CheckContext: Sendable {
     public let containerLabels: [String: String]
     /// More `run` options for every container a check starts (`--cpuset-cpus` when a grade is pinned to CPUs).
     public var runArguments: [String] = []
+    /// Set when the files to check are on the engine's machine, not here (a team's machine graded over its engine).
+    public var filesOnEngine: FilesOnEngine?
 
     public init(engine: ContainerEngine, workingDirectory: String, starterDirectory: String? = nil, subjectImage: String? = nil,
                 runTimeout: Double = 20, containerLabels: [String: String] = ["org.handson.check": "true"]) {
@@ -51,4 +53,10 @@ public struct CheckContext: Sendable {
 
     /// An image name from a check, with `$IMAGE` replaced.
     func image(_ name: String) -> String { name == "$IMAGE" ? (subjectImage ?? name) : name }
+}
+
+/// A folder on the engine's machine that "unchanged" checks read through the engine; nil when none was given.
+public struct FilesOnEngine: Sendable {
+    public let folder: String?
+    public init(folder: String?) { self.folder = folder }
 }

@@ -23,7 +23,9 @@ public struct CheckRunner: Sendable {
             case .http(let expectation): return try await HTTPCheck(expectation: expectation).run(check.id, context)
             case .imageServes(let expectation): return try await ServeCheck(expectation: expectation).run(check.id, context)
             case .commandOutput(let expectation): return try await CommandOutputCheck(expectation: expectation).run(check.id, context)
-            case .fileUnchanged(let path, let digest): return fileUnchanged(check.id, path, digest, context)
+            case .fileUnchanged(let path, let digest):
+                if let files = context.filesOnEngine { return try await fileUnchangedOnEngine(check.id, path, digest, files, context) }
+                return fileUnchanged(check.id, path, digest, context)
             case .dockerfile(let expectation): return DockerfileCheck(expectation: expectation).run(check.id, context)
             case .imageContents(let rules): return try await ImageContentsCheck(rules: rules).run(check.id, context)
             }
@@ -80,6 +82,26 @@ public struct CheckRunner: Sendable {
         }
         return CheckResult(id: id, passed: true, message: localized("a \(described) is running: \(match[0])", ja: "\(described)が動いています: \(match[0])"),
                            measured: match.count > 1 ? String(match[1]) : nil)
+    }
+
+    /// The same, for a file on the engine's machine (a team's machine graded through its engine).
+    private func fileUnchangedOnEngine(_ id: String, _ path: String, _ digest: String?, _ files: FilesOnEngine,
+                                       _ context: CheckContext) async throws -> CheckResult {
+        let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
+        guard let expected else { return CheckResult(id: id, passed: false, message: localized("no reference digest for \(path)", ja: "\(path) の基準となるハッシュ値がありません")) }
+        guard let folder = files.folder else {
+            return CheckResult(id: id, passed: false, message: localized(
+                "no folder on the engine's machine to read \(path) from (--files)", ja: "\(path) を読むエンジン側のフォルダが指定されていません (--files)"))
+        }
+        switch try await context.engine.fileDigest(in: folder, path: path, helperImage: HealthProbe.helperImage, labels: context.containerLabels) {
+        case .missing(let said):
+            return CheckResult(id: id, passed: false, message: localized("\(folder)/\(path) is missing on the engine's machine: \(said)",
+                                                                           ja: "エンジン側のマシンに \(folder)/\(path) がありません: \(said)"))
+        case .digest(let actual):
+            return actual == expected
+                ? CheckResult(id: id, passed: true, message: localized("\(path) is unchanged", ja: "\(path) は変更されていません"), measured: actual)
+                : CheckResult(id: id, passed: false, message: localized("\(path) was changed (it must stay as given)", ja: "\(path) が変更されています (与えられたままにする必要があります)"), measured: actual)
+        }
     }
 
     private func fileUnchanged(_ id: String, _ path: String, _ digest: String?, _ context: CheckContext) -> CheckResult {

@@ -45,6 +45,33 @@ extension ContainerEngine {
         return result.stdout + result.stderr
     }
 
+    /// What a file on the engine's machine holds, as its SHA-256, read by a throw-away container (`helperImage`, which
+    /// needs `sha256sum`) that mounts `folder` read-only with no network. `.missing` when the folder or the file is not
+    /// there: `--mount` reports a missing folder where `-v` would make it.
+    public enum FileOnEngine: Sendable, Equatable {
+        case digest(String)
+        case missing(String)
+    }
+
+    public func fileDigest(in folder: String, path: String, helperImage: String, labels: [String: String]) async throws -> FileOnEngine {
+        let name = "handson-files-\(UUID().uuidString.prefix(12).lowercased())"
+        var arguments = ["run", "--rm", "--name", name, "--pull", "never", "--network", "none", "--read-only",
+                         "--mount", "type=bind,source=\(folder),target=/handson-files,readonly", "--entrypoint", "sha256sum"]
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
+        arguments += [helperImage, "/handson-files/\(path)"]
+        let result = try await withCleanUp {
+            try await execute(arguments, timeout: 60, outputLimit: 64 * 1024)
+        } cleanUp: {
+            await removeContainers([name])
+        }
+        if result.succeeded, let digest = result.stdout.split(separator: " ").first, digest.count == 64 { return .digest(String(digest)) }
+        let said = result.standardError.lastLines(1)
+        if said.contains("No such file") || said.contains("no such file") || said.contains("not exist") || said.contains("bind source path") {
+            return .missing(said)
+        }
+        throw EngineError.commandFailed(result)
+    }
+
     /// Removes every container carrying `label` (`key=value`): what a run marked as its own.
     public func removeContainers(labelled label: String) async {
         guard let listing = await cleanUp(["ps", "-a", "-q", "--filter", "label=\(label)"], timeout: 60) else { return }

@@ -32,9 +32,13 @@ public struct GradeReport: Sendable, Codable {
     public var verified = true
     /// The build's limits and how they were enforced; nil when nothing was built.
     public var buildLimits: BuildLimitEnforcement?
+    /// When a batch graded it, and the content hash of the folder it graded (`FolderContentHash`); nil for one grade.
+    public var gradedAt: Date?
+    public var contentHash: String?
 
     enum CodingKeys: String, CodingKey {
         case submission, chapter, score, maxScore, tier, image, checks, engine, durationSeconds, status, verified, buildLimits
+        case gradedAt, contentHash
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -51,6 +55,8 @@ public struct GradeReport: Sendable, Codable {
         try container.encode(status, forKey: .status)
         try container.encode(verified, forKey: .verified)
         try container.encode(buildLimits, forKey: .buildLimits)
+        try container.encodeIfPresent(gradedAt, forKey: .gradedAt)
+        try container.encodeIfPresent(contentHash, forKey: .contentHash)
     }
 }
 
@@ -182,12 +188,19 @@ public struct Grader: Sendable {
             return judged
         }
         judged.checks.append(CheckResult(id: "builds", passed: true, message: localized("the Dockerfile builds", ja: "Dockerfile はビルドできます"), measured: keepImage ? tag : nil))
-        // The size is measured from the image's layers while the gates run.
-        async let measured = engine.sizeReport(tag, store: engineInfo?.store, bases: bases)
         var gateContext = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
                                        subjectImage: tag, runTimeout: runTimeout,
                                        containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
         if let cpuset = limits.cpuset { gateContext.runArguments = ["--cpuset-cpus", cpuset] }
+        return try await judgeImage(tag, bases: bases, gateContext: gateContext, engineInfo: engineInfo, judged: judged)
+    }
+
+    /// The gates and the size of an image that exists on the engine (built by the grade, or by a team on its machine).
+    private func judgeImage(_ tag: String, bases: [String], gateContext: CheckContext, engineInfo: EngineInfo?,
+                            judged: Judgement) async throws -> Judgement {
+        var judged = judged
+        // The size is measured from the image's layers while the gates run.
+        async let measured = engine.sizeReport(tag, store: engineInfo?.store, bases: bases)
         let gates = await CheckRunner().run(grading.gates, in: gateContext)
         judged.checks += gates
         let sizeReport: ImageSizeReport
@@ -212,6 +225,51 @@ public struct Grader: Sendable {
         judged.tier = gatesPassed ? outcome.tier : nil
         judged.image = image
         return judged
+    }
+
+    /// Grades an image that already exists on the engine, the way a contest grades the state of a team's own machine:
+    /// nothing is built, and nothing is removed but the containers the gates start. Protected files (the chapter's
+    /// "unchanged" gates) are read on the engine's machine from `filesFolder`, through a throw-away container that
+    /// mounts it read-only (`--mount`, so a folder that is not there is reported, never made).
+    public func gradeImage(_ image: String, name: String, filesFolder: String?) async -> GradeReport {
+        let started = Date()
+        var engineInfo = self.engineInfo
+        if engineInfo == nil { engineInfo = await engine.cachedInfo() }
+        func report(_ judged: Judgement, status: GradeReport.Status = .graded) -> GradeReport {
+            GradeReport(submission: name, chapter: chapter.id, score: judged.score, tier: judged.tier, image: judged.image,
+                        checks: judged.checks, engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: status,
+                        verified: true, buildLimits: nil)
+        }
+        var judged = Judgement()
+        guard engineInfo != nil else {
+            judged.checks.append(CheckResult(id: "engine", passed: false, message: localized(
+                "the engine at \(engine.address ?? "the default address") does not answer",
+                ja: "\(engine.address ?? "既定のアドレス") のエンジンが応答しません")))
+            return report(judged, status: .error)
+        }
+        guard await engine.resolveImage(image) != nil else {
+            judged.checks.append(CheckResult(id: "image", passed: false, message: localized(
+                "no image \(image) on \(engine.address ?? "the engine"): build and tag it there",
+                ja: "\(engine.address ?? "エンジン") にイメージ \(image) がありません。そこでビルドしてタグを付けてください")))
+            return report(judged)
+        }
+        judged.checks.append(CheckResult(id: "image", passed: true, message: localized("\(image) is on the engine", ja: "\(image) がエンジンにあります"),
+                                         measured: image))
+        var gateContext = CheckContext(engine: engine, workingDirectory: filesFolder ?? "", starterDirectory: StarterFiles.directory(of: chapter),
+                                       subjectImage: image, runTimeout: runTimeout,
+                                       containerLabels: extraLabels.merging(["org.handson.check": "true", "org.handson.grade": chapter.id]) { first, _ in first })
+        gateContext.filesOnEngine = filesFolder.map { FilesOnEngine(folder: $0) } ?? FilesOnEngine(folder: nil)
+        if let cpuset = limits.cpuset { gateContext.runArguments = ["--cpuset-cpus", cpuset] }
+        do {
+            return report(try await judgeImage(image, bases: [], gateContext: gateContext, engineInfo: engineInfo, judged: judged))
+        } catch let failure as JudgementFailure {
+            var failed = Judgement()
+            failed.checks = failure.checks + [CheckResult(id: "engine", passed: false, message: "\(failure.error)")]
+            return report(failed, status: .error)
+        } catch {
+            judged.checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))
+            return report(judged, status: .error)
+        }
     }
 
     /// Removes what a grade made, whether it finished or was cancelled (the engine commands here are not cancellable).

@@ -95,7 +95,7 @@ struct SubmissionQueueTests {
         var handed: [String] = []
         while let next = await queue.next() {
             handed.append(next.name)
-            await queue.done()
+            await queue.done(next)
         }
         #expect(handed == ["s0", "s1", "s2"])
     }
@@ -109,17 +109,35 @@ struct SubmissionQueueTests {
         await queue.giveBack(first)  // its engine was lost
         let regraded = await waiter.value
         #expect(regraded == first)
-        await queue.done()
+        await queue.done(first)
         #expect(await queue.next() == nil, "all answers are done")
     }
 
     @Test func waitersAreReleasedWhenTheLastAnswerIsDone() async throws {
         let queue = SubmissionQueue(Self.submissions(1))
-        _ = try #require(await queue.next())
+        let only = try #require(await queue.next())
         let waiters = (0..<3).map { _ in Task { await queue.next() } }
         try await Task.sleep(for: .milliseconds(100))
-        await queue.done()
+        await queue.done(only)
         for waiter in waiters { #expect(await waiter.value == nil) }
+    }
+
+    @Test func anOpenQueueWaitsForAnswersStillToComeUntilClosed() async throws {
+        let queue = SubmissionQueue([], open: true)
+        // Empty and nothing in flight, yet open: a worker waits for the answer a follower adds later.
+        let worker = Task { await queue.next() }
+        try await Task.sleep(for: .milliseconds(100))
+        let team = Submission(name: "team1", path: "/staging/team1-1", contentHash: "aa")
+        await queue.add(team)
+        #expect(await worker.value == team)
+        #expect(await queue.holds("team1"), "in flight")
+        #expect(!(await queue.holds("team2")))
+        await queue.done(team)
+        #expect(!(await queue.holds("team1")))
+        let last = Task { await queue.next() }
+        try await Task.sleep(for: .milliseconds(100))
+        await queue.close()
+        #expect(await last.value == nil, "closed and empty: the workers stop")
     }
 
     @Test func aCancelledWaiterStops() async throws {

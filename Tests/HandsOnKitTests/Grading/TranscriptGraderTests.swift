@@ -83,6 +83,6 @@ struct TranscriptGraderTests {
         #expect(object["score"] as? Int == 70)
         #expect(object["engine"] is NSNull)
         let both = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "some-dir"])
-        #expect(both.exitCode == 2 && both.stderr.contains("either a submission folder or --transcript FILE"))
+        #expect(both.exitCode == 2 && both.stderr.contains("either a submission folder, --transcript FILE or --image NAME"))
     }
 }

@@ -90,6 +90,13 @@ public struct BatchGrader: Sendable {
     /// Grades `pending` and saves each result in `store`.
     public func run(_ pending: [Submission], store: BatchResultStore,
                     onEvent: @escaping @Sendable (BatchEvent) -> Void = { _ in }) async -> Outcome {
+        await run(queue: SubmissionQueue(pending), expected: pending.count, store: store, onEvent: onEvent)
+    }
+
+    /// Grades what `queue` hands out until it is done (a closed queue that is empty) or the task is cancelled.
+    /// - Parameter expected: how many answers there are, to start no more workers than they need; nil starts every job.
+    func run(queue: SubmissionQueue, expected: Int?, store: BatchResultStore,
+             onEvent: @escaping @Sendable (BatchEvent) -> Void) async -> Outcome {
         let batchID = store.manifest.batchID
         let label = "\(Self.labelKey)=\(batchID)"
         var template = grader
@@ -102,13 +109,12 @@ public struct BatchGrader: Sendable {
         BuildCgroup.removeAll(named: template.tagPrefix)
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }
-        let sessions = await engines.concurrentMap { [template, pending] engine in
+        let sessions = await engines.concurrentMap { [template] engine in
             // Workers actually started: an engine's share of the answers, at most its jobs.
-            let share = max(1, Int((Double(pending.count) * Double(engine.jobs) / Double(max(workersWanted, 1))).rounded(.up)))
-            return await EngineSession.open(engine, template: template, workers: min(engine.jobs, share), label: label)
+            let share = expected.map { max(1, Int((Double($0) * Double(engine.jobs) / Double(max(workersWanted, 1))).rounded(.up))) }
+            return await EngineSession.open(engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label)
         }
 
-        let queue = SubmissionQueue(pending)
         let finished = await withTaskGroup(of: [GradeReport].self) { group in
             for session in sessions {
                 for _ in 0..<session.workers {
@@ -141,7 +147,9 @@ public struct BatchGrader: Sendable {
                 return finished
             }
             onEvent(.started(submission, engine: session.engine.name))
-            let report = await session.grader.grade(submission.path, name: submission.name)
+            var report = await session.grader.grade(submission.path, name: submission.name)
+            report.gradedAt = Date()
+            report.contentHash = submission.contentHash
             if Task.isCancelled {
                 onEvent(.cancelled(submission))
                 await queue.giveBack(submission)
@@ -158,7 +166,7 @@ public struct BatchGrader: Sendable {
             do { try store.save(report) } catch { saveError = "\(error)" }
             finished.append(report)
             onEvent(.finished(report, saveError: saveError))
-            await queue.done()
+            await queue.done(submission)
         }
         return finished
     }
@@ -225,21 +233,51 @@ final class EngineSession: Sendable {
 
 /// Hands out submissions to the workers of all engines. An answer handed out is "in flight" until it is done or given
 /// back (its engine was lost); a worker asking while the queue is empty but answers are in flight waits, since one
-/// may come back.
+/// may come back. An open queue (a contest that follows its class folder) also waits for answers still to be added,
+/// until it is closed.
 actor SubmissionQueue {
     private var pending: ArraySlice<Submission>
     private var inFlight = 0
+    private var inFlightNames: [String: Int] = [:]
+    private var isOpen: Bool
     private var waiting: [CheckedContinuation<Submission?, Never>] = []
 
-    init(_ submissions: [Submission]) { pending = submissions[...] }
+    init(_ submissions: [Submission], open: Bool = false) {
+        pending = submissions[...]
+        isOpen = open
+    }
+
+    /// Whether an answer of this name waits or is being graded.
+    func holds(_ name: String) -> Bool { inFlightNames[name] != nil || pending.contains { $0.name == name } }
+
+    /// One more answer to grade (an open queue's): a waiting worker takes it at once.
+    func add(_ submission: Submission) {
+        if !waiting.isEmpty {
+            hand(submission)
+            waiting.removeFirst().resume(returning: submission)
+        } else {
+            pending.append(submission)
+        }
+    }
+
+    /// No more answers will be added: the workers stop once the rest are graded.
+    func close() {
+        isOpen = false
+        if inFlight == 0 && pending.isEmpty { releaseWaiters() }
+    }
+
+    private func hand(_ submission: Submission) {
+        inFlight += 1
+        inFlightNames[submission.name, default: 0] += 1
+    }
 
     /// The next answer to grade, or nil when all are done (or the task is cancelled).
     func next() async -> Submission? {
         if let submission = pending.popFirst() {
-            inFlight += 1
+            hand(submission)
             return submission
         }
-        if inFlight == 0 || Task.isCancelled { return nil }
+        if (inFlight == 0 && !isOpen) || Task.isCancelled { return nil }
         let submission = await withTaskCancellationHandler {
             await withCheckedContinuation { waiting.append($0) }
         } onCancel: {
@@ -249,20 +287,21 @@ actor SubmissionQueue {
     }
 
     /// The answer is graded (or given up on).
-    func done() {
-        inFlight -= 1
-        if inFlight == 0 && pending.isEmpty { releaseWaiters() }
+    func done(_ submission: Submission) {
+        release(submission)
+        if inFlight == 0 && pending.isEmpty && !isOpen { releaseWaiters() }
     }
 
     /// The answer goes back for another worker.
     func giveBack(_ submission: Submission) {
+        release(submission)
+        add(submission)
+    }
+
+    private func release(_ submission: Submission) {
         inFlight -= 1
-        if !waiting.isEmpty {
-            inFlight += 1
-            waiting.removeFirst().resume(returning: submission)
-        } else {
-            pending.append(submission)
-        }
+        if let count = inFlightNames[submission.name], count > 1 { inFlightNames[submission.name] = count - 1 }
+        else { inFlightNames[submission.name] = nil }
     }
 
     private func releaseWaiters() {

@@ -3,6 +3,8 @@ import Synchronization
 
 /// A report folder's saved grades: one JSON file per graded answer under `results/`, written whole (a temporary file
 /// renamed into place) the moment the answer is graded, so a crash or `kill -9` loses only the answers in flight.
+/// Every grade is also appended to its submission's history (`history/<name>.jsonl`, one grade a line, written
+/// before the result file), which a contest's scoreboard counts from.
 public final class BatchResultStore: Sendable {
     /// What a report folder is for, written once when it is made.
     public struct Manifest: Sendable, Codable, Equatable {
@@ -15,9 +17,12 @@ public final class BatchResultStore: Sendable {
     public let directory: String
     public let manifest: Manifest
     private var resultsDirectory: String { "\(directory)/results" }
+    private var historyDirectory: String { "\(directory)/history" }
     /// Held for the store's life, so a second batch cannot write to the same folder.
     private let folderLock: Mutex<FileLock>
     private let writeLock = Mutex(())
+    /// The content hash of each submission's latest grade, read from its history once and kept up to date by `save`.
+    private let lastHashes = Mutex<[String: String?]>([:])
 
     /// Opens (or makes) the report folder for `chapter`; fails when another batch is writing to it, or when it holds
     /// another chapter's results.
@@ -25,6 +30,7 @@ public final class BatchResultStore: Sendable {
         self.directory = directory
         do {
             try FileManager.default.createDirectory(atPath: "\(directory)/results", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: "\(directory)/history", withIntermediateDirectories: true)
         } catch {
             throw BatchError.reportFolderUnwritable(folder: directory, reason: error.localizedDescription)
         }
@@ -67,12 +73,62 @@ public final class BatchResultStore: Sendable {
 
     public func save(_ report: GradeReport) throws {
         let data = try Self.encoder.encode(report)
+        var line = try Self.lineEncoder.encode(report)
+        line.append(0x0A)
         try writeLock.withLock { _ in
+            try append(line, to: historyFile(for: report.submission))
+            lastHashes.withLock { $0[report.submission] = .some(report.contentHash) }
             try data.write(to: URL(fileURLWithPath: file(for: report.submission)), options: .atomic)
         }
     }
 
-    /// Forgets every saved grade (`--regrade`).
+    /// The content hash of the submission's latest grade; nil when it has none (or was graded without one).
+    public func lastContentHash(of name: String) -> String? {
+        if let known = lastHashes.withLock({ $0[name] }) { return known }
+        let hash = history(of: name).grades.last?.contentHash
+        lastHashes.withLock { $0[name] = .some(hash) }
+        return hash
+    }
+
+    /// A submission's grades, oldest first, and the lines that could not be read (a line cut short by a kill).
+    public func history(of name: String) -> (grades: [GradeReport], unreadableLines: [Int]) {
+        guard let data = FileManager.default.contents(atPath: historyFile(for: name)) else { return ([], []) }
+        var grades: [GradeReport] = []
+        var unreadable: [Int] = []
+        for (index, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            if let report = try? Self.decoder.decode(GradeReport.self, from: Data(line)), report.submission == name,
+               report.chapter == manifest.chapter {
+                grades.append(report)
+            } else {
+                unreadable.append(index + 1)
+            }
+        }
+        return (grades, unreadable)
+    }
+
+    /// Every submission's history, by name (the names are read back from the grades, not the file names).
+    public func histories() -> [String: [GradeReport]] {
+        var all: [String: [GradeReport]] = [:]
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: historyDirectory)) ?? [] where file.hasSuffix(".jsonl") {
+            guard let data = FileManager.default.contents(atPath: "\(historyDirectory)/\(file)"),
+                  let first = data.split(separator: 0x0A).first,
+                  let name = (try? Self.decoder.decode(GradeReport.self, from: Data(first)))?.submission else { continue }
+            let grades = history(of: name).grades
+            if !grades.isEmpty { all[name] = grades }
+        }
+        return all
+    }
+
+    /// Appends whole lines; a line a kill cuts short is the last one, and `history(of:)` skips it.
+    private func append(_ line: Data, to path: String) throws {
+        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw BatchError.reportUnwritable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        guard written == line.count else { throw BatchError.reportUnwritable(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    /// Forgets every saved grade (`--regrade`); the histories stay, since a contest's history is never rewritten.
     public func removeAll() throws {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: resultsDirectory)) ?? [] where name.hasSuffix(".json") {
             try FileManager.default.removeItem(atPath: "\(resultsDirectory)/\(name)")
@@ -81,20 +137,49 @@ public final class BatchResultStore: Sendable {
 
     /// A submission's result file; the folder name is a valid file name already, but a leading dot or dash is kept
     /// from making a hidden or option-like file.
-    func file(for name: String) -> String {
-        "\(resultsDirectory)/\(name.hasPrefix(".") || name.hasPrefix("-") ? "_" + name : name).json"
-    }
+    func file(for name: String) -> String { "\(resultsDirectory)/\(Self.fileName(name)).json" }
+
+    func historyFile(for name: String) -> String { "\(historyDirectory)/\(Self.fileName(name)).jsonl" }
+
+    /// A submission's name as a file name: the folder name is one already, but a leading dot or dash is kept from
+    /// making a hidden or option-like file.
+    public static func fileName(_ name: String) -> String { name.hasPrefix(".") || name.hasPrefix("-") ? "_" + name : name }
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = millisecondDates
+        return encoder
+    }()
+
+    static let lineEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = millisecondDates
         return encoder
     }()
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            let formatter = ISO8601DateFormatter()
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+            if let date = formatter.date(from: text) { return date }
+            formatter.formatOptions = [.withInternetDateTime]
+            guard let date = formatter.date(from: text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time: \(text)"))
+            }
+            return date
+        }
         return decoder
     }()
+
+    /// ISO 8601 with milliseconds: two grades a moment apart keep their order (a contest's ties go to the earlier).
+    static let millisecondDates = JSONEncoder.DateEncodingStrategy.custom { date, encoder in
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var container = encoder.singleValueContainer()
+        try container.encode(formatter.string(from: date))
+    }
 }

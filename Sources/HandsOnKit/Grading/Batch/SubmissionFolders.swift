@@ -4,6 +4,14 @@ import Foundation
 public struct Submission: Sendable, Equatable {
     public let name: String
     public let path: String
+    /// The content hash of what `path` holds, when it was taken (a contest grades a copy made at that moment).
+    public var contentHash: String?
+
+    public init(name: String, path: String, contentHash: String? = nil) {
+        self.name = name
+        self.path = path
+        self.contentHash = contentHash
+    }
 }
 
 /// Finds the submissions in a class folder: every sub-folder not hidden, in name order.

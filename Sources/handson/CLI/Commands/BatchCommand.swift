@@ -7,7 +7,7 @@ struct BatchCommand: Command {
     var messagesFollowLocale: Bool { false }
     let spec = CommandSpec(
         ["batch"], summary: "Grade every sub-folder of a class folder in parallel and write reports (resumable).",
-        arguments: "<submissions-dir>", positionals: 1...1,
+        arguments: "<submissions-dir> | --teams FILE --image NAME [--files DIR]", positionals: 0...1,
         options: [OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."),
                   OptionSpec("--out", value: "dir", help: "The report folder: results/ (one JSON per answer), results.json, "
                              + "results.csv, junit.xml, report.html."),
@@ -15,9 +15,16 @@ struct BatchCommand: Command {
                   OptionSpec("--hosts", value: "HOST[=JOBS[@CPUS]],...", help: "Grade on several engines: unix://, tcp://, ssh://user@host "
                              + "or context:NAME, each taking JOBS answers at a time (default: its CPUs), pinned to CPUS if given."),
                   OptionSpec("--hosts-file", value: "file", help: "The same, one HOST[=JOBS] a line (# starts a comment)."),
+                  OptionSpec("--teams", value: "file", help: "Grade each team's own machine: `TEAM HOST` a line; every team's --image is "
+                             + "graded on its HOST, all at once, nothing built."),
+                  OptionSpec("--image", value: "name", help: "With --teams, the image each team built on its machine."),
+                  OptionSpec("--files", value: "dir", help: "With --teams, the folder on each team's machine that holds the protected files."),
                   OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
                   .engine,
                   OptionSpec("--regrade", help: "Grade every answer again, not only those without a saved result."),
+                  OptionSpec("--follow", help: "Keep running: grade each answer again whenever its folder's contents change "
+                             + "(a contest), rewriting scoreboard.html after each grade; Ctrl-C stops."),
+                  OptionSpec("--interval", value: "seconds", help: "With --follow, time between looks at the class folder (default 2)."),
                   OptionSpec("--keep", help: "Leave the built images for inspection."), .reportLanguage] + BuildLimitOptions.specs,
         discussion: """
             Each sub-folder (not hidden) is one submission, named by its folder, graded as `handson grade` grades it.
@@ -30,11 +37,22 @@ struct BatchCommand: Command {
             its gates run on one engine, which needs the chapter's base images (`handson lab prepare --host HOST`);
             an engine that does not answer or lacks them is left out, and one that stops answering mid-batch hands its
             answers back to the others. Every result names the engine that graded it.
+
+            Every grade is also kept in history/<name>.jsonl, and scoreboard.html (with teams/<name>.html, one page per
+            team with its checks) ranks the answers: the chapter's grading "scoring" counts each team's best grade
+            (the default; ties go to the earlier) or its last. The scoreboard shows no team's checks or files, so it can
+            be published on its own. With --follow the batch keeps running: an answer folder whose contents change is
+            copied as it stands and graded again (one grade per team at a time, the newest contents next), and
+            scoreboard.html, which reloads itself, is rewritten after each grade. Stopped (Ctrl-C, or killed) and
+            started again, it grades only folders whose contents differ from their last grade.
             """)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         guard let chapterID = arguments.value("--chapter") else { throw UsageError("--chapter is required (e.g. --chapter ictsc-diet)") }
         guard let out = arguments.value("--out") else { throw UsageError("--out is required: the folder for the reports") }
+        if arguments.value("--teams") != nil { return try await Self.gradeTeamMachines(arguments, chapterID: chapterID, out: out, context: context) }
+        for option in ["--image", "--files"] where arguments.value(option) != nil { throw UsageError("\(option) is for --teams") }
+        guard arguments.positionals.count == 1 else { throw UsageError("give the class folder (one sub-folder per answer), or --teams FILE") }
         let jobs = arguments.value("--jobs") == nil ? nil : try arguments.positiveInteger("--jobs", default: 1)
         let addresses = try Self.addresses(from: arguments, in: context)
         if jobs != nil && !addresses.isEmpty { throw UsageError("--jobs is for one engine; with --hosts write HOST=JOBS") }
@@ -46,7 +64,7 @@ struct BatchCommand: Command {
         let classFolder = context.absolutePath(arguments.positionals[0])
         let reportFolder = context.absolutePath(out)
         let listing = try SubmissionFolders.list(in: classFolder, excluding: reportFolder)
-        guard !listing.submissions.isEmpty else {
+        guard !listing.submissions.isEmpty || arguments.has("--follow") else {
             throw CommandFailure("\(classFolder) has no sub-folders: put each answer in a folder of its own, named for its author")
         }
         let io = context.io
@@ -54,6 +72,12 @@ struct BatchCommand: Command {
             io.err("Not submissions (not folders), left alone: " + listing.skipped.prefix(5).joined(separator: ", ")
                    + (listing.skipped.count > 5 ? ", …" : ""))
         }
+        let follow = arguments.has("--follow")
+        if follow && arguments.has("--regrade") {
+            throw UsageError("--follow keeps every grade in the history: to grade a contest from scratch, choose a new --out")
+        }
+        let interval = try arguments.positiveNumber("--interval", default: 2)
+        if arguments.value("--interval") != nil && !follow { throw UsageError("--interval is for --follow") }
         let store = try BatchResultStore(directory: reportFolder, chapter: chapter.id)
         if arguments.has("--regrade") { try store.removeAll() }
         let saved = store.load(listing.submissions)
@@ -67,6 +91,10 @@ struct BatchCommand: Command {
         grader.limits = limits
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
+        if follow {
+            return try await Self.follow(classFolder, chapter: chapter, grader: grader, engines: engines, store: store,
+                                         interval: interval, io: io)
+        }
         let workers = engines.reduce(0) { $0 + $1.jobs }
         let engineText = engines.map { engine in
             "\(engine.name) (\(engine.info.name) \(engine.info.version)" + (engine.info.store.map { ", \($0.rawValue) store" } ?? "")
@@ -87,13 +115,93 @@ struct BatchCommand: Command {
         let notGraded = listing.submissions.map(\.name).filter { grades[$0] == nil }
         let summary = ClassSummary(chapter: chapter, grades: Array(grades.values), notGraded: notGraded)
         try BatchReports.write(summary, to: reportFolder)
+        try ScoreboardPages.write(Scoreboard(chapter: chapter, histories: store.histories()), to: reportFolder)
         printSummaryTable(summary, io: io)
-        io.err("Reports: " + BatchReports.files.map { "\(reportFolder)/\($0)" }.joined(separator: ", "))
+        io.err("Reports: " + (BatchReports.files + ["scoreboard.html"]).map { "\(reportFolder)/\($0)" }.joined(separator: ", "))
         if outcome.interrupted {
             io.err("Stopped: \(notGraded.count) not graded. Run the same command again to grade them.")
             return 130
         }
         return summary.errors > 0 || !notGraded.isEmpty ? ExitCode.failure : ExitCode.success
+    }
+
+    /// `--follow`: grades the class folder's answers as they change until Ctrl-C, one line per event; then writes the
+    /// reports of the latest grades. Exit 0 when stopped so (following has no end of its own).
+    static func follow(_ classFolder: String, chapter: Chapter, grader: Grader, engines: [BatchEngine], store: BatchResultStore,
+                       interval: Double, io: ConsoleIO) async throws -> Int32 {
+        var follower = ContestFollower(batch: BatchGrader(grader: grader, engines: engines), chapter: chapter,
+                                       classFolder: classFolder, store: store)
+        follower.interval = .milliseconds(Int(interval * 1000))
+        io.err("Following \(classFolder) for \(chapter.id) on \(engines.map(\.name).joined(separator: ", ")), scoring "
+               + "\(chapter.grading?.scoring.rawValue ?? "best"): \(store.directory)/scoreboard.html is rewritten after each grade. Ctrl-C stops.")
+        let outcome = await follower.run { event in
+            let time = Self.clock()
+            switch event {
+            case .queued(let team, let hash): io.err("\(time) \(team): new contents \(hash.prefix(12)), queued")
+            case .scanProblem(let problem): io.err("\(time) \(problem); trying again")
+            case .batch(.started(let submission, let engine)): io.err("\(time) \(submission.name): grading on \(engine)")
+            case .batch(.finished(let report, let saveError)):
+                let failed = report.checks.filter { !$0.passed }.map(\.id)
+                io.err("\(time) \(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
+                       + (failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", "))
+                       + (saveError.map { "; NOT SAVED: \($0)" } ?? ""))
+            case .batch(.cancelled(let submission)): io.err("\(time) \(submission.name): cut short, graded again at the next start")
+            case .batch(.engineLost(let engine, let returned)):
+                io.err("\(time) lost \(engine); \(returned.name) goes to another engine")
+            }
+        }
+        let names = Set(store.histories().keys)
+        let grades = store.load(names.sorted().map { Submission(name: $0, path: "") }).grades
+        let summary = ClassSummary(chapter: chapter, grades: Array(grades.values), notGraded: [])
+        try BatchReports.write(summary, to: store.directory)
+        for lost in outcome.lostEngines { io.err("Lost \(lost) partway: its answers were graded elsewhere.") }
+        io.err("Stopped following. Reports: " + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }
+            .joined(separator: ", "))
+        return ExitCode.success
+    }
+
+    private static func clock() -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.dateFormat = "HH:mm:ss"
+        return formatter.string(from: Date())
+    }
+
+    /// `--teams FILE --image NAME [--files DIR]`: every team's machine graded at once through its own engine; the
+    /// results, history, reports and scoreboard go to --out as a batch's do.
+    static func gradeTeamMachines(_ arguments: ParsedArguments, chapterID: String, out: String, context: CommandContext) async throws -> Int32 {
+        guard arguments.positionals.isEmpty else { throw UsageError("--teams grades the teams' machines: give no class folder") }
+        guard let image = arguments.value("--image") else { throw UsageError("--teams needs --image NAME: the image each team built") }
+        for option in ["--hosts", "--hosts-file", "--host", "--jobs", "--follow"] where arguments.value(option) != nil || arguments.has(option) {
+            throw UsageError("\(option) does not go with --teams: each team's engine is named in the teams file")
+        }
+        let path = context.absolutePath(arguments.value("--teams")!)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError("cannot read the teams file \(path)") }
+        let teams: [TeamMachines.Team]
+        do { teams = try TeamMachines.parse(text, path: path) } catch { throw UsageError("--teams: \(error)") }
+        guard !teams.isEmpty else { throw UsageError("\(path) names no team (`TEAM HOST` a line)") }
+        let layout = try ProjectLayout.require(in: context)
+        let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
+        let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
+        guard var grader = Grader(chapter: chapter, engine: ContainerEngine(kind: kind, runner: context.runner)) else {
+            throw UsageError("chapter \(chapter.id) has no grading section")
+        }
+        grader.limits = try BuildLimitOptions.limits(from: arguments)
+        grader.runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
+        let store = try BatchResultStore(directory: context.absolutePath(out), chapter: chapter.id)
+        let io = context.io
+        io.err("Grading \(image) on \(teams.count) team machine\(teams.count == 1 ? "" : "s") for \(chapter.id), all at once.")
+        let reports = await TeamMachines.grade(teams, image: image, filesFolder: arguments.value("--files"), template: grader, kind: kind,
+                                               runner: context.runner, environment: context.environment, store: store) { report, saveError in
+            let failed = report.checks.filter { !$0.passed }.map(\.id)
+            io.err("\(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
+                   + (failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", ")) + (saveError.map { "; NOT SAVED: \($0)" } ?? ""))
+        }
+        let summary = ClassSummary(chapter: chapter, grades: reports, notGraded: [])
+        try BatchReports.write(summary, to: store.directory)
+        try ScoreboardPages.write(Scoreboard(chapter: chapter, histories: store.histories()), to: store.directory)
+        io.err("Reports: " + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }.joined(separator: ", "))
+        return reports.contains { $0.status == .error } ? ExitCode.failure : ExitCode.success
     }
 
     /// `--hosts` and `--hosts-file`, together.

@@ -43,7 +43,8 @@ struct CompletionWords {
         case "--engine": return EngineKind.allCases.map(\.rawValue)
         case "--chapter": return chapterIDs
         case "--step": return stepIDs
-        case "--lang": return ["en", "ja"]
+        case "--lang": return MessageLanguage.supported
+        case "--format": return ["text", "json", "classroom"]
         default: return nil
         }
     }

@@ -6,12 +6,21 @@ struct GradeCommand: Command {
     var messagesFollowLocale: Bool { false }
     let spec = CommandSpec(
         ["grade"], summary: "Grade one answer folder for a chapter with a grading section (builds it on the engine).",
-        arguments: "<submission-dir> | --transcript FILE", positionals: 0...1,
+        arguments: "<submission-dir> | --transcript FILE | --image NAME [--files DIR]", positionals: 0...1,
         options: [OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."), .json, .engine,
+                  OptionSpec("--format", value: "text|json|classroom", help: "How to print the grade: text (default), json (as --json), "
+                             + "or classroom (GitHub Classroom's autograding result: version, status, max_score, tests)."),
                   OptionSpec("--transcript", value: "file", help: "Grade a pasted answer (listings and curl output) instead; '-' reads stdin."),
+                  OptionSpec("--image", value: "name", help: "Grade this image as it is on the engine (--host: a team's machine); nothing is built."),
+                  OptionSpec("--files", value: "dir", help: "With --image, the folder on the engine's machine that holds the protected files "
+                             + "(read there through a throw-away container, read-only)."),
                   OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
                   OptionSpec("--keep", help: "Leave the built image for inspection."), .reportLanguage] + BuildLimitOptions.specs,
         discussion: """
+            With --image, the answer is the state of the engine's machine, as in ICTSC: the image a team built there
+            (`--host ssh://grader@team1-vm --image ictsc-diet:answer`) and the protected files in --files there.
+            Nothing is built and nothing is left behind.
+
             Only the engine's build runs anything from the answer; nothing from it runs on the host. A bad answer
             gets 0 and a check that says why. Exit 0 when the answer was graded (whatever the score), 1 when the
             grader could not work (no engine), 2 for usage errors.
@@ -22,9 +31,11 @@ struct GradeCommand: Command {
         let limits = try BuildLimitOptions.limits(from: arguments)
         let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
         let transcript = arguments.value("--transcript")
-        guard (transcript == nil) == (arguments.positionals.count == 1) else {
-            throw UsageError("give either a submission folder or --transcript FILE")
-        }
+        let image = arguments.value("--image")
+        let sources = [transcript != nil, image != nil, arguments.positionals.count == 1].filter { $0 }.count
+        guard sources == 1 else { throw UsageError("give either a submission folder, --transcript FILE or --image NAME") }
+        if arguments.value("--files") != nil && image == nil { throw UsageError("--files is for --image: the folder on the engine's machine") }
+        _ = try Self.format(arguments)
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         if let transcript {
@@ -38,18 +49,31 @@ struct GradeCommand: Command {
         grader.limits = limits
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
+        if let image {
+            let name = engine.address ?? image
+            return try show(await grader.gradeImage(image, name: name, filesFolder: arguments.value("--files")), arguments, context)
+        }
         return try show(await grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]), arguments, context)
     }
 
     private func show(_ report: GradeReport, _ arguments: ParsedArguments, _ context: CommandContext) throws -> Int32 {
-        if arguments.has("--json") {
-            context.io.out(try JSONOutput.encode(report))
-        } else {
+        switch try Self.format(arguments) {
+        case "json": context.io.out(try JSONOutput.encode(report))
+        case "classroom": context.io.out(try ClassroomReport.render(report))
+        default:
             let style = context.io.outputStyle
             context.io.out(style.bold("\(report.submission): \(report.score)/\(report.maxScore)") + (report.image.map { "  (\($0.size))" } ?? "")
                            + (report.verified ? "" : "  (from a transcript: not verified on an engine)"))
             CheckLines.print(report.checks, io: context.io)
         }
         return report.status == .graded ? ExitCode.success : ExitCode.failure
+    }
+
+    /// `--format`, with `--json` as the short way to say `--format json`.
+    static func format(_ arguments: ParsedArguments) throws -> String {
+        let format = arguments.value("--format") ?? (arguments.has("--json") ? "json" : "text")
+        guard ["text", "json", "classroom"].contains(format) else { throw UsageError("--format takes text, json or classroom, not '\(format)'") }
+        if arguments.has("--json") && format != "json" { throw UsageError("--json and --format \(format) ask for two outputs; give one") }
+        return format
     }
 }

@@ -1,0 +1,117 @@
+import Foundation
+import Synchronization
+
+/// Follows a contest's class folder: every team folder whose contents change (by `FolderContentHash`, not by
+/// modification time) is copied as it stands and graded again, at most one grade per team at a time, the newest
+/// contents next. Every grade goes into the team's history and the scoreboard pages are rewritten after each one.
+/// Runs until its task is cancelled. A restart (after Ctrl-C or `kill -9`) grades only what changed since the last
+/// recorded grade: a folder graded already is recognised by its hash, so nothing is graded twice.
+public struct ContestFollower: Sendable {
+    public let batch: BatchGrader
+    public let chapter: Chapter
+    public let classFolder: String
+    public let store: BatchResultStore
+    /// Time between looks at the class folder.
+    public var interval: Duration = .seconds(2)
+
+    public enum Event: Sendable {
+        /// A team's new contents were copied and queued.
+        case queued(team: String, contentHash: String)
+        case batch(BatchEvent)
+        /// The class folder or a team folder could not be read or copied this time round; tried again next time.
+        case scanProblem(String)
+    }
+
+    public init(batch: BatchGrader, chapter: Chapter, classFolder: String, store: BatchResultStore) {
+        self.batch = batch
+        self.chapter = chapter
+        self.classFolder = classFolder
+        self.store = store
+    }
+
+    /// Where the copies being graded wait: inside the report folder, emptied at each start.
+    var stagingFolder: String { "\(store.directory)/.staging" }
+
+    public func run(onEvent: @escaping @Sendable (Event) -> Void = { _ in }) async -> BatchGrader.Outcome {
+        try? FileManager.default.removeItem(atPath: stagingFolder)
+        try? FileManager.default.createDirectory(atPath: stagingFolder, withIntermediateDirectories: true)
+        let pages = ScoreboardWriter(chapter: chapter, store: store)
+        pages.write()
+        let queue = SubmissionQueue([], open: true)
+        let outcome = await withTaskGroup(of: BatchGrader.Outcome?.self) { group in
+            group.addTask { [batch, store] in
+                await batch.run(queue: queue, expected: nil, store: store) { event in
+                    if case .finished = event { pages.write() }
+                    onEvent(.batch(event))
+                }
+            }
+            group.addTask { [self] in
+                var staged: [String: String] = [:]
+                while !Task.isCancelled {
+                    await scan(into: queue, staged: &staged, onEvent: onEvent)
+                    try? await Task.sleep(for: interval)
+                }
+                await queue.close()
+                return nil
+            }
+            var outcome: BatchGrader.Outcome?
+            for await result in group where result != nil { outcome = result }
+            return outcome ?? BatchGrader.Outcome(finished: [], interrupted: true, lostEngines: [])
+        }
+        pages.write()
+        try? FileManager.default.removeItem(atPath: stagingFolder)
+        return outcome
+    }
+
+    /// One look at the class folder: queues each team not being graded whose contents differ from its last grade, and
+    /// removes the copies of grades that are over.
+    func scan(into queue: SubmissionQueue, staged: inout [String: String], onEvent: (Event) -> Void) async {
+        for (team, copy) in staged where !(await queue.holds(team)) {
+            try? FileManager.default.removeItem(atPath: copy)
+            staged[team] = nil
+        }
+        let listing: SubmissionFolders.Listing
+        do { listing = try SubmissionFolders.list(in: classFolder, excluding: store.directory) } catch {
+            onEvent(.scanProblem("\(error)"))
+            return
+        }
+        for team in listing.submissions where !(await queue.holds(team.name)) {
+            let last = store.lastContentHash(of: team.name)
+            guard FolderContentHash.of(team.path) != last else { continue }
+            // The copy is what is graded and what its hash names: a folder changing while copied is graded as copied.
+            let copy = "\(stagingFolder)/\(BatchResultStore.fileName(team.name))-\(UUID().uuidString.prefix(8))"
+            do { try FileManager.default.copyItem(atPath: team.path, toPath: copy) } catch {
+                try? FileManager.default.removeItem(atPath: copy)
+                onEvent(.scanProblem("cannot copy \(team.path): \(error.localizedDescription)"))
+                continue
+            }
+            let hash = FolderContentHash.of(copy)
+            guard hash != last else {
+                try? FileManager.default.removeItem(atPath: copy)
+                continue
+            }
+            staged[team.name] = copy
+            await queue.add(Submission(name: team.name, path: copy, contentHash: hash))
+            onEvent(.queued(team: team.name, contentHash: hash))
+        }
+    }
+}
+
+/// Rewrites the scoreboard pages from the store's histories, one writer at a time (grades finish on many workers).
+final class ScoreboardWriter: Sendable {
+    let chapter: Chapter
+    let store: BatchResultStore
+    private let lock = Mutex(())
+
+    init(chapter: Chapter, store: BatchResultStore) {
+        self.chapter = chapter
+        self.store = store
+    }
+
+    /// Writes the pages; a page that cannot be written is tried again at the next grade, the grades are safe.
+    func write() {
+        lock.withLock { _ in
+            try? ScoreboardPages.write(Scoreboard(chapter: chapter, histories: store.histories()), to: store.directory)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+
+/// A contest's public pages: `scoreboard.html` (rank, team, score, size, time of the counted grade and a sparkline of
+/// every grade, refreshing itself) and `teams/<team>.html` (one team's grades and checks). The scoreboard shows no
+/// check, message or file of any team, so it can be published while the team pages stay with the organizers.
+/// Static files, each replaced whole: any static server, or the file itself, serves them.
+public enum ScoreboardPages {
+    /// Seconds between the scoreboard's reloads of itself.
+    public static let refreshSeconds = 10
+
+    /// Writes the scoreboard and every team's page into `directory` (`teams/` beside the scoreboard).
+    public static func write(_ board: Scoreboard, to directory: String) throws {
+        let teams = "\(directory)/teams"
+        do { try FileManager.default.createDirectory(atPath: teams, withIntermediateDirectories: true) } catch {
+            throw BatchError.reportUnwritable(path: teams, reason: error.localizedDescription)
+        }
+        var pages = [("\(directory)/scoreboard.html", scoreboard(board))]
+        for row in board.rows { pages.append(("\(teams)/\(pageName(row.team))", teamPage(row, board: board))) }
+        for (path, text) in pages {
+            do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+                throw BatchError.reportUnwritable(path: path, reason: error.localizedDescription)
+            }
+        }
+    }
+
+    /// A team's page file name: its result file's name, `.html`.
+    public static func pageName(_ team: String) -> String { BatchResultStore.fileName(team) + ".html" }
+
+    public static func scoreboard(_ board: Scoreboard) -> String {
+        let scoring = board.scoring == .best ? localized("each team's best grade (ties: the earlier)", ja: "各チームの最高得点 (同点なら早いほう)")
+            : localized("each team's latest grade", ja: "各チームの最新の採点")
+        var page = head(title: "\(board.chapterTitle) · " + localized("Scoreboard", ja: "スコアボード"), refresh: true)
+        page += "<header><h1>\(Markup.escape(board.chapterTitle))</h1>\n<p class=\"muted\">" + localized("Scoreboard", ja: "スコアボード")
+            + " · " + localized("counts", ja: "集計") + " \(Markup.escape(scoring)) · " + localized("updated", ja: "更新")
+            + " <time id=\"updated\">\(Markup.escape(timestamp(board.generated)))</time></p></header>\n"
+        page += "<table id=\"scoreboard\">\n<thead><tr>" + [localized("Rank", ja: "順位"), localized("Team", ja: "チーム"),
+            localized("Score", ja: "得点"), localized("Size", ja: "サイズ"), localized("Time", ja: "時刻"), localized("History", ja: "履歴")]
+            .map { "<th>\($0)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        for row in board.rows {
+            page += "<tr data-team=\"\(Markup.escape(row.team))\" data-score=\"\(row.score)\"><td class=\"rank\">\(row.rank)</td>"
+                + "<td><a href=\"teams/\(Markup.escape(percentEncoded(pageName(row.team))))\">\(Markup.escape(row.team))</a></td>"
+                + "<td class=\"score\">\(row.score)</td><td>\(Markup.escape(row.counted.image?.size ?? "–"))</td>"
+                + "<td class=\"nowrap\">\(Markup.escape(row.countedAt.map(timestamp) ?? "–"))</td>"
+                + "<td>\(sparkline(row.history.map(\.score), max: row.counted.maxScore))</td></tr>\n"
+        }
+        if board.rows.isEmpty {
+            page += "<tr><td colspan=\"6\" class=\"muted\">" + localized("No grade yet.", ja: "まだ採点はありません。") + "</td></tr>\n"
+        }
+        return page + "</tbody>\n</table>\n</body>\n</html>\n"
+    }
+
+    public static func teamPage(_ row: Scoreboard.Row, board: Scoreboard) -> String {
+        var page = head(title: "\(row.team) · \(board.chapterTitle)", refresh: true)
+        page += "<header><h1>\(Markup.escape(row.team))</h1>\n<p class=\"muted\"><a href=\"../scoreboard.html\">"
+            + localized("Scoreboard", ja: "スコアボード") + "</a> · \(Markup.escape(board.chapterTitle)) · "
+            + localized("rank", ja: "順位") + " \(row.rank) · " + localized("counted score", ja: "集計される得点") + " \(row.score)</p></header>\n"
+        page += "<h2>" + localized("Latest grade", ja: "最新の採点") + "</h2>\n" + checks(row.latest)
+        page += "<h2>" + localized("Every grade", ja: "すべての採点") + "</h2>\n<table id=\"history\">\n<thead><tr>"
+            + [localized("Time", ja: "時刻"), localized("Content hash", ja: "内容のハッシュ値"), localized("Score", ja: "得点"),
+               localized("Size", ja: "サイズ"), localized("Failed checks", ja: "不合格のチェック")].map { "<th>\($0)</th>" }.joined()
+            + "</tr></thead>\n<tbody>\n"
+        for grade in row.history.reversed() {
+            let failed = grade.checks.filter { !$0.passed }.map(\.id).joined(separator: ", ")
+            let counted = grade.gradedAt == row.counted.gradedAt && grade.contentHash == row.counted.contentHash
+            page += "<tr\(counted ? " class=\"counted\"" : "")><td class=\"nowrap\">\(Markup.escape(grade.gradedAt.map(timestamp) ?? "–"))</td>"
+                + "<td><code>\(Markup.escape(String((grade.contentHash ?? "–").prefix(12))))</code></td><td class=\"score\">\(grade.score)</td>"
+                + "<td>\(Markup.escape(grade.image?.size ?? "–"))</td><td>\(Markup.escape(failed.isEmpty ? "–" : failed))</td></tr>\n"
+        }
+        return page + "</tbody>\n</table>\n</body>\n</html>\n"
+    }
+
+    private static func checks(_ grade: GradeReport) -> String {
+        "<ul class=\"checks\">" + grade.checks.map { check in
+            "<li class=\"\(check.passed ? "pass" : "fail")\">\(check.passed ? "✓" : "✗") <b>\(Markup.escape(check.id))</b> "
+                + Markup.escape(check.message) + "</li>"
+        }.joined(separator: "\n") + "</ul>\n"
+    }
+
+    /// Scores over a team's grades as a small line, its points on the scores, the last one marked.
+    static func sparkline(_ scores: [Int], max maxScore: Int) -> String {
+        let (width, height) = (120.0, 24.0)
+        let top = Double(Swift.max(maxScore, 1))
+        let step = scores.count > 1 ? (width - 6) / Double(scores.count - 1) : 0
+        let points = scores.enumerated().map { index, score in
+            (3 + Double(index) * step, height - 3 - (height - 6) * Double(score) / top)
+        }
+        let line = points.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ")
+        var svg = "<svg class=\"sparkline\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" "
+            + "role=\"img\" aria-label=\"\(Markup.escape(scores.map(String.init).joined(separator: " → ")))\" data-points=\"\(scores.count)\">"
+        if scores.count > 1 { svg += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"#5b6b82\" stroke-width=\"1.5\"/>" }
+        if let last = points.last { svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#1d7a46\"/>", last.0, last.1) }
+        return svg + "</svg>"
+    }
+
+    private static func head(title: String, refresh: Bool) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="\(MessageLanguage.current)">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        \(refresh ? "<meta http-equiv=\"refresh\" content=\"\(refreshSeconds)\">" : "")
+        <title>\(Markup.escape(title))</title>
+        <style>\(style)</style>
+        </head>
+        <body>
+
+        """
+    }
+
+    private static func percentEncoded(_ name: String) -> String {
+        name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? name
+    }
+
+    private static func timestamp(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
+        return formatter.string(from: date)
+    }
+
+    private static let style = """
+        body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:960px;padding:0 16px;color:#1d2430}
+        h1{margin:0 0 4px}.muted{color:#5b6b82}table{border-collapse:collapse;width:100%;margin:12px 0}
+        th,td{text-align:left;padding:6px 10px;border-bottom:1px solid #e3e8ef}td.score,td.rank{font-weight:600;text-align:right}
+        .nowrap{white-space:nowrap}tr.counted{background:#eef7f1}ul.checks{padding-left:18px}li.fail{color:#a3261d}
+        """
+}
