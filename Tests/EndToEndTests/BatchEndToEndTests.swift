@@ -51,7 +51,7 @@ extension GradingOnTheEngine {
         }
 
         static func savedGrades(_ out: String) throws -> [GradeReport] {
-            try JSONDecoder().decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/results.json")))
+            try JSONOutput.decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/results.json")))
         }
 
         /// Nothing the batch made is left: no container or image with its label, no grading tag.

@@ -65,9 +65,9 @@ extension ContainerEngine {
             await removeContainers([name])
         }
         if result.succeeded, let digest = result.stdout.split(separator: " ").first, digest.count == 64 { return .digest(String(digest)) }
-        let said = result.standardError.lastLines(1)
-        if said.contains("No such file") || said.contains("no such file") || said.contains("not exist") || said.contains("bind source path") {
-            return .missing(said)
+        let missingMarks = ["No such file", "no such file", "does not exist", "bind source path"]
+        if let said = result.stderr.split(separator: "\n").first(where: { line in missingMarks.contains { line.contains($0) } }) {
+            return .missing(said.trimmingCharacters(in: .whitespaces))
         }
         throw EngineError.commandFailed(result)
     }

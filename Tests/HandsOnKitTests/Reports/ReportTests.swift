@@ -12,7 +12,7 @@ enum BatchFixtures {
         url.deleteLastPathComponent()
         url.deleteLastPathComponent()
         let data = try? Data(contentsOf: url.appendingPathComponent("Fixtures/batch/ictsc-diet-results.json"))
-        return (try? JSONDecoder().decode([GradeReport].self, from: data ?? Data())) ?? []
+        return (try? JSONOutput.decode([GradeReport].self, from: data ?? Data())) ?? []
     }()
 
     static let chapter: Chapter? = try? ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: repositoryRoot + "/Chapters")
@@ -125,7 +125,7 @@ struct ReportTests {
         try BatchReports.write(try BatchFixtures.summary(), to: folder)
         let written = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
         #expect(written == BatchReports.files.sorted())
-        let decoded = try JSONDecoder().decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(folder)/results.json")))
+        let decoded = try JSONOutput.decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(folder)/results.json")))
         #expect(decoded.map(\.submission) == BatchFixtures.grades.map(\.submission).sorted())
     }
 }
