@@ -20,12 +20,18 @@ public enum Hints {
            let facts = try? DockerfileFacts(text: text) {
             if sizeFailed && facts.stageCount == 1
                 && HintReview.isIntroduced(anyOf: ["multi-stage", "COPY --from"], by: step, in: chapter) {
-                hints.append("Your Dockerfile has one stage, FROM \(facts.finalBase): everything used to build stays in the image. "
-                             + "Build in a first stage, then COPY --from it only the binary (and web files) into a small final stage.")
+                hints.append(language == "ja"
+                    ? "Dockerfile のステージが FROM \(facts.finalBase) の 1 つだけなので、ビルドに使ったものがすべてイメージに残ります。"
+                        + "最初のステージでビルドし、バイナリ (と web ファイル) だけを COPY --from で小さな最終ステージにコピーしてください。"
+                    : "Your Dockerfile has one stage, FROM \(facts.finalBase): everything used to build stays in the image. "
+                        + "Build in a first stage, then COPY --from it only the binary (and web files) into a small final stage.")
             }
             if facts.cgoDisabledForScratch == false {
-                hints.append("The final stage is scratch, but the binary is built with cgo on, so it needs a C library scratch lacks: "
-                             + "build with CGO_ENABLED=0.")
+                hints.append(language == "ja"
+                    ? "最終ステージは scratch ですが、バイナリが cgo を有効にしたままビルドされているため、scratch にない C ライブラリが必要です。"
+                        + "CGO_ENABLED=0 でビルドしてください。"
+                    : "The final stage is scratch, but the binary is built with cgo on, so it needs a C library scratch lacks: "
+                        + "build with CGO_ENABLED=0.")
             }
         }
         if hints.isEmpty || failed.isEmpty {
