@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,15 +10,16 @@ import Glibc
 public enum FolderContentHash {
     /// The hash as 64 hex digits; a file that cannot be read counts by its name and the reason, so it still changes
     /// the hash when it becomes readable.
-    public static func of(_ directory: String) -> String {
+    public static func of(_ directory: String, cache: FileDigestCache? = nil) -> String {
         var entries: [(path: String, line: String)] = []
-        collect(directory, relative: "", into: &entries)
+        collect(directory, relative: "", cache: cache, into: &entries)
         var hasher = SHA256()
         for entry in entries.sorted(by: { $0.path < $1.path }) { hasher.update(Data((entry.line + "\n").utf8)) }
         return hasher.finalizeHex()
     }
 
-    private static func collect(_ directory: String, relative: String, into entries: inout [(path: String, line: String)]) {
+    private static func collect(_ directory: String, relative: String, cache: FileDigestCache?,
+                                into entries: inout [(path: String, line: String)]) {
         guard let stream = opendir(directory) else { return }
         defer { closedir(stream) }
         while let entry = readdir(stream) {
@@ -30,16 +32,41 @@ public enum FolderContentHash {
             switch status.st_mode & S_IFMT {
             case S_IFDIR:
                 entries.append((key, "d \(key)"))
-                collect(path, relative: key, into: &entries)
+                collect(path, relative: key, cache: cache, into: &entries)
             case S_IFLNK:
                 let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
                 entries.append((key, "l \(key) -> \(target)"))
             case S_IFREG:
                 let executable = status.st_mode & S_IXUSR != 0 ? "x" : "-"
-                entries.append((key, "f\(executable) \(key) \(SHA256.hex(ofFile: path) ?? "unreadable")"))
+                let digest = cache.map { $0.digest(of: path, status: status) } ?? SHA256.hex(ofFile: path)
+                entries.append((key, "f\(executable) \(key) \(digest ?? "unreadable")"))
             default:
                 entries.append((key, "o \(key)"))
             }
         }
+    }
+}
+
+/// File digests remembered by path, inode, size and modification time, so hashing the same folders again and again (a
+/// contest looked at every few seconds) reads only files that may have changed. A file rewritten with the same bytes
+/// is read again and hashes the same.
+public final class FileDigestCache: Sendable {
+    private struct Identity: Hashable {
+        let inode: UInt64
+        let size: Int64
+        let seconds: Int
+        let nanoseconds: Int
+    }
+    private let known = Mutex<[String: (Identity, String)]>([:])
+
+    public init() {}
+
+    func digest(of path: String, status: stat) -> String? {
+        let identity = Identity(inode: UInt64(status.st_ino), size: Int64(status.st_size),
+                                seconds: Int(status.st_mtim.tv_sec), nanoseconds: Int(status.st_mtim.tv_nsec))
+        if let (seen, digest) = known.withLock({ $0[path] }), seen == identity { return digest }
+        guard let digest = SHA256.hex(ofFile: path) else { return nil }
+        known.withLock { $0[path] = (identity, digest) }
+        return digest
     }
 }

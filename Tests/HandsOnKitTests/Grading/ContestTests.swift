@@ -48,6 +48,22 @@ struct ContestTests {
         #expect(FolderContentHash.of(team) != renamed)
     }
 
+    @Test func rememberedDigestsGiveTheSameHashAndSeeEveryEdit() async throws {
+        let folder = try BatchStoreTests.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "one\n".write(toFile: "\(folder)/a.txt", atomically: true, encoding: .utf8)
+        try "two\n".write(toFile: "\(folder)/b.txt", atomically: true, encoding: .utf8)
+        let cache = FileDigestCache()
+        #expect(FolderContentHash.of(folder, cache: cache) == FolderContentHash.of(folder))
+        #expect(FolderContentHash.of(folder, cache: cache) == FolderContentHash.of(folder), "from the cache")
+        // Written in place with the same size: a new modification time makes the cache read it again.
+        let handle = try #require(FileHandle(forWritingAtPath: "\(folder)/a.txt"))
+        try handle.write(contentsOf: Data("ONE\n".utf8))
+        try handle.close()
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 5)], ofItemAtPath: "\(folder)/a.txt")
+        #expect(FolderContentHash.of(folder, cache: cache) == FolderContentHash.of(folder))
+    }
+
     @Test func everyGradeIsKeptInTheHistoryAndACutShortLineIsSkipped() async throws {
         let folder = try BatchStoreTests.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

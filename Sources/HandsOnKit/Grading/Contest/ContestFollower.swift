@@ -13,6 +13,8 @@ public struct ContestFollower: Sendable {
     public let store: BatchResultStore
     /// Time between looks at the class folder.
     public var interval: Duration = .seconds(2)
+    /// The answer folders' file digests, so a look reads only files that may have changed.
+    let digests = FileDigestCache()
 
     public enum Event: Sendable {
         /// A team's new contents were copied and queued.
@@ -54,8 +56,13 @@ public struct ContestFollower: Sendable {
                 await queue.close()
                 return nil
             }
+            // The graders end when cancelled, or when every engine was lost: then there is no one to grade what the
+            // folder-watcher would queue, and it stops too.
             var outcome: BatchGrader.Outcome?
-            for await result in group where result != nil { outcome = result }
+            for await result in group where result != nil {
+                outcome = result
+                group.cancelAll()
+            }
             return outcome ?? BatchGrader.Outcome(finished: [], interrupted: true, lostEngines: [])
         }
         pages.write()
@@ -77,7 +84,7 @@ public struct ContestFollower: Sendable {
         }
         for team in listing.submissions where !(await queue.holds(team.name)) {
             let last = store.lastContentHash(of: team.name)
-            guard FolderContentHash.of(team.path) != last else { continue }
+            guard FolderContentHash.of(team.path, cache: digests) != last else { continue }
             // The copy is what is graded and what its hash names: a folder changing while copied is graded as copied.
             let copy = "\(stagingFolder)/\(BatchResultStore.fileName(team.name))-\(UUID().uuidString.prefix(8))"
             do { try FileManager.default.copyItem(atPath: team.path, toPath: copy) } catch {

@@ -154,6 +154,11 @@ struct BatchCommand: Command {
         let grades = store.load(names.sorted().map { Submission(name: $0, path: "") }).grades
         let summary = ClassSummary(chapter: chapter, grades: Array(grades.values), notGraded: [])
         try BatchReports.write(summary, to: store.directory)
+        guard outcome.interrupted else {
+            io.err("Every engine stopped answering (\(outcome.lostEngines.joined(separator: ", "))): nothing can grade. "
+                   + "Start them and run the same command again; what was graded is kept.")
+            return ExitCode.failure
+        }
         for lost in outcome.lostEngines { io.err("Lost \(lost) partway: its answers were graded elsewhere.") }
         io.err("Stopped following. Reports: " + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }
             .joined(separator: ", "))
