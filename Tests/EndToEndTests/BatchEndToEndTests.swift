@@ -108,8 +108,11 @@ extension GradingOnTheEngine {
                 if let check = answer.failingCheck {
                     #expect(fromBatch.checks.contains { $0.id == check && !$0.passed }, "\(answer.name): \(fromBatch.checks)")
                 }
-                // A hang, flood, fork bomb or memory hog costs at most its own timeout.
-                #expect(fromBatch.durationSeconds < GeneratedClass.buildTimeout + GeneratedClass.runTimeout + 20, "\(answer.name)")
+                // A hang, flood, fork bomb or memory hog (a failed build or run) costs at most its own timeout. A built
+                // image's time is also its measurement: the 900MB as-given one takes longer while other suites build.
+                if ["builds", "hash-value"].contains(answer.failingCheck ?? "") {
+                    #expect(fromBatch.durationSeconds < GeneratedClass.buildTimeout + GeneratedClass.runTimeout + 20, "\(answer.name)")
+                }
             }
             #expect(Set(grades.map(\.score)) == [0, 40, 70, 100])
             #expect(batchSeconds < grades.reduce(0) { $0 + $1.durationSeconds }, "two at a time beat one after another")
