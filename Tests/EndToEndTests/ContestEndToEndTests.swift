@@ -161,7 +161,7 @@ extension EngineMatrixTests {
             #expect(built.succeeded, "\(built.stderr.suffix(400))")
         }
         defer { for engine in [team1, team2] { engine.runNow(["image", "rm", "-f", image]) } }
-        let imagesBefore = try await [team1, team2].asyncMap { try await $0.execute(["image", "ls", "-a", "-q", "--no-trunc"]).stdout }
+        let imagesBefore = try await [team1, team2].asyncMap { try await Self.imageRows(on: $0) }
 
         let teamsFile = "\(parent)/teams.txt"
         try "# team machines\nteam1 \(ssh.host)\nteam2 \(EngineMatrix.containerdHost)\nteam3 unix://\(parent)/no-engine.sock\n"
@@ -179,7 +179,8 @@ extension EngineMatrixTests {
         #expect(grades.values.allSatisfy { !$0.checks.contains { $0.id == "builds" } }, "nothing was built")
         #expect(FileManager.default.fileExists(atPath: "\(out)/scoreboard.html"))
         for (engine, before) in zip([team1, team2], imagesBefore) {
-            #expect(try await engine.execute(["image", "ls", "-a", "-q", "--no-trunc"]).stdout == before, "no image added or removed")
+            let after = try await Self.imageRows(on: engine)
+            #expect(after == before, "no image added or removed: added \(after.subtracting(before).sorted()), removed \(before.subtracting(after).sorted())")
             #expect(try await engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.check"]).stdout.isEmpty, "no container left")
         }
 
@@ -197,6 +198,13 @@ extension EngineMatrixTests {
             ["grade", "--chapter", "ictsc-diet", "--host", ssh.host, "--image", image, "--files", "\(parent)/not-there", "--json"], timeout: 300)
         #expect(missing.stdout.contains("is missing on the engine's machine"), "\(missing.stdout.suffix(600))")
         #expect(!FileManager.default.fileExists(atPath: "\(parent)/not-there"), "a folder that is not there is not made")
+    }
+
+    /// Every image an engine holds, as "ID name:tag" rows. A set: the engine lists images created in the same second
+    /// (the lab's stand-ins are) in no fixed order from one call to the next.
+    static func imageRows(on engine: ContainerEngine) async throws -> Set<String> {
+        let listing = try await engine.execute(["image", "ls", "-a", "--no-trunc", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"])
+        return Set(listing.stdout.split(separator: "\n").map(String.init))
     }
 }
 
