@@ -16,7 +16,7 @@ public enum HTMLReport {
             </head>
             <body>
             <header><h1>\(Markup.escape(summary.chapterTitle))</h1>
-            <p class="muted">\(localized("Chapter", ja: "章")) <code>\(Markup.escape(summary.chapterID))</code> · \(localized("generated", ja: "作成")) \(Markup.escape(timestamp(summary.generated)))\(engineText(summary))</p></header>
+            <p class="muted">\(localized("Chapter", ja: "章")) <code>\(Markup.escape(summary.chapterID))</code> · \(localized("generated", ja: "作成")) \(Markup.escape(Markup.utcTimestamp(summary.generated)))\(engineText(summary))</p></header>
 
             """
         if !summary.notGraded.isEmpty {
@@ -220,13 +220,6 @@ public enum HTMLReport {
         text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
     }
 
-    private static func timestamp(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm 'UTC'"
-        return formatter.string(from: date)
-    }
 
     private static let style = """
         body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#1d2430}

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Text made safe inside XML and HTML, in content and in quoted attribute values alike.
 enum Markup {
     /// Escapes the five markup characters and drops what XML 1.0 cannot hold at all (terminal colour codes and other
@@ -21,5 +23,17 @@ enum Markup {
             }
         }
         return result
+    }
+}
+
+extension Markup {
+    /// A time as the report pages write it: UTC, 24-hour, fixed English digits (`2026-12-01 15:08 UTC`), with the
+    /// seconds where a page changes more often than once a minute.
+    static func utcTimestamp(_ date: Date, withSeconds: Bool = false) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = withSeconds ? "yyyy-MM-dd HH:mm:ss 'UTC'" : "yyyy-MM-dd HH:mm 'UTC'"
+        return formatter.string(from: date)
     }
 }
