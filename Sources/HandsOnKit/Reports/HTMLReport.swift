@@ -220,7 +220,6 @@ public enum HTMLReport {
         text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
     }
 
-
     private static let style = """
         body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:1100px;padding:0 16px;color:#1d2430}
         h1{margin:0 0 4px;font-size:24px}h2{font-size:18px;margin:28px 0 8px}.muted{color:#667085}code{font-size:13px}
