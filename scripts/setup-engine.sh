@@ -22,14 +22,7 @@ is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
 
 dockerd_major() { { dockerd --version 2>/dev/null || true; } | sed -n 's/^Docker version \([0-9]*\)\..*/\1/p'; }
 
-# The Debian mirror apt on this machine is configured with (HANDSON_DEBIAN_MIRROR overrides it).
-debian_mirror() {
-  if [ -n "${HANDSON_DEBIAN_MIRROR:-}" ]; then printf '%s\n' "$HANDSON_DEBIAN_MIRROR"; return; fi
-  local files=(/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
-  { grep -hE '^\s*URIs:' "${files[@]}" 2>/dev/null | awk '{print $2}'
-    grep -hE '^\s*deb\s' "${files[@]}" 2>/dev/null | sed -E 's/\[[^]]*\]//' | awk '{print $2}'; } \
-    | grep -E '^https?://' | grep -v -- '-security' | grep -E '/debian/?$' | head -n 1 || true
-}
+source "$(dirname "$0")/lib/debian-mirror.sh"
 
 install_bookworm_packages() {
   local need=()
@@ -58,19 +51,12 @@ install_docker_from_trixie() {
   local have
   have=$(dockerd_major)
   if [ "$have" = "$WANTED_DOCKERD_MAJOR" ] && [ -x /usr/libexec/docker/cli-plugins/docker-buildx ]; then return 0; fi
-  local mirror state
-  mirror=$(debian_mirror)
-  [ -n "$mirror" ] || { log "no Debian mirror in /etc/apt/sources.list*: set HANDSON_DEBIAN_MIRROR"; exit 1; }
-  state=$(mktemp -d /tmp/handson-trixie.XXXXXX)
-  mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/debs"
-  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie main\n' "$mirror" > "$state/sources.list"
-  local apt_options=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
-                     -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache" -o APT::Sandbox::User=root)
+  local state
+  state=$(mktemp -d /tmp/handson-trixie-debs.XXXXXX)
   log "fetching Debian 13's docker.io, containerd and docker-buildx (dockerd ${have:-missing} -> $WANTED_DOCKERD_MAJOR)"
-  apt-get "${apt_options[@]}" update -qq
   local packages=(docker.io containerd docker-buildx)
   command -v docker >/dev/null 2>&1 || packages+=(docker-cli)
-  (cd "$state/debs" && apt-get "${apt_options[@]}" download "${packages[@]}" >/dev/null)
+  fetch_trixie_debs "$state/debs" "${packages[@]}"
   # The packages would start their services through invoke-rc.d: this script starts the daemons itself.
   local policy_added=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -102,7 +102,7 @@ extension GradingOnTheEngine {
             grader.runTimeout = GeneratedClass.runTimeout
             for answer in answers {
                 let fromBatch = try #require(grades.first { $0.submission == answer.name })
-                let alone = await grader.grade("\(folder)/\(answer.name)", name: answer.name)
+                let alone = try await grader.grade("\(folder)/\(answer.name)", name: answer.name)
                 #expect(fromBatch.score == answer.score && alone.score == answer.score, "\(answer.name): \(fromBatch.checks)")
                 #expect(fromBatch.checks.filter { !$0.passed }.map(\.id) == alone.checks.filter { !$0.passed }.map(\.id), "\(answer.name)")
                 if let check = answer.failingCheck {

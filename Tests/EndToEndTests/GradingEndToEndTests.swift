@@ -96,7 +96,7 @@ extension GradingOnTheEngine {
             defer { try? FileManager.default.removeItem(atPath: answer) }
             var grader = try #require(Grader(chapter: chapter, engine: engine))
             grader.runTimeout = 8
-            let report = await grader.grade(answer)
+            let report = try await grader.grade(answer)
             #expect(report.status == .graded)
             #expect(report.score == 0)
             let check = try #require(report.checks.first { $0.id == bad.failingCheck }, "\(report.checks)")
@@ -115,7 +115,7 @@ extension GradingOnTheEngine {
             defer { try? FileManager.default.removeItem(atPath: parent) }
             var scores: [Int] = []
             for example in try #require(chapter.grading?.examples) {
-                let report = await grader.grade(try StarterFiles.answer(chapter, overlaying: example.files, in: parent), name: example.name)
+                let report = try await grader.grade(try StarterFiles.answer(chapter, overlaying: example.files, in: parent), name: example.name)
                 #expect(report.score == example.score, "\(example.name): \(report.checks)")
                 #expect(report.engine?.name == "docker" && report.image?.basis == .displayed)
                 scores.append(report.score)
@@ -134,7 +134,7 @@ extension GradingOnTheEngine {
             var grader = try #require(Grader(chapter: chapter, engine: engine))
             grader.limits.timeoutSeconds = 5
             let started = Date()
-            let report = await grader.grade(answer)
+            let report = try await grader.grade(answer)
             #expect(Date().timeIntervalSince(started) < 30)
             #expect(report.score == 0)
             #expect(report.checks.first?.message == "the build did not finish within its time limit (5 s) and was stopped")
@@ -154,7 +154,7 @@ extension GradingOnTheEngine {
                 let padded = try Self.answer(for: chapter, files: ["Dockerfile": scratch,
                                                                    "pad": String(repeating: "p", count: Int(total - binary))])
                 defer { try? FileManager.default.removeItem(atPath: padded) }
-                let report = await grader.grade(padded)
+                let report = try await grader.grade(padded)
                 #expect(report.image?.sizeBytes == total)
                 #expect(report.image?.size == listed)
                 #expect(report.score == score, "\(report.checks)")

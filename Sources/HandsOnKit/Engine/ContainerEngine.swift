@@ -22,9 +22,12 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     public var cgroupDriver: String?
     /// The CPUs the engine's machine has (a batch's default number of jobs on it).
     public var cpus: Int?
+    /// Whether the engine runs as an ordinary user (rootless Docker or Podman); nil when not known.
+    public var rootless: Bool?
 
     public init(name: String, clientVersion: String, version: String, storageDriver: String,
-                store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil, cgroupDriver: String? = nil, cpus: Int? = nil) {
+                store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil, cgroupDriver: String? = nil, cpus: Int? = nil,
+                rootless: Bool? = nil) {
         self.name = name
         self.clientVersion = clientVersion
         self.version = version
@@ -34,6 +37,7 @@ public struct EngineInfo: Sendable, Codable, Equatable {
         self.host = host
         self.cgroupDriver = cgroupDriver
         self.cpus = cpus
+        self.rootless = rootless
     }
 
     /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
@@ -147,9 +151,9 @@ public struct ContainerEngine: Sendable {
         switch kind {
         case .docker:
             return "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
-                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}|{{.NCPU}}"
+                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}|{{.NCPU}}|{{.SecurityOptions}}"
         case .podman:
-            return "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}|{{.Host.CPUs}}"
+            return "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}|{{.Host.CPUs}}|{{.Host.Security.Rootless}}"
         }
     }
 
@@ -157,21 +161,23 @@ public struct ContainerEngine: Sendable {
         let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
         switch kind {
         case .docker:
-            guard fields.count == 6 || fields.count == 7 else {
+            guard (6...8).contains(fields.count) else {
                 throw EngineError.unexpectedOutput("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver|cpus")
             }
             let store: ImageStore = fields[3].contains("io.containerd.snapshotter") ? .containerd : .dockerGraphDriver
             let plugins = fields[4].split(separator: " ").map(String.init)
             return EngineInfo(name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2],
                               store: store, builder: ImageBuilder.docker(plugins: plugins, environment: effectiveEnvironment),
-                              host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil)
+                              host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil,
+                              rootless: fields.count > 7 ? fields[7].contains("name=rootless") : nil)
         case .podman:
-            guard fields.count == 3 || fields.count == 4 else {
+            guard (3...5).contains(fields.count) else {
                 throw EngineError.unexpectedOutput("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager|cpus")
             }
             return EngineInfo(name: "podman", clientVersion: fields[0], version: fields[0], storageDriver: fields[1],
                               store: .podman, builder: .buildah,
-                              host: address, cgroupDriver: fields[2], cpus: fields.count > 3 ? Int(fields[3]) : nil)
+                              host: address, cgroupDriver: fields[2], cpus: fields.count > 3 ? Int(fields[3]) : nil,
+                              rootless: fields.count > 4 ? fields[4] == "true" : nil)
         }
     }
 

@@ -85,6 +85,11 @@ public struct Grader: Sendable {
     public var buildCacheSweptByCaller = false
     /// What a build may use: memory, processes, CPUs (a batch shares the machine among its jobs) and time.
     public var limits = BuildLimits()
+    /// Grade even where a build limit cannot be held: the organizer's explicit choice (`--unlimited-builds`), or a
+    /// trusted caller (`dev check` on the course's own examples). Otherwise such a grade builds nothing.
+    public var allowUnlimitedBuilds = false
+    /// The machine's cgroups, where build limits are made.
+    public var cgroupHost = CgroupHost.current()
 
     public init?(chapter: Chapter, engine: ContainerEngine) {
         guard let grading = chapter.grading else { return nil }
@@ -93,7 +98,14 @@ public struct Grader: Sendable {
         self.engine = engine
     }
 
-    public func grade(_ submission: String, name: String? = nil) async -> GradeReport {
+    /// How this grader's build limits would be held on its engine, decided before anything is made.
+    public func limitPlan(engineInfo: EngineInfo?) -> BuildLimitPlan {
+        BuildLimitPlan.plan(limits, engine: engineInfo, host: cgroupHost)
+    }
+
+    /// Grades one answer folder. Throws `CancellationError` when the task is cancelled (Ctrl-C) before the grade is
+    /// known: a cut-short build is never a grade; what it made is removed all the same.
+    public func grade(_ submission: String, name: String? = nil) async throws(CancellationError) -> GradeReport {
         let started = Date()
         let label = name ?? (submission as NSString).lastPathComponent
         var checks: [CheckResult] = []
@@ -120,7 +132,17 @@ public struct Grader: Sendable {
         }
         let gradeID = "\(tagPrefix)\(UUID().uuidString.prefix(12).lowercased())"
         let tag = "\(imageRepository):\(gradeID)"
-        let limitsInForce = LimitsInForce.prepare(limits, id: gradeID, engine: engineInfo)
+        let plan = limitPlan(engineInfo: engineInfo)
+        let limitsInForce: LimitsInForce
+        do {
+            limitsInForce = try await LimitsInForce.prepare(plan, id: gradeID, runner: engine.runner, allowUnlimited: allowUnlimitedBuilds)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            checks.append(CheckResult(id: "build-limits", passed: false, message: "\(error)"))
+            return GradeReport(submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
+                               engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error,
+                               verified: true, buildLimits: plan.record(location: nil, unlimitedAllowed: allowUnlimitedBuilds))
+        }
         enforcement = limitsInForce
         let cacheBefore = buildCacheSweptByCaller || keepImage ? nil : await engine.buildCacheIDs(builder: engineInfo?.builder)
         let build: ProcessResult
@@ -129,6 +151,7 @@ public struct Grader: Sendable {
                                            extraArguments: limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
         } catch {
             await cleanUpBuild(tag: tag, buildOutput: "", stageCount: stageCount, limitsInForce: limitsInForce)
+            if Task.isCancelled { throw CancellationError() }
             return engineFailure(error)
         }
         // The build's cache records are removed as soon as the build ends, alongside the gates; the grade waits for it.
@@ -150,6 +173,8 @@ public struct Grader: Sendable {
         }
         await cacheSwept
         await cleanUpBuild(tag: tag, buildOutput: build.stdout, stageCount: stageCount, limitsInForce: limitsInForce)
+        // A build or gate cut short by Ctrl-C reads as a failure; it is no grade.
+        if Task.isCancelled || build.cancelled { throw CancellationError() }
         return result
 
         func engineFailure(_ error: any Error) -> GradeReport {
@@ -179,7 +204,7 @@ public struct Grader: Sendable {
         var judged = Judgement()
         guard build.succeeded else {
             let output = ContainerEngine.buildFailureSummary(build)
-            let breach = limitsInForce.cgroup?.breaches().first
+            let breach = limitsInForce.confinement?.breaches().first
             let reason = build.timedOut
                 ? localized("the build did not finish within its time limit (\(Int(limits.timeoutSeconds)) s) and was stopped",
                             ja: "ビルドが制限時間 (\(Int(limits.timeoutSeconds)) 秒) 内に終わらなかったため止めました")
@@ -275,7 +300,7 @@ public struct Grader: Sendable {
     /// Removes what a grade made, whether it finished or was cancelled (the engine commands here are not cancellable).
     private func cleanUpBuild(tag: String, buildOutput: String, stageCount: Int, limitsInForce: LimitsInForce) async {
         if !keepImage { await engine.removeImages([tag]) }
-        limitsInForce.cgroup?.remove()
+        await limitsInForce.confinement?.remove()
         // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay.
         // A batch records every build's, to sweep at its end what a Ctrl-C left untagged.
         if let stepImages {

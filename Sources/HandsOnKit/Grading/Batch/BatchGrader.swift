@@ -30,13 +30,24 @@ public struct BatchEngine: Sendable {
         self.cpuset = cpuset
     }
 
-    /// Whether the engine can grade the chapter: it answers, and has the chapter's base images (nothing is pulled
-    /// during a batch). Returns the engine, or why it is left out.
-    public static func check(_ engine: ContainerEngine, jobs: Int?, cpuset: String? = nil,
-                             chapter: Chapter) async -> Result<BatchEngine, BatchEngineProblem> {
+    /// Whether the engine can grade the chapter: it answers, its builds' limits hold (unless `limits` allows them
+    /// not to; nil when nothing is built), and it has the chapter's base images (nothing is pulled during a batch).
+    /// Returns the engine, or why it is left out.
+    public static func check(_ engine: ContainerEngine, jobs: Int?, cpuset: String? = nil, chapter: Chapter,
+                             limits: BuildLimitPolicy?) async -> Result<BatchEngine, BatchEngineProblem> {
         let name = engine.address ?? "default"
         guard case .success = await engine.probe(), let info = await engine.cachedInfo() else {
             return .failure(BatchEngineProblem(engine: name, reason: "does not answer"))
+        }
+        if let limits {
+            // A batch always gives each build a share of the CPUs, so the CPU limit is asked for too.
+            var asked = limits.limits
+            asked.cpus = asked.cpus ?? 1
+            asked.cpuset = cpuset ?? asked.cpuset
+            let plan = BuildLimitPlan.plan(asked, engine: info, host: limits.host)
+            if !plan.holdsAll && !limits.allowUnlimited {
+                return .failure(BatchEngineProblem(engine: name, reason: "cannot hold its builds' limits: \(BuildLimitsNotHeld(plan: plan))"))
+            }
         }
         var missing: [String] = []
         // A remote engine's HTTP gates are asked from a helper container there.
@@ -50,6 +61,19 @@ public struct BatchEngine: Sendable {
         }
         return .success(BatchEngine(engine: engine, info: info, jobs: jobs ?? info.cpus ?? ProcessInfo.processInfo.activeProcessorCount,
                                     cpuset: cpuset))
+    }
+}
+
+/// What a batch holds its builds to, and whether the organizer lets it grade where that cannot be held.
+public struct BuildLimitPolicy: Sendable {
+    public var limits: BuildLimits
+    public var allowUnlimited: Bool
+    public var host: CgroupHost
+
+    public init(limits: BuildLimits, allowUnlimited: Bool, host: CgroupHost = .current()) {
+        self.limits = limits
+        self.allowUnlimited = allowUnlimited
+        self.host = host
     }
 }
 
@@ -106,7 +130,7 @@ public struct BatchGrader: Sendable {
         // What a killed run left goes first: its engine commands still running here (a build goes on after its
         // grader is killed), its cgroups, then on each engine its images and containers.
         await OrphanedCommands.stop(mentioning: [label, "\(template.imageRepository):\(template.tagPrefix)"])
-        BuildCgroup.removeAll(named: template.tagPrefix)
+        await LimitsInForce.sweep(gradePrefix: template.tagPrefix, host: template.cgroupHost, runner: template.engine.runner)
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }
         let sessions = await engines.concurrentMap { [template] engine in
@@ -147,14 +171,14 @@ public struct BatchGrader: Sendable {
                 return finished
             }
             onEvent(.started(submission, engine: session.engine.name))
-            var report = await session.grader.grade(submission.path, name: submission.name)
-            report.gradedAt = Date()
-            report.contentHash = submission.contentHash
-            if Task.isCancelled {
+            let graded = try? await session.grader.grade(submission.path, name: submission.name)
+            guard var report = graded, !Task.isCancelled else {
                 onEvent(.cancelled(submission))
                 await queue.giveBack(submission)
                 return finished
             }
+            report.gradedAt = Date()
+            report.contentHash = submission.contentHash
             // A failed grade may be the engine's failure, not the answer's: an engine that does not answer now
             // cannot have graded it. The answer goes back for another engine.
             if report.score < report.maxScore || report.status == .error, !(await session.engine.engine.answers()) {

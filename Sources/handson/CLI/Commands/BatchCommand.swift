@@ -89,6 +89,7 @@ struct BatchCommand: Command {
             throw UsageError("chapter \(chapter.id) has no grading section")
         }
         grader.limits = limits
+        grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
         if follow {
@@ -235,9 +236,11 @@ struct BatchCommand: Command {
     /// address that answers and has the chapter's base images (the others are reported and left out).
     static func engines(_ addresses: [EngineAddress], jobs: Int?, chapter: Chapter, arguments: ParsedArguments,
                         context: CommandContext) async throws -> [BatchEngine] {
+        let limitPolicy = BuildLimitPolicy(limits: try BuildLimitOptions.limits(from: arguments),
+                                           allowUnlimited: arguments.has(BuildLimitOptions.unlimited))
         if addresses.isEmpty {
             let engine = try await EngineOption.engine(from: arguments, in: context)
-            switch await BatchEngine.check(engine, jobs: jobs, chapter: chapter) {
+            switch await BatchEngine.check(engine, jobs: jobs, chapter: chapter, limits: limitPolicy) {
             case .success(let ready): return [ready]
             case .failure(let problem): throw CommandFailure("the engine \(problem)")
             }
@@ -246,7 +249,7 @@ struct BatchCommand: Command {
         let checked = await addresses.concurrentMap { address in
             let engine = ContainerEngine(kind: kind, runner: context.runner,
                                          environment: address.environment(for: kind, base: context.environment))
-            return await BatchEngine.check(engine, jobs: address.jobs, cpuset: address.cpuset, chapter: chapter)
+            return await BatchEngine.check(engine, jobs: address.jobs, cpuset: address.cpuset, chapter: chapter, limits: limitPolicy)
         }
         var ready: [BatchEngine] = []
         for result in checked {

@@ -3,11 +3,16 @@ import HandsOnKit
 
 /// The options that set a grade's build limits, shared by `grade` and `batch`.
 enum BuildLimitOptions {
+    /// The organizer's opt-in to grading where the limits cannot be held.
+    static let unlimited = "--unlimited-builds"
+
     static let specs = [
         OptionSpec("--build-timeout", value: "seconds", help: "Stop a build after this long (default 300)."),
         OptionSpec("--build-memory", value: "size", help: "Memory a build may use, e.g. 512m, 2g (default 1g)."),
         OptionSpec("--build-pids", value: "N", help: "Processes a build may run at once (default 1024)."),
         OptionSpec("--build-cpus", value: "N", help: "CPUs a build may use (default: unlimited; a batch shares the cores among its jobs)."),
+        OptionSpec(unlimited, help: "Grade even where a build limit cannot be held (a remote engine, rootless BuildKit, no "
+                   + "delegation): untrusted answers then build without it. Recorded in the results and reports."),
         OptionSpec("--cpuset", value: "CPUS", help: "Pin builds and the answer's containers to these CPUs (0, 0-1, 0,2), as --cpuset-cpus does."),
     ]
 

@@ -77,13 +77,15 @@ struct DevCheckCommand: Command {
 
     /// Grades each example answer the chapter ships; each must get the score it claims.
     private func gradeExamples(of chapter: Chapter, engine: ContainerEngine, io: ConsoleIO) async throws -> [ExampleResult] {
-        guard let grader = Grader(chapter: chapter, engine: engine), let grading = chapter.grading else { return [] }
+        guard var grader = Grader(chapter: chapter, engine: engine), let grading = chapter.grading else { return [] }
+        // The course's own examples are trusted: they build wherever the limits cannot be held.
+        grader.allowUnlimitedBuilds = true
         let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-examples-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: parent) }
         var results: [ExampleResult] = []
         for example in grading.examples {
             let answer = try StarterFiles.answer(chapter, overlaying: example.files, in: parent)
-            let report = await grader.grade(answer, name: example.name)
+            let report = try await grader.grade(answer, name: example.name)
             let ok = report.score == example.score
             io.err("  \(ok ? "graded " : "WRONG  ") \(chapter.id)/example \(example.name): \(report.score) (expected \(example.score))"
                    + (report.image.map { ", \($0.size)" } ?? "") + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map(\.message).joined(separator: "; ")))

@@ -20,12 +20,15 @@ struct DoctorCommand: Command {
         let engine: EngineInfo?
         let findings: [Finding]
         let labImages: [LabImageStatus]
+        /// How a grade's builds would be limited on this host: the way, the limits held and those not held.
+        let buildLimits: BuildLimitEnforcement?
     }
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         var findings: [Finding] = []
         var engineInfo: EngineInfo?
         var lab: [LabImageStatus] = []
+        var buildLimits: BuildLimitEnforcement?
         do {
             let engine = try await EngineOption.engine(from: arguments, in: context)
             let info = try await engine.info()
@@ -35,8 +38,12 @@ struct DoctorCommand: Command {
                                         + (info.host.map { " at \($0)" } ?? "")))
             findings.append(Finding(item: "image store", ok: true, detail: Self.storeDetail(info.store)))
             findings.append(Finding(item: "builder", ok: true, detail: Self.builderDetail(info.builder)))
-            let limits = LimitsInForce.describe(BuildLimits(), engine: info)
-            findings.append(Finding(item: "build limits", ok: true, detail: limits))
+            // Informational: a learner's own checks build without limits; `grade` and `batch` refuse where they do not hold.
+            let plan = BuildLimitPlan.plan(BuildLimits(), engine: info, host: .current())
+            buildLimits = plan.record(location: nil, unlimitedAllowed: false)
+            findings.append(Finding(item: "build limits", ok: true,
+                                    detail: plan.description + (plan.holdsAll ? "" : "; `grade` and `batch` refuse untrusted answers here "
+                                                                    + "unless --unlimited-builds")))
             lab = await LabPreparer(engine: engine, environment: context.environment).survey()
             for status in lab {
                 let detail = status.state == .missing ? "missing: run `handson lab prepare`"
@@ -68,7 +75,8 @@ struct DoctorCommand: Command {
 
         let ready = findings.allSatisfy(\.ok)
         if arguments.has("--json") {
-            context.io.out(try JSONOutput.encode(Report(ready: ready, engine: engineInfo, findings: findings, labImages: lab)))
+            context.io.out(try JSONOutput.encode(Report(ready: ready, engine: engineInfo, findings: findings, labImages: lab,
+                                                           buildLimits: buildLimits)))
         } else {
             let style = context.io.outputStyle
             let width = findings.map(\.item.count).max() ?? 0

@@ -47,13 +47,20 @@ struct GradeCommand: Command {
             throw UsageError("chapter \(chapter.id) has no grading section")
         }
         grader.limits = limits
+        grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
         if let image {
             let name = engine.address ?? image
             return try show(await grader.gradeImage(image, name: name, filesFolder: arguments.value("--files")), arguments, context)
         }
-        return try show(await grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]), arguments, context)
+        // Said before anything is built: an untrusted answer builds only where its limits hold, or with the opt-in.
+        let plan = grader.limitPlan(engineInfo: await engine.cachedInfo())
+        if !plan.holdsAll {
+            guard grader.allowUnlimitedBuilds else { throw CommandFailure("\(BuildLimitsNotHeld(plan: plan))") }
+            context.io.err("Grading without some build limits (--unlimited-builds): \(plan.description)")
+        }
+        return try show(try await grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]), arguments, context)
     }
 
     private func show(_ report: GradeReport, _ arguments: ParsedArguments, _ context: CommandContext) throws -> Int32 {

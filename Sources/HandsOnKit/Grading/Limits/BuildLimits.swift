@@ -66,15 +66,6 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     }
 }
 
-/// How a grade's build limits were enforced, as reports record it.
-public struct BuildLimitEnforcement: Sendable, Equatable, Codable {
-    public let limits: BuildLimits
-    /// `cgroup`, `builder flags` or `timeout only`.
-    public let method: String
-    /// What is not enforced, when something is not ("processes: no cgroup could be made (not root)").
-    public let gaps: String?
-}
-
 /// A limit a failed build ran into.
 public enum BuildLimitBreach: String, Sendable, Equatable, Codable {
     case memory

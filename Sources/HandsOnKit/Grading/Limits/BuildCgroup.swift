@@ -18,7 +18,7 @@ public enum BuildCgroupError: Error, Equatable, CustomStringConvertible {
 /// beneath it (`--cgroup-parent`), and a parent's limits hold for everything under it, on cgroup v1 and v2 alike.
 /// Podman's builder uses the given path as the step container's own cgroup and removes it after each step, so it
 /// gets a child path (`.../build`) and the limits stay on the parent.
-public struct BuildCgroup: Sendable, Equatable {
+public struct BuildCgroup: BuildConfinement, Equatable {
     public enum Version: Sendable, Equatable { case v1, v2 }
 
     /// `/handson/<id>`, relative to each hierarchy's root.
@@ -27,10 +27,14 @@ public struct BuildCgroup: Sendable, Equatable {
     let root: String
     let limits: BuildLimits
 
+    public var location: String { path }
+
     /// The `--cgroup-parent` value for a builder.
     public func parentArgument(for builder: ImageBuilder?) -> String {
         builder == .buildah ? path + "/build" : path
     }
+
+    public func buildArguments(for builder: ImageBuilder?) -> [String] { ["--cgroup-parent", parentArgument(for: builder)] }
 
     /// v2 when the root is the unified hierarchy (it lists its controllers), else v1's one folder per controller.
     static func version(root: String) -> Version {
@@ -93,10 +97,10 @@ public struct BuildCgroup: Sendable, Equatable {
                 if let cpuset = limits.cpuset { try write(cpuset, to: "\(directory)/cpuset.cpus") }
             }
         } catch let error as BuildCgroupError {
-            cgroup.remove()
+            cgroup.removeNow()
             throw error
         } catch {
-            cgroup.remove()
+            cgroup.removeNow()
             throw BuildCgroupError.unavailable("\(error)")
         }
         return cgroup
@@ -104,83 +108,43 @@ public struct BuildCgroup: Sendable, Equatable {
 
     /// Which limits the build ran into: memory used up to the limit, or the process count at its maximum.
     public func breaches() -> [BuildLimitBreach] {
-        var found: [BuildLimitBreach] = []
         switch version {
         case .v1:
+            var found: [BuildLimitBreach] = []
             let memory = "\(root)/memory\(path)"
             // The kernel keeps the peak; some kernels leave failcnt and oom_kill at 0 under v1, so the peak is read.
-            if let peak = Self.number(at: "\(memory)/memory.max_usage_in_bytes"), peak >= limits.memoryBytes - (1 << 16) {
+            if let peak = CgroupV2Events.number(at: "\(memory)/memory.max_usage_in_bytes"), peak >= limits.memoryBytes - (1 << 16) {
                 found.append(.memory)
             }
             let pids = "\(root)/pids\(path)"
-            if Self.counter("max", at: "\(pids)/pids.events") > 0
-                || (Self.number(at: "\(pids)/pids.peak").map { $0 >= Int64(limits.processes) } ?? false) {
+            if CgroupV2Events.counter("max", at: "\(pids)/pids.events") > 0
+                || (CgroupV2Events.number(at: "\(pids)/pids.peak").map { $0 >= Int64(limits.processes) } ?? false)
+            {
                 found.append(.processes)
             }
+            return found
         case .v2:
-            let directory = "\(root)\(path)"
-            if Self.counter("oom_kill", at: "\(directory)/memory.events") > 0 || Self.counter("max", at: "\(directory)/memory.events") > 0 {
-                found.append(.memory)
-            }
-            if Self.counter("max", at: "\(directory)/pids.events") > 0 { found.append(.processes) }
-        }
-        return found
-    }
-
-    /// Removes the cgroup and whatever the builder left beneath it, in every hierarchy (deepest first). A cgroup
-    /// whose last process is still exiting refuses for a moment, so this tries again for up to two seconds.
-    public func remove() {
-        killRemaining()
-        let fileManager = FileManager.default
-        let bases = version == .v2 ? [root] : ((try? fileManager.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
-        for attempt in 0..<20 {
-            var left = false
-            for base in bases where fileManager.fileExists(atPath: base + path) {
-                let top = base + path
-                let below = (fileManager.subpaths(atPath: top) ?? [])
-                    .filter { var isDirectory: ObjCBool = false
-                              return fileManager.fileExists(atPath: "\(top)/\($0)", isDirectory: &isDirectory) && isDirectory.boolValue }
-                    .sorted { $0.split(separator: "/").count > $1.split(separator: "/").count }
-                for directory in below.map({ "\(top)/\($0)" }) + [top] where rmdir(directory) != 0 && errno != ENOENT {
-                    left = true
-                }
-            }
-            if !left { return }
-            if attempt < 19 { usleep(100_000) }
+            return CgroupV2Events.breaches(in: root + path, limits: limits)
         }
     }
 
-    /// Kills whatever still runs under the cgroup: a builder stopped at its time limit can leave a step's process
-    /// behind (Podman's `RUN` runs in its own session, outside the builder's process group). Nothing of a build
-    /// outlives its grade.
-    public func killRemaining() {
-        let fileManager = FileManager.default
-        let top = version == .v2 ? root + path : "\(root)/pids\(path)"
-        guard fileManager.fileExists(atPath: top) else { return }
-        let folders = [top] + (fileManager.subpaths(atPath: top) ?? []).map { "\(top)/\($0)" }
-            .filter { var isDirectory: ObjCBool = false
-                      return fileManager.fileExists(atPath: $0, isDirectory: &isDirectory) && isDirectory.boolValue }
-        for _ in 0..<3 {
-            var found = false
-            for folder in folders {
-                let text = (try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? ""
-                for pid in text.split(separator: "\n").compactMap({ pid_t($0) }) where pid > 1 {
-                    found = true
-                    kill(pid, SIGKILL)
-                }
-            }
-            if !found { return }
-            usleep(50_000)
-        }
+    /// Ends whatever still runs under the cgroup (a builder stopped at its time limit can leave a step's process
+    /// behind: Podman's `RUN` runs in its own session, outside the builder's process group), then removes it and
+    /// whatever the builder left beneath it, in every hierarchy.
+    public func remove() async {
+        let bases = version == .v2 ? [root] : ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
+        let directories = bases.map { CgroupDirectory(path: $0 + path) }.filter(\.exists)
+        directories.first { $0.path.hasPrefix("\(root)/pids") || version == .v2 }?.killEverything()
+        for directory in directories { await directory.removeDescendants(includingItself: true) }
     }
 
     /// Removes the build cgroups whose name starts with `prefix` (a killed batch's, found when it resumes).
-    public static func removeAll(named prefix: String, root: String = "/sys/fs/cgroup") {
+    public static func removeAll(named prefix: String, root: String = "/sys/fs/cgroup") async {
         guard !prefix.isEmpty else { return }
         let version = Self.version(root: root)
         let listed = version == .v2 ? "\(root)/handson" : "\(root)/memory/handson"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: listed)) ?? [] where name.hasPrefix(prefix) {
-            BuildCgroup(path: "/handson/\(name)", version: version, root: root, limits: BuildLimits()).remove()
+            await BuildCgroup(path: "/handson/\(name)", version: version, root: root, limits: BuildLimits()).remove()
         }
     }
 
@@ -196,17 +160,62 @@ public struct BuildCgroup: Sendable, Equatable {
         }
     }
 
-    private static func number(at path: String) -> Int64? {
-        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    /// Removes what `create` made before anything ran in it.
+    private func removeNow() {
+        let bases = version == .v2 ? [root] : ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
+        for base in bases { CgroupDirectory(path: base + path).removeEmptyTree() }
+    }
+}
+
+/// One cgroup directory and the tree beneath it.
+struct CgroupDirectory: Sendable {
+    let path: String
+
+    var exists: Bool { FileManager.default.fileExists(atPath: path) }
+
+    /// The directories beneath, deepest first.
+    private var descendants: [String] {
+        let fileManager = FileManager.default
+        return (fileManager.subpaths(atPath: path) ?? [])
+            .filter { name in
+                var isDirectory: ObjCBool = false
+                return fileManager.fileExists(atPath: "\(path)/\(name)", isDirectory: &isDirectory) && isDirectory.boolValue
+            }
+            .sorted { $0.split(separator: "/").count > $1.split(separator: "/").count }
+            .map { "\(path)/\($0)" }
     }
 
-    /// A `key value` line of an events file (`max 3`), 0 when absent.
-    private static func counter(_ key: String, at path: String) -> Int64 {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
-        for line in text.split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            if parts.count == 2, parts[0] == key { return Int64(parts[1]) ?? 0 }
+    /// Sends SIGKILL to every process in the tree, a few times over (a fork may land between reads).
+    func killEverything() {
+        for _ in 0..<3 {
+            var found = false
+            for folder in [path] + descendants {
+                let text = (try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? ""
+                for pid in text.split(separator: "\n").compactMap({ pid_t($0) }) where pid > 1 {
+                    found = true
+                    kill(pid, SIGKILL)
+                }
+            }
+            if !found { return }
         }
-        return 0
+    }
+
+    /// Removes the directories beneath (and this one), deepest first. A cgroup whose last process is still exiting
+    /// refuses for a moment, so this tries again for up to two seconds, sleeping without holding a thread.
+    func removeDescendants(includingItself: Bool = false) async {
+        for attempt in 0..<20 {
+            if removeEmptyTree(includingItself: includingItself) { return }
+            if attempt < 19 { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+    }
+
+    /// One pass of rmdir over the tree; true when nothing is left.
+    @discardableResult
+    func removeEmptyTree(includingItself: Bool = true) -> Bool {
+        var left = false
+        for directory in descendants + (includingItself ? [path] : []) where rmdir(directory) != 0 && errno != ENOENT {
+            left = true
+        }
+        return !left
     }
 }

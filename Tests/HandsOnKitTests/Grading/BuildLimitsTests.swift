@@ -23,29 +23,6 @@ struct BuildLimitsTests {
         #expect(limits.summary == "memory 1.5GiB, 1024 processes, 0.5 CPUs, 300 s")
     }
 
-    @Test func aRemoteEngineGetsNoCgroupAndBuildKitIsToldWhatIsNotLimited() async {
-        let remote = EngineInfo(name: "docker", clientVersion: "28.2.2", version: "26.1.5", storageDriver: "overlay2",
-                                store: .dockerGraphDriver, builder: .buildkit, host: "ssh://grader@lab", cgroupDriver: "cgroupfs")
-        let enforcement = LimitsInForce.prepare(BuildLimits(), id: "test", engine: remote)
-        #expect(enforcement.cgroup == nil)
-        #expect(enforcement.buildArguments.isEmpty, "BuildKit ignores --memory and the CPU flags")
-        #expect(enforcement.record.method == "timeout only")
-        #expect(enforcement.record.gaps?.contains("the engine is not on this machine") == true)
-    }
-
-    @Test func withoutACgroupTheClassicBuilderAndPodmanGetTheirFlags() async {
-        for builder in [ImageBuilder.classic, .buildah] {
-            let engine = EngineInfo(name: "docker", clientVersion: "", version: "", storageDriver: "overlay2",
-                                    builder: builder, host: "tcp://10.0.0.1:2376", cgroupDriver: "cgroupfs")
-            var limits = BuildLimits()
-            limits.cpus = 1
-            let enforcement = LimitsInForce.prepare(limits, id: "test", engine: engine)
-            #expect(enforcement.buildArguments == ["--memory", "1073741824", "--memory-swap", "1073741824",
-                                                   "--cpu-period", "100000", "--cpu-quota", "100000"])
-            #expect(enforcement.record.gaps?.hasPrefix("processes not limited") == true)
-        }
-    }
-
     @Test func podmansBuilderGetsAChildOfTheCgroup() async {
         let cgroup = BuildCgroup(path: "/handson/abc", version: .v1, root: "/sys/fs/cgroup", limits: BuildLimits())
         #expect(cgroup.parentArgument(for: .buildkit) == "/handson/abc")

@@ -1,0 +1,259 @@
+import Foundation
+
+/// One limit of a build.
+public enum BuildLimitKind: String, Sendable, Codable, CaseIterable {
+    case memory, processes, cpu, cpuset
+
+    /// The cgroup controller that holds it.
+    var controller: String {
+        switch self {
+        case .memory: return "memory"
+        case .processes: return "pids"
+        case .cpu: return "cpu"
+        case .cpuset: return "cpuset"
+        }
+    }
+}
+
+/// How a build's limits are held.
+public enum BuildLimitMethod: String, Sendable, Codable {
+    /// A cgroup directory HandsOn makes itself (root, an engine whose driver is cgroupfs; cgroup v1 or v2).
+    case cgroup
+    /// A transient slice of the machine's systemd (root, an engine whose driver is systemd).
+    case systemdSlice = "systemd-slice"
+    /// A transient slice of the user's own systemd, in the subtree delegated to the user (a rootless engine).
+    case userSlice = "user-slice"
+    /// The builder's own `--memory` and CPU flags (the classic builder and Podman's; no process limit).
+    case builderFlags = "builder-flags"
+    /// Nothing but the build's timeout.
+    case timeoutOnly = "timeout-only"
+}
+
+/// A limit that is not held, and why.
+public struct BuildLimitGap: Sendable, Codable, Equatable {
+    public let limit: BuildLimitKind
+    public let reason: String
+}
+
+/// How a grade's build limits were held, as `grade --json` and the reports record it.
+public struct BuildLimitEnforcement: Sendable, Equatable, Codable {
+    public let limits: BuildLimits
+    public let method: BuildLimitMethod
+    /// The cgroup or slice that held them, when one did.
+    public var location: String?
+    public let held: [BuildLimitKind]
+    public let notHeld: [BuildLimitGap]
+    /// The organizer let grading go on without the limits that are not held (`--unlimited-builds`).
+    public var unlimitedAllowed: Bool
+
+    enum CodingKeys: String, CodingKey { case limits, method, location, held, notHeld, unlimitedAllowed }
+
+    public init(limits: BuildLimits, method: BuildLimitMethod, location: String? = nil, held: [BuildLimitKind],
+                notHeld: [BuildLimitGap], unlimitedAllowed: Bool = false)
+    {
+        self.limits = limits
+        self.method = method
+        self.location = location
+        self.held = held
+        self.notHeld = notHeld
+        self.unlimitedAllowed = unlimitedAllowed
+    }
+
+    /// Results saved by earlier versions (a method sentence and a `gaps` sentence) read as timeout-only records.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        limits = try container.decode(BuildLimits.self, forKey: .limits)
+        method = (try? container.decode(BuildLimitMethod.self, forKey: .method)) ?? .timeoutOnly
+        location = try container.decodeIfPresent(String.self, forKey: .location)
+        held = try container.decodeIfPresent([BuildLimitKind].self, forKey: .held) ?? []
+        notHeld = try container.decodeIfPresent([BuildLimitGap].self, forKey: .notHeld) ?? []
+        unlimitedAllowed = try container.decodeIfPresent(Bool.self, forKey: .unlimitedAllowed) ?? false
+    }
+
+    /// Whether every limit asked for is held.
+    public var holdsAll: Bool { notHeld.isEmpty }
+
+    /// One line: "memory 1GiB, 1024 processes, 300 s: held by a systemd slice (/handsonab12.slice)".
+    public var summary: String {
+        var text = "\(limits.summary): "
+        switch method {
+        case .cgroup: text += "held by a cgroup of its own"
+        case .systemdSlice: text += "held by a transient systemd slice"
+        case .userSlice: text += "held by a transient slice of the user's systemd"
+        case .builderFlags: text += "the builder's --memory and CPU flags"
+        case .timeoutOnly: text += "the timeout only"
+        }
+        if let location { text += " (\(location))" }
+        if !notHeld.isEmpty {
+            text += "; not held: " + notHeld.map { "\($0.limit.rawValue) (\($0.reason))" }.joined(separator: "; ")
+        }
+        if unlimitedAllowed && !notHeld.isEmpty { text += "; graded anyway (--unlimited-builds)" }
+        return text
+    }
+}
+
+/// Why grading will not build an answer: a limit it was asked to hold cannot be held here.
+public struct BuildLimitsNotHeld: Error, Sendable, CustomStringConvertible {
+    public let plan: BuildLimitPlan
+
+    public init(plan: BuildLimitPlan) { self.plan = plan }
+
+    public var description: String {
+        let missing = plan.notHeld.map { "\($0.limit.rawValue): \($0.reason)" }.joined(separator: "; ")
+        return "the build limits cannot be held for this engine (\(missing)); nothing was built. Run where they hold "
+            + "(see `handson doctor`), or pass --unlimited-builds to grade untrusted answers without them (recorded in the results)"
+    }
+}
+
+/// How a grade's build limits would be held for an engine on this host, decided before anything is made: the way
+/// (a cgroup, a slice of the machine's or the user's systemd, the builder's flags, or nothing but the timeout), which
+/// limits it holds and why the others are not.
+public struct BuildLimitPlan: Sendable {
+    public let limits: BuildLimits
+    public let method: BuildLimitMethod
+    public let held: [BuildLimitKind]
+    public let notHeld: [BuildLimitGap]
+    let host: CgroupHost
+    let builder: ImageBuilder?
+
+    public var holdsAll: Bool { notHeld.isEmpty }
+
+    /// The limits asked for: memory and processes always, CPUs and a CPU list when set.
+    static func asked(_ limits: BuildLimits) -> [BuildLimitKind] {
+        [.memory, .processes] + (limits.cpus == nil ? [] : [.cpu]) + (limits.cpuset == nil ? [] : [.cpuset])
+    }
+
+    public static func plan(_ limits: BuildLimits, engine: EngineInfo?, host: CgroupHost) -> BuildLimitPlan {
+        let asked = Self.asked(limits)
+        let builder = engine?.builder
+        func through(_ method: BuildLimitMethod, controllers: Set<String>, missing: String) -> BuildLimitPlan {
+            let held = asked.filter { controllers.contains($0.controller) }
+            let gaps = asked.filter { !controllers.contains($0.controller) }
+                .map { BuildLimitGap(limit: $0, reason: "the \($0.controller) controller \(missing)") }
+            return BuildLimitPlan(limits: limits, method: method, held: held, notHeld: gaps, host: host, builder: builder)
+        }
+        switch way(engine: engine, host: host) {
+        case .success(let method):
+            switch method {
+            case .userSlice:
+                return through(.userSlice, controllers: host.userManager?.controllers ?? [],
+                               missing: "is not delegated to the user's systemd (Delegate= of user@.service)")
+            default:
+                return through(method, controllers: host.controllers, missing: "is not available in this cgroup hierarchy")
+            }
+        case .failure(let problem):
+            // Without a cgroup: the classic builder and Podman's take memory and CPU flags; BuildKit ignores them.
+            switch builder {
+            case .classic, .buildah:
+                let held = asked.filter { $0 != .processes }
+                return BuildLimitPlan(limits: limits, method: .builderFlags, held: held,
+                                      notHeld: [BuildLimitGap(limit: .processes, reason: "no builder flag limits processes, and \(problem.reason)")],
+                                      host: host, builder: builder)
+            case .buildkit, nil:
+                return BuildLimitPlan(limits: limits, method: .timeoutOnly, held: [],
+                                      notHeld: asked.map { BuildLimitGap(limit: $0, reason: "BuildKit ignores the builder's flags, and \(problem.reason)") },
+                                      host: host, builder: builder)
+            }
+        }
+    }
+
+    struct NoCgroup: Error { let reason: String }
+
+    /// The cgroup way that can hold this engine's builds, or why there is none.
+    static func way(engine: EngineInfo?, host: CgroupHost) -> Result<BuildLimitMethod, NoCgroup> {
+        guard let engine else { return .failure(NoCgroup(reason: "the engine's facts are not known")) }
+        guard engine.isLocal else { return .failure(NoCgroup(reason: "the engine is not on this machine (\(engine.host ?? "?"))")) }
+        let driver = engine.cgroupDriver ?? "cgroupfs"
+        if engine.rootless == true {
+            if engine.builder == .buildkit {
+                return .failure(NoCgroup(reason: "rootless Docker's BuildKit ignores --cgroup-parent and gives each RUN step a cgroup of its "
+                                             + "own beside the daemon (Docker 26): grade with DOCKER_BUILDKIT=0 or rootless Podman"))
+            }
+            if host.isRoot { return .failure(NoCgroup(reason: "the engine is rootless: run HandsOn as the user the engine runs as")) }
+            guard driver == "systemd" else {
+                return .failure(NoCgroup(reason: "the rootless engine's cgroup driver is \(driver), not systemd"))
+            }
+            guard host.systemdRunning, host.userManager != nil else {
+                return .failure(NoCgroup(reason: "no systemd manager of this user runs (`loginctl enable-linger`), so no slice can be made"))
+            }
+            return .success(.userSlice)
+        }
+        guard host.isRoot else { return .failure(NoCgroup(reason: "HandsOn is not running as root, and the engine is")) }
+        switch driver {
+        case "systemd":
+            guard host.systemdRunning else {
+                return .failure(NoCgroup(reason: "the engine's cgroup driver is systemd, but systemd does not run this machine"))
+            }
+            guard host.version == .v2 else {
+                return .failure(NoCgroup(reason: "the engine's cgroup driver is systemd on cgroup v1 (boot with cgroup v2, or use cgroupfs)"))
+            }
+            return .success(.systemdSlice)
+        default:
+            return .success(.cgroup)
+        }
+    }
+
+    /// The record a grade keeps of this plan.
+    public func record(location: String?, unlimitedAllowed: Bool) -> BuildLimitEnforcement {
+        BuildLimitEnforcement(limits: limits, method: method, location: location, held: held, notHeld: notHeld,
+                              unlimitedAllowed: unlimitedAllowed)
+    }
+
+    /// What `doctor` says.
+    public var description: String { record(location: nil, unlimitedAllowed: false).summary }
+
+    /// The builder's own flags, for the builder-flags way.
+    var builderFlags: [String] {
+        var flags = ["--memory", String(limits.memoryBytes), "--memory-swap", String(limits.memoryBytes)]
+        if let cpus = limits.cpus { flags += ["--cpu-period", "100000", "--cpu-quota", String(Int(cpus * 100_000))] }
+        if let cpuset = limits.cpuset { flags += ["--cpuset-cpus", cpuset] }
+        return flags
+    }
+}
+
+/// How one grade's build limits are held: the confinement made for it, what the build command gets, and the record.
+public struct LimitsInForce: Sendable {
+    let confinement: (any BuildConfinement)?
+    /// What the build command gets: `--cgroup-parent`, or the builder's flags.
+    let buildArguments: [String]
+    let record: BuildLimitEnforcement
+
+    /// Makes what holds the plan's limits for grade `id`. Throws `BuildLimitsNotHeld` when a limit asked for would not
+    /// be held, unless `allowUnlimited` (the organizer's explicit choice, or a trusted caller such as `dev check`).
+    static func prepare(_ plan: BuildLimitPlan, id: String, runner: any ProcessRunning, allowUnlimited: Bool) async throws
+        -> LimitsInForce
+    {
+        guard plan.holdsAll || allowUnlimited else { throw BuildLimitsNotHeld(plan: plan) }
+        let confinement: (any BuildConfinement)?
+        switch plan.method {
+        case .cgroup:
+            confinement = try BuildCgroup.create(id: id, limits: plan.limits, root: plan.host.root)
+        case .systemdSlice:
+            confinement = try await SystemdSlice.start(id: id, limits: plan.limits, manager: .system, host: plan.host, runner: runner)
+        case .userSlice:
+            let runtime = plan.host.userManager?.runtimeDirectory ?? "/run/user/\(plan.host.userID)"
+            confinement = try await SystemdSlice.start(id: id, limits: plan.limits, manager: .user(runtimeDirectory: runtime),
+                                                       host: plan.host, runner: runner)
+        case .builderFlags:
+            return LimitsInForce(confinement: nil, buildArguments: plan.builderFlags,
+                                 record: plan.record(location: nil, unlimitedAllowed: allowUnlimited))
+        case .timeoutOnly:
+            return LimitsInForce(confinement: nil, buildArguments: [], record: plan.record(location: nil, unlimitedAllowed: allowUnlimited))
+        }
+        return LimitsInForce(confinement: confinement, buildArguments: confinement?.buildArguments(for: plan.builder) ?? [],
+                             record: plan.record(location: confinement?.location, unlimitedAllowed: allowUnlimited))
+    }
+
+    /// Removes the cgroups and slices a killed batch left (their grade ids start with `gradePrefix`).
+    static func sweep(gradePrefix: String, host: CgroupHost, runner: any ProcessRunning) async {
+        if host.isRoot {
+            await BuildCgroup.removeAll(named: gradePrefix, root: host.root)
+            if host.systemdRunning {
+                await SystemdSlice.removeAll(gradePrefix: gradePrefix, manager: .system, host: host, runner: runner)
+            }
+        } else if let manager = host.userManager {
+            await SystemdSlice.removeAll(gradePrefix: gradePrefix, manager: .user(runtimeDirectory: manager.runtimeDirectory),
+                                         host: host, runner: runner)
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import HandsOnKit
+
+/// A grade where its limits cannot be held builds nothing; a grade cut short is no grade. Engines are fakes.
+@Suite("Grades and their build limits")
+struct GraderLimitsTests {
+    static func answerFolder() throws -> String {
+        let folder = NSTemporaryDirectory() + "handson-answer-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "FROM scratch\nCOPY hash /hash\nENTRYPOINT [\"/hash\"]\n".write(toFile: "\(folder)/Dockerfile", atomically: false, encoding: .utf8)
+        return folder
+    }
+
+    static func grader(runner: any ProcessRunning, engine info: EngineInfo) throws -> Grader {
+        let chapter = try ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: CourseChaptersTests.chaptersDirectory)
+        var grader = try #require(Grader(chapter: chapter, engine: ContainerEngine(kind: .docker, runner: runner, environment: [:])))
+        grader.engineInfo = info
+        grader.cgroupHost = CgroupHost(root: "/nonexistent", version: .v2, isRoot: true, userID: 0, systemdRunning: false,
+                                       controllers: ["memory", "pids", "cpu"], userManager: nil)
+        return grader
+    }
+
+    static let remote = EngineInfo(name: "docker", clientVersion: "26.1.5", version: "26.1.5", storageDriver: "overlay2",
+                                   store: .dockerGraphDriver, builder: .buildkit, host: "ssh://grader@lab", cgroupDriver: "systemd")
+
+    @Test func whereNoLimitHoldsTheAnswerIsNotBuiltAndTheGradeSaysWhy() async throws {
+        let folder = try Self.answerFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let runner = FakeProcessRunner()
+        runner.on(["docker"])
+        let report = try await Self.grader(runner: runner, engine: Self.remote).grade(folder)
+        #expect(report.status == .error)
+        #expect(report.score == 0)
+        #expect(report.checks.map(\.id) == ["build-limits"])
+        #expect(report.checks[0].message.contains("not on this machine"))
+        #expect(report.buildLimits?.method == .timeoutOnly && report.buildLimits?.unlimitedAllowed == false)
+        #expect(!runner.commands.contains { $0.count > 1 && $0[1] == "build" }, "\(runner.commands)")
+    }
+
+    @Test func withTheOrganizersOptInTheAnswerIsBuiltAndTheRecordSaysSo() async throws {
+        let folder = try Self.answerFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let runner = FakeProcessRunner()
+        runner.on(["docker", "build"], exit: 1, stderr: "ERROR: failed to solve: no hash\n")
+        runner.on(["docker"])
+        var grader = try Self.grader(runner: runner, engine: Self.remote)
+        grader.allowUnlimitedBuilds = true
+        let report = try await grader.grade(folder)
+        #expect(report.status == .graded)
+        #expect(report.checks.first { $0.id == "builds" }?.passed == false)
+        #expect(report.buildLimits?.unlimitedAllowed == true)
+        #expect(report.buildLimits?.notHeld.map(\.limit) == [.memory, .processes])
+        #expect(runner.commands.contains { $0.count > 1 && $0[1] == "build" })
+    }
+
+    /// A build that never ends on its own, the way Ctrl-C meets it: the runner throws when its task is cancelled.
+    final class SlowBuildRunner: ProcessRunning {
+        let started = Atomic<Bool>(false)
+        func run(_ request: ProcessRequest) async throws -> ProcessResult {
+            if request.arguments.first == "build" {
+                started.store(true, ordering: .releasing)
+                try await Task.sleep(for: .seconds(60))
+            }
+            return ProcessResult(command: [request.executable] + request.arguments, termination: .exited(0),
+                                 standardOutput: .of(""), standardError: .of(""), durationSeconds: 0)
+        }
+    }
+
+    @Test func aGradeCancelledDuringItsBuildIsNoGrade() async throws {
+        let folder = try Self.answerFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let runner = SlowBuildRunner()
+        var grader = try Self.grader(runner: runner, engine: Self.remote)
+        grader.allowUnlimitedBuilds = true
+        let grade = Task { try await grader.grade(folder) }
+        while !runner.started.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+        grade.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await grade.value }
+    }
+}
