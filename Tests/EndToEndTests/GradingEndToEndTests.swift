@@ -177,6 +177,9 @@ extension GradingOnTheEngine {
                                                                environment: environment, timeout: 6, killGrace: 20))
             #expect(grade.timedOut)
             #expect(grade.termination != .signaled(SIGKILL), "it stopped by itself after the signal")
+            // A build cut short is no grade: exit 130 and no result (it once printed "graded", score 0, and exit 0).
+            #expect(grade.termination == .exited(130), "\(grade.termination)")
+            #expect(!grade.stdout.contains("\"status\""), "no result is printed: \(grade.stdout)")
             await #expect(try Self.containerGone(running: marker, on: engine), "the interrupted build's container was removed")
             try await Self.expectNothingLeft(engine)
         }

@@ -57,7 +57,7 @@ EOF
 in_guest apt-get update -qq
 in_guest apt-get install -y -qq --no-install-recommends \
   podman crun runc tini iptables apparmor uidmap slirp4netns fuse-overlayfs rootlesskit dbus-user-session \
-  systemd-container adduser sysvinit-utils libsystemd0 procps >/dev/null
+  systemd-container adduser sysvinit-utils libsystemd0 procps busybox-static >/dev/null
 
 log "Docker 26 from Debian 13: docker.io, containerd, docker-cli, docker-buildx"
 fetch_trixie_debs "$root/tmp/debs" docker.io containerd docker-cli docker-buildx
@@ -110,6 +110,15 @@ KillMode=mixed
 WantedBy=default.target
 EOF
 ln -sf ../docker.service "$units/default.target.wants/docker.service"
+# Rootless Podman on the kernel's own overlay file system (it would otherwise pick vfs, a full copy per layer).
+mkdir -p "$root/home/grader/.config/containers"
+printf '[storage]\ndriver = "overlay"\n' > "$root/home/grader/.config/containers/storage.conf"
+# The tests' base image, registry-free: Debian's static busybox as a root file system, for `docker import`.
+base=$work/busybox-root
+mkdir -p "$base/bin" "$base/tmp" "$root/opt/handson-vm"
+cp "$root/bin/busybox" "$base/bin/busybox"
+for applet in $(chroot "$root" /bin/busybox --list); do [ "$applet" = busybox ] || ln -sf busybox "$base/bin/$applet"; done
+tar -C "$base" -cf "$root/opt/handson-vm/busybox.tar" .
 # The user's docker and podman reach their own engines from a login shell.
 cat >> "$root/home/grader/.profile" <<'EOF'
 export XDG_RUNTIME_DIR=/run/user/1000

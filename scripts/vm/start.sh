@@ -15,6 +15,7 @@ RUN=${HANDSON_VM_RUN:-/tmp/handson-vm-run}
 image=$(bash "$HERE/build-image.sh" | tail -n 1)
 bash "$HERE/stop.sh" >/dev/null 2>&1 || true
 rm -rf "$RUN"; mkdir -p "$RUN" "$SHARE"
+printf '%s\n' "$SHARE" > "$RUN/share"
 qemu-img create -q -f qcow2 -b "$image/disk.img" -F raw "$RUN/disk.qcow2"
 cp "$image/id_ed25519" "$RUN/id_ed25519"; chmod 600 "$RUN/id_ed25519"
 cat > "$RUN/ssh_config" <<EOF

@@ -6,8 +6,8 @@ public struct LocalizedText: Sendable, Equatable, Codable {
     public init(translations: [String: String]) { self.translations = translations }
 
     /// The text in `language`, else English, else any.
-    public func text(in language: String) -> String {
-        translations[language] ?? translations["en"] ?? translations.values.sorted().first ?? ""
+    public func text(in language: Language) -> String {
+        translations[language.rawValue] ?? translations["en"] ?? translations.values.sorted().first ?? ""
     }
 
     public init(from decoder: Decoder) throws {

@@ -30,28 +30,26 @@ public struct CheckRunner: Sendable {
             case .imageContents(let rules): return try await ImageContentsCheck(rules: rules).run(check.id, context)
             }
         } catch {
-            return CheckResult(id: check.id, passed: false, message: localized("could not check: \(error)", ja: "確認できませんでした: \(error)"))
+            return CheckResult(id: check.id, passed: false, message: say("checkRunner.couldCheckError", ["error": "\(error)"]))
         }
     }
 
     private func imageExists(_ id: String, _ image: String, _ context: CheckContext) async throws -> CheckResult {
         guard let resolved = await context.engine.resolveImage(image) else {
-            return CheckResult(id: id, passed: false, message: localized("no image \(image) yet: build it (docker image build -t \(image) .)",
-                                                                       ja: "イメージ \(image) がまだありません。ビルドしてください (docker image build -t \(image) .)"))
+            return CheckResult(id: id, passed: false, message: say("checkRunner.imageImageYetBuild", ["image": "\(image)"]))
         }
         let size = try? await ImageMeasurement.measure(resolved, context.engine)
-        return CheckResult(id: id, passed: true, message: localized("\(image) exists", ja: "\(image) があります") + (size.map { " (\($0.described))" } ?? ""),
+        return CheckResult(id: id, passed: true, message: say("checkRunner.imageExists", ["image": "\(image)"]) + (size.map { " (\($0.described))" } ?? ""),
                            measured: size?.displayed)
     }
 
     private func imageTiers(_ id: String, _ image: String, _ tiers: SizeTiers, _ passScore: Int,
                             _ context: CheckContext) async throws -> CheckResult {
         guard let size = try await ImageMeasurement.measure(image, context.engine) else {
-            return CheckResult(id: id, passed: false, message: localized("no image \(image) to measure", ja: "測るイメージ \(image) がありません"))
+            return CheckResult(id: id, passed: false, message: say("checkRunner.imageImageMeasure", ["image": "\(image)"]))
         }
         guard let outcome = tiers.evaluate(size) else {
-            return CheckResult(id: id, passed: false, message: localized("cannot read the listed size '\(size.displayed)' of \(image)",
-                                                                   ja: "\(image) の表示サイズ '\(size.displayed)' を読み取れません"),
+            return CheckResult(id: id, passed: false, message: say("checkRunner.cannotReadListedSize", ["size": "\(size.displayed)", "image": "\(image)"]),
                                measured: size.displayed)
         }
         let passed = outcome.score >= passScore
@@ -71,16 +69,15 @@ public struct CheckRunner: Sendable {
         var arguments = ["ps", "--filter", "ancestor=\(ancestor)", "--format", "{{.Names}}\t{{.Ports}}"]
         if let name { arguments += ["--filter", "name=^\(name)$"] }
         let rows = try await context.engine.checked(arguments).stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
-        let described = name.map { localized("container named \($0) from \(image)", ja: "\(image) から起動した \($0) という名前のコンテナ") }
-            ?? localized("container from \(image)", ja: "\(image) から起動したコンテナ")
+        let described = name.map { say("checkRunner.containerNamedValueFrom", ["value": "\($0)", "image": "\(image)"]) }
+            ?? say("checkRunner.containerFromImage", ["image": "\(image)"])
         guard let match = rows.first(where: { row in port.map { p in row.count > 1 && row[1].contains(":\(p)->") } ?? true }) else {
             let seen = rows.map { $0.joined(separator: " ") }.joined(separator: "; ")
-            let portText = port.map { localized(" publishing port \($0)", ja: " (ポート \($0) を公開)") } ?? ""
-            return CheckResult(id: id, passed: false, message: localized("no \(described) is running\(portText)",
-                                                                         ja: "\(described)\(portText)が動いていません"),
+            let portText = port.map { say("checkRunner.publishingPortValue", ["value": "\($0)"]) } ?? ""
+            return CheckResult(id: id, passed: false, message: say("checkRunner.describedRunningPorttext", ["described": "\(described)", "portText": "\(portText)"]),
                                measured: seen.isEmpty ? nil : seen)
         }
-        return CheckResult(id: id, passed: true, message: localized("a \(described) is running: \(match[0])", ja: "\(described)が動いています: \(match[0])"),
+        return CheckResult(id: id, passed: true, message: say("checkRunner.describedRunningValue", ["described": "\(described)", "value": "\(match[0])"]),
                            measured: match.count > 1 ? String(match[1]) : nil)
     }
 
@@ -88,31 +85,29 @@ public struct CheckRunner: Sendable {
     private func fileUnchangedOnEngine(_ id: String, _ path: String, _ digest: String?, _ files: FilesOnEngine,
                                        _ context: CheckContext) async throws -> CheckResult {
         let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
-        guard let expected else { return CheckResult(id: id, passed: false, message: localized("no reference digest for \(path)", ja: "\(path) の基準となるハッシュ値がありません")) }
+        guard let expected else { return CheckResult(id: id, passed: false, message: say("checkRunner.referenceDigestPath", ["path": "\(path)"])) }
         guard let folder = files.folder else {
-            return CheckResult(id: id, passed: false, message: localized(
-                "no folder on the engine's machine to read \(path) from (--files)", ja: "\(path) を読むエンジン側のフォルダが指定されていません (--files)"))
+            return CheckResult(id: id, passed: false, message: say("checkRunner.folderEngineSMachine", ["path": "\(path)"]))
         }
         switch try await context.engine.fileDigest(in: folder, path: path, helperImage: HealthProbe.helperImage, labels: context.containerLabels) {
         case .missing(let said):
-            return CheckResult(id: id, passed: false, message: localized("\(folder)/\(path) is missing on the engine's machine: \(said)",
-                                                                           ja: "エンジン側のマシンに \(folder)/\(path) がありません: \(said)"))
+            return CheckResult(id: id, passed: false, message: say("checkRunner.folderPathMissingEngine", ["folder": "\(folder)", "path": "\(path)", "said": "\(said)"]))
         case .digest(let actual):
             return actual == expected
-                ? CheckResult(id: id, passed: true, message: localized("\(path) is unchanged", ja: "\(path) は変更されていません"), measured: actual)
-                : CheckResult(id: id, passed: false, message: localized("\(path) was changed (it must stay as given)", ja: "\(path) が変更されています (与えられたままにする必要があります)"), measured: actual)
+                ? CheckResult(id: id, passed: true, message: say("checkRunner.pathUnchanged", ["path": "\(path)"]), measured: actual)
+                : CheckResult(id: id, passed: false, message: say("checkRunner.pathWasChangedMust", ["path": "\(path)"]), measured: actual)
         }
     }
 
     private func fileUnchanged(_ id: String, _ path: String, _ digest: String?, _ context: CheckContext) -> CheckResult {
         let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
-        guard let expected else { return CheckResult(id: id, passed: false, message: localized("no reference digest for \(path)", ja: "\(path) の基準となるハッシュ値がありません")) }
+        guard let expected else { return CheckResult(id: id, passed: false, message: say("checkRunner.referenceDigestPath", ["path": "\(path)"])) }
         guard let actual = SHA256.hex(ofFile: "\(context.workingDirectory)/\(path)") else {
-            return CheckResult(id: id, passed: false, message: localized("\(path) is missing", ja: "\(path) がありません"))
+            return CheckResult(id: id, passed: false, message: say("checkRunner.pathMissing", ["path": "\(path)"]))
         }
         return actual == expected
-            ? CheckResult(id: id, passed: true, message: localized("\(path) is unchanged", ja: "\(path) は変更されていません"), measured: actual)
-            : CheckResult(id: id, passed: false, message: localized("\(path) was changed (it must stay as given)", ja: "\(path) が変更されています (与えられたままにする必要があります)"), measured: actual)
+            ? CheckResult(id: id, passed: true, message: say("checkRunner.pathUnchanged", ["path": "\(path)"]), measured: actual)
+            : CheckResult(id: id, passed: false, message: say("checkRunner.pathWasChangedMust", ["path": "\(path)"]), measured: actual)
     }
 }
 

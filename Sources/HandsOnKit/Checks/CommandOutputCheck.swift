@@ -26,35 +26,30 @@ struct CommandOutputCheck {
         let output = result.stdout
         let shown = String(output.prefix(200)).replacingOccurrences(of: "\n", with: "\\n")
         if result.timedOut {
-            return CheckResult(id: id, passed: false, message: localized("\(image) did not finish within \(Int(context.runTimeout)) s",
-                                                                             ja: "\(image) が \(Int(context.runTimeout)) 秒以内に終わりませんでした"), measured: shown)
+            return CheckResult(id: id, passed: false, message: say("commandOutputCheck.imageDidFinishWithin", ["image": "\(image)", "seconds": "\(Int(context.runTimeout))"]), measured: shown)
         }
         if result.termination == .exited(125), ContainerEngine.saysNoSuchImage(result.stderr) {
-            return CheckResult(id: id, passed: false, message: localized("no image \(image) to run", ja: "実行するイメージ \(image) がありません"))
+            return CheckResult(id: id, passed: false, message: say("serveCheck.imageImageRun", ["image": "\(image)"]))
         }
         guard case .exited(let code) = result.termination, Int(code) == expectation.exitCode else {
             let detail = result.standardError.lastLines(2)
             return CheckResult(id: id, passed: false,
-                               message: localized("\(image) ended with \(result.termination), expected exit code \(expectation.exitCode)",
-                                                        ja: "\(image) は \(result.termination) で終わりました (期待する終了コードは \(expectation.exitCode))")
+                               message: say("commandOutputCheck.imageEndedTerminationExpected", ["image": "\(image)", "termination": "\(result.termination)", "exitCode": "\(expectation.exitCode)"])
                                    + (detail.isEmpty ? "" : ": \(detail)"), measured: shown)
         }
         let text = output.hasSuffix("\n") ? String(output.dropLast()) : output
         if let equals = expectation.equals, text != equals {
-            return CheckResult(id: id, passed: false, message: localized("\(image) printed '\(shown)', expected '\(equals)'",
-                                                                             ja: "\(image) の出力は '\(shown)' でした (期待する出力は '\(equals)')"), measured: shown)
+            return CheckResult(id: id, passed: false, message: say("commandOutputCheck.imagePrintedShownExpected", ["image": "\(image)", "shown": "\(shown)", "equals": "\(equals)"]), measured: shown)
         }
         if let part = expectation.contains, !output.contains(part) {
-            return CheckResult(id: id, passed: false, message: localized("\(image) printed '\(shown)', which lacks '\(part)'",
-                                                                             ja: "\(image) の出力 '\(shown)' に '\(part)' が含まれていません"), measured: shown)
+            return CheckResult(id: id, passed: false, message: say("commandOutputCheck.imagePrintedShownWhich", ["image": "\(image)", "shown": "\(shown)", "part": "\(part)"]), measured: shown)
         }
         if let pattern = expectation.matches {
             let regex = try NSRegularExpression(pattern: pattern)
             if regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
-                return CheckResult(id: id, passed: false, message: localized("\(image) printed '\(shown)', which does not match \(pattern)",
-                                                                                 ja: "\(image) の出力 '\(shown)' が \(pattern) に一致しません"), measured: shown)
+                return CheckResult(id: id, passed: false, message: say("commandOutputCheck.imagePrintedShownWhich2", ["image": "\(image)", "shown": "\(shown)", "pattern": "\(pattern)"]), measured: shown)
             }
         }
-        return CheckResult(id: id, passed: true, message: localized("\(image) printed '\(shown)'", ja: "\(image) の出力: '\(shown)'"), measured: shown)
+        return CheckResult(id: id, passed: true, message: say("commandOutputCheck.imagePrintedShown", ["image": "\(image)", "shown": "\(shown)"]), measured: shown)
     }
 }

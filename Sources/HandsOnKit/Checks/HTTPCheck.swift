@@ -11,11 +11,10 @@ public struct HTTPCheck: Sendable {
         let observation = try await probe.waitUntil(url: expectation.url, deadlineSeconds: expectation.deadlineSeconds) { satisfied($0) }
         let measured = observation.summary
         if satisfied(observation) {
-            return CheckResult(id: id, passed: true, message: localized("\(expectation.url) answered \(measured)", ja: "\(expectation.url) の応答: \(measured)"), measured: measured)
+            return CheckResult(id: id, passed: true, message: say("hTTPCheck.urlAnsweredMeasured", ["url": "\(expectation.url)", "measured": "\(measured)"]), measured: measured)
         }
         return CheckResult(id: id, passed: false,
-                           message: localized("\(expectation.url) did not answer \(wanted) within \(Int(expectation.deadlineSeconds)) s: \(measured)",
-                                                    ja: "\(expectation.url) は \(Int(expectation.deadlineSeconds)) 秒以内に \(wanted) を返しませんでした: \(measured)"),
+                           message: say("hTTPCheck.urlDidAnswerWanted", ["url": "\(expectation.url)", "wanted": "\(wanted)", "seconds": "\(Int(expectation.deadlineSeconds))", "measured": "\(measured)"]),
                            measured: measured)
     }
 
@@ -23,7 +22,7 @@ public struct HTTPCheck: Sendable {
     public var wanted: String {
         var text = "\(expectation.status)"
         if let field = expectation.jsonField {
-            text += localized(" with \(field) = \(expectation.equals ?? "(any)")", ja: " (\(field) = \(expectation.equals ?? "(任意)"))")
+            text += say("httpCheck.withFieldSuffix", ["condition": say("httpCheck.withField", ["field": field, "value": expectation.equals ?? say("httpCheck.anyValue")])])
         }
         return text
     }

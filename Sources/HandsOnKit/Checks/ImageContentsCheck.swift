@@ -6,7 +6,7 @@ struct ImageContentsCheck {
     func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(rules.image)
         guard let resolved = await context.engine.resolveImage(image) else {
-            return CheckResult(id: id, passed: false, message: localized("no image \(image) to look into", ja: "中を調べるイメージ \(image) がありません"))
+            return CheckResult(id: id, passed: false, message: say("imageContentsCheck.imageImageLookInto", ["image": "\(image)"]))
         }
         let measurement = try await context.engine.analyzeImage(resolved)
         var failures: [String] = []
@@ -14,27 +14,24 @@ struct ImageContentsCheck {
             let normalized = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
             if let bytes = measurement.shallowPaths[normalized] {
                 let layer = measurement.largest.first { $0.path == normalized }?.layer
-                failures.append(localized("\(normalized) is in the image (\(ByteFormatting.decimal(bytes))" + (layer.map { ", from layer \($0)" } ?? "") + ")",
-                                          ja: "\(normalized) がイメージに入っています (\(ByteFormatting.decimal(bytes))" + (layer.map { "、レイヤー \($0) から" } ?? "") + ")"))
+                failures.append(layer.map { say("imageContentsCheck.pathInImageFromLayer", ["path": normalized, "size": ByteFormatting.decimal(bytes), "layer": "\($0)"]) }
+                                    ?? say("imageContentsCheck.pathInImage", ["path": normalized, "size": ByteFormatting.decimal(bytes)]))
             }
         }
         if let limit = rules.maxWastedBytes, measurement.wastedBytes > limit {
             let first = measurement.wasted.first.map {
-                localized(": \($0.path) \(ByteFormatting.decimal($0.bytes)), added by layer \($0.addedBy), hidden by layer \($0.hiddenBy)",
-                          ja: ": \($0.path) \(ByteFormatting.decimal($0.bytes))、レイヤー \($0.addedBy) で追加、レイヤー \($0.hiddenBy) で隠れています")
+                say("imageContentsCheck.valueDecimalAddedLayer", ["value": "\($0.path)", "decimal": "\(ByteFormatting.decimal($0.bytes))", "value2": "\($0.addedBy)", "value3": "\($0.hiddenBy)"])
             } ?? ""
-            failures.append(localized("\(ByteFormatting.decimal(measurement.wastedBytes)) is wasted, more than \(ByteFormatting.decimal(limit))\(first)",
-                                      ja: "\(ByteFormatting.decimal(measurement.wastedBytes)) が無駄になっており、上限の \(ByteFormatting.decimal(limit)) を超えています\(first)"))
+            failures.append(say("imageContentsCheck.decimalWastedMoreThan", ["decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))", "decimal2": "\(ByteFormatting.decimal(limit))", "first": "\(first)"]))
         }
         if failures.isEmpty {
             var facts: [String] = []
-            if !rules.absentPaths.isEmpty { facts.append(localized("none of \(rules.absentPaths.joined(separator: ", ")) is in it", ja: "\(rules.absentPaths.joined(separator: "、")) はどれも入っていません")) }
+            if !rules.absentPaths.isEmpty { facts.append(say("imageContentsCheck.noneOfPathsInImage", ["paths": MessageCatalog.list(rules.absentPaths)])) }
             if let limit = rules.maxWastedBytes {
-                facts.append(localized("\(ByteFormatting.decimal(measurement.wastedBytes)) wasted, at most \(ByteFormatting.decimal(limit))",
-                                       ja: "無駄は \(ByteFormatting.decimal(measurement.wastedBytes)) で、上限 \(ByteFormatting.decimal(limit)) 以内"))
+                facts.append(say("imageContentsCheck.decimalWastedMostDecimal", ["decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))", "decimal2": "\(ByteFormatting.decimal(limit))"]))
             }
-            return CheckResult(id: id, passed: true, message: "\(image): " + facts.joined(separator: localized("; ", ja: "。")), measured: measurement.size)
+            return CheckResult(id: id, passed: true, message: "\(image): " + facts.joined(separator: say("list.clauseSeparator")), measured: measurement.size)
         }
-        return CheckResult(id: id, passed: false, message: "\(image): " + failures.joined(separator: localized("; ", ja: "。")), measured: measurement.size)
+        return CheckResult(id: id, passed: false, message: "\(image): " + failures.joined(separator: say("list.clauseSeparator")), measured: measurement.size)
     }
 }

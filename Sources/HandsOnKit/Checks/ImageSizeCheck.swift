@@ -5,49 +5,49 @@ struct ImageSizeCheck {
     func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(bounds.image)
         guard let size = try await ImageMeasurement.measure(image, context.engine) else {
-            return CheckResult(id: id, passed: false, message: localized("no image \(image) to measure", ja: "測るイメージ \(image) がありません"))
+            return CheckResult(id: id, passed: false, message: say("checkRunner.imageImageMeasure", ["image": "\(image)"]))
         }
         let compared: Int64
         switch bounds.basis {
         case .exact: compared = size.exactBytes
         case .displayed:
             guard let nominal = DisplayedSize.nominalBytes(size.displayed) else {
-                return CheckResult(id: id, passed: false, message: localized("cannot read the listed size '\(size.displayed)'", ja: "表示サイズ '\(size.displayed)' を読み取れません"), measured: size.displayed)
+                return CheckResult(id: id, passed: false, message: say("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]), measured: size.displayed)
             }
             compared = nominal
         }
         var failures: [String] = []
         var facts: [String] = []
         if let limit = bounds.atMostBytes {
-            if compared > limit { failures.append(localized("over \(ByteFormatting.decimal(limit))", ja: "\(ByteFormatting.decimal(limit)) を超えています")) }
-            else { facts.append(localized("at most \(ByteFormatting.decimal(limit))", ja: "\(ByteFormatting.decimal(limit)) 以下")) }
+            if compared > limit { failures.append(say("imageSizeCheck.overDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"])) }
+            else { facts.append(say("imageSizeCheck.mostDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"])) }
         }
         if let floor = bounds.atLeastBytes {
-            if compared < floor { failures.append(localized("under \(ByteFormatting.decimal(floor))", ja: "\(ByteFormatting.decimal(floor)) 未満です")) }
-            else { facts.append(localized("at least \(ByteFormatting.decimal(floor))", ja: "\(ByteFormatting.decimal(floor)) 以上")) }
+            if compared < floor { failures.append(say("imageSizeCheck.underDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"])) }
+            else { facts.append(say("imageSizeCheck.leastDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"])) }
         }
         if let other = bounds.smallerThan.map(context.image) {
             guard let otherSize = try await ImageMeasurement.measure(other, context.engine) else {
-                return CheckResult(id: id, passed: false, message: localized("no image \(other) to compare \(image) with", ja: "\(image) と比べるイメージ \(other) がありません"),
+                return CheckResult(id: id, passed: false, message: say("imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
                                    measured: size.displayed)
             }
-            if size.exactBytes < otherSize.exactBytes { facts.append(localized("smaller than \(other) (\(otherSize.displayed))", ja: "\(other) (\(otherSize.displayed)) より小さい")) }
-            else { failures.append(localized("not smaller than \(other) (\(otherSize.displayed))", ja: "\(other) (\(otherSize.displayed)) より小さくありません")) }
+            if size.exactBytes < otherSize.exactBytes { facts.append(say("imageSizeCheck.smallerThanOtherOthersize", ["other": "\(other)", "otherSize": "\(otherSize.displayed)"])) }
+            else { failures.append(say("imageSizeCheck.smallerThanOtherOthersize2", ["other": "\(other)", "otherSize": "\(otherSize.displayed)"])) }
         }
         if let other = bounds.atMostFractionOf.map(context.image), let fraction = bounds.fraction {
             guard let otherSize = try await ImageMeasurement.measure(other, context.engine) else {
-                return CheckResult(id: id, passed: false, message: localized("no image \(other) to compare \(image) with", ja: "\(image) と比べるイメージ \(other) がありません"),
+                return CheckResult(id: id, passed: false, message: say("imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
                                    measured: size.displayed)
             }
             let ratio = Double(size.exactBytes) / Double(max(otherSize.exactBytes, 1))
             let percent = String(format: "%.1f%%", ratio * 100)
             let limit = String(format: "%g%%", fraction * 100)
-            if ratio <= fraction { facts.append(localized("\(percent) of \(other), within \(limit)", ja: "\(other) の \(percent) で、\(limit) 以内")) }
-            else { failures.append(localized("\(percent) of \(other), more than \(limit)", ja: "\(other) の \(percent) で、\(limit) を超えています")) }
+            if ratio <= fraction { facts.append(say("imageSizeCheck.percentOtherWithinLimit", ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"])) }
+            else { failures.append(say("imageSizeCheck.percentOtherMoreThan", ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"])) }
         }
         let passed = failures.isEmpty
-        let detail = (passed ? facts : failures).joined(separator: localized("; ", ja: "、"))
-        return CheckResult(id: id, passed: passed, message: localized("\(image) is \(size.displayed): \(detail)", ja: "\(image) は \(size.displayed): \(detail)") + "\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
+        let detail = (passed ? facts : failures).joined(separator: say("list.factSeparator"))
+        return CheckResult(id: id, passed: passed, message: say("imageSizeCheck.imageSizeDetail", ["image": "\(image)", "size": "\(size.displayed)", "detail": "\(detail)"]) + "\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
                            measured: size.displayed)
     }
 }

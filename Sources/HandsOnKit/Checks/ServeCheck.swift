@@ -31,11 +31,11 @@ struct ServeCheck {
             } catch {
                 await context.engine.removeContainers([name])
                 // `--pull never`: a missing image fails at once, and says so.
-                if ContainerEngine.saysNoSuchImage("\(error)") { return CheckResult(id: id, passed: false, message: localized("no image \(image) to run", ja: "実行するイメージ \(image) がありません")) }
+                if ContainerEngine.saysNoSuchImage("\(error)") { return CheckResult(id: id, passed: false, message: say("serveCheck.imageImageRun", ["image": "\(image)"])) }
                 lastError = "\(error)"
             }
         }
-        guard started else { return CheckResult(id: id, passed: false, message: localized("\(image) could not be started: \(lastError)", ja: "\(image) を起動できませんでした: \(lastError)")) }
+        guard started else { return CheckResult(id: id, passed: false, message: say("serveCheck.imageCouldStartedLasterror", ["image": "\(image)", "lastError": "\(lastError)"])) }
         let http = HTTPCheck(expectation: HTTPExpectation(url: "http://127.0.0.1:\(port)\(expectation.path)", status: expectation.status,
                                                           jsonField: expectation.jsonField, equals: expectation.equals,
                                                           deadlineSeconds: min(expectation.deadlineSeconds, context.runTimeout)))
@@ -51,16 +51,14 @@ struct ServeCheck {
         }
         let measured = observation.summary
         if http.satisfied(observation) {
-            return CheckResult(id: id, passed: true, message: localized("\(image) serves \(expectation.path): \(measured)", ja: "\(image) は \(expectation.path) に応答しています: \(measured)"), measured: measured)
+            return CheckResult(id: id, passed: true, message: say("serveCheck.imageServesPathMeasured", ["image": "\(image)", "path": "\(expectation.path)", "measured": "\(measured)"]), measured: measured)
         }
         if let state = try? await context.engine.containerState(name), !state.running {
             let logs = await context.engine.containerLogs(name).split(separator: "\n").suffix(3).joined(separator: " | ")
-            return CheckResult(id: id, passed: false, message: localized("\(image) stopped (exit code \(state.exitCode.map(String.init) ?? "?")) before answering",
-                                                 ja: "\(image) は応答する前に停止しました (終了コード \(state.exitCode.map(String.init) ?? "?"))")
+            return CheckResult(id: id, passed: false, message: say("serveCheck.imageStoppedExitCode", ["image": "\(image)", "map": "\(state.exitCode.map(String.init) ?? "?")"])
                                + (logs.isEmpty ? "" : ": \(logs)"), measured: measured)
         }
-        return CheckResult(id: id, passed: false, message: localized("\(image) did not answer \(http.wanted) on \(expectation.path) within \(Int(http.expectation.deadlineSeconds)) s",
-                                             ja: "\(image) は \(Int(http.expectation.deadlineSeconds)) 秒以内に \(expectation.path) で \(http.wanted) を返しませんでした")
+        return CheckResult(id: id, passed: false, message: say("serveCheck.imageDidAnswerWanted", ["image": "\(image)", "wanted": "\(http.wanted)", "path": "\(expectation.path)", "seconds": "\(Int(http.expectation.deadlineSeconds))"])
                            + ": \(measured)", measured: measured)
     }
 }

@@ -222,9 +222,9 @@ public enum ImageStore: String, Sendable, Codable, Equatable {
     /// What the engine's own SIZE column counts, in one phrase.
     public var listingMeaning: String {
         switch self {
-        case .dockerGraphDriver: return localized("file bytes per layer, as HandsOn measures", ja: "レイヤーごとのファイルのバイト数 (HandsOn の測り方と同じ)")
-        case .containerd: return localized("containerd store: compressed content + unpacked snapshots", ja: "containerd ストア: 圧縮したコンテンツ + 展開したスナップショット")
-        case .podman: return localized("Podman: uncompressed layer archives, tar headers and padding included", ja: "Podman: 圧縮しないレイヤーのアーカイブ (tar のヘッダーとパディングを含む)")
+        case .dockerGraphDriver: return say("containerEngine.fileBytesPerLayer")
+        case .containerd: return say("containerEngine.containerdStoreCompressedContent")
+        case .podman: return say("containerEngine.podmanUncompressedLayerArchives")
         }
     }
 }

@@ -206,13 +206,12 @@ public struct Grader: Sendable {
             let output = ContainerEngine.buildFailureSummary(build)
             let breach = limitsInForce.confinement?.breaches().first
             let reason = build.timedOut
-                ? localized("the build did not finish within its time limit (\(Int(limits.timeoutSeconds)) s) and was stopped",
-                            ja: "ビルドが制限時間 (\(Int(limits.timeoutSeconds)) 秒) 内に終わらなかったため止めました")
-                : breach.map { $0.message(limits) + ": " + output } ?? localized("the build failed: ", ja: "ビルドに失敗しました: ") + output
+                ? say("grader.buildDidFinishWithin", ["seconds": "\(Int(limits.timeoutSeconds))"])
+                : breach.map { $0.message(limits) + ": " + output } ?? say("grader.buildFailed") + output
             judged.checks.append(CheckResult(id: "builds", passed: false, message: reason))
             return judged
         }
-        judged.checks.append(CheckResult(id: "builds", passed: true, message: localized("the Dockerfile builds", ja: "Dockerfile はビルドできます"), measured: keepImage ? tag : nil))
+        judged.checks.append(CheckResult(id: "builds", passed: true, message: say("grader.dockerfileBuilds"), measured: keepImage ? tag : nil))
         var gateContext = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
                                        subjectImage: tag, runTimeout: runTimeout,
                                        containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
@@ -235,7 +234,7 @@ public struct Grader: Sendable {
                                           engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote,
                                           breakdown: sizeReport.breakdown)
         guard let outcome = grading.sizeTiers.evaluate(size) else {
-            judged.checks.append(CheckResult(id: "size", passed: false, message: localized("cannot read the listed size '\(size.displayed)'", ja: "表示サイズ '\(size.displayed)' を読み取れません"),
+            judged.checks.append(CheckResult(id: "size", passed: false, message: say("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
                                              measured: size.displayed))
             judged.image = image
             return judged
@@ -243,7 +242,7 @@ public struct Grader: Sendable {
         let gatesPassed = gates.allSatisfy(\.passed)
         let best = grading.sizeTiers.tiers.map(\.score).max() ?? 100
         judged.checks.append(CheckResult(id: "size", passed: outcome.score > 0,
-                                  message: outcome.message + size.engineNoteSuffix + (gatesPassed ? "" : localized(" (not awarded: a gate failed)", ja: " (条件のチェックに失敗したため得点なし)"))
+                                  message: outcome.message + size.engineNoteSuffix + (gatesPassed ? "" : say("transcriptGrader.awardedGateFailed"))
                                       + (outcome.score < best ? size.explanationSuffix : ""),
                                   measured: size.displayed))
         judged.score = gatesPassed ? outcome.score : 0
@@ -267,18 +266,14 @@ public struct Grader: Sendable {
         }
         var judged = Judgement()
         guard engineInfo != nil else {
-            judged.checks.append(CheckResult(id: "engine", passed: false, message: localized(
-                "the engine at \(engine.address ?? "the default address") does not answer",
-                ja: "\(engine.address ?? "既定のアドレス") のエンジンが応答しません")))
+            judged.checks.append(CheckResult(id: "engine", passed: false, message: say("grader.engineAtAddressSilent", ["address": engine.address ?? say("grader.defaultAddress")])))
             return report(judged, status: .error)
         }
         guard await engine.resolveImage(image) != nil else {
-            judged.checks.append(CheckResult(id: "image", passed: false, message: localized(
-                "no image \(image) on \(engine.address ?? "the engine"): build and tag it there",
-                ja: "\(engine.address ?? "エンジン") にイメージ \(image) がありません。そこでビルドしてタグを付けてください")))
+            judged.checks.append(CheckResult(id: "image", passed: false, message: say("grader.noImageOnEngine", ["image": image, "engine": engine.address ?? say("grader.theEngine")])))
             return report(judged)
         }
-        judged.checks.append(CheckResult(id: "image", passed: true, message: localized("\(image) is on the engine", ja: "\(image) がエンジンにあります"),
+        judged.checks.append(CheckResult(id: "image", passed: true, message: say("grader.imageEngine", ["image": "\(image)"]),
                                          measured: image))
         var gateContext = CheckContext(engine: engine, workingDirectory: filesFolder ?? "", starterDirectory: StarterFiles.directory(of: chapter),
                                        subjectImage: image, runTimeout: runTimeout,
@@ -350,17 +345,17 @@ enum SubmissionInspection {
     static func inspect(_ directory: String, dockerfile: String, limit: Int64) -> Result<DockerfileFacts, Problem> {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return .failure(Problem(id: "submission", message: localized("\(directory) is not a folder", ja: "\(directory) はフォルダではありません")))
+            return .failure(Problem(id: "submission", message: say("grader.directoryFolder", ["directory": "\(directory)"])))
         }
         guard FileManager.default.fileExists(atPath: "\(directory)/\(dockerfile)") else {
-            return .failure(Problem(id: "dockerfile", message: localized("no \(dockerfile) in the submission", ja: "提出物に \(dockerfile) がありません")))
+            return .failure(Problem(id: "dockerfile", message: say("grader.dockerfileSubmission", ["dockerfile": "\(dockerfile)"])))
         }
         guard let text = try? String(contentsOfFile: "\(directory)/\(dockerfile)", encoding: .utf8) else {
-            return .failure(Problem(id: "dockerfile", message: localized("\(dockerfile) is not readable text", ja: "\(dockerfile) は読めるテキストではありません")))
+            return .failure(Problem(id: "dockerfile", message: say("grader.dockerfileReadableText", ["dockerfile": "\(dockerfile)"])))
         }
         let facts: DockerfileFacts
         do { facts = try DockerfileFacts(text: text) } catch {
-            return .failure(Problem(id: "dockerfile", message: localized("\(dockerfile) cannot be read: \(error)", ja: "\(dockerfile) を読めません: \(error)")))
+            return .failure(Problem(id: "dockerfile", message: say("grader.dockerfileCannotReadError", ["dockerfile": "\(dockerfile)", "error": "\(error)"])))
         }
         let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
         var total: Int64 = 0
@@ -371,14 +366,12 @@ enum SubmissionInspection {
                 let target = URL(fileURLWithPath: destination, relativeTo: URL(fileURLWithPath: (full as NSString).deletingLastPathComponent))
                     .standardized.resolvingSymlinksInPath().path
                 if !(target == root || target.hasPrefix(root + "/")) {
-                    return .failure(Problem(id: "symlinks", message: localized("\(path) is a symbolic link pointing out of the submission (\(destination))",
-                                                                                       ja: "\(path) は提出物の外を指すシンボリックリンクです (\(destination))")))
+                    return .failure(Problem(id: "symlinks", message: say("grader.pathSymbolicLinkPointing", ["path": "\(path)", "destination": "\(destination)"])))
                 }
             }
             total += (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)??.int64Value ?? 0
             if total > limit {
-                return .failure(Problem(id: "context-size", message: localized("the submission is over \(ByteFormatting.decimal(limit)); not sent to the engine",
-                                                                                      ja: "提出物が \(ByteFormatting.decimal(limit)) を超えているため、エンジンに送りませんでした")))
+                return .failure(Problem(id: "context-size", message: say("grader.submissionOverDecimalSent", ["decimal": "\(ByteFormatting.decimal(limit))"])))
             }
         }
         return .success(facts)

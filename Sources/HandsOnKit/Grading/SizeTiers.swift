@@ -18,7 +18,7 @@ public struct SizeTier: Sendable, Equatable, Codable {
     }
 
     /// "400MB or less".
-    public var label: String { localized("\(ByteFormatting.decimal(maxBytes)) or less", ja: "\(ByteFormatting.decimal(maxBytes)) 以下") }
+    public var label: String { say("sizeTiers.decimalLess", ["decimal": "\(ByteFormatting.decimal(maxBytes))"]) }
 }
 
 /// The size an image was measured at, in both forms.
@@ -46,7 +46,7 @@ public struct MeasuredSize: Sendable, Equatable, Codable {
 
     /// ". 99% is the base image ..." to end a message about a size that misses its mark; empty when unknown.
     public var explanationSuffix: String {
-        explanation.map { localized(". \($0.prefix(1).uppercased())\($0.dropFirst())", ja: "。\($0)") } ?? ""
+        explanation.map { say("sizeTiers.explanationSuffix", ["explanation": Language.current == .en ? $0.prefix(1).uppercased() + $0.dropFirst() : $0]) } ?? ""
     }
 
     /// " (the engine lists 30.2MB: ...)" to follow the size in a message; empty when the engine lists the same.
@@ -94,14 +94,14 @@ public struct SizeTiers: Sendable, Equatable, Codable {
             shown = size.displayed
         case .exact:
             compared = size.exactBytes
-            shown = localized("\(size.exactBytes) bytes", ja: "\(size.exactBytes) バイト")
+            shown = say("sizeTiers.exactbytesBytes", ["exactBytes": "\(size.exactBytes)"])
         }
         let reached = tiers.filter { compared <= $0.maxBytes }.max { $0.score < $1.score }
         let score = reached?.score ?? 0
         let better = tiers.filter { $0.score > score }.max { $0.maxBytes < $1.maxBytes }
         var message = "\(shown): \(score)%"
-        if let better { message += localized("; \(better.label) gives \(better.score)%", ja: "。\(better.label)なら \(better.score)%") }
-        else { message += localized(" (the best tier)", ja: " (最高の区分)") }
+        if let better { message += say("sizeTiers.labelGivesScore", ["label": "\(better.label)", "score": "\(better.score)"]) }
+        else { message += say("sizeTiers.bestTier") }
         return TierOutcome(score: score, tier: reached, comparedBytes: compared, message: message)
     }
 }

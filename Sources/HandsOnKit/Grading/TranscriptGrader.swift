@@ -23,31 +23,28 @@ public struct TranscriptGrader: Sendable {
         }
         let rows: [ImageListingRow]
         do { rows = try ImageListingParser.parse(text) } catch {
-            checks.append(CheckResult(id: "listing", passed: false, message: localized("no image listing in the transcript (\(error))", ja: "記録にイメージの一覧がありません (\(error))")))
+            checks.append(CheckResult(id: "listing", passed: false, message: say("transcriptGrader.imageListingTranscriptError", ["error": "\(error)"])))
             return report()
         }
         guard let row = answerRow(in: rows) else {
-            let wanted = grading.transcriptImages.isEmpty ? localized("one image", ja: "イメージ 1 つ")
-                : grading.transcriptImages.joined(separator: localized(" or ", ja: " か "))
+            let wanted = grading.transcriptImages.isEmpty ? say("transcriptGrader.oneImage")
+                : grading.transcriptImages.joined(separator: say("list.orSeparator"))
             checks.append(CheckResult(id: "listing", passed: false,
-                                      message: localized("the listing shows \(rows.compactMap(\.reference).joined(separator: ", ")), not \(wanted)",
-                                                        ja: "一覧にあるのは \(rows.compactMap(\.reference).joined(separator: ", ")) で、\(wanted) ではありません")))
+                                      message: say("transcriptGrader.listingShowsCompactmapWanted", ["compactMap": "\(rows.compactMap(\.reference).joined(separator: ", "))", "wanted": "\(wanted)"])))
             return report()
         }
         guard let shown = row.size, let estimate = row.estimate,
               let outcome = grading.sizeTiers.evaluate(MeasuredSize(exactBytes: estimate.bytes, displayed: shown)) else {
-            checks.append(CheckResult(id: "size", passed: false, message: localized("the size of \(row.reference ?? "the image") cannot be read (line \(row.line))",
-                                                                                ja: "\(row.reference ?? "イメージ") のサイズを読み取れません (\(row.line) 行目)")))
+            checks.append(CheckResult(id: "size", passed: false, message: say("transcriptGrader.sizeUnreadable", ["image": row.reference ?? say("transcriptGrader.theImage"), "line": "\(row.line)"])))
             return report()
         }
-        checks.append(CheckResult(id: "listing", passed: true, message: localized("line \(row.line): \(row.reference ?? "(untagged)") listed at \(shown)",
-                                                                      ja: "\(row.line) 行目: \(row.reference ?? "(タグなし)") は \(shown) と表示"),
+        checks.append(CheckResult(id: "listing", passed: true, message: say("transcriptGrader.listedAt", ["line": "\(row.line)", "image": row.reference ?? say("transcriptGrader.untagged"), "size": shown]),
                                   measured: shown))
         let gates = grading.gates.map { judge($0, in: text) }
         checks += gates.map(\.result)
         let blocked = gates.contains { $0.verifiable && !$0.result.passed }
         checks.append(CheckResult(id: "size", passed: outcome.score > 0,
-                                  message: outcome.message + (blocked ? localized(" (not awarded: a gate failed)", ja: " (条件のチェックに失敗したため得点なし)") : ""), measured: shown))
+                                  message: outcome.message + (blocked ? say("transcriptGrader.awardedGateFailed") : ""), measured: shown))
         let image = GradeReport.ImageSize(sizeBytes: estimate.bytes, size: shown, basis: grading.basis)
         return report(score: blocked ? 0 : outcome.score, tier: blocked ? nil : outcome.tier, image: image)
     }
@@ -62,27 +59,27 @@ public struct TranscriptGrader: Sendable {
 
     private func judge(_ gate: CheckSpec, in text: String) -> (result: CheckResult, verifiable: Bool) {
         func unverifiable(_ why: String) -> (CheckResult, Bool) {
-            (CheckResult(id: gate.id, passed: false, message: localized("not verifiable from a transcript: \(why)", ja: "記録からは確かめられません: \(why)")), false)
+            (CheckResult(id: gate.id, passed: false, message: say("transcriptGrader.verifiableFromTranscriptWhy", ["why": "\(why)"])), false)
         }
         switch gate.kind {
         case .imageServes, .http:
             let results = Self.curlBlocks(in: text).map(CurlTranscriptParser.parse)
-            guard let last = results.last(where: { $0.healthy != nil }) else { return unverifiable(localized("it shows no curl result", ja: "curl の結果がありません")) }
+            guard let last = results.last(where: { $0.healthy != nil }) else { return unverifiable(say("transcriptGrader.showsCurlResult")) }
             let shown = last.body ?? last.error ?? last.httpStatus.map(String.init) ?? ""
             return last.healthy == true
-                ? (CheckResult(id: gate.id, passed: true, message: localized("the transcript shows curl answered healthy", ja: "記録では curl に正常な応答がありました"), measured: shown), true)
-                : (CheckResult(id: gate.id, passed: false, message: localized("the transcript shows curl did not answer healthy: \(shown)", ja: "記録では curl に正常な応答がありません: \(shown)"), measured: shown), true)
+                ? (CheckResult(id: gate.id, passed: true, message: say("transcriptGrader.transcriptShowsCurlAnswered"), measured: shown), true)
+                : (CheckResult(id: gate.id, passed: false, message: say("transcriptGrader.transcriptShowsCurlDid", ["shown": "\(shown)"]), measured: shown), true)
         case .commandOutput(let expectation):
-            guard let expected = expectation.equals else { return unverifiable(localized("no exact output to look for", ja: "照合する出力が決まっていません")) }
+            guard let expected = expectation.equals else { return unverifiable(say("transcriptGrader.exactOutputLook")) }
             let lines = TextLines.split(text).map { $0.trimmedSpaces }
             if lines.contains(expected) {
-                return (CheckResult(id: gate.id, passed: true, message: localized("the transcript shows the expected output", ja: "記録に期待どおりの出力があります"), measured: expected), true)
+                return (CheckResult(id: gate.id, passed: true, message: say("transcriptGrader.transcriptShowsExpectedOutput"), measured: expected), true)
             }
-            return unverifiable(localized("the expected output does not appear", ja: "期待する出力が記録にありません"))
+            return unverifiable(say("transcriptGrader.expectedOutputDoesAppear"))
         case .fileUnchanged(let path, _):
-            return unverifiable(localized("\(path) is not in a transcript", ja: "\(path) は記録に含まれません"))
+            return unverifiable(say("transcriptGrader.pathTranscript", ["path": "\(path)"]))
         default:
-            return unverifiable(localized("only an engine can check \(gate.id)", ja: "\(gate.id) はエンジンでしか確かめられません"))
+            return unverifiable(say("transcriptGrader.onlyEngineCanCheck", ["id": "\(gate.id)"]))
         }
     }
 

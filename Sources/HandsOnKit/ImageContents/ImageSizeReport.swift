@@ -49,8 +49,8 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
     static func note(measured: String, listed: String?, store: ImageStore?) -> String? {
         guard let listed, let listedBytes = DisplayedSize.nominalBytes(listed),
               listedBytes != DisplayedSize.nominalBytes(measured) else { return nil }
-        let why = store?.listingMeaning ?? localized("the engine counts sizes its own way", ja: "エンジンは独自の方法でサイズを数えます")
-        return localized("the engine lists \(listed): \(why)", ja: "エンジンの表示は \(listed): \(why)")
+        let why = store?.listingMeaning ?? say("imageSizeReport.engineCountsSizesOwn")
+        return say("imageSizeReport.engineListsListedWhy", ["listed": "\(listed)", "why": "\(why)"])
     }
 
     /// Where the bytes are, as a grade records it.

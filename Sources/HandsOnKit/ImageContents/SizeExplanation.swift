@@ -13,8 +13,7 @@ enum SizeExplanation {
         let total = max(measurement.sizeBytes, 1)
         let baseLayers = measurement.layers.prefix { $0.fromBase }.count
         if let base = measurement.baseImage, measurement.baseBytes > 0 {
-            var part = localized("\(percent(measurement.baseBytes, of: total)) is the base image \(base)",
-                                 ja: "\(percent(measurement.baseBytes, of: total)) はベースイメージ \(base)")
+            var part = say("sizeExplanation.percentBaseImageBase", ["percent": "\(percent(measurement.baseBytes, of: total))", "base": "\(base)"])
             // A path three levels deep says more than /usr/ ("/usr/lib/go-1.19/pkg/ 329MB"); the largest such one.
             let fromBase = measurement.largest.filter { $0.layer <= baseLayers }
             if let path = fromBase.first(where: { $0.path.split(separator: "/").count >= 3 }) ?? fromBase.first {
@@ -25,23 +24,20 @@ enum SizeExplanation {
         let own = measurement.layers.enumerated().filter { !$0.element.fromBase }
         if let most = own.max(by: { $0.element.fileBytes < $1.element.fileBytes }), most.element.fileBytes > 0 {
             let instruction = most.element.instruction.map { Self.shortened($0) }
-                ?? localized("layer \(most.offset + 1)", ja: "レイヤー \(most.offset + 1)")
+                ?? say("sizeExplanation.layerValue", ["value": "\(most.offset + 1)"])
             let own = ByteFormatting.decimal(measurement.ownBytes)
             let largest = ByteFormatting.decimal(most.element.fileBytes)
             parts.append(measurement.baseImage == nil
-                ? localized("its layers hold \(own) (most: \(instruction), \(largest))", ja: "レイヤーの合計は \(own) (最大: \(instruction)、\(largest))")
-                : localized("your layers add \(own) (most: \(instruction), \(largest))", ja: "あなたのレイヤーが \(own) を追加 (最大: \(instruction)、\(largest))"))
+                ? say("sizeExplanation.layersHoldOwnMost", ["own": "\(own)", "instruction": "\(instruction)", "largest": "\(largest)"])
+                : say("sizeExplanation.yourLayersAddOwn", ["own": "\(own)", "instruction": "\(instruction)", "largest": "\(largest)"]))
         }
         if measurement.wastedBytes >= min(wasteWorthSaying, measurement.sizeBytes / 100), measurement.wastedBytes > 0,
            let first = measurement.wasted.first {
             let wasted = ByteFormatting.decimal(measurement.wastedBytes)
             let file = ByteFormatting.decimal(first.bytes)
-            parts.append(localized("\(wasted) is wasted: files deleted or overwritten by a later layer "
-                                   + "(\(first.path) \(file), added by layer \(first.addedBy), hidden by layer \(first.hiddenBy))",
-                                   ja: "\(wasted) が無駄になっています: 後のレイヤーで削除または上書きされたファイル "
-                                   + "(\(first.path) \(file)、レイヤー \(first.addedBy) で追加、レイヤー \(first.hiddenBy) で隠れています)"))
+            parts.append(say("sizeExplanation.wastedWastedFilesDeleted", ["wasted": "\(wasted)", "path": "\(first.path)", "file": "\(file)", "addedBy": "\(first.addedBy)", "hiddenBy": "\(first.hiddenBy)"]))
         }
-        return parts.joined(separator: localized("; ", ja: "。"))
+        return parts.joined(separator: say("list.clauseSeparator"))
     }
 
     static func percent(_ part: Int64, of total: Int64) -> String {

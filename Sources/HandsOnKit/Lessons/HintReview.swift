@@ -20,7 +20,7 @@ public enum HintReview {
                 }
             }
             for hint in step.hints {
-                let text = hint.text.text(in: "en")
+                let text = hint.text.text(in: .en)
                 for technique in techniques where text.localizedCaseInsensitiveContains(technique) {
                     if let later = introducedAt[technique.lowercased()], later > index {
                         problems.append("\(chapter.id)/\(step.id): the hint for '\(hint.whenFailing ?? "any")' names \(technique), "
@@ -42,8 +42,8 @@ public enum HintReview {
     static func introductions(in chapter: Chapter) -> [String: Int] {
         var found: [String: Int] = [:]
         for (index, step) in chapter.steps.enumerated() {
-            let path = "\(chapter.directory)/\(step.text.text(in: "en"))"
-            let text = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "") + "\n" + step.title.text(in: "en")
+            let path = "\(chapter.directory)/\(step.text.text(in: .en))"
+            let text = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "") + "\n" + step.title.text(in: .en)
             for technique in techniques where found[technique.lowercased()] == nil && text.localizedCaseInsensitiveContains(technique) {
                 found[technique.lowercased()] = index
             }

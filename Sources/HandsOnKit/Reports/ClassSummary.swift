@@ -13,7 +13,7 @@ public struct ClassSummary: Sendable {
 
     public init(chapter: Chapter, grades: [GradeReport], notGraded: [String] = [], generated: Date = Date()) {
         chapterID = chapter.id
-        chapterTitle = chapter.title.text(in: MessageLanguage.current)
+        chapterTitle = chapter.title.text(in: Language.current)
         tiers = chapter.grading?.sizeTiers ?? SizeTiers([])
         self.grades = grades.sorted { $0.submission < $1.submission }
         self.notGraded = notGraded.sorted()

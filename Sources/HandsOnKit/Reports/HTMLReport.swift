@@ -7,29 +7,27 @@ public enum HTMLReport {
     public static func render(_ summary: ClassSummary) -> String {
         var page = """
             <!DOCTYPE html>
-            <html lang="\(MessageLanguage.current)">
+            <html lang="\(Language.current.rawValue)">
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(Markup.escape("\(summary.chapterID): " + localized("class report", ja: "クラスのレポート")))</title>
+            <title>\(Markup.escape("\(summary.chapterID): " + say("htmlReport.classReport")))</title>
             <style>\(style)</style>
             </head>
             <body>
             <header><h1>\(Markup.escape(summary.chapterTitle))</h1>
-            <p class="muted">\(localized("Chapter", ja: "章")) <code>\(Markup.escape(summary.chapterID))</code> · \(localized("generated", ja: "作成")) \(Markup.escape(Markup.utcTimestamp(summary.generated)))\(engineText(summary))</p></header>
+            <p class="muted">\(say("htmlReport.chapter")) <code>\(Markup.escape(summary.chapterID))</code> · \(say("htmlReport.generated")) \(Markup.escape(Markup.utcTimestamp(summary.generated)))\(engineText(summary))</p></header>
 
             """
         if !summary.notGraded.isEmpty {
             let names = Markup.escape(summary.notGraded.prefix(10).joined(separator: ", ")) + (summary.notGraded.count > 10 ? ", …" : "")
-            page += "<p class=\"banner\">" + localized(
-                "Incomplete: \(summary.notGraded.count) submission(s) not graded yet (\(names)). Run the same <code>handson batch</code> command again to grade them.",
-                ja: "未完了: \(summary.notGraded.count) 件の提出物がまだ採点されていません (\(names))。同じ <code>handson batch</code> コマンドをもう一度実行すると採点されます。")
+            page += "<p class=\"banner\">" + say("htmlReport.incompleteCountSubmissionS", ["count": "\(summary.notGraded.count)", "names": "\(names)"])
                 + "</p>\n"
         }
         page += cards(summary)
-        page += "<section class=\"charts\">\n<figure><figcaption>\(localized("Score distribution", ja: "得点の分布"))</figcaption>\n\(distributionChart(summary))</figure>\n"
-        page += "<figure class=\"wide\"><figcaption>\(localized("Image sizes against the tiers (log scale)", ja: "イメージのサイズと得点の区分 (対数目盛)"))</figcaption>\n\(sizeChart(summary))</figure>\n"
-        page += "<figure class=\"wide\"><figcaption>\(localized("Where each image's bytes are: base image, the answer's own layers, waste", ja: "各イメージのバイトの内訳: ベースイメージ、解答のレイヤー、無駄"))</figcaption>\n"
+        page += "<section class=\"charts\">\n<figure><figcaption>\(say("htmlReport.scoreDistribution"))</figcaption>\n\(distributionChart(summary))</figure>\n"
+        page += "<figure class=\"wide\"><figcaption>\(say("htmlReport.imageSizesAgainstTiers"))</figcaption>\n\(sizeChart(summary))</figure>\n"
+        page += "<figure class=\"wide\"><figcaption>\(say("htmlReport.whereEachImageS"))</figcaption>\n"
             + "\(breakdownChart(summary))</figure>\n</section>\n"
         page += commonCauses(summary)
         page += submissionsTable(summary)
@@ -41,18 +39,17 @@ public enum HTMLReport {
 
     private static func cards(_ summary: ClassSummary) -> String {
         let total = summary.grades.count + summary.notGraded.count
-        var items = [(localized("graded", ja: "採点済み"), localized("\(summary.grades.count) of \(total)", ja: "\(total) 件中 \(summary.grades.count) 件")),
-                     (localized("mean score", ja: "平均点"), summary.mean.map { String(format: "%.1f", $0) } ?? "–"),
-                     (localized("median score", ja: "中央値"), summary.median.map { String(format: "%g", $0) } ?? "–"),
-                     (localized("full marks", ja: "満点"), "\(summary.scores.filter { $0 == (summary.grades.first?.maxScore ?? 100) }.count)"),
-                     (localized("scored 0", ja: "0 点"), "\(summary.scores.filter { $0 == 0 }.count)")]
-        if summary.errors > 0 { items.append((localized("grader errors", ja: "採点エラー"), "\(summary.errors)")) }
+        var items = [(say("htmlReport.graded"), say("htmlReport.countTotal", ["count": "\(summary.grades.count)", "total": "\(total)"])),
+                     (say("htmlReport.meanScore"), summary.mean.map { String(format: "%.1f", $0) } ?? "–"),
+                     (say("htmlReport.medianScore"), summary.median.map { String(format: "%g", $0) } ?? "–"),
+                     (say("htmlReport.fullMarks"), "\(summary.scores.filter { $0 == (summary.grades.first?.maxScore ?? 100) }.count)"),
+                     (say("htmlReport.scored"), "\(summary.scores.filter { $0 == 0 }.count)")]
+        if summary.errors > 0 { items.append((say("htmlReport.graderErrors"), "\(summary.errors)")) }
         let tierText = summary.tiers.tiers.map { "\($0.label): \($0.score)" }.joined(separator: " · ")
         return "<section class=\"cards\">" + items.map { "<div class=\"card\"><div class=\"value\">\(Markup.escape($0.1))</div><div class=\"muted\">\(Markup.escape($0.0))</div></div>" }
             .joined() + "</section>\n<p class=\"muted\">"
-            + localized("Tiers (\(summary.tiers.basis == .displayed ? "size as the engine lists it" : "exact bytes")): ",
-                        ja: "得点の区分 (\(summary.tiers.basis == .displayed ? "docker image ls の表示サイズ" : "正確なバイト数")): ")
-            + Markup.escape(tierText) + localized("; a failed gate scores 0.", ja: "。条件のチェックに失敗すると 0 点です。") + "</p>\n"
+            + say("htmlReport.tiersBy", ["basis": say(summary.tiers.basis == .displayed ? "htmlReport.basisDisplayed" : "htmlReport.basisExact")])
+            + Markup.escape(tierText) + say("htmlReport.failedGateScores") + "</p>\n"
     }
 
     private static func distributionChart(_ summary: ClassSummary) -> String {
@@ -106,7 +103,7 @@ public enum HTMLReport {
             let y = top + Double(index) * rowHeight
             svg += "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
             guard let image = grade.image else {
-                svg += "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(localized("no image (score \(grade.score))", ja: "イメージなし (\(grade.score) 点)"))</text>\n"
+                svg += "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say("htmlReport.imageScoreScore", ["score": "\(grade.score)"]))</text>\n"
                 continue
             }
             let end = x(Double(max(image.sizeBytes, 1)))
@@ -127,7 +124,7 @@ public enum HTMLReport {
         var svg = "<svg class=\"chart\" id=\"breakdown\" viewBox=\"0 0 \(Int(labelWidth + plotWidth + 150)) \(Int(height))\" role=\"img\" "
             + "aria-label=\"Each image's bytes: base image, own layers, waste\">\n"
         var legendX = labelWidth
-        for (name, kind) in [(localized("base image", ja: "ベースイメージ"), "base"), (localized("own layers", ja: "解答のレイヤー"), "own"), (localized("wasted", ja: "無駄"), "waste")] {
+        for (name, kind) in [(say("htmlReport.baseImage"), "base"), (say("htmlReport.ownLayers"), "own"), (say("htmlReport.wasted"), "waste")] {
             svg += "<rect class=\"\(kind)\" x=\"\(fmt(legendX))\" y=\"6\" width=\"12\" height=\"12\"/>"
                 + "<text x=\"\(fmt(legendX + 16))\" y=\"16\">\(name)</text>\n"
             legendX += 110
@@ -137,7 +134,7 @@ public enum HTMLReport {
             let y = top + Double(index) * rowHeight
             svg += "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
             guard let image = grade.image, let breakdown = image.breakdown, image.sizeBytes > 0 else {
-                svg += "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(localized("no image", ja: "イメージなし"))</text>\n"
+                svg += "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say("htmlReport.image"))</text>\n"
                 continue
             }
             // Waste is part of the layers that hold it; the bar shows it apart from the rest of the answer's bytes.
@@ -146,7 +143,7 @@ public enum HTMLReport {
             let base = min(Double(breakdown.baseBytes), total - waste)
             let own = max(total - base - waste, 0)
             var x = labelWidth
-            for (kind, bytes, label) in [("base", base, localized("base image", ja: "ベースイメージ") + " \(breakdown.baseImage ?? "")"), ("own", own, localized("own layers", ja: "解答のレイヤー")), ("waste", waste, localized("wasted", ja: "無駄"))]
+            for (kind, bytes, label) in [("base", base, say("htmlReport.baseImage") + " \(breakdown.baseImage ?? "")"), ("own", own, say("htmlReport.ownLayers")), ("waste", waste, say("htmlReport.wasted"))]
             where bytes > 0 {
                 let width = max(plotWidth * bytes / total, 0.5)
                 svg += "<rect class=\"bar \(kind)\" x=\"\(fmt(x))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(width))\" height=\"\(fmt(rowHeight - 8))\">"
@@ -163,9 +160,9 @@ public enum HTMLReport {
     private static func commonCauses(_ summary: ClassSummary) -> String {
         let causes = ClassSizeCauses.rank(summary.grades)
         guard !causes.isEmpty else { return "" }
-        var html = "<section><h2>\(localized("What makes the images big", ja: "イメージを大きくしているもの"))</h2>\n<table id=\"causes\">\n<thead><tr>"
-            + "<th>\(localized("Largest contributor", ja: "最大の要因"))</th><th>\(localized("Answers", ja: "解答"))</th>"
-            + "<th>\(localized("Bytes (median)", ja: "バイト数 (中央値)"))</th></tr></thead>\n<tbody>\n"
+        var html = "<section><h2>\(say("htmlReport.whatMakesImagesBig"))</h2>\n<table id=\"causes\">\n<thead><tr>"
+            + "<th>\(say("htmlReport.largestContributor"))</th><th>\(say("htmlReport.answers"))</th>"
+            + "<th>\(say("htmlReport.bytesMedian"))</th></tr></thead>\n<tbody>\n"
         for cause in causes {
             html += "<tr><td>\(Markup.escape(cause.cause))</td><td>\(cause.submissions.count): "
                 + Markup.escape(cause.submissions.prefix(8).joined(separator: ", ") + (cause.submissions.count > 8 ? ", …" : ""))
@@ -175,9 +172,9 @@ public enum HTMLReport {
     }
 
     private static func submissionsTable(_ summary: ClassSummary) -> String {
-        var html = "<section><h2>\(localized("Submissions", ja: "提出物"))</h2>\n<table>\n<thead><tr>"
-            + [localized("Submission", ja: "提出物"), localized("Score", ja: "得点"), localized("Tier", ja: "区分"), localized("Size", ja: "サイズ"),
-               localized("Time", ja: "時間"), localized("Engine", ja: "エンジン"), localized("Checks", ja: "チェック")].map { "<th>\($0)</th>" }.joined()
+        var html = "<section><h2>\(say("htmlReport.submissions"))</h2>\n<table>\n<thead><tr>"
+            + [say("htmlReport.submission"), say("scoreboardPages.score"), say("htmlReport.tier"), say("scoreboardPages.size"),
+               say("htmlReport.time"), say("htmlReport.engine"), say("htmlReport.checks")].map { "<th>\($0)</th>" }.joined()
             + "</tr></thead>\n<tbody>\n"
         for grade in summary.grades {
             let failed = grade.checks.filter { !$0.passed }
@@ -186,8 +183,8 @@ public enum HTMLReport {
                     + Markup.escape(check.message) + (check.measured.flatMap { $0.isEmpty ? nil : " <span class=\"muted\">[\(Markup.escape(shortened($0, 200)))]</span>" } ?? "")
                     + "</li>"
             }.joined(separator: "\n")
-            let heading = failed.isEmpty ? localized("all \(grade.checks.count) passed", ja: "\(grade.checks.count) 件すべて合格")
-                : localized("\(failed.count) failed: ", ja: "\(failed.count) 件不合格: ") + failed.map(\.id).joined(separator: ", ")
+            let heading = failed.isEmpty ? say("htmlReport.allCountPassed", ["count": "\(grade.checks.count)"])
+                : say("htmlReport.countFailed", ["count": "\(failed.count)"]) + failed.map(\.id).joined(separator: ", ")
             html += "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(Markup.escape(grade.submission))</td>"
                 + "<td class=\"score\" style=\"color:\(colour(score: grade.score, max: grade.maxScore))\">\(grade.score)</td>"
                 + "<td>\(Markup.escape(grade.tier?.label ?? "–"))</td><td>\(Markup.escape(grade.image?.size ?? "–"))</td>"
@@ -196,7 +193,7 @@ public enum HTMLReport {
                 + "<td><details\(failed.isEmpty ? "" : " open")><summary>\(Markup.escape(heading))</summary><ul class=\"checks\">\(checks)</ul></details></td></tr>\n"
         }
         for name in summary.notGraded {
-            html += "<tr class=\"pending\"><td>\(Markup.escape(name))</td><td>–</td><td colspan=\"5\" class=\"muted\">\(localized("not graded yet", ja: "未採点"))</td></tr>\n"
+            html += "<tr class=\"pending\"><td>\(Markup.escape(name))</td><td>–</td><td colspan=\"5\" class=\"muted\">\(say("htmlReport.gradedYet"))</td></tr>\n"
         }
         return html + "</tbody>\n</table>\n</section>\n"
     }

@@ -27,14 +27,14 @@ public enum ScoreboardPages {
     public static func pageName(_ team: String) -> String { BatchResultStore.fileName(team) + ".html" }
 
     public static func scoreboard(_ board: Scoreboard) -> String {
-        let scoring = board.scoring == .best ? localized("each team's best grade (ties: the earlier)", ja: "各チームの最高得点 (同点なら早いほう)")
-            : localized("each team's latest grade", ja: "各チームの最新の採点")
-        var page = head(title: "\(board.chapterTitle) · " + localized("Scoreboard", ja: "スコアボード"), refresh: true)
-        page += "<header><h1>\(Markup.escape(board.chapterTitle))</h1>\n<p class=\"muted\">" + localized("Scoreboard", ja: "スコアボード")
-            + " · " + localized("counts", ja: "集計") + " \(Markup.escape(scoring)) · " + localized("updated", ja: "更新")
+        let scoring = board.scoring == .best ? say("scoreboardPages.eachTeamSBest")
+            : say("scoreboardPages.eachTeamSLatest")
+        var page = head(title: "\(board.chapterTitle) · " + say("scoreboardPages.scoreboard"), refresh: true)
+        page += "<header><h1>\(Markup.escape(board.chapterTitle))</h1>\n<p class=\"muted\">" + say("scoreboardPages.scoreboard")
+            + " · " + say("scoreboardPages.counts") + " \(Markup.escape(scoring)) · " + say("scoreboardPages.updated")
             + " <time id=\"updated\">\(Markup.escape(timestamp(board.generated)))</time></p></header>\n"
-        page += "<table id=\"scoreboard\">\n<thead><tr>" + [localized("Rank", ja: "順位"), localized("Team", ja: "チーム"),
-            localized("Score", ja: "得点"), localized("Size", ja: "サイズ"), localized("Time", ja: "時刻"), localized("History", ja: "履歴")]
+        page += "<table id=\"scoreboard\">\n<thead><tr>" + [say("scoreboardPages.rank"), say("scoreboardPages.team"),
+            say("scoreboardPages.score"), say("scoreboardPages.size"), say("scoreboardPages.time"), say("scoreboardPages.history")]
             .map { "<th>\($0)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for row in board.rows {
             page += "<tr data-team=\"\(Markup.escape(row.team))\" data-score=\"\(row.score)\"><td class=\"rank\">\(row.rank)</td>"
@@ -44,7 +44,7 @@ public enum ScoreboardPages {
                 + "<td>\(sparkline(row.history.map(\.score), max: row.counted.maxScore))</td></tr>\n"
         }
         if board.rows.isEmpty {
-            page += "<tr><td colspan=\"6\" class=\"muted\">" + localized("No grade yet.", ja: "まだ採点はありません。") + "</td></tr>\n"
+            page += "<tr><td colspan=\"6\" class=\"muted\">" + say("scoreboardPages.gradeYet") + "</td></tr>\n"
         }
         return page + "</tbody>\n</table>\n</body>\n</html>\n"
     }
@@ -52,12 +52,12 @@ public enum ScoreboardPages {
     public static func teamPage(_ row: Scoreboard.Row, board: Scoreboard) -> String {
         var page = head(title: "\(row.team) · \(board.chapterTitle)", refresh: true)
         page += "<header><h1>\(Markup.escape(row.team))</h1>\n<p class=\"muted\"><a href=\"../scoreboard.html\">"
-            + localized("Scoreboard", ja: "スコアボード") + "</a> · \(Markup.escape(board.chapterTitle)) · "
-            + localized("rank", ja: "順位") + " \(row.rank) · " + localized("counted score", ja: "集計される得点") + " \(row.score)</p></header>\n"
-        page += "<h2>" + localized("Latest grade", ja: "最新の採点") + "</h2>\n" + checks(row.latest)
-        page += "<h2>" + localized("Every grade", ja: "すべての採点") + "</h2>\n<table id=\"history\">\n<thead><tr>"
-            + [localized("Time", ja: "時刻"), localized("Content hash", ja: "内容のハッシュ値"), localized("Score", ja: "得点"),
-               localized("Size", ja: "サイズ"), localized("Failed checks", ja: "不合格のチェック")].map { "<th>\($0)</th>" }.joined()
+            + say("scoreboardPages.scoreboard") + "</a> · \(Markup.escape(board.chapterTitle)) · "
+            + say("scoreboardPages.rank2") + " \(row.rank) · " + say("scoreboardPages.countedScore") + " \(row.score)</p></header>\n"
+        page += "<h2>" + say("scoreboardPages.latestGrade") + "</h2>\n" + checks(row.latest)
+        page += "<h2>" + say("scoreboardPages.everyGrade") + "</h2>\n<table id=\"history\">\n<thead><tr>"
+            + [say("scoreboardPages.time"), say("scoreboardPages.contentHash"), say("scoreboardPages.score"),
+               say("scoreboardPages.size"), say("scoreboardPages.failedChecks")].map { "<th>\($0)</th>" }.joined()
             + "</tr></thead>\n<tbody>\n"
         for grade in row.history.reversed() {
             let failed = grade.checks.filter { !$0.passed }.map(\.id).joined(separator: ", ")
@@ -95,7 +95,7 @@ public enum ScoreboardPages {
     private static func head(title: String, refresh: Bool) -> String {
         """
         <!DOCTYPE html>
-        <html lang="\(MessageLanguage.current)">
+        <html lang="\(Language.current.rawValue)">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">

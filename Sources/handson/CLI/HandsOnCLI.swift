@@ -83,7 +83,7 @@ public enum HandsOnCLI {
                 return ExitCode.success
             }
             let language = try messageLanguage(parsed, following: command.messagesFollowLocale ? context.environment : [:])
-            return try await MessageLanguage.$current.withValue(language) { try await command.run(parsed, in: context) }
+            return try await Language.$current.withValue(language) { try await command.run(parsed, in: context) }
         } catch is CancellationError {
             io.err("Stopped.")
             return 130
@@ -97,15 +97,14 @@ public enum HandsOnCLI {
 
     /// The language of HandsOn's sentences for one command: `--lang` (which must be one HandsOn writes), else LANG where
     /// the command follows it and HandsOn writes that language, else English.
-    static func messageLanguage(_ arguments: ParsedArguments, following environment: [String: String]) throws -> String {
+    static func messageLanguage(_ arguments: ParsedArguments, following environment: [String: String]) throws -> Language {
         if let asked = arguments.value("--lang") {
-            guard MessageLanguage.supported.contains(asked) else {
-                throw UsageError("--lang takes \(MessageLanguage.supported.joined(separator: " or ")), not '\(asked)'")
+            guard let language = Language(rawValue: asked) else {
+                throw UsageError("--lang takes \(Language.allCases.map(\.rawValue).joined(separator: ", ")), not '\(asked)'")
             }
-            return asked
+            return language
         }
-        let fromLocale = Language.resolve(option: nil, environment: environment)
-        return MessageLanguage.supported.contains(fromLocale) ? fromLocale : "en"
+        return Language.fromLocale(environment)
     }
 
     static func match(_ arguments: [String]) -> (any Command)? {

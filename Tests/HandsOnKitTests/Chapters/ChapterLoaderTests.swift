@@ -76,8 +76,8 @@ struct ChapterLoaderTests {
         defer { folder.remove() }
         let chapter = try ChapterLoader.load(from: folder.directory)
         #expect(chapter.id == "demo")
-        #expect(chapter.title.text(in: "ja") == "デモ")
-        #expect(chapter.title.text(in: "fr") == "Demo")
+        #expect(chapter.title.text(in: .ja) == "デモ")
+        #expect(chapter.title.text(in: .ko) == "Demo", "a language the chapter lacks falls back to English")
         #expect(chapter.steps.map(\.id) == ["build", "run"])
         #expect(chapter.steps[0].checks[1].kind == .imageTiers(image: "demo:1", tiers: SizeTiers([
             SizeTier(maxBytes: 400_000_000, score: 40), SizeTier(maxBytes: 10_000_000, score: 100)]), passScore: 1))

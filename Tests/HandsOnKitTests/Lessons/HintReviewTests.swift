@@ -117,7 +117,7 @@ struct LiveViewTests {
         defer { folder.remove() }
         let chapter = try ChapterLoader.load(from: folder.directory)
         let session = LessonSession(chapter: chapter, directory: folder.root,
-                                    progress: LearnerProgress(chapter: chapter.id, currentStep: "build"), language: "en")
+                                    progress: LearnerProgress(chapter: chapter.id, currentStep: "build"), language: .en)
         var state = WatchState(stepIndex: 0)
         state.results = [CheckResult(id: "exists", passed: false, message: "no image demo:1 yet")]
         let lines = WatchScreen.render(state, session: session, hints: ["Build the image first."], width: 60, height: 12)

@@ -43,18 +43,18 @@ struct JapaneseTests {
             """#.utf8))
         let context = CheckContext(engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner()), workingDirectory: folder)
         let english = await CheckRunner().run(spec, in: context)
-        let japanese = await MessageLanguage.$current.withValue("ja") { await CheckRunner().run(spec, in: context) }
+        let japanese = await Language.$current.withValue(.ja) { await CheckRunner().run(spec, in: context) }
         #expect(!english.passed && !japanese.passed)
         #expect(english.message.contains("line 5: ENTRYPOINT /hash is shell form"), "\(english.message)")
         #expect(english.message.contains("set CGO_ENABLED=0"))
         #expect(japanese.message.contains("5 行目: ENTRYPOINT /hash はシェル形式です"), "\(japanese.message)")
         #expect(japanese.message.contains("CGO_ENABLED=0 を指定してください"))
-        #expect(japanese.measured == "ステージ 2 個, 最終ステージのベース scratch")
+        #expect(japanese.measured == "ステージ 2 個、最終ステージのベース scratch")
 
         // The tiers and what the next one needs.
         let size = MeasuredSize(exactBytes: 27_100_000, displayed: "27.1MB")
         #expect(SizeTiers.diet.evaluate(size)?.message == "27.1MB: 70%; 10MB or less gives 100%")
-        let tiers = MessageLanguage.$current.withValue("ja") { SizeTiers.diet.evaluate(size)?.message }
+        let tiers = Language.$current.withValue(.ja) { SizeTiers.diet.evaluate(size)?.message }
         #expect(tiers == "27.1MB: 70%。10MB 以下なら 100%")
     }
 
@@ -62,7 +62,7 @@ struct JapaneseTests {
         let summary = try BatchFixtures.summary(notGraded: ["late-team"])
         let english = HTMLReport.render(summary)
         #expect(english.contains("<html lang=\"en\">") && english.contains("Score distribution") && !english.contains("得点の分布"))
-        let japanese = MessageLanguage.$current.withValue("ja") { HTMLReport.render(try! BatchFixtures.summary(notGraded: ["late-team"])) }
+        let japanese = Language.$current.withValue(.ja) { HTMLReport.render(try! BatchFixtures.summary(notGraded: ["late-team"])) }
         #expect(japanese.contains("<html lang=\"ja\">"))
         for words in ["ダイエットしようぜ!", "得点の分布", "提出物", "未採点", "未完了: 1 件の提出物がまだ採点されていません", "平均点"] {
             #expect(japanese.contains(words), "\(words)")
@@ -92,6 +92,6 @@ struct JapaneseTests {
         #expect(inJapanese.contains { $0.contains("記録からは確かめられません") }, "\(inJapanese)")
         #expect(inJapanese.contains { $0.contains("10MB 以下なら 100%") }, "\(inJapanese)")
         let unknown = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--lang", "fr"], environment: environment)
-        #expect(unknown.exitCode == 2 && unknown.stderr.contains("--lang takes en or ja, not 'fr'"), "\(unknown.stderr)")
+        #expect(unknown.exitCode == 2 && unknown.stderr.contains("--lang takes en, ja, ko, not 'fr'"), "\(unknown.stderr)")
     }
 }

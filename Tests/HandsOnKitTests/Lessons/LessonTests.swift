@@ -39,14 +39,14 @@ struct LessonTests {
         let chapter = try ChapterLoader.load(from: folder.directory)
         try "FROM golang:1.19\nRUN go build -o /s .\nCMD [\"/s\"]\n".write(toFile: "\(folder.root)/Dockerfile", atomically: true, encoding: .utf8)
         let results = [CheckResult(id: "exists", passed: false, message: ""), CheckResult(id: "small", passed: false, message: "")]
-        let early = Hints.select(for: chapter.steps[0], in: chapter, results: results, directory: folder.root, language: "en")
+        let early = Hints.select(for: chapter.steps[0], in: chapter, results: results, directory: folder.root, language: .en)
         #expect(early == ["Build the image first."], "no step so far has introduced multi-stage builds")
         try "# Build\nUse a multi-stage build.\n".write(toFile: "\(folder.directory)/steps/build.en.md", atomically: true, encoding: .utf8)
-        let hints = Hints.select(for: chapter.steps[0], in: chapter, results: results, directory: folder.root, language: "en")
+        let hints = Hints.select(for: chapter.steps[0], in: chapter, results: results, directory: folder.root, language: .en)
         #expect(hints.first == "Build the image first.")
         #expect(hints.contains { $0.hasPrefix("Your Dockerfile has one stage, FROM golang:1.19") })
         try "FROM golang:1.19 AS b\nRUN go build -o /s .\nFROM scratch\nCOPY --from=b /s /s\n".write(toFile: "\(folder.root)/Dockerfile", atomically: true, encoding: .utf8)
-        let cgo = Hints.select(for: chapter.steps[0], in: chapter, results: [CheckResult(id: "df", passed: false, message: "")], directory: folder.root, language: "en")
+        let cgo = Hints.select(for: chapter.steps[0], in: chapter, results: [CheckResult(id: "df", passed: false, message: "")], directory: folder.root, language: .en)
         #expect(cgo.contains { $0.contains("CGO_ENABLED=0") })
     }
 
@@ -61,11 +61,11 @@ struct LessonTests {
         #expect(japanese == "scratch にはないルート証明書\n" + String(repeating: "═", count: 8 + 10 * 2) + "\n")
     }
 
-    @Test(arguments: [(nil, ["LANG": "ja_JP.UTF-8"], "ja"), ("en", ["LANG": "ja_JP.UTF-8"], "en"), (nil, [:], "en"),
-                      (nil, ["LANG": "C.UTF-8"], "c"), (nil, ["LC_ALL": "ko_KR", "LANG": "ja_JP"], "ko"), (nil, ["LANG": "C"], "en")]
-          as [(String?, [String: String], String)])
-    func languageFromTheOptionOrTheEnvironment(option: String?, environment: [String: String], expected: String) {
-        #expect(Language.resolve(option: option, environment: environment) == expected)
+    @Test(arguments: [(["LANG": "ja_JP.UTF-8"], Language.ja), ([:], .en), (["LANG": "C.UTF-8"], .en), (["LANG": "ko_KR.UTF-8"], .ko),
+                      (["LC_ALL": "ko_KR", "LANG": "ja_JP"], .ko), (["LANG": "C"], .en), (["LANG": "fr_FR.UTF-8"], .en),
+                      (["LC_MESSAGES": "ja", "LANG": "en_US.UTF-8"], .ja)])
+    func languageFromTheEnvironment(environment: [String: String], expected: Language) {
+        #expect(Language.fromLocale(environment) == expected)
     }
 
     @Test func aStepWhoseBaseImageCannotBeHadIsSkippedNotFailed() async throws {

@@ -25,7 +25,7 @@ public struct Scoreboard: Sendable {
 
     public init(chapter: Chapter, histories: [String: [GradeReport]], generated: Date = Date()) {
         chapterID = chapter.id
-        chapterTitle = chapter.title.text(in: MessageLanguage.current)
+        chapterTitle = chapter.title.text(in: Language.current)
         scoring = chapter.grading?.scoring ?? .best
         self.generated = generated
         let scoring = self.scoring

@@ -74,11 +74,9 @@ public enum BuildLimitBreach: String, Sendable, Equatable, Codable {
     func message(_ limits: BuildLimits) -> String {
         switch self {
         case .memory:
-            return localized("the build was stopped by its memory limit (\(BuildLimits.binary(limits.memoryBytes))): a RUN step used all of it",
-                             ja: "ビルドはメモリの上限 (\(BuildLimits.binary(limits.memoryBytes))) で止められました。RUN のステップが上限まで使い切りました")
+            return say("buildLimits.buildWasStoppedMemory", ["binary": "\(BuildLimits.binary(limits.memoryBytes))"])
         case .processes:
-            return localized("the build ran into its process limit (\(limits.processes) processes): a RUN step started too many",
-                             ja: "ビルドがプロセス数の上限 (\(limits.processes)) に達しました。RUN のステップが起動したプロセスが多すぎます")
+            return say("buildLimits.buildRanIntoProcess", ["processes": "\(limits.processes)"])
         }
     }
 }

@@ -39,15 +39,14 @@ struct CheckCommand: Command {
         if passed {
             if advanced {
                 let next = session.currentStep
-                context.io.out(style.green(localized("Step passed.", ja: "ステップ合格です。")) + localized(" Next: ", ja: " 次は ") + "\(session.heading(of: next)) (handson step)")
+                context.io.out(style.green(say("checkCommand.stepPassed")) + say("checkCommand.next") + "\(session.heading(of: next)) (handson step)")
             } else {
-                context.io.out(style.green(localized("Step passed: that was the last step of \(session.chapter.id). Well done.",
-                                                     ja: "ステップ合格です。\(session.chapter.id) の最後のステップでした。お疲れさまでした。")))
+                context.io.out(style.green(say("checkCommand.stepPassedThatWas", ["id": "\(session.chapter.id)"])))
             }
         } else {
             let failed = results.filter { !$0.passed }.count
-            context.io.out(style.red(localized("\(failed) of \(results.count) checks failed.", ja: "\(results.count) 件中 \(failed) 件のチェックが不合格です。"))
-                           + localized(" `handson hint` may help.", ja: " `handson hint` でヒントを表示できます。"))
+            context.io.out(style.red(say("checkCommand.failedCountChecksFailed", ["failed": "\(failed)", "count": "\(results.count)"]))
+                           + say("checkCommand.handsonHintMayHelp"))
         }
         return passed ? ExitCode.success : ExitCode.failure
     }
@@ -85,7 +84,7 @@ struct RunCommand: Command {
         let style = io.errorStyle
         runner.onStep = { step, outcome in
             guard let outcome else {
-                io.err(style.bold("\n▶ \(step.id): \(step.title.text(in: "en"))"))
+                io.err(style.bold("\n▶ \(step.id): \(step.title.text(in: Language.current))"))
                 return
             }
             let mark = outcome.status == .passed ? style.green("✓ passed") : outcome.status == .skipped ? style.yellow("– skipped") : style.red("✗ failed")

@@ -43,7 +43,7 @@ struct CompletionWords {
         case "--engine": return EngineKind.allCases.map(\.rawValue)
         case "--chapter": return chapterIDs
         case "--step": return stepIDs
-        case "--lang": return MessageLanguage.supported
+        case "--lang": return Language.allCases.map(\.rawValue)
         case "--format": return ["text", "json", "classroom"]
         default: return nil
         }

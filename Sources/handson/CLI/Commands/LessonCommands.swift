@@ -18,7 +18,7 @@ struct ChaptersCommand: Command {
         let layout = try ProjectLayout.require(in: context)
         let (chapters, errors) = ChapterLoader.loadAll(from: layout.chaptersDirectory)
         let progress = try? LearnerProgress.load(from: context.currentDirectory)
-        let language = Language.resolve(option: arguments.value("--lang"), environment: context.environment)
+        let language = Language.current
         let rows = chapters.map { chapter in
             Row(id: chapter.id, title: chapter.title.text(in: language), steps: chapter.steps.count,
                 done: progress?.chapter == chapter.id ? progress!.passedSteps.count : 0, gradable: chapter.grading != nil)

@@ -6,7 +6,7 @@ struct LessonSession {
     let chapter: Chapter
     let directory: String
     var progress: LearnerProgress
-    let language: String
+    let language: Language
 
     static let languageOption = OptionSpec("--lang", value: "code", help: "Language of the texts (en, ja); default from LANG.")
 
@@ -22,7 +22,7 @@ struct LessonSession {
             throw CommandFailure("step '\(progress.currentStep)' is no longer in chapter \(chapter.id): run `handson reset`")
         }
         return LessonSession(chapter: chapter, directory: directory, progress: progress,
-                             language: Language.resolve(option: arguments.value("--lang"), environment: context.environment))
+                             language: Language.current)
     }
 
     var currentStep: Step { chapter.step(progress.currentStep)! }
@@ -40,8 +40,8 @@ struct LessonSession {
     /// "Step 2 of 5: Multi-stage build with distroless".
     func heading(of step: Step) -> String {
         let index = (chapter.steps.firstIndex { $0.id == step.id } ?? 0) + 1
-        return localized("Step \(index) of \(chapter.steps.count): ", ja: "ステップ \(index)/\(chapter.steps.count): ") + step.title.text(in: language)
-            + (step.optional ? localized(" (optional)", ja: " (任意)") : "")
+        return say("lessonSession.stepIndexCount", ["index": "\(index)", "count": "\(chapter.steps.count)"]) + step.title.text(in: language)
+            + (step.optional ? say("lessonSession.optional") : "")
     }
 }
 

@@ -49,7 +49,7 @@ enum WatchScreen {
         let barWidth = max(10, min(40, width - 30))
         let filled = total == 0 ? 0 : barWidth * done / total
         lines.append("[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
-                     + localized("Step \(state.stepIndex + 1) of \(total): ", ja: "ステップ \(state.stepIndex + 1)/\(total): ") + step.title.text(in: session.language))
+                     + say("watchCommand.stepValueTotal", ["value": "\(state.stepIndex + 1)", "total": "\(total)"]) + step.title.text(in: session.language))
         lines.append("")
         switch state.panel {
         case .checks:
@@ -58,8 +58,8 @@ enum WatchScreen {
             if !state.results.isEmpty && state.results.allSatisfy(\.passed) {
                 lines.append("")
                 lines.append(state.stepIndex + 1 < total
-                             ? localized("Step passed. Press n for the next step.", ja: "ステップ合格です。n で次のステップに進みます。")
-                             : localized("Step passed: the chapter is done. Well done.", ja: "ステップ合格です。この章はこれで終わりです。お疲れさまでした。"))
+                             ? say("watchCommand.stepPassedPressN")
+                             : say("watchCommand.stepPassedChapterDone"))
             }
         case .hint:
             lines.append("Hint")

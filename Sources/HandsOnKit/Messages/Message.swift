@@ -1,0 +1,81 @@
+import Foundation
+
+/// A sentence HandsOn says, as a catalog key and its named values: rendered in the reader's language where it is
+/// shown, so a saved result can be shown in another language and tools can match on the key.
+public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
+    public let key: String
+    public let values: [String: String]
+
+    public init(_ key: String, _ values: [String: String] = [:]) {
+        self.key = key
+        self.values = values
+    }
+
+    /// The sentence in `language`.
+    public func text(in language: Language = .current) -> String {
+        MessageCatalog.render(key, values, in: language)
+    }
+
+    public var description: String { text() }
+}
+
+/// The sentence `key` of the current task's language, its `{name}` placeholders filled from `values`.
+public func say(_ key: String, _ values: [String: String] = [:]) -> String {
+    MessageCatalog.render(key, values, in: .current)
+}
+
+/// The message catalogs: one keyed JSON file per language (`Messages/Catalogs/<language>.json`, built into the
+/// binary), `{"key": "sentence with {name} placeholders"}`. A key missing from a language falls back to English.
+public enum MessageCatalog {
+    static let tables: [Language: [String: String]] = {
+        var tables: [Language: [String: String]] = [:]
+        for (language, bytes) in [(Language.en, PackageResources.en_json), (.ja, PackageResources.ja_json), (.ko, PackageResources.ko_json)] {
+            tables[language] = (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
+        }
+        return tables
+    }()
+
+    /// Every key of a language's catalog.
+    public static func keys(of language: Language) -> Set<String> { Set(tables[language]?.keys ?? [:].keys) }
+
+    /// The template for `key` in `language`, else English; nil for a key no catalog has.
+    public static func template(_ key: String, in language: Language) -> String? {
+        tables[language]?[key] ?? tables[.en]?[key]
+    }
+
+    static func render(_ key: String, _ values: [String: String], in language: Language) -> String {
+        guard let template = template(key, in: language) else { return key }
+        return fill(template, values)
+    }
+
+    /// Replaces each `{name}` with its value; a name with no value stays as it is.
+    static func fill(_ template: String, _ values: [String: String]) -> String {
+        guard template.contains("{") else { return template }
+        var result = ""
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{") {
+            result += rest[..<open]
+            guard let close = rest[open...].firstIndex(of: "}") else { break }
+            let name = String(rest[rest.index(after: open)..<close])
+            result += values[name] ?? "{\(name)}"
+            rest = rest[rest.index(after: close)...]
+        }
+        return result + rest
+    }
+
+    /// The placeholders a template names.
+    public static func placeholders(in template: String) -> Set<String> {
+        var names = Set<String>()
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            names.insert(String(rest[rest.index(after: open)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+
+    /// Items joined as a list in `language` ("a, b" in English, "a、b" in Japanese).
+    public static func list(_ items: [String], in language: Language = .current) -> String {
+        items.joined(separator: render("list.separator", [:], in: language))
+    }
+}
