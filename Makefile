@@ -7,7 +7,7 @@ HANDSON := .build/debug/handson
 # The second Docker daemon, on the containerd image store (started by scripts/setup-engine.sh).
 CONTAINERD_HOST ?= unix:///run/handson-containerd-store/docker.sock
 
-.PHONY: all setup build demo test unit-test matrix lab clean bench install uninstall vm-test
+.PHONY: all setup build demo test unit-test matrix lab clean bench install uninstall vm-test format format-check
 
 all: build
 
@@ -26,7 +26,7 @@ demo: lab
 
 # The whole suite on the default engine (Docker 26, BuildKit, overlay2; the first end-to-end test prepares the lab
 # images itself, from nothing on a new machine), every chapter proved there, then the other engines of the matrix.
-test: setup build
+test: format-check setup build
 	HANDSON_E2E=1 $(SWIFT) test --skip EngineMatrix
 	$(HANDSON) dev check
 	$(MAKE) matrix
@@ -49,6 +49,21 @@ matrix: build
 vm-test:
 	$(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
 	HANDSON_VM=1 $(SWIFT) test --filter HostKindsVMTests; status=$$?; bash scripts/vm/stop.sh; exit $$status
+
+# The toolchain's formatter with the project's .swift-format: `make format` formats the tree; `format-check` (the
+# first step of `make test`) fails on any file it would change, naming the files.
+FORMATTED = Package.swift Sources Tests
+format:
+	$(SWIFT) format format --configuration .swift-format --in-place --recursive --parallel $(FORMATTED)
+
+format-check:
+	@rm -rf .build/format-check && mkdir -p .build/format-check && cp -R $(FORMATTED) .build/format-check/
+	@$(SWIFT) format format --configuration .swift-format --in-place --recursive --parallel .build/format-check
+	@changed=$$(for path in $(FORMATTED); do diff -rq "$$path" ".build/format-check/$$(basename $$path)" >/dev/null 2>&1 \
+		|| diff -rq "$$path" ".build/format-check/$$(basename $$path)" 2>/dev/null | sed -E 's/^Files ([^ ]+) and .*/\1/'; done); \
+		rm -rf .build/format-check; \
+		if [ -n "$$changed" ]; then echo "not formatted (run make format):"; echo "$$changed"; exit 1; fi
+	@echo "format-check: every Swift file is formatted"
 
 # Unit tests only: no engine needed.
 unit-test:

@@ -68,10 +68,6 @@ extension ContainerEngine {
         try await execute(["pull", reference], timeout: timeout)
     }
 
-    public func tag(_ source: String, _ target: String) async throws {
-        try await checked(["tag", source, target])
-    }
-
     /// The line that says why a build failed, as each builder prints it: BuildKit's `ERROR: failed to solve: ...`
     /// (on stderr, after a copy of the Dockerfile's lines), Podman's `Error: building at STEP ...`, the classic
     /// builder's `The command '...' returned a non-zero code: N`; else the last lines of both streams.

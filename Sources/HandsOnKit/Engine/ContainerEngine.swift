@@ -41,7 +41,7 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     }
 
     /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
-    public var isLocal: Bool { host.map { $0.hasPrefix("unix://") } ?? true }
+    public var isLocal: Bool { ContainerEngine.isLocal(address: host) }
 }
 
 public enum EngineError: Error, CustomStringConvertible {
@@ -199,7 +199,10 @@ public struct ContainerEngine: Sendable {
     }
 
     /// Whether the engine runs on this machine, reached through a local socket (so its published ports are here too).
-    public var isLocal: Bool { address.map { $0.hasPrefix("unix://") } ?? true }
+    public var isLocal: Bool { Self.isLocal(address: address) }
+
+    /// An address is on this machine when it is a local socket, or the CLI's default (nil).
+    static func isLocal(address: String?) -> Bool { address.map { $0.hasPrefix("unix://") } ?? true }
 
     /// Whether the engine answers now (never the remembered facts): one short `version` call.
     public func answers(timeout: Double = 15) async -> Bool {

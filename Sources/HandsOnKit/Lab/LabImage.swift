@@ -33,9 +33,6 @@ public enum StandInRecipe: String, Sendable, CaseIterable {
     case distrolessBase
     case busybox
     case debianSlim
-
-    /// Whether the recipe takes its files from the shared debootstrap root with the Go tool chain.
-    var usesToolchainRoot: Bool { self != .debianSlim }
 }
 
 /// Labels every stand-in carries, so `lab prepare` and `doctor` can tell them from real images.

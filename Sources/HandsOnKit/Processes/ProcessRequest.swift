@@ -42,10 +42,6 @@ public struct ProcessRequest: Sendable {
         self.onOutput = onOutput
     }
 
-    /// The command as a person would type it, quoted where needed (for messages only, never executed).
-    public var displayCommand: String {
-        ([executable] + arguments).map(ShellQuoting.quoteForDisplay).joined(separator: " ")
-    }
 }
 
 /// Where the child's standard input comes from.

@@ -4,10 +4,3 @@ public protocol ProcessRunning: Sendable {
     /// printed and how it ended.
     func run(_ request: ProcessRequest) async throws -> ProcessResult
 }
-
-extension ProcessRunning {
-    /// Whether an executable of that name can be found in `PATH`.
-    public func canFind(_ executable: String, environment: [String: String]? = nil) -> Bool {
-        ExecutableLocator.find(executable, environment: environment) != nil
-    }
-}

@@ -10,11 +10,3 @@ public protocol ProgressListener: Sendable {
     func finish()
 }
 
-/// Progress nobody watches.
-public struct SilentProgress: ProgressListener {
-    public init() {}
-    public func step(_ text: String) {}
-    public func detail(_ text: String) {}
-    public func activity(_ text: String) {}
-    public func finish() {}
-}

@@ -47,7 +47,7 @@ final class BatchProgress: Sendable {
             switch event {
             case .started(let submission, let engine):
                 state.running.append(submission.name)
-                if !io.errorIsTerminal { io.err("[\(state.done)/\(total)] started \(submission.name) on \(engine)") }
+                if !io.errorIsTerminal { io.err(say("cli.batchProgress.started", ["done": "\(state.done)", "total": "\(total)", "name": "\(submission.name)", "engine": "\(engine)"])) }
             case .finished(let report, let saveError):
                 state.running.removeAll { $0 == report.submission }
                 state.done += 1

@@ -100,7 +100,7 @@ public enum HandsOnCLI {
     static func messageLanguage(_ arguments: ParsedArguments, following environment: [String: String]) throws -> Language {
         if let asked = arguments.value("--lang") {
             guard let language = Language(rawValue: asked) else {
-                throw UsageError("--lang takes \(Language.allCases.map(\.rawValue).joined(separator: ", ")), not '\(asked)'")
+                throw UsageError(say("cli.handsOnCLI.langTakes", ["map": "\(Language.allCases.map(\.rawValue).joined(separator: ", "))", "asked": "\(asked)"]))
             }
             return language
         }
@@ -114,7 +114,7 @@ public enum HandsOnCLI {
     static func usageError(_ message: String, usage: String?, io: ConsoleIO) -> Int32 {
         io.err(io.errorStyle.red("Error: ") + message)
         if let usage { io.err("Usage: \(usage)") }
-        io.err("See 'handson --help'.")
+        io.err(say("cli.handsOnCLI.seeHandsonHelp"))
         return ExitCode.usage
     }
 

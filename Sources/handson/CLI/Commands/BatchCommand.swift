@@ -48,24 +48,24 @@ struct BatchCommand: Command {
             """)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        guard let chapterID = arguments.value("--chapter") else { throw UsageError("--chapter is required (e.g. --chapter ictsc-diet)") }
-        guard let out = arguments.value("--out") else { throw UsageError("--out is required: the folder for the reports") }
+        guard let chapterID = arguments.value("--chapter") else { throw UsageError(say("cli.batch.chapterRequiredChapterIctsc")) }
+        guard let out = arguments.value("--out") else { throw UsageError(say("cli.batch.outRequiredFolderReports")) }
         if arguments.value("--teams") != nil { return try await Self.gradeTeamMachines(arguments, chapterID: chapterID, out: out, context: context) }
-        for option in ["--image", "--files"] where arguments.value(option) != nil { throw UsageError("\(option) is for --teams") }
-        guard arguments.positionals.count == 1 else { throw UsageError("give the class folder (one sub-folder per answer), or --teams FILE") }
+        for option in ["--image", "--files"] where arguments.value(option) != nil { throw UsageError(say("cli.batch.teams", ["option": "\(option)"])) }
+        guard arguments.positionals.count == 1 else { throw UsageError(say("cli.batch.giveClassFolderOne")) }
         let jobs = arguments.value("--jobs") == nil ? nil : try arguments.positiveInteger("--jobs", default: 1)
         let addresses = try Self.addresses(from: arguments, in: context)
-        if jobs != nil && !addresses.isEmpty { throw UsageError("--jobs is for one engine; with --hosts write HOST=JOBS") }
+        if jobs != nil && !addresses.isEmpty { throw UsageError(say("cli.batch.jobsOneEngineHosts")) }
         let limits = try BuildLimitOptions.limits(from: arguments)
         let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
-        guard chapter.grading != nil else { throw UsageError("chapter \(chapter.id) has no grading section") }
+        guard chapter.grading != nil else { throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"])) }
         let classFolder = context.absolutePath(arguments.positionals[0])
         let reportFolder = context.absolutePath(out)
         let listing = try SubmissionFolders.list(in: classFolder, excluding: reportFolder)
         guard !listing.submissions.isEmpty || arguments.has("--follow") else {
-            throw CommandFailure("\(classFolder) has no sub-folders: put each answer in a folder of its own, named for its author")
+            throw CommandFailure(say("cli.batch.hasSubFoldersPut", ["classFolder": "\(classFolder)"]))
         }
         let io = context.io
         if !listing.skipped.isEmpty {
@@ -74,19 +74,19 @@ struct BatchCommand: Command {
         }
         let follow = arguments.has("--follow")
         if follow && arguments.has("--regrade") {
-            throw UsageError("--follow keeps every grade in the history: to grade a contest from scratch, choose a new --out")
+            throw UsageError(say("cli.batch.followKeepsEveryGrade"))
         }
         let interval = try arguments.positiveNumber("--interval", default: 2)
-        if arguments.value("--interval") != nil && !follow { throw UsageError("--interval is for --follow") }
+        if arguments.value("--interval") != nil && !follow { throw UsageError(say("cli.batch.intervalFollow")) }
         let store = try BatchResultStore(directory: reportFolder, chapter: chapter.id)
         if arguments.has("--regrade") { try store.removeAll() }
         let saved = store.load(listing.submissions)
-        for path in saved.unreadable { io.err("Cannot read the saved result \(path); grading that answer again.") }
+        for path in saved.unreadable { io.err(say("cli.batch.cannotReadSavedResult", ["path": "\(path)"])) }
         let pending = listing.submissions.filter { saved.grades[$0.name] == nil }
 
         let engines = try await Self.engines(addresses, jobs: jobs, chapter: chapter, arguments: arguments, context: context)
         guard var grader = Grader(chapter: chapter, engine: engines[0].engine) else {
-            throw UsageError("chapter \(chapter.id) has no grading section")
+            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
         }
         grader.limits = limits
         grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
@@ -109,7 +109,7 @@ struct BatchCommand: Command {
         progress.begin()
         let outcome = await BatchGrader(grader: grader, engines: engines).run(pending, store: store) { progress.handle($0) }
         progress.end()
-        for lost in outcome.lostEngines { io.err("Lost \(lost) partway: it stopped answering; its answers were graded elsewhere.") }
+        for lost in outcome.lostEngines { io.err(say("cli.batch.lostPartwayStoppedAnswering", ["lost": "\(lost)"])) }
 
         // Reports hold what is saved: exactly one grade per submission graded so far, none for folders gone since.
         let grades = store.load(listing.submissions).grades
@@ -120,7 +120,7 @@ struct BatchCommand: Command {
         printSummaryTable(summary, io: io)
         io.err("Reports: " + (BatchReports.files + ["scoreboard.html"]).map { "\(reportFolder)/\($0)" }.joined(separator: ", "))
         if outcome.interrupted {
-            io.err("Stopped: \(notGraded.count) not graded. Run the same command again to grade them.")
+            io.err(say("cli.batch.stoppedGradedRunSame", ["count": "\(notGraded.count)"]))
             return 130
         }
         return summary.errors > 0 || !notGraded.isEmpty ? ExitCode.failure : ExitCode.success
@@ -133,22 +133,21 @@ struct BatchCommand: Command {
         var follower = ContestFollower(batch: BatchGrader(grader: grader, engines: engines), chapter: chapter,
                                        classFolder: classFolder, store: store)
         follower.interval = .milliseconds(Int(interval * 1000))
-        io.err("Following \(classFolder) for \(chapter.id) on \(engines.map(\.name).joined(separator: ", ")), scoring "
-               + "\(chapter.grading?.scoring.rawValue ?? "best"): \(store.directory)/scoreboard.html is rewritten after each grade. Ctrl-C stops.")
+        io.err(say("cli.batch.followingScoringScoreboardHtml", ["classFolder": "\(classFolder)", "id": "\(chapter.id)", "map": "\(engines.map(\.name).joined(separator: ", "))", "value": "\(chapter.grading?.scoring.rawValue ?? "best")", "directory": "\(store.directory)"]))
         let outcome = await follower.run { event in
             let time = Self.clock()
             switch event {
-            case .queued(let team, let hash): io.err("\(time) \(team): new contents \(hash.prefix(12)), queued")
-            case .scanProblem(let problem): io.err("\(time) \(problem); trying again")
-            case .batch(.started(let submission, let engine)): io.err("\(time) \(submission.name): grading on \(engine)")
+            case .queued(let team, let hash): io.err(say("cli.batch.newContentsQueued", ["time": "\(time)", "team": "\(team)", "prefix": "\(hash.prefix(12))"]))
+            case .scanProblem(let problem): io.err(say("cli.batch.tryingAgain", ["time": "\(time)", "problem": "\(problem)"]))
+            case .batch(.started(let submission, let engine)): io.err(say("cli.batch.grading", ["time": "\(time)", "name": "\(submission.name)", "engine": "\(engine)"]))
             case .batch(.finished(let report, let saveError)):
                 let failed = report.checks.filter { !$0.passed }.map(\.id)
                 io.err("\(time) \(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
                        + (failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", "))
                        + (saveError.map { "; NOT SAVED: \($0)" } ?? ""))
-            case .batch(.cancelled(let submission)): io.err("\(time) \(submission.name): cut short, graded again at the next start")
+            case .batch(.cancelled(let submission)): io.err(say("cli.batch.cutShortGradedAgain", ["time": "\(time)", "name": "\(submission.name)"]))
             case .batch(.engineLost(let engine, let returned)):
-                io.err("\(time) lost \(engine); \(returned.name) goes to another engine")
+                io.err(say("cli.batch.lostGoesAnotherEngine", ["time": "\(time)", "engine": "\(engine)", "name": "\(returned.name)"]))
             }
         }
         let names = Set(store.histories().keys)
@@ -156,11 +155,10 @@ struct BatchCommand: Command {
         let summary = ClassSummary(chapter: chapter, grades: Array(grades.values), notGraded: [])
         try BatchReports.write(summary, to: store.directory)
         guard outcome.interrupted else {
-            io.err("Every engine stopped answering (\(outcome.lostEngines.joined(separator: ", "))): nothing can grade. "
-                   + "Start them and run the same command again; what was graded is kept.")
+            io.err(say("cli.batch.everyEngineStoppedAnswering", ["lostEngines": "\(outcome.lostEngines.joined(separator: ", "))"]))
             return ExitCode.failure
         }
-        for lost in outcome.lostEngines { io.err("Lost \(lost) partway: its answers were graded elsewhere.") }
+        for lost in outcome.lostEngines { io.err(say("cli.batch.lostPartwayAnswersWere", ["lost": "\(lost)"])) }
         io.err("Stopped following. Reports: " + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }
             .joined(separator: ", "))
         return ExitCode.success
@@ -176,21 +174,21 @@ struct BatchCommand: Command {
     /// `--teams FILE --image NAME [--files DIR]`: every team's machine graded at once through its own engine; the
     /// results, history, reports and scoreboard go to --out as a batch's do.
     static func gradeTeamMachines(_ arguments: ParsedArguments, chapterID: String, out: String, context: CommandContext) async throws -> Int32 {
-        guard arguments.positionals.isEmpty else { throw UsageError("--teams grades the teams' machines: give no class folder") }
-        guard let image = arguments.value("--image") else { throw UsageError("--teams needs --image NAME: the image each team built") }
+        guard arguments.positionals.isEmpty else { throw UsageError(say("cli.batch.teamsGradesTeamsMachines")) }
+        guard let image = arguments.value("--image") else { throw UsageError(say("cli.batch.teamsNeedsImageName")) }
         for option in ["--hosts", "--hosts-file", "--host", "--jobs", "--follow"] where arguments.value(option) != nil || arguments.has(option) {
-            throw UsageError("\(option) does not go with --teams: each team's engine is named in the teams file")
+            throw UsageError(say("cli.batch.doesGoTeamsEach", ["option": "\(option)"]))
         }
         let path = context.absolutePath(arguments.value("--teams")!)
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError("cannot read the teams file \(path)") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError(say("cli.batch.cannotReadTeamsFile", ["path": "\(path)"])) }
         let teams: [TeamMachines.Team]
         do { teams = try TeamMachines.parse(text, path: path) } catch { throw UsageError("--teams: \(error)") }
-        guard !teams.isEmpty else { throw UsageError("\(path) names no team (`TEAM HOST` a line)") }
+        guard !teams.isEmpty else { throw UsageError(say("cli.batch.namesTeamTeamHost", ["path": "\(path)"])) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
         guard var grader = Grader(chapter: chapter, engine: ContainerEngine(kind: kind, runner: context.runner)) else {
-            throw UsageError("chapter \(chapter.id) has no grading section")
+            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
         }
         grader.limits = try BuildLimitOptions.limits(from: arguments)
         grader.runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
@@ -216,19 +214,19 @@ struct BatchCommand: Command {
         do {
             if let list = arguments.value("--hosts") {
                 addresses += try EngineAddress.parseList(list)
-                if addresses.isEmpty { throw UsageError("--hosts needs at least one HOST[=JOBS]") }
+                if addresses.isEmpty { throw UsageError(say("cli.batch.hostsNeedsLeastOne")) }
             }
             if let file = arguments.value("--hosts-file") {
                 let path = context.absolutePath(file)
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError("cannot read the hosts file \(path)") }
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError(say("cli.batch.cannotReadHostsFile", ["path": "\(path)"])) }
                 let read = try EngineAddress.parseFile(text, path: path)
-                if read.isEmpty { throw UsageError("\(path) names no engine (one HOST[=JOBS] a line)") }
+                if read.isEmpty { throw UsageError(say("cli.batch.namesEngineOneHost", ["path": "\(path)"])) }
                 addresses += read
             }
         } catch let error as EngineAddressError {
             throw UsageError("--hosts: \(error)")
         }
-        if arguments.value("--host") != nil && !addresses.isEmpty { throw UsageError("use --host for one engine, or --hosts for several, not both") }
+        if arguments.value("--host") != nil && !addresses.isEmpty { throw UsageError(say("cli.batch.useHostOneEngine")) }
         return addresses
     }
 
@@ -242,7 +240,7 @@ struct BatchCommand: Command {
             let engine = try await EngineOption.engine(from: arguments, in: context)
             switch await BatchEngine.check(engine, jobs: jobs, chapter: chapter, limits: limitPolicy) {
             case .success(let ready): return [ready]
-            case .failure(let problem): throw CommandFailure("the engine \(problem)")
+            case .failure(let problem): throw CommandFailure(say("cli.batch.engine", ["problem": "\(problem)"]))
             }
         }
         let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
@@ -255,10 +253,10 @@ struct BatchCommand: Command {
         for result in checked {
             switch result {
             case .success(let engine): ready.append(engine)
-            case .failure(let problem): context.io.err("Left out: \(problem).")
+            case .failure(let problem): context.io.err(say("cli.batch.leftOut", ["problem": "\(problem)"]))
             }
         }
-        guard !ready.isEmpty else { throw CommandFailure("no engine of --hosts can grade \(chapter.id) (see above)") }
+        guard !ready.isEmpty else { throw CommandFailure(say("cli.batch.engineHostsCanGrade", ["id": "\(chapter.id)"])) }
         return ready
     }
 
@@ -273,7 +271,7 @@ struct BatchCommand: Command {
         let mean = summary.mean.map { String(format: "%.1f", $0) } ?? "–"
         let median = summary.median.map { String(format: "%g", $0) } ?? "–"
         let distribution = summary.distribution.map { "\($0.score): \($0.count)" }.joined(separator: "  ")
-        io.out("\(summary.grades.count) graded · mean \(mean) · median \(median) · scores \(distribution)")
+        io.out(say("cli.batch.gradedMeanMedianScores", ["count": "\(summary.grades.count)", "mean": "\(mean)", "median": "\(median)", "distribution": "\(distribution)"]))
     }
 }
 

@@ -21,14 +21,14 @@ enum BuildLimitOptions {
         limits.timeoutSeconds = try arguments.positiveNumber("--build-timeout", default: limits.timeoutSeconds)
         if let text = arguments.value("--build-memory") {
             guard let bytes = BuildLimits.parseMemory(text), bytes >= 6 << 20 else {
-                throw UsageError("--build-memory takes a size of at least 6m, like 512m or 2g, not '\(text)'")
+                throw UsageError(say("cli.buildLimitOptions.buildMemoryTakesSize", ["text": "\(text)"]))
             }
             limits.memoryBytes = bytes
         }
         limits.processes = try arguments.positiveInteger("--build-pids", default: limits.processes)
         if arguments.value("--build-cpus") != nil { limits.cpus = try arguments.positiveNumber("--build-cpus", default: 1) }
         if let cpuset = arguments.value("--cpuset") {
-            guard BuildLimits.isCPUList(cpuset) else { throw UsageError("--cpuset takes a CPU list such as 0, 0-1 or 0,2, not '\(cpuset)'") }
+            guard BuildLimits.isCPUList(cpuset) else { throw UsageError(say("cli.buildLimitOptions.cpusetTakesCpuList", ["cpuset": "\(cpuset)"])) }
             limits.cpuset = cpuset
         }
         return limits

@@ -67,7 +67,7 @@ struct RunCommand: Command {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
         if let step = arguments.value("--step"), chapter.step(step) == nil {
-            throw UsageError("no step '\(step)' in \(chapter.id) (steps: \(chapter.steps.map(\.id).joined(separator: ", ")))")
+            throw UsageError(say("cli.check.stepSteps", ["step": "\(step)", "id": "\(chapter.id)", "map": "\(chapter.steps.map(\.id).joined(separator: ", "))"]))
         }
         let engine = try await EngineOption.engine(from: arguments, in: context)
         let io = context.io

@@ -37,7 +37,7 @@ struct DemoCommand: Command {
         let needed = LabImage.catalog.filter { $0.reference == "golang:1.19" }
         let lab = try await LabPreparer(engine: engine, environment: context.environment).prepare(needed, progress: progress)
         if let failed = lab.first(where: { $0.state == .failed }) {
-            throw CommandFailure("\(failed.reference) is not available: \(failed.message ?? "")")
+            throw CommandFailure(say("cli.demo.available", ["reference": "\(failed.reference)", "value": "\(failed.message ?? "")"]))
         }
 
         let containerName = "go-container"
@@ -60,7 +60,7 @@ struct DemoCommand: Command {
         let io = context.io
         let progress = ProgressReporter(io: io)
         guard PortAvailability.isFree(port) else {
-            throw CommandFailure("port \(port) is in use; stop what listens there or pass --port")
+            throw CommandFailure(say("cli.demo.portUseStopWhat", ["port": "\(port)"]))
         }
 
         let echo: @Sendable (OutputStreamKind, Data) -> Void = { _, data in

@@ -33,14 +33,14 @@ struct DevCheckCommand: Command {
         let (loaded, errors) = ChapterLoader.loadAll(from: layout.chaptersDirectory)
         for error in errors { context.io.err(context.io.errorStyle.red("✗ ") + "\(error)") }
         let wanted = Set(arguments.positionals)
-        if let unknown = wanted.subtracting(loaded.map(\.id)).sorted().first { throw UsageError("no chapter '\(unknown)'") }
+        if let unknown = wanted.subtracting(loaded.map(\.id)).sorted().first { throw UsageError(say("cli.devCheck.chapter", ["unknown": "\(unknown)"])) }
         let chapters = loaded.filter { wanted.isEmpty || wanted.contains($0.id) }
         var hintProblems: [String] = []
         for chapter in chapters {
             let problems = LanguageReview.problems(in: chapter) + HintReview.problems(in: chapter)
             for problem in problems { context.io.err(context.io.errorStyle.red("✗ ") + problem) }
             hintProblems += problems
-            if problems.isEmpty { context.io.err("✓ \(chapter.id): \(chapter.steps.count) steps load and validate; every text is in \(chapter.title.translations.keys.sorted().joined(separator: " and ")); every check has a hint that fits") }
+            if problems.isEmpty { context.io.err(say("cli.devCheck.stepsLoadValidateEvery", ["id": "\(chapter.id)", "count": "\(chapter.steps.count)", "sorted": "\(chapter.title.translations.keys.sorted().joined(separator: " and "))"])) }
         }
         if arguments.has("--schema-only") { return errors.isEmpty && hintProblems.isEmpty ? ExitCode.success : ExitCode.failure }
 

@@ -4,7 +4,7 @@ enum EngineOption {
     /// The engine `--engine` (or `HANDSON_ENGINE`) asks for, nil for "whichever answers".
     static func kind(from arguments: ParsedArguments, in context: CommandContext) throws -> EngineKind? {
         if let name = arguments.value("--engine") {
-            guard let kind = EngineKind(rawValue: name) else { throw UsageError("--engine takes docker or podman, not '\(name)'") }
+            guard let kind = EngineKind(rawValue: name) else { throw UsageError(say("cli.engineOption.engineTakesDockerPodman", ["name": "\(name)"])) }
             return kind
         }
         return context.environment["HANDSON_ENGINE"].flatMap(EngineKind.init(rawValue:))
@@ -14,12 +14,12 @@ enum EngineOption {
         let preferred = try kind(from: arguments, in: context)
         var environment: [String: String]?
         if let host = arguments.value("--host") {
-            guard !host.isEmpty else { throw UsageError("--host needs an address, e.g. unix:///run/other/docker.sock") }
+            guard !host.isEmpty else { throw UsageError(say("cli.engineOption.hostNeedsAddressUnix")) }
             // The address goes to whichever engine answers: docker reads DOCKER_HOST (or DOCKER_CONTEXT), podman
             // CONTAINER_HOST (or CONTAINER_CONNECTION).
             let address: EngineAddress
             do { address = try EngineAddress.parse(host) } catch { throw UsageError("--host: \(error)") }
-            guard address.jobs == nil else { throw UsageError("--host takes an address without =JOBS (that is for batch --hosts)") }
+            guard address.jobs == nil else { throw UsageError(say("cli.engineOption.hostTakesAddressWithout")) }
             let forDocker = address.environment(for: .docker, base: context.environment)
             let forPodman = address.environment(for: .podman, base: [:])
             environment = forDocker.merging(forPodman) { _, new in new }

@@ -27,24 +27,24 @@ struct GradeCommand: Command {
             """)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        guard let chapterID = arguments.value("--chapter") else { throw UsageError("--chapter is required (e.g. --chapter ictsc-diet)") }
+        guard let chapterID = arguments.value("--chapter") else { throw UsageError(say("cli.batch.chapterRequiredChapterIctsc")) }
         let limits = try BuildLimitOptions.limits(from: arguments)
         let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
         let transcript = arguments.value("--transcript")
         let image = arguments.value("--image")
         let sources = [transcript != nil, image != nil, arguments.positionals.count == 1].filter { $0 }.count
-        guard sources == 1 else { throw UsageError("give either a submission folder, --transcript FILE or --image NAME") }
-        if arguments.value("--files") != nil && image == nil { throw UsageError("--files is for --image: the folder on the engine's machine") }
+        guard sources == 1 else { throw UsageError(say("cli.grade.giveEitherSubmissionFolder")) }
+        if arguments.value("--files") != nil && image == nil { throw UsageError(say("cli.grade.filesImageFolderEngine")) }
         _ = try Self.format(arguments)
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         if let transcript {
-            guard let grader = TranscriptGrader(chapter: chapter) else { throw UsageError("chapter \(chapter.id) has no grading section") }
+            guard let grader = TranscriptGrader(chapter: chapter) else { throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"])) }
             return try show(grader.grade(try InputText.read(transcript, in: context), name: transcript), arguments, context)
         }
         let engine = try await EngineOption.engine(from: arguments, in: context)
         guard var grader = Grader(chapter: chapter, engine: engine) else {
-            throw UsageError("chapter \(chapter.id) has no grading section")
+            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
         }
         grader.limits = limits
         grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
@@ -58,7 +58,7 @@ struct GradeCommand: Command {
         let plan = grader.limitPlan(engineInfo: await engine.cachedInfo())
         if !plan.holdsAll {
             guard grader.allowUnlimitedBuilds else { throw CommandFailure("\(BuildLimitsNotHeld(plan: plan))") }
-            context.io.err("Grading without some build limits (--unlimited-builds): \(plan.description)")
+            context.io.err(say("cli.grade.gradingWithoutSomeBuild", ["plan": "\(plan.description)"]))
         }
         return try show(try await grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]), arguments, context)
     }
@@ -79,8 +79,8 @@ struct GradeCommand: Command {
     /// `--format`, with `--json` as the short way to say `--format json`.
     static func format(_ arguments: ParsedArguments) throws -> String {
         let format = arguments.value("--format") ?? (arguments.has("--json") ? "json" : "text")
-        guard ["text", "json", "classroom"].contains(format) else { throw UsageError("--format takes text, json or classroom, not '\(format)'") }
-        if arguments.has("--json") && format != "json" { throw UsageError("--json and --format \(format) ask for two outputs; give one") }
+        guard ["text", "json", "classroom"].contains(format) else { throw UsageError(say("cli.grade.formatTakesTextJson", ["format": "\(format)"])) }
+        if arguments.has("--json") && format != "json" { throw UsageError(say("cli.grade.jsonFormatAskTwo", ["format": "\(format)"])) }
         return format
     }
 }

@@ -27,7 +27,7 @@ struct ChaptersCommand: Command {
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(rows))
         } else if rows.isEmpty {
-            context.io.out("No chapters in \(layout.chaptersDirectory) yet.")
+            context.io.out(say("cli.lessons.chaptersYet", ["chaptersDirectory": "\(layout.chaptersDirectory)"]))
         } else {
             let width = rows.map(\.id.count).max() ?? 0
             for row in rows {
@@ -49,12 +49,12 @@ struct InitCommand: Command {
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
         let directory = context.absolutePath(arguments.positionals[1])
         if FileManager.default.fileExists(atPath: directory), !StarterFiles.isEmpty(directory) {
-            throw CommandFailure("\(arguments.positionals[1]) exists and is not empty; choose a new folder")
+            throw CommandFailure(say("cli.lessons.existsEmptyChooseNew", ["value": "\(arguments.positionals[1])"]))
         }
         try StarterFiles.copy(chapter, to: directory)
         try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(in: directory)
-        context.io.out("Wrote the starter of \(chapter.id) to \(arguments.positionals[1]).")
-        context.io.out("Next: cd \(arguments.positionals[1]) && handson step")
+        context.io.out(say("cli.lessons.wroteStarter", ["id": "\(chapter.id)", "value": "\(arguments.positionals[1])"]))
+        context.io.out(say("cli.lessons.nextCdHandsonStep", ["value": "\(arguments.positionals[1])"]))
         return ExitCode.success
     }
 }
@@ -69,7 +69,7 @@ struct StartCommand: Command {
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
         if StarterFiles.isEmpty(context.currentDirectory) { try StarterFiles.copy(chapter, to: context.currentDirectory) }
         if let existing = try LearnerProgress.load(from: context.currentDirectory), existing.chapter == chapter.id {
-            context.io.out("Already on \(chapter.id) here; carrying on.")
+            context.io.out(say("cli.lessons.alreadyHereCarrying", ["id": "\(chapter.id)"]))
         } else {
             try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(in: context.currentDirectory)
         }
@@ -90,11 +90,11 @@ struct StepCommand: Command {
         context.io.out(TerminalMarkdown.render(session.text(of: step), style: style))
         if !step.commands.isEmpty {
             context.io.out("")
-            context.io.out(style.bold("Commands:"))
+            context.io.out(style.bold(say("cli.step.commands")))
             for command in step.commands { context.io.out("  $ " + command.map(ShellQuoting.quoteForDisplay).joined(separator: " ")) }
         }
         context.io.out("")
-        context.io.out(style.dim("When done: handson check   (stuck: handson hint)"))
+        context.io.out(style.dim(say("cli.step.whenDone")))
         return ExitCode.success
     }
 }
@@ -115,7 +115,7 @@ struct HintCommand: Command {
         }
         let hints = Hints.select(for: step, in: session.chapter, results: results, directory: session.directory, language: session.language)
         for hint in hints { context.io.out("• " + TerminalMarkdown.inline(hint, style: context.io.outputStyle)) }
-        if hints.isEmpty { context.io.out("No hint for this step: `handson step` shows its text again.") }
+        if hints.isEmpty { context.io.out(say("cli.lessons.hintThisStepHandson")) }
         return ExitCode.success
     }
 }
@@ -130,12 +130,12 @@ struct ResetCommand: Command {
         let data = FileManager.default.contents(atPath: progressFile)
         let chapterID = data.flatMap { try? JSONDecoder().decode(LearnerProgress.self, from: $0) }?.chapter
             ?? data.flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] }?["chapter"] as? String
-        guard let chapterID else { throw CommandFailure("this folder has no chapter in progress: nothing to reset") }
+        guard let chapterID else { throw CommandFailure(say("cli.lessons.thisFolderHasChapter")) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let target = arguments.positionals.first ?? chapter.steps[0].id
         guard let index = chapter.steps.firstIndex(where: { $0.id == target }) else {
-            throw UsageError("no step '\(target)' in \(chapter.id) (steps: \(chapter.steps.map(\.id).joined(separator: ", ")))")
+            throw UsageError(say("cli.lessons.stepSteps", ["target": "\(target)", "id": "\(chapter.id)", "map": "\(chapter.steps.map(\.id).joined(separator: ", "))"]))
         }
         // A damaged progress file is replaced: resetting is how a learner gets out of that.
         var progress = ((try? LearnerProgress.load(from: context.currentDirectory)) ?? nil)
@@ -145,7 +145,7 @@ struct ResetCommand: Command {
         progress.passedSteps.removeAll { later.contains($0) }
         for id in later { progress.lastResults[id] = nil }
         try progress.save(in: context.currentDirectory)
-        context.io.out("Back at \(target) in \(chapter.id).")
+        context.io.out(say("cli.lessons.back", ["target": "\(target)", "id": "\(chapter.id)"]))
         return ExitCode.success
     }
 }

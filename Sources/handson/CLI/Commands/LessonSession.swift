@@ -14,12 +14,12 @@ struct LessonSession {
     static func open(_ arguments: ParsedArguments, in context: CommandContext) throws -> LessonSession {
         let directory = context.currentDirectory
         guard let progress = try LearnerProgress.load(from: directory) else {
-            throw CommandFailure("this folder has no chapter in progress: run `handson start <chapter>` here (see `handson chapters`)")
+            throw CommandFailure(say("cli.lessonSession.thisFolderHasChapter"))
         }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: progress.chapter, chaptersDirectory: layout.chaptersDirectory)
         guard chapter.step(progress.currentStep) != nil else {
-            throw CommandFailure("step '\(progress.currentStep)' is no longer in chapter \(chapter.id): run `handson reset`")
+            throw CommandFailure(say("cli.lessonSession.stepLongerChapterRun", ["currentStep": "\(progress.currentStep)", "id": "\(chapter.id)"]))
         }
         return LessonSession(chapter: chapter, directory: directory, progress: progress,
                              language: Language.current)

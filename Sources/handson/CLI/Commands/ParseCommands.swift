@@ -56,11 +56,11 @@ enum InputText {
         } else {
             let absolute = context.absolutePath(path!)
             guard let contents = FileManager.default.contents(atPath: absolute) else {
-                throw CommandFailure("cannot read \(path!): no such file, or not readable")
+                throw CommandFailure(say("cli.parses.cannotReadSuchFile", ["value": "\(path!)"]))
             }
             data = contents
         }
-        guard data.count <= limit else { throw CommandFailure("input is over \(limit >> 20) MiB; not read") }
+        guard data.count <= limit else { throw CommandFailure(say("cli.parses.inputOverMibRead", ["value": "\(limit >> 20)"])) }
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -20,7 +20,7 @@ struct ProbeCommand: Command {
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let url = arguments.positionals[0]
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw UsageError("give an http:// or https:// URL, not '\(url)'") }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw UsageError(say("cli.probe.giveHttpHttpsUrl", ["url": "\(url)"])) }
         let deadline = try arguments.positiveNumber("--deadline", default: 30)
         let status = try arguments.positiveInteger("--status", default: 200)
         let anyBody = arguments.has("--any-body")
@@ -37,7 +37,7 @@ struct ProbeCommand: Command {
             context.io.out("\(url) answered \(observation.summary) after " + String(format: "%.3f", observation.elapsedSeconds)
                            + " s (\(observation.attempts) attempts)")
         } else {
-            context.io.err("\(url) did not answer \(check.wanted) within \(Int(deadline)) s; last: \(observation.summary)")
+            context.io.err(say("cli.probe.didAnswerWithinLast", ["url": "\(url)", "wanted": "\(check.wanted)", "seconds": "\(Int(deadline))", "summary": "\(observation.summary)"]))
         }
         return satisfied ? ExitCode.success : ExitCode.failure
     }

@@ -21,7 +21,7 @@ struct SizeCommand: Command {
         let engine = try await EngineOption.engine(from: arguments, in: context)
         let reference = arguments.positionals[0]
         guard let resolved = await engine.resolveImage(reference) else {
-            context.io.err("\(reference) is not an image on \(engine.kind.rawValue)")
+            context.io.err(say("cli.size.image", ["reference": "\(reference)", "kind": "\(engine.kind.rawValue)"]))
             return ExitCode.failure
         }
         let report = try await engine.sizeReport(resolved, store: await engine.cachedInfo()?.store, bases: arguments.value("--base").map { [$0] } ?? [])

@@ -62,22 +62,22 @@ enum WatchScreen {
                              : say("watchCommand.stepPassedChapterDone"))
             }
         case .hint:
-            lines.append("Hint")
-            lines.append("----")
-            lines += hints.isEmpty ? ["No hint: every check passes."] : hints.map { "• " + $0 }
+            lines.append(say("cli.watch.hintTitle"))
+            lines.append(String(repeating: "-", count: displayWidth(say("cli.watch.hintTitle"))))
+            lines += hints.isEmpty ? [say("cli.watch.noHintAllPass")] : hints.map { "• " + $0 }
         case .text:
             lines += session.text(of: step).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         case .chapters:
-            lines.append("Steps of \(chapter.id)")
+            lines.append(say("cli.watch.stepsOf", ["chapter": chapter.id]))
             for (index, each) in chapter.steps.enumerated() {
                 let mark = session.progress.passedSteps.contains(each.id) ? "✓" : (index == state.stepIndex ? ">" : " ")
                 lines.append("\(mark) \(index + 1). \(each.title.text(in: session.language))")
             }
         }
         var footer: [String] = []
-        if !state.engineConnected { footer.append("The engine's event stream was lost (engine restarted?): reconnecting...") }
+        if !state.engineConnected { footer.append(say("cli.watch.eventStreamLostFooter")) }
         if !state.status.isEmpty { footer.append(state.status) }
-        footer.append("h hint · s step text · l steps · n next · r check · q quit")
+        footer.append(say("cli.watch.keys"))
         let room = max(1, height - footer.count - 1)
         // The title and the progress bar stay one line each; what follows is wrapped to the terminal's width.
         let wrapped = Array(lines.prefix(3)) + lines.dropFirst(3).flatMap { wrap($0, width: width) }
@@ -153,7 +153,7 @@ struct LiveView {
         if terminal != nil {
             KeyReader.start { sink.yield(.key($0)) }
         } else {
-            io.out("Watching \(session.directory) for changes (\(mechanism.rawValue); Ctrl-C stops) and the engine's image and container events.")
+            io.out(say("cli.watch.watchingChangesCtrlStops", ["directory": "\(session.directory)", "mechanism": "\(mechanism.rawValue)"]))
         }
         let resize = terminal.map { _ in ResizeSignal.start { sink.yield(.resized) } }
         defer { resize?.cancel() }
@@ -194,25 +194,25 @@ struct LiveView {
                         state.panel = .checks
                         sink.yield(.checkNow)
                     } else {
-                        state.status = passed ? "That was the last step." : "Pass this step first (h shows a hint)."
+                        state.status = passed ? say("cli.watch.lastStep") : say("cli.watch.passFirst")
                     }
                 default: break
                 }
             case .fileChanged:
-                state.status = "A file changed."
-                if terminal == nil { io.out(io.outputStyle.dim("\n— a file changed: checking again —")) }
+                state.status = say("cli.watch.fileChanged")
+                if terminal == nil { io.out(io.outputStyle.dim(say("cli.watch.fileChangedCheckingAgain"))) }
                 schedule()
             case .engine(let update):
                 switch update {
                 case .connected: state.engineConnected = true
                 case .lost(let reason):
                     state.engineConnected = false
-                    if terminal == nil { io.out("The engine's event stream was lost (\(reason)); reconnecting...") }
+                    if terminal == nil { io.out(say("cli.watch.engineEventStreamWas", ["reason": "\(reason)"])) }
                 case .event(let event):
                     guard event.isRelevant else { continue }
                     let what = "\(event.type) \(event.action)" + (event.name.map { " \($0)" } ?? "")
-                    state.status = "Engine: \(what)"
-                    if terminal == nil { io.out(io.outputStyle.dim("\n— engine: \(what): checking again —")) }
+                    state.status = say("cli.watch.engineEvent", ["event": what])
+                    if terminal == nil { io.out(io.outputStyle.dim(say("cli.watch.engineEventCheckingAgain", ["event": what]))) }
                     schedule()
                 }
             case .resized: break
@@ -229,12 +229,12 @@ struct LiveView {
                 if terminal == nil {
                     io.out(session.heading(of: step))
                     CheckLines.print(state.results, io: io)
-                    io.out(state.results.allSatisfy(\.passed) ? "Step passed." : "Watching for changes (Ctrl-C stops)...")
+                    io.out(say(state.results.allSatisfy(\.passed) ? "cli.watch.stepPassed" : "cli.watch.watchingForChanges"))
                 }
             }
             draw()
         }
-        if terminal == nil { io.out("Stopped watching.") }
+        if terminal == nil { io.out(say("cli.watch.stoppedWatching")) }
         return ExitCode.success
     }
 }

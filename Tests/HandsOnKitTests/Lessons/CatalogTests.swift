@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+
+@testable import HandsOnKit
+@testable import handson
+
+/// The message catalogs: complete in every language, and what the learner's commands print is in the language asked.
+@Suite("Message catalogs")
+struct CatalogTests {
+    static let sources = BatchFixtures.repositoryRoot + "/Sources"
+
+    /// The keys the code says: the first argument of `say(...)` and `Message(...)` where it is a literal.
+    static func keysInSources() throws -> Set<String> {
+        var keys = Set<String>()
+        let pattern = try NSRegularExpression(pattern: #"(?:say|Message)\(\s*"([a-zA-Z][\w.]+)""#)
+        let enumerator = FileManager.default.enumerator(atPath: sources)
+        while let path = enumerator?.nextObject() as? String {
+            guard path.hasSuffix(".swift") else { continue }
+            let text = try String(contentsOfFile: "\(sources)/\(path)", encoding: .utf8)
+            for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
+                if let range = Range(match.range(at: 1), in: text) { keys.insert(String(text[range])) }
+            }
+        }
+        return keys
+    }
+
+    @Test func everyKeyTheCodeSaysIsInTheEnglishCatalog() throws {
+        let used = try Self.keysInSources()
+        #expect(used.count > 200)
+        let missing = used.subtracting(MessageCatalog.keys(of: .en))
+        #expect(missing.isEmpty, "keys with no English sentence: \(missing.sorted())")
+    }
+
+    @Test(arguments: [Language.ja, .ko])
+    func everyLanguageHasEveryKeyWithTheSamePlaceholders(language: Language) {
+        let english = MessageCatalog.keys(of: .en)
+        let translated = MessageCatalog.keys(of: language)
+        #expect(english.subtracting(translated).isEmpty, "\(language): missing \(english.subtracting(translated).sorted())")
+        #expect(translated.subtracting(english).isEmpty, "\(language): not in English \(translated.subtracting(english).sorted())")
+        for key in english.intersection(translated).sorted() {
+            let englishNames = MessageCatalog.placeholders(in: MessageCatalog.template(key, in: .en) ?? "")
+            let names = MessageCatalog.placeholders(in: MessageCatalog.template(key, in: language) ?? "")
+            #expect(names == englishNames, "\(language) \(key): \(names.sorted()) vs \(englishNames.sorted())")
+        }
+    }
+
+    @Test func placeholdersAreFilledByNameAndAnUnknownKeyShowsItself() {
+        #expect(MessageCatalog.fill("{a} and {b}, {a}", ["a": "x", "b": "y"]) == "x and y, x")
+        #expect(MessageCatalog.fill("{a} {missing}", ["a": "x"]) == "x {missing}")
+        #expect(MessageCatalog.fill("no braces", ["a": "x"]) == "no braces")
+        #expect(MessageCatalog.fill("{unclosed", [:]) == "{unclosed")
+        #expect(Message("no.such.key").text(in: .ja) == "no.such.key")
+        let limit = Message("buildLimits.buildWasStoppedMemory", ["binary": "1GiB"])
+        #expect(limit.text(in: .en) == "the build was stopped by its memory limit (1GiB): a RUN step used all of it")
+        #expect(limit.text(in: .ja).contains("1GiB") && CourseLanguageTests.isIn(.ja, limit.text(in: .ja)))
+        #expect(MessageCatalog.list(["a", "b"], in: .en) == "a, b")
+        #expect(MessageCatalog.list(["a", "b"], in: .ja) == "a、b")
+    }
+}
+
+/// Every line the learner's commands print is in the language asked: a line with words has at least one word of it
+/// (commands, paths, image names, numbers and code aside).
+@Suite("The learner's commands in each language")
+struct CourseLanguageTests {
+    /// Whether `text` has a letter of the language's script (kana or kanji; hangul); for English, no such letter.
+    static func isIn(_ language: Language, _ text: String) -> Bool {
+        let scalars = text.unicodeScalars
+        let japanese = scalars.contains { (0x3040...0x30FF).contains($0.value) || (0x4E00...0x9FFF).contains($0.value) }
+        let korean = scalars.contains { (0xAC00...0xD7A3).contains($0.value) || (0x1100...0x11FF).contains($0.value) }
+        switch language {
+        case .en: return !japanese && !korean
+        case .ja: return japanese
+        case .ko: return korean
+        }
+    }
+
+    /// Lines that need no words of a language: empty, rules, code (in a block or indented as a command), a command or
+    /// path alone, or symbols and numbers.
+    static func needsWords(_ line: String, inCode: Bool) -> Bool {
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if inCode || trimmed.isEmpty || line.hasPrefix("  ") { return false }
+        let words = trimmed.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        let prose = words.filter { word in
+            let bare = word.trimmingCharacters(in: CharacterSet(charactersIn: "`*_()[]{}:;,.!?\"'•✓✗▶>-#|"))
+            return bare.count > 1 && bare.allSatisfy(\.isLetter) && !bare.contains("/")
+        }
+        return prose.count >= 2
+    }
+
+    /// The lines of `output` that should be in `language` and are not.
+    static func strayLines(_ output: String, language: Language) -> [String] {
+        var inCode = false
+        var stray: [String] = []
+        for line in output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.trimmingCharacters(in: .whitespaces).hasPrefix("┌") || line.contains("```") { inCode = true }
+            if needsWords(line, inCode: inCode), !isIn(language, line) { stray.append(line) }
+            if line.trimmingCharacters(in: .whitespaces).hasPrefix("└") { inCode = false }
+        }
+        return stray
+    }
+
+    @Test(arguments: [Language.ja, .ko])
+    func stepHintAndChaptersSpeakTheLanguageAsked(language: Language) async throws {
+        let (chapters, _) = ChapterLoader.loadAll(from: CourseChaptersTests.chaptersDirectory)
+        for chapter in chapters {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-lang-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": BatchFixtures.repositoryRoot, "LANG": "\(language.rawValue).UTF-8"]
+            let started = await CLIRun.run(["init", chapter.id, folder], environment: environment)
+            #expect(started.exitCode == 0, "\(started.stderr)")
+            #expect(Self.strayLines(started.stdout + started.stderr, language: language).isEmpty, "\(chapter.id) init: \(started.stdout)")
+            for command in [["step"], ["hint"], ["chapters"], ["step", "--lang", language.rawValue]] {
+                let run = await CLIRun.run(command, environment: environment, directory: folder)
+                let stray = Self.strayLines(run.stdout + run.stderr, language: language)
+                #expect(stray.isEmpty, "\(chapter.id) \(command.joined(separator: " ")) in \(language): \(stray)")
+            }
+        }
+    }
+}
