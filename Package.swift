@@ -10,9 +10,12 @@ let package = Package(
     targets: [
         /// The engine: processes, container engines, lab images, parsers, checks, grading, lessons, reports.
         /// Its sentences come from one keyed JSON catalog per language, built into the binary.
-        .target(name: "HandsOnKit", dependencies: ["CSpawnSupport", "CZlibSupport"],
-                resources: [.embedInCode("Messages/Catalogs/en.json"), .embedInCode("Messages/Catalogs/ja.json"),
-                            .embedInCode("Messages/Catalogs/ko.json")]),
+        .target(
+            name: "HandsOnKit", dependencies: ["CSpawnSupport", "CZlibSupport"],
+            resources: [
+                .embedInCode("Messages/Catalogs/en.json"), .embedInCode("Messages/Catalogs/ja.json"),
+                .embedInCode("Messages/Catalogs/ko.json"),
+            ]),
         /// GNU libc calls Swift's Glibc module does not expose (pipe2, posix_spawn chdir, pidfd_open).
         .target(name: "CSpawnSupport"),
         /// zlib's inflate for compressed image layers (the system's libz; Debian's zlib1g-dev has the header).

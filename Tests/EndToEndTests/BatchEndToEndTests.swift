@@ -1,10 +1,12 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// A class folder made by scripts/make-sample-class.sh: the chapter's graded examples (every tier) and one answer of
 /// each failure kind, with what each must score.
@@ -22,8 +24,11 @@ enum GeneratedClass {
     static func make(in parent: String, only: [String] = []) async throws -> (folder: String, answers: [Answer]) {
         let folder = "\(parent)/class"
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        let made = try await EndToEnd.runner.run(ProcessRequest("bash", ["\(EndToEnd.repositoryRoot)/scripts/make-sample-class.sh", folder]
-                                                              + (only.isEmpty ? [] : ["--only", only.joined(separator: ",")]), timeout: 60))
+        let made = try await EndToEnd.runner.run(
+            ProcessRequest(
+                "bash",
+                ["\(EndToEnd.repositoryRoot)/scripts/make-sample-class.sh", folder]
+                    + (only.isEmpty ? [] : ["--only", only.joined(separator: ",")]), timeout: 60))
         guard made.succeeded else { throw CommandFailure("make-sample-class.sh failed: \(made.stderr)") }
         let table = try String(contentsOfFile: "\(folder)/expected.tsv", encoding: .utf8)
         let answers = table.split(separator: "\n").dropFirst().map { line -> Answer in
@@ -40,39 +45,56 @@ extension GradingOnTheEngine {
         static let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
 
         static func batchArguments(_ folder: String, _ out: String, jobs: Int = 2) -> [String] {
-            ["batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "\(jobs)",
-             "--build-timeout", "\(Int(GeneratedClass.buildTimeout))", "--run-timeout", "\(Int(GeneratedClass.runTimeout))"]
+            [
+                "batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "\(jobs)",
+                "--build-timeout", "\(Int(GeneratedClass.buildTimeout))", "--run-timeout",
+                "\(Int(GeneratedClass.runTimeout))",
+            ]
         }
 
         static func runBatch(_ arguments: [String], timeout: Double = 600) async throws -> ProcessResult {
             var environment = ProcessInfo.processInfo.environment
             environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
-            return try await EndToEnd.runner.run(ProcessRequest(binary, arguments, environment: environment, timeout: timeout, killGrace: 30))
+            return try await EndToEnd.runner.run(
+                ProcessRequest(binary, arguments, environment: environment, timeout: timeout, killGrace: 30))
         }
 
         static func savedGrades(_ out: String) throws -> [GradeReport] {
-            try JSONOutput.decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/results.json")))
+            try JSONOutput.decode(
+                [GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/results.json")))
         }
 
         /// Nothing the batch made is left: no container or image with its label, no grading tag.
-        static func expectNothingLeft(_ out: String, _ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-            let manifest = try JSONDecoder().decode([String: String].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/batch.json")))
+        static func expectNothingLeft(
+            _ out: String, _ engine: ContainerEngine, sourceLocation: SourceLocation = #_sourceLocation
+        ) async throws {
+            let manifest = try JSONDecoder().decode(
+                [String: String].self, from: Data(contentsOf: URL(fileURLWithPath: "\(out)/batch.json")))
             let label = "label=org.handson.batch=\(manifest["batchID"] ?? "?")"
-            let batchTags = try await engine.execute(["image", "ls", "--format", "{{.Tag}}", "handson-grade/ictsc-diet"]).stdout
-            .split(separator: "\n").filter { $0.hasPrefix(manifest["batchID"] ?? "?") }
-        #expect(batchTags.isEmpty, "images of the batch left: \(batchTags)", sourceLocation: sourceLocation)
-        // Untagged images built from the class's answers (a tag removed while its container was still there).
-        let dangling = try await engine.execute(["image", "ls", "-a", "-q", "--filter", "dangling=true"]).stdout.split(separator: "\n").map(String.init)
-        if !dangling.isEmpty {
-            let commands = try await engine.execute(["image", "inspect", "--format", "{{.Id}} {{json .ContainerConfig.Cmd}}"] + dangling).stdout
-            let fromClass = commands.split(separator: "\n").filter { line in
-                ["flooding the log", "f(){ f | f & }", "sleep 600", "x=$x$x"].contains { line.contains($0) }
+            let batchTags = try await engine.execute([
+                "image", "ls", "--format", "{{.Tag}}", "handson-grade/ictsc-diet",
+            ]).stdout
+                .split(separator: "\n").filter { $0.hasPrefix(manifest["batchID"] ?? "?") }
+            #expect(batchTags.isEmpty, "images of the batch left: \(batchTags)", sourceLocation: sourceLocation)
+            // Untagged images built from the class's answers (a tag removed while its container was still there).
+            let dangling = try await engine.execute(["image", "ls", "-a", "-q", "--filter", "dangling=true"]).stdout
+                .split(separator: "\n").map(String.init)
+            if !dangling.isEmpty {
+                let commands = try await engine.execute(
+                    ["image", "inspect", "--format", "{{.Id}} {{json .ContainerConfig.Cmd}}"] + dangling
+                ).stdout
+                let fromClass = commands.split(separator: "\n").filter { line in
+                    ["flooding the log", "f(){ f | f & }", "sleep 600", "x=$x$x"].contains { line.contains($0) }
+                }
+                #expect(
+                    fromClass.isEmpty, "untagged images of the class left: \(fromClass)", sourceLocation: sourceLocation
+                )
             }
-            #expect(fromClass.isEmpty, "untagged images of the class left: \(fromClass)", sourceLocation: sourceLocation)
-        }
-        for arguments in [["ps", "-a", "-q", "--filter", label], ["image", "ls", "-q", "handson-grade/*"]] {
+            for arguments in [["ps", "-a", "-q", "--filter", label], ["image", "ls", "-q", "handson-grade/*"]] {
                 let left = try await engine.execute(arguments).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-                #expect(left.isEmpty, "left on the engine: \(arguments.joined(separator: " ")) -> \(left)", sourceLocation: sourceLocation)
+                #expect(
+                    left.isEmpty, "left on the engine: \(arguments.joined(separator: " ")) -> \(left)",
+                    sourceLocation: sourceLocation)
             }
         }
 
@@ -80,7 +102,9 @@ extension GradingOnTheEngine {
             let engine = try await EndToEnd.engine()
             _ = try await EndToEnd.prepareLab(on: engine)
             let chapter = try GradingEndToEndTests.chapter("ictsc-diet")
-            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-batch-\(UUID().uuidString.prefix(8))").path
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "handson-batch-\(UUID().uuidString.prefix(8))"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: parent) }
             let (folder, answers) = try await GeneratedClass.make(in: parent)
             let out = "\(parent)/report"
@@ -103,15 +127,23 @@ extension GradingOnTheEngine {
             for answer in answers {
                 let fromBatch = try #require(grades.first { $0.submission == answer.name })
                 let alone = try await grader.grade("\(folder)/\(answer.name)", name: answer.name)
-                #expect(fromBatch.score == answer.score && alone.score == answer.score, "\(answer.name): \(fromBatch.checks)")
-                #expect(fromBatch.checks.filter { !$0.passed }.map(\.id) == alone.checks.filter { !$0.passed }.map(\.id), "\(answer.name)")
+                #expect(
+                    fromBatch.score == answer.score && alone.score == answer.score,
+                    "\(answer.name): \(fromBatch.checks)")
+                #expect(
+                    fromBatch.checks.filter { !$0.passed }.map(\.id) == alone.checks.filter { !$0.passed }.map(\.id),
+                    "\(answer.name)")
                 if let check = answer.failingCheck {
-                    #expect(fromBatch.checks.contains { $0.id == check && !$0.passed }, "\(answer.name): \(fromBatch.checks)")
+                    #expect(
+                        fromBatch.checks.contains { $0.id == check && !$0.passed },
+                        "\(answer.name): \(fromBatch.checks)")
                 }
                 // A hang, flood, fork bomb or memory hog (a failed build or run) costs at most its own timeout. A built
                 // image's time is also its measurement: the 900MB as-given one takes longer while other suites build.
                 if ["builds", "hash-value"].contains(answer.failingCheck ?? "") {
-                    #expect(fromBatch.durationSeconds < GeneratedClass.buildTimeout + GeneratedClass.runTimeout + 20, "\(answer.name)")
+                    #expect(
+                        fromBatch.durationSeconds < GeneratedClass.buildTimeout + GeneratedClass.runTimeout + 20,
+                        "\(answer.name)")
                 }
             }
             #expect(Set(grades.map(\.score)) == [0, 40, 70, 100])
@@ -123,7 +155,9 @@ extension GradingOnTheEngine {
         @Test func aBatchKilledHalfwayAndRunAgainEndsWithEveryResultOnce() async throws {
             let engine = try await EndToEnd.engine()
             _ = try await EndToEnd.prepareLab(on: engine)
-            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-resume-\(UUID().uuidString.prefix(8))").path
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "handson-resume-\(UUID().uuidString.prefix(8))"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: parent) }
             let (folder, answers) = try await GeneratedClass.make(in: parent)
             let out = "\(parent)/report"
@@ -133,26 +167,39 @@ extension GradingOnTheEngine {
             let killed = Task {
                 var environment = ProcessInfo.processInfo.environment
                 environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
-                _ = try? await EndToEnd.runner.run(ProcessRequest("bash", ["-c", "echo $$ > \"$0\"; exec \"$@\"", pidFile, Self.binary]
-                                                                      + Self.batchArguments(folder, out), environment: environment, timeout: 300))
+                _ = try? await EndToEnd.runner.run(
+                    ProcessRequest(
+                        "bash",
+                        ["-c", "echo $$ > \"$0\"; exec \"$@\"", pidFile, Self.binary]
+                            + Self.batchArguments(folder, out), environment: environment, timeout: 300))
             }
             let results = "\(out)/results"
             var saved = 0
             for _ in 0..<600 where saved < 4 {
                 try await Task.sleep(for: .seconds(0.1))
-                saved = ((try? FileManager.default.contentsOfDirectory(atPath: results)) ?? []).filter { $0.hasSuffix(".json") }.count
+                saved =
+                    ((try? FileManager.default.contentsOfDirectory(atPath: results)) ?? []).filter {
+                        $0.hasSuffix(".json")
+                    }.count
             }
-            let pid = try #require(pid_t(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
+            let pid = try #require(
+                pid_t(String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
             kill(pid, SIGKILL)
             _ = await killed.value  // the runner returns once the killed process is gone
-            let savedBeforeKill = ((try? FileManager.default.contentsOfDirectory(atPath: results)) ?? []).filter { $0.hasSuffix(".json") }
-            #expect(savedBeforeKill.count >= 4 && savedBeforeKill.count < answers.count, "killed halfway: \(savedBeforeKill)")
+            let savedBeforeKill = ((try? FileManager.default.contentsOfDirectory(atPath: results)) ?? []).filter {
+                $0.hasSuffix(".json")
+            }
+            #expect(
+                savedBeforeKill.count >= 4 && savedBeforeKill.count < answers.count,
+                "killed halfway: \(savedBeforeKill)")
 
             let resumed = try await Self.runBatch(Self.batchArguments(folder, out), timeout: 300)
             #expect(resumed.termination == .exited(0), "\(resumed.stderr)")
             #expect(resumed.durationSeconds < 120, "the resumed run took \(resumed.durationSeconds) s")
-            #expect(resumed.stderr.contains("Grading \(answers.count - savedBeforeKill.count) of \(answers.count) submissions"),
-                    "only what was missing is graded: \(resumed.stderr.prefix(400))")
+            #expect(
+                resumed.stderr.contains(
+                    "Grading \(answers.count - savedBeforeKill.count) of \(answers.count) submissions"),
+                "only what was missing is graded: \(resumed.stderr.prefix(400))")
             let grades = try Self.savedGrades(out)
             #expect(grades.map(\.submission) == answers.map(\.name).sorted(), "no doubled or missing row")
             for answer in answers {
@@ -161,11 +208,15 @@ extension GradingOnTheEngine {
             let csvRows = try await ReportChecks.csvRows("\(out)/results.csv")
             #expect(csvRows.dropFirst().map { $0[0] } == answers.map(\.name).sorted())
             try await Self.expectNothingLeft(out, engine)
-            await #expect(try GradingEndToEndTests.containerGone(running: "sleep 600", on: engine), "the killed run's hanging build was stopped")
+            await #expect(
+                try GradingEndToEndTests.containerGone(running: "sleep 600", on: engine),
+                "the killed run's hanging build was stopped")
 
             // A third run has nothing to do; --regrade grades all again, still one row each.
             let again = try await Self.runBatch(Self.batchArguments(folder, out), timeout: 120)
-            #expect(again.termination == .exited(0) && again.durationSeconds < 30, "\(again.durationSeconds) s: \(again.stderr)")
+            #expect(
+                again.termination == .exited(0) && again.durationSeconds < 30,
+                "\(again.durationSeconds) s: \(again.stderr)")
             #expect(again.stderr.contains("Grading 0 of \(answers.count) submissions"), "\(again.stderr.prefix(300))")
             #expect(try Self.savedGrades(out).map(\.score) == grades.map(\.score))
         }
@@ -173,19 +224,26 @@ extension GradingOnTheEngine {
         @Test func ctrlCStopsTheBatchKeepsFinishedResultsAndLeavesNothingRunning() async throws {
             let engine = try await EndToEnd.engine()
             _ = try await EndToEnd.prepareLab(on: engine)
-            let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-stop-\(UUID().uuidString.prefix(8))").path
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "handson-stop-\(UUID().uuidString.prefix(8))"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: parent) }
             let (folder, answers) = try await GeneratedClass.make(in: parent)
             let out = "\(parent)/report"
             // The runner's timeout sends SIGTERM, which handson treats as Ctrl-C.
-            let stopped = try await Self.runBatch(["batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "2",
-                                             "--build-timeout", "300", "--run-timeout", "300"], timeout: 14)
+            let stopped = try await Self.runBatch(
+                [
+                    "batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "2",
+                    "--build-timeout", "300", "--run-timeout", "300",
+                ], timeout: 14)
             #expect(stopped.timedOut && stopped.termination == .exited(130), "\(stopped.termination) \(stopped.stderr)")
             #expect(stopped.stderr.contains("Run the same command again"))
             let grades = try Self.savedGrades(out)
-            #expect(!grades.isEmpty && grades.count < answers.count, "some finished, not all: \(grades.map(\.submission))")
-            #expect(grades.allSatisfy { grade in answers.first { $0.name == grade.submission }?.score == grade.score },
-                    "no result of a cancelled grade was saved")
+            #expect(
+                !grades.isEmpty && grades.count < answers.count, "some finished, not all: \(grades.map(\.submission))")
+            #expect(
+                grades.allSatisfy { grade in answers.first { $0.name == grade.submission }?.score == grade.score },
+                "no result of a cancelled grade was saved")
             let html = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
             #expect(html.contains("Incomplete: \(answers.count - grades.count) submission(s) not graded yet"))
             await #expect(try GradingEndToEndTests.containerGone(running: "sleep 600", on: engine))
@@ -196,27 +254,37 @@ extension GradingOnTheEngine {
 
 /// Reads the reports back with tools that did not write them: Python's csv module, Foundation's XML parser, Chromium.
 enum ReportChecks {
-    static func expectValid(_ out: String, grades: [GradeReport], sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    static func expectValid(_ out: String, grades: [GradeReport], sourceLocation: SourceLocation = #_sourceLocation)
+        async throws
+    {
         let rows = try await csvRows("\(out)/results.csv")
         #expect(rows.first == CSVReport.header, sourceLocation: sourceLocation)
         #expect(rows.dropFirst().map { $0[0] } == grades.map(\.submission), sourceLocation: sourceLocation)
         #expect(rows.dropFirst().map { Int($0[1]) } == grades.map(\.score), sourceLocation: sourceLocation)
-        #expect(rows.dropFirst().map { Int64($0[4]) } == grades.map { $0.image?.sizeBytes }, sourceLocation: sourceLocation)
+        #expect(
+            rows.dropFirst().map { Int64($0[4]) } == grades.map { $0.image?.sizeBytes }, sourceLocation: sourceLocation)
 
         let junit = try JUnitCounts.read("\(out)/junit.xml")
         #expect(junit.testCases == grades.count, sourceLocation: sourceLocation)
-        #expect(junit.failures == grades.filter { $0.checks.contains { !$0.passed } }.count, sourceLocation: sourceLocation)
-        #expect(junit.failureTexts.contains { $0.contains("no Dockerfile in the submission") }, sourceLocation: sourceLocation)
+        #expect(
+            junit.failures == grades.filter { $0.checks.contains { !$0.passed } }.count, sourceLocation: sourceLocation)
+        #expect(
+            junit.failureTexts.contains { $0.contains("no Dockerfile in the submission") },
+            sourceLocation: sourceLocation)
 
         let browser = try await Browser.load("\(out)/report.html", screenshot: "\(out)/report.png")
-        #expect(browser.dom.contains("data-charts-drawn=\"3/3\""), "every chart laid out", sourceLocation: sourceLocation)
-        #expect(browser.dom.contains("data-size-bars=\"\(grades.filter { $0.image != nil }.count)\""), sourceLocation: sourceLocation)
+        #expect(
+            browser.dom.contains("data-charts-drawn=\"3/3\""), "every chart laid out", sourceLocation: sourceLocation)
+        #expect(
+            browser.dom.contains("data-size-bars=\"\(grades.filter { $0.image != nil }.count)\""),
+            sourceLocation: sourceLocation)
         #expect(browser.screenshotBytes > 20_000, "a screenshot with something on it", sourceLocation: sourceLocation)
     }
 
     /// The CSV as Python's csv module reads it.
     static func csvRows(_ path: String) async throws -> [[String]] {
-        let script = "import csv, json, sys\nwith open(sys.argv[1], newline='') as f: print(json.dumps(list(csv.reader(f))))"
+        let script =
+            "import csv, json, sys\nwith open(sys.argv[1], newline='') as f: print(json.dumps(list(csv.reader(f))))"
         let result = try await EndToEnd.runner.run(ProcessRequest("python3", ["-c", script, path], timeout: 30))
         guard result.succeeded else { throw CommandFailure("python3 could not read \(path): \(result.stderr)") }
         return try JSONDecoder().decode([[String]].self, from: Data(result.stdout.utf8))
@@ -234,12 +302,16 @@ final class JUnitCounts: NSObject, XMLParserDelegate {
         let counts = JUnitCounts()
         let parser = XMLParser(data: try Data(contentsOf: URL(fileURLWithPath: path)))
         parser.delegate = counts
-        guard parser.parse() else { throw CommandFailure("\(path) does not parse: \(String(describing: parser.parserError))") }
+        guard parser.parse() else {
+            throw CommandFailure("\(path) does not parse: \(String(describing: parser.parserError))")
+        }
         return counts
     }
 
-    func parser(_ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         if element == "testcase" { testCases += 1 }
         if element == "failure" {
             failures += 1
@@ -258,14 +330,24 @@ final class JUnitCounts: NSObject, XMLParserDelegate {
 /// Debian's headless Chromium: the page's DOM after its scripts ran, and a screenshot.
 enum Browser {
     static func load(_ page: String, screenshot: String) async throws -> (dom: String, screenshotBytes: Int) {
-        let executable = try #require(["chromium", "chromium-browser", "google-chrome"].first { ExecutableLocator.find($0) != nil },
-                                      "a headless browser (apt-get install chromium; scripts/setup-engine.sh does)")
+        let executable = try #require(
+            ["chromium", "chromium-browser", "google-chrome"].first { ExecutableLocator.find($0) != nil },
+            "a headless browser (apt-get install chromium; scripts/setup-engine.sh does)")
         let profile = "\(NSTemporaryDirectory())handson-chromium-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: profile) }
-        let common = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars", "--user-data-dir=\(profile)"]
-        let dom = try await EndToEnd.runner.run(ProcessRequest(executable, common + ["--dump-dom", "file://\(page)"], timeout: 90))
-        _ = try await EndToEnd.runner.run(ProcessRequest(executable, common + ["--window-size=1200,1600", "--screenshot=\(screenshot)",
-                                                                          "file://\(page)"], timeout: 90))
+        let common = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hide-scrollbars",
+            "--user-data-dir=\(profile)",
+        ]
+        let dom = try await EndToEnd.runner.run(
+            ProcessRequest(executable, common + ["--dump-dom", "file://\(page)"], timeout: 90))
+        _ = try await EndToEnd.runner.run(
+            ProcessRequest(
+                executable,
+                common + [
+                    "--window-size=1200,1600", "--screenshot=\(screenshot)",
+                    "file://\(page)",
+                ], timeout: 90))
         let bytes = (try? FileManager.default.attributesOfItem(atPath: screenshot)[.size] as? NSNumber)?.intValue ?? 0
         return (dom.stdout, bytes)
     }

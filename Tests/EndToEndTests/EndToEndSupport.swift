@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import Synchronization
+import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -39,8 +40,9 @@ enum EndToEnd {
             if let existing = running[key] { return existing }
             let started = Task {
                 let preparer = LabPreparer(engine: engine, environment: environment)
-                let io = ConsoleIO(outputIsTerminal: false, errorIsTerminal: false, environment: [:],
-                                   writeOutput: { _ in }, writeError: { FileHandle.standardError.write(Data($0.utf8)) })
+                let io = ConsoleIO(
+                    outputIsTerminal: false, errorIsTerminal: false, environment: [:],
+                    writeOutput: { _ in }, writeError: { FileHandle.standardError.write(Data($0.utf8)) })
                 return try await preparer.prepare(progress: ProgressReporter(io: io))
             }
             running[key] = started
@@ -76,7 +78,8 @@ final class EngineScratchpad {
 
     /// Writes a Dockerfile into a new temporary folder and returns its path.
     func dockerfile(_ text: String) throws -> String {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("handson-e2e-\(token)-\(UUID().uuidString.prefix(4))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-e2e-\(token)-\(UUID().uuidString.prefix(4))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let path = directory.appendingPathComponent("Dockerfile").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -85,8 +88,10 @@ final class EngineScratchpad {
 
     /// Builds the sample app (`apps/` as context) with a Dockerfile given by path, or by text when `text` is set;
     /// a failed build is recorded as a test failure with the engine's last lines.
-    func buildApp(_ name: String, dockerfile path: String? = nil, text: String? = nil,
-                  sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+    func buildApp(
+        _ name: String, dockerfile path: String? = nil, text: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> String {
         let tag = imageTag(name)
         let dockerfile = try text.map { try self.dockerfile($0) } ?? path
         let build = try await engine.build(contextDirectory: EndToEnd.appsDirectory, dockerfile: dockerfile, tag: tag)
@@ -123,7 +128,8 @@ extension ContainerEngine {
     /// Runs the engine's CLI on this thread: clean-up in a `deinit` or `defer`, which cannot await.
     @discardableResult
     func runNow(_ arguments: [String], timeout: Double = 120) -> ProcessResult? {
-        try? SystemProcessRunner().runBlocking(ProcessRequest(kind.rawValue, arguments, environment: environment, timeout: timeout))
+        try? SystemProcessRunner().runBlocking(
+            ProcessRequest(kind.rawValue, arguments, environment: environment, timeout: timeout))
     }
 
     /// Removes containers, images, and the untagged stage images the builds printed, now.
@@ -131,7 +137,9 @@ extension ContainerEngine {
         if !containers.isEmpty { runNow(["rm", "-f"] + containers) }
         if !images.isEmpty { runNow(["image", "rm", "-f"] + images) }
         let stages = buildOutputs.flatMap(ContainerEngine.stepImageIDs(inBuildOutput:))
-        guard !stages.isEmpty, let listing = runNow(["image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}"] + stages) else { return }
+        guard !stages.isEmpty,
+            let listing = runNow(["image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}"] + stages)
+        else { return }
         let untagged = listing.stdout.split(separator: "\n").compactMap { line -> String? in
             let fields = line.split(separator: " ")
             return fields.count == 2 && fields[1] == "0" ? String(fields[0]) : nil

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import Synchronization
+import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -9,7 +10,8 @@ import Synchronization
 enum EngineMatrix {
     /// On with HANDSON_MATRIX=1 (`make matrix`, part of `make test`).
     static let isEnabled = EndToEnd.environment["HANDSON_MATRIX"] == "1"
-    static let containerdHost = EndToEnd.environment["HANDSON_CONTAINERD_HOST"] ?? "unix:///run/handson-containerd-store/docker.sock"
+    static let containerdHost =
+        EndToEnd.environment["HANDSON_CONTAINERD_HOST"] ?? "unix:///run/handson-containerd-store/docker.sock"
 
     struct Member: Sendable {
         let name: String
@@ -21,7 +23,8 @@ enum EngineMatrix {
 
         func engine() async throws -> ContainerEngine {
             do {
-                return try await ContainerEngine.detect(preferred: kind, runner: EndToEnd.runner, environment: environment)
+                return try await ContainerEngine.detect(
+                    preferred: kind, runner: EndToEnd.runner, environment: environment)
             } catch {
                 Issue.record("\(name) does not answer: \(error)")
                 throw error
@@ -37,7 +40,9 @@ enum EngineMatrix {
     static let members = [
         Member(name: "docker-buildkit-overlay2", kind: .docker, settings: ["DOCKER_HOST": "", "DOCKER_BUILDKIT": "1"]),
         Member(name: "docker-classic-overlay2", kind: .docker, settings: ["DOCKER_HOST": "", "DOCKER_BUILDKIT": "0"]),
-        Member(name: "docker-containerd-store", kind: .docker, settings: ["DOCKER_HOST": containerdHost, "DOCKER_BUILDKIT": "1"]),
+        Member(
+            name: "docker-containerd-store", kind: .docker,
+            settings: ["DOCKER_HOST": containerdHost, "DOCKER_BUILDKIT": "1"]),
         Member(name: "podman", kind: .podman, settings: [:]),
     ]
 }
@@ -48,7 +53,9 @@ struct EngineMatrixTests {
     /// the score and failing check the class expects, the same size on every engine (and within 0.5% of what the
     /// overlay2 store itself counts), the build limits held by a cgroup, and nothing is left on any engine.
     @Test func everyEngineGradesTheClassAlikeAndLeavesNothing() async throws {
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-matrix-\(UUID().uuidString.prefix(8))").path
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-matrix-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let (folder, answers) = try await GeneratedClass.make(in: parent)
         var gradesByEngine: [String: [String: GradeReport]] = [:]
@@ -61,34 +68,44 @@ struct EngineMatrixTests {
             var environment = member.environment
             environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
             let started = Date()
-            let batch = try await EndToEnd.runner.run(ProcessRequest(
-                GradingOnTheEngine.BatchEndToEndTests.binary,
-                GradingOnTheEngine.BatchEndToEndTests.batchArguments(folder, out) + (member.kind == .podman ? ["--engine", "podman"] : []),
-                environment: environment, timeout: 900, killGrace: 30))
+            let batch = try await EndToEnd.runner.run(
+                ProcessRequest(
+                    GradingOnTheEngine.BatchEndToEndTests.binary,
+                    GradingOnTheEngine.BatchEndToEndTests.batchArguments(folder, out)
+                        + (member.kind == .podman ? ["--engine", "podman"] : []),
+                    environment: environment, timeout: 900, killGrace: 30))
             let seconds = Date().timeIntervalSince(started)
             #expect(batch.termination == .exited(0), "\(member.name): \(batch.stderr)")
             let grades = try GradingOnTheEngine.BatchEndToEndTests.savedGrades(out)
             print("matrix: \(member.name) graded \(grades.count) answers in \(String(format: "%.1f", seconds)) s")
             gradesByEngine[member.name] = Dictionary(uniqueKeysWithValues: grades.map { ($0.submission, $0) })
             for answer in answers {
-                let grade = try #require(gradesByEngine[member.name]?[answer.name], "\(member.name): \(answer.name) not graded")
+                let grade = try #require(
+                    gradesByEngine[member.name]?[answer.name], "\(member.name): \(answer.name) not graded")
                 #expect(grade.score == answer.score, "\(member.name) \(answer.name): \(grade.checks)")
                 if let check = answer.failingCheck {
-                    #expect(grade.checks.contains { $0.id == check && !$0.passed }, "\(member.name) \(answer.name): \(grade.checks)")
+                    #expect(
+                        grade.checks.contains { $0.id == check && !$0.passed },
+                        "\(member.name) \(answer.name): \(grade.checks)")
                 }
                 if grade.buildLimits != nil {
-                    #expect(grade.buildLimits?.method == .cgroup && grade.buildLimits?.holdsAll == true,
-                            "\(member.name) \(answer.name): \(String(describing: grade.buildLimits))")
+                    #expect(
+                        grade.buildLimits?.method == .cgroup && grade.buildLimits?.holdsAll == true,
+                        "\(member.name) \(answer.name): \(String(describing: grade.buildLimits))")
                 }
             }
             for limited in ["build-memory-hog", "build-fork-bomb"] {
                 let message = gradesByEngine[member.name]?[limited]?.checks.first { $0.id == "builds" }?.message ?? ""
-                #expect(message.contains(limited == "build-memory-hog" ? "memory limit" : "process limit"), "\(member.name): \(message)")
+                #expect(
+                    message.contains(limited == "build-memory-hog" ? "memory limit" : "process limit"),
+                    "\(member.name): \(message)")
             }
             try await GradingOnTheEngine.BatchEndToEndTests.expectNothingLeft(out, engine)
             if let cacheBefore {
                 let after = await engine.buildCacheIDs(builder: .buildkit) ?? []
-                #expect(after.subtracting(cacheBefore).isEmpty, "\(member.name): build cache records left: \(after.subtracting(cacheBefore))")
+                #expect(
+                    after.subtracting(cacheBefore).isEmpty,
+                    "\(member.name): build cache records left: \(after.subtracting(cacheBefore))")
             }
             #expect(!Self.cgroupsLeft(), "\(member.name): build cgroups left under /handson")
         }
@@ -98,8 +115,10 @@ struct EngineMatrixTests {
         EngineMatrix.oneEngineGrades.withLock { $0 = reference }
         for (name, grades) in gradesByEngine where name != "docker-buildkit-overlay2" {
             for (submission, grade) in grades {
-                #expect(grade.image?.sizeBytes == reference[submission]?.image?.sizeBytes,
-                        "\(submission): \(name) measured \(grade.image?.sizeBytes ?? -1), overlay2 with BuildKit \(reference[submission]?.image?.sizeBytes ?? -1)")
+                #expect(
+                    grade.image?.sizeBytes == reference[submission]?.image?.sizeBytes,
+                    "\(submission): \(name) measured \(grade.image?.sizeBytes ?? -1), overlay2 with BuildKit \(reference[submission]?.image?.sizeBytes ?? -1)"
+                )
                 #expect(grade.score == reference[submission]?.score, "\(submission) on \(name)")
             }
         }
@@ -115,12 +134,16 @@ struct EngineMatrixTests {
         let scratchpad = EngineScratchpad(engine: engine)
         let built = await [
             try scratchpad.buildApp("matrix-base", dockerfile: "\(EndToEnd.appsDirectory)/Dockerfile"),
-            try await scratchpad.buildApp("matrix-scratch", dockerfile: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile"),
+            try await scratchpad.buildApp(
+                "matrix-scratch",
+                dockerfile: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile"),
         ]
         for image in LabImage.catalog.map({ ImageReference($0.reference).qualified }) + built {
             let overlay2 = try await engine.imageSizeBytes(image)
             let measured = try await engine.measureImage(image).sizeBytes
-            #expect(abs(Double(measured - overlay2)) <= 0.005 * Double(overlay2), "\(image): measured \(measured), overlay2 \(overlay2)")
+            #expect(
+                abs(Double(measured - overlay2)) <= 0.005 * Double(overlay2),
+                "\(image): measured \(measured), overlay2 \(overlay2)")
         }
     }
 
@@ -129,8 +152,11 @@ struct EngineMatrixTests {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
             if entries.contains(where: { name in
                 var isDirectory: ObjCBool = false
-                return FileManager.default.fileExists(atPath: "\(root)/\(name)", isDirectory: &isDirectory) && isDirectory.boolValue
-            }) { return true }
+                return FileManager.default.fileExists(atPath: "\(root)/\(name)", isDirectory: &isDirectory)
+                    && isDirectory.boolValue
+            }) {
+                return true
+            }
         }
         return false
     }
@@ -140,7 +166,9 @@ struct EngineMatrixTests {
     /// its answers go to the others, the batch exits 0, and every result equals what one engine gives. After the daemon
     /// is restarted, running the batch again grades nothing and removes what the killed daemon was left holding.
     @Test func severalEnginesGradeTheClassTogetherAndOneDyingCostsNothing() async throws {
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-hosts-\(UUID().uuidString.prefix(8))").path
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-hosts-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: parent) }
         let (folder, answers) = try await GeneratedClass.make(in: parent)
         let ssh = try await LoopbackSSH.make(in: parent)
@@ -149,8 +177,9 @@ struct EngineMatrixTests {
         for member in EngineMatrix.members where member.kind == .docker && member.settings["DOCKER_BUILDKIT"] == "1" {
             _ = try await EndToEnd.prepareLab(on: try await member.engine())
         }
-        let viaSSH = ContainerEngine(kind: .docker, runner: EndToEnd.runner,
-                                     environment: EndToEnd.environment.merging(["DOCKER_HOST": ssh.host]) { _, new in new })
+        let viaSSH = ContainerEngine(
+            kind: .docker, runner: EndToEnd.runner,
+            environment: EndToEnd.environment.merging(["DOCKER_HOST": ssh.host]) { _, new in new })
         #expect(await viaSSH.answers(), "the default daemon answers over \(ssh.host)")
 
         let reference: [String: GradeReport]
@@ -158,32 +187,45 @@ struct EngineMatrixTests {
             reference = graded
         } else {
             let out = "\(parent)/report-one-engine"
-            let one = try await GradingOnTheEngine.BatchEndToEndTests.runBatch(GradingOnTheEngine.BatchEndToEndTests.batchArguments(folder, out))
+            let one = try await GradingOnTheEngine.BatchEndToEndTests.runBatch(
+                GradingOnTheEngine.BatchEndToEndTests.batchArguments(folder, out))
             #expect(one.termination == .exited(0), "\(one.stderr)")
-            reference = Dictionary(uniqueKeysWithValues: try GradingOnTheEngine.BatchEndToEndTests.savedGrades(out).map { ($0.submission, $0) })
+            reference = Dictionary(
+                uniqueKeysWithValues: try GradingOnTheEngine.BatchEndToEndTests.savedGrades(out).map {
+                    ($0.submission, $0)
+                })
         }
 
         let out = "\(parent)/report-hosts"
         let hosts = "unix:///var/run/docker.sock=1,\(containerdStore)=2,\(ssh.host)=1"
         // The engine reached over ssh is remote to HandsOn, which can hold no limit there: the organizer opts in.
-        let arguments = ["batch", "--chapter", "ictsc-diet", folder, "--out", out, "--hosts", hosts, "--unlimited-builds",
-                         "--build-timeout", "\(Int(GeneratedClass.buildTimeout))", "--run-timeout", "\(Int(GeneratedClass.runTimeout))"]
+        let arguments = [
+            "batch", "--chapter", "ictsc-diet", folder, "--out", out, "--hosts", hosts, "--unlimited-builds",
+            "--build-timeout", "\(Int(GeneratedClass.buildTimeout))", "--run-timeout",
+            "\(Int(GeneratedClass.runTimeout))",
+        ]
         var environment = EndToEnd.environment
         environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
         environment["DOCKER_HOST"] = nil
         let printed = LockedBox("")
         let batch = Task { [environment] in
-            try await EndToEnd.runner.run(ProcessRequest(GradingOnTheEngine.BatchEndToEndTests.binary, arguments, environment: environment,
-                                                         timeout: 900, killGrace: 30,
-                                                         onOutput: { _, data in printed.withLock { $0 += String(decoding: data, as: UTF8.self) } }))
+            try await EndToEnd.runner.run(
+                ProcessRequest(
+                    GradingOnTheEngine.BatchEndToEndTests.binary, arguments, environment: environment,
+                    timeout: 900, killGrace: 30,
+                    onOutput: { _, data in printed.withLock { $0 += String(decoding: data, as: UTF8.self) } }))
         }
         // Kill the containerd-store daemon once it is grading an answer not yet saved, with a few answers done.
         var killedWhileGrading: String?
         for _ in 0..<1200 where killedWhileGrading == nil {
             try await Task.sleep(for: .milliseconds(100))
-            let saved = Set(((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/results")) ?? []).map { String($0.dropLast(5)) })
+            let saved = Set(
+                ((try? FileManager.default.contentsOfDirectory(atPath: "\(out)/results")) ?? []).map {
+                    String($0.dropLast(5))
+                })
             let startedThere = printed.withLock { $0 }.split(separator: "\n").compactMap { line -> String? in
-                guard line.hasSuffix(" on \(containerdStore)"), let name = line.split(separator: " ").dropFirst(2).first else { return nil }
+                guard line.hasSuffix(" on \(containerdStore)"), let name = line.split(separator: " ").dropFirst(2).first
+                else { return nil }
                 return String(name)
             }
             if saved.count >= 2, let inFlight = startedThere.first(where: { !saved.contains($0) }) {
@@ -195,7 +237,8 @@ struct EngineMatrixTests {
         }
         let result = try await batch.value
         // The daemon comes back for the tests after this one, whatever happened here.
-        let restart = try await EndToEnd.runner.run(ProcessRequest("bash", ["\(EndToEnd.repositoryRoot)/scripts/setup-engine.sh"], timeout: 300))
+        let restart = try await EndToEnd.runner.run(
+            ProcessRequest("bash", ["\(EndToEnd.repositoryRoot)/scripts/setup-engine.sh"], timeout: 300))
         #expect(restart.succeeded, "\(restart.stderr)")
 
         let stopped = try #require(killedWhileGrading, "the containerd-store daemon was seen grading")
@@ -204,23 +247,37 @@ struct EngineMatrixTests {
         let grades = try GradingOnTheEngine.BatchEndToEndTests.savedGrades(out)
         #expect(grades.count == answers.count, "every answer graded: \(grades.map(\.submission))")
         let byName = Dictionary(uniqueKeysWithValues: grades.map { ($0.submission, $0) })
-        #expect(byName[stopped]?.engine?.host != containerdStore, "\(stopped), cut short by the kill, was graded again elsewhere")
+        #expect(
+            byName[stopped]?.engine?.host != containerdStore,
+            "\(stopped), cut short by the kill, was graded again elsewhere")
         let engines = Set(grades.compactMap { $0.engine?.host })
-        #expect(engines.isSubset(of: ["unix:///var/run/docker.sock", containerdStore, ssh.host]) && engines.count >= 2, "\(engines)")
+        #expect(
+            engines.isSubset(of: ["unix:///var/run/docker.sock", containerdStore, ssh.host]) && engines.count >= 2,
+            "\(engines)")
         #expect(engines.contains(ssh.host), "the engine over ssh graded some")
         for answer in answers {
             let grade = try #require(byName[answer.name], "\(answer.name) not graded")
             let one = try #require(reference[answer.name])
-            #expect(grade.score == one.score && grade.score == answer.score, "\(answer.name) on \(grade.engine?.host ?? "?"): \(grade.checks)")
-            #expect(grade.image?.sizeBytes == one.image?.sizeBytes, "\(answer.name): \(grade.image?.sizeBytes ?? -1) vs \(one.image?.sizeBytes ?? -1)")
-            #expect(Set(grade.checks.filter { !$0.passed }.map(\.id)) == Set(one.checks.filter { !$0.passed }.map(\.id)), "\(answer.name)")
+            #expect(
+                grade.score == one.score && grade.score == answer.score,
+                "\(answer.name) on \(grade.engine?.host ?? "?"): \(grade.checks)")
+            #expect(
+                grade.image?.sizeBytes == one.image?.sizeBytes,
+                "\(answer.name): \(grade.image?.sizeBytes ?? -1) vs \(one.image?.sizeBytes ?? -1)")
+            #expect(
+                Set(grade.checks.filter { !$0.passed }.map(\.id)) == Set(one.checks.filter { !$0.passed }.map(\.id)),
+                "\(answer.name)")
         }
         let csv = try String(contentsOfFile: "\(out)/results.csv", encoding: .utf8)
-        #expect(csv.hasPrefix(CSVReport.header.joined(separator: ",")) && csv.contains(",\(ssh.host)\r\n"), "the CSV names the engine")
+        #expect(
+            csv.hasPrefix(CSVReport.header.joined(separator: ",")) && csv.contains(",\(ssh.host)\r\n"),
+            "the CSV names the engine")
 
         // Resumed with the daemon back: nothing graded again, and what the killed daemon held is removed.
-        let again = try await EndToEnd.runner.run(ProcessRequest(GradingOnTheEngine.BatchEndToEndTests.binary, arguments,
-                                                                 environment: environment, timeout: 300))
+        let again = try await EndToEnd.runner.run(
+            ProcessRequest(
+                GradingOnTheEngine.BatchEndToEndTests.binary, arguments,
+                environment: environment, timeout: 300))
         #expect(again.termination == .exited(0), "\(again.stderr)")
         #expect(again.stderr.contains("Grading 0 of \(answers.count) submissions"), "\(again.stderr)")
         for member in EngineMatrix.members where member.kind == .docker && member.settings["DOCKER_BUILDKIT"] == "1" {
@@ -246,25 +303,28 @@ struct LoopbackSSH {
         let alias = "handson-e2e-\(UUID().uuidString.prefix(8).lowercased())"
         let directory = "\(parent)/ssh"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let keygen = try await EndToEnd.runner.run(ProcessRequest("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", alias, "-f", "\(directory)/key"]))
+        let keygen = try await EndToEnd.runner.run(
+            ProcessRequest("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", alias, "-f", "\(directory)/key"]))
         guard keygen.succeeded else { throw CommandFailure("ssh-keygen: \(keygen.stderr)") }
-        let publicKey = try String(contentsOfFile: "\(directory)/key.pub", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        try FileManager.default.createDirectory(atPath: "/root/.ssh", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let publicKey = try String(contentsOfFile: "\(directory)/key.pub", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        try FileManager.default.createDirectory(
+            atPath: "/root/.ssh", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let existing = (try? String(contentsOfFile: authorizedKeys, encoding: .utf8)) ?? ""
         try (existing + (existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n") + publicKey + "\n")
             .write(toFile: authorizedKeys, atomically: true, encoding: .utf8)
         let ssh = LoopbackSSH(alias: alias, directory: directory, publicKey: publicKey)
         try """
-            Host \(alias)
-              HostName 127.0.0.1
-              User root
-              IdentityFile \(directory)/key
-              IdentitiesOnly yes
-              StrictHostKeyChecking no
-              UserKnownHostsFile /dev/null
-              LogLevel ERROR
+        Host \(alias)
+          HostName 127.0.0.1
+          User root
+          IdentityFile \(directory)/key
+          IdentitiesOnly yes
+          StrictHostKeyChecking no
+          UserKnownHostsFile /dev/null
+          LogLevel ERROR
 
-            """.write(toFile: ssh.configFile, atomically: true, encoding: .utf8)
+        """.write(toFile: ssh.configFile, atomically: true, encoding: .utf8)
         return ssh
     }
 

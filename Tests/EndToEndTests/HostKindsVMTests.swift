@@ -8,12 +8,16 @@ import Testing
 /// for the user `grader`. HandsOn's release binary grades the fixture course (Tests/Fixtures/vm-course) there: an
 /// answer that is fine, one holding more memory and one starting more processes than its build may, with `grade` and
 /// with `batch`, under every builder. On with HANDSON_VM=1 (`make vm-test`, part of `make test`'s matrix).
-@Suite("Build limits on a systemd + cgroup v2 host (VM)", .serialized,
-       .enabled(if: ProcessInfo.processInfo.environment["HANDSON_VM"] == "1"))
+@Suite(
+    "Build limits on a systemd + cgroup v2 host (VM)", .serialized,
+    .enabled(if: ProcessInfo.processInfo.environment["HANDSON_VM"] == "1"))
 struct HostKindsVMTests {
     static let binary = "\(EndToEnd.repositoryRoot)/.build-install/release/handson"
     static let course = "/opt/handson-vm/course"
-    static let limits = ["--build-memory", "128m", "--build-pids", "64", "--build-timeout", "240"]
+    /// The limits the answers break, small for an emulated machine; gates get time, as a container starts slowly there.
+    static let limits = [
+        "--build-memory", "128m", "--build-pids", "64", "--build-timeout", "240", "--run-timeout", "120",
+    ]
     static let answers = ["fine", "memory-hog", "fork-bomb"]
 
     /// One booted VM for the suite's tests, with HandsOn, the course and the base image in every engine.
@@ -34,12 +38,17 @@ struct HostKindsVMTests {
             try FileManager.default.createDirectory(atPath: share, withIntermediateDirectories: true)
             // The rootless user writes its batch reports here too.
             try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: share)
-            let started = try await EndToEnd.runner.run(ProcessRequest(
-                "bash", ["\(EndToEnd.repositoryRoot)/scripts/vm/start.sh", share], timeout: 1200, outputLimit: 1 << 16))
+            let started = try await EndToEnd.runner.run(
+                ProcessRequest(
+                    "bash", ["\(EndToEnd.repositoryRoot)/scripts/vm/start.sh", share], timeout: 1200,
+                    outputLimit: 1 << 16))
             guard started.succeeded else { throw VMError("the VM did not start: \(started.stderr)") }
             let run = started.stdout.split(separator: "\n").last.map(String.init) ?? ""
-            let copied = try await EndToEnd.runner.run(ProcessRequest(
-                "cp", ["-R", HostKindsVMTests.binary, "\(EndToEnd.repositoryRoot)/Tests/Fixtures/vm-course", share], timeout: 120))
+            let copied = try await EndToEnd.runner.run(
+                ProcessRequest(
+                    "cp",
+                    ["-R", HostKindsVMTests.binary, "\(EndToEnd.repositoryRoot)/Tests/Fixtures/vm-course", share],
+                    timeout: 120))
             guard copied.succeeded else { throw VMError("copying into the share failed: \(copied.stderr)") }
             let install = """
                 set -e
@@ -56,10 +65,17 @@ struct HostKindsVMTests {
     }
 
     /// Runs a shell command line in the guest as `user`, with the user's engine settings.
-    static func guest(_ run: String, user: String, _ command: String, timeout: Double = 900) async throws -> ProcessResult {
-        try await EndToEnd.runner.run(ProcessRequest(
-            "ssh", ["-F", "\(run)/ssh_config", "\(user)@vm", "[ -f ~/.profile ] && . ~/.profile; export HANDSON_HOME=\(course); \(command)"],
-            timeout: timeout, killGrace: 10, outputLimit: 1 << 20))
+    static func guest(_ run: String, user: String, _ command: String, timeout: Double = 900) async throws
+        -> ProcessResult
+    {
+        try await EndToEnd.runner.run(
+            ProcessRequest(
+                "ssh",
+                [
+                    "-F", "\(run)/ssh_config", "\(user)@vm",
+                    "[ -f ~/.profile ] && . ~/.profile; export HANDSON_HOME=\(course); \(command)",
+                ],
+                timeout: timeout, killGrace: 10, outputLimit: 1 << 20))
     }
 
     /// One engine and builder of the guest, as HandsOn is run for it.
@@ -69,17 +85,20 @@ struct HostKindsVMTests {
         let environment: String
         let engineOption: String
         let method: BuildLimitMethod
+        /// Whether `grade` grades the three answers too (every setup grades them with `batch`, whose grades are the
+        /// same Grader's): one root and one rootless setup, to keep the emulated run within CI's time.
+        var alsoGrade = false
         var description: String { "\(user) \(environment)\(engineOption)".trimmingCharacters(in: .whitespaces) }
 
         func handson(_ arguments: String) -> String { "\(environment) handson \(arguments) \(engineOption)" }
     }
 
     static let heldSetups = [
-        Setup(user: "root", environment: "", engineOption: "", method: .systemdSlice),
+        Setup(user: "root", environment: "", engineOption: "", method: .systemdSlice, alsoGrade: true),
         Setup(user: "root", environment: "DOCKER_BUILDKIT=0", engineOption: "", method: .systemdSlice),
         Setup(user: "root", environment: "", engineOption: "--engine podman", method: .systemdSlice),
         Setup(user: "grader", environment: "DOCKER_BUILDKIT=0", engineOption: "", method: .userSlice),
-        Setup(user: "grader", environment: "", engineOption: "--engine podman", method: .userSlice),
+        Setup(user: "grader", environment: "", engineOption: "--engine podman", method: .userSlice, alsoGrade: true),
     ]
 
     @Test(arguments: heldSetups)
@@ -91,59 +110,78 @@ struct HostKindsVMTests {
         #expect(facts.buildLimits?.notHeld.isEmpty == true, "\(setup): \(String(describing: facts.buildLimits))")
 
         let started = Date()
-        // The three grades at once, then the batch of the three, two at a time: the emulated machine waits on the
-        // engines' calls more than it computes.
+        // One grade after another (the emulated machine has no time to spare for parallel ones), then the batch.
         let out = "/mnt/share/\(setup.user)-\(UUID().uuidString.prefix(6))"
         let limits = Self.limits.joined(separator: " ")
-        let graded = try await Self.guest(run, user: setup.user, """
-            mkdir -p \(out) && for answer in \(Self.answers.joined(separator: " ")); do \
-            (\(setup.handson("grade --chapter build-limits --json \(limits) \(Self.course)/answers/$answer")) \
-            > \(out)/$answer.json 2> \(out)/$answer.err; echo $? > \(out)/$answer.rc) & done; wait; \
+        let graded = try await Self.guest(
+            run, user: setup.user,
+            """
+            mkdir -p \(out) && for answer in \(setup.alsoGrade ? Self.answers.joined(separator: " ") : ""); do \
+            \(setup.handson("grade --chapter build-limits --json \(limits) \(Self.course)/answers/$answer")) \
+            > \(out)/$answer.json 2> \(out)/$answer.err; echo $? > \(out)/$answer.rc; done; \
             rm -rf /tmp/class-$$ && mkdir -p /tmp/class-$$ && cp -R \(Self.course)/answers/* /tmp/class-$$/ && \
-            \(setup.handson("batch --chapter build-limits /tmp/class-$$ --out \(out)/batch --jobs 2 \(limits)"))
+            \(setup.handson("batch --chapter build-limits /tmp/class-$$ --out \(out)/batch --jobs 1 \(limits)"))
             """)
         #expect(graded.termination == .exited(0), "\(setup) batch: \(graded.stderr)")
         let hostOut = out.replacingOccurrences(of: "/mnt/share", with: try Self.shareFolder(run))
-        for answer in Self.answers {
+        for answer in setup.alsoGrade ? Self.answers : [] {
             let code = try String(contentsOfFile: "\(hostOut)/\(answer).rc", encoding: .utf8)
             let errors = (try? String(contentsOfFile: "\(hostOut)/\(answer).err", encoding: .utf8)) ?? ""
             #expect(code.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(setup) grade \(answer): \(errors)")
-            let report = try JSONOutput.decode(GradeReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(hostOut)/\(answer).json")))
+            let report = try JSONOutput.decode(
+                GradeReport.self, from: Data(contentsOf: URL(fileURLWithPath: "\(hostOut)/\(answer).json")))
             Self.expect(report, answer: answer, setup: setup)
         }
-        let grades = try JSONOutput.decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(hostOut)/batch/results.json")))
+        let grades = try JSONOutput.decode(
+            [GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(hostOut)/batch/results.json")))
         #expect(Set(grades.map(\.submission)) == Set(Self.answers), "\(setup): \(grades.map(\.submission))")
         for report in grades { Self.expect(report, answer: report.submission, setup: setup) }
-        print("vm: \(setup): 3 grades and a batch of 3 in \(Int(Date().timeIntervalSince(started))) s")
+        print(
+            "vm: \(setup): \(setup.alsoGrade ? "3 grades and " : "")a batch of 3 in \(Int(Date().timeIntervalSince(started))) s"
+        )
         try await Self.expectNoSliceLeft(run, user: setup.user)
     }
 
-    static func expect(_ report: GradeReport, answer: String, setup: Setup, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expect(
+        _ report: GradeReport, answer: String, setup: Setup, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(report.status == .graded, "\(setup) \(answer): \(report.checks)", sourceLocation: sourceLocation)
-        #expect(report.buildLimits?.method == setup.method, "\(setup) \(answer): \(String(describing: report.buildLimits))",
-                sourceLocation: sourceLocation)
-        #expect(report.buildLimits?.holdsAll == true && report.buildLimits?.location?.contains("handson") == true,
-                "\(setup) \(answer): \(String(describing: report.buildLimits))", sourceLocation: sourceLocation)
+        #expect(
+            report.buildLimits?.method == setup.method, "\(setup) \(answer): \(String(describing: report.buildLimits))",
+            sourceLocation: sourceLocation)
+        #expect(
+            report.buildLimits?.holdsAll == true && report.buildLimits?.location?.contains("handson") == true,
+            "\(setup) \(answer): \(String(describing: report.buildLimits))", sourceLocation: sourceLocation)
         let builds = report.checks.first { $0.id == "builds" }?.message ?? ""
         switch answer {
         case "fine": #expect(report.score == 100, "\(setup): \(report.checks)", sourceLocation: sourceLocation)
         case "memory-hog":
-            #expect(report.score == 0 && builds.contains("stopped by its memory limit (128MiB)"), "\(setup): \(builds)", sourceLocation: sourceLocation)
+            #expect(
+                report.score == 0 && builds.contains("stopped by its memory limit (128MiB)"), "\(setup): \(builds)",
+                sourceLocation: sourceLocation)
         default:
-            #expect(report.score == 0 && builds.contains("ran into its process limit (64 processes)"), "\(setup): \(builds)",
-                    sourceLocation: sourceLocation)
+            #expect(
+                report.score == 0 && builds.contains("ran into its process limit (64 processes)"),
+                "\(setup): \(builds)",
+                sourceLocation: sourceLocation)
         }
     }
 
     /// No slice, cgroup or runtime property of HandsOn's stays, in the machine's systemd and in the user's.
-    static func expectNoSliceLeft(_ run: String, user: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    static func expectNoSliceLeft(_ run: String, user: String, sourceLocation: SourceLocation = #_sourceLocation)
+        async throws
+    {
         let scope = user == "root" ? "" : "--user"
-        let left = try await guest(run, user: user, """
+        let left = try await guest(
+            run, user: user,
+            """
             systemctl \(scope) list-units --all --plain --no-legend 'handson*.slice'; \
             find /sys/fs/cgroup -maxdepth 4 -name 'handson*' 2>/dev/null; \
             ls /run/systemd/system.control /run/user/1000/systemd/user.control 2>/dev/null | grep handson || true
             """)
-        #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(user): left: \(left.stdout)", sourceLocation: sourceLocation)
+        #expect(
+            left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(user): left: \(left.stdout)",
+            sourceLocation: sourceLocation)
     }
 
     /// The host side of /mnt/share.
@@ -157,33 +195,50 @@ struct HostKindsVMTests {
         let doctor = try await Self.guest(run, user: "grader", "handson doctor --json")
         let facts = try JSONDecoder().decode(DoctorFacts.self, from: Data(doctor.stdout.utf8))
         #expect(facts.buildLimits?.method == .timeoutOnly)
-        #expect(facts.buildLimits?.notHeld.first?.reason.contains("ignores --cgroup-parent") == true, "\(doctor.stdout)")
-        let refused = try await Self.guest(run, user: "grader",
-                                           "handson grade --chapter build-limits --json \(Self.course)/answers/fine; docker image ls -q handson-grade/build-limits | wc -l")
+        #expect(
+            facts.buildLimits?.notHeld.first?.reason.contains("ignores --cgroup-parent") == true, "\(doctor.stdout)")
+        let refused = try await Self.guest(
+            run, user: "grader",
+            "handson grade --chapter build-limits --json \(Self.course)/answers/fine; docker image ls -q handson-grade/build-limits | wc -l"
+        )
         #expect(refused.stderr.contains("cannot be held"), "\(refused.stderr)")
-        #expect(refused.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "nothing is built: \(refused.stdout)")
-        let batch = try await Self.guest(run, user: "grader",
-                                         "handson batch --chapter build-limits \(Self.course)/answers --out /tmp/refused-batch; echo rc=$?")
-        #expect(batch.stdout.contains("rc=1") && batch.stderr.contains("cannot hold its builds' limits"), "\(batch.stdout) \(batch.stderr)")
-        let allowed = try await Self.guest(run, user: "grader",
-                                           "handson grade --chapter build-limits --json --unlimited-builds \(Self.course)/answers/fine")
+        #expect(
+            refused.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "nothing is built: \(refused.stdout)"
+        )
+        let batch = try await Self.guest(
+            run, user: "grader",
+            "handson batch --chapter build-limits \(Self.course)/answers --out /tmp/refused-batch; echo rc=$?")
+        #expect(
+            batch.stdout.contains("rc=1") && batch.stderr.contains("cannot hold its builds' limits"),
+            "\(batch.stdout) \(batch.stderr)")
+        let allowed = try await Self.guest(
+            run, user: "grader",
+            "handson grade --chapter build-limits --json --unlimited-builds \(Self.course)/answers/fine")
         #expect(allowed.termination == .exited(0), "\(allowed.stderr)")
         let report = try JSONOutput.decode(GradeReport.self, from: Data(allowed.stdout.utf8))
-        #expect(report.score == 100 && report.buildLimits?.unlimitedAllowed == true && report.buildLimits?.holdsAll == false)
+        #expect(
+            report.score == 100 && report.buildLimits?.unlimitedAllowed == true && report.buildLimits?.holdsAll == false
+        )
     }
 
     @Test func aKilledBatchsSliceIsSweptWhenItResumes() async throws {
         let run = try await Machine.shared.start()
         // The fork bomb's build waits 20 s on its sleeps: long enough to kill the batch while its slice is there.
-        let killed = try await Self.guest(run, user: "root", """
+        let killed = try await Self.guest(
+            run, user: "root",
+            """
             rm -rf /tmp/killed /tmp/killed-out && mkdir -p /tmp/killed && cp -R \(Self.course)/answers/fork-bomb /tmp/killed/ && \
             (handson batch --chapter build-limits /tmp/killed --out /tmp/killed-out \(Self.limits.joined(separator: " ")) >/dev/null 2>&1 &) ; \
             for i in $(seq 1 120); do ls -d /sys/fs/cgroup/handson*.slice >/dev/null 2>&1 && break; sleep 0.5; done; \
             pkill -9 -x handson; sleep 1; systemctl list-units --all --plain --no-legend 'handson*.slice' | wc -l
             """)
-        #expect(Int(killed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1, "the slice was there: \(killed.stdout)")
-        let resumed = try await Self.guest(run, user: "root",
-                                           "handson batch --chapter build-limits /tmp/killed --out /tmp/killed-out \(Self.limits.joined(separator: " "))")
+        #expect(
+            Int(killed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 >= 1,
+            "the slice was there: \(killed.stdout)")
+        let resumed = try await Self.guest(
+            run, user: "root",
+            "handson batch --chapter build-limits /tmp/killed --out /tmp/killed-out \(Self.limits.joined(separator: " "))"
+        )
         #expect(resumed.termination == .exited(0), "\(resumed.stderr)")
         try await Self.expectNoSliceLeft(run, user: "root")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -32,8 +33,10 @@ enum KnownContents {
     }
 
     /// Builds it on `engine` and analyses it; the scratchpad removes the image when it goes.
-    static func analyze(on engine: ContainerEngine, as name: String,
-                        sourceLocation: SourceLocation = #_sourceLocation) async throws -> (ImageSizeReport, EngineScratchpad) {
+    static func analyze(
+        on engine: ContainerEngine, as name: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> (ImageSizeReport, EngineScratchpad) {
         _ = try await EndToEnd.prepareLab(on: engine)
         let scratchpad = EngineScratchpad(engine: engine)
         let tag = scratchpad.imageTag("known-contents")
@@ -43,7 +46,9 @@ enum KnownContents {
     }
 
     static func build(on engine: ContainerEngine, tag: String) async throws -> ProcessResult {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-known-\(UUID().uuidString.prefix(8))").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-known-\(UUID().uuidString.prefix(8))"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try dockerfile.write(toFile: "\(folder)/Dockerfile", atomically: true, encoding: .utf8)
@@ -51,26 +56,40 @@ enum KnownContents {
     }
 
     /// Checks an analysis of the image against what was put in it.
-    static func expect(_ report: ImageSizeReport, on name: String, copyUpInLayer: Bool = true,
-                       sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expect(
+        _ report: ImageSizeReport, on name: String, copyUpInLayer: Bool = true,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let wasted = wasted(copyUpInLayer: copyUpInLayer)
         for (path, bytes) in wasted {
-            #expect(report.wasted.contains { $0.path == path && $0.bytes == bytes && $0.hiddenBy > $0.addedBy },
-                    "\(name): \(path) \(bytes) not among the wasted: \(report.wasted)", sourceLocation: sourceLocation)
+            #expect(
+                report.wasted.contains { $0.path == path && $0.bytes == bytes && $0.hiddenBy > $0.addedBy },
+                "\(name): \(path) \(bytes) not among the wasted: \(report.wasted)", sourceLocation: sourceLocation)
         }
-        #expect(report.wastedBytes == wasted.reduce(0) { $0 + $1.bytes }, "\(name): \(report.wasted)", sourceLocation: sourceLocation)
+        #expect(
+            report.wastedBytes == wasted.reduce(0) { $0 + $1.bytes }, "\(name): \(report.wasted)",
+            sourceLocation: sourceLocation)
         let expectedEfficiency = 1 - Double(report.wastedBytes) / Double(report.sizeBytes)
         #expect(abs(report.efficiency - expectedEfficiency) < 0.0001, sourceLocation: sourceLocation)
-        #expect(report.baseImage == "busybox", "\(name): \(String(describing: report.baseImage))", sourceLocation: sourceLocation)
-        #expect(report.layers.first?.fromBase == true && report.layers.dropFirst().allSatisfy { !$0.fromBase }, sourceLocation: sourceLocation)
-        #expect(report.layers.contains { $0.instruction?.hasPrefix("RUN head -c 4000000") == true }, "\(name): \(report.layers)",
-                sourceLocation: sourceLocation)
+        #expect(
+            report.baseImage == "busybox", "\(name): \(String(describing: report.baseImage))",
+            sourceLocation: sourceLocation)
+        #expect(
+            report.layers.first?.fromBase == true && report.layers.dropFirst().allSatisfy { !$0.fromBase },
+            sourceLocation: sourceLocation)
+        #expect(
+            report.layers.contains { $0.instruction?.hasPrefix("RUN head -c 4000000") == true },
+            "\(name): \(report.layers)",
+            sourceLocation: sourceLocation)
         // `ln` on a lower layer's file copies it up: the layer holds it once, under whichever name its archive lists first.
-        #expect(report.largest.contains { ["/over.bin", "/over-link"].contains($0.path) && $0.bytes == 1_000_000 },
-                "\(name): \(report.largest)", sourceLocation: sourceLocation)
-        #expect(report.largest.contains { $0.path == "/extra.bin" && $0.bytes == 300_000 }, sourceLocation: sourceLocation)
-        #expect(!report.largest.contains { $0.path.hasPrefix("/big.bin") || $0.path.hasPrefix("/tree/sub") },
-                "deleted paths are not in the final file system", sourceLocation: sourceLocation)
+        #expect(
+            report.largest.contains { ["/over.bin", "/over-link"].contains($0.path) && $0.bytes == 1_000_000 },
+            "\(name): \(report.largest)", sourceLocation: sourceLocation)
+        #expect(
+            report.largest.contains { $0.path == "/extra.bin" && $0.bytes == 300_000 }, sourceLocation: sourceLocation)
+        #expect(
+            !report.largest.contains { $0.path.hasPrefix("/big.bin") || $0.path.hasPrefix("/tree/sub") },
+            "deleted paths are not in the final file system", sourceLocation: sourceLocation)
     }
 }
 
@@ -84,11 +103,15 @@ extension GradingOnTheEngine {
             KnownContents.expect(report, on: "default engine")
             // The sums equal what the overlay2 store itself counts (a built layer's symbolic link is its only difference).
             let overlay2 = try await engine.imageSizeBytes(tag)
-            #expect(abs(report.sizeBytes - overlay2) <= Int64("/over.bin".utf8.count), "measured \(report.sizeBytes), overlay2 \(overlay2)")
+            #expect(
+                abs(report.sizeBytes - overlay2) <= Int64("/over.bin".utf8.count),
+                "measured \(report.sizeBytes), overlay2 \(overlay2)")
             // The text a person reads fits 100 columns.
             let lines = SizeTable(report: report, style: TextStyle(enabled: false)).lines(reference: tag)
             #expect(lines.allSatisfy { $0.count <= 100 }, "\(lines.filter { $0.count > 100 })")
-            #expect(lines.contains { $0.hasPrefix("/big.bin") && $0.hasSuffix(" 4MB     2      3") }, "\(lines.joined(separator: "\n"))")
+            #expect(
+                lines.contains { $0.hasPrefix("/big.bin") && $0.hasSuffix(" 4MB     2      3") },
+                "\(lines.joined(separator: "\n"))")
             withExtendedLifetime(scratchpad) {}  // the image goes with it  // the image goes with it, after the last look at it
         }
 
@@ -96,16 +119,22 @@ extension GradingOnTheEngine {
         @Test func aLargeImageIsReadInBoundedMemory() async throws {
             let engine = try await EndToEnd.engine()
             _ = try await EndToEnd.prepareLab(on: engine)
-            let cache = FileManager.default.temporaryDirectory.appendingPathComponent("handson-size-cache-\(UUID().uuidString.prefix(8))").path
+            let cache = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "handson-size-cache-\(UUID().uuidString.prefix(8))"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: cache) }
             var environment = EndToEnd.environment
             environment["HANDSON_CACHE_DIR"] = cache
             environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
             let binary = GradingOnTheEngine.BatchEndToEndTests.binary
-            let run = try await EndToEnd.runner.run(ProcessRequest("/usr/bin/env", ["time", "-f", "peak-kb %M", binary, "size", "golang:1.19", "--json"],
-                                                             environment: environment, timeout: 300, outputLimit: 8 << 20))
+            let run = try await EndToEnd.runner.run(
+                ProcessRequest(
+                    "/usr/bin/env", ["time", "-f", "peak-kb %M", binary, "size", "golang:1.19", "--json"],
+                    environment: environment, timeout: 300, outputLimit: 8 << 20))
             #expect(run.succeeded, "\(run.failureSummary)")
-            let peak = run.standardError.text.split(separator: "\n").last { $0.hasPrefix("peak-kb ") }.flatMap { Int($0.dropFirst(8)) }
+            let peak = run.standardError.text.split(separator: "\n").last { $0.hasPrefix("peak-kb ") }.flatMap {
+                Int($0.dropFirst(8))
+            }
             let kilobytes = try #require(peak, "GNU time's report: \(run.standardError.text)")
             #expect(kilobytes < 64 * 1024, "peak RSS \(kilobytes) kB reading an 888MB image")
             let report = try JSONDecoder().decode(ImageSizeReport.self, from: run.standardOutput.data)
@@ -121,7 +150,8 @@ extension EngineMatrixTests {
     func theAnalysisIsTheSameOnEveryEngine(member name: String) async throws {
         let member = try #require(EngineMatrix.members.first { $0.name == name })
         let (report, scratchpad) = try await KnownContents.analyze(on: try member.engine(), as: name)
-        KnownContents.expect(report, on: name, copyUpInLayer: member.settings["DOCKER_HOST"] != EngineMatrix.containerdHost)
+        KnownContents.expect(
+            report, on: name, copyUpInLayer: member.settings["DOCKER_HOST"] != EngineMatrix.containerdHost)
         withExtendedLifetime(scratchpad) {}
     }
 }

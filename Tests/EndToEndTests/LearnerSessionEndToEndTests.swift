@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -10,39 +11,45 @@ struct LearnerCourse {
     static let scratchTag = "handson-learner-e2e:scratch"
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-course-\(UUID().uuidString.prefix(8))").path
+        root =
+            FileManager.default.temporaryDirectory.appendingPathComponent(
+                "handson-course-\(UUID().uuidString.prefix(8))"
+            ).path
         let chapter = "\(root)/Chapters/learner-demo"
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: "\(root)/apps", withIntermediateDirectories: true)
         try fileManager.createDirectory(atPath: "\(chapter)/steps", withIntermediateDirectories: true)
         try fileManager.createDirectory(atPath: "\(chapter)/solutions", withIntermediateDirectories: true)
         try fileManager.copyItem(atPath: EndToEnd.appsDirectory, toPath: "\(chapter)/starter")
-        try "# Build the base image\n\nRun `docker image build`.\n".write(toFile: "\(chapter)/steps/base.md", atomically: true, encoding: .utf8)
-        try "# From scratch\n\nMake it **small**.\n".write(toFile: "\(chapter)/steps/scratch.md", atomically: true, encoding: .utf8)
-        try fileManager.copyItem(atPath: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile",
-                                 toPath: "\(chapter)/solutions/scratch.Dockerfile")
+        try "# Build the base image\n\nRun `docker image build`.\n".write(
+            toFile: "\(chapter)/steps/base.md", atomically: true, encoding: .utf8)
+        try "# From scratch\n\nMake it **small**.\n".write(
+            toFile: "\(chapter)/steps/scratch.md", atomically: true, encoding: .utf8)
+        try fileManager.copyItem(
+            atPath: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile",
+            toPath: "\(chapter)/solutions/scratch.Dockerfile")
         try """
-            {
-              "id": "learner-demo", "title": "Learner demo", "summary": "Two steps for the tests.",
-              "baseImages": ["golang:1.19"], "starter": {"directory": "starter"},
-              "steps": [
-                {"id": "base", "title": "Base image", "text": "steps/base.md",
-                 "commands": [["docker", "image", "build", "-t", "\(Self.baseTag)", "."]],
-                 "checks": [{"id": "exists", "kind": "imageExists", "image": "\(Self.baseTag)"}],
-                 "hints": [{"text": "Run the build command in this folder.", "whenFailing": "exists"}],
-                 "solution": {}},
-                {"id": "scratch", "title": "Scratch image", "text": "steps/scratch.md", "needs": ["base"],
-                 "commands": [["docker", "image", "build", "-t", "\(Self.scratchTag)", "."]],
-                 "checks": [
-                   {"id": "dockerfile", "kind": "dockerfile", "finalBase": "scratch", "cgoDisabledForScratch": true, "execForm": true},
-                   {"id": "small", "kind": "imageTiers", "image": "\(Self.scratchTag)", "passScore": 100,
-                    "tiers": [{"maxBytes": 400000000, "score": 40}, {"maxBytes": 100000000, "score": 70}, {"maxBytes": 10000000, "score": 100}]},
-                   {"id": "smaller", "kind": "imageSize", "image": "\(Self.scratchTag)", "atMostFractionOf": "\(Self.baseTag)", "fraction": 0.05}
-                 ],
-                 "solution": {"files": {"Dockerfile": "solutions/scratch.Dockerfile"}}}
-              ]
-            }
-            """.write(toFile: "\(chapter)/chapter.json", atomically: true, encoding: .utf8)
+        {
+          "id": "learner-demo", "title": "Learner demo", "summary": "Two steps for the tests.",
+          "baseImages": ["golang:1.19"], "starter": {"directory": "starter"},
+          "steps": [
+            {"id": "base", "title": "Base image", "text": "steps/base.md",
+             "commands": [["docker", "image", "build", "-t", "\(Self.baseTag)", "."]],
+             "checks": [{"id": "exists", "kind": "imageExists", "image": "\(Self.baseTag)"}],
+             "hints": [{"text": "Run the build command in this folder.", "whenFailing": "exists"}],
+             "solution": {}},
+            {"id": "scratch", "title": "Scratch image", "text": "steps/scratch.md", "needs": ["base"],
+             "commands": [["docker", "image", "build", "-t", "\(Self.scratchTag)", "."]],
+             "checks": [
+               {"id": "dockerfile", "kind": "dockerfile", "finalBase": "scratch", "cgoDisabledForScratch": true, "execForm": true},
+               {"id": "small", "kind": "imageTiers", "image": "\(Self.scratchTag)", "passScore": 100,
+                "tiers": [{"maxBytes": 400000000, "score": 40}, {"maxBytes": 100000000, "score": 70}, {"maxBytes": 10000000, "score": 100}]},
+               {"id": "smaller", "kind": "imageSize", "image": "\(Self.scratchTag)", "atMostFractionOf": "\(Self.baseTag)", "fraction": 0.05}
+             ],
+             "solution": {"files": {"Dockerfile": "solutions/scratch.Dockerfile"}}}
+          ]
+        }
+        """.write(toFile: "\(chapter)/chapter.json", atomically: true, encoding: .utf8)
     }
 
     func remove(engine: ContainerEngine) {
@@ -62,14 +69,18 @@ struct LearnerCourse {
     }
 
     /// Runs the real `handson` binary in `directory`.
-    func handson(_ arguments: [String], in directory: String, timeout: Double = 300,
-                 environment extra: [String: String] = [:]) async throws -> ProcessResult {
+    func handson(
+        _ arguments: [String], in directory: String, timeout: Double = 300,
+        environment extra: [String: String] = [:]
+    ) async throws -> ProcessResult {
         let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
         var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["HANDSON_HOME"] = root
         environment["NO_COLOR"] = "1"
-        return try await EndToEnd.runner.run(ProcessRequest(binary, arguments, environment: environment, workingDirectory: directory,
-                                                      timeout: timeout, killGrace: 5))
+        return try await EndToEnd.runner.run(
+            ProcessRequest(
+                binary, arguments, environment: environment, workingDirectory: directory,
+                timeout: timeout, killGrace: 5))
     }
 }
 
@@ -86,7 +97,9 @@ struct LearnerSessionEndToEndTests {
         let start = try await course.handson(["start", "learner-demo"], in: work)
         #expect(start.termination == .exited(0), "\(start.stderr)")
         #expect(start.stdout.contains("Step 1 of 2: Base image"))
-        #expect(FileManager.default.fileExists(atPath: "\(work)/server/main.go"), "start copied the starter into the empty folder")
+        #expect(
+            FileManager.default.fileExists(atPath: "\(work)/server/main.go"),
+            "start copied the starter into the empty folder")
 
         await engine.removeImages([LearnerCourse.baseTag])
         let failing = try await course.handson(["check"], in: work)
@@ -103,7 +116,8 @@ struct LearnerSessionEndToEndTests {
         #expect(passing.stdout.contains("Step passed. Next: Step 2 of 2: Scratch image"))
 
         // A scratch Dockerfile with cgo left on: the Dockerfile check and the hint both say why.
-        try EngineScratchpad.cgoBuildThen("scratch").write(toFile: "\(work)/Dockerfile", atomically: true, encoding: .utf8)
+        try EngineScratchpad.cgoBuildThen("scratch").write(
+            toFile: "\(work)/Dockerfile", atomically: true, encoding: .utf8)
         let cgo = try await course.handson(["check"], in: work)
         #expect(cgo.termination == .exited(1))
         #expect(cgo.stdout.contains("built with cgo on: set CGO_ENABLED=0"))
@@ -111,8 +125,9 @@ struct LearnerSessionEndToEndTests {
         #expect(cgoHint.stdout.contains("build with CGO_ENABLED=0"))
 
         try FileManager.default.removeItem(atPath: "\(work)/Dockerfile")
-        try FileManager.default.copyItem(atPath: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile",
-                                         toPath: "\(work)/Dockerfile")
+        try FileManager.default.copyItem(
+            atPath: "\(EndToEnd.repositoryRoot)/Chapters/optimize-image/solutions/scratch.Dockerfile",
+            toPath: "\(work)/Dockerfile")
         let scratchBuild = try await engine.build(contextDirectory: work, tag: LearnerCourse.scratchTag)
         defer { engine.removeNow(buildOutputs: [scratchBuild.stdout]) }
         #expect(scratchBuild.succeeded)
@@ -126,7 +141,9 @@ struct LearnerSessionEndToEndTests {
         #expect(progress.passedSteps == ["base", "scratch"])
         let chapters = try await course.handson(["chapters", "--json"], in: work)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(chapters.stdout.utf8)) as? [[String: Any]])
-        #expect(rows.first?["id"] as? String == "learner-demo" && rows.first?["done"] as? Int == 2 && rows.first?["steps"] as? Int == 2)
+        #expect(
+            rows.first?["id"] as? String == "learner-demo" && rows.first?["done"] as? Int == 2
+                && rows.first?["steps"] as? Int == 2)
 
         let reset = try await course.handson(["reset", "scratch"], in: work)
         #expect(reset.termination == .exited(0))
@@ -141,11 +158,14 @@ struct LearnerSessionEndToEndTests {
             try? "<p>edited</p>\n".write(toFile: "\(work)/web/extra.html", atomically: true, encoding: .utf8)
         }
         // The runner's timeout sends SIGTERM, which the CLI treats like Ctrl-C.
-        let watch = try await course.handson(["check", "--watch"], in: work, timeout: 8,
-                                       environment: mechanism == "polling" ? ["HANDSON_WATCH_POLLING": "1"] : [:])
+        let watch = try await course.handson(
+            ["check", "--watch"], in: work, timeout: 8,
+            environment: mechanism == "polling" ? ["HANDSON_WATCH_POLLING": "1"] : [:])
         #expect(watch.stdout.contains("Watching") && watch.stdout.contains("(\(mechanism);"))
         #expect(watch.stdout.contains("a file changed: checking again"))
-        #expect(watch.stdout.components(separatedBy: "Step 1 of 2").count - 1 >= 2, "checked once at the start and again after the edit")
+        #expect(
+            watch.stdout.components(separatedBy: "Step 1 of 2").count - 1 >= 2,
+            "checked once at the start and again after the edit")
         #expect(watch.stdout.contains("Stopped watching."))
         #expect(watch.termination == .exited(0), "stopped cleanly: \(watch.termination)")
     }
@@ -158,15 +178,18 @@ struct LearnerSessionEndToEndTests {
         engine.removeNow(images: [LearnerCourse.baseTag])
         let terminal = try await Tmux.start(in: work)
         defer { terminal.kill() }
-        await terminal.type("HANDSON_HOME=\(course.root) NO_COLOR=1 \(EndToEnd.repositoryRoot)/.build/debug/handson watch", enter: true)
+        await terminal.type(
+            "HANDSON_HOME=\(course.root) NO_COLOR=1 \(EndToEnd.repositoryRoot)/.build/debug/handson watch", enter: true)
         var shown = await terminal.waitFor("✗ exists: no image \(LearnerCourse.baseTag) yet")
         #expect(shown.found, "\(shown.screen)")
         #expect(shown.screen.contains("Step 1 of 2: Base image"))
 
         // From another shell: an image built there; the engine's event wakes the view.
         let tagged = Date()
-        let built = try await EndToEnd.runner.run(ProcessRequest("docker", ["build", "-q", "-t", LearnerCourse.baseTag, "-"],
-                                                                 standardInput: .bytes(Data("FROM busybox:latest\nLABEL learner=1\n".utf8))))
+        let built = try await EndToEnd.runner.run(
+            ProcessRequest(
+                "docker", ["build", "-q", "-t", LearnerCourse.baseTag, "-"],
+                standardInput: .bytes(Data("FROM busybox:latest\nLABEL learner=1\n".utf8))))
         #expect(built.succeeded, "\(built.stderr)")
         shown = await terminal.waitFor("✓ exists: \(LearnerCourse.baseTag) exists")
         let seconds = Date().timeIntervalSince(tagged)
@@ -193,17 +216,21 @@ struct LearnerSessionEndToEndTests {
 
         // Ctrl-C, and SIGTERM from elsewhere, give the terminal back too.
         for (stop, marker) in [("ctrl-c", "first"), ("sigterm", "second")] {
-            await terminal.type("clear; echo \(marker) run; HANDSON_HOME=\(course.root) NO_COLOR=1 \(EndToEnd.repositoryRoot)/.build/debug/handson watch", enter: true)
+            await terminal.type(
+                "clear; echo \(marker) run; HANDSON_HOME=\(course.root) NO_COLOR=1 \(EndToEnd.repositoryRoot)/.build/debug/handson watch",
+                enter: true)
             shown = await terminal.waitFor("Step 2 of 2: Scratch image")
             #expect(shown.found, "\(stop): \(shown.screen)")
             if stop == "ctrl-c" {
                 await terminal.key("C-c")
             } else {
-                _ = try await EndToEnd.runner.run(ProcessRequest("pkill", ["-TERM", "-f", ".build/debug/handson watch"]))
+                _ = try await EndToEnd.runner.run(
+                    ProcessRequest("pkill", ["-TERM", "-f", ".build/debug/handson watch"]))
             }
             shown = await terminal.waitFor("\(marker) run", absent: "Step 2 of 2")
             #expect(shown.found, "\(stop): the view is gone and the shell is back: \(shown.screen)")
-            await terminal.type("stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' + ; echo \(stop)", enter: true)
+            await terminal.type(
+                "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' + ; echo \(stop)", enter: true)
             shown = await terminal.waitFor("icanon+echo+\(stop)")
             #expect(shown.found, "\(stop): line editing and echo are back: \(shown.screen)")
         }
@@ -214,7 +241,8 @@ struct LearnerSessionEndToEndTests {
         _ = try await EndToEnd.prepareLab(on: engine)
         let course = try LearnerCourse()
         defer { course.remove(engine: engine) }
-        let run = try await course.handson(["run", "learner-demo", "--solution", "--json"], in: course.root, timeout: 600)
+        let run = try await course.handson(
+            ["run", "learner-demo", "--solution", "--json"], in: course.root, timeout: 600)
         #expect(run.termination == .exited(0), "\(run.stderr.suffix(2000))")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(report["score"] as? Int == 100)
@@ -224,23 +252,36 @@ struct LearnerSessionEndToEndTests {
         let scratchLeft = await engine.imageExists(LearnerCourse.scratchTag)
         #expect(!baseLeft && !scratchLeft, "run removed what it made")
 
-        let withoutSolution = try await course.handson(["run", "learner-demo", "--json"], in: course.root, timeout: 600)
-        let failed = try #require(try JSONSerialization.jsonObject(with: Data(withoutSolution.stdout.utf8)) as? [String: Any])
+        let withoutSolution = try await course.handson(
+            ["run", "learner-demo", "--json"], in: course.root, timeout: 600)
+        let failed = try #require(
+            try JSONSerialization.jsonObject(with: Data(withoutSolution.stdout.utf8)) as? [String: Any])
         let statuses = (failed["steps"] as? [[String: Any]])?.map { $0["status"] as? String }
-        #expect(statuses == ["passed", "failed"], "the starter's single-stage Dockerfile does not pass the scratch step")
+        #expect(
+            statuses == ["passed", "failed"], "the starter's single-stage Dockerfile does not pass the scratch step")
         #expect(withoutSolution.termination == .exited(1))
     }
 
     @Test func aReaderThatGoesAwayDoesNotCrashTheTool() async throws {
-        let listing = FileManager.default.temporaryDirectory.appendingPathComponent("handson-big-\(UUID().uuidString).txt").path
+        let listing = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-big-\(UUID().uuidString).txt"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: listing) }
-        let rows = try String(contentsOfFile: "\(EndToEnd.repositoryRoot)/Tests/HandsOnKitTests/Fixtures/listings/docker-table.txt", encoding: .utf8)
-            .split(separator: "\n")
+        let rows = try String(
+            contentsOfFile: "\(EndToEnd.repositoryRoot)/Tests/HandsOnKitTests/Fixtures/listings/docker-table.txt",
+            encoding: .utf8
+        )
+        .split(separator: "\n")
         try ([String(rows[0])] + (0..<20_000).map { String(rows[1 + $0 % (rows.count - 1)]) }).joined(separator: "\n")
             .write(toFile: listing, atomically: true, encoding: .utf8)
         let binary = "\(EndToEnd.repositoryRoot)/.build/debug/handson"
-        let piped = try await EndToEnd.runner.run(ProcessRequest("bash", ["-c", "\"$0\" parse image-ls \"$1\" | head -c 100 >/dev/null; echo \"status=${PIPESTATUS[0]}\"",
-                                                                    binary, listing], timeout: 60))
+        let piped = try await EndToEnd.runner.run(
+            ProcessRequest(
+                "bash",
+                [
+                    "-c", "\"$0\" parse image-ls \"$1\" | head -c 100 >/dev/null; echo \"status=${PIPESTATUS[0]}\"",
+                    binary, listing,
+                ], timeout: 60))
         #expect(piped.stdout == "status=0\n", "\(piped.stdout) \(piped.stderr.prefix(300))")
         #expect(!piped.stderr.contains("Fatal error"))
     }
@@ -252,8 +293,13 @@ struct Tmux {
 
     static func start(in directory: String) async throws -> Tmux {
         let session = "handson-e2e-\(UUID().uuidString.prefix(8))"
-        let started = try await EndToEnd.runner.run(ProcessRequest("tmux", ["new-session", "-d", "-s", session, "-x", "100", "-y", "30",
-                                                                            "-c", directory, "env", "PS1=$ ", "bash", "--norc", "--noprofile"]))
+        let started = try await EndToEnd.runner.run(
+            ProcessRequest(
+                "tmux",
+                [
+                    "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+                    "-c", directory, "env", "PS1=$ ", "bash", "--norc", "--noprofile",
+                ]))
         guard started.succeeded else { throw CommandFailure("tmux: \(started.stderr)") }
         return Tmux(session: session)
     }

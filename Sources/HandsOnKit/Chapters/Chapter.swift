@@ -50,7 +50,9 @@ public struct Step: Sendable, Equatable, Decodable {
     public let requiresImages: [String]
     public let optional: Bool
 
-    enum CodingKeys: String, CodingKey { case id, title, text, commands, checks, hints, solution, needs, requiresImages, optional }
+    enum CodingKeys: String, CodingKey {
+        case id, title, text, commands, checks, hints, solution, needs, requiresImages, optional
+    }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)

@@ -13,16 +13,20 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
     static func from(_ error: DecodingError, file: String) -> ChapterError {
         switch error {
         case .typeMismatch(let type, let context):
-            return ChapterError(file: file, keyPath: path(context.codingPath), message: context.debugDescription.hasPrefix("expected")
-                                ? context.debugDescription : "expected \(describe(type))")
+            return ChapterError(
+                file: file, keyPath: path(context.codingPath),
+                message: context.debugDescription.hasPrefix("expected")
+                    ? context.debugDescription : "expected \(describe(type))")
         case .valueNotFound(let type, let context):
-            return ChapterError(file: file, keyPath: path(context.codingPath), message: "expected \(describe(type)), found null")
+            return ChapterError(
+                file: file, keyPath: path(context.codingPath), message: "expected \(describe(type)), found null")
         case .keyNotFound(let key, let context):
             return ChapterError(file: file, keyPath: path(context.codingPath + [key]), message: "missing")
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
                 let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-                return ChapterError(file: file, keyPath: "", message: "not valid JSON" + (detail.map { " (\($0))" } ?? ""))
+                return ChapterError(
+                    file: file, keyPath: "", message: "not valid JSON" + (detail.map { " (\($0))" } ?? ""))
             }
             return ChapterError(file: file, keyPath: path(context.codingPath), message: context.debugDescription)
         @unknown default:
@@ -34,7 +38,11 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
     static func path(_ keys: [any CodingKey]) -> String {
         var text = ""
         for key in keys {
-            if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+            if let index = key.intValue {
+                text += "[\(index)]"
+            } else {
+                text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
         }
         return text
     }

@@ -10,7 +10,9 @@ public enum ChapterLoader {
         var chapters: [Chapter] = []
         var errors: [ChapterError] = []
         for name in names where FileManager.default.fileExists(atPath: "\(directory)/\(name)/\(fileName)") {
-            do { chapters.append(try load(from: "\(directory)/\(name)")) } catch let error as ChapterError { errors.append(error) } catch {
+            do { chapters.append(try load(from: "\(directory)/\(name)")) } catch let error as ChapterError {
+                errors.append(error)
+            } catch {
                 errors.append(ChapterError(file: "\(directory)/\(name)/\(fileName)", keyPath: "", message: "\(error)"))
             }
         }
@@ -21,7 +23,9 @@ public enum ChapterLoader {
         let directory = "\(chaptersDirectory)/\(id)"
         guard FileManager.default.fileExists(atPath: "\(directory)/\(fileName)") else {
             let known = loadAll(from: chaptersDirectory).chapters.map(\.id)
-            throw ChapterError(file: chaptersDirectory, keyPath: "", message: "no chapter '\(id)'" + (known.isEmpty ? "" : " (chapters: \(known.joined(separator: ", ")))"))
+            throw ChapterError(
+                file: chaptersDirectory, keyPath: "",
+                message: "no chapter '\(id)'" + (known.isEmpty ? "" : " (chapters: \(known.joined(separator: ", ")))"))
         }
         return try load(from: directory)
     }
@@ -44,21 +48,30 @@ public enum ChapterLoader {
 
     /// What decoding cannot see: ids, step order, referenced files, sensible tiers.
     static func validate(_ chapter: Chapter, file: String) throws {
-        func fail(_ keyPath: String, _ message: String) -> ChapterError { ChapterError(file: file, keyPath: keyPath, message: message) }
+        func fail(_ keyPath: String, _ message: String) -> ChapterError {
+            ChapterError(file: file, keyPath: keyPath, message: message)
+        }
         let folderName = (chapter.directory as NSString).lastPathComponent
-        guard chapter.id == folderName else { throw fail("id", "'\(chapter.id)' must match the folder name '\(folderName)'") }
+        guard chapter.id == folderName else {
+            throw fail("id", "'\(chapter.id)' must match the folder name '\(folderName)'")
+        }
         guard !chapter.steps.isEmpty else { throw fail("steps", "a chapter needs at least one step") }
-        func exists(_ relative: String) -> Bool { FileManager.default.fileExists(atPath: "\(chapter.directory)/\(relative)") }
+        func exists(_ relative: String) -> Bool {
+            FileManager.default.fileExists(atPath: "\(chapter.directory)/\(relative)")
+        }
         guard exists(chapter.starter.directory) else {
             throw fail("starter.directory", "'\(chapter.starter.directory)' does not exist")
         }
-        for (index, protected) in chapter.starter.protectedFiles.enumerated() where !exists("\(chapter.starter.directory)/\(protected)") {
+        for (index, protected) in chapter.starter.protectedFiles.enumerated()
+        where !exists("\(chapter.starter.directory)/\(protected)") {
             throw fail("starter.protectedFiles[\(index)]", "'\(protected)' is not in the starter")
         }
         var seen: Set<String> = []
         for (index, step) in chapter.steps.enumerated() {
             let at = "steps[\(index)]"
-            guard seen.insert(step.id).inserted else { throw fail("\(at).id", "'\(step.id)' is used by an earlier step") }
+            guard seen.insert(step.id).inserted else {
+                throw fail("\(at).id", "'\(step.id)' is used by an earlier step")
+            }
             for (needIndex, need) in step.needs.enumerated() where !seen.contains(need) || need == step.id {
                 throw fail("\(at).needs[\(needIndex)]", "'\(need)' is not an earlier step")
             }
@@ -70,7 +83,9 @@ public enum ChapterLoader {
             }
             var checkIDs: Set<String> = []
             for (checkIndex, check) in step.checks.enumerated() {
-                guard checkIDs.insert(check.id).inserted else { throw fail("\(at).checks[\(checkIndex)].id", "'\(check.id)' is used twice in this step") }
+                guard checkIDs.insert(check.id).inserted else {
+                    throw fail("\(at).checks[\(checkIndex)].id", "'\(check.id)' is used twice in this step")
+                }
                 try validate(check, at: "\(at).checks[\(checkIndex)]", fail: fail)
             }
             for (hintIndex, hint) in step.hints.enumerated() {
@@ -81,7 +96,9 @@ public enum ChapterLoader {
         }
         if let grading = chapter.grading {
             try validate(grading.tiers, at: "grading.tiers", fail: fail)
-            for (index, gate) in grading.gates.enumerated() { try validate(gate, at: "grading.gates[\(index)]", fail: fail) }
+            for (index, gate) in grading.gates.enumerated() {
+                try validate(gate, at: "grading.gates[\(index)]", fail: fail)
+            }
             for (index, example) in grading.examples.enumerated() {
                 for (destination, source) in example.files.sorted(by: { $0.key < $1.key }) where !exists(source) {
                     throw fail("grading.examples[\(index)].files.\(destination)", "'\(source)' does not exist")
@@ -93,12 +110,18 @@ public enum ChapterLoader {
         }
     }
 
-    private static func validate(_ check: CheckSpec, at keyPath: String, fail: (String, String) -> ChapterError) throws {
+    private static func validate(_ check: CheckSpec, at keyPath: String, fail: (String, String) -> ChapterError) throws
+    {
         switch check.kind {
         case .imageSize(let bounds):
-            if bounds.atMostFractionOf != nil && bounds.fraction == nil { throw fail("\(keyPath).fraction", "missing (needed with atMostFractionOf)") }
-            if bounds.atMostBytes == nil && bounds.atLeastBytes == nil && bounds.smallerThan == nil && bounds.atMostFractionOf == nil {
-                throw fail(keyPath, "an imageSize check needs atMostBytes, atLeastBytes, smallerThan or atMostFractionOf")
+            if bounds.atMostFractionOf != nil && bounds.fraction == nil {
+                throw fail("\(keyPath).fraction", "missing (needed with atMostFractionOf)")
+            }
+            if bounds.atMostBytes == nil && bounds.atLeastBytes == nil && bounds.smallerThan == nil
+                && bounds.atMostFractionOf == nil
+            {
+                throw fail(
+                    keyPath, "an imageSize check needs atMostBytes, atLeastBytes, smallerThan or atMostFractionOf")
             }
         case .imageTiers(_, let tiers, _):
             try validate(tiers.tiers, at: "\(keyPath).tiers", fail: fail)
@@ -106,8 +129,12 @@ public enum ChapterLoader {
             if rules.absentPaths.isEmpty && rules.maxWastedBytes == nil {
                 throw fail(keyPath, "an imageContents check needs absentPaths or maxWastedBytes")
             }
-            if let path = rules.absentPaths.first(where: { !$0.hasPrefix("/") || $0.split(separator: "/").count > ImageSizeMeasurement.pathDepth }) {
-                throw fail("\(keyPath).absentPaths", "'\(path)' must be absolute and at most \(ImageSizeMeasurement.pathDepth) levels deep")
+            if let path = rules.absentPaths.first(where: {
+                !$0.hasPrefix("/") || $0.split(separator: "/").count > ImageSizeMeasurement.pathDepth
+            }) {
+                throw fail(
+                    "\(keyPath).absentPaths",
+                    "'\(path)' must be absolute and at most \(ImageSizeMeasurement.pathDepth) levels deep")
             }
         case .commandOutput(let expectation):
             if let pattern = expectation.matches, (try? NSRegularExpression(pattern: pattern)) == nil {
@@ -118,7 +145,8 @@ public enum ChapterLoader {
         }
     }
 
-    private static func validate(_ tiers: [SizeTier], at keyPath: String, fail: (String, String) -> ChapterError) throws {
+    private static func validate(_ tiers: [SizeTier], at keyPath: String, fail: (String, String) -> ChapterError) throws
+    {
         guard !tiers.isEmpty else { throw fail(keyPath, "needs at least one tier") }
         for (index, tier) in tiers.enumerated() {
             if !(0...100).contains(tier.score) { throw fail("\(keyPath)[\(index)].score", "must be 0 to 100") }

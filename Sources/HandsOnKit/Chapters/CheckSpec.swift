@@ -9,14 +9,18 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, kind, image, atMostBytes, atLeastBytes, smallerThan, atMostFractionOf, fraction, basis, tiers, passScore
+        case id, kind, image, atMostBytes, atLeastBytes, smallerThan, atMostFractionOf, fraction, basis, tiers,
+            passScore
         case name, port, url, status, jsonField, equals, deadlineSeconds, arguments, stdin, exitCode, contains, matches
-        case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network, containerPort, target, dependenciesFirst, nonRootUser, hostNetwork
+        case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network,
+            containerPort, target, dependenciesFirst, nonRootUser, hostNetwork
         case absentPaths, maxWastedBytes
     }
 
-    public static let kinds = ["imageExists", "imageSize", "imageTiers", "containerRunning", "http", "imageServes",
-                               "commandOutput", "fileUnchanged", "dockerfile", "imageContents"]
+    public static let kinds = [
+        "imageExists", "imageSize", "imageTiers", "containerRunning", "http", "imageServes",
+        "commandOutput", "fileUnchanged", "dockerfile", "imageContents",
+    ]
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -26,71 +30,83 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
         case "imageExists":
             kind = .imageExists(image: try c.decode(String.self, forKey: .image))
         case "imageSize":
-            kind = .imageSize(ImageSizeBounds(
-                image: try c.decode(String.self, forKey: .image),
-                atMostBytes: try c.decodeIfPresent(Int64.self, forKey: .atMostBytes),
-                atLeastBytes: try c.decodeIfPresent(Int64.self, forKey: .atLeastBytes),
-                smallerThan: try c.decodeIfPresent(String.self, forKey: .smallerThan),
-                atMostFractionOf: try c.decodeIfPresent(String.self, forKey: .atMostFractionOf),
-                fraction: try c.decodeIfPresent(Double.self, forKey: .fraction),
-                basis: try c.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed))
+            kind = .imageSize(
+                ImageSizeBounds(
+                    image: try c.decode(String.self, forKey: .image),
+                    atMostBytes: try c.decodeIfPresent(Int64.self, forKey: .atMostBytes),
+                    atLeastBytes: try c.decodeIfPresent(Int64.self, forKey: .atLeastBytes),
+                    smallerThan: try c.decodeIfPresent(String.self, forKey: .smallerThan),
+                    atMostFractionOf: try c.decodeIfPresent(String.self, forKey: .atMostFractionOf),
+                    fraction: try c.decodeIfPresent(Double.self, forKey: .fraction),
+                    basis: try c.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed))
         case "imageTiers":
-            kind = .imageTiers(image: try c.decode(String.self, forKey: .image),
-                               tiers: SizeTiers(try c.decode([SizeTier].self, forKey: .tiers),
-                                                basis: try c.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed),
-                               passScore: try c.decodeIfPresent(Int.self, forKey: .passScore) ?? 1)
+            kind = .imageTiers(
+                image: try c.decode(String.self, forKey: .image),
+                tiers: SizeTiers(
+                    try c.decode([SizeTier].self, forKey: .tiers),
+                    basis: try c.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed),
+                passScore: try c.decodeIfPresent(Int.self, forKey: .passScore) ?? 1)
         case "containerRunning":
-            kind = .containerRunning(image: try c.decode(String.self, forKey: .image),
-                                     name: try c.decodeIfPresent(String.self, forKey: .name),
-                                     port: try c.decodeIfPresent(Int.self, forKey: .port))
+            kind = .containerRunning(
+                image: try c.decode(String.self, forKey: .image),
+                name: try c.decodeIfPresent(String.self, forKey: .name),
+                port: try c.decodeIfPresent(Int.self, forKey: .port))
         case "http":
-            kind = .http(HTTPExpectation(url: try c.decode(String.self, forKey: .url),
-                                         status: try c.decodeIfPresent(Int.self, forKey: .status) ?? 200,
-                                         jsonField: try c.decodeIfPresent(String.self, forKey: .jsonField),
-                                         equals: try c.decodeIfPresent(String.self, forKey: .equals),
-                                         deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? 20))
+            kind = .http(
+                HTTPExpectation(
+                    url: try c.decode(String.self, forKey: .url),
+                    status: try c.decodeIfPresent(Int.self, forKey: .status) ?? 200,
+                    jsonField: try c.decodeIfPresent(String.self, forKey: .jsonField),
+                    equals: try c.decodeIfPresent(String.self, forKey: .equals),
+                    deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? 20))
         case "imageServes":
-            kind = .imageServes(ServeExpectation(
-                image: try c.decode(String.self, forKey: .image),
-                containerPort: try c.decodeIfPresent(Int.self, forKey: .containerPort) ?? 9090,
-                path: try c.decodeIfPresent(String.self, forKey: .path) ?? "/health",
-                status: try c.decodeIfPresent(Int.self, forKey: .status) ?? 200,
-                jsonField: try c.decodeIfPresent(String.self, forKey: .jsonField),
-                equals: try c.decodeIfPresent(String.self, forKey: .equals),
-                deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? 20))
+            kind = .imageServes(
+                ServeExpectation(
+                    image: try c.decode(String.self, forKey: .image),
+                    containerPort: try c.decodeIfPresent(Int.self, forKey: .containerPort) ?? 9090,
+                    path: try c.decodeIfPresent(String.self, forKey: .path) ?? "/health",
+                    status: try c.decodeIfPresent(Int.self, forKey: .status) ?? 200,
+                    jsonField: try c.decodeIfPresent(String.self, forKey: .jsonField),
+                    equals: try c.decodeIfPresent(String.self, forKey: .equals),
+                    deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? 20))
         case "commandOutput":
-            kind = .commandOutput(CommandExpectation(
-                image: try c.decode(String.self, forKey: .image),
-                arguments: try c.decodeIfPresent([String].self, forKey: .arguments) ?? [],
-                stdin: try c.decodeIfPresent(String.self, forKey: .stdin),
-                exitCode: try c.decodeIfPresent(Int.self, forKey: .exitCode) ?? 0,
-                equals: try c.decodeIfPresent(String.self, forKey: .equals),
-                contains: try c.decodeIfPresent(String.self, forKey: .contains),
-                matches: try c.decodeIfPresent(String.self, forKey: .matches),
-                network: try c.decodeIfPresent(Bool.self, forKey: .network) ?? false,
-                hostNetwork: try c.decodeIfPresent(Bool.self, forKey: .hostNetwork) ?? false))
+            kind = .commandOutput(
+                CommandExpectation(
+                    image: try c.decode(String.self, forKey: .image),
+                    arguments: try c.decodeIfPresent([String].self, forKey: .arguments) ?? [],
+                    stdin: try c.decodeIfPresent(String.self, forKey: .stdin),
+                    exitCode: try c.decodeIfPresent(Int.self, forKey: .exitCode) ?? 0,
+                    equals: try c.decodeIfPresent(String.self, forKey: .equals),
+                    contains: try c.decodeIfPresent(String.self, forKey: .contains),
+                    matches: try c.decodeIfPresent(String.self, forKey: .matches),
+                    network: try c.decodeIfPresent(Bool.self, forKey: .network) ?? false,
+                    hostNetwork: try c.decodeIfPresent(Bool.self, forKey: .hostNetwork) ?? false))
         case "fileUnchanged":
-            kind = .fileUnchanged(path: try c.decode(String.self, forKey: .path),
-                                  sha256: try c.decodeIfPresent(String.self, forKey: .sha256))
+            kind = .fileUnchanged(
+                path: try c.decode(String.self, forKey: .path),
+                sha256: try c.decodeIfPresent(String.self, forKey: .sha256))
         case "dockerfile":
-            kind = .dockerfile(DockerfileExpectation(
-                path: try c.decodeIfPresent(String.self, forKey: .path) ?? "Dockerfile",
-                stages: try c.decodeIfPresent(Int.self, forKey: .stages),
-                atLeastStages: try c.decodeIfPresent(Int.self, forKey: .atLeastStages),
-                finalBase: try c.decodeIfPresent(String.self, forKey: .finalBase),
-                pinnedTags: try c.decodeIfPresent(Bool.self, forKey: .pinnedTags),
-                execForm: try c.decodeIfPresent(Bool.self, forKey: .execForm),
-                cgoDisabledForScratch: try c.decodeIfPresent(Bool.self, forKey: .cgoDisabledForScratch),
-                target: try c.decodeIfPresent(String.self, forKey: .target),
-                dependenciesFirst: try c.decodeIfPresent(Bool.self, forKey: .dependenciesFirst),
-                nonRootUser: try c.decodeIfPresent(Bool.self, forKey: .nonRootUser)))
+            kind = .dockerfile(
+                DockerfileExpectation(
+                    path: try c.decodeIfPresent(String.self, forKey: .path) ?? "Dockerfile",
+                    stages: try c.decodeIfPresent(Int.self, forKey: .stages),
+                    atLeastStages: try c.decodeIfPresent(Int.self, forKey: .atLeastStages),
+                    finalBase: try c.decodeIfPresent(String.self, forKey: .finalBase),
+                    pinnedTags: try c.decodeIfPresent(Bool.self, forKey: .pinnedTags),
+                    execForm: try c.decodeIfPresent(Bool.self, forKey: .execForm),
+                    cgoDisabledForScratch: try c.decodeIfPresent(Bool.self, forKey: .cgoDisabledForScratch),
+                    target: try c.decodeIfPresent(String.self, forKey: .target),
+                    dependenciesFirst: try c.decodeIfPresent(Bool.self, forKey: .dependenciesFirst),
+                    nonRootUser: try c.decodeIfPresent(Bool.self, forKey: .nonRootUser)))
         case "imageContents":
-            kind = .imageContents(ImageContentsRules(
-                image: try c.decode(String.self, forKey: .image),
-                absentPaths: try c.decodeIfPresent([String].self, forKey: .absentPaths) ?? [],
-                maxWastedBytes: try c.decodeIfPresent(Int64.self, forKey: .maxWastedBytes)))
+            kind = .imageContents(
+                ImageContentsRules(
+                    image: try c.decode(String.self, forKey: .image),
+                    absentPaths: try c.decodeIfPresent([String].self, forKey: .absentPaths) ?? [],
+                    maxWastedBytes: try c.decodeIfPresent(Int64.self, forKey: .maxWastedBytes)))
         default:
-            throw DecodingError.dataCorruptedError(forKey: .kind, in: c,
+            throw DecodingError.dataCorruptedError(
+                forKey: .kind, in: c,
                 debugDescription: "unknown check kind '\(name)' (known: \(Self.kinds.joined(separator: ", ")))")
         }
     }

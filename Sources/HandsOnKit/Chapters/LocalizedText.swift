@@ -17,14 +17,21 @@ public struct LocalizedText: Sendable, Equatable, Codable {
             return
         }
         guard let byLanguage = try? container.decode([String: String].self), !byLanguage.isEmpty else {
-            throw DecodingError.typeMismatch(LocalizedText.self, .init(
-                codingPath: decoder.codingPath, debugDescription: "expected a string or an object of language codes to strings"))
+            throw DecodingError.typeMismatch(
+                LocalizedText.self,
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "expected a string or an object of language codes to strings"))
         }
         translations = byLanguage
     }
 
     public func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
-        if translations.count == 1, let english = translations["en"] { try container.encode(english) } else { try container.encode(translations) }
+        if translations.count == 1, let english = translations["en"] {
+            try container.encode(english)
+        } else {
+            try container.encode(translations)
+        }
     }
 }

@@ -41,8 +41,10 @@ public struct CheckContext: Sendable {
     /// Set when the files to check are on the engine's machine, not here (a team's machine graded over its engine).
     public var filesOnEngine: FilesOnEngine?
 
-    public init(engine: ContainerEngine, workingDirectory: String, starterDirectory: String? = nil, subjectImage: String? = nil,
-                runTimeout: Double = 20, containerLabels: [String: String] = ["org.handson.check": "true"]) {
+    public init(
+        engine: ContainerEngine, workingDirectory: String, starterDirectory: String? = nil, subjectImage: String? = nil,
+        runTimeout: Double = Grader.defaultRunTimeout, containerLabels: [String: String] = ["org.handson.check": "true"]
+    ) {
         self.engine = engine
         self.workingDirectory = workingDirectory
         self.starterDirectory = starterDirectory

@@ -21,93 +21,146 @@ public struct CheckRunner: Sendable {
             case .containerRunning(let image, let name, let port):
                 return try await containerRunning(check.id, context.image(image), name, port, context)
             case .http(let expectation): return try await HTTPCheck(expectation: expectation).run(check.id, context)
-            case .imageServes(let expectation): return try await ServeCheck(expectation: expectation).run(check.id, context)
-            case .commandOutput(let expectation): return try await CommandOutputCheck(expectation: expectation).run(check.id, context)
+            case .imageServes(let expectation):
+                return try await ServeCheck(expectation: expectation).run(check.id, context)
+            case .commandOutput(let expectation):
+                return try await CommandOutputCheck(expectation: expectation).run(check.id, context)
             case .fileUnchanged(let path, let digest):
-                if let files = context.filesOnEngine { return try await fileUnchangedOnEngine(check.id, path, digest, files, context) }
+                if let files = context.filesOnEngine {
+                    return try await fileUnchangedOnEngine(check.id, path, digest, files, context)
+                }
                 return fileUnchanged(check.id, path, digest, context)
             case .dockerfile(let expectation): return DockerfileCheck(expectation: expectation).run(check.id, context)
             case .imageContents(let rules): return try await ImageContentsCheck(rules: rules).run(check.id, context)
             }
         } catch {
-            return CheckResult(id: check.id, passed: false, message: say("checkRunner.couldCheckError", ["error": "\(error)"]))
+            return CheckResult(
+                id: check.id, passed: false, message: say("checkRunner.couldCheckError", ["error": "\(error)"]))
         }
     }
 
     private func imageExists(_ id: String, _ image: String, _ context: CheckContext) async throws -> CheckResult {
         guard let resolved = await context.engine.resolveImage(image) else {
-            return CheckResult(id: id, passed: false, message: say("checkRunner.imageImageYetBuild", ["image": "\(image)"]))
+            return CheckResult(
+                id: id, passed: false, message: say("checkRunner.imageImageYetBuild", ["image": "\(image)"]))
         }
         let size = try? await ImageMeasurement.measure(resolved, context.engine)
-        return CheckResult(id: id, passed: true, message: say("checkRunner.imageExists", ["image": "\(image)"]) + (size.map { " (\($0.described))" } ?? ""),
-                           measured: size?.displayed)
+        return CheckResult(
+            id: id, passed: true,
+            message: say("checkRunner.imageExists", ["image": "\(image)"]) + (size.map { " (\($0.described))" } ?? ""),
+            measured: size?.displayed)
     }
 
-    private func imageTiers(_ id: String, _ image: String, _ tiers: SizeTiers, _ passScore: Int,
-                            _ context: CheckContext) async throws -> CheckResult {
+    private func imageTiers(
+        _ id: String, _ image: String, _ tiers: SizeTiers, _ passScore: Int,
+        _ context: CheckContext
+    ) async throws -> CheckResult {
         guard let size = try await ImageMeasurement.measure(image, context.engine) else {
-            return CheckResult(id: id, passed: false, message: say("checkRunner.imageImageMeasure", ["image": "\(image)"]))
+            return CheckResult(
+                id: id, passed: false, message: say("checkRunner.imageImageMeasure", ["image": "\(image)"]))
         }
         guard let outcome = tiers.evaluate(size) else {
-            return CheckResult(id: id, passed: false, message: say("checkRunner.cannotReadListedSize", ["size": "\(size.displayed)", "image": "\(image)"]),
-                               measured: size.displayed)
+            return CheckResult(
+                id: id, passed: false,
+                message: say("checkRunner.cannotReadListedSize", ["size": "\(size.displayed)", "image": "\(image)"]),
+                measured: size.displayed)
         }
         let passed = outcome.score >= passScore
-        return CheckResult(id: id, passed: passed, message: "\(image) \(outcome.message)\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
-                           measured: size.displayed)
+        return CheckResult(
+            id: id, passed: passed,
+            message: "\(image) \(outcome.message)\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
+            measured: size.displayed)
     }
 
-    private func containerRunning(_ id: String, _ image: String, _ name: String?, _ port: Int?,
-                                  _ context: CheckContext) async throws -> CheckResult {
+    private func containerRunning(
+        _ id: String, _ image: String, _ name: String?, _ port: Int?,
+        _ context: CheckContext
+    ) async throws -> CheckResult {
         // Podman's ancestor filter matches a short name (`go-image:scratch`) to nothing: it is given the image's id.
         var ancestor = image
         if context.engine.kind == .podman,
-           let id = try? await context.engine.execute(["image", "inspect", "--format", "{{.Id}}", image], timeout: 30),
-           id.succeeded, !id.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            let id = try? await context.engine.execute(
+                ["image", "inspect", "--format", "{{.Id}}", image], timeout: 30),
+            id.succeeded, !id.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        {
             ancestor = id.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         var arguments = ["ps", "--filter", "ancestor=\(ancestor)", "--format", "{{.Names}}\t{{.Ports}}"]
         if let name { arguments += ["--filter", "name=^\(name)$"] }
-        let rows = try await context.engine.checked(arguments).stdout.split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
-        let described = name.map { say("checkRunner.containerNamedValueFrom", ["value": "\($0)", "image": "\(image)"]) }
+        let rows = try await context.engine.checked(arguments).stdout.split(separator: "\n").map {
+            $0.split(separator: "\t", omittingEmptySubsequences: false)
+        }
+        let described =
+            name.map { say("checkRunner.containerNamedValueFrom", ["value": "\($0)", "image": "\(image)"]) }
             ?? say("checkRunner.containerFromImage", ["image": "\(image)"])
-        guard let match = rows.first(where: { row in port.map { p in row.count > 1 && row[1].contains(":\(p)->") } ?? true }) else {
+        guard
+            let match = rows.first(where: { row in port.map { p in row.count > 1 && row[1].contains(":\(p)->") } ?? true
+            })
+        else {
             let seen = rows.map { $0.joined(separator: " ") }.joined(separator: "; ")
             let portText = port.map { say("checkRunner.publishingPortValue", ["value": "\($0)"]) } ?? ""
-            return CheckResult(id: id, passed: false, message: say("checkRunner.describedRunningPorttext", ["described": "\(described)", "portText": "\(portText)"]),
-                               measured: seen.isEmpty ? nil : seen)
+            return CheckResult(
+                id: id, passed: false,
+                message: say(
+                    "checkRunner.describedRunningPorttext", ["described": "\(described)", "portText": "\(portText)"]),
+                measured: seen.isEmpty ? nil : seen)
         }
-        return CheckResult(id: id, passed: true, message: say("checkRunner.describedRunningValue", ["described": "\(described)", "value": "\(match[0])"]),
-                           measured: match.count > 1 ? String(match[1]) : nil)
+        return CheckResult(
+            id: id, passed: true,
+            message: say("checkRunner.describedRunningValue", ["described": "\(described)", "value": "\(match[0])"]),
+            measured: match.count > 1 ? String(match[1]) : nil)
     }
 
     /// The same, for a file on the engine's machine (a team's machine graded through its engine).
-    private func fileUnchangedOnEngine(_ id: String, _ path: String, _ digest: String?, _ files: FilesOnEngine,
-                                       _ context: CheckContext) async throws -> CheckResult {
+    private func fileUnchangedOnEngine(
+        _ id: String, _ path: String, _ digest: String?, _ files: FilesOnEngine,
+        _ context: CheckContext
+    ) async throws -> CheckResult {
         let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
-        guard let expected else { return CheckResult(id: id, passed: false, message: say("checkRunner.referenceDigestPath", ["path": "\(path)"])) }
-        guard let folder = files.folder else {
-            return CheckResult(id: id, passed: false, message: say("checkRunner.folderEngineSMachine", ["path": "\(path)"]))
+        guard let expected else {
+            return CheckResult(
+                id: id, passed: false, message: say("checkRunner.referenceDigestPath", ["path": "\(path)"]))
         }
-        switch try await context.engine.fileDigest(in: folder, path: path, helperImage: HealthProbe.helperImage, labels: context.containerLabels) {
+        guard let folder = files.folder else {
+            return CheckResult(
+                id: id, passed: false, message: say("checkRunner.folderEngineSMachine", ["path": "\(path)"]))
+        }
+        switch try await context.engine.fileDigest(
+            in: folder, path: path, helperImage: HealthProbe.helperImage, labels: context.containerLabels)
+        {
         case .missing(let said):
-            return CheckResult(id: id, passed: false, message: say("checkRunner.folderPathMissingEngine", ["folder": "\(folder)", "path": "\(path)", "said": "\(said)"]))
+            return CheckResult(
+                id: id, passed: false,
+                message: say(
+                    "checkRunner.folderPathMissingEngine",
+                    ["folder": "\(folder)", "path": "\(path)", "said": "\(said)"]))
         case .digest(let actual):
             return actual == expected
-                ? CheckResult(id: id, passed: true, message: say("checkRunner.pathUnchanged", ["path": "\(path)"]), measured: actual)
-                : CheckResult(id: id, passed: false, message: say("checkRunner.pathWasChangedMust", ["path": "\(path)"]), measured: actual)
+                ? CheckResult(
+                    id: id, passed: true, message: say("checkRunner.pathUnchanged", ["path": "\(path)"]),
+                    measured: actual)
+                : CheckResult(
+                    id: id, passed: false, message: say("checkRunner.pathWasChangedMust", ["path": "\(path)"]),
+                    measured: actual)
         }
     }
 
-    private func fileUnchanged(_ id: String, _ path: String, _ digest: String?, _ context: CheckContext) -> CheckResult {
+    private func fileUnchanged(_ id: String, _ path: String, _ digest: String?, _ context: CheckContext) -> CheckResult
+    {
         let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
-        guard let expected else { return CheckResult(id: id, passed: false, message: say("checkRunner.referenceDigestPath", ["path": "\(path)"])) }
+        guard let expected else {
+            return CheckResult(
+                id: id, passed: false, message: say("checkRunner.referenceDigestPath", ["path": "\(path)"]))
+        }
         guard let actual = SHA256.hex(ofFile: "\(context.workingDirectory)/\(path)") else {
             return CheckResult(id: id, passed: false, message: say("checkRunner.pathMissing", ["path": "\(path)"]))
         }
         return actual == expected
-            ? CheckResult(id: id, passed: true, message: say("checkRunner.pathUnchanged", ["path": "\(path)"]), measured: actual)
-            : CheckResult(id: id, passed: false, message: say("checkRunner.pathWasChangedMust", ["path": "\(path)"]), measured: actual)
+            ? CheckResult(
+                id: id, passed: true, message: say("checkRunner.pathUnchanged", ["path": "\(path)"]), measured: actual)
+            : CheckResult(
+                id: id, passed: false, message: say("checkRunner.pathWasChangedMust", ["path": "\(path)"]),
+                measured: actual)
     }
 }
 

@@ -7,41 +7,73 @@ struct DockerfileCheck {
     func run(_ id: String, _ context: CheckContext) -> CheckResult {
         let path = "\(context.workingDirectory)/\(expectation.path)"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            return CheckResult(id: id, passed: false, message: say("checkRunner.pathMissing", ["path": "\(expectation.path)"]))
+            return CheckResult(
+                id: id, passed: false, message: say("checkRunner.pathMissing", ["path": "\(expectation.path)"]))
         }
         var facts: DockerfileFacts
         do { facts = try DockerfileFacts(text: text) } catch {
-            return CheckResult(id: id, passed: false, message: say("dockerfileCheck.pathCannotReadError", ["path": "\(expectation.path)", "error": "\(error)"]))
+            return CheckResult(
+                id: id, passed: false,
+                message: say(
+                    "dockerfileCheck.pathCannotReadError", ["path": "\(expectation.path)", "error": "\(error)"]))
         }
         if let target = expectation.target {
             guard let targeted = facts.forTarget(target) else {
-                return CheckResult(id: id, passed: false, message: say("dockerfileCheck.pathHasStageNamed", ["path": "\(expectation.path)", "target": "\(target)"]))
+                return CheckResult(
+                    id: id, passed: false,
+                    message: say(
+                        "dockerfileCheck.pathHasStageNamed", ["path": "\(expectation.path)", "target": "\(target)"]))
             }
             facts = targeted
         }
         var failures: [String] = []
-        var found: [String] = [say(facts.stageCount == 1 ? "dockerfileCheck.stageCount.one" : "dockerfileCheck.stageCount.other", ["count": "\(facts.stageCount)"]),
-                                say("dockerfileCheck.finalBaseFinalbase", ["finalBase": "\(facts.finalBase)"])]
-        if let stages = expectation.stages, facts.stageCount != stages { failures.append(say("dockerfileCheck.expectedStagesStagesFound", ["stages": "\(stages)", "stageCount": "\(facts.stageCount)"])) }
-        if let least = expectation.atLeastStages, facts.stageCount < least {
-            failures.append(say("dockerfileCheck.expectedMultiStageBuild", ["least": "\(least)", "stageCount": "\(facts.stageCount)"]))
+        var found: [String] = [
+            say(
+                facts.stageCount == 1 ? "dockerfileCheck.stageCount.one" : "dockerfileCheck.stageCount.other",
+                ["count": "\(facts.stageCount)"]),
+            say("dockerfileCheck.finalBaseFinalbase", ["finalBase": "\(facts.finalBase)"]),
+        ]
+        if let stages = expectation.stages, facts.stageCount != stages {
+            failures.append(
+                say(
+                    "dockerfileCheck.expectedStagesStagesFound",
+                    ["stages": "\(stages)", "stageCount": "\(facts.stageCount)"]))
         }
-        if let base = expectation.finalBase, ImageReference(facts.finalBase) != ImageReference(base), facts.finalBase != base {
-            failures.append(say("dockerfileCheck.finalStageShouldFrom", ["base": "\(base)", "finalBase": "\(facts.finalBase)"]))
+        if let least = expectation.atLeastStages, facts.stageCount < least {
+            failures.append(
+                say(
+                    "dockerfileCheck.expectedMultiStageBuild",
+                    ["least": "\(least)", "stageCount": "\(facts.stageCount)"]))
+        }
+        if let base = expectation.finalBase, ImageReference(facts.finalBase) != ImageReference(base),
+            facts.finalBase != base
+        {
+            failures.append(
+                say("dockerfileCheck.finalStageShouldFrom", ["base": "\(base)", "finalBase": "\(facts.finalBase)"]))
         }
         if expectation.pinnedTags == true, !facts.unpinnedBases.isEmpty {
-            failures.append(say("dockerfileCheck.pinTagInsteadLatest", ["unpinnedBases": "\(facts.unpinnedBases.joined(separator: ", "))"]))
+            failures.append(
+                say(
+                    "dockerfileCheck.pinTagInsteadLatest",
+                    ["unpinnedBases": "\(facts.unpinnedBases.joined(separator: ", "))"]))
         }
         if expectation.execForm == true {
             for instruction in [facts.entrypoint, facts.command].compactMap({ $0 }) where !instruction.isExecForm {
-                failures.append(say("dockerfileCheck.lineLineKeywordArguments", ["line": "\(instruction.line)", "keyword": "\(instruction.keyword)", "arguments": "\(instruction.arguments)"]))
+                failures.append(
+                    say(
+                        "dockerfileCheck.lineLineKeywordArguments",
+                        [
+                            "line": "\(instruction.line)", "keyword": "\(instruction.keyword)",
+                            "arguments": "\(instruction.arguments)",
+                        ]))
             }
         }
         if expectation.cgoDisabledForScratch == true {
             switch facts.cgoDisabledForScratch {
             case .some(false): failures.append(say("dockerfileCheck.scratchImageSBinary"))
             case .some(true): found.append(say("dockerfileCheck.cgoEnabledScratch"))
-            case .none: failures.append(say("dockerfileCheck.expectedScratchFinalStage", ["finalBase": "\(facts.finalBase)"]))
+            case .none:
+                failures.append(say("dockerfileCheck.expectedScratchFinalStage", ["finalBase": "\(facts.finalBase)"]))
             }
         }
         if expectation.dependenciesFirst == true {
@@ -52,12 +84,18 @@ struct DockerfileCheck {
             }
         }
         if expectation.nonRootUser == true {
-            if let user = facts.finalUser, !["root", "0", "0:0", "root:root"].contains(user) { found.append(say("dockerfileCheck.runsUser", ["user": "\(user)"])) }
-            else { failures.append(say("dockerfileCheck.finalStageRunsRoot")) }
+            if let user = facts.finalUser, !["root", "0", "0:0", "root:root"].contains(user) {
+                found.append(say("dockerfileCheck.runsUser", ["user": "\(user)"]))
+            } else {
+                failures.append(say("dockerfileCheck.finalStageRunsRoot"))
+            }
         }
         let measured = MessageCatalog.list(found)
         return failures.isEmpty
             ? CheckResult(id: id, passed: true, message: "\(expectation.path): \(measured)", measured: measured)
-            : CheckResult(id: id, passed: false, message: "\(expectation.path): " + failures.joined(separator: say("list.clauseSeparator")), measured: measured)
+            : CheckResult(
+                id: id, passed: false,
+                message: "\(expectation.path): " + failures.joined(separator: say("list.clauseSeparator")),
+                measured: measured)
     }
 }

@@ -8,21 +8,38 @@ public struct HTTPCheck: Sendable {
 
     func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let probe = HealthProbe(runner: context.engine.runner)
-        let observation = try await probe.waitUntil(url: expectation.url, deadlineSeconds: expectation.deadlineSeconds) { satisfied($0) }
+        let observation = try await probe.waitUntil(url: expectation.url, deadlineSeconds: expectation.deadlineSeconds)
+        { satisfied($0) }
         let measured = observation.summary
         if satisfied(observation) {
-            return CheckResult(id: id, passed: true, message: say("hTTPCheck.urlAnsweredMeasured", ["url": "\(expectation.url)", "measured": "\(measured)"]), measured: measured)
+            return CheckResult(
+                id: id, passed: true,
+                message: say(
+                    "hTTPCheck.urlAnsweredMeasured", ["url": "\(expectation.url)", "measured": "\(measured)"]),
+                measured: measured)
         }
-        return CheckResult(id: id, passed: false,
-                           message: say("hTTPCheck.urlDidAnswerWanted", ["url": "\(expectation.url)", "wanted": "\(wanted)", "seconds": "\(Int(expectation.deadlineSeconds))", "measured": "\(measured)"]),
-                           measured: measured)
+        return CheckResult(
+            id: id, passed: false,
+            message: say(
+                "hTTPCheck.urlDidAnswerWanted",
+                [
+                    "url": "\(expectation.url)", "wanted": "\(wanted)",
+                    "seconds": "\(Int(expectation.deadlineSeconds))", "measured": "\(measured)",
+                ]),
+            measured: measured)
     }
 
     /// "200 with status = Healthy".
     public var wanted: String {
         var text = "\(expectation.status)"
         if let field = expectation.jsonField {
-            text += say("httpCheck.withFieldSuffix", ["condition": say("httpCheck.withField", ["field": field, "value": expectation.equals ?? say("httpCheck.anyValue")])])
+            text += say(
+                "httpCheck.withFieldSuffix",
+                [
+                    "condition": say(
+                        "httpCheck.withField",
+                        ["field": field, "value": expectation.equals ?? say("httpCheck.anyValue")])
+                ])
         }
         return text
     }
@@ -31,7 +48,8 @@ public struct HTTPCheck: Sendable {
         guard observation.curlExitCode == 0, observation.httpStatus == expectation.status else { return false }
         guard let field = expectation.jsonField else { return true }
         guard let object = try? JSONSerialization.jsonObject(with: Data(observation.body.utf8)) as? [String: Any],
-              let value = object[field] else { return false }
+            let value = object[field]
+        else { return false }
         guard let wanted = expectation.equals else { return true }
         return "\(value)" == wanted
     }

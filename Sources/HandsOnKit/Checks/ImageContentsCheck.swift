@@ -6,7 +6,8 @@ struct ImageContentsCheck {
     func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(rules.image)
         guard let resolved = await context.engine.resolveImage(image) else {
-            return CheckResult(id: id, passed: false, message: say("imageContentsCheck.imageImageLookInto", ["image": "\(image)"]))
+            return CheckResult(
+                id: id, passed: false, message: say("imageContentsCheck.imageImageLookInto", ["image": "\(image)"]))
         }
         let measurement = try await context.engine.analyzeImage(resolved)
         var failures: [String] = []
@@ -14,24 +15,56 @@ struct ImageContentsCheck {
             let normalized = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
             if let bytes = measurement.shallowPaths[normalized] {
                 let layer = measurement.largest.first { $0.path == normalized }?.layer
-                failures.append(layer.map { say("imageContentsCheck.pathInImageFromLayer", ["path": normalized, "size": ByteFormatting.decimal(bytes), "layer": "\($0)"]) }
-                                    ?? say("imageContentsCheck.pathInImage", ["path": normalized, "size": ByteFormatting.decimal(bytes)]))
+                failures.append(
+                    layer.map {
+                        say(
+                            "imageContentsCheck.pathInImageFromLayer",
+                            ["path": normalized, "size": ByteFormatting.decimal(bytes), "layer": "\($0)"])
+                    }
+                        ?? say(
+                            "imageContentsCheck.pathInImage",
+                            ["path": normalized, "size": ByteFormatting.decimal(bytes)]))
             }
         }
         if let limit = rules.maxWastedBytes, measurement.wastedBytes > limit {
-            let first = measurement.wasted.first.map {
-                say("imageContentsCheck.valueDecimalAddedLayer", ["value": "\($0.path)", "decimal": "\(ByteFormatting.decimal($0.bytes))", "value2": "\($0.addedBy)", "value3": "\($0.hiddenBy)"])
-            } ?? ""
-            failures.append(say("imageContentsCheck.decimalWastedMoreThan", ["decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))", "decimal2": "\(ByteFormatting.decimal(limit))", "first": "\(first)"]))
+            let first =
+                measurement.wasted.first.map {
+                    say(
+                        "imageContentsCheck.valueDecimalAddedLayer",
+                        [
+                            "value": "\($0.path)", "decimal": "\(ByteFormatting.decimal($0.bytes))",
+                            "value2": "\($0.addedBy)", "value3": "\($0.hiddenBy)",
+                        ])
+                } ?? ""
+            failures.append(
+                say(
+                    "imageContentsCheck.decimalWastedMoreThan",
+                    [
+                        "decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))",
+                        "decimal2": "\(ByteFormatting.decimal(limit))", "first": "\(first)",
+                    ]))
         }
         if failures.isEmpty {
             var facts: [String] = []
-            if !rules.absentPaths.isEmpty { facts.append(say("imageContentsCheck.noneOfPathsInImage", ["paths": MessageCatalog.list(rules.absentPaths)])) }
-            if let limit = rules.maxWastedBytes {
-                facts.append(say("imageContentsCheck.decimalWastedMostDecimal", ["decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))", "decimal2": "\(ByteFormatting.decimal(limit))"]))
+            if !rules.absentPaths.isEmpty {
+                facts.append(
+                    say("imageContentsCheck.noneOfPathsInImage", ["paths": MessageCatalog.list(rules.absentPaths)]))
             }
-            return CheckResult(id: id, passed: true, message: "\(image): " + facts.joined(separator: say("list.clauseSeparator")), measured: measurement.size)
+            if let limit = rules.maxWastedBytes {
+                facts.append(
+                    say(
+                        "imageContentsCheck.decimalWastedMostDecimal",
+                        [
+                            "decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))",
+                            "decimal2": "\(ByteFormatting.decimal(limit))",
+                        ]))
+            }
+            return CheckResult(
+                id: id, passed: true, message: "\(image): " + facts.joined(separator: say("list.clauseSeparator")),
+                measured: measurement.size)
         }
-        return CheckResult(id: id, passed: false, message: "\(image): " + failures.joined(separator: say("list.clauseSeparator")), measured: measurement.size)
+        return CheckResult(
+            id: id, passed: false, message: "\(image): " + failures.joined(separator: say("list.clauseSeparator")),
+            measured: measurement.size)
     }
 }

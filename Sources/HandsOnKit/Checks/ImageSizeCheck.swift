@@ -5,49 +5,86 @@ struct ImageSizeCheck {
     func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(bounds.image)
         guard let size = try await ImageMeasurement.measure(image, context.engine) else {
-            return CheckResult(id: id, passed: false, message: say("checkRunner.imageImageMeasure", ["image": "\(image)"]))
+            return CheckResult(
+                id: id, passed: false, message: say("checkRunner.imageImageMeasure", ["image": "\(image)"]))
         }
         let compared: Int64
         switch bounds.basis {
         case .exact: compared = size.exactBytes
         case .displayed:
             guard let nominal = DisplayedSize.nominalBytes(size.displayed) else {
-                return CheckResult(id: id, passed: false, message: say("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]), measured: size.displayed)
+                return CheckResult(
+                    id: id, passed: false,
+                    message: say("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
+                    measured: size.displayed)
             }
             compared = nominal
         }
         var failures: [String] = []
         var facts: [String] = []
         if let limit = bounds.atMostBytes {
-            if compared > limit { failures.append(say("imageSizeCheck.overDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"])) }
-            else { facts.append(say("imageSizeCheck.mostDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"])) }
+            if compared > limit {
+                failures.append(say("imageSizeCheck.overDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"]))
+            } else {
+                facts.append(say("imageSizeCheck.mostDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"]))
+            }
         }
         if let floor = bounds.atLeastBytes {
-            if compared < floor { failures.append(say("imageSizeCheck.underDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"])) }
-            else { facts.append(say("imageSizeCheck.leastDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"])) }
+            if compared < floor {
+                failures.append(say("imageSizeCheck.underDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"]))
+            } else {
+                facts.append(say("imageSizeCheck.leastDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"]))
+            }
         }
         if let other = bounds.smallerThan.map(context.image) {
             guard let otherSize = try await ImageMeasurement.measure(other, context.engine) else {
-                return CheckResult(id: id, passed: false, message: say("imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
-                                   measured: size.displayed)
+                return CheckResult(
+                    id: id, passed: false,
+                    message: say("imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
+                    measured: size.displayed)
             }
-            if size.exactBytes < otherSize.exactBytes { facts.append(say("imageSizeCheck.smallerThanOtherOthersize", ["other": "\(other)", "otherSize": "\(otherSize.displayed)"])) }
-            else { failures.append(say("imageSizeCheck.smallerThanOtherOthersize2", ["other": "\(other)", "otherSize": "\(otherSize.displayed)"])) }
+            if size.exactBytes < otherSize.exactBytes {
+                facts.append(
+                    say(
+                        "imageSizeCheck.smallerThanOtherOthersize",
+                        ["other": "\(other)", "otherSize": "\(otherSize.displayed)"]))
+            } else {
+                failures.append(
+                    say(
+                        "imageSizeCheck.smallerThanOtherOthersize2",
+                        ["other": "\(other)", "otherSize": "\(otherSize.displayed)"]))
+            }
         }
         if let other = bounds.atMostFractionOf.map(context.image), let fraction = bounds.fraction {
             guard let otherSize = try await ImageMeasurement.measure(other, context.engine) else {
-                return CheckResult(id: id, passed: false, message: say("imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
-                                   measured: size.displayed)
+                return CheckResult(
+                    id: id, passed: false,
+                    message: say("imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
+                    measured: size.displayed)
             }
             let ratio = Double(size.exactBytes) / Double(max(otherSize.exactBytes, 1))
             let percent = String(format: "%.1f%%", ratio * 100)
             let limit = String(format: "%g%%", fraction * 100)
-            if ratio <= fraction { facts.append(say("imageSizeCheck.percentOtherWithinLimit", ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"])) }
-            else { failures.append(say("imageSizeCheck.percentOtherMoreThan", ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"])) }
+            if ratio <= fraction {
+                facts.append(
+                    say(
+                        "imageSizeCheck.percentOtherWithinLimit",
+                        ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"]))
+            } else {
+                failures.append(
+                    say(
+                        "imageSizeCheck.percentOtherMoreThan",
+                        ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"]))
+            }
         }
         let passed = failures.isEmpty
         let detail = (passed ? facts : failures).joined(separator: say("list.factSeparator"))
-        return CheckResult(id: id, passed: passed, message: say("imageSizeCheck.imageSizeDetail", ["image": "\(image)", "size": "\(size.displayed)", "detail": "\(detail)"]) + "\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
-                           measured: size.displayed)
+        return CheckResult(
+            id: id, passed: passed,
+            message: say(
+                "imageSizeCheck.imageSizeDetail",
+                ["image": "\(image)", "size": "\(size.displayed)", "detail": "\(detail)"])
+                + "\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
+            measured: size.displayed)
     }
 }

@@ -25,25 +25,39 @@ struct ServeCheck {
             port = local ? PortAvailability.ephemeralPort() ?? 0 : expectation.containerPort
             let ports = local ? [PortMapping(hostPort: port, containerPort: expectation.containerPort)] : []
             do {
-                _ = try await context.engine.startContainer(image: image, name: name, ports: ports,
-                                                            labels: context.containerLabels, extraArguments: CommandOutputCheck.limits + context.runArguments)
+                _ = try await context.engine.startContainer(
+                    image: image, name: name, ports: ports,
+                    labels: context.containerLabels, extraArguments: CommandOutputCheck.limits + context.runArguments)
                 started = true
             } catch {
                 await context.engine.removeContainers([name])
                 // `--pull never`: a missing image fails at once, and says so.
-                if ContainerEngine.saysNoSuchImage("\(error)") { return CheckResult(id: id, passed: false, message: say("serveCheck.imageImageRun", ["image": "\(image)"])) }
+                if ContainerEngine.saysNoSuchImage("\(error)") {
+                    return CheckResult(
+                        id: id, passed: false, message: say("serveCheck.imageImageRun", ["image": "\(image)"]))
+                }
                 lastError = "\(error)"
             }
         }
-        guard started else { return CheckResult(id: id, passed: false, message: say("serveCheck.imageCouldStartedLasterror", ["image": "\(image)", "lastError": "\(lastError)"])) }
-        let http = HTTPCheck(expectation: HTTPExpectation(url: "http://127.0.0.1:\(port)\(expectation.path)", status: expectation.status,
-                                                          jsonField: expectation.jsonField, equals: expectation.equals,
-                                                          deadlineSeconds: min(expectation.deadlineSeconds, context.runTimeout)))
+        guard started else {
+            return CheckResult(
+                id: id, passed: false,
+                message: say(
+                    "serveCheck.imageCouldStartedLasterror", ["image": "\(image)", "lastError": "\(lastError)"]))
+        }
+        let http = HTTPCheck(
+            expectation: HTTPExpectation(
+                url: "http://127.0.0.1:\(port)\(expectation.path)", status: expectation.status,
+                jsonField: expectation.jsonField, equals: expectation.equals,
+                deadlineSeconds: min(expectation.deadlineSeconds, context.runTimeout)))
         var probe = HealthProbe(runner: context.engine.runner)
         if !local {
-            probe.route = .insideEngine(context.engine, container: name, port: expectation.containerPort, helperImage: HealthProbe.helperImage)
+            probe.route = .insideEngine(
+                context.engine, container: name, port: expectation.containerPort, helperImage: HealthProbe.helperImage)
         }
-        let observation = try await probe.waitUntil(url: http.expectation.url, deadlineSeconds: http.expectation.deadlineSeconds) { observation in
+        let observation = try await probe.waitUntil(
+            url: http.expectation.url, deadlineSeconds: http.expectation.deadlineSeconds
+        ) { observation in
             // Any HTTP answer shows the container runs; only silence is worth asking the engine whether it stopped.
             if http.satisfied(observation) { return true }
             guard observation.httpStatus == 0 else { return false }
@@ -51,14 +65,31 @@ struct ServeCheck {
         }
         let measured = observation.summary
         if http.satisfied(observation) {
-            return CheckResult(id: id, passed: true, message: say("serveCheck.imageServesPathMeasured", ["image": "\(image)", "path": "\(expectation.path)", "measured": "\(measured)"]), measured: measured)
+            return CheckResult(
+                id: id, passed: true,
+                message: say(
+                    "serveCheck.imageServesPathMeasured",
+                    ["image": "\(image)", "path": "\(expectation.path)", "measured": "\(measured)"]), measured: measured
+            )
         }
         if let state = try? await context.engine.containerState(name), !state.running {
-            let logs = await context.engine.containerLogs(name).split(separator: "\n").suffix(3).joined(separator: " | ")
-            return CheckResult(id: id, passed: false, message: say("serveCheck.imageStoppedExitCode", ["image": "\(image)", "map": "\(state.exitCode.map(String.init) ?? "?")"])
-                               + (logs.isEmpty ? "" : ": \(logs)"), measured: measured)
+            let logs = await context.engine.containerLogs(name).split(separator: "\n").suffix(3).joined(
+                separator: " | ")
+            return CheckResult(
+                id: id, passed: false,
+                message: say(
+                    "serveCheck.imageStoppedExitCode",
+                    ["image": "\(image)", "map": "\(state.exitCode.map(String.init) ?? "?")"])
+                    + (logs.isEmpty ? "" : ": \(logs)"), measured: measured)
         }
-        return CheckResult(id: id, passed: false, message: say("serveCheck.imageDidAnswerWanted", ["image": "\(image)", "wanted": "\(http.wanted)", "path": "\(expectation.path)", "seconds": "\(Int(http.expectation.deadlineSeconds))"])
-                           + ": \(measured)", measured: measured)
+        return CheckResult(
+            id: id, passed: false,
+            message: say(
+                "serveCheck.imageDidAnswerWanted",
+                [
+                    "image": "\(image)", "wanted": "\(http.wanted)", "path": "\(expectation.path)",
+                    "seconds": "\(Int(http.expectation.deadlineSeconds))",
+                ])
+                + ": \(measured)", measured: measured)
     }
 }

@@ -16,10 +16,14 @@ public struct DockerfileFacts: Sendable, Equatable {
     /// only source changes; nil when no stage downloads modules.
     public var downloadsDependenciesBeforeSource: Bool? {
         for stage in chain(of: finalStage).reversed() + stages.filter({ !chain(of: finalStage).contains($0) }) {
-            guard let download = stage.instructions.firstIndex(where: { $0.keyword == "RUN" && $0.arguments.contains("go mod download") })
+            guard
+                let download = stage.instructions.firstIndex(where: {
+                    $0.keyword == "RUN" && $0.arguments.contains("go mod download")
+                })
             else { continue }
             let copiesSource: (DockerfileInstruction) -> Bool = { instruction in
-                guard instruction.keyword == "COPY" || instruction.keyword == "ADD", instruction.flags["from"] == nil else { return false }
+                guard instruction.keyword == "COPY" || instruction.keyword == "ADD", instruction.flags["from"] == nil
+                else { return false }
                 let sources = instruction.arguments.split(separator: " ").dropLast()
                 return sources.contains { $0 == "." || $0 == "./" }
             }
@@ -33,7 +37,8 @@ public struct DockerfileFacts: Sendable, Equatable {
 
     /// The user the final stage runs as (the last USER), nil for the base image's default.
     public var finalUser: String? {
-        chain(of: finalStage).lazy.compactMap { $0.instructions.last { $0.keyword == "USER" }?.arguments.trimmedSpaces }.first
+        chain(of: finalStage).lazy.compactMap { $0.instructions.last { $0.keyword == "USER" }?.arguments.trimmedSpaces }
+            .first
     }
 
     public var stageCount: Int { stages.count }
@@ -45,7 +50,8 @@ public struct DockerfileFacts: Sendable, Equatable {
     public func resolvedBase(of stage: DockerfileStage) -> String {
         var current = stage
         var seen: Set<Int> = []
-        while let earlier = self.stage(named: current.base, before: current.index), seen.insert(earlier.index).inserted {
+        while let earlier = self.stage(named: current.base, before: current.index), seen.insert(earlier.index).inserted
+        {
             current = earlier
         }
         return current.base
@@ -68,13 +74,16 @@ public struct DockerfileFacts: Sendable, Equatable {
     public var cgoDisabledForScratch: Bool? {
         guard finalBase == "scratch" else { return nil }
         let sources = finalStage.instructions.compactMap { $0.flags["from"] }.compactMap { source in
-            stage(named: source, before: finalStage.index) ?? Int(source).flatMap { $0 < stages.count ? stages[$0] : nil }
+            stage(named: source, before: finalStage.index)
+                ?? Int(source).flatMap { $0 < stages.count ? stages[$0] : nil }
         }
         let builders = sources.isEmpty ? Array(stages.dropLast()) : sources
         guard !builders.isEmpty else { return false }
         return builders.contains { builder in
             chain(of: builder).contains { stage in
-                stage.instructions.contains { ["ENV", "ARG", "RUN"].contains($0.keyword) && $0.arguments.contains("CGO_ENABLED=0") }
+                stage.instructions.contains {
+                    ["ENV", "ARG", "RUN"].contains($0.keyword) && $0.arguments.contains("CGO_ENABLED=0")
+                }
             }
         }
     }

@@ -15,7 +15,8 @@ public struct DockerfileInstruction: Sendable, Equatable {
     public var isExecForm: Bool {
         let text = arguments.trimmedSpaces
         guard text.hasPrefix("["),
-              let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any] else { return false }
+            let array = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any]
+        else { return false }
         return array.allSatisfy { $0 is String }
     }
 }
@@ -53,32 +54,47 @@ public enum DockerfileReader {
         for instruction in instructions {
             if instruction.keyword == "FROM" {
                 if let current {
-                    stages.append(DockerfileStage(index: stages.count, base: current.base, name: current.name,
-                                                  line: current.line, instructions: current.body))
+                    stages.append(
+                        DockerfileStage(
+                            index: stages.count, base: current.base, name: current.name,
+                            line: current.line, instructions: current.body))
                 }
                 let words = instruction.arguments.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-                guard let base = words.first else { throw DockerfileError(line: instruction.line, message: "FROM needs an image") }
+                guard let base = words.first else {
+                    throw DockerfileError(line: instruction.line, message: "FROM needs an image")
+                }
                 var name: String?
-                if words.count >= 3, words[1].uppercased() == "AS" { name = words[2] } else if words.count > 1 {
-                    throw DockerfileError(line: instruction.line, message: "FROM takes an image and an optional 'AS name', not '\(instruction.arguments)'")
+                if words.count >= 3, words[1].uppercased() == "AS" {
+                    name = words[2]
+                } else if words.count > 1 {
+                    throw DockerfileError(
+                        line: instruction.line,
+                        message: "FROM takes an image and an optional 'AS name', not '\(instruction.arguments)'")
                 }
                 current = (substitute(base, globalArguments), name, instruction.line, [])
             } else if current == nil {
                 guard instruction.keyword == "ARG" else {
-                    throw DockerfileError(line: instruction.line, message: "\(instruction.keyword) comes before the first FROM")
+                    throw DockerfileError(
+                        line: instruction.line, message: "\(instruction.keyword) comes before the first FROM")
                 }
                 let declaration = instruction.arguments.trimmedSpaces
                 if let equals = declaration.firstIndex(of: "=") {
-                    globalArguments[String(declaration[..<equals])] = String(declaration[declaration.index(after: equals)...])
-                        .trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+                    globalArguments[String(declaration[..<equals])] = String(
+                        declaration[declaration.index(after: equals)...]
+                    )
+                    .trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
                 }
             } else {
                 current!.body.append(instruction)
             }
         }
-        guard let current else { throw DockerfileError(line: max(instructions.last?.line ?? 1, 1), message: "no FROM instruction") }
-        stages.append(DockerfileStage(index: stages.count, base: current.base, name: current.name, line: current.line,
-                                      instructions: current.body))
+        guard let current else {
+            throw DockerfileError(line: max(instructions.last?.line ?? 1, 1), message: "no FROM instruction")
+        }
+        stages.append(
+            DockerfileStage(
+                index: stages.count, base: current.base, name: current.name, line: current.line,
+                instructions: current.body))
         return stages
     }
 
@@ -137,7 +153,8 @@ public enum DockerfileReader {
     static func substitute(_ text: String, _ arguments: [String: String]) -> String {
         var result = text
         for (name, value) in arguments {
-            result = result.replacingOccurrences(of: "${\(name)}", with: value).replacingOccurrences(of: "$\(name)", with: value)
+            result = result.replacingOccurrences(of: "${\(name)}", with: value).replacingOccurrences(
+                of: "$\(name)", with: value)
         }
         return result
     }

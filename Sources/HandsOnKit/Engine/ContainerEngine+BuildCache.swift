@@ -7,7 +7,9 @@ extension ContainerEngine {
     /// builder and Podman keep theirs as untagged images, removed with the build's step images).
     public func buildCacheIDs(builder: ImageBuilder?) async -> Set<String>? {
         guard kind == .docker, builder == .buildkit else { return nil }
-        guard let listing = await cleanUp(["buildx", "du", "--verbose"], timeout: 60), listing.succeeded else { return nil }
+        guard let listing = await cleanUp(["buildx", "du", "--verbose"], timeout: 60), listing.succeeded else {
+            return nil
+        }
         return Self.buildCacheIDs(inVerboseListing: listing.stdout)
     }
 
@@ -28,7 +30,9 @@ extension ContainerEngine {
         let added = now.subtracting(before).sorted()
         for start in stride(from: 0, to: added.count, by: 100) {
             let chunk = added[start..<min(start + 100, added.count)]
-            _ = await cleanUp(["builder", "prune", "--all", "--force", "--filter", "id=^(\(chunk.joined(separator: "|")))$"], timeout: 120)
+            _ = await cleanUp(
+                ["builder", "prune", "--all", "--force", "--filter", "id=^(\(chunk.joined(separator: "|")))$"],
+                timeout: 120)
         }
     }
 }

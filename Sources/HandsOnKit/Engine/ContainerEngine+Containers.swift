@@ -18,8 +18,10 @@ public struct PortMapping: Sendable, Equatable {
 /// Container operations: start detached, run to completion, stop and remove.
 extension ContainerEngine {
     /// Starts a container in the background and returns its id.
-    public func startContainer(image: String, name: String, ports: [PortMapping] = [], labels: [String: String] = [:],
-                               extraArguments: [String] = [], command: [String] = []) async throws -> String {
+    public func startContainer(
+        image: String, name: String, ports: [PortMapping] = [], labels: [String: String] = [:],
+        extraArguments: [String] = [], command: [String] = []
+    ) async throws -> String {
         var arguments = ["run", "-d", "--pull", "never", "--name", name]
         for port in ports { arguments += ["-p", port.argument] }
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
@@ -35,7 +37,9 @@ extension ContainerEngine {
 
     /// Whether the container is running now, and its exit code if it has stopped.
     public func containerState(_ name: String) async throws -> (running: Bool, exitCode: Int?) {
-        let text = try await checked(["container", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", name]).stdout
+        let text = try await checked([
+            "container", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", name,
+        ]).stdout
         let parts = text.split(whereSeparator: \.isWhitespace)
         return (parts.first == "true", parts.count > 1 ? Int(parts[1]) : nil)
     }
@@ -53,10 +57,14 @@ extension ContainerEngine {
         case missing(String)
     }
 
-    public func fileDigest(in folder: String, path: String, helperImage: String, labels: [String: String]) async throws -> FileOnEngine {
+    public func fileDigest(in folder: String, path: String, helperImage: String, labels: [String: String]) async throws
+        -> FileOnEngine
+    {
         let name = "handson-files-\(UUID().uuidString.prefix(12).lowercased())"
-        var arguments = ["run", "--rm", "--name", name, "--pull", "never", "--network", "none", "--read-only",
-                         "--mount", "type=bind,source=\(folder),target=/handson-files,readonly", "--entrypoint", "sha256sum"]
+        var arguments = [
+            "run", "--rm", "--name", name, "--pull", "never", "--network", "none", "--read-only",
+            "--mount", "type=bind,source=\(folder),target=/handson-files,readonly", "--entrypoint", "sha256sum",
+        ]
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += [helperImage, "/handson-files/\(path)"]
         let result = try await withCleanUp {
@@ -64,9 +72,13 @@ extension ContainerEngine {
         } cleanUp: {
             await removeContainers([name])
         }
-        if result.succeeded, let digest = result.stdout.split(separator: " ").first, digest.count == 64 { return .digest(String(digest)) }
+        if result.succeeded, let digest = result.stdout.split(separator: " ").first, digest.count == 64 {
+            return .digest(String(digest))
+        }
         let missingMarks = ["No such file", "no such file", "does not exist", "bind source path"]
-        if let said = result.stderr.split(separator: "\n").first(where: { line in missingMarks.contains { line.contains($0) } }) {
+        if let said = result.stderr.split(separator: "\n").first(where: { line in
+            missingMarks.contains { line.contains($0) }
+        }) {
             return .missing(said.trimmingCharacters(in: .whitespaces))
         }
         throw EngineError.commandFailed(result)

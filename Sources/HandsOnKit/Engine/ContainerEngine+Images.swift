@@ -10,8 +10,10 @@ extension ContainerEngine {
     /// matches across engines (`localhost/go-image:base`, `go-image:base`, `docker.io/library/go-image:base`).
     public func resolveImage(_ reference: String) async -> String? {
         if await imageExists(reference) { return reference }
-        let arguments = kind == .docker ? ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]
-                                        : ["images", "--format", "{{.Repository}}:{{.Tag}}"]
+        let arguments =
+            kind == .docker
+            ? ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]
+            : ["images", "--format", "{{.Repository}}:{{.Tag}}"]
         guard let listing = try? await execute(arguments, timeout: 30), listing.succeeded else { return nil }
         let wanted = ImageReference(reference)
         return listing.stdout.split(separator: "\n").map(String.init).first { ImageReference($0) == wanted }
@@ -22,15 +24,18 @@ extension ContainerEngine {
         let text = try await checked(["image", "inspect", "--format", "{{.Size}}", reference], timeout: 30).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let bytes = Int64(text) else {
-            throw EngineError.unexpectedOutput("`\(kind.rawValue) image inspect` gave '\(text)' for the size of \(reference), not a number")
+            throw EngineError.unexpectedOutput(
+                "`\(kind.rawValue) image inspect` gave '\(text)' for the size of \(reference), not a number")
         }
         return bytes
     }
 
     /// The size as the engine's own image listing displays it (`10MB`, `4.48 MB`).
     public func displayedImageSize(_ reference: String) async throws -> String {
-        let arguments = kind == .docker ? ["image", "ls", "--format", "{{.Size}}", reference]
-                                        : ["images", "--format", "{{.Size}}", reference]
+        let arguments =
+            kind == .docker
+            ? ["image", "ls", "--format", "{{.Size}}", reference]
+            : ["images", "--format", "{{.Size}}", reference]
         let text = try await checked(arguments, timeout: 30).stdout
         guard let line = text.split(separator: "\n").first else {
             throw EngineError.unexpectedOutput("\(reference) is not in the image listing")
@@ -39,15 +44,19 @@ extension ContainerEngine {
     }
 
     public func imageLabels(_ reference: String) async throws -> [String: String] {
-        let text = try await checked(["image", "inspect", "--format", "{{json .Config.Labels}}", reference], timeout: 30).stdout
+        let text = try await checked(
+            ["image", "inspect", "--format", "{{json .Config.Labels}}", reference], timeout: 30
+        ).stdout
         let data = Data(text.utf8)
         return (try? JSONDecoder().decode([String: String]?.self, from: data)) ?? [:]
     }
 
     /// Builds `contextDirectory` into `tag`; returns the result whether or not the build worked.
-    public func build(contextDirectory: String, dockerfile: String? = nil, tag: String, labels: [String: String] = [:],
-                      extraArguments: [String] = [], timeout: Double = 600,
-                      onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil) async throws -> ProcessResult {
+    public func build(
+        contextDirectory: String, dockerfile: String? = nil, tag: String, labels: [String: String] = [:],
+        extraArguments: [String] = [], timeout: Double = 600,
+        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil
+    ) async throws -> ProcessResult {
         var arguments = ["build", "--force-rm", "-t", tag]
         if let dockerfile { arguments += ["-f", dockerfile] }
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
@@ -72,11 +81,16 @@ extension ContainerEngine {
     /// (on stderr, after a copy of the Dockerfile's lines), Podman's `Error: building at STEP ...`, the classic
     /// builder's `The command '...' returned a non-zero code: N`; else the last lines of both streams.
     public static func buildFailureSummary(_ result: ProcessResult) -> String {
-        let lines = TextLines.split(result.standardError.text + "\n" + result.standardOutput.text).map { $0.trimmedSpaces }
-        if let reason = lines.last(where: { $0.hasPrefix("ERROR: ") || $0.hasPrefix("Error: ") || $0.contains("returned a non-zero code") }) {
+        let lines = TextLines.split(result.standardError.text + "\n" + result.standardOutput.text).map {
+            $0.trimmedSpaces
+        }
+        if let reason = lines.last(where: {
+            $0.hasPrefix("ERROR: ") || $0.hasPrefix("Error: ") || $0.contains("returned a non-zero code")
+        }) {
             return reason
         }
-        return (result.standardError.lastLines(3) + "\n" + result.standardOutput.lastLines(2)).trimmingCharacters(in: .whitespacesAndNewlines)
+        return (result.standardError.lastLines(3) + "\n" + result.standardOutput.lastLines(2)).trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     /// Image ids a build printed for its steps: ` ---> 3f2a9c...` (docker's classic builder), `--> 3f2a9c...` (podman).
@@ -104,7 +118,9 @@ extension ContainerEngine {
         var remaining = ids
         // An image refused because another still builds on it goes in a later pass, once its child has gone.
         for _ in 0..<3 where !remaining.isEmpty {
-            guard let result = await cleanUp(["image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}"] + remaining, timeout: 60)
+            guard
+                let result = await cleanUp(
+                    ["image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}"] + remaining, timeout: 60)
             else { return }
             let untagged = result.stdout.split(separator: "\n").compactMap { line -> String? in
                 let parts = line.split(separator: " ")
@@ -118,13 +134,16 @@ extension ContainerEngine {
 
     /// Removes the images of `repository` whose tag starts with `tagPrefix`.
     public func removeImages(repository: String, tagPrefix: String) async {
-        let arguments = kind == .docker ? ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository]
-                                        : ["images", "--format", "{{.Repository}}:{{.Tag}}", repository]
+        let arguments =
+            kind == .docker
+            ? ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository]
+            : ["images", "--format", "{{.Repository}}:{{.Tag}}", repository]
         guard let listing = await cleanUp(arguments, timeout: 60) else { return }
-        await removeImages(listing.stdout.split(separator: "\n").map(String.init).filter { reference in
-            guard let colon = reference.lastIndex(of: ":") else { return false }
-            return reference[reference.index(after: colon)...].hasPrefix(tagPrefix)
-        })
+        await removeImages(
+            listing.stdout.split(separator: "\n").map(String.init).filter { reference in
+                guard let colon = reference.lastIndex(of: ":") else { return false }
+                return reference[reference.index(after: colon)...].hasPrefix(tagPrefix)
+            })
     }
 
     /// Removes images; ones already gone are not an error.

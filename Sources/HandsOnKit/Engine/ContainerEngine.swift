@@ -25,9 +25,12 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     /// Whether the engine runs as an ordinary user (rootless Docker or Podman); nil when not known.
     public var rootless: Bool?
 
-    public init(name: String, clientVersion: String, version: String, storageDriver: String,
-                store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil, cgroupDriver: String? = nil, cpus: Int? = nil,
-                rootless: Bool? = nil) {
+    public init(
+        name: String, clientVersion: String, version: String, storageDriver: String,
+        store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil, cgroupDriver: String? = nil,
+        cpus: Int? = nil,
+        rootless: Bool? = nil
+    ) {
         self.name = name
         self.clientVersion = clientVersion
         self.version = version
@@ -79,11 +82,14 @@ public struct ContainerEngine: Sendable {
     }
 
     /// Runs `docker|podman ARGUMENTS` and returns whatever happened.
-    public func execute(_ arguments: [String], timeout: Double = 60, input: StandardInput = .none,
-                        outputLimit: Int = 1 << 20, cancellable: Bool = true,
-                        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil) async throws -> ProcessResult {
-        var request = ProcessRequest(kind.rawValue, arguments, environment: environment, standardInput: input,
-                                     timeout: timeout, outputLimit: outputLimit, onOutput: onOutput)
+    public func execute(
+        _ arguments: [String], timeout: Double = 60, input: StandardInput = .none,
+        outputLimit: Int = 1 << 20, cancellable: Bool = true,
+        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil
+    ) async throws -> ProcessResult {
+        var request = ProcessRequest(
+            kind.rawValue, arguments, environment: environment, standardInput: input,
+            timeout: timeout, outputLimit: outputLimit, onOutput: onOutput)
         request.cancellable = cancellable
         return try await runner.run(request)
     }
@@ -95,16 +101,20 @@ public struct ContainerEngine: Sendable {
 
     /// Runs and throws `EngineError.commandFailed` unless it succeeded.
     @discardableResult
-    public func checked(_ arguments: [String], timeout: Double = 60, input: StandardInput = .none,
-                        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil) async throws -> ProcessResult {
+    public func checked(
+        _ arguments: [String], timeout: Double = 60, input: StandardInput = .none,
+        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil
+    ) async throws -> ProcessResult {
         let result = try await execute(arguments, timeout: timeout, input: input, onOutput: onOutput)
         guard result.succeeded else { throw EngineError.commandFailed(result) }
         return result
     }
 
     /// Finds a working engine: the one asked for, else docker, else podman.
-    public static func detect(preferred: EngineKind? = nil, runner: any ProcessRunning,
-                              environment: [String: String]? = nil) async throws -> ContainerEngine {
+    public static func detect(
+        preferred: EngineKind? = nil, runner: any ProcessRunning,
+        environment: [String: String]? = nil
+    ) async throws -> ContainerEngine {
         let candidates = preferred.map { [$0] } ?? EngineKind.allCases
         var reasons: [String] = []
         for kind in candidates {
@@ -116,8 +126,8 @@ public struct ContainerEngine: Sendable {
         }
         throw EngineError.unavailable(
             "No container engine answers (\(reasons.joined(separator: "; "))). "
-            + "Start one: on Debian as root, `apt-get install docker.io` and run `dockerd &`, then wait for `docker info`; "
-            + "or install podman. `make demo` and `make test` do this for you.")
+                + "Start one: on Debian as root, `apt-get install docker.io` and run `dockerd &`, then wait for `docker info`; "
+                + "or install podman. `make demo` and `make test` do this for you.")
     }
 
     /// Whether this engine's CLI exists and its daemon (for docker) answers: one `info` call, whose facts are
@@ -153,31 +163,39 @@ public struct ContainerEngine: Sendable {
             return "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
                 + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}|{{.NCPU}}|{{.SecurityOptions}}"
         case .podman:
-            return "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}|{{.Host.CPUs}}|{{.Host.Security.Rootless}}"
+            return
+                "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}|{{.Host.CPUs}}|{{.Host.Security.Rootless}}"
         }
     }
 
     private func parseInfo(_ text: String) throws -> EngineInfo {
-        let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        let fields = text.trimmingCharacters(in: .whitespacesAndNewlines).split(
+            separator: "|", omittingEmptySubsequences: false
+        ).map(String.init)
         switch kind {
         case .docker:
             guard (6...8).contains(fields.count) else {
-                throw EngineError.unexpectedOutput("`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver|cpus")
+                throw EngineError.unexpectedOutput(
+                    "`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver|cpus"
+                )
             }
             let store: ImageStore = fields[3].contains("io.containerd.snapshotter") ? .containerd : .dockerGraphDriver
             let plugins = fields[4].split(separator: " ").map(String.init)
-            return EngineInfo(name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2],
-                              store: store, builder: ImageBuilder.docker(plugins: plugins, environment: effectiveEnvironment),
-                              host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil,
-                              rootless: fields.count > 7 ? fields[7].contains("name=rootless") : nil)
+            return EngineInfo(
+                name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2],
+                store: store, builder: ImageBuilder.docker(plugins: plugins, environment: effectiveEnvironment),
+                host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil,
+                rootless: fields.count > 7 ? fields[7].contains("name=rootless") : nil)
         case .podman:
             guard (3...5).contains(fields.count) else {
-                throw EngineError.unexpectedOutput("`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager|cpus")
+                throw EngineError.unexpectedOutput(
+                    "`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager|cpus")
             }
-            return EngineInfo(name: "podman", clientVersion: fields[0], version: fields[0], storageDriver: fields[1],
-                              store: .podman, builder: .buildah,
-                              host: address, cgroupDriver: fields[2], cpus: fields.count > 3 ? Int(fields[3]) : nil,
-                              rootless: fields.count > 4 ? fields[4] == "true" : nil)
+            return EngineInfo(
+                name: "podman", clientVersion: fields[0], version: fields[0], storageDriver: fields[1],
+                store: .podman, builder: .buildah,
+                host: address, cgroupDriver: fields[2], cpus: fields.count > 3 ? Int(fields[3]) : nil,
+                rootless: fields.count > 4 ? fields[4] == "true" : nil)
         }
     }
 
@@ -243,7 +261,9 @@ public enum ImageBuilder: String, Sendable, Codable, Equatable {
 
     /// The docker CLI uses BuildKit when the buildx plugin is there, unless DOCKER_BUILDKIT says 0 or false.
     static func docker(plugins: [String], environment: [String: String]) -> ImageBuilder {
-        if let setting = environment["DOCKER_BUILDKIT"]?.lowercased(), setting == "0" || setting == "false" { return .classic }
+        if let setting = environment["DOCKER_BUILDKIT"]?.lowercased(), setting == "0" || setting == "false" {
+            return .classic
+        }
         return plugins.contains("buildx") ? .buildkit : .classic
     }
 }

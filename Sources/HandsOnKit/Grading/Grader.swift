@@ -37,7 +37,8 @@ public struct GradeReport: Sendable, Codable {
     public var contentHash: String?
 
     enum CodingKeys: String, CodingKey {
-        case submission, chapter, score, maxScore, tier, image, checks, engine, durationSeconds, status, verified, buildLimits
+        case submission, chapter, score, maxScore, tier, image, checks, engine, durationSeconds, status, verified,
+            buildLimits
         case gradedAt, contentHash
     }
 
@@ -67,7 +68,9 @@ public struct Grader: Sendable {
     public let chapter: Chapter
     public let grading: Grading
     public var engine: ContainerEngine
-    public var runTimeout: Double = 20
+    public var runTimeout: Double = Grader.defaultRunTimeout
+    /// Seconds a gate's container may run unless a grade says otherwise.
+    public static let defaultRunTimeout: Double = 20
     public var keepImage = false
     /// A folder larger than this is not sent to the engine.
     public var contextLimitBytes: Int64 = 200_000_000
@@ -115,9 +118,10 @@ public struct Grader: Sendable {
         if engineInfo == nil { engineInfo = await engine.cachedInfo() }
         let labels = extraLabels.merging(["org.handson.grade": chapter.id]) { first, _ in first }
         func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
-            GradeReport(submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
-                        engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .graded,
-                        verified: true, buildLimits: enforcement?.record)
+            GradeReport(
+                submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
+                engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .graded,
+                verified: true, buildLimits: enforcement?.record)
         }
         let stageCount: Int
         /// The final stage's base, for telling the base image's layers from the answer's own.
@@ -135,20 +139,24 @@ public struct Grader: Sendable {
         let plan = limitPlan(engineInfo: engineInfo)
         let limitsInForce: LimitsInForce
         do {
-            limitsInForce = try await LimitsInForce.prepare(plan, id: gradeID, runner: engine.runner, allowUnlimited: allowUnlimitedBuilds)
+            limitsInForce = try await LimitsInForce.prepare(
+                plan, id: gradeID, runner: engine.runner, allowUnlimited: allowUnlimitedBuilds)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             checks.append(CheckResult(id: "build-limits", passed: false, message: "\(error)"))
-            return GradeReport(submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
-                               engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error,
-                               verified: true, buildLimits: plan.record(location: nil, unlimitedAllowed: allowUnlimitedBuilds))
+            return GradeReport(
+                submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
+                engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error,
+                verified: true, buildLimits: plan.record(location: nil, unlimitedAllowed: allowUnlimitedBuilds))
         }
         enforcement = limitsInForce
-        let cacheBefore = buildCacheSweptByCaller || keepImage ? nil : await engine.buildCacheIDs(builder: engineInfo?.builder)
+        let cacheBefore =
+            buildCacheSweptByCaller || keepImage ? nil : await engine.buildCacheIDs(builder: engineInfo?.builder)
         let build: ProcessResult
         do {
-            build = try await engine.build(contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
-                                           extraArguments: limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
+            build = try await engine.build(
+                contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
+                extraArguments: limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
         } catch {
             await cleanUpBuild(tag: tag, buildOutput: "", stageCount: stageCount, limitsInForce: limitsInForce)
             if Task.isCancelled { throw CancellationError() }
@@ -161,8 +169,9 @@ public struct Grader: Sendable {
         }()
         let result: GradeReport
         do {
-            let judged = try await judge(build, submission: submission, tag: tag, bases: bases, labels: labels,
-                                         limitsInForce: limitsInForce, engineInfo: engineInfo)
+            let judged = try await judge(
+                build, submission: submission, tag: tag, bases: bases, labels: labels,
+                limitsInForce: limitsInForce, engineInfo: engineInfo)
             checks += judged.checks
             result = report(score: judged.score, tier: judged.tier, image: judged.image)
         } catch let failure as JudgementFailure {
@@ -179,9 +188,10 @@ public struct Grader: Sendable {
 
         func engineFailure(_ error: any Error) -> GradeReport {
             checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))
-            return GradeReport(submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
-                               engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error,
-                               verified: true, buildLimits: enforcement?.record)
+            return GradeReport(
+                submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
+                engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error,
+                verified: true, buildLimits: enforcement?.record)
         }
     }
 
@@ -199,29 +209,37 @@ public struct Grader: Sendable {
         let error: any Error
     }
 
-    private func judge(_ build: ProcessResult, submission: String, tag: String, bases: [String], labels: [String: String],
-                       limitsInForce: LimitsInForce, engineInfo: EngineInfo?) async throws -> Judgement {
+    private func judge(
+        _ build: ProcessResult, submission: String, tag: String, bases: [String], labels: [String: String],
+        limitsInForce: LimitsInForce, engineInfo: EngineInfo?
+    ) async throws -> Judgement {
         var judged = Judgement()
         guard build.succeeded else {
             let output = ContainerEngine.buildFailureSummary(build)
             let breach = limitsInForce.confinement?.breaches().first
-            let reason = build.timedOut
+            let reason =
+                build.timedOut
                 ? say("grader.buildDidFinishWithin", ["seconds": "\(Int(limits.timeoutSeconds))"])
                 : breach.map { $0.message(limits) + ": " + output } ?? say("grader.buildFailed") + output
             judged.checks.append(CheckResult(id: "builds", passed: false, message: reason))
             return judged
         }
-        judged.checks.append(CheckResult(id: "builds", passed: true, message: say("grader.dockerfileBuilds"), measured: keepImage ? tag : nil))
-        var gateContext = CheckContext(engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
-                                       subjectImage: tag, runTimeout: runTimeout,
-                                       containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
+        judged.checks.append(
+            CheckResult(
+                id: "builds", passed: true, message: say("grader.dockerfileBuilds"), measured: keepImage ? tag : nil))
+        var gateContext = CheckContext(
+            engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
+            subjectImage: tag, runTimeout: runTimeout,
+            containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
         if let cpuset = limits.cpuset { gateContext.runArguments = ["--cpuset-cpus", cpuset] }
         return try await judgeImage(tag, bases: bases, gateContext: gateContext, engineInfo: engineInfo, judged: judged)
     }
 
     /// The gates and the size of an image that exists on the engine (built by the grade, or by a team on its machine).
-    private func judgeImage(_ tag: String, bases: [String], gateContext: CheckContext, engineInfo: EngineInfo?,
-                            judged: Judgement) async throws -> Judgement {
+    private func judgeImage(
+        _ tag: String, bases: [String], gateContext: CheckContext, engineInfo: EngineInfo?,
+        judged: Judgement
+    ) async throws -> Judgement {
         var judged = judged
         // The size is measured from the image's layers while the gates run.
         async let measured = engine.sizeReport(tag, store: engineInfo?.store, bases: bases)
@@ -230,21 +248,28 @@ public struct Grader: Sendable {
         let sizeReport: ImageSizeReport
         do { sizeReport = try await measured } catch { throw JudgementFailure(checks: judged.checks, error: error) }
         let size = MeasuredSize(sizeReport)
-        let image = GradeReport.ImageSize(sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis,
-                                          engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote,
-                                          breakdown: sizeReport.breakdown)
+        let image = GradeReport.ImageSize(
+            sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis,
+            engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote,
+            breakdown: sizeReport.breakdown)
         guard let outcome = grading.sizeTiers.evaluate(size) else {
-            judged.checks.append(CheckResult(id: "size", passed: false, message: say("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
-                                             measured: size.displayed))
+            judged.checks.append(
+                CheckResult(
+                    id: "size", passed: false,
+                    message: say("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
+                    measured: size.displayed))
             judged.image = image
             return judged
         }
         let gatesPassed = gates.allSatisfy(\.passed)
         let best = grading.sizeTiers.tiers.map(\.score).max() ?? 100
-        judged.checks.append(CheckResult(id: "size", passed: outcome.score > 0,
-                                  message: outcome.message + size.engineNoteSuffix + (gatesPassed ? "" : say("transcriptGrader.awardedGateFailed"))
-                                      + (outcome.score < best ? size.explanationSuffix : ""),
-                                  measured: size.displayed))
+        judged.checks.append(
+            CheckResult(
+                id: "size", passed: outcome.score > 0,
+                message: outcome.message + size.engineNoteSuffix
+                    + (gatesPassed ? "" : say("transcriptGrader.awardedGateFailed"))
+                    + (outcome.score < best ? size.explanationSuffix : ""),
+                measured: size.displayed))
         judged.score = gatesPassed ? outcome.score : 0
         judged.tier = gatesPassed ? outcome.tier : nil
         judged.image = image
@@ -260,28 +285,46 @@ public struct Grader: Sendable {
         var engineInfo = self.engineInfo
         if engineInfo == nil { engineInfo = await engine.cachedInfo() }
         func report(_ judged: Judgement, status: GradeReport.Status = .graded) -> GradeReport {
-            GradeReport(submission: name, chapter: chapter.id, score: judged.score, tier: judged.tier, image: judged.image,
-                        checks: judged.checks, engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: status,
-                        verified: true, buildLimits: nil)
+            GradeReport(
+                submission: name, chapter: chapter.id, score: judged.score, tier: judged.tier, image: judged.image,
+                checks: judged.checks, engine: engineInfo, durationSeconds: Date().timeIntervalSince(started),
+                status: status,
+                verified: true, buildLimits: nil)
         }
         var judged = Judgement()
         guard engineInfo != nil else {
-            judged.checks.append(CheckResult(id: "engine", passed: false, message: say("grader.engineAtAddressSilent", ["address": engine.address ?? say("grader.defaultAddress")])))
+            judged.checks.append(
+                CheckResult(
+                    id: "engine", passed: false,
+                    message: say(
+                        "grader.engineAtAddressSilent", ["address": engine.address ?? say("grader.defaultAddress")])))
             return report(judged, status: .error)
         }
         guard await engine.resolveImage(image) != nil else {
-            judged.checks.append(CheckResult(id: "image", passed: false, message: say("grader.noImageOnEngine", ["image": image, "engine": engine.address ?? say("grader.theEngine")])))
+            judged.checks.append(
+                CheckResult(
+                    id: "image", passed: false,
+                    message: say(
+                        "grader.noImageOnEngine", ["image": image, "engine": engine.address ?? say("grader.theEngine")])
+                ))
             return report(judged)
         }
-        judged.checks.append(CheckResult(id: "image", passed: true, message: say("grader.imageEngine", ["image": "\(image)"]),
-                                         measured: image))
-        var gateContext = CheckContext(engine: engine, workingDirectory: filesFolder ?? "", starterDirectory: StarterFiles.directory(of: chapter),
-                                       subjectImage: image, runTimeout: runTimeout,
-                                       containerLabels: extraLabels.merging(["org.handson.check": "true", "org.handson.grade": chapter.id]) { first, _ in first })
+        judged.checks.append(
+            CheckResult(
+                id: "image", passed: true, message: say("grader.imageEngine", ["image": "\(image)"]),
+                measured: image))
+        var gateContext = CheckContext(
+            engine: engine, workingDirectory: filesFolder ?? "", starterDirectory: StarterFiles.directory(of: chapter),
+            subjectImage: image, runTimeout: runTimeout,
+            containerLabels: extraLabels.merging(["org.handson.check": "true", "org.handson.grade": chapter.id]) {
+                first, _ in first
+            })
         gateContext.filesOnEngine = filesFolder.map { FilesOnEngine(folder: $0) } ?? FilesOnEngine(folder: nil)
         if let cpuset = limits.cpuset { gateContext.runArguments = ["--cpuset-cpus", cpuset] }
         do {
-            return report(try await judgeImage(image, bases: [], gateContext: gateContext, engineInfo: engineInfo, judged: judged))
+            return report(
+                try await judgeImage(image, bases: [], gateContext: gateContext, engineInfo: engineInfo, judged: judged)
+            )
         } catch let failure as JudgementFailure {
             var failed = Judgement()
             failed.checks = failure.checks + [CheckResult(id: "engine", passed: false, message: "\(failure.error)")]
@@ -328,7 +371,8 @@ public final class StepImageLedger: Sendable {
         }
         var seen = Set<String>()
         let unique = all.filter { seen.insert($0).inserted }
-        for chunk in stride(from: 0, to: unique.count, by: 200).map({ Array(unique[$0..<min($0 + 200, unique.count)]) }) {
+        for chunk in stride(from: 0, to: unique.count, by: 200).map({ Array(unique[$0..<min($0 + 200, unique.count)]) })
+        {
             await engine.removeUntaggedImages(chunk)
         }
     }
@@ -345,17 +389,25 @@ enum SubmissionInspection {
     static func inspect(_ directory: String, dockerfile: String, limit: Int64) -> Result<DockerfileFacts, Problem> {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return .failure(Problem(id: "submission", message: say("grader.directoryFolder", ["directory": "\(directory)"])))
+            return .failure(
+                Problem(id: "submission", message: say("grader.directoryFolder", ["directory": "\(directory)"])))
         }
         guard FileManager.default.fileExists(atPath: "\(directory)/\(dockerfile)") else {
-            return .failure(Problem(id: "dockerfile", message: say("grader.dockerfileSubmission", ["dockerfile": "\(dockerfile)"])))
+            return .failure(
+                Problem(id: "dockerfile", message: say("grader.dockerfileSubmission", ["dockerfile": "\(dockerfile)"])))
         }
         guard let text = try? String(contentsOfFile: "\(directory)/\(dockerfile)", encoding: .utf8) else {
-            return .failure(Problem(id: "dockerfile", message: say("grader.dockerfileReadableText", ["dockerfile": "\(dockerfile)"])))
+            return .failure(
+                Problem(
+                    id: "dockerfile", message: say("grader.dockerfileReadableText", ["dockerfile": "\(dockerfile)"])))
         }
         let facts: DockerfileFacts
         do { facts = try DockerfileFacts(text: text) } catch {
-            return .failure(Problem(id: "dockerfile", message: say("grader.dockerfileCannotReadError", ["dockerfile": "\(dockerfile)", "error": "\(error)"])))
+            return .failure(
+                Problem(
+                    id: "dockerfile",
+                    message: say(
+                        "grader.dockerfileCannotReadError", ["dockerfile": "\(dockerfile)", "error": "\(error)"])))
         }
         let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
         var total: Int64 = 0
@@ -363,15 +415,27 @@ enum SubmissionInspection {
         while let path = enumerator?.nextObject() as? String {
             let full = "\(directory)/\(path)"
             if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: full) {
-                let target = URL(fileURLWithPath: destination, relativeTo: URL(fileURLWithPath: (full as NSString).deletingLastPathComponent))
-                    .standardized.resolvingSymlinksInPath().path
+                let target = URL(
+                    fileURLWithPath: destination,
+                    relativeTo: URL(fileURLWithPath: (full as NSString).deletingLastPathComponent)
+                )
+                .standardized.resolvingSymlinksInPath().path
                 if !(target == root || target.hasPrefix(root + "/")) {
-                    return .failure(Problem(id: "symlinks", message: say("grader.pathSymbolicLinkPointing", ["path": "\(path)", "destination": "\(destination)"])))
+                    return .failure(
+                        Problem(
+                            id: "symlinks",
+                            message: say(
+                                "grader.pathSymbolicLinkPointing", ["path": "\(path)", "destination": "\(destination)"])
+                        ))
                 }
             }
             total += (try? FileManager.default.attributesOfItem(atPath: full)[.size] as? NSNumber)??.int64Value ?? 0
             if total > limit {
-                return .failure(Problem(id: "context-size", message: say("grader.submissionOverDecimalSent", ["decimal": "\(ByteFormatting.decimal(limit))"])))
+                return .failure(
+                    Problem(
+                        id: "context-size",
+                        message: say(
+                            "grader.submissionOverDecimalSent", ["decimal": "\(ByteFormatting.decimal(limit))"])))
             }
         }
         return .success(facts)

@@ -40,13 +40,18 @@ public struct MeasuredSize: Sendable, Equatable, Codable {
 
     /// HandsOn's own measurement, with the engine's listing beside it.
     public init(_ report: ImageSizeReport) {
-        self.init(exactBytes: report.sizeBytes, displayed: report.size, engineNote: report.engineListedNote,
-                  explanation: report.explanation.isEmpty ? nil : report.explanation)
+        self.init(
+            exactBytes: report.sizeBytes, displayed: report.size, engineNote: report.engineListedNote,
+            explanation: report.explanation.isEmpty ? nil : report.explanation)
     }
 
     /// ". 99% is the base image ..." to end a message about a size that misses its mark; empty when unknown.
     public var explanationSuffix: String {
-        explanation.map { say("sizeTiers.explanationSuffix", ["explanation": Language.current == .en ? $0.prefix(1).uppercased() + $0.dropFirst() : $0]) } ?? ""
+        explanation.map {
+            say(
+                "sizeTiers.explanationSuffix",
+                ["explanation": Language.current == .en ? $0.prefix(1).uppercased() + $0.dropFirst() : $0])
+        } ?? ""
     }
 
     /// " (the engine lists 30.2MB: ...)" to follow the size in a message; empty when the engine lists the same.
@@ -100,8 +105,11 @@ public struct SizeTiers: Sendable, Equatable, Codable {
         let score = reached?.score ?? 0
         let better = tiers.filter { $0.score > score }.max { $0.maxBytes < $1.maxBytes }
         var message = "\(shown): \(score)%"
-        if let better { message += say("sizeTiers.labelGivesScore", ["label": "\(better.label)", "score": "\(better.score)"]) }
-        else { message += say("sizeTiers.bestTier") }
+        if let better {
+            message += say("sizeTiers.labelGivesScore", ["label": "\(better.label)", "score": "\(better.score)"])
+        } else {
+            message += say("sizeTiers.bestTier")
+        }
         return TierOutcome(score: score, tier: reached, comparedBytes: compared, message: message)
     }
 }

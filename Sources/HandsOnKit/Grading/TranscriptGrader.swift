@@ -16,35 +16,61 @@ public struct TranscriptGrader: Sendable {
     public func grade(_ text: String, name: String) -> GradeReport {
         var checks: [CheckResult] = []
         func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
-            var report = GradeReport(submission: name, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
-                                     engine: nil, durationSeconds: 0, status: .graded)
+            var report = GradeReport(
+                submission: name, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
+                engine: nil, durationSeconds: 0, status: .graded)
             report.verified = false
             return report
         }
         let rows: [ImageListingRow]
         do { rows = try ImageListingParser.parse(text) } catch {
-            checks.append(CheckResult(id: "listing", passed: false, message: say("transcriptGrader.imageListingTranscriptError", ["error": "\(error)"])))
+            checks.append(
+                CheckResult(
+                    id: "listing", passed: false,
+                    message: say("transcriptGrader.imageListingTranscriptError", ["error": "\(error)"])))
             return report()
         }
         guard let row = answerRow(in: rows) else {
-            let wanted = grading.transcriptImages.isEmpty ? say("transcriptGrader.oneImage")
+            let wanted =
+                grading.transcriptImages.isEmpty
+                ? say("transcriptGrader.oneImage")
                 : grading.transcriptImages.joined(separator: say("list.orSeparator"))
-            checks.append(CheckResult(id: "listing", passed: false,
-                                      message: say("transcriptGrader.listingShowsCompactmapWanted", ["compactMap": "\(rows.compactMap(\.reference).joined(separator: ", "))", "wanted": "\(wanted)"])))
+            checks.append(
+                CheckResult(
+                    id: "listing", passed: false,
+                    message: say(
+                        "transcriptGrader.listingShowsCompactmapWanted",
+                        [
+                            "compactMap": "\(rows.compactMap(\.reference).joined(separator: ", "))",
+                            "wanted": "\(wanted)",
+                        ])))
             return report()
         }
         guard let shown = row.size, let estimate = row.estimate,
-              let outcome = grading.sizeTiers.evaluate(MeasuredSize(exactBytes: estimate.bytes, displayed: shown)) else {
-            checks.append(CheckResult(id: "size", passed: false, message: say("transcriptGrader.sizeUnreadable", ["image": row.reference ?? say("transcriptGrader.theImage"), "line": "\(row.line)"])))
+            let outcome = grading.sizeTiers.evaluate(MeasuredSize(exactBytes: estimate.bytes, displayed: shown))
+        else {
+            checks.append(
+                CheckResult(
+                    id: "size", passed: false,
+                    message: say(
+                        "transcriptGrader.sizeUnreadable",
+                        ["image": row.reference ?? say("transcriptGrader.theImage"), "line": "\(row.line)"])))
             return report()
         }
-        checks.append(CheckResult(id: "listing", passed: true, message: say("transcriptGrader.listedAt", ["line": "\(row.line)", "image": row.reference ?? say("transcriptGrader.untagged"), "size": shown]),
-                                  measured: shown))
+        checks.append(
+            CheckResult(
+                id: "listing", passed: true,
+                message: say(
+                    "transcriptGrader.listedAt",
+                    ["line": "\(row.line)", "image": row.reference ?? say("transcriptGrader.untagged"), "size": shown]),
+                measured: shown))
         let gates = grading.gates.map { judge($0, in: text) }
         checks += gates.map(\.result)
         let blocked = gates.contains { $0.verifiable && !$0.result.passed }
-        checks.append(CheckResult(id: "size", passed: outcome.score > 0,
-                                  message: outcome.message + (blocked ? say("transcriptGrader.awardedGateFailed") : ""), measured: shown))
+        checks.append(
+            CheckResult(
+                id: "size", passed: outcome.score > 0,
+                message: outcome.message + (blocked ? say("transcriptGrader.awardedGateFailed") : ""), measured: shown))
         let image = GradeReport.ImageSize(sizeBytes: estimate.bytes, size: shown, basis: grading.basis)
         return report(score: blocked ? 0 : outcome.score, tier: blocked ? nil : outcome.tier, image: image)
     }
@@ -59,21 +85,42 @@ public struct TranscriptGrader: Sendable {
 
     private func judge(_ gate: CheckSpec, in text: String) -> (result: CheckResult, verifiable: Bool) {
         func unverifiable(_ why: String) -> (CheckResult, Bool) {
-            (CheckResult(id: gate.id, passed: false, message: say("transcriptGrader.verifiableFromTranscriptWhy", ["why": "\(why)"])), false)
+            (
+                CheckResult(
+                    id: gate.id, passed: false,
+                    message: say("transcriptGrader.verifiableFromTranscriptWhy", ["why": "\(why)"])), false
+            )
         }
         switch gate.kind {
         case .imageServes, .http:
             let results = Self.curlBlocks(in: text).map(CurlTranscriptParser.parse)
-            guard let last = results.last(where: { $0.healthy != nil }) else { return unverifiable(say("transcriptGrader.showsCurlResult")) }
+            guard let last = results.last(where: { $0.healthy != nil }) else {
+                return unverifiable(say("transcriptGrader.showsCurlResult"))
+            }
             let shown = last.body ?? last.error ?? last.httpStatus.map(String.init) ?? ""
             return last.healthy == true
-                ? (CheckResult(id: gate.id, passed: true, message: say("transcriptGrader.transcriptShowsCurlAnswered"), measured: shown), true)
-                : (CheckResult(id: gate.id, passed: false, message: say("transcriptGrader.transcriptShowsCurlDid", ["shown": "\(shown)"]), measured: shown), true)
+                ? (
+                    CheckResult(
+                        id: gate.id, passed: true, message: say("transcriptGrader.transcriptShowsCurlAnswered"),
+                        measured: shown), true
+                )
+                : (
+                    CheckResult(
+                        id: gate.id, passed: false,
+                        message: say("transcriptGrader.transcriptShowsCurlDid", ["shown": "\(shown)"]), measured: shown),
+                    true
+                )
         case .commandOutput(let expectation):
-            guard let expected = expectation.equals else { return unverifiable(say("transcriptGrader.exactOutputLook")) }
+            guard let expected = expectation.equals else {
+                return unverifiable(say("transcriptGrader.exactOutputLook"))
+            }
             let lines = TextLines.split(text).map { $0.trimmedSpaces }
             if lines.contains(expected) {
-                return (CheckResult(id: gate.id, passed: true, message: say("transcriptGrader.transcriptShowsExpectedOutput"), measured: expected), true)
+                return (
+                    CheckResult(
+                        id: gate.id, passed: true, message: say("transcriptGrader.transcriptShowsExpectedOutput"),
+                        measured: expected), true
+                )
             }
             return unverifiable(say("transcriptGrader.expectedOutputDoesAppear"))
         case .fileUnchanged(let path, _):

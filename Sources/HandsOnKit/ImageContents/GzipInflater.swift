@@ -1,5 +1,5 @@
-import Foundation
 import CZlibSupport
+import Foundation
 
 /// Why a compressed layer could not be read.
 public enum InflateError: Error, Equatable, CustomStringConvertible {
@@ -9,7 +9,8 @@ public enum InflateError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .initialisation(let code): return "zlib could not start (code \(code))"
-        case .corrupt(let message, let offset): return "the gzip stream is damaged near compressed byte \(offset): \(message)"
+        case .corrupt(let message, let offset):
+            return "the gzip stream is damaged near compressed byte \(offset): \(message)"
         }
     }
 }
@@ -72,8 +73,9 @@ final class GzipInflater {
                 return  // no progress possible until more input arrives
             default:
                 let message = stream.pointee.msg.map { String(cString: $0) } ?? "zlib code \(code)"
-                throw InflateError.corrupt(message: message,
-                                           compressedOffset: compressedBytes + Int64(input.count) - Int64(stream.pointee.avail_in))
+                throw InflateError.corrupt(
+                    message: message,
+                    compressedOffset: compressedBytes + Int64(input.count) - Int64(stream.pointee.avail_in))
             }
         }
     }

@@ -16,7 +16,8 @@ public enum ImageArchiveError: Error, Equatable, CustomStringConvertible {
         case .noManifest: return "the image archive has neither manifest.json nor index.json"
         case .badManifest(let file, let reason): return "the image archive's \(file) cannot be read: \(reason)"
         case .missingLayer(let name): return "the image archive lists layer \(name) but does not hold it"
-        case .unsupportedCompression(let entry, let kind): return "layer \(entry) is \(kind)-compressed, which HandsOn cannot read"
+        case .unsupportedCompression(let entry, let kind):
+            return "layer \(entry) is \(kind)-compressed, which HandsOn cannot read"
         case .layer(let entry, let reason): return "layer \(entry) cannot be read: \(reason)"
         }
     }
@@ -104,8 +105,11 @@ struct ArchiveEntries: TarEntryConsumer {
         let name = (path as NSString).lastPathComponent
         if let known = known.count(for: path) {
             current = .known(path: path, count: known)
-        } else if name.hasSuffix(".json") || name == "repositories" || name == "oci-layout" || name == "json" || name == "VERSION" {
-            current = header.size <= Int64(ImageArchiveReader.metadataLimit) ? .metadata(path: path, bytes: []) : .skipping
+        } else if name.hasSuffix(".json") || name == "repositories" || name == "oci-layout" || name == "json"
+            || name == "VERSION"
+        {
+            current =
+                header.size <= Int64(ImageArchiveReader.metadataLimit) ? .metadata(path: path, bytes: []) : .skipping
         } else {
             current = .sniffing(path: path, size: header.size, bytes: [])
         }
@@ -180,7 +184,8 @@ struct ArchiveEntries: TarEntryConsumer {
             current = .skipping
             return
         } else if firstBytes.count >= 263 && firstBytes[257..<262].elementsEqual("ustar".utf8)
-                    || firstBytes.count >= 512 && firstBytes.allSatisfy({ $0 == 0 }) {
+            || firstBytes.count >= 512 && firstBytes.allSatisfy({ $0 == 0 })
+        {
             compression = .none
         } else if size <= Int64(ImageArchiveReader.metadataLimit) {
             current = .metadata(path: path, bytes: firstBytes)
@@ -259,11 +264,14 @@ struct ImageArchiveLayout {
             throw ImageArchiveError.badManifest(file: "manifest.json", reason: "\(error)")
         }
         let wanted = reference.map(ImageReference.init)
-        let chosen = images.first { entry in
-            guard let wanted else { return false }
-            return (entry.RepoTags ?? []).contains { ImageReference($0) == wanted }
-        } ?? images.first
-        guard let chosen else { throw ImageArchiveError.badManifest(file: "manifest.json", reason: "it lists no image") }
+        let chosen =
+            images.first { entry in
+                guard let wanted else { return false }
+                return (entry.RepoTags ?? []).contains { ImageReference($0) == wanted }
+            } ?? images.first
+        guard let chosen else {
+            throw ImageArchiveError.badManifest(file: "manifest.json", reason: "it lists no image")
+        }
         return (chosen.Layers, chosen.Config)
     }
 
@@ -271,12 +279,19 @@ struct ImageArchiveLayout {
         var document = try decode(bytes, file: "index.json")
         // An index leads to a manifest (or a further index): follow the first one for this machine's platform.
         for _ in 0..<4 {
-            if let layers = document.layers { return (layers.map { Self.blobPath($0.digest) }, document.config.map { Self.blobPath($0.digest) }) }
+            if let layers = document.layers {
+                return (layers.map { Self.blobPath($0.digest) }, document.config.map { Self.blobPath($0.digest) })
+            }
             guard let manifests = document.manifests, !manifests.isEmpty else { break }
             let present = manifests.filter { entries.metadata[Self.blobPath($0.digest)] != nil }
-            guard let next = present.first(where: { $0.platform?.os == "linux" && $0.platform?.architecture == Self.architecture })
-                    ?? present.first else {
-                throw ImageArchiveError.badManifest(file: "index.json", reason: "none of its manifests is in the archive")
+            guard
+                let next = present.first(where: {
+                    $0.platform?.os == "linux" && $0.platform?.architecture == Self.architecture
+                })
+                    ?? present.first
+            else {
+                throw ImageArchiveError.badManifest(
+                    file: "index.json", reason: "none of its manifests is in the archive")
             }
             let path = Self.blobPath(next.digest)
             document = try decode(entries.metadata[path]!, file: path)
@@ -297,9 +312,9 @@ struct ImageArchiveLayout {
 
     static var architecture: String {
         #if arch(arm64)
-        return "arm64"
+            return "arm64"
         #else
-        return "amd64"
+            return "amd64"
         #endif
     }
 }

@@ -53,16 +53,18 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
         for (index, layer) in image.layers.enumerated() { overlay.apply(layer.count.entries, layer: index + 1) }
         let instructions = LayerHistory.instructions(image.config?.history, layerCount: image.layers.count)
         layers = image.layers.enumerated().map { index, layer in
-            Layer(entry: layer.entry, fileBytes: layer.count.fileBytes, storedBytes: layer.count.storedBytes,
-                  compressed: layer.count.compression != .none, instruction: instructions?[index])
+            Layer(
+                entry: layer.entry, fileBytes: layer.count.fileBytes, storedBytes: layer.count.storedBytes,
+                compressed: layer.count.compression != .none, instruction: instructions?[index])
         }
         sizeBytes = layers.reduce(0) { $0 + $1.fileBytes }
         size = ByteFormatting.decimal(sizeBytes)
         let sizes = overlay.sizes()
         // Paths under a thousandth of the image say nothing about its size (busybox's 7-byte links, say).
         largest = Self.largest(sizes, limit: Self.listed, atLeast: max(1, sizeBytes / 1000))
-        shallowPaths = Dictionary(sizes.filter { $0.path.split(separator: "/").count <= Self.pathDepth }.map { ($0.path, $0.bytes) },
-                                  uniquingKeysWith: { first, _ in first })
+        shallowPaths = Dictionary(
+            sizes.filter { $0.path.split(separator: "/").count <= Self.pathDepth }.map { ($0.path, $0.bytes) },
+            uniquingKeysWith: { first, _ in first })
         let hidden = overlay.wasted.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }
         wastedBytes = hidden.reduce(0) { $0 + $1.bytes }
         wasted = Array(hidden.prefix(Self.listed))
@@ -86,9 +88,11 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
             largestChild[parent] = max(largestChild[parent] ?? 0, entry.bytes)
         }
         let telling = sizes.filter { entry in
-            entry.bytes >= atLeast && !(entry.isDirectory && Double(largestChild[entry.path] ?? 0) >= 0.95 * Double(entry.bytes))
+            entry.bytes >= atLeast
+                && !(entry.isDirectory && Double(largestChild[entry.path] ?? 0) >= 0.95 * Double(entry.bytes))
         }
-        return Array(telling.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }.prefix(limit))
+        return Array(
+            telling.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }.prefix(limit))
     }
 
     /// Marks the lowest layers that are `base`'s (its layer digests are a prefix of this image's).
@@ -119,7 +123,9 @@ enum LayerHistory {
             guard let comment, !comment.isEmpty, !comment.hasPrefix("Imported from") else { return "imported" }
             return "imported (\(comment))"
         }
-        if text.hasSuffix("# buildkit") { text = String(text.dropLast("# buildkit".count)).trimmingCharacters(in: .whitespaces) }
+        if text.hasSuffix("# buildkit") {
+            text = String(text.dropLast("# buildkit".count)).trimmingCharacters(in: .whitespaces)
+        }
         let shell = "/bin/sh -c "
         if text.hasPrefix("RUN " + shell) {
             text = "RUN " + text.dropFirst(("RUN " + shell).count)
@@ -141,7 +147,8 @@ extension ContainerEngine {
         if let known = MeasuredSizeCache.shared.lookUp(id) { return known }
         // The runner hands output over on its own thread; the reader and its first error live behind one lock.
         let stream = Mutex<(reader: ImageArchiveReader, error: (any Error)?)>((ImageArchiveReader(), nil))
-        let result = try await execute(["image", "save", reference], timeout: timeout, outputLimit: 4096) { kind, chunk in
+        let result = try await execute(["image", "save", reference], timeout: timeout, outputLimit: 4096) {
+            kind, chunk in
             guard kind == .standardOutput else { return }
             stream.withLock { state in
                 guard state.error == nil else { return }
@@ -173,7 +180,8 @@ final class MeasuredSizeCache: Sendable {
         guard Self.isDigest(id) else { return nil }
         if let known = memory.withLock({ $0[id] }) { return known }
         guard let directory, let data = FileManager.default.contents(atPath: "\(directory)/\(Self.fileName(id))"),
-              let stored = try? JSONDecoder().decode(ImageSizeMeasurement.self, from: data) else { return nil }
+            let stored = try? JSONDecoder().decode(ImageSizeMeasurement.self, from: data)
+        else { return nil }
         memory.withLock { $0[id] = stored }
         return stored
     }
@@ -192,9 +200,12 @@ final class MeasuredSizeCache: Sendable {
 
     private func trim(_ directory: String) {
         let fileManager = FileManager.default
-        guard let names = try? fileManager.contentsOfDirectory(atPath: directory), names.count > Self.keptFiles + 32 else { return }
+        guard let names = try? fileManager.contentsOfDirectory(atPath: directory), names.count > Self.keptFiles + 32
+        else { return }
         let dated = names.filter { $0.hasSuffix(".json") }.map { name -> (String, Date) in
-            let date = (try? fileManager.attributesOfItem(atPath: "\(directory)/\(name)")[.modificationDate] as? Date) ?? .distantPast
+            let date =
+                (try? fileManager.attributesOfItem(atPath: "\(directory)/\(name)")[.modificationDate] as? Date)
+                ?? .distantPast
             return (name, date)
         }
         for (name, _) in dated.sorted(by: { $0.1 > $1.1 }).dropFirst(Self.keptFiles) {

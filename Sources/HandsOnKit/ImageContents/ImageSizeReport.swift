@@ -48,15 +48,19 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
     /// shows the measured figure.
     static func note(measured: String, listed: String?, store: ImageStore?) -> String? {
         guard let listed, let listedBytes = DisplayedSize.nominalBytes(listed),
-              listedBytes != DisplayedSize.nominalBytes(measured) else { return nil }
+            listedBytes != DisplayedSize.nominalBytes(measured)
+        else { return nil }
         let why = store?.listingMeaning ?? say("imageSizeReport.engineCountsSizesOwn")
         return say("imageSizeReport.engineListsListedWhy", ["listed": "\(listed)", "why": "\(why)"])
     }
 
     /// Where the bytes are, as a grade records it.
     public var breakdown: SizeBreakdown {
-        SizeBreakdown(baseImage: baseImage, baseBytes: baseBytes, ownBytes: ownBytes, wastedBytes: wastedBytes, efficiency: efficiency,
-                      layers: layers, largest: Array(largest.prefix(5)), wasted: Array(wasted.prefix(5)), explanation: explanation)
+        SizeBreakdown(
+            baseImage: baseImage, baseBytes: baseBytes, ownBytes: ownBytes, wastedBytes: wastedBytes,
+            efficiency: efficiency,
+            layers: layers, largest: Array(largest.prefix(5)), wasted: Array(wasted.prefix(5)), explanation: explanation
+        )
     }
 
 }
@@ -79,9 +83,12 @@ public struct SizeBreakdown: Sendable, Codable, Equatable {
 extension ContainerEngine {
     /// Measures an image, finds which of the lab images (or `bases`) its lowest layers come from, and reads the
     /// engine's listing of it.
-    public func sizeReport(_ reference: String, store: ImageStore?, bases: [String] = []) async throws -> ImageSizeReport {
-        ImageSizeReport(image: reference, measurement: try await analyzeImage(reference, bases: bases),
-                        engineListed: try? await displayedImageSize(reference), store: store)
+    public func sizeReport(_ reference: String, store: ImageStore?, bases: [String] = []) async throws
+        -> ImageSizeReport
+    {
+        ImageSizeReport(
+            image: reference, measurement: try await analyzeImage(reference, bases: bases),
+            engineListed: try? await displayedImageSize(reference), store: store)
     }
 
     /// `measureImage` with the base image found among the lab images and `bases`.
@@ -94,17 +101,23 @@ extension ContainerEngine {
     /// The layer digests (`RootFS.Layers`) of those of `references` the engine has, in one call.
     func layerDigests(of references: [String]) async -> [(name: String, diffIDs: [String])] {
         guard !references.isEmpty,
-              let result = try? await execute(["image", "inspect", "--format", "{{json .RepoTags}}\t{{json .RootFS.Layers}}"] + references.map {
-                  ImageReference($0).qualified
-              }, timeout: 30) else { return [] }
+            let result = try? await execute(
+                ["image", "inspect", "--format", "{{json .RepoTags}}\t{{json .RootFS.Layers}}"]
+                    + references.map {
+                        ImageReference($0).qualified
+                    }, timeout: 30)
+        else { return [] }
         var found: [(name: String, diffIDs: [String])] = []
         for line in TextLines.split(result.stdout) {
             let parts = line.split(separator: "\t", maxSplits: 1).map { Data($0.utf8) }
             // An image without tags or layers (`null` in JSON) is no one's base.
             guard parts.count == 2, let tags = try? JSONDecoder().decode([String].self, from: parts[0]),
-                  let layers = try? JSONDecoder().decode([String].self, from: parts[1]) else { continue }
+                let layers = try? JSONDecoder().decode([String].self, from: parts[1])
+            else { continue }
             let names = Set(tags.map(ImageReference.init))
-            if let name = references.first(where: { names.contains(ImageReference($0)) }) { found.append((name, layers)) }
+            if let name = references.first(where: { names.contains(ImageReference($0)) }) {
+                found.append((name, layers))
+            }
         }
         return found
     }

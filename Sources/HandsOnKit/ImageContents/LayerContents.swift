@@ -43,7 +43,8 @@ struct LayerEntry: Sendable, Equatable {
             switch header.kind {
             case .file: self.init(path: String(path), kind: .file, bytes: header.size)
             case .other: self.init(path: String(path), kind: .other, bytes: header.size)
-            case .symbolicLink: self.init(path: String(path), kind: .symbolicLink, bytes: Int64(header.linkTarget.utf8.count))
+            case .symbolicLink:
+                self.init(path: String(path), kind: .symbolicLink, bytes: Int64(header.linkTarget.utf8.count))
             case .hardLink: self.init(path: String(path), kind: .hardLink, bytes: 0)
             case .directory: self.init(path: String(path), kind: .directory, bytes: 0)
             case .characterDevice, .blockDevice, .fifo: self.init(path: String(path), kind: .other, bytes: 0)
@@ -95,8 +96,9 @@ struct LayerStreamReader {
 
     func finish() throws -> LayerCount {
         try tar.finish()
-        return LayerCount(fileBytes: tar.consumer.fileBytes, entries: tar.consumer.entries,
-                          storedBytes: storedBytes, compression: compression)
+        return LayerCount(
+            fileBytes: tar.consumer.fileBytes, entries: tar.consumer.entries,
+            storedBytes: storedBytes, compression: compression)
     }
 }
 

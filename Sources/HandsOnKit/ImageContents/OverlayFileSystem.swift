@@ -42,7 +42,8 @@ final class OverlayFileSystem {
             switch entry.kind {
             case .whiteout:
                 guard let name = components.last, let parent = node(at: components.dropLast(), creating: false),
-                      let hidden = parent.children.removeValue(forKey: name) else { continue }
+                    let hidden = parent.children.removeValue(forKey: name)
+                else { continue }
                 recordHidden(hidden, path: entry.path, by: number)
             case .opaqueDirectory:
                 guard let directory = node(at: components[...], creating: true, layer: number) else { continue }
@@ -55,7 +56,8 @@ final class OverlayFileSystem {
                 _ = node(at: components[...], creating: true, layer: number)
             case .file, .symbolicLink, .hardLink, .other:
                 guard let name = components.last,
-                      let parent = node(at: components.dropLast(), creating: true, layer: number) else { continue }
+                    let parent = node(at: components.dropLast(), creating: true, layer: number)
+                else { continue }
                 if let existing = parent.children[name] { recordHidden(existing, path: entry.path, by: number) }
                 let file = Node(isDirectory: false)
                 file.bytes = entry.bytes
@@ -81,7 +83,8 @@ final class OverlayFileSystem {
                 byLayer.merge(layers, uniquingKeysWith: +)
             }
             if !path.isEmpty {
-                let main = byLayer.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? node.layer
+                let main =
+                    byLayer.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? node.layer
                 result.append(PathSize(path: "/" + path, bytes: total, isDirectory: true, layer: main))
             }
             return (total, byLayer)

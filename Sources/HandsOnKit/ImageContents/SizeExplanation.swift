@@ -13,7 +13,9 @@ enum SizeExplanation {
         let total = max(measurement.sizeBytes, 1)
         let baseLayers = measurement.layers.prefix { $0.fromBase }.count
         if let base = measurement.baseImage, measurement.baseBytes > 0 {
-            var part = say("sizeExplanation.percentBaseImageBase", ["percent": "\(percent(measurement.baseBytes, of: total))", "base": "\(base)"])
+            var part = say(
+                "sizeExplanation.percentBaseImageBase",
+                ["percent": "\(percent(measurement.baseBytes, of: total))", "base": "\(base)"])
             // A path three levels deep says more than /usr/ ("/usr/lib/go-1.19/pkg/ 329MB"); the largest such one.
             let fromBase = measurement.largest.filter { $0.layer <= baseLayers }
             if let path = fromBase.first(where: { $0.path.split(separator: "/").count >= 3 }) ?? fromBase.first {
@@ -23,19 +25,32 @@ enum SizeExplanation {
         }
         let own = measurement.layers.enumerated().filter { !$0.element.fromBase }
         if let most = own.max(by: { $0.element.fileBytes < $1.element.fileBytes }), most.element.fileBytes > 0 {
-            let instruction = most.element.instruction.map { Self.shortened($0) }
+            let instruction =
+                most.element.instruction.map { Self.shortened($0) }
                 ?? say("sizeExplanation.layerValue", ["value": "\(most.offset + 1)"])
             let own = ByteFormatting.decimal(measurement.ownBytes)
             let largest = ByteFormatting.decimal(most.element.fileBytes)
-            parts.append(measurement.baseImage == nil
-                ? say("sizeExplanation.layersHoldOwnMost", ["own": "\(own)", "instruction": "\(instruction)", "largest": "\(largest)"])
-                : say("sizeExplanation.yourLayersAddOwn", ["own": "\(own)", "instruction": "\(instruction)", "largest": "\(largest)"]))
+            parts.append(
+                measurement.baseImage == nil
+                    ? say(
+                        "sizeExplanation.layersHoldOwnMost",
+                        ["own": "\(own)", "instruction": "\(instruction)", "largest": "\(largest)"])
+                    : say(
+                        "sizeExplanation.yourLayersAddOwn",
+                        ["own": "\(own)", "instruction": "\(instruction)", "largest": "\(largest)"]))
         }
         if measurement.wastedBytes >= min(wasteWorthSaying, measurement.sizeBytes / 100), measurement.wastedBytes > 0,
-           let first = measurement.wasted.first {
+            let first = measurement.wasted.first
+        {
             let wasted = ByteFormatting.decimal(measurement.wastedBytes)
             let file = ByteFormatting.decimal(first.bytes)
-            parts.append(say("sizeExplanation.wastedWastedFilesDeleted", ["wasted": "\(wasted)", "path": "\(first.path)", "file": "\(file)", "addedBy": "\(first.addedBy)", "hiddenBy": "\(first.hiddenBy)"]))
+            parts.append(
+                say(
+                    "sizeExplanation.wastedWastedFilesDeleted",
+                    [
+                        "wasted": "\(wasted)", "path": "\(first.path)", "file": "\(file)",
+                        "addedBy": "\(first.addedBy)", "hiddenBy": "\(first.hiddenBy)",
+                    ]))
         }
         return parts.joined(separator: say("list.clauseSeparator"))
     }

@@ -148,7 +148,8 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
         }
         zeroBlocks = 0
         guard let stored = Self.number(block[148..<156]), stored == Self.checksum(block) else {
-            throw TarStreamError.badHeader(offset: offset, reason: "the checksum does not match (not a tar stream, or a damaged one)")
+            throw TarStreamError.badHeader(
+                offset: offset, reason: "the checksum does not match (not a tar stream, or a damaged one)")
         }
         guard let headerSize = Self.number(block[124..<136]), headerSize >= 0 else {
             throw TarStreamError.badHeader(offset: offset, reason: "the size field is not a number")
@@ -159,7 +160,8 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
         switch type {
         case UInt8(ascii: "x"), UInt8(ascii: "g"), UInt8(ascii: "L"), UInt8(ascii: "K"):
             guard headerSize <= Self.recordLimit else {
-                throw TarStreamError.badHeader(offset: offset, reason: "a \(headerSize)-byte extended header is too long")
+                throw TarStreamError.badHeader(
+                    offset: offset, reason: "a \(headerSize)-byte extended header is too long")
             }
             record.removeAll(keepingCapacity: true)
             let recordPadding = Int((512 - headerSize % 512) % 512)
@@ -173,9 +175,10 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
             break
         }
         let kind = Self.kind(type)
-        let header = TarEntryHeader(path: pendingPath ?? Self.headerPath(block), kind: kind,
-                                    size: Self.hasContent(kind) ? contentSize : 0,
-                                    linkTarget: pendingLinkTarget ?? Self.text(block[157..<257]))
+        let header = TarEntryHeader(
+            path: pendingPath ?? Self.headerPath(block), kind: kind,
+            size: Self.hasContent(kind) ? contentSize : 0,
+            linkTarget: pendingLinkTarget ?? Self.text(block[157..<257]))
         pendingPath = nil
         pendingLinkTarget = nil
         pendingSize = nil
@@ -221,14 +224,18 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
         var start = 0
         while start < bytes.count {
             guard let space = bytes[start...].firstIndex(of: UInt8(ascii: " ")),
-                  let length = Int(String(decoding: bytes[start..<space], as: UTF8.self)), length > 0,
-                  start + length <= bytes.count else {
+                let length = Int(String(decoding: bytes[start..<space], as: UTF8.self)), length > 0,
+                start + length <= bytes.count
+            else {
                 return nil
             }
             let body = bytes[(space + 1)..<(start + length - 1)]
             if let equals = body.firstIndex(of: UInt8(ascii: "=")) {
-                pairs.append((String(decoding: body[..<equals], as: UTF8.self),
-                              String(decoding: body[(equals + 1)...], as: UTF8.self)))
+                pairs.append(
+                    (
+                        String(decoding: body[..<equals], as: UTF8.self),
+                        String(decoding: body[(equals + 1)...], as: UTF8.self)
+                    ))
             }
             start += length
         }

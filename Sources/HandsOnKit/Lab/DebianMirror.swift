@@ -40,11 +40,12 @@ public enum DebianMirror {
             var fields: [String: String] = [:]
             for line in stanza.split(separator: "\n") where !line.hasPrefix("#") {
                 guard let colon = line.firstIndex(of: ":") else { continue }
-                fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(
+                    in: .whitespaces)
             }
             guard fields["types"]?.split(separator: " ").contains("deb") == true,
-                  let uri = fields["uris"]?.split(separator: " ").first,
-                  fields["suites"]?.split(separator: " ").contains(where: { isMainDebianSuite(String($0)) }) == true
+                let uri = fields["uris"]?.split(separator: " ").first,
+                fields["suites"]?.split(separator: " ").contains(where: { isMainDebianSuite(String($0)) }) == true
             else { continue }
             return String(uri)
         }

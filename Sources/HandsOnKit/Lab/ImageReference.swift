@@ -1,3 +1,5 @@
+import Foundation
+
 /// An image reference reduced to the form engines agree on, so that `go-image:base`,
 /// `localhost/go-image:base` and `docker.io/library/go-image:base` compare equal.
 public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
@@ -13,8 +15,10 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
             tag = String(name[name.index(after: colon)...])
             name = String(name[..<colon])
         }
-        for prefix in ["docker.io/library/", "index.docker.io/library/", "registry-1.docker.io/library/",
-                       "docker.io/", "index.docker.io/", "localhost/"] where name.hasPrefix(prefix) {
+        for prefix in [
+            "docker.io/library/", "index.docker.io/library/", "registry-1.docker.io/library/",
+            "docker.io/", "index.docker.io/", "localhost/",
+        ] where name.hasPrefix(prefix) {
             name.removeFirst(prefix.count)
             break
         }
@@ -32,5 +36,3 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         return repository.contains("/") ? "docker.io/\(description)" : "docker.io/library/\(description)"
     }
 }
-
-import Foundation

@@ -37,24 +37,30 @@ public struct LabPreparer: Sendable {
         for image in images {
             let reference = ImageReference(image.reference).qualified
             guard await engine.imageExists(reference) else {
-                statuses.append(LabImageStatus(reference: image.reference, state: .missing, isStandIn: false, sizeBytes: nil, message: nil))
+                statuses.append(
+                    LabImageStatus(
+                        reference: image.reference, state: .missing, isStandIn: false, sizeBytes: nil, message: nil))
                 continue
             }
             let standIn = await isStandIn(reference)
-            statuses.append(LabImageStatus(reference: image.reference, state: standIn ? .presentStandIn : .present, isStandIn: standIn,
-                                           sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil))
+            statuses.append(
+                LabImageStatus(
+                    reference: image.reference, state: standIn ? .presentStandIn : .present, isStandIn: standIn,
+                    sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil))
         }
         return statuses
     }
 
-    public func prepare(_ images: [LabImage] = LabImage.catalog, progress: any ProgressListener) async throws -> [LabImageStatus] {
+    public func prepare(_ images: [LabImage] = LabImage.catalog, progress: any ProgressListener) async throws
+        -> [LabImageStatus]
+    {
         var statuses = await survey(images)
         guard statuses.contains(where: { $0.state == .missing }) else { return statuses }
         // One builder at a time per work folder (another `lab prepare`, or parallel graders); whoever waited
         // looks again, since the other may have made what was missing.
         let work = LabPreparer.workDirectory(environment: environment)
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let lock = try FileLock(path: "\(work)/.lock")
+        let lock = try await FileLock.acquire(path: "\(work)/.lock")
         defer { lock.release() }
         statuses = await survey(images)
         let missing = images.indices.filter { statuses[$0].state == .missing }
@@ -69,8 +75,10 @@ public struct LabPreparer: Sendable {
     }
 
     /// Pulls or builds each missing image, one by one.
-    private func make(_ images: [LabImage], missing: [Int], statuses initial: [LabImageStatus], builder: inout StandInBuilder?,
-                      progress: any ProgressListener) async throws -> [LabImageStatus] {
+    private func make(
+        _ images: [LabImage], missing: [Int], statuses initial: [LabImageStatus], builder: inout StandInBuilder?,
+        progress: any ProgressListener
+    ) async throws -> [LabImageStatus] {
         var statuses = initial
         var registryReachable = allowPull
         for (position, index) in missing.enumerated() {
@@ -81,13 +89,16 @@ public struct LabPreparer: Sendable {
                 progress.detail("trying to pull it")
                 let pull = try await engine.pull(reference, timeout: pullTimeout)
                 if pull.succeeded {
-                    statuses[index] = LabImageStatus(reference: image.reference, state: .pulled, isStandIn: false,
-                                                     sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil)
+                    statuses[index] = LabImageStatus(
+                        reference: image.reference, state: .pulled, isStandIn: false,
+                        sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil)
                     continue
                 }
                 // One failed pull is enough to know: no registry today, so the rest are built without trying.
                 registryReachable = false
-                progress.detail("pull failed (\(pull.timedOut ? "timed out" : pull.standardError.lastLines(1))); building a stand-in")
+                progress.detail(
+                    "pull failed (\(pull.timedOut ? "timed out" : pull.standardError.lastLines(1))); building a stand-in"
+                )
             }
             if builder == nil { builder = try await makeBuilder(progress: progress) }
             let started = Date()
@@ -95,12 +106,14 @@ public struct LabPreparer: Sendable {
                 try await builder!.build(image)
                 progress.finish()
                 progress.detail(String(format: "built in %.0f s", Date().timeIntervalSince(started)))
-                statuses[index] = LabImageStatus(reference: image.reference, state: .builtStandIn, isStandIn: true,
-                                                 sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil)
+                statuses[index] = LabImageStatus(
+                    reference: image.reference, state: .builtStandIn, isStandIn: true,
+                    sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil)
             } catch {
                 progress.finish()
-                statuses[index] = LabImageStatus(reference: image.reference, state: .failed, isStandIn: false,
-                                                 sizeBytes: nil, message: "\(error)")
+                statuses[index] = LabImageStatus(
+                    reference: image.reference, state: .failed, isStandIn: false,
+                    sizeBytes: nil, message: "\(error)")
             }
         }
         return statuses

@@ -31,14 +31,20 @@ enum PackageFileList {
     static func regularFiles(of package: String, in root: String) throws -> [String] {
         let infoDirectory = "\(root)/var/lib/dpkg/info"
         let names = try FileManager.default.contentsOfDirectory(atPath: infoDirectory)
-        guard let listName = names.first(where: { $0 == "\(package).list" || ($0.hasPrefix("\(package):") && $0.hasSuffix(".list")) }) else {
+        guard
+            let listName = names.first(where: {
+                $0 == "\(package).list" || ($0.hasPrefix("\(package):") && $0.hasSuffix(".list"))
+            })
+        else {
             throw LabError.packageMissing(package: package, root: root)
         }
         let listing = try String(contentsOfFile: "\(infoDirectory)/\(listName)", encoding: .utf8)
         var paths: [String] = []
         for line in listing.split(separator: "\n") {
             let path = canonical(String(line.dropFirst()), in: root)
-            guard !path.isEmpty, !path.hasPrefix("usr/share/doc"), !path.hasPrefix("usr/share/lintian") else { continue }
+            guard !path.isEmpty, !path.hasPrefix("usr/share/doc"), !path.hasPrefix("usr/share/lintian") else {
+                continue
+            }
             var info = stat()
             guard lstat("\(root)/\(path)", &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR else { continue }
             paths.append(path)
@@ -49,7 +55,8 @@ enum PackageFileList {
     static func canonical(_ path: String, in root: String) -> String {
         guard let first = path.split(separator: "/").first else { return path }
         if ["bin", "sbin", "lib", "lib64", "lib32", "libx32"].contains(String(first)),
-           (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(root)/\(first)")) != nil {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "\(root)/\(first)")) != nil
+        {
             return "usr/" + path
         }
         return path

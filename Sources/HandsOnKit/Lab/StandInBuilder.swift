@@ -7,8 +7,10 @@ import Foundation
 public actor StandInBuilder {
     static let suite = "bookworm"
     /// What the official golang image carries on top of Go, plus what the distroless and busybox stand-ins take files from.
-    static let toolchainPackages = ["golang-1.19-go", "gcc", "libc6-dev", "make", "pkg-config", "git", "ca-certificates",
-                                    "tzdata", "netbase", "libssl3", "busybox-static"]
+    static let toolchainPackages = [
+        "golang-1.19-go", "gcc", "libc6-dev", "make", "pkg-config", "git", "ca-certificates",
+        "tzdata", "netbase", "libssl3", "busybox-static",
+    ]
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     let engine: ContainerEngine
@@ -33,10 +35,14 @@ public actor StandInBuilder {
         switch image.recipe {
         case .golang:
             staging = try await prepareGolangRoot()
-            let goVersion = (try? String(contentsOfFile: "\(staging)/usr/lib/go-1.19/VERSION", encoding: .utf8))
-                .map { $0.split(separator: "\n").first.map(String.init) ?? "" }?.replacingOccurrences(of: "go", with: "") ?? "1.19"
-            changes = ["ENV PATH=/go/bin:/usr/local/go/bin:\(Self.defaultPath)", "ENV GOPATH=/go",
-                       "ENV GOLANG_VERSION=\(goVersion)", "WORKDIR /go", "CMD [\"bash\"]"]
+            let goVersion =
+                (try? String(contentsOfFile: "\(staging)/usr/lib/go-1.19/VERSION", encoding: .utf8))
+                .map { $0.split(separator: "\n").first.map(String.init) ?? "" }?.replacingOccurrences(
+                    of: "go", with: "") ?? "1.19"
+            changes = [
+                "ENV PATH=/go/bin:/usr/local/go/bin:\(Self.defaultPath)", "ENV GOPATH=/go",
+                "ENV GOLANG_VERSION=\(goVersion)", "WORKDIR /go", "CMD [\"bash\"]",
+            ]
         case .distrolessStatic, .distrolessStaticNonroot:
             staging = try await assembleDistroless(withLibraries: false)
             changes = ["ENV PATH=\(Self.defaultPath)", "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
@@ -108,7 +114,9 @@ public actor StandInBuilder {
         try files.directory("tmp", mode: 0o1777)
         try files.directory("root", mode: 0o700)
         try files.directory("home/nonroot", mode: 0o700, owner: 65532)
-        try files.text("etc/passwd", """
+        try files.text(
+            "etc/passwd",
+            """
             root:x:0:0:root:/root:/sbin/nologin
             nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin
             nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin
@@ -116,7 +124,9 @@ public actor StandInBuilder {
             """)
         try files.text("etc/group", "root:x:0:\nnobody:x:65534:\ntty:x:5:\nstaff:x:50:\nnonroot:x:65532:\n")
         try files.text("etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n")
-        try files.text("etc/os-release", """
+        try files.text(
+            "etc/os-release",
+            """
             PRETTY_NAME="Distroless stand-in (HandsOn, from Debian 12 packages)"
             NAME="Debian GNU/Linux"
             VERSION_ID="12"
@@ -162,13 +172,17 @@ public actor StandInBuilder {
     // MARK: - Tools
 
     private func debootstrap(into root: String, packages: [String]) async throws -> String {
-        guard let debootstrap = ExecutableLocator.find("debootstrap", environment: ["PATH": "/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin:/usr/local/bin"]) else {
+        guard
+            let debootstrap = ExecutableLocator.find(
+                "debootstrap", environment: ["PATH": "/usr/sbin:/sbin:/usr/bin:/bin:/usr/local/sbin:/usr/local/bin"])
+        else {
             throw LabError.debootstrapMissing
         }
         let cache = "\(workDirectory)/debs"
         try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
         if FileManager.default.fileExists(atPath: "\(root)/etc/debian_version"),
-           FileManager.default.fileExists(atPath: "\(root)/.handson-complete") {
+            FileManager.default.fileExists(atPath: "\(root)/.handson-complete")
+        {
             return root
         }
         try? FileManager.default.removeItem(atPath: root)
@@ -177,22 +191,31 @@ public actor StandInBuilder {
         arguments += [Self.suite, root, mirror]
         let reporter = progress
         let lines = LineSplitter()
-        reporter.detail("debootstrap \(Self.suite) from \(mirror)\(packages.isEmpty ? " (minbase)" : " with \(packages.count) extra packages")")
-        let result = try await runner.run(ProcessRequest(debootstrap, arguments, timeout: 1800, outputLimit: 256 * 1024,
-                                                   onOutput: { _, data in
-            for line in lines.feed(data) where line.hasPrefix("I: ") { reporter.activity(String(line.dropFirst(3))) }
-        }))
+        reporter.detail(
+            "debootstrap \(Self.suite) from \(mirror)\(packages.isEmpty ? " (minbase)" : " with \(packages.count) extra packages")"
+        )
+        let result = try await runner.run(
+            ProcessRequest(
+                debootstrap, arguments, timeout: 1800, outputLimit: 256 * 1024,
+                onOutput: { _, data in
+                    for line in lines.feed(data) where line.hasPrefix("I: ") {
+                        reporter.activity(String(line.dropFirst(3)))
+                    }
+                }))
         guard result.succeeded else {
-            throw LabError.debootstrapFailed("\(result.failureSummary)\n"
-                                             + (try? String(contentsOfFile: "\(root)/debootstrap/debootstrap.log", encoding: .utf8))
-                                                .map { String($0.suffix(2000)) }.orEmpty)
+            throw LabError.debootstrapFailed(
+                "\(result.failureSummary)\n"
+                    + (try? String(contentsOfFile: "\(root)/debootstrap/debootstrap.log", encoding: .utf8))
+                    .map { String($0.suffix(2000)) }.orEmpty)
         }
         _ = FileManager.default.createFile(atPath: "\(root)/.handson-complete", contents: Data())
         return root
     }
 
     private func trimDocumentation(in root: String) throws {
-        for directory in ["usr/share/doc", "usr/share/man", "usr/share/info", "var/cache/apt/archives", "var/lib/apt/lists"] {
+        for directory in [
+            "usr/share/doc", "usr/share/man", "usr/share/info", "var/cache/apt/archives", "var/lib/apt/lists",
+        ] {
             try clearDirectory("\(root)/\(directory)", keeping: ["partial", "lock"])
         }
         try? FileManager.default.removeItem(atPath: "\(root)/.handson-complete")

@@ -51,7 +51,9 @@ public struct ChapterRunner: Sendable {
     }
 
     public func run() async throws -> ChapterRunReport {
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("handson-run-\(chapter.id)-\(UUID().uuidString.prefix(8))").path
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-run-\(chapter.id)-\(UUID().uuidString.prefix(8))"
+        ).path
         try StarterFiles.copy(chapter, to: work)
         let made = MadeByCommands()
         return try await withCleanUp {
@@ -76,7 +78,9 @@ public struct ChapterRunner: Sendable {
             if Task.isCancelled { break }
         }
         let graded = outcomes.filter { $0.status != .skipped && !(chapter.step($0.id)?.optional ?? false) }
-        let score = graded.isEmpty ? 0 : Int((Double(graded.filter { $0.status == .passed }.count) / Double(graded.count) * 100).rounded())
+        let score =
+            graded.isEmpty
+            ? 0 : Int((Double(graded.filter { $0.status == .passed }.count) / Double(graded.count) * 100).rounded())
         return ChapterRunReport(chapter: chapter.id, score: score, steps: outcomes)
     }
 
@@ -107,15 +111,20 @@ public struct ChapterRunner: Sendable {
         return false
     }
 
-    private func run(_ step: Step, in work: String, passed: Set<String>, made: MadeByCommands) async throws -> StepOutcome {
+    private func run(_ step: Step, in work: String, passed: Set<String>, made: MadeByCommands) async throws
+        -> StepOutcome
+    {
         let started = Date()
         func outcome(_ status: StepOutcome.Status, _ reason: String?, _ checks: [CheckResult] = []) -> StepOutcome {
-            StepOutcome(id: step.id, status: status, reason: reason, checks: checks, durationSeconds: Date().timeIntervalSince(started))
+            StepOutcome(
+                id: step.id, status: status, reason: reason, checks: checks,
+                durationSeconds: Date().timeIntervalSince(started))
         }
         for missing in step.requiresImages {
             if await engine.imageExists(ImageReference(missing).qualified) { continue }
             if await engine.imageExists(missing) { continue }
-            return outcome(.skipped, "needs the image \(missing), which is not on this engine and cannot be pulled or made here")
+            return outcome(
+                .skipped, "needs the image \(missing), which is not on this engine and cannot be pulled or made here")
         }
         if let unmet = step.needs.first(where: { !passed.contains($0) }) {
             return outcome(.skipped, "needs step '\(unmet)', which did not pass")
@@ -124,24 +133,30 @@ public struct ChapterRunner: Sendable {
         let commands = useSolution ? (step.solution.commands ?? step.commands) : step.commands
         for command in commands {
             guard let program = command.first, Self.allowedPrograms.contains(program) else {
-                return outcome(.failed, "step command '\(command.joined(separator: " "))' is not one HandsOn runs (docker, curl, sleep)")
+                return outcome(
+                    .failed,
+                    "step command '\(command.joined(separator: " "))' is not one HandsOn runs (docker, curl, sleep)")
             }
             made.note(command)
             if let name = MadeByCommands.containerName(in: command) { await engine.removeContainers([name]) }
             let executable = program == "docker" ? engine.kind.rawValue : program
-            let result = try await engine.runner.run(ProcessRequest(executable, Self.withForcedRemoval(Array(command.dropFirst())), workingDirectory: work,
-                                                              timeout: commandTimeout, outputLimit: 256 * 1024, onOutput: onOutput))
+            let result = try await engine.runner.run(
+                ProcessRequest(
+                    executable, Self.withForcedRemoval(Array(command.dropFirst())), workingDirectory: work,
+                    timeout: commandTimeout, outputLimit: 256 * 1024, onOutput: onOutput))
             if program == "docker" { made.noteOutput(result.stdout) }
             if !result.succeeded {
                 return outcome(.failed, result.failureSummary)
             }
         }
-        let context = CheckContext(engine: engine, workingDirectory: work, starterDirectory: StarterFiles.directory(of: chapter),
-                                   runTimeout: checkTimeout)
+        let context = CheckContext(
+            engine: engine, workingDirectory: work, starterDirectory: StarterFiles.directory(of: chapter),
+            runTimeout: checkTimeout)
         let results = await CheckRunner().run(step.checks, in: context)
         let failed = results.filter { !$0.passed }
-        return failed.isEmpty ? outcome(.passed, nil, results)
-                              : outcome(.failed, "\(failed.count) of \(results.count) checks failed: \(failed[0].message)", results)
+        return failed.isEmpty
+            ? outcome(.passed, nil, results)
+            : outcome(.failed, "\(failed.count) of \(results.count) checks failed: \(failed[0].message)", results)
     }
 }
 
@@ -175,7 +190,9 @@ final class MadeByCommands: Sendable {
     private static func value(after options: [String], in command: [String]) -> String? {
         for (index, word) in command.enumerated() {
             if options.contains(word), index + 1 < command.count { return command[index + 1] }
-            for option in options where option.hasPrefix("--") && word.hasPrefix(option + "=") { return String(word.dropFirst(option.count + 1)) }
+            for option in options where option.hasPrefix("--") && word.hasPrefix(option + "=") {
+                return String(word.dropFirst(option.count + 1))
+            }
         }
         return nil
     }

@@ -13,14 +13,18 @@ public struct EngineEvent: Sendable, Equatable {
 
     /// Reads one event line; nil for a line that is not an event.
     public static func parse(_ line: String) -> EngineEvent? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+            return nil
+        }
         let type = (object["Type"] ?? object["type"]) as? String
         let action = (object["Action"] ?? object["Status"] ?? object["status"]) as? String
         guard let type, let action else { return nil }
         let actor = object["Actor"] as? [String: Any]
         let attributes = (actor?["Attributes"] ?? object["Attributes"]) as? [String: Any] ?? [:]
         let name = (attributes["name"] as? String) ?? (object["Name"] as? String)
-        return EngineEvent(type: type.lowercased(), action: action, name: name, fromHandsOnCheck: attributes["org.handson.check"] != nil)
+        return EngineEvent(
+            type: type.lowercased(), action: action, name: name,
+            fromHandsOnCheck: attributes["org.handson.check"] != nil)
     }
 
     /// Whether the learner's work may have changed what a check sees: an image built, tagged, untagged or removed,
@@ -52,17 +56,20 @@ extension ContainerEngine {
                 while !Task.isCancelled {
                     continuation.yield(.connected)
                     let lines = LineSplitter()
-                    let arguments = kind == .docker
+                    let arguments =
+                        kind == .docker
                         ? ["events", "--format", "{{json .}}", "--filter", "type=image", "--filter", "type=container"]
                         : ["events", "--format", "json", "--filter", "type=image", "--filter", "type=container"]
-                    let result = try? await execute(arguments, timeout: 7 * 24 * 3600, outputLimit: 64 * 1024) { kind, chunk in
+                    let result = try? await execute(arguments, timeout: 7 * 24 * 3600, outputLimit: 64 * 1024) {
+                        kind, chunk in
                         guard kind == .standardOutput else { return }
                         for line in lines.feed(chunk) {
                             if let event = EngineEvent.parse(line) { continuation.yield(.event(event)) }
                         }
                     }
                     if Task.isCancelled { break }
-                    continuation.yield(.lost(result.map { $0.standardError.lastLines(1) } ?? "the event stream could not be started"))
+                    continuation.yield(
+                        .lost(result.map { $0.standardError.lastLines(1) } ?? "the event stream could not be started"))
                     try? await Task.sleep(for: .seconds(retry))
                 }
                 continuation.finish()

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Waits for a file under a folder to change: inotify where the kernel offers it (every sub-folder watched,
@@ -19,14 +20,14 @@ public final class FolderWatcher {
         snapshot = FolderSnapshot(directory)
         mechanism = .polling
         #if canImport(Glibc)
-        if !forcePolling {
-            let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-            if descriptor >= 0 {
-                inotifyDescriptor = descriptor
-                mechanism = .inotify
-                watchTree()
+            if !forcePolling {
+                let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+                if descriptor >= 0 {
+                    inotifyDescriptor = descriptor
+                    mechanism = .inotify
+                    watchTree()
+                }
             }
-        }
         #endif
     }
 
@@ -65,51 +66,57 @@ public final class FolderWatcher {
     }
 
     #if canImport(Glibc)
-    private func watchTree() {
-        let mask = UInt32(IN_CREATE | IN_MODIFY | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_ATTRIB)
-        var folders = [directory]
-        let enumerator = FileManager.default.enumerator(atPath: directory)
-        while let path = enumerator?.nextObject() as? String {
-            if path.hasPrefix(".handson") || path.hasPrefix(".git") { enumerator?.skipDescendants(); continue }
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: "\(directory)/\(path)", isDirectory: &isDirectory), isDirectory.boolValue {
-                folders.append("\(directory)/\(path)")
-            }
-        }
-        for folder in folders { _ = inotify_add_watch(inotifyDescriptor, folder, mask) }
-    }
-
-    private func eventArrived(within seconds: Double) -> Bool {
-        var descriptor = pollfd(fd: inotifyDescriptor, events: Int16(POLLIN), revents: 0)
-        guard poll(&descriptor, 1, Int32(seconds * 1000)) > 0 else { return false }
-        return drainEvents()
-    }
-
-    /// Reads pending events; true if any concerns something other than HandsOn's own state folder.
-    private func drainEvents() -> Bool {
-        var relevant = false
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(inotifyDescriptor, $0.baseAddress, $0.count) }
-            guard count > 0 else { break }
-            var offset = 0
-            while offset + MemoryLayout<inotify_event>.size <= count {
-                let (length, name) = buffer.withUnsafeBytes { raw -> (Int, String) in
-                    let event = raw.load(fromByteOffset: offset, as: inotify_event.self)
-                    let nameStart = offset + MemoryLayout<inotify_event>.size
-                    let nameBytes = raw[nameStart..<min(nameStart + Int(event.len), count)].prefix { $0 != 0 }
-                    return (Int(event.len), String(decoding: nameBytes, as: UTF8.self))
+        private func watchTree() {
+            let mask = UInt32(
+                IN_CREATE | IN_MODIFY | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_ATTRIB)
+            var folders = [directory]
+            let enumerator = FileManager.default.enumerator(atPath: directory)
+            while let path = enumerator?.nextObject() as? String {
+                if path.hasPrefix(".handson") || path.hasPrefix(".git") {
+                    enumerator?.skipDescendants()
+                    continue
                 }
-                if name != ".handson" && !name.hasPrefix("state.json") { relevant = true }
-                offset += MemoryLayout<inotify_event>.size + length
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: "\(directory)/\(path)", isDirectory: &isDirectory),
+                    isDirectory.boolValue
+                {
+                    folders.append("\(directory)/\(path)")
+                }
             }
+            for folder in folders { _ = inotify_add_watch(inotifyDescriptor, folder, mask) }
         }
-        if relevant { watchTree() }  // new sub-folders get watched too
-        return relevant
-    }
+
+        private func eventArrived(within seconds: Double) -> Bool {
+            var descriptor = pollfd(fd: inotifyDescriptor, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, Int32(seconds * 1000)) > 0 else { return false }
+            return drainEvents()
+        }
+
+        /// Reads pending events; true if any concerns something other than HandsOn's own state folder.
+        private func drainEvents() -> Bool {
+            var relevant = false
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(inotifyDescriptor, $0.baseAddress, $0.count) }
+                guard count > 0 else { break }
+                var offset = 0
+                while offset + MemoryLayout<inotify_event>.size <= count {
+                    let (length, name) = buffer.withUnsafeBytes { raw -> (Int, String) in
+                        let event = raw.load(fromByteOffset: offset, as: inotify_event.self)
+                        let nameStart = offset + MemoryLayout<inotify_event>.size
+                        let nameBytes = raw[nameStart..<min(nameStart + Int(event.len), count)].prefix { $0 != 0 }
+                        return (Int(event.len), String(decoding: nameBytes, as: UTF8.self))
+                    }
+                    if name != ".handson" && !name.hasPrefix("state.json") { relevant = true }
+                    offset += MemoryLayout<inotify_event>.size + length
+                }
+            }
+            if relevant { watchTree() }  // new sub-folders get watched too
+            return relevant
+        }
     #else
-    private func eventArrived(within seconds: Double) -> Bool { pollChanged(after: seconds) }
-    private func drainEvents() -> Bool { false }
+        private func eventArrived(within seconds: Double) -> Bool { pollChanged(after: seconds) }
+        private func drainEvents() -> Bool { false }
     #endif
 }
 
@@ -145,7 +152,9 @@ struct FolderSnapshot: Equatable, Sendable {
                 if errno != ENOENT { isComplete = false }
                 continue
             }
-            entries[key] = [Int64(status.st_size), Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec)]
+            entries[key] = [
+                Int64(status.st_size), Int64(status.st_mtim.tv_sec) * 1_000_000_000 + Int64(status.st_mtim.tv_nsec),
+            ]
             if (status.st_mode & S_IFMT) == S_IFDIR { walk(path, relative: key) }
         }
     }

@@ -5,8 +5,10 @@ import Foundation
 /// tell a learner to do step 2).
 public enum HintReview {
     /// Techniques a hint may name only once a step has introduced them (a step whose text names the term first).
-    static let techniques = ["multi-stage", "COPY --from", "FROM scratch", "CGO_ENABLED", "distroless", "-ldflags",
-                             "-trimpath", "UPX", "busybox", "alpine", "--target", "nonroot"]
+    static let techniques = [
+        "multi-stage", "COPY --from", "FROM scratch", "CGO_ENABLED", "distroless", "-ldflags",
+        "-trimpath", "UPX", "busybox", "alpine", "--target", "nonroot",
+    ]
 
     /// The problems found, each naming the chapter, the step and the check or hint.
     public static func problems(in chapter: Chapter) -> [String] {
@@ -16,15 +18,18 @@ public enum HintReview {
             for check in step.checks where canFail(check) {
                 let hints = step.hints.filter { $0.whenFailing == check.id }
                 if hints.isEmpty {
-                    problems.append("\(chapter.id)/\(step.id): check '\(check.id)' can fail but has no hint (whenFailing: \"\(check.id)\")")
+                    problems.append(
+                        "\(chapter.id)/\(step.id): check '\(check.id)' can fail but has no hint (whenFailing: \"\(check.id)\")"
+                    )
                 }
             }
             for hint in step.hints {
                 let text = hint.text.text(in: .en)
                 for technique in techniques where text.localizedCaseInsensitiveContains(technique) {
                     if let later = introducedAt[technique.lowercased()], later > index {
-                        problems.append("\(chapter.id)/\(step.id): the hint for '\(hint.whenFailing ?? "any")' names \(technique), "
-                                        + "which step \(later + 1) (\(chapter.steps[later].id)) introduces")
+                        problems.append(
+                            "\(chapter.id)/\(step.id): the hint for '\(hint.whenFailing ?? "any")' names \(technique), "
+                                + "which step \(later + 1) (\(chapter.steps[later].id)) introduces")
                     }
                 }
             }
@@ -44,7 +49,8 @@ public enum HintReview {
         for (index, step) in chapter.steps.enumerated() {
             let path = "\(chapter.directory)/\(step.text.text(in: .en))"
             let text = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "") + "\n" + step.title.text(in: .en)
-            for technique in techniques where found[technique.lowercased()] == nil && text.localizedCaseInsensitiveContains(technique) {
+            for technique in techniques
+            where found[technique.lowercased()] == nil && text.localizedCaseInsensitiveContains(technique) {
                 found[technique.lowercased()] = index
             }
         }

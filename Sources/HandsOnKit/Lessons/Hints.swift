@@ -4,7 +4,9 @@ import Foundation
 /// Dockerfile itself shows (one big stage, cgo on before scratch), then the step's general hints. Advice that names a
 /// technique is given only once the chapter has introduced it (a multi-stage build is no hint for the step before).
 public enum Hints {
-    public static func select(for step: Step, in chapter: Chapter, results: [CheckResult], directory: String, language: Language) -> [String] {
+    public static func select(
+        for step: Step, in chapter: Chapter, results: [CheckResult], directory: String, language: Language
+    ) -> [String] {
         let failed = results.filter { !$0.passed }.map(\.id)
         var hints: [String] = []
         for id in failed {
@@ -16,10 +18,13 @@ public enum Hints {
             if case .imageTiers = check.kind { return true }
             return false
         }
-        if sizeFailed || !failed.isEmpty, let text = try? String(contentsOfFile: "\(directory)/Dockerfile", encoding: .utf8),
-           let facts = try? DockerfileFacts(text: text) {
+        if sizeFailed || !failed.isEmpty,
+            let text = try? String(contentsOfFile: "\(directory)/Dockerfile", encoding: .utf8),
+            let facts = try? DockerfileFacts(text: text)
+        {
             if sizeFailed && facts.stageCount == 1
-                && HintReview.isIntroduced(anyOf: ["multi-stage", "COPY --from"], by: step, in: chapter) {
+                && HintReview.isIntroduced(anyOf: ["multi-stage", "COPY --from"], by: step, in: chapter)
+            {
                 hints.append(Message("hints.oneStage", ["base": facts.finalBase]).text(in: language))
             }
             if facts.cgoDisabledForScratch == false {

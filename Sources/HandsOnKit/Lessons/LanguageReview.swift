@@ -9,7 +9,9 @@ public enum LanguageReview {
         let languages = chapter.title.translations.keys.sorted()
         var problems: [String] = []
         func require(_ text: LocalizedText, _ place: String) {
-            let missing = languages.filter { (text.translations[$0] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+            let missing = languages.filter {
+                (text.translations[$0] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            }
             if !missing.isEmpty { problems.append("\(chapter.id): \(place) lacks \(missing.joined(separator: ", "))") }
         }
         require(chapter.summary, "the summary")

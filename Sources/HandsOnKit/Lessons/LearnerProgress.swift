@@ -29,7 +29,8 @@ public struct LearnerProgress: Sendable, Equatable, Codable {
     /// Written to a temporary file and renamed over the old one: a kill mid-write leaves the old file whole.
     public func save(in directory: String) throws {
         let file = Self.path(in: directory)
-        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(self).write(to: URL(fileURLWithPath: file), options: .atomic)
@@ -41,7 +42,9 @@ public struct LearnerProgress: Sendable, Equatable, Codable {
         lastResults[step.id] = results
         guard !results.isEmpty, results.allSatisfy(\.passed) else { return false }
         if !passedSteps.contains(step.id) { passedSteps.append(step.id) }
-        guard let index = chapter.steps.firstIndex(where: { $0.id == step.id }), index + 1 < chapter.steps.count else { return false }
+        guard let index = chapter.steps.firstIndex(where: { $0.id == step.id }), index + 1 < chapter.steps.count else {
+            return false
+        }
         currentStep = chapter.steps[index + 1].id
         return true
     }

@@ -14,11 +14,15 @@ public enum StarterFiles {
         guard clashes.isEmpty else {
             throw LessonError.starterWouldOverwrite(folder: destination, files: clashes)
         }
-        for entry in entries { try fileManager.copyItem(atPath: "\(source)/\(entry)", toPath: "\(destination)/\(entry)") }
+        for entry in entries {
+            try fileManager.copyItem(atPath: "\(source)/\(entry)", toPath: "\(destination)/\(entry)")
+        }
     }
 
     /// A new folder holding the starter with `files` (destination -> source in the chapter's folder) written over it.
-    public static func answer(_ chapter: Chapter, overlaying files: [String: String], in parent: String) throws -> String {
+    public static func answer(_ chapter: Chapter, overlaying files: [String: String], in parent: String) throws
+        -> String
+    {
         let directory = "\(parent)/\(chapter.id)-\(UUID().uuidString.prefix(8))"
         try copy(chapter, to: directory)
         try overlay(files, from: chapter, onto: directory)
@@ -30,7 +34,8 @@ public enum StarterFiles {
         for (destination, source) in files.sorted(by: { $0.key < $1.key }) {
             let target = "\(directory)/\(destination)"
             try? FileManager.default.removeItem(atPath: target)
-            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: "\(chapter.directory)/\(source)", toPath: target)
         }
     }

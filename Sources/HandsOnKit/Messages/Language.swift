@@ -17,7 +17,9 @@ public enum Language: String, Sendable, Codable, CaseIterable, Comparable {
     /// decides, as the C library reads them); English when that is one HandsOn does not speak.
     public static func fromLocale(_ environment: [String: String]) -> Language {
         for key in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-            if let value = environment[key], !value.isEmpty, value != "C", value != "POSIX" { return Language(locale: value) ?? .en }
+            if let value = environment[key], !value.isEmpty, value != "C", value != "POSIX" {
+                return Language(locale: value) ?? .en
+            }
         }
         return .en
     }

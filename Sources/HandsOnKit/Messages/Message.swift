@@ -29,7 +29,9 @@ public func say(_ key: String, _ values: [String: String] = [:]) -> String {
 public enum MessageCatalog {
     static let tables: [Language: [String: String]] = {
         var tables: [Language: [String: String]] = [:]
-        for (language, bytes) in [(Language.en, PackageResources.en_json), (.ja, PackageResources.ja_json), (.ko, PackageResources.ko_json)] {
+        for (language, bytes) in [
+            (Language.en, PackageResources.en_json), (.ja, PackageResources.ja_json), (.ko, PackageResources.ko_json),
+        ] {
             tables[language] = (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
         }
         return tables

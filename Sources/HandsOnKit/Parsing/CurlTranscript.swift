@@ -60,8 +60,14 @@ public enum CurlTranscriptParser {
             let line = cleaned(rawLine)
             guard let line else { continue }
             if readingHeaders {
-                if line.trimmedSpaces.isEmpty { readingHeaders = false; continue }
-                if let (name, value) = header(line) { headers[name] = value; continue }
+                if line.trimmedSpaces.isEmpty {
+                    readingHeaders = false
+                    continue
+                }
+                if let (name, value) = header(line) {
+                    headers[name] = value
+                    continue
+                }
                 readingHeaders = false
             }
             if line.hasPrefix("$ ") { continue }
@@ -71,7 +77,8 @@ public enum CurlTranscriptParser {
                 continue
             }
             if line.hasPrefix("* ") || line.hasPrefix("*\t") || line == "*" || line.hasPrefix("> ") || line == ">"
-                || line.hasPrefix("{ [") || line.hasPrefix("} [") {
+                || line.hasPrefix("{ [") || line.hasPrefix("} [")
+            {
                 continue
             }
             if line.hasPrefix("< ") || line == "<" {
@@ -100,8 +107,10 @@ public enum CurlTranscriptParser {
             if trimmed.count == 3, let code = Int(trimmed) {
                 statusFromWriteOut = code
                 bodyLines.removeLast()
-            } else if trimmed.count > 3, let code = Int(trimmed.suffix(3)), trimmed.suffix(4).first.map({ !$0.isNumber }) == true,
-                      isJSON(String(trimmed.dropLast(3))) {
+            } else if trimmed.count > 3, let code = Int(trimmed.suffix(3)),
+                trimmed.suffix(4).first.map({ !$0.isNumber }) == true,
+                isJSON(String(trimmed.dropLast(3)))
+            {
                 statusFromWriteOut = code
                 bodyLines[bodyLines.count - 1] = String(trimmed.dropLast(3))
             }
@@ -144,13 +153,17 @@ public enum CurlTranscriptParser {
     static func header(_ line: String) -> (String, String)? {
         guard let colon = line.firstIndex(of: ":"), colon != line.startIndex else { return nil }
         let name = line[..<colon]
-        guard !name.contains(" "), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else { return nil }
+        guard !name.contains(" "),
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else { return nil }
         return (String(name), line[line.index(after: colon)...].trimmedSpaces)
     }
 
     /// The 3-digit status at the end of curl's `-f` message ("... returned error: 503").
     static func trailingStatus(_ message: String) -> Int? {
-        guard let last = message.split(separator: " ").last, last.count == 3, let code = Int(last), code >= 100 else { return nil }
+        guard let last = message.split(separator: " ").last, last.count == 3, let code = Int(last), code >= 100 else {
+            return nil
+        }
         return code
     }
 
@@ -177,14 +190,17 @@ enum ProgressMeter {
         while fields < 12 {
             while index < characters.count && characters[index] == " " { index += 1 }
             let start = index
-            while index < characters.count && characters[index] != " " && (fields < 11 || characters[index].isNumber
-                   || characters[index] == "." || "kMGTP".contains(characters[index])) {
+            while index < characters.count && characters[index] != " "
+                && (fields < 11 || characters[index].isNumber
+                    || characters[index] == "." || "kMGTP".contains(characters[index]))
+            {
                 index += 1
             }
             guard index > start else { return nil }
             let field = String(characters[start..<index])
             if field.contains(":") { sawTime = true }
-            guard field.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" || $0 == "-" || "kMGTP".contains($0) }) else { return nil }
+            guard field.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" || $0 == "-" || "kMGTP".contains($0) })
+            else { return nil }
             fields += 1
         }
         return sawTime ? index : nil

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A byte count read from a size as a listing displays it: the best estimate and a closed interval that surely
 /// holds the true count, given how the display rounded it (`6.46MB` is about [6.455, 6.465] MB).
 public struct ByteSizeEstimate: Sendable, Equatable, Codable {
@@ -11,7 +13,9 @@ public struct ByteSizeEstimate: Sendable, Equatable, Codable {
         self.maximum = maximum
     }
 
-    public static func exact(_ bytes: Int64) -> ByteSizeEstimate { ByteSizeEstimate(bytes: bytes, minimum: bytes, maximum: bytes) }
+    public static func exact(_ bytes: Int64) -> ByteSizeEstimate {
+        ByteSizeEstimate(bytes: bytes, minimum: bytes, maximum: bytes)
+    }
 
     public var isExact: Bool { minimum == maximum }
 
@@ -40,18 +44,20 @@ public enum DisplayedSize {
         if power == 0 {
             // Whole bytes are printed as they are (HumanSize only rounds from 1 kB on).
             guard number.exponent >= 0 || number.mantissa % Int128(10).power(-number.exponent) == 0 else { return nil }
-            let bytes = number.exponent >= 0 ? number.mantissa * Int128(10).power(number.exponent)
-                                             : number.mantissa / Int128(10).power(-number.exponent)
+            let bytes =
+                number.exponent >= 0
+                ? number.mantissa * Int128(10).power(number.exponent)
+                : number.mantissa / Int128(10).power(-number.exponent)
             return Int64(exactly: bytes).map(ByteSizeEstimate.exact)
         }
         if number.mantissa == 0 { return .exact(0) }
         let precision = max(significantDigits, number.significantDigits)
-        let leadingExponent = number.significantDigits - 1 + number.exponent      // floor(log10(value))
-        let halfStepExponent = leadingExponent - precision                          // half a step is 5 x 10^this
+        let leadingExponent = number.significantDigits - 1 + number.exponent  // floor(log10(value))
+        let halfStepExponent = leadingExponent - precision  // half a step is 5 x 10^this
         let scale = min(number.exponent, halfStepExponent)
         let center = number.mantissa * Int128(10).power(number.exponent - scale)
         let half = 5 * Int128(10).power(halfStepExponent - scale)
-        var low = divide(( center - half) * multiplier, byPowerOfTen: -scale, roundingUp: true)
+        var low = divide((center - half) * multiplier, byPowerOfTen: -scale, roundingUp: true)
         var high = divide((center + half) * multiplier, byPowerOfTen: -scale, roundingUp: false)
         // Engines format float64(bytes): past 2^49 bytes its rounding error can cross an edge; widen by a bound on it.
         low -= low >> 49
@@ -61,7 +67,8 @@ public enum DisplayedSize {
         if power < 6 { high = min(high, multiplier * Int128(base) - 1) }
         let best = divideRounded(center * multiplier, byPowerOfTen: -scale)
         guard low <= high, let minimum = Int64(exactly: low), let maximum = Int64(exactly: high),
-              let bytes = Int64(exactly: min(max(best, low), high)) else { return nil }
+            let bytes = Int64(exactly: min(max(best, low), high))
+        else { return nil }
         return ByteSizeEstimate(bytes: bytes, minimum: minimum, maximum: maximum)
     }
 
@@ -70,8 +77,10 @@ public enum DisplayedSize {
     public static func nominalBytes(_ text: String) -> Int64? {
         guard let (number, base, power) = components(text) else { return nil }
         let scaled = number.mantissa * Int128(base).power(power)
-        let bytes = number.exponent >= 0 ? scaled * Int128(10).power(number.exponent)
-                                         : divideRounded(scaled, byPowerOfTen: -number.exponent)
+        let bytes =
+            number.exponent >= 0
+            ? scaled * Int128(10).power(number.exponent)
+            : divideRounded(scaled, byPowerOfTen: -number.exponent)
         return Int64(exactly: bytes)
     }
 
@@ -79,8 +88,9 @@ public enum DisplayedSize {
     static func components(_ text: String) -> (number: DecimalNumber, base: Int, power: Int)? {
         let trimmed = text.trimmedSpaces
         guard let unitStart = trimmed.firstIndex(where: { $0.isLetter && $0 != "e" && $0 != "E" }),
-              let (base, power) = unit(String(trimmed[unitStart...])),
-              let number = DecimalNumber(trimmed[..<unitStart].trimmedSpaces) else { return nil }
+            let (base, power) = unit(String(trimmed[unitStart...])),
+            let number = DecimalNumber(trimmed[..<unitStart].trimmedSpaces)
+        else { return nil }
         return (number, base, power)
     }
 
@@ -164,5 +174,3 @@ extension Int128 {
         return result
     }
 }
-
-import Foundation

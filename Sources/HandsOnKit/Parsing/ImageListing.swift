@@ -46,7 +46,8 @@ extension ImageListingRow {
                 ("imageID", JSONText.string(row.imageID)), ("line", String(row.line)),
                 ("reference", JSONText.string(row.reference)), ("repository", JSONText.string(row.repository)),
                 ("size", JSONText.string(row.size)), ("sizeBytes", JSONText.number(row.estimate?.bytes)),
-                ("sizeBytesMax", JSONText.number(row.estimate?.maximum)), ("sizeBytesMin", JSONText.number(row.estimate?.minimum)),
+                ("sizeBytesMax", JSONText.number(row.estimate?.maximum)),
+                ("sizeBytesMin", JSONText.number(row.estimate?.minimum)),
                 ("tag", JSONText.string(row.tag)),
             ]
             out += "  {\n"
@@ -64,7 +65,8 @@ public struct ListingParseError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         let shown = text.count > 80 ? String(text.prefix(77)) + "..." : text
-        return "line \(line): cannot read '\(shown)' as part of an image listing (docker image ls, podman images, or their JSON)"
+        return
+            "line \(line): cannot read '\(shown)' as part of an image listing (docker image ls, podman images, or their JSON)"
     }
 }
 

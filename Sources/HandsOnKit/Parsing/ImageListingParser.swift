@@ -4,13 +4,17 @@ import Foundation
 /// classic tables (`-a`, `--digests`, `--no-trunc`, custom `table` formats), docker JSON lines, podman's JSON array.
 public enum ImageListingParser {
     public static func parse(_ text: String) throws -> [ImageListingRow] {
-        let lines = TextLines.split(text).map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\r" })) }
+        let lines = TextLines.split(text).map {
+            String(String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\r" }))
+        }
         var rows: [ImageListingRow] = []
         var foundListing = false
         var index = 0
         while index < lines.count {
             let trimmed = lines[index].trimmedSpaces
-            if trimmed == "[" || (trimmed.hasPrefix("[") && trimmed.hasSuffix("]") && trimmed.contains("{")) || trimmed == "[]" {
+            if trimmed == "[" || (trimmed.hasPrefix("[") && trimmed.hasSuffix("]") && trimmed.contains("{"))
+                || trimmed == "[]"
+            {
                 if let (parsed, end) = podmanJSON(lines, from: index) {
                     rows += parsed
                     foundListing = true
@@ -61,15 +65,17 @@ public enum ImageListingParser {
     /// `{{json .}}` / `--format json`: every value a string; `VirtualSize` (up to v28) has four digits.
     static func dockerJSONLine(_ text: String, line: Int) -> ImageListingRow? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-              object["Size"] != nil || object["Repository"] != nil else { return nil }
+            object["Size"] != nil || object["Repository"] != nil
+        else { return nil }
         let size = object["Size"] as? String
         var estimate = size.flatMap { DisplayedSize.parse($0) }
         if let virtual = (object["VirtualSize"] as? String).flatMap({ DisplayedSize.parse($0, significantDigits: 4) }) {
             estimate = estimate.flatMap { $0.intersected(with: virtual) } ?? virtual
         }
-        return ImageListingRow(repository: ListingValue.value(object["Repository"] as? String),
-                               tag: ListingValue.value(object["Tag"] as? String),
-                               imageID: ListingValue.value(object["ID"] as? String), size: size, estimate: estimate, line: line)
+        return ImageListingRow(
+            repository: ListingValue.value(object["Repository"] as? String),
+            tag: ListingValue.value(object["Tag"] as? String),
+            imageID: ListingValue.value(object["ID"] as? String), size: size, estimate: estimate, line: line)
     }
 
     /// podman's pretty-printed array with integer sizes: one row per name (or one unnamed row).
@@ -78,7 +84,9 @@ public enum ImageListingParser {
         while end < lines.count {
             let trimmed = lines[end].trimmedSpaces
             if trimmed.hasSuffix("]") && (trimmed == "]" || end == start),
-               let array = try? JSONSerialization.jsonObject(with: Data(lines[start...end].joined(separator: "\n").utf8)) as? [[String: Any]] {
+                let array = try? JSONSerialization.jsonObject(
+                    with: Data(lines[start...end].joined(separator: "\n").utf8)) as? [[String: Any]]
+            {
                 var rows: [ImageListingRow] = []
                 for image in array {
                     let bytes = (image["Size"] as? NSNumber)?.int64Value
@@ -86,8 +94,10 @@ public enum ImageListingParser {
                     let id = (image["Id"] as? String) ?? (image["ID"] as? String)
                     for name in names.isEmpty ? [nil] : names.map(Optional.some) {
                         let (repository, tag) = name.map(ListingValue.splitReference) ?? (nil, nil)
-                        rows.append(ImageListingRow(repository: repository, tag: tag, imageID: id, size: bytes.map(String.init),
-                                                    estimate: bytes.map(ByteSizeEstimate.exact), line: start + 1))
+                        rows.append(
+                            ImageListingRow(
+                                repository: repository, tag: tag, imageID: id, size: bytes.map(String.init),
+                                estimate: bytes.map(ByteSizeEstimate.exact), line: start + 1))
                     }
                 }
                 return (rows, end)
@@ -114,7 +124,8 @@ struct TableHeader {
         let cells = Self.cells(line)
         let names = cells.map { $0.text.uppercased() }
         guard names.contains("SIZE") || names.contains("VIRTUAL SIZE") || names.contains("DISK USAGE"),
-              names.contains(where: { ["REPOSITORY", "TAG", "IMAGE ID", "REPOSITORY:TAG", "ID", "IMAGE"].contains($0) }) else { return nil }
+            names.contains(where: { ["REPOSITORY", "TAG", "IMAGE ID", "REPOSITORY:TAG", "ID", "IMAGE"].contains($0) })
+        else { return nil }
         isTree = names.first == "IMAGE" && names.contains("DISK USAGE")
         columns = names.map { name in
             switch name {
@@ -142,7 +153,9 @@ struct TableHeader {
     func read(_ line: String, line number: Int) -> Line {
         let trimmed = line.trimmedSpaces
         if isTree {
-            if trimmed.isEmpty || trimmed.hasPrefix("├─") || trimmed.hasPrefix("└─") || trimmed.hasPrefix("│") { return .treeDetail(extraName: nil) }
+            if trimmed.isEmpty || trimmed.hasPrefix("├─") || trimmed.hasPrefix("└─") || trimmed.hasPrefix("│") {
+                return .treeDetail(extraName: nil)
+            }
             let cells = Self.cells(line)
             if cells.count == 1, cells[0].offset == 0 { return .treeDetail(extraName: cells[0].text) }
         }
@@ -152,7 +165,9 @@ struct TableHeader {
     /// Reads a row, or nil where the table has ended (blank line, prompt, text that does not fit).
     func row(_ line: String, line number: Int) -> ImageListingRow? {
         let trimmed = line.trimmedSpaces
-        if trimmed.isEmpty || trimmed.hasPrefix("$ ") || trimmed.hasPrefix("```") || trimmed.hasPrefix("# ") { return nil }
+        if trimmed.isEmpty || trimmed.hasPrefix("$ ") || trimmed.hasPrefix("```") || trimmed.hasPrefix("# ") {
+            return nil
+        }
         var values = Self.cells(line).map(\.text)
         if values.count < columns.count, columns[values.count...].allSatisfy({ $0 == .other }) {
             values += Array(repeating: "", count: columns.count - values.count)  // empty trailing columns (EXTRA)
@@ -178,7 +193,11 @@ struct TableHeader {
             case .other: break
             }
         }
-        if let displayed, let virtual { row.estimate = displayed.intersected(with: virtual) ?? displayed } else { row.estimate = displayed ?? virtual }
+        if let displayed, let virtual {
+            row.estimate = displayed.intersected(with: virtual) ?? displayed
+        } else {
+            row.estimate = displayed ?? virtual
+        }
         return row
     }
 

@@ -3,7 +3,9 @@
 /// `components(separatedBy:)`) never cut CRLF lines.
 public enum TextLines {
     public static func split(_ text: String) -> [String] {
-        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
+        text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
+            String(String.UnicodeScalarView($0))
+        }
     }
 }
 

@@ -11,7 +11,8 @@ public struct HealthObservation: Sendable, Equatable {
 
     /// "200 {"status":"Healthy"}", or "no answer (curl exit 7)": what was seen, for check results.
     public var summary: String {
-        httpStatus == 0 ? "no answer (curl exit \(curlExitCode))"
+        httpStatus == 0
+            ? "no answer (curl exit \(curlExitCode))"
             : "\(httpStatus) \(body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))"
     }
 
@@ -25,7 +26,9 @@ public struct HealthObservation: Sendable, Equatable {
 public enum HealthBody {
     /// Whether the text is a JSON object with `"status": "Healthy"`.
     public static func isHealthy(_ body: String) -> Bool {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else { return false }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
+            return false
+        }
         return object["status"] as? String == "Healthy"
     }
 }
@@ -60,8 +63,10 @@ public struct HealthProbe: Sendable {
 
     /// Polls until `condition` holds for an answer, the deadline passes or the task is cancelled; returns the last
     /// observation.
-    public func waitUntil(url: String, deadlineSeconds: Double,
-                          condition: (HealthObservation) async -> Bool) async throws -> HealthObservation {
+    public func waitUntil(
+        url: String, deadlineSeconds: Double,
+        condition: (HealthObservation) async -> Bool
+    ) async throws -> HealthObservation {
         let started = Date()
         var attempts = 0
         var last: HealthObservation?
@@ -73,44 +78,58 @@ public struct HealthProbe: Sendable {
             if Task.isCancelled { break }
             try? await Task.sleep(for: .seconds(interval))
         } while Date().timeIntervalSince(started) < deadlineSeconds
-        return last ?? HealthObservation(httpStatus: 0, curlExitCode: -1, body: "", attempts: attempts,
-                                         elapsedSeconds: Date().timeIntervalSince(started))
+        return last
+            ?? HealthObservation(
+                httpStatus: 0, curlExitCode: -1, body: "", attempts: attempts,
+                elapsedSeconds: Date().timeIntervalSince(started))
     }
 
     /// One request.
     public func look(url: String, attempts: Int = 1, started: Date = Date()) async throws -> HealthObservation {
         if case .insideEngine(let engine, let container, let port, let helperImage) = route {
-            return try await lookFromInside(engine, container: container, port: port, path: Self.path(of: url),
-                                            helperImage: helperImage, attempts: attempts, started: started)
+            return try await lookFromInside(
+                engine, container: container, port: port, path: Self.path(of: url),
+                helperImage: helperImage, attempts: attempts, started: started)
         }
         let bodyFile = FileManager.default.temporaryDirectory
             .appendingPathComponent("handson-health-\(getpid())-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: bodyFile) }
-        let result = try await runner.run(ProcessRequest("curl", [
-            "-s", "-o", bodyFile, "-w", "%{http_code} %{exitcode}",
-            "--max-time", String(attemptTimeout), "--max-filesize", "1048576", url,
-        ], timeout: attemptTimeout + 5))
+        let result = try await runner.run(
+            ProcessRequest(
+                "curl",
+                [
+                    "-s", "-o", bodyFile, "-w", "%{http_code} %{exitcode}",
+                    "--max-time", String(attemptTimeout), "--max-filesize", "1048576", url,
+                ], timeout: attemptTimeout + 5))
         let fields = result.stdout.split(separator: " ")
         let status = fields.first.flatMap { Int($0) } ?? 0
         let exitCode = fields.count > 1 ? Int(fields[1]) ?? -1 : -1
         let body = (try? String(contentsOfFile: bodyFile, encoding: .utf8)) ?? ""
-        return HealthObservation(httpStatus: status, curlExitCode: exitCode, body: body, attempts: attempts,
-                                 elapsedSeconds: Date().timeIntervalSince(started))
+        return HealthObservation(
+            httpStatus: status, curlExitCode: exitCode, body: body, attempts: attempts,
+            elapsedSeconds: Date().timeIntervalSince(started))
     }
 
     /// One request made by bash's /dev/tcp in a helper container sharing the container's network: a raw HTTP/1.0
     /// exchange, its status line and body read back. No answer reads as curl's "could not connect" (exit 7).
-    private func lookFromInside(_ engine: ContainerEngine, container: String, port: Int, path: String, helperImage: String,
-                                attempts: Int, started: Date) async throws -> HealthObservation {
-        let script = #"exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3 && cat <&3"#
-        let result = try await engine.execute(["run", "--rm", "--pull", "never", "--network", "container:\(container)",
-                                               "--label", "org.handson.check=true", helperImage,
-                                               "timeout", String(Int(attemptTimeout.rounded(.up))), "bash", "-c", script,
-                                               "bash", String(port), path],
-                                              timeout: attemptTimeout + 20, outputLimit: 1 << 20)
+    private func lookFromInside(
+        _ engine: ContainerEngine, container: String, port: Int, path: String, helperImage: String,
+        attempts: Int, started: Date
+    ) async throws -> HealthObservation {
+        let script =
+            #"exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3 && cat <&3"#
+        let result = try await engine.execute(
+            [
+                "run", "--rm", "--pull", "never", "--network", "container:\(container)",
+                "--label", "org.handson.check=true", helperImage,
+                "timeout", String(Int(attemptTimeout.rounded(.up))), "bash", "-c", script,
+                "bash", String(port), path,
+            ],
+            timeout: attemptTimeout + 20, outputLimit: 1 << 20)
         let (status, body) = Self.parseResponse(result.stdout)
-        return HealthObservation(httpStatus: status, curlExitCode: status == 0 ? 7 : 0, body: body, attempts: attempts,
-                                 elapsedSeconds: Date().timeIntervalSince(started))
+        return HealthObservation(
+            httpStatus: status, curlExitCode: status == 0 ? 7 : 0, body: body, attempts: attempts,
+            elapsedSeconds: Date().timeIntervalSince(started))
     }
 
     /// The path and query of a URL (`/health` of `http://127.0.0.1:9090/health`).
@@ -127,9 +146,13 @@ public struct HealthProbe: Sendable {
         let fields = statusLine.split(separator: " ")
         let status = fields.count > 1 ? Int(fields[1]) ?? 0 : 0
         let body: Substring
-        if let end = text.range(of: "\r\n\r\n") { body = text[end.upperBound...] }
-        else if let end = text.range(of: "\n\n") { body = text[end.upperBound...] }
-        else { body = "" }
+        if let end = text.range(of: "\r\n\r\n") {
+            body = text[end.upperBound...]
+        } else if let end = text.range(of: "\n\n") {
+            body = text[end.upperBound...]
+        } else {
+            body = ""
+        }
         return (status, String(body))
     }
 }

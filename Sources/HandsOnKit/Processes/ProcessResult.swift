@@ -77,8 +77,10 @@ public struct ProcessResult: Sendable {
     public let standardError: CapturedOutput
     public let durationSeconds: Double
 
-    public init(command: [String], termination: Termination, timedOut: Bool = false, cancelled: Bool = false,
-                standardOutput: CapturedOutput, standardError: CapturedOutput, durationSeconds: Double) {
+    public init(
+        command: [String], termination: Termination, timedOut: Bool = false, cancelled: Bool = false,
+        standardOutput: CapturedOutput, standardError: CapturedOutput, durationSeconds: Double
+    ) {
         self.command = command
         self.termination = termination
         self.timedOut = timedOut
@@ -96,9 +98,13 @@ public struct ProcessResult: Sendable {
     public var failureSummary: String {
         let commandLine = command.map(ShellQuoting.quoteForDisplay).joined(separator: " ")
         var text: String
-        if timedOut { text = "`\(commandLine)` did not finish within its time limit and was stopped" }
-        else if cancelled { text = "`\(commandLine)` was cancelled" }
-        else { text = "`\(commandLine)` ended with \(termination)" }
+        if timedOut {
+            text = "`\(commandLine)` did not finish within its time limit and was stopped"
+        } else if cancelled {
+            text = "`\(commandLine)` was cancelled"
+        } else {
+            text = "`\(commandLine)` ended with \(termination)"
+        }
         let tail = standardError.lastLines(5)
         if !tail.isEmpty { text += ": " + tail }
         return text

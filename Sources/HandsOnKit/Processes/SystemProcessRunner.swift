@@ -1,12 +1,13 @@
-import Foundation
 import CSpawnSupport
+import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Runs real programs with posix_spawn. The child gets its own process group; a supervisor thread of its own
@@ -32,7 +33,8 @@ public struct SystemProcessRunner: ProcessRunning {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ProcessResult, any Error>) in
                 // The child is spawned, supervised and let go on this one thread: nothing of it is shared.
                 let supervisor = Thread {
-                    continuation.resume(with: Result { try Self.spawnAndSupervise(path: path, request: request, stop: stop) })
+                    continuation.resume(
+                        with: Result { try Self.spawnAndSupervise(path: path, request: request, stop: stop) })
                 }
                 supervisor.stackSize = 256 << 10
                 supervisor.start()
@@ -43,7 +45,9 @@ public struct SystemProcessRunner: ProcessRunning {
     }
 
     /// Starts the child and stays with it to its end, on the calling thread.
-    private static func spawnAndSupervise(path: String, request: ProcessRequest, stop: StopSwitch) throws -> ProcessResult {
+    private static func spawnAndSupervise(path: String, request: ProcessRequest, stop: StopSwitch) throws
+        -> ProcessResult
+    {
         defer { stop.close() }
         return try SpawnedChild(path: path, request: request).superviseToEnd(request: request, stop: stop)
     }
@@ -144,7 +148,8 @@ private final class SpawnedChild {
         try require(posix_spawn_file_actions_init(&actions), "file actions")
         defer { posix_spawn_file_actions_destroy(&actions) }
         switch request.standardInput {
-        case .none: try require(posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0), "stdin from /dev/null")
+        case .none:
+            try require(posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0), "stdin from /dev/null")
         case .file: try require(posix_spawn_file_actions_adddup2(&actions, inputFileFD, 0), "stdin from a file")
         case .bytes: try require(posix_spawn_file_actions_adddup2(&actions, inputPipe.read, 0), "stdin pipe")
         }
@@ -164,8 +169,10 @@ private final class SpawnedChild {
         try require(posix_spawnattr_setsigdefault(&attributes, &defaultSignals), "default signals")
         try require(posix_spawnattr_setsigmask(&attributes, &emptyMask), "signal mask")
         try require(posix_spawnattr_setpgroup(&attributes, 0), "process group")
-        try require(posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
-                    "flags")
+        try require(
+            posix_spawnattr_setflags(
+                &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)),
+            "flags")
 
         let argv = ([path] + request.arguments).map { strdup($0) } + [nil]
         let environment = request.environment ?? ProcessInfo.processInfo.environment
@@ -230,20 +237,30 @@ private final class SpawnedChild {
             // The next moment something is due without any descriptor waking us: the deadline, the SIGKILL, or the
             // end of the half second a gone child's leftovers get to close the pipes.
             let now = Date()
-            let due: Date? = exitedAt.map { $0.addingTimeInterval(0.5) } ?? killAt ?? (timedOut || cancelled ? nil : deadline)
-            let waitMilliseconds = due.map { Int32(max(0, min(Double(Int32.max), ($0.timeIntervalSince(now) * 1000).rounded(.up)))) } ?? -1
+            let due: Date? =
+                exitedAt.map { $0.addingTimeInterval(0.5) } ?? killAt ?? (timedOut || cancelled ? nil : deadline)
+            let waitMilliseconds =
+                due.map { Int32(max(0, min(Double(Int32.max), ($0.timeIntervalSince(now) * 1000).rounded(.up)))) } ?? -1
 
             var pollSet: [pollfd] = []
             if outputFD >= 0 { pollSet.append(pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)) }
             if errorFD >= 0 { pollSet.append(pollfd(fd: errorFD, events: Int16(POLLIN), revents: 0)) }
             if inputFD >= 0 { pollSet.append(pollfd(fd: inputFD, events: Int16(POLLOUT), revents: 0)) }
-            if exitStatus == nil && exitFD >= 0 { pollSet.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0)) }
-            if !timedOut && !cancelled && stopFD >= 0 { pollSet.append(pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0)) }
+            if exitStatus == nil && exitFD >= 0 {
+                pollSet.append(pollfd(fd: exitFD, events: Int16(POLLIN), revents: 0))
+            }
+            if !timedOut && !cancelled && stopFD >= 0 {
+                pollSet.append(pollfd(fd: stopFD, events: Int16(POLLIN), revents: 0))
+            }
             // Without an exit descriptor (no pidfd and no waiter pipe) the child's end is looked for every 50 ms.
             let blind = exitFD < 0 && exitStatus == nil
-            _ = poll(&pollSet, nfds_t(pollSet.count), blind && (waitMilliseconds < 0 || waitMilliseconds > 50) ? 50 : waitMilliseconds)
+            _ = poll(
+                &pollSet, nfds_t(pollSet.count),
+                blind && (waitMilliseconds < 0 || waitMilliseconds > 50) ? 50 : waitMilliseconds)
 
-            if outputFD >= 0 { drain(&outputFD, into: &output, kind: .standardOutput, buffer: &buffer, request: request) }
+            if outputFD >= 0 {
+                drain(&outputFD, into: &output, kind: .standardOutput, buffer: &buffer, request: request)
+            }
             if errorFD >= 0 { drain(&errorFD, into: &errors, kind: .standardError, buffer: &buffer, request: request) }
             if inputFD >= 0 { feedInput() }
 
@@ -293,8 +310,10 @@ private final class SpawnedChild {
             durationSeconds: Date().timeIntervalSince(started))
     }
 
-    private func drain(_ fd: inout Int32, into capture: inout CapturedOutput, kind: OutputStreamKind,
-                       buffer: inout [UInt8], request: ProcessRequest) {
+    private func drain(
+        _ fd: inout Int32, into capture: inout CapturedOutput, kind: OutputStreamKind,
+        buffer: inout [UInt8], request: ProcessRequest
+    ) {
         while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count > 0 {

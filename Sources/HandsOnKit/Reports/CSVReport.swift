@@ -2,8 +2,10 @@ import Foundation
 
 /// `results.csv`: one row per graded submission, RFC 4180 quoting, opens in a spreadsheet as it is.
 public enum CSVReport {
-    public static let header = ["submission", "score", "max_score", "tier", "size_bytes", "size_listed", "status",
-                                "duration_seconds", "failed_checks", "engine"]
+    public static let header = [
+        "submission", "score", "max_score", "tier", "size_bytes", "size_listed", "status",
+        "duration_seconds", "failed_checks", "engine",
+    ]
 
     public static func render(_ summary: ClassSummary) -> String {
         var lines = [header.map(field).joined(separator: ",")]

@@ -26,10 +26,12 @@ public enum ClassroomReport {
 
     public static func result(_ grade: GradeReport) -> Result {
         let tests = grade.checks.map { check in
-            Result.Test(name: check.id, status: check.passed ? "pass" : "fail", score: check.id == "size" ? grade.score : 0,
-                        message: check.message)
+            Result.Test(
+                name: check.id, status: check.passed ? "pass" : "fail", score: check.id == "size" ? grade.score : 0,
+                message: check.message)
         }
-        let status = grade.status == .error ? "error" : (grade.checks.allSatisfy(\.passed) && grade.score > 0 ? "pass" : "fail")
+        let status =
+            grade.status == .error ? "error" : (grade.checks.allSatisfy(\.passed) && grade.score > 0 ? "pass" : "fail")
         return Result(version: 1, status: status, maxScore: grade.maxScore, tests: tests)
     }
 

@@ -20,14 +20,23 @@ public enum HTMLReport {
 
             """
         if !summary.notGraded.isEmpty {
-            let names = Markup.escape(summary.notGraded.prefix(10).joined(separator: ", ")) + (summary.notGraded.count > 10 ? ", …" : "")
-            page += "<p class=\"banner\">" + say("htmlReport.incompleteCountSubmissionS", ["count": "\(summary.notGraded.count)", "names": "\(names)"])
+            let names =
+                Markup.escape(summary.notGraded.prefix(10).joined(separator: ", "))
+                + (summary.notGraded.count > 10 ? ", …" : "")
+            page +=
+                "<p class=\"banner\">"
+                + say(
+                    "htmlReport.incompleteCountSubmissionS",
+                    ["count": "\(summary.notGraded.count)", "names": "\(names)"])
                 + "</p>\n"
         }
         page += cards(summary)
-        page += "<section class=\"charts\">\n<figure><figcaption>\(say("htmlReport.scoreDistribution"))</figcaption>\n\(distributionChart(summary))</figure>\n"
-        page += "<figure class=\"wide\"><figcaption>\(say("htmlReport.imageSizesAgainstTiers"))</figcaption>\n\(sizeChart(summary))</figure>\n"
-        page += "<figure class=\"wide\"><figcaption>\(say("htmlReport.whereEachImageS"))</figcaption>\n"
+        page +=
+            "<section class=\"charts\">\n<figure><figcaption>\(say("htmlReport.scoreDistribution"))</figcaption>\n\(distributionChart(summary))</figure>\n"
+        page +=
+            "<figure class=\"wide\"><figcaption>\(say("htmlReport.imageSizesAgainstTiers"))</figcaption>\n\(sizeChart(summary))</figure>\n"
+        page +=
+            "<figure class=\"wide\"><figcaption>\(say("htmlReport.whereEachImageS"))</figcaption>\n"
             + "\(breakdownChart(summary))</figure>\n</section>\n"
         page += commonCauses(summary)
         page += submissionsTable(summary)
@@ -39,35 +48,60 @@ public enum HTMLReport {
 
     private static func cards(_ summary: ClassSummary) -> String {
         let total = summary.grades.count + summary.notGraded.count
-        var items = [(say("htmlReport.graded"), say("htmlReport.countTotal", ["count": "\(summary.grades.count)", "total": "\(total)"])),
-                     (say("htmlReport.meanScore"), summary.mean.map { String(format: "%.1f", $0) } ?? "–"),
-                     (say("htmlReport.medianScore"), summary.median.map { String(format: "%g", $0) } ?? "–"),
-                     (say("htmlReport.fullMarks"), "\(summary.scores.filter { $0 == (summary.grades.first?.maxScore ?? 100) }.count)"),
-                     (say("htmlReport.scored"), "\(summary.scores.filter { $0 == 0 }.count)")]
+        var items = [
+            (
+                say("htmlReport.graded"),
+                say("htmlReport.countTotal", ["count": "\(summary.grades.count)", "total": "\(total)"])
+            ),
+            (say("htmlReport.meanScore"), summary.mean.map { String(format: "%.1f", $0) } ?? "–"),
+            (say("htmlReport.medianScore"), summary.median.map { String(format: "%g", $0) } ?? "–"),
+            (
+                say("htmlReport.fullMarks"),
+                "\(summary.scores.filter { $0 == (summary.grades.first?.maxScore ?? 100) }.count)"
+            ),
+            (say("htmlReport.scored"), "\(summary.scores.filter { $0 == 0 }.count)"),
+        ]
         if summary.errors > 0 { items.append((say("htmlReport.graderErrors"), "\(summary.errors)")) }
         let tierText = summary.tiers.tiers.map { "\($0.label): \($0.score)" }.joined(separator: " · ")
-        return "<section class=\"cards\">" + items.map { "<div class=\"card\"><div class=\"value\">\(Markup.escape($0.1))</div><div class=\"muted\">\(Markup.escape($0.0))</div></div>" }
+        return "<section class=\"cards\">"
+            + items.map {
+                "<div class=\"card\"><div class=\"value\">\(Markup.escape($0.1))</div><div class=\"muted\">\(Markup.escape($0.0))</div></div>"
+            }
             .joined() + "</section>\n<p class=\"muted\">"
-            + say("htmlReport.tiersBy", ["basis": say(summary.tiers.basis == .displayed ? "htmlReport.basisDisplayed" : "htmlReport.basisExact")])
+            + say(
+                "htmlReport.tiersBy",
+                [
+                    "basis": say(
+                        summary.tiers.basis == .displayed ? "htmlReport.basisDisplayed" : "htmlReport.basisExact")
+                ])
             + Markup.escape(tierText) + say("htmlReport.failedGateScores") + "</p>\n"
     }
 
     private static func distributionChart(_ summary: ClassSummary) -> String {
         let bins = summary.distribution
-        let width = 420.0, height = 220.0, left = 36.0, bottom = 30.0, top = 16.0
+        let width = 420.0
+        let height = 220.0
+        let left = 36.0
+        let bottom = 30.0
+        let top = 16.0
         let most = max(1, bins.map(\.count).max() ?? 1)
         let slot = (width - left - 10) / Double(max(bins.count, 1))
-        var svg = "<svg class=\"chart\" id=\"distribution\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
+        var svg =
+            "<svg class=\"chart\" id=\"distribution\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
             + "aria-label=\"Number of submissions per score\">\n"
-        svg += "<line class=\"axis\" x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - 10)\" y2=\"\(height - bottom)\"/>\n<g class=\"marks\">\n"
+        svg +=
+            "<line class=\"axis\" x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - 10)\" y2=\"\(height - bottom)\"/>\n<g class=\"marks\">\n"
         for (index, bin) in bins.enumerated() {
             let barHeight = (height - bottom - top) * Double(bin.count) / Double(most)
             let x = left + Double(index) * slot + slot * 0.15
             let y = height - bottom - barHeight
-            svg += "<rect class=\"bar\" x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(slot * 0.7))\" height=\"\(fmt(max(barHeight, 0.5)))\" "
+            svg +=
+                "<rect class=\"bar\" x=\"\(fmt(x))\" y=\"\(fmt(y))\" width=\"\(fmt(slot * 0.7))\" height=\"\(fmt(max(barHeight, 0.5)))\" "
                 + "fill=\"\(colour(score: bin.score, max: 100))\"><title>score \(bin.score): \(bin.count)</title></rect>\n"
-            svg += "<text x=\"\(fmt(x + slot * 0.35))\" y=\"\(fmt(y - 4))\" text-anchor=\"middle\">\(bin.count)</text>\n"
-            svg += "<text class=\"muted\" x=\"\(fmt(x + slot * 0.35))\" y=\"\(fmt(height - bottom + 18))\" text-anchor=\"middle\">\(bin.score)</text>\n"
+            svg +=
+                "<text x=\"\(fmt(x + slot * 0.35))\" y=\"\(fmt(y - 4))\" text-anchor=\"middle\">\(bin.count)</text>\n"
+            svg +=
+                "<text class=\"muted\" x=\"\(fmt(x + slot * 0.35))\" y=\"\(fmt(height - bottom + 18))\" text-anchor=\"middle\">\(bin.score)</text>\n"
         }
         return svg + "</g>\n</svg>\n"
     }
@@ -79,38 +113,53 @@ public enum HTMLReport {
         let bounds = summary.tiers.tiers.map { Double($0.maxBytes) }
         let low = pow(10, floor(log10(min(sizes.min() ?? 1e6, bounds.min() ?? 1e6, 1e6))))
         let high = pow(10, ceil(log10(max(sizes.max() ?? 1e9, bounds.max() ?? 1e9, 1e7))))
-        let labelWidth = 170.0, plotWidth = 560.0, rowHeight = 22.0, top = 34.0, bottom = 28.0
+        let labelWidth = 170.0
+        let plotWidth = 560.0
+        let rowHeight = 22.0
+        let top = 34.0
+        let bottom = 28.0
         let height = top + rowHeight * Double(max(rows.count, 1)) + bottom
         let width = labelWidth + plotWidth + 90
-        func x(_ bytes: Double) -> Double { labelWidth + plotWidth * (log10(bytes) - log10(low)) / (log10(high) - log10(low)) }
-        var svg = "<svg class=\"chart\" id=\"sizes\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
+        func x(_ bytes: Double) -> Double {
+            labelWidth + plotWidth * (log10(bytes) - log10(low)) / (log10(high) - log10(low))
+        }
+        var svg =
+            "<svg class=\"chart\" id=\"sizes\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
             + "aria-label=\"Each image's size against the tier bounds\">\n"
         var decade = low
         while decade <= high * 1.0001 {
-            svg += "<line class=\"grid\" x1=\"\(fmt(x(decade)))\" y1=\"\(fmt(top - 6))\" x2=\"\(fmt(x(decade)))\" y2=\"\(fmt(height - bottom))\"/>\n"
-            svg += "<text class=\"muted\" x=\"\(fmt(x(decade)))\" y=\"\(fmt(height - bottom + 16))\" text-anchor=\"middle\">"
+            svg +=
+                "<line class=\"grid\" x1=\"\(fmt(x(decade)))\" y1=\"\(fmt(top - 6))\" x2=\"\(fmt(x(decade)))\" y2=\"\(fmt(height - bottom))\"/>\n"
+            svg +=
+                "<text class=\"muted\" x=\"\(fmt(x(decade)))\" y=\"\(fmt(height - bottom + 16))\" text-anchor=\"middle\">"
                 + "\(ByteFormatting.decimal(Int64(decade)))</text>\n"
             decade *= 10
         }
         for tier in summary.tiers.tiers {
             let position = x(Double(tier.maxBytes))
-            svg += "<line class=\"tier\" x1=\"\(fmt(position))\" y1=\"\(fmt(top - 10))\" x2=\"\(fmt(position))\" y2=\"\(fmt(height - bottom))\"/>\n"
-            svg += "<text class=\"tier-label\" x=\"\(fmt(position))\" y=\"\(fmt(top - 14))\" text-anchor=\"middle\">"
+            svg +=
+                "<line class=\"tier\" x1=\"\(fmt(position))\" y1=\"\(fmt(top - 10))\" x2=\"\(fmt(position))\" y2=\"\(fmt(height - bottom))\"/>\n"
+            svg +=
+                "<text class=\"tier-label\" x=\"\(fmt(position))\" y=\"\(fmt(top - 14))\" text-anchor=\"middle\">"
                 + "≤\(Markup.escape(ByteFormatting.decimal(tier.maxBytes))): \(tier.score)</text>\n"
         }
         svg += "<g class=\"marks\">\n"
         for (index, grade) in rows.enumerated() {
             let y = top + Double(index) * rowHeight
-            svg += "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
+            svg +=
+                "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
             guard let image = grade.image else {
-                svg += "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say("htmlReport.imageScoreScore", ["score": "\(grade.score)"]))</text>\n"
+                svg +=
+                    "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say("htmlReport.imageScoreScore", ["score": "\(grade.score)"]))</text>\n"
                 continue
             }
             let end = x(Double(max(image.sizeBytes, 1)))
-            svg += "<rect class=\"bar size\" x=\"\(fmt(labelWidth))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(max(end - labelWidth, 1)))\" "
+            svg +=
+                "<rect class=\"bar size\" x=\"\(fmt(labelWidth))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(max(end - labelWidth, 1)))\" "
                 + "height=\"\(fmt(rowHeight - 8))\" fill=\"\(colour(score: grade.score, max: grade.maxScore))\">"
                 + "<title>\(Markup.escape(grade.submission)): \(Markup.escape(image.size)) (\(image.sizeBytes) bytes), score \(grade.score)</title></rect>\n"
-            svg += "<text x=\"\(fmt(end + 6))\" y=\"\(fmt(y + 15))\">\(Markup.escape(image.size)) · \(grade.score)</text>\n"
+            svg +=
+                "<text x=\"\(fmt(end + 6))\" y=\"\(fmt(y + 15))\">\(Markup.escape(image.size)) · \(grade.score)</text>\n"
         }
         return svg + "</g>\n</svg>\n"
     }
@@ -119,22 +168,33 @@ public enum HTMLReport {
     /// its layers add that the final file system does not show.
     private static func breakdownChart(_ summary: ClassSummary) -> String {
         let rows = summary.grades
-        let labelWidth = 170.0, plotWidth = 560.0, rowHeight = 22.0, top = 28.0, bottom = 10.0
+        let labelWidth = 170.0
+        let plotWidth = 560.0
+        let rowHeight = 22.0
+        let top = 28.0
+        let bottom = 10.0
         let height = top + rowHeight * Double(max(rows.count, 1)) + bottom
-        var svg = "<svg class=\"chart\" id=\"breakdown\" viewBox=\"0 0 \(Int(labelWidth + plotWidth + 150)) \(Int(height))\" role=\"img\" "
+        var svg =
+            "<svg class=\"chart\" id=\"breakdown\" viewBox=\"0 0 \(Int(labelWidth + plotWidth + 150)) \(Int(height))\" role=\"img\" "
             + "aria-label=\"Each image's bytes: base image, own layers, waste\">\n"
         var legendX = labelWidth
-        for (name, kind) in [(say("htmlReport.baseImage"), "base"), (say("htmlReport.ownLayers"), "own"), (say("htmlReport.wasted"), "waste")] {
-            svg += "<rect class=\"\(kind)\" x=\"\(fmt(legendX))\" y=\"6\" width=\"12\" height=\"12\"/>"
+        for (name, kind) in [
+            (say("htmlReport.baseImage"), "base"), (say("htmlReport.ownLayers"), "own"),
+            (say("htmlReport.wasted"), "waste"),
+        ] {
+            svg +=
+                "<rect class=\"\(kind)\" x=\"\(fmt(legendX))\" y=\"6\" width=\"12\" height=\"12\"/>"
                 + "<text x=\"\(fmt(legendX + 16))\" y=\"16\">\(name)</text>\n"
             legendX += 110
         }
         svg += "<g class=\"marks\">\n"
         for (index, grade) in rows.enumerated() {
             let y = top + Double(index) * rowHeight
-            svg += "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
+            svg +=
+                "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
             guard let image = grade.image, let breakdown = image.breakdown, image.sizeBytes > 0 else {
-                svg += "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say("htmlReport.image"))</text>\n"
+                svg +=
+                    "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say("htmlReport.image"))</text>\n"
                 continue
             }
             // Waste is part of the layers that hold it; the bar shows it apart from the rest of the answer's bytes.
@@ -143,14 +203,19 @@ public enum HTMLReport {
             let base = min(Double(breakdown.baseBytes), total - waste)
             let own = max(total - base - waste, 0)
             var x = labelWidth
-            for (kind, bytes, label) in [("base", base, say("htmlReport.baseImage") + " \(breakdown.baseImage ?? "")"), ("own", own, say("htmlReport.ownLayers")), ("waste", waste, say("htmlReport.wasted"))]
+            for (kind, bytes, label) in [
+                ("base", base, say("htmlReport.baseImage") + " \(breakdown.baseImage ?? "")"),
+                ("own", own, say("htmlReport.ownLayers")), ("waste", waste, say("htmlReport.wasted")),
+            ]
             where bytes > 0 {
                 let width = max(plotWidth * bytes / total, 0.5)
-                svg += "<rect class=\"bar \(kind)\" x=\"\(fmt(x))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(width))\" height=\"\(fmt(rowHeight - 8))\">"
+                svg +=
+                    "<rect class=\"bar \(kind)\" x=\"\(fmt(x))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(width))\" height=\"\(fmt(rowHeight - 8))\">"
                     + "<title>\(Markup.escape(grade.submission)): \(Markup.escape(label)) \(ByteFormatting.decimal(Int64(bytes)))</title></rect>\n"
                 x += width
             }
-            svg += "<text x=\"\(fmt(labelWidth + plotWidth + 6))\" y=\"\(fmt(y + 15))\">\(Markup.escape(image.size))</text>\n"
+            svg +=
+                "<text x=\"\(fmt(labelWidth + plotWidth + 6))\" y=\"\(fmt(y + 15))\">\(Markup.escape(image.size))</text>\n"
         }
         return svg + "</g>\n</svg>\n"
     }
@@ -160,32 +225,45 @@ public enum HTMLReport {
     private static func commonCauses(_ summary: ClassSummary) -> String {
         let causes = ClassSizeCauses.rank(summary.grades)
         guard !causes.isEmpty else { return "" }
-        var html = "<section><h2>\(say("htmlReport.whatMakesImagesBig"))</h2>\n<table id=\"causes\">\n<thead><tr>"
+        var html =
+            "<section><h2>\(say("htmlReport.whatMakesImagesBig"))</h2>\n<table id=\"causes\">\n<thead><tr>"
             + "<th>\(say("htmlReport.largestContributor"))</th><th>\(say("htmlReport.answers"))</th>"
             + "<th>\(say("htmlReport.bytesMedian"))</th></tr></thead>\n<tbody>\n"
         for cause in causes {
-            html += "<tr><td>\(Markup.escape(cause.cause))</td><td>\(cause.submissions.count): "
-                + Markup.escape(cause.submissions.prefix(8).joined(separator: ", ") + (cause.submissions.count > 8 ? ", …" : ""))
+            html +=
+                "<tr><td>\(Markup.escape(cause.cause))</td><td>\(cause.submissions.count): "
+                + Markup.escape(
+                    cause.submissions.prefix(8).joined(separator: ", ") + (cause.submissions.count > 8 ? ", …" : ""))
                 + "</td><td>\(Markup.escape(ByteFormatting.decimal(cause.medianBytes)))</td></tr>\n"
         }
         return html + "</tbody>\n</table>\n</section>\n"
     }
 
     private static func submissionsTable(_ summary: ClassSummary) -> String {
-        var html = "<section><h2>\(say("htmlReport.submissions"))</h2>\n<table>\n<thead><tr>"
-            + [say("htmlReport.submission"), say("scoreboardPages.score"), say("htmlReport.tier"), say("scoreboardPages.size"),
-               say("htmlReport.time"), say("htmlReport.engine"), say("htmlReport.checks")].map { "<th>\($0)</th>" }.joined()
+        var html =
+            "<section><h2>\(say("htmlReport.submissions"))</h2>\n<table>\n<thead><tr>"
+            + [
+                say("htmlReport.submission"), say("scoreboardPages.score"), say("htmlReport.tier"),
+                say("scoreboardPages.size"),
+                say("htmlReport.time"), say("htmlReport.engine"), say("htmlReport.checks"),
+            ].map { "<th>\($0)</th>" }.joined()
             + "</tr></thead>\n<tbody>\n"
         for grade in summary.grades {
             let failed = grade.checks.filter { !$0.passed }
             let checks = grade.checks.map { check in
                 "<li class=\"\(check.passed ? "pass" : "fail")\"><span class=\"mark\">\(check.passed ? "✓" : "✗")</span> <b>\(Markup.escape(check.id))</b> "
-                    + Markup.escape(check.message) + (check.measured.flatMap { $0.isEmpty ? nil : " <span class=\"muted\">[\(Markup.escape(shortened($0, 200)))]</span>" } ?? "")
+                    + Markup.escape(check.message)
+                    + (check.measured.flatMap {
+                        $0.isEmpty ? nil : " <span class=\"muted\">[\(Markup.escape(shortened($0, 200)))]</span>"
+                    } ?? "")
                     + "</li>"
             }.joined(separator: "\n")
-            let heading = failed.isEmpty ? say("htmlReport.allCountPassed", ["count": "\(grade.checks.count)"])
+            let heading =
+                failed.isEmpty
+                ? say("htmlReport.allCountPassed", ["count": "\(grade.checks.count)"])
                 : say("htmlReport.countFailed", ["count": "\(failed.count)"]) + failed.map(\.id).joined(separator: ", ")
-            html += "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(Markup.escape(grade.submission))</td>"
+            html +=
+                "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(Markup.escape(grade.submission))</td>"
                 + "<td class=\"score\" style=\"color:\(colour(score: grade.score, max: grade.maxScore))\">\(grade.score)</td>"
                 + "<td>\(Markup.escape(grade.tier?.label ?? "–"))</td><td>\(Markup.escape(grade.image?.size ?? "–"))</td>"
                 + "<td class=\"nowrap\">\(String(format: "%.1f s", grade.durationSeconds))</td>"
@@ -193,7 +271,8 @@ public enum HTMLReport {
                 + "<td><details\(failed.isEmpty ? "" : " open")><summary>\(Markup.escape(heading))</summary><ul class=\"checks\">\(checks)</ul></details></td></tr>\n"
         }
         for name in summary.notGraded {
-            html += "<tr class=\"pending\"><td>\(Markup.escape(name))</td><td>–</td><td colspan=\"5\" class=\"muted\">\(say("htmlReport.gradedYet"))</td></tr>\n"
+            html +=
+                "<tr class=\"pending\"><td>\(Markup.escape(name))</td><td>–</td><td colspan=\"5\" class=\"muted\">\(say("htmlReport.gradedYet"))</td></tr>\n"
         }
         return html + "</tbody>\n</table>\n</section>\n"
     }
@@ -202,7 +281,8 @@ public enum HTMLReport {
 
     private static func engineText(_ summary: ClassSummary) -> String {
         guard let engine = summary.grades.lazy.compactMap(\.engine).first else { return "" }
-        return " · \(Markup.escape(engine.name)) \(Markup.escape(engine.version)) (\(Markup.escape(engine.storageDriver)))"
+        return
+            " · \(Markup.escape(engine.name)) \(Markup.escape(engine.version)) (\(Markup.escape(engine.storageDriver)))"
     }
 
     /// Red for 0 through amber to green for full marks.

@@ -18,7 +18,9 @@ enum Markup {
             case "\r": result += "&#13;"
             default:
                 let value = scalar.value
-                let allowed = (0x20...0xD7FF).contains(value) || (0xE000...0xFFFD).contains(value) || (0x10000...0x10FFFF).contains(value)
+                let allowed =
+                    (0x20...0xD7FF).contains(value) || (0xE000...0xFFFD).contains(value)
+                    || (0x10000...0x10FFFF).contains(value)
                 if allowed { result.unicodeScalars.append(scalar) } else { result += "\u{FFFD}" }
             }
         }

@@ -27,17 +27,27 @@ public enum ScoreboardPages {
     public static func pageName(_ team: String) -> String { BatchResultStore.fileName(team) + ".html" }
 
     public static func scoreboard(_ board: Scoreboard) -> String {
-        let scoring = board.scoring == .best ? say("scoreboardPages.eachTeamSBest")
+        let scoring =
+            board.scoring == .best
+            ? say("scoreboardPages.eachTeamSBest")
             : say("scoreboardPages.eachTeamSLatest")
         var page = head(title: "\(board.chapterTitle) · " + say("scoreboardPages.scoreboard"), refresh: true)
-        page += "<header><h1>\(Markup.escape(board.chapterTitle))</h1>\n<p class=\"muted\">" + say("scoreboardPages.scoreboard")
+        page +=
+            "<header><h1>\(Markup.escape(board.chapterTitle))</h1>\n<p class=\"muted\">"
+            + say("scoreboardPages.scoreboard")
             + " · " + say("scoreboardPages.counts") + " \(Markup.escape(scoring)) · " + say("scoreboardPages.updated")
             + " <time id=\"updated\">\(Markup.escape(timestamp(board.generated)))</time></p></header>\n"
-        page += "<table id=\"scoreboard\">\n<thead><tr>" + [say("scoreboardPages.rank"), say("scoreboardPages.team"),
-            say("scoreboardPages.score"), say("scoreboardPages.size"), say("scoreboardPages.time"), say("scoreboardPages.history")]
+        page +=
+            "<table id=\"scoreboard\">\n<thead><tr>"
+            + [
+                say("scoreboardPages.rank"), say("scoreboardPages.team"),
+                say("scoreboardPages.score"), say("scoreboardPages.size"), say("scoreboardPages.time"),
+                say("scoreboardPages.history"),
+            ]
             .map { "<th>\($0)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for row in board.rows {
-            page += "<tr data-team=\"\(Markup.escape(row.team))\" data-score=\"\(row.score)\"><td class=\"rank\">\(row.rank)</td>"
+            page +=
+                "<tr data-team=\"\(Markup.escape(row.team))\" data-score=\"\(row.score)\"><td class=\"rank\">\(row.rank)</td>"
                 + "<td><a href=\"teams/\(Markup.escape(percentEncoded(pageName(row.team))))\">\(Markup.escape(row.team))</a></td>"
                 + "<td class=\"score\">\(row.score)</td><td>\(Markup.escape(row.counted.image?.size ?? "–"))</td>"
                 + "<td class=\"nowrap\">\(Markup.escape(row.countedAt.map(timestamp) ?? "–"))</td>"
@@ -51,18 +61,24 @@ public enum ScoreboardPages {
 
     public static func teamPage(_ row: Scoreboard.Row, board: Scoreboard) -> String {
         var page = head(title: "\(row.team) · \(board.chapterTitle)", refresh: true)
-        page += "<header><h1>\(Markup.escape(row.team))</h1>\n<p class=\"muted\"><a href=\"../scoreboard.html\">"
+        page +=
+            "<header><h1>\(Markup.escape(row.team))</h1>\n<p class=\"muted\"><a href=\"../scoreboard.html\">"
             + say("scoreboardPages.scoreboard") + "</a> · \(Markup.escape(board.chapterTitle)) · "
-            + say("scoreboardPages.rank2") + " \(row.rank) · " + say("scoreboardPages.countedScore") + " \(row.score)</p></header>\n"
+            + say("scoreboardPages.rank2") + " \(row.rank) · " + say("scoreboardPages.countedScore")
+            + " \(row.score)</p></header>\n"
         page += "<h2>" + say("scoreboardPages.latestGrade") + "</h2>\n" + checks(row.latest)
-        page += "<h2>" + say("scoreboardPages.everyGrade") + "</h2>\n<table id=\"history\">\n<thead><tr>"
-            + [say("scoreboardPages.time"), say("scoreboardPages.contentHash"), say("scoreboardPages.score"),
-               say("scoreboardPages.size"), say("scoreboardPages.failedChecks")].map { "<th>\($0)</th>" }.joined()
+        page +=
+            "<h2>" + say("scoreboardPages.everyGrade") + "</h2>\n<table id=\"history\">\n<thead><tr>"
+            + [
+                say("scoreboardPages.time"), say("scoreboardPages.contentHash"), say("scoreboardPages.score"),
+                say("scoreboardPages.size"), say("scoreboardPages.failedChecks"),
+            ].map { "<th>\($0)</th>" }.joined()
             + "</tr></thead>\n<tbody>\n"
         for grade in row.history.reversed() {
             let failed = grade.checks.filter { !$0.passed }.map(\.id).joined(separator: ", ")
             let counted = grade.gradedAt == row.counted.gradedAt && grade.contentHash == row.counted.contentHash
-            page += "<tr\(counted ? " class=\"counted\"" : "")><td class=\"nowrap\">\(Markup.escape(grade.gradedAt.map(timestamp) ?? "–"))</td>"
+            page +=
+                "<tr\(counted ? " class=\"counted\"" : "")><td class=\"nowrap\">\(Markup.escape(grade.gradedAt.map(timestamp) ?? "–"))</td>"
                 + "<td><code>\(Markup.escape(String((grade.contentHash ?? "–").prefix(12))))</code></td><td class=\"score\">\(grade.score)</td>"
                 + "<td>\(Markup.escape(grade.image?.size ?? "–"))</td><td>\(Markup.escape(failed.isEmpty ? "–" : failed))</td></tr>\n"
         }
@@ -70,10 +86,11 @@ public enum ScoreboardPages {
     }
 
     private static func checks(_ grade: GradeReport) -> String {
-        "<ul class=\"checks\">" + grade.checks.map { check in
-            "<li class=\"\(check.passed ? "pass" : "fail")\">\(check.passed ? "✓" : "✗") <b>\(Markup.escape(check.id))</b> "
-                + Markup.escape(check.message) + "</li>"
-        }.joined(separator: "\n") + "</ul>\n"
+        "<ul class=\"checks\">"
+            + grade.checks.map { check in
+                "<li class=\"\(check.passed ? "pass" : "fail")\">\(check.passed ? "✓" : "✗") <b>\(Markup.escape(check.id))</b> "
+                    + Markup.escape(check.message) + "</li>"
+            }.joined(separator: "\n") + "</ul>\n"
     }
 
     /// Scores over a team's grades as a small line, its points on the scores, the last one marked.
@@ -85,10 +102,15 @@ public enum ScoreboardPages {
             (3 + Double(index) * step, height - 3 - (height - 6) * Double(score) / top)
         }
         let line = points.map { String(format: "%.1f,%.1f", $0.0, $0.1) }.joined(separator: " ")
-        var svg = "<svg class=\"sparkline\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" "
+        var svg =
+            "<svg class=\"sparkline\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" "
             + "role=\"img\" aria-label=\"\(Markup.escape(scores.map(String.init).joined(separator: " → ")))\" data-points=\"\(scores.count)\">"
-        if scores.count > 1 { svg += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"#5b6b82\" stroke-width=\"1.5\"/>" }
-        if let last = points.last { svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#1d7a46\"/>", last.0, last.1) }
+        if scores.count > 1 {
+            svg += "<polyline points=\"\(line)\" fill=\"none\" stroke=\"#5b6b82\" stroke-width=\"1.5\"/>"
+        }
+        if let last = points.last {
+            svg += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#1d7a46\"/>", last.0, last.1)
+        }
         return svg + "</svg>"
     }
 
@@ -109,7 +131,8 @@ public enum ScoreboardPages {
     }
 
     private static func percentEncoded(_ name: String) -> String {
-        name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? name
+        name.addingPercentEncoding(
+            withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/?#"))) ?? name
     }
 
     /// Times to the second: the board changes more often than once a minute.

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An exclusive lock on a file (flock), held until released or the object goes away. Separate opens conflict
@@ -8,15 +9,21 @@ import Glibc
 public final class FileLock {
     private var descriptor: Int32
 
-    /// Blocks until the lock is had.
-    public convenience init(path: String) throws {
-        try self.init(path: path, wait: true)!
+    /// Waits until the lock is had, trying every `interval` without holding a thread (another holder may keep it for
+    /// minutes); ends with `CancellationError` when the task is cancelled.
+    public static func acquire(path: String, interval: Duration = .milliseconds(200)) async throws -> FileLock {
+        while true {
+            if let lock = try FileLock(path: path, wait: false) { return lock }
+            try await Task.sleep(for: interval)
+        }
     }
 
     /// Takes the lock; with `wait: false`, nil when someone else holds it.
     public init?(path: String, wait: Bool) throws {
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw SupportError.lockUnavailable(path: path, reason: String(cString: strerror(errno))) }
+        guard descriptor >= 0 else {
+            throw SupportError.lockUnavailable(path: path, reason: String(cString: strerror(errno)))
+        }
         while flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             if errno == EWOULDBLOCK {
                 close(descriptor)

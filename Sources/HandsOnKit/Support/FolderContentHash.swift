@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A SHA-256 over what a folder holds, not when it was touched: every entry's relative path, kind, executable bit and
@@ -18,12 +19,16 @@ public enum FolderContentHash {
         return hasher.finalizeHex()
     }
 
-    private static func collect(_ directory: String, relative: String, cache: FileDigestCache?,
-                                into entries: inout [(path: String, line: String)]) {
+    private static func collect(
+        _ directory: String, relative: String, cache: FileDigestCache?,
+        into entries: inout [(path: String, line: String)]
+    ) {
         guard let stream = opendir(directory) else { return }
         defer { closedir(stream) }
         while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if name == "." || name == ".." { continue }
             let path = "\(directory)/\(name)"
             let key = relative.isEmpty ? name : "\(relative)/\(name)"
@@ -62,8 +67,9 @@ public final class FileDigestCache: Sendable {
     public init() {}
 
     func digest(of path: String, status: stat) -> String? {
-        let identity = Identity(inode: UInt64(status.st_ino), size: Int64(status.st_size),
-                                seconds: Int(status.st_mtim.tv_sec), nanoseconds: Int(status.st_mtim.tv_nsec))
+        let identity = Identity(
+            inode: UInt64(status.st_ino), size: Int64(status.st_size),
+            seconds: Int(status.st_mtim.tv_sec), nanoseconds: Int(status.st_mtim.tv_nsec))
         if let (seen, digest) = known.withLock({ $0[path] }), seen == identity { return digest }
         guard let digest = SHA256.hex(ofFile: path) else { return nil }
         known.withLock { $0[path] = (identity, digest) }

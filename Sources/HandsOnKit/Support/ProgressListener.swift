@@ -9,4 +9,3 @@ public protocol ProgressListener: Sendable {
     /// Ends a line left open by `activity`.
     func finish()
 }
-

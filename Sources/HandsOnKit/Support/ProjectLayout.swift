@@ -12,8 +12,10 @@ public struct ProjectLayout: Sendable {
     /// `HANDSON_HOME`; else the nearest folder upwards from the current directory or from the executable
     /// (`.build/debug/handson`) that holds both `Chapters/` and `apps/`; else, for an installed binary
     /// (`PREFIX/bin/handson`), `PREFIX/share/handson`.
-    public static func locate(environment: [String: String], currentDirectory: String,
-                              executable: String? = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) -> ProjectLayout? {
+    public static func locate(
+        environment: [String: String], currentDirectory: String,
+        executable: String? = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    ) -> ProjectLayout? {
         if let home = environment["HANDSON_HOME"], !home.isEmpty { return ProjectLayout(root: home) }
         var starts = [currentDirectory]
         let binDirectory = executable.map { ($0 as NSString).deletingLastPathComponent }
@@ -26,7 +28,9 @@ public struct ProjectLayout: Sendable {
             }
         }
         if let binDirectory {
-            let installed = URL(fileURLWithPath: binDirectory).deletingLastPathComponent().appendingPathComponent("share/handson").standardized.path
+            let installed = URL(fileURLWithPath: binDirectory).deletingLastPathComponent().appendingPathComponent(
+                "share/handson"
+            ).standardized.path
             if Self.holdsCourse(installed) { return ProjectLayout(root: installed) }
         }
         return nil
@@ -34,6 +38,7 @@ public struct ProjectLayout: Sendable {
 
     /// Whether `directory` holds both `Chapters/` and `apps/`.
     static func holdsCourse(_ directory: String) -> Bool {
-        FileManager.default.fileExists(atPath: "\(directory)/Chapters") && FileManager.default.fileExists(atPath: "\(directory)/apps")
+        FileManager.default.fileExists(atPath: "\(directory)/Chapters")
+            && FileManager.default.fileExists(atPath: "\(directory)/apps")
     }
 }

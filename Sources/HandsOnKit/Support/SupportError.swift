@@ -8,7 +8,8 @@ public enum SupportError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .courseFilesNotFound:
-            return "cannot find the course files (Chapters/ and apps/): run from the HandsOn folder, install with `make install`, or set HANDSON_HOME"
+            return
+                "cannot find the course files (Chapters/ and apps/): run from the HandsOn folder, install with `make install`, or set HANDSON_HOME"
         case .lockUnavailable(let path, let reason): return "cannot lock \(path): \(reason)"
         }
     }

@@ -47,14 +47,24 @@ final class BatchProgress: Sendable {
             switch event {
             case .started(let submission, let engine):
                 state.running.append(submission.name)
-                if !io.errorIsTerminal { io.err(say("cli.batchProgress.started", ["done": "\(state.done)", "total": "\(total)", "name": "\(submission.name)", "engine": "\(engine)"])) }
+                if !io.errorIsTerminal {
+                    io.err(
+                        say(
+                            "cli.batchProgress.started",
+                            [
+                                "done": "\(state.done)", "total": "\(total)", "name": "\(submission.name)",
+                                "engine": "\(engine)",
+                            ]))
+                }
             case .finished(let report, let saveError):
                 state.running.removeAll { $0 == report.submission }
                 state.done += 1
                 state.finishedThisRun.append(report.durationSeconds)
                 let failed = report.checks.filter { !$0.passed }.map(\.id)
-                var line = "[\(state.done)/\(total)] \(report.submission): \(report.score)/\(report.maxScore)"
-                    + (report.image.map { " (\($0.size))" } ?? "") + String(format: " in %.1f s", report.durationSeconds)
+                var line =
+                    "[\(state.done)/\(total)] \(report.submission): \(report.score)/\(report.maxScore)"
+                    + (report.image.map { " (\($0.size))" } ?? "")
+                    + String(format: " in %.1f s", report.durationSeconds)
                     + (failed.isEmpty ? "" : "; failed: " + failed.joined(separator: ", "))
                 if let saveError { line += " — NOT SAVED: \(saveError)" }
                 printAboveLiveLine(line)

@@ -17,7 +17,8 @@ public struct CommandContext: Sendable {
 
     /// A path as the user typed it, made absolute against the current directory.
     public func absolutePath(_ path: String) -> String {
-        path.hasPrefix("/") ? path : URL(fileURLWithPath: currentDirectory).appendingPathComponent(path).standardized.path
+        path.hasPrefix("/")
+            ? path : URL(fileURLWithPath: currentDirectory).appendingPathComponent(path).standardized.path
     }
 }
 

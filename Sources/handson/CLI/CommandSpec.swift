@@ -1,4 +1,5 @@
 import HandsOnKit
+
 /// One option a command accepts: a flag (`--json`) or an option with a value (`--engine docker`).
 public struct OptionSpec: Sendable {
     public let name: String
@@ -13,15 +14,22 @@ public struct OptionSpec: Sendable {
     }
 
     public static let json = OptionSpec("--json", help: "Print the result as JSON on stdout.")
-    public static let engine = OptionSpec("--engine", value: "docker|podman",
-                                          help: "Container engine to use (default: whichever answers, docker first).")
+    public static let engine = OptionSpec(
+        "--engine", value: "docker|podman",
+        help: "Container engine to use (default: whichever answers, docker first).")
     /// The language of check messages and reports, for the commands whose output is not a learner's.
-    public static let reportLanguage = OptionSpec("--lang", value: "en|ja",
-                                                  help: "Language of the check messages and reports (en, ja); default en.")
+    public static let reportLanguage = OptionSpec(
+        "--lang", value: Language.allCases.map(\.rawValue).joined(separator: "|"),
+        help: "Language of the check messages and reports (en, ja, ko); default en.")
+    /// How long a gate's container may run, for `grade` and `batch`.
+    public static let runTimeout = OptionSpec(
+        "--run-timeout", value: "seconds",
+        help: "Limit for health and command gates (default \(Int(Grader.defaultRunTimeout))).")
     /// Added to every command that takes `--engine`.
-    public static let host = OptionSpec("--host", value: "address",
-                                        help: "The engine's address: unix:///path, tcp://host:port, ssh://user@host or context:NAME "
-                                            + "(docker: DOCKER_HOST or DOCKER_CONTEXT; podman: CONTAINER_HOST or CONTAINER_CONNECTION).")
+    public static let host = OptionSpec(
+        "--host", value: "address",
+        help: "The engine's address: unix:///path, tcp://host:port, ssh://user@host or context:NAME "
+            + "(docker: DOCKER_HOST or DOCKER_CONTEXT; podman: CONTAINER_HOST or CONTAINER_CONNECTION).")
 }
 
 /// What a command is called, takes and does, for parsing and for `--help`.
@@ -36,8 +44,10 @@ public struct CommandSpec: Sendable {
     public let options: [OptionSpec]
     public let discussion: String?
 
-    public init(_ path: [String], summary: String, arguments: String = "", positionals: ClosedRange<Int> = 0...0,
-                options: [OptionSpec] = [], discussion: String? = nil) {
+    public init(
+        _ path: [String], summary: String, arguments: String = "", positionals: ClosedRange<Int> = 0...0,
+        options: [OptionSpec] = [], discussion: String? = nil
+    ) {
         self.path = path
         self.summary = summary
         self.arguments = arguments
@@ -59,11 +69,14 @@ public struct CommandSpec: Sendable {
     public var helpText: String {
         var text = "\(summary)\n\nUsage: \(usageLine)\n"
         if let discussion { text += "\n\(discussion)\n" }
-        let rows = options.map { option in (option.valueName.map { "\(option.name) <\($0)>" } ?? option.name, option.help) }
+        let rows =
+            options.map { option in (option.valueName.map { "\(option.name) <\($0)>" } ?? option.name, option.help) }
             + [("-h, --help", "Show this help.")]
         let width = rows.map(\.0.count).max() ?? 0
         text += "\nOptions:\n"
-        for (left, right) in rows { text += "  \(left.padding(toLength: width, withPad: " ", startingAt: 0))  \(right)\n" }
+        for (left, right) in rows {
+            text += "  \(left.padding(toLength: width, withPad: " ", startingAt: 0))  \(right)\n"
+        }
         return text
     }
 }

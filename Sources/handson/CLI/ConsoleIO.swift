@@ -1,8 +1,9 @@
 import Foundation
 import HandsOnKit
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where commands write: results to stdout, diagnostics to stderr. Tests pass a capturing instance.
@@ -17,11 +18,14 @@ public final class ConsoleIO: Sendable {
     public let outputStyle: TextStyle
     public let errorStyle: TextStyle
 
-    public init(outputIsTerminal: Bool, errorIsTerminal: Bool, environment: [String: String],
-                writeOutput: @escaping @Sendable (String) -> Void, writeError: @escaping @Sendable (String) -> Void) {
+    public init(
+        outputIsTerminal: Bool, errorIsTerminal: Bool, environment: [String: String],
+        writeOutput: @escaping @Sendable (String) -> Void, writeError: @escaping @Sendable (String) -> Void
+    ) {
         self.outputIsTerminal = outputIsTerminal
         self.errorIsTerminal = errorIsTerminal
-        let colourAllowed = environment["NO_COLOR"].map(\.isEmpty) ?? true
+        let colourAllowed =
+            environment["NO_COLOR"].map(\.isEmpty) ?? true
             && environment["TERM"] != "dumb"
         outputStyle = TextStyle(enabled: colourAllowed && outputIsTerminal)
         errorStyle = TextStyle(enabled: colourAllowed && errorIsTerminal)

@@ -33,8 +33,9 @@ public enum HandsOnCLI {
     /// Entry point of the `handson` executable.
     public static func main() async -> Int32 {
         let environment = ProcessInfo.processInfo.environment
-        let context = CommandContext(io: .standard(environment: environment), environment: environment,
-                                     runner: SystemProcessRunner(), currentDirectory: FileManager.default.currentDirectoryPath)
+        let context = CommandContext(
+            io: .standard(environment: environment), environment: environment,
+            runner: SystemProcessRunner(), currentDirectory: FileManager.default.currentDirectoryPath)
         let arguments = Array(CommandLine.arguments.dropFirst())
         // The command is the root task: Ctrl-C cancels it.
         let command = Task { await execute(arguments, in: context) }
@@ -54,7 +55,8 @@ public enum HandsOnCLI {
         if arguments.count > 1, arguments[0] == "help" {
             let topic = Array(arguments.dropFirst())
             guard match(topic) != nil || commands.contains(where: { $0.spec.path.first == topic[0] }) else {
-                return usageError("no command '\(topic.joined(separator: " "))' (see handson --help)", usage: nil, io: io)
+                return usageError(
+                    "no command '\(topic.joined(separator: " "))' (see handson --help)", usage: nil, io: io)
             }
             return await execute(topic + ["--help"], in: context)
         }
@@ -69,10 +71,13 @@ public enum HandsOnCLI {
                     io.out(groupHelp(arguments[0], group))
                     return ExitCode.success
                 }
-                return usageError("'\(arguments[0])' needs a subcommand: \(group.map { $0.spec.path[1] }.joined(separator: ", "))",
-                                  usage: nil, io: io)
+                return usageError(
+                    "'\(arguments[0])' needs a subcommand: \(group.map { $0.spec.path[1] }.joined(separator: ", "))",
+                    usage: nil, io: io)
             }
-            let word = arguments[0].hasPrefix("-") ? "option '\(arguments[0])'" : "command '\(arguments.prefix(2).joined(separator: " "))'"
+            let word =
+                arguments[0].hasPrefix("-")
+                ? "option '\(arguments[0])'" : "command '\(arguments.prefix(2).joined(separator: " "))'"
             return usageError("unknown \(word)", usage: nil, io: io)
         }
         let rest = Array(arguments.dropFirst(command.spec.path.count))
@@ -82,7 +87,8 @@ public enum HandsOnCLI {
                 io.out(command.spec.helpText, terminator: "")
                 return ExitCode.success
             }
-            let language = try messageLanguage(parsed, following: command.messagesFollowLocale ? context.environment : [:])
+            let language = try messageLanguage(
+                parsed, following: command.messagesFollowLocale ? context.environment : [:])
             return try await Language.$current.withValue(language) { try await command.run(parsed, in: context) }
         } catch is CancellationError {
             io.err("Stopped.")
@@ -97,10 +103,15 @@ public enum HandsOnCLI {
 
     /// The language of HandsOn's sentences for one command: `--lang` (which must be one HandsOn writes), else LANG where
     /// the command follows it and HandsOn writes that language, else English.
-    static func messageLanguage(_ arguments: ParsedArguments, following environment: [String: String]) throws -> Language {
+    static func messageLanguage(_ arguments: ParsedArguments, following environment: [String: String]) throws
+        -> Language
+    {
         if let asked = arguments.value("--lang") {
             guard let language = Language(rawValue: asked) else {
-                throw UsageError(say("cli.handsOnCLI.langTakes", ["map": "\(Language.allCases.map(\.rawValue).joined(separator: ", "))", "asked": "\(asked)"]))
+                throw UsageError(
+                    say(
+                        "cli.handsOnCLI.langTakes",
+                        ["map": "\(Language.allCases.map(\.rawValue).joined(separator: ", "))", "asked": "\(asked)"]))
             }
             return language
         }
@@ -120,7 +131,9 @@ public enum HandsOnCLI {
 
     static var toolHelp: String {
         let width = commands.map(\.spec.name.count).max() ?? 0
-        let rows = commands.map { "  \($0.spec.name.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.spec.summary)" }
+        let rows = commands.map {
+            "  \($0.spec.name.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.spec.summary)"
+        }
         return """
             handson \(version): a course runner and auto-grader for container-image exercises.
 
@@ -140,6 +153,7 @@ public enum HandsOnCLI {
 
     static func groupHelp(_ group: String, _ members: [any Command]) -> String {
         "Usage: handson \(group) <subcommand>\n\nSubcommands:\n"
-            + members.map { "  \($0.spec.path.dropFirst().joined(separator: " "))  \($0.spec.summary)" }.joined(separator: "\n")
+            + members.map { "  \($0.spec.path.dropFirst().joined(separator: " "))  \($0.spec.summary)" }.joined(
+                separator: "\n")
     }
 }

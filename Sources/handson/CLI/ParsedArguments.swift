@@ -1,4 +1,5 @@
 import HandsOnKit
+
 /// A command's arguments after parsing: flags seen, option values, positionals in order.
 public struct ParsedArguments: Sendable, Equatable {
     public var flags: Set<String> = []
@@ -40,8 +41,14 @@ public struct ParsedArguments: Sendable, Equatable {
                 parsed.positionals.append(word)
                 continue
             }
-            if word == "--" { optionsEnded = true; continue }
-            if word == "-h" || word == "--help" { parsed.wantsHelp = true; continue }
+            if word == "--" {
+                optionsEnded = true
+                continue
+            }
+            if word == "-h" || word == "--help" {
+                parsed.wantsHelp = true
+                continue
+            }
             var name = word
             var inlineValue: String?
             if let equals = word.firstIndex(of: "="), word.hasPrefix("--") {

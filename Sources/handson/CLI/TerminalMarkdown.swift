@@ -1,4 +1,5 @@
 import HandsOnKit
+
 /// Markdown for a terminal: headings bold (and underlined by a rule), `**strong**` and `*emphasis*` bold,
 /// `code` in cyan, fenced code blocks set apart with a bar. Plain text where colour is off.
 public enum TerminalMarkdown {
@@ -9,7 +10,9 @@ public enum TerminalMarkdown {
             let trimmed = line.trimmedSpaces
             if trimmed.hasPrefix("```") {
                 inCode.toggle()
-                output.append(style.dim(inCode ? "  ┌──" + (trimmed.dropFirst(3).isEmpty ? "" : " " + trimmed.dropFirst(3)) : "  └──"))
+                output.append(
+                    style.dim(
+                        inCode ? "  ┌──" + (trimmed.dropFirst(3).isEmpty ? "" : " " + trimmed.dropFirst(3)) : "  └──"))
                 continue
             }
             if inCode {
@@ -20,7 +23,11 @@ public enum TerminalMarkdown {
                 let level = trimmed.prefix { $0 == "#" }.count
                 let title = inline(String(trimmed.dropFirst(level)).trimmedSpaces, style: style, insideBold: true)
                 output.append(style.bold(title))
-                if level <= 2 { output.append(style.dim(String(repeating: level == 1 ? "═" : "─", count: min(max(displayWidth(title), 8), 72)))) }
+                if level <= 2 {
+                    output.append(
+                        style.dim(
+                            String(repeating: level == 1 ? "═" : "─", count: min(max(displayWidth(title), 8), 72))))
+                }
                 continue
             }
             if trimmed.hasPrefix("- ") || trimmed.hasPrefix("* ") {
@@ -45,9 +52,10 @@ public enum TerminalMarkdown {
                 let inner = String(rest[rest.index(rest.startIndex, offsetBy: 2)..<close.lowerBound])
                 result += insideBold ? inner : style.bold(inner)
                 index = close.upperBound
-            } else if (rest.hasPrefix("*") || rest.hasPrefix("_")), rest.count > 2, let marker = rest.first,
-                      rest.dropFirst().first != " ", let close = rest.dropFirst().firstIndex(of: marker),
-                      close > rest.index(after: rest.startIndex) {
+            } else if rest.hasPrefix("*") || rest.hasPrefix("_"), rest.count > 2, let marker = rest.first,
+                rest.dropFirst().first != " ", let close = rest.dropFirst().firstIndex(of: marker),
+                close > rest.index(after: rest.startIndex)
+            {
                 let inner = String(rest[rest.index(after: rest.startIndex)..<close])
                 result += insideBold ? inner : style.bold(inner)
                 index = text.index(after: close)
@@ -66,7 +74,8 @@ func displayWidth(_ text: String) -> Int {
     text.unicodeScalars.reduce(0) { width, scalar in
         switch scalar.value {
         case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
-             0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6: return width + 2
+            0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6:
+            return width + 2
         default: return width + 1
         }
     }

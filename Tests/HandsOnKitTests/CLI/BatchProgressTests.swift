@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -7,8 +8,9 @@ import Testing
 struct BatchProgressTests {
     static func console(terminal: Bool) -> (ConsoleIO, LockedBox<String>) {
         let err = LockedBox("")
-        let io = ConsoleIO(outputIsTerminal: terminal, errorIsTerminal: terminal, environment: ["NO_COLOR": "1"],
-                           writeOutput: { _ in }, writeError: { text in err.withLock { $0 += text } })
+        let io = ConsoleIO(
+            outputIsTerminal: terminal, errorIsTerminal: terminal, environment: ["NO_COLOR": "1"],
+            writeOutput: { _ in }, writeError: { text in err.withLock { $0 += text } })
         return (io, err)
     }
 
@@ -29,13 +31,14 @@ struct BatchProgressTests {
         let (io, err) = Self.console(terminal: false)
         try Self.play(BatchProgress(io: io, total: 6, alreadyDone: 1, jobs: 2))
         let lines = err.withLock { $0 }.split(separator: "\n").map(String.init)
-        #expect(lines == [
-            "[1/6] started as-given on default",
-            "[1/6] started scratch on default",
-            "[2/6] as-given: 0/100 (891MB) in 3.1 s; failed: size",
-            "[3/6] scratch: 100/100 (1.87MB) in 2.9 s — NOT SAVED: disk full",
-            "slim: stopped, not saved",
-        ])
+        #expect(
+            lines == [
+                "[1/6] started as-given on default",
+                "[1/6] started scratch on default",
+                "[2/6] as-given: 0/100 (891MB) in 3.1 s; failed: size",
+                "[3/6] scratch: 100/100 (1.87MB) in 2.9 s — NOT SAVED: disk full",
+                "slim: stopped, not saved",
+            ])
     }
 
     @Test func onATerminalOneLiveLineIsRedrawnBelowTheFinishedAnswers() async throws {
@@ -45,7 +48,9 @@ struct BatchProgressTests {
         #expect(!text.contains("started"), "starts show on the live line only")
         #expect(text.contains("\r\u{1B}[K[1/6] 2 running · 0s elapsed · as-given, scratch"))
         #expect(text.contains("\r\u{1B}[K[2/6] as-given: 0/100 (891MB) in 3.1 s; failed: size\n"))
-        #expect(text.contains("[3/6] 0 running · 0s elapsed · about 6s left"), "three answers left, two jobs, about 3 s each: \(text)")
+        #expect(
+            text.contains("[3/6] 0 running · 0s elapsed · about 6s left"),
+            "three answers left, two jobs, about 3 s each: \(text)")
         #expect(text.hasSuffix("\r\u{1B}[K"), "the live line is cleared at the end")
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -38,7 +39,10 @@ struct CLITests {
         (["demo", "--port", "many"], "Error: --port takes a positive whole number, not 'many'"),
         (["batch", "class"], "Error: --chapter is required"),
         (["batch", "--chapter", "ictsc-diet", "class"], "Error: --out is required"),
-        (["batch", "--chapter", "ictsc-diet", "class", "--out", "r", "--jobs", "0"], "Error: --jobs takes a positive whole number, not '0'"),
+        (
+            ["batch", "--chapter", "ictsc-diet", "class", "--out", "r", "--jobs", "0"],
+            "Error: --jobs takes a positive whole number, not '0'"
+        ),
     ])
     func usageErrorsSayWhatIsWrongOnStderrWithExitTwo(arguments: [String], message: String) async {
         let runner = FakeProcessRunner()
@@ -64,7 +68,8 @@ struct CLITests {
     }
 
     @Test func parseImageListOnTextThatIsNoListingExitsOneNamingTheLine() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("handson-not-a-listing-\(UUID().uuidString)")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-not-a-listing-\(UUID().uuidString)")
         try "just some notes\n".write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let run = await CLIRun.run(["parse", "image-ls", file.path])
@@ -76,7 +81,9 @@ struct CLITests {
     }
 
     @Test func parseCurlPrintsEveryFieldWithNulls() async throws {
-        let run = await CLIRun.run(["parse", "curl", ListingFixtures.directory + "/../curl/connection-refused-verbose.txt"])
+        let run = await CLIRun.run([
+            "parse", "curl", ListingFixtures.directory + "/../curl/connection-refused-verbose.txt",
+        ])
         #expect(run.exitCode == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(object["curlExitCode"] as? Int == 7)
@@ -96,7 +103,8 @@ struct CLITests {
         #expect(!plain.stdout.contains("\u{1B}["))
         let coloured = await CLIRun.run(["doctor"], terminal: true)
         #expect(coloured.stdout.contains("\u{1B}["))
-        let noColor = await CLIRun.run(["doctor"], environment: ["PATH": "/usr/bin:/bin", "NO_COLOR": "1"], terminal: true)
+        let noColor = await CLIRun.run(
+            ["doctor"], environment: ["PATH": "/usr/bin:/bin", "NO_COLOR": "1"], terminal: true)
         #expect(!noColor.stdout.contains("\u{1B}["))
     }
 
@@ -117,7 +125,8 @@ struct HelpAndInstallTests {
         for command in [["batch"], ["lab", "prepare"], ["grade"]] {
             let viaHelp = await CLIRun.run(["help"] + command)
             let viaOption = await CLIRun.run(command + ["--help"])
-            #expect(viaHelp.exitCode == 0 && viaHelp.stdout == viaOption.stdout && !viaHelp.stdout.isEmpty, "\(command)")
+            #expect(
+                viaHelp.exitCode == 0 && viaHelp.stdout == viaOption.stdout && !viaHelp.stdout.isEmpty, "\(command)")
         }
         let unknown = await CLIRun.run(["help", "nope"])
         #expect(unknown.exitCode == ExitCode.usage)
@@ -125,16 +134,21 @@ struct HelpAndInstallTests {
     }
 
     @Test func anInstalledBinaryFindsTheCourseUnderShare() async throws {
-        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("handson-prefix-\(UUID().uuidString.prefix(8))").path
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-prefix-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: prefix) }
         for folder in ["bin", "share/handson/Chapters", "share/handson/apps"] {
             try FileManager.default.createDirectory(atPath: "\(prefix)/\(folder)", withIntermediateDirectories: true)
         }
         let layout = ProjectLayout.locate(environment: [:], currentDirectory: "/", executable: "\(prefix)/bin/handson")
         #expect(layout?.root == "\(prefix)/share/handson")
-        #expect(ProjectLayout.locate(environment: [:], currentDirectory: "/", executable: "/nowhere/bin/handson") == nil)
-        #expect(ProjectLayout.locate(environment: ["HANDSON_HOME": "/elsewhere"], currentDirectory: "/",
-                                     executable: "\(prefix)/bin/handson")?.root == "/elsewhere", "HANDSON_HOME still wins")
+        #expect(
+            ProjectLayout.locate(environment: [:], currentDirectory: "/", executable: "/nowhere/bin/handson") == nil)
+        #expect(
+            ProjectLayout.locate(
+                environment: ["HANDSON_HOME": "/elsewhere"], currentDirectory: "/",
+                executable: "\(prefix)/bin/handson")?.root == "/elsewhere", "HANDSON_HOME still wins")
     }
 }
 
@@ -142,38 +156,53 @@ struct HelpAndInstallTests {
 struct CompletionTests {
     /// Sources the bash script in a real bash and asks it to complete each command line.
     static func bashCompletes(_ lines: [[String]], script: String) async throws -> [String] {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-completion-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-completion-\(UUID().uuidString)"
+        ).path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try script.write(toFile: "\(folder)/handson.bash", atomically: true, encoding: .utf8)
         var driver = "source \"\(folder)/handson.bash\"\n"
         for words in lines {
             let quoted = words.map { "'\($0)'" }.joined(separator: " ")
-            driver += "COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); COMPREPLY=(); _handson; echo \"${COMPREPLY[*]}\"\n"
+            driver +=
+                "COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); COMPREPLY=(); _handson; echo \"${COMPREPLY[*]}\"\n"
         }
-        let result = try await SystemProcessRunner().run(ProcessRequest("bash", ["-c", driver], workingDirectory: folder))
+        let result = try await SystemProcessRunner().run(
+            ProcessRequest("bash", ["-c", driver], workingDirectory: folder))
         #expect(result.succeeded, "\(result.stderr)")
         return result.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
     }
 
     @Test func bashCompletesCommandsOptionsAndTheirValues() async throws {
-        let run = await CLIRun.run(["completion", "bash"], environment: ["PATH": "/usr/bin:/bin", "HANDSON_HOME": CourseChaptersTests.chaptersDirectory + "/.."])
+        let run = await CLIRun.run(
+            ["completion", "bash"],
+            environment: ["PATH": "/usr/bin:/bin", "HANDSON_HOME": CourseChaptersTests.chaptersDirectory + "/.."])
         #expect(run.exitCode == 0)
-        let answers = try await Self.bashCompletes([
-            ["handson", "ba"], ["handson", "batch", "--cha"], ["handson", "batch", "--chapter", ""], ["handson", "lab", ""],
-            ["handson", "grade", "--engine", ""], ["handson", "run", "--step", "sm"], ["handson", "start", "opt"],
-        ], script: run.stdout)
-        #expect(answers == ["batch", "--chapter",
-                            "containerize-webapp distroless-vs-alpine ictsc-diet lightweight-base-images optimize-image",
-                            "list prepare", "docker podman", "smallest", "optimize-image"], "\(answers)")
+        let answers = try await Self.bashCompletes(
+            [
+                ["handson", "ba"], ["handson", "batch", "--cha"], ["handson", "batch", "--chapter", ""],
+                ["handson", "lab", ""],
+                ["handson", "grade", "--engine", ""], ["handson", "run", "--step", "sm"], ["handson", "start", "opt"],
+            ], script: run.stdout)
+        #expect(
+            answers == [
+                "batch", "--chapter",
+                "containerize-webapp distroless-vs-alpine ictsc-diet lightweight-base-images optimize-image",
+                "list prepare", "docker podman", "smallest", "optimize-image",
+            ], "\(answers)")
     }
 
     @Test func everyCommandAndOptionIsInTheFishScript() async {
-        let run = await CLIRun.run(["completion", "fish"], environment: ["PATH": "/usr/bin:/bin", "HANDSON_HOME": CourseChaptersTests.chaptersDirectory + "/.."])
+        let run = await CLIRun.run(
+            ["completion", "fish"],
+            environment: ["PATH": "/usr/bin:/bin", "HANDSON_HOME": CourseChaptersTests.chaptersDirectory + "/.."])
         #expect(run.exitCode == 0)
         for command in HandsOnCLI.commands {
             #expect(run.stdout.contains(" -a \(command.spec.path.last!) "), "\(command.spec.name)")
-            for option in command.spec.options { #expect(run.stdout.contains(" -l \(option.name.dropFirst(2))"), "\(command.spec.name) \(option.name)") }
+            for option in command.spec.options {
+                #expect(run.stdout.contains(" -l \(option.name.dropFirst(2))"), "\(command.spec.name) \(option.name)")
+            }
         }
         let zsh = await CLIRun.run(["completion", "zsh"])
         #expect(zsh.stdout.hasPrefix("autoload -U +X bashcompinit && bashcompinit\n"))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -7,12 +8,15 @@ struct DoctorTests {
     func dockerThatAnswers(withImages present: Bool) -> FakeProcessRunner {
         let runner = FakeProcessRunner()
         runner.on(["docker", "version", "--format", "{{.Server.Version}}"], stdout: "20.10.24+dfsg1\n")
-        runner.on(["docker", "info", "--format"],
-                  stdout: "28.2.2|26.1.5+dfsg1|overlay2|[[Backing Filesystem extfs]]|buildx |cgroupfs\n")
-        runner.on(["docker", "image", "inspect", "--format", "{{.Id}}"], exit: present ? 0 : 1,
-                  stderr: present ? "" : "Error: No such image")
-        runner.on(["docker", "image", "inspect", "--format", "{{json .Config.Labels}}"],
-                  stdout: #"{"org.handson.stand-in":"local stand-in built from Debian packages"}"#)
+        runner.on(
+            ["docker", "info", "--format"],
+            stdout: "28.2.2|26.1.5+dfsg1|overlay2|[[Backing Filesystem extfs]]|buildx |cgroupfs\n")
+        runner.on(
+            ["docker", "image", "inspect", "--format", "{{.Id}}"], exit: present ? 0 : 1,
+            stderr: present ? "" : "Error: No such image")
+        runner.on(
+            ["docker", "image", "inspect", "--format", "{{json .Config.Labels}}"],
+            stdout: #"{"org.handson.stand-in":"local stand-in built from Debian packages"}"#)
         for image in LabImage.catalog {
             FakeImageArchive.serve(ImageReference(image.reference).qualified, fileBytes: 1_550_000, on: runner)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -11,7 +12,9 @@ struct ProbeCommandTests {
         let answers = LockedBox([nil, nil] + bodies.map(Optional.some))
         runner.on(["curl"]) { request in
             let output = request.arguments[request.arguments.firstIndex(of: "-o")! + 1]
-            guard let body = answers.withLock({ $0.count > 1 ? $0.removeFirst() : $0[0] }) else { return (7, "000 7", "") }
+            guard let body = answers.withLock({ $0.count > 1 ? $0.removeFirst() : $0[0] }) else {
+                return (7, "000 7", "")
+            }
             try? body.write(toFile: output, atomically: true, encoding: .utf8)
             return (0, "200 0", "")
         }
@@ -31,7 +34,9 @@ struct ProbeCommandTests {
         let runner = Self.curl(bodies: ["{\"status\":\"Starting\"}"])
         let run = await CLIRun.run(["probe", "http://127.0.0.1:9091/health", "--deadline", "10"], runner: runner)
         #expect(run.exitCode == 1)
-        #expect(run.stderr.contains("did not answer 200 with status = Healthy within 10 s; last: 200 {\"status\":\"Starting\"}"))
+        #expect(
+            run.stderr.contains(
+                "did not answer 200 with status = Healthy within 10 s; last: 200 {\"status\":\"Starting\"}"))
     }
 
     @Test func anyBodyAcceptsTheFirstAnswerWithTheStatus() async {

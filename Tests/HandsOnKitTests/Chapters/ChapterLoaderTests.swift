@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 /// A chapter folder made for one test, with a starter, step texts and solution files.
@@ -8,7 +9,8 @@ struct ChapterFolder {
     let directory: String
 
     init(id: String = "demo", json: String) throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-chapters-\(UUID().uuidString)").path
+        root =
+            FileManager.default.temporaryDirectory.appendingPathComponent("handson-chapters-\(UUID().uuidString)").path
         directory = "\(root)/\(id)"
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: "\(directory)/starter", withIntermediateDirectories: true)
@@ -79,41 +81,94 @@ struct ChapterLoaderTests {
         #expect(chapter.title.text(in: .ja) == "デモ")
         #expect(chapter.title.text(in: .ko) == "Demo", "a language the chapter lacks falls back to English")
         #expect(chapter.steps.map(\.id) == ["build", "run"])
-        #expect(chapter.steps[0].checks[1].kind == .imageTiers(image: "demo:1", tiers: SizeTiers([
-            SizeTier(maxBytes: 400_000_000, score: 40), SizeTier(maxBytes: 10_000_000, score: 100)]), passScore: 1))
+        #expect(
+            chapter.steps[0].checks[1].kind
+                == .imageTiers(
+                    image: "demo:1",
+                    tiers: SizeTiers([
+                        SizeTier(maxBytes: 400_000_000, score: 40), SizeTier(maxBytes: 10_000_000, score: 100),
+                    ]), passScore: 1))
         #expect(chapter.steps[1].needs == ["build"])
-        #expect(chapter.steps[1].checks[0].kind == .http(HTTPExpectation(url: "http://127.0.0.1:9091/health", status: 200,
-                                                                          jsonField: "status", equals: "Healthy", deadlineSeconds: 20)))
+        #expect(
+            chapter.steps[1].checks[0].kind
+                == .http(
+                    HTTPExpectation(
+                        url: "http://127.0.0.1:9091/health", status: 200,
+                        jsonField: "status", equals: "Healthy", deadlineSeconds: 20)))
         #expect(chapter.grading?.basis == .displayed)
         #expect(chapter.grading?.dockerfile == "Dockerfile")
         #expect(chapter.starter.protectedFiles == ["hash.go"])
     }
 
-    @Test(arguments: [
-        ([(#""tiers": [{"maxBytes": 400000000, "score": 40}, {"maxBytes": 10000000, "score": 100}]"#, #""tiers": 5"#)],
-         "steps[0].checks[1].tiers: expected an array"),
-        ([(#""kind": "imageExists""#, #""kind": "imgExists""#)],
-         "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, imageServes, commandOutput, fileUnchanged, dockerfile, imageContents)"),
-        ([(#"{"id": "exists", "kind": "imageExists", "image": "demo:1"}"#, #"{"id": "exists", "kind": "imageExists"}"#)],
-         "steps[0].checks[0].image: missing"),
-        ([(#""title": "Run it","#, "")], "steps[1].title: missing"),
-        ([(#""needs": ["build"]"#, #""needs": ["deploy"]"#)], "steps[1].needs[0]: 'deploy' is not an earlier step"),
-        ([(#""id": "run""#, #""id": "build""#)], "steps[1].id: 'build' is used by an earlier step"),
-        ([(#""text": {"en": "steps/build.en.md"},"#, #""text": {"en": "steps/missing.md"},"#)],
-         "steps[0].text.en: 'steps/missing.md' does not exist"),
-        ([(#""solutions/Dockerfile""#, #""solutions/Nope""#)], "steps[0].solution.files.Dockerfile: 'solutions/Nope' does not exist"),
-        ([(#""whenFailing": "exists""#, #""whenFailing": "nope""#)], "steps[0].hints[0].whenFailing: 'nope' is not a check of this step"),
-        ([(#""id": "demo""#, #""id": "other""#)], "id: 'other' must match the folder name 'demo'"),
-        ([(#""starter": {"directory": "starter""#, #""starter": {"directory": "elsewhere""#)],
-         "starter.directory: 'elsewhere' does not exist"),
-        ([(#"{"maxBytes": 10000000, "score": 100}], "gates""#, #"{"maxBytes": 10000000, "score": 150}], "gates""#)],
-         "grading.tiers[0].score: must be 0 to 100"),
-        ([(#""matches": "^[0-9a-f]{64}$""#, #""matches": "([""#)], "grading.gates[0].matches: not a valid regular expression"),
-        ([(#""optional""#, "")].filter { _ in false } + [(#""commands": [["docker""#, #""commands": ["docker""#),
-                                                        (#""-t", "demo:1", "."]]"#, #""-t", "demo:1", "."]"#)],
-         "steps[0].commands[0]: expected an array"),
-        ([(#""baseImages": ["golang:1.19"]"#, #""baseImages": null"#)], "baseImages: expected an array, found null"),
-    ] as [([(String, String)], String)])
+    @Test(
+        arguments: [
+            (
+                [
+                    (
+                        #""tiers": [{"maxBytes": 400000000, "score": 40}, {"maxBytes": 10000000, "score": 100}]"#,
+                        #""tiers": 5"#
+                    )
+                ],
+                "steps[0].checks[1].tiers: expected an array"
+            ),
+            (
+                [(#""kind": "imageExists""#, #""kind": "imgExists""#)],
+                "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, imageServes, commandOutput, fileUnchanged, dockerfile, imageContents)"
+            ),
+            (
+                [
+                    (
+                        #"{"id": "exists", "kind": "imageExists", "image": "demo:1"}"#,
+                        #"{"id": "exists", "kind": "imageExists"}"#
+                    )
+                ],
+                "steps[0].checks[0].image: missing"
+            ),
+            ([(#""title": "Run it","#, "")], "steps[1].title: missing"),
+            ([(#""needs": ["build"]"#, #""needs": ["deploy"]"#)], "steps[1].needs[0]: 'deploy' is not an earlier step"),
+            ([(#""id": "run""#, #""id": "build""#)], "steps[1].id: 'build' is used by an earlier step"),
+            (
+                [(#""text": {"en": "steps/build.en.md"},"#, #""text": {"en": "steps/missing.md"},"#)],
+                "steps[0].text.en: 'steps/missing.md' does not exist"
+            ),
+            (
+                [(#""solutions/Dockerfile""#, #""solutions/Nope""#)],
+                "steps[0].solution.files.Dockerfile: 'solutions/Nope' does not exist"
+            ),
+            (
+                [(#""whenFailing": "exists""#, #""whenFailing": "nope""#)],
+                "steps[0].hints[0].whenFailing: 'nope' is not a check of this step"
+            ),
+            ([(#""id": "demo""#, #""id": "other""#)], "id: 'other' must match the folder name 'demo'"),
+            (
+                [(#""starter": {"directory": "starter""#, #""starter": {"directory": "elsewhere""#)],
+                "starter.directory: 'elsewhere' does not exist"
+            ),
+            (
+                [
+                    (
+                        #"{"maxBytes": 10000000, "score": 100}], "gates""#,
+                        #"{"maxBytes": 10000000, "score": 150}], "gates""#
+                    )
+                ],
+                "grading.tiers[0].score: must be 0 to 100"
+            ),
+            (
+                [(#""matches": "^[0-9a-f]{64}$""#, #""matches": "([""#)],
+                "grading.gates[0].matches: not a valid regular expression"
+            ),
+            (
+                [(#""optional""#, "")].filter { _ in false } + [
+                    (#""commands": [["docker""#, #""commands": ["docker""#),
+                    (#""-t", "demo:1", "."]]"#, #""-t", "demo:1", "."]"#),
+                ],
+                "steps[0].commands[0]: expected an array"
+            ),
+            (
+                [(#""baseImages": ["golang:1.19"]"#, #""baseImages": null"#)],
+                "baseImages: expected an array, found null"
+            ),
+        ] as [([(String, String)], String)])
     func aBrokenChapterIsRefusedWithTheFileAndTheKeyPath(replacements: [(String, String)], message: String) throws {
         let folder = try ChapterFolder.valid(replacements)
         defer { folder.remove() }
@@ -158,8 +213,11 @@ struct CourseChaptersTests {
     @Test func everyChapterLoadsAndValidates() async {
         let (chapters, errors) = ChapterLoader.loadAll(from: Self.chaptersDirectory)
         #expect(errors.isEmpty, "\(errors)")
-        #expect(chapters.map(\.id) == ["containerize-webapp", "distroless-vs-alpine", "ictsc-diet", "lightweight-base-images",
-                                        "optimize-image"])
+        #expect(
+            chapters.map(\.id) == [
+                "containerize-webapp", "distroless-vs-alpine", "ictsc-diet", "lightweight-base-images",
+                "optimize-image",
+            ])
         for chapter in chapters {
             #expect(chapter.steps.allSatisfy { $0.text.translations["en"] != nil }, "\(chapter.id) has English texts")
             #expect(chapter.steps.allSatisfy { !$0.checks.isEmpty }, "\(chapter.id): every step checks something")

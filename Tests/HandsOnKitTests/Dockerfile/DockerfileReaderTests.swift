@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 @Suite("Reading Dockerfiles: stages, bases, forms, cgo")
@@ -11,7 +12,8 @@ struct DockerfileReaderTests {
     }()
 
     @Test func theCoursesStartingDockerfileIsOneDynamicStage() async throws {
-        let facts = try DockerfileFacts(text: try String(contentsOfFile: "\(Self.repositoryRoot)/apps/Dockerfile", encoding: .utf8))
+        let facts = try DockerfileFacts(
+            text: try String(contentsOfFile: "\(Self.repositoryRoot)/apps/Dockerfile", encoding: .utf8))
         #expect(facts.stageCount == 1)
         #expect(facts.finalBase == "golang:1.19")
         #expect(facts.unpinnedBases.isEmpty)
@@ -29,28 +31,29 @@ struct DockerfileReaderTests {
     }
 
     @Test func continuationsCommentsAndArgsAreRead() async throws {
-        let facts = try DockerfileFacts(text: """
-            # syntax=docker/dockerfile:1
-            ARG GO_VERSION=1.19
-            FROM golang:${GO_VERSION} AS base
-            WORKDIR /src
+        let facts = try DockerfileFacts(
+            text: """
+                # syntax=docker/dockerfile:1
+                ARG GO_VERSION=1.19
+                FROM golang:${GO_VERSION} AS base
+                WORKDIR /src
 
-            FROM base AS deps
-            COPY go.mod ./
-            RUN go mod download
+                FROM base AS deps
+                COPY go.mod ./
+                RUN go mod download
 
-            FROM deps AS builder
-            COPY . .
-            # build a static, stripped binary
-            RUN CGO_ENABLED=0 GOOS=linux \\
-                # comments inside a continuation are dropped
-                go build -ldflags '-s -w' \\
-                -o /out/server ./server
+                FROM deps AS builder
+                COPY . .
+                # build a static, stripped binary
+                RUN CGO_ENABLED=0 GOOS=linux \\
+                    # comments inside a continuation are dropped
+                    go build -ldflags '-s -w' \\
+                    -o /out/server ./server
 
-            FROM scratch
-            COPY --from=builder --chown=65532:65532 /out/server /server
-            ENTRYPOINT ./server
-            """)
+                FROM scratch
+                COPY --from=builder --chown=65532:65532 /out/server /server
+                ENTRYPOINT ./server
+                """)
         #expect(facts.stageCount == 4)
         #expect(facts.stages.map(\.name) == ["base", "deps", "builder", nil])
         #expect(facts.stages[0].base == "golang:1.19")
@@ -64,13 +67,17 @@ struct DockerfileReaderTests {
     }
 
     @Test func cgoLeftOnBeforeScratchIsSeen() async throws {
-        let facts = try DockerfileFacts(text: "FROM golang:1.19 AS b\nRUN go build -o /s ./server\nFROM scratch\nCOPY --from=b /s /s\nCMD [\"/s\"]\n")
+        let facts = try DockerfileFacts(
+            text:
+                "FROM golang:1.19 AS b\nRUN go build -o /s ./server\nFROM scratch\nCOPY --from=b /s /s\nCMD [\"/s\"]\n")
         #expect(facts.cgoDisabledForScratch == false)
     }
 
-    @Test(arguments: [("FROM golang", ["golang"]), ("FROM golang:latest", ["golang:latest"]),
-                      ("FROM golang:1.19", []), ("FROM golang@sha256:abc", []), ("FROM scratch", []),
-                      ("FROM docker.io/library/golang:latest AS b\nFROM b", ["docker.io/library/golang:latest"])])
+    @Test(arguments: [
+        ("FROM golang", ["golang"]), ("FROM golang:latest", ["golang:latest"]),
+        ("FROM golang:1.19", []), ("FROM golang@sha256:abc", []), ("FROM scratch", []),
+        ("FROM docker.io/library/golang:latest AS b\nFROM b", ["docker.io/library/golang:latest"]),
+    ])
     func unpinnedBasesAreNamed(text: String, unpinned: [String]) throws {
         #expect(try DockerfileFacts(text: text).unpinnedBases == unpinned)
     }
@@ -86,30 +93,34 @@ struct DockerfileReaderTests {
         ("RUN echo hi\nFROM busybox\n", DockerfileError(line: 1, message: "RUN comes before the first FROM")),
         ("FROM busybox\nFORM x\n", DockerfileError(line: 2, message: "unknown instruction 'FORM'")),
         ("FROM\n", DockerfileError(line: 1, message: "FROM needs an image")),
-        ("FROM a b c d\n", DockerfileError(line: 1, message: "FROM takes an image and an optional 'AS name', not 'a b c d'")),
+        (
+            "FROM a b c d\n",
+            DockerfileError(line: 1, message: "FROM takes an image and an optional 'AS name', not 'a b c d'")
+        ),
     ])
     func whatCannotBeReadNamesTheLine(text: String, error: DockerfileError) {
         #expect(throws: error) { try DockerfileReader.read(text) }
     }
 
     @Test func targetsDependencyOrderAndUser() async throws {
-        let facts = try DockerfileFacts(text: """
-            FROM golang:1.19 AS base
-            WORKDIR /src
-            FROM base AS deps
-            COPY go.mod ./
-            RUN go mod download
-            FROM deps AS builder
-            COPY . .
-            RUN CGO_ENABLED=0 go build -o /out/server ./server
-            FROM gcr.io/distroless/static-debian12:nonroot AS runner-distroless
-            COPY --from=builder /out/server /server
-            USER nonroot
-            ENTRYPOINT ["/server"]
-            FROM alpine:3.20 AS runner-alpine
-            COPY --from=builder /out/server /server
-            ENTRYPOINT ./server
-            """)
+        let facts = try DockerfileFacts(
+            text: """
+                FROM golang:1.19 AS base
+                WORKDIR /src
+                FROM base AS deps
+                COPY go.mod ./
+                RUN go mod download
+                FROM deps AS builder
+                COPY . .
+                RUN CGO_ENABLED=0 go build -o /out/server ./server
+                FROM gcr.io/distroless/static-debian12:nonroot AS runner-distroless
+                COPY --from=builder /out/server /server
+                USER nonroot
+                ENTRYPOINT ["/server"]
+                FROM alpine:3.20 AS runner-alpine
+                COPY --from=builder /out/server /server
+                ENTRYPOINT ./server
+                """)
         #expect(facts.finalBase == "alpine:3.20")
         #expect(facts.finalUser == nil)
         let distroless = try #require(facts.forTarget("runner-distroless"))
@@ -122,9 +133,11 @@ struct DockerfileReaderTests {
     }
 
     @Test func sourceCopiedBeforeTheDownloadDefeatsTheCache() async throws {
-        let late = try DockerfileFacts(text: "FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build ./...\n")
+        let late = try DockerfileFacts(
+            text: "FROM golang:1.19\nWORKDIR /src\nCOPY . .\nRUN go mod download\nRUN go build ./...\n")
         #expect(late.downloadsDependenciesBeforeSource == false)
-        let early = try DockerfileFacts(text: "FROM golang:1.19\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\n")
+        let early = try DockerfileFacts(
+            text: "FROM golang:1.19\nWORKDIR /src\nCOPY go.mod go.sum ./\nRUN go mod download\nCOPY . .\n")
         #expect(early.downloadsDependenciesBeforeSource == true)
         let none = try DockerfileFacts(text: "FROM golang:1.19\nCOPY . .\n")
         #expect(none.downloadsDependenciesBeforeSource == nil)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 @Suite("What a build says it made")
@@ -10,8 +11,11 @@ struct BuildOutputTests {
 
     @Test func dockersClassicBuilderListsEveryStepImageButNotItsContainers() async throws {
         let ids = ContainerEngine.stepImageIDs(inBuildOutput: try Self.fixture("docker-classic-multistage.txt"))
-        #expect(ids == ["6df9f6fdeeaf", "b07d47d7e9a7", "5446a1b3f606", "6e6082e03695", "044b70b108ca", "aa9ed5676f57",
-                        "2c78e6178352", "000fad0dd787"])
+        #expect(
+            ids == [
+                "6df9f6fdeeaf", "b07d47d7e9a7", "5446a1b3f606", "6e6082e03695", "044b70b108ca", "aa9ed5676f57",
+                "2c78e6178352", "000fad0dd787",
+            ])
     }
 
     @Test func podmansShortIDsAreRead() async throws {
@@ -23,12 +27,20 @@ struct BuildOutputTests {
         runner.on(["docker", "image", "inspect"], stdout: "sha256:aaa 1\nsha256:bbb 0\nsha256:ccc 0\n")
         runner.on(["docker", "image", "rm"])
         await ContainerEngine(kind: .docker, runner: runner)
-            .removeUntaggedStepImages(ofBuildOutput: " ---> aaaaaaaaaaaa\n ---> Running in 0123456789ab\n ---> bbbbbbbbbbbb\n ---> cccccccccccc\n")
-        #expect(runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [["docker", "image", "rm", "sha256:ccc", "sha256:bbb"]],
-                "newest first, in one call")
+            .removeUntaggedStepImages(
+                ofBuildOutput:
+                    " ---> aaaaaaaaaaaa\n ---> Running in 0123456789ab\n ---> bbbbbbbbbbbb\n ---> cccccccccccc\n")
+        #expect(
+            runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [
+                ["docker", "image", "rm", "sha256:ccc", "sha256:bbb"]
+            ],
+            "newest first, in one call")
         #expect(runner.lastRequest(["docker", "image", "rm"])?.cancellable == false, "clean-up goes on after Ctrl-C")
-        #expect(runner.commands.first == ["docker", "image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}",
-                                          "aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc"])
+        #expect(
+            runner.commands.first == [
+                "docker", "image", "inspect", "--format", "{{.Id}} {{len .RepoTags}}",
+                "aaaaaaaaaaaa", "bbbbbbbbbbbb", "cccccccccccc",
+            ])
     }
 
     @Test func anImageRefusedForItsChildIsTriedAgainOnceTheChildHasGone() async {
@@ -36,34 +48,44 @@ struct BuildOutputTests {
         let passes = LockedBox(0)
         runner.on(["docker", "image", "inspect"]) { _ in
             passes.withLock { $0 += 1 }
-            return passes.withLock { $0 } == 1 ? (0, "sha256:bbb 0\nsha256:ccc 0\n", "") : (1, "sha256:bbb 0\n", "Error: No such image: ccc")
+            return passes.withLock { $0 } == 1
+                ? (0, "sha256:bbb 0\nsha256:ccc 0\n", "") : (1, "sha256:bbb 0\n", "Error: No such image: ccc")
         }
         runner.on(["docker", "image", "rm"]) { request in
-            request.arguments.count == 4 ? (1, "Deleted: sha256:ccc\n", "conflict: image bbb has dependent child images") : (0, "Deleted: sha256:bbb\n", "")
+            request.arguments.count == 4
+                ? (1, "Deleted: sha256:ccc\n", "conflict: image bbb has dependent child images")
+                : (0, "Deleted: sha256:bbb\n", "")
         }
         await ContainerEngine(kind: .docker, runner: runner).removeUntaggedImages(["bbbbbbbbbbbb", "cccccccccccc"])
-        #expect(runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [
-            ["docker", "image", "rm", "sha256:ccc", "sha256:bbb"], ["docker", "image", "rm", "sha256:bbb"]])
+        #expect(
+            runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [
+                ["docker", "image", "rm", "sha256:ccc", "sha256:bbb"], ["docker", "image", "rm", "sha256:bbb"],
+            ])
     }
 }
 
 @Suite("Why a build failed, as each builder says it")
 struct BuildFailureSummaryTests {
     @Test(arguments: [
-        ("buildkit", #"ERROR: failed to solve: process "/bin/sh -c echo compiling && exit 3" did not complete successfully: exit code: 3"#),
+        (
+            "buildkit",
+            #"ERROR: failed to solve: process "/bin/sh -c echo compiling && exit 3" did not complete successfully: exit code: 3"#
+        ),
         ("classic", "The command '/bin/sh -c echo compiling && exit 3' returned a non-zero code: 3"),
         ("podman", #"Error: building at STEP "RUN echo compiling && exit 3": while running runtime: exit status 3"#),
     ])
     func theBuildersOwnReasonLineIsKept(builder: String, reason: String) throws {
-        let result = ProcessResult(command: ["docker", "build"], termination: .exited(1),
-                                   standardOutput: .of(try BuildOutputTests.fixture("\(builder)-failed.stdout")),
-                                   standardError: .of(try BuildOutputTests.fixture("\(builder)-failed.stderr")), durationSeconds: 1)
+        let result = ProcessResult(
+            command: ["docker", "build"], termination: .exited(1),
+            standardOutput: .of(try BuildOutputTests.fixture("\(builder)-failed.stdout")),
+            standardError: .of(try BuildOutputTests.fixture("\(builder)-failed.stderr")), durationSeconds: 1)
         #expect(ContainerEngine.buildFailureSummary(result) == reason)
     }
 
     @Test func withoutAReasonLineTheLastLinesAreKept() async {
-        let result = ProcessResult(command: ["docker", "build"], termination: .exited(1), standardOutput: .of("one\ntwo\n"),
-                                   standardError: .of("cannot connect\n"), durationSeconds: 1)
+        let result = ProcessResult(
+            command: ["docker", "build"], termination: .exited(1), standardOutput: .of("one\ntwo\n"),
+            standardError: .of("cannot connect\n"), durationSeconds: 1)
         #expect(ContainerEngine.buildFailureSummary(result) == "cannot connect\none\ntwo")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 @Suite("Batch folders and saved results")
@@ -13,7 +14,9 @@ struct BatchStoreTests {
     @Test func submissionsAreTheVisibleSubFoldersButNotTheReportFolder() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        for name in ["bob", "alice", ".git", "report"] { try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true) }
+        for name in ["bob", "alice", ".git", "report"] {
+            try FileManager.default.createDirectory(atPath: "\(folder)/\(name)", withIntermediateDirectories: true)
+        }
         try "x".write(toFile: "\(folder)/grades.xlsx", atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: "\(folder)/link", withDestinationPath: "/tmp")
         let listing = try SubmissionFolders.list(in: folder, excluding: "\(folder)/report/")
@@ -31,7 +34,8 @@ struct BatchStoreTests {
             let store = try BatchResultStore(directory: folder, chapter: "ictsc-diet")
             for grade in grades.prefix(3) { try store.save(grade) }
         }
-        try "{\"half\": ".write(toFile: "\(folder)/results/\(grades[1].submission).json", atomically: true, encoding: .utf8)
+        try "{\"half\": ".write(
+            toFile: "\(folder)/results/\(grades[1].submission).json", atomically: true, encoding: .utf8)
         let store = try BatchResultStore(directory: folder, chapter: "ictsc-diet")
         let loaded = store.load(submissions)
         #expect(loaded.grades.keys.sorted() == [grades[0].submission, grades[2].submission].sorted())
@@ -46,8 +50,12 @@ struct BatchStoreTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
             let first = try BatchResultStore(directory: folder, chapter: "ictsc-diet")
-            let error = try #require(throws: BatchError.self) { try BatchResultStore(directory: folder, chapter: "ictsc-diet") }
-            #expect(error == .reportFolderBusy(folder) && error.description.contains("another `handson batch` is writing to"))
+            let error = try #require(throws: BatchError.self) {
+                try BatchResultStore(directory: folder, chapter: "ictsc-diet")
+            }
+            #expect(
+                error == .reportFolderBusy(folder)
+                    && error.description.contains("another `handson batch` is writing to"))
             withExtendedLifetime(first) {}
         }
         #expect(throws: Never.self) { try BatchResultStore(directory: folder, chapter: "ictsc-diet") }
@@ -59,10 +67,14 @@ struct BatchStoreTests {
         let batchID: String
         do { batchID = try BatchResultStore(directory: folder, chapter: "ictsc-diet").manifest.batchID }
         do {
-            let error = try #require(throws: BatchError.self) { try BatchResultStore(directory: folder, chapter: "optimize-image") }
+            let error = try #require(throws: BatchError.self) {
+                try BatchResultStore(directory: folder, chapter: "optimize-image")
+            }
             #expect(error == .otherChapter(folder: folder, holds: "ictsc-diet", wanted: "optimize-image"))
         }
-        #expect(try BatchResultStore(directory: folder, chapter: "ictsc-diet").manifest.batchID == batchID, "the batch keeps its id")
+        #expect(
+            try BatchResultStore(directory: folder, chapter: "ictsc-diet").manifest.batchID == batchID,
+            "the batch keeps its id")
     }
 
     @Test func resultFileNamesCannotHideOrLookLikeOptions() async throws {
@@ -80,8 +92,15 @@ struct OrphanedCommandsTests {
     @Test func aProcessNamingTheBatchIsStoppedAndOthersAreNot() async throws {
         let marker = "handson-grade/ictsc-diet:\(UUID().uuidString.prefix(12).lowercased())-"
         let runner = SystemProcessRunner()
-        let running = [("orphan", "\(marker)abc", 30.0), ("bystander", "handson-grade/ictsc-diet:other-abc", 3.0)].map { name, argument, timeout in
-            (name, Task { try? await runner.run(ProcessRequest("/bin/sh", ["-c", "sleep 30", argument], timeout: timeout, killGrace: 1)) })
+        let running = [("orphan", "\(marker)abc", 30.0), ("bystander", "handson-grade/ictsc-diet:other-abc", 3.0)].map {
+            name, argument, timeout in
+            (
+                name,
+                Task {
+                    try? await runner.run(
+                        ProcessRequest("/bin/sh", ["-c", "sleep 30", argument], timeout: timeout, killGrace: 1))
+                }
+            )
         }
         var found: [pid_t] = []
         for _ in 0..<50 where found.isEmpty {
@@ -93,7 +112,8 @@ struct OrphanedCommandsTests {
         await OrphanedCommands.stop(mentioning: [marker])
         let orphan = try #require(await running[0].1.value)
         let bystander = try #require(await running[1].1.value)
-        #expect(orphan.termination == .signaled(SIGTERM) && !orphan.timedOut, "stopped by the batch, not by its timeout")
+        #expect(
+            orphan.termination == .signaled(SIGTERM) && !orphan.timedOut, "stopped by the batch, not by its timeout")
         #expect(bystander.timedOut, "the other batch's command ran on until its own timeout")
     }
 }

@@ -7,20 +7,29 @@ import Testing
 /// cgroups (no cgroup is touched), and what is said where none does.
 @Suite("Build limits on every host kind")
 struct BuildLimitPlanTests {
-    static func engine(_ builder: ImageBuilder, driver: String = "cgroupfs", host: String? = nil, rootless: Bool = false) -> EngineInfo {
-        EngineInfo(name: builder == .buildah ? "podman" : "docker", clientVersion: "26.1.5", version: "26.1.5", storageDriver: "overlay2",
-                   builder: builder, host: host, cgroupDriver: driver, rootless: rootless)
+    static func engine(
+        _ builder: ImageBuilder, driver: String = "cgroupfs", host: String? = nil, rootless: Bool = false
+    ) -> EngineInfo {
+        EngineInfo(
+            name: builder == .buildah ? "podman" : "docker", clientVersion: "26.1.5", version: "26.1.5",
+            storageDriver: "overlay2",
+            builder: builder, host: host, cgroupDriver: driver, rootless: rootless)
     }
 
     static let allControllers: Set<String> = ["memory", "pids", "cpu", "cpuset"]
 
-    static func host(_ version: CgroupHost.Version = .v2, root: Bool = true, systemd: Bool = true,
-                     delegated: Set<String>? = nil) -> CgroupHost {
-        CgroupHost(root: "/sys/fs/cgroup", version: version, isRoot: root, userID: root ? 0 : 1000, systemdRunning: systemd,
-                   controllers: allControllers,
-                   userManager: delegated.map {
-                       .init(cgroupPath: "/user.slice/user-1000.slice/user@1000.service", controllers: $0, runtimeDirectory: "/run/user/1000")
-                   })
+    static func host(
+        _ version: CgroupHost.Version = .v2, root: Bool = true, systemd: Bool = true,
+        delegated: Set<String>? = nil
+    ) -> CgroupHost {
+        CgroupHost(
+            root: "/sys/fs/cgroup", version: version, isRoot: root, userID: root ? 0 : 1000, systemdRunning: systemd,
+            controllers: allControllers,
+            userManager: delegated.map {
+                .init(
+                    cgroupPath: "/user.slice/user-1000.slice/user@1000.service", controllers: $0,
+                    runtimeDirectory: "/run/user/1000")
+            })
     }
 
     static var limitsWithCPU: BuildLimits {
@@ -32,7 +41,8 @@ struct BuildLimitPlanTests {
     @Test(arguments: [ImageBuilder.buildkit, .classic, .buildah])
     func aCgroupfsEngineAsRootGetsACgroupOnV1AndV2(builder: ImageBuilder) {
         for version in [CgroupHost.Version.v1, .v2] {
-            let plan = BuildLimitPlan.plan(Self.limitsWithCPU, engine: Self.engine(builder), host: Self.host(version, systemd: false))
+            let plan = BuildLimitPlan.plan(
+                Self.limitsWithCPU, engine: Self.engine(builder), host: Self.host(version, systemd: false))
             #expect(plan.method == .cgroup)
             #expect(plan.held == [.memory, .processes, .cpu])
             #expect(plan.holdsAll)
@@ -41,13 +51,15 @@ struct BuildLimitPlanTests {
 
     @Test(arguments: [ImageBuilder.buildkit, .classic, .buildah])
     func aSystemdEngineAsRootGetsASliceOfTheMachinesSystemd(builder: ImageBuilder) {
-        let plan = BuildLimitPlan.plan(Self.limitsWithCPU, engine: Self.engine(builder, driver: "systemd"), host: Self.host())
+        let plan = BuildLimitPlan.plan(
+            Self.limitsWithCPU, engine: Self.engine(builder, driver: "systemd"), host: Self.host())
         #expect(plan.method == .systemdSlice)
         #expect(plan.holdsAll)
     }
 
     @Test func theSystemdDriverOnCgroupV1IsRefusedWithTheReason() {
-        let plan = BuildLimitPlan.plan(BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd"), host: Self.host(.v1))
+        let plan = BuildLimitPlan.plan(
+            BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd"), host: Self.host(.v1))
         #expect(plan.method == .timeoutOnly)
         #expect(!plan.holdsAll)
         #expect(plan.notHeld.map(\.limit) == [.memory, .processes])
@@ -56,11 +68,13 @@ struct BuildLimitPlanTests {
 
     @Test func rootlessPodmanGetsTheUsersSliceAndOnlyWhatIsDelegated() {
         let rootless = Self.engine(.buildah, driver: "systemd", rootless: true)
-        let full = BuildLimitPlan.plan(Self.limitsWithCPU, engine: rootless, host: Self.host(root: false, delegated: Self.allControllers))
+        let full = BuildLimitPlan.plan(
+            Self.limitsWithCPU, engine: rootless, host: Self.host(root: false, delegated: Self.allControllers))
         #expect(full.method == .userSlice)
         #expect(full.holdsAll)
         // systemd's default delegation (memory and pids): the CPU limit asked for is not held, and says why.
-        let partial = BuildLimitPlan.plan(Self.limitsWithCPU, engine: rootless, host: Self.host(root: false, delegated: ["memory", "pids"]))
+        let partial = BuildLimitPlan.plan(
+            Self.limitsWithCPU, engine: rootless, host: Self.host(root: false, delegated: ["memory", "pids"]))
         #expect(partial.method == .userSlice)
         #expect(partial.held == [.memory, .processes])
         #expect(partial.notHeld.map(\.limit) == [.cpu])
@@ -69,42 +83,54 @@ struct BuildLimitPlanTests {
 
     @Test func rootlessDockersBuildKitIsNotHeldAndTheClassicBuilderIs() {
         let host = Self.host(root: false, delegated: Self.allControllers)
-        let buildKit = BuildLimitPlan.plan(BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd", rootless: true), host: host)
+        let buildKit = BuildLimitPlan.plan(
+            BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd", rootless: true), host: host)
         #expect(buildKit.method == .timeoutOnly)
         #expect(buildKit.notHeld.first?.reason.contains("ignores --cgroup-parent") == true)
-        let classic = BuildLimitPlan.plan(BuildLimits(), engine: Self.engine(.classic, driver: "systemd", rootless: true), host: host)
+        let classic = BuildLimitPlan.plan(
+            BuildLimits(), engine: Self.engine(.classic, driver: "systemd", rootless: true), host: host)
         #expect(classic.method == .userSlice)
         #expect(classic.holdsAll)
     }
 
     @Test func aRootlessEngineWithoutAUserManagerOrAsRootIsNotHeld() {
         let rootless = Self.engine(.buildah, driver: "systemd", rootless: true)
-        let noManager = BuildLimitPlan.plan(BuildLimits(), engine: rootless, host: Self.host(root: false, delegated: nil))
+        let noManager = BuildLimitPlan.plan(
+            BuildLimits(), engine: rootless, host: Self.host(root: false, delegated: nil))
         #expect(noManager.notHeld.first { $0.limit == .processes }?.reason.contains("enable-linger") == true)
         let asRoot = BuildLimitPlan.plan(BuildLimits(), engine: rootless, host: Self.host(root: true))
         #expect(asRoot.notHeld.first { $0.limit == .processes }?.reason.contains("run HandsOn as the user") == true)
     }
 
     @Test func aRemoteEngineHoldsNothingWithBuildKitAndMemoryAndCPUWithTheBuildersFlags() {
-        let remote = BuildLimitPlan.plan(Self.limitsWithCPU, engine: Self.engine(.buildkit, host: "ssh://grader@lab"), host: Self.host())
+        let remote = BuildLimitPlan.plan(
+            Self.limitsWithCPU, engine: Self.engine(.buildkit, host: "ssh://grader@lab"), host: Self.host())
         #expect(remote.method == .timeoutOnly)
         #expect(remote.held.isEmpty)
         #expect(remote.notHeld.allSatisfy { $0.reason.contains("not on this machine") })
-        let classic = BuildLimitPlan.plan(Self.limitsWithCPU, engine: Self.engine(.classic, host: "tcp://lab:2376"), host: Self.host())
+        let classic = BuildLimitPlan.plan(
+            Self.limitsWithCPU, engine: Self.engine(.classic, host: "tcp://lab:2376"), host: Self.host())
         #expect(classic.method == .builderFlags)
         #expect(classic.held == [.memory, .cpu])
         #expect(classic.notHeld.map(\.limit) == [.processes])
-        #expect(classic.builderFlags == ["--memory", "1073741824", "--memory-swap", "1073741824", "--cpu-period", "100000", "--cpu-quota", "100000"])
+        #expect(
+            classic.builderFlags == [
+                "--memory", "1073741824", "--memory-swap", "1073741824", "--cpu-period", "100000", "--cpu-quota",
+                "100000",
+            ])
     }
 
     @Test func notAsRootARootfulEngineIsNotHeld() {
-        let plan = BuildLimitPlan.plan(BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd"), host: Self.host(root: false, delegated: Self.allControllers))
+        let plan = BuildLimitPlan.plan(
+            BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd"),
+            host: Self.host(root: false, delegated: Self.allControllers))
         #expect(!plan.holdsAll)
         #expect(plan.notHeld[0].reason.contains("not running as root"))
     }
 
     @Test func theRecordSaysHowWhereAndWhatIsNotHeld() throws {
-        let plan = BuildLimitPlan.plan(BuildLimits(), engine: Self.engine(.buildkit, host: "ssh://grader@lab"), host: Self.host())
+        let plan = BuildLimitPlan.plan(
+            BuildLimits(), engine: Self.engine(.buildkit, host: "ssh://grader@lab"), host: Self.host())
         let record = plan.record(location: nil, unlimitedAllowed: true)
         #expect(record.summary.hasPrefix("memory 1GiB, 1024 processes, 300 s: the timeout only; not held: memory ("))
         #expect(record.summary.hasSuffix("graded anyway (--unlimited-builds)"))
@@ -112,7 +138,8 @@ struct BuildLimitPlanTests {
         let decoded = try JSONDecoder().decode(BuildLimitEnforcement.self, from: json)
         #expect(decoded == record)
         // A record saved by an earlier version (a sentence for the method) still reads.
-        let old = #"{"limits":{"memoryBytes":1073741824,"processes":1024,"timeoutSeconds":300},"method":"cgroup /handson/ab","gaps":null}"#
+        let old =
+            #"{"limits":{"memoryBytes":1073741824,"processes":1024,"timeoutSeconds":300},"method":"cgroup /handson/ab","gaps":null}"#
         let legacy = try JSONDecoder().decode(BuildLimitEnforcement.self, from: Data(old.utf8))
         #expect(legacy.method == .timeoutOnly && legacy.held.isEmpty)
     }
@@ -124,12 +151,14 @@ struct CgroupHostTests {
     @Test func aSystemdV2HostWithAUserManagerIsReadFromItsFiles() throws {
         let base = NSTemporaryDirectory() + "handson-host-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: base) }
-        let root = "\(base)/cgroup", run = "\(base)/run"
+        let root = "\(base)/cgroup"
+        let run = "\(base)/run"
         let manager = "\(root)/user.slice/user-1000.slice/user@1000.service"
         for folder in [manager, "\(run)/systemd/system", "\(run)/user/1000/systemd"] {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
-        try "cpuset cpu io memory hugetlb pids rdma misc\n".write(toFile: "\(root)/cgroup.controllers", atomically: false, encoding: .utf8)
+        try "cpuset cpu io memory hugetlb pids rdma misc\n".write(
+            toFile: "\(root)/cgroup.controllers", atomically: false, encoding: .utf8)
         try "memory pids\n".write(toFile: "\(manager)/cgroup.controllers", atomically: false, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: "\(run)/user/1000/systemd/private", contents: Data())
         let user = CgroupHost.read(root: root, runDirectory: run, userID: 1000)
@@ -147,13 +176,15 @@ struct CgroupHostTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var limits = BuildLimits()
         limits.processes = 64
-        try "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n".write(toFile: "\(directory)/memory.events", atomically: false, encoding: .utf8)
+        try "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n".write(
+            toFile: "\(directory)/memory.events", atomically: false, encoding: .utf8)
         try "max 0\n".write(toFile: "\(directory)/pids.events", atomically: false, encoding: .utf8)
         try "12\n".write(toFile: "\(directory)/pids.peak", atomically: false, encoding: .utf8)
         #expect(CgroupV2Events.breaches(in: directory, limits: limits).isEmpty)
         // As measured on Debian 12's kernel: the slice's own pids.events stays 0 while its peak reaches the limit.
         try "64\n".write(toFile: "\(directory)/pids.peak", atomically: false, encoding: .utf8)
-        try "low 0\nhigh 0\nmax 36\noom 1\noom_kill 1\noom_group_kill 0\n".write(toFile: "\(directory)/memory.events", atomically: false, encoding: .utf8)
+        try "low 0\nhigh 0\nmax 36\noom 1\noom_kill 1\noom_group_kill 0\n".write(
+            toFile: "\(directory)/memory.events", atomically: false, encoding: .utf8)
         #expect(CgroupV2Events.breaches(in: directory, limits: limits) == [.memory, .processes])
     }
 }
@@ -162,13 +193,16 @@ struct CgroupHostTests {
 @Suite("Slices made through systemd")
 struct SystemdSliceTests {
     static func host(_ root: String) -> CgroupHost {
-        CgroupHost(root: root, version: .v2, isRoot: true, userID: 0, systemdRunning: true, controllers: ["memory", "pids", "cpu", "cpuset"],
-                   userManager: nil)
+        CgroupHost(
+            root: root, version: .v2, isRoot: true, userID: 0, systemdRunning: true,
+            controllers: ["memory", "pids", "cpu", "cpuset"],
+            userManager: nil)
     }
 
     @Test func theSliceIsMadeWithItsLimitsAndGivenToEachBuilderAsItReadsIt() async throws {
         let root = NSTemporaryDirectory() + "handson-slice-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: "\(root)/handsonab12cd34.slice", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: "\(root)/handsonab12cd34.slice", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
         let runner = FakeProcessRunner()
         runner.on(["systemctl", "show"], stdout: "/handsonab12cd34.slice\n")
@@ -176,21 +210,32 @@ struct SystemdSliceTests {
         var limits = BuildLimits()
         limits.cpus = 0.5
         limits.cpuset = "1"
-        let slice = try await SystemdSlice.start(id: "ab12-cd34", limits: limits, manager: .system, host: Self.host(root), runner: runner)
+        let slice = try await SystemdSlice.start(
+            id: "ab12-cd34", limits: limits, manager: .system, host: Self.host(root), runner: runner)
         #expect(slice.name == "handsonab12cd34.slice")
         #expect(slice.location == "/handsonab12cd34.slice")
-        #expect(runner.commands.prefix(3) == [
-            ["systemctl", "set-property", "--runtime", "handsonab12cd34.slice", "MemoryMax=1073741824", "MemorySwapMax=0", "TasksMax=1024",
-             "CPUQuota=50%", "AllowedCPUs=1"],
-            ["systemctl", "start", "handsonab12cd34.slice"],
-            ["systemctl", "show", "-p", "ControlGroup", "--value", "handsonab12cd34.slice"],
-        ])
+        #expect(
+            runner.commands.prefix(3) == [
+                [
+                    "systemctl", "set-property", "--runtime", "handsonab12cd34.slice", "MemoryMax=1073741824",
+                    "MemorySwapMax=0", "TasksMax=1024",
+                    "CPUQuota=50%", "AllowedCPUs=1",
+                ],
+                ["systemctl", "start", "handsonab12cd34.slice"],
+                ["systemctl", "show", "-p", "ControlGroup", "--value", "handsonab12cd34.slice"],
+            ])
         #expect(slice.buildArguments(for: .buildkit) == ["--cgroup-parent", "/handsonab12cd34.slice"])
         #expect(slice.buildArguments(for: .classic) == ["--cgroup-parent", "handsonab12cd34.slice"])
-        #expect(slice.buildArguments(for: .buildah) == ["--cgroup-manager=cgroupfs", "--cgroup-parent", "/handsonab12cd34.slice/build"])
+        #expect(
+            slice.buildArguments(for: .buildah) == [
+                "--cgroup-manager=cgroupfs", "--cgroup-parent", "/handsonab12cd34.slice/build",
+            ])
         await slice.remove()
         #expect(!FileManager.default.fileExists(atPath: "\(root)/handsonab12cd34.slice/buildkit"))
-        #expect(runner.commands.suffix(2) == [["systemctl", "stop", "handsonab12cd34.slice"], ["systemctl", "revert", "handsonab12cd34.slice"]])
+        #expect(
+            runner.commands.suffix(2) == [
+                ["systemctl", "stop", "handsonab12cd34.slice"], ["systemctl", "revert", "handsonab12cd34.slice"],
+            ])
     }
 
     @Test func theUsersSliceIsAskedOfTheUsersManagerAndNamedToPodman() async throws {
@@ -203,16 +248,22 @@ struct SystemdSliceTests {
         runner.on(["systemctl"])
         var host = Self.host(root)
         host.isRoot = false
-        host.userManager = .init(cgroupPath: "/user.slice/user-1000.slice/user@1000.service", controllers: ["memory", "pids"],
-                                 runtimeDirectory: "/run/user/1000")
+        host.userManager = .init(
+            cgroupPath: "/user.slice/user-1000.slice/user@1000.service", controllers: ["memory", "pids"],
+            runtimeDirectory: "/run/user/1000")
         var limits = BuildLimits()
         limits.cpus = 1
-        let slice = try await SystemdSlice.start(id: "x1", limits: limits, manager: .user(runtimeDirectory: "/run/user/1000"),
-                                                 host: host, runner: runner)
+        let slice = try await SystemdSlice.start(
+            id: "x1", limits: limits, manager: .user(runtimeDirectory: "/run/user/1000"),
+            host: host, runner: runner)
         // The cpu controller is not delegated here, so no CPUQuota is asked for (the plan says it is not held).
-        #expect(runner.commands.first == ["systemctl", "--user", "set-property", "--runtime", "handsonx1.slice", "MemoryMax=1073741824",
-                                          "MemorySwapMax=0", "TasksMax=1024"])
-        #expect(runner.lastRequest(["systemctl", "--user", "start"])?.environment?["XDG_RUNTIME_DIR"] == "/run/user/1000")
+        #expect(
+            runner.commands.first == [
+                "systemctl", "--user", "set-property", "--runtime", "handsonx1.slice", "MemoryMax=1073741824",
+                "MemorySwapMax=0", "TasksMax=1024",
+            ])
+        #expect(
+            runner.lastRequest(["systemctl", "--user", "start"])?.environment?["XDG_RUNTIME_DIR"] == "/run/user/1000")
         #expect(slice.buildArguments(for: .buildah) == ["--cgroup-parent", "handsonx1.slice"])
         #expect(slice.buildArguments(for: .classic) == ["--cgroup-parent", "handsonx1.slice"])
     }
@@ -222,20 +273,33 @@ struct SystemdSliceTests {
         runner.on(["systemctl", "start"], exit: 1, stderr: "Failed to start handsonq.slice: Access denied")
         runner.on(["systemctl"])
         await #expect(throws: BuildCgroupError.self) {
-            _ = try await SystemdSlice.start(id: "q", limits: BuildLimits(), manager: .system, host: Self.host("/nonexistent"), runner: runner)
+            _ = try await SystemdSlice.start(
+                id: "q", limits: BuildLimits(), manager: .system, host: Self.host("/nonexistent"), runner: runner)
         }
-        #expect(runner.commands.suffix(2) == [["systemctl", "stop", "handsonq.slice"], ["systemctl", "revert", "handsonq.slice"]])
+        #expect(
+            runner.commands.suffix(2) == [
+                ["systemctl", "stop", "handsonq.slice"], ["systemctl", "revert", "handsonq.slice"],
+            ])
     }
 
     @Test func aKilledBatchsSlicesAreFoundByTheirPrefixAndRemoved() async {
         let runner = FakeProcessRunner()
-        runner.on(["systemctl", "list-units"], stdout: "handsonb1x2aa.slice loaded active active Slice /handsonb1x2aa\n"
-                      + "handsonb1x2bb.slice loaded active active Slice /handsonb1x2bb\n")
+        runner.on(
+            ["systemctl", "list-units"],
+            stdout: "handsonb1x2aa.slice loaded active active Slice /handsonb1x2aa\n"
+                + "handsonb1x2bb.slice loaded active active Slice /handsonb1x2bb\n")
         runner.on(["systemctl", "show"], stdout: "\n")
         runner.on(["systemctl"])
-        await SystemdSlice.removeAll(gradePrefix: "b1x2-", manager: .system, host: Self.host("/nonexistent"), runner: runner)
-        #expect(runner.commands.first == ["systemctl", "list-units", "--all", "--plain", "--no-legend", "--type=slice", "handsonb1x2*.slice"])
-        #expect(runner.commands.filter { $0.count > 1 && $0[1] == "revert" } == [["systemctl", "revert", "handsonb1x2aa.slice"],
-                                                                                  ["systemctl", "revert", "handsonb1x2bb.slice"]])
+        await SystemdSlice.removeAll(
+            gradePrefix: "b1x2-", manager: .system, host: Self.host("/nonexistent"), runner: runner)
+        #expect(
+            runner.commands.first == [
+                "systemctl", "list-units", "--all", "--plain", "--no-legend", "--type=slice", "handsonb1x2*.slice",
+            ])
+        #expect(
+            runner.commands.filter { $0.count > 1 && $0[1] == "revert" } == [
+                ["systemctl", "revert", "handsonb1x2aa.slice"],
+                ["systemctl", "revert", "handsonb1x2bb.slice"],
+            ])
     }
 }

@@ -1,11 +1,14 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 @Suite("Build limits")
 struct BuildLimitsTests {
-    @Test(arguments: [("512m", Int64(512) << 20), ("1g", Int64(1) << 30), ("1GiB", Int64(1) << 30), ("2048k", Int64(2) << 20),
-                      ("1.5g", Int64(3) << 29), ("1073741824", Int64(1) << 30)])
+    @Test(arguments: [
+        ("512m", Int64(512) << 20), ("1g", Int64(1) << 30), ("1GiB", Int64(1) << 30), ("2048k", Int64(2) << 20),
+        ("1.5g", Int64(3) << 29), ("1073741824", Int64(1) << 30),
+    ])
     func memorySizesReadAsDockersMemoryFlagReadsThem(text: String, bytes: Int64) {
         #expect(BuildLimits.parseMemory(text) == bytes)
     }
@@ -48,11 +51,16 @@ struct BuildCgroupTests {
                 _ = fileManager.createFile(atPath: "\(root)/handson/\(id)/\(file)", contents: Data())
             }
         } else {
-            let files = ["memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.max_usage_in_bytes"],
-                         "pids": ["pids.max", "pids.events", "pids.peak"], "cpu": ["cpu.cfs_period_us", "cpu.cfs_quota_us"]]
+            let files = [
+                "memory": ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.max_usage_in_bytes"],
+                "pids": ["pids.max", "pids.events", "pids.peak"], "cpu": ["cpu.cfs_period_us", "cpu.cfs_quota_us"],
+            ]
             for (hierarchy, names) in files {
-                try fileManager.createDirectory(atPath: "\(root)/\(hierarchy)/handson/\(id)", withIntermediateDirectories: true)
-                for name in names { _ = fileManager.createFile(atPath: "\(root)/\(hierarchy)/handson/\(id)/\(name)", contents: Data()) }
+                try fileManager.createDirectory(
+                    atPath: "\(root)/\(hierarchy)/handson/\(id)", withIntermediateDirectories: true)
+                for name in names {
+                    _ = fileManager.createFile(atPath: "\(root)/\(hierarchy)/handson/\(id)/\(name)", contents: Data())
+                }
             }
         }
         return root
@@ -72,7 +80,8 @@ struct BuildCgroupTests {
         #expect(Self.read("\(root)/pids/handson/g1/pids.max") == "1024")
         #expect(Self.read("\(root)/cpu/handson/g1/cpu.cfs_quota_us") == "150000")
         #expect(cgroup.breaches().isEmpty)
-        try "1073741824\n".write(toFile: "\(root)/memory/handson/g1/memory.max_usage_in_bytes", atomically: false, encoding: .utf8)
+        try "1073741824\n".write(
+            toFile: "\(root)/memory/handson/g1/memory.max_usage_in_bytes", atomically: false, encoding: .utf8)
         try "1024\n".write(toFile: "\(root)/pids/handson/g1/pids.peak", atomically: false, encoding: .utf8)
         #expect(cgroup.breaches() == [.memory, .processes])
     }
@@ -87,7 +96,8 @@ struct BuildCgroupTests {
         #expect(Self.read("\(root)/handson/g2/memory.max") == "1073741824")
         #expect(Self.read("\(root)/handson/g2/memory.swap.max") == "0")
         #expect(Self.read("\(root)/handson/g2/pids.max") == "1024")
-        try "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n".write(toFile: "\(root)/handson/g2/memory.events", atomically: false, encoding: .utf8)
+        try "low 0\nhigh 0\nmax 4\noom 1\noom_kill 1\n".write(
+            toFile: "\(root)/handson/g2/memory.events", atomically: false, encoding: .utf8)
         #expect(cgroup.breaches() == [.memory])
     }
 
@@ -104,7 +114,8 @@ struct BuildCgroupTests {
 @Suite("BuildKit's cache records")
 struct BuildCacheTests {
     @Test func idsAreReadFromACapturedVerboseListing() async throws {
-        let text = try String(contentsOfFile: ListingFixtures.directory + "/../buildcache/buildx-du-verbose.txt", encoding: .utf8)
+        let text = try String(
+            contentsOfFile: ListingFixtures.directory + "/../buildcache/buildx-du-verbose.txt", encoding: .utf8)
         let ids = ContainerEngine.buildCacheIDs(inVerboseListing: text)
         #expect(ids.count == text.components(separatedBy: "\nID:").count - (text.hasPrefix("ID:") ? 0 : 1))
         #expect(ids.count == 12)

@@ -1,18 +1,27 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
+
 @testable import HandsOnKit
 
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
+
 /// A grade as a contest records it: a team, a score, a time and the content hash of what was graded.
-func contestGrade(_ team: String, score: Int, at seconds: Double, hash: String, size: String = "8.1MB",
-                  failed: String? = nil) -> GradeReport {
-    var checks = [CheckResult(id: "builds", passed: failed != "builds", message: failed == "builds" ? "the build failed: <oops>" : "the Dockerfile builds")]
+func contestGrade(
+    _ team: String, score: Int, at seconds: Double, hash: String, size: String = "8.1MB",
+    failed: String? = nil
+) -> GradeReport {
+    var checks = [
+        CheckResult(
+            id: "builds", passed: failed != "builds",
+            message: failed == "builds" ? "the build failed: <oops>" : "the Dockerfile builds")
+    ]
     checks.append(CheckResult(id: "size", passed: score > 0, message: "\(size): \(score)%"))
-    var report = GradeReport(submission: team, chapter: "ictsc-diet", score: score, tier: nil,
-                             image: failed == "builds" ? nil : GradeReport.ImageSize(sizeBytes: 8_100_000, size: size, basis: .displayed),
-                             checks: checks, engine: nil, durationSeconds: 3, status: .graded)
+    var report = GradeReport(
+        submission: team, chapter: "ictsc-diet", score: score, tier: nil,
+        image: failed == "builds" ? nil : GradeReport.ImageSize(sizeBytes: 8_100_000, size: size, basis: .displayed),
+        checks: checks, engine: nil, durationSeconds: 3, status: .graded)
     report.gradedAt = Date(timeIntervalSince1970: 1_796_000_000 + seconds)
     report.contentHash = hash
     return report
@@ -32,7 +41,8 @@ struct ContestTests {
         // A copy, and a file saved again unchanged later, hash the same.
         try FileManager.default.copyItem(atPath: team, toPath: "\(folder)/copy")
         #expect(FolderContentHash.of("\(folder)/copy") == first)
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 3600)], ofItemAtPath: "\(team)/Dockerfile")
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: 3600)], ofItemAtPath: "\(team)/Dockerfile")
         #expect(FolderContentHash.of(team) == first, "a new modification time alone is no change")
         // An edit, a new empty file, a rename and the executable bit each change it.
         try "FROM scratch \n".write(toFile: "\(team)/Dockerfile", atomically: true, encoding: .utf8)
@@ -60,7 +70,8 @@ struct ContestTests {
         let handle = try #require(FileHandle(forWritingAtPath: "\(folder)/a.txt"))
         try handle.write(contentsOf: Data("ONE\n".utf8))
         try handle.close()
-        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 5)], ofItemAtPath: "\(folder)/a.txt")
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSinceNow: 5)], ofItemAtPath: "\(folder)/a.txt")
         #expect(FolderContentHash.of(folder, cache: cache) == FolderContentHash.of(folder))
     }
 
@@ -75,7 +86,9 @@ struct ContestTests {
             try store.save(contestGrade("-team2", score: 70, at: 30, hash: "ccc"))
             #expect(store.history(of: "team1").grades.map(\.score) == [40, 100])
             #expect(store.lastContentHash(of: "team1") == "bbb")
-            #expect(store.load([Submission(name: "team1", path: "")]).grades["team1"]?.score == 100, "the result file is the latest grade")
+            #expect(
+                store.load([Submission(name: "team1", path: "")]).grades["team1"]?.score == 100,
+                "the result file is the latest grade")
         }
         // A kill in the middle of a line leaves half of it: that line is named and skipped, the others stay.
         let handle = try #require(FileHandle(forWritingAtPath: "\(folder)/history/team1.jsonl"))
@@ -88,7 +101,9 @@ struct ContestTests {
         #expect(history.unreadableLines == [3])
         #expect(reopened.lastContentHash(of: "team1") == "bbb", "read back from the history after a restart")
         #expect(reopened.histories().keys.sorted() == ["-team2", "team1"])
-        #expect(FileManager.default.fileExists(atPath: "\(folder)/history/_-team2.jsonl"), "no file name that reads as an option")
+        #expect(
+            FileManager.default.fileExists(atPath: "\(folder)/history/_-team2.jsonl"),
+            "no file name that reads as an option")
         // Times keep their milliseconds, so the earlier of two grades a moment apart stays the earlier.
         #expect(history.grades.first?.gradedAt == Date(timeIntervalSince1970: 1_796_000_000))
     }
@@ -96,9 +111,14 @@ struct ContestTests {
     @Test(arguments: [Grading.Scoring.best, .last])
     func theScoreboardCountsTheBestOrTheLastGrade(scoring: Grading.Scoring) async throws {
         let histories = [
-            "improver": [contestGrade("improver", score: 40, at: 0, hash: "a1"), contestGrade("improver", score: 100, at: 300, hash: "a2")],
-            "breaker": [contestGrade("breaker", score: 100, at: 100, hash: "b1"),
-                        contestGrade("breaker", score: 0, at: 400, hash: "b2", failed: "builds")],
+            "improver": [
+                contestGrade("improver", score: 40, at: 0, hash: "a1"),
+                contestGrade("improver", score: 100, at: 300, hash: "a2"),
+            ],
+            "breaker": [
+                contestGrade("breaker", score: 100, at: 100, hash: "b1"),
+                contestGrade("breaker", score: 0, at: 400, hash: "b2", failed: "builds"),
+            ],
             "steady": [contestGrade("steady", score: 70, at: 50, hash: "c1")],
             "early": [contestGrade("early", score: 100, at: 200, hash: "d1")],
         ]
@@ -119,16 +139,21 @@ struct ContestTests {
     /// The chapter with its grading section's scoring replaced, as a chapter.json saying so would load.
     func chapterScoring(_ chapter: Chapter, _ scoring: Grading.Scoring) throws -> Chapter {
         let json = try String(contentsOfFile: "\(chapter.directory)/chapter.json", encoding: .utf8)
-            .replacingOccurrences(of: "\"grading\": {", with: "\"grading\": {\n    \"scoring\": \"\(scoring.rawValue)\",")
+            .replacingOccurrences(
+                of: "\"grading\": {", with: "\"grading\": {\n    \"scoring\": \"\(scoring.rawValue)\",")
         let folder = try ChapterFolder(id: "ictsc-diet", json: json)
         defer { folder.remove() }
-        for file in ["steps/01-bloated.en.md", "steps/01-bloated.ja.md", "steps/02-diet.en.md", "steps/02-diet.ja.md",
-                     "steps/03-tricks.en.md", "steps/03-tricks.ja.md"] {
-            try? FileManager.default.copyItem(atPath: "\(chapter.directory)/\(file)", toPath: "\(folder.directory)/\(file)")
+        for file in [
+            "steps/01-bloated.en.md", "steps/01-bloated.ja.md", "steps/02-diet.en.md", "steps/02-diet.ja.md",
+            "steps/03-tricks.en.md", "steps/03-tricks.ja.md",
+        ] {
+            try? FileManager.default.copyItem(
+                atPath: "\(chapter.directory)/\(file)", toPath: "\(folder.directory)/\(file)")
         }
         for directory in ["solutions", "examples", "starter"] {
             try? FileManager.default.removeItem(atPath: "\(folder.directory)/\(directory)")
-            try FileManager.default.copyItem(atPath: "\(chapter.directory)/\(directory)", toPath: "\(folder.directory)/\(directory)")
+            try FileManager.default.copyItem(
+                atPath: "\(chapter.directory)/\(directory)", toPath: "\(folder.directory)/\(directory)")
         }
         let loaded = try ChapterLoader.load(from: folder.directory)
         #expect(loaded.grading?.scoring == scoring)
@@ -143,18 +168,28 @@ struct ContestTests {
     }
 
     @Test func theScoreboardShowsNoTeamsChecksAndTheTeamPageDoes() async throws {
-        let histories = ["<script>x</script>": [contestGrade("<script>x</script>", score: 0, at: 0, hash: "e1", failed: "builds")],
-                         "team 1": [contestGrade("team 1", score: 40, at: 0, hash: "f1"), contestGrade("team 1", score: 100, at: 9, hash: "f2")]]
+        let histories = [
+            "<script>x</script>": [contestGrade("<script>x</script>", score: 0, at: 0, hash: "e1", failed: "builds")],
+            "team 1": [
+                contestGrade("team 1", score: 40, at: 0, hash: "f1"),
+                contestGrade("team 1", score: 100, at: 9, hash: "f2"),
+            ],
+        ]
         let board = Scoreboard(chapter: try #require(BatchFixtures.chapter), histories: histories)
         let page = ScoreboardPages.scoreboard(board)
         #expect(page.contains("<meta http-equiv=\"refresh\" content=\"\(ScoreboardPages.refreshSeconds)\">"))
         #expect(!page.contains("<script>x</script>") && page.contains("&lt;script&gt;x&lt;/script&gt;"))
-        #expect(!page.contains("the build failed") && !page.contains("the Dockerfile builds"), "no check of any team on the scoreboard")
+        #expect(
+            !page.contains("the build failed") && !page.contains("the Dockerfile builds"),
+            "no check of any team on the scoreboard")
         #expect(page.contains("href=\"teams/team%201.html\""))
         #expect(page.contains("aria-label=\"40 → 100\"") && page.contains("data-points=\"2\""))
-        let team = ScoreboardPages.teamPage(try #require(board.rows.first { $0.team == "<script>x</script>" }), board: board)
+        let team = ScoreboardPages.teamPage(
+            try #require(board.rows.first { $0.team == "<script>x</script>" }), board: board)
         #expect(team.contains("the build failed: &lt;oops&gt;"))
-        #expect(try XMLDocument(data: Data(page.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8)).rootElement()?.name == "html")
+        #expect(
+            try XMLDocument(data: Data(page.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8)).rootElement()?
+                .name == "html")
     }
 
     @Test func aGradeForGitHubClassroom() async throws {
@@ -165,20 +200,28 @@ struct ContestTests {
         #expect(result.tests.map(\.name) == ["builds", "size"])
         #expect(result.tests.map(\.score) == [0, 70])
         let broken = ClassroomReport.result(contestGrade("bob", score: 0, at: 0, hash: "b", failed: "builds"))
-        #expect(broken.status == "fail" && broken.tests[0].status == "fail" && broken.tests[0].message.contains("the build failed"))
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(try ClassroomReport.render(grade).utf8)) as? [String: Any])
+        #expect(
+            broken.status == "fail" && broken.tests[0].status == "fail"
+                && broken.tests[0].message.contains("the build failed"))
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(try ClassroomReport.render(grade).utf8)) as? [String: Any])
         #expect(json["max_score"] as? Int == 100)
         #expect((json["tests"] as? [[String: Any]])?.first?.keys.sorted() == ["message", "name", "score", "status"])
     }
 
     @Test func aTeamsFileNamesEachTeamsEngineAndItsMistakesByLine() async throws {
-        let teams = try TeamMachines.parse("# team machines\nteam1 ssh://grader@team1-vm\n\nteam2\tunix:///run/team2.sock\n", path: "teams.txt")
+        let teams = try TeamMachines.parse(
+            "# team machines\nteam1 ssh://grader@team1-vm\n\nteam2\tunix:///run/team2.sock\n", path: "teams.txt")
         #expect(teams.map(\.name) == ["team1", "team2"])
         #expect(teams.map { "\($0.address.target)" }.count == 2)
-        for (text, problem) in [("team1\n", "expected a team and its engine"), ("team1 ftp://x\n", "teams.txt:1"),
-                                ("a unix:///a\na unix:///b\n", "team a is named twice"), ("-x unix:///a\n", "may not start with")] {
+        for (text, problem) in [
+            ("team1\n", "expected a team and its engine"), ("team1 ftp://x\n", "teams.txt:1"),
+            ("a unix:///a\na unix:///b\n", "team a is named twice"), ("-x unix:///a\n", "may not start with"),
+        ] {
             #expect(throws: EngineAddressError.self) { try TeamMachines.parse(text, path: "teams.txt") }
-            do { _ = try TeamMachines.parse(text, path: "teams.txt") } catch { #expect("\(error)".contains(problem), "\(error)") }
+            do { _ = try TeamMachines.parse(text, path: "teams.txt") } catch {
+                #expect("\(error)".contains(problem), "\(error)")
+            }
         }
     }
 }

@@ -10,21 +10,25 @@ struct GraderLimitsTests {
     static func answerFolder() throws -> String {
         let folder = NSTemporaryDirectory() + "handson-answer-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try "FROM scratch\nCOPY hash /hash\nENTRYPOINT [\"/hash\"]\n".write(toFile: "\(folder)/Dockerfile", atomically: false, encoding: .utf8)
+        try "FROM scratch\nCOPY hash /hash\nENTRYPOINT [\"/hash\"]\n".write(
+            toFile: "\(folder)/Dockerfile", atomically: false, encoding: .utf8)
         return folder
     }
 
     static func grader(runner: any ProcessRunning, engine info: EngineInfo) throws -> Grader {
         let chapter = try ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: CourseChaptersTests.chaptersDirectory)
-        var grader = try #require(Grader(chapter: chapter, engine: ContainerEngine(kind: .docker, runner: runner, environment: [:])))
+        var grader = try #require(
+            Grader(chapter: chapter, engine: ContainerEngine(kind: .docker, runner: runner, environment: [:])))
         grader.engineInfo = info
-        grader.cgroupHost = CgroupHost(root: "/nonexistent", version: .v2, isRoot: true, userID: 0, systemdRunning: false,
-                                       controllers: ["memory", "pids", "cpu"], userManager: nil)
+        grader.cgroupHost = CgroupHost(
+            root: "/nonexistent", version: .v2, isRoot: true, userID: 0, systemdRunning: false,
+            controllers: ["memory", "pids", "cpu"], userManager: nil)
         return grader
     }
 
-    static let remote = EngineInfo(name: "docker", clientVersion: "26.1.5", version: "26.1.5", storageDriver: "overlay2",
-                                   store: .dockerGraphDriver, builder: .buildkit, host: "ssh://grader@lab", cgroupDriver: "systemd")
+    static let remote = EngineInfo(
+        name: "docker", clientVersion: "26.1.5", version: "26.1.5", storageDriver: "overlay2",
+        store: .dockerGraphDriver, builder: .buildkit, host: "ssh://grader@lab", cgroupDriver: "systemd")
 
     @Test func whereNoLimitHoldsTheAnswerIsNotBuiltAndTheGradeSaysWhy() async throws {
         let folder = try Self.answerFolder()
@@ -64,8 +68,9 @@ struct GraderLimitsTests {
                 started.store(true, ordering: .releasing)
                 try await Task.sleep(for: .seconds(60))
             }
-            return ProcessResult(command: [request.executable] + request.arguments, termination: .exited(0),
-                                 standardOutput: .of(""), standardError: .of(""), durationSeconds: 0)
+            return ProcessResult(
+                command: [request.executable] + request.arguments, termination: .exited(0),
+                standardOutput: .of(""), standardError: .of(""), durationSeconds: 0)
         }
     }
 

@@ -1,12 +1,16 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
 @Suite("--hosts: the engines a batch grades on")
 struct EngineAddressTests {
     @Test(arguments: [
-        ("unix:///run/handson-containerd-store/docker.sock", EngineAddress.Target.url("unix:///run/handson-containerd-store/docker.sock"), nil as Int?),
+        (
+            "unix:///run/handson-containerd-store/docker.sock",
+            EngineAddress.Target.url("unix:///run/handson-containerd-store/docker.sock"), nil as Int?
+        ),
         ("ssh://root@localhost=2", .url("ssh://root@localhost"), 2),
         ("tcp://lab2.example:2376=8", .url("tcp://lab2.example:2376"), 8),
         ("context:lab3", .context("lab3"), nil),
@@ -20,8 +24,12 @@ struct EngineAddressTests {
     }
 
     @Test func enginesSharingAMachineArePinnedToCoresOfTheirOwn() async throws {
-        let list = try EngineAddress.parseList("unix:///var/run/docker.sock=1@0,ssh://root@localhost=2@2-3,context:lab=1@0,4,unix:///b.sock")
-        #expect(list.map(\.description) == ["unix:///var/run/docker.sock", "ssh://root@localhost", "context:lab", "unix:///b.sock"])
+        let list = try EngineAddress.parseList(
+            "unix:///var/run/docker.sock=1@0,ssh://root@localhost=2@2-3,context:lab=1@0,4,unix:///b.sock")
+        #expect(
+            list.map(\.description) == [
+                "unix:///var/run/docker.sock", "ssh://root@localhost", "context:lab", "unix:///b.sock",
+            ])
         #expect(list.map(\.jobs) == [1, 2, 1, nil])
         #expect(list.map(\.cpuset) == ["0", "2-3", "0,4", nil])
         #expect(list.map { $0.cpuset.map(BuildLimits.cpuCount) } == [1, 2, 2, nil])
@@ -53,7 +61,10 @@ struct EngineAddressTests {
         #expect(list.map(\.description) == ["unix:///var/run/docker.sock", "ssh://root@localhost"])
         #expect(list.map(\.jobs) == [2, 1])
         let file = "# the lab servers\nssh://grader@lab1=4\n\n  context:lab2\n"
-        #expect(try EngineAddress.parseFile(file, path: "hosts.txt").map(\.description) == ["ssh://grader@lab1", "context:lab2"])
+        #expect(
+            try EngineAddress.parseFile(file, path: "hosts.txt").map(\.description) == [
+                "ssh://grader@lab1", "context:lab2",
+            ])
         do {
             _ = try EngineAddress.parseFile("ssh://grader@lab1\nlab2\n", path: "hosts.txt")
             Issue.record("a bad line was accepted")
@@ -65,17 +76,22 @@ struct EngineAddressTests {
     @Test func theAddressReplacesWhateverTheEnvironmentNamed() async throws {
         let base = ["DOCKER_HOST": "tcp://elsewhere:2375", "DOCKER_CONTEXT": "old", "PATH": "/usr/bin"]
         let ssh = try EngineAddress.parse("ssh://root@localhost")
-        #expect(ssh.environment(for: .docker, base: base) == ["DOCKER_HOST": "ssh://root@localhost", "PATH": "/usr/bin"])
-        #expect(ssh.environment(for: .podman, base: base) == ["CONTAINER_HOST": "ssh://root@localhost", "PATH": "/usr/bin"])
+        #expect(
+            ssh.environment(for: .docker, base: base) == ["DOCKER_HOST": "ssh://root@localhost", "PATH": "/usr/bin"])
+        #expect(
+            ssh.environment(for: .podman, base: base) == ["CONTAINER_HOST": "ssh://root@localhost", "PATH": "/usr/bin"])
         let context = try EngineAddress.parse("context:lab2")
         #expect(context.environment(for: .docker, base: base) == ["DOCKER_CONTEXT": "lab2", "PATH": "/usr/bin"])
         #expect(context.environment(for: .podman, base: base) == ["CONTAINER_CONNECTION": "lab2", "PATH": "/usr/bin"])
-        let engine = ContainerEngine(kind: .docker, runner: FakeProcessRunner(), environment: context.environment(for: .docker, base: base))
+        let engine = ContainerEngine(
+            kind: .docker, runner: FakeProcessRunner(), environment: context.environment(for: .docker, base: base))
         #expect(engine.address == "context:lab2")
     }
 
     @Test func theCLIRefusesAMixOfOneEngineAndSeveral() async {
-        let run = await CLIRun.run(["batch", "--chapter", "ictsc-diet", "--out", "/tmp/x", "--hosts", "ssh://a@b", "--jobs", "2", "/tmp"])
+        let run = await CLIRun.run([
+            "batch", "--chapter", "ictsc-diet", "--out", "/tmp/x", "--hosts", "ssh://a@b", "--jobs", "2", "/tmp",
+        ])
         #expect(run.exitCode == ExitCode.usage)
         #expect(run.stderr.contains("--jobs is for one engine; with --hosts write HOST=JOBS"))
         let bad = await CLIRun.run(["batch", "--chapter", "ictsc-diet", "--out", "/tmp/x", "--hosts", "lab1", "/tmp"])
@@ -161,7 +177,10 @@ struct SubmissionQueueTests {
 @Suite("HTTP from inside a remote engine")
 struct InsideEngineProbeTests {
     @Test(arguments: [
-        ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"status\":\"Healthy\"}", 200, "{\"status\":\"Healthy\"}"),
+        (
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{\"status\":\"Healthy\"}", 200,
+            "{\"status\":\"Healthy\"}"
+        ),
         ("HTTP/1.0 404 Not Found\r\n\r\n404 page not found\n", 404, "404 page not found\n"),
         ("HTTP/1.1 503 Service Unavailable\n\nstarting", 503, "starting"),
         ("", 0, ""),
@@ -184,15 +203,22 @@ struct InsideEngineProbeTests {
         runner.on(["docker", "run", "-d"], stdout: "c0ffee\n")
         runner.on(["docker", "run", "--rm"], stdout: "HTTP/1.1 200 OK\r\n\r\n{\"status\":\"Healthy\"}")
         runner.on(["docker", "rm"])
-        let engine = ContainerEngine(kind: .docker, runner: runner, environment: ["DOCKER_HOST": "ssh://grader@lab1", "PATH": "/usr/bin:/bin"])
-        let spec = CheckSpec(id: "serves", kind: .imageServes(ServeExpectation(image: "app", containerPort: 9090, path: "/health", status: 200,
-                                                                              jsonField: "status", equals: "Healthy", deadlineSeconds: 5)))
+        let engine = ContainerEngine(
+            kind: .docker, runner: runner, environment: ["DOCKER_HOST": "ssh://grader@lab1", "PATH": "/usr/bin:/bin"])
+        let spec = CheckSpec(
+            id: "serves",
+            kind: .imageServes(
+                ServeExpectation(
+                    image: "app", containerPort: 9090, path: "/health", status: 200,
+                    jsonField: "status", equals: "Healthy", deadlineSeconds: 5)))
         let result = await CheckRunner().run(spec, in: CheckContext(engine: engine, workingDirectory: "/tmp"))
         #expect(result.passed, "\(result.message)")
         let start = runner.commands.first { $0.starts(with: ["docker", "run", "-d"]) } ?? []
-        #expect(!start.contains("-p") && !start.contains("--publish"), "nothing published on the remote machine: \(start)")
+        #expect(
+            !start.contains("-p") && !start.contains("--publish"), "nothing published on the remote machine: \(start)")
         let probe = runner.commands.first { $0.starts(with: ["docker", "run", "--rm"]) } ?? []
-        #expect(probe.contains { $0.hasPrefix("container:handson-serve-") }, "in the server's network namespace: \(probe)")
+        #expect(
+            probe.contains { $0.hasPrefix("container:handson-serve-") }, "in the server's network namespace: \(probe)")
         #expect(probe.contains(HealthProbe.helperImage) && probe.suffix(2) == ["9090", "/health"], "\(probe)")
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HandsOnKit
 
 @Suite("Size tiers at their boundaries, on both bases")
@@ -6,12 +7,12 @@ struct SizeTiersTests {
     @Test(arguments: [
         // displayed, exact bytes, score on the displayed basis, score on the exact basis
         ("959MB", 958_764_123, 0, 0),
-        ("400MB", 400_499_999, 40, 0),       // listed as 400MB: the contest rule accepts it; exact bytes do not
+        ("400MB", 400_499_999, 40, 0),  // listed as 400MB: the contest rule accepts it; exact bytes do not
         ("400MB", 400_000_000, 40, 40),
         ("401MB", 400_500_000, 0, 0),
         ("100MB", 100_049_999, 70, 40),
         ("27.1MB", 27_100_000, 70, 70),
-        ("10MB", 10_049_999, 100, 70),       // "10MB or less" accepts an image listed as 10MB
+        ("10MB", 10_049_999, 100, 70),  // "10MB or less" accepts an image listed as 10MB
         ("10.1MB", 10_050_000, 70, 70),
         ("7.85MB", 7_850_000, 100, 100),
         ("1e+03kB", 999_999, 100, 100),
@@ -31,7 +32,9 @@ struct SizeTiersTests {
         #expect(none.tier == nil)
         let best = try #require(SizeTiers.diet.evaluate(MeasuredSize(exactBytes: 7_850_000, displayed: "7.85MB")))
         #expect(best.message == "7.85MB: 100% (the best tier)")
-        let exact = try #require(SizeTiers(SizeTiers.diet.tiers, basis: .exact).evaluate(MeasuredSize(exactBytes: 10_000_001, displayed: "10MB")))
+        let exact = try #require(
+            SizeTiers(SizeTiers.diet.tiers, basis: .exact).evaluate(
+                MeasuredSize(exactBytes: 10_000_001, displayed: "10MB")))
         #expect(exact.message == "10000001 bytes: 70%; 10MB or less gives 100%")
     }
 

@@ -1,11 +1,13 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 @Suite("Answers that cannot be graded say why before anything is built")
 struct SubmissionInspectionTests {
     func folder(_ files: [String: String]) throws -> String {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-answer-\(UUID().uuidString)").path
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-answer-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         for (name, text) in files { try text.write(toFile: "\(root)/\(name)", atomically: true, encoding: .utf8) }
         return root
@@ -13,12 +15,17 @@ struct SubmissionInspectionTests {
 
     /// What stops the folder, nil when it can be built.
     func problem(in directory: String, limit: Int64 = 1_000_000) -> SubmissionInspection.Problem? {
-        if case .failure(let problem) = SubmissionInspection.inspect(directory, dockerfile: "Dockerfile", limit: limit) { return problem }
+        if case .failure(let problem) = SubmissionInspection.inspect(directory, dockerfile: "Dockerfile", limit: limit)
+        {
+            return problem
+        }
         return nil
     }
 
     @Test func aGoodAnswerHasNoProblemAndItsDockerfileIsRead() async throws {
-        let answer = try folder(["Dockerfile": "FROM golang:1.19 AS build\nRUN true\nFROM scratch\nCOPY hash /hash\n", "hash": "x"])
+        let answer = try folder([
+            "Dockerfile": "FROM golang:1.19 AS build\nRUN true\nFROM scratch\nCOPY hash /hash\n", "hash": "x",
+        ])
         defer { try? FileManager.default.removeItem(atPath: answer) }
         let facts = try SubmissionInspection.inspect(answer, dockerfile: "Dockerfile", limit: 1_000_000).get()
         #expect(facts.stageCount == 2)
@@ -33,12 +40,16 @@ struct SubmissionInspectionTests {
         let inside = try folder(["Dockerfile": "FROM scratch\n", "a.txt": "a"])
         try FileManager.default.createSymbolicLink(atPath: "\(inside)/b.txt", withDestinationPath: "a.txt")
         let big = try folder(["Dockerfile": "FROM scratch\n", "blob": String(repeating: "x", count: 5000)])
-        defer { for path in [none, broken, escaping, inside, big] { try? FileManager.default.removeItem(atPath: path) } }
+        defer {
+            for path in [none, broken, escaping, inside, big] { try? FileManager.default.removeItem(atPath: path) }
+        }
 
         #expect(problem(in: none)?.message == "no Dockerfile in the submission")
-        #expect(problem(in: broken)?.message
+        #expect(
+            problem(in: broken)?.message
                 == "Dockerfile cannot be read: Dockerfile line 1: unknown instruction 'FORM'")
-        #expect(problem(in: escaping)?.message
+        #expect(
+            problem(in: escaping)?.message
                 == "secrets is a symbolic link pointing out of the submission (/etc/shadow)")
         #expect(problem(in: inside) == nil, "links inside are fine")
         #expect(problem(in: big, limit: 1000)?.id == "context-size")

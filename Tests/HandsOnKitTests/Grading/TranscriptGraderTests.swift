@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -11,12 +12,15 @@ struct TranscriptGraderTests {
     static func listing(_ file: String, tag: String, as repository: String, _ newTag: String) throws -> String {
         let lines = try ListingFixtures.text(file).split(separator: "\n").map(String.init)
         let row = try #require(lines.first { $0.contains(" \(tag) ") })
-        let renamed = row.replacingOccurrences(of: "handson-fixture/edge", with: repository).replacingOccurrences(of: tag, with: newTag)
+        let renamed = row.replacingOccurrences(of: "handson-fixture/edge", with: repository).replacingOccurrences(
+            of: tag, with: newTag)
         return lines[0] + "\n" + renamed + "\n"
     }
 
     static func grader(_ id: String) throws -> TranscriptGrader {
-        try #require(TranscriptGrader(chapter: try ChapterLoader.load(id: id, chaptersDirectory: CourseChaptersTests.chaptersDirectory)))
+        try #require(
+            TranscriptGrader(
+                chapter: try ChapterLoader.load(id: id, chaptersDirectory: CourseChaptersTests.chaptersDirectory)))
     }
 
     @Test func aDockerListingAndTheDigestScoreByTheTiersUnverified() async throws {
@@ -38,7 +42,9 @@ struct TranscriptGraderTests {
     }
 
     @Test func aPodmanListingReadsToo() async throws {
-        let text = "$ podman images\n" + (try Self.listing("podman-table.txt", tag: "b100000000", as: "localhost/ictsc-diet", "answer"))
+        let text =
+            "$ podman images\n"
+            + (try Self.listing("podman-table.txt", tag: "b100000000", as: "localhost/ictsc-diet", "answer"))
         let report = try Self.grader("ictsc-diet").grade(text, name: "team-2")
         #expect(report.image?.size == "100 MB")
         #expect(report.score == 70)
@@ -46,20 +52,27 @@ struct TranscriptGraderTests {
 
     @Test func theCurlResultIsTheHealthGate() async throws {
         let listing = try Self.listing("docker-table.txt", tag: "b6465000", as: "go-image", "scratch")
-        for (curl, score) in [("body-only", 100), ("include-headers", 100), ("connection-refused", 0), ("unhealthy-body", 0)] {
-            let capture = try String(contentsOfFile: ListingFixtures.directory + "/../curl/\(curl).txt", encoding: .utf8)
-            let report = try Self.grader("optimize-image").grade("$ docker image ls go-image\n" + listing + capture, name: curl)
+        for (curl, score) in [
+            ("body-only", 100), ("include-headers", 100), ("connection-refused", 0), ("unhealthy-body", 0),
+        ] {
+            let capture = try String(
+                contentsOfFile: ListingFixtures.directory + "/../curl/\(curl).txt", encoding: .utf8)
+            let report = try Self.grader("optimize-image").grade(
+                "$ docker image ls go-image\n" + listing + capture, name: curl)
             #expect(report.score == score, "\(curl): \(report.checks)")
             #expect(report.checks.first { $0.id == "serves-health" }?.passed == (score > 0))
         }
         let noCurl = try Self.grader("optimize-image").grade("$ docker image ls\n" + listing, name: "no-curl")
         #expect(noCurl.score == 100, "what text cannot show does not block")
-        #expect(noCurl.checks.first { $0.id == "serves-health" }?.message == "not verifiable from a transcript: it shows no curl result")
+        #expect(
+            noCurl.checks.first { $0.id == "serves-health" }?.message
+                == "not verifiable from a transcript: it shows no curl result")
     }
 
     @Test func theAnswerImageIsPickedFromSeveralByPreference() async throws {
         let base = try Self.listing("docker-table.txt", tag: "b400000000", as: "go-image", "base")
-        let scratch = try Self.listing("docker-table.txt", tag: "b6465000", as: "go-image", "scratch").split(separator: "\n")[1]
+        let scratch = try Self.listing("docker-table.txt", tag: "b6465000", as: "go-image", "scratch").split(
+            separator: "\n")[1]
         let report = try Self.grader("optimize-image").grade(base + scratch + "\n", name: "two")
         #expect(report.checks.first?.message.contains("go-image:scratch") == true)
     }
@@ -67,22 +80,28 @@ struct TranscriptGraderTests {
     @Test func noListingScoresZeroAndSaysSo() async throws {
         let report = try Self.grader("ictsc-diet").grade("I made it small, trust me.\n", name: "team-3")
         #expect(report.score == 0)
-        #expect(report.checks.first?.message.hasPrefix("no image listing in the transcript (line 1: cannot read 'I made it small, trust me.'") == true)
+        #expect(
+            report.checks.first?.message.hasPrefix(
+                "no image listing in the transcript (line 1: cannot read 'I made it small, trust me.'") == true)
     }
 
     @Test func theCLIGradesATranscriptWithoutAnEngine() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("handson-transcript-\(UUID().uuidString).md")
-        try (try Self.listing("docker-table.txt", tag: "b99949999", as: "ictsc-diet", "answer")).write(to: file, atomically: true, encoding: .utf8)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-transcript-\(UUID().uuidString).md")
+        try (try Self.listing("docker-table.txt", tag: "b99949999", as: "ictsc-diet", "answer")).write(
+            to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         let root = URL(fileURLWithPath: CourseChaptersTests.chaptersDirectory).deletingLastPathComponent().path
-        let run = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json"],
-                             environment: ["PATH": "/usr/bin:/bin", "HANDSON_HOME": root])
+        let run = await CLIRun.run(
+            ["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json"],
+            environment: ["PATH": "/usr/bin:/bin", "HANDSON_HOME": root])
         #expect(run.exitCode == 0, "\(run.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(object["verified"] as? Bool == false)
         #expect(object["score"] as? Int == 70)
         #expect(object["engine"] is NSNull)
         let both = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "some-dir"])
-        #expect(both.exitCode == 2 && both.stderr.contains("either a submission folder, --transcript FILE or --image NAME"))
+        #expect(
+            both.exitCode == 2 && both.stderr.contains("either a submission folder, --transcript FILE or --image NAME"))
     }
 }

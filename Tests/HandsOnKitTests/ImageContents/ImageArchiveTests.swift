@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 /// Real `image save` archives of one small image, captured on every engine of the matrix by
@@ -15,7 +16,8 @@ enum ArchiveFixtures {
 
     static func overlay2Size() throws -> Int64 {
         let text = try String(contentsOfFile: "\(directory)/expected.txt", encoding: .utf8)
-        return try #require(text.split(separator: " ").last.flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
+        return try #require(
+            text.split(separator: " ").last.flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
     }
 }
 
@@ -31,7 +33,9 @@ struct ImageArchiveTests {
         #expect(measurement.size == "11kB")
         #expect(measurement.layers.allSatisfy { $0.compressed == (engine == "docker-containerd-store") })
         // Where the bytes are: each layer's instruction from the history, a.txt overwritten by the third layer.
-        #expect(measurement.layers.map { $0.instruction?.split(separator: " ").first } == ["ADD", "COPY", "COPY"], "\(measurement.layers)")
+        #expect(
+            measurement.layers.map { $0.instruction?.split(separator: " ").first } == ["ADD", "COPY", "COPY"],
+            "\(measurement.layers)")
         #expect(measurement.wasted == [WastedFile(path: "/a.txt", bytes: 1000, addedBy: 1, hiddenBy: 3)])
         #expect(measurement.wastedBytes == 1000)
         #expect(abs(measurement.efficiency - (1 - 1000.0 / 11_015)) < 1e-9)
@@ -39,8 +43,9 @@ struct ImageArchiveTests {
         #expect(measurement.largest.first { $0.path == "/a.txt" }?.layer == 3)
         #expect(measurement.diffIDs.count == 3, "the config's layer digests, to find the base image by")
         let overlay2 = try ArchiveFixtures.overlay2Size()
-        #expect(abs(Double(measurement.sizeBytes - overlay2)) <= 0.005 * Double(overlay2),
-                "within 0.5% of overlay2's own count (\(overlay2)): a built layer's symbolic links count 0 there")
+        #expect(
+            abs(Double(measurement.sizeBytes - overlay2)) <= 0.005 * Double(overlay2),
+            "within 0.5% of overlay2's own count (\(overlay2)): a built layer's symbolic links count 0 there")
     }
 
     @Test(arguments: [1, 100, 512, 8191, 1 << 16])
@@ -61,7 +66,9 @@ struct ImageArchiveTests {
         while offset + 512 <= bytes.count {
             if Array(bytes[offset..<offset + name.count]) == name {
                 bytes[offset] = UInt8(ascii: "X")
-                let sum = bytes[offset..<offset + 512].enumerated().reduce(0) { $0 + (148..<156 ~= $1.offset ? 32 : Int($1.element)) }
+                let sum = bytes[offset..<offset + 512].enumerated().reduce(0) {
+                    $0 + (148..<156 ~= $1.offset ? 32 : Int($1.element))
+                }
                 let field = Array(String(format: "%06o\0 ", sum).utf8)
                 for (index, byte) in field.enumerated() { bytes[offset + 148 + index] = byte }
                 break
@@ -72,7 +79,9 @@ struct ImageArchiveTests {
     }
 
     @Test func notAnArchiveIsUnreadable() async {
-        #expect(throws: ImageArchiveError.self) { _ = try ImageSizeMeasurement.read(archive: Array("Error: no such image\n".utf8)) }
+        #expect(throws: ImageArchiveError.self) {
+            _ = try ImageSizeMeasurement.read(archive: Array("Error: no such image\n".utf8))
+        }
     }
 
     @Test(arguments: [("6.73MB", "10.6MB", ImageStore.containerd), ("6.73MB", "6.74 MB", ImageStore.podman)])
@@ -80,7 +89,9 @@ struct ImageArchiveTests {
         let note = try #require(ImageSizeReport.note(measured: measured, listed: listed, store: store))
         #expect(note == "the engine lists \(listed): \(store.listingMeaning)")
         #expect(ImageSizeReport.note(measured: "6.73MB", listed: "6.73MB", store: .containerd) == nil)
-        #expect(ImageSizeReport.note(measured: "4.48MB", listed: "4.48 MB", store: .podman) == nil, "podman's spacing is the same figure")
+        #expect(
+            ImageSizeReport.note(measured: "4.48MB", listed: "4.48 MB", store: .podman) == nil,
+            "podman's spacing is the same figure")
     }
 }
 
@@ -92,7 +103,8 @@ struct MeasuredSizeCacheTests {
         let measurement = try ImageSizeMeasurement.read(archive: try ArchiveFixtures.bytes("podman"))
         let id = "sha256:" + String(repeating: "ab", count: 32)
         MeasuredSizeCache(directory: folder).store(measurement, for: id)
-        #expect(MeasuredSizeCache(directory: folder).lookUp(id) == measurement, "a new process reads it from the folder")
+        #expect(
+            MeasuredSizeCache(directory: folder).lookUp(id) == measurement, "a new process reads it from the folder")
         #expect(MeasuredSizeCache(directory: folder).lookUp("not-a-digest") == nil)
         let cache = MeasuredSizeCache(directory: folder)
         for index in 0..<(MeasuredSizeCache.keptFiles + 40) {
@@ -112,10 +124,12 @@ struct KnownLayersTests {
         var blanked = 0
         while offset + 512 <= bytes.count, bytes[offset] != 0 {
             let name = String(decoding: bytes[offset..<offset + 100].prefix { $0 != 0 }, as: UTF8.self)
-            let sizeField = String(decoding: bytes[offset + 124..<offset + 136].prefix { $0 != 0 && $0 != 32 }, as: UTF8.self)
+            let sizeField = String(
+                decoding: bytes[offset + 124..<offset + 136].prefix { $0 != 0 && $0 != 32 }, as: UTF8.self)
             let size = Int(sizeField, radix: 8) ?? 0
             let content = offset + 512
-            let isLayer = size > 0 && KnownLayers.contentAddress(name) != nil
+            let isLayer =
+                size > 0 && KnownLayers.contentAddress(name) != nil
                 && (bytes[content..<content + 2].elementsEqual([0x1f, 0x8b])
                     || (size >= 263 && bytes[content + 257..<content + 262].elementsEqual("ustar".utf8)))
             if isLayer {
@@ -152,7 +166,8 @@ struct KnownLayersTests {
         let digest = String(repeating: "ab", count: 32)
         #expect(KnownLayers.contentAddress("blobs/sha256/\(digest)") == "sha256:\(digest)")
         #expect(KnownLayers.contentAddress("\(digest).tar") == "sha256:\(digest)", "Podman's layer names")
-        #expect(KnownLayers.contentAddress("\(digest)/layer.tar") == nil, "a legacy layer id is not its content's digest")
+        #expect(
+            KnownLayers.contentAddress("\(digest)/layer.tar") == nil, "a legacy layer id is not its content's digest")
         #expect(KnownLayers.contentAddress("blobs/sha256/short") == nil)
         let known = KnownLayers(limit: 2)
         let count = LayerCount(fileBytes: 1, entries: [], storedBytes: 1, compression: .none)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 @Suite("Layers stacked as overlayfs stacks them")
@@ -11,10 +12,11 @@ struct OverlayFileSystemTests {
         let overlay = OverlayFileSystem()
         overlay.apply([Self.directory("data"), Self.file("data/big", 40), Self.file("data/keep", 7)], layer: 1)
         overlay.apply([LayerEntry(path: "data/big", kind: .whiteout, bytes: 0), Self.file("data/keep", 3)], layer: 2)
-        #expect(overlay.wasted.sorted { $0.bytes > $1.bytes } == [
-            WastedFile(path: "/data/big", bytes: 40, addedBy: 1, hiddenBy: 2),
-            WastedFile(path: "/data/keep", bytes: 7, addedBy: 1, hiddenBy: 2),
-        ])
+        #expect(
+            overlay.wasted.sorted { $0.bytes > $1.bytes } == [
+                WastedFile(path: "/data/big", bytes: 40, addedBy: 1, hiddenBy: 2),
+                WastedFile(path: "/data/keep", bytes: 7, addedBy: 1, hiddenBy: 2),
+            ])
         let sizes = Dictionary(uniqueKeysWithValues: overlay.sizes().map { ($0.path, $0) })
         #expect(sizes["/data"]?.bytes == 3)
         #expect(sizes["/data/keep"]?.layer == 2)
@@ -23,9 +25,14 @@ struct OverlayFileSystemTests {
 
     @Test func anOpaqueDirectoryHidesOnlyWhatLowerLayersPutThere() async {
         let overlay = OverlayFileSystem()
-        overlay.apply([Self.file("tree/sub/old", 500), Self.file("tree/other", 20), Self.file("elsewhere", 9)], layer: 1)
+        overlay.apply(
+            [Self.file("tree/sub/old", 500), Self.file("tree/other", 20), Self.file("elsewhere", 9)], layer: 1)
         // The layer's own new file comes before its opaque marker in the archive: it stays.
-        overlay.apply([Self.directory("tree"), Self.file("tree/new", 2), LayerEntry(path: "tree", kind: .opaqueDirectory, bytes: 0)], layer: 2)
+        overlay.apply(
+            [
+                Self.directory("tree"), Self.file("tree/new", 2),
+                LayerEntry(path: "tree", kind: .opaqueDirectory, bytes: 0),
+            ], layer: 2)
         #expect(Set(overlay.wasted.map(\.path)) == ["/tree/sub/old", "/tree/other"])
         let paths = Set(overlay.sizes().map(\.path))
         #expect(paths == ["/tree", "/tree/new", "/elsewhere"])
@@ -60,7 +67,9 @@ struct OverlayFileSystemTests {
         let overlay = OverlayFileSystem()
         overlay.apply([Self.file("app/small", 10)], layer: 1)
         overlay.apply([Self.file("app/large", 90)], layer: 2)
-        #expect(overlay.sizes().first { $0.path == "/app" } == PathSize(path: "/app", bytes: 100, isDirectory: true, layer: 2))
+        #expect(
+            overlay.sizes().first { $0.path == "/app" }
+                == PathSize(path: "/app", bytes: 100, isDirectory: true, layer: 2))
     }
 
     @Test(arguments: [
@@ -77,36 +86,48 @@ struct OverlayFileSystemTests {
     }
 
     @Test func theLargestPathsLeaveOutADirectoryItsChildAllButFills() async {
-        let sizes = [PathSize(path: "/usr", bytes: 100, isDirectory: true, layer: 1),
-                     PathSize(path: "/usr/lib", bytes: 98, isDirectory: true, layer: 1),
-                     PathSize(path: "/usr/lib/go", bytes: 60, isDirectory: true, layer: 1),
-                     PathSize(path: "/usr/lib/libc.so", bytes: 38, isDirectory: false, layer: 1),
-                     PathSize(path: "/usr/bin", bytes: 2, isDirectory: true, layer: 1)]
-        #expect(ImageSizeMeasurement.largest(sizes, limit: 3).map(\.path) == ["/usr/lib", "/usr/lib/go", "/usr/lib/libc.so"])
+        let sizes = [
+            PathSize(path: "/usr", bytes: 100, isDirectory: true, layer: 1),
+            PathSize(path: "/usr/lib", bytes: 98, isDirectory: true, layer: 1),
+            PathSize(path: "/usr/lib/go", bytes: 60, isDirectory: true, layer: 1),
+            PathSize(path: "/usr/lib/libc.so", bytes: 38, isDirectory: false, layer: 1),
+            PathSize(path: "/usr/bin", bytes: 2, isDirectory: true, layer: 1),
+        ]
+        #expect(
+            ImageSizeMeasurement.largest(sizes, limit: 3).map(\.path) == [
+                "/usr/lib", "/usr/lib/go", "/usr/lib/libc.so",
+            ])
     }
 }
 
 @Suite("The instruction behind each layer")
 struct LayerHistoryTests {
-    @Test(arguments: [
-        ("/bin/sh -c #(nop) COPY file:3f2a in /app ", nil, "COPY file:3f2a in /app"),
-        ("/bin/sh -c go build -o /hash hash.go", nil, "RUN go build -o /hash hash.go"),
-        ("RUN /bin/sh -c CGO_ENABLED=0 go build -o /hash hash.go # buildkit", nil, "RUN CGO_ENABLED=0 go build -o /hash hash.go"),
-        ("COPY /hash /hash # buildkit", nil, "COPY /hash /hash"),
-        ("WORKDIR /src", nil, "WORKDIR /src"),
-        ("", "Imported from -", "imported"),
-        ("", "made by a tool", "imported (made by a tool)"),
-    ] as [(String, String?, String)])
+    @Test(
+        arguments: [
+            ("/bin/sh -c #(nop) COPY file:3f2a in /app ", nil, "COPY file:3f2a in /app"),
+            ("/bin/sh -c go build -o /hash hash.go", nil, "RUN go build -o /hash hash.go"),
+            (
+                "RUN /bin/sh -c CGO_ENABLED=0 go build -o /hash hash.go # buildkit", nil,
+                "RUN CGO_ENABLED=0 go build -o /hash hash.go"
+            ),
+            ("COPY /hash /hash # buildkit", nil, "COPY /hash /hash"),
+            ("WORKDIR /src", nil, "WORKDIR /src"),
+            ("", "Imported from -", "imported"),
+            ("", "made by a tool", "imported (made by a tool)"),
+        ] as [(String, String?, String)])
     func eachBuildersWordingBecomesTheDockerfileLine(createdBy: String, comment: String?, expected: String) {
         #expect(LayerHistory.instruction(createdBy, comment: comment) == expected)
     }
 
     @Test func emptyLayersAreSkippedAndAMismatchGivesNoInstructions() async throws {
-        let history = try JSONDecoder().decode([ImageConfig.HistoryEntry].self, from: Data("""
-            [{"created_by": "", "comment": "Imported from -"},
-             {"created_by": "/bin/sh -c #(nop)  ENV A=b", "empty_layer": true},
-             {"created_by": "/bin/sh -c make"}]
-            """.utf8))
+        let history = try JSONDecoder().decode(
+            [ImageConfig.HistoryEntry].self,
+            from: Data(
+                """
+                [{"created_by": "", "comment": "Imported from -"},
+                 {"created_by": "/bin/sh -c #(nop)  ENV A=b", "empty_layer": true},
+                 {"created_by": "/bin/sh -c make"}]
+                """.utf8))
         #expect(LayerHistory.instructions(history, layerCount: 2) == ["imported", "RUN make"])
         #expect(LayerHistory.instructions(history, layerCount: 3) == nil)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 /// Archives written by GNU tar and gzip at test time (real writers, every header format), read back in chunks of
@@ -12,7 +13,8 @@ enum ArchiveMaker {
     static func sampleTree() throws -> (folder: String, longPath: String) {
         let folder = NSTemporaryDirectory() + "handson-tar-\(UUID().uuidString.prefix(8))"
         let longDirectory = String(repeating: "d", count: 70) + "/" + String(repeating: "e", count: 70)
-        try FileManager.default.createDirectory(atPath: "\(folder)/tree/\(longDirectory)", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: "\(folder)/tree/\(longDirectory)", withIntermediateDirectories: true)
         try Data(repeating: 0x61, count: 1000).write(to: URL(fileURLWithPath: "\(folder)/tree/a.txt"))
         try FileManager.default.linkItem(atPath: "\(folder)/tree/a.txt", toPath: "\(folder)/tree/hard")
         try FileManager.default.createSymbolicLink(atPath: "\(folder)/tree/link", withDestinationPath: "a.txt")
@@ -24,14 +26,17 @@ enum ArchiveMaker {
 
     /// `tar --format=FORMAT -C tree -cf - .` as bytes.
     static func tar(_ folder: String, format: String) async throws -> [UInt8] {
-        let result = try await runner.run(ProcessRequest("tar", ["--format=\(format)", "--sort=name", "-C", "\(folder)/tree", "-cf", "-", "."],
-                                                   outputLimit: 64 << 20))
+        let result = try await runner.run(
+            ProcessRequest(
+                "tar", ["--format=\(format)", "--sort=name", "-C", "\(folder)/tree", "-cf", "-", "."],
+                outputLimit: 64 << 20))
         #expect(result.succeeded, "\(result.failureSummary)")
         return Array(result.standardOutput.data)
     }
 
     static func gzip(_ bytes: [UInt8]) async throws -> [UInt8] {
-        let result = try await runner.run(ProcessRequest("gzip", ["-c", "-n"], standardInput: .bytes(Data(bytes)), outputLimit: 64 << 20))
+        let result = try await runner.run(
+            ProcessRequest("gzip", ["-c", "-n"], standardInput: .bytes(Data(bytes)), outputLimit: 64 << 20))
         #expect(result.succeeded, "\(result.failureSummary)")
         return Array(result.standardOutput.data)
     }
@@ -54,7 +59,9 @@ struct RecordingConsumer: TarEntryConsumer {
     var entries: [(header: TarEntryHeader, contentBytes: Int)] = []
 
     mutating func beginEntry(_ header: TarEntryHeader) throws { entries.append((header, 0)) }
-    mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws { entries[entries.count - 1].contentBytes += bytes.count }
+    mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws {
+        entries[entries.count - 1].contentBytes += bytes.count
+    }
     mutating func endEntry() throws {}
 }
 
@@ -72,7 +79,8 @@ struct TarStreamParserTests {
         let (folder, longPath) = try ArchiveMaker.sampleTree()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let parser = try await Self.parse(try ArchiveMaker.tar(folder, format: format), chunk: chunk)
-        let byPath = Dictionary(parser.consumer.entries.map { ($0.header.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let byPath = Dictionary(
+            parser.consumer.entries.map { ($0.header.path, $0) }, uniquingKeysWith: { first, _ in first })
         #expect(parser.reachedEnd)
         #expect(byPath["./a.txt"]?.header.kind == .file)
         #expect(byPath["./a.txt"]?.header.size == 1000)
@@ -103,7 +111,10 @@ struct TarStreamParserTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         var bytes = try await ArchiveMaker.tar(folder, format: "gnu")
         bytes[0] ^= 0xff  // the first header's checksum no longer matches
-        #expect(throws: TarStreamError.badHeader(offset: 0, reason: "the checksum does not match (not a tar stream, or a damaged one)")) {
+        #expect(
+            throws: TarStreamError.badHeader(
+                offset: 0, reason: "the checksum does not match (not a tar stream, or a damaged one)")
+        ) {
             _ = try Self.parse(bytes, chunk: 512)
         }
     }
@@ -127,7 +138,7 @@ struct TarStreamParserTests {
     }
 
     @Test func paxRecordsSplitByTheirLengths() async throws {
-        let text = "29 path=a/b c=d/e\nwith space\n" // a value may hold '=' and a newline: the length says where it ends
+        let text = "29 path=a/b c=d/e\nwith space\n"  // a value may hold '=' and a newline: the length says where it ends
         let records = try #require(TarStreamParser<RecordingConsumer>.paxRecords(Array(text.utf8)))
         #expect(records.count == 1)
         #expect(records.first?.0 == "path")
@@ -152,7 +163,8 @@ struct GzipInflaterTests {
     }
 
     @Test func concatenatedMembersAndTrailingZerosAreRead() async throws {
-        let first = Array("first member\n".utf8), second = Array("second member\n".utf8)
+        let first = Array("first member\n".utf8)
+        let second = Array("second member\n".utf8)
         let joined = try await ArchiveMaker.gzip(first) + ArchiveMaker.gzip(second) + [0, 0, 0, 0]
         #expect(try Self.inflate(joined, chunk: 5) == first + second)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 @Suite("Image references, Debian mirrors, captured output")
@@ -23,7 +24,9 @@ struct LabSupportTests {
 
     @Test func qualifiedNamesAreThoseEnginesStore() async {
         #expect(ImageReference("golang:1.19").qualified == "docker.io/library/golang:1.19")
-        #expect(ImageReference("gcr.io/distroless/static-debian12:nonroot").qualified == "gcr.io/distroless/static-debian12:nonroot")
+        #expect(
+            ImageReference("gcr.io/distroless/static-debian12:nonroot").qualified
+                == "gcr.io/distroless/static-debian12:nonroot")
         #expect(ImageReference("team/app").qualified == "docker.io/team/app:latest")
     }
 
@@ -31,26 +34,30 @@ struct LabSupportTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("handson-apt-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: dir.path + "/sources.list.d", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        try "deb https://example.invalid/apt cloud-sdk-bookworm main\n".write(toFile: dir.path + "/sources.list", atomically: true, encoding: .utf8)
+        try "deb https://example.invalid/apt cloud-sdk-bookworm main\n".write(
+            toFile: dir.path + "/sources.list", atomically: true, encoding: .utf8)
         try """
-            Types: deb
-            URIs: http://mirror.example.invalid/debian-security
-            Suites: bookworm-security
-            Components: main
+        Types: deb
+        URIs: http://mirror.example.invalid/debian-security
+        Suites: bookworm-security
+        Components: main
 
-            Types: deb
-            # a comment
-            URIs: http://mirror.example.invalid/debian
-            Suites: bookworm bookworm-updates
-            Components: main
-            """.write(toFile: dir.path + "/sources.list.d/debian.sources", atomically: true, encoding: .utf8)
+        Types: deb
+        # a comment
+        URIs: http://mirror.example.invalid/debian
+        Suites: bookworm bookworm-updates
+        Components: main
+        """.write(toFile: dir.path + "/sources.list.d/debian.sources", atomically: true, encoding: .utf8)
         #expect(DebianMirror.detect(environment: [:], aptDirectory: dir.path) == "http://mirror.example.invalid/debian")
-        #expect(DebianMirror.detect(environment: ["HANDSON_DEBIAN_MIRROR": "http://other.invalid/d"], aptDirectory: dir.path)
+        #expect(
+            DebianMirror.detect(
+                environment: ["HANDSON_DEBIAN_MIRROR": "http://other.invalid/d"], aptDirectory: dir.path)
                 == "http://other.invalid/d")
     }
 
     @Test func mirrorFromOneLineFormatWithOptions() async {
-        #expect(DebianMirror.fromOneLineFormat("deb [arch=amd64 signed-by=/k.gpg] http://m.invalid/debian bookworm main\n")
+        #expect(
+            DebianMirror.fromOneLineFormat("deb [arch=amd64 signed-by=/k.gpg] http://m.invalid/debian bookworm main\n")
                 == "http://m.invalid/debian")
         #expect(DebianMirror.fromOneLineFormat("deb http://m.invalid/debian-security bookworm-security main\n") == nil)
     }

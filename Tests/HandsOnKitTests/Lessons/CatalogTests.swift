@@ -35,8 +35,11 @@ struct CatalogTests {
     func everyLanguageHasEveryKeyWithTheSamePlaceholders(language: Language) {
         let english = MessageCatalog.keys(of: .en)
         let translated = MessageCatalog.keys(of: language)
-        #expect(english.subtracting(translated).isEmpty, "\(language): missing \(english.subtracting(translated).sorted())")
-        #expect(translated.subtracting(english).isEmpty, "\(language): not in English \(translated.subtracting(english).sorted())")
+        #expect(
+            english.subtracting(translated).isEmpty, "\(language): missing \(english.subtracting(translated).sorted())")
+        #expect(
+            translated.subtracting(english).isEmpty,
+            "\(language): not in English \(translated.subtracting(english).sorted())")
         for key in english.intersection(translated).sorted() {
             let englishNames = MessageCatalog.placeholders(in: MessageCatalog.template(key, in: .en) ?? "")
             let names = MessageCatalog.placeholders(in: MessageCatalog.template(key, in: language) ?? "")
@@ -103,12 +106,19 @@ struct CourseLanguageTests {
     func stepHintAndChaptersSpeakTheLanguageAsked(language: Language) async throws {
         let (chapters, _) = ChapterLoader.loadAll(from: CourseChaptersTests.chaptersDirectory)
         for chapter in chapters {
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-lang-\(UUID().uuidString)").path
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "handson-lang-\(UUID().uuidString)"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": BatchFixtures.repositoryRoot, "LANG": "\(language.rawValue).UTF-8"]
+            let environment = [
+                "PATH": "/usr/bin:/bin", "HANDSON_HOME": BatchFixtures.repositoryRoot,
+                "LANG": "\(language.rawValue).UTF-8",
+            ]
             let started = await CLIRun.run(["init", chapter.id, folder], environment: environment)
             #expect(started.exitCode == 0, "\(started.stderr)")
-            #expect(Self.strayLines(started.stdout + started.stderr, language: language).isEmpty, "\(chapter.id) init: \(started.stdout)")
+            #expect(
+                Self.strayLines(started.stdout + started.stderr, language: language).isEmpty,
+                "\(chapter.id) init: \(started.stdout)")
             for command in [["step"], ["hint"], ["chapters"], ["step", "--lang", language.rawValue]] {
                 let run = await CLIRun.run(command, environment: environment, directory: folder)
                 let stray = Self.strayLines(run.stdout + run.stderr, language: language)

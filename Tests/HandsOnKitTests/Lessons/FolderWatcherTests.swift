@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 /// Runs a blocking wait on a thread of its own, off the shared pool the other tests run on.
@@ -22,7 +23,8 @@ final class WatcherOnLoan: @unchecked Sendable {
 @Suite("Watching a folder for edits")
 struct FolderWatcherTests {
     func makeFolder() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("handson-watch-\(UUID().uuidString)").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("handson-watch-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: "\(path)/web", withIntermediateDirectories: true)
         try "a".write(toFile: "\(path)/web/index.html", atomically: true, encoding: .utf8)
         return path
@@ -34,7 +36,9 @@ struct FolderWatcherTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let watcher = WatcherOnLoan(FolderWatcher(directory: folder, forcePolling: polling))
         #expect(watcher.watcher.mechanism == (polling ? .polling : .inotify))
-        #expect(!(await watcher.wait(0.6)), "nothing changed, yet \(watcher.watcher.lastChangedPath ?? "an event") was seen")
+        #expect(
+            !(await watcher.wait(0.6)), "nothing changed, yet \(watcher.watcher.lastChangedPath ?? "an event") was seen"
+        )
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
             try? "changed".write(toFile: "\(folder)/web/index.html", atomically: false, encoding: .utf8)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -12,7 +13,9 @@ struct HintReviewTests {
         for chapter in chapters {
             #expect(HintReview.problems(in: chapter).isEmpty, "\(HintReview.problems(in: chapter))")
             #expect(LanguageReview.problems(in: chapter).isEmpty, "\(LanguageReview.problems(in: chapter))")
-            #expect(chapter.title.translations.keys.sorted() == ["en", "ja"], "\(chapter.id): the course is written in English and Japanese")
+            #expect(
+                chapter.title.translations.keys.sorted() == ["en", "ja"],
+                "\(chapter.id): the course is written in English and Japanese")
         }
     }
 
@@ -20,26 +23,38 @@ struct HintReviewTests {
         let folder = try ChapterFolder.valid()
         defer { folder.remove() }
         // Step 2's text introduces multi-stage builds; step 1's hint already asks for one.
-        try "# Run\nNow a multi-stage build.\n".write(toFile: "\(folder.directory)/steps/run.en.md", atomically: true, encoding: .utf8)
+        try "# Run\nNow a multi-stage build.\n".write(
+            toFile: "\(folder.directory)/steps/run.en.md", atomically: true, encoding: .utf8)
         var json = try String(contentsOfFile: folder.file, encoding: .utf8)
-        json = json.replacingOccurrences(of: #""hints": [{"text": "Build the image first.", "whenFailing": "exists"}]"#,
-                                         with: #""hints": [{"text": "Use a multi-stage build.", "whenFailing": "exists"}]"#)
+        json = json.replacingOccurrences(
+            of: #""hints": [{"text": "Build the image first.", "whenFailing": "exists"}]"#,
+            with: #""hints": [{"text": "Use a multi-stage build.", "whenFailing": "exists"}]"#)
         let runStep = try #require(json.range(of: "\"id\": \"run\""))
         let runText = try #require(json.range(of: "steps/build.en.md", range: runStep.upperBound..<json.endIndex))
         json.replaceSubrange(runText, with: "steps/run.en.md")
         try json.write(toFile: folder.file, atomically: true, encoding: .utf8)
         let chapter = try ChapterLoader.load(from: folder.directory)
         let problems = HintReview.problems(in: chapter)
-        #expect(problems.contains("demo/build: check 'small' can fail but has no hint (whenFailing: \"small\")"), "\(problems)")
+        #expect(
+            problems.contains("demo/build: check 'small' can fail but has no hint (whenFailing: \"small\")"),
+            "\(problems)")
         #expect(problems.contains("demo/build: check 'df' can fail but has no hint (whenFailing: \"df\")"))
-        #expect(LanguageReview.problems(in: chapter).contains("demo: build: hint 1 (for 'exists') lacks ja"), "the chapter declares ja in its title")
-        #expect(problems.contains("demo/build: the hint for 'exists' names multi-stage, which step 2 (run) introduces"), "\(problems)")
+        #expect(
+            LanguageReview.problems(in: chapter).contains("demo: build: hint 1 (for 'exists') lacks ja"),
+            "the chapter declares ja in its title")
+        #expect(
+            problems.contains("demo/build: the hint for 'exists' names multi-stage, which step 2 (run) introduces"),
+            "\(problems)")
         #expect(problems.contains("demo/run: check 'health' can fail but has no hint (whenFailing: \"health\")"))
     }
 
     @Test func everyLearnerFacingTextShortOfADeclaredLanguageIsNamed() async throws {
-        let folder = try ChapterFolder.valid([(#""text": {"en": "steps/build.en.md"},"#,
-                                               #""text": {"en": "steps/build.en.md", "ja": "steps/build.ja.md"},"#)])
+        let folder = try ChapterFolder.valid([
+            (
+                #""text": {"en": "steps/build.en.md"},"#,
+                #""text": {"en": "steps/build.en.md", "ja": "steps/build.ja.md"},"#
+            )
+        ])
         defer { folder.remove() }
         try "\n".write(toFile: "\(folder.directory)/steps/build.ja.md", atomically: true, encoding: .utf8)
         let problems = LanguageReview.problems(in: try ChapterLoader.load(from: folder.directory))
@@ -54,8 +69,15 @@ struct HintReviewTests {
             (#""summary": "A chapter for tests.""#, #""summary": {"en": "A chapter for tests.", "ja": "テスト用の章です。"}"#),
             (#""title": "Build it""#, #""title": {"en": "Build it", "ja": "ビルドする"}"#),
             (#""title": "Run it""#, #""title": {"en": "Run it", "ja": "起動する"}"#),
-            (#""text": {"en": "steps/build.en.md"}"#, #""text": {"en": "steps/build.en.md", "ja": "steps/build.ja.md"}"#),
-            (#""text": "Build the image first.""#, #""text": {"en": "Build the image first.", "ja": "先にイメージをビルドしてください。"}"#)])
+            (
+                #""text": {"en": "steps/build.en.md"}"#,
+                #""text": {"en": "steps/build.en.md", "ja": "steps/build.ja.md"}"#
+            ),
+            (
+                #""text": "Build the image first.""#,
+                #""text": {"en": "Build the image first.", "ja": "先にイメージをビルドしてください。"}"#
+            ),
+        ])
         defer { bilingual.remove() }
         try "# ビルド\n".write(toFile: "\(bilingual.directory)/steps/build.ja.md", atomically: true, encoding: .utf8)
         let none = LanguageReview.problems(in: try ChapterLoader.load(from: bilingual.directory))
@@ -80,7 +102,10 @@ struct LiveViewTests {
         // Captured: a tag, a container run by a HandsOn check (labelled org.handson.check), an untag.
         let docker = try Self.events("docker-events.jsonl")
         #expect(docker.map(\.action) == ["tag", "create", "attach", "start", "die", "destroy", "untag"])
-        #expect(docker.filter(\.isRelevant).map { "\($0.action) \($0.name ?? "")" } == ["tag handson-evtest:1", "untag sha256:cb8f4a40eefb64727af39d39338ad5366e013d2ab63f9593e86b04964439f9f6"])
+        #expect(
+            docker.filter(\.isRelevant).map { "\($0.action) \($0.name ?? "")" } == [
+                "tag handson-evtest:1", "untag sha256:cb8f4a40eefb64727af39d39338ad5366e013d2ab63f9593e86b04964439f9f6",
+            ])
         // Podman's stream, captured while HandsOn's checks ran: their pulls, saves and containers are not the learner's.
         let podman = try Self.events("podman-events.jsonl")
         #expect(podman.count > 20)
@@ -96,8 +121,13 @@ struct LiveViewTests {
         let opened = LockedBox(0)
         runner.on(["docker", "events"]) { request in
             opened.withLock { $0 += 1 }
-            request.onOutput?(.standardOutput, Data(#"{"Type":"image","Action":"tag","Actor":{"Attributes":{"name":"go-image:base"}}}"#.utf8 + [10]))
-            return (1, "", "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+            request.onOutput?(
+                .standardOutput,
+                Data(#"{"Type":"image","Action":"tag","Actor":{"Attributes":{"name":"go-image:base"}}}"#.utf8 + [10]))
+            return (
+                1, "",
+                "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
+            )
         }
         let engine = ContainerEngine(kind: .docker, runner: runner)
         var seen: [EngineEventUpdate] = []
@@ -106,8 +136,14 @@ struct LiveViewTests {
             if seen.count == 6 { break }
         }
         #expect(seen[0] == .connected)
-        #expect(seen[1] == .event(EngineEvent(type: "image", action: "tag", name: "go-image:base", fromHandsOnCheck: false)))
-        #expect(seen[2] == .lost("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"))
+        #expect(
+            seen[1] == .event(EngineEvent(type: "image", action: "tag", name: "go-image:base", fromHandsOnCheck: false))
+        )
+        #expect(
+            seen[2]
+                == .lost(
+                    "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?")
+        )
         #expect(seen[3] == .connected, "opened again after the pause")
         #expect(opened.withLock { $0 } >= 2)
     }
@@ -116,11 +152,13 @@ struct LiveViewTests {
         let folder = try ChapterFolder.valid()
         defer { folder.remove() }
         let chapter = try ChapterLoader.load(from: folder.directory)
-        let session = LessonSession(chapter: chapter, directory: folder.root,
-                                    progress: LearnerProgress(chapter: chapter.id, currentStep: "build"), language: .en)
+        let session = LessonSession(
+            chapter: chapter, directory: folder.root,
+            progress: LearnerProgress(chapter: chapter.id, currentStep: "build"), language: .en)
         var state = WatchState(stepIndex: 0)
         state.results = [CheckResult(id: "exists", passed: false, message: "no image demo:1 yet")]
-        let lines = WatchScreen.render(state, session: session, hints: ["Build the image first."], width: 60, height: 12)
+        let lines = WatchScreen.render(
+            state, session: session, hints: ["Build the image first."], width: 60, height: 12)
         #expect(lines.count == 12, "fills the terminal, no more")
         #expect(lines[0] == "Demo")
         #expect(lines[2].hasSuffix("Step 1 of 2: Build it"))
@@ -142,10 +180,12 @@ struct LiveViewTests {
 @Suite("The live view's line wrapping")
 struct WatchWrapTests {
     @Test func longHintsWrapAtSpacesWithinTheWidth() async {
-        let hint = "• Name the first stage (`FROM golang:1.19 AS builder`), then start a second stage and copy the binary."
+        let hint =
+            "• Name the first stage (`FROM golang:1.19 AS builder`), then start a second stage and copy the binary."
         let lines = WatchScreen.wrap(hint, width: 40)
         #expect(lines.count > 1 && lines.allSatisfy { $0.count <= 40 }, "\(lines)")
-        #expect(lines.joined(separator: " ").replacingOccurrences(of: "   ", with: " ") == hint, "nothing lost: \(lines)")
+        #expect(
+            lines.joined(separator: " ").replacingOccurrences(of: "   ", with: " ") == hint, "nothing lost: \(lines)")
         #expect(lines.dropFirst().allSatisfy { $0.hasPrefix("  ") }, "a bullet's continuation lines are indented")
         #expect(WatchScreen.wrap("short", width: 40) == ["short"])
     }

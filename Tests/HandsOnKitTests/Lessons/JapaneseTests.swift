@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -15,14 +16,18 @@ struct JapaneseTests {
         let (chapters, _) = ChapterLoader.loadAll(from: CourseChaptersTests.chaptersDirectory)
         #expect(chapters.count == 5)
         for chapter in chapters {
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-ja-\(UUID().uuidString)").path
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "handson-ja-\(UUID().uuidString)"
+            ).path
             defer { try? FileManager.default.removeItem(atPath: folder) }
             let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": Self.root]
             let started = await CLIRun.run(["init", chapter.id, folder], environment: environment)
             #expect(started.exitCode == 0, "\(started.stderr)")
             let title = try #require(chapter.steps.first?.title.translations["ja"], "\(chapter.id)")
             let byOption = await CLIRun.run(["step", "--lang", "ja"], environment: environment, directory: folder)
-            #expect(byOption.exitCode == 0 && byOption.stdout.contains(title), "\(chapter.id): \(byOption.stdout.prefix(300))")
+            #expect(
+                byOption.exitCode == 0 && byOption.stdout.contains(title),
+                "\(chapter.id): \(byOption.stdout.prefix(300))")
             var japanese = environment
             japanese["LANG"] = "ja_JP.UTF-8"
             let byLocale = await CLIRun.run(["step"], environment: japanese, directory: folder)
@@ -33,15 +38,21 @@ struct JapaneseTests {
     }
 
     @Test func checkMessagesFollowTheTasksLanguage() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-ja-\(UUID().uuidString)").path
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("handson-ja-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        try "FROM golang:1.19 AS builder\nRUN go build -o /hash hash.go\nFROM scratch\nCOPY --from=builder /hash /hash\nENTRYPOINT /hash\n"
+        try
+            "FROM golang:1.19 AS builder\nRUN go build -o /hash hash.go\nFROM scratch\nCOPY --from=builder /hash /hash\nENTRYPOINT /hash\n"
             .write(toFile: "\(folder)/Dockerfile", atomically: true, encoding: .utf8)
-        let spec = try JSONDecoder().decode(CheckSpec.self, from: Data(#"""
-            {"id": "df", "kind": "dockerfile", "finalBase": "scratch", "execForm": true, "cgoDisabledForScratch": true}
-            """#.utf8))
-        let context = CheckContext(engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner()), workingDirectory: folder)
+        let spec = try JSONDecoder().decode(
+            CheckSpec.self,
+            from: Data(
+                #"""
+                {"id": "df", "kind": "dockerfile", "finalBase": "scratch", "execForm": true, "cgoDisabledForScratch": true}
+                """#.utf8))
+        let context = CheckContext(
+            engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner()), workingDirectory: folder)
         let english = await CheckRunner().run(spec, in: context)
         let japanese = await Language.$current.withValue(.ja) { await CheckRunner().run(spec, in: context) }
         #expect(!english.passed && !japanese.passed)
@@ -61,8 +72,12 @@ struct JapaneseTests {
     @Test func theClassReportIsInJapaneseWhenAsked() async throws {
         let summary = try BatchFixtures.summary(notGraded: ["late-team"])
         let english = HTMLReport.render(summary)
-        #expect(english.contains("<html lang=\"en\">") && english.contains("Score distribution") && !english.contains("得点の分布"))
-        let japanese = Language.$current.withValue(.ja) { HTMLReport.render(try! BatchFixtures.summary(notGraded: ["late-team"])) }
+        #expect(
+            english.contains("<html lang=\"en\">") && english.contains("Score distribution")
+                && !english.contains("得点の分布"))
+        let japanese = Language.$current.withValue(.ja) {
+            HTMLReport.render(try! BatchFixtures.summary(notGraded: ["late-team"]))
+        }
         #expect(japanese.contains("<html lang=\"ja\">"))
         for words in ["ダイエットしようぜ!", "得点の分布", "提出物", "未採点", "未完了: 1 件の提出物がまだ採点されていません", "平均点"] {
             #expect(japanese.contains(words), "\(words)")
@@ -71,15 +86,18 @@ struct JapaneseTests {
     }
 
     @Test func gradeWritesItsMessagesInJapaneseOnlyWhenAsked() async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("handson-transcript-\(UUID().uuidString).md")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-transcript-\(UUID().uuidString).md")
         try (try TranscriptGraderTests.listing("docker-table.txt", tag: "b99949999", as: "ictsc-diet", "answer"))
             .write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         // LANG alone does not change a grade: a contest's results read the same on every grader's machine.
         let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": Self.root, "LANG": "ja_JP.UTF-8"]
-        let english = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json"], environment: environment)
-        let japanese = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json", "--lang", "ja"],
-                                        environment: environment)
+        let english = await CLIRun.run(
+            ["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json"], environment: environment)
+        let japanese = await CLIRun.run(
+            ["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json", "--lang", "ja"],
+            environment: environment)
         #expect(english.exitCode == 0 && japanese.exitCode == 0, "\(japanese.stderr)")
         func messages(_ run: CLIRun) throws -> [String] {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
@@ -91,7 +109,9 @@ struct JapaneseTests {
         #expect(inEnglish.allSatisfy { !Self.hasJapanese($0) }, "\(inEnglish)")
         #expect(inJapanese.contains { $0.contains("記録からは確かめられません") }, "\(inJapanese)")
         #expect(inJapanese.contains { $0.contains("10MB 以下なら 100%") }, "\(inJapanese)")
-        let unknown = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--lang", "fr"], environment: environment)
-        #expect(unknown.exitCode == 2 && unknown.stderr.contains("--lang takes en, ja, ko, not 'fr'"), "\(unknown.stderr)")
+        let unknown = await CLIRun.run(
+            ["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--lang", "fr"], environment: environment)
+        #expect(
+            unknown.exitCode == 2 && unknown.stderr.contains("--lang takes en, ja, ko, not 'fr'"), "\(unknown.stderr)")
     }
 }

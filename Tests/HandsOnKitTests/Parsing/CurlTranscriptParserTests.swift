@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -20,27 +21,46 @@ private let healthyBody = #"{"status":"Healthy"}"#
 struct CurlTranscriptParserTests {
     static let cases: [CurlCase] = [
         CurlCase(file: "body-only", status: nil, exitCode: nil, error: nil, body: healthyBody, healthy: true),
-        CurlCase(file: "write-out-after-body", status: 200, exitCode: nil, error: nil, body: healthyBody, healthy: true),
+        CurlCase(
+            file: "write-out-after-body", status: 200, exitCode: nil, error: nil, body: healthyBody, healthy: true),
         CurlCase(file: "write-out-alone", status: 200, exitCode: nil, error: nil, body: nil, healthy: nil),
         CurlCase(file: "write-out-newline", status: 200, exitCode: nil, error: nil, body: healthyBody, healthy: true),
         CurlCase(file: "include-headers", status: 200, exitCode: nil, error: nil, body: healthyBody, healthy: true),
         CurlCase(file: "verbose", status: 200, exitCode: nil, error: nil, body: healthyBody, healthy: true),
         CurlCase(file: "progress-meter", status: nil, exitCode: nil, error: nil, body: healthyBody, healthy: true),
-        CurlCase(file: "not-found", status: 404, exitCode: nil, error: "http error", body: "404 page not found", healthy: false),
-        CurlCase(file: "unhealthy-body", status: nil, exitCode: nil, error: nil, body: #"{"status": "Unhealthy"}"#, healthy: false),
-        CurlCase(file: "server-error", status: 500, exitCode: nil, error: "http error", body: "internal error", healthy: false),
+        CurlCase(
+            file: "not-found", status: 404, exitCode: nil, error: "http error", body: "404 page not found",
+            healthy: false),
+        CurlCase(
+            file: "unhealthy-body", status: nil, exitCode: nil, error: nil, body: #"{"status": "Unhealthy"}"#,
+            healthy: false),
+        CurlCase(
+            file: "server-error", status: 500, exitCode: nil, error: "http error", body: "internal error",
+            healthy: false),
         CurlCase(file: "server-error-fail", status: 500, exitCode: 22, error: "http error", body: nil, healthy: false),
-        CurlCase(file: "server-error-fail-with-body", status: 503, exitCode: 22, error: "http error",
-                 body: #"{"status": "Unavailable"}"#, healthy: false),
-        CurlCase(file: "unavailable", status: nil, exitCode: nil, error: nil, body: #"{"status": "Unavailable"}"#, healthy: false),
+        CurlCase(
+            file: "server-error-fail-with-body", status: 503, exitCode: 22, error: "http error",
+            body: #"{"status": "Unavailable"}"#, healthy: false),
+        CurlCase(
+            file: "unavailable", status: nil, exitCode: nil, error: nil, body: #"{"status": "Unavailable"}"#,
+            healthy: false),
         CurlCase(file: "text-body", status: nil, exitCode: nil, error: nil, body: "OK", healthy: false),
-        CurlCase(file: "connection-refused", status: nil, exitCode: 7, error: "connection refused", body: nil, healthy: false),
+        CurlCase(
+            file: "connection-refused", status: nil, exitCode: 7, error: "connection refused", body: nil, healthy: false
+        ),
         CurlCase(file: "connection-refused-write-out", status: 0, exitCode: nil, error: nil, body: nil, healthy: false),
-        CurlCase(file: "connection-refused-verbose", status: nil, exitCode: 7, error: "connection refused", body: nil, healthy: false),
-        CurlCase(file: "connection-refused-progress", status: nil, exitCode: 7, error: "connection refused", body: nil, healthy: false),
-        CurlCase(file: "could-not-resolve", status: nil, exitCode: 6, error: "could not resolve host", body: nil, healthy: false),
+        CurlCase(
+            file: "connection-refused-verbose", status: nil, exitCode: 7, error: "connection refused", body: nil,
+            healthy: false),
+        CurlCase(
+            file: "connection-refused-progress", status: nil, exitCode: 7, error: "connection refused", body: nil,
+            healthy: false),
+        CurlCase(
+            file: "could-not-resolve", status: nil, exitCode: 6, error: "could not resolve host", body: nil,
+            healthy: false),
         CurlCase(file: "empty-reply", status: nil, exitCode: 52, error: "empty reply", body: nil, healthy: false),
-        CurlCase(file: "connection-reset", status: nil, exitCode: 56, error: "connection reset", body: nil, healthy: false),
+        CurlCase(
+            file: "connection-reset", status: nil, exitCode: 56, error: "connection reset", body: nil, healthy: false),
         CurlCase(file: "timeout", status: nil, exitCode: 28, error: "timeout", body: nil, healthy: false),
         CurlCase(file: "timeout-write-out", status: 0, exitCode: 28, error: "timeout", body: nil, healthy: false),
     ]
@@ -70,9 +90,12 @@ struct CurlTranscriptParserTests {
     }
 
     @Test func theProgressMeterIsRemovedEvenWhenGluedToAVerboseLine() async {
-        let glued = "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0*   Trying 127.0.0.1:1..."
+        let glued =
+            "\r  0     0    0     0    0     0      0      0 --:--:-- --:--:-- --:--:--     0*   Trying 127.0.0.1:1..."
         #expect(CurlTranscriptParser.cleaned(glued) == "*   Trying 127.0.0.1:1...")
-        #expect(CurlTranscriptParser.cleaned("100    21  100    21    0     0  41832      0 --:--:-- --:--:-- --:--:-- 21000") == nil)
+        #expect(
+            CurlTranscriptParser.cleaned(
+                "100    21  100    21    0     0  41832      0 --:--:-- --:--:-- --:--:-- 21000") == nil)
         #expect(CurlTranscriptParser.cleaned("{\"status\":\"Healthy\"}") == "{\"status\":\"Healthy\"}")
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 
 /// Real outputs captured from docker (CLI 28.2, engine 20.10) and podman 4.3 by scripts/capture-listing-fixtures.sh.
@@ -30,7 +31,8 @@ enum ListingFixtures {
 struct ImageListingParserTests {
     @Test(arguments: [
         ("docker-table.txt", "docker"), ("docker-digests.txt", "docker"), ("docker-no-trunc.txt", "docker"),
-        ("docker-format-repotag.txt", "docker"), ("docker-json-lines.txt", "docker"), ("docker-format-json.txt", "docker"),
+        ("docker-format-repotag.txt", "docker"), ("docker-json-lines.txt", "docker"),
+        ("docker-format-json.txt", "docker"),
         ("podman-table.txt", "podman"), ("podman-json.txt", "podman"),
     ])
     func everyRowsIntervalHoldsTheEnginesExactByteCount(file: String, engine: String) throws {
@@ -41,7 +43,8 @@ struct ImageListingParserTests {
             let tag = try #require(row.tag)
             let bytes = try #require(exact[tag])
             let estimate = try #require(row.estimate, "row for \(tag) has a size")
-            #expect((estimate.minimum...estimate.maximum).contains(bytes), "\(file) \(tag): \(bytes) not in \(estimate)")
+            #expect(
+                (estimate.minimum...estimate.maximum).contains(bytes), "\(file) \(tag): \(bytes) not in \(estimate)")
             #expect(ImageReference(row.reference ?? "") == ImageReference("handson-fixture/edge:\(tag)"))
         }
     }
@@ -49,13 +52,13 @@ struct ImageListingParserTests {
     @Test func theTierEdgesReadAsTheContestReadsThem() async throws {
         let rows = try ImageListingParser.parse(try ListingFixtures.text("docker-table.txt"))
         func row(_ tag: String) throws -> ImageListingRow { try #require(rows.first { $0.tag == tag }) }
-        #expect(try row("b10049999").size == "10MB")       // 10,049,999 bytes is listed as 10MB
+        #expect(try row("b10049999").size == "10MB")  // 10,049,999 bytes is listed as 10MB
         #expect(try row("b10050000").size == "10.1MB")
-        #expect(try row("b999999").size == "1e+03kB")      // the %g quirk, read as just under 1 MB
+        #expect(try row("b999999").size == "1e+03kB")  // the %g quirk, read as just under 1 MB
         #expect(try row("b999999").estimate?.maximum == 999_999)
         #expect(try row("b0").estimate == .exact(0))
         #expect(try row("b999").estimate == .exact(999))
-        #expect(try row("b999999999").size == "1e+03MB")   // just under 1 GB
+        #expect(try row("b999999999").size == "1e+03MB")  // just under 1 GB
         #expect(try row("b1000000000").size == "1GB")
     }
 
@@ -117,12 +120,14 @@ struct ImageListingParserTests {
         #expect(rows.first?.reference == "handson-fixture/edge:b1234567890")
         #expect(rows.first?.size == "1.23GB")
         let estimate = try #require(rows.first?.estimate)
-        #expect((estimate.minimum...estimate.maximum).contains(try ListingFixtures.exactSizes("docker")["b1234567890"]!))
+        #expect(
+            (estimate.minimum...estimate.maximum).contains(try ListingFixtures.exactSizes("docker")["b1234567890"]!))
         #expect(rows.first?.line == 8, "line 7 is the header")
     }
 
     @Test func sizesShownAsNotAvailableGiveNulls() async throws {
-        let rows = try ImageListingParser.parse("""
+        let rows = try ImageListingParser.parse(
+            """
             REPOSITORY   TAG    IMAGE ID       CREATED       SIZE
             app          v1     0123456789ab   2 days ago    N/A
             app          v2     ba9876543210   2 days ago    5.5MB
@@ -137,7 +142,8 @@ struct ImageListingParserTests {
         let without = try withVirtual.split(separator: "\n").map { line -> String in
             var object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             object["VirtualSize"] = nil
-            return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+            return String(
+                decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
         }.joined(separator: "\n")
         let rows = try ImageListingParser.parse(without)
         let exact = try ListingFixtures.exactSizes("docker")
@@ -156,7 +162,8 @@ struct ImageListingParserTests {
             """
         let rows = try ImageListingParser.parse(text)
         #expect(rows.map(\.size) == ["199.3 MB", "1.23 GB"])
-        #expect(rows[1].estimate == ByteSizeEstimate(bytes: 1_230_000_000, minimum: 1_225_000_000, maximum: 1_235_000_000))
+        #expect(
+            rows[1].estimate == ByteSizeEstimate(bytes: 1_230_000_000, minimum: 1_225_000_000, maximum: 1_235_000_000))
         #expect(rows[0].estimate?.minimum == 199_250_000)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -53,8 +54,10 @@ struct SystemProcessRunnerTests {
     }
 
     @Test func killsAChildThatIgnoresSIGTERMAfterTheGracePeriod() async throws {
-        let result = try await runner.run(ProcessRequest("sh", ["-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"],
-                                                   timeout: 0.5, killGrace: 0.5))
+        let result = try await runner.run(
+            ProcessRequest(
+                "sh", ["-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"],
+                timeout: 0.5, killGrace: 0.5))
         #expect(result.timedOut)
         #expect(result.termination == .signaled(SIGKILL))
         #expect(result.stdout == "ready\n")
@@ -94,17 +97,24 @@ struct SystemProcessRunnerTests {
     }
 
     @Test func runsInTheGivenDirectoryWithTheGivenEnvironment() async throws {
-        let result = try await runner.run(ProcessRequest("sh", ["-c", "pwd; echo $HANDSON_PROBE"],
-                                                   environment: ["PATH": "/usr/bin:/bin", "HANDSON_PROBE": "42"],
-                                                   workingDirectory: "/tmp"))
+        let result = try await runner.run(
+            ProcessRequest(
+                "sh", ["-c", "pwd; echo $HANDSON_PROBE"],
+                environment: ["PATH": "/usr/bin:/bin", "HANDSON_PROBE": "42"],
+                workingDirectory: "/tmp"))
         #expect(result.stdout == "/tmp\n42\n")
     }
 
     @Test func streamsOutputAsItArrives() async throws {
         let chunks = LockedBox<[String]>([])
-        _ = try await runner.run(ProcessRequest("sh", ["-c", "echo one; sleep 0.2; echo two >&2"], onOutput: { kind, data in
-            chunks.withLock { $0.append("\(kind == .standardOutput ? "out" : "err"):\(String(decoding: data, as: UTF8.self))") }
-        }))
+        _ = try await runner.run(
+            ProcessRequest(
+                "sh", ["-c", "echo one; sleep 0.2; echo two >&2"],
+                onOutput: { kind, data in
+                    chunks.withLock {
+                        $0.append("\(kind == .standardOutput ? "out" : "err"):\(String(decoding: data, as: UTF8.self))")
+                    }
+                }))
         #expect(chunks.withLock { $0 } == ["out:one\n", "err:two\n"])
     }
 
@@ -153,7 +163,10 @@ struct SystemProcessRunnerTests {
             _ = try await runner.run(ProcessRequest("true", workingDirectory: missing))
             Issue.record("a child was started in a folder that does not exist")
         } catch let error as ProcessError {
-            guard case .spawnFailed(let executable, let code) = error else { Issue.record("\(error)"); return }
+            guard case .spawnFailed(let executable, let code) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(code == ENOENT)
             #expect(executable.contains("true"))
             #expect(error.description.contains("No such file or directory"))
@@ -164,7 +177,9 @@ struct SystemProcessRunnerTests {
         let runner = self.runner
         try await withThrowingTaskGroup(of: (Int, String).self) { group in
             for index in 0..<16 {
-                group.addTask { await (index, try runner.run(ProcessRequest("sh", ["-c", "sleep 0.1; echo \(index)"])).stdout) }
+                group.addTask {
+                    await (index, try runner.run(ProcessRequest("sh", ["-c", "sleep 0.1; echo \(index)"])).stdout)
+                }
             }
             for try await (index, output) in group { #expect(output == "\(index)\n") }
         }

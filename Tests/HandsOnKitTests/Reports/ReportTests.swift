@@ -1,9 +1,11 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
+
 @testable import HandsOnKit
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Grades saved by a real `handson batch` of six ictsc-diet answers (docker 20.10, 2 jobs).
 enum BatchFixtures {
@@ -15,7 +17,8 @@ enum BatchFixtures {
         return (try? JSONOutput.decode([GradeReport].self, from: data ?? Data())) ?? []
     }()
 
-    static let chapter: Chapter? = try? ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: repositoryRoot + "/Chapters")
+    static let chapter: Chapter? = try? ChapterLoader.load(
+        id: "ictsc-diet", chaptersDirectory: repositoryRoot + "/Chapters")
 
     static var repositoryRoot: String {
         var url = URL(fileURLWithPath: #filePath)
@@ -25,14 +28,16 @@ enum BatchFixtures {
 
     /// A grade whose name and messages hold everything a report must escape.
     static func awkward(_ name: String, message: String) -> GradeReport {
-        GradeReport(submission: name, chapter: "ictsc-diet", score: 0, tier: nil, image: nil,
-                    checks: [CheckResult(id: "builds", passed: false, message: message)], engine: nil, durationSeconds: 1.234,
-                    status: .graded)
+        GradeReport(
+            submission: name, chapter: "ictsc-diet", score: 0, tier: nil, image: nil,
+            checks: [CheckResult(id: "builds", passed: false, message: message)], engine: nil, durationSeconds: 1.234,
+            status: .graded)
     }
 
     static func summary(_ extra: [GradeReport] = [], notGraded: [String] = []) throws -> ClassSummary {
-        ClassSummary(chapter: try #require(chapter), grades: grades + extra, notGraded: notGraded,
-                     generated: Date(timeIntervalSince1970: 1_795_000_000))
+        ClassSummary(
+            chapter: try #require(chapter), grades: grades + extra, notGraded: notGraded,
+            generated: Date(timeIntervalSince1970: 1_795_000_000))
     }
 }
 
@@ -46,13 +51,29 @@ func readCSV(_ text: String) -> [[String]] {
     while let c = characters.popFirst() {
         if quoted {
             if c == "\"" {
-                if characters.first == "\"" { field.unicodeScalars.append(characters.removeFirst()) } else { quoted = false }
-            } else { field.unicodeScalars.append(c) }
-        } else if c == "\"" { quoted = true
-        } else if c == "," { row.append(field); field = ""
-        } else if c == "\r" { continue
-        } else if c == "\n" { row.append(field); rows.append(row); row = []; field = ""
-        } else { field.unicodeScalars.append(c) }
+                if characters.first == "\"" {
+                    field.unicodeScalars.append(characters.removeFirst())
+                } else {
+                    quoted = false
+                }
+            } else {
+                field.unicodeScalars.append(c)
+            }
+        } else if c == "\"" {
+            quoted = true
+        } else if c == "," {
+            row.append(field)
+            field = ""
+        } else if c == "\r" {
+            continue
+        } else if c == "\n" {
+            row.append(field)
+            rows.append(row)
+            row = []
+            field = ""
+        } else {
+            field.unicodeScalars.append(c)
+        }
     }
     return rows
 }
@@ -66,7 +87,8 @@ struct ReportTests {
 
     @Test func theSummaryCountsScoresOverEveryTier() async throws {
         let summary = try BatchFixtures.summary()
-        #expect(summary.grades.map(\.submission) == ["as-given", "distroless", "edited", "nodockerfile", "scratch", "slim"])
+        #expect(
+            summary.grades.map(\.submission) == ["as-given", "distroless", "edited", "nodockerfile", "scratch", "slim"])
         #expect(summary.mean == 35)
         #expect(summary.median == 20)
         #expect(summary.distribution.map(\.score) == [0, 40, 70, 100])
@@ -80,7 +102,8 @@ struct ReportTests {
         #expect(rows.first == CSVReport.header)
         #expect(rows.count == 8 && rows.allSatisfy { $0.count == CSVReport.header.count })
         let scratch = try #require(rows.first { $0[0] == "scratch" })
-        #expect(scratch[1] == "100" && scratch[3] == "10MB or less" && scratch[4] == "1873629" && scratch[5] == "1.87MB")
+        #expect(
+            scratch[1] == "100" && scratch[3] == "10MB or less" && scratch[4] == "1873629" && scratch[5] == "1.87MB")
         let last = try #require(rows.first { $0[0].contains("HYPERLINK") })
         #expect(last[0] == "'=HYPERLINK(\"x\"),a", "a formula is not run by the spreadsheet")
         #expect(last[8] == "builds: line one\nsays \"no\", then, more")
@@ -88,7 +111,8 @@ struct ReportTests {
     }
 
     @Test func junitParsesAndCarriesTheFailedChecks() async throws {
-        let colour = BatchFixtures.awkward("ctrl<&>", message: "\u{1B}[31mred\u{1B}[0m and a bell \u{07} from the build")
+        let colour = BatchFixtures.awkward(
+            "ctrl<&>", message: "\u{1B}[31mred\u{1B}[0m and a bell \u{07} from the build")
         let xml = JUnitReport.render(try BatchFixtures.summary([colour]))
         let counts = XMLCounter()
         let parser = XMLParser(data: Data(xml.utf8))
@@ -106,10 +130,14 @@ struct ReportTests {
         let html = HTMLReport.render(try BatchFixtures.summary([script], notGraded: ["late"]))
         #expect(!html.contains("<script>alert") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(!html.contains("<img"))
-        #expect(!html.contains("http://") && !html.contains("https://") && !html.contains(" src=\"") && !html.contains("<link"), "nothing fetched from anywhere")
+        #expect(
+            !html.contains("http://") && !html.contains("https://") && !html.contains(" src=\"")
+                && !html.contains("<link"), "nothing fetched from anywhere")
         #expect(html.contains("Incomplete: 1 submission(s) not graded yet (late)"))
-        #expect(html.components(separatedBy: "class=\"bar size\"").count - 1 == 5, "a size bar for each of the five images")
-        #expect(html.contains(">≤10MB: 100</text>") && html.contains(">≤400MB: 40</text>"), "the tier lines are labelled")
+        #expect(
+            html.components(separatedBy: "class=\"bar size\"").count - 1 == 5, "a size bar for each of the five images")
+        #expect(
+            html.contains(">≤10MB: 100</text>") && html.contains(">≤400MB: 40</text>"), "the tier lines are labelled")
     }
 
     @Test func coloursRunFromRedToGreen() async {
@@ -125,7 +153,8 @@ struct ReportTests {
         try BatchReports.write(try BatchFixtures.summary(), to: folder)
         let written = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
         #expect(written == BatchReports.files.sorted())
-        let decoded = try JSONOutput.decode([GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(folder)/results.json")))
+        let decoded = try JSONOutput.decode(
+            [GradeReport].self, from: Data(contentsOf: URL(fileURLWithPath: "\(folder)/results.json")))
         #expect(decoded.map(\.submission) == BatchFixtures.grades.map(\.submission).sorted())
     }
 }
@@ -135,8 +164,10 @@ final class XMLCounter: NSObject, XMLParserDelegate {
     var attributes: [[String: String]] = []
     var text = ""
 
-    func parser(_ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement element: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         elements[element, default: 0] += 1
         self.attributes.append(attributes)
     }
@@ -146,36 +177,51 @@ final class XMLCounter: NSObject, XMLParserDelegate {
 
 @Suite("What makes a class's images big")
 struct ClassSizeCausesTests {
-    static func grade(_ name: String, size: Int64, base: String?, baseBytes: Int64, own: [(String, Int64)], wasted: Int64) -> GradeReport {
+    static func grade(
+        _ name: String, size: Int64, base: String?, baseBytes: Int64, own: [(String, Int64)], wasted: Int64
+    ) -> GradeReport {
         var layers: [ImageSizeMeasurement.Layer] = []
         if base != nil {
-            layers.append(ImageSizeMeasurement.Layer(entry: "l0", fileBytes: baseBytes, storedBytes: baseBytes, compressed: false,
-                                                     instruction: "imported", fromBase: true))
+            layers.append(
+                ImageSizeMeasurement.Layer(
+                    entry: "l0", fileBytes: baseBytes, storedBytes: baseBytes, compressed: false,
+                    instruction: "imported", fromBase: true))
         }
         layers += own.enumerated().map { index, layer in
-            ImageSizeMeasurement.Layer(entry: "l\(index + 1)", fileBytes: layer.1, storedBytes: layer.1, compressed: false,
-                                       instruction: layer.0, fromBase: false)
+            ImageSizeMeasurement.Layer(
+                entry: "l\(index + 1)", fileBytes: layer.1, storedBytes: layer.1, compressed: false,
+                instruction: layer.0, fromBase: false)
         }
-        let breakdown = SizeBreakdown(baseImage: base, baseBytes: baseBytes, ownBytes: size - baseBytes, wastedBytes: wasted,
-                                      efficiency: 1 - Double(wasted) / Double(size), layers: layers, largest: [], wasted: [], explanation: "")
-        let image = GradeReport.ImageSize(sizeBytes: size, size: ByteFormatting.decimal(size), basis: .displayed, breakdown: breakdown)
-        return GradeReport(submission: name, chapter: "ictsc-diet", score: 0, tier: nil, image: image, checks: [], engine: nil,
-                           durationSeconds: 1, status: .graded)
+        let breakdown = SizeBreakdown(
+            baseImage: base, baseBytes: baseBytes, ownBytes: size - baseBytes, wastedBytes: wasted,
+            efficiency: 1 - Double(wasted) / Double(size), layers: layers, largest: [], wasted: [], explanation: "")
+        let image = GradeReport.ImageSize(
+            sizeBytes: size, size: ByteFormatting.decimal(size), basis: .displayed, breakdown: breakdown)
+        return GradeReport(
+            submission: name, chapter: "ictsc-diet", score: 0, tier: nil, image: image, checks: [], engine: nil,
+            durationSeconds: 1, status: .graded)
     }
 
     @Test func eachImagesLargestContributorIsGroupedMostCommonFirst() async {
         let grades = [
-            Self.grade("a", size: 891_000_000, base: "golang:1.19", baseBytes: 888_000_000, own: [("RUN go build", 3_000_000)], wasted: 0),
-            Self.grade("b", size: 890_000_000, base: "golang:1.19", baseBytes: 888_000_000, own: [("RUN go build", 2_000_000)], wasted: 0),
-            Self.grade("c", size: 60_000_000, base: "busybox", baseBytes: 2_000_000,
-                       own: [("COPY big.bin /", 50_000_000), ("RUN rm /big.bin", 0)], wasted: 50_000_000),
-            Self.grade("d", size: 1_900_000, base: nil, baseBytes: 0, own: [("COPY /hash /hash", 1_900_000)], wasted: 0),
+            Self.grade(
+                "a", size: 891_000_000, base: "golang:1.19", baseBytes: 888_000_000, own: [("RUN go build", 3_000_000)],
+                wasted: 0),
+            Self.grade(
+                "b", size: 890_000_000, base: "golang:1.19", baseBytes: 888_000_000, own: [("RUN go build", 2_000_000)],
+                wasted: 0),
+            Self.grade(
+                "c", size: 60_000_000, base: "busybox", baseBytes: 2_000_000,
+                own: [("COPY big.bin /", 50_000_000), ("RUN rm /big.bin", 0)], wasted: 50_000_000),
+            Self.grade(
+                "d", size: 1_900_000, base: nil, baseBytes: 0, own: [("COPY /hash /hash", 1_900_000)], wasted: 0),
         ]
         let causes = ClassSizeCauses.rank(grades)
         #expect(causes.map(\.cause) == ["the base image golang:1.19", "COPY big.bin /", "COPY /hash /hash"])
         #expect(causes.first?.submissions == ["a", "b"])
         #expect(causes.first?.medianBytes == 888_000_000)
-        let page = HTMLReport.render(ClassSummary(chapter: BatchFixtures.chapter!, grades: grades, notGraded: [], generated: Date()))
+        let page = HTMLReport.render(
+            ClassSummary(chapter: BatchFixtures.chapter!, grades: grades, notGraded: [], generated: Date()))
         #expect(page.contains("What makes the images big"))
         #expect(page.contains("<svg class=\"chart\" id=\"breakdown\""))
         #expect(page.components(separatedBy: "class=\"bar waste\"").count - 1 == 1, "only c wastes bytes")

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+
 @testable import HandsOnKit
 @testable import handson
 
@@ -49,8 +50,9 @@ final class FakeProcessRunner: ProcessRunning, Sendable {
         }
         guard let rule else { throw ProcessError.executableNotFound(request.executable) }
         let (code, out, err) = rule.handler?(request) ?? (rule.exitCode, rule.stdout, rule.stderr)
-        return ProcessResult(command: command, termination: .exited(code),
-                             standardOutput: .of(out), standardError: .of(err), durationSeconds: 0)
+        return ProcessResult(
+            command: command, termination: .exited(code),
+            standardOutput: .of(out), standardError: .of(err), durationSeconds: 0)
     }
 }
 
@@ -60,14 +62,17 @@ struct CLIRun {
     let stdout: String
     let stderr: String
 
-    static func run(_ arguments: [String], runner: any ProcessRunning = FakeProcessRunner(),
-                    environment: [String: String] = ["PATH": "/usr/bin:/bin"], terminal: Bool = false,
-                    directory: String = "/tmp") async -> CLIRun {
+    static func run(
+        _ arguments: [String], runner: any ProcessRunning = FakeProcessRunner(),
+        environment: [String: String] = ["PATH": "/usr/bin:/bin"], terminal: Bool = false,
+        directory: String = "/tmp"
+    ) async -> CLIRun {
         let out = LockedBox("")
         let err = LockedBox("")
-        let io = ConsoleIO(outputIsTerminal: terminal, errorIsTerminal: terminal, environment: environment,
-                           writeOutput: { text in out.withLock { $0 += text } },
-                           writeError: { text in err.withLock { $0 += text } })
+        let io = ConsoleIO(
+            outputIsTerminal: terminal, errorIsTerminal: terminal, environment: environment,
+            writeOutput: { text in out.withLock { $0 += text } },
+            writeError: { text in err.withLock { $0 += text } })
         let context = CommandContext(io: io, environment: environment, runner: runner, currentDirectory: directory)
         let code = await HandsOnCLI.execute(arguments, in: context)
         return CLIRun(exitCode: code, stdout: out.withLock { $0 }, stderr: err.withLock { $0 })
@@ -85,7 +90,8 @@ enum FakeImageArchive {
     }
 
     /// The same with the given files (path, bytes) in its one layer.
-    static func serve(_ name: String, files: [(String, Int64)], on runner: FakeProcessRunner, engine: String = "docker") {
+    static func serve(_ name: String, files: [(String, Int64)], on runner: FakeProcessRunner, engine: String = "docker")
+    {
         let id = (UUID().uuidString + UUID().uuidString).replacingOccurrences(of: "-", with: "").lowercased().prefix(64)
         runner.on([engine, "image", "inspect", "--format", "{{.Id}}", name], stdout: "sha256:\(id)\n")
         runner.on([engine, "image", "save", name]) { request in
@@ -119,7 +125,9 @@ enum FakeImageArchive {
     /// A ustar header for a regular file.
     static func header(name: String, size: Int64) -> Data {
         var block = [UInt8](repeating: 0, count: 512)
-        func put(_ text: String, at offset: Int) { for (index, byte) in text.utf8.enumerated() { block[offset + index] = byte } }
+        func put(_ text: String, at offset: Int) {
+            for (index, byte) in text.utf8.enumerated() { block[offset + index] = byte }
+        }
         put(name, at: 0)
         put("0000644\0", at: 100)
         put("0000000\0", at: 108)

@@ -33,8 +33,10 @@ public struct BatchEngine: Sendable {
     /// Whether the engine can grade the chapter: it answers, its builds' limits hold (unless `limits` allows them
     /// not to; nil when nothing is built), and it has the chapter's base images (nothing is pulled during a batch).
     /// Returns the engine, or why it is left out.
-    public static func check(_ engine: ContainerEngine, jobs: Int?, cpuset: String? = nil, chapter: Chapter,
-                             limits: BuildLimitPolicy?) async -> Result<BatchEngine, BatchEngineProblem> {
+    public static func check(
+        _ engine: ContainerEngine, jobs: Int?, cpuset: String? = nil, chapter: Chapter,
+        limits: BuildLimitPolicy?
+    ) async -> Result<BatchEngine, BatchEngineProblem> {
         let name = engine.address ?? "default"
         guard case .success = await engine.probe(), let info = await engine.cachedInfo() else {
             return .failure(BatchEngineProblem(engine: name, reason: "does not answer"))
@@ -46,21 +48,30 @@ public struct BatchEngine: Sendable {
             asked.cpuset = cpuset ?? asked.cpuset
             let plan = BuildLimitPlan.plan(asked, engine: info, host: limits.host)
             if !plan.holdsAll && !limits.allowUnlimited {
-                return .failure(BatchEngineProblem(engine: name, reason: "cannot hold its builds' limits: \(BuildLimitsNotHeld(plan: plan))"))
+                return .failure(
+                    BatchEngineProblem(
+                        engine: name, reason: "cannot hold its builds' limits: \(BuildLimitsNotHeld(plan: plan))"))
             }
         }
         var missing: [String] = []
         // A remote engine's HTTP gates are asked from a helper container there.
-        let needed = chapter.baseImages + (engine.isLocal || chapter.baseImages.contains(HealthProbe.helperImage) ? [] : [HealthProbe.helperImage])
+        let needed =
+            chapter.baseImages
+            + (engine.isLocal || chapter.baseImages.contains(HealthProbe.helperImage) ? [] : [HealthProbe.helperImage])
         for image in needed where !(await engine.imageExists(ImageReference(image).qualified)) {
             missing.append(image)
         }
         guard missing.isEmpty else {
-            return .failure(BatchEngineProblem(engine: name, reason: "lacks the chapter's base images \(missing.joined(separator: ", ")) "
-                                               + "(run `handson lab prepare --host \(name)`)"))
+            return .failure(
+                BatchEngineProblem(
+                    engine: name,
+                    reason: "lacks the chapter's base images \(missing.joined(separator: ", ")) "
+                        + "(run `handson lab prepare --host \(name)`)"))
         }
-        return .success(BatchEngine(engine: engine, info: info, jobs: jobs ?? info.cpus ?? ProcessInfo.processInfo.activeProcessorCount,
-                                    cpuset: cpuset))
+        return .success(
+            BatchEngine(
+                engine: engine, info: info, jobs: jobs ?? info.cpus ?? ProcessInfo.processInfo.activeProcessorCount,
+                cpuset: cpuset))
     }
 }
 
@@ -112,15 +123,19 @@ public struct BatchGrader: Sendable {
     }
 
     /// Grades `pending` and saves each result in `store`.
-    public func run(_ pending: [Submission], store: BatchResultStore,
-                    onEvent: @escaping @Sendable (BatchEvent) -> Void = { _ in }) async -> Outcome {
+    public func run(
+        _ pending: [Submission], store: BatchResultStore,
+        onEvent: @escaping @Sendable (BatchEvent) -> Void = { _ in }
+    ) async -> Outcome {
         await run(queue: SubmissionQueue(pending), expected: pending.count, store: store, onEvent: onEvent)
     }
 
     /// Grades what `queue` hands out until it is done (a closed queue that is empty) or the task is cancelled.
     /// - Parameter expected: how many answers there are, to start no more workers than they need; nil starts every job.
-    func run(queue: SubmissionQueue, expected: Int?, store: BatchResultStore,
-             onEvent: @escaping @Sendable (BatchEvent) -> Void) async -> Outcome {
+    func run(
+        queue: SubmissionQueue, expected: Int?, store: BatchResultStore,
+        onEvent: @escaping @Sendable (BatchEvent) -> Void
+    ) async -> Outcome {
         let batchID = store.manifest.batchID
         let label = "\(Self.labelKey)=\(batchID)"
         var template = grader
@@ -130,13 +145,17 @@ public struct BatchGrader: Sendable {
         // What a killed run left goes first: its engine commands still running here (a build goes on after its
         // grader is killed), its cgroups, then on each engine its images and containers.
         await OrphanedCommands.stop(mentioning: [label, "\(template.imageRepository):\(template.tagPrefix)"])
-        await LimitsInForce.sweep(gradePrefix: template.tagPrefix, host: template.cgroupHost, runner: template.engine.runner)
+        await LimitsInForce.sweep(
+            gradePrefix: template.tagPrefix, host: template.cgroupHost, runner: template.engine.runner)
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }
         let sessions = await engines.concurrentMap { [template] engine in
             // Workers actually started: an engine's share of the answers, at most its jobs.
-            let share = expected.map { max(1, Int((Double($0) * Double(engine.jobs) / Double(max(workersWanted, 1))).rounded(.up))) }
-            return await EngineSession.open(engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label)
+            let share = expected.map {
+                max(1, Int((Double($0) * Double(engine.jobs) / Double(max(workersWanted, 1))).rounded(.up)))
+            }
+            return await EngineSession.open(
+                engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label)
         }
 
         let finished = await withTaskGroup(of: [GradeReport].self) { group in
@@ -156,14 +175,17 @@ public struct BatchGrader: Sendable {
                 for session in sessions where !session.isLost { group.addTask { await session.close() } }
             }
         }.value
-        return Outcome(finished: finished, interrupted: interrupted,
-                       lostEngines: sessions.filter(\.isLost).map(\.engine.name))
+        return Outcome(
+            finished: finished, interrupted: interrupted,
+            lostEngines: sessions.filter(\.isLost).map(\.engine.name))
     }
 
     /// One worker: takes answers from the queue and grades them on its engine until the queue is done, the engine
     /// is lost or the task is cancelled; returns the grades it finished.
-    private static func work(on session: EngineSession, queue: SubmissionQueue, store: BatchResultStore,
-                             onEvent: @Sendable (BatchEvent) -> Void) async -> [GradeReport] {
+    private static func work(
+        on session: EngineSession, queue: SubmissionQueue, store: BatchResultStore,
+        onEvent: @Sendable (BatchEvent) -> Void
+    ) async -> [GradeReport] {
         var finished: [GradeReport] = []
         while !Task.isCancelled, let submission = await queue.next() {
             if session.isLost {
@@ -206,7 +228,10 @@ final class EngineSession: Sendable {
     private let stepImages: StepImageLedger
     private let lost = Atomic<Bool>(false)
 
-    private init(engine: BatchEngine, grader: Grader, workers: Int, label: String, cacheBefore: Set<String>?, stepImages: StepImageLedger) {
+    private init(
+        engine: BatchEngine, grader: Grader, workers: Int, label: String, cacheBefore: Set<String>?,
+        stepImages: StepImageLedger
+    ) {
         self.engine = engine
         self.grader = grader
         self.workers = workers
@@ -222,13 +247,16 @@ final class EngineSession: Sendable {
         grader.engine = engine.engine
         grader.engineInfo = engine.info
         grader.limits.cpuset = engine.cpuset ?? template.limits.cpuset
-        let cpus = Double(grader.limits.cpuset.map(BuildLimits.cpuCount) ?? engine.info.cpus ?? ProcessInfo.processInfo.activeProcessorCount)
+        let cpus = Double(
+            grader.limits.cpuset.map(BuildLimits.cpuCount) ?? engine.info.cpus
+                ?? ProcessInfo.processInfo.activeProcessorCount)
         grader.limits.cpus = template.limits.cpus ?? max(1, cpus / Double(workers))
         let ledger = StepImageLedger()
         grader.stepImages = ledger
         let cacheBefore = grader.keepImage ? nil : await engine.engine.buildCacheIDs(builder: engine.info.builder)
-        let session = EngineSession(engine: engine, grader: grader, workers: workers, label: label,
-                                    cacheBefore: cacheBefore, stepImages: ledger)
+        let session = EngineSession(
+            engine: engine, grader: grader, workers: workers, label: label,
+            cacheBefore: cacheBefore, stepImages: ledger)
         if !grader.keepImage { await session.sweep() }
         return session
     }
@@ -251,7 +279,9 @@ final class EngineSession: Sendable {
         guard !grader.keepImage else { return }
         await stepImages.removeUntagged(on: engine.engine)
         await sweep()
-        if let cacheBefore { await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder) }
+        if let cacheBefore {
+            await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder)
+        }
     }
 }
 
@@ -324,8 +354,11 @@ actor SubmissionQueue {
 
     private func release(_ submission: Submission) {
         inFlight -= 1
-        if let count = inFlightNames[submission.name], count > 1 { inFlightNames[submission.name] = count - 1 }
-        else { inFlightNames[submission.name] = nil }
+        if let count = inFlightNames[submission.name], count > 1 {
+            inFlightNames[submission.name] = count - 1
+        } else {
+            inFlightNames[submission.name] = nil
+        }
     }
 
     private func releaseWaiters() {
@@ -342,7 +375,9 @@ enum OrphanedCommands {
         let found = processes(mentioning: markers)
         guard !found.isEmpty else { return }
         for pid in found { kill(pid, SIGTERM) }
-        for _ in 0..<100 where found.contains(where: { kill($0, 0) == 0 }) { try? await Task.sleep(for: .milliseconds(100)) }
+        for _ in 0..<100 where found.contains(where: { kill($0, 0) == 0 }) {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
     }
 
     static func processes(mentioning markers: [String]) -> [pid_t] {
@@ -350,7 +385,8 @@ enum OrphanedCommands {
         let wanted = markers.map { Array($0.utf8) }
         return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
             guard let pid = pid_t(entry), pid != own,
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
             let arguments = data.split(separator: 0).map(Array.init)
             return arguments.contains { argument in wanted.contains { argument.contains($0) } } ? pid : nil
         }

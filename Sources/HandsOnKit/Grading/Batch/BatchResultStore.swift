@@ -61,8 +61,10 @@ public final class BatchResultStore: Sendable {
         for submission in submissions {
             let path = file(for: submission.name)
             guard let data = FileManager.default.contents(atPath: path) else { continue }
-            if let report = try? Self.decoder.decode(GradeReport.self, from: data), report.submission == submission.name,
-               report.chapter == manifest.chapter {
+            if let report = try? Self.decoder.decode(GradeReport.self, from: data),
+                report.submission == submission.name,
+                report.chapter == manifest.chapter
+            {
                 grades[submission.name] = report
             } else {
                 unreadable.append(path)
@@ -95,9 +97,11 @@ public final class BatchResultStore: Sendable {
         guard let data = FileManager.default.contents(atPath: historyFile(for: name)) else { return ([], []) }
         var grades: [GradeReport] = []
         var unreadable: [Int] = []
-        for (index, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+        for (index, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
+        where !line.isEmpty {
             if let report = try? Self.decoder.decode(GradeReport.self, from: Data(line)), report.submission == name,
-               report.chapter == manifest.chapter {
+                report.chapter == manifest.chapter
+            {
                 grades.append(report)
             } else {
                 unreadable.append(index + 1)
@@ -109,10 +113,12 @@ public final class BatchResultStore: Sendable {
     /// Every submission's history, by name (the names are read back from the grades, not the file names).
     public func histories() -> [String: [GradeReport]] {
         var all: [String: [GradeReport]] = [:]
-        for file in (try? FileManager.default.contentsOfDirectory(atPath: historyDirectory)) ?? [] where file.hasSuffix(".jsonl") {
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: historyDirectory)) ?? []
+        where file.hasSuffix(".jsonl") {
             guard let data = FileManager.default.contents(atPath: "\(historyDirectory)/\(file)"),
-                  let first = data.split(separator: 0x0A).first,
-                  let name = (try? Self.decoder.decode(GradeReport.self, from: Data(first)))?.submission else { continue }
+                let first = data.split(separator: 0x0A).first,
+                let name = (try? Self.decoder.decode(GradeReport.self, from: Data(first)))?.submission
+            else { continue }
             let grades = history(of: name).grades
             if !grades.isEmpty { all[name] = grades }
         }
@@ -122,15 +128,20 @@ public final class BatchResultStore: Sendable {
     /// Appends whole lines; a line a kill cuts short is the last one, and `history(of:)` skips it.
     private func append(_ line: Data, to path: String) throws {
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw BatchError.reportUnwritable(path: path, reason: String(cString: strerror(errno))) }
+        guard descriptor >= 0 else {
+            throw BatchError.reportUnwritable(path: path, reason: String(cString: strerror(errno)))
+        }
         defer { close(descriptor) }
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-        guard written == line.count else { throw BatchError.reportUnwritable(path: path, reason: String(cString: strerror(errno))) }
+        guard written == line.count else {
+            throw BatchError.reportUnwritable(path: path, reason: String(cString: strerror(errno)))
+        }
     }
 
     /// Forgets every saved grade (`--regrade`); the histories stay, since a contest's history is never rewritten.
     public func removeAll() throws {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: resultsDirectory)) ?? [] where name.hasSuffix(".json") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: resultsDirectory)) ?? []
+        where name.hasSuffix(".json") {
             try FileManager.default.removeItem(atPath: "\(resultsDirectory)/\(name)")
         }
     }
@@ -143,7 +154,9 @@ public final class BatchResultStore: Sendable {
 
     /// A submission's name as a file name: the folder name is one already, but a leading dot or dash is kept from
     /// making a hidden or option-like file.
-    public static func fileName(_ name: String) -> String { name.hasPrefix(".") || name.hasPrefix("-") ? "_" + name : name }
+    public static func fileName(_ name: String) -> String {
+        name.hasPrefix(".") || name.hasPrefix("-") ? "_" + name : name
+    }
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -168,7 +181,8 @@ public final class BatchResultStore: Sendable {
             if let date = formatter.date(from: text) { return date }
             formatter.formatOptions = [.withInternetDateTime]
             guard let date = formatter.date(from: text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time: \(text)"))
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time: \(text)"))
             }
             return date
         }

@@ -49,7 +49,8 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
                 if suffix.count > jobsText.count {
                     let list = String(suffix.dropFirst(jobsText.count + 1))
                     guard BuildLimits.isCPUList(list) else {
-                        throw EngineAddressError(entry: entry, problem: "CPUS after '@' must be a CPU list such as 0, 0-1 or 0,2")
+                        throw EngineAddressError(
+                            entry: entry, problem: "CPUS after '@' must be a CPU list such as 0, 0-1 or 0,2")
                     }
                     cpuset = list
                 }
@@ -65,11 +66,14 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
             return EngineAddress(target: .context(name), jobs: jobs, cpuset: cpuset)
         }
         guard let scheme = schemes.first(where: { address.hasPrefix($0) }) else {
-            throw EngineAddressError(entry: entry, problem: "not an engine address: use unix:///path, tcp://host:port, "
-                                     + "ssh://user@host or context:NAME, optionally followed by =JOBS")
+            throw EngineAddressError(
+                entry: entry,
+                problem: "not an engine address: use unix:///path, tcp://host:port, "
+                    + "ssh://user@host or context:NAME, optionally followed by =JOBS")
         }
         guard address.count > scheme.count, !address.contains(where: \.isWhitespace) else {
-            throw EngineAddressError(entry: entry, problem: "\(scheme) needs a \(scheme == "unix://" ? "socket path" : "host")")
+            throw EngineAddressError(
+                entry: entry, problem: "\(scheme) needs a \(scheme == "unix://" ? "socket path" : "host")")
         }
         return EngineAddress(target: .url(address), jobs: jobs, cpuset: cpuset)
     }
@@ -90,7 +94,8 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
         var inCPUList = false
         for index in text.indices {
             switch text[index] {
-            case "@" where text[start..<index].contains("=") && text[start..<index].last?.isNumber == true: inCPUList = true
+            case "@" where text[start..<index].contains("=") && text[start..<index].last?.isNumber == true:
+                inCPUList = true
             case ",":
                 let next = text.index(after: index)
                 if inCPUList, next < text.endIndex, text[next].isNumber { continue }
@@ -123,7 +128,9 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
     /// The environment that points an engine's CLI here, and away from any address the base environment names.
     public func environment(for kind: EngineKind, base: [String: String]) -> [String: String] {
         var environment = base
-        for name in ["DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST", "CONTAINER_CONNECTION"] { environment[name] = nil }
+        for name in ["DOCKER_HOST", "DOCKER_CONTEXT", "CONTAINER_HOST", "CONTAINER_CONNECTION"] {
+            environment[name] = nil
+        }
         switch (target, kind) {
         case (.url(let url), .docker): environment["DOCKER_HOST"] = url
         case (.url(let url), .podman): environment["CONTAINER_HOST"] = url

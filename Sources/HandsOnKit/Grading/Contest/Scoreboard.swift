@@ -29,7 +29,8 @@ public struct Scoreboard: Sendable {
         scoring = chapter.grading?.scoring ?? .best
         self.generated = generated
         let scoring = self.scoring
-        let counted: [(team: String, counted: GradeReport, history: [GradeReport])] = histories.compactMap { team, grades in
+        let counted: [(team: String, counted: GradeReport, history: [GradeReport])] = histories.compactMap {
+            team, grades in
             let ordered = grades.sorted { ($0.gradedAt ?? .distantPast) < ($1.gradedAt ?? .distantPast) }
             guard let last = ordered.last else { return nil }
             switch scoring {
@@ -46,7 +47,9 @@ public struct Scoreboard: Sendable {
             return a.team < b.team
         }
         rows = ranked.enumerated().map { index, entry in
-            Row(rank: index + 1, team: entry.team, counted: entry.counted, latest: entry.history.last ?? entry.counted, history: entry.history)
+            Row(
+                rank: index + 1, team: entry.team, counted: entry.counted, latest: entry.history.last ?? entry.counted,
+                history: entry.history)
         }
     }
 }

@@ -19,11 +19,13 @@ public enum TeamMachines {
             let location = "\(path):\(index + 1)"
             let fields = entry.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard fields.count == 2 else {
-                throw EngineAddressError(entry: entry, problem: "expected a team and its engine, e.g. `team1 ssh://grader@team1-vm`",
-                                         location: location)
+                throw EngineAddressError(
+                    entry: entry, problem: "expected a team and its engine, e.g. `team1 ssh://grader@team1-vm`",
+                    location: location)
             }
             guard fields[0].first.map({ $0 != "." && $0 != "-" }) ?? false, !fields[0].contains("/") else {
-                throw EngineAddressError(entry: entry, problem: "a team name may not start with . or - nor hold /", location: location)
+                throw EngineAddressError(
+                    entry: entry, problem: "a team name may not start with . or - nor hold /", location: location)
             }
             if teams.contains(where: { $0.name == fields[0] }) {
                 throw EngineAddressError(entry: entry, problem: "team \(fields[0]) is named twice", location: location)
@@ -39,12 +41,15 @@ public enum TeamMachines {
 
     /// Grades every team's `image` on its own engine, all at once, and saves each grade (history included) as it
     /// comes; `onGraded` hears of each. A team whose engine does not answer gets 0 and a check that says so.
-    public static func grade(_ teams: [Team], image: String, filesFolder: String?, template: Grader, kind: EngineKind,
-                             runner: any ProcessRunning, environment: [String: String], store: BatchResultStore,
-                             onGraded: @escaping @Sendable (GradeReport, String?) -> Void = { _, _ in }) async -> [GradeReport] {
+    public static func grade(
+        _ teams: [Team], image: String, filesFolder: String?, template: Grader, kind: EngineKind,
+        runner: any ProcessRunning, environment: [String: String], store: BatchResultStore,
+        onGraded: @escaping @Sendable (GradeReport, String?) -> Void = { _, _ in }
+    ) async -> [GradeReport] {
         await teams.concurrentMap { team in
             var grader = template
-            grader.engine = ContainerEngine(kind: kind, runner: runner, environment: team.address.environment(for: kind, base: environment))
+            grader.engine = ContainerEngine(
+                kind: kind, runner: runner, environment: team.address.environment(for: kind, base: environment))
             grader.engineInfo = nil
             grader.limits.cpuset = team.address.cpuset ?? template.limits.cpuset
             var report = await grader.gradeImage(image, name: team.name, filesFolder: filesFolder)

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Why a build's cgroup could not be made.
@@ -34,7 +35,9 @@ public struct BuildCgroup: BuildConfinement, Equatable {
         builder == .buildah ? path + "/build" : path
     }
 
-    public func buildArguments(for builder: ImageBuilder?) -> [String] { ["--cgroup-parent", parentArgument(for: builder)] }
+    public func buildArguments(for builder: ImageBuilder?) -> [String] {
+        ["--cgroup-parent", parentArgument(for: builder)]
+    }
 
     /// v2 when the root is the unified hierarchy (it lists its controllers), else v1's one folder per controller.
     static func version(root: String) -> Version {
@@ -51,9 +54,11 @@ public struct BuildCgroup: BuildConfinement, Equatable {
             case .v1:
                 for hierarchy in ["memory", "pids", "cpu"] {
                     guard fileManager.fileExists(atPath: "\(root)/\(hierarchy)") else {
-                        throw BuildCgroupError.unavailable("cgroup v1 has no \(hierarchy) hierarchy at \(root)/\(hierarchy)")
+                        throw BuildCgroupError.unavailable(
+                            "cgroup v1 has no \(hierarchy) hierarchy at \(root)/\(hierarchy)")
                     }
-                    try fileManager.createDirectory(atPath: "\(root)/\(hierarchy)\(cgroup.path)", withIntermediateDirectories: true)
+                    try fileManager.createDirectory(
+                        atPath: "\(root)/\(hierarchy)\(cgroup.path)", withIntermediateDirectories: true)
                 }
                 let memory = "\(root)/memory\(cgroup.path)"
                 try write(String(limits.memoryBytes), to: "\(memory)/memory.limit_in_bytes")
@@ -69,11 +74,17 @@ public struct BuildCgroup: BuildConfinement, Equatable {
                 if let cpuset = limits.cpuset {
                     // A v1 cpuset starts empty: each level gets CPUs and memory nodes before it can hold a task.
                     let base = "\(root)/cpuset"
-                    guard fileManager.fileExists(atPath: base) else { throw BuildCgroupError.unavailable("cgroup v1 has no cpuset hierarchy") }
-                    let mems = try String(contentsOfFile: "\(base)/cpuset.mems", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-                    let all = try String(contentsOfFile: "\(base)/cpuset.cpus", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    guard fileManager.fileExists(atPath: base) else {
+                        throw BuildCgroupError.unavailable("cgroup v1 has no cpuset hierarchy")
+                    }
+                    let mems = try String(contentsOfFile: "\(base)/cpuset.mems", encoding: .utf8).trimmingCharacters(
+                        in: .whitespacesAndNewlines)
+                    let all = try String(contentsOfFile: "\(base)/cpuset.cpus", encoding: .utf8).trimmingCharacters(
+                        in: .whitespacesAndNewlines)
                     try fileManager.createDirectory(atPath: "\(base)/handson", withIntermediateDirectories: true)
-                    if (try? String(contentsOfFile: "\(base)/handson/cpuset.cpus", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true {
+                    if (try? String(contentsOfFile: "\(base)/handson/cpuset.cpus", encoding: .utf8))?
+                        .trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true
+                    {
                         try write(all, to: "\(base)/handson/cpuset.cpus")
                         try write(mems, to: "\(base)/handson/cpuset.mems")
                     }
@@ -91,7 +102,9 @@ public struct BuildCgroup: BuildConfinement, Equatable {
                 try fileManager.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 try write(controllers, to: "\(directory)/cgroup.subtree_control")
                 try write(String(limits.memoryBytes), to: "\(directory)/memory.max")
-                if fileManager.fileExists(atPath: "\(directory)/memory.swap.max") { try write("0", to: "\(directory)/memory.swap.max") }
+                if fileManager.fileExists(atPath: "\(directory)/memory.swap.max") {
+                    try write("0", to: "\(directory)/memory.swap.max")
+                }
                 try write(String(limits.processes), to: "\(directory)/pids.max")
                 if let cpus = limits.cpus { try write("\(Int(cpus * 100_000)) 100000", to: "\(directory)/cpu.max") }
                 if let cpuset = limits.cpuset { try write(cpuset, to: "\(directory)/cpuset.cpus") }
@@ -113,7 +126,9 @@ public struct BuildCgroup: BuildConfinement, Equatable {
             var found: [BuildLimitBreach] = []
             let memory = "\(root)/memory\(path)"
             // The kernel keeps the peak; some kernels leave failcnt and oom_kill at 0 under v1, so the peak is read.
-            if let peak = CgroupV2Events.number(at: "\(memory)/memory.max_usage_in_bytes"), peak >= limits.memoryBytes - (1 << 16) {
+            if let peak = CgroupV2Events.number(at: "\(memory)/memory.max_usage_in_bytes"),
+                peak >= limits.memoryBytes - (1 << 16)
+            {
                 found.append(.memory)
             }
             let pids = "\(root)/pids\(path)"
@@ -132,7 +147,9 @@ public struct BuildCgroup: BuildConfinement, Equatable {
     /// behind: Podman's `RUN` runs in its own session, outside the builder's process group), then removes it and
     /// whatever the builder left beneath it, in every hierarchy.
     public func remove() async {
-        let bases = version == .v2 ? [root] : ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
+        let bases =
+            version == .v2
+            ? [root] : ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
         let directories = bases.map { CgroupDirectory(path: $0 + path) }.filter(\.exists)
         directories.first { $0.path.hasPrefix("\(root)/pids") || version == .v2 }?.killEverything()
         for directory in directories { await directory.removeDescendants(includingItself: true) }
@@ -162,7 +179,9 @@ public struct BuildCgroup: BuildConfinement, Equatable {
 
     /// Removes what `create` made before anything ran in it.
     private func removeNow() {
-        let bases = version == .v2 ? [root] : ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
+        let bases =
+            version == .v2
+            ? [root] : ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
         for base in bases { CgroupDirectory(path: base + path).removeEmptyTree() }
     }
 }
@@ -179,7 +198,8 @@ struct CgroupDirectory: Sendable {
         return (fileManager.subpaths(atPath: path) ?? [])
             .filter { name in
                 var isDirectory: ObjCBool = false
-                return fileManager.fileExists(atPath: "\(path)/\(name)", isDirectory: &isDirectory) && isDirectory.boolValue
+                return fileManager.fileExists(atPath: "\(path)/\(name)", isDirectory: &isDirectory)
+                    && isDirectory.boolValue
             }
             .sorted { $0.split(separator: "/").count > $1.split(separator: "/").count }
             .map { "\(path)/\($0)" }

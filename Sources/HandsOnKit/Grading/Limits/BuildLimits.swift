@@ -26,13 +26,16 @@ public struct BuildLimits: Sendable, Equatable, Codable {
 
     /// Whether `text` is a CPU list as the kernel and `--cpuset-cpus` read it: numbers and ranges, comma-separated.
     public static func isCPUList(_ text: String) -> Bool {
-        !text.isEmpty && text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { part in
-            let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
-            // Digits only (no sign, no space), each a number Int holds, and a range low to high.
-            guard (1...2).contains(bounds.count), bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return false }
-            let numbers = bounds.compactMap { Int($0) }
-            return numbers.count == bounds.count && numbers.first! <= numbers.last!
-        }
+        !text.isEmpty
+            && text.split(separator: ",", omittingEmptySubsequences: false).allSatisfy { part in
+                let bounds = part.split(separator: "-", omittingEmptySubsequences: false)
+                // Digits only (no sign, no space), each a number Int holds, and a range low to high.
+                guard (1...2).contains(bounds.count),
+                    bounds.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } })
+                else { return false }
+                let numbers = bounds.compactMap { Int($0) }
+                return numbers.count == bounds.count && numbers.first! <= numbers.last!
+            }
     }
 
     /// How many CPUs a CPU list names (`0-1,4` names 3).
@@ -45,7 +48,8 @@ public struct BuildLimits: Sendable, Equatable, Codable {
 
     /// Memory sizes people set in binary units: `1GiB`, `512MiB`.
     static func binary(_ bytes: Int64) -> String {
-        for (unit, size) in [("GiB", Int64(1) << 30), ("MiB", Int64(1) << 20), ("KiB", Int64(1) << 10)] where bytes >= size {
+        for (unit, size) in [("GiB", Int64(1) << 30), ("MiB", Int64(1) << 20), ("KiB", Int64(1) << 10)]
+        where bytes >= size {
             let value = Double(bytes) / Double(size)
             return String(format: value == value.rounded() ? "%.0f%@" : "%.1f%@", value, unit)
         }
@@ -58,9 +62,13 @@ public struct BuildLimits: Sendable, Equatable, Codable {
         let digits = lowered.prefix { $0.isNumber || $0 == "." }
         guard let value = Double(digits), value > 0 else { return nil }
         let unit = lowered.dropFirst(digits.count)
-        let kibi = 1024.0, mebi = kibi * 1024, gibi = mebi * 1024
-        let multipliers: [String: Double] = ["": 1, "b": 1, "k": kibi, "kb": kibi, "kib": kibi, "m": mebi, "mb": mebi,
-                                             "mib": mebi, "g": gibi, "gb": gibi, "gib": gibi]
+        let kibi = 1024.0
+        let mebi = kibi * 1024
+        let gibi = mebi * 1024
+        let multipliers: [String: Double] = [
+            "": 1, "b": 1, "k": kibi, "kb": kibi, "kib": kibi, "m": mebi, "mb": mebi,
+            "mib": mebi, "g": gibi, "gb": gibi, "gib": gibi,
+        ]
         guard let multiplier = multipliers[String(unit)] else { return nil }
         return Int64(value * multiplier)
     }

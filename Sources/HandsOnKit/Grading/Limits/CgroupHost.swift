@@ -31,8 +31,10 @@ public struct CgroupHost: Sendable, Equatable {
         public var runtimeDirectory: String
     }
 
-    public init(root: String, version: Version, isRoot: Bool, userID: UInt32, systemdRunning: Bool,
-                controllers: Set<String>, userManager: UserManager?) {
+    public init(
+        root: String, version: Version, isRoot: Bool, userID: UInt32, systemdRunning: Bool,
+        controllers: Set<String>, userManager: UserManager?
+    ) {
         self.root = root
         self.version = version
         self.isRoot = isRoot
@@ -63,12 +65,14 @@ public struct CgroupHost: Sendable, Equatable {
         if version == .v2, userID != 0, fileManager.fileExists(atPath: root + managerPath),
             fileManager.fileExists(atPath: "\(runtimeDirectory)/systemd/private")
         {
-            manager = UserManager(cgroupPath: managerPath, controllers: words(atPath: "\(root)\(managerPath)/cgroup.controllers"),
-                                  runtimeDirectory: runtimeDirectory)
+            manager = UserManager(
+                cgroupPath: managerPath, controllers: words(atPath: "\(root)\(managerPath)/cgroup.controllers"),
+                runtimeDirectory: runtimeDirectory)
         }
-        return CgroupHost(root: root, version: version, isRoot: userID == 0, userID: userID,
-                          systemdRunning: fileManager.fileExists(atPath: "\(runDirectory)/systemd/system"),
-                          controllers: controllers, userManager: manager)
+        return CgroupHost(
+            root: root, version: version, isRoot: userID == 0, userID: userID,
+            systemdRunning: fileManager.fileExists(atPath: "\(runDirectory)/systemd/system"),
+            controllers: controllers, userManager: manager)
     }
 
     private static func words(atPath path: String) -> Set<String> {
@@ -87,7 +91,8 @@ enum CgroupV2Events {
         let memoryEvents = "\(directory)/memory.events"
         let peakMemory = number(at: "\(directory)/memory.peak")
         if counter("oom_kill", at: memoryEvents) > 0 || counter("oom", at: memoryEvents) > 0
-            || (counter("max", at: memoryEvents) > 0 && (peakMemory.map { $0 >= limits.memoryBytes - (1 << 16) } ?? false))
+            || (counter("max", at: memoryEvents) > 0
+                && (peakMemory.map { $0 >= limits.memoryBytes - (1 << 16) } ?? false))
         {
             found.append(.memory)
         }
@@ -100,7 +105,9 @@ enum CgroupV2Events {
     }
 
     static func number(at path: String) -> Int64? {
-        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        (try? String(contentsOfFile: path, encoding: .utf8)).flatMap {
+            Int64($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
     }
 
     /// A `key value` line of an events file (`max 3`), 0 when absent.

@@ -48,9 +48,10 @@ public struct BuildLimitEnforcement: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey { case limits, method, location, held, notHeld, unlimitedAllowed }
 
-    public init(limits: BuildLimits, method: BuildLimitMethod, location: String? = nil, held: [BuildLimitKind],
-                notHeld: [BuildLimitGap], unlimitedAllowed: Bool = false)
-    {
+    public init(
+        limits: BuildLimits, method: BuildLimitMethod, location: String? = nil, held: [BuildLimitKind],
+        notHeld: [BuildLimitGap], unlimitedAllowed: Bool = false
+    ) {
         self.limits = limits
         self.method = method
         self.location = location
@@ -130,29 +131,39 @@ public struct BuildLimitPlan: Sendable {
             let held = asked.filter { controllers.contains($0.controller) }
             let gaps = asked.filter { !controllers.contains($0.controller) }
                 .map { BuildLimitGap(limit: $0, reason: "the \($0.controller) controller \(missing)") }
-            return BuildLimitPlan(limits: limits, method: method, held: held, notHeld: gaps, host: host, builder: builder)
+            return BuildLimitPlan(
+                limits: limits, method: method, held: held, notHeld: gaps, host: host, builder: builder)
         }
         switch way(engine: engine, host: host) {
         case .success(let method):
             switch method {
             case .userSlice:
-                return through(.userSlice, controllers: host.userManager?.controllers ?? [],
-                               missing: "is not delegated to the user's systemd (Delegate= of user@.service)")
+                return through(
+                    .userSlice, controllers: host.userManager?.controllers ?? [],
+                    missing: "is not delegated to the user's systemd (Delegate= of user@.service)")
             default:
-                return through(method, controllers: host.controllers, missing: "is not available in this cgroup hierarchy")
+                return through(
+                    method, controllers: host.controllers, missing: "is not available in this cgroup hierarchy")
             }
         case .failure(let problem):
             // Without a cgroup: the classic builder and Podman's take memory and CPU flags; BuildKit ignores them.
             switch builder {
             case .classic, .buildah:
                 let held = asked.filter { $0 != .processes }
-                return BuildLimitPlan(limits: limits, method: .builderFlags, held: held,
-                                      notHeld: [BuildLimitGap(limit: .processes, reason: "no builder flag limits processes, and \(problem.reason)")],
-                                      host: host, builder: builder)
+                return BuildLimitPlan(
+                    limits: limits, method: .builderFlags, held: held,
+                    notHeld: [
+                        BuildLimitGap(
+                            limit: .processes, reason: "no builder flag limits processes, and \(problem.reason)")
+                    ],
+                    host: host, builder: builder)
             case .buildkit, nil:
-                return BuildLimitPlan(limits: limits, method: .timeoutOnly, held: [],
-                                      notHeld: asked.map { BuildLimitGap(limit: $0, reason: "BuildKit ignores the builder's flags, and \(problem.reason)") },
-                                      host: host, builder: builder)
+                return BuildLimitPlan(
+                    limits: limits, method: .timeoutOnly, held: [],
+                    notHeld: asked.map {
+                        BuildLimitGap(limit: $0, reason: "BuildKit ignores the builder's flags, and \(problem.reason)")
+                    },
+                    host: host, builder: builder)
             }
         }
     }
@@ -162,30 +173,47 @@ public struct BuildLimitPlan: Sendable {
     /// The cgroup way that can hold this engine's builds, or why there is none.
     static func way(engine: EngineInfo?, host: CgroupHost) -> Result<BuildLimitMethod, NoCgroup> {
         guard let engine else { return .failure(NoCgroup(reason: "the engine's facts are not known")) }
-        guard engine.isLocal else { return .failure(NoCgroup(reason: "the engine is not on this machine (\(engine.host ?? "?"))")) }
+        guard engine.isLocal else {
+            return .failure(NoCgroup(reason: "the engine is not on this machine (\(engine.host ?? "?"))"))
+        }
         let driver = engine.cgroupDriver ?? "cgroupfs"
         if engine.rootless == true {
             if engine.builder == .buildkit {
-                return .failure(NoCgroup(reason: "rootless Docker's BuildKit ignores --cgroup-parent and gives each RUN step a cgroup of its "
-                                             + "own beside the daemon (Docker 26): grade with DOCKER_BUILDKIT=0 or rootless Podman"))
+                return .failure(
+                    NoCgroup(
+                        reason:
+                            "rootless Docker's BuildKit ignores --cgroup-parent and gives each RUN step a cgroup of its "
+                            + "own beside the daemon (Docker 26): grade with DOCKER_BUILDKIT=0 or rootless Podman"))
             }
-            if host.isRoot { return .failure(NoCgroup(reason: "the engine is rootless: run HandsOn as the user the engine runs as")) }
+            if host.isRoot {
+                return .failure(NoCgroup(reason: "the engine is rootless: run HandsOn as the user the engine runs as"))
+            }
             guard driver == "systemd" else {
                 return .failure(NoCgroup(reason: "the rootless engine's cgroup driver is \(driver), not systemd"))
             }
             guard host.systemdRunning, host.userManager != nil else {
-                return .failure(NoCgroup(reason: "no systemd manager of this user runs (`loginctl enable-linger`), so no slice can be made"))
+                return .failure(
+                    NoCgroup(
+                        reason:
+                            "no systemd manager of this user runs (`loginctl enable-linger`), so no slice can be made"))
             }
             return .success(.userSlice)
         }
-        guard host.isRoot else { return .failure(NoCgroup(reason: "HandsOn is not running as root, and the engine is")) }
+        guard host.isRoot else {
+            return .failure(NoCgroup(reason: "HandsOn is not running as root, and the engine is"))
+        }
         switch driver {
         case "systemd":
             guard host.systemdRunning else {
-                return .failure(NoCgroup(reason: "the engine's cgroup driver is systemd, but systemd does not run this machine"))
+                return .failure(
+                    NoCgroup(reason: "the engine's cgroup driver is systemd, but systemd does not run this machine"))
             }
             guard host.version == .v2 else {
-                return .failure(NoCgroup(reason: "the engine's cgroup driver is systemd on cgroup v1 (boot with cgroup v2, or use cgroupfs)"))
+                return .failure(
+                    NoCgroup(
+                        reason:
+                            "the engine's cgroup driver is systemd on cgroup v1 (boot with cgroup v2, or use cgroupfs)")
+                )
             }
             return .success(.systemdSlice)
         default:
@@ -195,8 +223,9 @@ public struct BuildLimitPlan: Sendable {
 
     /// The record a grade keeps of this plan.
     public func record(location: String?, unlimitedAllowed: Bool) -> BuildLimitEnforcement {
-        BuildLimitEnforcement(limits: limits, method: method, location: location, held: held, notHeld: notHeld,
-                              unlimitedAllowed: unlimitedAllowed)
+        BuildLimitEnforcement(
+            limits: limits, method: method, location: location, held: held, notHeld: notHeld,
+            unlimitedAllowed: unlimitedAllowed)
     }
 
     /// What `doctor` says.
@@ -220,7 +249,8 @@ public struct LimitsInForce: Sendable {
 
     /// Makes what holds the plan's limits for grade `id`. Throws `BuildLimitsNotHeld` when a limit asked for would not
     /// be held, unless `allowUnlimited` (the organizer's explicit choice, or a trusted caller such as `dev check`).
-    static func prepare(_ plan: BuildLimitPlan, id: String, runner: any ProcessRunning, allowUnlimited: Bool) async throws
+    static func prepare(_ plan: BuildLimitPlan, id: String, runner: any ProcessRunning, allowUnlimited: Bool)
+        async throws
         -> LimitsInForce
     {
         guard plan.holdsAll || allowUnlimited else { throw BuildLimitsNotHeld(plan: plan) }
@@ -229,19 +259,25 @@ public struct LimitsInForce: Sendable {
         case .cgroup:
             confinement = try BuildCgroup.create(id: id, limits: plan.limits, root: plan.host.root)
         case .systemdSlice:
-            confinement = try await SystemdSlice.start(id: id, limits: plan.limits, manager: .system, host: plan.host, runner: runner)
+            confinement = try await SystemdSlice.start(
+                id: id, limits: plan.limits, manager: .system, host: plan.host, runner: runner)
         case .userSlice:
             let runtime = plan.host.userManager?.runtimeDirectory ?? "/run/user/\(plan.host.userID)"
-            confinement = try await SystemdSlice.start(id: id, limits: plan.limits, manager: .user(runtimeDirectory: runtime),
-                                                       host: plan.host, runner: runner)
+            confinement = try await SystemdSlice.start(
+                id: id, limits: plan.limits, manager: .user(runtimeDirectory: runtime),
+                host: plan.host, runner: runner)
         case .builderFlags:
-            return LimitsInForce(confinement: nil, buildArguments: plan.builderFlags,
-                                 record: plan.record(location: nil, unlimitedAllowed: allowUnlimited))
+            return LimitsInForce(
+                confinement: nil, buildArguments: plan.builderFlags,
+                record: plan.record(location: nil, unlimitedAllowed: allowUnlimited))
         case .timeoutOnly:
-            return LimitsInForce(confinement: nil, buildArguments: [], record: plan.record(location: nil, unlimitedAllowed: allowUnlimited))
+            return LimitsInForce(
+                confinement: nil, buildArguments: [],
+                record: plan.record(location: nil, unlimitedAllowed: allowUnlimited))
         }
-        return LimitsInForce(confinement: confinement, buildArguments: confinement?.buildArguments(for: plan.builder) ?? [],
-                             record: plan.record(location: confinement?.location, unlimitedAllowed: allowUnlimited))
+        return LimitsInForce(
+            confinement: confinement, buildArguments: confinement?.buildArguments(for: plan.builder) ?? [],
+            record: plan.record(location: confinement?.location, unlimitedAllowed: allowUnlimited))
     }
 
     /// Removes the cgroups and slices a killed batch left (their grade ids start with `gradePrefix`).
@@ -252,8 +288,9 @@ public struct LimitsInForce: Sendable {
                 await SystemdSlice.removeAll(gradePrefix: gradePrefix, manager: .system, host: host, runner: runner)
             }
         } else if let manager = host.userManager {
-            await SystemdSlice.removeAll(gradePrefix: gradePrefix, manager: .user(runtimeDirectory: manager.runtimeDirectory),
-                                         host: host, runner: runner)
+            await SystemdSlice.removeAll(
+                gradePrefix: gradePrefix, manager: .user(runtimeDirectory: manager.runtimeDirectory),
+                host: host, runner: runner)
         }
     }
 }

@@ -51,27 +51,32 @@ public struct SystemdSlice: BuildConfinement {
         var properties: [String] = []
         if controllers.contains("memory") { properties += ["MemoryMax=\(limits.memoryBytes)", "MemorySwapMax=0"] }
         if controllers.contains("pids") { properties.append("TasksMax=\(limits.processes)") }
-        if let cpus = limits.cpus, controllers.contains("cpu") { properties.append("CPUQuota=\(Int((cpus * 100).rounded()))%") }
+        if let cpus = limits.cpus, controllers.contains("cpu") {
+            properties.append("CPUQuota=\(Int((cpus * 100).rounded()))%")
+        }
         if let cpuset = limits.cpuset, controllers.contains("cpuset") { properties.append("AllowedCPUs=\(cpuset)") }
         return properties
     }
 
     /// Makes and starts the slice with the limits set, and reads back its cgroup path.
-    public static func start(id: String, limits: BuildLimits, manager: Manager, host: CgroupHost,
-                             runner: any ProcessRunning) async throws -> SystemdSlice
-    {
+    public static func start(
+        id: String, limits: BuildLimits, manager: Manager, host: CgroupHost,
+        runner: any ProcessRunning
+    ) async throws -> SystemdSlice {
         let name = name(forGrade: id)
         let controllers = manager == .system ? host.controllers : host.userManager?.controllers ?? []
         let slice = SystemdSlice(name: name, location: "", manager: manager, host: host, limits: limits, runner: runner)
         do {
-            try await slice.systemctl(["set-property", "--runtime", name] + properties(limits, controllers: controllers))
+            try await slice.systemctl(
+                ["set-property", "--runtime", name] + properties(limits, controllers: controllers))
             try await slice.systemctl(["start", name])
             let path = try await slice.systemctl(["show", "-p", "ControlGroup", "--value", name])
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard path.hasPrefix("/"), FileManager.default.fileExists(atPath: host.root + path) else {
                 throw BuildCgroupError.unavailable("systemd started \(name) but gives no cgroup for it ('\(path)')")
             }
-            return SystemdSlice(name: name, location: path, manager: manager, host: host, limits: limits, runner: runner)
+            return SystemdSlice(
+                name: name, location: path, manager: manager, host: host, limits: limits, runner: runner)
         } catch {
             await slice.remove()
             throw error
@@ -107,17 +112,27 @@ public struct SystemdSlice: BuildConfinement {
     }
 
     /// Removes the slices a killed batch left (`prefix`: the batch's grade ids start with it).
-    public static func removeAll(gradePrefix prefix: String, manager: Manager, host: CgroupHost, runner: any ProcessRunning) async {
-        let probe = SystemdSlice(name: "", location: "", manager: manager, host: host, limits: BuildLimits(), runner: runner)
+    public static func removeAll(
+        gradePrefix prefix: String, manager: Manager, host: CgroupHost, runner: any ProcessRunning
+    ) async {
+        let probe = SystemdSlice(
+            name: "", location: "", manager: manager, host: host, limits: BuildLimits(), runner: runner)
         let pattern = name(forGrade: prefix).replacingOccurrences(of: ".slice", with: "*.slice")
-        guard let listed = try? await probe.systemctl(["list-units", "--all", "--plain", "--no-legend", "--type=slice", pattern],
-                                                      cancellable: false)
+        guard
+            let listed = try? await probe.systemctl(
+                ["list-units", "--all", "--plain", "--no-legend", "--type=slice", pattern],
+                cancellable: false)
         else { return }
         for line in listed.split(separator: "\n") {
-            guard let unit = line.split(separator: " ").first.map(String.init), unit.hasSuffix(".slice") else { continue }
-            let path = (try? await probe.systemctl(["show", "-p", "ControlGroup", "--value", unit], cancellable: false))?
+            guard let unit = line.split(separator: " ").first.map(String.init), unit.hasSuffix(".slice") else {
+                continue
+            }
+            let path =
+                (try? await probe.systemctl(["show", "-p", "ControlGroup", "--value", unit], cancellable: false))?
                 .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-            await SystemdSlice(name: unit, location: path, manager: manager, host: host, limits: BuildLimits(), runner: runner).remove()
+            await SystemdSlice(
+                name: unit, location: path, manager: manager, host: host, limits: BuildLimits(), runner: runner
+            ).remove()
         }
     }
 
@@ -133,7 +148,8 @@ public struct SystemdSlice: BuildConfinement {
         request.cancellable = cancellable
         let result = try await runner.run(request)
         guard result.succeeded else {
-            throw BuildCgroupError.unavailable("systemctl \(words.joined(separator: " ")) failed: \(result.failureSummary)")
+            throw BuildCgroupError.unavailable(
+                "systemctl \(words.joined(separator: " ")) failed: \(result.failureSummary)")
         }
         return result.stdout
     }

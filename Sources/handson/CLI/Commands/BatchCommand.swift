@@ -8,24 +8,39 @@ struct BatchCommand: Command {
     let spec = CommandSpec(
         ["batch"], summary: "Grade every sub-folder of a class folder in parallel and write reports (resumable).",
         arguments: "<submissions-dir> | --teams FILE --image NAME [--files DIR]", positionals: 0...1,
-        options: [OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."),
-                  OptionSpec("--out", value: "dir", help: "The report folder: results/ (one JSON per answer), results.json, "
-                             + "results.csv, junit.xml, report.html."),
-                  OptionSpec("--jobs", value: "N", help: "Answers graded at a time on the one engine (default: its CPUs)."),
-                  OptionSpec("--hosts", value: "HOST[=JOBS[@CPUS]],...", help: "Grade on several engines: unix://, tcp://, ssh://user@host "
-                             + "or context:NAME, each taking JOBS answers at a time (default: its CPUs), pinned to CPUS if given."),
-                  OptionSpec("--hosts-file", value: "file", help: "The same, one HOST[=JOBS] a line (# starts a comment)."),
-                  OptionSpec("--teams", value: "file", help: "Grade each team's own machine: `TEAM HOST` a line; every team's --image is "
-                             + "graded on its HOST, all at once, nothing built."),
-                  OptionSpec("--image", value: "name", help: "With --teams, the image each team built on its machine."),
-                  OptionSpec("--files", value: "dir", help: "With --teams, the folder on each team's machine that holds the protected files."),
-                  OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
-                  .engine,
-                  OptionSpec("--regrade", help: "Grade every answer again, not only those without a saved result."),
-                  OptionSpec("--follow", help: "Keep running: grade each answer again whenever its folder's contents change "
-                             + "(a contest), rewriting scoreboard.html after each grade; Ctrl-C stops."),
-                  OptionSpec("--interval", value: "seconds", help: "With --follow, time between looks at the class folder (default 2)."),
-                  OptionSpec("--keep", help: "Leave the built images for inspection."), .reportLanguage] + BuildLimitOptions.specs,
+        options: [
+            OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."),
+            OptionSpec(
+                "--out", value: "dir",
+                help: "The report folder: results/ (one JSON per answer), results.json, "
+                    + "results.csv, junit.xml, report.html."),
+            OptionSpec("--jobs", value: "N", help: "Answers graded at a time on the one engine (default: its CPUs)."),
+            OptionSpec(
+                "--hosts", value: "HOST[=JOBS[@CPUS]],...",
+                help: "Grade on several engines: unix://, tcp://, ssh://user@host "
+                    + "or context:NAME, each taking JOBS answers at a time (default: its CPUs), pinned to CPUS if given."
+            ),
+            OptionSpec("--hosts-file", value: "file", help: "The same, one HOST[=JOBS] a line (# starts a comment)."),
+            OptionSpec(
+                "--teams", value: "file",
+                help: "Grade each team's own machine: `TEAM HOST` a line; every team's --image is "
+                    + "graded on its HOST, all at once, nothing built."),
+            OptionSpec("--image", value: "name", help: "With --teams, the image each team built on its machine."),
+            OptionSpec(
+                "--files", value: "dir",
+                help: "With --teams, the folder on each team's machine that holds the protected files."),
+            .runTimeout,
+            .engine,
+            OptionSpec("--regrade", help: "Grade every answer again, not only those without a saved result."),
+            OptionSpec(
+                "--follow",
+                help: "Keep running: grade each answer again whenever its folder's contents change "
+                    + "(a contest), rewriting scoreboard.html after each grade; Ctrl-C stops."),
+            OptionSpec(
+                "--interval", value: "seconds",
+                help: "With --follow, time between looks at the class folder (default 2)."),
+            OptionSpec("--keep", help: "Leave the built images for inspection."), .reportLanguage,
+        ] + BuildLimitOptions.specs,
         discussion: """
             Each sub-folder (not hidden) is one submission, named by its folder, graded as `handson grade` grades it.
             A result is saved the moment its answer is graded, so after a crash, kill or Ctrl-C the same command
@@ -48,19 +63,27 @@ struct BatchCommand: Command {
             """)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        guard let chapterID = arguments.value("--chapter") else { throw UsageError(say("cli.batch.chapterRequiredChapterIctsc")) }
+        guard let chapterID = arguments.value("--chapter") else {
+            throw UsageError(say("cli.batch.chapterRequiredChapterIctsc"))
+        }
         guard let out = arguments.value("--out") else { throw UsageError(say("cli.batch.outRequiredFolderReports")) }
-        if arguments.value("--teams") != nil { return try await Self.gradeTeamMachines(arguments, chapterID: chapterID, out: out, context: context) }
-        for option in ["--image", "--files"] where arguments.value(option) != nil { throw UsageError(say("cli.batch.teams", ["option": "\(option)"])) }
+        if arguments.value("--teams") != nil {
+            return try await Self.gradeTeamMachines(arguments, chapterID: chapterID, out: out, context: context)
+        }
+        for option in ["--image", "--files"] where arguments.value(option) != nil {
+            throw UsageError(say("cli.batch.teams", ["option": "\(option)"]))
+        }
         guard arguments.positionals.count == 1 else { throw UsageError(say("cli.batch.giveClassFolderOne")) }
         let jobs = arguments.value("--jobs") == nil ? nil : try arguments.positiveInteger("--jobs", default: 1)
         let addresses = try Self.addresses(from: arguments, in: context)
         if jobs != nil && !addresses.isEmpty { throw UsageError(say("cli.batch.jobsOneEngineHosts")) }
         let limits = try BuildLimitOptions.limits(from: arguments)
-        let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
+        let runTimeout = try arguments.positiveNumber(OptionSpec.runTimeout.name, default: Grader.defaultRunTimeout)
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
-        guard chapter.grading != nil else { throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"])) }
+        guard chapter.grading != nil else {
+            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
+        }
         let classFolder = context.absolutePath(arguments.positionals[0])
         let reportFolder = context.absolutePath(out)
         let listing = try SubmissionFolders.list(in: classFolder, excluding: reportFolder)
@@ -69,8 +92,9 @@ struct BatchCommand: Command {
         }
         let io = context.io
         if !listing.skipped.isEmpty {
-            io.err("Not submissions (not folders), left alone: " + listing.skipped.prefix(5).joined(separator: ", ")
-                   + (listing.skipped.count > 5 ? ", …" : ""))
+            io.err(
+                "Not submissions (not folders), left alone: " + listing.skipped.prefix(5).joined(separator: ", ")
+                    + (listing.skipped.count > 5 ? ", …" : ""))
         }
         let follow = arguments.has("--follow")
         if follow && arguments.has("--regrade") {
@@ -84,7 +108,8 @@ struct BatchCommand: Command {
         for path in saved.unreadable { io.err(say("cli.batch.cannotReadSavedResult", ["path": "\(path)"])) }
         let pending = listing.submissions.filter { saved.grades[$0.name] == nil }
 
-        let engines = try await Self.engines(addresses, jobs: jobs, chapter: chapter, arguments: arguments, context: context)
+        let engines = try await Self.engines(
+            addresses, jobs: jobs, chapter: chapter, arguments: arguments, context: context)
         guard var grader = Grader(chapter: chapter, engine: engines[0].engine) else {
             throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
         }
@@ -93,21 +118,27 @@ struct BatchCommand: Command {
         grader.runTimeout = runTimeout
         grader.keepImage = arguments.has("--keep")
         if follow {
-            return try await Self.follow(classFolder, chapter: chapter, grader: grader, engines: engines, store: store,
-                                         interval: interval, io: io)
+            return try await Self.follow(
+                classFolder, chapter: chapter, grader: grader, engines: engines, store: store,
+                interval: interval, io: io)
         }
         let workers = engines.reduce(0) { $0 + $1.jobs }
         let engineText = engines.map { engine in
-            "\(engine.name) (\(engine.info.name) \(engine.info.version)" + (engine.info.store.map { ", \($0.rawValue) store" } ?? "")
+            "\(engine.name) (\(engine.info.name) \(engine.info.version)"
+                + (engine.info.store.map { ", \($0.rawValue) store" } ?? "")
                 + ", \(engine.jobs) at a time" + (engine.cpuset.map { " on CPUs \($0)" } ?? "") + ")"
         }.joined(separator: ", ")
-        io.err("Grading \(pending.count) of \(listing.submissions.count) submissions for \(chapter.id) on \(engineText)"
-               + (saved.grades.isEmpty ? "" : " (\(saved.grades.count) already graded)") + ".")
+        io.err(
+            "Grading \(pending.count) of \(listing.submissions.count) submissions for \(chapter.id) on \(engineText)"
+                + (saved.grades.isEmpty ? "" : " (\(saved.grades.count) already graded)") + ".")
 
-        let progress = BatchProgress(io: io, total: listing.submissions.count, alreadyDone: listing.submissions.count - pending.count,
-                                     jobs: min(workers, max(pending.count, 1)))
+        let progress = BatchProgress(
+            io: io, total: listing.submissions.count, alreadyDone: listing.submissions.count - pending.count,
+            jobs: min(workers, max(pending.count, 1)))
         progress.begin()
-        let outcome = await BatchGrader(grader: grader, engines: engines).run(pending, store: store) { progress.handle($0) }
+        let outcome = await BatchGrader(grader: grader, engines: engines).run(pending, store: store) {
+            progress.handle($0)
+        }
         progress.end()
         for lost in outcome.lostEngines { io.err(say("cli.batch.lostPartwayStoppedAnswering", ["lost": "\(lost)"])) }
 
@@ -118,7 +149,9 @@ struct BatchCommand: Command {
         try BatchReports.write(summary, to: reportFolder)
         try ScoreboardPages.write(Scoreboard(chapter: chapter, histories: store.histories()), to: reportFolder)
         printSummaryTable(summary, io: io)
-        io.err("Reports: " + (BatchReports.files + ["scoreboard.html"]).map { "\(reportFolder)/\($0)" }.joined(separator: ", "))
+        io.err(
+            "Reports: "
+                + (BatchReports.files + ["scoreboard.html"]).map { "\(reportFolder)/\($0)" }.joined(separator: ", "))
         if outcome.interrupted {
             io.err(say("cli.batch.stoppedGradedRunSame", ["count": "\(notGraded.count)"]))
             return 130
@@ -128,26 +161,48 @@ struct BatchCommand: Command {
 
     /// `--follow`: grades the class folder's answers as they change until Ctrl-C, one line per event; then writes the
     /// reports of the latest grades. Exit 0 when stopped so (following has no end of its own).
-    static func follow(_ classFolder: String, chapter: Chapter, grader: Grader, engines: [BatchEngine], store: BatchResultStore,
-                       interval: Double, io: ConsoleIO) async throws -> Int32 {
-        var follower = ContestFollower(batch: BatchGrader(grader: grader, engines: engines), chapter: chapter,
-                                       classFolder: classFolder, store: store)
+    static func follow(
+        _ classFolder: String, chapter: Chapter, grader: Grader, engines: [BatchEngine], store: BatchResultStore,
+        interval: Double, io: ConsoleIO
+    ) async throws -> Int32 {
+        var follower = ContestFollower(
+            batch: BatchGrader(grader: grader, engines: engines), chapter: chapter,
+            classFolder: classFolder, store: store)
         follower.interval = .milliseconds(Int(interval * 1000))
-        io.err(say("cli.batch.followingScoringScoreboardHtml", ["classFolder": "\(classFolder)", "id": "\(chapter.id)", "map": "\(engines.map(\.name).joined(separator: ", "))", "value": "\(chapter.grading?.scoring.rawValue ?? "best")", "directory": "\(store.directory)"]))
+        io.err(
+            say(
+                "cli.batch.followingScoringScoreboardHtml",
+                [
+                    "classFolder": "\(classFolder)", "id": "\(chapter.id)",
+                    "map": "\(engines.map(\.name).joined(separator: ", "))",
+                    "value": "\(chapter.grading?.scoring.rawValue ?? "best")", "directory": "\(store.directory)",
+                ]))
         let outcome = await follower.run { event in
             let time = Self.clock()
             switch event {
-            case .queued(let team, let hash): io.err(say("cli.batch.newContentsQueued", ["time": "\(time)", "team": "\(team)", "prefix": "\(hash.prefix(12))"]))
-            case .scanProblem(let problem): io.err(say("cli.batch.tryingAgain", ["time": "\(time)", "problem": "\(problem)"]))
-            case .batch(.started(let submission, let engine)): io.err(say("cli.batch.grading", ["time": "\(time)", "name": "\(submission.name)", "engine": "\(engine)"]))
+            case .queued(let team, let hash):
+                io.err(
+                    say(
+                        "cli.batch.newContentsQueued",
+                        ["time": "\(time)", "team": "\(team)", "prefix": "\(hash.prefix(12))"]))
+            case .scanProblem(let problem):
+                io.err(say("cli.batch.tryingAgain", ["time": "\(time)", "problem": "\(problem)"]))
+            case .batch(.started(let submission, let engine)):
+                io.err(
+                    say("cli.batch.grading", ["time": "\(time)", "name": "\(submission.name)", "engine": "\(engine)"]))
             case .batch(.finished(let report, let saveError)):
                 let failed = report.checks.filter { !$0.passed }.map(\.id)
-                io.err("\(time) \(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
-                       + (failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", "))
-                       + (saveError.map { "; NOT SAVED: \($0)" } ?? ""))
-            case .batch(.cancelled(let submission)): io.err(say("cli.batch.cutShortGradedAgain", ["time": "\(time)", "name": "\(submission.name)"]))
+                io.err(
+                    "\(time) \(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
+                        + (failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", "))
+                        + (saveError.map { "; NOT SAVED: \($0)" } ?? ""))
+            case .batch(.cancelled(let submission)):
+                io.err(say("cli.batch.cutShortGradedAgain", ["time": "\(time)", "name": "\(submission.name)"]))
             case .batch(.engineLost(let engine, let returned)):
-                io.err(say("cli.batch.lostGoesAnotherEngine", ["time": "\(time)", "engine": "\(engine)", "name": "\(returned.name)"]))
+                io.err(
+                    say(
+                        "cli.batch.lostGoesAnotherEngine",
+                        ["time": "\(time)", "engine": "\(engine)", "name": "\(returned.name)"]))
             }
         }
         let names = Set(store.histories().keys)
@@ -155,12 +210,17 @@ struct BatchCommand: Command {
         let summary = ClassSummary(chapter: chapter, grades: Array(grades.values), notGraded: [])
         try BatchReports.write(summary, to: store.directory)
         guard outcome.interrupted else {
-            io.err(say("cli.batch.everyEngineStoppedAnswering", ["lostEngines": "\(outcome.lostEngines.joined(separator: ", "))"]))
+            io.err(
+                say(
+                    "cli.batch.everyEngineStoppedAnswering",
+                    ["lostEngines": "\(outcome.lostEngines.joined(separator: ", "))"]))
             return ExitCode.failure
         }
         for lost in outcome.lostEngines { io.err(say("cli.batch.lostPartwayAnswersWere", ["lost": "\(lost)"])) }
-        io.err("Stopped following. Reports: " + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }
-            .joined(separator: ", "))
+        io.err(
+            "Stopped following. Reports: "
+                + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }
+                .joined(separator: ", "))
         return ExitCode.success
     }
 
@@ -173,14 +233,19 @@ struct BatchCommand: Command {
 
     /// `--teams FILE --image NAME [--files DIR]`: every team's machine graded at once through its own engine; the
     /// results, history, reports and scoreboard go to --out as a batch's do.
-    static func gradeTeamMachines(_ arguments: ParsedArguments, chapterID: String, out: String, context: CommandContext) async throws -> Int32 {
+    static func gradeTeamMachines(_ arguments: ParsedArguments, chapterID: String, out: String, context: CommandContext)
+        async throws -> Int32
+    {
         guard arguments.positionals.isEmpty else { throw UsageError(say("cli.batch.teamsGradesTeamsMachines")) }
         guard let image = arguments.value("--image") else { throw UsageError(say("cli.batch.teamsNeedsImageName")) }
-        for option in ["--hosts", "--hosts-file", "--host", "--jobs", "--follow"] where arguments.value(option) != nil || arguments.has(option) {
+        for option in ["--hosts", "--hosts-file", "--host", "--jobs", "--follow"]
+        where arguments.value(option) != nil || arguments.has(option) {
             throw UsageError(say("cli.batch.doesGoTeamsEach", ["option": "\(option)"]))
         }
         let path = context.absolutePath(arguments.value("--teams")!)
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError(say("cli.batch.cannotReadTeamsFile", ["path": "\(path)"])) }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw UsageError(say("cli.batch.cannotReadTeamsFile", ["path": "\(path)"]))
+        }
         let teams: [TeamMachines.Team]
         do { teams = try TeamMachines.parse(text, path: path) } catch { throw UsageError("--teams: \(error)") }
         guard !teams.isEmpty else { throw UsageError(say("cli.batch.namesTeamTeamHost", ["path": "\(path)"])) }
@@ -191,20 +256,28 @@ struct BatchCommand: Command {
             throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
         }
         grader.limits = try BuildLimitOptions.limits(from: arguments)
-        grader.runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
+        grader.runTimeout = try arguments.positiveNumber(OptionSpec.runTimeout.name, default: Grader.defaultRunTimeout)
         let store = try BatchResultStore(directory: context.absolutePath(out), chapter: chapter.id)
         let io = context.io
-        io.err("Grading \(image) on \(teams.count) team machine\(teams.count == 1 ? "" : "s") for \(chapter.id), all at once.")
-        let reports = await TeamMachines.grade(teams, image: image, filesFolder: arguments.value("--files"), template: grader, kind: kind,
-                                               runner: context.runner, environment: context.environment, store: store) { report, saveError in
+        io.err(
+            "Grading \(image) on \(teams.count) team machine\(teams.count == 1 ? "" : "s") for \(chapter.id), all at once."
+        )
+        let reports = await TeamMachines.grade(
+            teams, image: image, filesFolder: arguments.value("--files"), template: grader, kind: kind,
+            runner: context.runner, environment: context.environment, store: store
+        ) { report, saveError in
             let failed = report.checks.filter { !$0.passed }.map(\.id)
-            io.err("\(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
-                   + (failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", ")) + (saveError.map { "; NOT SAVED: \($0)" } ?? ""))
+            io.err(
+                "\(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
+                    + (failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", "))
+                    + (saveError.map { "; NOT SAVED: \($0)" } ?? ""))
         }
         let summary = ClassSummary(chapter: chapter, grades: reports, notGraded: [])
         try BatchReports.write(summary, to: store.directory)
         try ScoreboardPages.write(Scoreboard(chapter: chapter, histories: store.histories()), to: store.directory)
-        io.err("Reports: " + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }.joined(separator: ", "))
+        io.err(
+            "Reports: "
+                + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }.joined(separator: ", "))
         return reports.contains { $0.status == .error } ? ExitCode.failure : ExitCode.success
     }
 
@@ -218,7 +291,9 @@ struct BatchCommand: Command {
             }
             if let file = arguments.value("--hosts-file") {
                 let path = context.absolutePath(file)
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw UsageError(say("cli.batch.cannotReadHostsFile", ["path": "\(path)"])) }
+                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw UsageError(say("cli.batch.cannotReadHostsFile", ["path": "\(path)"]))
+                }
                 let read = try EngineAddress.parseFile(text, path: path)
                 if read.isEmpty { throw UsageError(say("cli.batch.namesEngineOneHost", ["path": "\(path)"])) }
                 addresses += read
@@ -226,16 +301,21 @@ struct BatchCommand: Command {
         } catch let error as EngineAddressError {
             throw UsageError("--hosts: \(error)")
         }
-        if arguments.value("--host") != nil && !addresses.isEmpty { throw UsageError(say("cli.batch.useHostOneEngine")) }
+        if arguments.value("--host") != nil && !addresses.isEmpty {
+            throw UsageError(say("cli.batch.useHostOneEngine"))
+        }
         return addresses
     }
 
     /// The engines to grade on, checked: without addresses the one `--engine`/`--host` names; with them each
     /// address that answers and has the chapter's base images (the others are reported and left out).
-    static func engines(_ addresses: [EngineAddress], jobs: Int?, chapter: Chapter, arguments: ParsedArguments,
-                        context: CommandContext) async throws -> [BatchEngine] {
-        let limitPolicy = BuildLimitPolicy(limits: try BuildLimitOptions.limits(from: arguments),
-                                           allowUnlimited: arguments.has(BuildLimitOptions.unlimited))
+    static func engines(
+        _ addresses: [EngineAddress], jobs: Int?, chapter: Chapter, arguments: ParsedArguments,
+        context: CommandContext
+    ) async throws -> [BatchEngine] {
+        let limitPolicy = BuildLimitPolicy(
+            limits: try BuildLimitOptions.limits(from: arguments),
+            allowUnlimited: arguments.has(BuildLimitOptions.unlimited))
         if addresses.isEmpty {
             let engine = try await EngineOption.engine(from: arguments, in: context)
             switch await BatchEngine.check(engine, jobs: jobs, chapter: chapter, limits: limitPolicy) {
@@ -245,9 +325,11 @@ struct BatchCommand: Command {
         }
         let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
         let checked = await addresses.concurrentMap { address in
-            let engine = ContainerEngine(kind: kind, runner: context.runner,
-                                         environment: address.environment(for: kind, base: context.environment))
-            return await BatchEngine.check(engine, jobs: address.jobs, cpuset: address.cpuset, chapter: chapter, limits: limitPolicy)
+            let engine = ContainerEngine(
+                kind: kind, runner: context.runner,
+                environment: address.environment(for: kind, base: context.environment))
+            return await BatchEngine.check(
+                engine, jobs: address.jobs, cpuset: address.cpuset, chapter: chapter, limits: limitPolicy)
         }
         var ready: [BatchEngine] = []
         for result in checked {
@@ -256,22 +338,36 @@ struct BatchCommand: Command {
             case .failure(let problem): context.io.err(say("cli.batch.leftOut", ["problem": "\(problem)"]))
             }
         }
-        guard !ready.isEmpty else { throw CommandFailure(say("cli.batch.engineHostsCanGrade", ["id": "\(chapter.id)"])) }
+        guard !ready.isEmpty else {
+            throw CommandFailure(say("cli.batch.engineHostsCanGrade", ["id": "\(chapter.id)"]))
+        }
         return ready
     }
 
     private func printSummaryTable(_ summary: ClassSummary, io: ConsoleIO) {
-        let rows = summary.grades.map { grade -> [String] in
-            let failed = grade.checks.filter { !$0.passed }.map(\.id)
-            return [grade.submission, "\(grade.score)", grade.image?.size ?? "–", String(format: "%.1fs", grade.durationSeconds),
-                    failed.isEmpty ? "ok" : failed.joined(separator: ",")]
-        } + summary.notGraded.map { [$0, "–", "–", "–", "not graded"] }
-        io.out(TextTable.render(header: ["submission", "score", "size", "time", "failed checks"], rows: rows,
-                                rightAligned: [1, 2, 3]))
+        let rows =
+            summary.grades.map { grade -> [String] in
+                let failed = grade.checks.filter { !$0.passed }.map(\.id)
+                return [
+                    grade.submission, "\(grade.score)", grade.image?.size ?? "–",
+                    String(format: "%.1fs", grade.durationSeconds),
+                    failed.isEmpty ? "ok" : failed.joined(separator: ","),
+                ]
+            } + summary.notGraded.map { [$0, "–", "–", "–", "not graded"] }
+        io.out(
+            TextTable.render(
+                header: ["submission", "score", "size", "time", "failed checks"], rows: rows,
+                rightAligned: [1, 2, 3]))
         let mean = summary.mean.map { String(format: "%.1f", $0) } ?? "–"
         let median = summary.median.map { String(format: "%g", $0) } ?? "–"
         let distribution = summary.distribution.map { "\($0.score): \($0.count)" }.joined(separator: "  ")
-        io.out(say("cli.batch.gradedMeanMedianScores", ["count": "\(summary.grades.count)", "mean": "\(mean)", "median": "\(median)", "distribution": "\(distribution)"]))
+        io.out(
+            say(
+                "cli.batch.gradedMeanMedianScores",
+                [
+                    "count": "\(summary.grades.count)", "mean": "\(mean)", "median": "\(median)",
+                    "distribution": "\(distribution)",
+                ]))
     }
 }
 
@@ -279,13 +375,18 @@ struct BatchCommand: Command {
 enum TextTable {
     static func render(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> String {
         let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
+        let widths = header.indices.map { column in
+            all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0
+        }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in
                 let pad = String(repeating: " ", count: max(widths[column] - cell.count, 0))
-                return column == cells.count - 1 && !rightAligned.contains(column) ? cell : (rightAligned.contains(column) ? pad + cell : cell + pad)
+                return column == cells.count - 1 && !rightAligned.contains(column)
+                    ? cell : (rightAligned.contains(column) ? pad + cell : cell + pad)
             }.joined(separator: "  ")
         }
-        return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line)).joined(separator: "\n")
+        return
+            ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line))
+            .joined(separator: "\n")
     }
 }

@@ -10,10 +10,16 @@ enum BuildLimitOptions {
         OptionSpec("--build-timeout", value: "seconds", help: "Stop a build after this long (default 300)."),
         OptionSpec("--build-memory", value: "size", help: "Memory a build may use, e.g. 512m, 2g (default 1g)."),
         OptionSpec("--build-pids", value: "N", help: "Processes a build may run at once (default 1024)."),
-        OptionSpec("--build-cpus", value: "N", help: "CPUs a build may use (default: unlimited; a batch shares the cores among its jobs)."),
-        OptionSpec(unlimited, help: "Grade even where a build limit cannot be held (a remote engine, rootless BuildKit, no "
-                   + "delegation): untrusted answers then build without it. Recorded in the results and reports."),
-        OptionSpec("--cpuset", value: "CPUS", help: "Pin builds and the answer's containers to these CPUs (0, 0-1, 0,2), as --cpuset-cpus does."),
+        OptionSpec(
+            "--build-cpus", value: "N",
+            help: "CPUs a build may use (default: unlimited; a batch shares the cores among its jobs)."),
+        OptionSpec(
+            unlimited,
+            help: "Grade even where a build limit cannot be held (a remote engine, rootless BuildKit, no "
+                + "delegation): untrusted answers then build without it. Recorded in the results and reports."),
+        OptionSpec(
+            "--cpuset", value: "CPUS",
+            help: "Pin builds and the answer's containers to these CPUs (0, 0-1, 0,2), as --cpuset-cpus does."),
     ]
 
     static func limits(from arguments: ParsedArguments) throws -> BuildLimits {
@@ -26,9 +32,13 @@ enum BuildLimitOptions {
             limits.memoryBytes = bytes
         }
         limits.processes = try arguments.positiveInteger("--build-pids", default: limits.processes)
-        if arguments.value("--build-cpus") != nil { limits.cpus = try arguments.positiveNumber("--build-cpus", default: 1) }
+        if arguments.value("--build-cpus") != nil {
+            limits.cpus = try arguments.positiveNumber("--build-cpus", default: 1)
+        }
         if let cpuset = arguments.value("--cpuset") {
-            guard BuildLimits.isCPUList(cpuset) else { throw UsageError(say("cli.buildLimitOptions.cpusetTakesCpuList", ["cpuset": "\(cpuset)"])) }
+            guard BuildLimits.isCPUList(cpuset) else {
+                throw UsageError(say("cli.buildLimitOptions.cpusetTakesCpuList", ["cpuset": "\(cpuset)"]))
+            }
             limits.cpuset = cpuset
         }
         return limits

@@ -5,24 +5,34 @@ import HandsOnKit
 struct CheckCommand: Command {
     let spec = CommandSpec(
         ["check"], summary: "Check the current step against the engine; on a pass, move to the next step.",
-        options: [.engine, .json, LessonSession.languageOption,
-                  OptionSpec("--watch", help: "The live view of `handson watch`: checked again on every file change and engine event."),
-                  OptionSpec("--every", value: "seconds", help: "With --watch, also check again this often (engine-only changes).")],
-        discussion: "Exit 0 when the step passed, 1 when a check failed. --watch uses inotify where the kernel has it and "
+        options: [
+            .engine, .json, LessonSession.languageOption,
+            OptionSpec(
+                "--watch",
+                help: "The live view of `handson watch`: checked again on every file change and engine event."),
+            OptionSpec(
+                "--every", value: "seconds", help: "With --watch, also check again this often (engine-only changes)."),
+        ],
+        discussion:
+            "Exit 0 when the step passed, 1 when a check failed. --watch uses inotify where the kernel has it and "
             + "polls the folder twice a second otherwise (or with HANDSON_WATCH_POLLING=1).")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        let every: Double? = arguments.value("--every") == nil ? nil : try arguments.positiveNumber("--every", default: 0)
+        let every: Double? =
+            arguments.value("--every") == nil ? nil : try arguments.positiveNumber("--every", default: 0)
         let engine = try await EngineOption.engine(from: arguments, in: context)
         guard arguments.has("--watch") else { return try await checkOnce(arguments, context, engine) }
         // The same live view as `handson watch`.
-        var view = LiveView(session: try LessonSession.open(arguments, in: context), engine: engine, context: context,
-                            forcePolling: context.environment["HANDSON_WATCH_POLLING"] == "1")
+        var view = LiveView(
+            session: try LessonSession.open(arguments, in: context), engine: engine, context: context,
+            forcePolling: context.environment["HANDSON_WATCH_POLLING"] == "1")
         view.every = every
         return try await view.run()
     }
 
-    private func checkOnce(_ arguments: ParsedArguments, _ context: CommandContext, _ engine: ContainerEngine) async throws -> Int32 {
+    private func checkOnce(_ arguments: ParsedArguments, _ context: CommandContext, _ engine: ContainerEngine)
+        async throws -> Int32
+    {
         var session = try LessonSession.open(arguments, in: context)
         let step = session.currentStep
         let results = await CheckRunner().run(step.checks, in: session.checkContext(engine: engine))
@@ -39,14 +49,18 @@ struct CheckCommand: Command {
         if passed {
             if advanced {
                 let next = session.currentStep
-                context.io.out(style.green(say("checkCommand.stepPassed")) + say("checkCommand.next") + "\(session.heading(of: next)) (handson step)")
+                context.io.out(
+                    style.green(say("checkCommand.stepPassed")) + say("checkCommand.next")
+                        + "\(session.heading(of: next)) (handson step)")
             } else {
                 context.io.out(style.green(say("checkCommand.stepPassedThatWas", ["id": "\(session.chapter.id)"])))
             }
         } else {
             let failed = results.filter { !$0.passed }.count
-            context.io.out(style.red(say("checkCommand.failedCountChecksFailed", ["failed": "\(failed)", "count": "\(results.count)"]))
-                           + say("checkCommand.handsonHintMayHelp"))
+            context.io.out(
+                style.red(
+                    say("checkCommand.failedCountChecksFailed", ["failed": "\(failed)", "count": "\(results.count)"]))
+                    + say("checkCommand.handsonHintMayHelp"))
         }
         return passed ? ExitCode.success : ExitCode.failure
     }
@@ -55,19 +69,29 @@ struct CheckCommand: Command {
 /// `handson run <chapter>`: the engine itself executes every step and grades it.
 struct RunCommand: Command {
     let spec = CommandSpec(
-        ["run"], summary: "Run a chapter's steps on the engine (with --solution, the reference solution) and grade each.",
+        ["run"],
+        summary: "Run a chapter's steps on the engine (with --solution, the reference solution) and grade each.",
         arguments: "<chapter>", positionals: 1...1,
-        options: [.engine, .json, OptionSpec("--solution", help: "Use each step's reference solution."),
-                  OptionSpec("--step", value: "id", help: "Run only this step (and the steps it needs)."),
-                  OptionSpec("--offline", help: "Do not try to pull base images; build stand-ins.")],
+        options: [
+            .engine, .json, OptionSpec("--solution", help: "Use each step's reference solution."),
+            OptionSpec("--step", value: "id", help: "Run only this step (and the steps it needs)."),
+            OptionSpec("--offline", help: "Do not try to pull base images; build stand-ins."),
+        ],
         discussion: "Works in a temporary copy of the starter and removes the containers and images it made. "
-            + "A step whose base image cannot be had is skipped with the reason, not failed. Exit 0 when no step failed.")
+            + "A step whose base image cannot be had is skipped with the reason, not failed. Exit 0 when no step failed."
+    )
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
         if let step = arguments.value("--step"), chapter.step(step) == nil {
-            throw UsageError(say("cli.check.stepSteps", ["step": "\(step)", "id": "\(chapter.id)", "map": "\(chapter.steps.map(\.id).joined(separator: ", "))"]))
+            throw UsageError(
+                say(
+                    "cli.check.stepSteps",
+                    [
+                        "step": "\(step)", "id": "\(chapter.id)",
+                        "map": "\(chapter.steps.map(\.id).joined(separator: ", "))",
+                    ]))
         }
         let engine = try await EngineOption.engine(from: arguments, in: context)
         let io = context.io
@@ -80,14 +104,18 @@ struct RunCommand: Command {
         var runner = ChapterRunner(chapter: chapter, engine: engine)
         runner.useSolution = arguments.has("--solution")
         runner.onlyStep = arguments.value("--step")
-        runner.onOutput = { _, data in io.err(io.errorStyle.dim(String(decoding: data, as: UTF8.self)), terminator: "") }
+        runner.onOutput = { _, data in io.err(io.errorStyle.dim(String(decoding: data, as: UTF8.self)), terminator: "")
+        }
         let style = io.errorStyle
         runner.onStep = { step, outcome in
             guard let outcome else {
                 io.err(style.bold("\n▶ \(step.id): \(step.title.text(in: Language.current))"))
                 return
             }
-            let mark = outcome.status == .passed ? style.green("✓ passed") : outcome.status == .skipped ? style.yellow("– skipped") : style.red("✗ failed")
+            let mark =
+                outcome.status == .passed
+                ? style.green("✓ passed")
+                : outcome.status == .skipped ? style.yellow("– skipped") : style.red("✗ failed")
             io.err("\(mark) \(step.id)" + (outcome.reason.map { ": \($0)" } ?? ""))
             for check in outcome.checks { io.err("   \(check.passed ? "✓" : "✗") \(check.id): \(check.message)") }
         }
@@ -96,7 +124,9 @@ struct RunCommand: Command {
             io.out(try JSONOutput.encode(report))
         } else {
             io.out("\(chapter.id): score \(report.score)")
-            for step in report.steps { io.out("  \(step.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(step.id)") }
+            for step in report.steps {
+                io.out("  \(step.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(step.id)")
+            }
         }
         return report.steps.contains { $0.status == .failed } ? ExitCode.failure : ExitCode.success
     }

@@ -16,9 +16,10 @@ struct CompletionCommand: Command {
             """)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        let words = CompletionWords(commands: HandsOnCLI.commands,
-                                    chapters: ProjectLayout.locate(environment: context.environment, currentDirectory: context.currentDirectory)
-                                        .map { ChapterLoader.loadAll(from: $0.chaptersDirectory).chapters } ?? [])
+        let words = CompletionWords(
+            commands: HandsOnCLI.commands,
+            chapters: ProjectLayout.locate(environment: context.environment, currentDirectory: context.currentDirectory)
+                .map { ChapterLoader.loadAll(from: $0.chaptersDirectory).chapters } ?? [])
         switch arguments.positionals[0] {
         case "bash": context.io.out(words.bash, terminator: "")
         case "zsh": context.io.out("autoload -U +X bashcompinit && bashcompinit\n" + words.bash, terminator: "")
@@ -50,7 +51,9 @@ struct CompletionWords {
     }
 
     /// Commands whose first positional is a chapter id.
-    func takesChapter(_ spec: CommandSpec) -> Bool { spec.arguments.hasPrefix("<chapter>") || spec.arguments.hasPrefix("[chapter") }
+    func takesChapter(_ spec: CommandSpec) -> Bool {
+        spec.arguments.hasPrefix("<chapter>") || spec.arguments.hasPrefix("[chapter")
+    }
 
     static func quoted(_ words: [String]) -> String { words.joined(separator: " ") }
 
@@ -64,25 +67,30 @@ struct CompletionWords {
             var valueCases = ""
             for option in valued {
                 if let values = values(of: option) {
-                    valueCases += "        \(option)) COMPREPLY=($(compgen -W \"\(Self.quoted(values))\" -- \"$cur\")); return ;;\n"
+                    valueCases +=
+                        "        \(option)) COMPREPLY=($(compgen -W \"\(Self.quoted(values))\" -- \"$cur\")); return ;;\n"
                 } else {
                     valueCases += "        \(option)) COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n"
                 }
             }
-            let positional = takesChapter(spec) ? "compgen -W \"\(Self.quoted(chapterIDs))\" -- \"$cur\"" : "compgen -f -- \"$cur\""
+            let positional =
+                takesChapter(spec) ? "compgen -W \"\(Self.quoted(chapterIDs))\" -- \"$cur\"" : "compgen -f -- \"$cur\""
             cases += """
-                  "\(spec.name)")
-                    case "$prev" in
-              \(valueCases)      esac
-                    if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "\(Self.quoted(options))" -- "$cur"))
-                    else COMPREPLY=($(\(positional))); fi
-                    return ;;
+                    "\(spec.name)")
+                      case "$prev" in
+                \(valueCases)      esac
+                      if [[ "$cur" == -* ]]; then COMPREPLY=($(compgen -W "\(Self.quoted(options))" -- "$cur"))
+                      else COMPREPLY=($(\(positional))); fi
+                      return ;;
 
-              """
+                """
         }
         var groups = ""
-        for (group, members) in Dictionary(grouping: commands.filter { $0.spec.path.count > 1 }, by: { $0.spec.path[0] }).sorted(by: { $0.key < $1.key }) {
-            groups += "    \(group)) [[ $COMP_CWORD -eq 2 ]] && { COMPREPLY=($(compgen -W \"\(Self.quoted(members.map { $0.spec.path[1] }.sorted()))\" -- \"$cur\")); return; }\n"
+        for (group, members) in Dictionary(
+            grouping: commands.filter { $0.spec.path.count > 1 }, by: { $0.spec.path[0] }
+        ).sorted(by: { $0.key < $1.key }) {
+            groups +=
+                "    \(group)) [[ $COMP_CWORD -eq 2 ]] && { COMPREPLY=($(compgen -W \"\(Self.quoted(members.map { $0.spec.path[1] }.sorted()))\" -- \"$cur\")); return; }\n"
             groups += "       command=\"\(group) ${COMP_WORDS[2]}\" ;;\n"
         }
         return """
@@ -110,17 +118,25 @@ struct CompletionWords {
         let groups = Dictionary(grouping: commands.filter { $0.spec.path.count > 1 }.map(\.spec), by: { $0.path[0] })
         let firstWords = (topLevel.map(\.path[0]) + groups.keys).sorted()
         for spec in topLevel {
-            lines.append("complete -c handson -n \"not __fish_seen_subcommand_from \(Self.quoted(firstWords))\" -a \(spec.path[0]) -d \(Self.fishQuoted(spec.summary))")
+            lines.append(
+                "complete -c handson -n \"not __fish_seen_subcommand_from \(Self.quoted(firstWords))\" -a \(spec.path[0]) -d \(Self.fishQuoted(spec.summary))"
+            )
         }
         for (group, members) in groups.sorted(by: { $0.key < $1.key }) {
-            lines.append("complete -c handson -n \"not __fish_seen_subcommand_from \(Self.quoted(firstWords))\" -a \(group) -d \(Self.fishQuoted("\(group) commands"))")
+            lines.append(
+                "complete -c handson -n \"not __fish_seen_subcommand_from \(Self.quoted(firstWords))\" -a \(group) -d \(Self.fishQuoted("\(group) commands"))"
+            )
             for spec in members {
-                lines.append("complete -c handson -n \"__fish_seen_subcommand_from \(group)\" -a \(spec.path[1]) -d \(Self.fishQuoted(spec.summary))")
+                lines.append(
+                    "complete -c handson -n \"__fish_seen_subcommand_from \(group)\" -a \(spec.path[1]) -d \(Self.fishQuoted(spec.summary))"
+                )
             }
         }
         for command in commands {
             let spec = command.spec
-            let condition = spec.path.count == 1 ? "__fish_seen_subcommand_from \(spec.path[0])"
+            let condition =
+                spec.path.count == 1
+                ? "__fish_seen_subcommand_from \(spec.path[0])"
                 : "__fish_seen_subcommand_from \(spec.path[0]); and __fish_seen_subcommand_from \(spec.path[1])"
             for option in spec.options {
                 var line = "complete -c handson -n \"\(condition)\" -l \(option.name.dropFirst(2))"
@@ -138,5 +154,7 @@ struct CompletionWords {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func fishQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'" }
+    static func fishQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
 }

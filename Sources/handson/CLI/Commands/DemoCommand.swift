@@ -5,9 +5,13 @@ import HandsOnKit
 /// image, the scratch container answering /health on the course port, both sizes side by side; then clean up.
 struct DemoCommand: Command {
     let spec = CommandSpec(
-        ["demo"], summary: "Build the sample app single-stage and from scratch, run it on 9091, curl /health, compare sizes.",
-        options: [.engine, .json, OptionSpec("--keep", help: "Leave the images (go-image:base, go-image:scratch) afterwards."),
-                  OptionSpec("--port", value: "port", help: "Host port for the container (default 9091).")])
+        ["demo"],
+        summary: "Build the sample app single-stage and from scratch, run it on 9091, curl /health, compare sizes.",
+        options: [
+            .engine, .json,
+            OptionSpec("--keep", help: "Leave the images (go-image:base, go-image:scratch) afterwards."),
+            OptionSpec("--port", value: "port", help: "Host port for the container (default 9091)."),
+        ])
 
     struct Measurement: Codable {
         let image: String
@@ -35,9 +39,11 @@ struct DemoCommand: Command {
         progress.step("Engine: \(info.name) \(info.version) (\(info.storageDriver))")
 
         let needed = LabImage.catalog.filter { $0.reference == "golang:1.19" }
-        let lab = try await LabPreparer(engine: engine, environment: context.environment).prepare(needed, progress: progress)
+        let lab = try await LabPreparer(engine: engine, environment: context.environment).prepare(
+            needed, progress: progress)
         if let failed = lab.first(where: { $0.state == .failed }) {
-            throw CommandFailure(say("cli.demo.available", ["reference": "\(failed.reference)", "value": "\(failed.message ?? "")"]))
+            throw CommandFailure(
+                say("cli.demo.available", ["reference": "\(failed.reference)", "value": "\(failed.message ?? "")"]))
         }
 
         let containerName = "go-container"
@@ -45,8 +51,9 @@ struct DemoCommand: Command {
         let keep = arguments.has("--keep")
         var buildOutputs: [String] = []
         return try await withCleanUp {
-            try await demonstrate(port: port, layout: layout, engine: engine, info: info, containerName: containerName,
-                                  images: images, buildOutputs: &buildOutputs, arguments: arguments, context: context)
+            try await demonstrate(
+                port: port, layout: layout, engine: engine, info: info, containerName: containerName,
+                images: images, buildOutputs: &buildOutputs, arguments: arguments, context: context)
         } cleanUp: {
             await engine.removeContainers([containerName])
             if !keep { await engine.removeImages(images) }
@@ -54,9 +61,11 @@ struct DemoCommand: Command {
         }
     }
 
-    private func demonstrate(port: Int, layout: ProjectLayout, engine: ContainerEngine, info: EngineInfo, containerName: String,
-                             images: [String], buildOutputs: inout [String], arguments: ParsedArguments,
-                             context: CommandContext) async throws -> Int32 {
+    private func demonstrate(
+        port: Int, layout: ProjectLayout, engine: ContainerEngine, info: EngineInfo, containerName: String,
+        images: [String], buildOutputs: inout [String], arguments: ParsedArguments,
+        context: CommandContext
+    ) async throws -> Int32 {
         let io = context.io
         let progress = ProgressReporter(io: io)
         guard PortAvailability.isFree(port) else {
@@ -67,17 +76,22 @@ struct DemoCommand: Command {
             io.err(io.errorStyle.dim(String(decoding: data, as: UTF8.self)), terminator: "")
         }
         let scratchDockerfile = "\(layout.chaptersDirectory)/optimize-image/solutions/scratch.Dockerfile"
-        for (tag, dockerfile) in [("go-image:base", "\(layout.appsDirectory)/Dockerfile"), ("go-image:scratch", scratchDockerfile)] {
+        for (tag, dockerfile) in [
+            ("go-image:base", "\(layout.appsDirectory)/Dockerfile"), ("go-image:scratch", scratchDockerfile),
+        ] {
             progress.step("\n$ \(engine.kind.rawValue) image build -t \(tag) -f \(dockerfile) apps")
-            let build = try await engine.build(contextDirectory: layout.appsDirectory, dockerfile: dockerfile, tag: tag, onOutput: echo)
+            let build = try await engine.build(
+                contextDirectory: layout.appsDirectory, dockerfile: dockerfile, tag: tag, onOutput: echo)
             buildOutputs.append(build.stdout)
             guard build.succeeded else { throw EngineError.commandFailed(build) }
         }
 
-        progress.step("\n$ \(engine.kind.rawValue) container run --name \(containerName) -d -p \(port):9090 go-image:scratch")
+        progress.step(
+            "\n$ \(engine.kind.rawValue) container run --name \(containerName) -d -p \(port):9090 go-image:scratch")
         await engine.removeContainers([containerName])
-        _ = try await engine.startContainer(image: "go-image:scratch", name: containerName,
-                                      ports: [PortMapping(hostPort: port, containerPort: 9090)])
+        _ = try await engine.startContainer(
+            image: "go-image:scratch", name: containerName,
+            ports: [PortMapping(hostPort: port, containerPort: 9090)])
         let url = "http://localhost:\(port)/health"
         progress.step("$ curl \(url)")
         let health = try await HealthProbe(runner: context.runner).waitUntilHealthy(url: url, deadlineSeconds: 20)
@@ -86,10 +100,13 @@ struct DemoCommand: Command {
         var measured: [Measurement] = []
         for image in images {
             let report = try await engine.sizeReport(image, store: info.store)
-            measured.append(Measurement(image: image, sizeBytes: report.sizeBytes, size: report.size, engineListed: report.engineListed))
+            measured.append(
+                Measurement(
+                    image: image, sizeBytes: report.sizeBytes, size: report.size, engineListed: report.engineListed))
         }
-        let outcome = Outcome(engine: info, images: measured, healthStatus: health.httpStatus, healthBody: health.body,
-                              healthy: health.isHealthy, secondsToHealthy: health.elapsedSeconds)
+        let outcome = Outcome(
+            engine: info, images: measured, healthStatus: health.httpStatus, healthBody: health.body,
+            healthy: health.isHealthy, secondsToHealthy: health.elapsedSeconds)
         if arguments.has("--json") {
             io.out(try JSONOutput.encode(outcome))
         } else {
@@ -97,17 +114,27 @@ struct DemoCommand: Command {
             io.out("")
             io.out(style.bold("IMAGE              SIZE      BYTES       ENGINE LISTS"))
             for item in measured {
-                io.out("\(item.image.padding(toLength: 18, withPad: " ", startingAt: 0)) \(item.size.padding(toLength: 9, withPad: " ", startingAt: 0)) "
-                       + "\(String(item.sizeBytes).padding(toLength: 11, withPad: " ", startingAt: 0)) \(item.engineListed ?? "?")")
+                io.out(
+                    "\(item.image.padding(toLength: 18, withPad: " ", startingAt: 0)) \(item.size.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+                        + "\(String(item.sizeBytes).padding(toLength: 11, withPad: " ", startingAt: 0)) \(item.engineListed ?? "?")"
+                )
             }
             if let store = info.store, store != .dockerGraphDriver {
-                io.out(style.dim("SIZE is HandsOn's measurement of the layers; the engine's column counts \(store.listingMeaning)."))
+                io.out(
+                    style.dim(
+                        "SIZE is HandsOn's measurement of the layers; the engine's column counts \(store.listingMeaning)."
+                    ))
             }
             let ratio = Double(measured[1].sizeBytes) / Double(max(measured[0].sizeBytes, 1)) * 100
             io.out(String(format: "The scratch image is %.1f%% of the single-stage one.", ratio))
-            io.out(health.isHealthy
-                   ? style.green("✓ /health answered \(health.httpStatus) healthy after \(String(format: "%.2f", health.elapsedSeconds)) s")
-                   : style.red("✗ /health did not answer healthy (status \(health.httpStatus), curl exit \(health.curlExitCode))"))
+            io.out(
+                health.isHealthy
+                    ? style.green(
+                        "✓ /health answered \(health.httpStatus) healthy after \(String(format: "%.2f", health.elapsedSeconds)) s"
+                    )
+                    : style.red(
+                        "✗ /health did not answer healthy (status \(health.httpStatus), curl exit \(health.curlExitCode))"
+                    ))
         }
         return health.isHealthy ? ExitCode.success : ExitCode.failure
     }

@@ -33,16 +33,28 @@ struct DevCheckCommand: Command {
         let (loaded, errors) = ChapterLoader.loadAll(from: layout.chaptersDirectory)
         for error in errors { context.io.err(context.io.errorStyle.red("✗ ") + "\(error)") }
         let wanted = Set(arguments.positionals)
-        if let unknown = wanted.subtracting(loaded.map(\.id)).sorted().first { throw UsageError(say("cli.devCheck.chapter", ["unknown": "\(unknown)"])) }
+        if let unknown = wanted.subtracting(loaded.map(\.id)).sorted().first {
+            throw UsageError(say("cli.devCheck.chapter", ["unknown": "\(unknown)"]))
+        }
         let chapters = loaded.filter { wanted.isEmpty || wanted.contains($0.id) }
         var hintProblems: [String] = []
         for chapter in chapters {
             let problems = LanguageReview.problems(in: chapter) + HintReview.problems(in: chapter)
             for problem in problems { context.io.err(context.io.errorStyle.red("✗ ") + problem) }
             hintProblems += problems
-            if problems.isEmpty { context.io.err(say("cli.devCheck.stepsLoadValidateEvery", ["id": "\(chapter.id)", "count": "\(chapter.steps.count)", "sorted": "\(chapter.title.translations.keys.sorted().joined(separator: " and "))"])) }
+            if problems.isEmpty {
+                context.io.err(
+                    say(
+                        "cli.devCheck.stepsLoadValidateEvery",
+                        [
+                            "id": "\(chapter.id)", "count": "\(chapter.steps.count)",
+                            "sorted": "\(chapter.title.translations.keys.sorted().joined(separator: " and "))",
+                        ]))
+            }
         }
-        if arguments.has("--schema-only") { return errors.isEmpty && hintProblems.isEmpty ? ExitCode.success : ExitCode.failure }
+        if arguments.has("--schema-only") {
+            return errors.isEmpty && hintProblems.isEmpty ? ExitCode.success : ExitCode.failure
+        }
 
         let engine = try await EngineOption.engine(from: arguments, in: context)
         let progress = ProgressReporter(io: context.io)
@@ -56,40 +68,54 @@ struct DevCheckCommand: Command {
             let io = context.io
             runner.onStep = { step, outcome in
                 guard let outcome else { return }
-                io.err("  \(outcome.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(chapter.id)/\(step.id)"
-                       + (outcome.reason.map { ": \($0)" } ?? ""))
+                io.err(
+                    "  \(outcome.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(chapter.id)/\(step.id)"
+                        + (outcome.reason.map { ": \($0)" } ?? ""))
             }
             let report = try await runner.run()
             let examples = try await gradeExamples(of: chapter, engine: engine, io: io)
-            reports.append(ChapterReport(chapter: chapter.id, steps: report.steps, examples: examples,
-                                         passed: !report.steps.contains { $0.status == .failed } && examples.allSatisfy { $0.score == $0.expected },
-                                         durationSeconds: Date().timeIntervalSince(started)))
+            reports.append(
+                ChapterReport(
+                    chapter: chapter.id, steps: report.steps, examples: examples,
+                    passed: !report.steps.contains { $0.status == .failed }
+                        && examples.allSatisfy { $0.score == $0.expected },
+                    durationSeconds: Date().timeIntervalSince(started)))
         }
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(reports))
         } else {
             for report in reports {
-                context.io.out(String(format: "%@ %@ (%.0f s)", report.passed ? "✓" : "✗", report.chapter, report.durationSeconds))
+                context.io.out(
+                    String(format: "%@ %@ (%.0f s)", report.passed ? "✓" : "✗", report.chapter, report.durationSeconds))
             }
         }
-        return errors.isEmpty && hintProblems.isEmpty && reports.allSatisfy(\.passed) ? ExitCode.success : ExitCode.failure
+        return errors.isEmpty && hintProblems.isEmpty && reports.allSatisfy(\.passed)
+            ? ExitCode.success : ExitCode.failure
     }
 
     /// Grades each example answer the chapter ships; each must get the score it claims.
-    private func gradeExamples(of chapter: Chapter, engine: ContainerEngine, io: ConsoleIO) async throws -> [ExampleResult] {
+    private func gradeExamples(of chapter: Chapter, engine: ContainerEngine, io: ConsoleIO) async throws
+        -> [ExampleResult]
+    {
         guard var grader = Grader(chapter: chapter, engine: engine), let grading = chapter.grading else { return [] }
         // The course's own examples are trusted: they build wherever the limits cannot be held.
         grader.allowUnlimitedBuilds = true
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("handson-examples-\(UUID().uuidString.prefix(8))").path
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-examples-\(UUID().uuidString.prefix(8))"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: parent) }
         var results: [ExampleResult] = []
         for example in grading.examples {
             let answer = try StarterFiles.answer(chapter, overlaying: example.files, in: parent)
             let report = try await grader.grade(answer, name: example.name)
             let ok = report.score == example.score
-            io.err("  \(ok ? "graded " : "WRONG  ") \(chapter.id)/example \(example.name): \(report.score) (expected \(example.score))"
-                   + (report.image.map { ", \($0.size)" } ?? "") + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map(\.message).joined(separator: "; ")))
-            results.append(ExampleResult(name: example.name, expected: example.score, score: report.score, size: report.image?.size))
+            io.err(
+                "  \(ok ? "graded " : "WRONG  ") \(chapter.id)/example \(example.name): \(report.score) (expected \(example.score))"
+                    + (report.image.map { ", \($0.size)" } ?? "")
+                    + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map(\.message).joined(separator: "; ")))
+            results.append(
+                ExampleResult(
+                    name: example.name, expected: example.score, score: report.score, size: report.image?.size))
         }
         return results
     }

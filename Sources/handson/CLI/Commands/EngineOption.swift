@@ -1,10 +1,13 @@
 import HandsOnKit
+
 /// Reads `--engine` and finds that engine (or any that answers).
 enum EngineOption {
     /// The engine `--engine` (or `HANDSON_ENGINE`) asks for, nil for "whichever answers".
     static func kind(from arguments: ParsedArguments, in context: CommandContext) throws -> EngineKind? {
         if let name = arguments.value("--engine") {
-            guard let kind = EngineKind(rawValue: name) else { throw UsageError(say("cli.engineOption.engineTakesDockerPodman", ["name": "\(name)"])) }
+            guard let kind = EngineKind(rawValue: name) else {
+                throw UsageError(say("cli.engineOption.engineTakesDockerPodman", ["name": "\(name)"]))
+            }
             return kind
         }
         return context.environment["HANDSON_ENGINE"].flatMap(EngineKind.init(rawValue:))

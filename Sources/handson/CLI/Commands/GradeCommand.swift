@@ -7,15 +7,26 @@ struct GradeCommand: Command {
     let spec = CommandSpec(
         ["grade"], summary: "Grade one answer folder for a chapter with a grading section (builds it on the engine).",
         arguments: "<submission-dir> | --transcript FILE | --image NAME [--files DIR]", positionals: 0...1,
-        options: [OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."), .json, .engine,
-                  OptionSpec("--format", value: "text|json|classroom", help: "How to print the grade: text (default), json (as --json), "
-                             + "or classroom (GitHub Classroom's autograding result: version, status, max_score, tests)."),
-                  OptionSpec("--transcript", value: "file", help: "Grade a pasted answer (listings and curl output) instead; '-' reads stdin."),
-                  OptionSpec("--image", value: "name", help: "Grade this image as it is on the engine (--host: a team's machine); nothing is built."),
-                  OptionSpec("--files", value: "dir", help: "With --image, the folder on the engine's machine that holds the protected files "
-                             + "(read there through a throw-away container, read-only)."),
-                  OptionSpec("--run-timeout", value: "seconds", help: "Limit for health and command gates (default 20)."),
-                  OptionSpec("--keep", help: "Leave the built image for inspection."), .reportLanguage] + BuildLimitOptions.specs,
+        options: [
+            OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."), .json,
+            .engine,
+            OptionSpec(
+                "--format", value: "text|json|classroom",
+                help: "How to print the grade: text (default), json (as --json), "
+                    + "or classroom (GitHub Classroom's autograding result: version, status, max_score, tests)."),
+            OptionSpec(
+                "--transcript", value: "file",
+                help: "Grade a pasted answer (listings and curl output) instead; '-' reads stdin."),
+            OptionSpec(
+                "--image", value: "name",
+                help: "Grade this image as it is on the engine (--host: a team's machine); nothing is built."),
+            OptionSpec(
+                "--files", value: "dir",
+                help: "With --image, the folder on the engine's machine that holds the protected files "
+                    + "(read there through a throw-away container, read-only)."),
+            .runTimeout,
+            OptionSpec("--keep", help: "Leave the built image for inspection."), .reportLanguage,
+        ] + BuildLimitOptions.specs,
         discussion: """
             With --image, the answer is the state of the engine's machine, as in ICTSC: the image a team built there
             (`--host ssh://grader@team1-vm --image ictsc-diet:answer`) and the protected files in --files there.
@@ -27,20 +38,27 @@ struct GradeCommand: Command {
             """)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        guard let chapterID = arguments.value("--chapter") else { throw UsageError(say("cli.batch.chapterRequiredChapterIctsc")) }
+        guard let chapterID = arguments.value("--chapter") else {
+            throw UsageError(say("cli.batch.chapterRequiredChapterIctsc"))
+        }
         let limits = try BuildLimitOptions.limits(from: arguments)
-        let runTimeout = try arguments.positiveNumber("--run-timeout", default: 20)
+        let runTimeout = try arguments.positiveNumber(OptionSpec.runTimeout.name, default: Grader.defaultRunTimeout)
         let transcript = arguments.value("--transcript")
         let image = arguments.value("--image")
         let sources = [transcript != nil, image != nil, arguments.positionals.count == 1].filter { $0 }.count
         guard sources == 1 else { throw UsageError(say("cli.grade.giveEitherSubmissionFolder")) }
-        if arguments.value("--files") != nil && image == nil { throw UsageError(say("cli.grade.filesImageFolderEngine")) }
+        if arguments.value("--files") != nil && image == nil {
+            throw UsageError(say("cli.grade.filesImageFolderEngine"))
+        }
         _ = try Self.format(arguments)
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         if let transcript {
-            guard let grader = TranscriptGrader(chapter: chapter) else { throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"])) }
-            return try show(grader.grade(try InputText.read(transcript, in: context), name: transcript), arguments, context)
+            guard let grader = TranscriptGrader(chapter: chapter) else {
+                throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
+            }
+            return try show(
+                grader.grade(try InputText.read(transcript, in: context), name: transcript), arguments, context)
         }
         let engine = try await EngineOption.engine(from: arguments, in: context)
         guard var grader = Grader(chapter: chapter, engine: engine) else {
@@ -52,7 +70,8 @@ struct GradeCommand: Command {
         grader.keepImage = arguments.has("--keep")
         if let image {
             let name = engine.address ?? image
-            return try show(await grader.gradeImage(image, name: name, filesFolder: arguments.value("--files")), arguments, context)
+            return try show(
+                await grader.gradeImage(image, name: name, filesFolder: arguments.value("--files")), arguments, context)
         }
         // Said before anything is built: an untrusted answer builds only where its limits hold, or with the opt-in.
         let plan = grader.limitPlan(engineInfo: await engine.cachedInfo())
@@ -60,7 +79,9 @@ struct GradeCommand: Command {
             guard grader.allowUnlimitedBuilds else { throw CommandFailure("\(BuildLimitsNotHeld(plan: plan))") }
             context.io.err(say("cli.grade.gradingWithoutSomeBuild", ["plan": "\(plan.description)"]))
         }
-        return try show(try await grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]), arguments, context)
+        return try show(
+            try await grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]),
+            arguments, context)
     }
 
     private func show(_ report: GradeReport, _ arguments: ParsedArguments, _ context: CommandContext) throws -> Int32 {
@@ -69,8 +90,10 @@ struct GradeCommand: Command {
         case "classroom": context.io.out(try ClassroomReport.render(report))
         default:
             let style = context.io.outputStyle
-            context.io.out(style.bold("\(report.submission): \(report.score)/\(report.maxScore)") + (report.image.map { "  (\($0.size))" } ?? "")
-                           + (report.verified ? "" : "  (from a transcript: not verified on an engine)"))
+            context.io.out(
+                style.bold("\(report.submission): \(report.score)/\(report.maxScore)")
+                    + (report.image.map { "  (\($0.size))" } ?? "")
+                    + (report.verified ? "" : "  (from a transcript: not verified on an engine)"))
             CheckLines.print(report.checks, io: context.io)
         }
         return report.status == .graded ? ExitCode.success : ExitCode.failure
@@ -79,8 +102,12 @@ struct GradeCommand: Command {
     /// `--format`, with `--json` as the short way to say `--format json`.
     static func format(_ arguments: ParsedArguments) throws -> String {
         let format = arguments.value("--format") ?? (arguments.has("--json") ? "json" : "text")
-        guard ["text", "json", "classroom"].contains(format) else { throw UsageError(say("cli.grade.formatTakesTextJson", ["format": "\(format)"])) }
-        if arguments.has("--json") && format != "json" { throw UsageError(say("cli.grade.jsonFormatAskTwo", ["format": "\(format)"])) }
+        guard ["text", "json", "classroom"].contains(format) else {
+            throw UsageError(say("cli.grade.formatTakesTextJson", ["format": "\(format)"]))
+        }
+        if arguments.has("--json") && format != "json" {
+            throw UsageError(say("cli.grade.jsonFormatAskTwo", ["format": "\(format)"]))
+        }
         return format
     }
 }

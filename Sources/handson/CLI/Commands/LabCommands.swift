@@ -4,8 +4,11 @@ import HandsOnKit
 /// `handson lab prepare`: every base image the chapters use, made present.
 struct LabPrepareCommand: Command {
     let spec = CommandSpec(
-        ["lab", "prepare"], summary: "Make sure every base image the chapters use exists (pull, or build a local stand-in).",
-        options: [.engine, .json, OptionSpec("--offline", help: "Do not try to pull; build stand-ins for what is missing.")],
+        ["lab", "prepare"],
+        summary: "Make sure every base image the chapters use exists (pull, or build a local stand-in).",
+        options: [
+            .engine, .json, OptionSpec("--offline", help: "Do not try to pull; build stand-ins for what is missing."),
+        ],
         discussion: """
             Images present on the engine are used as they are. A missing one is pulled; when the pull fails
             (no registry reachable), a stand-in is built from Debian packages with debootstrap and labelled
@@ -24,14 +27,16 @@ struct LabPrepareCommand: Command {
         } else {
             LabStatusTable.print(statuses, io: context.io)
         }
-        return statuses.allSatisfy({ $0.state != .failed && $0.state != .missing }) ? ExitCode.success : ExitCode.failure
+        return statuses.allSatisfy({ $0.state != .failed && $0.state != .missing })
+            ? ExitCode.success : ExitCode.failure
     }
 }
 
 /// `handson lab list`: what is there, without changing anything.
 struct LabListCommand: Command {
-    let spec = CommandSpec(["lab", "list"], summary: "List the lab's base images: present, stand-in or missing.",
-                           options: [.engine, .json])
+    let spec = CommandSpec(
+        ["lab", "list"], summary: "List the lab's base images: present, stand-in or missing.",
+        options: [.engine, .json])
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let engine = try await EngineOption.engine(from: arguments, in: context)
@@ -55,10 +60,13 @@ enum LabStatusTable {
             case .missing, .failed: mark = style.red("✗")
             default: mark = style.green("✓")
             }
-            var line = "\(mark) \(status.reference.padding(toLength: width, withPad: " ", startingAt: 0))  \(status.state.rawValue)"
+            var line =
+                "\(mark) \(status.reference.padding(toLength: width, withPad: " ", startingAt: 0))  \(status.state.rawValue)"
             if let size = status.sizeBytes { line += "  \(ByteFormatting.decimal(size))" }
             if status.isStandIn { line += style.dim("  (local stand-in from Debian packages)") }
-            if let message = status.message { line += "\n    " + message.replacingOccurrences(of: "\n", with: "\n    ") }
+            if let message = status.message {
+                line += "\n    " + message.replacingOccurrences(of: "\n", with: "\n    ")
+            }
             io.out(line)
         }
     }

@@ -3,8 +3,9 @@ import HandsOnKit
 
 /// `handson chapters`: what there is to learn, with this folder's progress.
 struct ChaptersCommand: Command {
-    let spec = CommandSpec(["chapters"], summary: "List the chapters, with the progress of the current folder.",
-                           options: [.json, LessonSession.languageOption])
+    let spec = CommandSpec(
+        ["chapters"], summary: "List the chapters, with the progress of the current folder.",
+        options: [.json, LessonSession.languageOption])
 
     struct Row: Codable {
         let id: String
@@ -20,8 +21,10 @@ struct ChaptersCommand: Command {
         let progress = try? LearnerProgress.load(from: context.currentDirectory)
         let language = Language.current
         let rows = chapters.map { chapter in
-            Row(id: chapter.id, title: chapter.title.text(in: language), steps: chapter.steps.count,
-                done: progress?.chapter == chapter.id ? progress!.passedSteps.count : 0, gradable: chapter.grading != nil)
+            Row(
+                id: chapter.id, title: chapter.title.text(in: language), steps: chapter.steps.count,
+                done: progress?.chapter == chapter.id ? progress!.passedSteps.count : 0,
+                gradable: chapter.grading != nil)
         }
         for error in errors { context.io.err("warning: \(error)") }
         if arguments.has("--json") {
@@ -32,7 +35,9 @@ struct ChaptersCommand: Command {
             let width = rows.map(\.id.count).max() ?? 0
             for row in rows {
                 let mark = progress?.chapter == row.id ? context.io.outputStyle.cyan("▶") : " "
-                context.io.out("\(mark) \(row.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.done)/\(row.steps)  \(row.title)")
+                context.io.out(
+                    "\(mark) \(row.id.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.done)/\(row.steps)  \(row.title)"
+                )
             }
         }
         return errors.isEmpty ? ExitCode.success : ExitCode.failure
@@ -41,8 +46,9 @@ struct ChaptersCommand: Command {
 
 /// `handson init <chapter> <dir>`: the starter files in a new folder.
 struct InitCommand: Command {
-    let spec = CommandSpec(["init"], summary: "Write a chapter's starter files into a new folder and start the chapter there.",
-                           arguments: "<chapter> <dir>", positionals: 2...2)
+    let spec = CommandSpec(
+        ["init"], summary: "Write a chapter's starter files into a new folder and start the chapter there.",
+        arguments: "<chapter> <dir>", positionals: 2...2)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)
@@ -53,7 +59,8 @@ struct InitCommand: Command {
         }
         try StarterFiles.copy(chapter, to: directory)
         try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(in: directory)
-        context.io.out(say("cli.lessons.wroteStarter", ["id": "\(chapter.id)", "value": "\(arguments.positionals[1])"]))
+        context.io.out(
+            say("cli.lessons.wroteStarter", ["id": "\(chapter.id)", "value": "\(arguments.positionals[1])"]))
         context.io.out(say("cli.lessons.nextCdHandsonStep", ["value": "\(arguments.positionals[1])"]))
         return ExitCode.success
     }
@@ -61,17 +68,21 @@ struct InitCommand: Command {
 
 /// `handson start <chapter>`: begin (or begin again) a chapter in the current folder.
 struct StartCommand: Command {
-    let spec = CommandSpec(["start"], summary: "Start a chapter in the current folder (an empty folder gets the starter files).",
-                           arguments: "<chapter>", positionals: 1...1, options: [LessonSession.languageOption])
+    let spec = CommandSpec(
+        ["start"], summary: "Start a chapter in the current folder (an empty folder gets the starter files).",
+        arguments: "<chapter>", positionals: 1...1, options: [LessonSession.languageOption])
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
-        if StarterFiles.isEmpty(context.currentDirectory) { try StarterFiles.copy(chapter, to: context.currentDirectory) }
+        if StarterFiles.isEmpty(context.currentDirectory) {
+            try StarterFiles.copy(chapter, to: context.currentDirectory)
+        }
         if let existing = try LearnerProgress.load(from: context.currentDirectory), existing.chapter == chapter.id {
             context.io.out(say("cli.lessons.alreadyHereCarrying", ["id": "\(chapter.id)"]))
         } else {
-            try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(in: context.currentDirectory)
+            try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(
+                in: context.currentDirectory)
         }
         return try await StepCommand().run(arguments, in: context)
     }
@@ -91,7 +102,9 @@ struct StepCommand: Command {
         if !step.commands.isEmpty {
             context.io.out("")
             context.io.out(style.bold(say("cli.step.commands")))
-            for command in step.commands { context.io.out("  $ " + command.map(ShellQuoting.quoteForDisplay).joined(separator: " ")) }
+            for command in step.commands {
+                context.io.out("  $ " + command.map(ShellQuoting.quoteForDisplay).joined(separator: " "))
+            }
         }
         context.io.out("")
         context.io.out(style.dim(say("cli.step.whenDone")))
@@ -101,8 +114,9 @@ struct StepCommand: Command {
 
 /// `handson hint`: hints for the checks that failed last (or fail now).
 struct HintCommand: Command {
-    let spec = CommandSpec(["hint"], summary: "Show hints for what the current step's checks found missing.",
-                           options: [.engine, LessonSession.languageOption])
+    let spec = CommandSpec(
+        ["hint"], summary: "Show hints for what the current step's checks found missing.",
+        options: [.engine, LessonSession.languageOption])
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         var session = try LessonSession.open(arguments, in: context)
@@ -113,7 +127,8 @@ struct HintCommand: Command {
             session.progress.lastResults[step.id] = results
             try session.progress.save(in: session.directory)
         }
-        let hints = Hints.select(for: step, in: session.chapter, results: results, directory: session.directory, language: session.language)
+        let hints = Hints.select(
+            for: step, in: session.chapter, results: results, directory: session.directory, language: session.language)
         for hint in hints { context.io.out("• " + TerminalMarkdown.inline(hint, style: context.io.outputStyle)) }
         if hints.isEmpty { context.io.out(say("cli.lessons.hintThisStepHandson")) }
         return ExitCode.success
@@ -122,23 +137,32 @@ struct HintCommand: Command {
 
 /// `handson reset [step]`: go back to a step (the first by default); files are left as they are.
 struct ResetCommand: Command {
-    let spec = CommandSpec(["reset"], summary: "Go back to a step (default: the first); your files stay as they are.",
-                           arguments: "[step]", positionals: 0...1)
+    let spec = CommandSpec(
+        ["reset"], summary: "Go back to a step (default: the first); your files stay as they are.",
+        arguments: "[step]", positionals: 0...1)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let progressFile = LearnerProgress.path(in: context.currentDirectory)
         let data = FileManager.default.contents(atPath: progressFile)
-        let chapterID = data.flatMap { try? JSONDecoder().decode(LearnerProgress.self, from: $0) }?.chapter
+        let chapterID =
+            data.flatMap { try? JSONDecoder().decode(LearnerProgress.self, from: $0) }?.chapter
             ?? data.flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] }?["chapter"] as? String
         guard let chapterID else { throw CommandFailure(say("cli.lessons.thisFolderHasChapter")) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let target = arguments.positionals.first ?? chapter.steps[0].id
         guard let index = chapter.steps.firstIndex(where: { $0.id == target }) else {
-            throw UsageError(say("cli.lessons.stepSteps", ["target": "\(target)", "id": "\(chapter.id)", "map": "\(chapter.steps.map(\.id).joined(separator: ", "))"]))
+            throw UsageError(
+                say(
+                    "cli.lessons.stepSteps",
+                    [
+                        "target": "\(target)", "id": "\(chapter.id)",
+                        "map": "\(chapter.steps.map(\.id).joined(separator: ", "))",
+                    ]))
         }
         // A damaged progress file is replaced: resetting is how a learner gets out of that.
-        var progress = ((try? LearnerProgress.load(from: context.currentDirectory)) ?? nil)
+        var progress =
+            ((try? LearnerProgress.load(from: context.currentDirectory)) ?? nil)
             ?? LearnerProgress(chapter: chapter.id, currentStep: target)
         let later = Set(chapter.steps[index...].map(\.id))
         progress.currentStep = target

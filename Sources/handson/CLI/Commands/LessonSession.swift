@@ -8,7 +8,8 @@ struct LessonSession {
     var progress: LearnerProgress
     let language: Language
 
-    static let languageOption = OptionSpec("--lang", value: "code", help: "Language of the texts (en, ja); default from LANG.")
+    static let languageOption = OptionSpec(
+        "--lang", value: "code", help: "Language of the texts (en, ja, ko); default from LC_ALL, LC_MESSAGES or LANG.")
 
     /// Opens the chapter the current folder is working on (`handson start` records it).
     static func open(_ arguments: ParsedArguments, in context: CommandContext) throws -> LessonSession {
@@ -19,10 +20,14 @@ struct LessonSession {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: progress.chapter, chaptersDirectory: layout.chaptersDirectory)
         guard chapter.step(progress.currentStep) != nil else {
-            throw CommandFailure(say("cli.lessonSession.stepLongerChapterRun", ["currentStep": "\(progress.currentStep)", "id": "\(chapter.id)"]))
+            throw CommandFailure(
+                say(
+                    "cli.lessonSession.stepLongerChapterRun",
+                    ["currentStep": "\(progress.currentStep)", "id": "\(chapter.id)"]))
         }
-        return LessonSession(chapter: chapter, directory: directory, progress: progress,
-                             language: Language.current)
+        return LessonSession(
+            chapter: chapter, directory: directory, progress: progress,
+            language: Language.current)
     }
 
     var currentStep: Step { chapter.step(progress.currentStep)! }
@@ -40,7 +45,8 @@ struct LessonSession {
     /// "Step 2 of 5: Multi-stage build with distroless".
     func heading(of step: Step) -> String {
         let index = (chapter.steps.firstIndex { $0.id == step.id } ?? 0) + 1
-        return say("lessonSession.stepIndexCount", ["index": "\(index)", "count": "\(chapter.steps.count)"]) + step.title.text(in: language)
+        return say("lessonSession.stepIndexCount", ["index": "\(index)", "count": "\(chapter.steps.count)"])
+            + step.title.text(in: language)
             + (step.optional ? say("lessonSession.optional") : "")
     }
 }

@@ -4,7 +4,8 @@ import HandsOnKit
 /// `handson parse image-ls [FILE]`: any docker or podman image listing (or a transcript holding one) as JSON rows.
 struct ParseImageListCommand: Command {
     let spec = CommandSpec(
-        ["parse", "image-ls"], summary: "Read a docker/podman image listing (or a transcript with one) and print its rows as JSON.",
+        ["parse", "image-ls"],
+        summary: "Read a docker/podman image listing (or a transcript with one) and print its rows as JSON.",
         arguments: "[FILE]", positionals: 0...1,
         discussion: """
             Reads FILE, or standard input when FILE is absent or '-'. Recognises docker's classic table (also -a,
@@ -29,7 +30,8 @@ struct ParseImageListCommand: Command {
 /// `handson parse curl [FILE]`: what one curl command against a health endpoint showed, as JSON.
 struct ParseCurlCommand: Command {
     let spec = CommandSpec(
-        ["parse", "curl"], summary: "Read what a curl command against a health endpoint printed and say whether it was healthy.",
+        ["parse", "curl"],
+        summary: "Read what a curl command against a health endpoint printed and say whether it was healthy.",
         arguments: "[FILE]", positionals: 0...1,
         discussion: """
             Reads FILE, or standard input when FILE is absent or '-': stdout and stderr as a terminal showed them
@@ -60,7 +62,9 @@ enum InputText {
             }
             data = contents
         }
-        guard data.count <= limit else { throw CommandFailure(say("cli.parses.inputOverMibRead", ["value": "\(limit >> 20)"])) }
+        guard data.count <= limit else {
+            throw CommandFailure(say("cli.parses.inputOverMibRead", ["value": "\(limit >> 20)"]))
+        }
         return String(decoding: data, as: UTF8.self)
     }
 }

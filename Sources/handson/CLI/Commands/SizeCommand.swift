@@ -5,10 +5,16 @@ import HandsOnKit
 /// where the bytes are: layer by layer, the largest paths, and what later layers hid.
 struct SizeCommand: Command {
     let spec = CommandSpec(
-        ["size"], summary: "Measure an image from its layers and show where the bytes are (layers, largest paths, waste).",
+        ["size"],
+        summary: "Measure an image from its layers and show where the bytes are (layers, largest paths, waste).",
         arguments: "<image>", positionals: 1...1,
-        options: [.engine, .json, OptionSpec("--base", value: "image", help: "Another image the lowest layers may come from "
-                                             + "(the lab images are always looked for).")],
+        options: [
+            .engine, .json,
+            OptionSpec(
+                "--base", value: "image",
+                help: "Another image the lowest layers may come from "
+                    + "(the lab images are always looked for)."), LessonSession.languageOption,
+        ],
         discussion: """
             The size is the bytes of the files in each layer, summed over the layers, as Docker's overlay2 store
             counts them and `docker image ls` shows them there: the same figure on every engine and store. It is
@@ -24,11 +30,14 @@ struct SizeCommand: Command {
             context.io.err(say("cli.size.image", ["reference": "\(reference)", "kind": "\(engine.kind.rawValue)"]))
             return ExitCode.failure
         }
-        let report = try await engine.sizeReport(resolved, store: await engine.cachedInfo()?.store, bases: arguments.value("--base").map { [$0] } ?? [])
+        let report = try await engine.sizeReport(
+            resolved, store: await engine.cachedInfo()?.store, bases: arguments.value("--base").map { [$0] } ?? [])
         if arguments.has("--json") {
             context.io.out(try JSONOutput.encode(report))
         } else {
-            SizeTable(report: report, style: context.io.outputStyle).lines(reference: reference).forEach { context.io.out($0) }
+            SizeTable(report: report, style: context.io.outputStyle).lines(reference: reference).forEach {
+                context.io.out($0)
+            }
         }
         return ExitCode.success
     }
@@ -40,41 +49,56 @@ struct SizeTable {
     let style: TextStyle
 
     func lines(reference: String) -> [String] {
-        var lines = ["\(style.bold(reference)): \(report.size) (\(report.sizeBytes.formatted(.number)) bytes of files in "
-                     + "\(report.layers.count) layer\(report.layers.count == 1 ? "" : "s"))"]
+        var lines = [
+            "\(style.bold(reference)): \(report.size) (\(report.sizeBytes.formatted(.number)) bytes of files in "
+                + "\(report.layers.count) layer\(report.layers.count == 1 ? "" : "s"))"
+        ]
         lines.append(style.dim(report.engineListedNote ?? "the engine lists \(report.engineListed ?? "?") too"))
         var parts: [String] = []
         if let base = report.baseImage {
-            parts.append("base image \(base): \(ByteFormatting.decimal(report.baseBytes)) (\(percent(report.baseBytes)))")
+            parts.append(
+                "base image \(base): \(ByteFormatting.decimal(report.baseBytes)) (\(percent(report.baseBytes)))")
         }
         parts.append("own layers: \(ByteFormatting.decimal(report.ownBytes))")
-        parts.append("wasted: \(ByteFormatting.decimal(report.wastedBytes))"
-                     + String(format: " (efficiency %.1f%%)", report.efficiency * 100))
+        parts.append(
+            "wasted: \(ByteFormatting.decimal(report.wastedBytes))"
+                + String(format: " (efficiency %.1f%%)", report.efficiency * 100))
         lines.append(parts.joined(separator: "   "))
 
         lines.append("")
-        lines.append(style.bold(row(["LAYER", "SIZE", "FROM", "INSTRUCTION"], widths: [5, 8, 20, 63], rightAlignedUpTo: 2)))
+        lines.append(
+            style.bold(row(["LAYER", "SIZE", "FROM", "INSTRUCTION"], widths: [5, 8, 20, 63], rightAlignedUpTo: 2)))
         for (index, layer) in report.layers.enumerated() {
             let from = layer.fromBase ? (report.baseImage ?? "base") : ""
             let instruction = layer.instruction ?? "?"
-            lines.append(row([String(index + 1), ByteFormatting.decimal(layer.fileBytes), from, instruction],
-                             widths: [5, 8, 20, 63], rightAlignedUpTo: 2))
+            lines.append(
+                row(
+                    [String(index + 1), ByteFormatting.decimal(layer.fileBytes), from, instruction],
+                    widths: [5, 8, 20, 63], rightAlignedUpTo: 2))
         }
         if !report.largest.isEmpty {
             lines.append("")
             lines.append(style.bold(row(["LARGEST PATHS", "SIZE", "LAYER"], widths: [81, 8, 5], rightAlignedFrom: 1)))
             for path in report.largest {
                 let name = path.path + (path.isDirectory ? "/" : "")
-                lines.append(row([name, ByteFormatting.decimal(path.bytes), String(path.layer)], widths: [81, 8, 5], rightAlignedFrom: 1))
+                lines.append(
+                    row(
+                        [name, ByteFormatting.decimal(path.bytes), String(path.layer)], widths: [81, 8, 5],
+                        rightAlignedFrom: 1))
             }
         }
         if !report.wasted.isEmpty {
             lines.append("")
-            lines.append(style.bold(row(["WASTED (added, then deleted or overwritten)", "SIZE", "ADDED", "HIDDEN"],
-                                        widths: [74, 8, 5, 6], rightAlignedFrom: 1)))
+            lines.append(
+                style.bold(
+                    row(
+                        ["WASTED (added, then deleted or overwritten)", "SIZE", "ADDED", "HIDDEN"],
+                        widths: [74, 8, 5, 6], rightAlignedFrom: 1)))
             for file in report.wasted {
-                lines.append(row([file.path, ByteFormatting.decimal(file.bytes), String(file.addedBy), String(file.hiddenBy)],
-                                 widths: [74, 8, 5, 6], rightAlignedFrom: 1))
+                lines.append(
+                    row(
+                        [file.path, ByteFormatting.decimal(file.bytes), String(file.addedBy), String(file.hiddenBy)],
+                        widths: [74, 8, 5, 6], rightAlignedFrom: 1))
             }
         }
         return lines
@@ -86,7 +110,9 @@ struct SizeTable {
 
     /// Cells padded to `widths` and cut to fit (with "…"); cells from `rightAlignedFrom` on, or before
     /// `rightAlignedUpTo`, are right-aligned. One space between cells: at most 100 columns with the widths used here.
-    private func row(_ cells: [String], widths: [Int], rightAlignedFrom: Int = Int.max, rightAlignedUpTo: Int = 0) -> String {
+    private func row(_ cells: [String], widths: [Int], rightAlignedFrom: Int = Int.max, rightAlignedUpTo: Int = 0)
+        -> String
+    {
         zip(cells, widths).enumerated().map { index, pair in
             let (cell, width) = pair
             let text = cell.count > width ? String(cell.prefix(width - 1)) + "…" : cell

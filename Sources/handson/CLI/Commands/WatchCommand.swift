@@ -1,8 +1,9 @@
 import Foundation
 import HandsOnKit
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `handson watch` (and `handson check --watch`): the current step checked again whenever a file in the folder
@@ -21,8 +22,10 @@ struct WatchCommand: Command {
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let engine = try await EngineOption.engine(from: arguments, in: context)
         let session = try LessonSession.open(arguments, in: context)
-        return try await LiveView(session: session, engine: engine, context: context,
-                                  forcePolling: context.environment["HANDSON_WATCH_POLLING"] == "1").run()
+        return try await LiveView(
+            session: session, engine: engine, context: context,
+            forcePolling: context.environment["HANDSON_WATCH_POLLING"] == "1"
+        ).run()
     }
 }
 
@@ -40,16 +43,22 @@ struct WatchState: Sendable {
 
 /// The full-screen view: a pure function of the state, so tests can read it line by line.
 enum WatchScreen {
-    static func render(_ state: WatchState, session: LessonSession, hints: [String], width: Int, height: Int) -> [String] {
+    static func render(_ state: WatchState, session: LessonSession, hints: [String], width: Int, height: Int)
+        -> [String]
+    {
         let chapter = session.chapter
         let step = chapter.steps[state.stepIndex]
         let total = chapter.steps.count
         var lines = [chapter.title.text(in: session.language), ""]
-        let done = chapter.steps.prefix(state.stepIndex).count + (state.results.allSatisfy(\.passed) && !state.results.isEmpty ? 1 : 0)
+        let done =
+            chapter.steps.prefix(state.stepIndex).count
+            + (state.results.allSatisfy(\.passed) && !state.results.isEmpty ? 1 : 0)
         let barWidth = max(10, min(40, width - 30))
         let filled = total == 0 ? 0 : barWidth * done / total
-        lines.append("[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
-                     + say("watchCommand.stepValueTotal", ["value": "\(state.stepIndex + 1)", "total": "\(total)"]) + step.title.text(in: session.language))
+        lines.append(
+            "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
+                + say("watchCommand.stepValueTotal", ["value": "\(state.stepIndex + 1)", "total": "\(total)"])
+                + step.title.text(in: session.language))
         lines.append("")
         switch state.panel {
         case .checks:
@@ -57,9 +66,10 @@ enum WatchScreen {
             for result in state.results { lines.append("\(result.passed ? "✓" : "✗") \(result.id): \(result.message)") }
             if !state.results.isEmpty && state.results.allSatisfy(\.passed) {
                 lines.append("")
-                lines.append(state.stepIndex + 1 < total
-                             ? say("watchCommand.stepPassedPressN")
-                             : say("watchCommand.stepPassedChapterDone"))
+                lines.append(
+                    state.stepIndex + 1 < total
+                        ? say("watchCommand.stepPassedPressN")
+                        : say("watchCommand.stepPassedChapterDone"))
             }
         case .hint:
             lines.append(say("cli.watch.hintTitle"))
@@ -139,39 +149,54 @@ struct LiveView {
         defer { producers.forEach { $0.cancel() } }
         producers.append(Task { for await update in engine.followEvents() { sink.yield(.engine(update)) } })
         if let every {
-            producers.append(Task {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: .seconds(every))
-                    sink.yield(.checkNow)
-                }
-            })
+            producers.append(
+                Task {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(every))
+                        sink.yield(.checkNow)
+                    }
+                })
         }
         let stopWatching = Atomic<Bool>(false)
         defer { stopWatching.store(true, ordering: .releasing) }
         let watcher = FolderWatcherOnThread(directory: session.directory, forcePolling: forcePolling)
-        let mechanism = watcher.start(until: { stopWatching.load(ordering: .acquiring) }) { sink.yield(.fileChanged) }
+        let mechanism = await watcher.start(until: { stopWatching.load(ordering: .acquiring) }) {
+            sink.yield(.fileChanged)
+        }
         if terminal != nil {
             KeyReader.start { sink.yield(.key($0)) }
         } else {
-            io.out(say("cli.watch.watchingChangesCtrlStops", ["directory": "\(session.directory)", "mechanism": "\(mechanism.rawValue)"]))
+            io.out(
+                say(
+                    "cli.watch.watchingChangesCtrlStops",
+                    ["directory": "\(session.directory)", "mechanism": "\(mechanism.rawValue)"]))
         }
         let resize = terminal.map { _ in ResizeSignal.start { sink.yield(.resized) } }
         defer { resize?.cancel() }
 
-        var state = WatchState(stepIndex: session.chapter.steps.firstIndex { $0.id == session.progress.currentStep } ?? 0)
+        var state = WatchState(
+            stepIndex: session.chapter.steps.firstIndex { $0.id == session.progress.currentStep } ?? 0)
         var debounce: Task<Void, Never>?
         func schedule() {
             debounce?.cancel()
-            debounce = Task { try? await Task.sleep(for: Self.debounce); if !Task.isCancelled { sink.yield(.checkNow) } }
+            debounce = Task {
+                try? await Task.sleep(for: Self.debounce)
+                if !Task.isCancelled { sink.yield(.checkNow) }
+            }
         }
         func draw() {
             guard let terminal else { return }
             // Hints read the Dockerfile and the step texts: only when their panel is open.
             let step = session.chapter.steps[state.stepIndex]
-            let hints = state.panel != .hint ? []
-                : Hints.select(for: step, in: session.chapter, results: state.results, directory: session.directory, language: session.language)
+            let hints =
+                state.panel != .hint
+                ? []
+                : Hints.select(
+                    for: step, in: session.chapter, results: state.results, directory: session.directory,
+                    language: session.language)
             let size = terminal.size()
-            let lines = WatchScreen.render(state, session: session, hints: hints, width: size.columns, height: size.rows)
+            let lines = WatchScreen.render(
+                state, session: session, hints: hints, width: size.columns, height: size.rows)
             io.out("\u{1B}[H\u{1B}[2J" + lines.joined(separator: "\r\n"), terminator: "")
         }
         sink.yield(.checkNow)
@@ -212,7 +237,9 @@ struct LiveView {
                     guard event.isRelevant else { continue }
                     let what = "\(event.type) \(event.action)" + (event.name.map { " \($0)" } ?? "")
                     state.status = say("cli.watch.engineEvent", ["event": what])
-                    if terminal == nil { io.out(io.outputStyle.dim(say("cli.watch.engineEventCheckingAgain", ["event": what]))) }
+                    if terminal == nil {
+                        io.out(io.outputStyle.dim(say("cli.watch.engineEventCheckingAgain", ["event": what])))
+                    }
                     schedule()
                 }
             case .resized: break
@@ -229,7 +256,10 @@ struct LiveView {
                 if terminal == nil {
                     io.out(session.heading(of: step))
                     CheckLines.print(state.results, io: io)
-                    io.out(say(state.results.allSatisfy(\.passed) ? "cli.watch.stepPassed" : "cli.watch.watchingForChanges"))
+                    io.out(
+                        say(
+                            state.results.allSatisfy(\.passed) ? "cli.watch.stepPassed" : "cli.watch.watchingForChanges"
+                        ))
                 }
             }
             draw()
@@ -264,7 +294,12 @@ final class RawTerminal: Sendable {
 
     /// Puts back the settings found on entering and leaves the alternate screen; nothing when none is held.
     static func giveBack() {
-        guard var original = active.withLock({ settings in defer { settings = nil }; return settings }) else { return }
+        guard
+            var original = active.withLock({ settings in
+                defer { settings = nil }
+                return settings
+            })
+        else { return }
         tcsetattr(STDIN_FILENO, TCSANOW, &original)
         writeOut("\u{1B}[?25h\u{1B}[?1049l")
     }
@@ -312,20 +347,20 @@ struct FolderWatcherOnThread: Sendable {
     let forcePolling: Bool
 
     /// Starts watching; returns how (inotify or polling) once the watch is set up.
-    func start(until stop: @escaping @Sendable () -> Bool, _ changed: @escaping @Sendable () -> Void) -> FolderWatcher.Mechanism {
-        let ready = DispatchSemaphore(value: 0)
-        let mechanism = Mutex(FolderWatcher.Mechanism.polling)
-        let thread = Thread {
-            let watcher = FolderWatcher(directory: directory, forcePolling: forcePolling)
-            mechanism.withLock { $0 = watcher.mechanism }
-            ready.signal()
-            while !stop() {
-                if watcher.waitForChange(timeout: 3600, shouldStop: stop) { changed() }
+    func start(until stop: @escaping @Sendable () -> Bool, _ changed: @escaping @Sendable () -> Void) async
+        -> FolderWatcher.Mechanism
+    {
+        let (directory, forcePolling) = (directory, forcePolling)
+        return await withCheckedContinuation { ready in
+            let thread = Thread {
+                let watcher = FolderWatcher(directory: directory, forcePolling: forcePolling)
+                ready.resume(returning: watcher.mechanism)
+                while !stop() {
+                    if watcher.waitForChange(timeout: 3600, shouldStop: stop) { changed() }
+                }
             }
+            thread.stackSize = 256 << 10
+            thread.start()
         }
-        thread.stackSize = 256 << 10
-        thread.start()
-        ready.wait()
-        return mechanism.withLock { $0 }
     }
 }
