@@ -105,7 +105,8 @@ struct CourseLanguageTests {
     @Test(arguments: [Language.ja, .ko])
     func stepHintAndChaptersSpeakTheLanguageAsked(language: Language) async throws {
         let (chapters, _) = ChapterLoader.loadAll(from: CourseChaptersTests.chaptersDirectory)
-        for chapter in chapters {
+        // A chapter is tested in the languages it declares (its title's): in another, its texts fall back to English.
+        for chapter in chapters where chapter.title.translations[language.rawValue] != nil {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "handson-lang-\(UUID().uuidString)"
             ).path
