@@ -143,10 +143,8 @@ struct ContestTests {
                 of: "\"grading\": {", with: "\"grading\": {\n    \"scoring\": \"\(scoring.rawValue)\",")
         let folder = try ChapterFolder(id: "ictsc-diet", json: json)
         defer { folder.remove() }
-        for file in [
-            "steps/01-bloated.en.md", "steps/01-bloated.ja.md", "steps/02-diet.en.md", "steps/02-diet.ja.md",
-            "steps/03-tricks.en.md", "steps/03-tricks.ja.md",
-        ] {
+        let steps = ["steps/01-bloated", "steps/02-diet", "steps/03-tricks"]
+        for file in steps.flatMap({ step in Language.allCases.map { "\(step).\($0.rawValue).md" } }) {
             try? FileManager.default.copyItem(
                 atPath: "\(chapter.directory)/\(file)", toPath: "\(folder.directory)/\(file)")
         }

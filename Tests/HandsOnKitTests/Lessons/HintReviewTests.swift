@@ -14,8 +14,8 @@ struct HintReviewTests {
             #expect(HintReview.problems(in: chapter).isEmpty, "\(HintReview.problems(in: chapter))")
             #expect(LanguageReview.problems(in: chapter).isEmpty, "\(LanguageReview.problems(in: chapter))")
             #expect(
-                chapter.title.translations.keys.sorted() == ["en", "ja"],
-                "\(chapter.id): the course is written in English and Japanese")
+                chapter.title.translations.keys.sorted() == ["en", "ja", "ko"],
+                "\(chapter.id): the course is written in English, Japanese and Korean")
         }
     }
 
