@@ -213,7 +213,8 @@ struct HostKindsVMTests {
             "\(batch.stdout) \(batch.stderr)")
         let allowed = try await Self.guest(
             run, user: "grader",
-            "handson grade --chapter build-limits --json --unlimited-builds \(Self.course)/answers/fine")
+            "handson grade --chapter build-limits --json --unlimited-builds --run-timeout 120 \(Self.course)/answers/fine"
+        )
         #expect(allowed.termination == .exited(0), "\(allowed.stderr)")
         let report = try JSONOutput.decode(GradeReport.self, from: Data(allowed.stdout.utf8))
         #expect(
