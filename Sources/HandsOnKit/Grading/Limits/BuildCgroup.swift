@@ -20,7 +20,8 @@ public enum BuildCgroupError: Error, Equatable, CustomStringConvertible {
 /// Podman's builder uses the given path as the step container's own cgroup and removes it after each step, so it
 /// gets a child path (`.../build`) and the limits stay on the parent.
 public struct BuildCgroup: BuildConfinement, Equatable {
-    public enum Version: Sendable, Equatable { case v1, v2 }
+    /// The hierarchy's version, as `CgroupHost` reads it.
+    public typealias Version = CgroupHost.Version
 
     /// `/handson/<id>`, relative to each hierarchy's root.
     public let path: String
