@@ -39,3 +39,9 @@ int handson_pidfd_open(pid_t pid) {
     return -1;
 #endif
 }
+
+#include <sys/xattr.h>
+
+long handson_lgetxattr(const char *path, const char *name, void *value, unsigned long size) {
+    return (long)lgetxattr(path, name, value, size);
+}

@@ -121,7 +121,7 @@ extension GradingOnTheEngine {
             #expect(batch.stdout.contains("\(answers.count) graded"), "the summary table")
 
             // Each answer graded alone gets the same score and fails the same check.
-            var grader = try #require(Grader(chapter: chapter, engine: engine))
+            var grader = try #require(Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)))
             grader.limits.timeoutSeconds = GeneratedClass.buildTimeout
             grader.runTimeout = GeneratedClass.runTimeout
             for answer in answers {

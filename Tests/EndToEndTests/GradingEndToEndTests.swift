@@ -135,7 +135,7 @@ extension GradingOnTheEngine {
             let chapter = try Self.chapter(bad.chapter)
             let answer = try Self.answer(for: chapter, files: bad.files)
             defer { try? FileManager.default.removeItem(atPath: answer) }
-            var grader = try #require(Grader(chapter: chapter, engine: engine))
+            var grader = try #require(Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)))
             grader.runTimeout = 8
             let report = try await grader.grade(answer)
             #expect(report.status == .graded)
@@ -151,7 +151,7 @@ extension GradingOnTheEngine {
             let engine = try await EndToEnd.engine()
             _ = try await EndToEnd.prepareLab(on: engine)
             let chapter = try Self.chapter("ictsc-diet")
-            let grader = try #require(Grader(chapter: chapter, engine: engine))
+            let grader = try #require(Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)))
             let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "handson-tiers-\(UUID().uuidString.prefix(8))"
             ).path
@@ -176,7 +176,7 @@ extension GradingOnTheEngine {
             let answer = try Self.answer(
                 for: chapter, files: ["Dockerfile": "FROM busybox\nRUN sleep 600 && echo \(marker)\n"])
             defer { try? FileManager.default.removeItem(atPath: answer) }
-            var grader = try #require(Grader(chapter: chapter, engine: engine))
+            var grader = try #require(Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)))
             grader.limits.timeoutSeconds = 5
             let started = Date()
             let report = try await grader.grade(answer)
@@ -191,7 +191,7 @@ extension GradingOnTheEngine {
             let engine = try await EndToEnd.engine()
             _ = try await EndToEnd.prepareLab(on: engine)
             let chapter = try Self.chapter("ictsc-diet")
-            let grader = try #require(Grader(chapter: chapter, engine: engine))
+            let grader = try #require(Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)))
             let scratch =
                 hashBuild + "FROM scratch\nCOPY --from=builder /hash /hash\nCOPY pad /pad\nENTRYPOINT [\"/hash\"]\n"
             let plain = try Self.answer(for: chapter, files: ["Dockerfile": scratch, "pad": ""])

@@ -93,6 +93,35 @@ enum KnownContents {
     }
 }
 
+extension KnownContents {
+    /// Measures the known-contents image from its layer folders and from its archive and expects the same findings
+    /// (where the folders are on this machine; `foldersExpected` says whether they must be).
+    static func expectTheSameBothWays(
+        _ tag: String, on engine: ContainerEngine, as name: String, foldersExpected: Bool,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let archive = try await engine.measureImage(tag, from: .archive)
+        let folders: ImageSizeMeasurement
+        do { folders = try await engine.measureImage(tag, from: .folders) } catch {
+            #expect(!foldersExpected, "\(name): \(error)", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(folders.sizeBytes == archive.sizeBytes, "\(name)", sourceLocation: sourceLocation)
+        #expect(
+            folders.layers.map(\.fileBytes) == archive.layers.map(\.fileBytes), "\(name)",
+            sourceLocation: sourceLocation)
+        #expect(
+            folders.layers.map(\.instruction) == archive.layers.map(\.instruction), "\(name)",
+            sourceLocation: sourceLocation)
+        #expect(folders.largest == archive.largest, "\(name)", sourceLocation: sourceLocation)
+        #expect(
+            folders.wasted == archive.wasted && folders.wastedBytes == archive.wastedBytes, "\(name)",
+            sourceLocation: sourceLocation)
+        #expect(folders.shallowPaths == archive.shallowPaths, "\(name)", sourceLocation: sourceLocation)
+        #expect(folders.diffIDs == archive.diffIDs, "\(name)", sourceLocation: sourceLocation)
+    }
+}
+
 extension GradingOnTheEngine {
     @Suite("Where an image's bytes are, on the real engine", .enabled(if: EndToEnd.isEnabled))
     struct ImageAnalysisEndToEndTests {
@@ -112,7 +141,9 @@ extension GradingOnTheEngine {
             #expect(
                 lines.contains { $0.hasPrefix("/big.bin") && $0.hasSuffix(" 4MB     2      3") },
                 "\(lines.joined(separator: "\n"))")
-            withExtendedLifetime(scratchpad) {}  // the image goes with it  // the image goes with it, after the last look at it
+            // Read from overlay2's layer folders, the findings are those of the archive.
+            try await KnownContents.expectTheSameBothWays(tag, on: engine, as: "default engine", foldersExpected: true)
+            withExtendedLifetime(scratchpad) {}  // the image goes with it, after the last look at it
         }
 
         /// A 900MB image is read in bounded memory: the peak RSS of `handson size golang:1.19` stays under 64MB.
@@ -150,8 +181,12 @@ extension EngineMatrixTests {
     func theAnalysisIsTheSameOnEveryEngine(member name: String) async throws {
         let member = try #require(EngineMatrix.members.first { $0.name == name })
         let (report, scratchpad) = try await KnownContents.analyze(on: try member.engine(), as: name)
-        KnownContents.expect(
-            report, on: name, copyUpInLayer: member.settings["DOCKER_HOST"] != EngineMatrix.containerdHost)
+        let onContainerdStore = member.settings["DOCKER_HOST"] == EngineMatrix.containerdHost
+        KnownContents.expect(report, on: name, copyUpInLayer: !onContainerdStore)
+        // Overlay stores' folders (overlay2, Podman's overlay) give the archive's findings; the containerd store's
+        // snapshots are not read, its archive is.
+        try await KnownContents.expectTheSameBothWays(
+            report.image, on: try member.engine(), as: name, foldersExpected: !onContainerdStore)
         withExtendedLifetime(scratchpad) {}
     }
 }

@@ -13,4 +13,8 @@ int handson_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *pat
 /// -1 with errno set where the kernel lacks it.
 int handson_pidfd_open(pid_t pid);
 
+/// lgetxattr(path, name, value, size): an extended attribute of `path` itself (not of what a link points to); how
+/// overlayfs marks an opaque directory in a layer folder.
+long handson_lgetxattr(const char *path, const char *name, void *value, unsigned long size);
+
 #endif

@@ -68,13 +68,19 @@ public struct ContainerEngine: Sendable {
     public let kind: EngineKind
     public let runner: any ProcessRunning
     public let environment: [String: String]?
+    /// Where image measurements are remembered: in memory unless the caller gives a folder (the CLI gives the user's).
+    public var sizeCache: MeasuredSizeCache
     /// The engine's facts once asked, shared by the copies of this value.
     private let infoMemo = InfoMemo()
 
-    public init(kind: EngineKind, runner: any ProcessRunning, environment: [String: String]? = nil) {
+    public init(
+        kind: EngineKind, runner: any ProcessRunning, environment: [String: String]? = nil,
+        sizeCache: MeasuredSizeCache = MeasuredSizeCache(directory: nil)
+    ) {
         self.kind = kind
         self.runner = runner
         self.environment = environment
+        self.sizeCache = sizeCache
     }
 
     private final class InfoMemo: Sendable {
@@ -113,12 +119,12 @@ public struct ContainerEngine: Sendable {
     /// Finds a working engine: the one asked for, else docker, else podman.
     public static func detect(
         preferred: EngineKind? = nil, runner: any ProcessRunning,
-        environment: [String: String]? = nil
+        environment: [String: String]? = nil, sizeCache: MeasuredSizeCache = MeasuredSizeCache(directory: nil)
     ) async throws -> ContainerEngine {
         let candidates = preferred.map { [$0] } ?? EngineKind.allCases
         var reasons: [String] = []
         for kind in candidates {
-            let engine = ContainerEngine(kind: kind, runner: runner, environment: environment)
+            let engine = ContainerEngine(kind: kind, runner: runner, environment: environment, sizeCache: sizeCache)
             switch await engine.probe() {
             case .success: return engine
             case .failure(let reason): reasons.append(reason.description)

@@ -34,7 +34,9 @@ struct ImageArchiveReader {
     private var outer: TarStreamParser<ArchiveEntries>
 
     /// - Parameter known: layers read before, whose bytes need not be read again.
-    init(known: KnownLayers = .shared) { outer = TarStreamParser(consumer: ArchiveEntries(known: known)) }
+    init(known: KnownLayers = KnownLayers(limit: 64)) {
+        outer = TarStreamParser(consumer: ArchiveEntries(known: known))
+    }
 
     mutating func feed(_ bytes: UnsafeRawBufferPointer) throws { try outer.feed(bytes) }
 
@@ -323,8 +325,6 @@ struct ImageArchiveLayout {
 /// the sha256 of the blob; Podman's `<digest>.tar`): a batch grading many answers on one base image reads (and
 /// inflates) the base's layers once, and only passes over their bytes after that. Bounded: the oldest are dropped.
 final class KnownLayers: Sendable {
-    static let shared = KnownLayers(limit: 64)
-
     private struct State {
         var counts: [String: LayerCount] = [:]
         var order: [String] = []
@@ -350,6 +350,21 @@ final class KnownLayers: Sendable {
 
     func remember(_ count: LayerCount, for path: String) {
         guard let key = Self.contentAddress(path) else { return }
+        remember(count, key: key)
+    }
+
+    /// A layer by its diff id (the digest of its uncompressed tar, `rootfs.diff_ids`): the same on every engine and
+    /// store, so an image whose layers are all known is measured without reading any of them.
+    func count(forDiffID diffID: String) -> LayerCount? {
+        state.withLock { $0.counts["diff:" + diffID] }
+    }
+
+    func remember(_ count: LayerCount, forDiffID diffID: String) {
+        guard diffID.hasPrefix("sha256:") else { return }
+        remember(count, key: "diff:" + diffID)
+    }
+
+    private func remember(_ count: LayerCount, key: String) {
         state.withLock { state in
             if state.counts.updateValue(count, forKey: key) == nil { state.order.append(key) }
             while state.order.count > limit { state.counts[state.order.removeFirst()] = nil }

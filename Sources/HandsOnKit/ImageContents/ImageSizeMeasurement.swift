@@ -138,15 +138,48 @@ enum LayerHistory {
     }
 }
 
+/// Where an image's layers are read from.
+public enum LayerSource: String, Sendable, CaseIterable {
+    /// The store's layer folders when they are on this machine, else the archive.
+    case any
+    /// The layer folders only (fails where they are not reachable).
+    case folders
+    /// `image save`'s archive, streamed.
+    case archive
+}
+
 extension ContainerEngine {
-    /// Measures an image from its own layers: `image save` streamed through a tar reader (bounded memory, one pass),
-    /// remembered by image id, so an unchanged image is read once.
-    public func measureImage(_ reference: String, timeout: Double = 900) async throws -> ImageSizeMeasurement {
-        let id = try await checked(["image", "inspect", "--format", "{{.Id}}", reference], timeout: 30).stdout
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        if let known = MeasuredSizeCache.shared.lookUp(id) { return known }
+    /// Measures an image from its own layers, remembered by image id (an unchanged image is read once) and each layer
+    /// by its diff id (an image whose layers are all known costs one `inspect`). Where the engine keeps its layers on
+    /// this machine in an overlay store (Docker's overlay2, Podman's overlay) their folders are walked, no file read;
+    /// otherwise (a remote engine, the containerd store) `image save` is streamed through a tar reader (bounded
+    /// memory, one pass).
+    public func measureImage(
+        _ reference: String, from source: LayerSource = .any, timeout: Double = 900
+    ) async throws -> ImageSizeMeasurement {
+        let inspected = try await checked(
+            ["image", "inspect", "--format", LayersOnDisk.inspectFormat(for: kind), reference], timeout: 30
+        ).stdout
+        let (id, onDisk) = LayersOnDisk.locate(inspectLine: inspected, isLocal: isLocal)
+        if source == .any, let known = sizeCache.lookUp(id) { return known }
+        let measurement: ImageSizeMeasurement
+        switch (source, onDisk) {
+        case (.any, let layers?), (.folders, let layers?):
+            measurement = ImageSizeMeasurement(image: try layers.read(known: sizeCache.layers))
+        case (.folders, nil):
+            throw EngineError.unexpectedOutput(say("imageSize.layersNotOnThisMachine", ["image": reference]))
+        case (.any, nil), (.archive, _):
+            measurement = try await measureArchive(reference, timeout: timeout)
+        }
+        if source == .any { sizeCache.store(measurement, for: id) }
+        return measurement
+    }
+
+    /// Streams `image save` through the archive reader.
+    private func measureArchive(_ reference: String, timeout: Double) async throws -> ImageSizeMeasurement {
         // The runner hands output over on its own thread; the reader and its first error live behind one lock.
-        let stream = Mutex<(reader: ImageArchiveReader, error: (any Error)?)>((ImageArchiveReader(), nil))
+        let stream = Mutex<(reader: ImageArchiveReader, error: (any Error)?)>(
+            (ImageArchiveReader(known: sizeCache.layers), nil))
         let result = try await execute(["image", "save", reference], timeout: timeout, outputLimit: 4096) {
             kind, chunk in
             guard kind == .standardOutput else { return }
@@ -156,26 +189,29 @@ extension ContainerEngine {
             }
         }
         guard result.succeeded else { throw EngineError.commandFailed(result) }
-        let measurement = try stream.withLock { state -> ImageSizeMeasurement in
+        return try stream.withLock { state -> ImageSizeMeasurement in
             if let error = state.error { throw error }
-            return ImageSizeMeasurement(image: try state.reader.finish(reference: reference))
+            let image = try state.reader.finish(reference: reference)
+            for (layer, diffID) in zip(image.layers, image.config?.rootfs?.diff_ids ?? []) {
+                sizeCache.layers.remember(layer.count, forDiffID: diffID)
+            }
+            return ImageSizeMeasurement(image: image)
         }
-        MeasuredSizeCache.shared.store(measurement, for: id)
-        return measurement
     }
 }
 
 /// Measurements by image id: the id is a digest of the image's content, so its size never changes. Kept in memory
-/// for this process and in `~/.cache/handson/sizes/` for the next (a lesson's check measures the same base image
-/// each time it runs).
-final class MeasuredSizeCache: Sendable {
-    static let shared = MeasuredSizeCache(directory: MeasuredSizeCache.defaultDirectory)
+/// and, given a folder, on disk for the next process (a lesson's check measures the same base image each time it
+/// runs). The command line gives the user's folder (`userFolder`); a test gives its own or none. Also holds the
+/// layers already read (`KnownLayers`), so a batch on one base image inflates the base's layers once.
+public final class MeasuredSizeCache: Sendable {
+    /// Where measurements are kept between runs; nil: in memory only.
+    public let directory: String?
+    let layers = KnownLayers(limit: 64)
+
+    public init(directory: String?) { self.directory = directory }
 
     private let memory = Mutex<[String: ImageSizeMeasurement]>([:])
-    let directory: String?
-
-    init(directory: String?) { self.directory = directory }
-
     func lookUp(_ id: String) -> ImageSizeMeasurement? {
         guard Self.isDigest(id) else { return nil }
         if let known = memory.withLock({ $0[id] }) { return known }
@@ -226,8 +262,8 @@ final class MeasuredSizeCache: Sendable {
         (id.hasPrefix("sha256:") ? String(id.dropFirst(7)) : id) + ".v\(format).json"
     }
 
-    static var defaultDirectory: String? {
-        let environment = ProcessInfo.processInfo.environment
+    /// `$HANDSON_CACHE_DIR/sizes`, else `$XDG_CACHE_HOME/handson/sizes`, else `~/.cache/handson/sizes`.
+    public static func userFolder(environment: [String: String]) -> String? {
         if let dir = environment["HANDSON_CACHE_DIR"], !dir.isEmpty { return "\(dir)/sizes" }
         if let dir = environment["XDG_CACHE_HOME"], !dir.isEmpty { return "\(dir)/handson/sizes" }
         guard let home = environment["HOME"], !home.isEmpty else { return nil }

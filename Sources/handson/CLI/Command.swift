@@ -7,13 +7,22 @@ public struct CommandContext: Sendable {
     public let environment: [String: String]
     public let runner: any ProcessRunning
     public let currentDirectory: String
+    /// What grading touches (cgroups, build confinements, the clock); nil: this machine's (`GradingEffects.system`).
+    public let gradingEffects: GradingEffects?
 
-    public init(io: ConsoleIO, environment: [String: String], runner: any ProcessRunning, currentDirectory: String) {
+    public init(
+        io: ConsoleIO, environment: [String: String], runner: any ProcessRunning, currentDirectory: String,
+        gradingEffects: GradingEffects? = nil
+    ) {
         self.io = io
         self.environment = environment
         self.runner = runner
         self.currentDirectory = currentDirectory
+        self.gradingEffects = gradingEffects
     }
+
+    /// The effects grades run with: the ones given, else this machine's.
+    public var effects: GradingEffects { gradingEffects ?? .system(runner: runner) }
 
     /// A path as the user typed it, made absolute against the current directory.
     public func absolutePath(_ path: String) -> String {

@@ -17,12 +17,16 @@ struct GraderLimitsTests {
 
     static func grader(runner: any ProcessRunning, engine info: EngineInfo) throws -> Grader {
         let chapter = try ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: CourseChaptersTests.chaptersDirectory)
-        var grader = try #require(
-            Grader(chapter: chapter, engine: ContainerEngine(kind: .docker, runner: runner, environment: [:])))
-        grader.engineInfo = info
-        grader.cgroupHost = CgroupHost(
+        let host = CgroupHost(
             root: "/nonexistent", version: .v2, isRoot: true, userID: 0, systemdRunning: false,
             controllers: ["memory", "pids", "cpu"], userManager: nil)
+        let effects = GradingEffects(
+            host: host, confinements: SystemBuildConfinements(runner: runner), now: { Date() })
+        var grader = try #require(
+            Grader(
+                chapter: chapter, engine: ContainerEngine(kind: .docker, runner: runner, environment: [:]),
+                effects: effects))
+        grader.engineInfo = info
         return grader
     }
 

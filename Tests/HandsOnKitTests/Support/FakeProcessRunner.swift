@@ -56,6 +56,14 @@ final class FakeProcessRunner: ProcessRunning, Sendable {
     }
 }
 
+extension GradingEffects {
+    /// What the CLI's unit tests grade with: a root cgroup v2 host at a root that does not exist, confinements that
+    /// write nothing. No unit test reads or writes `/sys/fs/cgroup`.
+    static var inTests: GradingEffects {
+        GradingEffects(host: GradingCoreTests.host, confinements: FakeConfinements(), now: { Date() })
+    }
+}
+
 /// Runs the CLI in-process and keeps what it printed.
 struct CLIRun {
     let exitCode: Int32
@@ -65,7 +73,7 @@ struct CLIRun {
     static func run(
         _ arguments: [String], runner: any ProcessRunning = FakeProcessRunner(),
         environment: [String: String] = ["PATH": "/usr/bin:/bin"], terminal: Bool = false,
-        directory: String = "/tmp"
+        directory: String = "/tmp", gradingEffects: GradingEffects = .inTests
     ) async -> CLIRun {
         let out = LockedBox("")
         let err = LockedBox("")
@@ -73,7 +81,9 @@ struct CLIRun {
             outputIsTerminal: terminal, errorIsTerminal: terminal, environment: environment,
             writeOutput: { text in out.withLock { $0 += text } },
             writeError: { text in err.withLock { $0 += text } })
-        let context = CommandContext(io: io, environment: environment, runner: runner, currentDirectory: directory)
+        let context = CommandContext(
+            io: io, environment: environment, runner: runner, currentDirectory: directory,
+            gradingEffects: gradingEffects)
         let code = await HandsOnCLI.execute(arguments, in: context)
         return CLIRun(exitCode: code, stdout: out.withLock { $0 }, stderr: err.withLock { $0 })
     }
@@ -93,7 +103,10 @@ enum FakeImageArchive {
     static func serve(_ name: String, files: [(String, Int64)], on runner: FakeProcessRunner, engine: String = "docker")
     {
         let id = (UUID().uuidString + UUID().uuidString).replacingOccurrences(of: "-", with: "").lowercased().prefix(64)
-        runner.on([engine, "image", "inspect", "--format", "{{.Id}}", name], stdout: "sha256:\(id)\n")
+        let kind = EngineKind(rawValue: engine) ?? .docker
+        for format in ["{{.Id}}", LayersOnDisk.inspectFormat(for: kind)] {
+            runner.on([engine, "image", "inspect", "--format", format, name], stdout: "sha256:\(id)\n")
+        }
         runner.on([engine, "image", "save", name]) { request in
             stream(files: files) { request.onOutput?(.standardOutput, $0) }
             return (0, "", "")

@@ -39,7 +39,7 @@ public struct BatchEngine: Sendable {
     ) async -> Result<BatchEngine, BatchEngineProblem> {
         let name = engine.address ?? "default"
         guard case .success = await engine.probe(), let info = await engine.cachedInfo() else {
-            return .failure(BatchEngineProblem(engine: name, reason: "does not answer"))
+            return .failure(BatchEngineProblem(engine: name, reason: say("batch.engine.silent")))
         }
         if let limits {
             // A batch always gives each build a share of the CPUs, so the CPU limit is asked for too.
@@ -50,7 +50,8 @@ public struct BatchEngine: Sendable {
             if !plan.holdsAll && !limits.allowUnlimited {
                 return .failure(
                     BatchEngineProblem(
-                        engine: name, reason: "cannot hold its builds' limits: \(BuildLimitsNotHeld(plan: plan))"))
+                        engine: name,
+                        reason: say("batch.engine.limitsNotHeld", ["why": "\(BuildLimitsNotHeld(plan: plan))"])))
             }
         }
         var missing: [String] = []
@@ -65,8 +66,8 @@ public struct BatchEngine: Sendable {
             return .failure(
                 BatchEngineProblem(
                     engine: name,
-                    reason: "lacks the chapter's base images \(missing.joined(separator: ", ")) "
-                        + "(run `handson lab prepare --host \(name)`)"))
+                    reason: say("batch.engine.lacksBaseImages", ["images": MessageCatalog.list(missing), "host": name]))
+            )
         }
         return .success(
             BatchEngine(
@@ -81,7 +82,7 @@ public struct BuildLimitPolicy: Sendable {
     public var allowUnlimited: Bool
     public var host: CgroupHost
 
-    public init(limits: BuildLimits, allowUnlimited: Bool, host: CgroupHost = .current()) {
+    public init(limits: BuildLimits, allowUnlimited: Bool, host: CgroupHost) {
         self.limits = limits
         self.allowUnlimited = allowUnlimited
         self.host = host
@@ -145,8 +146,7 @@ public struct BatchGrader: Sendable {
         // What a killed run left goes first: its engine commands still running here (a build goes on after its
         // grader is killed), its cgroups, then on each engine its images and containers.
         await OrphanedCommands.stop(mentioning: [label, "\(template.imageRepository):\(template.tagPrefix)"])
-        await LimitsInForce.sweep(
-            gradePrefix: template.tagPrefix, host: template.cgroupHost, runner: template.engine.runner)
+        await template.effects.confinements.sweep(gradePrefix: template.tagPrefix, host: template.effects.host)
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }
         let sessions = await engines.concurrentMap { [template] engine in
@@ -199,7 +199,7 @@ public struct BatchGrader: Sendable {
                 await queue.giveBack(submission)
                 return finished
             }
-            report.gradedAt = Date()
+            report.gradedAt = session.grader.effects.now()
             report.contentHash = submission.contentHash
             // A failed grade may be the engine's failure, not the answer's: an engine that does not answer now
             // cannot have graded it. The answer goes back for another engine.

@@ -3,12 +3,11 @@ import Synchronization
 
 /// Follows a contest's class folder: every team folder whose contents change (by `FolderContentHash`, not by
 /// modification time) is copied as it stands and graded again, at most one grade per team at a time, the newest
-/// contents next. Every grade goes into the team's history and the scoreboard pages are rewritten after each one.
+/// contents next. Every grade goes into the team's history (`ClassBatch` rewrites the reports after each one).
 /// Runs until its task is cancelled. A restart (after Ctrl-C or `kill -9`) grades only what changed since the last
 /// recorded grade: a folder graded already is recognised by its hash, so nothing is graded twice.
 public struct ContestFollower: Sendable {
     public let batch: BatchGrader
-    public let chapter: Chapter
     public let classFolder: String
     public let store: BatchResultStore
     /// Time between looks at the class folder.
@@ -16,17 +15,10 @@ public struct ContestFollower: Sendable {
     /// The answer folders' file digests, so a look reads only files that may have changed.
     let digests = FileDigestCache()
 
-    public enum Event: Sendable {
-        /// A team's new contents were copied and queued.
-        case queued(team: String, contentHash: String)
-        case batch(BatchEvent)
-        /// The class folder or a team folder could not be read or copied this time round; tried again next time.
-        case scanProblem(String)
-    }
+    public typealias Event = ClassBatch.Event
 
-    public init(batch: BatchGrader, chapter: Chapter, classFolder: String, store: BatchResultStore) {
+    public init(batch: BatchGrader, classFolder: String, store: BatchResultStore) {
         self.batch = batch
-        self.chapter = chapter
         self.classFolder = classFolder
         self.store = store
     }
@@ -37,15 +29,10 @@ public struct ContestFollower: Sendable {
     public func run(onEvent: @escaping @Sendable (Event) -> Void = { _ in }) async -> BatchGrader.Outcome {
         try? FileManager.default.removeItem(atPath: stagingFolder)
         try? FileManager.default.createDirectory(atPath: stagingFolder, withIntermediateDirectories: true)
-        let pages = ScoreboardWriter(chapter: chapter, store: store)
-        pages.write()
         let queue = SubmissionQueue([], open: true)
         let outcome = await withTaskGroup(of: BatchGrader.Outcome?.self) { group in
             group.addTask { [batch, store] in
-                await batch.run(queue: queue, expected: nil, store: store) { event in
-                    if case .finished = event { pages.write() }
-                    onEvent(.batch(event))
-                }
+                await batch.run(queue: queue, expected: nil, store: store) { onEvent(.batch($0)) }
             }
             group.addTask { [self] in
                 var staged: [String: String] = [:]
@@ -65,7 +52,6 @@ public struct ContestFollower: Sendable {
             }
             return outcome ?? BatchGrader.Outcome(finished: [], interrupted: true, lostEngines: [])
         }
-        pages.write()
         try? FileManager.default.removeItem(atPath: stagingFolder)
         return outcome
     }
@@ -100,25 +86,6 @@ public struct ContestFollower: Sendable {
             staged[team.name] = copy
             await queue.add(Submission(name: team.name, path: copy, contentHash: hash))
             onEvent(.queued(team: team.name, contentHash: hash))
-        }
-    }
-}
-
-/// Rewrites the scoreboard pages from the store's histories, one writer at a time (grades finish on many workers).
-final class ScoreboardWriter: Sendable {
-    let chapter: Chapter
-    let store: BatchResultStore
-    private let lock = Mutex(())
-
-    init(chapter: Chapter, store: BatchResultStore) {
-        self.chapter = chapter
-        self.store = store
-    }
-
-    /// Writes the pages; a page that cannot be written is tried again at the next grade, the grades are safe.
-    func write() {
-        lock.withLock { _ in
-            try? ScoreboardPages.write(Scoreboard(chapter: chapter, histories: store.histories()), to: store.directory)
         }
     }
 }

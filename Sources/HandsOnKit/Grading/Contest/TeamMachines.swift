@@ -42,18 +42,20 @@ public enum TeamMachines {
     /// Grades every team's `image` on its own engine, all at once, and saves each grade (history included) as it
     /// comes; `onGraded` hears of each. A team whose engine does not answer gets 0 and a check that says so.
     public static func grade(
-        _ teams: [Team], image: String, filesFolder: String?, template: Grader, kind: EngineKind,
-        runner: any ProcessRunning, environment: [String: String], store: BatchResultStore,
+        _ teams: [Team], image: String, filesFolder: String?, template: Grader, store: BatchResultStore,
         onGraded: @escaping @Sendable (GradeReport, String?) -> Void = { _, _ in }
     ) async -> [GradeReport] {
-        await teams.concurrentMap { team in
+        let engine = template.engine
+        let base = engine.environment ?? ProcessInfo.processInfo.environment
+        return await teams.concurrentMap { team in
             var grader = template
             grader.engine = ContainerEngine(
-                kind: kind, runner: runner, environment: team.address.environment(for: kind, base: environment))
+                kind: engine.kind, runner: engine.runner,
+                environment: team.address.environment(for: engine.kind, base: base), sizeCache: engine.sizeCache)
             grader.engineInfo = nil
             grader.limits.cpuset = team.address.cpuset ?? template.limits.cpuset
             var report = await grader.gradeImage(image, name: team.name, filesFolder: filesFolder)
-            report.gradedAt = Date()
+            report.gradedAt = grader.effects.now()
             var saveError: String?
             do { try store.save(report) } catch { saveError = "\(error)" }
             onGraded(report, saveError)

@@ -17,11 +17,14 @@ public struct BuildLimits: Sendable, Equatable, Codable {
 
     /// "memory 1.07GB, 1024 processes, 1 CPU, 300 s".
     public var summary: String {
-        var parts = ["memory \(Self.binary(memoryBytes))", "\(processes) processes"]
-        if let cpus { parts.append(String(format: "%g CPU%@", cpus, cpus == 1 ? "" : "s")) }
-        if let cpuset { parts.append("on CPUs \(cpuset)") }
-        parts.append("\(Int(timeoutSeconds)) s")
-        return parts.joined(separator: ", ")
+        var parts = [
+            say("limits.part.memory", ["memory": Self.binary(memoryBytes)]),
+            say("limits.part.processes", ["count": "\(processes)"]),
+        ]
+        if let cpus { parts.append(say("limits.part.cpus", ["count": String(format: "%g", cpus)])) }
+        if let cpuset { parts.append(say("limits.part.cpuset", ["cpus": cpuset])) }
+        parts.append(say("limits.part.timeout", ["seconds": "\(Int(timeoutSeconds))"]))
+        return MessageCatalog.list(parts)
     }
 
     /// Whether `text` is a CPU list as the kernel and `--cpuset-cpus` read it: numbers and ranges, comma-separated.

@@ -32,7 +32,19 @@ public enum BuildLimitMethod: String, Sendable, Codable {
 /// A limit that is not held, and why.
 public struct BuildLimitGap: Sendable, Codable, Equatable {
     public let limit: BuildLimitKind
+    /// Why, as it read in the language it was recorded in.
     public let reason: String
+    /// Why, as a catalog key and its values (nil in records saved before it existed).
+    public let because: Message?
+
+    init(limit: BuildLimitKind, because: Message) {
+        self.limit = limit
+        self.reason = because.text()
+        self.because = because
+    }
+
+    /// Why, in `language`.
+    public func text(in language: Language = .current) -> String { because?.text(in: language) ?? reason }
 }
 
 /// How a grade's build limits were held, as `grade --json` and the reports record it.
@@ -76,19 +88,14 @@ public struct BuildLimitEnforcement: Sendable, Equatable, Codable {
 
     /// One line: "memory 1GiB, 1024 processes, 300 s: held by a systemd slice (/handsonab12.slice)".
     public var summary: String {
-        var text = "\(limits.summary): "
-        switch method {
-        case .cgroup: text += "held by a cgroup of its own"
-        case .systemdSlice: text += "held by a transient systemd slice"
-        case .userSlice: text += "held by a transient slice of the user's systemd"
-        case .builderFlags: text += "the builder's --memory and CPU flags"
-        case .timeoutOnly: text += "the timeout only"
-        }
+        var text = say("limits.summary.\(method.rawValue)", ["limits": limits.summary])
         if let location { text += " (\(location))" }
         if !notHeld.isEmpty {
-            text += "; not held: " + notHeld.map { "\($0.limit.rawValue) (\($0.reason))" }.joined(separator: "; ")
+            text += say(
+                "limits.summary.notHeld",
+                ["gaps": MessageCatalog.list(notHeld.map { "\($0.limit.rawValue) (\($0.text()))" })])
         }
-        if unlimitedAllowed && !notHeld.isEmpty { text += "; graded anyway (--unlimited-builds)" }
+        if unlimitedAllowed && !notHeld.isEmpty { text += say("limits.summary.gradedAnyway") }
         return text
     }
 }
@@ -99,10 +106,13 @@ public struct BuildLimitsNotHeld: Error, Sendable, CustomStringConvertible {
 
     public init(plan: BuildLimitPlan) { self.plan = plan }
 
-    public var description: String {
-        let missing = plan.notHeld.map { "\($0.limit.rawValue): \($0.reason)" }.joined(separator: "; ")
-        return "the build limits cannot be held for this engine (\(missing)); nothing was built. Run where they hold "
-            + "(see `handson doctor`), or pass --unlimited-builds to grade untrusted answers without them (recorded in the results)"
+    public var description: String { message.text() }
+
+    /// The sentence, keyed, with what is not held as its value.
+    public var message: Message {
+        Message(
+            "limits.notHeld",
+            ["missing": MessageCatalog.list(plan.notHeld.map { "\($0.limit.rawValue): \($0.text())" })])
     }
 }
 
@@ -130,7 +140,7 @@ public struct BuildLimitPlan: Sendable {
         func through(_ method: BuildLimitMethod, controllers: Set<String>, missing: String) -> BuildLimitPlan {
             let held = asked.filter { controllers.contains($0.controller) }
             let gaps = asked.filter { !controllers.contains($0.controller) }
-                .map { BuildLimitGap(limit: $0, reason: "the \($0.controller) controller \(missing)") }
+                .map { BuildLimitGap(limit: $0, because: Message(missing, ["controller": $0.controller])) }
             return BuildLimitPlan(
                 limits: limits, method: method, held: held, notHeld: gaps, host: host, builder: builder)
         }
@@ -140,10 +150,10 @@ public struct BuildLimitPlan: Sendable {
             case .userSlice:
                 return through(
                     .userSlice, controllers: host.userManager?.controllers ?? [],
-                    missing: "is not delegated to the user's systemd (Delegate= of user@.service)")
+                    missing: "limits.gap.controllerNotDelegated")
             default:
                 return through(
-                    method, controllers: host.controllers, missing: "is not available in this cgroup hierarchy")
+                    method, controllers: host.controllers, missing: "limits.gap.controllerMissing")
             }
         case .failure(let problem):
             // Without a cgroup: the classic builder and Podman's take memory and CPU flags; BuildKit ignores them.
@@ -154,66 +164,60 @@ public struct BuildLimitPlan: Sendable {
                     limits: limits, method: .builderFlags, held: held,
                     notHeld: [
                         BuildLimitGap(
-                            limit: .processes, reason: "no builder flag limits processes, and \(problem.reason)")
+                            limit: .processes,
+                            because: Message("limits.gap.noProcessFlag", ["why": problem.reason.text()]))
                     ],
                     host: host, builder: builder)
             case .buildkit, nil:
                 return BuildLimitPlan(
                     limits: limits, method: .timeoutOnly, held: [],
                     notHeld: asked.map {
-                        BuildLimitGap(limit: $0, reason: "BuildKit ignores the builder's flags, and \(problem.reason)")
+                        BuildLimitGap(
+                            limit: $0,
+                            because: Message("limits.gap.buildKitIgnoresFlags", ["why": problem.reason.text()]))
                     },
                     host: host, builder: builder)
             }
         }
     }
 
-    struct NoCgroup: Error { let reason: String }
+    struct NoCgroup: Error {
+        let reason: Message
+        init(_ key: String, _ values: [String: String] = [:]) { reason = Message("limits.noCgroup.\(key)", values) }
+    }
 
     /// The cgroup way that can hold this engine's builds, or why there is none.
     static func way(engine: EngineInfo?, host: CgroupHost) -> Result<BuildLimitMethod, NoCgroup> {
-        guard let engine else { return .failure(NoCgroup(reason: "the engine's facts are not known")) }
+        guard let engine else { return .failure(NoCgroup("engineUnknown")) }
         guard engine.isLocal else {
-            return .failure(NoCgroup(reason: "the engine is not on this machine (\(engine.host ?? "?"))"))
+            return .failure(NoCgroup("remote", ["host": engine.host ?? "?"]))
         }
         let driver = engine.cgroupDriver ?? "cgroupfs"
         if engine.rootless == true {
             if engine.builder == .buildkit {
-                return .failure(
-                    NoCgroup(
-                        reason:
-                            "rootless Docker's BuildKit ignores --cgroup-parent and gives each RUN step a cgroup of its "
-                            + "own beside the daemon (Docker 26): grade with DOCKER_BUILDKIT=0 or rootless Podman"))
+                return .failure(NoCgroup("rootlessBuildKit"))
             }
             if host.isRoot {
-                return .failure(NoCgroup(reason: "the engine is rootless: run HandsOn as the user the engine runs as"))
+                return .failure(NoCgroup("rootlessAsRoot"))
             }
             guard driver == "systemd" else {
-                return .failure(NoCgroup(reason: "the rootless engine's cgroup driver is \(driver), not systemd"))
+                return .failure(NoCgroup("rootlessDriver", ["driver": driver]))
             }
             guard host.systemdRunning, host.userManager != nil else {
-                return .failure(
-                    NoCgroup(
-                        reason:
-                            "no systemd manager of this user runs (`loginctl enable-linger`), so no slice can be made"))
+                return .failure(NoCgroup("noUserManager"))
             }
             return .success(.userSlice)
         }
         guard host.isRoot else {
-            return .failure(NoCgroup(reason: "HandsOn is not running as root, and the engine is"))
+            return .failure(NoCgroup("notRoot"))
         }
         switch driver {
         case "systemd":
             guard host.systemdRunning else {
-                return .failure(
-                    NoCgroup(reason: "the engine's cgroup driver is systemd, but systemd does not run this machine"))
+                return .failure(NoCgroup("systemdNotRunning"))
             }
             guard host.version == .v2 else {
-                return .failure(
-                    NoCgroup(
-                        reason:
-                            "the engine's cgroup driver is systemd on cgroup v1 (boot with cgroup v2, or use cgroupfs)")
-                )
+                return .failure(NoCgroup("systemdOnV1"))
             }
             return .success(.systemdSlice)
         default:

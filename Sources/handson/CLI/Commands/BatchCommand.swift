@@ -77,107 +77,107 @@ struct BatchCommand: Command {
         let jobs = arguments.value("--jobs") == nil ? nil : try arguments.positiveInteger("--jobs", default: 1)
         let addresses = try Self.addresses(from: arguments, in: context)
         if jobs != nil && !addresses.isEmpty { throw UsageError(say("cli.batch.jobsOneEngineHosts")) }
-        let limits = try BuildLimitOptions.limits(from: arguments)
-        let runTimeout = try arguments.positiveNumber(OptionSpec.runTimeout.name, default: Grader.defaultRunTimeout)
+        let follow = arguments.has("--follow")
+        if follow && arguments.has("--regrade") { throw UsageError(say("cli.batch.followKeepsEveryGrade")) }
+        let interval = try arguments.positiveNumber("--interval", default: 2)
+        if arguments.value("--interval") != nil && !follow { throw UsageError(say("cli.batch.intervalFollow")) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
-        guard chapter.grading != nil else {
-            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
-        }
         let classFolder = context.absolutePath(arguments.positionals[0])
-        let reportFolder = context.absolutePath(out)
-        let listing = try SubmissionFolders.list(in: classFolder, excluding: reportFolder)
-        guard !listing.submissions.isEmpty || arguments.has("--follow") else {
+        let grader = try GraderOptions.grader(chapter: chapter, engine: nil, arguments: arguments, context: context)
+        let store = try BatchResultStore(directory: context.absolutePath(out), chapter: chapter.id)
+        if arguments.has("--regrade") { try store.removeAll() }
+        // The engines are checked once the class folder is known to hold answers.
+        let answers = try ClassBatch(chapter: chapter, grader: grader, engines: [], store: store).answers(
+            in: classFolder)
+        guard !answers.all.isEmpty || follow else {
             throw CommandFailure(say("cli.batch.hasSubFoldersPut", ["classFolder": "\(classFolder)"]))
         }
         let io = context.io
-        if !listing.skipped.isEmpty {
-            io.err(
-                "Not submissions (not folders), left alone: " + listing.skipped.prefix(5).joined(separator: ", ")
-                    + (listing.skipped.count > 5 ? ", …" : ""))
+        if !answers.skipped.isEmpty {
+            let shown = Array(answers.skipped.prefix(5)) + (answers.skipped.count > 5 ? ["…"] : [])
+            io.err(say("cli.batch.notSubmissionsLeftAlone", ["names": MessageCatalog.list(shown)]))
         }
-        let follow = arguments.has("--follow")
-        if follow && arguments.has("--regrade") {
-            throw UsageError(say("cli.batch.followKeepsEveryGrade"))
-        }
-        let interval = try arguments.positiveNumber("--interval", default: 2)
-        if arguments.value("--interval") != nil && !follow { throw UsageError(say("cli.batch.intervalFollow")) }
-        let store = try BatchResultStore(directory: reportFolder, chapter: chapter.id)
-        if arguments.has("--regrade") { try store.removeAll() }
-        let saved = store.load(listing.submissions)
-        for path in saved.unreadable { io.err(say("cli.batch.cannotReadSavedResult", ["path": "\(path)"])) }
-        let pending = listing.submissions.filter { saved.grades[$0.name] == nil }
-
+        for path in answers.unreadableResults { io.err(say("cli.batch.cannotReadSavedResult", ["path": "\(path)"])) }
         let engines = try await Self.engines(
-            addresses, jobs: jobs, chapter: chapter, arguments: arguments, context: context)
-        guard var grader = Grader(chapter: chapter, engine: engines[0].engine) else {
-            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
-        }
-        grader.limits = limits
-        grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
-        grader.runTimeout = runTimeout
-        grader.keepImage = arguments.has("--keep")
+            addresses, jobs: jobs, chapter: chapter, grader: grader, arguments: arguments, context: context)
+        let batch = ClassBatch(chapter: chapter, grader: grader, engines: engines, store: store)
         if follow {
-            return try await Self.follow(
-                classFolder, chapter: chapter, grader: grader, engines: engines, store: store,
-                interval: interval, io: io)
+            return try await Self.follow(classFolder, batch: batch, interval: interval, io: io)
         }
         let workers = engines.reduce(0) { $0 + $1.jobs }
-        let engineText = engines.map { engine in
-            "\(engine.name) (\(engine.info.name) \(engine.info.version)"
-                + (engine.info.store.map { ", \($0.rawValue) store" } ?? "")
-                + ", \(engine.jobs) at a time" + (engine.cpuset.map { " on CPUs \($0)" } ?? "") + ")"
-        }.joined(separator: ", ")
         io.err(
-            "Grading \(pending.count) of \(listing.submissions.count) submissions for \(chapter.id) on \(engineText)"
-                + (saved.grades.isEmpty ? "" : " (\(saved.grades.count) already graded)") + ".")
-
+            say(
+                "cli.batch.gradingPendingOfTotal",
+                [
+                    "pending": "\(answers.pending.count)", "total": "\(answers.all.count)", "id": chapter.id,
+                    "engines": MessageCatalog.list(engines.map(Self.describe)),
+                ])
+                + (answers.alreadyGraded == 0
+                    ? say("list.sentenceEnd") : say("cli.batch.alreadyGraded", ["count": "\(answers.alreadyGraded)"])))
         let progress = BatchProgress(
-            io: io, total: listing.submissions.count, alreadyDone: listing.submissions.count - pending.count,
-            jobs: min(workers, max(pending.count, 1)))
+            io: io, total: answers.all.count, alreadyDone: answers.all.count - answers.pending.count,
+            jobs: min(workers, max(answers.pending.count, 1)))
         progress.begin()
-        let outcome = await BatchGrader(grader: grader, engines: engines).run(pending, store: store) {
-            progress.handle($0)
+        let outcome = try await batch.run(.once(classFolder: classFolder)) { event in
+            switch event {
+            case .batch(let event): progress.handle(event)
+            case .reportsNotWritten(let problem): io.err(say("cli.batch.reportsNotWritten", ["problem": problem]))
+            case .queued, .scanProblem, .teamGraded: break
+            }
         }
         progress.end()
         for lost in outcome.lostEngines { io.err(say("cli.batch.lostPartwayStoppedAnswering", ["lost": "\(lost)"])) }
-
-        // Reports hold what is saved: exactly one grade per submission graded so far, none for folders gone since.
-        let grades = store.load(listing.submissions).grades
-        let notGraded = listing.submissions.map(\.name).filter { grades[$0] == nil }
-        let summary = ClassSummary(chapter: chapter, grades: Array(grades.values), notGraded: notGraded)
-        try BatchReports.write(summary, to: reportFolder)
-        try ScoreboardPages.write(Scoreboard(chapter: chapter, histories: store.histories()), to: reportFolder)
-        printSummaryTable(summary, io: io)
-        io.err(
-            "Reports: "
-                + (BatchReports.files + ["scoreboard.html"]).map { "\(reportFolder)/\($0)" }.joined(separator: ", "))
+        printSummaryTable(outcome.summary, io: io)
+        Self.printReportFiles(store.directory, io: io)
         if outcome.interrupted {
-            io.err(say("cli.batch.stoppedGradedRunSame", ["count": "\(notGraded.count)"]))
+            io.err(say("cli.batch.stoppedGradedRunSame", ["count": "\(outcome.summary.notGraded.count)"]))
             return 130
         }
-        return summary.errors > 0 || !notGraded.isEmpty ? ExitCode.failure : ExitCode.success
+        return outcome.summary.errors > 0 || !outcome.summary.notGraded.isEmpty ? ExitCode.failure : ExitCode.success
     }
 
-    /// `--follow`: grades the class folder's answers as they change until Ctrl-C, one line per event; then writes the
-    /// reports of the latest grades. Exit 0 when stopped so (following has no end of its own).
-    static func follow(
-        _ classFolder: String, chapter: Chapter, grader: Grader, engines: [BatchEngine], store: BatchResultStore,
-        interval: Double, io: ConsoleIO
-    ) async throws -> Int32 {
-        var follower = ContestFollower(
-            batch: BatchGrader(grader: grader, engines: engines), chapter: chapter,
-            classFolder: classFolder, store: store)
-        follower.interval = .milliseconds(Int(interval * 1000))
+    /// `docker (Docker 26.1.5, overlay2 store, 2 at a time on CPUs 0-1)`.
+    static func describe(_ engine: BatchEngine) -> String {
+        say(
+            "cli.batch.engineDescription",
+            [
+                "name": engine.name, "engine": engine.info.name, "version": engine.info.version,
+                "jobs": "\(engine.jobs)",
+            ]) + (engine.info.store.map { " · \($0.rawValue)" } ?? "") + (engine.cpuset.map { " · CPUs \($0)" } ?? "")
+    }
+
+    static func printReportFiles(_ folder: String, io: ConsoleIO) {
+        io.err(
+            say(
+                "cli.batch.reports",
+                ["files": MessageCatalog.list(ClassBatch.reportFiles.map { "\(folder)/\($0)" })]))
+    }
+
+    /// One grade's line: `team1: 70 (27.1MB), failed: size`.
+    static func gradeLine(_ report: GradeReport, saveError: String?) -> String {
+        let failed = report.checks.filter { !$0.passed }.map { "\($0.id)" }
+        return "\(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
+            + (failed.isEmpty ? "" : say("cli.batch.failedChecks", ["checks": MessageCatalog.list(failed)]))
+            + (saveError.map { say("cli.batch.notSaved", ["error": $0]) } ?? "")
+    }
+
+    /// `--follow`: grades the class folder's answers as they change until Ctrl-C, one line per event; every report is
+    /// kept current as it goes. Exit 0 when stopped so (following has no end of its own).
+    static func follow(_ classFolder: String, batch: ClassBatch, interval: Double, io: ConsoleIO) async throws -> Int32
+    {
         io.err(
             say(
                 "cli.batch.followingScoringScoreboardHtml",
                 [
-                    "classFolder": "\(classFolder)", "id": "\(chapter.id)",
-                    "map": "\(engines.map(\.name).joined(separator: ", "))",
-                    "value": "\(chapter.grading?.scoring.rawValue ?? "best")", "directory": "\(store.directory)",
+                    "classFolder": "\(classFolder)", "id": "\(batch.chapter.id)",
+                    "map": MessageCatalog.list(batch.engines.map(\.name)),
+                    "value": "\(batch.chapter.grading?.scoring.rawValue ?? "best")",
+                    "directory": "\(batch.store.directory)",
                 ]))
-        let outcome = await follower.run { event in
+        let outcome = try await batch.run(
+            .follow(classFolder: classFolder, interval: .milliseconds(Int(interval * 1000)))
+        ) { event in
             let time = Self.clock()
             switch event {
             case .queued(let team, let hash):
@@ -191,11 +191,7 @@ struct BatchCommand: Command {
                 io.err(
                     say("cli.batch.grading", ["time": "\(time)", "name": "\(submission.name)", "engine": "\(engine)"]))
             case .batch(.finished(let report, let saveError)):
-                let failed = report.checks.filter { !$0.passed }.map(\.id)
-                io.err(
-                    "\(time) \(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
-                        + (failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", "))
-                        + (saveError.map { "; NOT SAVED: \($0)" } ?? ""))
+                io.err("\(time) " + gradeLine(report, saveError: saveError))
             case .batch(.cancelled(let submission)):
                 io.err(say("cli.batch.cutShortGradedAgain", ["time": "\(time)", "name": "\(submission.name)"]))
             case .batch(.engineLost(let engine, let returned)):
@@ -203,24 +199,21 @@ struct BatchCommand: Command {
                     say(
                         "cli.batch.lostGoesAnotherEngine",
                         ["time": "\(time)", "engine": "\(engine)", "name": "\(returned.name)"]))
+            case .reportsNotWritten(let problem):
+                io.err("\(time) " + say("cli.batch.reportsNotWritten", ["problem": problem]))
+            case .teamGraded: break
             }
         }
-        let names = Set(store.histories().keys)
-        let grades = store.load(names.sorted().map { Submission(name: $0, path: "") }).grades
-        let summary = ClassSummary(chapter: chapter, grades: Array(grades.values), notGraded: [])
-        try BatchReports.write(summary, to: store.directory)
         guard outcome.interrupted else {
             io.err(
                 say(
                     "cli.batch.everyEngineStoppedAnswering",
-                    ["lostEngines": "\(outcome.lostEngines.joined(separator: ", "))"]))
+                    ["lostEngines": MessageCatalog.list(outcome.lostEngines)]))
             return ExitCode.failure
         }
         for lost in outcome.lostEngines { io.err(say("cli.batch.lostPartwayAnswersWere", ["lost": "\(lost)"])) }
-        io.err(
-            "Stopped following. Reports: "
-                + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }
-                .joined(separator: ", "))
+        io.err(say("cli.batch.stoppedFollowing"))
+        printReportFiles(batch.store.directory, io: io)
         return ExitCode.success
     }
 
@@ -251,34 +244,23 @@ struct BatchCommand: Command {
         guard !teams.isEmpty else { throw UsageError(say("cli.batch.namesTeamTeamHost", ["path": "\(path)"])) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
-        let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
-        guard var grader = Grader(chapter: chapter, engine: ContainerEngine(kind: kind, runner: context.runner)) else {
-            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
-        }
-        grader.limits = try BuildLimitOptions.limits(from: arguments)
-        grader.runTimeout = try arguments.positiveNumber(OptionSpec.runTimeout.name, default: Grader.defaultRunTimeout)
+        let grader = try GraderOptions.grader(chapter: chapter, engine: nil, arguments: arguments, context: context)
         let store = try BatchResultStore(directory: context.absolutePath(out), chapter: chapter.id)
         let io = context.io
         io.err(
-            "Grading \(image) on \(teams.count) team machine\(teams.count == 1 ? "" : "s") for \(chapter.id), all at once."
-        )
-        let reports = await TeamMachines.grade(
-            teams, image: image, filesFolder: arguments.value("--files"), template: grader, kind: kind,
-            runner: context.runner, environment: context.environment, store: store
-        ) { report, saveError in
-            let failed = report.checks.filter { !$0.passed }.map(\.id)
-            io.err(
-                "\(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
-                    + (failed.isEmpty ? "" : ", failed: " + failed.joined(separator: ", "))
-                    + (saveError.map { "; NOT SAVED: \($0)" } ?? ""))
+            say("cli.batch.gradingTeamMachines", ["image": image, "count": "\(teams.count)", "id": chapter.id]))
+        let batch = ClassBatch(chapter: chapter, grader: grader, engines: [], store: store)
+        let outcome = try await batch.run(
+            .teams(teams, image: image, filesFolder: arguments.value("--files"))
+        ) { event in
+            switch event {
+            case .teamGraded(let report, let saveError): io.err(gradeLine(report, saveError: saveError))
+            case .reportsNotWritten(let problem): io.err(say("cli.batch.reportsNotWritten", ["problem": problem]))
+            case .batch, .queued, .scanProblem: break
+            }
         }
-        let summary = ClassSummary(chapter: chapter, grades: reports, notGraded: [])
-        try BatchReports.write(summary, to: store.directory)
-        try ScoreboardPages.write(Scoreboard(chapter: chapter, histories: store.histories()), to: store.directory)
-        io.err(
-            "Reports: "
-                + (BatchReports.files + ["scoreboard.html"]).map { "\(store.directory)/\($0)" }.joined(separator: ", "))
-        return reports.contains { $0.status == .error } ? ExitCode.failure : ExitCode.success
+        printReportFiles(store.directory, io: io)
+        return outcome.finished.contains { $0.status == .error } ? ExitCode.failure : ExitCode.success
     }
 
     /// `--hosts` and `--hosts-file`, together.
@@ -310,12 +292,11 @@ struct BatchCommand: Command {
     /// The engines to grade on, checked: without addresses the one `--engine`/`--host` names; with them each
     /// address that answers and has the chapter's base images (the others are reported and left out).
     static func engines(
-        _ addresses: [EngineAddress], jobs: Int?, chapter: Chapter, arguments: ParsedArguments,
+        _ addresses: [EngineAddress], jobs: Int?, chapter: Chapter, grader: Grader, arguments: ParsedArguments,
         context: CommandContext
     ) async throws -> [BatchEngine] {
         let limitPolicy = BuildLimitPolicy(
-            limits: try BuildLimitOptions.limits(from: arguments),
-            allowUnlimited: arguments.has(BuildLimitOptions.unlimited))
+            limits: grader.limits, allowUnlimited: grader.allowUnlimitedBuilds, host: grader.effects.host)
         if addresses.isEmpty {
             let engine = try await EngineOption.engine(from: arguments, in: context)
             switch await BatchEngine.check(engine, jobs: jobs, chapter: chapter, limits: limitPolicy) {
@@ -327,7 +308,8 @@ struct BatchCommand: Command {
         let checked = await addresses.concurrentMap { address in
             let engine = ContainerEngine(
                 kind: kind, runner: context.runner,
-                environment: address.environment(for: kind, base: context.environment))
+                environment: address.environment(for: kind, base: context.environment),
+                sizeCache: grader.engine.sizeCache)
             return await BatchEngine.check(
                 engine, jobs: address.jobs, cpuset: address.cpuset, chapter: chapter, limits: limitPolicy)
         }
@@ -347,17 +329,15 @@ struct BatchCommand: Command {
     private func printSummaryTable(_ summary: ClassSummary, io: ConsoleIO) {
         let rows =
             summary.grades.map { grade -> [String] in
-                let failed = grade.checks.filter { !$0.passed }.map(\.id)
+                let failed = grade.checks.filter { !$0.passed }.map { "\($0.id)" }
                 return [
                     grade.submission, "\(grade.score)", grade.image?.size ?? "–",
                     String(format: "%.1fs", grade.durationSeconds),
-                    failed.isEmpty ? "ok" : failed.joined(separator: ","),
+                    failed.isEmpty ? say("cli.batch.table.allPassed") : failed.joined(separator: ","),
                 ]
-            } + summary.notGraded.map { [$0, "–", "–", "–", "not graded"] }
-        io.out(
-            TextTable.render(
-                header: ["submission", "score", "size", "time", "failed checks"], rows: rows,
-                rightAligned: [1, 2, 3]))
+            } + summary.notGraded.map { [$0, "–", "–", "–", say("cli.batch.table.notGraded")] }
+        let header = ["submission", "score", "size", "time", "failedChecks"].map { say("cli.batch.table.\($0)") }
+        io.out(TextTable.render(header: header, rows: rows, rightAligned: [1, 2, 3]))
         let mean = summary.mean.map { String(format: "%.1f", $0) } ?? "–"
         let median = summary.median.map { String(format: "%g", $0) } ?? "–"
         let distribution = summary.distribution.map { "\($0.score): \($0.count)" }.joined(separator: "  ")

@@ -97,7 +97,9 @@ struct DevCheckCommand: Command {
     private func gradeExamples(of chapter: Chapter, engine: ContainerEngine, io: ConsoleIO) async throws
         -> [ExampleResult]
     {
-        guard var grader = Grader(chapter: chapter, engine: engine), let grading = chapter.grading else { return [] }
+        guard var grader = Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)),
+            let grading = chapter.grading
+        else { return [] }
         // The course's own examples are trusted: they build wherever the limits cannot be held.
         grader.allowUnlimitedBuilds = true
         let parent = FileManager.default.temporaryDirectory.appendingPathComponent(

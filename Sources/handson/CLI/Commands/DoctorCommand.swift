@@ -43,7 +43,7 @@ struct DoctorCommand: Command {
             findings.append(Finding(item: "image store", ok: true, detail: Self.storeDetail(info.store)))
             findings.append(Finding(item: "builder", ok: true, detail: Self.builderDetail(info.builder)))
             // Informational: a learner's own checks build without limits; `grade` and `batch` refuse where they do not hold.
-            let plan = BuildLimitPlan.plan(BuildLimits(), engine: info, host: .current())
+            let plan = BuildLimitPlan.plan(BuildLimits(), engine: info, host: context.effects.host)
             buildLimits = plan.record(location: nil, unlimitedAllowed: false)
             findings.append(
                 Finding(

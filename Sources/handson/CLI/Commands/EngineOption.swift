@@ -27,6 +27,14 @@ enum EngineOption {
             let forPodman = address.environment(for: .podman, base: [:])
             environment = forDocker.merging(forPodman) { _, new in new }
         }
-        return try await ContainerEngine.detect(preferred: preferred, runner: context.runner, environment: environment)
+        return try await ContainerEngine.detect(
+            preferred: preferred, runner: context.runner, environment: environment, sizeCache: context.sizeCache)
+    }
+}
+
+extension CommandContext {
+    /// The user's measurements of images (`MeasuredSizeCache.userFolder`), or memory only when there is no home.
+    var sizeCache: MeasuredSizeCache {
+        MeasuredSizeCache(directory: MeasuredSizeCache.userFolder(environment: environment))
     }
 }

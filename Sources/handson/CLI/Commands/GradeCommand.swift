@@ -41,8 +41,6 @@ struct GradeCommand: Command {
         guard let chapterID = arguments.value("--chapter") else {
             throw UsageError(say("cli.batch.chapterRequiredChapterIctsc"))
         }
-        let limits = try BuildLimitOptions.limits(from: arguments)
-        let runTimeout = try arguments.positiveNumber(OptionSpec.runTimeout.name, default: Grader.defaultRunTimeout)
         let transcript = arguments.value("--transcript")
         let image = arguments.value("--image")
         let sources = [transcript != nil, image != nil, arguments.positionals.count == 1].filter { $0 }.count
@@ -61,13 +59,7 @@ struct GradeCommand: Command {
                 grader.grade(try InputText.read(transcript, in: context), name: transcript), arguments, context)
         }
         let engine = try await EngineOption.engine(from: arguments, in: context)
-        guard var grader = Grader(chapter: chapter, engine: engine) else {
-            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
-        }
-        grader.limits = limits
-        grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
-        grader.runTimeout = runTimeout
-        grader.keepImage = arguments.has("--keep")
+        let grader = try GraderOptions.grader(chapter: chapter, engine: engine, arguments: arguments, context: context)
         if let image {
             let name = engine.address ?? image
             return try show(
@@ -93,7 +85,7 @@ struct GradeCommand: Command {
             context.io.out(
                 style.bold("\(report.submission): \(report.score)/\(report.maxScore)")
                     + (report.image.map { "  (\($0.size))" } ?? "")
-                    + (report.verified ? "" : "  (from a transcript: not verified on an engine)"))
+                    + (report.verified ? "" : "  " + say("cli.grade.fromTranscriptNotVerified")))
             CheckLines.print(report.checks, io: context.io)
         }
         return report.status == .graded ? ExitCode.success : ExitCode.failure
@@ -109,5 +101,28 @@ struct GradeCommand: Command {
             throw UsageError(say("cli.grade.jsonFormatAskTwo", ["format": "\(format)"]))
         }
         return format
+    }
+}
+
+/// The grader `grade` and `batch` start from: the chapter, the engine, this machine's effects, and the command line's
+/// build limits, gate time and `--keep`.
+enum GraderOptions {
+    /// - Parameter engine: nil: the `--engine` kind (docker by default) at the command's own address.
+    static func grader(chapter: Chapter, engine: ContainerEngine?, arguments: ParsedArguments, context: CommandContext)
+        throws -> Grader
+    {
+        let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
+        let engine =
+            engine
+            ?? ContainerEngine(
+                kind: kind, runner: context.runner, environment: context.environment, sizeCache: context.sizeCache)
+        guard var grader = Grader(chapter: chapter, engine: engine, effects: context.effects) else {
+            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
+        }
+        grader.limits = try BuildLimitOptions.limits(from: arguments)
+        grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
+        grader.runTimeout = try arguments.positiveNumber(OptionSpec.runTimeout.name, default: Grader.defaultRunTimeout)
+        grader.keepImage = arguments.has("--keep")
+        return grader
     }
 }

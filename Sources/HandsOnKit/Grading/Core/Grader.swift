@@ -26,6 +26,7 @@ public struct GradeReport: Sendable, Codable {
     public let image: ImageSize?
     public let checks: [CheckResult]
     public let engine: EngineInfo?
+    /// Seconds the grade took, to the hundredth.
     public let durationSeconds: Double
     public let status: Status
     /// false when graded from a pasted transcript: what text cannot prove is listed as not verifiable.
@@ -35,30 +36,6 @@ public struct GradeReport: Sendable, Codable {
     /// When a batch graded it, and the content hash of the folder it graded (`FolderContentHash`); nil for one grade.
     public var gradedAt: Date?
     public var contentHash: String?
-
-    enum CodingKeys: String, CodingKey {
-        case submission, chapter, score, maxScore, tier, image, checks, engine, durationSeconds, status, verified,
-            buildLimits
-        case gradedAt, contentHash
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(submission, forKey: .submission)
-        try container.encode(chapter, forKey: .chapter)
-        try container.encode(score, forKey: .score)
-        try container.encode(maxScore, forKey: .maxScore)
-        try container.encode(tier, forKey: .tier)
-        try container.encode(image, forKey: .image)
-        try container.encode(checks, forKey: .checks)
-        try container.encode(engine, forKey: .engine)
-        try container.encode((durationSeconds * 100).rounded() / 100, forKey: .durationSeconds)
-        try container.encode(status, forKey: .status)
-        try container.encode(verified, forKey: .verified)
-        try container.encode(buildLimits, forKey: .buildLimits)
-        try container.encodeIfPresent(gradedAt, forKey: .gradedAt)
-        try container.encodeIfPresent(contentHash, forKey: .contentHash)
-    }
 }
 
 /// Grades an answer folder the way a contest's rules read: build its Dockerfile (only the engine's build runs
@@ -91,25 +68,33 @@ public struct Grader: Sendable {
     /// Grade even where a build limit cannot be held: the organizer's explicit choice (`--unlimited-builds`), or a
     /// trusted caller (`dev check` on the course's own examples). Otherwise such a grade builds nothing.
     public var allowUnlimitedBuilds = false
-    /// The machine's cgroups, where build limits are made.
-    public var cgroupHost = CgroupHost.current()
+    /// The machine's cgroups, the maker of build confinements and the clock (fakes in tests).
+    public var effects: GradingEffects
 
-    public init?(chapter: Chapter, engine: ContainerEngine) {
+    public init?(chapter: Chapter, engine: ContainerEngine, effects: GradingEffects) {
         guard let grading = chapter.grading else { return nil }
         self.chapter = chapter
         self.grading = grading
         self.engine = engine
+        self.effects = effects
     }
 
     /// How this grader's build limits would be held on its engine, decided before anything is made.
     public func limitPlan(engineInfo: EngineInfo?) -> BuildLimitPlan {
-        BuildLimitPlan.plan(limits, engine: engineInfo, host: cgroupHost)
+        BuildLimitPlan.plan(limits, engine: engineInfo, host: effects.host)
+    }
+
+    /// Seconds since `start`, to the hundredth (as reports show them).
+    static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return (seconds * 100).rounded() / 100
     }
 
     /// Grades one answer folder. Throws `CancellationError` when the task is cancelled (Ctrl-C) before the grade is
     /// known: a cut-short build is never a grade; what it made is removed all the same.
     public func grade(_ submission: String, name: String? = nil) async throws(CancellationError) -> GradeReport {
-        let started = Date()
+        let started = ContinuousClock.now
         let label = name ?? (submission as NSString).lastPathComponent
         var checks: [CheckResult] = []
         var enforcement: LimitsInForce?
@@ -120,7 +105,7 @@ public struct Grader: Sendable {
         func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
             GradeReport(
                 submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
-                engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .graded,
+                engine: engineInfo, durationSeconds: Self.seconds(since: started), status: .graded,
                 verified: true, buildLimits: enforcement?.record)
         }
         let stageCount: Int
@@ -139,14 +124,14 @@ public struct Grader: Sendable {
         let plan = limitPlan(engineInfo: engineInfo)
         let limitsInForce: LimitsInForce
         do {
-            limitsInForce = try await LimitsInForce.prepare(
-                plan, id: gradeID, runner: engine.runner, allowUnlimited: allowUnlimitedBuilds)
+            limitsInForce = try await effects.confinements.prepare(
+                plan, id: gradeID, allowUnlimited: allowUnlimitedBuilds)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             checks.append(CheckResult(id: "build-limits", passed: false, message: "\(error)"))
             return GradeReport(
                 submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
-                engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error,
+                engine: engineInfo, durationSeconds: Self.seconds(since: started), status: .error,
                 verified: true, buildLimits: plan.record(location: nil, unlimitedAllowed: allowUnlimitedBuilds))
         }
         enforcement = limitsInForce
@@ -190,7 +175,7 @@ public struct Grader: Sendable {
             checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))
             return GradeReport(
                 submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
-                engine: engineInfo, durationSeconds: Date().timeIntervalSince(started), status: .error,
+                engine: engineInfo, durationSeconds: Self.seconds(since: started), status: .error,
                 verified: true, buildLimits: enforcement?.record)
         }
     }
@@ -281,13 +266,13 @@ public struct Grader: Sendable {
     /// "unchanged" gates) are read on the engine's machine from `filesFolder`, through a throw-away container that
     /// mounts it read-only (`--mount`, so a folder that is not there is reported, never made).
     public func gradeImage(_ image: String, name: String, filesFolder: String?) async -> GradeReport {
-        let started = Date()
+        let started = ContinuousClock.now
         var engineInfo = self.engineInfo
         if engineInfo == nil { engineInfo = await engine.cachedInfo() }
         func report(_ judged: Judgement, status: GradeReport.Status = .graded) -> GradeReport {
             GradeReport(
                 submission: name, chapter: chapter.id, score: judged.score, tier: judged.tier, image: judged.image,
-                checks: judged.checks, engine: engineInfo, durationSeconds: Date().timeIntervalSince(started),
+                checks: judged.checks, engine: engineInfo, durationSeconds: Self.seconds(since: started),
                 status: status,
                 verified: true, buildLimits: nil)
         }

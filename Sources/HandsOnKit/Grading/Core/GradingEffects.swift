@@ -1,0 +1,47 @@
+import Foundation
+
+/// Makes what holds a grade's build limits (a cgroup, a systemd slice) and removes what a killed run left of them.
+public protocol BuildConfinementMaking: Sendable {
+    /// What holds `plan`'s limits for grade `id`; throws `BuildLimitsNotHeld` when a limit asked for would not hold,
+    /// unless `allowUnlimited`.
+    func prepare(_ plan: BuildLimitPlan, id: String, allowUnlimited: Bool) async throws -> LimitsInForce
+    /// Removes the confinements of grades whose ids start with `gradePrefix` (a killed batch's).
+    func sweep(gradePrefix: String, host: CgroupHost) async
+}
+
+/// This machine's: cgroups written under the host's cgroup root, slices through `systemctl` run by `runner`.
+public struct SystemBuildConfinements: BuildConfinementMaking {
+    public let runner: any ProcessRunning
+
+    public init(runner: any ProcessRunning) { self.runner = runner }
+
+    public func prepare(_ plan: BuildLimitPlan, id: String, allowUnlimited: Bool) async throws -> LimitsInForce {
+        try await LimitsInForce.prepare(plan, id: id, runner: runner, allowUnlimited: allowUnlimited)
+    }
+
+    public func sweep(gradePrefix: String, host: CgroupHost) async {
+        await LimitsInForce.sweep(gradePrefix: gradePrefix, host: host, runner: runner)
+    }
+}
+
+/// What grading touches outside its own memory, passed in so that a test can put fakes in its place: the machine's
+/// cgroups, the maker of build confinements and the wall clock that dates grades. (The process runner and the size
+/// cache's folder come with the `ContainerEngine`; report folders are the store's.)
+public struct GradingEffects: Sendable {
+    /// The machine's cgroups, which decide how build limits can be held.
+    public var host: CgroupHost
+    public var confinements: any BuildConfinementMaking
+    /// The wall-clock time a grade is recorded at (durations and deadlines use `ContinuousClock`).
+    public var now: @Sendable () -> Date
+
+    public init(host: CgroupHost, confinements: any BuildConfinementMaking, now: @escaping @Sendable () -> Date) {
+        self.host = host
+        self.confinements = confinements
+        self.now = now
+    }
+
+    /// This machine: its cgroups as `/sys/fs/cgroup` shows them, systemd through `runner`, the system clock.
+    public static func system(runner: any ProcessRunning) -> GradingEffects {
+        GradingEffects(host: .current(), confinements: SystemBuildConfinements(runner: runner), now: { Date() })
+    }
+}

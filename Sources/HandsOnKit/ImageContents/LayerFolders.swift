@@ -1,0 +1,155 @@
+import CSpawnSupport
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Reads a layer the way it lies in an overlay store on this machine (Docker's overlay2, Podman's overlay): its diff
+/// folder walked with `lstat`, no file's contents read. It counts what `LayerContentsReader` counts in the layer's tar
+/// (a file's size, a hard-linked file once, a symbolic link's target length) and finds the same entries: overlayfs
+/// marks a deleted path with a character device 0/0 of its name and an opaque directory with the
+/// `trusted.overlay.opaque` (or `user.overlay.opaque`) attribute, where a tar has `.wh.NAME` and `.wh..wh..opq`.
+/// Entries come in the order Docker writes a layer's tar (each folder's names sorted by their bytes).
+enum LayerFolder {
+    struct Unreadable: Error, CustomStringConvertible {
+        let path: String
+        let reason: String
+        var description: String { "cannot read the layer folder \(path): \(reason)" }
+    }
+
+    static func count(_ folder: String) throws(Unreadable) -> LayerCount {
+        var walk = Walk()
+        try walk.folder(folder, relative: "")
+        return LayerCount(
+            fileBytes: walk.fileBytes, entries: walk.entries, storedBytes: walk.fileBytes, compression: .none)
+    }
+
+    private struct Walk {
+        var fileBytes: Int64 = 0
+        var entries: [LayerEntry] = []
+        /// (device, inode) of the regular files with more than one link seen so far.
+        var seenInodes = Set<[UInt64]>()
+
+        mutating func folder(_ path: String, relative: String) throws(Unreadable) {
+            guard let stream = opendir(path) else {
+                throw Unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            var names: [String] = []
+            while let entry = readdir(stream) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(stream)
+            for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+                let full = "\(path)/\(name)"
+                let key = relative.isEmpty ? name : "\(relative)/\(name)"
+                var status = stat()
+                guard lstat(full, &status) == 0 else {
+                    throw Unreadable(path: full, reason: String(cString: strerror(errno)))
+                }
+                switch status.st_mode & S_IFMT {
+                case S_IFDIR:
+                    entries.append(LayerEntry(path: key, kind: .directory, bytes: 0))
+                    if Self.isOpaque(full) { entries.append(LayerEntry(path: key, kind: .opaqueDirectory, bytes: 0)) }
+                    try folder(full, relative: key)
+                case S_IFREG:
+                    if status.st_nlink > 1, !seenInodes.insert([UInt64(status.st_dev), UInt64(status.st_ino)]).inserted
+                    {
+                        entries.append(LayerEntry(path: key, kind: .hardLink, bytes: 0))
+                    } else {
+                        fileBytes += Int64(status.st_size)
+                        entries.append(LayerEntry(path: key, kind: .file, bytes: Int64(status.st_size)))
+                    }
+                case S_IFLNK:
+                    fileBytes += Int64(status.st_size)
+                    entries.append(LayerEntry(path: key, kind: .symbolicLink, bytes: Int64(status.st_size)))
+                case S_IFCHR where status.st_rdev == 0:
+                    entries.append(LayerEntry(path: key, kind: .whiteout, bytes: 0))
+                default:
+                    entries.append(LayerEntry(path: key, kind: .other, bytes: 0))
+                }
+            }
+        }
+
+        static func isOpaque(_ path: String) -> Bool {
+            ["trusted.overlay.opaque", "user.overlay.opaque"].contains { attribute in
+                var value: UInt8 = 0
+                return handson_lgetxattr(path, attribute, &value, 1) == 1 && value == UInt8(ascii: "y")
+            }
+        }
+    }
+}
+
+/// Where an image's layers lie in the engine's store on this machine, as `image inspect` tells (`GraphDriver`), and
+/// the image's config beside them: enough to measure it without `image save`. Nil where the layers are not reachable
+/// (a remote engine, the containerd store, a store HandsOn cannot read), and the archive is read instead.
+struct LayersOnDisk: Sendable {
+    /// The layers' diff folders, lowest first.
+    let folders: [String]
+    let config: ImageConfig
+
+    /// The inspect format that gives, on one line, the id, the graph driver, the layers' diff ids and (Podman) the
+    /// history.
+    static func inspectFormat(for kind: EngineKind) -> String {
+        "{{.Id}}\t{{json .GraphDriver}}\t{{json .RootFS.Layers}}" + (kind == .podman ? "\t{{json .History}}" : "")
+    }
+
+    struct GraphDriver: Decodable {
+        let Name: String?
+        let Data: [String: String]?
+    }
+
+    /// Reads an `inspectFormat` line: the image id, and the layers when the engine is on this machine and keeps them in
+    /// an overlay store HandsOn can read. The history comes from the line (Podman) or Docker's image store.
+    static func locate(inspectLine: String, isLocal: Bool) -> (id: String, layers: LayersOnDisk?) {
+        let fields = inspectLine.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t", maxSplits: 3)
+        let id = fields.first.map(String.init) ?? ""
+        guard isLocal, fields.count >= 3,
+            let driver = try? JSONDecoder().decode(GraphDriver.self, from: Data(fields[1].utf8)),
+            ["overlay2", "overlay"].contains(driver.Name ?? ""), let upper = driver.Data?["UpperDir"],
+            let diffIDs = try? JSONDecoder().decode([String].self, from: Data(fields[2].utf8))
+        else { return (id, nil) }
+        // LowerDir lists the layers below, the nearest first.
+        let lower = (driver.Data?["LowerDir"] ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        let folders = lower.reversed() + [upper]
+        guard folders.count == diffIDs.count, folders.allSatisfy({ access($0, R_OK | X_OK) == 0 }) else {
+            return (id, nil)
+        }
+        let history =
+            fields.count == 4
+            ? try? JSONDecoder().decode([ImageConfig.HistoryEntry].self, from: Data(fields[3].utf8))
+            : dockerHistory(id: id, upperDir: upper)
+        let config = ImageConfig(history: history, rootfs: ImageConfig.RootFS(diff_ids: diffIDs))
+        return (id, LayersOnDisk(folders: folders, config: config))
+    }
+
+    /// Docker keeps an image's config under its data root: `<root>/image/overlay2/imagedb/content/sha256/<id>`.
+    static func dockerHistory(id: String, upperDir: String) -> [ImageConfig.HistoryEntry]? {
+        guard let range = upperDir.range(of: "/overlay2/") else { return nil }
+        let root = upperDir[..<range.lowerBound]
+        let hex = id.hasPrefix("sha256:") ? String(id.dropFirst(7)) : id
+        guard let data = FileManager.default.contents(atPath: "\(root)/image/overlay2/imagedb/content/sha256/\(hex)"),
+            let config = try? JSONDecoder().decode(ImageConfig.self, from: data)
+        else { return nil }
+        return config.history
+    }
+
+    /// The image as `ImageSizeMeasurement` reads it, each layer walked on disk (or remembered from before).
+    func read(known: KnownLayers) throws(LayerFolder.Unreadable) -> ArchivedImage {
+        var layers: [ArchivedLayer] = []
+        for (folder, diffID) in zip(folders, config.rootfs?.diff_ids ?? []) {
+            let count: LayerCount
+            if let remembered = known.count(forDiffID: diffID) {
+                count = remembered
+            } else {
+                count = try LayerFolder.count(folder)
+            }
+            known.remember(count, forDiffID: diffID)
+            layers.append(ArchivedLayer(entry: diffID, count: count))
+        }
+        return ArchivedImage(layers: layers, config: config)
+    }
+}

@@ -1,0 +1,371 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import HandsOnKit
+
+/// Docker engines faked by address (`DOCKER_HOST`, "default" without one). An answer folder builds into an image whose
+/// one file holds as many bytes as the folder's `bytes` file says, and whose container prints its `prints` file (else
+/// "ok"); a folder with a `broken` file fails to build. An engine can be stopped (it answers nothing after), and a
+/// phase of the grade can be made to hang until its task is cancelled.
+final class FakeDockerHosts: ProcessRunning, Sendable {
+    enum Phase: String, Sendable, CaseIterable { case build, measure, gate }
+
+    private struct State {
+        var folders: [String: String] = [:]
+        var down: Set<String> = []
+        var builds: [(host: String, folder: String)] = []
+        var removed: [String] = []
+        var hangs: Phase?
+        var reached: Set<Phase> = []
+    }
+    private let state = Mutex(State())
+    /// Called as a build starts, with the engine's address and the answer folder.
+    let onBuild: @Sendable (_ host: String, _ folder: String) -> Void
+
+    init(onBuild: @escaping @Sendable (String, String) -> Void = { _, _ in }) { self.onBuild = onBuild }
+
+    func stop(_ host: String) { state.withLock { _ = $0.down.insert(host) } }
+    func hang(at phase: Phase) { state.withLock { $0.hangs = phase } }
+    func reached(_ phase: Phase) -> Bool { state.withLock { $0.reached.contains(phase) } }
+    var builds: [(host: String, folder: String)] { state.withLock { $0.builds } }
+    var removedImages: [String] { state.withLock { $0.removed } }
+
+    func run(_ request: ProcessRequest) async throws -> ProcessResult {
+        let host = request.environment?["DOCKER_HOST"] ?? "default"
+        let arguments = request.arguments
+        func answer(_ code: Int32, _ out: String = "", _ err: String = "") -> ProcessResult {
+            ProcessResult(
+                command: [request.executable] + arguments, termination: .exited(code), standardOutput: .of(out),
+                standardError: .of(err), durationSeconds: 0)
+        }
+        if state.withLock({ $0.down.contains(host) }) {
+            return answer(1, "", "Cannot connect to the Docker daemon at \(host). Is the docker daemon running?\n")
+        }
+        let phase: Phase? =
+            switch arguments.first {
+            case "build": .build
+            case "run": .gate
+            case "image" where arguments.dropFirst().first == "save": .measure
+            default: nil
+            }
+        if let phase, state.withLock({ state in state.reached.insert(phase).inserted && state.hangs == phase }) {
+            try await Task.sleep(for: .seconds(600))
+        }
+        switch arguments.first {
+        case "build":
+            let folder = arguments[arguments.count - 1]
+            let tag = arguments[(arguments.firstIndex(of: "-t") ?? 0) + 1]
+            state.withLock {
+                $0.folders[tag] = folder
+                $0.builds.append((host, (folder as NSString).lastPathComponent))
+            }
+            onBuild(host, folder)
+            if state.withLock({ $0.down.contains(host) }) { return answer(1, "", "error during connect: EOF\n") }
+            if FileManager.default.fileExists(atPath: "\(folder)/broken") {
+                return answer(1, "", "ERROR: failed to solve: process \"/bin/sh -c false\" did not complete\n")
+            }
+            return answer(0)
+        case "image"
+        where arguments.count > 1 && arguments[1] == "inspect" && arguments.contains(where: { $0.hasPrefix("{{.Id}}") }):
+            guard let tag = arguments.last, let folder = state.withLock({ $0.folders[tag] }) else {
+                // The lab's base images are there; nothing else is.
+                let base = arguments.last.map { $0.contains("busybox") } ?? false
+                return base
+                    ? answer(0, "sha256:\(String(repeating: "b", count: 64))\n")
+                    : answer(1, "", "Error: No such image\n")
+            }
+            let digest = SHA256.hex(Data((folder + Self.text(folder, "bytes")).utf8))
+            return answer(0, "sha256:\(digest)\n")
+        case "image" where arguments.count > 2 && arguments[1] == "save":
+            guard let folder = state.withLock({ $0.folders[arguments[2]] }) else { return answer(1) }
+            let bytes = Int64(Self.text(folder, "bytes")) ?? 0
+            FakeImageArchive.stream(files: [("app", bytes)]) { request.onOutput?(.standardOutput, $0) }
+            return answer(0)
+        case "run":
+            let folder = arguments.lazy.compactMap { tag in self.state.withLock { $0.folders[tag] } }.first
+            return answer(0, (folder.map { Self.text($0, "prints") }.flatMap { $0.isEmpty ? nil : $0 } ?? "ok") + "\n")
+        case "image" where arguments.count > 1 && arguments[1] == "rm":
+            state.withLock { $0.removed += arguments.filter { $0.hasPrefix("handson-grade/") } }
+            return answer(0)
+        case "info":
+            return answer(0, "26.1.5|26.1.5|overlay2|[]|buildx compose |cgroupfs|2|[name=seccomp,profile=builtin]\n")
+        default:
+            return answer(0)
+        }
+    }
+
+    static func text(_ folder: String, _ file: String) -> String {
+        ((try? String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A maker of build confinements that writes nothing: it records what it was asked and what was removed.
+final class FakeConfinements: BuildConfinementMaking {
+    final class Made: BuildConfinement {
+        let location: String
+        let removed = Atomic<Bool>(false)
+        init(location: String) { self.location = location }
+        func buildArguments(for builder: ImageBuilder?) -> [String] { ["--cgroup-parent", location] }
+        func breaches() -> [BuildLimitBreach] { [] }
+        func remove() async { removed.store(true, ordering: .releasing) }
+    }
+
+    private let made = Mutex<[Made]>([])
+    private let swept = Mutex<[String]>([])
+    /// When set, preparing waits until its task is cancelled.
+    let hangs: Bool
+
+    init(hangs: Bool = false) { self.hangs = hangs }
+
+    var all: [Made] { made.withLock { $0 } }
+    var sweptPrefixes: [String] { swept.withLock { $0 } }
+
+    func prepare(_ plan: BuildLimitPlan, id: String, allowUnlimited: Bool) async throws -> LimitsInForce {
+        if hangs { try await Task.sleep(for: .seconds(600)) }
+        let confinement = Made(location: "/fake/handson/\(id)")
+        made.withLock { $0.append(confinement) }
+        return LimitsInForce(
+            confinement: confinement, buildArguments: confinement.buildArguments(for: plan.builder),
+            record: plan.record(location: confinement.location, unlimitedAllowed: allowUnlimited))
+    }
+
+    func sweep(gradePrefix: String, host: CgroupHost) async { swept.withLock { $0.append(gradePrefix) } }
+}
+
+/// The grading core with its effects faked: no engine, no cgroup, nothing in the user's home.
+@Suite("The grading core, with fake engines and effects")
+struct GradingCoreTests {
+    static let chapters = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/vm-course/Chapters").path
+
+    /// A root host with cgroup v2 and every controller, at a root that does not exist: plans hold, nothing is read.
+    static let host = CgroupHost(
+        root: "/nonexistent", version: .v2, isRoot: true, userID: 0, systemdRunning: false,
+        controllers: ["memory", "pids", "cpu", "cpuset"], userManager: nil)
+
+    static func info(_ address: String?) -> EngineInfo {
+        EngineInfo(
+            name: "docker", clientVersion: "26.1.5", version: "26.1.5", storageDriver: "overlay2",
+            store: .dockerGraphDriver, builder: .buildkit, host: address, cgroupDriver: "cgroupfs", cpus: 2)
+    }
+
+    static func grader(
+        _ runner: FakeDockerHosts, confinements: FakeConfinements = FakeConfinements(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws -> Grader {
+        let chapter = try ChapterLoader.load(id: "build-limits", chaptersDirectory: chapters)
+        let engine = ContainerEngine(kind: .docker, runner: runner, environment: [:])
+        let effects = GradingEffects(host: host, confinements: confinements, now: now)
+        var grader = try #require(Grader(chapter: chapter, engine: engine, effects: effects))
+        grader.engineInfo = info(nil)
+        return grader
+    }
+
+    static func engine(_ address: String, _ runner: FakeDockerHosts, jobs: Int = 1) -> BatchEngine {
+        BatchEngine(
+            engine: ContainerEngine(kind: .docker, runner: runner, environment: ["DOCKER_HOST": address]),
+            info: info(address), jobs: jobs)
+    }
+
+    /// A folder of answers: each name with the bytes its image's file holds.
+    static func classFolder(_ answers: [String: Int64]) throws -> String {
+        let folder = NSTemporaryDirectory() + "handson-class-\(UUID().uuidString.prefix(8))"
+        for (name, bytes) in answers { try write(answer: "\(folder)/\(name)", bytes: bytes) }
+        return folder
+    }
+
+    /// Writes an answer's files, each replaced whole by a rename from outside the folder (no temporary file ever shows
+    /// in it, so a follower's look never sees half a save).
+    static func write(answer folder: String, bytes: Int64) throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for (name, text) in [("Dockerfile", "FROM scratch\nCOPY bytes /bytes\n"), ("bytes", "\(bytes)\n")] {
+            let temporary = NSTemporaryDirectory() + "handson-save-\(UUID().uuidString)"
+            try text.write(toFile: temporary, atomically: false, encoding: .utf8)
+            guard rename(temporary, "\(folder)/\(name)") == 0 else { throw CocoaError(.fileWriteUnknown) }
+        }
+    }
+
+    static func waitUntil(_ what: String, seconds: Double = 20, _ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while !condition() {
+            guard ContinuousClock.now < deadline else { throw WaitedTooLong(what: what) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    struct WaitedTooLong: Error { let what: String }
+
+    @Test func aGradeBuildsInItsConfinementRunsTheGateMeasuresAndRemovesWhatItMade() async throws {
+        let folder = try Self.classFolder(["ann": 5_000_000])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let runner = FakeDockerHosts()
+        let confinements = FakeConfinements()
+        let report = try await Self.grader(runner, confinements: confinements).grade("\(folder)/ann")
+
+        #expect(report.score == 100 && report.status == .graded)
+        #expect(report.checks.map { "\($0.id)" } == ["builds", "prints-ok", "size"])
+        #expect(report.checks.allSatisfy { $0.passed })
+        #expect(report.image?.sizeBytes == 5_000_000 && report.image?.size == "5MB")
+        let made = try #require(confinements.all.first)
+        #expect(report.buildLimits?.location == made.location && made.removed.load(ordering: .acquiring))
+        #expect(runner.removedImages.count == 1)
+    }
+
+    @Test func aFailingAnswerGetsZeroAndChecksThatSayWhy() async throws {
+        let folder = try Self.classFolder(["bob": 50_000_000, "cy": 5_000_000])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "".write(toFile: "\(folder)/bob/broken", atomically: true, encoding: .utf8)
+        try "not ok".write(toFile: "\(folder)/cy/prints", atomically: true, encoding: .utf8)
+        let grader = try Self.grader(FakeDockerHosts())
+
+        let broken = try await grader.grade("\(folder)/bob")
+        #expect(broken.score == 0 && broken.status == .graded)
+        #expect(broken.checks.map { "\($0.id)" } == ["builds"])
+        #expect(broken.checks[0].message.contains("did not complete"))
+        let wrong = try await grader.grade("\(folder)/cy")
+        #expect(wrong.score == 0)
+        #expect(wrong.checks.first { "\($0.id)" == "prints-ok" }?.passed == false)
+        #expect(wrong.image?.sizeBytes == 5_000_000, "measured all the same")
+    }
+
+    /// An engine that stops answering in the middle of a build loses its workers; its answer goes to the other.
+    @Test func aLostEnginesAnswersAreGradedOnTheOther() async throws {
+        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000, "a3": 50_000_000, "a4": 5_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let runner = FakeDockerHosts()
+        let grader = try Self.grader(runner)
+        let engines = [Self.engine("tcp://lab-a:2375", runner), Self.engine("tcp://lab-b:2375", runner)]
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        // The first build on lab-a takes the engine down with it.
+        let watcher = FakeDockerHostsStopper(runner: runner, host: "tcp://lab-a:2375")
+        let outcome = try await ClassBatch(chapter: grader.chapter, grader: grader, engines: engines, store: store)
+            .run(.once(classFolder: folder)) { event in watcher.handle(event) }
+
+        #expect(outcome.lostEngines == ["tcp://lab-a:2375"])
+        #expect(outcome.summary.grades.map(\.submission) == ["a1", "a2", "a3", "a4"])
+        #expect(outcome.summary.grades.map(\.score) == [100, 100, 50, 100])
+        #expect(outcome.summary.grades.allSatisfy { $0.engine?.host == "tcp://lab-b:2375" })
+        let stoppedMidway = watcher.stopped.load(ordering: .acquiring)
+        #expect(stoppedMidway, "lab-a started one")
+        #expect(try Self.savedScores(reports) == ["a1": 100, "a2": 100, "a3": 50, "a4": 100])
+    }
+
+    /// The scores `results.json` holds now.
+    static func savedScores(_ reports: String) throws -> [String: Int] {
+        guard let data = FileManager.default.contents(atPath: "\(reports)/results.json") else { return [:] }
+        let grades = try BatchResultStore.decoder.decode([GradeReport].self, from: data)
+        return Dictionary(uniqueKeysWithValues: grades.map { ($0.submission, $0.score) })
+    }
+
+    /// Follow: a change is graded again and every report follows at once; the same bytes saved again are not graded;
+    /// contents changed twice while a grade is in flight are graded once, as they stand last. Stopped and started
+    /// again (after a kill that cut a history line short), it grades only what changed since.
+    @Test func followingGradesChangesKeepsEveryReportCurrentAndResumes() async throws {
+        let folder = try Self.classFolder(["t1": 50_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let gate = Mutex<Bool>(true)
+        let runner = FakeDockerHosts { _, answer in
+            // Builds wait while the test holds the gate closed (a grade in flight).
+            while gate.withLock({ !$0 }) { usleep(5_000) }
+            _ = answer
+        }
+        let grader = try Self.grader(runner)
+        func follow(_ store: BatchResultStore) -> Task<ClassBatch.Outcome, any Error> {
+            let batch = ClassBatch(
+                chapter: grader.chapter, grader: grader, engines: [Self.engine("tcp://lab:2375", runner)], store: store)
+            return Task { try await batch.run(.follow(classFolder: folder, interval: .milliseconds(30))) }
+        }
+        var store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        var running = follow(store)
+        try await Self.waitUntil("t1 graded 50") { (try? Self.savedScores(reports))?["t1"] == 50 }
+
+        try Self.write(answer: "\(folder)/t1", bytes: 5_000_000)
+        try await Self.waitUntil("t1 graded 100, results.json rewritten") {
+            (try? Self.savedScores(reports))?["t1"] == 100
+        }
+        let scoreboard = try String(contentsOfFile: "\(reports)/scoreboard.html", encoding: .utf8)
+        #expect(scoreboard.contains("t1"))
+
+        try Self.write(answer: "\(folder)/t1", bytes: 5_000_000)  // the same bytes saved again
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(store.history(of: "t1").grades.count == 2)
+
+        gate.withLock { $0 = false }
+        try Self.write(answer: "\(folder)/t1", bytes: 60_000_000)
+        try await Self.waitUntil("a third build started") { runner.builds.count == 3 }
+        try Self.write(answer: "\(folder)/t1", bytes: 70_000_000)
+        try await Task.sleep(for: .milliseconds(200))
+        try Self.write(answer: "\(folder)/t1", bytes: 7_000_000)
+        gate.withLock { $0 = true }
+        try await Self.waitUntil("the newest contents graded") {
+            store.history(of: "t1").grades.last?.image?.sizeBytes == 7_000_000
+        }
+        #expect(
+            store.history(of: "t1").grades.map(\.image?.sizeBytes) == [50_000_000, 5_000_000, 60_000_000, 7_000_000])
+        running.cancel()
+        let outcome = try await running.value
+        #expect(outcome.interrupted)
+        let finalScores = outcome.summary.grades.map(\.score)
+        #expect(finalScores == [100])
+
+        // A kill mid-write leaves half a line; started again, nothing unchanged is graded, a new team is.
+        let history = URL(fileURLWithPath: "\(reports)/history/t1.jsonl")
+        store = try BatchResultStore(
+            directory: NSTemporaryDirectory() + "handson-spare-\(UUID().uuidString)", chapter: "x")
+        let handle = try FileHandle(forWritingTo: history)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(#"{"submission":"t1","sco"#.utf8))
+        try handle.close()
+        try Self.write(answer: "\(folder)/t2", bytes: 5_000_000)
+        store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        running = follow(store)
+        try await Self.waitUntil("t2 graded") { (try? Self.savedScores(reports))?["t2"] == 100 }
+        try await Task.sleep(for: .milliseconds(200))
+        running.cancel()
+        _ = try await running.value
+        #expect(runner.builds.map(\.folder).filter { $0.hasPrefix("t2") }.count == 1)
+        #expect(store.history(of: "t1").grades.count == 4)
+        #expect(try Self.savedScores(reports) == ["t1": 100, "t2": 100])
+    }
+
+    @Test(arguments: ["limits", "build", "measure", "gate"])
+    func aGradeCancelledInAnyPhaseIsNoGradeAndLeavesNothing(phase: String) async throws {
+        let folder = try Self.classFolder(["ann": 5_000_000])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let runner = FakeDockerHosts()
+        let confinements = FakeConfinements(hangs: phase == "limits")
+        if let hung = FakeDockerHosts.Phase(rawValue: phase) { runner.hang(at: hung) }
+        let grader = try Self.grader(runner, confinements: confinements)
+        let grade = Task { try await grader.grade("\(folder)/ann") }
+        if let hung = FakeDockerHosts.Phase(rawValue: phase) {
+            try await Self.waitUntil("the \(phase) phase") { runner.reached(hung) }
+        } else {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        grade.cancel()
+        await #expect(throws: CancellationError.self) { try await grade.value }
+        #expect(confinements.all.allSatisfy { $0.removed.load(ordering: .acquiring) })
+        if phase != "limits" { #expect(runner.removedImages.count == 1, "the image is removed") }
+    }
+}
+
+/// Stops an engine as its first build starts (the batch sees the build fail and the engine silent).
+final class FakeDockerHostsStopper: Sendable {
+    let runner: FakeDockerHosts
+    let host: String
+    let stopped = Atomic<Bool>(false)
+    init(runner: FakeDockerHosts, host: String) {
+        self.runner = runner
+        self.host = host
+    }
+    func handle(_ event: ClassBatch.Event) {
+        if case .batch(.started(_, let engine)) = event, engine == host {
+            runner.stop(host)
+            stopped.store(true, ordering: .releasing)
+        }
+    }
+}

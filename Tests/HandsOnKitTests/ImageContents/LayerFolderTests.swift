@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@testable import HandsOnKit
+
+/// A layer folder as overlayfs leaves it (files, a hard link, a symbolic link, a deletion marked by a character device
+/// 0/0, an opaque directory marked by an attribute) reads as the same entries its tar would give.
+@Suite("Layers read from their folders")
+struct LayerFolderTests {
+    @Test func aLayerFolderCountsAsItsTarWould() throws {
+        let folder = NSTemporaryDirectory() + "handson-layer-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: "\(folder)/app/web", withIntermediateDirectories: true)
+        try Data(count: 3000).write(to: URL(fileURLWithPath: "\(folder)/app/server"))
+        try Data(count: 120).write(to: URL(fileURLWithPath: "\(folder)/app/web/index.html"))
+        #expect(link("\(folder)/app/server", "\(folder)/app/server-again") == 0)
+        try FileManager.default.createSymbolicLink(atPath: "\(folder)/server", withDestinationPath: "/app/server")
+        let root = getuid() == 0
+        if root {
+            #expect(mknod("\(folder)/app/old.bin", S_IFCHR | 0o600, 0) == 0)
+            #expect(Self.setAttribute("\(folder)/app/web", "trusted.overlay.opaque", "y") == 0)
+        }
+
+        let count = try LayerFolder.count(folder)
+        #expect(count.fileBytes == 3000 + 120 + Int64("/app/server".utf8.count))
+        var expected: [LayerEntry] = [
+            LayerEntry(path: "app", kind: .directory, bytes: 0),
+            LayerEntry(path: "app/old.bin", kind: .whiteout, bytes: 0),
+            LayerEntry(path: "app/server", kind: .file, bytes: 3000),
+            LayerEntry(path: "app/server-again", kind: .hardLink, bytes: 0),
+            LayerEntry(path: "app/web", kind: .directory, bytes: 0),
+            LayerEntry(path: "app/web", kind: .opaqueDirectory, bytes: 0),
+            LayerEntry(path: "app/web/index.html", kind: .file, bytes: 120),
+            LayerEntry(path: "server", kind: .symbolicLink, bytes: 11),
+        ]
+        if !root { expected.removeAll { $0.kind == .whiteout || $0.kind == .opaqueDirectory } }
+        #expect(count.entries == expected)
+    }
+
+    @Test func anUnreadableFolderIsNamed() {
+        #expect(throws: LayerFolder.Unreadable.self) { try LayerFolder.count("/nonexistent/handson-layer") }
+    }
+
+    @Test func onlyALocalOverlayStoreWithEveryLayerIsReadFromDisk() throws {
+        let folder = NSTemporaryDirectory() + "handson-store-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for name in ["l1", "l2"] {
+            try FileManager.default.createDirectory(atPath: "\(folder)/\(name)/diff", withIntermediateDirectories: true)
+        }
+        let line =
+            "sha256:abc\t{\"Data\":{\"LowerDir\":\"\(folder)/l1/diff\",\"UpperDir\":\"\(folder)/l2/diff\"},"
+            + "\"Name\":\"overlay2\"}\t[\"sha256:1\",\"sha256:2\"]\n"
+        let local = LayersOnDisk.locate(inspectLine: line, isLocal: true)
+        #expect(local.id == "sha256:abc")
+        #expect(local.layers?.folders == ["\(folder)/l1/diff", "\(folder)/l2/diff"])
+        #expect(LayersOnDisk.locate(inspectLine: line, isLocal: false).layers == nil, "a remote engine's paths")
+        let containerd = "sha256:abc\t{\"Data\":null,\"Name\":\"overlayfs\"}\t[\"sha256:1\"]"
+        #expect(LayersOnDisk.locate(inspectLine: containerd, isLocal: true).layers == nil)
+        let missing = line.replacingOccurrences(of: "l1/diff", with: "gone/diff")
+        #expect(LayersOnDisk.locate(inspectLine: missing, isLocal: true).layers == nil)
+        let bare = LayersOnDisk.locate(inspectLine: "sha256:abc\n", isLocal: true)
+        #expect(bare.id == "sha256:abc" && bare.layers == nil)
+    }
+
+    /// setxattr(2), which Swift's Glibc module does not expose, found in the C library at run time.
+    static func setAttribute(_ path: String, _ name: String, _ value: String) -> Int32 {
+        typealias SetXattr =
+            @convention(c) (
+                UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeRawPointer, Int, Int32
+            ) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setxattr") else { return -1 }
+        let call = unsafeBitCast(symbol, to: SetXattr.self)
+        return value.withCString { bytes in call(path, name, bytes, value.utf8.count, 0) }
+    }
+}
