@@ -154,13 +154,33 @@ extension ContainerEngine {
     /// this machine in an overlay store (Docker's overlay2, Podman's overlay) their folders are walked, no file read;
     /// otherwise (a remote engine, the containerd store) `image save` is streamed through a tar reader (bounded
     /// memory, one pass).
+    ///
+    /// - Parameter baseCandidates: images the lowest layers may come from (the lab's, the answer's base), asked in the
+    ///   same `inspect` as the image; the one whose layers start the image's is its `baseImage`.
     public func measureImage(
-        _ reference: String, from source: LayerSource = .any, timeout: Double = 900
+        _ reference: String, from source: LayerSource = .any, baseCandidates: [String] = [], timeout: Double = 900
     ) async throws -> ImageSizeMeasurement {
-        let inspected = try await checked(
-            ["image", "inspect", "--format", LayersOnDisk.inspectFormat(for: kind), reference], timeout: 30
-        ).stdout
-        let (id, onDisk) = LayersOnDisk.locate(inspectLine: inspected, isLocal: isLocal)
+        let format = LayersOnDisk.inspectFormat(for: kind)
+        let candidates = baseCandidates.map { ImageReference($0).qualified }
+        var inspected = try await execute(
+            ["image", "inspect", "--format", format, reference] + candidates, timeout: 30)
+        if !inspected.succeeded && !candidates.isEmpty {
+            // A base candidate the engine lacks fails the whole call: the image alone, then.
+            inspected = try await execute(["image", "inspect", "--format", format, reference], timeout: 30)
+        }
+        guard inspected.succeeded else { throw EngineError.commandFailed(inspected) }
+        let lines = TextLines.split(inspected.stdout)
+        let (id, onDisk) = LayersOnDisk.locate(inspectLine: lines.first ?? "", isLocal: isLocal)
+        var measurement = try await measure(reference, id: id, onDisk: onDisk, from: source, timeout: timeout)
+        if !candidates.isEmpty {
+            measurement.attributeBase(LayersOnDisk.bases(inspectLines: lines.dropFirst(), among: baseCandidates))
+        }
+        return measurement
+    }
+
+    private func measure(
+        _ reference: String, id: String, onDisk: LayersOnDisk?, from source: LayerSource, timeout: Double
+    ) async throws -> ImageSizeMeasurement {
         if source == .any, let known = sizeCache.lookUp(id) { return known }
         let measurement: ImageSizeMeasurement
         switch (source, onDisk) {

@@ -86,39 +86,14 @@ extension ContainerEngine {
     public func sizeReport(_ reference: String, store: ImageStore?, bases: [String] = []) async throws
         -> ImageSizeReport
     {
-        ImageSizeReport(
-            image: reference, measurement: try await analyzeImage(reference, bases: bases),
-            engineListed: try? await displayedImageSize(reference), store: store)
+        // The engine's listing is asked while the layers are read.
+        async let listed = try? displayedImageSize(reference)
+        let measurement = try await analyzeImage(reference, bases: bases)
+        return ImageSizeReport(image: reference, measurement: measurement, engineListed: await listed, store: store)
     }
 
     /// `measureImage` with the base image found among the lab images and `bases`.
     public func analyzeImage(_ reference: String, bases: [String] = []) async throws -> ImageSizeMeasurement {
-        var measurement = try await measureImage(reference)
-        measurement.attributeBase(await layerDigests(of: bases + LabImage.catalog.map(\.reference)))
-        return measurement
-    }
-
-    /// The layer digests (`RootFS.Layers`) of those of `references` the engine has, in one call.
-    func layerDigests(of references: [String]) async -> [(name: String, diffIDs: [String])] {
-        guard !references.isEmpty,
-            let result = try? await execute(
-                ["image", "inspect", "--format", "{{json .RepoTags}}\t{{json .RootFS.Layers}}"]
-                    + references.map {
-                        ImageReference($0).qualified
-                    }, timeout: 30)
-        else { return [] }
-        var found: [(name: String, diffIDs: [String])] = []
-        for line in TextLines.split(result.stdout) {
-            let parts = line.split(separator: "\t", maxSplits: 1).map { Data($0.utf8) }
-            // An image without tags or layers (`null` in JSON) is no one's base.
-            guard parts.count == 2, let tags = try? JSONDecoder().decode([String].self, from: parts[0]),
-                let layers = try? JSONDecoder().decode([String].self, from: parts[1])
-            else { continue }
-            let names = Set(tags.map(ImageReference.init))
-            if let name = references.first(where: { names.contains(ImageReference($0)) }) {
-                found.append((name, layers))
-            }
-        }
-        return found
+        try await measureImage(reference, baseCandidates: bases + LabImage.catalog.map(\.reference))
     }
 }

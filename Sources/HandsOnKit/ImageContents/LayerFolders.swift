@@ -94,7 +94,24 @@ struct LayersOnDisk: Sendable {
     /// The inspect format that gives, on one line, the id, the graph driver, the layers' diff ids and (Podman) the
     /// history.
     static func inspectFormat(for kind: EngineKind) -> String {
-        "{{.Id}}\t{{json .GraphDriver}}\t{{json .RootFS.Layers}}" + (kind == .podman ? "\t{{json .History}}" : "")
+        "{{.Id}}\t{{json .GraphDriver}}\t{{json .RootFS.Layers}}\t{{json .RepoTags}}"
+            + (kind == .podman ? "\t{{json .History}}" : "")
+    }
+
+    /// The base candidates among `inspectLines` (one per image the engine has), by their tags, with their layers.
+    static func bases(inspectLines: ArraySlice<String>, among candidates: [String]) -> [(
+        name: String, diffIDs: [String]
+    )] {
+        inspectLines.compactMap { line in
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            // An image without tags or layers (`null` in JSON) is no one's base.
+            guard fields.count >= 4,
+                let layers = try? JSONDecoder().decode([String].self, from: Data(fields[2].utf8)),
+                let tags = try? JSONDecoder().decode([String].self, from: Data(fields[3].utf8))
+            else { return nil }
+            let names = Set(tags.map(ImageReference.init))
+            return candidates.first { names.contains(ImageReference($0)) }.map { ($0, layers) }
+        }
     }
 
     struct GraphDriver: Decodable {
@@ -105,7 +122,8 @@ struct LayersOnDisk: Sendable {
     /// Reads an `inspectFormat` line: the image id, and the layers when the engine is on this machine and keeps them in
     /// an overlay store HandsOn can read. The history comes from the line (Podman) or Docker's image store.
     static func locate(inspectLine: String, isLocal: Bool) -> (id: String, layers: LayersOnDisk?) {
-        let fields = inspectLine.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\t", maxSplits: 3)
+        let fields = inspectLine.trimmingCharacters(in: .whitespacesAndNewlines).split(
+            separator: "\t", omittingEmptySubsequences: false)
         let id = fields.first.map(String.init) ?? ""
         guard isLocal, fields.count >= 3,
             let driver = try? JSONDecoder().decode(GraphDriver.self, from: Data(fields[1].utf8)),
@@ -119,8 +137,8 @@ struct LayersOnDisk: Sendable {
             return (id, nil)
         }
         let history =
-            fields.count == 4
-            ? try? JSONDecoder().decode([ImageConfig.HistoryEntry].self, from: Data(fields[3].utf8))
+            fields.count >= 5
+            ? try? JSONDecoder().decode([ImageConfig.HistoryEntry].self, from: Data(fields[4].utf8))
             : dockerHistory(id: id, upperDir: upper)
         let config = ImageConfig(history: history, rootfs: ImageConfig.RootFS(diff_ids: diffIDs))
         return (id, LayersOnDisk(folders: folders, config: config))

@@ -17,6 +17,7 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
         var builds: [(host: String, folder: String)] = []
         var removed: [String] = []
         var hangs: Phase?
+        var commands: [[String]] = []
         var reached: Set<Phase> = []
     }
     private let state = Mutex(State())
@@ -29,11 +30,14 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
     func hang(at phase: Phase) { state.withLock { $0.hangs = phase } }
     func reached(_ phase: Phase) -> Bool { state.withLock { $0.reached.contains(phase) } }
     var builds: [(host: String, folder: String)] { state.withLock { $0.builds } }
+    /// Every command asked of the engines, in order.
+    var commands: [[String]] { state.withLock { $0.commands } }
     var removedImages: [String] { state.withLock { $0.removed } }
 
     func run(_ request: ProcessRequest) async throws -> ProcessResult {
         let host = request.environment?["DOCKER_HOST"] ?? "default"
         let arguments = request.arguments
+        state.withLock { $0.commands.append(arguments) }
         func answer(_ code: Int32, _ out: String = "", _ err: String = "") -> ProcessResult {
             ProcessResult(
                 command: [request.executable] + arguments, termination: .exited(code), standardOutput: .of(out),
@@ -68,9 +72,10 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
             return answer(0)
         case "image"
         where arguments.count > 1 && arguments[1] == "inspect" && arguments.contains(where: { $0.hasPrefix("{{.Id}}") }):
-            guard let tag = arguments.last, let folder = state.withLock({ $0.folders[tag] }) else {
+            let tag = arguments[4]
+            guard let folder = state.withLock({ $0.folders[tag] }) else {
                 // The lab's base images are there; nothing else is.
-                let base = arguments.last.map { $0.contains("busybox") } ?? false
+                let base = tag.contains("busybox")
                 return base
                     ? answer(0, "sha256:\(String(repeating: "b", count: 64))\n")
                     : answer(1, "", "Error: No such image\n")
@@ -211,6 +216,9 @@ struct GradingCoreTests {
         let made = try #require(confinements.all.first)
         #expect(report.buildLimits?.location == made.location && made.removed.load(ordering: .acquiring))
         #expect(runner.removedImages.count == 1)
+        // What a grade asks of its engine: the build and its cache records, one inspect, the gate, the archive (no
+        // layer folders here), the engine's listing, the removal.
+        #expect(runner.commands.count == 9, "\(runner.commands)")
     }
 
     @Test func aFailingAnswerGetsZeroAndChecksThatSayWhy() async throws {
