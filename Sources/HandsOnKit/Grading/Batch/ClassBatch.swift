@@ -4,10 +4,11 @@ import Synchronization
 /// A whole class graded as one job, the library's batch API (`handson batch` is one front end; a web service or a CI
 /// action can be another): its answers graded on its engines, every grade saved the moment it is known, and every
 /// report of the report folder (results.json, results.csv, junit.xml, report.html, scoreboard.html and the team
-/// pages) kept current. Three modes:
-/// - `once`: each answer folder of the class folder that has no saved grade, graded once (resumable);
+/// pages) written from them. Three modes:
+/// - `once`: each answer folder of the class folder that has no saved grade, graded once (resumable); each grade is
+///   saved at once (`results/`), the reports are written at the end;
 /// - `follow`: the class folder followed until the task is cancelled, an answer graded again whenever its contents
-///   change (a contest); the reports are rewritten after each grade, coalesced when grades finish together;
+///   change (a contest); every report is rewritten after each grade, coalesced when grades finish together;
 /// - `teams`: each team's image graded on the team's own machine, all at once, nothing built.
 public struct ClassBatch: Sendable {
     public enum Mode: Sendable {
@@ -98,9 +99,14 @@ public struct ClassBatch: Sendable {
                 onEvent(.reportsNotWritten("\(error)"))
             }
         }
+        // Following, a contest's tools poll the reports: each grade rewrites them. Once, the results/ files are the
+        // live record and the reports are written when the batch ends (rewriting them after each answer would cost a
+        // class's batch more than its grading on these 2-core machines).
+        let rewritesAfterEachGrade: Bool
+        if case .follow = mode { rewritesAfterEachGrade = true } else { rewritesAfterEachGrade = false }
         let afterGrade: @Sendable (GradeReport) -> Void = { report in
             records.add(report)
-            refresher.request()
+            if rewritesAfterEachGrade { refresher.request() }
         }
         let result: BatchGrader.Outcome
         switch mode {
