@@ -135,7 +135,7 @@ extension GradingOnTheEngine {
                     "\(answer.name)")
                 if let check = answer.failingCheck {
                     #expect(
-                        fromBatch.checks.contains { $0.id == check && !$0.passed },
+                        fromBatch.checks.contains { $0.id.rawValue == check && !$0.passed },
                         "\(answer.name): \(fromBatch.checks)")
                 }
                 // A hang, flood, fork bomb or memory hog (a failed build or run) costs at most its own timeout. A built

@@ -85,7 +85,7 @@ struct EngineMatrixTests {
                 #expect(grade.score == answer.score, "\(member.name) \(answer.name): \(grade.checks)")
                 if let check = answer.failingCheck {
                     #expect(
-                        grade.checks.contains { $0.id == check && !$0.passed },
+                        grade.checks.contains { $0.id.rawValue == check && !$0.passed },
                         "\(member.name) \(answer.name): \(grade.checks)")
                 }
                 if grade.buildLimits != nil {

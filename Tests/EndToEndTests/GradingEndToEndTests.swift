@@ -140,7 +140,7 @@ extension GradingOnTheEngine {
             let report = try await grader.grade(answer)
             #expect(report.status == .graded)
             #expect(report.score == 0)
-            let check = try #require(report.checks.first { $0.id == bad.failingCheck }, "\(report.checks)")
+            let check = try #require(report.checks.first { $0.id.rawValue == bad.failingCheck }, "\(report.checks)")
             #expect(!check.passed)
             #expect(check.message.contains(bad.says), "\(check.message)")
             #expect(check.message.count < 2000 && (check.measured?.count ?? 0) <= 400, "captured output stays small")

@@ -83,7 +83,7 @@ public enum ChapterLoader {
             }
             var checkIDs: Set<String> = []
             for (checkIndex, check) in step.checks.enumerated() {
-                guard checkIDs.insert(check.id).inserted else {
+                guard checkIDs.insert(check.id.rawValue).inserted else {
                     throw fail("\(at).checks[\(checkIndex)].id", "'\(check.id)' is used twice in this step")
                 }
                 try validate(check, at: "\(at).checks[\(checkIndex)]", fail: fail)

@@ -1,9 +1,9 @@
 /// One declarative check; `kind` picks what it measures. Image fields may say `$IMAGE`: the image under test.
 public struct CheckSpec: Sendable, Equatable, Decodable {
-    public let id: String
+    public let id: CheckID
     public let kind: CheckKind
 
-    public init(id: String, kind: CheckKind) {
+    public init(id: CheckID, kind: CheckKind) {
         self.id = id
         self.kind = kind
     }
@@ -24,7 +24,7 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        id = try c.decode(String.self, forKey: .id)
+        id = try c.decode(CheckID.self, forKey: .id)
         let name = try c.decode(String.self, forKey: .kind)
         switch name {
         case "imageExists":

@@ -1,25 +1,81 @@
-/// What one check found: pass or fail, a sentence for people, and the value it measured.
+/// A check's id: the chapter's own (`health`, `prints-ok`) or one of the grader's, named here.
+public struct CheckID: RawRepresentable, Hashable, Codable, Sendable, ExpressibleByStringLiteral,
+    CustomStringConvertible
+{
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { rawValue = value }
+
+    public var description: String { rawValue }
+
+    /// The answer folder is there and is a folder.
+    public static let submission: CheckID = "submission"
+    /// The answer's Dockerfile is there and readable.
+    public static let dockerfile: CheckID = "dockerfile"
+    /// No symbolic link points out of the answer folder.
+    public static let symlinks: CheckID = "symlinks"
+    /// The answer folder is small enough to send to the engine.
+    public static let contextSize: CheckID = "context-size"
+    /// The build's limits can be held (or the organizer let the grade go on without them).
+    public static let buildLimits: CheckID = "build-limits"
+    /// The Dockerfile builds.
+    public static let builds: CheckID = "builds"
+    /// The image's size and the tier it reaches.
+    public static let size: CheckID = "size"
+    /// The engine answered throughout the grade.
+    public static let engine: CheckID = "engine"
+    /// The image to grade is on the engine (a team's machine).
+    public static let image: CheckID = "image"
+}
+
+/// What one check found: pass or fail, why, and the value it measured.
 public struct CheckResult: Sendable, Equatable, Codable {
-    public let id: String
+    public let id: CheckID
     public let passed: Bool
+    /// Why, as it reads in the language the check ran in (what older readers and tools read).
     public let message: String
+    /// Why, as a catalog key and its values: what tools match on, and what is rendered in the reader's language.
+    /// Nil in results saved before it was recorded.
+    public let reason: Message?
     public let measured: String?
 
-    public init(id: String, passed: Bool, message: String, measured: String? = nil) {
+    public init(id: CheckID, passed: Bool, reason: Message, measured: String? = nil) {
         self.id = id
         self.passed = passed
-        self.message = message
+        self.message = reason.text()
+        self.reason = reason
         self.measured = measured
     }
 
-    enum CodingKeys: String, CodingKey { case id, passed, message, measured }
+    /// A result whose text is none of HandsOn's sentences (shown as it is in every language).
+    public init(id: CheckID, passed: Bool, message: String, measured: String? = nil) {
+        self.init(id: id, passed: passed, reason: .literal(message), measured: measured)
+    }
 
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(passed, forKey: .passed)
-        try container.encode(message, forKey: .message)
-        try container.encode(measured, forKey: .measured)
+    /// Why, in `language`.
+    public func text(in language: Language = .current) -> String { reason?.text(in: language) ?? message }
+
+    /// Two results are the same when they say the same thing (id, outcome, sentence, measured value); the reason's
+    /// form, a key with values or a literal, is how it was said.
+    public static func == (left: CheckResult, right: CheckResult) -> Bool {
+        left.id == right.id && left.passed == right.passed && left.message == right.message
+            && left.measured == right.measured
+    }
+
+    /// The same result with its message in `language`.
+    public func rendered(in language: Language) -> CheckResult {
+        guard let reason else { return self }
+        return CheckResult(id: id, passed: passed, reason: reason, measured: measured, in: language)
+    }
+
+    private init(id: CheckID, passed: Bool, reason: Message, measured: String?, in language: Language) {
+        self.id = id
+        self.passed = passed
+        self.message = reason.text(in: language)
+        self.reason = reason
+        self.measured = measured
     }
 }
 

@@ -35,45 +35,48 @@ public struct CheckRunner: Sendable {
             }
         } catch {
             return CheckResult(
-                id: check.id, passed: false, message: say("checkRunner.couldCheckError", ["error": "\(error)"]))
+                id: check.id, passed: false, reason: Message("checkRunner.couldCheckError", ["error": "\(error)"]))
         }
     }
 
-    private func imageExists(_ id: String, _ image: String, _ context: CheckContext) async throws -> CheckResult {
+    private func imageExists(_ id: CheckID, _ image: String, _ context: CheckContext) async throws -> CheckResult {
         guard let resolved = await context.engine.resolveImage(image) else {
             return CheckResult(
-                id: id, passed: false, message: say("checkRunner.imageImageYetBuild", ["image": "\(image)"]))
+                id: id, passed: false, reason: Message("checkRunner.imageImageYetBuild", ["image": "\(image)"]))
         }
         let size = try? await ImageMeasurement.measure(resolved, context.engine)
         return CheckResult(
             id: id, passed: true,
-            message: say("checkRunner.imageExists", ["image": "\(image)"]) + (size.map { " (\($0.described))" } ?? ""),
+            reason: Message("checkRunner.imageExists", ["image": "\(image)"])
+                + size.map { .literal(" (\($0.described))") },
             measured: size?.displayed)
     }
 
     private func imageTiers(
-        _ id: String, _ image: String, _ tiers: SizeTiers, _ passScore: Int,
+        _ id: CheckID, _ image: String, _ tiers: SizeTiers, _ passScore: Int,
         _ context: CheckContext
     ) async throws -> CheckResult {
         guard let size = try await ImageMeasurement.measure(image, context.engine) else {
             return CheckResult(
-                id: id, passed: false, message: say("checkRunner.imageImageMeasure", ["image": "\(image)"]))
+                id: id, passed: false, reason: Message("checkRunner.imageImageMeasure", ["image": "\(image)"]))
         }
         guard let outcome = tiers.evaluate(size) else {
             return CheckResult(
                 id: id, passed: false,
-                message: say("checkRunner.cannotReadListedSize", ["size": "\(size.displayed)", "image": "\(image)"]),
+                reason: Message(
+                    "checkRunner.cannotReadListedSize", ["size": "\(size.displayed)", "image": "\(image)"]),
                 measured: size.displayed)
         }
         let passed = outcome.score >= passScore
         return CheckResult(
             id: id, passed: passed,
-            message: "\(image) \(outcome.message)\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
+            reason: .literal("\(image) ") + outcome.reason
+                + .literal("\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)"),
             measured: size.displayed)
     }
 
     private func containerRunning(
-        _ id: String, _ image: String, _ name: String?, _ port: Int?,
+        _ id: CheckID, _ image: String, _ name: String?, _ port: Int?,
         _ context: CheckContext
     ) async throws -> CheckResult {
         // Podman's ancestor filter matches a short name (`go-image:scratch`) to nothing: it is given the image's id.
@@ -101,29 +104,30 @@ public struct CheckRunner: Sendable {
             let portText = port.map { say("checkRunner.publishingPortValue", ["value": "\($0)"]) } ?? ""
             return CheckResult(
                 id: id, passed: false,
-                message: say(
+                reason: Message(
                     "checkRunner.describedRunningPorttext", ["described": "\(described)", "portText": "\(portText)"]),
                 measured: seen.isEmpty ? nil : seen)
         }
         return CheckResult(
             id: id, passed: true,
-            message: say("checkRunner.describedRunningValue", ["described": "\(described)", "value": "\(match[0])"]),
+            reason: Message(
+                "checkRunner.describedRunningValue", ["described": "\(described)", "value": "\(match[0])"]),
             measured: match.count > 1 ? String(match[1]) : nil)
     }
 
     /// The same, for a file on the engine's machine (a team's machine graded through its engine).
     private func fileUnchangedOnEngine(
-        _ id: String, _ path: String, _ digest: String?, _ files: FilesOnEngine,
+        _ id: CheckID, _ path: String, _ digest: String?, _ files: FilesOnEngine,
         _ context: CheckContext
     ) async throws -> CheckResult {
         let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
         guard let expected else {
             return CheckResult(
-                id: id, passed: false, message: say("checkRunner.referenceDigestPath", ["path": "\(path)"]))
+                id: id, passed: false, reason: Message("checkRunner.referenceDigestPath", ["path": "\(path)"]))
         }
         guard let folder = files.folder else {
             return CheckResult(
-                id: id, passed: false, message: say("checkRunner.folderEngineSMachine", ["path": "\(path)"]))
+                id: id, passed: false, reason: Message("checkRunner.folderEngineSMachine", ["path": "\(path)"]))
         }
         switch try await context.engine.fileDigest(
             in: folder, path: path, helperImage: HealthProbe.helperImage, labels: context.containerLabels)
@@ -131,35 +135,36 @@ public struct CheckRunner: Sendable {
         case .missing(let said):
             return CheckResult(
                 id: id, passed: false,
-                message: say(
+                reason: Message(
                     "checkRunner.folderPathMissingEngine",
                     ["folder": "\(folder)", "path": "\(path)", "said": "\(said)"]))
         case .digest(let actual):
             return actual == expected
                 ? CheckResult(
-                    id: id, passed: true, message: say("checkRunner.pathUnchanged", ["path": "\(path)"]),
+                    id: id, passed: true, reason: Message("checkRunner.pathUnchanged", ["path": "\(path)"]),
                     measured: actual)
                 : CheckResult(
-                    id: id, passed: false, message: say("checkRunner.pathWasChangedMust", ["path": "\(path)"]),
+                    id: id, passed: false, reason: Message("checkRunner.pathWasChangedMust", ["path": "\(path)"]),
                     measured: actual)
         }
     }
 
-    private func fileUnchanged(_ id: String, _ path: String, _ digest: String?, _ context: CheckContext) -> CheckResult
+    private func fileUnchanged(_ id: CheckID, _ path: String, _ digest: String?, _ context: CheckContext) -> CheckResult
     {
         let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
         guard let expected else {
             return CheckResult(
-                id: id, passed: false, message: say("checkRunner.referenceDigestPath", ["path": "\(path)"]))
+                id: id, passed: false, reason: Message("checkRunner.referenceDigestPath", ["path": "\(path)"]))
         }
         guard let actual = SHA256.hex(ofFile: "\(context.workingDirectory)/\(path)") else {
-            return CheckResult(id: id, passed: false, message: say("checkRunner.pathMissing", ["path": "\(path)"]))
+            return CheckResult(id: id, passed: false, reason: Message("checkRunner.pathMissing", ["path": "\(path)"]))
         }
         return actual == expected
             ? CheckResult(
-                id: id, passed: true, message: say("checkRunner.pathUnchanged", ["path": "\(path)"]), measured: actual)
+                id: id, passed: true, reason: Message("checkRunner.pathUnchanged", ["path": "\(path)"]),
+                measured: actual)
             : CheckResult(
-                id: id, passed: false, message: say("checkRunner.pathWasChangedMust", ["path": "\(path)"]),
+                id: id, passed: false, reason: Message("checkRunner.pathWasChangedMust", ["path": "\(path)"]),
                 measured: actual)
     }
 }

@@ -11,7 +11,7 @@ struct CommandOutputCheck {
         "--security-opt", "no-new-privileges", "--log-opt", "max-size=1m",
     ]
 
-    func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
+    func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(expectation.image)
         let name = "handson-check-\(UUID().uuidString.prefix(12).lowercased())"
         var arguments = ["run", "--rm", "-i", "--pull", "never", "--name", name] + Self.limits + context.runArguments
@@ -37,37 +37,38 @@ struct CommandOutputCheck {
         if result.timedOut {
             return CheckResult(
                 id: id, passed: false,
-                message: say(
+                reason: Message(
                     "commandOutputCheck.imageDidFinishWithin",
                     ["image": "\(image)", "seconds": "\(Int(context.runTimeout))"]), measured: shown)
         }
         if result.termination == .exited(125), ContainerEngine.saysNoSuchImage(result.stderr) {
-            return CheckResult(id: id, passed: false, message: say("serveCheck.imageImageRun", ["image": "\(image)"]))
+            return CheckResult(
+                id: id, passed: false, reason: Message("serveCheck.imageImageRun", ["image": "\(image)"]))
         }
         guard case .exited(let code) = result.termination, Int(code) == expectation.exitCode else {
             let detail = result.standardError.lastLines(2)
             return CheckResult(
                 id: id, passed: false,
-                message: say(
+                reason: Message(
                     "commandOutputCheck.imageEndedTerminationExpected",
                     [
                         "image": "\(image)", "termination": "\(result.termination)",
                         "exitCode": "\(expectation.exitCode)",
                     ])
-                    + (detail.isEmpty ? "" : ": \(detail)"), measured: shown)
+                    + .literal(detail.isEmpty ? "" : ": \(detail)"), measured: shown)
         }
         let text = output.hasSuffix("\n") ? String(output.dropLast()) : output
         if let equals = expectation.equals, text != equals {
             return CheckResult(
                 id: id, passed: false,
-                message: say(
+                reason: Message(
                     "commandOutputCheck.imagePrintedShownExpected",
                     ["image": "\(image)", "shown": "\(shown)", "equals": "\(equals)"]), measured: shown)
         }
         if let part = expectation.contains, !output.contains(part) {
             return CheckResult(
                 id: id, passed: false,
-                message: say(
+                reason: Message(
                     "commandOutputCheck.imagePrintedShownWhich",
                     ["image": "\(image)", "shown": "\(shown)", "part": "\(part)"]), measured: shown)
         }
@@ -76,14 +77,14 @@ struct CommandOutputCheck {
             if regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) == nil {
                 return CheckResult(
                     id: id, passed: false,
-                    message: say(
+                    reason: Message(
                         "commandOutputCheck.imagePrintedShownWhich2",
                         ["image": "\(image)", "shown": "\(shown)", "pattern": "\(pattern)"]), measured: shown)
             }
         }
         return CheckResult(
             id: id, passed: true,
-            message: say("commandOutputCheck.imagePrintedShown", ["image": "\(image)", "shown": "\(shown)"]),
+            reason: Message("commandOutputCheck.imagePrintedShown", ["image": "\(image)", "shown": "\(shown)"]),
             measured: shown)
     }
 }

@@ -4,29 +4,29 @@ import Foundation
 struct DockerfileCheck {
     let expectation: DockerfileExpectation
 
-    func run(_ id: String, _ context: CheckContext) -> CheckResult {
+    func run(_ id: CheckID, _ context: CheckContext) -> CheckResult {
         let path = "\(context.workingDirectory)/\(expectation.path)"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return CheckResult(
-                id: id, passed: false, message: say("checkRunner.pathMissing", ["path": "\(expectation.path)"]))
+                id: id, passed: false, reason: Message("checkRunner.pathMissing", ["path": "\(expectation.path)"]))
         }
         var facts: DockerfileFacts
         do { facts = try DockerfileFacts(text: text) } catch {
             return CheckResult(
                 id: id, passed: false,
-                message: say(
+                reason: Message(
                     "dockerfileCheck.pathCannotReadError", ["path": "\(expectation.path)", "error": "\(error)"]))
         }
         if let target = expectation.target {
             guard let targeted = facts.forTarget(target) else {
                 return CheckResult(
                     id: id, passed: false,
-                    message: say(
+                    reason: Message(
                         "dockerfileCheck.pathHasStageNamed", ["path": "\(expectation.path)", "target": "\(target)"]))
             }
             facts = targeted
         }
-        var failures: [String] = []
+        var failures: [Message] = []
         var found: [String] = [
             say(
                 facts.stageCount == 1 ? "dockerfileCheck.stageCount.one" : "dockerfileCheck.stageCount.other",
@@ -35,13 +35,13 @@ struct DockerfileCheck {
         ]
         if let stages = expectation.stages, facts.stageCount != stages {
             failures.append(
-                say(
+                Message(
                     "dockerfileCheck.expectedStagesStagesFound",
                     ["stages": "\(stages)", "stageCount": "\(facts.stageCount)"]))
         }
         if let least = expectation.atLeastStages, facts.stageCount < least {
             failures.append(
-                say(
+                Message(
                     "dockerfileCheck.expectedMultiStageBuild",
                     ["least": "\(least)", "stageCount": "\(facts.stageCount)"]))
         }
@@ -49,18 +49,18 @@ struct DockerfileCheck {
             facts.finalBase != base
         {
             failures.append(
-                say("dockerfileCheck.finalStageShouldFrom", ["base": "\(base)", "finalBase": "\(facts.finalBase)"]))
+                Message("dockerfileCheck.finalStageShouldFrom", ["base": "\(base)", "finalBase": "\(facts.finalBase)"]))
         }
         if expectation.pinnedTags == true, !facts.unpinnedBases.isEmpty {
             failures.append(
-                say(
+                Message(
                     "dockerfileCheck.pinTagInsteadLatest",
-                    ["unpinnedBases": "\(facts.unpinnedBases.joined(separator: ", "))"]))
+                    ["unpinnedBases": MessageCatalog.list(facts.unpinnedBases)]))
         }
         if expectation.execForm == true {
             for instruction in [facts.entrypoint, facts.command].compactMap({ $0 }) where !instruction.isExecForm {
                 failures.append(
-                    say(
+                    Message(
                         "dockerfileCheck.lineLineKeywordArguments",
                         [
                             "line": "\(instruction.line)", "keyword": "\(instruction.keyword)",
@@ -70,24 +70,25 @@ struct DockerfileCheck {
         }
         if expectation.cgoDisabledForScratch == true {
             switch facts.cgoDisabledForScratch {
-            case .some(false): failures.append(say("dockerfileCheck.scratchImageSBinary"))
+            case .some(false): failures.append(Message("dockerfileCheck.scratchImageSBinary"))
             case .some(true): found.append(say("dockerfileCheck.cgoEnabledScratch"))
             case .none:
-                failures.append(say("dockerfileCheck.expectedScratchFinalStage", ["finalBase": "\(facts.finalBase)"]))
+                failures.append(
+                    Message("dockerfileCheck.expectedScratchFinalStage", ["finalBase": "\(facts.finalBase)"]))
             }
         }
         if expectation.dependenciesFirst == true {
             switch facts.downloadsDependenciesBeforeSource {
             case .some(true): found.append(say("dockerfileCheck.modulesDownloadedBeforeSource"))
-            case .some(false): failures.append(say("dockerfileCheck.copyGoModRun"))
-            case .none: failures.append(say("dockerfileCheck.stageRunsGoMod"))
+            case .some(false): failures.append(Message("dockerfileCheck.copyGoModRun"))
+            case .none: failures.append(Message("dockerfileCheck.stageRunsGoMod"))
             }
         }
         if expectation.nonRootUser == true {
             if let user = facts.finalUser, !["root", "0", "0:0", "root:root"].contains(user) {
                 found.append(say("dockerfileCheck.runsUser", ["user": "\(user)"]))
             } else {
-                failures.append(say("dockerfileCheck.finalStageRunsRoot"))
+                failures.append(Message("dockerfileCheck.finalStageRunsRoot"))
             }
         }
         let measured = MessageCatalog.list(found)
@@ -95,7 +96,7 @@ struct DockerfileCheck {
             ? CheckResult(id: id, passed: true, message: "\(expectation.path): \(measured)", measured: measured)
             : CheckResult(
                 id: id, passed: false,
-                message: "\(expectation.path): " + failures.joined(separator: say("list.clauseSeparator")),
+                reason: .literal("\(expectation.path): ") + Message.list(failures, separator: "list.clauseSeparator"),
                 measured: measured)
     }
 }

@@ -6,7 +6,7 @@ public struct HTTPCheck: Sendable {
 
     public init(expectation: HTTPExpectation) { self.expectation = expectation }
 
-    func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
+    func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let probe = HealthProbe(runner: context.engine.runner)
         let observation = try await probe.waitUntil(url: expectation.url, deadlineSeconds: expectation.deadlineSeconds)
         { satisfied($0) }
@@ -14,13 +14,13 @@ public struct HTTPCheck: Sendable {
         if satisfied(observation) {
             return CheckResult(
                 id: id, passed: true,
-                message: say(
+                reason: Message(
                     "hTTPCheck.urlAnsweredMeasured", ["url": "\(expectation.url)", "measured": "\(measured)"]),
                 measured: measured)
         }
         return CheckResult(
             id: id, passed: false,
-            message: say(
+            reason: Message(
                 "hTTPCheck.urlDidAnswerWanted",
                 [
                     "url": "\(expectation.url)", "wanted": "\(wanted)",

@@ -3,25 +3,25 @@
 struct ImageContentsCheck {
     let rules: ImageContentsRules
 
-    func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
+    func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(rules.image)
         guard let resolved = await context.engine.resolveImage(image) else {
             return CheckResult(
-                id: id, passed: false, message: say("imageContentsCheck.imageImageLookInto", ["image": "\(image)"]))
+                id: id, passed: false, reason: Message("imageContentsCheck.imageImageLookInto", ["image": "\(image)"]))
         }
         let measurement = try await context.engine.analyzeImage(resolved)
-        var failures: [String] = []
+        var failures: [Message] = []
         for path in rules.absentPaths {
             let normalized = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
             if let bytes = measurement.shallowPaths[normalized] {
                 let layer = measurement.largest.first { $0.path == normalized }?.layer
                 failures.append(
                     layer.map {
-                        say(
+                        Message(
                             "imageContentsCheck.pathInImageFromLayer",
                             ["path": normalized, "size": ByteFormatting.decimal(bytes), "layer": "\($0)"])
                     }
-                        ?? say(
+                        ?? Message(
                             "imageContentsCheck.pathInImage",
                             ["path": normalized, "size": ByteFormatting.decimal(bytes)]))
             }
@@ -37,7 +37,7 @@ struct ImageContentsCheck {
                         ])
                 } ?? ""
             failures.append(
-                say(
+                Message(
                     "imageContentsCheck.decimalWastedMoreThan",
                     [
                         "decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))",
@@ -45,14 +45,14 @@ struct ImageContentsCheck {
                     ]))
         }
         if failures.isEmpty {
-            var facts: [String] = []
+            var facts: [Message] = []
             if !rules.absentPaths.isEmpty {
                 facts.append(
-                    say("imageContentsCheck.noneOfPathsInImage", ["paths": MessageCatalog.list(rules.absentPaths)]))
+                    Message("imageContentsCheck.noneOfPathsInImage", ["paths": MessageCatalog.list(rules.absentPaths)]))
             }
             if let limit = rules.maxWastedBytes {
                 facts.append(
-                    say(
+                    Message(
                         "imageContentsCheck.decimalWastedMostDecimal",
                         [
                             "decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))",
@@ -60,11 +60,13 @@ struct ImageContentsCheck {
                         ]))
             }
             return CheckResult(
-                id: id, passed: true, message: "\(image): " + facts.joined(separator: say("list.clauseSeparator")),
+                id: id, passed: true,
+                reason: .literal("\(image): ") + Message.list(facts, separator: "list.clauseSeparator"),
                 measured: measurement.size)
         }
         return CheckResult(
-            id: id, passed: false, message: "\(image): " + failures.joined(separator: say("list.clauseSeparator")),
+            id: id, passed: false,
+            reason: .literal("\(image): ") + Message.list(failures, separator: "list.clauseSeparator"),
             measured: measurement.size)
     }
 }

@@ -2,11 +2,11 @@
 struct ImageSizeCheck {
     let bounds: ImageSizeBounds
 
-    func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
+    func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(bounds.image)
         guard let size = try await ImageMeasurement.measure(image, context.engine) else {
             return CheckResult(
-                id: id, passed: false, message: say("checkRunner.imageImageMeasure", ["image": "\(image)"]))
+                id: id, passed: false, reason: Message("checkRunner.imageImageMeasure", ["image": "\(image)"]))
         }
         let compared: Int64
         switch bounds.basis {
@@ -15,7 +15,7 @@ struct ImageSizeCheck {
             guard let nominal = DisplayedSize.nominalBytes(size.displayed) else {
                 return CheckResult(
                     id: id, passed: false,
-                    message: say("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
+                    reason: Message("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
                     measured: size.displayed)
             }
             compared = nominal
@@ -40,7 +40,8 @@ struct ImageSizeCheck {
             guard let otherSize = try await ImageMeasurement.measure(other, context.engine) else {
                 return CheckResult(
                     id: id, passed: false,
-                    message: say("imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
+                    reason: Message(
+                        "imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
                     measured: size.displayed)
             }
             if size.exactBytes < otherSize.exactBytes {
@@ -59,7 +60,8 @@ struct ImageSizeCheck {
             guard let otherSize = try await ImageMeasurement.measure(other, context.engine) else {
                 return CheckResult(
                     id: id, passed: false,
-                    message: say("imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
+                    reason: Message(
+                        "imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
                     measured: size.displayed)
             }
             let ratio = Double(size.exactBytes) / Double(max(otherSize.exactBytes, 1))
@@ -81,10 +83,10 @@ struct ImageSizeCheck {
         let detail = (passed ? facts : failures).joined(separator: say("list.factSeparator"))
         return CheckResult(
             id: id, passed: passed,
-            message: say(
+            reason: Message(
                 "imageSizeCheck.imageSizeDetail",
                 ["image": "\(image)", "size": "\(size.displayed)", "detail": "\(detail)"])
-                + "\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)",
+                + .literal("\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)"),
             measured: size.displayed)
     }
 }

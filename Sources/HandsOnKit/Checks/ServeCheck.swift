@@ -6,7 +6,7 @@ import Foundation
 struct ServeCheck {
     let expectation: ServeExpectation
 
-    func run(_ id: String, _ context: CheckContext) async throws -> CheckResult {
+    func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let name = "handson-serve-\(UUID().uuidString.prefix(12).lowercased())"
         return try await withCleanUp {
             try await serve(id, name: name, context)
@@ -15,7 +15,7 @@ struct ServeCheck {
         }
     }
 
-    private func serve(_ id: String, name: String, _ context: CheckContext) async throws -> CheckResult {
+    private func serve(_ id: CheckID, name: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(expectation.image)
         let local = context.engine.isLocal
         var started = false
@@ -34,7 +34,7 @@ struct ServeCheck {
                 // `--pull never`: a missing image fails at once, and says so.
                 if ContainerEngine.saysNoSuchImage("\(error)") {
                     return CheckResult(
-                        id: id, passed: false, message: say("serveCheck.imageImageRun", ["image": "\(image)"]))
+                        id: id, passed: false, reason: Message("serveCheck.imageImageRun", ["image": "\(image)"]))
                 }
                 lastError = "\(error)"
             }
@@ -42,7 +42,7 @@ struct ServeCheck {
         guard started else {
             return CheckResult(
                 id: id, passed: false,
-                message: say(
+                reason: Message(
                     "serveCheck.imageCouldStartedLasterror", ["image": "\(image)", "lastError": "\(lastError)"]))
         }
         let http = HTTPCheck(
@@ -67,7 +67,7 @@ struct ServeCheck {
         if http.satisfied(observation) {
             return CheckResult(
                 id: id, passed: true,
-                message: say(
+                reason: Message(
                     "serveCheck.imageServesPathMeasured",
                     ["image": "\(image)", "path": "\(expectation.path)", "measured": "\(measured)"]), measured: measured
             )
@@ -77,19 +77,19 @@ struct ServeCheck {
                 separator: " | ")
             return CheckResult(
                 id: id, passed: false,
-                message: say(
+                reason: Message(
                     "serveCheck.imageStoppedExitCode",
                     ["image": "\(image)", "map": "\(state.exitCode.map(String.init) ?? "?")"])
-                    + (logs.isEmpty ? "" : ": \(logs)"), measured: measured)
+                    + .literal(logs.isEmpty ? "" : ": \(logs)"), measured: measured)
         }
         return CheckResult(
             id: id, passed: false,
-            message: say(
+            reason: Message(
                 "serveCheck.imageDidAnswerWanted",
                 [
                     "image": "\(image)", "wanted": "\(http.wanted)", "path": "\(expectation.path)",
                     "seconds": "\(Int(http.expectation.deadlineSeconds))",
                 ])
-                + ": \(measured)", measured: measured)
+                + .literal(": \(measured)"), measured: measured)
     }
 }

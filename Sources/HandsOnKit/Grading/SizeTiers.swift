@@ -68,8 +68,11 @@ public struct TierOutcome: Sendable, Equatable, Codable {
     public let tier: SizeTier?
     /// The bytes the tiers compared (nominal displayed value, or exact bytes).
     public let comparedBytes: Int64
-    /// "27.1MB: 70%; 10MB or less gives 100%".
-    public let message: String
+    /// "27.1MB: 70%; 10MB or less gives 100%", keyed.
+    public let reason: Message
+
+    /// `reason` in the current language.
+    public var message: String { reason.text() }
 }
 
 /// An ordered list of size bounds and scores (ICTSC's "diet": 400MB or less 40, 100MB or less 70, 10MB or less 100).
@@ -104,12 +107,10 @@ public struct SizeTiers: Sendable, Equatable, Codable {
         let reached = tiers.filter { compared <= $0.maxBytes }.max { $0.score < $1.score }
         let score = reached?.score ?? 0
         let better = tiers.filter { $0.score > score }.max { $0.maxBytes < $1.maxBytes }
-        var message = "\(shown): \(score)%"
-        if let better {
-            message += say("sizeTiers.labelGivesScore", ["label": "\(better.label)", "score": "\(better.score)"])
-        } else {
-            message += say("sizeTiers.bestTier")
-        }
-        return TierOutcome(score: score, tier: reached, comparedBytes: compared, message: message)
+        let next =
+            better.map { Message("sizeTiers.labelGivesScore", ["label": $0.label, "score": "\($0.score)"]) }
+            ?? Message("sizeTiers.bestTier")
+        return TierOutcome(
+            score: score, tier: reached, comparedBytes: compared, reason: .literal("\(shown): \(score)%") + next)
     }
 }

@@ -27,7 +27,7 @@ public struct TranscriptGrader: Sendable {
             checks.append(
                 CheckResult(
                     id: "listing", passed: false,
-                    message: say("transcriptGrader.imageListingTranscriptError", ["error": "\(error)"])))
+                    reason: Message("transcriptGrader.imageListingTranscriptError", ["error": "\(error)"])))
             return report()
         }
         guard let row = answerRow(in: rows) else {
@@ -38,7 +38,7 @@ public struct TranscriptGrader: Sendable {
             checks.append(
                 CheckResult(
                     id: "listing", passed: false,
-                    message: say(
+                    reason: Message(
                         "transcriptGrader.listingShowsCompactmapWanted",
                         [
                             "compactMap": "\(rows.compactMap(\.reference).joined(separator: ", "))",
@@ -52,7 +52,7 @@ public struct TranscriptGrader: Sendable {
             checks.append(
                 CheckResult(
                     id: "size", passed: false,
-                    message: say(
+                    reason: Message(
                         "transcriptGrader.sizeUnreadable",
                         ["image": row.reference ?? say("transcriptGrader.theImage"), "line": "\(row.line)"])))
             return report()
@@ -60,7 +60,7 @@ public struct TranscriptGrader: Sendable {
         checks.append(
             CheckResult(
                 id: "listing", passed: true,
-                message: say(
+                reason: Message(
                     "transcriptGrader.listedAt",
                     ["line": "\(row.line)", "image": row.reference ?? say("transcriptGrader.untagged"), "size": shown]),
                 measured: shown))
@@ -70,7 +70,8 @@ public struct TranscriptGrader: Sendable {
         checks.append(
             CheckResult(
                 id: "size", passed: outcome.score > 0,
-                message: outcome.message + (blocked ? say("transcriptGrader.awardedGateFailed") : ""), measured: shown))
+                reason: outcome.reason + (blocked ? Message("transcriptGrader.awardedGateFailed") : nil),
+                measured: shown))
         let image = GradeReport.ImageSize(sizeBytes: estimate.bytes, size: shown, basis: grading.basis)
         return report(score: blocked ? 0 : outcome.score, tier: blocked ? nil : outcome.tier, image: image)
     }
@@ -88,7 +89,7 @@ public struct TranscriptGrader: Sendable {
             (
                 CheckResult(
                     id: gate.id, passed: false,
-                    message: say("transcriptGrader.verifiableFromTranscriptWhy", ["why": "\(why)"])), false
+                    reason: Message("transcriptGrader.verifiableFromTranscriptWhy", ["why": "\(why)"])), false
             )
         }
         switch gate.kind {
@@ -101,13 +102,14 @@ public struct TranscriptGrader: Sendable {
             return last.healthy == true
                 ? (
                     CheckResult(
-                        id: gate.id, passed: true, message: say("transcriptGrader.transcriptShowsCurlAnswered"),
+                        id: gate.id, passed: true, reason: Message("transcriptGrader.transcriptShowsCurlAnswered"),
                         measured: shown), true
                 )
                 : (
                     CheckResult(
                         id: gate.id, passed: false,
-                        message: say("transcriptGrader.transcriptShowsCurlDid", ["shown": "\(shown)"]), measured: shown),
+                        reason: Message("transcriptGrader.transcriptShowsCurlDid", ["shown": "\(shown)"]),
+                        measured: shown),
                     true
                 )
         case .commandOutput(let expectation):
@@ -118,7 +120,7 @@ public struct TranscriptGrader: Sendable {
             if lines.contains(expected) {
                 return (
                     CheckResult(
-                        id: gate.id, passed: true, message: say("transcriptGrader.transcriptShowsExpectedOutput"),
+                        id: gate.id, passed: true, reason: Message("transcriptGrader.transcriptShowsExpectedOutput"),
                         measured: expected), true
                 )
             }

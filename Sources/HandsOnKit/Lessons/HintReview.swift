@@ -16,7 +16,7 @@ public enum HintReview {
         var problems: [String] = []
         for (index, step) in chapter.steps.enumerated() {
             for check in step.checks where canFail(check) {
-                let hints = step.hints.filter { $0.whenFailing == check.id }
+                let hints = step.hints.filter { $0.whenFailing == check.id.rawValue }
                 if hints.isEmpty {
                     problems.append(
                         "\(chapter.id)/\(step.id): check '\(check.id)' can fail but has no hint (whenFailing: \"\(check.id)\")"

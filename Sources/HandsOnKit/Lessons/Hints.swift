@@ -10,7 +10,7 @@ public enum Hints {
         let failed = results.filter { !$0.passed }.map(\.id)
         var hints: [String] = []
         for id in failed {
-            hints += step.hints.filter { $0.whenFailing == id }.map { $0.text.text(in: language) }
+            hints += step.hints.filter { $0.whenFailing == id.rawValue }.map { $0.text.text(in: language) }
         }
         let sizeFailed = step.checks.contains { check in
             guard failed.contains(check.id) else { return false }

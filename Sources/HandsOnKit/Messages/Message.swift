@@ -5,15 +5,41 @@ import Foundation
 public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
     public let key: String
     public let values: [String: String]
+    /// Clauses or sentences that follow this one, rendered after it in the same language.
+    public var then: [Message]?
 
-    public init(_ key: String, _ values: [String: String] = [:]) {
+    public init(_ key: String, _ values: [String: String] = [:], then: [Message]? = nil) {
         self.key = key
         self.values = values
+        self.then = then
+    }
+
+    /// The key of text that is none of HandsOn's sentences (a path, an engine's own words): shown as it is.
+    public static let literalKey = "literal"
+
+    /// `text` as it is, in every language.
+    public static func literal(_ text: String) -> Message { Message(literalKey, ["text": text]) }
+
+    /// `first` followed by `second`.
+    public static func + (first: Message, second: Message) -> Message {
+        var joined = first
+        joined.then = (first.then ?? []) + [second]
+        return joined
+    }
+
+    /// `first` followed by `second` when there is one.
+    public static func + (first: Message, second: Message?) -> Message { second.map { first + $0 } ?? first }
+
+    /// The messages one after another, `separator` (a catalog key, "list.separator" by default) between them.
+    public static func list(_ items: [Message], separator: String = "list.separator") -> Message {
+        guard let first = items.first else { return .literal("") }
+        return items.dropFirst().reduce(first) { $0 + Message(separator) + $1 }
     }
 
     /// The sentence in `language`.
     public func text(in language: Language = .current) -> String {
-        MessageCatalog.render(key, values, in: language)
+        let head = key == Self.literalKey ? (values["text"] ?? "") : MessageCatalog.render(key, values, in: language)
+        return head + (then ?? []).map { $0.text(in: language) }.joined()
     }
 
     public var description: String { text() }

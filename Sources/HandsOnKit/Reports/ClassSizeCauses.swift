@@ -16,7 +16,8 @@ public enum ClassSizeCauses {
         var candidates: [(String, Int64)] = []
         if let base = breakdown.baseImage { candidates.append(("the base image \(base)", breakdown.baseBytes)) }
         if let layer = largestOwn, layer.fileBytes > 0 {
-            candidates.append((SizeExplanation.shortened(layer.instruction ?? "a layer of its own"), layer.fileBytes))
+            candidates.append(
+                (SizeExplanation.shortened(layer.instruction ?? say("classSizeCauses.ownLayer")), layer.fileBytes))
         }
         candidates.append(("wasted bytes (deleted or overwritten by a later layer)", breakdown.wastedBytes))
         return candidates.filter { $0.1 > 0 }.max { $0.1 < $1.1 }

@@ -42,7 +42,7 @@ public struct ClassSummary: Sendable {
 
     /// "builds: the build failed: ...; digest: ..." for a grade's failed checks.
     public static func failedChecks(_ grade: GradeReport) -> String {
-        grade.checks.filter { !$0.passed }.map { "\($0.id): \($0.message)" }.joined(separator: "; ")
+        grade.checks.filter { !$0.passed }.map { "\($0.id): \($0.text())" }.joined(separator: "; ")
     }
 
     /// The engine that graded it: its address, `default` for the CLI's own, empty for results saved without one.

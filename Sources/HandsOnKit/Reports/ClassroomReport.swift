@@ -27,8 +27,9 @@ public enum ClassroomReport {
     public static func result(_ grade: GradeReport) -> Result {
         let tests = grade.checks.map { check in
             Result.Test(
-                name: check.id, status: check.passed ? "pass" : "fail", score: check.id == "size" ? grade.score : 0,
-                message: check.message)
+                name: check.id.rawValue, status: check.passed ? "pass" : "fail",
+                score: check.id == .size ? grade.score : 0,
+                message: check.text())
         }
         let status =
             grade.status == .error ? "error" : (grade.checks.allSatisfy(\.passed) && grade.score > 0 ? "pass" : "fail")

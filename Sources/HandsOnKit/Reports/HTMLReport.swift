@@ -88,7 +88,7 @@ public enum HTMLReport {
         let slot = (width - left - 10) / Double(max(bins.count, 1))
         var svg =
             "<svg class=\"chart\" id=\"distribution\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
-            + "aria-label=\"Number of submissions per score\">\n"
+            + "aria-label=\"\(Markup.escape(say("htmlReport.chart.perScore")))\">\n"
         svg +=
             "<line class=\"axis\" x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - 10)\" y2=\"\(height - bottom)\"/>\n<g class=\"marks\">\n"
         for (index, bin) in bins.enumerated() {
@@ -125,7 +125,7 @@ public enum HTMLReport {
         }
         var svg =
             "<svg class=\"chart\" id=\"sizes\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
-            + "aria-label=\"Each image's size against the tier bounds\">\n"
+            + "aria-label=\"\(Markup.escape(say("htmlReport.chart.sizes")))\">\n"
         var decade = low
         while decade <= high * 1.0001 {
             svg +=
@@ -157,7 +157,12 @@ public enum HTMLReport {
             svg +=
                 "<rect class=\"bar size\" x=\"\(fmt(labelWidth))\" y=\"\(fmt(y + 4))\" width=\"\(fmt(max(end - labelWidth, 1)))\" "
                 + "height=\"\(fmt(rowHeight - 8))\" fill=\"\(colour(score: grade.score, max: grade.maxScore))\">"
-                + "<title>\(Markup.escape(grade.submission)): \(Markup.escape(image.size)) (\(image.sizeBytes) bytes), score \(grade.score)</title></rect>\n"
+                + "<title>\(Markup.escape(grade.submission)): "
+                + Markup.escape(
+                    say(
+                        "htmlReport.sizeAndScore",
+                        ["size": image.size, "bytes": "\(image.sizeBytes)", "score": "\(grade.score)"]))
+                + "</title></rect>\n"
             svg +=
                 "<text x=\"\(fmt(end + 6))\" y=\"\(fmt(y + 15))\">\(Markup.escape(image.size)) · \(grade.score)</text>\n"
         }
@@ -176,7 +181,7 @@ public enum HTMLReport {
         let height = top + rowHeight * Double(max(rows.count, 1)) + bottom
         var svg =
             "<svg class=\"chart\" id=\"breakdown\" viewBox=\"0 0 \(Int(labelWidth + plotWidth + 150)) \(Int(height))\" role=\"img\" "
-            + "aria-label=\"Each image's bytes: base image, own layers, waste\">\n"
+            + "aria-label=\"\(Markup.escape(say("htmlReport.chart.breakdown")))\">\n"
         var legendX = labelWidth
         for (name, kind) in [
             (say("htmlReport.baseImage"), "base"), (say("htmlReport.ownLayers"), "own"),
@@ -251,8 +256,8 @@ public enum HTMLReport {
         for grade in summary.grades {
             let failed = grade.checks.filter { !$0.passed }
             let checks = grade.checks.map { check in
-                "<li class=\"\(check.passed ? "pass" : "fail")\"><span class=\"mark\">\(check.passed ? "✓" : "✗")</span> <b>\(Markup.escape(check.id))</b> "
-                    + Markup.escape(check.message)
+                "<li class=\"\(check.passed ? "pass" : "fail")\"><span class=\"mark\">\(check.passed ? "✓" : "✗")</span> <b>\(Markup.escape(check.id.rawValue))</b> "
+                    + Markup.escape(check.text())
                     + (check.measured.flatMap {
                         $0.isEmpty ? nil : " <span class=\"muted\">[\(Markup.escape(shortened($0, 200)))]</span>"
                     } ?? "")
@@ -261,7 +266,8 @@ public enum HTMLReport {
             let heading =
                 failed.isEmpty
                 ? say("htmlReport.allCountPassed", ["count": "\(grade.checks.count)"])
-                : say("htmlReport.countFailed", ["count": "\(failed.count)"]) + failed.map(\.id).joined(separator: ", ")
+                : say("htmlReport.countFailed", ["count": "\(failed.count)"])
+                    + failed.map(\.id.rawValue).joined(separator: ", ")
             html +=
                 "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(Markup.escape(grade.submission))</td>"
                 + "<td class=\"score\" style=\"color:\(colour(score: grade.score, max: grade.maxScore))\">\(grade.score)</td>"

@@ -36,13 +36,14 @@ public enum JUnitReport {
             let failed = grade.checks.filter { !$0.passed }
             if !failed.isEmpty {
                 let element = grade.status == .error ? "error" : "failure"
-                let message = "score \(grade.score)/\(grade.maxScore): " + failed.map(\.id).joined(separator: ", ")
-                let body = failed.map { "\($0.id): \($0.message)" + ($0.measured.map { " [measured: \($0)]" } ?? "") }
+                let message =
+                    "score \(grade.score)/\(grade.maxScore): " + failed.map(\.id.rawValue).joined(separator: ", ")
+                let body = failed.map { "\($0.id): \($0.text())" + ($0.measured.map { " [measured: \($0)]" } ?? "") }
                     .joined(separator: "\n")
                 xml +=
-                    "      <\(element) message=\"\(Markup.escape(message))\" type=\"\(Markup.escape(failed[0].id))\">\(Markup.escape(body))</\(element)>\n"
+                    "      <\(element) message=\"\(Markup.escape(message))\" type=\"\(Markup.escape(failed[0].id.rawValue))\">\(Markup.escape(body))</\(element)>\n"
             }
-            let passed = grade.checks.filter(\.passed).map { "\($0.id): \($0.message)" }
+            let passed = grade.checks.filter(\.passed).map { "\($0.id): \($0.text())" }
             if !passed.isEmpty {
                 xml += "      <system-out>\(Markup.escape(passed.joined(separator: "\n")))</system-out>\n"
             }

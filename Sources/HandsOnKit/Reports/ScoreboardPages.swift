@@ -75,7 +75,7 @@ public enum ScoreboardPages {
             ].map { "<th>\($0)</th>" }.joined()
             + "</tr></thead>\n<tbody>\n"
         for grade in row.history.reversed() {
-            let failed = grade.checks.filter { !$0.passed }.map(\.id).joined(separator: ", ")
+            let failed = grade.checks.filter { !$0.passed }.map(\.id.rawValue).joined(separator: ", ")
             let counted = grade.gradedAt == row.counted.gradedAt && grade.contentHash == row.counted.contentHash
             page +=
                 "<tr\(counted ? " class=\"counted\"" : "")><td class=\"nowrap\">\(Markup.escape(grade.gradedAt.map(timestamp) ?? "–"))</td>"
@@ -88,8 +88,8 @@ public enum ScoreboardPages {
     private static func checks(_ grade: GradeReport) -> String {
         "<ul class=\"checks\">"
             + grade.checks.map { check in
-                "<li class=\"\(check.passed ? "pass" : "fail")\">\(check.passed ? "✓" : "✗") <b>\(Markup.escape(check.id))</b> "
-                    + Markup.escape(check.message) + "</li>"
+                "<li class=\"\(check.passed ? "pass" : "fail")\">\(check.passed ? "✓" : "✗") <b>\(Markup.escape(check.id.rawValue))</b> "
+                    + Markup.escape(check.text()) + "</li>"
             }.joined(separator: "\n") + "</ul>\n"
     }
 

@@ -17,7 +17,7 @@ final class BatchProgress: Sendable {
     private let io: ConsoleIO
     private let total: Int
     private let jobs: Int
-    private let started = Date()
+    private let started = ContinuousClock.now
     private let state: Mutex<State>
 
     init(io: ConsoleIO, total: Int, alreadyDone: Int, jobs: Int) {
@@ -60,20 +60,21 @@ final class BatchProgress: Sendable {
                 state.running.removeAll { $0 == report.submission }
                 state.done += 1
                 state.finishedThisRun.append(report.durationSeconds)
-                let failed = report.checks.filter { !$0.passed }.map(\.id)
+                let failed = report.checks.filter { !$0.passed }.map(\.id.rawValue)
                 var line =
                     "[\(state.done)/\(total)] \(report.submission): \(report.score)/\(report.maxScore)"
                     + (report.image.map { " (\($0.size))" } ?? "")
-                    + String(format: " in %.1f s", report.durationSeconds)
-                    + (failed.isEmpty ? "" : "; failed: " + failed.joined(separator: ", "))
-                if let saveError { line += " — NOT SAVED: \(saveError)" }
+                    + say("cli.batchProgress.took", ["seconds": String(format: "%.1f", report.durationSeconds)])
+                    + (failed.isEmpty ? "" : say("cli.batch.failedChecks", ["checks": MessageCatalog.list(failed)]))
+                if let saveError { line += say("cli.batch.notSaved", ["error": saveError]) }
                 printAboveLiveLine(line)
             case .cancelled(let submission):
                 state.running.removeAll { $0 == submission.name }
-                printAboveLiveLine("\(submission.name): stopped, not saved")
+                printAboveLiveLine(say("cli.batchProgress.stopped", ["name": submission.name]))
             case .engineLost(let engine, let returned):
                 state.running.removeAll { $0 == returned.name }
-                printAboveLiveLine("\(engine) stopped answering: \(returned.name) and the rest go to the other engines")
+                printAboveLiveLine(
+                    say("cli.batchProgress.engineLost", ["engine": engine, "name": returned.name]))
             }
             drawLiveLine(&state)
         }
@@ -104,9 +105,16 @@ final class BatchProgress: Sendable {
 
     private func drawLiveLine(_ state: inout State) {
         guard io.errorIsTerminal, state.ticker != nil || !state.liveLineShown else { return }
-        let elapsed = Date().timeIntervalSince(started)
-        var line = "[\(state.done)/\(total)] \(state.running.count) running · \(Self.duration(elapsed)) elapsed"
-        if let estimate = estimate(of: state) { line += " · about \(Self.duration(estimate)) left" }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        var line =
+            "[\(state.done)/\(total)] "
+            + say(
+                "cli.batchProgress.running",
+                ["count": "\(state.running.count)", "elapsed": Self.duration(seconds)])
+        if let estimate = estimate(of: state) {
+            line += say("cli.batchProgress.left", ["left": Self.duration(estimate)])
+        }
         if !state.running.isEmpty { line += " · " + state.running.joined(separator: ", ") }
         if line.count > 110 { line = String(line.prefix(109)) + "…" }
         io.err("\r\u{1B}[K" + io.errorStyle.dim(line), terminator: "")

@@ -260,7 +260,7 @@ struct CheckRunnerTests {
         #expect(!result.passed)
         #expect(
             result.message
-                == "Dockerfile: pin a tag instead of latest: golang:latest; line 5: ENTRYPOINT /s is shell form; use the exec (JSON) form, as images without a shell cannot run it; the scratch image's binary is built with cgo on: set CGO_ENABLED=0 so it links statically"
+                == "Dockerfile: pin each base image to a tag (no tag means latest): golang:latest; line 5: ENTRYPOINT /s is shell form; use the exec (JSON) form, as images without a shell cannot run it; the scratch image's binary is built with cgo on: set CGO_ENABLED=0 so it links statically"
         )
         #expect(result.measured == "2 stages, final base scratch")
     }

@@ -44,12 +44,12 @@ struct SubmissionInspectionTests {
             for path in [none, broken, escaping, inside, big] { try? FileManager.default.removeItem(atPath: path) }
         }
 
-        #expect(problem(in: none)?.message == "no Dockerfile in the submission")
+        #expect(problem(in: none)?.reason.text() == "no Dockerfile in the submission")
         #expect(
-            problem(in: broken)?.message
+            problem(in: broken)?.reason.text()
                 == "Dockerfile cannot be read: Dockerfile line 1: unknown instruction 'FORM'")
         #expect(
-            problem(in: escaping)?.message
+            problem(in: escaping)?.reason.text()
                 == "secrets is a symbolic link pointing out of the submission (/etc/shadow)")
         #expect(problem(in: inside) == nil, "links inside are fine")
         #expect(problem(in: big, limit: 1000)?.id == "context-size")
@@ -58,5 +58,7 @@ struct SubmissionInspectionTests {
 }
 
 extension SubmissionInspection.Problem: Equatable {
-    public static func == (left: Self, right: Self) -> Bool { left.id == right.id && left.message == right.message }
+    public static func == (left: Self, right: Self) -> Bool {
+        left.id == right.id && left.reason.text() == right.reason.text()
+    }
 }

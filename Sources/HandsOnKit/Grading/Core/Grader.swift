@@ -113,7 +113,7 @@ public struct Grader: Sendable {
         var bases: [String] = []
         switch SubmissionInspection.inspect(submission, dockerfile: grading.dockerfile, limit: contextLimitBytes) {
         case .failure(let problem):
-            checks.append(CheckResult(id: problem.id, passed: false, message: problem.message))
+            checks.append(CheckResult(id: problem.id, passed: false, reason: problem.reason))
             return report()
         case .success(let facts):
             stageCount = facts.stageCount
@@ -128,7 +128,9 @@ public struct Grader: Sendable {
                 plan, id: gradeID, allowUnlimited: allowUnlimitedBuilds)
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            checks.append(CheckResult(id: "build-limits", passed: false, message: "\(error)"))
+            let notHeld =
+                (error as? BuildLimitsNotHeld)?.message ?? Message("grader.limitsNotMade", ["error": "\(error)"])
+            checks.append(CheckResult(id: .buildLimits, passed: false, reason: notHeld))
             return GradeReport(
                 submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
                 engine: engineInfo, durationSeconds: Self.seconds(since: started), status: .error,
@@ -172,7 +174,7 @@ public struct Grader: Sendable {
         return result
 
         func engineFailure(_ error: any Error) -> GradeReport {
-            checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))
+            checks.append(CheckResult(id: .engine, passed: false, reason: Self.engineFailed(error)))
             return GradeReport(
                 submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
                 engine: engineInfo, durationSeconds: Self.seconds(since: started), status: .error,
@@ -204,14 +206,15 @@ public struct Grader: Sendable {
             let breach = limitsInForce.confinement?.breaches().first
             let reason =
                 build.timedOut
-                ? say("grader.buildDidFinishWithin", ["seconds": "\(Int(limits.timeoutSeconds))"])
-                : breach.map { $0.message(limits) + ": " + output } ?? say("grader.buildFailed") + output
-            judged.checks.append(CheckResult(id: "builds", passed: false, message: reason))
+                ? Message("grader.buildDidFinishWithin", ["seconds": "\(Int(limits.timeoutSeconds))"])
+                : breach.map { .literal($0.message(limits) + ": " + output) }
+                    ?? Message("grader.buildFailed") + .literal(output)
+            judged.checks.append(CheckResult(id: .builds, passed: false, reason: reason))
             return judged
         }
         judged.checks.append(
             CheckResult(
-                id: "builds", passed: true, message: say("grader.dockerfileBuilds"), measured: keepImage ? tag : nil))
+                id: .builds, passed: true, reason: Message("grader.dockerfileBuilds"), measured: keepImage ? tag : nil))
         var gateContext = CheckContext(
             engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
             subjectImage: tag, runTimeout: runTimeout,
@@ -240,8 +243,8 @@ public struct Grader: Sendable {
         guard let outcome = grading.sizeTiers.evaluate(size) else {
             judged.checks.append(
                 CheckResult(
-                    id: "size", passed: false,
-                    message: say("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
+                    id: .size, passed: false,
+                    reason: Message("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
                     measured: size.displayed))
             judged.image = image
             return judged
@@ -250,10 +253,10 @@ public struct Grader: Sendable {
         let best = grading.sizeTiers.tiers.map(\.score).max() ?? 100
         judged.checks.append(
             CheckResult(
-                id: "size", passed: outcome.score > 0,
-                message: outcome.message + size.engineNoteSuffix
-                    + (gatesPassed ? "" : say("transcriptGrader.awardedGateFailed"))
-                    + (outcome.score < best ? size.explanationSuffix : ""),
+                id: .size, passed: outcome.score > 0,
+                reason: outcome.reason + .literal(size.engineNoteSuffix)
+                    + (gatesPassed ? nil : Message("transcriptGrader.awardedGateFailed"))
+                    + (outcome.score < best ? .literal(size.explanationSuffix) : nil),
                 measured: size.displayed))
         judged.score = gatesPassed ? outcome.score : 0
         judged.tier = gatesPassed ? outcome.tier : nil
@@ -280,23 +283,23 @@ public struct Grader: Sendable {
         guard engineInfo != nil else {
             judged.checks.append(
                 CheckResult(
-                    id: "engine", passed: false,
-                    message: say(
+                    id: .engine, passed: false,
+                    reason: Message(
                         "grader.engineAtAddressSilent", ["address": engine.address ?? say("grader.defaultAddress")])))
             return report(judged, status: .error)
         }
         guard await engine.resolveImage(image) != nil else {
             judged.checks.append(
                 CheckResult(
-                    id: "image", passed: false,
-                    message: say(
+                    id: .image, passed: false,
+                    reason: Message(
                         "grader.noImageOnEngine", ["image": image, "engine": engine.address ?? say("grader.theEngine")])
                 ))
             return report(judged)
         }
         judged.checks.append(
             CheckResult(
-                id: "image", passed: true, message: say("grader.imageEngine", ["image": "\(image)"]),
+                id: .image, passed: true, reason: Message("grader.imageEngine", ["image": "\(image)"]),
                 measured: image))
         var gateContext = CheckContext(
             engine: engine, workingDirectory: filesFolder ?? "", starterDirectory: StarterFiles.directory(of: chapter),
@@ -312,10 +315,11 @@ public struct Grader: Sendable {
             )
         } catch let failure as JudgementFailure {
             var failed = Judgement()
-            failed.checks = failure.checks + [CheckResult(id: "engine", passed: false, message: "\(failure.error)")]
+            failed.checks =
+                failure.checks + [CheckResult(id: .engine, passed: false, reason: Self.engineFailed(failure.error))]
             return report(failed, status: .error)
         } catch {
-            judged.checks.append(CheckResult(id: "engine", passed: false, message: "\(error)"))
+            judged.checks.append(CheckResult(id: .engine, passed: false, reason: Self.engineFailed(error)))
             return report(judged, status: .error)
         }
     }
@@ -337,6 +341,9 @@ public struct Grader: Sendable {
 extension Grader {
     /// Where graded images are tagged: `handson-grade/<chapter>`.
     var imageRepository: String { "handson-grade/\(chapter.id)" }
+
+    /// The engine failed partway: its own words, as it said them.
+    static func engineFailed(_ error: any Error) -> Message { Message("grader.engineFailed", ["error": "\(error)"]) }
 
 }
 
@@ -366,8 +373,8 @@ public final class StepImageLedger: Sendable {
 /// What makes a submission folder ungradable before anything is built.
 enum SubmissionInspection {
     struct Problem: Error {
-        let id: String
-        let message: String
+        let id: CheckID
+        let reason: Message
     }
 
     /// The Dockerfile's facts when the folder can be sent to the engine, else what stops it.
@@ -375,23 +382,24 @@ enum SubmissionInspection {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             return .failure(
-                Problem(id: "submission", message: say("grader.directoryFolder", ["directory": "\(directory)"])))
+                Problem(id: .submission, reason: Message("grader.directoryFolder", ["directory": "\(directory)"])))
         }
         guard FileManager.default.fileExists(atPath: "\(directory)/\(dockerfile)") else {
             return .failure(
-                Problem(id: "dockerfile", message: say("grader.dockerfileSubmission", ["dockerfile": "\(dockerfile)"])))
+                Problem(
+                    id: .dockerfile, reason: Message("grader.dockerfileSubmission", ["dockerfile": "\(dockerfile)"])))
         }
         guard let text = try? String(contentsOfFile: "\(directory)/\(dockerfile)", encoding: .utf8) else {
             return .failure(
                 Problem(
-                    id: "dockerfile", message: say("grader.dockerfileReadableText", ["dockerfile": "\(dockerfile)"])))
+                    id: .dockerfile, reason: Message("grader.dockerfileReadableText", ["dockerfile": "\(dockerfile)"])))
         }
         let facts: DockerfileFacts
         do { facts = try DockerfileFacts(text: text) } catch {
             return .failure(
                 Problem(
-                    id: "dockerfile",
-                    message: say(
+                    id: .dockerfile,
+                    reason: Message(
                         "grader.dockerfileCannotReadError", ["dockerfile": "\(dockerfile)", "error": "\(error)"])))
         }
         let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
@@ -408,8 +416,8 @@ enum SubmissionInspection {
                 if !(target == root || target.hasPrefix(root + "/")) {
                     return .failure(
                         Problem(
-                            id: "symlinks",
-                            message: say(
+                            id: .symlinks,
+                            reason: Message(
                                 "grader.pathSymbolicLinkPointing", ["path": "\(path)", "destination": "\(destination)"])
                         ))
                 }
@@ -418,8 +426,8 @@ enum SubmissionInspection {
             if total > limit {
                 return .failure(
                     Problem(
-                        id: "context-size",
-                        message: say(
+                        id: .contextSize,
+                        reason: Message(
                             "grader.submissionOverDecimalSent", ["decimal": "\(ByteFormatting.decimal(limit))"])))
             }
         }

@@ -117,7 +117,7 @@ struct RunCommand: Command {
                 ? style.green("✓ passed")
                 : outcome.status == .skipped ? style.yellow("– skipped") : style.red("✗ failed")
             io.err("\(mark) \(step.id)" + (outcome.reason.map { ": \($0)" } ?? ""))
-            for check in outcome.checks { io.err("   \(check.passed ? "✓" : "✗") \(check.id): \(check.message)") }
+            for check in outcome.checks { io.err("   \(check.passed ? "✓" : "✗") \(check.id): \(check.text())") }
         }
         let report = try await runner.run()
         if arguments.has("--json") {

@@ -114,7 +114,7 @@ struct DevCheckCommand: Command {
             io.err(
                 "  \(ok ? "graded " : "WRONG  ") \(chapter.id)/example \(example.name): \(report.score) (expected \(example.score))"
                     + (report.image.map { ", \($0.size)" } ?? "")
-                    + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map(\.message).joined(separator: "; ")))
+                    + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map { $0.text() }.joined(separator: "; ")))
             results.append(
                 ExampleResult(
                     name: example.name, expected: example.score, score: report.score, size: report.image?.size))

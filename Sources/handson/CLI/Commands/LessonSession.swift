@@ -56,7 +56,7 @@ enum CheckLines {
     static func print(_ results: [CheckResult], io: ConsoleIO) {
         let style = io.outputStyle
         for result in results {
-            io.out("\(result.passed ? style.green("✓") : style.red("✗")) \(result.id): \(result.message)")
+            io.out("\(result.passed ? style.green("✓") : style.red("✗")) \(result.id): \(result.text())")
         }
     }
 }

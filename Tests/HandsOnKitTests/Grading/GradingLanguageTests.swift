@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+@testable import HandsOnKit
+
+/// `grade` and `batch` (and the reports a batch writes) in each language: a line with words has a word of it.
+/// The engine and the grading effects are fakes, as in `GradingCoreTests`.
+@Suite("Grades and batches in each language")
+struct GradingLanguageTests {
+    static let course = URL(fileURLWithPath: GradingCoreTests.chapters).deletingLastPathComponent().path
+
+    @Test(arguments: [Language.ja, .ko])
+    func gradeAndBatchSpeakTheLanguageAsked(language: Language) async throws {
+        let folder = try GradingCoreTests.classFolder(["ann": 5_000_000, "bob": 50_000_000, "cy": 5_000_000])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "".write(toFile: "\(folder)/cy/broken", atomically: true, encoding: .utf8)
+        let runner = FakeDockerHosts()
+        let effects = GradingEffects(
+            host: GradingCoreTests.host, confinements: FakeConfinements(), now: { Date() })
+        let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": Self.course]
+        let lang = ["--lang", language.rawValue]
+        func run(_ arguments: [String]) async -> CLIRun {
+            await CLIRun.run(arguments + lang, runner: runner, environment: environment, gradingEffects: effects)
+        }
+        for answer in ["ann", "bob", "cy"] {
+            let graded = await run(["grade", "--chapter", "build-limits", "\(folder)/\(answer)"])
+            #expect(graded.exitCode == 0, "\(graded.stderr)")
+            let stray = Self.strayLines(graded.stdout + graded.stderr, language: language)
+            #expect(stray.isEmpty, "grade \(answer) in \(language): \(stray)")
+        }
+        // `grade --json`: every check with its reason's key, its message in the language asked.
+        let json = await run(["grade", "--chapter", "build-limits", "\(folder)/bob", "--json"])
+        let graded = try JSONDecoder().decode(GradeReport.self, from: Data(json.stdout.utf8))
+        #expect(graded.checks.allSatisfy { $0.reason != nil }, "\(json.stdout)")
+        let size = try #require(graded.checks.first { $0.id == .size })
+        #expect(size.reason?.then?.first?.key == "sizeTiers.labelGivesScore")
+        #expect(CourseLanguageTests.isIn(language, size.message), "\(size.message)")
+        let reports = "\(folder)/reports"
+        let batch = await run(["batch", "--chapter", "build-limits", folder, "--out", reports, "--jobs", "2"])
+        #expect(batch.exitCode == 0, "\(batch.stderr)")
+        let stray = Self.strayLines(batch.stdout + batch.stderr, language: language)
+        #expect(stray.isEmpty, "batch in \(language): \(stray)")
+        for page in ["report.html", "scoreboard.html"] {
+            let html = try String(contentsOfFile: "\(reports)/\(page)", encoding: .utf8)
+            let text = Self.visibleLines(html)
+            let strayText = Self.strayLines(text, language: language)
+            #expect(strayText.isEmpty, "\(page) in \(language): \(strayText)")
+        }
+    }
+
+    /// Names are no words of a language: the answers', the checks' and the fixture chapter's title (English only).
+    static let names = ["Build limits (test fixture)", "prints-ok", "builds", "size", "ann", "bob", "cy"]
+
+    static func strayLines(_ output: String, language: Language) -> [String] {
+        let untitled = output.replacingOccurrences(of: "Build limits (test fixture)", with: "")
+        let unnamed = names.dropFirst().reduce(untitled) { text, name in
+            text.replacingOccurrences(
+                of: "\\b\(NSRegularExpression.escapedPattern(for: name))\\b", with: "", options: .regularExpression)
+        }
+        return CourseLanguageTests.strayLines(unnamed, language: language)
+    }
+
+    /// The text a reader sees on a page: tags, scripts and styles taken out, one line per run of text.
+    static func visibleLines(_ html: String) -> String {
+        var text = html
+        for block in ["script", "style"] {
+            while let open = text.range(of: "<\(block)"),
+                let close = text.range(of: "</\(block)>", range: open.upperBound..<text.endIndex)
+            {
+                text.removeSubrange(open.lowerBound..<close.upperBound)
+            }
+        }
+        return text.replacingOccurrences(of: "<[^>]*>", with: "\n", options: .regularExpression)
+            .split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .joined(separator: "\n")
+    }
+}
