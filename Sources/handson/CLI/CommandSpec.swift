@@ -7,27 +7,27 @@ public struct OptionSpec: Sendable {
     public let valueName: String?
     public let help: String
 
-    public init(_ name: String, value valueName: String? = nil, help: String) {
-        self.name = name
+    public init(_ key: OptionKey, value valueName: String? = nil, help: String) {
+        self.name = key.rawValue
         self.valueName = valueName
         self.help = help
     }
 
-    public static let json = OptionSpec("--json", help: "Print the result as JSON on stdout.")
+    public static let json = OptionSpec(.json, help: "Print the result as JSON on stdout.")
     public static let engine = OptionSpec(
-        "--engine", value: "docker|podman",
+        .engine, value: "docker|podman",
         help: "Container engine to use (default: whichever answers, docker first).")
     /// The language of check messages and reports, for the commands whose output is not a learner's.
     public static let reportLanguage = OptionSpec(
-        "--lang", value: Language.allCases.map(\.rawValue).joined(separator: "|"),
+        .lang, value: Language.allCases.map(\.rawValue).joined(separator: "|"),
         help: "Language of the check messages and reports (en, ja, ko); default en.")
     /// How long a gate's container may run, for `grade` and `batch`.
     public static let runTimeout = OptionSpec(
-        "--run-timeout", value: "seconds",
+        .runTimeout, value: "seconds",
         help: "Limit for health and command gates (default \(Int(Grader.defaultRunTimeout))).")
     /// Added to every command that takes `--engine`.
     public static let host = OptionSpec(
-        "--host", value: "address",
+        .host, value: "address",
         help: "The engine's address: unix:///path, tcp://host:port, ssh://user@host or context:NAME "
             + "(docker: DOCKER_HOST or DOCKER_CONTEXT; podman: CONTAINER_HOST or CONTAINER_CONNECTION).")
 }

@@ -106,7 +106,7 @@ public enum HandsOnCLI {
     static func messageLanguage(_ arguments: ParsedArguments, following environment: [String: String]) throws
         -> Language
     {
-        if let asked = arguments.value("--lang") {
+        if let asked = arguments.value(.lang) {
             guard let language = Language(rawValue: asked) else {
                 throw UsageError(
                     say(

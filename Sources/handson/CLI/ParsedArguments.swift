@@ -9,20 +9,20 @@ public struct ParsedArguments: Sendable, Equatable {
 
     public init() {}
 
-    public func has(_ flag: String) -> Bool { flags.contains(flag) }
-    public func value(_ option: String) -> String? { values[option] }
+    public func has(_ flag: OptionKey) -> Bool { flags.contains(flag.rawValue) }
+    public func value(_ option: OptionKey) -> String? { values[option.rawValue] }
 
     /// A positive number of seconds (or any positive number) given to an option, or the default.
-    public func positiveNumber(_ option: String, default fallback: Double) throws -> Double {
-        guard let text = values[option] else { return fallback }
+    public func positiveNumber(_ option: OptionKey, default fallback: Double) throws -> Double {
+        guard let text = values[option.rawValue] else { return fallback }
         guard let number = Double(text), number > 0, number.isFinite else {
             throw UsageError("\(option) takes a positive number, not '\(text)'")
         }
         return number
     }
 
-    public func positiveInteger(_ option: String, default fallback: Int) throws -> Int {
-        guard let text = values[option] else { return fallback }
+    public func positiveInteger(_ option: OptionKey, default fallback: Int) throws -> Int {
+        guard let text = values[option.rawValue] else { return fallback }
         guard let number = Int(text), number > 0 else {
             throw UsageError("\(option) takes a positive whole number, not '\(text)'")
         }

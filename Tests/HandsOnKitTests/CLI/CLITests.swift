@@ -111,11 +111,11 @@ struct CLITests {
     @Test func optionValuesAreReadInBothSpellings() async throws {
         let spec = CommandSpec(["x"], summary: "", positionals: 0...2, options: [.engine, .json])
         let spaced = try ParsedArguments.parse(["--engine", "podman", "a", "--json", "--", "-b"], for: spec)
-        #expect(spaced.value("--engine") == "podman")
-        #expect(spaced.has("--json"))
+        #expect(spaced.value(.engine) == "podman")
+        #expect(spaced.has(.json))
         #expect(spaced.positionals == ["a", "-b"])
         let joined = try ParsedArguments.parse(["--engine=docker"], for: spec)
-        #expect(joined.value("--engine") == "docker")
+        #expect(joined.value(.engine) == "docker")
     }
 }
 

@@ -9,37 +9,37 @@ struct BatchCommand: Command {
         ["batch"], summary: "Grade every sub-folder of a class folder in parallel and write reports (resumable).",
         arguments: "<submissions-dir> | --teams FILE --image NAME [--files DIR]", positionals: 0...1,
         options: [
-            OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."),
+            OptionSpec(.chapter, value: "id", help: "The problem (a chapter with a grading section)."),
             OptionSpec(
-                "--out", value: "dir",
+                .out, value: "dir",
                 help: "The report folder: results/ (one JSON per answer), results.json, "
                     + "results.csv, junit.xml, report.html."),
-            OptionSpec("--jobs", value: "N", help: "Answers graded at a time on the one engine (default: its CPUs)."),
+            OptionSpec(.jobs, value: "N", help: "Answers graded at a time on the one engine (default: its CPUs)."),
             OptionSpec(
-                "--hosts", value: "HOST[=JOBS[@CPUS]],...",
+                .hosts, value: "HOST[=JOBS[@CPUS]],...",
                 help: "Grade on several engines: unix://, tcp://, ssh://user@host "
                     + "or context:NAME, each taking JOBS answers at a time (default: its CPUs), pinned to CPUS if given."
             ),
-            OptionSpec("--hosts-file", value: "file", help: "The same, one HOST[=JOBS] a line (# starts a comment)."),
+            OptionSpec(.hostsFile, value: "file", help: "The same, one HOST[=JOBS] a line (# starts a comment)."),
             OptionSpec(
-                "--teams", value: "file",
+                .teams, value: "file",
                 help: "Grade each team's own machine: `TEAM HOST` a line; every team's --image is "
                     + "graded on its HOST, all at once, nothing built."),
-            OptionSpec("--image", value: "name", help: "With --teams, the image each team built on its machine."),
+            OptionSpec(.image, value: "name", help: "With --teams, the image each team built on its machine."),
             OptionSpec(
-                "--files", value: "dir",
+                .files, value: "dir",
                 help: "With --teams, the folder on each team's machine that holds the protected files."),
             .runTimeout,
             .engine,
-            OptionSpec("--regrade", help: "Grade every answer again, not only those without a saved result."),
+            OptionSpec(.regrade, help: "Grade every answer again, not only those without a saved result."),
             OptionSpec(
-                "--follow",
+                .follow,
                 help: "Keep running: grade each answer again whenever its folder's contents change "
                     + "(a contest), rewriting scoreboard.html after each grade; Ctrl-C stops."),
             OptionSpec(
-                "--interval", value: "seconds",
+                .interval, value: "seconds",
                 help: "With --follow, time between looks at the class folder (default 2)."),
-            OptionSpec("--keep", help: "Leave the built images for inspection."), .reportLanguage,
+            OptionSpec(.keep, help: "Leave the built images for inspection."), .reportLanguage,
         ] + BuildLimitOptions.specs,
         discussion: """
             Each sub-folder (not hidden) is one submission, named by its folder, graded as `handson grade` grades it.
@@ -63,30 +63,30 @@ struct BatchCommand: Command {
             """)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        guard let chapterID = arguments.value("--chapter") else {
+        guard let chapterID = arguments.value(.chapter) else {
             throw UsageError(say("cli.batch.chapterRequiredChapterIctsc"))
         }
-        guard let out = arguments.value("--out") else { throw UsageError(say("cli.batch.outRequiredFolderReports")) }
-        if arguments.value("--teams") != nil {
+        guard let out = arguments.value(.out) else { throw UsageError(say("cli.batch.outRequiredFolderReports")) }
+        if arguments.value(.teams) != nil {
             return try await Self.gradeTeamMachines(arguments, chapterID: chapterID, out: out, context: context)
         }
-        for option in ["--image", "--files"] where arguments.value(option) != nil {
+        for option in [OptionKey.image, .files] where arguments.value(option) != nil {
             throw UsageError(say("cli.batch.teams", ["option": "\(option)"]))
         }
         guard arguments.positionals.count == 1 else { throw UsageError(say("cli.batch.giveClassFolderOne")) }
-        let jobs = arguments.value("--jobs") == nil ? nil : try arguments.positiveInteger("--jobs", default: 1)
+        let jobs = arguments.value(.jobs) == nil ? nil : try arguments.positiveInteger(.jobs, default: 1)
         let addresses = try Self.addresses(from: arguments, in: context)
         if jobs != nil && !addresses.isEmpty { throw UsageError(say("cli.batch.jobsOneEngineHosts")) }
-        let follow = arguments.has("--follow")
-        if follow && arguments.has("--regrade") { throw UsageError(say("cli.batch.followKeepsEveryGrade")) }
-        let interval = try arguments.positiveNumber("--interval", default: 2)
-        if arguments.value("--interval") != nil && !follow { throw UsageError(say("cli.batch.intervalFollow")) }
+        let follow = arguments.has(.follow)
+        if follow && arguments.has(.regrade) { throw UsageError(say("cli.batch.followKeepsEveryGrade")) }
+        let interval = try arguments.positiveNumber(.interval, default: 2)
+        if arguments.value(.interval) != nil && !follow { throw UsageError(say("cli.batch.intervalFollow")) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let classFolder = context.absolutePath(arguments.positionals[0])
         let grader = try GraderOptions.grader(chapter: chapter, engine: nil, arguments: arguments, context: context)
         let store = try BatchResultStore(directory: context.absolutePath(out), chapter: chapter.id)
-        if arguments.has("--regrade") { try store.removeAll() }
+        if arguments.has(.regrade) { try store.removeAll() }
         // The engines are checked once the class folder is known to hold answers.
         let answers = try ClassBatch(chapter: chapter, grader: grader, engines: [], store: store).answers(
             in: classFolder)
@@ -230,12 +230,12 @@ struct BatchCommand: Command {
         async throws -> Int32
     {
         guard arguments.positionals.isEmpty else { throw UsageError(say("cli.batch.teamsGradesTeamsMachines")) }
-        guard let image = arguments.value("--image") else { throw UsageError(say("cli.batch.teamsNeedsImageName")) }
-        for option in ["--hosts", "--hosts-file", "--host", "--jobs", "--follow"]
+        guard let image = arguments.value(.image) else { throw UsageError(say("cli.batch.teamsNeedsImageName")) }
+        for option in [OptionKey.hosts, .hostsFile, .host, .jobs, .follow]
         where arguments.value(option) != nil || arguments.has(option) {
             throw UsageError(say("cli.batch.doesGoTeamsEach", ["option": "\(option)"]))
         }
-        let path = context.absolutePath(arguments.value("--teams")!)
+        let path = context.absolutePath(arguments.value(.teams)!)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw UsageError(say("cli.batch.cannotReadTeamsFile", ["path": "\(path)"]))
         }
@@ -251,7 +251,7 @@ struct BatchCommand: Command {
             say("cli.batch.gradingTeamMachines", ["image": image, "count": "\(teams.count)", "id": chapter.id]))
         let batch = ClassBatch(chapter: chapter, grader: grader, engines: [], store: store)
         let outcome = try await batch.run(
-            .teams(teams, image: image, filesFolder: arguments.value("--files"))
+            .teams(teams, image: image, filesFolder: arguments.value(.files))
         ) { event in
             switch event {
             case .teamGraded(let report, let saveError): io.err(gradeLine(report, saveError: saveError))
@@ -267,11 +267,11 @@ struct BatchCommand: Command {
     static func addresses(from arguments: ParsedArguments, in context: CommandContext) throws -> [EngineAddress] {
         var addresses: [EngineAddress] = []
         do {
-            if let list = arguments.value("--hosts") {
+            if let list = arguments.value(.hosts) {
                 addresses += try EngineAddress.parseList(list)
                 if addresses.isEmpty { throw UsageError(say("cli.batch.hostsNeedsLeastOne")) }
             }
-            if let file = arguments.value("--hosts-file") {
+            if let file = arguments.value(.hostsFile) {
                 let path = context.absolutePath(file)
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                     throw UsageError(say("cli.batch.cannotReadHostsFile", ["path": "\(path)"]))
@@ -283,7 +283,7 @@ struct BatchCommand: Command {
         } catch let error as EngineAddressError {
             throw UsageError("--hosts: \(error)")
         }
-        if arguments.value("--host") != nil && !addresses.isEmpty {
+        if arguments.value(.host) != nil && !addresses.isEmpty {
             throw UsageError(say("cli.batch.useHostOneEngine"))
         }
         return addresses

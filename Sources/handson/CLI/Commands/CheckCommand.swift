@@ -8,10 +8,10 @@ struct CheckCommand: Command {
         options: [
             .engine, .json, LessonSession.languageOption,
             OptionSpec(
-                "--watch",
+                .watch,
                 help: "The live view of `handson watch`: checked again on every file change and engine event."),
             OptionSpec(
-                "--every", value: "seconds", help: "With --watch, also check again this often (engine-only changes)."),
+                .every, value: "seconds", help: "With --watch, also check again this often (engine-only changes)."),
         ],
         discussion:
             "Exit 0 when the step passed, 1 when a check failed. --watch uses inotify where the kernel has it and "
@@ -19,9 +19,9 @@ struct CheckCommand: Command {
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let every: Double? =
-            arguments.value("--every") == nil ? nil : try arguments.positiveNumber("--every", default: 0)
+            arguments.value(.every) == nil ? nil : try arguments.positiveNumber(.every, default: 0)
         let engine = try await EngineOption.engine(from: arguments, in: context)
-        guard arguments.has("--watch") else { return try await checkOnce(arguments, context, engine) }
+        guard arguments.has(.watch) else { return try await checkOnce(arguments, context, engine) }
         // The same live view as `handson watch`.
         var view = LiveView(
             session: try LessonSession.open(arguments, in: context), engine: engine, context: context,
@@ -39,7 +39,7 @@ struct CheckCommand: Command {
         let advanced = session.progress.record(results, for: step, in: session.chapter)
         try session.progress.save(in: session.directory)
         let passed = results.allSatisfy(\.passed)
-        if arguments.has("--json") {
+        if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(results))
             return passed ? ExitCode.success : ExitCode.failure
         }
@@ -73,9 +73,9 @@ struct RunCommand: Command {
         summary: "Run a chapter's steps on the engine (with --solution, the reference solution) and grade each.",
         arguments: "<chapter>", positionals: 1...1,
         options: [
-            .engine, .json, OptionSpec("--solution", help: "Use each step's reference solution."),
-            OptionSpec("--step", value: "id", help: "Run only this step (and the steps it needs)."),
-            OptionSpec("--offline", help: "Do not try to pull base images; build stand-ins."),
+            .engine, .json, OptionSpec(.solution, help: "Use each step's reference solution."),
+            OptionSpec(.step, value: "id", help: "Run only this step (and the steps it needs)."),
+            OptionSpec(.offline, help: "Do not try to pull base images; build stand-ins."),
         ],
         discussion: "Works in a temporary copy of the starter and removes the containers and images it made. "
             + "A step whose base image cannot be had is skipped with the reason, not failed. Exit 0 when no step failed."
@@ -84,7 +84,7 @@ struct RunCommand: Command {
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
-        if let step = arguments.value("--step"), chapter.step(step) == nil {
+        if let step = arguments.value(.step), chapter.step(step) == nil {
             throw UsageError(
                 say(
                     "cli.check.stepSteps",
@@ -97,13 +97,13 @@ struct RunCommand: Command {
         let io = context.io
         let progress = ProgressReporter(io: io)
         var preparer = LabPreparer(engine: engine, environment: context.environment)
-        if arguments.has("--offline") { preparer.allowPull = false }
+        if arguments.has(.offline) { preparer.allowPull = false }
         // Images the lab can make are made; others (alpine) leave the steps that need them skipped.
         _ = try await preparer.prepare(chapter.baseImages.compactMap(LabImage.named), progress: progress)
 
         var runner = ChapterRunner(chapter: chapter, engine: engine)
-        runner.useSolution = arguments.has("--solution")
-        runner.onlyStep = arguments.value("--step")
+        runner.useSolution = arguments.has(.solution)
+        runner.onlyStep = arguments.value(.step)
         runner.onOutput = { _, data in io.err(io.errorStyle.dim(String(decoding: data, as: UTF8.self)), terminator: "")
         }
         let style = io.errorStyle
@@ -120,7 +120,7 @@ struct RunCommand: Command {
             for check in outcome.checks { io.err("   \(check.passed ? "✓" : "✗") \(check.id): \(check.text())") }
         }
         let report = try await runner.run()
-        if arguments.has("--json") {
+        if arguments.has(.json) {
             io.out(try JSONOutput.encode(report))
         } else {
             io.out("\(chapter.id): score \(report.score)")

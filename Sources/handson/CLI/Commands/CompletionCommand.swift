@@ -40,12 +40,12 @@ struct CompletionWords {
 
     /// The values an option takes, where they are few and known.
     func values(of option: String) -> [String]? {
-        switch option {
-        case "--engine": return EngineKind.allCases.map(\.rawValue)
-        case "--chapter": return chapterIDs
-        case "--step": return stepIDs
-        case "--lang": return Language.allCases.map(\.rawValue)
-        case "--format": return ["text", "json", "classroom"]
+        switch OptionKey(rawValue: option) {
+        case .engine: return EngineKind.allCases.map(\.rawValue)
+        case .chapter: return chapterIDs
+        case .step: return stepIDs
+        case .lang: return Language.allCases.map(\.rawValue)
+        case .format: return ["text", "json", "classroom"]
         default: return nil
         }
     }

@@ -9,8 +9,8 @@ struct DemoCommand: Command {
         summary: "Build the sample app single-stage and from scratch, run it on 9091, curl /health, compare sizes.",
         options: [
             .engine, .json,
-            OptionSpec("--keep", help: "Leave the images (go-image:base, go-image:scratch) afterwards."),
-            OptionSpec("--port", value: "port", help: "Host port for the container (default 9091)."),
+            OptionSpec(.keep, help: "Leave the images (go-image:base, go-image:scratch) afterwards."),
+            OptionSpec(.port, value: "port", help: "Host port for the container (default 9091)."),
         ])
 
     struct Measurement: Codable {
@@ -30,7 +30,7 @@ struct DemoCommand: Command {
     }
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        let port = try arguments.positiveInteger("--port", default: DoctorCommand.coursePort)
+        let port = try arguments.positiveInteger(.port, default: DoctorCommand.coursePort)
         let layout = try ProjectLayout.require(in: context)
         let engine = try await EngineOption.engine(from: arguments, in: context)
         let io = context.io
@@ -48,7 +48,7 @@ struct DemoCommand: Command {
 
         let containerName = "go-container"
         let images = ["go-image:base", "go-image:scratch"]
-        let keep = arguments.has("--keep")
+        let keep = arguments.has(.keep)
         var buildOutputs: [String] = []
         return try await withCleanUp {
             try await demonstrate(
@@ -107,7 +107,7 @@ struct DemoCommand: Command {
         let outcome = Outcome(
             engine: info, images: measured, healthStatus: health.httpStatus, healthBody: health.body,
             healthy: health.isHealthy, secondsToHealthy: health.elapsedSeconds)
-        if arguments.has("--json") {
+        if arguments.has(.json) {
             io.out(try JSONOutput.encode(outcome))
         } else {
             let style = io.outputStyle

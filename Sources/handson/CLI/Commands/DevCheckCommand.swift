@@ -6,7 +6,7 @@ struct DevCheckCommand: Command {
     let spec = CommandSpec(
         ["dev", "check"], summary: "Validate every chapter and prove each step's reference solution on the engine.",
         arguments: "[chapter...]", positionals: 0...50,
-        options: [.engine, .json, OptionSpec("--schema-only", help: "Only load and validate; run nothing.")],
+        options: [.engine, .json, OptionSpec(.schemaOnly, help: "Only load and validate; run nothing.")],
         discussion: """
             Loads every chapter under Chapters/ (schema, referenced files, step order, tiers), then runs each with
             --solution: every step must pass, or be skipped because a base image cannot be had here.
@@ -52,7 +52,7 @@ struct DevCheckCommand: Command {
                         ]))
             }
         }
-        if arguments.has("--schema-only") {
+        if arguments.has(.schemaOnly) {
             return errors.isEmpty && hintProblems.isEmpty ? ExitCode.success : ExitCode.failure
         }
 
@@ -81,7 +81,7 @@ struct DevCheckCommand: Command {
                         && examples.allSatisfy { $0.score == $0.expected },
                     durationSeconds: Date().timeIntervalSince(started)))
         }
-        if arguments.has("--json") {
+        if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(reports))
         } else {
             for report in reports {

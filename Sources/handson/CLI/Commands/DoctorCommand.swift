@@ -97,7 +97,7 @@ struct DoctorCommand: Command {
                 detail: portFree ? "free" : "in use: stop what listens there (`docker ps` may show a go-container)"))
 
         let ready = findings.allSatisfy(\.ok)
-        if arguments.has("--json") {
+        if arguments.has(.json) {
             context.io.out(
                 try JSONOutput.encode(
                     Report(

@@ -4,7 +4,7 @@ import HandsOnKit
 enum EngineOption {
     /// The engine `--engine` (or `HANDSON_ENGINE`) asks for, nil for "whichever answers".
     static func kind(from arguments: ParsedArguments, in context: CommandContext) throws -> EngineKind? {
-        if let name = arguments.value("--engine") {
+        if let name = arguments.value(.engine) {
             guard let kind = EngineKind(rawValue: name) else {
                 throw UsageError(say("cli.engineOption.engineTakesDockerPodman", ["name": "\(name)"]))
             }
@@ -16,7 +16,7 @@ enum EngineOption {
     static func engine(from arguments: ParsedArguments, in context: CommandContext) async throws -> ContainerEngine {
         let preferred = try kind(from: arguments, in: context)
         var environment: [String: String]?
-        if let host = arguments.value("--host") {
+        if let host = arguments.value(.host) {
             guard !host.isEmpty else { throw UsageError(say("cli.engineOption.hostNeedsAddressUnix")) }
             // The address goes to whichever engine answers: docker reads DOCKER_HOST (or DOCKER_CONTEXT), podman
             // CONTAINER_HOST (or CONTAINER_CONNECTION).

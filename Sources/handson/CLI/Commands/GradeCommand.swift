@@ -8,24 +8,24 @@ struct GradeCommand: Command {
         ["grade"], summary: "Grade one answer folder for a chapter with a grading section (builds it on the engine).",
         arguments: "<submission-dir> | --transcript FILE | --image NAME [--files DIR]", positionals: 0...1,
         options: [
-            OptionSpec("--chapter", value: "id", help: "The problem (a chapter with a grading section)."), .json,
+            OptionSpec(.chapter, value: "id", help: "The problem (a chapter with a grading section)."), .json,
             .engine,
             OptionSpec(
-                "--format", value: "text|json|classroom",
+                .format, value: "text|json|classroom",
                 help: "How to print the grade: text (default), json (as --json), "
                     + "or classroom (GitHub Classroom's autograding result: version, status, max_score, tests)."),
             OptionSpec(
-                "--transcript", value: "file",
+                .transcript, value: "file",
                 help: "Grade a pasted answer (listings and curl output) instead; '-' reads stdin."),
             OptionSpec(
-                "--image", value: "name",
+                .image, value: "name",
                 help: "Grade this image as it is on the engine (--host: a team's machine); nothing is built."),
             OptionSpec(
-                "--files", value: "dir",
+                .files, value: "dir",
                 help: "With --image, the folder on the engine's machine that holds the protected files "
                     + "(read there through a throw-away container, read-only)."),
             .runTimeout,
-            OptionSpec("--keep", help: "Leave the built image for inspection."), .reportLanguage,
+            OptionSpec(.keep, help: "Leave the built image for inspection."), .reportLanguage,
         ] + BuildLimitOptions.specs,
         discussion: """
             With --image, the answer is the state of the engine's machine, as in ICTSC: the image a team built there
@@ -38,14 +38,14 @@ struct GradeCommand: Command {
             """)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        guard let chapterID = arguments.value("--chapter") else {
+        guard let chapterID = arguments.value(.chapter) else {
             throw UsageError(say("cli.batch.chapterRequiredChapterIctsc"))
         }
-        let transcript = arguments.value("--transcript")
-        let image = arguments.value("--image")
+        let transcript = arguments.value(.transcript)
+        let image = arguments.value(.image)
         let sources = [transcript != nil, image != nil, arguments.positionals.count == 1].filter { $0 }.count
         guard sources == 1 else { throw UsageError(say("cli.grade.giveEitherSubmissionFolder")) }
-        if arguments.value("--files") != nil && image == nil {
+        if arguments.value(.files) != nil && image == nil {
             throw UsageError(say("cli.grade.filesImageFolderEngine"))
         }
         _ = try Self.format(arguments)
@@ -63,7 +63,7 @@ struct GradeCommand: Command {
         if let image {
             let name = engine.address ?? image
             return try show(
-                await grader.gradeImage(image, name: name, filesFolder: arguments.value("--files")), arguments, context)
+                await grader.gradeImage(image, name: name, filesFolder: arguments.value(.files)), arguments, context)
         }
         // Said before anything is built: an untrusted answer builds only where its limits hold, or with the opt-in.
         let plan = grader.limitPlan(engineInfo: await engine.cachedInfo())
@@ -93,11 +93,11 @@ struct GradeCommand: Command {
 
     /// `--format`, with `--json` as the short way to say `--format json`.
     static func format(_ arguments: ParsedArguments) throws -> String {
-        let format = arguments.value("--format") ?? (arguments.has("--json") ? "json" : "text")
+        let format = arguments.value(.format) ?? (arguments.has(.json) ? "json" : "text")
         guard ["text", "json", "classroom"].contains(format) else {
             throw UsageError(say("cli.grade.formatTakesTextJson", ["format": "\(format)"]))
         }
-        if arguments.has("--json") && format != "json" {
+        if arguments.has(.json) && format != "json" {
             throw UsageError(say("cli.grade.jsonFormatAskTwo", ["format": "\(format)"]))
         }
         return format
@@ -121,8 +121,8 @@ enum GraderOptions {
         }
         grader.limits = try BuildLimitOptions.limits(from: arguments)
         grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
-        grader.runTimeout = try arguments.positiveNumber(OptionSpec.runTimeout.name, default: Grader.defaultRunTimeout)
-        grader.keepImage = arguments.has("--keep")
+        grader.runTimeout = try arguments.positiveNumber(.runTimeout, default: Grader.defaultRunTimeout)
+        grader.keepImage = arguments.has(.keep)
         return grader
     }
 }

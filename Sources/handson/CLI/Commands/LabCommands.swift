@@ -7,7 +7,7 @@ struct LabPrepareCommand: Command {
         ["lab", "prepare"],
         summary: "Make sure every base image the chapters use exists (pull, or build a local stand-in).",
         options: [
-            .engine, .json, OptionSpec("--offline", help: "Do not try to pull; build stand-ins for what is missing."),
+            .engine, .json, OptionSpec(.offline, help: "Do not try to pull; build stand-ins for what is missing."),
         ],
         discussion: """
             Images present on the engine are used as they are. A missing one is pulled; when the pull fails
@@ -18,11 +18,11 @@ struct LabPrepareCommand: Command {
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let engine = try await EngineOption.engine(from: arguments, in: context)
         var preparer = LabPreparer(engine: engine, environment: context.environment)
-        if arguments.has("--offline") { preparer.allowPull = false }
+        if arguments.has(.offline) { preparer.allowPull = false }
         let progress = ProgressReporter(io: context.io)
         progress.step("Lab images on \(engine.kind.rawValue):")
         let statuses = try await preparer.prepare(progress: progress)
-        if arguments.has("--json") {
+        if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(statuses))
         } else {
             LabStatusTable.print(statuses, io: context.io)
@@ -41,7 +41,7 @@ struct LabListCommand: Command {
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let engine = try await EngineOption.engine(from: arguments, in: context)
         let statuses = await LabPreparer(engine: engine, environment: context.environment).survey()
-        if arguments.has("--json") {
+        if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(statuses))
         } else {
             LabStatusTable.print(statuses, io: context.io)

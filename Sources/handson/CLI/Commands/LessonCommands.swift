@@ -27,7 +27,7 @@ struct ChaptersCommand: Command {
                 gradable: chapter.grading != nil)
         }
         for error in errors { context.io.err("warning: \(error)") }
-        if arguments.has("--json") {
+        if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(rows))
         } else if rows.isEmpty {
             context.io.out(say("cli.lessons.chaptersYet", ["chaptersDirectory": "\(layout.chaptersDirectory)"]))

@@ -7,11 +7,11 @@ struct ProbeCommand: Command {
         ["probe"], summary: "Wait until a URL answers healthy (polls every 50 ms) and print how long it took.",
         arguments: "<url>", positionals: 1...1,
         options: [
-            OptionSpec("--deadline", value: "seconds", help: "Give up after this long (default 30)."),
-            OptionSpec("--status", value: "code", help: "The HTTP status wanted (default 200)."),
-            OptionSpec("--field", value: "name", help: "A JSON field of the body to check (default status)."),
-            OptionSpec("--equals", value: "value", help: "The value that field must have (default Healthy)."),
-            OptionSpec("--any-body", help: "Accept any body with the wanted status."),
+            OptionSpec(.deadline, value: "seconds", help: "Give up after this long (default 30)."),
+            OptionSpec(.status, value: "code", help: "The HTTP status wanted (default 200)."),
+            OptionSpec(.field, value: "name", help: "A JSON field of the body to check (default status)."),
+            OptionSpec(.equals, value: "value", help: "The value that field must have (default Healthy)."),
+            OptionSpec(.anyBody, help: "Accept any body with the wanted status."),
             .json,
         ],
         discussion: """
@@ -25,18 +25,18 @@ struct ProbeCommand: Command {
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw UsageError(say("cli.probe.giveHttpHttpsUrl", ["url": "\(url)"]))
         }
-        let deadline = try arguments.positiveNumber("--deadline", default: 30)
-        let status = try arguments.positiveInteger("--status", default: 200)
-        let anyBody = arguments.has("--any-body")
+        let deadline = try arguments.positiveNumber(.deadline, default: 30)
+        let status = try arguments.positiveInteger(.status, default: 200)
+        let anyBody = arguments.has(.anyBody)
         let expectation = HTTPExpectation(
-            url: url, status: status, jsonField: anyBody ? nil : arguments.value("--field") ?? "status",
-            equals: anyBody ? nil : arguments.value("--equals") ?? "Healthy", deadlineSeconds: deadline)
+            url: url, status: status, jsonField: anyBody ? nil : arguments.value(.field) ?? "status",
+            equals: anyBody ? nil : arguments.value(.equals) ?? "Healthy", deadlineSeconds: deadline)
         let check = HTTPCheck(expectation: expectation)
         let observation = try await HealthProbe(runner: context.runner).waitUntil(url: url, deadlineSeconds: deadline) {
             check.satisfied($0)
         }
         let satisfied = check.satisfied(observation)
-        if arguments.has("--json") {
+        if arguments.has(.json) {
             context.io.out(
                 try JSONOutput.encode(
                     ProbeOutcome(

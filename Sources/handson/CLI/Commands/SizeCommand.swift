@@ -11,7 +11,7 @@ struct SizeCommand: Command {
         options: [
             .engine, .json,
             OptionSpec(
-                "--base", value: "image",
+                .base, value: "image",
                 help: "Another image the lowest layers may come from "
                     + "(the lab images are always looked for)."), LessonSession.languageOption,
         ],
@@ -31,8 +31,8 @@ struct SizeCommand: Command {
             return ExitCode.failure
         }
         let report = try await engine.sizeReport(
-            resolved, store: await engine.cachedInfo()?.store, bases: arguments.value("--base").map { [$0] } ?? [])
-        if arguments.has("--json") {
+            resolved, store: await engine.cachedInfo()?.store, bases: arguments.value(.base).map { [$0] } ?? [])
+        if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(report))
         } else {
             SizeTable(report: report, style: context.io.outputStyle).lines(reference: reference).forEach {
