@@ -8,18 +8,8 @@ public struct StepOutcome: Sendable, Codable, Equatable {
     public let status: Status
     public let reason: String?
     public let checks: [CheckResult]
+    /// Seconds the step took, to the hundredth.
     public let durationSeconds: Double
-
-    enum CodingKeys: String, CodingKey { case id, status, reason, checks, durationSeconds }
-
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(status, forKey: .status)
-        try container.encode(reason, forKey: .reason)
-        try container.encode(checks, forKey: .checks)
-        try container.encode((durationSeconds * 100).rounded() / 100, forKey: .durationSeconds)
-    }
 }
 
 public struct ChapterRunReport: Sendable, Codable {
@@ -114,11 +104,11 @@ public struct ChapterRunner: Sendable {
     private func run(_ step: Step, in work: String, passed: Set<String>, made: MadeByCommands) async throws
         -> StepOutcome
     {
-        let started = Date()
+        let started = ContinuousClock.now
         func outcome(_ status: StepOutcome.Status, _ reason: String?, _ checks: [CheckResult] = []) -> StepOutcome {
             StepOutcome(
                 id: step.id, status: status, reason: reason, checks: checks,
-                durationSeconds: Date().timeIntervalSince(started))
+                durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds)
         }
         for missing in step.requiresImages {
             if await engine.imageExists(ImageReference(missing).qualified) { continue }

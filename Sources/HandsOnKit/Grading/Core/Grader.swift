@@ -84,13 +84,6 @@ public struct Grader: Sendable {
         BuildLimitPlan.plan(limits, engine: engineInfo, host: effects.host)
     }
 
-    /// Seconds since `start`, to the hundredth (as reports show them).
-    static func seconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return (seconds * 100).rounded() / 100
-    }
-
     /// Grades one answer folder. Throws `CancellationError` when the task is cancelled (Ctrl-C) before the grade is
     /// known: a cut-short build is never a grade; what it made is removed all the same.
     public func grade(_ submission: String, name: String? = nil) async throws(CancellationError) -> GradeReport {
@@ -105,7 +98,8 @@ public struct Grader: Sendable {
         func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
             GradeReport(
                 submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
-                engine: engineInfo, durationSeconds: Self.seconds(since: started), status: .graded,
+                engine: engineInfo, durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds,
+                status: .graded,
                 verified: true, buildLimits: enforcement?.record)
         }
         let stageCount: Int
@@ -133,7 +127,8 @@ public struct Grader: Sendable {
             checks.append(CheckResult(id: .buildLimits, passed: false, reason: notHeld))
             return GradeReport(
                 submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
-                engine: engineInfo, durationSeconds: Self.seconds(since: started), status: .error,
+                engine: engineInfo, durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds,
+                status: .error,
                 verified: true, buildLimits: plan.record(location: nil, unlimitedAllowed: allowUnlimitedBuilds))
         }
         enforcement = limitsInForce
@@ -177,7 +172,8 @@ public struct Grader: Sendable {
             checks.append(CheckResult(id: .engine, passed: false, reason: Self.engineFailed(error)))
             return GradeReport(
                 submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
-                engine: engineInfo, durationSeconds: Self.seconds(since: started), status: .error,
+                engine: engineInfo, durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds,
+                status: .error,
                 verified: true, buildLimits: enforcement?.record)
         }
     }
@@ -275,7 +271,8 @@ public struct Grader: Sendable {
         func report(_ judged: Judgement, status: GradeReport.Status = .graded) -> GradeReport {
             GradeReport(
                 submission: name, chapter: chapter.id, score: judged.score, tier: judged.tier, image: judged.image,
-                checks: judged.checks, engine: engineInfo, durationSeconds: Self.seconds(since: started),
+                checks: judged.checks, engine: engineInfo,
+                durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds,
                 status: status,
                 verified: true, buildLimits: nil)
         }

@@ -13,13 +13,7 @@ struct DemoCommand: Command {
             OptionSpec(.port, value: "port", help: "Host port for the container (default 9091)."),
         ])
 
-    struct Measurement: Codable {
-        let image: String
-        let sizeBytes: Int64
-        let size: String
-        let engineListed: String?
-    }
-
+    /// What `demo --json` prints: the images, and the app's answer to `/health`.
     struct Outcome: Codable {
         let engine: EngineInfo
         let images: [Measurement]
@@ -137,5 +131,15 @@ struct DemoCommand: Command {
                     ))
         }
         return health.isHealthy ? ExitCode.success : ExitCode.failure
+    }
+}
+
+extension DemoCommand {
+    /// One image of the demo, as HandsOn measured it and as the engine lists it.
+    struct Measurement: Codable {
+        let image: String
+        let sizeBytes: Int64
+        let size: String
+        let engineListed: String?
     }
 }

@@ -62,7 +62,7 @@ struct DevCheckCommand: Command {
             .prepare(Array(Set(chapters.flatMap(\.baseImages))).sorted().compactMap(LabImage.named), progress: progress)
         var reports: [ChapterReport] = []
         for chapter in chapters {
-            let started = Date()
+            let started = ContinuousClock.now
             var runner = ChapterRunner(chapter: chapter, engine: engine)
             runner.useSolution = true
             let io = context.io
@@ -79,7 +79,7 @@ struct DevCheckCommand: Command {
                     chapter: chapter.id, steps: report.steps, examples: examples,
                     passed: !report.steps.contains { $0.status == .failed }
                         && examples.allSatisfy { $0.score == $0.expected },
-                    durationSeconds: Date().timeIntervalSince(started)))
+                    durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds))
         }
         if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(reports))
