@@ -101,11 +101,11 @@ public struct LabPreparer: Sendable {
                 )
             }
             if builder == nil { builder = try await makeBuilder(progress: progress) }
-            let started = Date()
+            let started = ContinuousClock.now
             do {
                 try await builder!.build(image)
                 progress.finish()
-                progress.detail(String(format: "built in %.0f s", Date().timeIntervalSince(started)))
+                progress.detail(String(format: "built in %.0f s", (ContinuousClock.now - started).seconds))
                 statuses[index] = LabImageStatus(
                     reference: image.reference, state: .builtStandIn, isStandIn: true,
                     sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil)

@@ -35,8 +35,8 @@ public final class FolderWatcher {
 
     /// Returns true when something changed, false when `timeout` passed or `shouldStop` became true first.
     public func waitForChange(timeout: Double, shouldStop: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline && !shouldStop() {
+        let deadline = ContinuousClock.now + .seconds(timeout)
+        while ContinuousClock.now < deadline && !shouldStop() {
             if mechanism == .inotify ? eventArrived(within: 0.25) : pollChanged(after: 0.5) {
                 // Let a burst of writes (an editor saving) settle, then swallow its remaining events.
                 Thread.sleep(forTimeInterval: 0.1)

@@ -67,7 +67,7 @@ public struct HealthProbe: Sendable {
         url: String, deadlineSeconds: Double,
         condition: (HealthObservation) async -> Bool
     ) async throws -> HealthObservation {
-        let started = Date()
+        let started = ContinuousClock.now
         var attempts = 0
         var last: HealthObservation?
         repeat {
@@ -77,15 +77,17 @@ public struct HealthProbe: Sendable {
             last = observation
             if Task.isCancelled { break }
             try? await Task.sleep(for: .seconds(interval))
-        } while Date().timeIntervalSince(started) < deadlineSeconds
+        } while ContinuousClock.now - started < .seconds(deadlineSeconds)
         return last
             ?? HealthObservation(
                 httpStatus: 0, curlExitCode: -1, body: "", attempts: attempts,
-                elapsedSeconds: Date().timeIntervalSince(started))
+                elapsedSeconds: (ContinuousClock.now - started).seconds)
     }
 
     /// One request.
-    public func look(url: String, attempts: Int = 1, started: Date = Date()) async throws -> HealthObservation {
+    public func look(
+        url: String, attempts: Int = 1, started: ContinuousClock.Instant = .now
+    ) async throws -> HealthObservation {
         if case .insideEngine(let engine, let container, let port, let helperImage) = route {
             return try await lookFromInside(
                 engine, container: container, port: port, path: Self.path(of: url),
@@ -107,14 +109,14 @@ public struct HealthProbe: Sendable {
         let body = (try? String(contentsOfFile: bodyFile, encoding: .utf8)) ?? ""
         return HealthObservation(
             httpStatus: status, curlExitCode: exitCode, body: body, attempts: attempts,
-            elapsedSeconds: Date().timeIntervalSince(started))
+            elapsedSeconds: (ContinuousClock.now - started).seconds)
     }
 
     /// One request made by bash's /dev/tcp in a helper container sharing the container's network: a raw HTTP/1.0
     /// exchange, its status line and body read back. No answer reads as curl's "could not connect" (exit 7).
     private func lookFromInside(
         _ engine: ContainerEngine, container: String, port: Int, path: String, helperImage: String,
-        attempts: Int, started: Date
+        attempts: Int, started: ContinuousClock.Instant
     ) async throws -> HealthObservation {
         let script =
             #"exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3 && cat <&3"#
@@ -129,7 +131,7 @@ public struct HealthProbe: Sendable {
         let (status, body) = Self.parseResponse(result.stdout)
         return HealthObservation(
             httpStatus: status, curlExitCode: status == 0 ? 7 : 0, body: body, attempts: attempts,
-            elapsedSeconds: Date().timeIntervalSince(started))
+            elapsedSeconds: (ContinuousClock.now - started).seconds)
     }
 
     /// The path and query of a URL (`/health` of `http://127.0.0.1:9090/health`).

@@ -109,7 +109,7 @@ private final class SpawnedChild {
     /// Readable once the child has exited: its pidfd, or a pipe a waiter thread writes to where there is no pidfd.
     var exitFD: Int32
     var pendingInput: Data
-    let started = Date()
+    let started = ContinuousClock.now
 
     init(path: String, request: ProcessRequest) throws {
         var inputFileFD: Int32 = -1
@@ -225,22 +225,22 @@ private final class SpawnedChild {
         var output = CapturedOutput(limit: request.outputLimit)
         var errors = CapturedOutput(limit: request.outputLimit)
         var exitStatus: Int32?
-        var exitedAt: Date?
+        var exitedAt: ContinuousClock.Instant?
         var timedOut = false
         var cancelled = false
-        var killAt: Date?
-        let deadline = started.addingTimeInterval(request.timeout)
+        var killAt: ContinuousClock.Instant?
+        let deadline = started + .seconds(request.timeout)
         var buffer = [UInt8](repeating: 0, count: 65536)
         let stopFD = stop.readEnd
 
         while true {
             // The next moment something is due without any descriptor waking us: the deadline, the SIGKILL, or the
             // end of the half second a gone child's leftovers get to close the pipes.
-            let now = Date()
-            let due: Date? =
-                exitedAt.map { $0.addingTimeInterval(0.5) } ?? killAt ?? (timedOut || cancelled ? nil : deadline)
+            let now = ContinuousClock.now
+            let due: ContinuousClock.Instant? =
+                exitedAt.map { $0 + .milliseconds(500) } ?? killAt ?? (timedOut || cancelled ? nil : deadline)
             let waitMilliseconds =
-                due.map { Int32(max(0, min(Double(Int32.max), ($0.timeIntervalSince(now) * 1000).rounded(.up)))) } ?? -1
+                due.map { Int32(max(0, min(Double(Int32.max), (($0 - now).seconds * 1000).rounded(.up)))) } ?? -1
 
             var pollSet: [pollfd] = []
             if outputFD >= 0 { pollSet.append(pollfd(fd: outputFD, events: Int16(POLLIN), revents: 0)) }
@@ -268,15 +268,15 @@ private final class SpawnedChild {
                 var status: Int32 = 0
                 if waitpid(pid, &status, WNOHANG) == pid {
                     exitStatus = status
-                    exitedAt = Date()
+                    exitedAt = ContinuousClock.now
                     closeExitDescriptor()
                 }
             }
-            let after = Date()
+            let after = ContinuousClock.now
             if let exitedAt {
                 if outputFD < 0 && errorFD < 0 { break }
                 // The child is gone but something it started still holds the pipes: end the group, keep what came.
-                if after.timeIntervalSince(exitedAt) >= 0.5 {
+                if after - exitedAt >= .milliseconds(500) {
                     kill(-pid, SIGKILL)
                     closeAll()
                     break
@@ -291,7 +291,7 @@ private final class SpawnedChild {
                 }
                 if timedOut || cancelled {
                     kill(-pid, SIGTERM)
-                    killAt = after.addingTimeInterval(request.killGrace)
+                    killAt = after + .seconds(request.killGrace)
                 }
             } else if let due = killAt, after >= due {
                 kill(-pid, SIGKILL)
@@ -307,7 +307,7 @@ private final class SpawnedChild {
             cancelled: cancelled,
             standardOutput: output,
             standardError: errors,
-            durationSeconds: Date().timeIntervalSince(started))
+            durationSeconds: (ContinuousClock.now - started).seconds)
     }
 
     private func drain(

@@ -8,7 +8,7 @@ public final class ProgressReporter: ProgressListener {
     private struct State {
         var lineIsOpen = false
         var lastActivityKind = ""
-        var lastDraw = Date.distantPast
+        var lastDraw: ContinuousClock.Instant?
     }
 
     private let io: ConsoleIO
@@ -31,8 +31,8 @@ public final class ProgressReporter: ProgressListener {
     public func activity(_ text: String) {
         state.withLock { state in
             if io.errorIsTerminal {
-                let now = Date()
-                guard now.timeIntervalSince(state.lastDraw) > 0.1 else { return }
+                let now = ContinuousClock.now
+                if let last = state.lastDraw, now - last <= .milliseconds(100) { return }
                 state.lastDraw = now
                 let width = 100
                 let shown = text.count > width ? String(text.prefix(width - 1)) + "…" : text
