@@ -210,3 +210,14 @@ struct CompletionTests {
         #expect(bad.exitCode == ExitCode.usage)
     }
 }
+
+@Suite("Columns in every language")
+struct TerminalWidthTests {
+    @Test func wideCharactersTakeTwoColumnsAndPaddingLinesThemUp() {
+        #expect("engine".terminalWidth == 6)
+        #expect("エンジン".terminalWidth == 8)
+        #expect("빌드 제한".terminalWidth == 9)
+        #expect("ポート 9091".padded(toColumns: 14).terminalWidth == 14)
+        #expect("engine".padded(toColumns: 3) == "engine", "a longer text is left as it is")
+    }
+}

@@ -48,6 +48,15 @@ struct GradingLanguageTests {
         }
     }
 
+    @Test(arguments: [Language.ja, .ko])
+    func doctorSpeaksTheLanguageOfTheLocale(language: Language) async throws {
+        let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": Self.course, "LANG": "\(language.rawValue).UTF-8"]
+        let doctor = await CLIRun.run(["doctor"], runner: FakeDockerHosts(), environment: environment)
+        let stray = Self.strayLines(doctor.stdout + doctor.stderr, language: language)
+        #expect(stray.isEmpty, "doctor in \(language): \(stray)")
+        #expect(doctor.stdout.contains("26.1.5"), "\(doctor.stdout)")
+    }
+
     /// Names are no words of a language: the answers', the checks' and the fixture chapter's title (English only).
     static let names = ["Build limits (test fixture)", "prints-ok", "builds", "size", "ann", "bob", "cy"]
 

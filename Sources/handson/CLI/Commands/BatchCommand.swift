@@ -356,11 +356,11 @@ enum TextTable {
     static func render(header: [String], rows: [[String]], rightAligned: Set<Int> = []) -> String {
         let all = [header] + rows
         let widths = header.indices.map { column in
-            all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0
+            all.map { $0.indices.contains(column) ? $0[column].terminalWidth : 0 }.max() ?? 0
         }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { column, cell in
-                let pad = String(repeating: " ", count: max(widths[column] - cell.count, 0))
+                let pad = String(repeating: " ", count: max(widths[column] - cell.terminalWidth, 0))
                 return column == cells.count - 1 && !rightAligned.contains(column)
                     ? cell : (rightAligned.contains(column) ? pad + cell : cell + pad)
             }.joined(separator: "  ")

@@ -37,9 +37,12 @@ struct DoctorCommand: Command {
             findings.append(
                 Finding(
                     item: "engine", ok: true,
-                    detail:
-                        "\(info.name) answers: client \(info.clientVersion), server \(info.version), storage driver \(info.storageDriver)"
-                        + (info.host.map { " at \($0)" } ?? "")))
+                    detail: say(
+                        "doctor.engineAnswers",
+                        [
+                            "name": info.name, "client": info.clientVersion, "server": info.version,
+                            "driver": info.storageDriver,
+                        ]) + (info.host.map { say("doctor.at", ["host": $0]) } ?? "")))
             findings.append(Finding(item: "image store", ok: true, detail: Self.storeDetail(info.store)))
             findings.append(Finding(item: "builder", ok: true, detail: Self.builderDetail(info.builder)))
             // Informational: a learner's own checks build without limits; `grade` and `batch` refuse where they do not hold.
@@ -48,23 +51,20 @@ struct DoctorCommand: Command {
             findings.append(
                 Finding(
                     item: "build limits", ok: true,
-                    detail: plan.description
-                        + (plan.holdsAll
-                            ? ""
-                            : "; `grade` and `batch` refuse untrusted answers here "
-                                + "unless --unlimited-builds")))
+                    detail: plan.description + (plan.holdsAll ? "" : say("doctor.limitsRefused"))))
             lab = await LabPreparer(engine: engine, environment: context.environment).survey()
             for status in lab {
                 let detail =
                     status.state == .missing
-                    ? "missing: run `handson lab prepare`"
-                    : status.isStandIn ? "present, local stand-in built from Debian packages" : "present"
+                    ? say("doctor.lab.missing")
+                    : status.isStandIn ? say("doctor.lab.standIn") : say("doctor.lab.present")
                 findings.append(Finding(item: status.reference, ok: status.state != .missing, detail: detail))
             }
         } catch let error as UsageError {
             throw error
         } catch {
-            findings.append(Finding(item: "engine", ok: false, detail: "\(error)"))
+            findings.append(
+                Finding(item: "engine", ok: false, detail: say("doctor.engineFailed", ["error": "\(error)"])))
         }
         for other in EngineKind.allCases where other.rawValue != engineInfo?.name {
             let engine = ContainerEngine(kind: other, runner: context.runner)
@@ -72,13 +72,14 @@ struct DoctorCommand: Command {
                 findings.append(
                     Finding(
                         item: "also available", ok: true,
-                        detail: "\(other.rawValue) answers too (--engine \(other.rawValue))"))
+                        detail: say("doctor.alsoAnswers", ["engine": other.rawValue])))
             }
         }
         let curl = ExecutableLocator.find("curl", environment: context.environment)
         findings.append(
             Finding(
-                item: "curl", ok: curl != nil, detail: curl.map { "found at \($0)" } ?? "missing: apt-get install curl")
+                item: "curl", ok: curl != nil,
+                detail: curl.map { say("doctor.foundAt", ["path": $0]) } ?? say("doctor.curlMissing"))
         )
         let debootstrap = ExecutableLocator.find("debootstrap", environment: ["PATH": "/usr/sbin:/sbin:/usr/bin:/bin"])
         let labComplete = !lab.isEmpty && lab.allSatisfy { $0.state != .missing }
@@ -86,15 +87,13 @@ struct DoctorCommand: Command {
             Finding(
                 item: "debootstrap", ok: debootstrap != nil || labComplete,
                 detail: debootstrap != nil
-                    ? "found (stand-in images can be built)"
-                    : labComplete
-                        ? "not installed (not needed: every lab image is present)"
-                        : "missing: apt-get install debootstrap (to build stand-in images offline)"))
+                    ? say("doctor.debootstrap.found")
+                    : labComplete ? say("doctor.debootstrap.notNeeded") : say("doctor.debootstrap.missing")))
         let portFree = PortAvailability.isFree(Self.coursePort)
         findings.append(
             Finding(
                 item: "port \(Self.coursePort)", ok: portFree,
-                detail: portFree ? "free" : "in use: stop what listens there (`docker ps` may show a go-container)"))
+                detail: portFree ? say("doctor.port.free") : say("doctor.port.inUse")))
 
         let ready = findings.allSatisfy(\.ok)
         if arguments.has(.json) {
@@ -105,14 +104,14 @@ struct DoctorCommand: Command {
                         buildLimits: buildLimits)))
         } else {
             let style = context.io.outputStyle
-            let width = findings.map(\.item.count).max() ?? 0
+            let width = findings.map { Self.label($0.item).terminalWidth }.max() ?? 0
             for finding in findings {
                 let mark = finding.ok ? style.green("✓") : style.red("✗")
-                context.io.out(
-                    "\(mark) \(finding.item.padding(toLength: width, withPad: " ", startingAt: 0))  \(finding.detail)")
+                let label = Self.label(finding.item)
+                context.io.out("\(mark) \(label.padded(toColumns: width))  \(finding.detail)")
             }
             context.io.out(
-                ready ? style.green("Ready for the course.") : style.red("Not ready: see the ✗ lines above."))
+                ready ? style.green(say("doctor.ready")) : style.red(say("doctor.notReady")))
         }
         return ready ? ExitCode.success : ExitCode.failure
     }
@@ -120,29 +119,27 @@ struct DoctorCommand: Command {
     /// What the engine's store means for the sizes a learner sees.
     static func storeDetail(_ store: ImageStore?) -> String {
         switch store {
-        case .dockerGraphDriver:
-            return
-                "Docker's graph driver store: `docker image ls` SIZE is the file bytes per layer, the figure HandsOn measures and scores"
-        case .containerd:
-            return
-                "Docker's containerd store: `docker image ls` lists compressed content + unpacked snapshots (Docker 29: DISK USAGE "
-                + "and CONTENT SIZE), larger than the figure HandsOn measures from the layers and scores"
-        case .podman:
-            return
-                "Podman's store: `podman images` counts the uncompressed layer archives (headers and padding too), a little "
-                + "more than the figure HandsOn measures from the layers and scores"
-        case nil:
-            return "unknown: HandsOn scores its own measurement of the layers, whatever the engine lists"
+        case .dockerGraphDriver: return say("doctor.store.graphDriver")
+        case .containerd: return say("doctor.store.containerd")
+        case .podman: return say("doctor.store.podman")
+        case nil: return say("doctor.store.unknown")
         }
     }
 
     static func builderDetail(_ builder: ImageBuilder?) -> String {
         switch builder {
-        case .buildkit:
-            return "BuildKit (docker buildx): progress on stderr, a build cache HandsOn cleans after its grades"
-        case .classic: return "the classic builder (DOCKER_BUILDKIT=0, or no buildx plugin): deprecated since Docker 23"
-        case .buildah: return "Podman's builder (buildah)"
-        case nil: return "unknown"
+        case .buildkit: return say("doctor.builder.buildkit")
+        case .classic: return say("doctor.builder.classic")
+        case .buildah: return say("doctor.builder.buildah")
+        case nil: return say("doctor.builder.unknown")
         }
+    }
+
+    /// A finding's name as the reader sees it; `--json` keeps the stable name (`image store`, `port 9091`).
+    static func label(_ item: String) -> String {
+        let fixed = ["engine", "image store", "builder", "build limits", "also available", "curl", "debootstrap"]
+        if fixed.contains(item) { return say("doctor.item.\(item.replacingOccurrences(of: " ", with: "-"))") }
+        if item.hasPrefix("port ") { return say("doctor.item.port", ["port": String(item.dropFirst(5))]) }
+        return item
     }
 }
