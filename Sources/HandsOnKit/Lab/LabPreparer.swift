@@ -86,7 +86,7 @@ public struct LabPreparer: Sendable {
             let reference = ImageReference(image.reference).qualified
             progress.step("[\(position + 1)/\(missing.count)] \(image.reference)")
             if registryReachable {
-                progress.detail("trying to pull it")
+                progress.detail(say("lab.tryingToPull"))
                 let pull = try await engine.pull(reference, timeout: pullTimeout)
                 if pull.succeeded {
                     statuses[index] = LabImageStatus(
@@ -105,7 +105,8 @@ public struct LabPreparer: Sendable {
             do {
                 try await builder!.build(image)
                 progress.finish()
-                progress.detail(String(format: "built in %.0f s", (ContinuousClock.now - started).seconds))
+                progress.detail(
+                    say("lab.builtIn", ["seconds": String(format: "%.0f", (ContinuousClock.now - started).seconds)]))
                 statuses[index] = LabImageStatus(
                     reference: image.reference, state: .builtStandIn, isStandIn: true,
                     sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil)

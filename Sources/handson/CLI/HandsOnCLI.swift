@@ -56,7 +56,7 @@ public enum HandsOnCLI {
             let topic = Array(arguments.dropFirst())
             guard match(topic) != nil || commands.contains(where: { $0.spec.path.first == topic[0] }) else {
                 return usageError(
-                    "no command '\(topic.joined(separator: " "))' (see handson --help)", usage: nil, io: io)
+                    say("cli.noSuchCommand", ["command": topic.joined(separator: " ")]), usage: nil, io: io)
             }
             return await execute(topic + ["--help"], in: context)
         }
@@ -72,13 +72,16 @@ public enum HandsOnCLI {
                     return ExitCode.success
                 }
                 return usageError(
-                    "'\(arguments[0])' needs a subcommand: \(group.map { $0.spec.path[1] }.joined(separator: ", "))",
+                    say(
+                        "cli.needsSubcommand",
+                        ["command": arguments[0], "subcommands": MessageCatalog.list(group.map { $0.spec.path[1] })]),
                     usage: nil, io: io)
             }
             let word =
                 arguments[0].hasPrefix("-")
-                ? "option '\(arguments[0])'" : "command '\(arguments.prefix(2).joined(separator: " "))'"
-            return usageError("unknown \(word)", usage: nil, io: io)
+                ? say("cli.unknownOption", ["option": arguments[0]])
+                : say("cli.unknownCommand", ["command": arguments.prefix(2).joined(separator: " ")])
+            return usageError(word, usage: nil, io: io)
         }
         let rest = Array(arguments.dropFirst(command.spec.path.count))
         do {
@@ -91,12 +94,12 @@ public enum HandsOnCLI {
                 parsed, following: command.messagesFollowLocale ? context.environment : [:])
             return try await Language.$current.withValue(language) { try await command.run(parsed, in: context) }
         } catch is CancellationError {
-            io.err("Stopped.")
+            io.err(say("cli.stopped"))
             return 130
         } catch let error as UsageError {
             return usageError(error.message, usage: command.spec.usageLine, io: io)
         } catch {
-            io.err(io.errorStyle.red("Error: ") + "\(error)")
+            io.err(io.errorStyle.red(say("cli.errorPrefix")) + "\(error)")
             return ExitCode.failure
         }
     }
@@ -123,8 +126,8 @@ public enum HandsOnCLI {
     }
 
     static func usageError(_ message: String, usage: String?, io: ConsoleIO) -> Int32 {
-        io.err(io.errorStyle.red("Error: ") + message)
-        if let usage { io.err("Usage: \(usage)") }
+        io.err(io.errorStyle.red(say("cli.errorPrefix")) + message)
+        if let usage { io.err(say("cli.usageLine", ["usage": usage])) }
         io.err(say("cli.handsOnCLI.seeHandsonHelp"))
         return ExitCode.usage
     }

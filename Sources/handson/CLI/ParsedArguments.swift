@@ -16,7 +16,7 @@ public struct ParsedArguments: Sendable, Equatable {
     public func positiveNumber(_ option: OptionKey, default fallback: Double) throws -> Double {
         guard let text = values[option.rawValue] else { return fallback }
         guard let number = Double(text), number > 0, number.isFinite else {
-            throw UsageError("\(option) takes a positive number, not '\(text)'")
+            throw UsageError(say("cli.args.positiveNumber", ["option": option.rawValue, "text": text]))
         }
         return number
     }
@@ -24,7 +24,7 @@ public struct ParsedArguments: Sendable, Equatable {
     public func positiveInteger(_ option: OptionKey, default fallback: Int) throws -> Int {
         guard let text = values[option.rawValue] else { return fallback }
         guard let number = Int(text), number > 0 else {
-            throw UsageError("\(option) takes a positive whole number, not '\(text)'")
+            throw UsageError(say("cli.args.positiveInteger", ["option": option.rawValue, "text": text]))
         }
         return number
     }
@@ -56,25 +56,28 @@ public struct ParsedArguments: Sendable, Equatable {
                 inlineValue = String(word[word.index(after: equals)...])
             }
             guard let option = spec.options.first(where: { $0.name == name }) else {
-                throw UsageError("unknown option '\(name)'")
+                throw UsageError(say("cli.args.unknownOption", ["name": name]))
             }
             if option.valueName == nil {
-                if inlineValue != nil { throw UsageError("\(name) takes no value") }
+                if inlineValue != nil { throw UsageError(say("cli.args.takesNoValue", ["name": name])) }
                 parsed.flags.insert(name)
             } else if let inlineValue {
                 parsed.values[name] = inlineValue
             } else {
-                guard index < words.count else { throw UsageError("\(name) needs a value (\(option.valueName!))") }
+                guard index < words.count else {
+                    throw UsageError(say("cli.args.needsValue", ["name": name, "value": option.valueName ?? ""]))
+                }
                 parsed.values[name] = words[index]
                 index += 1
             }
         }
         if parsed.wantsHelp { return parsed }
         if parsed.positionals.count < spec.minimumPositionals {
-            throw UsageError("missing argument: \(spec.arguments)")
+            throw UsageError(say("cli.args.missingArgument", ["arguments": spec.arguments]))
         }
         if parsed.positionals.count > spec.maximumPositionals {
-            throw UsageError("unexpected argument '\(parsed.positionals[spec.maximumPositionals])'")
+            throw UsageError(
+                say("cli.args.unexpectedArgument", ["argument": parsed.positionals[spec.maximumPositionals]]))
         }
         return parsed
     }

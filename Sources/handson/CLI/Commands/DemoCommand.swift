@@ -120,7 +120,7 @@ struct DemoCommand: Command {
                     ))
             }
             let ratio = Double(measured[1].sizeBytes) / Double(max(measured[0].sizeBytes, 1)) * 100
-            io.out(String(format: "The scratch image is %.1f%% of the single-stage one.", ratio))
+            io.out(say("cli.demo.scratchShare", ["percent": String(format: "%.1f", ratio)]))
             io.out(
                 health.isHealthy
                     ? style.green(

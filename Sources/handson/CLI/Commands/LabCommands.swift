@@ -20,7 +20,7 @@ struct LabPrepareCommand: Command {
         var preparer = LabPreparer(engine: engine, environment: context.environment)
         if arguments.has(.offline) { preparer.allowPull = false }
         let progress = ProgressReporter(io: context.io)
-        progress.step("Lab images on \(engine.kind.rawValue):")
+        progress.step(say("cli.lab.imagesOn", ["engine": engine.kind.rawValue]))
         let statuses = try await preparer.prepare(progress: progress)
         if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(statuses))

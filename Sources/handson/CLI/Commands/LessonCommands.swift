@@ -26,7 +26,7 @@ struct ChaptersCommand: Command {
                 done: progress?.chapter == chapter.id ? progress!.passedSteps.count : 0,
                 gradable: chapter.grading != nil)
         }
-        for error in errors { context.io.err("warning: \(error)") }
+        for error in errors { context.io.err(say("cli.warning", ["problem": "\(error)"])) }
         if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(rows))
         } else if rows.isEmpty {
