@@ -5,7 +5,11 @@ public struct OptionSpec: Sendable {
     public let name: String
     /// Shown in help (`--engine <name>`); nil for a flag.
     public let valueName: String?
+    /// A catalog key (`help.<command>.option.<name>`).
     public let help: String
+
+    /// The help in the reader's language.
+    public var helpText: String { HelpCatalog.text(help) }
 
     public init(_ key: OptionKey, value valueName: String? = nil, help: String) {
         self.name = key.rawValue
@@ -13,23 +17,22 @@ public struct OptionSpec: Sendable {
         self.help = help
     }
 
-    public static let json = OptionSpec(.json, help: "Print the result as JSON on stdout.")
+    public static let json = OptionSpec(.json, help: "help.common.option.json")
     public static let engine = OptionSpec(
         .engine, value: "docker|podman",
-        help: "Container engine to use (default: whichever answers, docker first).")
+        help: "help.common.option.engine")
     /// The language of check messages and reports, for the commands whose output is not a learner's.
     public static let reportLanguage = OptionSpec(
         .lang, value: Language.allCases.map(\.rawValue).joined(separator: "|"),
-        help: "Language of the check messages and reports (en, ja, ko); default en.")
+        help: "help.common.option.lang")
     /// How long a gate's container may run, for `grade` and `batch`.
     public static let runTimeout = OptionSpec(
         .runTimeout, value: "seconds",
-        help: "Limit for health and command gates (default \(Int(Grader.defaultRunTimeout))).")
+        help: "help.common.option.runTimeout")
     /// Added to every command that takes `--engine`.
     public static let host = OptionSpec(
         .host, value: "address",
-        help: "The engine's address: unix:///path, tcp://host:port, ssh://user@host or context:NAME "
-            + "(docker: DOCKER_HOST or DOCKER_CONTEXT; podman: CONTAINER_HOST or CONTAINER_CONNECTION).")
+        help: "help.common.option.host")
 }
 
 /// What a command is called, takes and does, for parsing and for `--help`.
@@ -66,17 +69,29 @@ public struct CommandSpec: Sendable {
         return parts.joined(separator: " ")
     }
 
+    /// The summary in the reader's language.
+    public var summaryText: String { HelpCatalog.text(summary) }
+
     public var helpText: String {
-        var text = "\(summary)\n\nUsage: \(usageLine)\n"
-        if let discussion { text += "\n\(discussion)\n" }
+        var text = "\(summaryText)\n\n" + say("help.frame.usage", ["usage": usageLine]) + "\n"
+        if let discussion { text += "\n\(HelpCatalog.text(discussion))\n" }
         let rows =
-            options.map { option in (option.valueName.map { "\(option.name) <\($0)>" } ?? option.name, option.help) }
-            + [("-h, --help", "Show this help.")]
+            options.map { option in
+                (option.valueName.map { "\(option.name) <\($0)>" } ?? option.name, option.helpText)
+            } + [("-h, --help", say("help.frame.showHelp"))]
         let width = rows.map(\.0.count).max() ?? 0
-        text += "\nOptions:\n"
+        text += "\n" + say("help.frame.options") + "\n"
         for (left, right) in rows {
             text += "  \(left.padding(toLength: width, withPad: " ", startingAt: 0))  \(right)\n"
         }
         return text
+    }
+}
+
+/// Help texts are catalog keys (`help.<command>.summary`, `help.<command>.option.<name>`, `help.<command>.discussion`)
+/// rendered in the reader's language, with the few figures they quote filled in.
+enum HelpCatalog {
+    static func text(_ key: String) -> String {
+        say(key, ["seconds": "\(Int(Grader.defaultRunTimeout))", "label": StandInLabel.key])
     }
 }

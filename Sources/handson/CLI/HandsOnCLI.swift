@@ -45,7 +45,15 @@ public enum HandsOnCLI {
         return code
     }
 
+    /// Runs one command line. Help, and what is said before a command is known, follow LANG; a command's own sentences
+    /// follow `--lang`, else LANG where the command follows it.
     public static func execute(_ arguments: [String], in context: CommandContext) async -> Int32 {
+        await Language.$current.withValue(Language.fromLocale(context.environment)) {
+            await executeInLocale(arguments, in: context)
+        }
+    }
+
+    private static func executeInLocale(_ arguments: [String], in context: CommandContext) async -> Int32 {
         let io = context.io
         if arguments.isEmpty || arguments == ["--help"] || arguments == ["-h"] || arguments == ["help"] {
             io.out(toolHelp)
@@ -83,11 +91,20 @@ public enum HandsOnCLI {
                 : say("cli.unknownCommand", ["command": arguments.prefix(2).joined(separator: " ")])
             return usageError(word, usage: nil, io: io)
         }
-        let rest = Array(arguments.dropFirst(command.spec.path.count))
+        // A command that writes for tools (grade, batch) says even its usage errors in English unless asked.
+        let commandsLanguage = command.messagesFollowLocale ? Language.current : .en
+        return await Language.$current.withValue(commandsLanguage) {
+            await run(command, Array(arguments.dropFirst(command.spec.path.count)), in: context)
+        }
+    }
+
+    private static func run(_ command: any Command, _ rest: [String], in context: CommandContext) async -> Int32 {
+        let io = context.io
         do {
             let parsed = try ParsedArguments.parse(rest, for: command.spec)
             if parsed.wantsHelp {
-                io.out(command.spec.helpText, terminator: "")
+                let language = try messageLanguage(parsed, following: context.environment)
+                io.out(Language.$current.withValue(language) { command.spec.helpText }, terminator: "")
                 return ExitCode.success
             }
             let language = try messageLanguage(
@@ -135,28 +152,17 @@ public enum HandsOnCLI {
     static var toolHelp: String {
         let width = commands.map(\.spec.name.count).max() ?? 0
         let rows = commands.map {
-            "  \($0.spec.name.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.spec.summary)"
+            "  \($0.spec.name.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.spec.summaryText)"
         }
-        return """
-            handson \(version): a course runner and auto-grader for container-image exercises.
-
-            Usage: handson <command> [options] [arguments]
-
-            Commands:
-            \(rows.joined(separator: "\n"))
-
-            Options:
-              -h, --help   Show help (also after any command: handson lab prepare --help).
-              --version    Print the version.
-
-            Exit codes: 0 ok, 1 failed (or something the course needs is missing), 2 usage error.
-            Colour is used on a terminal only, and never when NO_COLOR is set.
-            """
+        return say("help.tool", ["version": version, "commands": rows.joined(separator: "\n")])
     }
 
     static func groupHelp(_ group: String, _ members: [any Command]) -> String {
-        "Usage: handson \(group) <subcommand>\n\nSubcommands:\n"
-            + members.map { "  \($0.spec.path.dropFirst().joined(separator: " "))  \($0.spec.summary)" }.joined(
-                separator: "\n")
+        let names = members.map { $0.spec.path.dropFirst().joined(separator: " ") }
+        let width = names.map(\.count).max() ?? 0
+        let rows = zip(names, members).map {
+            "  \($0.padding(toLength: width, withPad: " ", startingAt: 0))  \($1.spec.summaryText)"
+        }
+        return say("help.group", ["group": group]) + "\n" + rows.joined(separator: "\n")
     }
 }

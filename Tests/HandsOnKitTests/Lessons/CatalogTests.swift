@@ -127,4 +127,28 @@ struct CourseLanguageTests {
             }
         }
     }
+
+    /// Help is for people: it follows LANG (or `--lang`) for every command, even those whose output is for tools.
+    @Test(arguments: [Language.ja, .ko])
+    func everyCommandsHelpSpeaksTheLanguageAsked(language: Language) async {
+        let environment = ["PATH": "/usr/bin:/bin", "LANG": "\(language.rawValue).UTF-8"]
+        var topics = HandsOnCLI.commands.map(\.spec.path)
+        topics.append(contentsOf: [[], ["lab"], ["parse"], ["dev"]])
+        for topic in topics {
+            let run = await CLIRun.run(topic + ["--help"], environment: environment)
+            let help = run.stdout + run.stderr
+            #expect(run.exitCode == 0, "\(topic): \(help)")
+            // Option rows are indented; their texts are checked too, after the option's own column.
+            let rows = help.split(separator: "\n").filter { !$0.contains("handson completion") }.map { line in
+                line.hasPrefix("  ")
+                    ? String(line.drop { $0 == " " }.drop { $0 != " " }).trimmingCharacters(in: .whitespaces)
+                    : String(line)
+            }
+            let stray = Self.strayLines(rows.joined(separator: "\n"), language: language)
+            #expect(stray.isEmpty, "handson \(topic.joined(separator: " ")) --help in \(language): \(stray)")
+        }
+        let asked = await CLIRun.run(
+            ["grade", "--help", "--lang", language.rawValue], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(Self.isIn(language, asked.stdout), "\(asked.stdout)")
+    }
 }

@@ -6,61 +6,38 @@ import HandsOnKit
 struct BatchCommand: Command {
     var messagesFollowLocale: Bool { false }
     let spec = CommandSpec(
-        ["batch"], summary: "Grade every sub-folder of a class folder in parallel and write reports (resumable).",
+        ["batch"], summary: "help.batch.summary",
         arguments: "<submissions-dir> | --teams FILE --image NAME [--files DIR]", positionals: 0...1,
         options: [
-            OptionSpec(.chapter, value: "id", help: "The problem (a chapter with a grading section)."),
+            OptionSpec(.chapter, value: "id", help: "help.batch.option.chapter"),
             OptionSpec(
                 .out, value: "dir",
-                help: "The report folder: results/ (one JSON per answer), results.json, "
-                    + "results.csv, junit.xml, report.html."),
-            OptionSpec(.jobs, value: "N", help: "Answers graded at a time on the one engine (default: its CPUs)."),
+                help: "help.batch.option.out"),
+            OptionSpec(.jobs, value: "N", help: "help.batch.option.jobs"),
             OptionSpec(
                 .hosts, value: "HOST[=JOBS[@CPUS]],...",
-                help: "Grade on several engines: unix://, tcp://, ssh://user@host "
-                    + "or context:NAME, each taking JOBS answers at a time (default: its CPUs), pinned to CPUS if given."
+                help: "help.batch.option.hosts"
             ),
-            OptionSpec(.hostsFile, value: "file", help: "The same, one HOST[=JOBS] a line (# starts a comment)."),
+            OptionSpec(.hostsFile, value: "file", help: "help.batch.option.hostsFile"),
             OptionSpec(
                 .teams, value: "file",
-                help: "Grade each team's own machine: `TEAM HOST` a line; every team's --image is "
-                    + "graded on its HOST, all at once, nothing built."),
-            OptionSpec(.image, value: "name", help: "With --teams, the image each team built on its machine."),
+                help: "help.batch.option.teams"),
+            OptionSpec(.image, value: "name", help: "help.batch.option.image"),
             OptionSpec(
                 .files, value: "dir",
-                help: "With --teams, the folder on each team's machine that holds the protected files."),
+                help: "help.batch.option.files"),
             .runTimeout,
             .engine,
-            OptionSpec(.regrade, help: "Grade every answer again, not only those without a saved result."),
+            OptionSpec(.regrade, help: "help.batch.option.regrade"),
             OptionSpec(
                 .follow,
-                help: "Keep running: grade each answer again whenever its folder's contents change "
-                    + "(a contest), rewriting scoreboard.html after each grade; Ctrl-C stops."),
+                help: "help.batch.option.follow"),
             OptionSpec(
                 .interval, value: "seconds",
-                help: "With --follow, time between looks at the class folder (default 2)."),
-            OptionSpec(.keep, help: "Leave the built images for inspection."), .reportLanguage,
+                help: "help.batch.option.interval"),
+            OptionSpec(.keep, help: "help.batch.option.keep"), .reportLanguage,
         ] + BuildLimitOptions.specs,
-        discussion: """
-            Each sub-folder (not hidden) is one submission, named by its folder, graded as `handson grade` grades it.
-            A result is saved the moment its answer is graded, so after a crash, kill or Ctrl-C the same command
-            grades only what is missing. Exit 0 when every answer was graded (whatever the scores), 1 when the grader
-            could not grade some, 2 for usage errors, 130 when stopped by Ctrl-C (finished results are kept).
-
-            With --hosts or --hosts-file the class is shared among several engines (with --engine podman, the
-            addresses are podman's: CONTAINER_HOST URLs or context:CONNECTION). Each answer is built, measured and has
-            its gates run on one engine, which needs the chapter's base images (`handson lab prepare --host HOST`);
-            an engine that does not answer or lacks them is left out, and one that stops answering mid-batch hands its
-            answers back to the others. Every result names the engine that graded it.
-
-            Every grade is also kept in history/<name>.jsonl, and scoreboard.html (with teams/<name>.html, one page per
-            team with its checks) ranks the answers: the chapter's grading "scoring" counts each team's best grade
-            (the default; ties go to the earlier) or its last. The scoreboard shows no team's checks or files, so it can
-            be published on its own. With --follow the batch keeps running: an answer folder whose contents change is
-            copied as it stands and graded again (one grade per team at a time, the newest contents next), and
-            scoreboard.html, which reloads itself, is rewritten after each grade. Stopped (Ctrl-C, or killed) and
-            started again, it grades only folders whose contents differ from their last grade.
-            """)
+        discussion: "help.batch.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         guard let chapterID = arguments.value(.chapter) else {

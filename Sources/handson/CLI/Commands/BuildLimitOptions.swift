@@ -7,19 +7,18 @@ enum BuildLimitOptions {
     static let unlimited = OptionKey.unlimitedBuilds
 
     static let specs = [
-        OptionSpec(.buildTimeout, value: "seconds", help: "Stop a build after this long (default 300)."),
-        OptionSpec(.buildMemory, value: "size", help: "Memory a build may use, e.g. 512m, 2g (default 1g)."),
-        OptionSpec(.buildPids, value: "N", help: "Processes a build may run at once (default 1024)."),
+        OptionSpec(.buildTimeout, value: "seconds", help: "help.common.option.buildTimeout"),
+        OptionSpec(.buildMemory, value: "size", help: "help.common.option.buildMemory"),
+        OptionSpec(.buildPids, value: "N", help: "help.common.option.buildPids"),
         OptionSpec(
             .buildCpus, value: "N",
-            help: "CPUs a build may use (default: unlimited; a batch shares the cores among its jobs)."),
+            help: "help.common.option.buildCpus"),
         OptionSpec(
             unlimited,
-            help: "Grade even where a build limit cannot be held (a remote engine, rootless BuildKit, no "
-                + "delegation): untrusted answers then build without it. Recorded in the results and reports."),
+            help: "help.common.option.unlimitedBuilds"),
         OptionSpec(
             .cpuset, value: "CPUS",
-            help: "Pin builds and the answer's containers to these CPUs (0, 0-1, 0,2), as --cpuset-cpus does."),
+            help: "help.common.option.cpuset"),
     ]
 
     static func limits(from arguments: ParsedArguments) throws -> BuildLimits {

@@ -4,18 +4,16 @@ import HandsOnKit
 /// `handson check [--watch]`: the current step's checks against the live engine; a pass moves on.
 struct CheckCommand: Command {
     let spec = CommandSpec(
-        ["check"], summary: "Check the current step against the engine; on a pass, move to the next step.",
+        ["check"], summary: "help.check.summary",
         options: [
             .engine, .json, LessonSession.languageOption,
             OptionSpec(
                 .watch,
-                help: "The live view of `handson watch`: checked again on every file change and engine event."),
+                help: "help.check.option.watch"),
             OptionSpec(
-                .every, value: "seconds", help: "With --watch, also check again this often (engine-only changes)."),
+                .every, value: "seconds", help: "help.check.option.every"),
         ],
-        discussion:
-            "Exit 0 when the step passed, 1 when a check failed. --watch uses inotify where the kernel has it and "
-            + "polls the folder twice a second otherwise (or with HANDSON_WATCH_POLLING=1).")
+        discussion: "help.check.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let every: Double? =
@@ -70,16 +68,14 @@ struct CheckCommand: Command {
 struct RunCommand: Command {
     let spec = CommandSpec(
         ["run"],
-        summary: "Run a chapter's steps on the engine (with --solution, the reference solution) and grade each.",
+        summary: "help.run.summary",
         arguments: "<chapter>", positionals: 1...1,
         options: [
-            .engine, .json, OptionSpec(.solution, help: "Use each step's reference solution."),
-            OptionSpec(.step, value: "id", help: "Run only this step (and the steps it needs)."),
-            OptionSpec(.offline, help: "Do not try to pull base images; build stand-ins."),
+            .engine, .json, OptionSpec(.solution, help: "help.run.option.solution"),
+            OptionSpec(.step, value: "id", help: "help.run.option.step"),
+            OptionSpec(.offline, help: "help.run.option.offline"),
         ],
-        discussion: "Works in a temporary copy of the starter and removes the containers and images it made. "
-            + "A step whose base image cannot be had is skipped with the reason, not failed. Exit 0 when no step failed."
-    )
+        discussion: "help.run.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let layout = try ProjectLayout.require(in: context)

@@ -5,15 +5,9 @@ import HandsOnKit
 /// option `--help` does not), with the course's chapter and step ids as they are when it is made.
 struct CompletionCommand: Command {
     let spec = CommandSpec(
-        ["completion"], summary: "Print a shell completion script (bash, zsh or fish).",
+        ["completion"], summary: "help.completion.summary",
         arguments: "<bash|zsh|fish>", positionals: 1...1,
-        discussion: """
-            bash:  source <(handson completion bash)       (or save it in /etc/bash_completion.d/handson)
-            zsh:   source <(handson completion zsh)        (it uses zsh's bashcompinit)
-            fish:  handson completion fish > ~/.config/fish/completions/handson.fish
-            Commands, options and the values they take are completed; chapter and step ids are those of the
-            course when the script was made.
-            """)
+        discussion: "help.completion.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let words = CompletionWords(
@@ -119,7 +113,7 @@ struct CompletionWords {
         let firstWords = (topLevel.map(\.path[0]) + groups.keys).sorted()
         for spec in topLevel {
             lines.append(
-                "complete -c handson -n \"not __fish_seen_subcommand_from \(Self.quoted(firstWords))\" -a \(spec.path[0]) -d \(Self.fishQuoted(spec.summary))"
+                "complete -c handson -n \"not __fish_seen_subcommand_from \(Self.quoted(firstWords))\" -a \(spec.path[0]) -d \(Self.fishQuoted(spec.summaryText))"
             )
         }
         for (group, members) in groups.sorted(by: { $0.key < $1.key }) {
@@ -128,7 +122,7 @@ struct CompletionWords {
             )
             for spec in members {
                 lines.append(
-                    "complete -c handson -n \"__fish_seen_subcommand_from \(group)\" -a \(spec.path[1]) -d \(Self.fishQuoted(spec.summary))"
+                    "complete -c handson -n \"__fish_seen_subcommand_from \(group)\" -a \(spec.path[1]) -d \(Self.fishQuoted(spec.summaryText))"
                 )
             }
         }
@@ -143,7 +137,7 @@ struct CompletionWords {
                 if option.valueName != nil {
                     line += values(of: option.name).map { " -x -a \(Self.fishQuoted(Self.quoted($0)))" } ?? " -r -F"
                 }
-                lines.append(line + " -d \(Self.fishQuoted(String(option.help.prefix(60))))")
+                lines.append(line + " -d \(Self.fishQuoted(String(option.helpText.prefix(60))))")
             }
             if takesChapter(spec) {
                 lines.append("complete -c handson -n \"\(condition)\" -a \(Self.fishQuoted(Self.quoted(chapterIDs)))")

@@ -6,11 +6,11 @@ import HandsOnKit
 struct DemoCommand: Command {
     let spec = CommandSpec(
         ["demo"],
-        summary: "Build the sample app single-stage and from scratch, run it on 9091, curl /health, compare sizes.",
+        summary: "help.demo.summary",
         options: [
             .engine, .json,
-            OptionSpec(.keep, help: "Leave the images (go-image:base, go-image:scratch) afterwards."),
-            OptionSpec(.port, value: "port", help: "Host port for the container (default 9091)."),
+            OptionSpec(.keep, help: "help.demo.option.keep"),
+            OptionSpec(.port, value: "port", help: "help.demo.option.port"),
         ])
 
     /// What `demo --json` prints: the images, and the app's answer to `/health`.

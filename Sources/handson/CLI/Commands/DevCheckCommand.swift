@@ -4,14 +4,10 @@ import HandsOnKit
 /// `handson dev check`: for chapter authors: every chapter loads, and every step's reference solution passes its checks.
 struct DevCheckCommand: Command {
     let spec = CommandSpec(
-        ["dev", "check"], summary: "Validate every chapter and prove each step's reference solution on the engine.",
+        ["dev", "check"], summary: "help.dev.check.summary",
         arguments: "[chapter...]", positionals: 0...50,
-        options: [.engine, .json, OptionSpec(.schemaOnly, help: "Only load and validate; run nothing.")],
-        discussion: """
-            Loads every chapter under Chapters/ (schema, referenced files, step order, tiers), then runs each with
-            --solution: every step must pass, or be skipped because a base image cannot be had here.
-            Exit 1 when anything fails.
-            """)
+        options: [.engine, .json, OptionSpec(.schemaOnly, help: "help.dev.check.option.schemaOnly")],
+        discussion: "help.dev.check.discussion")
 
     struct ExampleResult: Codable {
         let name: String

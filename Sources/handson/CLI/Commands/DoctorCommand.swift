@@ -6,9 +6,9 @@ struct DoctorCommand: Command {
     static let coursePort = 9091
 
     let spec = CommandSpec(
-        ["doctor"], summary: "Check the engine, lab images, curl and the course port.",
+        ["doctor"], summary: "help.doctor.summary",
         options: [.engine, .json],
-        discussion: "Exits 1 when something the course needs is missing, and says what to do.")
+        discussion: "help.doctor.discussion")
 
     struct Finding: Codable {
         let item: String

@@ -5,37 +5,27 @@ import HandsOnKit
 struct GradeCommand: Command {
     var messagesFollowLocale: Bool { false }
     let spec = CommandSpec(
-        ["grade"], summary: "Grade one answer folder for a chapter with a grading section (builds it on the engine).",
+        ["grade"], summary: "help.grade.summary",
         arguments: "<submission-dir> | --transcript FILE | --image NAME [--files DIR]", positionals: 0...1,
         options: [
-            OptionSpec(.chapter, value: "id", help: "The problem (a chapter with a grading section)."), .json,
+            OptionSpec(.chapter, value: "id", help: "help.grade.option.chapter"), .json,
             .engine,
             OptionSpec(
                 .format, value: "text|json|classroom",
-                help: "How to print the grade: text (default), json (as --json), "
-                    + "or classroom (GitHub Classroom's autograding result: version, status, max_score, tests)."),
+                help: "help.grade.option.format"),
             OptionSpec(
                 .transcript, value: "file",
-                help: "Grade a pasted answer (listings and curl output) instead; '-' reads stdin."),
+                help: "help.grade.option.transcript"),
             OptionSpec(
                 .image, value: "name",
-                help: "Grade this image as it is on the engine (--host: a team's machine); nothing is built."),
+                help: "help.grade.option.image"),
             OptionSpec(
                 .files, value: "dir",
-                help: "With --image, the folder on the engine's machine that holds the protected files "
-                    + "(read there through a throw-away container, read-only)."),
+                help: "help.grade.option.files"),
             .runTimeout,
-            OptionSpec(.keep, help: "Leave the built image for inspection."), .reportLanguage,
+            OptionSpec(.keep, help: "help.grade.option.keep"), .reportLanguage,
         ] + BuildLimitOptions.specs,
-        discussion: """
-            With --image, the answer is the state of the engine's machine, as in ICTSC: the image a team built there
-            (`--host ssh://grader@team1-vm --image ictsc-diet:answer`) and the protected files in --files there.
-            Nothing is built and nothing is left behind.
-
-            Only the engine's build runs anything from the answer; nothing from it runs on the host. A bad answer
-            gets 0 and a check that says why. Exit 0 when the answer was graded (whatever the score), 1 when the
-            grader could not work (no engine), 2 for usage errors.
-            """)
+        discussion: "help.grade.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         guard let chapterID = arguments.value(.chapter) else {

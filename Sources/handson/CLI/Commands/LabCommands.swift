@@ -5,15 +5,11 @@ import HandsOnKit
 struct LabPrepareCommand: Command {
     let spec = CommandSpec(
         ["lab", "prepare"],
-        summary: "Make sure every base image the chapters use exists (pull, or build a local stand-in).",
+        summary: "help.lab.prepare.summary",
         options: [
-            .engine, .json, OptionSpec(.offline, help: "Do not try to pull; build stand-ins for what is missing."),
+            .engine, .json, OptionSpec(.offline, help: "help.lab.prepare.option.offline"),
         ],
-        discussion: """
-            Images present on the engine are used as they are. A missing one is pulled; when the pull fails
-            (no registry reachable), a stand-in is built from Debian packages with debootstrap and labelled
-            \(StandInLabel.key). The first build takes a few minutes; a second run takes seconds.
-            """)
+        discussion: "help.lab.prepare.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let engine = try await EngineOption.engine(from: arguments, in: context)
@@ -35,7 +31,7 @@ struct LabPrepareCommand: Command {
 /// `handson lab list`: what is there, without changing anything.
 struct LabListCommand: Command {
     let spec = CommandSpec(
-        ["lab", "list"], summary: "List the lab's base images: present, stand-in or missing.",
+        ["lab", "list"], summary: "help.lab.list.summary",
         options: [.engine, .json])
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {

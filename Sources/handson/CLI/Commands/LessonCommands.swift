@@ -4,7 +4,7 @@ import HandsOnKit
 /// `handson chapters`: what there is to learn, with this folder's progress.
 struct ChaptersCommand: Command {
     let spec = CommandSpec(
-        ["chapters"], summary: "List the chapters, with the progress of the current folder.",
+        ["chapters"], summary: "help.chapters.summary",
         options: [.json, LessonSession.languageOption])
 
     struct Row: Codable {
@@ -47,7 +47,7 @@ struct ChaptersCommand: Command {
 /// `handson init <chapter> <dir>`: the starter files in a new folder.
 struct InitCommand: Command {
     let spec = CommandSpec(
-        ["init"], summary: "Write a chapter's starter files into a new folder and start the chapter there.",
+        ["init"], summary: "help.init.summary",
         arguments: "<chapter> <dir>", positionals: 2...2)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
@@ -69,7 +69,7 @@ struct InitCommand: Command {
 /// `handson start <chapter>`: begin (or begin again) a chapter in the current folder.
 struct StartCommand: Command {
     let spec = CommandSpec(
-        ["start"], summary: "Start a chapter in the current folder (an empty folder gets the starter files).",
+        ["start"], summary: "help.start.summary",
         arguments: "<chapter>", positionals: 1...1, options: [LessonSession.languageOption])
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
@@ -90,7 +90,7 @@ struct StartCommand: Command {
 
 /// `handson step`: the current step's text.
 struct StepCommand: Command {
-    let spec = CommandSpec(["step"], summary: "Show the current step's text.", options: [LessonSession.languageOption])
+    let spec = CommandSpec(["step"], summary: "help.step.summary", options: [LessonSession.languageOption])
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let session = try LessonSession.open(arguments, in: context)
@@ -115,7 +115,7 @@ struct StepCommand: Command {
 /// `handson hint`: hints for the checks that failed last (or fail now).
 struct HintCommand: Command {
     let spec = CommandSpec(
-        ["hint"], summary: "Show hints for what the current step's checks found missing.",
+        ["hint"], summary: "help.hint.summary",
         options: [.engine, LessonSession.languageOption])
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
@@ -138,7 +138,7 @@ struct HintCommand: Command {
 /// `handson reset [step]`: go back to a step (the first by default); files are left as they are.
 struct ResetCommand: Command {
     let spec = CommandSpec(
-        ["reset"], summary: "Go back to a step (default: the first); your files stay as they are.",
+        ["reset"], summary: "help.reset.summary",
         arguments: "[step]", positionals: 0...1)
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {

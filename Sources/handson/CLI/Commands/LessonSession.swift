@@ -9,7 +9,7 @@ struct LessonSession {
     let language: Language
 
     static let languageOption = OptionSpec(
-        .lang, value: "code", help: "Language of the texts (en, ja, ko); default from LC_ALL, LC_MESSAGES or LANG.")
+        .lang, value: "code", help: "help.common.option.learnerLang")
 
     /// Opens the chapter the current folder is working on (`handson start` records it).
     static func open(_ arguments: ParsedArguments, in context: CommandContext) throws -> LessonSession {

@@ -5,15 +5,9 @@ import HandsOnKit
 struct ParseImageListCommand: Command {
     let spec = CommandSpec(
         ["parse", "image-ls"],
-        summary: "Read a docker/podman image listing (or a transcript with one) and print its rows as JSON.",
+        summary: "help.parse.image-ls.summary",
         arguments: "[FILE]", positionals: 0...1,
-        discussion: """
-            Reads FILE, or standard input when FILE is absent or '-'. Recognises docker's classic table (also -a,
-            --digests, --no-trunc and custom 'table' formats), docker JSON lines, podman tables and podman's JSON
-            array, inside other text too. Each row gives sizeBytes and the interval [sizeBytesMin, sizeBytesMax]
-            that surely holds the true byte count given how the size was rounded for display.
-            Exit 1 when the input holds no listing, naming the first line it could not read.
-            """)
+        discussion: "help.parse.image-ls.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let text = try InputText.read(arguments.positionals.first, in: context)
@@ -31,14 +25,9 @@ struct ParseImageListCommand: Command {
 struct ParseCurlCommand: Command {
     let spec = CommandSpec(
         ["parse", "curl"],
-        summary: "Read what a curl command against a health endpoint printed and say whether it was healthy.",
+        summary: "help.parse.curl.summary",
         arguments: "[FILE]", positionals: 0...1,
-        discussion: """
-            Reads FILE, or standard input when FILE is absent or '-': stdout and stderr as a terminal showed them
-            (body, -w '%{http_code}', -i headers, -v lines, the progress meter, 'curl: (N)' errors, -f failures).
-            Prints httpStatus, curlExitCode, error, headers, body and healthy (true, false, or null when the
-            transcript holds no evidence either way).
-            """)
+        discussion: "help.parse.curl.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let text = try InputText.read(arguments.positionals.first, in: context)

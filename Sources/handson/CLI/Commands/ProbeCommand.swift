@@ -4,21 +4,17 @@ import HandsOnKit
 /// `handson probe <url>`: waits until an endpoint answers as a health check should, and says how long it took.
 struct ProbeCommand: Command {
     let spec = CommandSpec(
-        ["probe"], summary: "Wait until a URL answers healthy (polls every 50 ms) and print how long it took.",
+        ["probe"], summary: "help.probe.summary",
         arguments: "<url>", positionals: 1...1,
         options: [
-            OptionSpec(.deadline, value: "seconds", help: "Give up after this long (default 30)."),
-            OptionSpec(.status, value: "code", help: "The HTTP status wanted (default 200)."),
-            OptionSpec(.field, value: "name", help: "A JSON field of the body to check (default status)."),
-            OptionSpec(.equals, value: "value", help: "The value that field must have (default Healthy)."),
-            OptionSpec(.anyBody, help: "Accept any body with the wanted status."),
+            OptionSpec(.deadline, value: "seconds", help: "help.probe.option.deadline"),
+            OptionSpec(.status, value: "code", help: "help.probe.option.status"),
+            OptionSpec(.field, value: "name", help: "help.probe.option.field"),
+            OptionSpec(.equals, value: "value", help: "help.probe.option.equals"),
+            OptionSpec(.anyBody, help: "help.probe.option.anyBody"),
             .json,
         ],
-        discussion: """
-            The course's /health answers {"status":"Healthy"}, which is what a probe waits for by default. Each
-            attempt is one curl request; a refused connection is tried again 50 ms later, until the deadline.
-            Exit 0 once it answers so, 1 when the deadline passes first.
-            """)
+        discussion: "help.probe.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let url = arguments.positionals[0]

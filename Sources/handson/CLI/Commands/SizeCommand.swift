@@ -6,22 +6,15 @@ import HandsOnKit
 struct SizeCommand: Command {
     let spec = CommandSpec(
         ["size"],
-        summary: "Measure an image from its layers and show where the bytes are (layers, largest paths, waste).",
+        summary: "help.size.summary",
         arguments: "<image>", positionals: 1...1,
         options: [
             .engine, .json,
             OptionSpec(
                 .base, value: "image",
-                help: "Another image the lowest layers may come from "
-                    + "(the lab images are always looked for)."), LessonSession.languageOption,
+                help: "help.size.option.base"), LessonSession.languageOption,
         ],
-        discussion: """
-            The size is the bytes of the files in each layer, summed over the layers, as Docker's overlay2 store
-            counts them and `docker image ls` shows them there: the same figure on every engine and store. It is
-            read from the image itself (`image save`, streamed, in bounded memory); the result is remembered by
-            image id. Wasted bytes are files a layer adds that a later layer deletes or overwrites; efficiency is
-            1 - wasted / total, as dive computes it.
-            """)
+        discussion: "help.size.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let engine = try await EngineOption.engine(from: arguments, in: context)

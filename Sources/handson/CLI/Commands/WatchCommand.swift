@@ -10,14 +10,9 @@ import Synchronization
 /// changes or the engine reports an image or container change, shown full-screen on a terminal.
 struct WatchCommand: Command {
     let spec = CommandSpec(
-        ["watch"], summary: "Watch the current step: checked again on every file change and every engine event.",
+        ["watch"], summary: "help.watch.summary",
         options: [.engine, LessonSession.languageOption],
-        discussion: """
-            On a terminal: the chapter, a progress bar over its steps, the current step's checks as they stand, and
-            the keys: h hint, s the step's text, l the chapters, n next step (once passed), r check again, q quit.
-            Without a terminal, one plain block of lines per check. Engine events come from `docker events` (or
-            `podman events`); when the engine restarts the view says so and reconnects.
-            """)
+        discussion: "help.watch.discussion")
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let engine = try await EngineOption.engine(from: arguments, in: context)
