@@ -130,10 +130,7 @@ public struct ContainerEngine: Sendable {
             case .failure(let reason): reasons.append(reason.description)
             }
         }
-        throw EngineError.unavailable(
-            "No container engine answers (\(reasons.joined(separator: "; "))). "
-                + "Start one: on Debian as root, `apt-get install docker.io` and run `dockerd &`, then wait for `docker info`; "
-                + "or install podman. `make demo` and `make test` do this for you.")
+        throw EngineError.unavailable(say("engine.noneAnswers", ["reasons": reasons.joined(separator: "; ")]))
     }
 
     /// Whether this engine's CLI exists and its daemon (for docker) answers: one `info` call, whose facts are
@@ -143,12 +140,16 @@ public struct ContainerEngine: Sendable {
             let result = try await execute(["info", "--format", infoFormat], timeout: 20)
             guard result.succeeded else {
                 let detail = result.standardError.lastLines(1)
-                return .failure(ProbeFailure("\(kind.rawValue) does not answer\(detail.isEmpty ? "" : ": \(detail)")"))
+                return .failure(
+                    ProbeFailure(
+                        detail.isEmpty
+                            ? say("engine.doesNotAnswer", ["engine": kind.rawValue])
+                            : say("engine.doesNotAnswerSaying", ["engine": kind.rawValue, "detail": detail])))
             }
             if let info = try? parseInfo(result.stdout) { infoMemo.value.withLock { $0 = info } }
             return .success(())
         } catch {
-            return .failure(ProbeFailure("\(kind.rawValue) is not installed"))
+            return .failure(ProbeFailure(say("engine.notInstalled", ["engine": kind.rawValue])))
         }
     }
 

@@ -41,8 +41,13 @@ struct ProbeCommand: Command {
                         httpStatus: observation.httpStatus, body: observation.body)))
         } else if satisfied {
             context.io.out(
-                "\(url) answered \(observation.summary) after " + String(format: "%.3f", observation.elapsedSeconds)
-                    + " s (\(observation.attempts) attempts)")
+                say(
+                    "cli.probe.answered",
+                    [
+                        "url": url, "summary": observation.summary,
+                        "seconds": String(format: "%.3f", observation.elapsedSeconds),
+                        "attempts": "\(observation.attempts)",
+                    ]))
         } else {
             context.io.err(
                 say(
