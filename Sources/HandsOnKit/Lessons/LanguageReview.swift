@@ -5,25 +5,40 @@ import Foundation
 /// step text named for a language is a file that is there and not empty.
 public enum LanguageReview {
     /// The problems found, each naming the chapter, where the text is and the languages it lacks.
-    public static func problems(in chapter: Chapter) -> [String] {
+    /// With a glossary, also every variant a text uses where the glossary writes another term.
+    public static func problems(in chapter: Chapter, glossary: Glossary? = nil) -> [String] {
         let languages = chapter.title.translations.keys.sorted()
         var problems: [String] = []
+        func follow(_ text: String, _ language: String, _ place: String) {
+            guard let glossary, let language = Language(rawValue: language) else { return }
+            problems += glossary.findings(in: text, language: language, place: "\(chapter.id): \(place)").map(
+                \.description)
+        }
         func require(_ text: LocalizedText, _ place: String) {
+            for (language, words) in text.translations.sorted(by: { $0.key < $1.key }) {
+                follow(words, language, place)
+            }
             let missing = languages.filter {
                 (text.translations[$0] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
             }
             if !missing.isEmpty { problems.append("\(chapter.id): \(place) lacks \(missing.joined(separator: ", "))") }
         }
+        for (language, words) in chapter.title.translations.sorted(by: { $0.key < $1.key }) {
+            follow(words, language, "the title")
+        }
         require(chapter.summary, "the summary")
         for step in chapter.steps {
             require(step.title, "\(step.id): the title")
-            require(step.text, "\(step.id): the text")
+            for language in languages where step.text.translations[language] == nil {
+                problems.append("\(chapter.id): \(step.id): the text lacks \(language)")
+            }
             for (language, file) in step.text.translations.sorted(by: { $0.key < $1.key }) {
                 let path = "\(chapter.directory)/\(file)"
                 let content = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
                 if content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                     problems.append("\(chapter.id): \(step.id): the \(language) text \(file) is missing or empty")
                 }
+                follow(content, language, file)
             }
             for (index, hint) in step.hints.enumerated() {
                 require(hint.text, "\(step.id): hint \(index + 1) (for '\(hint.whenFailing ?? "any")')")

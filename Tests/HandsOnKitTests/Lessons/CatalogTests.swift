@@ -152,3 +152,46 @@ struct CourseLanguageTests {
         #expect(Self.isIn(language, asked.stdout), "\(asked.stdout)")
     }
 }
+
+/// The glossary (`Chapters/GLOSSARY.md`): read from its table, found where a text uses a variant, followed by the
+/// message catalogs.
+@Suite("The course's glossary")
+struct GlossaryTests {
+    static let glossary = try! Glossary.load(chaptersDirectory: CourseChaptersTests.chaptersDirectory)
+
+    @Test func aVariantIsFoundWithItsLineAndAChosenTermThatBeginsWithItIsNot() throws {
+        let glossary = try Glossary.parse(
+            """
+            | English | 日本語 | 한국어 | not in ja | not in ko |
+            | --- | --- | --- | --- | --- |
+            | folder | フォルダー (on the host), ディレクトリ | 디렉터리 | フォルダ | 디렉토리 |
+            """, file: "G.md")
+        #expect(glossary.terms.first?.chosen[.ja] == ["フォルダー", "ディレクトリ"])
+        let findings = glossary.findings(in: "フォルダーを開き\nフォルダを閉じ、フォルダーへ", language: .ja, place: "x.md")
+        #expect(findings.map(\.line) == [2])
+        #expect(findings.first?.description == "x.md:2: 'フォルダ' in ja; the glossary writes フォルダー or ディレクトリ")
+        #expect(glossary.findings(in: "작업 디렉토리", language: .ko, place: "k").count == 1)
+        #expect(glossary.findings(in: "フォルダ", language: .ko, place: "k").isEmpty)
+    }
+
+    @Test func aMalformedTableNamesTheFileAndLine() {
+        #expect(throws: ChapterError.self) { try Glossary.parse("| a | b |\n", file: "G.md") }
+        do {
+            _ = try Glossary.parse("| English | 日本語 | 한국어 | not in ja | not in ko |\n| x | | y | | |\n", file: "G.md")
+            Issue.record("a row without Japanese was read")
+        } catch {
+            #expect("\(error)" == "G.md: line 2: a term needs its English, Japanese and Korean")
+        }
+    }
+
+    @Test(arguments: [Language.ja, .ko])
+    func theCatalogsFollowTheGlossary(language: Language) {
+        #expect(Self.glossary.terms.count > 40)
+        var findings: [Glossary.Finding] = []
+        for key in MessageCatalog.keys(of: language).sorted() {
+            findings += Self.glossary.findings(
+                in: MessageCatalog.template(key, in: language) ?? "", language: language, place: key)
+        }
+        #expect(findings.isEmpty, "\(findings.map(\.description))")
+    }
+}

@@ -34,8 +34,16 @@ struct DevCheckCommand: Command {
         }
         let chapters = loaded.filter { wanted.isEmpty || wanted.contains($0.id) }
         var hintProblems: [String] = []
+        var glossary: Glossary?
+        do {
+            glossary = try Glossary.load(chaptersDirectory: layout.chaptersDirectory)
+        } catch {
+            hintProblems.append("\(error)")
+            context.io.err(context.io.errorStyle.red("✗ ") + "\(error)")
+        }
         for chapter in chapters {
-            let problems = LanguageReview.problems(in: chapter) + HintReview.problems(in: chapter)
+            let problems =
+                LanguageReview.problems(in: chapter, glossary: glossary) + HintReview.problems(in: chapter)
             for problem in problems { context.io.err(context.io.errorStyle.red("✗ ") + problem) }
             hintProblems += problems
             if problems.isEmpty {
