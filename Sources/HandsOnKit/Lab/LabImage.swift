@@ -16,6 +16,8 @@ public struct LabImage: Sendable, Equatable {
         LabImage("gcr.io/distroless/static-debian12:nonroot", recipe: .distrolessStaticNonroot),
         LabImage("gcr.io/distroless/base-debian12", recipe: .distrolessBase),
         LabImage("busybox", recipe: .busybox),
+        // The tag the course pins (the stand-in is Debian's static busybox either way).
+        LabImage("busybox:1.36", recipe: .busybox),
         LabImage("debian:bookworm-slim", recipe: .debianSlim),
     ]
 

@@ -29,6 +29,16 @@ public enum LanguageReview {
         require(chapter.summary, "the summary")
         for step in chapter.steps {
             require(step.title, "\(step.id): the title")
+            // HandsOn marks an optional step itself; a title that says so too reads twice.
+            let optionalWords = ["optional", "おまけ", "任意", "선택 과제"]
+            if step.optional,
+                let title = step.title.translations.values.first(where: { title in
+                    optionalWords.contains { title.lowercased().contains($0) }
+                })
+            {
+                problems.append(
+                    "\(chapter.id): \(step.id): the title '\(title)' says it is optional; HandsOn adds that")
+            }
             for language in languages where step.text.translations[language] == nil {
                 problems.append("\(chapter.id): \(step.id): the text lacks \(language)")
             }

@@ -20,6 +20,8 @@ struct DevCheckCommand: Command {
         let chapter: String
         let steps: [StepOutcome]
         let examples: [ExampleResult]
+        /// The texts' complete Dockerfile snippets, built as written.
+        let snippets: [SnippetTrial.Outcome]
         let passed: Bool
         let durationSeconds: Double
     }
@@ -44,6 +46,7 @@ struct DevCheckCommand: Command {
         for chapter in chapters {
             let problems =
                 LanguageReview.problems(in: chapter, glossary: glossary) + HintReview.problems(in: chapter)
+                + SnippetReview.problems(in: chapter) + PageReview.problems(in: chapter)
             for problem in problems { context.io.err(context.io.errorStyle.red("✗ ") + problem) }
             hintProblems += problems
             if problems.isEmpty {
@@ -78,11 +81,18 @@ struct DevCheckCommand: Command {
             }
             let report = try await runner.run()
             let examples = try await gradeExamples(of: chapter, engine: engine, io: io)
+            let snippets = try await SnippetTrial(chapter: chapter, engine: engine).run()
+            for snippet in snippets {
+                let status = snippet.skipped != nil ? "skipped" : snippet.problem == nil ? "built  " : "FAILED "
+                io.err(
+                    "  \(status) \(chapter.id)/\(snippet.stepID) snippet (\(snippet.places.joined(separator: ", ")))"
+                        + ((snippet.problem ?? snippet.skipped).map { ": \($0)" } ?? ""))
+            }
             reports.append(
                 ChapterReport(
-                    chapter: chapter.id, steps: report.steps, examples: examples,
+                    chapter: chapter.id, steps: report.steps, examples: examples, snippets: snippets,
                     passed: !report.steps.contains { $0.status == .failed }
-                        && examples.allSatisfy { $0.score == $0.expected },
+                        && examples.allSatisfy { $0.score == $0.expected } && snippets.allSatisfy { $0.problem == nil },
                     durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds))
         }
         if arguments.has(.json) {
