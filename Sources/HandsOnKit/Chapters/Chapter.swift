@@ -19,18 +19,22 @@ public struct Chapter: Sendable, Equatable, Decodable {
     public func step(_ id: String) -> Step? { steps.first { $0.id == id } }
 }
 
-/// The starting files: a folder (relative to the chapter's folder) copied as it is.
+/// The starting files: a folder (relative to the chapter's folder) copied as it is, then `files` written over it.
 public struct Starter: Sendable, Equatable, Decodable {
     public let directory: String
     /// Files a learner must not change (checked by SHA-256 against the starter's copy).
     public let protectedFiles: [String]
+    /// More starting files, destination -> source in the chapter's folder (a shared app with this chapter's own
+    /// Dockerfile, say).
+    public let files: [String: String]
 
-    enum CodingKeys: String, CodingKey { case directory, protectedFiles }
+    enum CodingKeys: String, CodingKey { case directory, protectedFiles, files }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         directory = try container.decode(String.self, forKey: .directory)
         protectedFiles = try container.decodeIfPresent([String].self, forKey: .protectedFiles) ?? []
+        files = try container.decodeIfPresent([String: String].self, forKey: .files) ?? [:]
     }
 }
 

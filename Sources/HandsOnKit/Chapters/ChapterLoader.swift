@@ -66,6 +66,9 @@ public enum ChapterLoader {
         where !exists("\(chapter.starter.directory)/\(protected)") {
             throw fail("starter.protectedFiles[\(index)]", "'\(protected)' is not in the starter")
         }
+        for (destination, source) in chapter.starter.files.sorted(by: { $0.key < $1.key }) where !exists(source) {
+            throw fail("starter.files.\(destination)", "'\(source)' does not exist")
+        }
         var seen: Set<String> = []
         for (index, step) in chapter.steps.enumerated() {
             let at = "steps[\(index)]"

@@ -14,12 +14,12 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
         case name, port, url, status, jsonField, equals, deadlineSeconds, arguments, stdin, exitCode, contains, matches
         case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network,
             containerPort, target, dependenciesFirst, nonRootUser, hostNetwork
-        case absentPaths, maxWastedBytes
+        case absentPaths, maxWastedBytes, rules, maxFindings, hardened
     }
 
     public static let kinds = [
         "imageExists", "imageSize", "imageTiers", "containerRunning", "http", "imageServes",
-        "commandOutput", "fileUnchanged", "dockerfile", "imageContents",
+        "commandOutput", "fileUnchanged", "dockerfile", "imageContents", "imageSecurity",
     ]
 
     public init(from decoder: Decoder) throws {
@@ -68,7 +68,8 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
                     status: try c.decodeIfPresent(Int.self, forKey: .status) ?? 200,
                     jsonField: try c.decodeIfPresent(String.self, forKey: .jsonField),
                     equals: try c.decodeIfPresent(String.self, forKey: .equals),
-                    deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? 20))
+                    deadlineSeconds: try c.decodeIfPresent(Double.self, forKey: .deadlineSeconds) ?? 20,
+                    hardened: try c.decodeIfPresent(Bool.self, forKey: .hardened) ?? false))
         case "commandOutput":
             kind = .commandOutput(
                 CommandExpectation(
@@ -104,6 +105,12 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
                     image: try c.decode(String.self, forKey: .image),
                     absentPaths: try c.decodeIfPresent([String].self, forKey: .absentPaths) ?? [],
                     maxWastedBytes: try c.decodeIfPresent(Int64.self, forKey: .maxWastedBytes)))
+        case "imageSecurity":
+            kind = .imageSecurity(
+                ImageSecurityRules(
+                    image: try c.decode(String.self, forKey: .image),
+                    rules: try c.decodeIfPresent([SecurityRule].self, forKey: .rules) ?? SecurityRule.allCases,
+                    maxFindings: try c.decodeIfPresent(Int.self, forKey: .maxFindings) ?? 0))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .kind, in: c,
@@ -127,6 +134,8 @@ public enum CheckKind: Sendable, Equatable {
     case dockerfile(DockerfileExpectation)
     /// Rules on what the final image holds: paths that must not be there, a ceiling on wasted bytes.
     case imageContents(ImageContentsRules)
+    /// The image's user, shell, package manager, setuid files and secrets in any layer (`SecurityRule`).
+    case imageSecurity(ImageSecurityRules)
 }
 
 /// "No Go tool chain in the final image", "wasted bytes under 1MB".
@@ -175,6 +184,8 @@ public struct ServeExpectation: Sendable, Equatable {
     public let jsonField: String?
     public let equals: String?
     public let deadlineSeconds: Double
+    /// Run with a read-only root, no capabilities and no new privileges, and expect no process to run as root.
+    public var hardened = false
 }
 
 public struct CommandExpectation: Sendable, Equatable {

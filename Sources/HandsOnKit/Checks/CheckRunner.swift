@@ -32,6 +32,7 @@ public struct CheckRunner: Sendable {
                 return fileUnchanged(check.id, path, digest, context)
             case .dockerfile(let expectation): return DockerfileCheck(expectation: expectation).run(check.id, context)
             case .imageContents(let rules): return try await ImageContentsCheck(rules: rules).run(check.id, context)
+            case .imageSecurity(let rules): return try await SecurityCheck(rules: rules).run(check.id, context)
             }
         } catch {
             return CheckResult(

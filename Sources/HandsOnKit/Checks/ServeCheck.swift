@@ -6,6 +6,9 @@ import Foundation
 struct ServeCheck {
     let expectation: ServeExpectation
 
+    /// What a hardened run adds: nothing written to the image's file system, no capabilities, no setuid gains.
+    static let hardening = ["--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
+
     func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let name = "handson-serve-\(UUID().uuidString.prefix(12).lowercased())"
         return try await withCleanUp {
@@ -27,7 +30,9 @@ struct ServeCheck {
             do {
                 _ = try await context.engine.startContainer(
                     image: image, name: name, ports: ports,
-                    labels: context.containerLabels, extraArguments: CommandOutputCheck.limits + context.runArguments)
+                    labels: context.containerLabels,
+                    extraArguments: CommandOutputCheck.limits + (expectation.hardened ? Self.hardening : [])
+                        + context.runArguments)
                 started = true
             } catch {
                 await context.engine.removeContainers([name])
@@ -64,6 +69,22 @@ struct ServeCheck {
             return !((try? await context.engine.containerState(name).running) ?? false)
         }
         let measured = observation.summary
+        if http.satisfied(observation), expectation.hardened {
+            let users = try await context.engine.processUsers(name)
+            if let root = users.first(where: { ImageSecurityAudit.isRoot($0) }) ?? (users.isEmpty ? "?" : nil) {
+                return CheckResult(
+                    id: id, passed: false,
+                    reason: Message("serveCheck.processRunsAsRoot", ["image": image, "user": root]), measured: measured)
+            }
+            return CheckResult(
+                id: id, passed: true,
+                reason: Message(
+                    "serveCheck.servesHardened",
+                    [
+                        "image": image, "path": expectation.path, "measured": measured,
+                        "users": MessageCatalog.list(Array(Set(users)).sorted()),
+                    ]), measured: measured)
+        }
         if http.satisfied(observation) {
             return CheckResult(
                 id: id, passed: true,

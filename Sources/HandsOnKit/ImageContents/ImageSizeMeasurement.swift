@@ -38,6 +38,15 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
     /// Every path of the final file system up to `pathDepth` levels deep, with its bytes (a directory's include
     /// everything beneath it): what rules such as "no Go tool chain in the final image" look up.
     public let shallowPaths: [String: Int64]
+    /// Setuid and setgid files and secrets, each with the layer (from 1) that holds it and whether the final file
+    /// system still shows it (a secret deleted by a later layer is still in the layer that added it).
+    public let marks: [LayerFinding]
+
+    public struct LayerFinding: Sendable, Codable, Equatable {
+        public let mark: LayerMark
+        public let layer: Int
+        public let inFinalImage: Bool
+    }
 
     /// How deep `shallowPaths` goes.
     static let pathDepth = 4
@@ -70,6 +79,12 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
         wasted = Array(hidden.prefix(Self.listed))
         efficiency = sizeBytes > 0 ? max(0, 1 - Double(wastedBytes) / Double(sizeBytes)) : 1
         diffIDs = image.config?.rootfs?.diff_ids ?? []
+        marks = image.layers.enumerated().flatMap { index, layer in
+            layer.count.marks.map { mark in
+                LayerFinding(
+                    mark: mark, layer: index + 1, inFinalImage: overlay.layer(of: mark.path) == index + 1)
+            }
+        }
     }
 
     /// Reads a whole image archive held in memory (tests, small fixtures).
@@ -276,7 +291,7 @@ public final class MeasuredSizeCache: Sendable {
     }
 
     /// Raised whenever what a measurement holds or how it is computed changes, so older files are not read.
-    static let format = 2
+    static let format = 3
 
     static func fileName(_ id: String) -> String {
         (id.hasPrefix("sha256:") ? String(id.dropFirst(7)) : id) + ".v\(format).json"

@@ -60,15 +60,32 @@ struct LayerEntry: Sendable, Equatable {
 struct LayerContentsReader: TarEntryConsumer {
     private(set) var fileBytes: Int64 = 0
     private(set) var entries: [LayerEntry] = []
+    /// What the security audit notes: setuid and setgid files, secrets by name and by content.
+    private(set) var marks: [LayerMark] = []
+    /// The content of a small file outside the system's folders, read for secret markers.
+    private var scanned: (path: String, bytes: [UInt8])?
 
     mutating func beginEntry(_ header: TarEntryHeader) throws {
         let entry = LayerEntry(header)
         fileBytes += entry.bytes
         entries.append(entry)
+        guard entry.kind == .file else { return }
+        marks += SecretRules.marks(path: entry.path, mode: header.mode)
+        if SecretRules.scansContent(path: entry.path, size: entry.bytes) { scanned = (entry.path, []) }
     }
 
-    mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws {}
-    mutating func endEntry() throws {}
+    mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws {
+        guard scanned != nil else { return }
+        scanned?.bytes.append(contentsOf: bytes)
+    }
+
+    mutating func endEntry() throws {
+        guard let (path, bytes) = scanned else { return }
+        scanned = nil
+        if let marker = SecretRules.marker(in: bytes) {
+            marks.append(LayerMark(path: path, kind: .secretContent, detail: marker))
+        }
+    }
 }
 
 /// Reads one layer blob as it streams: plain tar, or gzip-compressed tar decompressed on the way.
@@ -98,7 +115,7 @@ struct LayerStreamReader {
         try tar.finish()
         return LayerCount(
             fileBytes: tar.consumer.fileBytes, entries: tar.consumer.entries,
-            storedBytes: storedBytes, compression: compression)
+            storedBytes: storedBytes, compression: compression, marks: tar.consumer.marks)
     }
 }
 
@@ -109,4 +126,6 @@ struct LayerCount: Sendable, Equatable {
     /// Bytes of the blob as the archive holds it (compressed when `compression` is gzip).
     let storedBytes: Int64
     let compression: LayerStreamReader.Compression
+    /// Setuid and setgid files and secrets found in the layer (`SecretRules`).
+    var marks: [LayerMark] = []
 }

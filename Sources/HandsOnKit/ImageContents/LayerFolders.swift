@@ -22,12 +22,14 @@ enum LayerFolder {
         var walk = Walk()
         try walk.folder(folder, relative: "")
         return LayerCount(
-            fileBytes: walk.fileBytes, entries: walk.entries, storedBytes: walk.fileBytes, compression: .none)
+            fileBytes: walk.fileBytes, entries: walk.entries, storedBytes: walk.fileBytes, compression: .none,
+            marks: walk.marks)
     }
 
     private struct Walk {
         var fileBytes: Int64 = 0
         var entries: [LayerEntry] = []
+        var marks: [LayerMark] = []
         /// (device, inode) of the regular files with more than one link seen so far.
         var seenInodes = Set<[UInt64]>()
 
@@ -62,6 +64,13 @@ enum LayerFolder {
                     } else {
                         fileBytes += Int64(status.st_size)
                         entries.append(LayerEntry(path: key, kind: .file, bytes: Int64(status.st_size)))
+                    }
+                    marks += SecretRules.marks(path: key, mode: UInt32(status.st_mode) & 0o7777)
+                    if SecretRules.scansContent(path: key, size: Int64(status.st_size)),
+                        let content = FileManager.default.contents(atPath: full),
+                        let marker = SecretRules.marker(in: [UInt8](content))
+                    {
+                        marks.append(LayerMark(path: key, kind: .secretContent, detail: marker))
                     }
                 case S_IFLNK:
                     fileBytes += Int64(status.st_size)

@@ -35,6 +35,15 @@ final class OverlayFileSystem {
     private let root = Node(isDirectory: true)
     private(set) var wasted: [WastedFile] = []
 
+    /// The layer (from 1) whose entry the final file system shows at `path`, or nil when it shows none.
+    func layer(of path: String) -> Int? {
+        let components = path.split(separator: "/").map(String.init)
+        guard let name = components.last, let parent = node(at: components.dropLast(), creating: false),
+            let entry = parent.children[name]
+        else { return nil }
+        return entry.layer
+    }
+
     /// Lays layer `number` (from 1) over what is there.
     func apply(_ entries: [LayerEntry], layer number: Int) {
         for entry in entries {

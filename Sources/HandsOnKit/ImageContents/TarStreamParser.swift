@@ -20,6 +20,8 @@ public struct TarEntryHeader: Sendable, Equatable {
     public var size: Int64
     /// The target of a hard or symbolic link; empty otherwise.
     public var linkTarget: String
+    /// The permission bits, with setuid (0o4000), setgid (0o2000) and sticky (0o1000).
+    public var mode: UInt32 = 0o644
 }
 
 /// What a tar stream's entries are handed to, as they arrive.
@@ -178,7 +180,8 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
         let header = TarEntryHeader(
             path: pendingPath ?? Self.headerPath(block), kind: kind,
             size: Self.hasContent(kind) ? contentSize : 0,
-            linkTarget: pendingLinkTarget ?? Self.text(block[157..<257]))
+            linkTarget: pendingLinkTarget ?? Self.text(block[157..<257]),
+            mode: UInt32(truncatingIfNeeded: (Self.number(block[100..<108]) ?? 0o644) & 0o7777))
         pendingPath = nil
         pendingLinkTarget = nil
         pendingSize = nil

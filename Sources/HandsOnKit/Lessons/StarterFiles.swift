@@ -4,19 +4,22 @@ import Foundation
 public enum StarterFiles {
     public static func directory(of chapter: Chapter) -> String { "\(chapter.directory)/\(chapter.starter.directory)" }
 
-    /// Copies every entry of the starter into `destination` (created if needed); refuses to overwrite anything.
+    /// Copies every entry of the starter into `destination` (created if needed), then the starter's own `files` over
+    /// them; refuses to overwrite anything that was there before.
     public static func copy(_ chapter: Chapter, to destination: String) throws {
         let source = directory(of: chapter)
         let fileManager = FileManager.default
         try fileManager.createDirectory(atPath: destination, withIntermediateDirectories: true)
         let entries = try fileManager.contentsOfDirectory(atPath: source).sorted()
-        let clashes = entries.filter { fileManager.fileExists(atPath: "\(destination)/\($0)") }
+        let added = chapter.starter.files.keys.compactMap { $0.split(separator: "/").first.map(String.init) }
+        let clashes = Set(entries + added).filter { fileManager.fileExists(atPath: "\(destination)/\($0)") }.sorted()
         guard clashes.isEmpty else {
             throw LessonError.starterWouldOverwrite(folder: destination, files: clashes)
         }
         for entry in entries {
             try fileManager.copyItem(atPath: "\(source)/\(entry)", toPath: "\(destination)/\(entry)")
         }
+        try overlay(chapter.starter.files, from: chapter, onto: destination)
     }
 
     /// A new folder holding the starter with `files` (destination -> source in the chapter's folder) written over it.

@@ -188,7 +188,7 @@ struct CompletionTests {
         #expect(
             answers == [
                 "batch", "--chapter",
-                "containerize-webapp distroless-vs-alpine ictsc-diet lightweight-base-images optimize-image",
+                "containerize-webapp distroless-vs-alpine ictsc-diet lightweight-base-images optimize-image secure-image",
                 "list prepare", "docker podman", "smallest", "optimize-image",
             ], "\(answers)")
     }

@@ -113,7 +113,7 @@ struct ChapterLoaderTests {
             ),
             (
                 [(#""kind": "imageExists""#, #""kind": "imgExists""#)],
-                "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, imageServes, commandOutput, fileUnchanged, dockerfile, imageContents)"
+                "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, imageServes, commandOutput, fileUnchanged, dockerfile, imageContents, imageSecurity)"
             ),
             (
                 [
@@ -216,7 +216,7 @@ struct CourseChaptersTests {
         #expect(
             chapters.map(\.id) == [
                 "containerize-webapp", "distroless-vs-alpine", "ictsc-diet", "lightweight-base-images",
-                "optimize-image",
+                "optimize-image", "secure-image",
             ])
         for chapter in chapters {
             #expect(chapter.steps.allSatisfy { $0.text.translations["en"] != nil }, "\(chapter.id) has English texts")

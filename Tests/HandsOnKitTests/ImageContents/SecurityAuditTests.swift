@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+@testable import HandsOnKit
+
+/// Secrets, setuid files, shells and the user, found the same way in a layer's folder and in its tar.
+@Suite("The security audit")
+struct SecurityAuditTests {
+    static let key = "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n"
+
+    /// A layer with a deploy key, an `.env`, a key hidden under an innocent name, a setuid program, a system test key
+    /// (not the answer's secret) and an ordinary file.
+    static func layerFolder() throws -> String {
+        let folder = NSTemporaryDirectory() + "handson-audit-\(UUID().uuidString.prefix(8))"
+        let tree = "\(folder)/tree"
+        for path in ["app/deploy", "usr/bin", "usr/share/go/testdata"] {
+            try FileManager.default.createDirectory(atPath: "\(tree)/\(path)", withIntermediateDirectories: true)
+        }
+        try Data(key.utf8).write(to: URL(fileURLWithPath: "\(tree)/app/deploy/id_ed25519"))
+        try Data("API_TOKEN=x\n".utf8).write(to: URL(fileURLWithPath: "\(tree)/app/.env"))
+        try Data(("notes\n" + key).utf8).write(to: URL(fileURLWithPath: "\(tree)/app/notes.txt"))
+        try Data(key.utf8).write(to: URL(fileURLWithPath: "\(tree)/usr/share/go/testdata/test.key"))
+        try Data(count: 100).write(to: URL(fileURLWithPath: "\(tree)/usr/bin/su"))
+        #expect(chmod("\(tree)/usr/bin/su", 0o4755) == 0)
+        try Data("hello\n".utf8).write(to: URL(fileURLWithPath: "\(tree)/app/README"))
+        return folder
+    }
+
+    static let expectedMarks = [
+        LayerMark(path: "app/.env", kind: .secretName, detail: ".env"),
+        LayerMark(path: "app/deploy/id_ed25519", kind: .secretContent, detail: "PRIVATE KEY-----"),
+        LayerMark(path: "app/deploy/id_ed25519", kind: .secretName, detail: "id_ed25519"),
+        LayerMark(path: "app/notes.txt", kind: .secretContent, detail: "PRIVATE KEY-----"),
+        LayerMark(path: "usr/bin/su", kind: .setuid, detail: "4755"),
+    ]
+
+    @Test func theFolderAndItsTarGiveTheSameMarks() async throws {
+        let folder = try Self.layerFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let fromFolder = try LayerFolder.count("\(folder)/tree")
+        #expect(fromFolder.marks.sorted(by: Self.order) == Self.expectedMarks)
+        for format in ["gnu", "pax"] {
+            let bytes = try await ArchiveMaker.tar(folder, format: format)
+            var reader = try LayerStreamReader(compression: .none)
+            try feedInChunks(bytes, chunk: 333) { try reader.feed($0) }
+            #expect(try reader.finish().marks.sorted(by: Self.order) == Self.expectedMarks, "\(format)")
+        }
+    }
+
+    static func order(_ a: LayerMark, _ b: LayerMark) -> Bool {
+        (a.path, a.kind.rawValue) < (b.path, b.kind.rawValue)
+    }
+
+    @Test(arguments: [
+        ("", true), ("root", true), ("0", true), ("0:0", true), ("root:root", true), ("nonroot", false),
+        ("65532", false), ("65532:65532", false), ("app:0", false),
+    ])
+    func rootIsTheEmptyUserRootOrUidZero(user: String, root: Bool) {
+        #expect(ImageSecurityAudit.isRoot(user) == root)
+    }
+}
