@@ -159,7 +159,7 @@ extension ContainerEngine {
     /// The user ids (or names, where the engine shows names) of a running container's processes.
     public func processUsers(_ container: String) async throws -> [String] {
         let arguments =
-            kind == .docker ? ["container", "top", container, "-eo", "pid,uid"] : ["top", container, "pid", "uid"]
+            kind == .docker ? ["container", "top", container, "-eo", "pid,uid"] : ["top", container, "pid", "user"]
         let result = try await execute(arguments, timeout: 30)
         guard result.succeeded else { throw EngineError.commandFailed(result) }
         let rows = TextLines.split(result.stdout).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
