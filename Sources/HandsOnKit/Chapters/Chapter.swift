@@ -110,15 +110,41 @@ public struct Grading: Sendable, Equatable, Decodable {
     /// Which of a team's grades a contest's scoreboard counts (`handson batch --follow`).
     public let scoring: Scoring
 
+    /// What the tiers read: the image's size (`tiers` of `maxBytes`), or the number of security findings
+    /// (`findingTiers` of `maxFindings`, the audit of every `SecurityRule`).
+    public let measure: Measure
+    public let findingTiers: [FindingTier]
+
     /// `best`: a team's highest score, ties going to the earlier; `last`: its latest grade.
     public enum Scoring: String, Sendable, Equatable, Codable { case best, last }
 
-    enum CodingKeys: String, CodingKey { case dockerfile, tiers, basis, gates, examples, transcriptImages, scoring }
+    public enum Measure: String, Sendable, Equatable, Codable { case size, securityFindings }
+
+    /// "`maxFindings` or fewer findings: `score`".
+    public struct FindingTier: Sendable, Equatable, Codable {
+        public let maxFindings: Int
+        public let score: Int
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dockerfile, tiers, basis, gates, examples, transcriptImages, scoring, measure, findingTiers
+    }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         dockerfile = try container.decodeIfPresent(String.self, forKey: .dockerfile) ?? "Dockerfile"
-        tiers = try container.decode([SizeTier].self, forKey: .tiers)
+        measure = try container.decodeIfPresent(Measure.self, forKey: .measure) ?? .size
+        findingTiers = try container.decodeIfPresent([FindingTier].self, forKey: .findingTiers) ?? []
+        // Size tiers are what a size-graded chapter needs; one graded by findings may leave them out.
+        tiers =
+            measure == .size
+            ? try container.decode([SizeTier].self, forKey: .tiers)
+            : try container.decodeIfPresent([SizeTier].self, forKey: .tiers) ?? []
+        if measure == .securityFindings && findingTiers.isEmpty {
+            throw DecodingError.keyNotFound(
+                CodingKeys.findingTiers,
+                .init(codingPath: decoder.codingPath, debugDescription: "grading by findings needs findingTiers"))
+        }
         basis = try container.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed
         gates = try container.decodeIfPresent([CheckSpec].self, forKey: .gates) ?? []
         examples = try container.decodeIfPresent([GradingExample].self, forKey: .examples) ?? []
@@ -127,6 +153,11 @@ public struct Grading: Sendable, Equatable, Decodable {
     }
 
     public var sizeTiers: SizeTiers { SizeTiers(tiers, basis: basis) }
+
+    /// The score for `count` findings: the best tier it is within, else 0.
+    public func score(findings count: Int) -> Int {
+        findingTiers.filter { count <= $0.maxFindings }.map(\.score).max() ?? 0
+    }
 }
 
 /// An answer a chapter ships to prove its grading: the starter with `files` written over it, and its score.

@@ -98,7 +98,17 @@ public enum ChapterLoader {
             }
         }
         if let grading = chapter.grading {
-            try validate(grading.tiers, at: "grading.tiers", fail: fail)
+            if grading.measure == .size {
+                try validate(grading.tiers, at: "grading.tiers", fail: fail)
+            }
+            for (index, tier) in grading.findingTiers.enumerated() {
+                if !(0...100).contains(tier.score) {
+                    throw fail("grading.findingTiers[\(index)].score", "must be 0 to 100")
+                }
+                if tier.maxFindings < 0 {
+                    throw fail("grading.findingTiers[\(index)].maxFindings", "must be 0 or more")
+                }
+            }
             for (index, gate) in grading.gates.enumerated() {
                 try validate(gate, at: "grading.gates[\(index)]", fail: fail)
             }
@@ -106,7 +116,7 @@ public enum ChapterLoader {
                 for (destination, source) in example.files.sorted(by: { $0.key < $1.key }) where !exists(source) {
                     throw fail("grading.examples[\(index)].files.\(destination)", "'\(source)' does not exist")
                 }
-                if !([0] + grading.tiers.map(\.score)).contains(example.score) {
+                if !([0] + grading.tiers.map(\.score) + grading.findingTiers.map(\.score)).contains(example.score) {
                     throw fail("grading.examples[\(index)].score", "\(example.score) is not a score the tiers give")
                 }
             }

@@ -24,6 +24,8 @@ public struct CheckID: RawRepresentable, Hashable, Codable, Sendable, Expressibl
     public static let builds: CheckID = "builds"
     /// The image's size and the tier it reaches.
     public static let size: CheckID = "size"
+    /// The security findings a chapter graded by them counts.
+    public static let findings: CheckID = "findings"
     /// The engine answered throughout the grade.
     public static let engine: CheckID = "engine"
     /// The image to grade is on the engine (a team's machine).

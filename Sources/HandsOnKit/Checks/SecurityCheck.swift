@@ -1,7 +1,9 @@
 import Foundation
 
-/// What the security audit looks at in an image.
+/// What the security audit looks at in an image, the worst first (the audit reports in this order).
 public enum SecurityRule: String, Sendable, Codable, CaseIterable {
+    /// No secret in any layer, deleted later or not.
+    case secrets
     /// The image's `User` is not root.
     case user
     /// No shell in the final file system.
@@ -10,8 +12,6 @@ public enum SecurityRule: String, Sendable, Codable, CaseIterable {
     case packageManager
     /// No setuid or setgid file in the final file system.
     case setuid
-    /// No secret in any layer, deleted later or not.
-    case secrets
 }
 
 /// Audits an image for the security rules asked: `maxFindings` or fewer findings pass.

@@ -4,7 +4,7 @@ import Foundation
 public enum CSVReport {
     public static let header = [
         "submission", "score", "max_score", "tier", "size_bytes", "size_listed", "status",
-        "duration_seconds", "failed_checks", "engine",
+        "duration_seconds", "failed_checks", "engine", "measured",
     ]
 
     public static func render(_ summary: ClassSummary) -> String {
@@ -15,7 +15,7 @@ public enum CSVReport {
                 grade.tier.map { textCell($0.label) } ?? "", grade.image.map { String($0.sizeBytes) } ?? "",
                 grade.image.map { textCell($0.size) } ?? "", grade.status.rawValue,
                 String(format: "%.2f", grade.durationSeconds), textCell(ClassSummary.failedChecks(grade)),
-                textCell(ClassSummary.engineName(grade)),
+                textCell(ClassSummary.engineName(grade)), grade.measured.map { textCell($0.shown) } ?? "",
             ]
             lines.append(row.map(field).joined(separator: ","))
         }

@@ -271,7 +271,7 @@ public enum HTMLReport {
             html +=
                 "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(Markup.escape(grade.submission))</td>"
                 + "<td class=\"score\" style=\"color:\(colour(score: grade.score, max: grade.maxScore))\">\(grade.score)</td>"
-                + "<td>\(Markup.escape(grade.tier?.label ?? "–"))</td><td>\(Markup.escape(grade.image?.size ?? "–"))</td>"
+                + "<td>\(Markup.escape(grade.tier?.label ?? "–"))</td><td>\(Markup.escape(grade.measured?.shown ?? grade.image?.size ?? "–"))</td>"
                 + "<td class=\"nowrap\">\(String(format: "%.1f s", grade.durationSeconds))</td>"
                 + "<td class=\"nowrap\">\(Markup.escape(ClassSummary.engineName(grade)))</td>"
                 + "<td><details\(failed.isEmpty ? "" : " open")><summary>\(Markup.escape(heading))</summary><ul class=\"checks\">\(checks)</ul></details></td></tr>\n"

@@ -49,7 +49,7 @@ public enum ScoreboardPages {
             page +=
                 "<tr data-team=\"\(Markup.escape(row.team))\" data-score=\"\(row.score)\"><td class=\"rank\">\(row.rank)</td>"
                 + "<td><a href=\"teams/\(Markup.escape(percentEncoded(pageName(row.team))))\">\(Markup.escape(row.team))</a></td>"
-                + "<td class=\"score\">\(row.score)</td><td>\(Markup.escape(row.counted.image?.size ?? "–"))</td>"
+                + "<td class=\"score\">\(row.score)</td><td>\(Markup.escape(row.counted.measured?.shown ?? row.counted.image?.size ?? "–"))</td>"
                 + "<td class=\"nowrap\">\(Markup.escape(row.countedAt.map(timestamp) ?? "–"))</td>"
                 + "<td>\(sparkline(row.history.map(\.score), max: row.counted.maxScore))</td></tr>\n"
         }
@@ -80,7 +80,7 @@ public enum ScoreboardPages {
             page +=
                 "<tr\(counted ? " class=\"counted\"" : "")><td class=\"nowrap\">\(Markup.escape(grade.gradedAt.map(timestamp) ?? "–"))</td>"
                 + "<td><code>\(Markup.escape(String((grade.contentHash ?? "–").prefix(12))))</code></td><td class=\"score\">\(grade.score)</td>"
-                + "<td>\(Markup.escape(grade.image?.size ?? "–"))</td><td>\(Markup.escape(failed.isEmpty ? "–" : failed))</td></tr>\n"
+                + "<td>\(Markup.escape(grade.measured?.shown ?? grade.image?.size ?? "–"))</td><td>\(Markup.escape(failed.isEmpty ? "–" : failed))</td></tr>\n"
         }
         return page + "</tbody>\n</table>\n</body>\n</html>\n"
     }

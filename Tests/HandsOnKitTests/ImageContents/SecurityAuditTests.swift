@@ -59,3 +59,27 @@ struct SecurityAuditTests {
         #expect(ImageSecurityAudit.isRoot(user) == root)
     }
 }
+
+/// A chapter graded by its security findings: the tiers read the count, the same syntax as size tiers.
+@Suite("Grading by findings")
+struct FindingTierTests {
+    @Test func theSecureImageChapterScoresByTheNumberOfFindings() throws {
+        let chapter = try ChapterLoader.load(
+            id: "secure-image", chaptersDirectory: CourseChaptersTests.chaptersDirectory)
+        let grading = try #require(chapter.grading)
+        #expect(grading.measure == .securityFindings)
+        #expect([0, 1, 5, 6, 20, 21].map { grading.score(findings: $0) } == [100, 70, 70, 40, 40, 0])
+        #expect(grading.examples.map(\.score).sorted() == [0, 40, 70, 100])
+    }
+
+    @Test func gradingByFindingsWithoutTheirTiersIsRefused() throws {
+        let folder = try ChapterFolder.valid([
+            (
+                "\"grading\": {\"tiers\": [{\"maxBytes\": 10000000, \"score\": 100}]",
+                "\"grading\": {\"measure\": \"securityFindings\""
+            )
+        ])
+        defer { folder.remove() }
+        #expect(throws: ChapterError.self) { try ChapterLoader.load(from: folder.directory) }
+    }
+}

@@ -36,6 +36,15 @@ public struct GradeReport: Sendable, Codable {
     /// When a batch graded it, and the content hash of the folder it graded (`FolderContentHash`); nil for one grade.
     public var gradedAt: Date?
     public var contentHash: String?
+    /// What the tiers read when it is not the size (the number of security findings), as reports show it.
+    public var measured: GradedValue?
+}
+
+/// A graded value other than the size: what it is, the number, and how reports write it ("3 findings").
+public struct GradedValue: Sendable, Codable, Equatable {
+    public let measure: Grading.Measure
+    public let value: Int
+    public let shown: String
 }
 
 /// Grades an answer folder the way a contest's rules read: build its Dockerfile (only the engine's build runs
@@ -95,12 +104,14 @@ public struct Grader: Sendable {
         var engineInfo = self.engineInfo
         if engineInfo == nil { engineInfo = await engine.cachedInfo() }
         let labels = extraLabels.merging(["org.handson.grade": chapter.id]) { first, _ in first }
-        func report(score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil) -> GradeReport {
+        func report(
+            score: Int = 0, tier: SizeTier? = nil, image: GradeReport.ImageSize? = nil, measured: GradedValue? = nil
+        ) -> GradeReport {
             GradeReport(
                 submission: label, chapter: chapter.id, score: score, tier: tier, image: image, checks: checks,
                 engine: engineInfo, durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds,
                 status: .graded,
-                verified: true, buildLimits: enforcement?.record)
+                verified: true, buildLimits: enforcement?.record, measured: measured)
         }
         let stageCount: Int
         /// The final stage's base, for telling the base image's layers from the answer's own.
@@ -155,7 +166,7 @@ public struct Grader: Sendable {
                 build, submission: submission, tag: tag, bases: bases, labels: labels,
                 limitsInForce: limitsInForce, engineInfo: engineInfo)
             checks += judged.checks
-            result = report(score: judged.score, tier: judged.tier, image: judged.image)
+            result = report(score: judged.score, tier: judged.tier, image: judged.image, measured: judged.measured)
         } catch let failure as JudgementFailure {
             checks += failure.checks
             result = engineFailure(failure.error)
@@ -184,6 +195,7 @@ public struct Grader: Sendable {
         var score = 0
         var tier: SizeTier?
         var image: GradeReport.ImageSize?
+        var measured: GradedValue?
     }
 
     /// The engine failed partway; the checks made until then are kept.
@@ -236,6 +248,10 @@ public struct Grader: Sendable {
             sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis,
             engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote,
             breakdown: sizeReport.breakdown)
+        if grading.measure == .securityFindings {
+            judged.image = image
+            return try await judgeFindings(tag, gatesPassed: gates.allSatisfy(\.passed), judged: judged)
+        }
         guard let outcome = grading.sizeTiers.evaluate(size) else {
             judged.checks.append(
                 CheckResult(
@@ -260,6 +276,34 @@ public struct Grader: Sendable {
         return judged
     }
 
+    /// Scores by the security audit's findings: the tier the count is within (0 when a gate failed).
+    private func judgeFindings(_ tag: String, gatesPassed: Bool, judged: Judgement) async throws -> Judgement {
+        var judged = judged
+        let findings: [SecurityFinding]
+        do {
+            let measurement = try await engine.analyzeImage(tag)
+            let user = try await engine.imageUser(tag)
+            findings = ImageSecurityAudit.findings(of: measurement, user: user, rules: SecurityRule.allCases)
+        } catch {
+            throw JudgementFailure(checks: judged.checks, error: error)
+        }
+        let outcome = grading.score(findings: findings.count)
+        let best = grading.findingTiers.map(\.score).max() ?? 100
+        let shown = say("grader.findingsShown", ["count": "\(findings.count)"])
+        judged.checks.append(
+            CheckResult(
+                id: .findings, passed: outcome > 0,
+                reason: Message("grader.findingsScore", ["count": "\(findings.count)", "score": "\(outcome)"])
+                    + (gatesPassed ? nil : Message("transcriptGrader.awardedGateFailed"))
+                    + (outcome < best && !findings.isEmpty
+                        ? .literal(": ") + Message.list(findings.prefix(5).map(\.reason), separator: "list.semicolon")
+                        : nil),
+                measured: shown))
+        judged.score = gatesPassed ? outcome : 0
+        judged.measured = GradedValue(measure: .securityFindings, value: findings.count, shown: shown)
+        return judged
+    }
+
     /// Grades an image that already exists on the engine, the way a contest grades the state of a team's own machine:
     /// nothing is built, and nothing is removed but the containers the gates start. Protected files (the chapter's
     /// "unchanged" gates) are read on the engine's machine from `filesFolder`, through a throw-away container that
@@ -274,7 +318,7 @@ public struct Grader: Sendable {
                 checks: judged.checks, engine: engineInfo,
                 durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds,
                 status: status,
-                verified: true, buildLimits: nil)
+                verified: true, buildLimits: nil, measured: judged.measured)
         }
         var judged = Judgement()
         guard engineInfo != nil else {

@@ -308,7 +308,7 @@ struct BatchCommand: Command {
             summary.grades.map { grade -> [String] in
                 let failed = grade.checks.filter { !$0.passed }.map { "\($0.id)" }
                 return [
-                    grade.submission, "\(grade.score)", grade.image?.size ?? "–",
+                    grade.submission, "\(grade.score)", grade.measured?.shown ?? grade.image?.size ?? "–",
                     String(format: "%.1fs", grade.durationSeconds),
                     failed.isEmpty ? say("cli.batch.table.allPassed") : failed.joined(separator: ","),
                 ]

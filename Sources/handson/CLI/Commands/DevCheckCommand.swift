@@ -127,7 +127,7 @@ struct DevCheckCommand: Command {
             let ok = report.score == example.score
             io.err(
                 "  \(ok ? "graded " : "WRONG  ") \(chapter.id)/example \(example.name): \(report.score) (expected \(example.score))"
-                    + (report.image.map { ", \($0.size)" } ?? "")
+                    + ((report.measured?.shown ?? report.image?.size).map { ", \($0)" } ?? "")
                     + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map { $0.text() }.joined(separator: "; ")))
             results.append(
                 ExampleResult(
