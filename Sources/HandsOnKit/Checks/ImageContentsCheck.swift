@@ -5,11 +5,7 @@ struct ImageContentsCheck {
 
     func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(rules.image)
-        guard let resolved = await context.engine.resolveImage(image) else {
-            return CheckResult(
-                id: id, passed: false, reason: Message("imageContentsCheck.imageImageLookInto", ["image": "\(image)"]))
-        }
-        let measurement = try await context.engine.analyzeImage(resolved)
+        guard let (_, measurement) = try await context.measured(image) else { return context.notFound(id, image) }
         var failures: [Message] = []
         for path in rules.absentPaths {
             let normalized = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
@@ -68,5 +64,18 @@ struct ImageContentsCheck {
             id: id, passed: false,
             reason: .literal("\(image): ") + Message.list(failures, separator: "list.clauseSeparator"),
             measured: measurement.size)
+    }
+}
+
+extension CheckContext {
+    /// The image as the engine names it and its measurement from its layers; nil when the engine does not have it.
+    func measured(_ image: String) async throws -> (resolved: String, measurement: ImageSizeMeasurement)? {
+        guard let resolved = await engine.resolveImage(image) else { return nil }
+        return (resolved, try await engine.analyzeImage(resolved))
+    }
+
+    /// The failed check for an image the engine does not have.
+    func notFound(_ id: CheckID, _ image: String) -> CheckResult {
+        CheckResult(id: id, passed: false, reason: Message("imageContentsCheck.imageImageLookInto", ["image": image]))
     }
 }

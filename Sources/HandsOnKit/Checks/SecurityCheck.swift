@@ -119,11 +119,9 @@ struct SecurityCheck {
 
     func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(rules.image)
-        guard let resolved = await context.engine.resolveImage(image) else {
-            return CheckResult(
-                id: id, passed: false, reason: Message("imageContentsCheck.imageImageLookInto", ["image": "\(image)"]))
+        guard let (resolved, measurement) = try await context.measured(image) else {
+            return context.notFound(id, image)
         }
-        let measurement = try await context.engine.analyzeImage(resolved)
         let user = try await context.engine.imageUser(resolved)
         let findings = ImageSecurityAudit.findings(of: measurement, user: user, rules: rules.rules)
         let measured = "\(findings.count)"
