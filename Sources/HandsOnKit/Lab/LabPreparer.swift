@@ -8,6 +8,18 @@ public enum LabImageState: String, Sendable, Codable {
     case builtStandIn = "built stand-in"
     case missing
     case failed
+
+    /// The state in the reader's language (the raw value stays the stable name `--json` writes).
+    public var label: String {
+        switch self {
+        case .present: say("lab.state.present")
+        case .presentStandIn: say("lab.state.presentStandIn")
+        case .pulled: say("lab.state.pulled")
+        case .builtStandIn: say("lab.state.builtStandIn")
+        case .missing: say("lab.state.missing")
+        case .failed: say("lab.state.failed")
+        }
+    }
 }
 
 public struct LabImageStatus: Sendable, Codable {

@@ -57,9 +57,9 @@ enum LabStatusTable {
             default: mark = style.green("✓")
             }
             var line =
-                "\(mark) \(status.reference.padding(toLength: width, withPad: " ", startingAt: 0))  \(status.state.rawValue)"
+                "\(mark) \(status.reference.padding(toLength: width, withPad: " ", startingAt: 0))  \(status.state.label)"
             if let size = status.sizeBytes { line += "  \(ByteFormatting.decimal(size))" }
-            if status.isStandIn { line += style.dim("  (local stand-in from Debian packages)") }
+            if status.isStandIn { line += style.dim("  " + say("lab.standInNote")) }
             if let message = status.message {
                 line += "\n    " + message.replacingOccurrences(of: "\n", with: "\n    ")
             }
