@@ -8,9 +8,9 @@ public enum InflateError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .initialisation(let code): return "zlib could not start (code \(code))"
+        case .initialisation(let code): return say("error.gzip.initialisation", ["code": "\(code)"])
         case .corrupt(let message, let offset):
-            return "the gzip stream is damaged near compressed byte \(offset): \(message)"
+            return say("error.gzip.corrupt", ["offset": "\(offset)", "message": "\(message)"])
         }
     }
 }

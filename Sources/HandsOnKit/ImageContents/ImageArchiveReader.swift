@@ -12,13 +12,15 @@ public enum ImageArchiveError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unreadable(let reason): return "the image archive cannot be read: \(reason)"
-        case .noManifest: return "the image archive has neither manifest.json nor index.json"
-        case .badManifest(let file, let reason): return "the image archive's \(file) cannot be read: \(reason)"
-        case .missingLayer(let name): return "the image archive lists layer \(name) but does not hold it"
+        case .unreadable(let reason): return say("error.archive.unreadable", ["reason": "\(reason)"])
+        case .noManifest: return say("error.archive.noManifest")
+        case .badManifest(let file, let reason):
+            return say("error.archive.badManifest", ["file": "\(file)", "reason": "\(reason)"])
+        case .missingLayer(let name): return say("error.archive.missingLayer", ["name": "\(name)"])
         case .unsupportedCompression(let entry, let kind):
-            return "layer \(entry) is \(kind)-compressed, which HandsOn cannot read"
-        case .layer(let entry, let reason): return "layer \(entry) cannot be read: \(reason)"
+            return say("error.archive.unsupportedCompression", ["entry": "\(entry)", "kind": "\(kind)"])
+        case .layer(let entry, let reason):
+            return say("error.archive.layer", ["entry": "\(entry)", "reason": "\(reason)"])
         }
     }
 }

@@ -38,8 +38,9 @@ public enum TarStreamError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .badHeader(let offset, let reason): return "tar header at byte \(offset): \(reason)"
-        case .truncated(let offset): return "the tar stream ends inside an entry (byte \(offset))"
+        case .badHeader(let offset, let reason):
+            return say("error.tar.badHeader", ["offset": "\(offset)", "reason": "\(reason)"])
+        case .truncated(let offset): return say("error.tar.truncated", ["offset": "\(offset)"])
         }
     }
 }

@@ -10,12 +10,13 @@ public enum LabError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noDebianMirror:
-            return "no Debian mirror found in /etc/apt/sources.list*: set HANDSON_DEBIAN_MIRROR to one"
+            return say("error.lab.noDebianMirror")
         case .debootstrapMissing:
-            return "debootstrap is needed to build stand-in images: install it with `apt-get install debootstrap`"
-        case .debootstrapFailed(let detail): return "debootstrap failed: \(detail)"
+            return say("error.lab.debootstrapMissing")
+        case .debootstrapFailed(let detail): return say("error.lab.debootstrapFailed", ["detail": "\(detail)"])
         case .stepFailed(let detail): return detail
-        case .packageMissing(let package, let root): return "package \(package) is not installed in \(root)"
+        case .packageMissing(let package, let root):
+            return say("error.lab.packageMissing", ["package": "\(package)", "root": "\(root)"])
         }
     }
 }

@@ -9,11 +9,13 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .executableNotFound(let name):
-            return "\(name): command not found (not in PATH)"
+            return say("error.process.executableNotFound", ["name": "\(name)"])
         case .inputFileUnreadable(let path):
-            return "cannot read \(path) to use as standard input"
+            return say("error.process.inputFileUnreadable", ["path": "\(path)"])
         case .spawnFailed(let executable, let code):
-            return "could not start \(executable): \(String(cString: strerror(code)))"
+            return say(
+                "error.process.spawnFailed",
+                ["executable": executable, "reason": String(cString: strerror(code))])
         }
     }
 }

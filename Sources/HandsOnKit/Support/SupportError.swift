@@ -9,8 +9,9 @@ public enum SupportError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .courseFilesNotFound:
             return
-                "cannot find the course files (Chapters/ and apps/): run from the HandsOn folder, install with `make install`, or set HANDSON_HOME"
-        case .lockUnavailable(let path, let reason): return "cannot lock \(path): \(reason)"
+                say("error.support.courseFilesNotFound")
+        case .lockUnavailable(let path, let reason):
+            return say("error.support.lockUnavailable", ["path": "\(path)", "reason": "\(reason)"])
         }
     }
 }

@@ -11,16 +11,19 @@ public enum BatchError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .reportFolderUnwritable(let folder, let reason):
-            return "cannot make the report folder \(folder): \(reason)"
+            return say("error.batch.reportFolderUnwritable", ["folder": "\(folder)", "reason": "\(reason)"])
         case .reportFolderBusy(let folder):
-            return "another `handson batch` is writing to \(folder); wait for it, or choose another --out"
+            return say("error.batch.reportFolderBusy", ["folder": "\(folder)"])
         case .notAManifest(let path):
-            return "\(path) is not a batch manifest (keys chapter, batchID, created); remove it or choose another --out"
+            return say("error.batch.notAManifest", ["path": "\(path)"])
         case .otherChapter(let folder, let holds, let wanted):
-            return "\(folder) holds results for chapter \(holds), not \(wanted); choose another --out"
-        case .notASubmissionsFolder(let folder): return "\(folder) is not a folder of submissions"
-        case .unreadable(let folder, let reason): return "cannot read \(folder): \(reason)"
-        case .reportUnwritable(let path, let reason): return "cannot write \(path): \(reason)"
+            return say("error.batch.otherChapter", ["folder": "\(folder)", "holds": "\(holds)", "wanted": "\(wanted)"])
+        case .notASubmissionsFolder(let folder):
+            return say("error.batch.notASubmissionsFolder", ["folder": "\(folder)"])
+        case .unreadable(let folder, let reason):
+            return say("error.batch.unreadable", ["folder": "\(folder)", "reason": "\(reason)"])
+        case .reportUnwritable(let path, let reason):
+            return say("error.batch.reportUnwritable", ["path": "\(path)", "reason": "\(reason)"])
         }
     }
 }

@@ -10,7 +10,7 @@ public enum BuildCgroupError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unavailable(let reason): return "no cgroup for the build: \(reason)"
+        case .unavailable(let reason): return say("error.cgroup.unavailable", ["reason": "\(reason)"])
         }
     }
 }
