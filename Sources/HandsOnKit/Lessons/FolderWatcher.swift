@@ -48,7 +48,8 @@ public final class FolderWatcher {
         return false
     }
 
-    /// The path that differed at the last change polling saw (for messages and tests), nil with inotify.
+    /// The path that differed at the last change seen (for messages and tests): a path polling found, or the name of
+    /// the entry an inotify event was about.
     public private(set) var lastChangedPath: String?
 
     /// True when a complete walk differs from the last complete one; a walk that could not read a folder or a
@@ -101,13 +102,19 @@ public final class FolderWatcher {
                 guard count > 0 else { break }
                 var offset = 0
                 while offset + MemoryLayout<inotify_event>.size <= count {
-                    let (length, name) = buffer.withUnsafeBytes { raw -> (Int, String) in
+                    let (length, name, mask) = buffer.withUnsafeBytes { raw -> (Int, String, UInt32) in
                         let event = raw.load(fromByteOffset: offset, as: inotify_event.self)
                         let nameStart = offset + MemoryLayout<inotify_event>.size
                         let nameBytes = raw[nameStart..<min(nameStart + Int(event.len), count)].prefix { $0 != 0 }
-                        return (Int(event.len), String(decoding: nameBytes, as: UTF8.self))
+                        return (Int(event.len), String(decoding: nameBytes, as: UTF8.self), event.mask)
                     }
-                    if name != ".handson" && !name.hasPrefix("state.json") { relevant = true }
+                    // An event without a name is about a watched folder itself (its attributes, a watch dropped):
+                    // no file in it changed, unless events were lost, and then anything may have.
+                    let lost = mask & UInt32(IN_Q_OVERFLOW) != 0
+                    if lost || (!name.isEmpty && name != ".handson" && !name.hasPrefix("state.json")) {
+                        relevant = true
+                        lastChangedPath = lost ? "(events lost)" : name
+                    }
                     offset += MemoryLayout<inotify_event>.size + length
                 }
             }

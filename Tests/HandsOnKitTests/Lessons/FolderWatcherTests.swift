@@ -61,7 +61,9 @@ struct FolderWatcherTests {
             DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) {
                 try? "{}".write(toFile: "\(folder)/.handson/state.json", atomically: true, encoding: .utf8)
             }
-            #expect(!(await watcher.wait(1.2)), "polling: \(polling)")
+            #expect(
+                !(await watcher.wait(1.2)),
+                "polling: \(polling), seen: \(watcher.watcher.lastChangedPath ?? "nothing named")")
         }
     }
 
@@ -70,7 +72,9 @@ struct FolderWatcherTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let started = Date()
         let watcher = WatcherOnLoan(FolderWatcher(directory: folder))
-        #expect(!(await watcher.wait(30) { Date().timeIntervalSince(started) > 0.5 }))
+        #expect(
+            !(await watcher.wait(30) { Date().timeIntervalSince(started) > 0.5 }),
+            "seen: \(watcher.watcher.lastChangedPath ?? "nothing named")")
         #expect(Date().timeIntervalSince(started) < 3)
     }
 }
