@@ -18,6 +18,14 @@ final class WatcherOnLoan: @unchecked Sendable {
     func wait(_ timeout: Double, stop: @escaping @Sendable () -> Bool = { false }) async -> Bool {
         await onOwnThread { self.watcher.waitForChange(timeout: timeout, shouldStop: stop) }
     }
+
+    /// Foundation may close the file a test fixture wrote after the watch began (the close of an atomic write comes
+    /// after its rename): those events are the fixture's, swallowed here before the test watches.
+    static func settled(_ watcher: FolderWatcher) async -> WatcherOnLoan {
+        let loan = WatcherOnLoan(watcher)
+        _ = await loan.wait(0.3)
+        return loan
+    }
 }
 
 @Suite("Watching a folder for edits")
@@ -34,7 +42,7 @@ struct FolderWatcherTests {
     func anEditIsSeenAndQuietTimeIsNot(polling: Bool) async throws {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let watcher = WatcherOnLoan(FolderWatcher(directory: folder, forcePolling: polling))
+        let watcher = await WatcherOnLoan.settled(FolderWatcher(directory: folder, forcePolling: polling))
         #expect(watcher.watcher.mechanism == (polling ? .polling : .inotify))
         #expect(
             !(await watcher.wait(0.6)), "nothing changed, yet \(watcher.watcher.lastChangedPath ?? "an event") was seen"
@@ -57,7 +65,7 @@ struct FolderWatcherTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: "\(folder)/.handson", withIntermediateDirectories: true)
         for polling in [false, true] {
-            let watcher = WatcherOnLoan(FolderWatcher(directory: folder, forcePolling: polling))
+            let watcher = await WatcherOnLoan.settled(FolderWatcher(directory: folder, forcePolling: polling))
             DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) {
                 try? "{}".write(toFile: "\(folder)/.handson/state.json", atomically: true, encoding: .utf8)
             }
@@ -70,8 +78,8 @@ struct FolderWatcherTests {
     @Test func stopsWhenAskedTo() async throws {
         let folder = try makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
+        let watcher = await WatcherOnLoan.settled(FolderWatcher(directory: folder))
         let started = Date()
-        let watcher = WatcherOnLoan(FolderWatcher(directory: folder))
         #expect(
             !(await watcher.wait(30) { Date().timeIntervalSince(started) > 0.5 }),
             "seen: \(watcher.watcher.lastChangedPath ?? "nothing named")")
