@@ -114,11 +114,16 @@ public struct Grading: Sendable, Equatable, Decodable {
     /// (`findingTiers` of `maxFindings`, the audit of every `SecurityRule`).
     public let measure: Measure
     public let findingTiers: [FindingTier]
+    /// For `rebuildPercent`: `maxPercent` or less of a cold build's time earns `score`.
+    public let rebuildTiers: [RebuildTier]
+    /// For `rebuildPercent`: the answer's file HandsOn edits before timing the rebuild.
+    public let editFile: String?
 
     /// `best`: a team's highest score, ties going to the earlier; `last`: its latest grade.
     public enum Scoring: String, Sendable, Equatable, Codable { case best, last }
 
-    public enum Measure: String, Sendable, Equatable, Codable { case size, securityFindings }
+    /// `rebuildPercent`: the time of a rebuild after `editFile` changes, as a percentage of a cold build's.
+    public enum Measure: String, Sendable, Equatable, Codable { case size, securityFindings, rebuildPercent }
 
     /// "`maxFindings` or fewer findings: `score`".
     public struct FindingTier: Sendable, Equatable, Codable {
@@ -126,8 +131,15 @@ public struct Grading: Sendable, Equatable, Decodable {
         public let score: Int
     }
 
+    /// "A rebuild in `maxPercent`% or less of a cold build's time: `score`".
+    public struct RebuildTier: Sendable, Equatable, Codable {
+        public let maxPercent: Int
+        public let score: Int
+    }
+
     enum CodingKeys: String, CodingKey {
         case dockerfile, tiers, basis, gates, examples, transcriptImages, scoring, measure, findingTiers
+        case rebuildTiers, editFile
     }
 
     public init(from decoder: Decoder) throws {
@@ -135,6 +147,8 @@ public struct Grading: Sendable, Equatable, Decodable {
         dockerfile = try container.decodeIfPresent(String.self, forKey: .dockerfile) ?? "Dockerfile"
         measure = try container.decodeIfPresent(Measure.self, forKey: .measure) ?? .size
         findingTiers = try container.decodeIfPresent([FindingTier].self, forKey: .findingTiers) ?? []
+        rebuildTiers = try container.decodeIfPresent([RebuildTier].self, forKey: .rebuildTiers) ?? []
+        editFile = try container.decodeIfPresent(String.self, forKey: .editFile)
         // Size tiers are what a size-graded chapter needs; one graded by findings may leave them out.
         tiers =
             measure == .size
@@ -144,6 +158,18 @@ public struct Grading: Sendable, Equatable, Decodable {
             throw DecodingError.keyNotFound(
                 CodingKeys.findingTiers,
                 .init(codingPath: decoder.codingPath, debugDescription: "grading by findings needs findingTiers"))
+        }
+        if measure == .rebuildPercent && rebuildTiers.isEmpty {
+            throw DecodingError.keyNotFound(
+                CodingKeys.rebuildTiers,
+                .init(codingPath: decoder.codingPath, debugDescription: "grading by rebuild time needs rebuildTiers"))
+        }
+        if measure == .rebuildPercent && editFile == nil {
+            throw DecodingError.keyNotFound(
+                CodingKeys.editFile,
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "grading by rebuild time needs the file to edit (editFile)"))
         }
         basis = try container.decodeIfPresent(SizeBasis.self, forKey: .basis) ?? .displayed
         gates = try container.decodeIfPresent([CheckSpec].self, forKey: .gates) ?? []
@@ -158,6 +184,11 @@ public struct Grading: Sendable, Equatable, Decodable {
     public func score(findings count: Int) -> Int {
         findingTiers.filter { count <= $0.maxFindings }.map(\.score).max() ?? 0
     }
+
+    /// The score for a rebuild that took `percent`% of a cold build: the best tier it is within, else 0.
+    public func score(rebuildPercent percent: Int) -> Int {
+        rebuildTiers.filter { percent <= $0.maxPercent }.map(\.score).max() ?? 0
+    }
 }
 
 /// An answer a chapter ships to prove its grading: the starter with `files` written over it, and its score.
@@ -166,4 +197,6 @@ public struct GradingExample: Sendable, Equatable, Decodable {
     /// Destination in the answer folder -> source in the chapter's folder.
     public let files: [String: String]
     public let score: Int
+    /// The builders that can build it (one using `RUN --mount` has no classic builder); nil: every builder.
+    public let builders: [ImageBuilder]?
 }

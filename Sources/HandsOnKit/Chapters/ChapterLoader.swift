@@ -109,6 +109,14 @@ public enum ChapterLoader {
                     throw fail("grading.findingTiers[\(index)].maxFindings", "must be 0 or more")
                 }
             }
+            for (index, tier) in grading.rebuildTiers.enumerated() {
+                if !(0...100).contains(tier.score) {
+                    throw fail("grading.rebuildTiers[\(index)].score", "must be 0 to 100")
+                }
+                if tier.maxPercent < 1 {
+                    throw fail("grading.rebuildTiers[\(index)].maxPercent", "must be 1 or more")
+                }
+            }
             for (index, gate) in grading.gates.enumerated() {
                 try validate(gate, at: "grading.gates[\(index)]", fail: fail)
             }
@@ -116,7 +124,10 @@ public enum ChapterLoader {
                 for (destination, source) in example.files.sorted(by: { $0.key < $1.key }) where !exists(source) {
                     throw fail("grading.examples[\(index)].files.\(destination)", "'\(source)' does not exist")
                 }
-                if !([0] + grading.tiers.map(\.score) + grading.findingTiers.map(\.score)).contains(example.score) {
+                let scores =
+                    [0] + grading.tiers.map(\.score) + grading.findingTiers.map(\.score)
+                    + grading.rebuildTiers.map(\.score)
+                if !scores.contains(example.score) {
                     throw fail("grading.examples[\(index)].score", "\(example.score) is not a score the tiers give")
                 }
             }
@@ -148,6 +159,20 @@ public enum ChapterLoader {
                 throw fail(
                     "\(keyPath).absentPaths",
                     "'\(path)' must be absolute and at most \(ImageSizeMeasurement.pathDepth) levels deep")
+            }
+        case .buildContext(let rules):
+            if rules.absentPaths.isEmpty && rules.maxBytes == nil {
+                throw fail(keyPath, "a buildContext check needs absentPaths or maxBytes")
+            }
+            if let path = rules.absentPaths.first(where: { $0.hasPrefix("/") || $0.dropLast().contains("/") }) {
+                throw fail("\(keyPath).absentPaths", "'\(path)' must be a top-level name of the context")
+            }
+        case .rebuild(let rules):
+            if rules.editFile.hasPrefix("/") || rules.editFile.split(separator: "/").contains("..") {
+                throw fail("\(keyPath).editFile", "'\(rules.editFile)' must be a path inside the answer")
+            }
+            if let limit = rules.maxPercent, !(1...100).contains(limit) {
+                throw fail("\(keyPath).maxPercent", "must be 1 to 100")
             }
         case .commandOutput(let expectation):
             if let pattern = expectation.matches, (try? NSRegularExpression(pattern: pattern)) == nil {

@@ -15,11 +15,12 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
         case path, sha256, stages, atLeastStages, finalBase, pinnedTags, execForm, cgoDisabledForScratch, network,
             containerPort, target, dependenciesFirst, nonRootUser, hostNetwork
         case absentPaths, maxWastedBytes, rules, maxFindings, hardened
+        case maxBytes, dockerfile, editFile, reuses, maxPercent
     }
 
     public static let kinds = [
         "imageExists", "imageSize", "imageTiers", "containerRunning", "http", "imageServes",
-        "commandOutput", "fileUnchanged", "dockerfile", "imageContents", "imageSecurity",
+        "commandOutput", "fileUnchanged", "dockerfile", "imageContents", "imageSecurity", "buildContext", "rebuild",
     ]
 
     public init(from decoder: Decoder) throws {
@@ -111,6 +112,19 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
                     image: try c.decode(String.self, forKey: .image),
                     rules: try c.decodeIfPresent([SecurityRule].self, forKey: .rules) ?? SecurityRule.allCases,
                     maxFindings: try c.decodeIfPresent(Int.self, forKey: .maxFindings) ?? 0))
+        case "buildContext":
+            kind = .buildContext(
+                BuildContextRules(
+                    maxBytes: try c.decodeIfPresent(Int64.self, forKey: .maxBytes),
+                    absentPaths: try c.decodeIfPresent([String].self, forKey: .absentPaths) ?? [],
+                    dockerfile: try c.decodeIfPresent(String.self, forKey: .dockerfile) ?? "Dockerfile"))
+        case "rebuild":
+            kind = .rebuild(
+                RebuildRules(
+                    editFile: try c.decode(String.self, forKey: .editFile),
+                    dockerfile: try c.decodeIfPresent(String.self, forKey: .dockerfile) ?? "Dockerfile",
+                    reuses: try c.decodeIfPresent(String.self, forKey: .reuses),
+                    maxPercent: try c.decodeIfPresent(Int.self, forKey: .maxPercent)))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .kind, in: c,
@@ -136,6 +150,10 @@ public enum CheckKind: Sendable, Equatable {
     case imageContents(ImageContentsRules)
     /// The image's user, shell, package manager, setuid files and secrets in any layer (`SecurityRule`).
     case imageSecurity(ImageSecurityRules)
+    /// What the working folder sends the engine as its build context (`.dockerignore` applied).
+    case buildContext(BuildContextRules)
+    /// A cold build of the working folder, then a rebuild after HandsOn edits one file in a copy (`RebuildTrial`).
+    case rebuild(RebuildRules)
 }
 
 /// "No Go tool chain in the final image", "wasted bytes under 1MB".

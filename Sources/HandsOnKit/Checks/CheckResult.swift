@@ -24,6 +24,8 @@ public struct CheckID: RawRepresentable, Hashable, Codable, Sendable, Expressibl
     public static let builds: CheckID = "builds"
     /// The image's size and the tier it reaches.
     public static let size: CheckID = "size"
+    /// The rebuild after one edited file, timed against the cold build (a chapter graded by rebuild time).
+    public static let rebuild: CheckID = "rebuild"
     /// The security findings a chapter graded by them counts.
     public static let findings: CheckID = "findings"
     /// The engine answered throughout the grade.

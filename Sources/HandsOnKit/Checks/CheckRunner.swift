@@ -33,6 +33,8 @@ public struct CheckRunner: Sendable {
             case .dockerfile(let expectation): return DockerfileCheck(expectation: expectation).run(check.id, context)
             case .imageContents(let rules): return try await ImageContentsCheck(rules: rules).run(check.id, context)
             case .imageSecurity(let rules): return try await SecurityCheck(rules: rules).run(check.id, context)
+            case .buildContext(let rules): return BuildContextCheck(rules: rules).run(check.id, context)
+            case .rebuild(let rules): return try await RebuildCheck(rules: rules).run(check.id, context)
             }
         } catch {
             return CheckResult(

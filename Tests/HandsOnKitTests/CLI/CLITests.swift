@@ -188,7 +188,8 @@ struct CompletionTests {
         #expect(
             answers == [
                 "batch", "--chapter",
-                "containerize-webapp distroless-vs-alpine ictsc-diet lightweight-base-images optimize-image secure-image",
+                "build-time containerize-webapp distroless-vs-alpine ictsc-diet lightweight-base-images optimize-image"
+                    + " secure-image",
                 "list prepare", "docker podman", "smallest", "optimize-image",
             ], "\(answers)")
     }

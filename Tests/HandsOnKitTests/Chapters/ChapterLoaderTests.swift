@@ -113,7 +113,7 @@ struct ChapterLoaderTests {
             ),
             (
                 [(#""kind": "imageExists""#, #""kind": "imgExists""#)],
-                "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, imageServes, commandOutput, fileUnchanged, dockerfile, imageContents, imageSecurity)"
+                "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, imageServes, commandOutput, fileUnchanged, dockerfile, imageContents, imageSecurity, buildContext, rebuild)"
             ),
             (
                 [
@@ -215,7 +215,7 @@ struct CourseChaptersTests {
         #expect(errors.isEmpty, "\(errors)")
         #expect(
             chapters.map(\.id) == [
-                "containerize-webapp", "distroless-vs-alpine", "ictsc-diet", "lightweight-base-images",
+                "build-time", "containerize-webapp", "distroless-vs-alpine", "ictsc-diet", "lightweight-base-images",
                 "optimize-image", "secure-image",
             ])
         for chapter in chapters {

@@ -9,7 +9,7 @@ struct HintReviewTests {
     @Test func everyChapterOfTheCourseHasAFittingHintForEveryCheck() async throws {
         let (chapters, errors) = ChapterLoader.loadAll(from: CourseChaptersTests.chaptersDirectory)
         #expect(errors.isEmpty)
-        #expect(chapters.count == 6)
+        #expect(chapters.count == 7)
         for chapter in chapters {
             #expect(HintReview.problems(in: chapter).isEmpty, "\(HintReview.problems(in: chapter))")
             #expect(LanguageReview.problems(in: chapter).isEmpty, "\(LanguageReview.problems(in: chapter))")

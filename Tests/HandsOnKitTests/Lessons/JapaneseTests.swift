@@ -14,7 +14,7 @@ struct JapaneseTests {
 
     @Test func everyChapterShowsItsStepInJapaneseByOptionOrByLANG() async throws {
         let (chapters, _) = ChapterLoader.loadAll(from: CourseChaptersTests.chaptersDirectory)
-        #expect(chapters.count == 6)
+        #expect(chapters.count == 7)
         for chapter in chapters {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "handson-ja-\(UUID().uuidString)"

@@ -147,24 +147,29 @@ public struct Grader: Sendable {
             buildCacheSweptByCaller || keepImage ? nil : await engine.buildCacheIDs(builder: engineInfo?.builder)
         let build: ProcessResult
         do {
+            // Graded by rebuild time, the first build is a cold one: no layer of an earlier build counts.
+            let cold = grading.measure == .rebuildPercent ? ["--no-cache"] : []
             build = try await engine.build(
                 contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
-                extraArguments: limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
+                extraArguments: cold + limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
         } catch {
             await cleanUpBuild(tag: tag, buildOutput: "", stageCount: stageCount, limitsInForce: limitsInForce)
             if Task.isCancelled { throw CancellationError() }
             return engineFailure(error)
         }
         // The build's cache records are removed as soon as the build ends, alongside the gates; the grade waits for it.
+        // Graded by rebuild time, the rebuild needs the cold build's cache: it is swept after the rebuild instead.
         let builder = engineInfo?.builder
+        let sweepAtOnce = grading.measure != .rebuildPercent
         async let cacheSwept: Void = {
-            if let cacheBefore { await engine.removeBuildCache(addedSince: cacheBefore, builder: builder) }
+            if sweepAtOnce, let cacheBefore { await engine.removeBuildCache(addedSince: cacheBefore, builder: builder) }
         }()
         let result: GradeReport
+        let rebuildOutputs = Mutex<[String]>([])
         do {
             let judged = try await judge(
                 build, submission: submission, tag: tag, bases: bases, labels: labels,
-                limitsInForce: limitsInForce, engineInfo: engineInfo)
+                limitsInForce: limitsInForce, engineInfo: engineInfo, rebuildOutputs: rebuildOutputs)
             checks += judged.checks
             result = report(score: judged.score, tier: judged.tier, image: judged.image, measured: judged.measured)
         } catch let failure as JudgementFailure {
@@ -174,7 +179,10 @@ public struct Grader: Sendable {
             result = engineFailure(error)
         }
         await cacheSwept
-        await cleanUpBuild(tag: tag, buildOutput: build.stdout, stageCount: stageCount, limitsInForce: limitsInForce)
+        if !sweepAtOnce, let cacheBefore { await engine.removeBuildCache(addedSince: cacheBefore, builder: builder) }
+        await cleanUpBuild(
+            tag: tag, buildOutput: ([build.stdout] + rebuildOutputs.withLock { $0 }).joined(separator: "\n"),
+            stageCount: stageCount, limitsInForce: limitsInForce)
         // A build or gate cut short by Ctrl-C reads as a failure; it is no grade.
         if Task.isCancelled || build.cancelled { throw CancellationError() }
         return result
@@ -196,6 +204,7 @@ public struct Grader: Sendable {
         var tier: SizeTier?
         var image: GradeReport.ImageSize?
         var measured: GradedValue?
+        var gatesPassed = true
     }
 
     /// The engine failed partway; the checks made until then are kept.
@@ -206,7 +215,7 @@ public struct Grader: Sendable {
 
     private func judge(
         _ build: ProcessResult, submission: String, tag: String, bases: [String], labels: [String: String],
-        limitsInForce: LimitsInForce, engineInfo: EngineInfo?
+        limitsInForce: LimitsInForce, engineInfo: EngineInfo?, rebuildOutputs: borrowing Mutex<[String]>
     ) async throws -> Judgement {
         var judged = Judgement()
         guard build.succeeded else {
@@ -228,7 +237,12 @@ public struct Grader: Sendable {
             subjectImage: tag, runTimeout: runTimeout,
             containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
         if let cpuset = limits.cpuset { gateContext.runArguments = ["--cpuset-cpus", cpuset] }
-        return try await judgeImage(tag, bases: bases, gateContext: gateContext, engineInfo: engineInfo, judged: judged)
+        judged = try await judgeImage(
+            tag, bases: bases, gateContext: gateContext, engineInfo: engineInfo, judged: judged)
+        guard grading.measure == .rebuildPercent else { return judged }
+        return try await judgeRebuild(
+            build, submission: submission, tag: tag, limitsInForce: limitsInForce, judged: judged,
+            outputs: rebuildOutputs)
     }
 
     /// The gates and the size of an image that exists on the engine (built by the grade, or by a team on its machine).
@@ -248,9 +262,17 @@ public struct Grader: Sendable {
             sizeBytes: size.exactBytes, size: size.displayed, basis: grading.basis,
             engineListed: sizeReport.engineListed, engineListedNote: sizeReport.engineListedNote,
             breakdown: sizeReport.breakdown)
-        if grading.measure == .securityFindings {
+        judged.gatesPassed = gates.allSatisfy(\.passed)
+        switch grading.measure {
+        case .securityFindings:
             judged.image = image
-            return try await judgeFindings(tag, gatesPassed: gates.allSatisfy(\.passed), judged: judged)
+            return try await judgeFindings(tag, gatesPassed: judged.gatesPassed, judged: judged)
+        case .rebuildPercent:
+            // Scored by the rebuild that follows (`judgeRebuild`); an image given as it is has no build to time.
+            judged.image = image
+            return judged
+        case .size:
+            break
         }
         guard let outcome = grading.sizeTiers.evaluate(size) else {
             judged.checks.append(
@@ -273,6 +295,54 @@ public struct Grader: Sendable {
         judged.score = gatesPassed ? outcome.score : 0
         judged.tier = gatesPassed ? outcome.tier : nil
         judged.image = image
+        return judged
+    }
+
+    /// Scores by the rebuild's time after HandsOn edits the chapter's `editFile` in a copy of the answer, as a
+    /// percentage of the cold build's (0 when a gate failed; no rebuild is timed then).
+    private func judgeRebuild(
+        _ cold: ProcessResult, submission: String, tag: String, limitsInForce: LimitsInForce, judged: Judgement,
+        outputs: borrowing Mutex<[String]>
+    ) async throws -> Judgement {
+        var judged = judged
+        guard judged.gatesPassed else {
+            judged.checks.append(
+                CheckResult(id: .rebuild, passed: false, reason: Message("rebuild.notTimedGateFailed")))
+            return judged
+        }
+        var trial = RebuildTrial(engine: engine, editFile: grading.editFile ?? "")
+        trial.buildArguments = limitsInForce.buildArguments
+        trial.timeoutSeconds = limits.timeoutSeconds
+        var made: [String] = []
+        let outcome: Result<RebuildTrial.Measurement, RebuildTrial.Failure>
+        do {
+            outcome = try await trial.rebuild(
+                submission, dockerfile: grading.dockerfile, cold: cold, tag: tag, outputs: &made)
+        } catch {
+            outputs.withLock { $0 += made }
+            throw JudgementFailure(checks: judged.checks, error: error)
+        }
+        outputs.withLock { $0 += made }
+        switch outcome {
+        case .failure(let failure):
+            judged.checks.append(CheckResult(id: .rebuild, passed: false, reason: failure.message))
+        case .success(let measurement):
+            let score = grading.score(rebuildPercent: measurement.percent)
+            let best = grading.rebuildTiers.map(\.score).max() ?? 100
+            let next = grading.rebuildTiers.filter { $0.score > score }.max { $0.maxPercent < $1.maxPercent }
+            judged.checks.append(
+                CheckResult(
+                    id: .rebuild, passed: score > 0,
+                    reason: Message("rebuild.score", ["shown": measurement.shown, "score": "\(score)"])
+                        + (score < best
+                            ? next.map {
+                                Message("rebuild.nextTier", ["percent": "\($0.maxPercent)", "score": "\($0.score)"])
+                            } : nil),
+                    measured: measurement.shown))
+            judged.score = score
+            judged.measured = GradedValue(
+                measure: .rebuildPercent, value: measurement.percent, shown: measurement.shown)
+        }
         return judged
     }
 
@@ -351,9 +421,14 @@ public struct Grader: Sendable {
         gateContext.filesOnEngine = filesFolder.map { FilesOnEngine(folder: $0) } ?? FilesOnEngine(folder: nil)
         if let cpuset = limits.cpuset { gateContext.runArguments = ["--cpuset-cpus", cpuset] }
         do {
-            return report(
-                try await judgeImage(image, bases: [], gateContext: gateContext, engineInfo: engineInfo, judged: judged)
-            )
+            var judgedImage = try await judgeImage(
+                image, bases: [], gateContext: gateContext, engineInfo: engineInfo, judged: judged)
+            if grading.measure == .rebuildPercent {
+                // A rebuild can only be timed from the answer's files; an image on a team's machine has none here.
+                judgedImage.checks.append(
+                    CheckResult(id: .rebuild, passed: false, reason: Message("rebuild.needsTheAnswersFiles")))
+            }
+            return report(judgedImage)
         } catch let failure as JudgementFailure {
             var failed = Judgement()
             failed.checks =

@@ -121,7 +121,14 @@ struct DevCheckCommand: Command {
         ).path
         defer { try? FileManager.default.removeItem(atPath: parent) }
         var results: [ExampleResult] = []
+        let builder = await engine.cachedInfo()?.builder
         for example in grading.examples {
+            if let builders = example.builders, let builder, !builders.contains(builder) {
+                io.err(
+                    "  skipped \(chapter.id)/example \(example.name): "
+                        + say("cli.devCheck.exampleNeedsBuilder", ["builder": builder.rawValue]))
+                continue
+            }
             let answer = try StarterFiles.answer(chapter, overlaying: example.files, in: parent)
             let report = try await grader.grade(answer, name: example.name)
             let ok = report.score == example.score

@@ -1,0 +1,16 @@
+FROM golang:1.19 AS builder
+WORKDIR /src
+ENV GOPROXY=file:///src/modules GOSUMDB=off CGO_ENABLED=0
+COPY go.mod go.sum ./
+COPY modules ./modules
+RUN go mod download
+COPY . .
+# Go's build cache lives in a cache mount, kept by the builder from one build to the next.
+RUN --mount=type=cache,target=/root/.cache/go-build go build -o /server ./server
+
+FROM gcr.io/distroless/static-debian12
+COPY --from=builder /server /server
+COPY web /web
+ENV WEB_DIR=/web
+EXPOSE 9090
+CMD ["/server"]

@@ -1,0 +1,5 @@
+module example.com/handson/apps
+
+go 1.19
+
+require example.com/handson/banner v1.0.0

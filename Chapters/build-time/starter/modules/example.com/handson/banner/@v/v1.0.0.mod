@@ -1,0 +1,3 @@
+module example.com/handson/banner
+
+go 1.19

@@ -1,0 +1,63 @@
+import Foundation
+
+/// One instruction of a build as the builder reported it, and whether its result came from the cache.
+public struct BuildLogStep: Sendable, Equatable {
+    public let instruction: String
+    public let cached: Bool
+}
+
+/// Reads which instructions a build took from its cache, from what each builder prints (the build's stdout and stderr):
+/// BuildKit's plain progress (`#11 [builder 5/7] RUN go mod download` then `#11 CACHED`), the classic builder's
+/// `Step 6/13 : RUN ...` then ` ---> Using cache`, and Podman's `[1/2] STEP 6/8: RUN ...` then `--> Using cache <id>`.
+/// `FROM` lines are left out: a base image is never built.
+public enum BuildLog {
+    public static func steps(_ output: String) -> [BuildLogStep] {
+        var buildKit: [(number: String, instruction: String)] = []
+        var buildKitCached = Set<String>()
+        var sequential: [BuildLogStep] = []
+        for rawLine in TextLines.split(output) {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("#"), let space = line.firstIndex(of: " ") {
+                let number = String(line[line.index(after: line.startIndex)..<space])
+                guard !number.isEmpty, number.allSatisfy(\.isNumber) else { continue }
+                let rest = line[line.index(after: space)...]
+                if rest == "CACHED" {
+                    buildKitCached.insert(number)
+                } else if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+                    let label = rest[rest.index(after: rest.startIndex)..<close]
+                    // `[internal] load build context` and the like are not the Dockerfile's.
+                    guard label.contains("/"), !buildKit.contains(where: { $0.number == number }) else { continue }
+                    let instruction = rest[rest.index(after: close)...].trimmingCharacters(in: .whitespaces)
+                    buildKit.append((number, instruction))
+                }
+            } else if let instruction = sequentialInstruction(line) {
+                sequential.append(BuildLogStep(instruction: instruction, cached: false))
+            } else if line.hasPrefix("---> Using cache") || line.hasPrefix("--> Using cache"),
+                let last = sequential.last
+            {
+                sequential[sequential.count - 1] = BuildLogStep(instruction: last.instruction, cached: true)
+            }
+        }
+        let steps =
+            buildKit.isEmpty
+            ? sequential
+            : buildKit.map { BuildLogStep(instruction: $0.instruction, cached: buildKitCached.contains($0.number)) }
+        return steps.filter { !$0.instruction.uppercased().hasPrefix("FROM ") }
+    }
+
+    /// `Step 6/13 : RUN go mod download` (classic) or `[1/2] STEP 6/8: RUN go mod download` / `STEP 6/8: ...` (Podman).
+    private static func sequentialInstruction(_ line: String) -> String? {
+        var rest = Substring(line)
+        if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+            rest = rest[rest.index(after: close)...].drop { $0 == " " }
+        }
+        let upper = rest.prefix(5)
+        guard upper == "Step " || upper == "STEP " else { return nil }
+        rest = rest.dropFirst(5)
+        let counter = rest.prefix { $0.isNumber || $0 == "/" }
+        guard counter.contains("/") else { return nil }
+        rest = rest.dropFirst(counter.count).drop { $0 == " " }
+        guard rest.first == ":" else { return nil }
+        return rest.dropFirst().trimmingCharacters(in: .whitespaces)
+    }
+}
