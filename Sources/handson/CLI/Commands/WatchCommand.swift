@@ -158,9 +158,10 @@ struct LiveView {
         let mechanism = await watcher.start(until: { stopWatching.load(ordering: .acquiring) }) {
             sink.yield(.fileChanged)
         }
-        if terminal != nil {
-            KeyReader.start { sink.yield(.key($0)) }
-        } else {
+        // Stopped before the terminal is given back (defers run last first).
+        let keys = terminal.map { _ in KeyReader.start { sink.yield(.key($0)) } }
+        defer { keys?.stop() }
+        if terminal == nil {
             io.out(
                 say(
                     "cli.watch.watchingChangesCtrlStops",
@@ -313,15 +314,37 @@ final class RawTerminal: Sendable {
     private static let active = Mutex<termios?>(nil)
 }
 
-/// Reads single key presses on a thread of its own (a blocking read of the terminal).
-enum KeyReader {
-    static func start(_ deliver: @escaping @Sendable (UInt8) -> Void) {
+/// Reads single key presses on a thread of its own until stopped. It waits for input in slices of 50 ms, so `stop()`
+/// ends it: a line typed just after the view ends goes to the shell, not to a read still pending here.
+final class KeyReader: Sendable {
+    private let stopped = Atomic<Bool>(false)
+    private let finished = DispatchSemaphore(value: 0)
+
+    private init() {}
+
+    static func start(_ deliver: @escaping @Sendable (UInt8) -> Void) -> KeyReader {
+        let keys = KeyReader()
         let reader = Thread {
+            defer { keys.finished.signal() }
             var byte: UInt8 = 0
-            while read(STDIN_FILENO, &byte, 1) == 1 { deliver(byte) }
+            while !keys.stopped.load(ordering: .acquiring) {
+                var waiting = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&waiting, 1, 50)
+                if ready < 0 && errno != EINTR { return }
+                guard ready > 0 else { continue }
+                guard read(STDIN_FILENO, &byte, 1) == 1 else { return }
+                deliver(byte)
+            }
         }
         reader.stackSize = 64 << 10
         reader.start()
+        return keys
+    }
+
+    /// Stops reading and waits for the thread to end (at most one 50 ms slice).
+    func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        finished.wait()
     }
 }
 
