@@ -9,9 +9,10 @@ RUN go mod download && go build example.com/handson/banner net/http
 COPY . .
 RUN go build -o /server ./server
 
+# The runtime stage, what changes least first: only the last COPY is redone after an edit.
 FROM gcr.io/distroless/static-debian12
-COPY --from=builder /server /server
-COPY web /web
 ENV WEB_DIR=/web
 EXPOSE 9090
 CMD ["/server"]
+COPY web /web
+COPY --from=builder /server /server

@@ -3,7 +3,8 @@ import Foundation
 /// How long an answer takes to build again after one source file changes, beside a build from nothing: the measure of
 /// the build-time chapter. The cold build goes first, with `--no-cache` (no layer of an earlier build counts); then a
 /// copy of the answer is built once unchanged (so the cache holds what the cold build made, on every builder), one
-/// file is edited as a developer would, and that rebuild is timed and read for the steps it took from the cache.
+/// file is edited as a developer would, and that rebuild is timed (twice, the faster kept) and read for the steps it
+/// took from the cache.
 public struct RebuildTrial: Sendable {
     public let engine: ContainerEngine
     /// The answer's file HandsOn edits before the rebuild (relative to the answer folder).
@@ -106,10 +107,20 @@ public struct RebuildTrial: Sendable {
                 await engine.removeImages([rebuildTag])
                 return .failure(.rebuildFailed(ContainerEngine.buildFailureSummary(unchanged)))
             }
-            handle.seekToEndOfFile()
-            handle.write(Data("\n// edited by HandsOn to time a rebuild (\(UUID().uuidString.prefix(8)))\n".utf8))
+            // Timed twice, each after its own edit, and the faster kept: a moment of load on the machine is not
+            // the answer's.
+            func editAndBuild() async throws -> ProcessResult {
+                handle.seekToEndOfFile()
+                handle.write(Data("\n// edited by HandsOn to time a rebuild (\(UUID().uuidString.prefix(8)))\n".utf8))
+                return try await build()
+            }
+            var fastest = try await editAndBuild()
+            if fastest.succeeded {
+                let second = try await editAndBuild()
+                if !second.succeeded || second.durationSeconds < fastest.durationSeconds { fastest = second }
+            }
             try? handle.close()
-            rebuilt = try await build()
+            rebuilt = fastest
         } catch {
             await engine.removeImages([rebuildTag])
             throw error
