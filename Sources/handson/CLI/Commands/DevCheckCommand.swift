@@ -126,7 +126,10 @@ struct DevCheckCommand: Command {
             if let builders = example.builders, let builder, !builders.contains(builder) {
                 io.err(
                     "  skipped \(chapter.id)/example \(example.name): "
-                        + say("cli.devCheck.exampleNeedsBuilder", ["builder": builder.rawValue]))
+                        + say(
+                            "cli.devCheck.exampleNeedsBuilder",
+                            ["builder": builder.rawValue, "builders": builders.map(\.rawValue).joined(separator: ", ")])
+                )
                 continue
             }
             let answer = try StarterFiles.answer(chapter, overlaying: example.files, in: parent)
