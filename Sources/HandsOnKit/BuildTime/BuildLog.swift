@@ -1,7 +1,7 @@
 import Foundation
 
 /// One instruction of a build as the builder reported it, and whether its result came from the cache.
-public struct BuildLogStep: Sendable, Equatable {
+public struct BuildLogStep: Sendable, Equatable, Codable {
     public let instruction: String
     public let cached: Bool
 }

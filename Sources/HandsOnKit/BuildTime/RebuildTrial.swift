@@ -25,10 +25,7 @@ public struct RebuildTrial: Sendable {
         /// The rebuild's instructions (FROM left out), and whether each came from the cache.
         public let steps: [Step]
 
-        public struct Step: Sendable, Equatable, Codable {
-            public let instruction: String
-            public let cached: Bool
-        }
+        public typealias Step = BuildLogStep
 
         /// The rebuild's time as a percentage of the cold build's, rounded up (so "at most 30%" means it).
         public var percent: Int {
@@ -129,9 +126,7 @@ public struct RebuildTrial: Sendable {
         guard rebuilt.succeeded else {
             return .failure(.rebuildFailed(ContainerEngine.buildFailureSummary(rebuilt)))
         }
-        let steps = BuildLog.steps(rebuilt.stdout + "\n" + rebuilt.stderr).map {
-            Measurement.Step(instruction: $0.instruction, cached: $0.cached)
-        }
+        let steps = BuildLog.steps(rebuilt.stdout + "\n" + rebuilt.stderr)
         return .success(
             Measurement(coldSeconds: cold.durationSeconds, rebuildSeconds: rebuilt.durationSeconds, steps: steps))
     }
