@@ -25,24 +25,6 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     /// Whether the engine runs as an ordinary user (rootless Docker or Podman); nil when not known.
     public var rootless: Bool?
 
-    public init(
-        name: String, clientVersion: String, version: String, storageDriver: String,
-        store: ImageStore? = nil, builder: ImageBuilder? = nil, host: String? = nil, cgroupDriver: String? = nil,
-        cpus: Int? = nil,
-        rootless: Bool? = nil
-    ) {
-        self.name = name
-        self.clientVersion = clientVersion
-        self.version = version
-        self.storageDriver = storageDriver
-        self.store = store
-        self.builder = builder
-        self.host = host
-        self.cgroupDriver = cgroupDriver
-        self.cpus = cpus
-        self.rootless = rootless
-    }
-
     /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
     public var isLocal: Bool { ContainerEngine.isLocal(address: host) }
 }

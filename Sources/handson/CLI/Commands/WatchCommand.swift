@@ -135,11 +135,22 @@ struct LiveView {
     static let debounce = Duration.milliseconds(300)
 
     func run() async throws -> Int32 {
-        var session = self.session
-        let io = context.io
-        let terminal = io.outputIsTerminal ? RawTerminal.enter() : nil
+        let terminal = context.io.outputIsTerminal ? RawTerminal.enter() : nil
         defer { terminal?.restore() }
         let (inputs, sink) = AsyncStream<WatchInput>.makeStream()
+        // The key reader is stopped (and waited for) before the terminal is given back.
+        let keys = terminal.map { _ in KeyReader.start { sink.yield(.key($0)) } }
+        let code = await follow(inputs, sink, terminal: terminal)
+        await keys?.stop()
+        return code
+    }
+
+    /// The view itself, until `q`, Ctrl-C or the end of its inputs.
+    private func follow(
+        _ inputs: AsyncStream<WatchInput>, _ sink: AsyncStream<WatchInput>.Continuation, terminal: RawTerminal?
+    ) async -> Int32 {
+        var session = self.session
+        let io = context.io
         var producers: [Task<Void, Never>] = []
         defer { producers.forEach { $0.cancel() } }
         producers.append(Task { for await update in engine.followEvents() { sink.yield(.engine(update)) } })
@@ -158,9 +169,6 @@ struct LiveView {
         let mechanism = await watcher.start(until: { stopWatching.load(ordering: .acquiring) }) {
             sink.yield(.fileChanged)
         }
-        // Stopped before the terminal is given back (defers run last first).
-        let keys = terminal.map { _ in KeyReader.start { sink.yield(.key($0)) } }
-        defer { keys?.stop() }
         if terminal == nil {
             io.out(
                 say(
@@ -318,14 +326,21 @@ final class RawTerminal: Sendable {
 /// ends it: a line typed just after the view ends goes to the shell, not to a read still pending here.
 final class KeyReader: Sendable {
     private let stopped = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
+    /// Whether the thread has ended, and who waits for it to.
+    private let end = Mutex<(finished: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
 
     private init() {}
 
     static func start(_ deliver: @escaping @Sendable (UInt8) -> Void) -> KeyReader {
         let keys = KeyReader()
         let reader = Thread {
-            defer { keys.finished.signal() }
+            defer {
+                keys.end.withLock { end in
+                    end.finished = true
+                    end.waiter?.resume()
+                    end.waiter = nil
+                }
+            }
             var byte: UInt8 = 0
             while !keys.stopped.load(ordering: .acquiring) {
                 var waiting = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
@@ -342,9 +357,13 @@ final class KeyReader: Sendable {
     }
 
     /// Stops reading and waits for the thread to end (at most one 50 ms slice).
-    func stop() {
+    func stop() async {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        finished.wait()
+        await withCheckedContinuation { waiter in
+            end.withLock { end in
+                if end.finished { waiter.resume() } else { end.waiter = waiter }
+            }
+        }
     }
 }
 
