@@ -215,6 +215,40 @@ extension GradingOnTheEngine {
             try await Self.expectNothingLeft(engine)
         }
 
+        /// Graded by rebuild time, an answer is built four times (cold, unchanged, two edits): none of the images
+        /// those builds tagged is left, not even untagged (the second edit once took the first's tag and left it).
+        @Test func aGradeByRebuildTimeLeavesNoneOfItsBuildsImages() async throws {
+            let engine = try await EndToEnd.engine()
+            _ = try await EndToEnd.prepareLab(on: engine)
+            let chapter = try Self.chapter("build-time")
+            let grader = try #require(Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)))
+            let example = try #require(chapter.grading?.examples.first { $0.name == "all-compiled" })
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "handson-rebuild-\(UUID().uuidString.prefix(8))"
+            ).path
+            defer { try? FileManager.default.removeItem(atPath: parent) }
+            let since = Int(Date().timeIntervalSince1970) - 1
+            let report = try await grader.grade(
+                try StarterFiles.answer(chapter, overlaying: example.files, in: parent), name: example.name)
+            #expect(report.checks.contains { $0.id == .rebuild && $0.passed }, "\(report.checks)")
+            let events = try await engine.execute([
+                "events", "--since", "\(since)", "--until", "\(Int(Date().timeIntervalSince1970) + 1)",
+                "--filter", "type=image", "--filter", "event=tag",
+                "--format", "{{.Actor.ID}} {{index .Actor.Attributes \"name\"}}",
+            ])
+            var tagged: Set<String> = []
+            for line in events.stdout.split(separator: "\n") {
+                let fields = line.split(separator: " ").map(String.init)
+                if fields.count == 2 && fields[1].hasPrefix("handson-grade/build-time") { tagged.insert(fields[0]) }
+            }
+            #expect(tagged.count >= 3, "the cold build, the unchanged copy and the edits: \(events.stdout)")
+            for image in tagged {
+                let isLeft = try await engine.execute(["image", "inspect", "--format", "{{.ID}}", image]).succeeded
+                #expect(!isLeft, "\(image) is left")
+            }
+            try await Self.expectNothingLeft(engine)
+        }
+
         @Test func ctrlCDuringAGradeLeavesNothingBehind() async throws {
             let engine = try await EndToEnd.engine()
             _ = try await EndToEnd.prepareLab(on: engine)

@@ -88,10 +88,12 @@ public struct RebuildTrial: Sendable {
         guard FileManager.default.fileExists(atPath: edited), let handle = FileHandle(forWritingAtPath: edited) else {
             return .failure(.noFileToEdit(editFile))
         }
-        let rebuildTag = "\(tag)-rebuild"
+        // Each build gets a tag of its own, so that no image is left untagged when a later one takes its tag.
+        var rebuildTags: [String] = []
         func build() async throws -> ProcessResult {
+            rebuildTags.append("\(tag)-rebuild\(rebuildTags.count + 1)")
             let result = try await engine.build(
-                contextDirectory: copy, dockerfile: "\(copy)/\(dockerfile)", tag: rebuildTag,
+                contextDirectory: copy, dockerfile: "\(copy)/\(dockerfile)", tag: rebuildTags[rebuildTags.count - 1],
                 extraArguments: buildArguments, timeout: timeoutSeconds)
             outputs.append(result.stdout + "\n" + result.stderr)
             return result
@@ -101,7 +103,7 @@ public struct RebuildTrial: Sendable {
             let unchanged = try await build()
             guard unchanged.succeeded else {
                 try? handle.close()
-                await engine.removeImages([rebuildTag])
+                await engine.removeImages(rebuildTags)
                 return .failure(.rebuildFailed(ContainerEngine.buildFailureSummary(unchanged)))
             }
             // Timed twice, each after its own edit, and the faster kept: a moment of load on the machine is not
@@ -119,10 +121,10 @@ public struct RebuildTrial: Sendable {
             try? handle.close()
             rebuilt = fastest
         } catch {
-            await engine.removeImages([rebuildTag])
+            await engine.removeImages(rebuildTags)
             throw error
         }
-        await engine.removeImages([rebuildTag])
+        await engine.removeImages(rebuildTags)
         guard rebuilt.succeeded else {
             return .failure(.rebuildFailed(ContainerEngine.buildFailureSummary(rebuilt)))
         }

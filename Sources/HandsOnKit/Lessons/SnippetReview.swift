@@ -180,6 +180,8 @@ public struct SnippetTrial: Sendable {
             ? await problemOfChecks(on: image, step: step, answer: answer)
             : "the snippet does not build: \(ContainerEngine.buildFailureSummary(built))"
         await engine.removeImages([image])
+        // The classic builder keeps a multi-stage snippet's earlier stages as untagged images.
+        await engine.removeUntaggedStepImages(ofBuildOutput: built.stdout + "\n" + built.stderr)
         return outcome(problem)
     }
 
