@@ -24,6 +24,8 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     public var cpus: Int?
     /// Whether the engine runs as an ordinary user (rootless Docker or Podman); nil when not known.
     public var rootless: Bool?
+    /// Docker's data root on its machine (`DockerRootDir`), where HandsOn finds the containerd store's layers.
+    public var dataRoot: String?
 
     /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
     public var isLocal: Bool { ContainerEngine.isLocal(address: host) }
@@ -150,7 +152,8 @@ public struct ContainerEngine: Sendable {
         switch kind {
         case .docker:
             return "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
-                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}|{{.NCPU}}|{{.SecurityOptions}}"
+                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}|{{.NCPU}}|{{.SecurityOptions}}|"
+                + "{{.DockerRootDir}}"
         case .podman:
             return
                 "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}|{{.Host.CPUs}}|{{.Host.Security.Rootless}}"
@@ -163,7 +166,7 @@ public struct ContainerEngine: Sendable {
         ).map(String.init)
         switch kind {
         case .docker:
-            guard (6...8).contains(fields.count) else {
+            guard (6...9).contains(fields.count) else {
                 throw EngineError.unexpectedOutput(
                     "`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver|cpus"
                 )
@@ -174,7 +177,8 @@ public struct ContainerEngine: Sendable {
                 name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2],
                 store: store, builder: ImageBuilder.docker(plugins: plugins, environment: effectiveEnvironment),
                 host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil,
-                rootless: fields.count > 7 ? fields[7].contains("name=rootless") : nil)
+                rootless: fields.count > 7 ? fields[7].contains("name=rootless") : nil,
+                dataRoot: fields.count > 8 && !fields[8].isEmpty ? fields[8] : nil)
         case .podman:
             guard (3...5).contains(fields.count) else {
                 throw EngineError.unexpectedOutput(

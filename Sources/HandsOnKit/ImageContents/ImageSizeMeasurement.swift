@@ -166,9 +166,9 @@ public enum LayerSource: String, Sendable, CaseIterable {
 extension ContainerEngine {
     /// Measures an image from its own layers, remembered by image id (an unchanged image is read once) and each layer
     /// by its diff id (an image whose layers are all known costs one `inspect`). Where the engine keeps its layers on
-    /// this machine in an overlay store (Docker's overlay2, Podman's overlay) their folders are walked, no file read;
-    /// otherwise (a remote engine, the containerd store) `image save` is streamed through a tar reader (bounded
-    /// memory, one pass).
+    /// this machine in overlay folders (Docker's overlay2, Podman's overlay, the containerd store's overlayfs
+    /// snapshots) their folders are walked, no file read; otherwise (a remote engine, a store HandsOn cannot read)
+    /// `image save` is streamed through a tar reader (bounded memory, one pass).
     ///
     /// - Parameter baseCandidates: images the lowest layers may come from (the lab's, the answer's base), asked in the
     ///   same `inspect` as the image; the one whose layers start the image's is its `baseImage`.
@@ -185,7 +185,12 @@ extension ContainerEngine {
         }
         guard inspected.succeeded else { throw EngineError.commandFailed(inspected) }
         let lines = TextLines.split(inspected.stdout)
-        let (id, onDisk) = LayersOnDisk.locate(inspectLine: lines.first ?? "", isLocal: isLocal)
+        var (id, onDisk) = LayersOnDisk.locate(inspectLine: lines.first ?? "", isLocal: isLocal)
+        if onDisk == nil, isLocal, source != .archive, !(source == .any && sizeCache.lookUp(id) != nil),
+            let diffIDs = LayersOnDisk.containerdSnapshotterLayers(inspectLine: lines.first ?? "")
+        {
+            onDisk = ContainerdLayers.locate(imageID: id, diffIDs: diffIDs, dataRoot: await cachedInfo()?.dataRoot)
+        }
         var measurement = try await measure(reference, id: id, onDisk: onDisk, from: source, timeout: timeout)
         if !candidates.isEmpty {
             measurement.attributeBase(LayersOnDisk.bases(inspectLines: lines.dropFirst(), among: baseCandidates))

@@ -94,7 +94,8 @@ enum LayerFolder {
 
 /// Where an image's layers lie in the engine's store on this machine, as `image inspect` tells (`GraphDriver`), and
 /// the image's config beside them: enough to measure it without `image save`. Nil where the layers are not reachable
-/// (a remote engine, the containerd store, a store HandsOn cannot read), and the archive is read instead.
+/// (a remote engine, a store HandsOn cannot read), and the archive is read instead. The containerd store's snapshots
+/// are found by `ContainerdLayers`.
 struct LayersOnDisk: Sendable {
     /// The layers' diff folders, lowest first.
     let folders: [String]
@@ -151,6 +152,16 @@ struct LayersOnDisk: Sendable {
             : dockerHistory(id: id, upperDir: upper)
         let config = ImageConfig(history: history, rootfs: ImageConfig.RootFS(diff_ids: diffIDs))
         return (id, LayersOnDisk(folders: folders, config: config))
+    }
+
+    /// The layers' diff ids when the line is of Docker's containerd store (driver `overlayfs`, no folders named).
+    static func containerdSnapshotterLayers(inspectLine: String) -> [String]? {
+        let fields = inspectLine.trimmingCharacters(in: .whitespacesAndNewlines).split(
+            separator: "\t", omittingEmptySubsequences: false)
+        guard fields.count >= 3, let driver = try? JSONDecoder().decode(GraphDriver.self, from: Data(fields[1].utf8)),
+            driver.Name == "overlayfs", driver.Data?["UpperDir"] == nil
+        else { return nil }
+        return try? JSONDecoder().decode([String].self, from: Data(fields[2].utf8))
     }
 
     /// Docker keeps an image's config under its data root: `<root>/image/overlay2/imagedb/content/sha256/<id>`.
