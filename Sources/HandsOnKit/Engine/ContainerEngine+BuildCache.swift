@@ -7,7 +7,7 @@ extension ContainerEngine {
     /// builder and Podman keep theirs as untagged images, removed with the build's step images).
     public func buildCacheIDs(builder: ImageBuilder?) async -> Set<String>? {
         guard kind == .docker, builder == .buildkit else { return nil }
-        guard let listing = await cleanUp(["buildx", "du", "--verbose"], timeout: 60), listing.succeeded else {
+        guard let listing = await buildx(["du", "--verbose"], timeout: 60), listing.succeeded else {
             return nil
         }
         return Self.buildCacheIDs(inVerboseListing: listing.stdout)
@@ -30,9 +30,17 @@ extension ContainerEngine {
         let added = now.subtracting(before).sorted()
         for start in stride(from: 0, to: added.count, by: 100) {
             let chunk = added[start..<min(start + 100, added.count)]
-            _ = await cleanUp(
-                ["builder", "prune", "--all", "--force", "--filter", "id=^(\(chunk.joined(separator: "|")))$"],
-                timeout: 120)
+            _ = await buildx(
+                ["prune", "--all", "--force", "--filter", "id=^(\(chunk.joined(separator: "|")))$"], timeout: 120)
         }
+    }
+
+    /// `docker buildx ARGUMENTS` as clean-up work (it goes on after Ctrl-C), through the plugin run on its own where
+    /// builds are (`standaloneBuildx`).
+    private func buildx(_ arguments: [String], timeout: Double) async -> ProcessResult? {
+        guard let plugin = standaloneBuildx else { return await cleanUp(["buildx"] + arguments, timeout: timeout) }
+        var request = ProcessRequest(plugin, arguments, environment: environment, timeout: timeout)
+        request.cancellable = false
+        return try? await runner.run(request)
     }
 }

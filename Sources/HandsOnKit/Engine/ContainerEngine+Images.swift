@@ -62,7 +62,24 @@ extension ContainerEngine {
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += extraArguments
         arguments.append(contextDirectory)
+        if let plugin = standaloneBuildx {
+            var request = ProcessRequest(
+                plugin, arguments, environment: environment, timeout: timeout, outputLimit: 256 * 1024,
+                onOutput: onOutput)
+            request.cancellable = true
+            return try await runner.run(request)
+        }
         return try await execute(arguments, timeout: timeout, outputLimit: 256 * 1024, onOutput: onOutput)
+    }
+
+    /// The buildx plugin to run on its own for a build, when the engine's facts are known: Docker with BuildKit on
+    /// this machine's socket (elsewhere, contexts and remote hosts stay with the docker CLI).
+    var standaloneBuildx: String? {
+        guard kind == .docker, isLocal,
+            let info = memorizedInfo, info.builder == .buildkit, let plugin = info.buildxPlugin,
+            FileManager.default.isExecutableFile(atPath: plugin)
+        else { return nil }
+        return plugin
     }
 
     /// Makes an image from a root file system tarball, with Dockerfile-style `changes` (ENV, CMD, LABEL, ...).

@@ -26,6 +26,9 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     public var rootless: Bool?
     /// Docker's data root on its machine (`DockerRootDir`), where HandsOn finds the containerd store's layers.
     public var dataRoot: String?
+    /// The buildx plugin's binary, run on its own for builds (`docker-buildx build`: half the CPU of `docker build`,
+    /// which starts the docker CLI and asks the plugin for its metadata first).
+    public var buildxPlugin: String?
 
     /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
     public var isLocal: Bool { ContainerEngine.isLocal(address: host) }
@@ -152,7 +155,7 @@ public struct ContainerEngine: Sendable {
         switch kind {
         case .docker:
             return "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
-                + "{{range .ClientInfo.Plugins}}{{.Name}} {{end}}|{{.CgroupDriver}}|{{.NCPU}}|{{.SecurityOptions}}|"
+                + "{{range .ClientInfo.Plugins}}{{.Name}}={{.Path}} {{end}}|{{.CgroupDriver}}|{{.NCPU}}|{{.SecurityOptions}}|"
                 + "{{.DockerRootDir}}"
         case .podman:
             return
@@ -172,13 +175,18 @@ public struct ContainerEngine: Sendable {
                 )
             }
             let store: ImageStore = fields[3].contains("io.containerd.snapshotter") ? .containerd : .dockerGraphDriver
-            let plugins = fields[4].split(separator: " ").map(String.init)
+            // `name=path` each (`name` alone in older records and fakes).
+            let plugins = fields[4].split(separator: " ").map {
+                $0.split(separator: "=", maxSplits: 1).map(String.init)
+            }
+            let buildx = plugins.first { $0.first == "buildx" && $0.count == 2 && $0[1].hasPrefix("/") }.map { $0[1] }
             return EngineInfo(
                 name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2],
-                store: store, builder: ImageBuilder.docker(plugins: plugins, environment: effectiveEnvironment),
+                store: store,
+                builder: ImageBuilder.docker(plugins: plugins.map(\.[0]), environment: effectiveEnvironment),
                 host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil,
                 rootless: fields.count > 7 ? fields[7].contains("name=rootless") : nil,
-                dataRoot: fields.count > 8 && !fields[8].isEmpty ? fields[8] : nil)
+                dataRoot: fields.count > 8 && !fields[8].isEmpty ? fields[8] : nil, buildxPlugin: buildx)
         case .podman:
             guard (3...5).contains(fields.count) else {
                 throw EngineError.unexpectedOutput(
@@ -191,6 +199,9 @@ public struct ContainerEngine: Sendable {
                 rootless: fields.count > 4 ? fields[4] == "true" : nil)
         }
     }
+
+    /// The engine's facts if they have been asked already (no call made).
+    var memorizedInfo: EngineInfo? { infoMemo.value.withLock { $0 } }
 
     /// `info()`, asked once for this engine (and its copies) and remembered.
     public func cachedInfo() async -> EngineInfo? {
