@@ -25,7 +25,9 @@ public enum ChapterLoader {
             let known = loadAll(from: chaptersDirectory).chapters.map(\.id)
             throw ChapterError(
                 file: chaptersDirectory, keyPath: "",
-                message: "no chapter '\(id)'" + (known.isEmpty ? "" : " (chapters: \(known.joined(separator: ", ")))"))
+                message: known.isEmpty
+                    ? say("chapterError.noChapter", ["id": id])
+                    : say("chapterError.noChapterKnown", ["id": id, "known": MessageCatalog.list(known)]))
         }
         return try load(from: directory)
     }
@@ -33,7 +35,7 @@ public enum ChapterLoader {
     public static func load(from directory: String) throws -> Chapter {
         let file = "\(directory)/\(fileName)"
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ChapterError(file: file, keyPath: "", message: "cannot be read")
+            throw ChapterError(file: file, keyPath: "", message: say("chapterError.cannotBeRead"))
         }
         var chapter: Chapter
         do {

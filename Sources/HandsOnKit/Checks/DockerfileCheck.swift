@@ -15,7 +15,7 @@ struct DockerfileCheck {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "dockerfileCheck.pathCannotReadError", ["path": "\(expectation.path)", "error": "\(error)"]))
+                    "dockerfileCheck.pathCannotReadError", ["path": "\(expectation.path)"], then: [.of(error)]))
         }
         if let target = expectation.target {
             guard let targeted = facts.forTarget(target) else {

@@ -34,8 +34,18 @@ public struct DockerfileStage: Sendable, Equatable {
 /// A Dockerfile that cannot be read: the line and what is wrong with it.
 public struct DockerfileError: Error, Equatable, CustomStringConvertible {
     public let line: Int
-    public let message: String
-    public var description: String { "Dockerfile line \(line): \(message)" }
+    public let problem: Message
+    /// "Dockerfile line N: " and the problem, to render in the reader's language.
+    public var reason: Message { Message("dockerfile.line", ["line": "\(line)"], then: [problem]) }
+    public var description: String { reason.text() }
+}
+
+extension Message {
+    /// An error as a message: its own when it has one (a Dockerfile that cannot be read), else its words as they are.
+    static func of(_ error: any Error) -> Message {
+        if let error = error as? DockerfileError { return error.reason }
+        return .literal("\(error)")
+    }
 }
 
 /// A small reader of Dockerfile instructions (not a full parser): comments, `\` continuations, the
@@ -61,7 +71,7 @@ public enum DockerfileReader {
                 }
                 let words = instruction.arguments.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
                 guard let base = words.first else {
-                    throw DockerfileError(line: instruction.line, message: "FROM needs an image")
+                    throw DockerfileError(line: instruction.line, problem: Message("dockerfile.fromNeedsImage"))
                 }
                 var name: String?
                 if words.count >= 3, words[1].uppercased() == "AS" {
@@ -69,13 +79,14 @@ public enum DockerfileReader {
                 } else if words.count > 1 {
                     throw DockerfileError(
                         line: instruction.line,
-                        message: "FROM takes an image and an optional 'AS name', not '\(instruction.arguments)'")
+                        problem: Message("dockerfile.fromTakes", ["arguments": instruction.arguments]))
                 }
                 current = (substitute(base, globalArguments), name, instruction.line, [])
             } else if current == nil {
                 guard instruction.keyword == "ARG" else {
                     throw DockerfileError(
-                        line: instruction.line, message: "\(instruction.keyword) comes before the first FROM")
+                        line: instruction.line,
+                        problem: Message("dockerfile.beforeFirstFrom", ["keyword": instruction.keyword]))
                 }
                 let declaration = instruction.arguments.trimmedSpaces
                 if let equals = declaration.firstIndex(of: "=") {
@@ -89,7 +100,7 @@ public enum DockerfileReader {
             }
         }
         guard let current else {
-            throw DockerfileError(line: max(instructions.last?.line ?? 1, 1), message: "no FROM instruction")
+            throw DockerfileError(line: max(instructions.last?.line ?? 1, 1), problem: Message("dockerfile.noFrom"))
         }
         stages.append(
             DockerfileStage(
@@ -132,7 +143,7 @@ public enum DockerfileReader {
         var rest = Substring(text.trimmedSpaces)
         let keyword = String(rest.prefix { $0 != " " && $0 != "\t" }).uppercased()
         guard knownInstructions.contains(keyword) else {
-            throw DockerfileError(line: line, message: "unknown instruction '\(keyword)'")
+            throw DockerfileError(line: line, problem: Message("dockerfile.unknownInstruction", ["keyword": keyword]))
         }
         rest = rest.dropFirst(keyword.count).drop { $0 == " " || $0 == "\t" }
         var flags: [String: String] = [:]

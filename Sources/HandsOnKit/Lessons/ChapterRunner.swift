@@ -114,10 +114,10 @@ public struct ChapterRunner: Sendable {
             if await engine.imageExists(ImageReference(missing).qualified) { continue }
             if await engine.imageExists(missing) { continue }
             return outcome(
-                .skipped, "needs the image \(missing), which is not on this engine and cannot be pulled or made here")
+                .skipped, say("chapterRunner.needsImage", ["image": missing]))
         }
         if let unmet = step.needs.first(where: { !passed.contains($0) }) {
-            return outcome(.skipped, "needs step '\(unmet)', which did not pass")
+            return outcome(.skipped, say("chapterRunner.needsStep", ["step": unmet]))
         }
         if useSolution { try StarterFiles.overlay(step.solution.files, from: chapter, onto: work) }
         let commands = useSolution ? (step.solution.commands ?? step.commands) : step.commands
@@ -125,7 +125,7 @@ public struct ChapterRunner: Sendable {
             guard let program = command.first, Self.allowedPrograms.contains(program) else {
                 return outcome(
                     .failed,
-                    "step command '\(command.joined(separator: " "))' is not one HandsOn runs (docker, curl, sleep)")
+                    say("chapterRunner.commandNotRun", ["command": command.joined(separator: " ")]))
             }
             made.note(command)
             if let name = MadeByCommands.containerName(in: command) { await engine.removeContainers([name]) }
@@ -146,7 +146,11 @@ public struct ChapterRunner: Sendable {
         let failed = results.filter { !$0.passed }
         return failed.isEmpty
             ? outcome(.passed, nil, results)
-            : outcome(.failed, "\(failed.count) of \(results.count) checks failed: \(failed[0].message)", results)
+            : outcome(
+                .failed,
+                say(
+                    "chapterRunner.checksFailed",
+                    ["failed": "\(failed.count)", "total": "\(results.count)", "first": failed[0].message]), results)
     }
 }
 

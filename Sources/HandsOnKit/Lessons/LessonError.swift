@@ -6,10 +6,10 @@ public enum LessonError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .starterWouldOverwrite(let folder, let files):
-            return
-                "\(folder) already has \(files.joined(separator: ", ")); use an empty folder so nothing is overwritten"
+            return say(
+                "lessonError.starterWouldOverwrite", ["folder": folder, "files": MessageCatalog.list(files)])
         case .progressDamaged(let file, let reason):
-            return "\(file) is damaged (\(reason)); move it away or run `handson reset` to start the chapter again"
+            return say("lessonError.progressDamaged", ["file": file, "reason": reason])
         }
     }
 }

@@ -65,8 +65,7 @@ public struct ListingParseError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         let shown = text.count > 80 ? String(text.prefix(77)) + "..." : text
-        return
-            "line \(line): cannot read '\(shown)' as part of an image listing (docker image ls, podman images, or their JSON)"
+        return say("listingParseError.line", ["line": "\(line)", "text": shown])
     }
 }
 

@@ -14,12 +14,14 @@ public enum ClassSizeCauses {
     static func contributor(_ breakdown: SizeBreakdown) -> (cause: String, bytes: Int64)? {
         let largestOwn = breakdown.layers.filter { !$0.fromBase }.max { $0.fileBytes < $1.fileBytes }
         var candidates: [(String, Int64)] = []
-        if let base = breakdown.baseImage { candidates.append(("the base image \(base)", breakdown.baseBytes)) }
+        if let base = breakdown.baseImage {
+            candidates.append((say("classSizeCauses.baseImage", ["base": base]), breakdown.baseBytes))
+        }
         if let layer = largestOwn, layer.fileBytes > 0 {
             candidates.append(
                 (SizeExplanation.shortened(layer.instruction ?? say("classSizeCauses.ownLayer")), layer.fileBytes))
         }
-        candidates.append(("wasted bytes (deleted or overwritten by a later layer)", breakdown.wastedBytes))
+        candidates.append((say("classSizeCauses.wastedBytes"), breakdown.wastedBytes))
         return candidates.filter { $0.1 > 0 }.max { $0.1 < $1.1 }
     }
 

@@ -99,6 +99,19 @@ public enum HandsOnCLI {
     }
 
     private static func run(_ command: any Command, _ rest: [String], in context: CommandContext) async -> Int32 {
+        // Errors, usage errors among them, are said in the language asked with `--lang` too.
+        let asked =
+            (zip(rest, rest.dropFirst()).first { $0.0 == "--lang" }?.1
+            ?? rest.first { $0.hasPrefix("--lang=") }.map { String($0.dropFirst("--lang=".count)) })
+            .flatMap(Language.init(rawValue:))
+        return await Language.$current.withValue(asked ?? Language.current) {
+            await runInLanguage(command, rest, in: context)
+        }
+    }
+
+    private static func runInLanguage(_ command: any Command, _ rest: [String], in context: CommandContext) async
+        -> Int32
+    {
         let io = context.io
         do {
             let parsed = try ParsedArguments.parse(rest, for: command.spec)

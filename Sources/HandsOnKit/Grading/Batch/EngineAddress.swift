@@ -44,13 +44,13 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
             let jobsText = suffix.prefix { $0 != "@" }
             if !jobsText.isEmpty, jobsText.allSatisfy({ $0.isASCII && $0.isNumber }) {
                 guard let count = Int(jobsText), count > 0 else {
-                    throw EngineAddressError(entry: entry, problem: "JOBS after '=' must be a whole number above 0")
+                    throw EngineAddressError(entry: entry, problem: Message("engineAddress.jobsNotNumber"))
                 }
                 if suffix.count > jobsText.count {
                     let list = String(suffix.dropFirst(jobsText.count + 1))
                     guard BuildLimits.isCPUList(list) else {
                         throw EngineAddressError(
-                            entry: entry, problem: "CPUS after '@' must be a CPU list such as 0, 0-1 or 0,2")
+                            entry: entry, problem: Message("engineAddress.cpusNotList"))
                     }
                     cpuset = list
                 }
@@ -61,19 +61,21 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
         if address.hasPrefix("context:") {
             let name = String(address.dropFirst("context:".count))
             guard !name.isEmpty, !name.contains(where: \.isWhitespace) else {
-                throw EngineAddressError(entry: entry, problem: "context: needs a context name, e.g. context:lab1")
+                throw EngineAddressError(entry: entry, problem: Message("engineAddress.contextNeedsName"))
             }
             return EngineAddress(target: .context(name), jobs: jobs, cpuset: cpuset)
         }
         guard let scheme = schemes.first(where: { address.hasPrefix($0) }) else {
             throw EngineAddressError(
                 entry: entry,
-                problem: "not an engine address: use unix:///path, tcp://host:port, "
-                    + "ssh://user@host or context:NAME, optionally followed by =JOBS")
+                problem: Message("engineAddress.notAnAddress"))
         }
         guard address.count > scheme.count, !address.contains(where: \.isWhitespace) else {
             throw EngineAddressError(
-                entry: entry, problem: "\(scheme) needs a \(scheme == "unix://" ? "socket path" : "host")")
+                entry: entry,
+                problem: Message(
+                    scheme == "unix://" ? "engineAddress.needsSocketPath" : "engineAddress.needsHost",
+                    ["scheme": scheme]))
         }
         return EngineAddress(target: .url(address), jobs: jobs, cpuset: cpuset)
     }
@@ -144,11 +146,11 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
 /// A `--hosts` entry that cannot be used.
 public struct EngineAddressError: Error, CustomStringConvertible {
     public let entry: String
-    public let problem: String
+    public let problem: Message
     /// `file:line` for a hosts file.
     public var location: String?
 
     public var description: String {
-        (location.map { "\($0): " } ?? "") + "'\(entry)': \(problem)"
+        (location.map { "\($0): " } ?? "") + say("engineAddress.entry", ["entry": entry, "problem": problem.text()])
     }
 }

@@ -75,7 +75,9 @@ public struct ContestFollower: Sendable {
             let copy = "\(stagingFolder)/\(BatchResultStore.fileName(team.name))-\(UUID().uuidString.prefix(8))"
             do { try FileManager.default.copyItem(atPath: team.path, toPath: copy) } catch {
                 try? FileManager.default.removeItem(atPath: copy)
-                onEvent(.scanProblem("cannot copy \(team.path): \(error.localizedDescription)"))
+                onEvent(
+                    .scanProblem(
+                        say("contestFollower.cannotCopy", ["path": team.path, "reason": error.localizedDescription])))
                 continue
             }
             let hash = FolderContentHash.of(copy)

@@ -516,7 +516,7 @@ enum SubmissionInspection {
                 Problem(
                     id: .dockerfile,
                     reason: Message(
-                        "grader.dockerfileCannotReadError", ["dockerfile": "\(dockerfile)", "error": "\(error)"])))
+                        "grader.dockerfileCannotReadError", ["dockerfile": "\(dockerfile)"], then: [.of(error)])))
         }
         let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
         var total: Int64 = 0

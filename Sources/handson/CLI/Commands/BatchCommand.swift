@@ -121,7 +121,8 @@ struct BatchCommand: Command {
             [
                 "name": engine.name, "engine": engine.info.name, "version": engine.info.version,
                 "jobs": "\(engine.jobs)",
-            ]) + (engine.info.store.map { " · \($0.rawValue)" } ?? "") + (engine.cpuset.map { " · CPUs \($0)" } ?? "")
+            ]) + (engine.info.store.map { " · \($0.rawValue)" } ?? "")
+            + (engine.cpuset.map { say("cli.batch.engineCPUs", ["cpus": $0]) } ?? "")
     }
 
     static func printReportFiles(_ folder: String, io: ConsoleIO) {

@@ -124,11 +124,16 @@ struct DemoCommand: Command {
             io.out(
                 health.isHealthy
                     ? style.green(
-                        "✓ /health answered \(health.httpStatus) healthy after \(String(format: "%.2f", health.elapsedSeconds)) s"
-                    )
+                        say(
+                            "cli.demo.healthy",
+                            [
+                                "status": "\(health.httpStatus)",
+                                "seconds": String(format: "%.2f", health.elapsedSeconds),
+                            ]))
                     : style.red(
-                        "✗ /health did not answer healthy (status \(health.httpStatus), curl exit \(health.curlExitCode))"
-                    ))
+                        say(
+                            "cli.demo.notHealthy",
+                            ["status": "\(health.httpStatus)", "exit": "\(health.curlExitCode)"])))
         }
         return health.isHealthy ? ExitCode.success : ExitCode.failure
     }

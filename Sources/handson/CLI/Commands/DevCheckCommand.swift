@@ -76,17 +76,25 @@ struct DevCheckCommand: Command {
             runner.onStep = { step, outcome in
                 guard let outcome else { return }
                 io.err(
-                    "  \(outcome.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(chapter.id)/\(step.id)"
+                    "  \(say(DevCheckCommand.statusKey(outcome.status))) \(chapter.id)/\(step.id)"
                         + (outcome.reason.map { ": \($0)" } ?? ""))
             }
             let report = try await runner.run()
             let examples = try await gradeExamples(of: chapter, engine: engine, io: io)
             let snippets = try await SnippetTrial(chapter: chapter, engine: engine).run()
             for snippet in snippets {
-                let status = snippet.skipped != nil ? "skipped" : snippet.problem == nil ? "built  " : "FAILED "
+                let status =
+                    snippet.skipped != nil
+                    ? "cli.devCheck.statusSkipped"
+                    : snippet.problem == nil ? "cli.devCheck.statusBuilt" : "cli.devCheck.statusFailed"
                 io.err(
-                    "  \(status) \(chapter.id)/\(snippet.stepID) snippet (\(snippet.places.joined(separator: ", ")))"
-                        + ((snippet.problem ?? snippet.skipped).map { ": \($0)" } ?? ""))
+                    "  "
+                        + say(
+                            "cli.devCheck.snippet",
+                            [
+                                "status": say(status), "chapter": chapter.id, "step": snippet.stepID,
+                                "places": snippet.places.joined(separator: ", "),
+                            ]) + ((snippet.problem ?? snippet.skipped).map { ": \($0)" } ?? ""))
             }
             reports.append(
                 ChapterReport(
@@ -107,6 +115,14 @@ struct DevCheckCommand: Command {
             ? ExitCode.success : ExitCode.failure
     }
 
+    static func statusKey(_ status: StepOutcome.Status) -> String {
+        switch status {
+        case .passed: return "cli.devCheck.statusPassed"
+        case .failed: return "cli.devCheck.statusFailed"
+        case .skipped: return "cli.devCheck.statusSkipped"
+        }
+    }
+
     /// Grades each example answer the chapter ships; each must get the score it claims.
     private func gradeExamples(of chapter: Chapter, engine: ContainerEngine, io: ConsoleIO) async throws
         -> [ExampleResult]
@@ -125,7 +141,7 @@ struct DevCheckCommand: Command {
         for example in grading.examples {
             if let builders = example.builders, let builder, !builders.contains(builder) {
                 io.err(
-                    "  skipped \(chapter.id)/example \(example.name): "
+                    "  " + say("cli.devCheck.exampleSkipped", ["chapter": chapter.id, "example": example.name])
                         + say(
                             "cli.devCheck.exampleNeedsBuilder",
                             ["builder": builder.rawValue, "builders": builders.map(\.rawValue).joined(separator: ", ")])
@@ -136,7 +152,14 @@ struct DevCheckCommand: Command {
             let report = try await grader.grade(answer, name: example.name)
             let ok = report.score == example.score
             io.err(
-                "  \(ok ? "graded " : "WRONG  ") \(chapter.id)/example \(example.name): \(report.score) (expected \(example.score))"
+                "  "
+                    + say(
+                        "cli.devCheck.example",
+                        [
+                            "status": say(ok ? "cli.devCheck.statusGraded" : "cli.devCheck.statusWrong"),
+                            "chapter": chapter.id, "example": example.name, "score": "\(report.score)",
+                            "expected": "\(example.score)",
+                        ])
                     + ((report.measured?.shown ?? report.image?.size).map { ", \($0)" } ?? "")
                     + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map { $0.text() }.joined(separator: "; ")))
             results.append(

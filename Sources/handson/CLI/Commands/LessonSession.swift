@@ -35,7 +35,8 @@ struct LessonSession {
     /// The step's Markdown text in the learner's language.
     func text(of step: Step) -> String {
         let path = "\(chapter.directory)/\(step.text.text(in: language))"
-        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? "(the text of this step is missing: \(path))"
+        return (try? String(contentsOfFile: path, encoding: .utf8))
+            ?? say("lessonSession.stepTextMissing", ["path": path])
     }
 
     func checkContext(engine: ContainerEngine) -> CheckContext {

@@ -42,41 +42,64 @@ struct SizeTable {
     let style: TextStyle
 
     func lines(reference: String) -> [String] {
-        var lines = [
-            "\(style.bold(reference)): \(report.size) (\(report.sizeBytes.formatted(.number)) bytes of files in "
-                + "\(report.layers.count) layer\(report.layers.count == 1 ? "" : "s"))"
+        let summary = [
+            "reference": style.bold(reference), "size": report.size, "bytes": report.sizeBytes.formatted(.number),
+            "layers": "\(report.layers.count)",
         ]
-        lines.append(style.dim(report.engineListedNote ?? "the engine lists \(report.engineListed ?? "?") too"))
+        var lines = [say(report.layers.count == 1 ? "size.table.summaryOneLayer" : "size.table.summary", summary)]
+        lines.append(
+            style.dim(
+                report.engineListedNote ?? say("size.table.engineListsToo", ["listed": report.engineListed ?? "?"])))
         var parts: [String] = []
         if let base = report.baseImage {
             parts.append(
-                "base image \(base): \(ByteFormatting.decimal(report.baseBytes)) (\(percent(report.baseBytes)))")
+                say(
+                    "size.table.baseImage",
+                    [
+                        "base": base, "bytes": ByteFormatting.decimal(report.baseBytes),
+                        "percent": percent(report.baseBytes),
+                    ]
+                ))
         }
-        parts.append("own layers: \(ByteFormatting.decimal(report.ownBytes))")
+        parts.append(say("size.table.ownLayers", ["bytes": ByteFormatting.decimal(report.ownBytes)]))
         parts.append(
-            "wasted: \(ByteFormatting.decimal(report.wastedBytes))"
-                + String(format: " (efficiency %.1f%%)", report.efficiency * 100))
+            say(
+                "size.table.wasted",
+                [
+                    "bytes": ByteFormatting.decimal(report.wastedBytes),
+                    "efficiency": String(format: "%.1f%%", report.efficiency * 100),
+                ]))
         lines.append(parts.joined(separator: "   "))
 
         lines.append("")
         lines.append(
-            style.bold(row(["LAYER", "SIZE", "FROM", "INSTRUCTION"], widths: [5, 8, 20, 63], rightAlignedUpTo: 2)))
+            style.bold(
+                row(
+                    [
+                        say("size.table.layer"), say("size.table.size"), say("size.table.from"),
+                        say("size.table.instruction"),
+                    ],
+                    widths: [8, 8, 20, 60], rightAlignedUpTo: 2)))
         for (index, layer) in report.layers.enumerated() {
-            let from = layer.fromBase ? (report.baseImage ?? "base") : ""
+            let from = layer.fromBase ? (report.baseImage ?? say("size.table.base")) : ""
             let instruction = layer.instruction ?? "?"
             lines.append(
                 row(
                     [String(index + 1), ByteFormatting.decimal(layer.fileBytes), from, instruction],
-                    widths: [5, 8, 20, 63], rightAlignedUpTo: 2))
+                    widths: [8, 8, 20, 60], rightAlignedUpTo: 2))
         }
         if !report.largest.isEmpty {
             lines.append("")
-            lines.append(style.bold(row(["LARGEST PATHS", "SIZE", "LAYER"], widths: [81, 8, 5], rightAlignedFrom: 1)))
+            lines.append(
+                style.bold(
+                    row(
+                        [say("size.table.largestPaths"), say("size.table.size"), say("size.table.layer")],
+                        widths: [78, 8, 8], rightAlignedFrom: 1)))
             for path in report.largest {
                 let name = path.path + (path.isDirectory ? "/" : "")
                 lines.append(
                     row(
-                        [name, ByteFormatting.decimal(path.bytes), String(path.layer)], widths: [81, 8, 5],
+                        [name, ByteFormatting.decimal(path.bytes), String(path.layer)], widths: [78, 8, 8],
                         rightAlignedFrom: 1))
             }
         }
@@ -85,13 +108,16 @@ struct SizeTable {
             lines.append(
                 style.bold(
                     row(
-                        ["WASTED (added, then deleted or overwritten)", "SIZE", "ADDED", "HIDDEN"],
-                        widths: [74, 8, 5, 6], rightAlignedFrom: 1)))
+                        [
+                            say("size.table.wastedFiles"), say("size.table.size"), say("size.table.added"),
+                            say("size.table.hidden"),
+                        ],
+                        widths: [73, 8, 5, 6], rightAlignedFrom: 1)))
             for file in report.wasted {
                 lines.append(
                     row(
                         [file.path, ByteFormatting.decimal(file.bytes), String(file.addedBy), String(file.hiddenBy)],
-                        widths: [74, 8, 5, 6], rightAlignedFrom: 1))
+                        widths: [73, 8, 5, 6], rightAlignedFrom: 1))
             }
         }
         return lines
@@ -108,8 +134,13 @@ struct SizeTable {
     {
         zip(cells, widths).enumerated().map { index, pair in
             let (cell, width) = pair
-            let text = cell.count > width ? String(cell.prefix(width - 1)) + "…" : cell
-            let padding = String(repeating: " ", count: max(0, width - text.count))
+            // Widths in terminal cells: a Japanese or Korean character takes two.
+            var text = cell
+            if displayWidth(text) > width {
+                while displayWidth(text) > width - 1 { text.removeLast() }
+                text += "…"
+            }
+            let padding = String(repeating: " ", count: max(0, width - displayWidth(text)))
             let right = index >= rightAlignedFrom || index < rightAlignedUpTo
             return right ? padding + text : (index == cells.count - 1 ? text : text + padding)
         }.joined(separator: " ")

@@ -57,7 +57,9 @@ enum WatchScreen {
         lines.append("")
         switch state.panel {
         case .checks:
-            if state.results.isEmpty { lines.append(state.checking ? "checking..." : "not checked yet") }
+            if state.results.isEmpty {
+                lines.append(say(state.checking ? "cli.watch.checking" : "cli.watch.notCheckedYet"))
+            }
             for result in state.results { lines.append("\(result.passed ? "✓" : "✗") \(result.id): \(result.message)") }
             if !state.results.isEmpty && state.results.allSatisfy(\.passed) {
                 lines.append("")
