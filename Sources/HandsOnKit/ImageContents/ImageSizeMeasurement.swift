@@ -256,7 +256,7 @@ public final class MeasuredSizeCache: Sendable {
         guard Self.isDigest(id) else { return nil }
         if let known = memory.withLock({ $0[id] }) { return known }
         guard let directory, let data = FileManager.default.contents(atPath: "\(directory)/\(Self.fileName(id))"),
-            let stored = try? JSONDecoder().decode(ImageSizeMeasurement.self, from: data)
+            let stored = try? JSONOutput.decode(ImageSizeMeasurement.self, from: data)
         else { return nil }
         memory.withLock { $0[id] = stored }
         return stored
@@ -265,7 +265,7 @@ public final class MeasuredSizeCache: Sendable {
     func store(_ measurement: ImageSizeMeasurement, for id: String) {
         guard Self.isDigest(id) else { return }
         memory.withLock { $0[id] = measurement }
-        guard let directory, let data = try? JSONEncoder().encode(measurement) else { return }
+        guard let directory, let data = try? JSONOutput.line(measurement) else { return }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try? data.write(to: URL(fileURLWithPath: "\(directory)/\(Self.fileName(id))"), options: .atomic)
         trim(directory)

@@ -21,7 +21,7 @@ public struct LearnerProgress: Sendable, Equatable, Codable {
     public static func load(from directory: String) throws -> LearnerProgress? {
         let file = path(in: directory)
         guard let data = FileManager.default.contents(atPath: file) else { return nil }
-        do { return try JSONDecoder().decode(LearnerProgress.self, from: data) } catch {
+        do { return try JSONOutput.decode(LearnerProgress.self, from: data) } catch {
             throw LessonError.progressDamaged(file: file, reason: "\(error)")
         }
     }
@@ -31,9 +31,7 @@ public struct LearnerProgress: Sendable, Equatable, Codable {
         let file = Self.path(in: directory)
         try FileManager.default.createDirectory(
             atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: file), options: .atomic)
+        try JSONOutput.data(self).write(to: URL(fileURLWithPath: file), options: .atomic)
     }
 
     /// Records a step's results; on a pass, marks it and moves to the next step. Returns whether it advanced.

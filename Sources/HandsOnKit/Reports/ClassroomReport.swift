@@ -37,8 +37,6 @@ public enum ClassroomReport {
     }
 
     public static func render(_ grade: GradeReport) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(result(grade)), as: UTF8.self)
+        try JSONOutput.encode(result(grade))
     }
 }

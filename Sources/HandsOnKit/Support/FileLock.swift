@@ -13,18 +13,19 @@ public final class FileLock {
     /// minutes); ends with `CancellationError` when the task is cancelled.
     public static func acquire(path: String, interval: Duration = .milliseconds(200)) async throws -> FileLock {
         while true {
-            if let lock = try FileLock(path: path, wait: false) { return lock }
+            if let lock = try FileLock(path: path) { return lock }
             try await Task.sleep(for: interval)
         }
     }
 
-    /// Takes the lock; with `wait: false`, nil when someone else holds it.
-    public init?(path: String, wait: Bool) throws {
+    /// Takes the lock if no one else holds it (never waits: `acquire` waits without holding a thread); nil when
+    /// someone does.
+    public init?(path: String) throws {
         descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw SupportError.lockUnavailable(path: path, reason: String(cString: strerror(errno)))
         }
-        while flock(descriptor, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
             if errno == EWOULDBLOCK {
                 close(descriptor)
                 return nil

@@ -1,12 +1,26 @@
 import Foundation
 
-/// JSON for stdout and the reports: sorted keys, pretty, no escaped slashes, times in ISO 8601 with milliseconds.
+/// The one way HandsOn writes JSON (stdout, reports, results, history lines, progress, the size cache): sorted keys,
+/// no escaped slashes, times in ISO 8601 with milliseconds; pretty, or one line for JSON Lines.
 public enum JSONOutput {
     public static func encode<Value: Encodable>(_ value: Value) throws -> String {
+        String(decoding: try data(value), as: UTF8.self)
+    }
+
+    /// The pretty form's bytes.
+    public static func data<Value: Encodable>(_ value: Value) throws -> Data { try pretty.encode(value) }
+
+    /// One line, for JSON Lines (a history) and caches.
+    public static func line<Value: Encodable>(_ value: Value) throws -> Data { try compact.encode(value) }
+
+    private static let pretty = encoder([.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    private static let compact = encoder([.sortedKeys, .withoutEscapingSlashes])
+
+    private static func encoder(_ formatting: JSONEncoder.OutputFormatting) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = formatting
         encoder.dateEncodingStrategy = BatchResultStore.millisecondDates
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        return encoder
     }
 
     /// Reads what `encode` wrote (and ISO 8601 times without milliseconds).

@@ -22,9 +22,9 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
     }
     private let state = Mutex(State())
     /// Called as a build starts, with the engine's address and the answer folder.
-    let onBuild: @Sendable (_ host: String, _ folder: String) -> Void
+    let onBuild: @Sendable (_ host: String, _ folder: String) async -> Void
 
-    init(onBuild: @escaping @Sendable (String, String) -> Void = { _, _ in }) { self.onBuild = onBuild }
+    init(onBuild: @escaping @Sendable (String, String) async -> Void = { _, _ in }) { self.onBuild = onBuild }
 
     func stop(_ host: String) { state.withLock { _ = $0.down.insert(host) } }
     func hang(at phase: Phase) { state.withLock { $0.hangs = phase } }
@@ -64,7 +64,7 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
                 $0.folders[tag] = folder
                 $0.builds.append((host, (folder as NSString).lastPathComponent))
             }
-            onBuild(host, folder)
+            await onBuild(host, folder)
             if state.withLock({ $0.down.contains(host) }) { return answer(1, "", "error during connect: EOF\n") }
             if FileManager.default.fileExists(atPath: "\(folder)/broken") {
                 return answer(1, "", "ERROR: failed to solve: process \"/bin/sh -c false\" did not complete\n")
@@ -261,6 +261,25 @@ struct GradingCoreTests {
         #expect(try Self.savedScores(reports) == ["a1": 100, "a2": 100, "a3": 50, "a4": 100])
     }
 
+    /// Whether every report shows `team` with `score`: results.json, results.csv (CRLF lines), junit.xml (the test
+    /// case's score property), report.html (the team's row) and the scoreboard.
+    static func everyReportShows(_ reports: String, _ team: String, _ score: Int) -> Bool {
+        func read(_ name: String) -> String {
+            (try? String(contentsOfFile: "\(reports)/\(name)", encoding: .utf8)) ?? ""
+        }
+        let csv = read("results.csv").components(separatedBy: "\r\n").contains { $0.hasPrefix("\(team),\(score),") }
+        // The team's test case runs to the next one.
+        let junit = read("junit.xml")
+        let testCase = junit.range(of: "name=\"\(team)\"").map {
+            junit[$0.upperBound...].components(separatedBy: "<testcase").first ?? ""
+        }
+        let junitSays = testCase?.contains("<property name=\"score\" value=\"\(score)/100\"/>") ?? false
+        let html = read("report.html")
+        let row = html.range(of: "<td>\(team)</td><td class=\"score\"[^>]*>\(score)</td>", options: .regularExpression)
+        return (try? savedScores(reports))?[team] == score && csv && junitSays && row != nil
+            && read("scoreboard.html").contains(team)
+    }
+
     /// The scores `results.json` holds now.
     static func savedScores(_ reports: String) throws -> [String: Int] {
         guard let data = FileManager.default.contents(atPath: "\(reports)/results.json") else { return [:] }
@@ -278,7 +297,7 @@ struct GradingCoreTests {
         let gate = Mutex<Bool>(true)
         let runner = FakeDockerHosts { _, answer in
             // Builds wait while the test holds the gate closed (a grade in flight).
-            while gate.withLock({ !$0 }) { usleep(5_000) }
+            while gate.withLock({ !$0 }) { try? await Task.sleep(for: .milliseconds(5)) }
             _ = answer
         }
         let grader = try Self.grader(runner)
@@ -289,12 +308,10 @@ struct GradingCoreTests {
         }
         var store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
         var running = follow(store)
-        try await Self.waitUntil("t1 graded 50") { (try? Self.savedScores(reports))?["t1"] == 50 }
+        try await Self.waitUntil("t1 graded 50 in every report") { Self.everyReportShows(reports, "t1", 50) }
 
         try Self.write(answer: "\(folder)/t1", bytes: 5_000_000)
-        try await Self.waitUntil("t1 graded 100, results.json rewritten") {
-            (try? Self.savedScores(reports))?["t1"] == 100
-        }
+        try await Self.waitUntil("t1 graded 100, every report rewritten") { Self.everyReportShows(reports, "t1", 100) }
         let scoreboard = try String(contentsOfFile: "\(reports)/scoreboard.html", encoding: .utf8)
         #expect(scoreboard.contains("t1"))
 
@@ -338,6 +355,26 @@ struct GradingCoreTests {
         #expect(runner.builds.map(\.folder).filter { $0.hasPrefix("t2") }.count == 1)
         #expect(store.history(of: "t1").grades.count == 4)
         #expect(try Self.savedScores(reports) == ["t1": 100, "t2": 100])
+    }
+
+    /// Requests made while a write runs are served by one more write, not one each; the last request is always
+    /// served, and `request()` never waits for a write.
+    @Test func reportWritesRequestedTogetherAreCoalesced() async throws {
+        let writes = Atomic<Int>(0)
+        let writing = Atomic<Bool>(false)
+        let refresher = ReportRefresher {
+            writing.store(true, ordering: .releasing)
+            Thread.sleep(forTimeInterval: 0.2)  // one slow write, on the refresher's own task
+            writes.add(1, ordering: .acquiringAndReleasing)
+            writing.store(false, ordering: .releasing)
+        }
+        refresher.request()
+        try await Self.waitUntil("the first write started") { writing.load(ordering: .acquiring) }
+        let start = ContinuousClock.now
+        for _ in 0..<50 { refresher.request() }
+        #expect(ContinuousClock.now - start < .milliseconds(100), "requests do not wait for the write")
+        await refresher.finish()
+        #expect(writes.load(ordering: .acquiring) == 2, "the first write, then one for the 50 made during it")
     }
 
     @Test(arguments: ["limits", "build", "measure", "gate"])

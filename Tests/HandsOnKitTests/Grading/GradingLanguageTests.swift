@@ -84,3 +84,51 @@ struct GradingLanguageTests {
             .joined(separator: "\n")
     }
 }
+
+/// The learner's other commands, and errors, in each language: check, reset, run, size, lab list, probe and parse with
+/// a fake engine, and the errors a learner or an organizer meets (an unknown chapter, a damaged progress file, a
+/// listing that cannot be read, a bad address), asked with `--lang` or by LANG.
+@Suite("The other commands and errors in each language")
+struct CommandLanguageTests {
+    @Test(arguments: [Language.ja, .ko])
+    func learnerCommandsAndErrorsSpeakTheLanguageAsked(language: Language) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-commands-\(UUID().uuidString.prefix(8))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let environment = [
+            "PATH": "/usr/bin:/bin", "HANDSON_HOME": BatchFixtures.repositoryRoot, "LANG": "\(language.rawValue).UTF-8",
+            "HANDSON_CACHE_DIR": folder + "-cache",
+        ]
+        defer { try? FileManager.default.removeItem(atPath: folder + "-cache") }
+        let runner = FakeDockerHosts()
+        func run(_ arguments: [String], in directory: String? = nil) async -> CLIRun {
+            await CLIRun.run(arguments, runner: runner, environment: environment, directory: directory ?? folder)
+        }
+        let started = await run(["init", "optimize-image", folder], in: NSTemporaryDirectory())
+        #expect(started.exitCode == 0, "\(started.stderr)")
+        let listing = "\(folder)/listing.txt"
+        try "REPOSITORY TAG\nthis is not a listing at all\n".write(toFile: listing, atomically: true, encoding: .utf8)
+        let commands: [[String]] = [
+            ["check"], ["reset"], ["run", "optimize-image"], ["size", "busybox:latest"], ["lab", "list"],
+            ["probe", "http://127.0.0.1:9/health", "--deadline", "0.2"],
+            ["parse", "image-ls", listing], ["run", "no-such-chapter"], ["step", "no-such-step"],
+            ["grade", "--chapter", "no-such-chapter", folder, "--lang", language.rawValue],
+            [
+                "batch", "--chapter", "ictsc-diet", folder, "--out", folder + "-reports", "--hosts", "ftp://nowhere",
+                "--lang", language.rawValue,
+            ],
+        ]
+        for command in commands {
+            let output = await run(command)
+            let stray = CourseLanguageTests.strayLines(output.stdout + output.stderr, language: language)
+            #expect(stray.isEmpty, "\(command.joined(separator: " ")) in \(language): \(stray)")
+        }
+        // A damaged progress file is named, in the learner's language.
+        try "{ not json".write(toFile: "\(folder)/.handson/state.json", atomically: true, encoding: .utf8)
+        let damaged = await run(["step"])
+        #expect(damaged.exitCode != 0)
+        let stray = CourseLanguageTests.strayLines(damaged.stdout + damaged.stderr, language: language)
+        #expect(stray.isEmpty && CourseLanguageTests.isIn(language, damaged.stderr), "\(damaged.stderr)")
+    }
+}

@@ -145,7 +145,7 @@ public struct BatchGrader: Sendable {
         template.buildCacheSweptByCaller = true
         // What a killed run left goes first: its engine commands still running here (a build goes on after its
         // grader is killed), its cgroups, then on each engine its images and containers.
-        await OrphanedCommands.stop(mentioning: [label, "\(template.imageRepository):\(template.tagPrefix)"])
+        await template.effects.stopOrphanedCommands([label, "\(template.imageRepository):\(template.tagPrefix)"])
         await template.effects.confinements.sweep(gradePrefix: template.tagPrefix, host: template.effects.host)
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }

@@ -25,8 +25,8 @@ public final class BatchResultStore: Sendable {
     private let lastHashes = Mutex<[String: String?]>([:])
 
     /// Opens (or makes) the report folder for `chapter`; fails when another batch is writing to it, or when it holds
-    /// another chapter's results.
-    public init(directory: String, chapter: String) throws {
+    /// another chapter's results. A new folder's batch is dated by `now` (the grading effects' clock).
+    public init(directory: String, chapter: String, now: @Sendable () -> Date = { Date() }) throws {
         self.directory = directory
         do {
             try FileManager.default.createDirectory(atPath: "\(directory)/results", withIntermediateDirectories: true)
@@ -34,7 +34,7 @@ public final class BatchResultStore: Sendable {
         } catch {
             throw BatchError.reportFolderUnwritable(folder: directory, reason: error.localizedDescription)
         }
-        guard let lock = try FileLock(path: "\(directory)/.handson-batch.lock", wait: false) else {
+        guard let lock = try FileLock(path: "\(directory)/.handson-batch.lock") else {
             throw BatchError.reportFolderBusy(directory)
         }
         folderLock = Mutex(lock)
@@ -49,8 +49,8 @@ public final class BatchResultStore: Sendable {
             }
             manifest = existing
         } else {
-            manifest = Manifest(chapter: chapter, batchID: UUID().uuidString.prefix(12).lowercased(), created: Date())
-            try Self.encoder.encode(manifest).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
+            manifest = Manifest(chapter: chapter, batchID: UUID().uuidString.prefix(12).lowercased(), created: now())
+            try JSONOutput.data(manifest).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
         }
     }
 
@@ -74,8 +74,8 @@ public final class BatchResultStore: Sendable {
     }
 
     public func save(_ report: GradeReport) throws {
-        let data = try Self.encoder.encode(report)
-        var line = try Self.lineEncoder.encode(report)
+        let data = try JSONOutput.data(report)
+        var line = try JSONOutput.line(report)
         line.append(0x0A)
         try writeLock.withLock { _ in
             try append(line, to: historyFile(for: report.submission))
@@ -157,20 +157,6 @@ public final class BatchResultStore: Sendable {
     public static func fileName(_ name: String) -> String {
         name.hasPrefix(".") || name.hasPrefix("-") ? "_" + name : name
     }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = millisecondDates
-        return encoder
-    }()
-
-    static let lineEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = millisecondDates
-        return encoder
-    }()
 
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()

@@ -25,23 +25,34 @@ public struct SystemBuildConfinements: BuildConfinementMaking {
 }
 
 /// What grading touches outside its own memory, passed in so that a test can put fakes in its place: the machine's
-/// cgroups, the maker of build confinements and the wall clock that dates grades. (The process runner and the size
-/// cache's folder come with the `ContainerEngine`; report folders are the store's.)
+/// cgroups, the maker of build confinements, the wall clock that dates grades and what stops the engine commands a
+/// killed batch left running. (The process runner and the size cache's folder come with the `ContainerEngine`;
+/// report folders are the store's.)
 public struct GradingEffects: Sendable {
     /// The machine's cgroups, which decide how build limits can be held.
     public var host: CgroupHost
     public var confinements: any BuildConfinementMaking
     /// The wall-clock time a grade is recorded at (durations and deadlines use `ContinuousClock`).
     public var now: @Sendable () -> Date
+    /// Stops the processes whose command lines name one of the markers (a killed batch's engine commands).
+    public var stopOrphanedCommands: @Sendable (_ markers: [String]) async -> Void
 
-    public init(host: CgroupHost, confinements: any BuildConfinementMaking, now: @escaping @Sendable () -> Date) {
+    /// Effects that stop no process unless `stopOrphanedCommands` is given.
+    public init(
+        host: CgroupHost, confinements: any BuildConfinementMaking, now: @escaping @Sendable () -> Date,
+        stopOrphanedCommands: @escaping @Sendable (_ markers: [String]) async -> Void = { _ in }
+    ) {
         self.host = host
         self.confinements = confinements
         self.now = now
+        self.stopOrphanedCommands = stopOrphanedCommands
     }
 
-    /// This machine: its cgroups as `/sys/fs/cgroup` shows them, systemd through `runner`, the system clock.
+    /// This machine: its cgroups as `/sys/fs/cgroup` shows them, systemd through `runner`, the system clock, its
+    /// processes as `/proc` lists them.
     public static func system(runner: any ProcessRunning) -> GradingEffects {
-        GradingEffects(host: .current(), confinements: SystemBuildConfinements(runner: runner), now: { Date() })
+        GradingEffects(
+            host: .current(), confinements: SystemBuildConfinements(runner: runner), now: { Date() },
+            stopOrphanedCommands: { await OrphanedCommands.stop(mentioning: $0) })
     }
 }

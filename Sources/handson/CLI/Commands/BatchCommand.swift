@@ -62,7 +62,8 @@ struct BatchCommand: Command {
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let classFolder = context.absolutePath(arguments.positionals[0])
         let grader = try GraderOptions.grader(chapter: chapter, engine: nil, arguments: arguments, context: context)
-        let store = try BatchResultStore(directory: context.absolutePath(out), chapter: chapter.id)
+        let store = try BatchResultStore(
+            directory: context.absolutePath(out), chapter: chapter.id, now: context.effects.now)
         if arguments.has(.regrade) { try store.removeAll() }
         // The engines are checked once the class folder is known to hold answers.
         let answers = try ClassBatch(chapter: chapter, grader: grader, engines: [], store: store).answers(
@@ -223,7 +224,8 @@ struct BatchCommand: Command {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let grader = try GraderOptions.grader(chapter: chapter, engine: nil, arguments: arguments, context: context)
-        let store = try BatchResultStore(directory: context.absolutePath(out), chapter: chapter.id)
+        let store = try BatchResultStore(
+            directory: context.absolutePath(out), chapter: chapter.id, now: context.effects.now)
         let io = context.io
         io.err(
             say("cli.batch.gradingTeamMachines", ["image": image, "count": "\(teams.count)", "id": chapter.id]))

@@ -80,7 +80,7 @@ struct DevCheckCommand: Command {
                         + (outcome.reason.map { ": \($0)" } ?? ""))
             }
             let report = try await runner.run()
-            let examples = try await gradeExamples(of: chapter, engine: engine, io: io)
+            let examples = try await gradeExamples(of: chapter, engine: engine, effects: context.effects, io: io)
             let snippets = try await SnippetTrial(chapter: chapter, engine: engine).run()
             for snippet in snippets {
                 let status =
@@ -123,48 +123,38 @@ struct DevCheckCommand: Command {
         }
     }
 
-    /// Grades each example answer the chapter ships; each must get the score it claims.
-    private func gradeExamples(of chapter: Chapter, engine: ContainerEngine, io: ConsoleIO) async throws
-        -> [ExampleResult]
-    {
-        guard var grader = Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)),
-            let grading = chapter.grading
-        else { return [] }
-        // The course's own examples are trusted: they build wherever the limits cannot be held.
-        grader.allowUnlimitedBuilds = true
-        let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "handson-examples-\(UUID().uuidString.prefix(8))"
-        ).path
-        defer { try? FileManager.default.removeItem(atPath: parent) }
+    /// Grades each example answer the chapter ships (the library's `ExampleAnswers`) and says how each went.
+    private func gradeExamples(
+        of chapter: Chapter, engine: ContainerEngine, effects: GradingEffects, io: ConsoleIO
+    ) async throws -> [ExampleResult] {
         var results: [ExampleResult] = []
-        let builder = await engine.cachedInfo()?.builder
-        for example in grading.examples {
-            if let builders = example.builders, let builder, !builders.contains(builder) {
+        try await ExampleAnswers(chapter: chapter, engine: engine, effects: effects).grade { name, outcome in
+            switch outcome {
+            case .skipped(let builder, let provenOn):
                 io.err(
-                    "  " + say("cli.devCheck.exampleSkipped", ["chapter": chapter.id, "example": example.name])
+                    "  " + say("cli.devCheck.exampleSkipped", ["chapter": chapter.id, "example": name])
                         + say(
                             "cli.devCheck.exampleNeedsBuilder",
-                            ["builder": builder.rawValue, "builders": builders.map(\.rawValue).joined(separator: ", ")])
+                            ["builder": builder.rawValue, "builders": provenOn.map(\.rawValue).joined(separator: ", ")])
                 )
-                continue
+            case .graded(let report, let expected):
+                let ok = report.score == expected
+                io.err(
+                    "  "
+                        + say(
+                            "cli.devCheck.example",
+                            [
+                                "status": say(ok ? "cli.devCheck.statusGraded" : "cli.devCheck.statusWrong"),
+                                "chapter": chapter.id, "example": name, "score": "\(report.score)",
+                                "expected": "\(expected)",
+                            ])
+                        + ((report.measured?.shown ?? report.image?.size).map { ", \($0)" } ?? "")
+                        + (ok
+                            ? "" : ": " + report.checks.filter { !$0.passed }.map { $0.text() }.joined(separator: "; "))
+                )
+                results.append(
+                    ExampleResult(name: name, expected: expected, score: report.score, size: report.image?.size))
             }
-            let answer = try StarterFiles.answer(chapter, overlaying: example.files, in: parent)
-            let report = try await grader.grade(answer, name: example.name)
-            let ok = report.score == example.score
-            io.err(
-                "  "
-                    + say(
-                        "cli.devCheck.example",
-                        [
-                            "status": say(ok ? "cli.devCheck.statusGraded" : "cli.devCheck.statusWrong"),
-                            "chapter": chapter.id, "example": example.name, "score": "\(report.score)",
-                            "expected": "\(example.score)",
-                        ])
-                    + ((report.measured?.shown ?? report.image?.size).map { ", \($0)" } ?? "")
-                    + (ok ? "" : ": " + report.checks.filter { !$0.passed }.map { $0.text() }.joined(separator: "; ")))
-            results.append(
-                ExampleResult(
-                    name: example.name, expected: example.score, score: report.score, size: report.image?.size))
         }
         return results
     }
