@@ -51,7 +51,7 @@ public struct CheckRunner: Sendable {
         return CheckResult(
             id: id, passed: true,
             reason: Message("checkRunner.imageExists", ["image": "\(image)"])
-                + size.map { .literal(" (\($0.described))") },
+                + size.map { .literal(" (") + $0.described + .literal(")") },
             measured: size?.displayed)
     }
 
@@ -74,7 +74,7 @@ public struct CheckRunner: Sendable {
         return CheckResult(
             id: id, passed: passed,
             reason: .literal("\(image) ") + outcome.reason
-                + .literal("\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)"),
+                + size.engineNoteSuffix + (passed ? nil : size.explanationSuffix),
             measured: size.displayed)
     }
 

@@ -20,20 +20,20 @@ struct ImageSizeCheck {
             }
             compared = nominal
         }
-        var failures: [String] = []
-        var facts: [String] = []
+        var failures: [Message] = []
+        var facts: [Message] = []
         if let limit = bounds.atMostBytes {
             if compared > limit {
-                failures.append(say("imageSizeCheck.overDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"]))
+                failures.append(Message("imageSizeCheck.overDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"]))
             } else {
-                facts.append(say("imageSizeCheck.mostDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"]))
+                facts.append(Message("imageSizeCheck.mostDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"]))
             }
         }
         if let floor = bounds.atLeastBytes {
             if compared < floor {
-                failures.append(say("imageSizeCheck.underDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"]))
+                failures.append(Message("imageSizeCheck.underDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"]))
             } else {
-                facts.append(say("imageSizeCheck.leastDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"]))
+                facts.append(Message("imageSizeCheck.leastDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"]))
             }
         }
         if let other = bounds.smallerThan.map(context.image) {
@@ -46,12 +46,12 @@ struct ImageSizeCheck {
             }
             if size.exactBytes < otherSize.exactBytes {
                 facts.append(
-                    say(
+                    Message(
                         "imageSizeCheck.smallerThanOtherOthersize",
                         ["other": "\(other)", "otherSize": "\(otherSize.displayed)"]))
             } else {
                 failures.append(
-                    say(
+                    Message(
                         "imageSizeCheck.smallerThanOtherOthersize2",
                         ["other": "\(other)", "otherSize": "\(otherSize.displayed)"]))
             }
@@ -69,24 +69,24 @@ struct ImageSizeCheck {
             let limit = String(format: "%g%%", fraction * 100)
             if ratio <= fraction {
                 facts.append(
-                    say(
+                    Message(
                         "imageSizeCheck.percentOtherWithinLimit",
                         ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"]))
             } else {
                 failures.append(
-                    say(
+                    Message(
                         "imageSizeCheck.percentOtherMoreThan",
                         ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"]))
             }
         }
         let passed = failures.isEmpty
-        let detail = (passed ? facts : failures).joined(separator: say("list.factSeparator"))
+        let detail = Message.list(passed ? facts : failures, separator: "list.factSeparator")
         return CheckResult(
             id: id, passed: passed,
             reason: Message(
-                "imageSizeCheck.imageSizeDetail",
-                ["image": "\(image)", "size": "\(size.displayed)", "detail": "\(detail)"])
-                + .literal("\(size.engineNoteSuffix)\(passed ? "" : size.explanationSuffix)"),
+                "imageSizeCheck.imageSizeDetail", ["image": "\(image)", "size": "\(size.displayed)"],
+                parts: ["detail": detail])
+                + size.engineNoteSuffix + (passed ? nil : size.explanationSuffix),
             measured: size.displayed)
     }
 }

@@ -245,11 +245,13 @@ public enum ImageStore: String, Sendable, Codable, Equatable {
     case podman
 
     /// What the engine's own SIZE column counts, in one phrase.
-    public var listingMeaning: String {
+    public var listingMeaning: String { listingMeaningMessage.text() }
+
+    public var listingMeaningMessage: Message {
         switch self {
-        case .dockerGraphDriver: return say("containerEngine.fileBytesPerLayer")
-        case .containerd: return say("containerEngine.containerdStoreCompressedContent")
-        case .podman: return say("containerEngine.podmanUncompressedLayerArchives")
+        case .dockerGraphDriver: return Message("containerEngine.fileBytesPerLayer")
+        case .containerd: return Message("containerEngine.containerdStoreCompressedContent")
+        case .podman: return Message("containerEngine.podmanUncompressedLayerArchives")
         }
     }
 }

@@ -27,11 +27,11 @@ public struct MeasuredSize: Sendable, Equatable, Codable {
     /// As `docker image ls` writes sizes (`27.1MB`): HandsOn's measurement written so, or a pasted listing's text.
     public let displayed: String
     /// Why the engine's own listing shows another figure, when it does.
-    public var engineNote: String?
+    public var engineNote: Message?
     /// Where the bytes are, for a message about a size that misses its mark.
-    public var explanation: String?
+    public var explanation: Message?
 
-    public init(exactBytes: Int64, displayed: String, engineNote: String? = nil, explanation: String? = nil) {
+    public init(exactBytes: Int64, displayed: String, engineNote: Message? = nil, explanation: Message? = nil) {
         self.exactBytes = exactBytes
         self.displayed = displayed
         self.engineNote = engineNote
@@ -41,24 +41,20 @@ public struct MeasuredSize: Sendable, Equatable, Codable {
     /// HandsOn's own measurement, with the engine's listing beside it.
     public init(_ report: ImageSizeReport) {
         self.init(
-            exactBytes: report.sizeBytes, displayed: report.size, engineNote: report.engineListedNote,
-            explanation: report.explanation.isEmpty ? nil : report.explanation)
+            exactBytes: report.sizeBytes, displayed: report.size, engineNote: report.engineListedReason,
+            explanation: report.explanationReason)
     }
 
-    /// ". 99% is the base image ..." to end a message about a size that misses its mark; empty when unknown.
-    public var explanationSuffix: String {
-        explanation.map {
-            say(
-                "sizeTiers.explanationSuffix",
-                ["explanation": Language.current == .en ? $0.prefix(1).uppercased() + $0.dropFirst() : $0])
-        } ?? ""
+    /// ". 99% is the base image ..." to end a message about a size that misses its mark; nil when unknown.
+    public var explanationSuffix: Message? {
+        explanation.map { Message("sizeTiers.explanationSuffix", parts: ["explanation": $0]) }
     }
 
-    /// " (the engine lists 30.2MB: ...)" to follow the size in a message; empty when the engine lists the same.
-    public var engineNoteSuffix: String { engineNote.map { " (\($0))" } ?? "" }
+    /// " (the engine lists 30.2MB: ...)" to follow the size in a message; nil when the engine lists the same.
+    public var engineNoteSuffix: Message? { engineNote.map { .literal(" (") + $0 + .literal(")") } }
 
     /// "27.1MB", or "27.1MB (the engine lists 30.2MB: ...)".
-    public var described: String { displayed + engineNoteSuffix }
+    public var described: Message { .literal(displayed) + engineNoteSuffix }
 }
 
 /// What the tiers gave an image, and what the next tier needs.

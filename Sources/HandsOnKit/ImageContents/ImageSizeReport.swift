@@ -11,6 +11,8 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
     public let engineListed: String?
     /// Why the engine lists another figure; nil when it lists the same one.
     public let engineListedNote: String?
+    /// The same, to render in the reader's language.
+    public let engineListedReason: Message?
     /// The image the lowest layers come from, and their bytes; the rest are the image's own.
     public let baseImage: String?
     public let baseBytes: Int64
@@ -26,6 +28,8 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
     public let efficiency: Double
     /// One sentence on where the bytes are, for check messages ("99% is the base image golang:1.19 (...); ...").
     public let explanation: String
+    /// The same, to render in the reader's language.
+    public let explanationReason: Message?
 
     public init(image: String, measurement: ImageSizeMeasurement, engineListed: String?, store: ImageStore?) {
         self.image = image
@@ -39,19 +43,21 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
         wastedBytes = measurement.wastedBytes
         wasted = measurement.wasted
         efficiency = (measurement.efficiency * 10_000).rounded() / 10_000
-        explanation = SizeExplanation.sentence(measurement)
+        explanationReason = SizeExplanation.message(measurement)
+        explanation = explanationReason?.text() ?? ""
         self.engineListed = engineListed
-        engineListedNote = Self.note(measured: measurement.size, listed: engineListed, store: store)
+        engineListedReason = Self.note(measured: measurement.size, listed: engineListed, store: store)
+        engineListedNote = engineListedReason?.text()
     }
 
     /// "the engine lists 10.6MB: containerd store: compressed content + unpacked snapshots", or nil when the listing
     /// shows the measured figure.
-    static func note(measured: String, listed: String?, store: ImageStore?) -> String? {
+    static func note(measured: String, listed: String?, store: ImageStore?) -> Message? {
         guard let listed, let listedBytes = DisplayedSize.nominalBytes(listed),
             listedBytes != DisplayedSize.nominalBytes(measured)
         else { return nil }
-        let why = store?.listingMeaning ?? say("imageSizeReport.engineCountsSizesOwn")
-        return say("imageSizeReport.engineListsListedWhy", ["listed": "\(listed)", "why": "\(why)"])
+        let why = store?.listingMeaningMessage ?? Message("imageSizeReport.engineCountsSizesOwn")
+        return Message("imageSizeReport.engineListsListedWhy", ["listed": "\(listed)"], parts: ["why": why])
     }
 
     /// Where the bytes are, as a grade records it.

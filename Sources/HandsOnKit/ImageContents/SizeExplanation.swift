@@ -8,51 +8,54 @@ enum SizeExplanation {
     /// Waste is mentioned from this many bytes, or 1% of the image, whichever is less.
     static let wasteWorthSaying: Int64 = 1_000_000
 
-    static func sentence(_ measurement: ImageSizeMeasurement) -> String {
-        var parts: [String] = []
+    static func sentence(_ measurement: ImageSizeMeasurement) -> String { message(measurement)?.text() ?? "" }
+
+    /// The sentence as a message, to render in the reader's language; nil when there is nothing to say.
+    static func message(_ measurement: ImageSizeMeasurement) -> Message? {
+        var parts: [Message] = []
         let total = max(measurement.sizeBytes, 1)
         let baseLayers = measurement.layers.prefix { $0.fromBase }.count
         if let base = measurement.baseImage, measurement.baseBytes > 0 {
-            var part = say(
+            var part = Message(
                 "sizeExplanation.percentBaseImageBase",
                 ["percent": "\(percent(measurement.baseBytes, of: total))", "base": "\(base)"])
             // A path three levels deep says more than /usr/ ("/usr/lib/go-1.19/pkg/ 329MB"); the largest such one.
             let fromBase = measurement.largest.filter { $0.layer <= baseLayers }
             if let path = fromBase.first(where: { $0.path.split(separator: "/").count >= 3 }) ?? fromBase.first {
-                part += " (\(path.path)\(path.isDirectory ? "/" : "") \(ByteFormatting.decimal(path.bytes)))"
+                part =
+                    part
+                    + .literal(" (\(path.path)\(path.isDirectory ? "/" : "") \(ByteFormatting.decimal(path.bytes)))")
             }
             parts.append(part)
         }
         let own = measurement.layers.enumerated().filter { !$0.element.fromBase }
         if let most = own.max(by: { $0.element.fileBytes < $1.element.fileBytes }), most.element.fileBytes > 0 {
+            let values = [
+                "own": ByteFormatting.decimal(measurement.ownBytes),
+                "largest": ByteFormatting.decimal(most.element.fileBytes),
+            ]
             let instruction =
-                most.element.instruction.map { Self.shortened($0) }
-                ?? say("sizeExplanation.layerValue", ["value": "\(most.offset + 1)"])
-            let own = ByteFormatting.decimal(measurement.ownBytes)
-            let largest = ByteFormatting.decimal(most.element.fileBytes)
+                most.element.instruction.map { Message.literal(Self.shortened($0)) }
+                ?? Message("sizeExplanation.layerValue", ["value": "\(most.offset + 1)"])
             parts.append(
-                measurement.baseImage == nil
-                    ? say(
-                        "sizeExplanation.layersHoldOwnMost",
-                        ["own": "\(own)", "instruction": "\(instruction)", "largest": "\(largest)"])
-                    : say(
-                        "sizeExplanation.yourLayersAddOwn",
-                        ["own": "\(own)", "instruction": "\(instruction)", "largest": "\(largest)"]))
+                Message(
+                    measurement.baseImage == nil
+                        ? "sizeExplanation.layersHoldOwnMost" : "sizeExplanation.yourLayersAddOwn",
+                    values, parts: ["instruction": instruction]))
         }
         if measurement.wastedBytes >= min(wasteWorthSaying, measurement.sizeBytes / 100), measurement.wastedBytes > 0,
             let first = measurement.wasted.first
         {
-            let wasted = ByteFormatting.decimal(measurement.wastedBytes)
-            let file = ByteFormatting.decimal(first.bytes)
             parts.append(
-                say(
+                Message(
                     "sizeExplanation.wastedWastedFilesDeleted",
                     [
-                        "wasted": "\(wasted)", "path": "\(first.path)", "file": "\(file)",
-                        "addedBy": "\(first.addedBy)", "hiddenBy": "\(first.hiddenBy)",
+                        "wasted": ByteFormatting.decimal(measurement.wastedBytes), "path": "\(first.path)",
+                        "file": ByteFormatting.decimal(first.bytes), "addedBy": "\(first.addedBy)",
+                        "hiddenBy": "\(first.hiddenBy)",
                     ]))
         }
-        return parts.joined(separator: say("list.clauseSeparator"))
+        return parts.isEmpty ? nil : Message.list(parts, separator: "list.clauseSeparator")
     }
 
     static func percent(_ part: Int64, of total: Int64) -> String {

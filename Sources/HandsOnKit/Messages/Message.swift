@@ -5,12 +5,17 @@ import Foundation
 public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
     public let key: String
     public let values: [String: String]
+    /// Named values that are messages themselves, rendered in the same language as this one.
+    public var parts: [String: Message]?
     /// Clauses or sentences that follow this one, rendered after it in the same language.
     public var then: [Message]?
 
-    public init(_ key: String, _ values: [String: String] = [:], then: [Message]? = nil) {
+    public init(
+        _ key: String, _ values: [String: String] = [:], parts: [String: Message]? = nil, then: [Message]? = nil
+    ) {
         self.key = key
         self.values = values
+        self.parts = parts
         self.then = then
     }
 
@@ -38,7 +43,9 @@ public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
 
     /// The sentence in `language`.
     public func text(in language: Language = .current) -> String {
-        let head = key == Self.literalKey ? (values["text"] ?? "") : MessageCatalog.render(key, values, in: language)
+        var filled = values
+        for (name, part) in parts ?? [:] { filled[name] = part.text(in: language) }
+        let head = key == Self.literalKey ? (values["text"] ?? "") : MessageCatalog.render(key, filled, in: language)
         return head + (then ?? []).map { $0.text(in: language) }.joined()
     }
 
@@ -76,7 +83,8 @@ public enum MessageCatalog {
         return fill(template, values)
     }
 
-    /// Replaces each `{name}` with its value; a name with no value stays as it is.
+    /// Replaces each `{name}` with its value; a name with no value stays as it is. `{name^}` begins the value with a
+    /// capital letter (English, where it starts a sentence).
     static func fill(_ template: String, _ values: [String: String]) -> String {
         guard template.contains("{") else { return template }
         var result = ""
@@ -85,7 +93,11 @@ public enum MessageCatalog {
             result += rest[..<open]
             guard let close = rest[open...].firstIndex(of: "}") else { break }
             let name = String(rest[rest.index(after: open)..<close])
-            result += values[name] ?? "{\(name)}"
+            if name.hasSuffix("^"), let value = values[String(name.dropLast())] {
+                result += value.prefix(1).uppercased() + value.dropFirst()
+            } else {
+                result += values[name] ?? "{\(name)}"
+            }
             rest = rest[rest.index(after: close)...]
         }
         return result + rest
@@ -96,7 +108,8 @@ public enum MessageCatalog {
         var names = Set<String>()
         var rest = Substring(template)
         while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
-            names.insert(String(rest[rest.index(after: open)..<close]))
+            let name = rest[rest.index(after: open)..<close]
+            names.insert(String(name.hasSuffix("^") ? name.dropLast() : name))
             rest = rest[rest.index(after: close)...]
         }
         return names

@@ -87,7 +87,8 @@ struct ImageArchiveTests {
     @Test(arguments: [("6.73MB", "10.6MB", ImageStore.containerd), ("6.73MB", "6.74 MB", ImageStore.podman)])
     func theListingIsExplainedWhereItDiffers(measured: String, listed: String, store: ImageStore) throws {
         let note = try #require(ImageSizeReport.note(measured: measured, listed: listed, store: store))
-        #expect(note == "the engine lists \(listed): \(store.listingMeaning)")
+        #expect(note.text(in: .en) == "the engine lists \(listed): \(store.listingMeaningMessage.text(in: .en))")
+        #expect(note.key == "imageSizeReport.engineListsListedWhy" && note.text(in: .ja) != note.text(in: .en))
         #expect(ImageSizeReport.note(measured: "6.73MB", listed: "6.73MB", store: .containerd) == nil)
         #expect(
             ImageSizeReport.note(measured: "4.48MB", listed: "4.48 MB", store: .podman) == nil,

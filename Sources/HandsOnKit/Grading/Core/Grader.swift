@@ -288,9 +288,9 @@ public struct Grader: Sendable {
         judged.checks.append(
             CheckResult(
                 id: .size, passed: outcome.score > 0,
-                reason: outcome.reason + .literal(size.engineNoteSuffix)
+                reason: outcome.reason + size.engineNoteSuffix
                     + (gatesPassed ? nil : Message("transcriptGrader.awardedGateFailed"))
-                    + (outcome.score < best ? .literal(size.explanationSuffix) : nil),
+                    + (outcome.score < best ? size.explanationSuffix : nil),
                 measured: size.displayed))
         judged.score = gatesPassed ? outcome.score : 0
         judged.tier = gatesPassed ? outcome.tier : nil
