@@ -5,7 +5,10 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
     public let file: String
     /// `steps[2].checks[0].tiers`, or empty for the file as a whole.
     public let keyPath: String
-    public let message: String
+    public let problem: Message
+
+    /// What is wrong, in the current language.
+    public var message: String { problem.text() }
 
     public var description: String { keyPath.isEmpty ? "\(file): \(message)" : "\(file): \(keyPath): \(message)" }
 
@@ -15,22 +18,27 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
         case .typeMismatch(let type, let context):
             return ChapterError(
                 file: file, keyPath: path(context.codingPath),
-                message: context.debugDescription.hasPrefix("expected")
-                    ? context.debugDescription : "expected \(describe(type))")
+                problem: context.debugDescription.hasPrefix("expected")
+                    ? .literal(context.debugDescription)
+                    : Message("chapterError.expected", parts: ["type": describe(type)]))
         case .valueNotFound(let type, let context):
             return ChapterError(
-                file: file, keyPath: path(context.codingPath), message: "expected \(describe(type)), found null")
+                file: file, keyPath: path(context.codingPath),
+                problem: Message("chapterError.expectedFoundNull", parts: ["type": describe(type)]))
         case .keyNotFound(let key, let context):
-            return ChapterError(file: file, keyPath: path(context.codingPath + [key]), message: "missing")
+            return ChapterError(
+                file: file, keyPath: path(context.codingPath + [key]), problem: Message("chapterError.missing"))
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
                 let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
                 return ChapterError(
-                    file: file, keyPath: "", message: "not valid JSON" + (detail.map { " (\($0))" } ?? ""))
+                    file: file, keyPath: "",
+                    problem: Message("chapterError.notValidJSON") + detail.map { .literal(" (\($0))") })
             }
-            return ChapterError(file: file, keyPath: path(context.codingPath), message: context.debugDescription)
+            return ChapterError(
+                file: file, keyPath: path(context.codingPath), problem: .literal(context.debugDescription))
         @unknown default:
-            return ChapterError(file: file, keyPath: "", message: "\(error)")
+            return ChapterError(file: file, keyPath: "", problem: .literal("\(error)"))
         }
     }
 
@@ -47,15 +55,15 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
         return text
     }
 
-    static func describe(_ type: Any.Type) -> String {
+    static func describe(_ type: Any.Type) -> Message {
         let name = String(describing: type)
-        if name.hasPrefix("Array") || name.hasPrefix("[") { return "an array" }
-        if name.hasPrefix("Dictionary") || name.contains(":") { return "an object" }
+        if name.hasPrefix("Array") || name.hasPrefix("[") { return Message("chapterError.type.array") }
+        if name.hasPrefix("Dictionary") || name.contains(":") { return Message("chapterError.type.object") }
         switch name {
-        case "String": return "a string"
-        case "Int", "Int64", "Double", "Int32", "UInt", "Float": return "a number"
-        case "Bool": return "true or false"
-        default: return "an object"
+        case "String": return Message("chapterError.type.string")
+        case "Int", "Int64", "Double", "Int32", "UInt", "Float": return Message("chapterError.type.number")
+        case "Bool": return Message("chapterError.type.bool")
+        default: return Message("chapterError.type.object")
         }
     }
 }

@@ -13,7 +13,8 @@ public enum ChapterLoader {
             do { chapters.append(try load(from: "\(directory)/\(name)")) } catch let error as ChapterError {
                 errors.append(error)
             } catch {
-                errors.append(ChapterError(file: "\(directory)/\(name)/\(fileName)", keyPath: "", message: "\(error)"))
+                errors.append(
+                    ChapterError(file: "\(directory)/\(name)/\(fileName)", keyPath: "", problem: .literal("\(error)")))
             }
         }
         return (chapters, errors)
@@ -25,9 +26,9 @@ public enum ChapterLoader {
             let known = loadAll(from: chaptersDirectory).chapters.map(\.id)
             throw ChapterError(
                 file: chaptersDirectory, keyPath: "",
-                message: known.isEmpty
-                    ? say("chapterError.noChapter", ["id": id])
-                    : say("chapterError.noChapterKnown", ["id": id, "known": MessageCatalog.list(known)]))
+                problem: known.isEmpty
+                    ? Message("chapterError.noChapter", ["id": id])
+                    : Message("chapterError.noChapterKnown", ["id": id, "known": known.joined(separator: ", ")]))
         }
         return try load(from: directory)
     }
@@ -35,7 +36,7 @@ public enum ChapterLoader {
     public static func load(from directory: String) throws -> Chapter {
         let file = "\(directory)/\(fileName)"
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ChapterError(file: file, keyPath: "", message: say("chapterError.cannotBeRead"))
+            throw ChapterError(file: file, keyPath: "", problem: Message("chapterError.cannotBeRead"))
         }
         var chapter: Chapter
         do {
@@ -50,52 +51,56 @@ public enum ChapterLoader {
 
     /// What decoding cannot see: ids, step order, referenced files, sensible tiers.
     static func validate(_ chapter: Chapter, file: String) throws {
-        func fail(_ keyPath: String, _ message: String) -> ChapterError {
-            ChapterError(file: file, keyPath: keyPath, message: message)
+        func fail(_ keyPath: String, _ problem: Message) -> ChapterError {
+            ChapterError(file: file, keyPath: keyPath, problem: problem)
         }
         let folderName = (chapter.directory as NSString).lastPathComponent
         guard chapter.id == folderName else {
-            throw fail("id", "'\(chapter.id)' must match the folder name '\(folderName)'")
+            throw fail("id", Message("chapterError.idMustMatchFolder", ["id": chapter.id, "folder": folderName]))
         }
-        guard !chapter.steps.isEmpty else { throw fail("steps", "a chapter needs at least one step") }
+        guard !chapter.steps.isEmpty else { throw fail("steps", Message("chapterError.needsAStep")) }
         func exists(_ relative: String) -> Bool {
             FileManager.default.fileExists(atPath: "\(chapter.directory)/\(relative)")
         }
         guard exists(chapter.starter.directory) else {
-            throw fail("starter.directory", "'\(chapter.starter.directory)' does not exist")
+            throw fail("starter.directory", Message("chapterError.doesNotExist", ["path": chapter.starter.directory]))
         }
         for (index, protected) in chapter.starter.protectedFiles.enumerated()
         where !exists("\(chapter.starter.directory)/\(protected)") {
-            throw fail("starter.protectedFiles[\(index)]", "'\(protected)' is not in the starter")
+            throw fail("starter.protectedFiles[\(index)]", Message("chapterError.notInStarter", ["path": protected]))
         }
         for (destination, source) in chapter.starter.files.sorted(by: { $0.key < $1.key }) where !exists(source) {
-            throw fail("starter.files.\(destination)", "'\(source)' does not exist")
+            throw fail("starter.files.\(destination)", Message("chapterError.doesNotExist", ["path": source]))
         }
         var seen: Set<String> = []
         for (index, step) in chapter.steps.enumerated() {
             let at = "steps[\(index)]"
             guard seen.insert(step.id).inserted else {
-                throw fail("\(at).id", "'\(step.id)' is used by an earlier step")
+                throw fail("\(at).id", Message("chapterError.stepIDUsed", ["id": step.id]))
             }
             for (needIndex, need) in step.needs.enumerated() where !seen.contains(need) || need == step.id {
-                throw fail("\(at).needs[\(needIndex)]", "'\(need)' is not an earlier step")
+                throw fail("\(at).needs[\(needIndex)]", Message("chapterError.notEarlierStep", ["id": need]))
             }
             for (language, path) in step.text.translations.sorted(by: { $0.key < $1.key }) where !exists(path) {
-                throw fail("\(at).text.\(language)", "'\(path)' does not exist")
+                throw fail("\(at).text.\(language)", Message("chapterError.doesNotExist", ["path": path]))
             }
             for (destination, source) in step.solution.files.sorted(by: { $0.key < $1.key }) where !exists(source) {
-                throw fail("\(at).solution.files.\(destination)", "'\(source)' does not exist")
+                throw fail(
+                    "\(at).solution.files.\(destination)", Message("chapterError.doesNotExist", ["path": source]))
             }
             var checkIDs: Set<String> = []
             for (checkIndex, check) in step.checks.enumerated() {
                 guard checkIDs.insert(check.id.rawValue).inserted else {
-                    throw fail("\(at).checks[\(checkIndex)].id", "'\(check.id)' is used twice in this step")
+                    throw fail(
+                        "\(at).checks[\(checkIndex)].id",
+                        Message("chapterError.checkIDUsedTwice", ["id": check.id.rawValue]))
                 }
                 try validate(check, at: "\(at).checks[\(checkIndex)]", fail: fail)
             }
             for (hintIndex, hint) in step.hints.enumerated() {
                 if let check = hint.whenFailing, !checkIDs.contains(check) {
-                    throw fail("\(at).hints[\(hintIndex)].whenFailing", "'\(check)' is not a check of this step")
+                    throw fail(
+                        "\(at).hints[\(hintIndex)].whenFailing", Message("chapterError.notACheckOfStep", ["id": check]))
                 }
             }
         }
@@ -105,18 +110,18 @@ public enum ChapterLoader {
             }
             for (index, tier) in grading.findingTiers.enumerated() {
                 if !(0...100).contains(tier.score) {
-                    throw fail("grading.findingTiers[\(index)].score", "must be 0 to 100")
+                    throw fail("grading.findingTiers[\(index)].score", Message("chapterError.mustBeScore"))
                 }
                 if tier.maxFindings < 0 {
-                    throw fail("grading.findingTiers[\(index)].maxFindings", "must be 0 or more")
+                    throw fail("grading.findingTiers[\(index)].maxFindings", Message("chapterError.mustBeZeroOrMore"))
                 }
             }
             for (index, tier) in grading.rebuildTiers.enumerated() {
                 if !(0...100).contains(tier.score) {
-                    throw fail("grading.rebuildTiers[\(index)].score", "must be 0 to 100")
+                    throw fail("grading.rebuildTiers[\(index)].score", Message("chapterError.mustBeScore"))
                 }
                 if tier.maxPercent < 1 {
-                    throw fail("grading.rebuildTiers[\(index)].maxPercent", "must be 1 or more")
+                    throw fail("grading.rebuildTiers[\(index)].maxPercent", Message("chapterError.mustBeOneOrMore"))
                 }
             }
             for (index, gate) in grading.gates.enumerated() {
@@ -124,73 +129,81 @@ public enum ChapterLoader {
             }
             for (index, example) in grading.examples.enumerated() {
                 for (destination, source) in example.files.sorted(by: { $0.key < $1.key }) where !exists(source) {
-                    throw fail("grading.examples[\(index)].files.\(destination)", "'\(source)' does not exist")
+                    throw fail(
+                        "grading.examples[\(index)].files.\(destination)",
+                        Message("chapterError.doesNotExist", ["path": source]))
                 }
                 let scores =
                     [0] + grading.tiers.map(\.score) + grading.findingTiers.map(\.score)
                     + grading.rebuildTiers.map(\.score)
                 if !scores.contains(example.score) {
-                    throw fail("grading.examples[\(index)].score", "\(example.score) is not a score the tiers give")
+                    throw fail(
+                        "grading.examples[\(index)].score",
+                        Message("chapterError.notATierScore", ["score": "\(example.score)"]))
                 }
             }
         }
     }
 
-    private static func validate(_ check: CheckSpec, at keyPath: String, fail: (String, String) -> ChapterError) throws
+    private static func validate(_ check: CheckSpec, at keyPath: String, fail: (String, Message) -> ChapterError) throws
     {
         switch check.kind {
         case .imageSize(let bounds):
             if bounds.atMostFractionOf != nil && bounds.fraction == nil {
-                throw fail("\(keyPath).fraction", "missing (needed with atMostFractionOf)")
+                throw fail("\(keyPath).fraction", Message("chapterError.fractionMissing"))
             }
             if bounds.atMostBytes == nil && bounds.atLeastBytes == nil && bounds.smallerThan == nil
                 && bounds.atMostFractionOf == nil
             {
-                throw fail(
-                    keyPath, "an imageSize check needs atMostBytes, atLeastBytes, smallerThan or atMostFractionOf")
+                throw fail(keyPath, Message("chapterError.imageSizeNeeds"))
             }
         case .imageTiers(_, let tiers, _):
             try validate(tiers.tiers, at: "\(keyPath).tiers", fail: fail)
         case .imageContents(let rules):
             if rules.absentPaths.isEmpty && rules.maxWastedBytes == nil {
-                throw fail(keyPath, "an imageContents check needs absentPaths or maxWastedBytes")
+                throw fail(keyPath, Message("chapterError.imageContentsNeeds"))
             }
             if let path = rules.absentPaths.first(where: {
                 !$0.hasPrefix("/") || $0.split(separator: "/").count > ImageSizeMeasurement.pathDepth
             }) {
                 throw fail(
                     "\(keyPath).absentPaths",
-                    "'\(path)' must be absolute and at most \(ImageSizeMeasurement.pathDepth) levels deep")
+                    Message("chapterError.absolutePath", ["path": path, "depth": "\(ImageSizeMeasurement.pathDepth)"]))
             }
         case .buildContext(let rules):
             if rules.absentPaths.isEmpty && rules.maxBytes == nil {
-                throw fail(keyPath, "a buildContext check needs absentPaths or maxBytes")
+                throw fail(keyPath, Message("chapterError.buildContextNeeds"))
             }
             if let path = rules.absentPaths.first(where: { $0.hasPrefix("/") || $0.dropLast().contains("/") }) {
-                throw fail("\(keyPath).absentPaths", "'\(path)' must be a top-level name of the context")
+                throw fail("\(keyPath).absentPaths", Message("chapterError.topLevelName", ["path": path]))
             }
         case .rebuild(let rules):
             if rules.editFile.hasPrefix("/") || rules.editFile.split(separator: "/").contains("..") {
-                throw fail("\(keyPath).editFile", "'\(rules.editFile)' must be a path inside the answer")
+                throw fail("\(keyPath).editFile", Message("chapterError.pathInsideAnswer", ["path": rules.editFile]))
             }
             if let limit = rules.maxPercent, !(1...100).contains(limit) {
-                throw fail("\(keyPath).maxPercent", "must be 1 to 100")
+                throw fail("\(keyPath).maxPercent", Message("chapterError.mustBePercent"))
             }
         case .commandOutput(let expectation):
             if let pattern = expectation.matches, (try? NSRegularExpression(pattern: pattern)) == nil {
-                throw fail("\(keyPath).matches", "not a valid regular expression")
+                throw fail("\(keyPath).matches", Message("chapterError.notARegex"))
             }
         default:
             break
         }
     }
 
-    private static func validate(_ tiers: [SizeTier], at keyPath: String, fail: (String, String) -> ChapterError) throws
+    private static func validate(_ tiers: [SizeTier], at keyPath: String, fail: (String, Message) -> ChapterError)
+        throws
     {
-        guard !tiers.isEmpty else { throw fail(keyPath, "needs at least one tier") }
+        guard !tiers.isEmpty else { throw fail(keyPath, Message("chapterError.needsATier")) }
         for (index, tier) in tiers.enumerated() {
-            if !(0...100).contains(tier.score) { throw fail("\(keyPath)[\(index)].score", "must be 0 to 100") }
-            if tier.maxBytes <= 0 { throw fail("\(keyPath)[\(index)].maxBytes", "must be positive") }
+            if !(0...100).contains(tier.score) {
+                throw fail("\(keyPath)[\(index)].score", Message("chapterError.mustBeScore"))
+            }
+            if tier.maxBytes <= 0 {
+                throw fail("\(keyPath)[\(index)].maxBytes", Message("chapterError.mustBePositive"))
+            }
         }
     }
 }

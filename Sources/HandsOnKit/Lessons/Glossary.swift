@@ -44,7 +44,7 @@ public struct Glossary: Sendable, Equatable {
                 guard cells.count == 5, cells[3] == "not in ja", cells[4] == "not in ko" else {
                     throw ChapterError(
                         file: file, keyPath: "line \(index + 1)",
-                        message: "expected the header `English | 日本語 | 한국어 | not in ja | not in ko`")
+                        problem: Message("glossary.expectedHeader"))
                 }
                 sawHeader = true
                 continue
@@ -52,7 +52,7 @@ public struct Glossary: Sendable, Equatable {
             if cells.allSatisfy({ $0.allSatisfy { $0 == "-" } }) { continue }
             guard cells.count == 5, !cells[0].isEmpty, !cells[1].isEmpty, !cells[2].isEmpty else {
                 throw ChapterError(
-                    file: file, keyPath: "line \(index + 1)", message: "a term needs its English, Japanese and Korean")
+                    file: file, keyPath: "line \(index + 1)", problem: Message("glossary.termNeedsAll"))
             }
             terms.append(
                 Term(
@@ -60,7 +60,7 @@ public struct Glossary: Sendable, Equatable {
                     avoided: [.ja: forms(cells[3]), .ko: forms(cells[4])]))
         }
         guard sawHeader else {
-            throw ChapterError(file: file, keyPath: "table", message: "no glossary table")
+            throw ChapterError(file: file, keyPath: "table", problem: Message("glossary.noTable"))
         }
         return Glossary(terms: terms)
     }
@@ -69,7 +69,7 @@ public struct Glossary: Sendable, Equatable {
     public static func load(chaptersDirectory: String) throws(ChapterError) -> Glossary {
         let file = "\(chaptersDirectory)/GLOSSARY.md"
         guard let markdown = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ChapterError(file: file, keyPath: "", message: "cannot be read")
+            throw ChapterError(file: file, keyPath: "", problem: Message("chapterError.cannotBeRead"))
         }
         return try parse(markdown, file: file)
     }
