@@ -21,7 +21,12 @@ public struct Glossary: Sendable, Equatable {
         public let line: Int
 
         public var description: String {
-            "\(place):\(line): '\(variant)' in \(language.rawValue); the glossary writes \(chosen.joined(separator: " or "))"
+            say(
+                "review.glossaryVariant",
+                [
+                    "place": place, "line": "\(line)", "variant": variant, "language": language.rawValue,
+                    "chosen": chosen.joined(separator: say("review.or")),
+                ])
         }
     }
 

@@ -19,8 +19,9 @@ public enum HintReview {
                 let hints = step.hints.filter { $0.whenFailing == check.id.rawValue }
                 if hints.isEmpty {
                     problems.append(
-                        "\(chapter.id)/\(step.id): check '\(check.id)' can fail but has no hint (whenFailing: \"\(check.id)\")"
-                    )
+                        say(
+                            "review.checkHasNoHint",
+                            ["chapter": chapter.id, "step": step.id, "check": check.id.rawValue]))
                 }
             }
             for hint in step.hints {
@@ -28,8 +29,12 @@ public enum HintReview {
                 for technique in techniques where text.localizedCaseInsensitiveContains(technique) {
                     if let later = introducedAt[technique.lowercased()], later > index {
                         problems.append(
-                            "\(chapter.id)/\(step.id): the hint for '\(hint.whenFailing ?? "any")' names \(technique), "
-                                + "which step \(later + 1) (\(chapter.steps[later].id)) introduces")
+                            say(
+                                "review.hintNamesLaterTechnique",
+                                [
+                                    "chapter": chapter.id, "step": step.id, "check": hint.whenFailing ?? "any",
+                                    "technique": technique, "number": "\(later + 1)", "later": chapter.steps[later].id,
+                                ]))
                     }
                 }
             }

@@ -21,14 +21,19 @@ public enum LanguageReview {
             let missing = languages.filter {
                 (text.translations[$0] ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
             }
-            if !missing.isEmpty { problems.append("\(chapter.id): \(place) lacks \(missing.joined(separator: ", "))") }
+            if !missing.isEmpty {
+                problems.append(
+                    say(
+                        "review.lacks",
+                        ["chapter": chapter.id, "place": place, "languages": missing.joined(separator: ", ")]))
+            }
         }
         for (language, words) in chapter.title.translations.sorted(by: { $0.key < $1.key }) {
-            follow(words, language, "the title")
+            follow(words, language, say("review.placeTitle"))
         }
-        require(chapter.summary, "the summary")
+        require(chapter.summary, say("review.placeSummary"))
         for step in chapter.steps {
-            require(step.title, "\(step.id): the title")
+            require(step.title, say("review.placeStepTitle", ["step": step.id]))
             // HandsOn marks an optional step itself; a title that says so too reads twice.
             let optionalWords = ["optional", "おまけ", "任意", "선택 과제"]
             if step.optional,
@@ -37,21 +42,29 @@ public enum LanguageReview {
                 })
             {
                 problems.append(
-                    "\(chapter.id): \(step.id): the title '\(title)' says it is optional; HandsOn adds that")
+                    say("review.titleSaysOptional", ["chapter": chapter.id, "step": step.id, "title": title]))
             }
             for language in languages where step.text.translations[language] == nil {
-                problems.append("\(chapter.id): \(step.id): the text lacks \(language)")
+                problems.append(
+                    say("review.textLacks", ["chapter": chapter.id, "step": step.id, "language": language]))
             }
             for (language, file) in step.text.translations.sorted(by: { $0.key < $1.key }) {
                 let path = "\(chapter.directory)/\(file)"
                 let content = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
                 if content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-                    problems.append("\(chapter.id): \(step.id): the \(language) text \(file) is missing or empty")
+                    problems.append(
+                        say(
+                            "review.textMissing",
+                            ["chapter": chapter.id, "step": step.id, "language": language, "file": file]))
                 }
                 follow(content, language, file)
             }
             for (index, hint) in step.hints.enumerated() {
-                require(hint.text, "\(step.id): hint \(index + 1) (for '\(hint.whenFailing ?? "any")')")
+                require(
+                    hint.text,
+                    say(
+                        "review.placeHint",
+                        ["step": step.id, "number": "\(index + 1)", "check": hint.whenFailing ?? "any"]))
             }
         }
         return problems

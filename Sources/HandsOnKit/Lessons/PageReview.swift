@@ -27,8 +27,7 @@ public enum PageReview {
             }
             for subject in healthOf where !pageOf.contains(subject) {
                 problems.append(
-                    "\(chapter.id)/\(step.id): the app serves pages, but only /health of \(subject) is checked; "
-                        + "add a check of /")
+                    say("review.onlyHealthChecked", ["chapter": chapter.id, "step": step.id, "subject": "\(subject)"]))
             }
         }
         return problems

@@ -91,8 +91,9 @@ public enum SnippetReview {
                 })
             for instruction in snippet.instructions where !solution.contains(instruction) {
                 problems.append(
-                    "\(chapter.id)/\(step.id): \(snippet.place): the snippet's `\(instruction)` is not in the step's "
-                        + "reference solution")
+                    say(
+                        "review.snippetNotInSolution",
+                        ["chapter": chapter.id, "step": step.id, "place": snippet.place, "instruction": instruction]))
             }
         }
         return problems
@@ -159,7 +160,7 @@ public struct SnippetTrial: Sendable {
         for required in step.requiresImages {
             if await engine.imageExists(ImageReference(required).qualified) { continue }
             if await engine.imageExists(required) { continue }
-            return outcome(nil, skipped: "needs the image \(required), which is not on this engine")
+            return outcome(nil, skipped: say("review.snippetNeedsImage", ["image": required]))
         }
         let answer = try StarterFiles.answer(chapter, overlaying: files, in: parent)
         let dockerfile = "\(answer)/Dockerfile.handson-snippet"
@@ -178,7 +179,7 @@ public struct SnippetTrial: Sendable {
         let problem =
             built.succeeded
             ? await problemOfChecks(on: image, step: step, answer: answer)
-            : "the snippet does not build: \(ContainerEngine.buildFailureSummary(built))"
+            : say("review.snippetDoesNotBuild", ["reason": ContainerEngine.buildFailureSummary(built)])
         await engine.removeImages([image])
         // The classic builder keeps a multi-stage snippet's earlier stages as untagged images.
         await engine.removeUntaggedStepImages(ofBuildOutput: built.stdout + "\n" + built.stderr)
@@ -198,7 +199,7 @@ public struct SnippetTrial: Sendable {
             engine: engine, workingDirectory: answer, starterDirectory: StarterFiles.directory(of: chapter),
             runTimeout: checkTimeout)
         guard let failed = await CheckRunner().run(checks, in: context).first(where: { !$0.passed }) else { return nil }
-        return "the image built from the snippet fails the check '\(failed.id)': \(failed.text())"
+        return say("review.snippetFailsCheck", ["check": failed.id.rawValue, "message": failed.text()])
     }
 
     private static func value(after option: String, in command: [String]) -> String? {
