@@ -109,8 +109,9 @@ public struct LabPreparer: Sendable {
                 // One failed pull is enough to know: no registry today, so the rest are built without trying.
                 registryReachable = false
                 progress.detail(
-                    "pull failed (\(pull.timedOut ? "timed out" : pull.standardError.lastLines(1))); building a stand-in"
-                )
+                    say(
+                        "lab.pullFailedBuilding",
+                        ["reason": pull.timedOut ? say("lab.pullTimedOut") : pull.standardError.lastLines(1)]))
             }
             if builder == nil { builder = try await makeBuilder(progress: progress) }
             let started = ContinuousClock.now

@@ -7,8 +7,8 @@ public enum Termination: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .exited(let code): return "exit code \(code)"
-        case .signaled(let signal): return "signal \(signal)"
+        case .exited(let code): return say("process.exitCode", ["code": "\(code)"])
+        case .signaled(let signal): return say("process.signal", ["signal": "\(signal)"])
         }
     }
 }
@@ -99,11 +99,11 @@ public struct ProcessResult: Sendable {
         let commandLine = command.map(ShellQuoting.quoteForDisplay).joined(separator: " ")
         var text: String
         if timedOut {
-            text = "`\(commandLine)` did not finish within its time limit and was stopped"
+            text = say("process.didNotFinish", ["command": commandLine])
         } else if cancelled {
-            text = "`\(commandLine)` was cancelled"
+            text = say("process.cancelled", ["command": commandLine])
         } else {
-            text = "`\(commandLine)` ended with \(termination)"
+            text = say("process.endedWith", ["command": commandLine, "termination": "\(termination)"])
         }
         let tail = standardError.lastLines(5)
         if !tail.isEmpty { text += ": " + tail }
