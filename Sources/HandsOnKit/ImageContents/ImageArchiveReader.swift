@@ -274,7 +274,7 @@ struct ImageArchiveLayout {
                 return (entry.RepoTags ?? []).contains { ImageReference($0) == wanted }
             } ?? images.first
         guard let chosen else {
-            throw ImageArchiveError.badManifest(file: "manifest.json", reason: "it lists no image")
+            throw ImageArchiveError.badManifest(file: "manifest.json", reason: say("error.archive.listsNoImage"))
         }
         return (chosen.Layers, chosen.Config)
     }
@@ -295,12 +295,12 @@ struct ImageArchiveLayout {
                     ?? present.first
             else {
                 throw ImageArchiveError.badManifest(
-                    file: "index.json", reason: "none of its manifests is in the archive")
+                    file: "index.json", reason: say("error.archive.noManifestInArchive"))
             }
             let path = Self.blobPath(next.digest)
             document = try decode(entries.metadata[path]!, file: path)
         }
-        throw ImageArchiveError.badManifest(file: "index.json", reason: "no manifest with layers was found")
+        throw ImageArchiveError.badManifest(file: "index.json", reason: say("error.archive.noManifestWithLayers"))
     }
 
     private func decode(_ bytes: [UInt8], file: String) throws -> OCIManifest {

@@ -152,10 +152,10 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
         zeroBlocks = 0
         guard let stored = Self.number(block[148..<156]), stored == Self.checksum(block) else {
             throw TarStreamError.badHeader(
-                offset: offset, reason: "the checksum does not match (not a tar stream, or a damaged one)")
+                offset: offset, reason: say("error.tar.checksum"))
         }
         guard let headerSize = Self.number(block[124..<136]), headerSize >= 0 else {
-            throw TarStreamError.badHeader(offset: offset, reason: "the size field is not a number")
+            throw TarStreamError.badHeader(offset: offset, reason: say("error.tar.sizeNotNumber"))
         }
         let type = block[156]
         let contentSize = pendingSize ?? headerSize
@@ -203,7 +203,7 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
         case UInt8(ascii: "K"): pendingLinkTarget = Self.text(record[...])
         case UInt8(ascii: "x"):
             guard let records = Self.paxRecords(record) else {
-                throw TarStreamError.badHeader(offset: offset, reason: "a PAX record is malformed")
+                throw TarStreamError.badHeader(offset: offset, reason: say("error.tar.badPax"))
             }
             for (key, value) in records {
                 switch key {

@@ -69,7 +69,7 @@ extension ContainerEngine {
                     }
                     if Task.isCancelled { break }
                     continuation.yield(
-                        .lost(result.map { $0.standardError.lastLines(1) } ?? "the event stream could not be started"))
+                        .lost(result.map { $0.standardError.lastLines(1) } ?? say("engineEvents.couldNotStart")))
                     try? await Task.sleep(for: .seconds(retry))
                 }
                 continuation.finish()
