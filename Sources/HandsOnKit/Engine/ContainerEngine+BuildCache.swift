@@ -38,9 +38,7 @@ extension ContainerEngine {
     /// `docker buildx ARGUMENTS` as clean-up work (it goes on after Ctrl-C), through the plugin run on its own where
     /// builds are (`standaloneBuildx`).
     private func buildx(_ arguments: [String], timeout: Double) async -> ProcessResult? {
-        guard let plugin = standaloneBuildx else { return await cleanUp(["buildx"] + arguments, timeout: timeout) }
-        var request = ProcessRequest(plugin, arguments, environment: environment, timeout: timeout)
-        request.cancellable = false
-        return try? await runner.run(request)
+        let plugin = standaloneBuildx
+        return await cleanUp(plugin == nil ? ["buildx"] + arguments : arguments, executable: plugin, timeout: timeout)
     }
 }

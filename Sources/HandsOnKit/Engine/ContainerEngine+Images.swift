@@ -62,14 +62,8 @@ extension ContainerEngine {
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += extraArguments
         arguments.append(contextDirectory)
-        if let plugin = standaloneBuildx {
-            var request = ProcessRequest(
-                plugin, arguments, environment: environment, timeout: timeout, outputLimit: 256 * 1024,
-                onOutput: onOutput)
-            request.cancellable = true
-            return try await runner.run(request)
-        }
-        return try await execute(arguments, timeout: timeout, outputLimit: 256 * 1024, onOutput: onOutput)
+        return try await execute(
+            arguments, executable: standaloneBuildx, timeout: timeout, outputLimit: 256 * 1024, onOutput: onOutput)
     }
 
     /// The buildx plugin to run on its own for a build, when the engine's facts are known: Docker with BuildKit on

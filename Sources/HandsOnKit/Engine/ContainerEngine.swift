@@ -74,22 +74,23 @@ public struct ContainerEngine: Sendable {
         let value = Mutex<EngineInfo?>(nil)
     }
 
-    /// Runs `docker|podman ARGUMENTS` and returns whatever happened.
+    /// Runs `docker|podman ARGUMENTS` (or another of the engine's programs, `executable`, with the engine's
+    /// environment) and returns whatever happened.
     public func execute(
-        _ arguments: [String], timeout: Double = 60, input: StandardInput = .none,
+        _ arguments: [String], executable: String? = nil, timeout: Double = 60, input: StandardInput = .none,
         outputLimit: Int = 1 << 20, cancellable: Bool = true,
         onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil
     ) async throws -> ProcessResult {
         var request = ProcessRequest(
-            kind.rawValue, arguments, environment: environment, standardInput: input,
+            executable ?? kind.rawValue, arguments, environment: environment, standardInput: input,
             timeout: timeout, outputLimit: outputLimit, onOutput: onOutput)
         request.cancellable = cancellable
         return try await runner.run(request)
     }
 
     /// Runs clean-up work, which goes on after Ctrl-C (within its timeout).
-    func cleanUp(_ arguments: [String], timeout: Double = 120) async -> ProcessResult? {
-        try? await execute(arguments, timeout: timeout, cancellable: false)
+    func cleanUp(_ arguments: [String], executable: String? = nil, timeout: Double = 120) async -> ProcessResult? {
+        try? await execute(arguments, executable: executable, timeout: timeout, cancellable: false)
     }
 
     /// Runs and throws `EngineError.commandFailed` unless it succeeded.
@@ -205,7 +206,7 @@ public struct ContainerEngine: Sendable {
 
     /// `info()`, asked once for this engine (and its copies) and remembered.
     public func cachedInfo() async -> EngineInfo? {
-        if let known = infoMemo.value.withLock({ $0 }) { return known }
+        if let known = memorizedInfo { return known }
         guard let info = try? await info() else { return nil }
         infoMemo.value.withLock { $0 = info }
         return info

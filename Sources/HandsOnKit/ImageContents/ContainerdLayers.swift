@@ -73,49 +73,18 @@ enum ContainerdLayers {
         return folders
     }
 
-    /// The image's config from the content store: the blob named by the image id is a manifest, or an index whose
-    /// manifest for this machine's platform is in the store.
+    /// The image's config from the content store (an OCI layout's blobs): the blob named by the image id is a
+    /// manifest, or an index followed as an archive's is (`OCILayout`).
     static func imageConfig(_ imageID: String, contentStore: String) -> ImageConfig? {
-        func blob(_ digest: String) -> Data? {
+        func blob(_ digest: String) -> [UInt8]? {
             let parts = digest.split(separator: ":", maxSplits: 1)
             guard parts.count == 2, parts[0] == "sha256", parts[1].allSatisfy(\.isHexDigit) else { return nil }
-            return FileManager.default.contents(atPath: "\(contentStore)/blobs/sha256/\(parts[1])")
+            return FileManager.default.contents(atPath: "\(contentStore)/\(OCILayout.blobPath(digest))").map(Array.init)
         }
-        struct Descriptor: Decodable {
-            struct Platform: Decodable {
-                let os: String?
-                let architecture: String?
-            }
-            let digest: String
-            let platform: Platform?
-        }
-        struct Document: Decodable {
-            let manifests: [Descriptor]?
-            let config: Descriptor?
-        }
-        guard let top = blob(imageID), let document = try? JSONDecoder().decode(Document.self, from: top) else {
-            return nil
-        }
-        var manifest = document
-        if let manifests = document.manifests {
-            let here = manifests.filter { $0.platform?.os == "linux" && $0.platform?.architecture == Self.architecture }
-            guard let found = here.lazy.compactMap({ blob($0.digest) }).first,
-                let decoded = try? JSONDecoder().decode(Document.self, from: found)
-            else { return nil }
-            manifest = decoded
-        }
-        guard let config = manifest.config.flatMap({ blob($0.digest) }) else { return nil }
-        return try? JSONDecoder().decode(ImageConfig.self, from: config)
+        guard let top = blob(imageID),
+            let manifest = try? OCILayout.manifest(from: top, file: imageID, blob: blob),
+            let config = manifest.config.flatMap({ blob($0.digest) })
+        else { return nil }
+        return try? JSONDecoder().decode(ImageConfig.self, from: Data(config))
     }
-
-    /// This machine's architecture as image platforms name it.
-    static let architecture: String = {
-        #if arch(x86_64)
-            return "amd64"
-        #elseif arch(arm64)
-            return "arm64"
-        #else
-            return "unknown"
-        #endif
-    }()
 }

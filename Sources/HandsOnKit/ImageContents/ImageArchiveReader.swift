@@ -223,24 +223,6 @@ struct ImageArchiveLayout {
         let Layers: [String]
     }
 
-    private struct OCIDescriptor: Decodable {
-        struct Platform: Decodable {
-            let architecture: String?
-            let os: String?
-        }
-        let mediaType: String?
-        let digest: String
-        let platform: Platform?
-        let annotations: [String: String]?
-    }
-
-    private struct OCIManifest: Decodable {
-        let mediaType: String?
-        let manifests: [OCIDescriptor]?
-        let layers: [OCIDescriptor]?
-        let config: OCIDescriptor?
-    }
-
     func image(for reference: String?) throws -> ArchivedImage {
         let paths: (layers: [String], config: String?)
         if let manifest = entries.metadata["manifest.json"] {
@@ -280,46 +262,13 @@ struct ImageArchiveLayout {
     }
 
     private func ociLayerPaths(_ bytes: [UInt8]) throws -> (layers: [String], config: String?) {
-        var document = try decode(bytes, file: "index.json")
-        // An index leads to a manifest (or a further index): follow the first one for this machine's platform.
-        for _ in 0..<4 {
-            if let layers = document.layers {
-                return (layers.map { Self.blobPath($0.digest) }, document.config.map { Self.blobPath($0.digest) })
-            }
-            guard let manifests = document.manifests, !manifests.isEmpty else { break }
-            let present = manifests.filter { entries.metadata[Self.blobPath($0.digest)] != nil }
-            guard
-                let next = present.first(where: {
-                    $0.platform?.os == "linux" && $0.platform?.architecture == Self.architecture
-                })
-                    ?? present.first
-            else {
-                throw ImageArchiveError.badManifest(
-                    file: "index.json", reason: say("error.archive.noManifestInArchive"))
-            }
-            let path = Self.blobPath(next.digest)
-            document = try decode(entries.metadata[path]!, file: path)
+        let manifest = try OCILayout.manifest(from: bytes, file: "index.json") {
+            entries.metadata[OCILayout.blobPath($0)]
         }
-        throw ImageArchiveError.badManifest(file: "index.json", reason: say("error.archive.noManifestWithLayers"))
-    }
-
-    private func decode(_ bytes: [UInt8], file: String) throws -> OCIManifest {
-        do { return try JSONDecoder().decode(OCIManifest.self, from: Data(bytes)) } catch {
-            throw ImageArchiveError.badManifest(file: file, reason: "\(error)")
-        }
-    }
-
-    /// `sha256:abc...` → `blobs/sha256/abc...`.
-    static func blobPath(_ digest: String) -> String {
-        "blobs/" + digest.replacingOccurrences(of: ":", with: "/")
-    }
-
-    static var architecture: String {
-        #if arch(arm64)
-            return "arm64"
-        #else
-            return "amd64"
-        #endif
+        return (
+            (manifest.layers ?? []).map { OCILayout.blobPath($0.digest) },
+            manifest.config.map { OCILayout.blobPath($0.digest) }
+        )
     }
 }
 

@@ -26,7 +26,7 @@ public enum TerminalMarkdown {
                 if level <= 2 {
                     output.append(
                         style.dim(
-                            String(repeating: level == 1 ? "═" : "─", count: min(max(displayWidth(title), 8), 72))))
+                            String(repeating: level == 1 ? "═" : "─", count: min(max(title.terminalWidth, 8), 72))))
                 }
                 continue
             }
@@ -65,18 +65,5 @@ public enum TerminalMarkdown {
             }
         }
         return result
-    }
-}
-
-/// Columns a text takes on a terminal: East Asian wide and full-width characters (kana, kanji, full-width forms)
-/// take two.
-func displayWidth(_ text: String) -> Int {
-    text.unicodeScalars.reduce(0) { width, scalar in
-        switch scalar.value {
-        case 0x1100...0x115F, 0x2E80...0x303E, 0x3041...0x33FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xA000...0xA4CF,
-            0xAC00...0xD7A3, 0xF900...0xFAFF, 0xFE30...0xFE4F, 0xFF00...0xFF60, 0xFFE0...0xFFE6:
-            return width + 2
-        default: return width + 1
-        }
     }
 }

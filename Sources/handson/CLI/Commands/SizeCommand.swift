@@ -136,11 +136,11 @@ struct SizeTable {
             let (cell, width) = pair
             // Widths in terminal cells: a Japanese or Korean character takes two.
             var text = cell
-            if displayWidth(text) > width {
-                while displayWidth(text) > width - 1 { text.removeLast() }
+            if text.terminalWidth > width {
+                while text.terminalWidth > width - 1 { text.removeLast() }
                 text += "…"
             }
-            let padding = String(repeating: " ", count: max(0, width - displayWidth(text)))
+            let padding = String(repeating: " ", count: max(0, width - text.terminalWidth))
             let right = index >= rightAlignedFrom || index < rightAlignedUpTo
             return right ? padding + text : (index == cells.count - 1 ? text : text + padding)
         }.joined(separator: " ")

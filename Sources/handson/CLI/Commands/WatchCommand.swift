@@ -70,7 +70,7 @@ enum WatchScreen {
             }
         case .hint:
             lines.append(say("cli.watch.hintTitle"))
-            lines.append(String(repeating: "-", count: displayWidth(say("cli.watch.hintTitle"))))
+            lines.append(String(repeating: "-", count: say("cli.watch.hintTitle").terminalWidth))
             lines += hints.isEmpty ? [say("cli.watch.noHintAllPass")] : hints.map { "• " + $0 }
         case .text:
             lines += session.text(of: step).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
