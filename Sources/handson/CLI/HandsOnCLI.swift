@@ -41,7 +41,7 @@ public enum HandsOnCLI {
         let command = Task { await execute(arguments, in: context) }
         let handlers = InterruptHandling.cancel(command)
         let code = await command.value
-        handlers.forEach { $0.cancel() }
+        for handler in handlers { handler.cancel() }
         return code
     }
 

@@ -138,7 +138,8 @@ struct TarStreamParserTests {
     }
 
     @Test func paxRecordsSplitByTheirLengths() async throws {
-        let text = "29 path=a/b c=d/e\nwith space\n"  // a value may hold '=' and a newline: the length says where it ends
+        // A value may hold '=' and a newline: the length says where it ends.
+        let text = "29 path=a/b c=d/e\nwith space\n"
         let records = try #require(TarStreamParser<RecordingConsumer>.paxRecords(Array(text.utf8)))
         #expect(records.count == 1)
         #expect(records.first?.0 == "path")

@@ -13,7 +13,8 @@ struct DisplayedSizeTests {
         ("6.46MB", 6_460_000, 6_455_000, 6_465_000),
         ("10MB", 10_000_000, 9_950_000, 10_050_000),  // %.3g: 10.0, so half a step is 0.05 MB
         ("1MB", 1_000_000, 1_000_000, 1_005_000),  // 1 MB means the value reached 1 MB
-        ("1e+03kB", 999_999, 995_000, 999_999),  // best estimate stays inside the interval             // %g's exponent quirk: just under 1 MB
+        // %g's exponent quirk, just under 1 MB: the best estimate stays inside the interval.
+        ("1e+03kB", 999_999, 995_000, 999_999),
         ("1e+03MB", 999_999_999, 995_000_000, 999_999_999),
         ("4.48 MB", 4_480_000, 4_475_000, 4_485_000),  // podman's space
         ("1e+03 MB", 999_999_999, 995_000_000, 999_999_999),

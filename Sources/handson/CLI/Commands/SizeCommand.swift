@@ -28,8 +28,8 @@ struct SizeCommand: Command {
         if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(report))
         } else {
-            SizeTable(report: report, style: context.io.outputStyle).lines(reference: reference).forEach {
-                context.io.out($0)
+            for line in SizeTable(report: report, style: context.io.outputStyle).lines(reference: reference) {
+                context.io.out(line)
             }
         }
         return ExitCode.success

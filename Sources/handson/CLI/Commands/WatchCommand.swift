@@ -154,7 +154,7 @@ struct LiveView {
         var session = self.session
         let io = context.io
         var producers: [Task<Void, Never>] = []
-        defer { producers.forEach { $0.cancel() } }
+        defer { for producer in producers { producer.cancel() } }
         producers.append(Task { for await update in engine.followEvents() { sink.yield(.engine(update)) } })
         if let every {
             producers.append(
@@ -168,9 +168,8 @@ struct LiveView {
         let stopWatching = Atomic<Bool>(false)
         defer { stopWatching.store(true, ordering: .releasing) }
         let watcher = FolderWatcherOnThread(directory: session.directory, forcePolling: forcePolling)
-        let mechanism = await watcher.start(until: { stopWatching.load(ordering: .acquiring) }) {
-            sink.yield(.fileChanged)
-        }
+        let mechanism = await watcher.start(
+            until: { stopWatching.load(ordering: .acquiring) }, { sink.yield(.fileChanged) })
         if terminal == nil {
             io.out(
                 say(
