@@ -149,6 +149,7 @@ struct SecurityCheck {
 extension ContainerEngine {
     /// The image's configured user (`Config.User`): empty when it runs as root by default.
     public func imageUser(_ reference: String) async throws -> String {
+        if let image = await viaAPI({ try await $0.image(reference) }), let image { return image.user ?? "" }
         let result = try await execute(["image", "inspect", "--format", "{{.Config.User}}", reference], timeout: 30)
         guard result.succeeded else { throw EngineError.commandFailed(result) }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

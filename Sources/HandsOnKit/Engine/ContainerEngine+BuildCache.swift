@@ -7,6 +7,7 @@ extension ContainerEngine {
     /// builder and Podman keep theirs as untagged images, removed with the build's step images).
     public func buildCacheIDs(builder: ImageBuilder?) async -> Set<String>? {
         guard kind == .docker, builder == .buildkit else { return nil }
+        if let ids = await viaAPI({ try await $0.buildCacheIDs() }) { return ids }
         guard let listing = await buildx(["du", "--verbose"], timeout: 60), listing.succeeded else {
             return nil
         }
@@ -29,9 +30,9 @@ extension ContainerEngine {
         guard let now = await buildCacheIDs(builder: builder) else { return }
         let added = now.subtracting(before).sorted()
         for start in stride(from: 0, to: added.count, by: 100) {
-            let chunk = added[start..<min(start + 100, added.count)]
-            _ = await buildx(
-                ["prune", "--all", "--force", "--filter", "id=^(\(chunk.joined(separator: "|")))$"], timeout: 120)
+            let pattern = "^(\(added[start..<min(start + 100, added.count)].joined(separator: "|")))$"
+            if await viaAPI({ try await $0.pruneBuildCache(idPattern: pattern) }) != nil { continue }
+            _ = await buildx(["prune", "--all", "--force", "--filter", "id=\(pattern)"], timeout: 120)
         }
     }
 

@@ -37,6 +37,9 @@ extension ContainerEngine {
 
     /// Whether the container is running now, and its exit code if it has stopped.
     public func containerState(_ name: String) async throws -> (running: Bool, exitCode: Int?) {
+        if let container = await viaAPI({ try await $0.container(name) }), let container {
+            return (container.running, container.exitCode)
+        }
         let text = try await checked([
             "container", "inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}", name,
         ]).stdout
@@ -45,6 +48,9 @@ extension ContainerEngine {
     }
 
     public func containerLogs(_ name: String) async -> String {
+        if let logs = await viaAPI({ try await $0.containerLogs(name, limit: 128 * 1024) }), let logs {
+            return logs.stdout + logs.stderr
+        }
         guard let result = try? await execute(["logs", name], timeout: 30, outputLimit: 64 * 1024) else { return "" }
         return result.stdout + result.stderr
     }
@@ -86,6 +92,10 @@ extension ContainerEngine {
 
     /// Removes every container carrying `label` (`key=value`): what a run marked as its own.
     public func removeContainers(labelled label: String) async {
+        if let ids = await viaAPI({ try await $0.containerIDs(labelled: label) }) {
+            await removeContainers(ids)
+            return
+        }
         guard let listing = await cleanUp(["ps", "-a", "-q", "--filter", "label=\(label)"], timeout: 60) else { return }
         await removeContainers(listing.stdout.split(separator: "\n").map(String.init))
     }
@@ -93,6 +103,13 @@ extension ContainerEngine {
     /// Removes containers, stopping them first; ones already gone are not an error.
     public func removeContainers(_ names: [String]) async {
         guard !names.isEmpty else { return }
+        if let api = await engineAPI() {
+            var answered = true
+            for name in names {
+                do { try await api.removeContainer(name) } catch { answered = false }
+            }
+            if answered { return }
+        }
         _ = await cleanUp(["rm", "-f"] + names, timeout: 60)
     }
 }

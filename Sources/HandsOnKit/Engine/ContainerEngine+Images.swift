@@ -3,24 +3,30 @@ import Foundation
 /// Image operations: look-up, size, labels, build, import, pull, tag, removal.
 extension ContainerEngine {
     public func imageExists(_ reference: String) async -> Bool {
-        (try? await execute(["image", "inspect", "--format", "{{.Id}}", reference], timeout: 30).succeeded) ?? false
+        if let image = await viaAPI({ try await $0.image(reference) }) { return image != nil }
+        return (try? await execute(["image", "inspect", "--format", "{{.Id}}", reference], timeout: 30).succeeded)
+            ?? false
     }
 
     /// The name this engine knows an image by: as given if it resolves, else the listed image whose reference
     /// matches across engines (`localhost/go-image:base`, `go-image:base`, `docker.io/library/go-image:base`).
     public func resolveImage(_ reference: String) async -> String? {
         if await imageExists(reference) { return reference }
+        let wanted = ImageReference(reference)
+        if let listed = await viaAPI({ try await $0.images() }) {
+            return listed.lazy.flatMap { $0.repoTags ?? [] }.first { ImageReference($0) == wanted }
+        }
         let arguments =
             kind == .docker
             ? ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]
             : ["images", "--format", "{{.Repository}}:{{.Tag}}"]
         guard let listing = try? await execute(arguments, timeout: 30), listing.succeeded else { return nil }
-        let wanted = ImageReference(reference)
         return listing.stdout.split(separator: "\n").map(String.init).first { ImageReference($0) == wanted }
     }
 
     /// The exact size in bytes as the engine records it (`image inspect .Size`).
     public func imageSizeBytes(_ reference: String) async throws -> Int64 {
+        if let image = await viaAPI({ try await $0.image(reference) }), let size = image?.size { return size }
         let text = try await checked(["image", "inspect", "--format", "{{.Size}}", reference], timeout: 30).stdout
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let bytes = Int64(text) else {
@@ -32,6 +38,10 @@ extension ContainerEngine {
 
     /// The size as the engine's own image listing displays it (`10MB`, `4.48 MB`).
     public func displayedImageSize(_ reference: String) async throws -> String {
+        // The CLI asks the listing for this reference and writes its `Size` so (`%.3g` and a decimal unit).
+        if let rows = await viaAPI({ try await $0.images(matching: reference) }), let row = rows.first {
+            return ByteFormatting.decimal(row.size)
+        }
         let arguments =
             kind == .docker
             ? ["image", "ls", "--format", "{{.Size}}", reference]
@@ -44,6 +54,7 @@ extension ContainerEngine {
     }
 
     public func imageLabels(_ reference: String) async throws -> [String: String] {
+        if let image = await viaAPI({ try await $0.image(reference) }), let image { return image.labels ?? [:] }
         let text = try await checked(
             ["image", "inspect", "--format", "{{json .Config.Labels}}", reference], timeout: 30
         ).stdout
@@ -127,6 +138,7 @@ extension ContainerEngine {
     /// still present, stay.
     public func removeUntaggedImages(_ ids: [String]) async {
         var remaining = ids
+        if await removeUntaggedImagesViaAPI(ids) { return }
         // An image refused because another still builds on it goes in a later pass, once its child has gone.
         for _ in 0..<3 where !remaining.isEmpty {
             guard
@@ -143,8 +155,34 @@ extension ContainerEngine {
         }
     }
 
+    /// Through the Engine API: the untagged ones among `ids` removed, newest first (a child before its parent);
+    /// false when the API is not spoken here or did not answer.
+    private func removeUntaggedImagesViaAPI(_ ids: [String]) async -> Bool {
+        guard let api = await engineAPI() else { return false }
+        do {
+            for id in ids.reversed() {
+                guard let image = try await api.image(id), (image.repoTags ?? []).isEmpty else { continue }
+                _ = try await api.removeImage(id, force: false)
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// Removes the images of `repository` whose tag starts with `tagPrefix`.
     public func removeImages(repository: String, tagPrefix: String) async {
+        if let rows = await viaAPI({ try await $0.images(matching: repository) }) {
+            // A row names every tag of its image; only those of this repository are wanted.
+            let references = rows.flatMap { $0.repoTags ?? [] }.filter { reference in
+                guard reference.hasPrefix(repository + ":"), let colon = reference.lastIndex(of: ":") else {
+                    return false
+                }
+                return reference[reference.index(after: colon)...].hasPrefix(tagPrefix)
+            }
+            await removeImages(references)
+            return
+        }
         let arguments =
             kind == .docker
             ? ["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", repository]
@@ -160,6 +198,13 @@ extension ContainerEngine {
     /// Removes images; ones already gone are not an error.
     public func removeImages(_ references: [String]) async {
         guard !references.isEmpty else { return }
+        if let api = await engineAPI() {
+            var answered = true
+            for reference in references {
+                do { _ = try await api.removeImage(reference, force: true) } catch { answered = false }
+            }
+            if answered { return }
+        }
         _ = await cleanUp(["image", "rm", "-f"] + references)
     }
 }

@@ -29,6 +29,8 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     /// The buildx plugin's binary, run on its own for builds (`docker-buildx build`: half the CPU of `docker build`,
     /// which starts the docker CLI and asks the plugin for its metadata first).
     public var buildxPlugin: String?
+    /// The daemon's id (`docker info`'s `ID`), by which HandsOn knows the socket it speaks to leads to this engine.
+    public var daemonID: String?
 
     /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
     public var isLocal: Bool { ContainerEngine.isLocal(address: host) }
@@ -73,6 +75,9 @@ public struct ContainerEngine: Sendable {
     private final class InfoMemo: Sendable {
         let value = Mutex<EngineInfo?>(nil)
     }
+
+    /// The Engine API's socket once looked for, shared by the copies of this value.
+    let apiMemo = EngineAPIMemo()
 
     /// Runs `docker|podman ARGUMENTS` (or another of the engine's programs, `executable`, with the engine's
     /// environment) and returns whatever happened.
@@ -157,7 +162,7 @@ public struct ContainerEngine: Sendable {
         case .docker:
             return "{{.ClientInfo.Version}}|{{.ServerVersion}}|{{.Driver}}|{{.DriverStatus}}|"
                 + "{{range .ClientInfo.Plugins}}{{.Name}}={{.Path}} {{end}}|{{.CgroupDriver}}|{{.NCPU}}|{{.SecurityOptions}}|"
-                + "{{.DockerRootDir}}"
+                + "{{.DockerRootDir}}|{{.ID}}"
         case .podman:
             return
                 "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}|{{.Host.CPUs}}|{{.Host.Security.Rootless}}"
@@ -170,7 +175,7 @@ public struct ContainerEngine: Sendable {
         ).map(String.init)
         switch kind {
         case .docker:
-            guard (6...9).contains(fields.count) else {
+            guard (6...10).contains(fields.count) else {
                 throw EngineError.unexpectedOutput(
                     "`docker info` gave '\(fields.joined(separator: "|"))', not client|server|driver|status|plugins|cgroup driver|cpus"
                 )
@@ -187,7 +192,8 @@ public struct ContainerEngine: Sendable {
                 builder: ImageBuilder.docker(plugins: plugins.map(\.[0]), environment: effectiveEnvironment),
                 host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil,
                 rootless: fields.count > 7 ? fields[7].contains("name=rootless") : nil,
-                dataRoot: fields.count > 8 && !fields[8].isEmpty ? fields[8] : nil, buildxPlugin: buildx)
+                dataRoot: fields.count > 8 && !fields[8].isEmpty ? fields[8] : nil, buildxPlugin: buildx,
+                daemonID: fields.count > 9 && !fields[9].isEmpty ? fields[9] : nil)
         case .podman:
             guard (3...5).contains(fields.count) else {
                 throw EngineError.unexpectedOutput(

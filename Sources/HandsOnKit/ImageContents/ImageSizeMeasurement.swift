@@ -175,27 +175,44 @@ extension ContainerEngine {
     public func measureImage(
         _ reference: String, from source: LayerSource = .any, baseCandidates: [String] = [], timeout: Double = 900
     ) async throws -> ImageSizeMeasurement {
-        let format = LayersOnDisk.inspectFormat(for: kind)
         let candidates = baseCandidates.map { ImageReference($0).qualified }
-        var inspected = try await execute(
-            ["image", "inspect", "--format", format, reference] + candidates, timeout: 30)
-        if !inspected.succeeded && !candidates.isEmpty {
-            // A base candidate the engine lacks fails the whole call: the image alone, then.
-            inspected = try await execute(["image", "inspect", "--format", format, reference], timeout: 30)
-        }
-        guard inspected.succeeded else { throw EngineError.commandFailed(inspected) }
-        let lines = TextLines.split(inspected.stdout)
-        var (id, onDisk) = LayersOnDisk.locate(inspectLine: lines.first ?? "", isLocal: isLocal)
+        let (image, bases) = try await inspectForMeasuring(reference, candidates: candidates)
+        let id = image.id
+        var onDisk = LayersOnDisk.locate(image, isLocal: isLocal)
         if onDisk == nil, isLocal, source != .archive, !(source == .any && sizeCache.lookUp(id) != nil),
-            let diffIDs = LayersOnDisk.containerdSnapshotterLayers(inspectLine: lines.first ?? "")
+            let diffIDs = LayersOnDisk.containerdSnapshotterLayers(image)
         {
             onDisk = ContainerdLayers.locate(imageID: id, diffIDs: diffIDs, dataRoot: await cachedInfo()?.dataRoot)
         }
         var measurement = try await measure(reference, id: id, onDisk: onDisk, from: source, timeout: timeout)
         if !candidates.isEmpty {
-            measurement.attributeBase(LayersOnDisk.bases(inspectLines: lines.dropFirst(), among: baseCandidates))
+            measurement.attributeBase(LayersOnDisk.bases(images: bases, among: baseCandidates))
         }
         return measurement
+    }
+
+    /// The image and those of the candidates the engine has, in one request each through the Engine API, else in
+    /// one `inspect` (two when a candidate is missing: that fails the whole call).
+    private func inspectForMeasuring(_ reference: String, candidates: [String]) async throws -> (
+        image: InspectedImage, candidates: [InspectedImage]
+    ) {
+        if let found = await viaAPI({ api -> (InspectedImage, [InspectedImage])? in
+            guard let image = try await api.image(reference) else { return nil }
+            var bases: [InspectedImage] = []
+            for candidate in candidates { if let base = try await api.image(candidate) { bases.append(base) } }
+            return (image, bases)
+        }), let found {
+            return found
+        }
+        let format = LayersOnDisk.inspectFormat(for: kind)
+        var inspected = try await execute(
+            ["image", "inspect", "--format", format, reference] + candidates, timeout: 30)
+        if !inspected.succeeded && !candidates.isEmpty {
+            inspected = try await execute(["image", "inspect", "--format", format, reference], timeout: 30)
+        }
+        guard inspected.succeeded else { throw EngineError.commandFailed(inspected) }
+        let images = TextLines.split(inspected.stdout).map(InspectedImage.init(inspectLine:))
+        return (images.first ?? InspectedImage(inspectLine: ""), Array(images.dropFirst()))
     }
 
     private func measure(

@@ -101,67 +101,58 @@ struct LayersOnDisk: Sendable {
     let folders: [String]
     let config: ImageConfig
 
-    /// The inspect format that gives, on one line, the id, the graph driver, the layers' diff ids and (Podman) the
-    /// history.
+    /// The inspect format that gives, on one line, the id, the graph driver, the layers' diff ids, the tags and
+    /// (Podman) the history: what `InspectedImage(inspectLine:)` reads.
     static func inspectFormat(for kind: EngineKind) -> String {
         "{{.Id}}\t{{json .GraphDriver}}\t{{json .RootFS.Layers}}\t{{json .RepoTags}}"
             + (kind == .podman ? "\t{{json .History}}" : "")
     }
 
-    /// The base candidates among `inspectLines` (one per image the engine has), by their tags, with their layers.
-    static func bases(inspectLines: ArraySlice<String>, among candidates: [String]) -> [(
+    /// The base candidates among `images` (each an image the engine has), by their tags, with their layers.
+    static func bases(images: some Sequence<InspectedImage>, among candidates: [String]) -> [(
         name: String, diffIDs: [String]
     )] {
-        inspectLines.compactMap { line in
-            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            // An image without tags or layers (`null` in JSON) is no one's base.
-            guard fields.count >= 4,
-                let layers = try? JSONDecoder().decode([String].self, from: Data(fields[2].utf8)),
-                let tags = try? JSONDecoder().decode([String].self, from: Data(fields[3].utf8))
-            else { return nil }
+        images.compactMap { image in
+            // An image without tags or layers is no one's base.
+            guard let layers = image.layers, let tags = image.repoTags else { return nil }
             let names = Set(tags.map(ImageReference.init))
             return candidates.first { names.contains(ImageReference($0)) }.map { ($0, layers) }
         }
     }
 
-    struct GraphDriver: Decodable {
-        let Name: String?
-        let Data: [String: String]?
+    struct GraphDriver: Decodable, Sendable {
+        let name: String?
+        let data: [String: String]?
+
+        enum CodingKeys: String, CodingKey {
+            case name = "Name"
+            case data = "Data"
+        }
     }
 
-    /// Reads an `inspectFormat` line: the image id, and the layers when the engine is on this machine and keeps them in
-    /// an overlay store HandsOn can read. The history comes from the line (Podman) or Docker's image store.
-    static func locate(inspectLine: String, isLocal: Bool) -> (id: String, layers: LayersOnDisk?) {
-        let fields = inspectLine.trimmingCharacters(in: .whitespacesAndNewlines).split(
-            separator: "\t", omittingEmptySubsequences: false)
-        let id = fields.first.map(String.init) ?? ""
-        guard isLocal, fields.count >= 3,
-            let driver = try? JSONDecoder().decode(GraphDriver.self, from: Data(fields[1].utf8)),
-            ["overlay2", "overlay"].contains(driver.Name ?? ""), let upper = driver.Data?["UpperDir"],
-            let diffIDs = try? JSONDecoder().decode([String].self, from: Data(fields[2].utf8))
-        else { return (id, nil) }
+    /// The image's layers on disk, when the engine is on this machine and keeps them in an overlay store HandsOn can
+    /// read. The history comes from the inspection (Podman) or Docker's image store.
+    static func locate(_ image: InspectedImage, isLocal: Bool) -> LayersOnDisk? {
+        guard isLocal, let driver = image.graphDriver, ["overlay2", "overlay"].contains(driver.name ?? ""),
+            let upper = driver.data?["UpperDir"], let diffIDs = image.layers
+        else { return nil }
         // LowerDir lists the layers below, the nearest first.
-        let lower = (driver.Data?["LowerDir"] ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
+        let lower = (driver.data?["LowerDir"] ?? "").split(separator: ":").map(String.init).filter { !$0.isEmpty }
         let folders = lower.reversed() + [upper]
         guard folders.count == diffIDs.count, folders.allSatisfy({ access($0, R_OK | X_OK) == 0 }) else {
-            return (id, nil)
+            return nil
         }
-        let history =
-            fields.count >= 5
-            ? try? JSONDecoder().decode([ImageConfig.HistoryEntry].self, from: Data(fields[4].utf8))
-            : dockerHistory(id: id, upperDir: upper)
+        let history = image.history ?? dockerHistory(id: image.id, upperDir: upper)
         let config = ImageConfig(history: history, rootfs: ImageConfig.RootFS(diff_ids: diffIDs))
-        return (id, LayersOnDisk(folders: folders, config: config))
+        return LayersOnDisk(folders: folders, config: config)
     }
 
-    /// The layers' diff ids when the line is of Docker's containerd store (driver `overlayfs`, no folders named).
-    static func containerdSnapshotterLayers(inspectLine: String) -> [String]? {
-        let fields = inspectLine.trimmingCharacters(in: .whitespacesAndNewlines).split(
-            separator: "\t", omittingEmptySubsequences: false)
-        guard fields.count >= 3, let driver = try? JSONDecoder().decode(GraphDriver.self, from: Data(fields[1].utf8)),
-            driver.Name == "overlayfs", driver.Data?["UpperDir"] == nil
-        else { return nil }
-        return try? JSONDecoder().decode([String].self, from: Data(fields[2].utf8))
+    /// The layers' diff ids when the image is in Docker's containerd store (driver `overlayfs`, no folders named).
+    static func containerdSnapshotterLayers(_ image: InspectedImage) -> [String]? {
+        guard let driver = image.graphDriver, driver.name == "overlayfs", driver.data?["UpperDir"] == nil else {
+            return nil
+        }
+        return image.layers
     }
 
     /// Docker keeps an image's config under its data root: `<root>/image/overlay2/imagedb/content/sha256/<id>`.

@@ -90,9 +90,10 @@ struct ContainerdLayersTests {
 
     @Test func anInspectLineOfTheContainerdStoreNamesItsLayers() {
         let line = "sha256:4b75\t{\"Data\":null,\"Name\":\"overlayfs\"}\t[\"sha256:aa\",\"sha256:bb\"]\t[\"x:1\"]"
-        #expect(LayersOnDisk.containerdSnapshotterLayers(inspectLine: line) == ["sha256:aa", "sha256:bb"])
+        #expect(
+            LayersOnDisk.containerdSnapshotterLayers(InspectedImage(inspectLine: line)) == ["sha256:aa", "sha256:bb"])
         let overlay2 = "sha256:4b75\t{\"Data\":{\"UpperDir\":\"/u\"},\"Name\":\"overlay2\"}\t[\"sha256:aa\"]\t[]"
-        #expect(LayersOnDisk.containerdSnapshotterLayers(inspectLine: overlay2) == nil)
+        #expect(LayersOnDisk.containerdSnapshotterLayers(InspectedImage(inspectLine: overlay2)) == nil)
     }
 
     @Test func aDamagedBoltFileIsAnErrorNamingItNeverACrash() throws {

@@ -50,16 +50,16 @@ struct LayerFolderTests {
         let line =
             "sha256:abc\t{\"Data\":{\"LowerDir\":\"\(folder)/l1/diff\",\"UpperDir\":\"\(folder)/l2/diff\"},"
             + "\"Name\":\"overlay2\"}\t[\"sha256:1\",\"sha256:2\"]\n"
-        let local = LayersOnDisk.locate(inspectLine: line, isLocal: true)
-        #expect(local.id == "sha256:abc")
-        #expect(local.layers?.folders == ["\(folder)/l1/diff", "\(folder)/l2/diff"])
-        #expect(LayersOnDisk.locate(inspectLine: line, isLocal: false).layers == nil, "a remote engine's paths")
+        let image = InspectedImage(inspectLine: line)
+        #expect(image.id == "sha256:abc")
+        #expect(LayersOnDisk.locate(image, isLocal: true)?.folders == ["\(folder)/l1/diff", "\(folder)/l2/diff"])
+        #expect(LayersOnDisk.locate(image, isLocal: false) == nil, "a remote engine's paths")
         let containerd = "sha256:abc\t{\"Data\":null,\"Name\":\"overlayfs\"}\t[\"sha256:1\"]"
-        #expect(LayersOnDisk.locate(inspectLine: containerd, isLocal: true).layers == nil)
+        #expect(LayersOnDisk.locate(InspectedImage(inspectLine: containerd), isLocal: true) == nil)
         let missing = line.replacingOccurrences(of: "l1/diff", with: "gone/diff")
-        #expect(LayersOnDisk.locate(inspectLine: missing, isLocal: true).layers == nil)
-        let bare = LayersOnDisk.locate(inspectLine: "sha256:abc\n", isLocal: true)
-        #expect(bare.id == "sha256:abc" && bare.layers == nil)
+        #expect(LayersOnDisk.locate(InspectedImage(inspectLine: missing), isLocal: true) == nil)
+        let bare = InspectedImage(inspectLine: "sha256:abc\n")
+        #expect(bare.id == "sha256:abc" && LayersOnDisk.locate(bare, isLocal: true) == nil)
     }
 
     /// setxattr(2), which Swift's Glibc module does not expose, found in the C library at run time.

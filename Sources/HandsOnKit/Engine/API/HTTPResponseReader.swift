@@ -1,0 +1,195 @@
+import Foundation
+
+/// One HTTP/1.1 response: its status, its headers (names in lower case) and its body, de-chunked.
+struct HTTPResponse: Sendable, Equatable {
+    let status: Int
+    let headers: [String: String]
+    let body: Data
+    /// Whether the body was cut at the reader's limit (only when the request allowed it).
+    var truncated = false
+
+    var succeeded: Bool { (200..<300).contains(status) }
+}
+
+/// Reads an HTTP/1.1 response from bytes as they arrive: the status line and headers, then a body delimited by
+/// `Content-Length`, by chunked transfer coding, or by the end of the connection. Bounded: headers to 64 KB, the body
+/// to `bodyLimit` (an error, or, with `truncating`, the first `bodyLimit` bytes and the rest ignored).
+struct HTTPResponseReader {
+    enum Failure: Error, Equatable {
+        /// What arrived is not an HTTP response; the text says where.
+        case malformed(String)
+        /// The body is longer than the limit.
+        case tooLarge(limit: Int)
+    }
+
+    let bodyLimit: Int
+    let truncating: Bool
+    /// Whether the request was HEAD (the response has headers only).
+    let headOnly: Bool
+
+    init(bodyLimit: Int, truncating: Bool = false, headOnly: Bool = false) {
+        self.bodyLimit = bodyLimit
+        self.truncating = truncating
+        self.headOnly = headOnly
+    }
+
+    private enum Framing {
+        case length(Int)
+        case chunked
+        case untilClose
+    }
+
+    private enum ChunkState {
+        case size
+        case data(remaining: Int)
+        case dataEnd
+        case trailers
+    }
+
+    private var pending = Data()
+    private var status: Int?
+    private var headers: [String: String] = [:]
+    private var framing: Framing?
+    private var chunkState = ChunkState.size
+    private var body = Data()
+    private var truncated = false
+    private(set) var response: HTTPResponse?
+
+    static let headerLimit = 64 * 1024
+
+    /// Takes the next bytes; once the response is complete, `response` is set and later bytes are ignored.
+    mutating func feed(_ bytes: Data) throws(Failure) {
+        guard response == nil else { return }
+        pending.append(bytes)
+        if framing == nil { try readHead() }
+        guard let framing else { return }
+        switch framing {
+        case .length(let length):
+            try takeBody(pending, upTo: length - body.count - droppedBytes)
+            pending.removeAll()
+            if body.count + droppedBytes >= length { complete() }
+        case .chunked:
+            try readChunks()
+        case .untilClose:
+            try takeBody(pending, upTo: Int.max)
+            pending.removeAll()
+        }
+    }
+
+    /// The connection has ended: the response as read, or why it is incomplete.
+    mutating func finish() throws(Failure) -> HTTPResponse {
+        if let response { return response }
+        guard let framing else {
+            throw .malformed(pending.isEmpty ? "no response" : "the headers end early")
+        }
+        switch framing {
+        case .untilClose:
+            complete()
+            return response!
+        case .length(let length):
+            throw .malformed("the body ends after \(body.count + droppedBytes) of \(length) bytes")
+        case .chunked:
+            throw .malformed("the chunked body ends early")
+        }
+    }
+
+    /// Bytes past the limit that a truncating reader skipped.
+    private var droppedBytes = 0
+
+    private mutating func takeBody(_ bytes: Data, upTo count: Int) throws(Failure) {
+        let taken = bytes.prefix(max(0, count))
+        let room = bodyLimit - body.count
+        if taken.count <= room {
+            body.append(taken)
+            return
+        }
+        guard truncating else { throw .tooLarge(limit: bodyLimit) }
+        body.append(taken.prefix(room))
+        droppedBytes += taken.count - room
+        truncated = true
+    }
+
+    private mutating func complete() {
+        response = HTTPResponse(status: status ?? 0, headers: headers, body: body, truncated: truncated)
+    }
+
+    private mutating func readHead() throws(Failure) {
+        while framing == nil {
+            guard let end = pending.firstRange(of: Data("\r\n\r\n".utf8)) else {
+                if pending.count > Self.headerLimit { throw .malformed("the headers pass 64 KB") }
+                return
+            }
+            let head = String(decoding: pending[pending.startIndex..<end.lowerBound], as: UTF8.self)
+            pending = Data(pending[end.upperBound...])
+            let lines = head.components(separatedBy: "\r\n")
+            let fields = lines[0].split(separator: " ", maxSplits: 2)
+            guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), let code = Int(fields[1]),
+                (100..<600).contains(code)
+            else { throw .malformed("the status line is '\(lines[0].prefix(80))'") }
+            var headers: [String: String] = [:]
+            for line in lines.dropFirst() {
+                guard let colon = line.firstIndex(of: ":") else {
+                    throw .malformed("the header line '\(line.prefix(80))' has no colon")
+                }
+                let name = line[..<colon].lowercased()
+                headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            // An interim response (100 Continue) is followed by the real one.
+            if (100..<200).contains(code) { continue }
+            status = code
+            self.headers = headers
+            if headOnly || code == 204 || code == 304 {
+                framing = .length(0)
+            } else if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
+                framing = .chunked
+            } else if let text = headers["content-length"] {
+                guard let length = Int(text), length >= 0 else {
+                    throw .malformed("the Content-Length is '\(text.prefix(40))'")
+                }
+                if length > bodyLimit && !truncating { throw .tooLarge(limit: bodyLimit) }
+                framing = .length(length)
+            } else {
+                framing = .untilClose
+            }
+        }
+        if case .length(0) = framing { complete() }
+    }
+
+    private mutating func readChunks() throws(Failure) {
+        while response == nil {
+            switch chunkState {
+            case .size:
+                guard let line = try takeLine() else { return }
+                let hex = line.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
+                guard !hex.isEmpty, hex.count <= 15, let size = Int(hex, radix: 16) else {
+                    throw .malformed("the chunk size line is '\(line.prefix(40))'")
+                }
+                chunkState = size == 0 ? .trailers : .data(remaining: size)
+            case .data(let remaining):
+                guard !pending.isEmpty else { return }
+                let part = pending.prefix(remaining)
+                try takeBody(part, upTo: part.count)
+                pending = Data(pending.dropFirst(part.count))
+                chunkState = part.count == remaining ? .dataEnd : .data(remaining: remaining - part.count)
+            case .dataEnd:
+                guard let line = try takeLine() else { return }
+                guard line.isEmpty else { throw .malformed("a chunk is followed by '\(line.prefix(40))'") }
+                chunkState = .size
+            case .trailers:
+                guard let line = try takeLine() else { return }
+                if line.isEmpty { complete() }
+            }
+        }
+    }
+
+    /// The next CRLF-ended line of `pending`, taken off it; nil until one has arrived in full.
+    private mutating func takeLine() throws(Failure) -> String? {
+        guard let end = pending.firstRange(of: Data("\r\n".utf8)) else {
+            if pending.count > 8192 { throw .malformed("a chunk line passes 8 KB") }
+            return nil
+        }
+        let line = String(decoding: pending[pending.startIndex..<end.lowerBound], as: UTF8.self)
+        pending = Data(pending[end.upperBound...])
+        return line
+    }
+}

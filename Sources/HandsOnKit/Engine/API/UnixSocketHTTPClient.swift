@@ -1,0 +1,204 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Why a request to the engine's socket got no usable answer.
+public enum EngineAPIError: Error, Equatable, CustomStringConvertible {
+    /// The socket could not be reached (`errno` of `socket`, `connect`, `send` or `recv`).
+    case unreachable(socket: String, errno: Int32)
+    case timedOut(request: String, seconds: Double)
+    case cancelled
+    /// The engine answered with what is not HTTP, or ended early; the reason says where.
+    case malformedResponse(request: String, reason: String)
+    case tooLarge(request: String, limit: Int)
+    /// The engine refused: its status and its own message.
+    case refused(request: String, status: Int, message: String)
+    /// The body is not the JSON the request returns.
+    case unexpectedBody(request: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreachable(let socket, let code):
+            return say("engineAPI.unreachable", ["socket": socket, "reason": String(cString: strerror(code))])
+        case .timedOut(let request, let seconds):
+            return say("engineAPI.timedOut", ["request": request, "seconds": "\(Int(seconds.rounded(.up)))"])
+        case .cancelled:
+            return say("engineAPI.cancelled")
+        case .malformedResponse(let request, let reason):
+            return say("engineAPI.malformedResponse", ["request": request, "reason": reason])
+        case .tooLarge(let request, let limit):
+            return say("engineAPI.tooLarge", ["request": request, "limit": ByteFormatting.decimal(Int64(limit))])
+        case .refused(let request, let status, let message):
+            return say("engineAPI.refused", ["request": request, "status": "\(status)", "message": message])
+        case .unexpectedBody(let request, let reason):
+            return say("engineAPI.unexpectedBody", ["request": request, "reason": reason])
+        }
+    }
+}
+
+/// HTTP/1.1 over a Unix socket, one connection per request (`Connection: close`): how HandsOn speaks the Docker Engine
+/// API on this machine instead of starting a docker CLI process for each question. Each exchange runs on a thread of
+/// its own that sleeps in `poll` (never on the cooperative pool), within the request's timeout, its response bounded.
+struct UnixSocketHTTPClient: Sendable {
+    let socketPath: String
+
+    struct Request: Sendable {
+        var method: String
+        /// The path and query, percent-encoded: `/images/golang:1.19/json`.
+        var target: String
+        var body: Data?
+        var timeout: Double = 30
+        var bodyLimit = 8 << 20
+        /// Keep the first `bodyLimit` bytes of a longer body instead of failing.
+        var truncating = false
+        /// Clean-up work goes on after its task is cancelled (within its timeout).
+        var cancellable = true
+
+        init(_ method: String, _ target: String, body: Data? = nil) {
+            self.method = method
+            self.target = target
+            self.body = body
+        }
+
+        /// `GET /images/x/json`, as errors name the request.
+        var summary: String { "\(method) \(target)" }
+
+        var bytes: Data {
+            var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: handson\r\nConnection: close\r\n"
+            if let body {
+                head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
+            } else if method != "GET" && method != "HEAD" {
+                head += "Content-Length: 0\r\n"
+            }
+            return Data((head + "\r\n").utf8) + (body ?? Data())
+        }
+    }
+
+    /// Sends the request and reads the whole response. Cancelling the task ends the exchange (unless the request is
+    /// not `cancellable`).
+    func send(_ request: Request) async throws(EngineAPIError) -> HTTPResponse {
+        if request.cancellable && Task.isCancelled { throw .cancelled }
+        let stop = StopSwitch()
+        let socketPath = socketPath
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation {
+                (continuation: CheckedContinuation<Result<HTTPResponse, EngineAPIError>, Never>) in
+                // The socket is opened, used and closed on this one thread: nothing of it is shared.
+                let thread = Thread {
+                    continuation.resume(returning: Self.exchange(request, socketPath: socketPath, stop: stop))
+                    stop.close()
+                }
+                thread.stackSize = 256 << 10
+                thread.start()
+            }
+        } onCancel: {
+            if request.cancellable { stop.raise() }
+        }
+        return try result.get()
+    }
+
+    private enum Readiness {
+        case ready
+        case timedOut
+        case stopped
+    }
+
+    /// Waits until `descriptor` is ready for `events`, the deadline passes or the stop switch is raised.
+    private static func wait(
+        _ descriptor: Int32, for events: Int16, until deadline: ContinuousClock.Instant, stop: Int32
+    ) -> Readiness {
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else { return .timedOut }
+            let milliseconds = Int32(min(Double(Int32.max), (remaining.seconds * 1000).rounded(.up)))
+            var descriptors = [
+                pollfd(fd: descriptor, events: events, revents: 0), pollfd(fd: stop, events: Int16(POLLIN), revents: 0),
+            ]
+            let count = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
+            if count < 0 && errno == EINTR { continue }
+            if descriptors[1].revents != 0 { return .stopped }
+            if count > 0 { return .ready }
+        }
+    }
+
+    /// The whole exchange, blocking the calling thread: connect, send, read to the end of the response.
+    static func exchange(_ request: Request, socketPath: String, stop: StopSwitch) -> Result<
+        HTTPResponse, EngineAPIError
+    > {
+        let deadline = ContinuousClock.now + .seconds(request.timeout)
+        let stopDescriptor = request.cancellable ? stop.readEnd : -1
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard descriptor >= 0 else { return .failure(.unreachable(socket: socketPath, errno: errno)) }
+        defer { close(descriptor) }
+        // A Unix socket's connect waits only while the listener's backlog is full; the send timeout bounds that.
+        var sendTimeout = timeval(tv_sec: Int(request.timeout), tv_usec: 0)
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = Array(socketPath.utf8)
+        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            return .failure(.unreachable(socket: socketPath, errno: ENAMETOOLONG))
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path)
+            raw[path.count] = 0
+        }
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard connected == 0 else { return .failure(.unreachable(socket: socketPath, errno: errno)) }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+
+        func waited(_ events: Int32) -> EngineAPIError? {
+            switch wait(descriptor, for: Int16(events), until: deadline, stop: stopDescriptor) {
+            case .ready: return nil
+            case .timedOut: return .timedOut(request: request.summary, seconds: request.timeout)
+            case .stopped: return .cancelled
+            }
+        }
+
+        let outgoing = request.bytes
+        var sent = 0
+        while sent < outgoing.count {
+            if let failure = waited(POLLOUT) { return .failure(failure) }
+            let count = outgoing.withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL))
+            }
+            if count < 0 {
+                if errno == EAGAIN || errno == EINTR { continue }
+                return .failure(.unreachable(socket: socketPath, errno: errno))
+            }
+            sent += count
+        }
+
+        var reader = HTTPResponseReader(
+            bodyLimit: request.bodyLimit, truncating: request.truncating, headOnly: request.method == "HEAD")
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while reader.response == nil {
+            if let failure = waited(POLLIN) { return .failure(failure) }
+            let count = recv(descriptor, &buffer, buffer.count, 0)
+            if count < 0 {
+                if errno == EAGAIN || errno == EINTR { continue }
+                return .failure(.unreachable(socket: socketPath, errno: errno))
+            }
+            do {
+                if count == 0 { return .success(try reader.finish()) }
+                try reader.feed(Data(buffer[0..<count]))
+            } catch {
+                switch error {
+                case .malformed(let reason):
+                    return .failure(.malformedResponse(request: request.summary, reason: reason))
+                case .tooLarge(let limit):
+                    return .failure(.tooLarge(request: request.summary, limit: limit))
+                }
+            }
+        }
+        return .success(reader.response!)
+    }
+}

@@ -1,0 +1,273 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import HandsOnKit
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The Engine API spoken over a Unix socket: responses Docker 26 sent (`Fixtures/engine-api`, captured with
+/// `curl --unix-socket ... -i --raw`), read however their bytes arrive; the client against a socket served here.
+@Suite("The Engine API over a Unix socket")
+struct EngineAPITests {
+    static let fixtures = ListingFixtures.directory + "/../engine-api"
+
+    static func fixture(_ name: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: "\(fixtures)/\(name)"))
+    }
+
+    static func read(_ bytes: Data, splitEvery step: Int, limit: Int = 1 << 20, truncating: Bool = false) throws
+        -> HTTPResponse
+    {
+        var reader = HTTPResponseReader(bodyLimit: limit, truncating: truncating)
+        var offset = 0
+        while offset < bytes.count {
+            try reader.feed(bytes[offset..<min(offset + step, bytes.count)])
+            offset += step
+        }
+        return try reader.finish()
+    }
+
+    @Test(arguments: ["response-404.http", "response-logs.http", "response-build-cache.http"])
+    func aResponseReadsTheSameHoweverItsBytesArrive(_ name: String) throws {
+        let bytes = try Self.fixture(name)
+        let whole = try Self.read(bytes, splitEvery: bytes.count)
+        for step in [1, 2, 3, 7, 64] {
+            #expect(try Self.read(bytes, splitEvery: step) == whole, "\(name) in pieces of \(step)")
+        }
+        #expect(whole.headers["api-version"] == "1.45")
+    }
+
+    @Test func aRefusalCarriesTheEnginesOwnMessage() throws {
+        let response = try Self.read(try Self.fixture("response-404.http"), splitEvery: 1 << 20)
+        #expect(response.status == 404 && !response.succeeded)
+        #expect(DockerEngineAPI.message(of: response) == "No such image: nope:latest")
+    }
+
+    @Test func aChunkedLogStreamIsDechunkedAndSplitIntoItsTwoStreams() throws {
+        let response = try Self.read(try Self.fixture("response-logs.http"), splitEvery: 5)
+        #expect(response.headers["transfer-encoding"] == "chunked")
+        let streams = LogStreams.split(response.body)
+        #expect(String(decoding: streams.stdout, as: UTF8.self) == "out one\nout two\n")
+        #expect(String(decoding: streams.stderr, as: UTF8.self) == "err one\n")
+        // A stream cut inside a frame keeps the part that came.
+        let cut = try Self.read(try Self.fixture("response-logs.http"), splitEvery: 5, limit: 27, truncating: true)
+        #expect(cut.truncated && cut.body.count == 27)
+        #expect(String(decoding: LogStreams.split(cut.body).stderr, as: UTF8.self) == "err one\n")
+        #expect(String(decoding: LogStreams.split(cut.body).stdout, as: UTF8.self) == "out")
+        // A container with a terminal sends its bytes as they are.
+        #expect(LogStreams.split(Data("plain text\n".utf8)).stdout == Data("plain text\n".utf8))
+    }
+
+    @Test func aBodyPastItsLimitIsAnErrorUnlessCutIsAsked() throws {
+        let bytes = try Self.fixture("response-build-cache.http")
+        #expect(throws: HTTPResponseReader.Failure.tooLarge(limit: 100)) {
+            try Self.read(bytes, splitEvery: 50, limit: 100)
+        }
+        let cut = try Self.read(bytes, splitEvery: 50, limit: 100, truncating: true)
+        #expect(cut.truncated && cut.body.count == 100)
+        let chunked = try Self.fixture("response-logs.http")
+        #expect(throws: HTTPResponseReader.Failure.tooLarge(limit: 10)) {
+            try Self.read(chunked, splitEvery: 3, limit: 10)
+        }
+    }
+
+    @Test func whatIsNotAnHTTPResponseIsNamedNeverACrash() {
+        let cases: [(String, String)] = [
+            ("SSH-2.0-OpenSSH_9.2\r\n\r\n", "the status line is 'SSH-2.0-OpenSSH_9.2'"),
+            ("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "the header line 'no colon here' has no colon"),
+            ("HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n", "the Content-Length is '-4'"),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "the chunk size line is 'zz'"),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", "a chunk is followed by 'X'"),
+            ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "the body ends after 3 of 10 bytes"),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", "the chunked body ends early"),
+            ("HTTP/1.1 200 OK\r\nContent-", "the headers end early"),
+            ("", "no response"),
+        ]
+        for (text, reason) in cases {
+            #expect(throws: HTTPResponseReader.Failure.malformed(reason), "\(text.debugDescription)") {
+                try Self.read(Data(text.utf8), splitEvery: 4)
+            }
+        }
+        var endless = HTTPResponseReader(bodyLimit: 100)
+        #expect(throws: HTTPResponseReader.Failure.malformed("the headers pass 64 KB")) {
+            try endless.feed(Data(repeating: UInt8(ascii: "a"), count: 70_000))
+        }
+    }
+
+    @Test func anInterimResponseIsSkippedAndABodyWithoutLengthEndsWithTheConnection() throws {
+        let text = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end"
+        let response = try Self.read(Data(text.utf8), splitEvery: 6)
+        #expect(response.status == 200 && String(decoding: response.body, as: UTF8.self) == "to the end")
+        let empty = try Self.read(Data("HTTP/1.1 204 No Content\r\n\r\n".utf8), splitEvery: 3)
+        #expect(empty.status == 204 && empty.body.isEmpty)
+    }
+
+    @Test func anImageReadsAlikeFromTheAPIAndFromTheCLIsInspectLine() throws {
+        let image = try JSONDecoder().decode(
+            InspectedImage.self, from: try Self.fixture("image-golang-overlay2.json"))
+        #expect(image.id == "sha256:f375e6bf1c4d47b46f3c1443a038606be0128662a7ab073360093ed194c8fc5b")
+        #expect(image.repoTags == ["golang:1.19"] && image.size == 888_355_555 && image.user == "")
+        #expect(image.labels?["org.handson.stand-in.for"] == "golang:1.19")
+        #expect(image.graphDriver?.name == "overlay2" && image.layers?.count == 1)
+        let upper = try #require(image.graphDriver?.data?["UpperDir"])
+        let line =
+            "\(image.id)\t{\"Data\":{\"UpperDir\":\"\(upper)\"},\"Name\":\"overlay2\"}\t"
+            + "[\"\(image.layers?[0] ?? "")\"]\t[\"golang:1.19\"]"
+        let fromLine = InspectedImage(inspectLine: line)
+        #expect(fromLine.id == image.id && fromLine.layers == image.layers && fromLine.repoTags == image.repoTags)
+        #expect(fromLine.graphDriver?.data?["UpperDir"] == upper)
+        #expect(
+            LayersOnDisk.bases(images: [fromLine], among: ["docker.io/library/golang:1.19"]).map(\.name) == [
+                "docker.io/library/golang:1.19"
+            ])
+    }
+
+    @Test func theListingsSizeIsWrittenAsTheCLIWritesIt() throws {
+        let rows = try JSONDecoder().decode([ListedImage].self, from: try Self.fixture("images-busybox-overlay2.json"))
+        #expect(rows.map { $0.repoTags ?? [] } == [["busybox:1.36"], ["busybox:latest"]])
+        // `docker image ls busybox` printed 1.98MB for both rows when the fixture was captured.
+        #expect(rows.map { ByteFormatting.decimal($0.size) } == ["1.98MB", "1.98MB"])
+    }
+
+    // MARK: - The client against a socket served by the test
+
+    @Test func aRequestIsSentWholeAndItsAnswerRead() async throws {
+        let server = try CannedSocketServer(responses: [try Self.fixture("response-build-cache.http")])
+        defer { server.close() }
+        let api = DockerEngineAPI(socketPath: server.path)
+        let ids = try await api.buildCacheIDs()
+        let listed = ContainerEngine.buildCacheIDs(
+            inVerboseListing: String(decoding: try Self.fixture("buildx-du-verbose.txt"), as: UTF8.self))
+        #expect(ids == listed && ids.count == 4, "the API's records are those `docker buildx du` lists")
+        let request = try #require(server.requests.first)
+        #expect(request.hasPrefix("GET /system/df?type=build-cache HTTP/1.1\r\n"))
+        #expect(request.contains("\r\nConnection: close\r\n") && request.contains("\r\nHost: docker\r\n"))
+    }
+
+    @Test func namesAndFiltersAreEscapedInTheRequest() async throws {
+        let server = try CannedSocketServer(responses: [
+            Data("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n[]".utf8),
+            Data("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".utf8),
+        ])
+        defer { server.close() }
+        let api = DockerEngineAPI(socketPath: server.path)
+        #expect(try await api.containerIDs(labelled: "org.handson.run=a b&c").isEmpty)
+        #expect(try await api.image("localhost:5000/team/app:v1 #x") == nil)
+        #expect(
+            server.requests.first?.hasPrefix(
+                "GET /containers/json?all=1&filters=%7B%22label%22:%5B%22org.handson.run%3Da%20b%26c%22%5D%7D ")
+                == true, "\(server.requests)")
+        #expect(server.requests.last?.hasPrefix("GET /images/localhost:5000/team/app:v1%20%23x/json ") == true)
+    }
+
+    @Test func anEngineThatDoesNotAnswerTimesOutAndACancelledRequestEnds() async throws {
+        let server = try CannedSocketServer(responses: [nil, nil])
+        defer { server.close() }
+        let client = UnixSocketHTTPClient(socketPath: server.path)
+        var request = UnixSocketHTTPClient.Request("GET", "/info")
+        request.timeout = 0.3
+        let started = ContinuousClock.now
+        await #expect(throws: EngineAPIError.timedOut(request: "GET /info", seconds: 0.3)) {
+            try await client.send(request)
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        request.timeout = 60
+        let waiting = Task { try await client.send(request) }
+        try await Task.sleep(for: .milliseconds(100))
+        waiting.cancel()
+        await #expect(throws: EngineAPIError.cancelled) { try await waiting.value }
+    }
+
+    @Test func aMissingSocketIsUnreachableAndNamed() async {
+        let client = UnixSocketHTTPClient(socketPath: "/nonexistent/handson/docker.sock")
+        await #expect(throws: EngineAPIError.unreachable(socket: "/nonexistent/handson/docker.sock", errno: ENOENT)) {
+            try await client.send(.init("GET", "/info"))
+        }
+        let error = EngineAPIError.unreachable(socket: "/nonexistent/handson/docker.sock", errno: ENOENT)
+        #expect(error.description.contains("/nonexistent/handson/docker.sock"))
+    }
+
+    @Test func theAPIIsSpokenOnlyToTheDaemonDockerInfoNamed() async throws {
+        let info = Data(#"{"ID":"7522e1fc-adb0","Name":"x"}"#.utf8)
+        let response = Data("HTTP/1.1 200 OK\r\nContent-Length: \(info.count)\r\n\r\n".utf8) + info
+        let server = try CannedSocketServer(responses: [response, response])
+        defer { server.close() }
+        func engine(daemonID: String?) async -> ContainerEngine {
+            let runner = FakeProcessRunner()
+            runner.on(
+                ["docker", "info"],
+                stdout: "28.2.2|26.1.5|overlay2|[]|buildx=/x|cgroupfs|2|[]|/var/lib/docker|\(daemonID ?? "")")
+            let engine = ContainerEngine(
+                kind: .docker, runner: runner, environment: ["DOCKER_HOST": "unix://\(server.path)"])
+            _ = await engine.probe()
+            return engine
+        }
+        #expect(await engine(daemonID: "7522e1fc-adb0").engineAPI() != nil)
+        #expect(await engine(daemonID: "another-daemon").engineAPI() == nil, "another daemon behind the socket")
+        #expect(await engine(daemonID: nil).engineAPI() == nil, "no id known: the CLI")
+        #expect(server.requests.count == 2, "a daemon without an id is not asked")
+    }
+}
+
+/// A Unix socket served on a thread of its own: each connection gets the next canned response (its request read
+/// first), or, for nil, none at all until the server closes.
+final class CannedSocketServer: Sendable {
+    let path: String
+    private let listener: Int32
+    private let received = Mutex<[String]>([])
+    private let closed = Mutex(false)
+
+    var requests: [String] { received.withLock { $0 } }
+
+    init(responses: [Data?]) throws {
+        path = NSTemporaryDirectory() + "handson-api-\(UUID().uuidString.prefix(8)).sock"
+        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
+        let listening = listener
+        Thread { [self] in
+            var held: [Int32] = []
+            for response in responses {
+                let connection = accept(listening, nil, nil)
+                guard connection >= 0 else { break }
+                var request = Data()
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                while request.firstRange(of: Data("\r\n\r\n".utf8)) == nil {
+                    let count = recv(connection, &buffer, buffer.count, 0)
+                    guard count > 0 else { break }
+                    request.append(contentsOf: buffer[0..<count])
+                }
+                received.withLock { $0.append(String(decoding: request, as: UTF8.self)) }
+                if let response {
+                    _ = response.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    Glibc.close(connection)
+                } else {
+                    held.append(connection)
+                }
+            }
+            while !closed.withLock({ $0 }) { usleep(20_000) }
+            for connection in held { Glibc.close(connection) }
+        }.start()
+    }
+
+    func close() {
+        closed.withLock { $0 = true }
+        shutdown(listener, Int32(SHUT_RDWR))
+        Glibc.close(listener)
+        unlink(path)
+    }
+}
