@@ -378,10 +378,20 @@ def bench_size(rounds, work):
     real_docker = shutil.which("docker")
     if not os.path.exists(f"{traced_bin}/docker"):
         os.symlink(f"{ROOT}/bench/reference/trace-docker.sh", f"{traced_bin}/docker")
-    added, grades, processes = [], [], []
+    added, grades, processes, cli_processes = [], [], [], []
     for round_number in range(rounds):
-        log = f"{work}/trace-{round_number}.log"
+        # Which processes a grade starts, as it runs: its docker CLI calls (the rest goes over the engine's socket).
+        log = f"{work}/trace-api-{round_number}.log"
         env = dict(ENV, PATH=f"{traced_bin}:{ENV['PATH']}", HANDSON_TRACE_LOG=log, HANDSON_REAL_DOCKER=real_docker)
+        result = subprocess.run([HANDSON, "grade", "--chapter", "ictsc-diet", answer, "--json"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if result.returncode != 0 or json.loads(result.stdout)["score"] != 100:
+            raise SystemExit(f"bench: the traced grade failed: {result.stdout[-600:]}{result.stderr[-600:]}")
+        processes.append(len(open(log).read().splitlines()) if os.path.exists(log) else 0)
+        # When the measurement ends: with the Engine API off, every engine call is a traced CLI process.
+        log = f"{work}/trace-{round_number}.log"
+        env = dict(ENV, PATH=f"{traced_bin}:{ENV['PATH']}", HANDSON_TRACE_LOG=log, HANDSON_REAL_DOCKER=real_docker,
+                   HANDSON_ENGINE_API="0")
         start = time.time()
         result = subprocess.run([HANDSON, "grade", "--chapter", "ictsc-diet", answer, "--json"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -393,12 +403,15 @@ def bench_size(rounds, work):
                      if "image save" in args or ".RootFS.Layers" in args or "image ls --format {{.Size}}" in args
                      or "inspect --format {{.Id}}" in args]
         gates = [float(end) for _, end, args in calls if args.startswith("run ") or args.startswith("rm -f handson-")]
-        added.append(max(0.0, max(measuring) - max(gates)) if measuring and gates else 0.0)
-        processes.append(len(calls))
+        if not measuring or not gates:
+            raise SystemExit(f"bench: the traced grade made no measuring or no gate call: {calls}")
+        added.append(max(0.0, max(measuring) - max(gates)))
+        cli_processes.append(len(calls))
     rows.append(Row("size measurement added to a contest grade", "time after gates", added, "handson grade", grades,
                     goal=0.05, note="the measurement runs beside the gates; this is how long the grade waited for it after them"))
-    print(f"engine CLI processes a grade starts: {statistics.median(processes):g} "
-          f"(docker calls traced in {len(processes)} grades)")
+    print(f"engine CLI processes a grade starts: {statistics.median(processes):g} with the Engine API, "
+          f"{statistics.median(cli_processes):g} without (docker calls traced in {len(processes)} grades each; "
+          f"builds run the buildx plugin on its own)")
     return rows
 
 

@@ -22,7 +22,8 @@ extension GradingOnTheEngine {
         static func pair(_ environment: [String: String]) async throws -> (api: ContainerEngine, cli: ContainerEngine) {
             let api = ContainerEngine(kind: .docker, runner: EndToEnd.runner, environment: environment)
             let cli = ContainerEngine(
-                kind: .docker, runner: EndToEnd.runner, environment: environment.merging(["HANDSON_ENGINE_API": "0"]) {
+                kind: .docker, runner: EndToEnd.runner,
+                environment: environment.merging(["HANDSON_ENGINE_API": "0"]) {
                     _, new in new
                 })
             for engine in [api, cli] {
@@ -57,8 +58,10 @@ extension GradingOnTheEngine {
                         (try? await api.imageLabels(image)) == (try? await cli.imageLabels(image)), "\(name) \(image)")
                     #expect((try? await api.imageUser(image)) == (try? await cli.imageUser(image)), "\(name) \(image)")
                 }
-                let fromAPI = try await api.measureImage("golang:1.19", baseCandidates: ["busybox:1.36", "golang:1.19"])
-                let fromCLI = try await cli.measureImage("golang:1.19", baseCandidates: ["busybox:1.36", "golang:1.19"])
+                let fromAPI = try await api.measureImage(
+                    "golang:1.19", baseCandidates: ["busybox:1.36", "golang:1.19"])
+                let fromCLI = try await cli.measureImage(
+                    "golang:1.19", baseCandidates: ["busybox:1.36", "golang:1.19"])
                 #expect(fromAPI.sizeBytes == fromCLI.sizeBytes && fromAPI.diffIDs == fromCLI.diffIDs, "\(name)")
                 #expect(fromAPI.baseImage == "golang:1.19" && fromCLI.baseImage == "golang:1.19", "\(name)")
                 #expect(fromAPI.layers.map(\.instruction) == fromCLI.layers.map(\.instruction), "\(name)")

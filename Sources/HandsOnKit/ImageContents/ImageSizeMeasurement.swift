@@ -221,7 +221,16 @@ extension ContainerEngine {
         if source == .any, let known = sizeCache.lookUp(id) { return known }
         let measurement: ImageSizeMeasurement
         switch (source, onDisk) {
-        case (.any, let layers?), (.folders, let layers?):
+        case (.any, let layers?):
+            // Another image of the same layers and history (a copy of the same answer, labelled for its own grade)
+            // measures the same.
+            if let known = sizeCache.lookUp(content: layers.contentKey) {
+                measurement = known
+            } else {
+                measurement = ImageSizeMeasurement(image: try layers.read(known: sizeCache.layers))
+                sizeCache.store(measurement, content: layers.contentKey)
+            }
+        case (.folders, let layers?):
             measurement = ImageSizeMeasurement(image: try layers.read(known: sizeCache.layers))
         case (.folders, nil):
             throw EngineError.unexpectedOutput(say("imageSize.layersNotOnThisMachine", ["image": reference]))
@@ -277,6 +286,19 @@ public final class MeasuredSizeCache: Sendable {
         else { return nil }
         memory.withLock { $0[id] = stored }
         return stored
+    }
+
+    /// Measurements by what they depend on (`LayersOnDisk.contentKey`), for this process: the images of one answer
+    /// graded for several teams differ in their labels only.
+    private let byContent = Mutex<[String: ImageSizeMeasurement]>([:])
+
+    func lookUp(content key: String) -> ImageSizeMeasurement? { byContent.withLock { $0[key] } }
+
+    func store(_ measurement: ImageSizeMeasurement, content key: String) {
+        byContent.withLock { known in
+            if known.count >= 64 { known.removeAll() }
+            known[key] = measurement
+        }
     }
 
     func store(_ measurement: ImageSizeMeasurement, for id: String) {

@@ -101,6 +101,15 @@ struct LayersOnDisk: Sendable {
     let folders: [String]
     let config: ImageConfig
 
+    /// All a measurement depends on: the layers (their diff ids are digests of their contents) and the history that
+    /// names their instructions. Labels, tags and the image id are not in it.
+    var contentKey: String {
+        let history = (config.history ?? []).map { entry in
+            "\(entry.created_by ?? "")\u{1}\(entry.comment ?? "")\u{1}\(entry.empty_layer == true)"
+        }
+        return (config.rootfs?.diff_ids ?? []).joined(separator: ",") + "\u{2}" + history.joined(separator: "\u{2}")
+    }
+
     /// The inspect format that gives, on one line, the id, the graph driver, the layers' diff ids, the tags and
     /// (Podman) the history: what `InspectedImage(inspectLine:)` reads.
     static func inspectFormat(for kind: EngineKind) -> String {

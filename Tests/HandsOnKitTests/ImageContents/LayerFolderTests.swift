@@ -73,3 +73,38 @@ struct LayerFolderTests {
         return value.withCString { bytes in call(path, name, bytes, value.utf8.count, 0) }
     }
 }
+
+/// A measurement is remembered by what it depends on, so copies of one answer (their images differ in labels only)
+/// are measured once in a process; an image whose layers or history differ is never given another's measurement.
+@Suite("Measurements remembered by their layers and history")
+struct MeasurementByContentTests {
+    @Test func onlyAnImageOfTheSameLayersAndHistoryGetsTheRememberedMeasurement() async throws {
+        let folder = NSTemporaryDirectory() + "handson-content-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for (layer, bytes) in [("l1", 5000), ("l2", 7000)] {
+            try FileManager.default.createDirectory(
+                atPath: "\(folder)/\(layer)/diff", withIntermediateDirectories: true)
+            try Data(count: bytes).write(to: URL(fileURLWithPath: "\(folder)/\(layer)/diff/app"))
+        }
+        let runner = FakeProcessRunner()
+        runner.on(["podman", "image", "inspect"]) { request in
+            let reference = request.arguments[4]
+            let history = reference == "other-history" ? "COPY app /elsewhere" : "COPY app /app"
+            let (layer, diffID) = reference == "other-layer" ? ("l2", "sha256:2") : ("l1", "sha256:1")
+            let id = "sha256:" + String(repeating: "\(reference.count % 10)", count: 64)
+            let line =
+                "\(id)\t{\"Data\":{\"UpperDir\":\"\(folder)/\(layer)/diff\"},\"Name\":\"overlay\"}\t[\"\(diffID)\"]\t[]\t"
+                + "[{\"created_by\":\"\(history)\"}]\n"
+            return (0, line, "")
+        }
+        let engine = ContainerEngine(kind: .podman, runner: runner, environment: [:])
+        let first = try await engine.measureImage("first")
+        #expect(first.sizeBytes == 5000 && first.layers.map(\.instruction) == ["COPY app /app"])
+        let copy = try await engine.measureImage("copy")
+        #expect(copy.sizeBytes == 5000 && copy.layers.map(\.instruction) == ["COPY app /app"])
+        let otherHistory = try await engine.measureImage("other-history")
+        #expect(otherHistory.layers.map(\.instruction) == ["COPY app /elsewhere"])
+        let otherLayer = try await engine.measureImage("other-layer")
+        #expect(otherLayer.sizeBytes == 7000 && otherLayer.diffIDs == ["sha256:2"])
+    }
+}

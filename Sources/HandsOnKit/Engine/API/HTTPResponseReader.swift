@@ -84,8 +84,7 @@ struct HTTPResponseReader {
         }
         switch framing {
         case .untilClose:
-            complete()
-            return response!
+            return complete()
         case .length(let length):
             throw .malformed("the body ends after \(body.count + droppedBytes) of \(length) bytes")
         case .chunked:
@@ -109,8 +108,11 @@ struct HTTPResponseReader {
         truncated = true
     }
 
-    private mutating func complete() {
-        response = HTTPResponse(status: status ?? 0, headers: headers, body: body, truncated: truncated)
+    @discardableResult
+    private mutating func complete() -> HTTPResponse {
+        let whole = HTTPResponse(status: status ?? 0, headers: headers, body: body, truncated: truncated)
+        response = whole
+        return whole
     }
 
     private mutating func readHead() throws(Failure) {

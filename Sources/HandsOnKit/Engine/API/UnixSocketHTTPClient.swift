@@ -180,7 +180,8 @@ struct UnixSocketHTTPClient: Sendable {
         var reader = HTTPResponseReader(
             bodyLimit: request.bodyLimit, truncating: request.truncating, headOnly: request.method == "HEAD")
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        while reader.response == nil {
+        while true {
+            if let response = reader.response { return .success(response) }
             if let failure = waited(POLLIN) { return .failure(failure) }
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count < 0 {
@@ -199,6 +200,5 @@ struct UnixSocketHTTPClient: Sendable {
                 }
             }
         }
-        return .success(reader.response!)
     }
 }
