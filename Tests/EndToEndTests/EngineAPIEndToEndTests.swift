@@ -138,5 +138,96 @@ extension GradingOnTheEngine {
                 await api.removeImages([tag])
             }
         }
+
+        @Test func aContainerRunsToItsEndAsDockerRunRunsIt() async throws {
+            for (name, environment) in Self.settings {
+                let (api, cli) = try await Self.pair(environment)
+                _ = try await EndToEnd.prepareLab(on: api)
+                let token = UUID().uuidString.prefix(8).lowercased()
+                func request(_ image: String, _ command: [String], network: ContainerRunRequest.Network = .none)
+                    -> ContainerRunRequest
+                {
+                    ContainerRunRequest(
+                        image: image, name: "handson-e2e-run-\(token)", command: command,
+                        labels: ["org.handson.e2e-api": String(token)], network: network, cpuset: "0")
+                }
+                /// The run both ways; each container's host configuration as the engine records it while the container is
+                /// there (`absent` once the CLI's `--rm` has removed it).
+                func both(_ run: ContainerRunRequest, input: String? = nil, timeout: Double = 60) async throws -> (
+                    api: ProcessResult, cli: ProcessResult, hosts: [[String: String]]
+                ) {
+                    var results: [ProcessResult] = []
+                    var hosts: [[String: String]] = []
+                    for (engine, suffix) in [(api, "api"), (cli, "cli")] {
+                        var named = run
+                        named.name += "-\(suffix)"
+                        results.append(
+                            try await engine.runToEnd(
+                                named, input: input.map { Data($0.utf8) }, timeout: timeout, outputLimit: 64 * 1024))
+                        let inspected = try await docker(
+                            environment, ["container", "inspect", "--format", "{{json .HostConfig}}", named.name])
+                        let object =
+                            (try? JSONSerialization.jsonObject(with: Data(inspected.stdout.utf8))) as? [String: Any]
+                        let fields = [
+                            "Memory", "MemorySwap", "PidsLimit", "NanoCpus", "CapDrop", "SecurityOpt", "LogConfig",
+                            "NetworkMode", "CpusetCpus", "Privileged", "ReadonlyRootfs",
+                        ]
+                        func written(_ value: Any?) -> String {
+                            guard let value,
+                                let data = try? JSONSerialization.data(
+                                    withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
+                            else { return "absent" }
+                            return String(decoding: data, as: UTF8.self)
+                        }
+                        hosts.append(Dictionary(uniqueKeysWithValues: fields.map { ($0, written(object?[$0])) }))
+                        await engine.removeContainers([named.name])
+                    }
+                    return (results[0], results[1], hosts)
+                }
+
+                let echo = try await both(
+                    request("busybox:1.36", ["sh", "-c", "cat; echo err >&2; exit 3"]), input: "hi\n")
+                for result in [echo.api, echo.cli] {
+                    #expect(result.termination == .exited(3) && !result.timedOut, "\(name): \(result.failureSummary)")
+                    #expect(
+                        result.stdout == "hi\n" && result.stderr == "err\n",
+                        "\(name): \(result.stdout) \(result.stderr)")
+                }
+
+                // The limits, seen from inside and in the engine's record of each container, are the same.
+                let script =
+                    "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max "
+                    + "/sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max "
+                    + "/sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpuset.cpus.effective 2>/dev/null; "
+                    + "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; ls /sys/class/net"
+                let limits = try await both(request("busybox:1.36", ["sh", "-c", script]))
+                #expect(limits.api.stdout == limits.cli.stdout, "\(name): \(limits.api.stdout) | \(limits.cli.stdout)")
+                #expect(limits.api.stdout.contains("268435456") && limits.api.stdout.contains("128"), "\(name)")
+                #expect(limits.api.stdout.contains("NoNewPrivs:\t1") && !limits.api.stdout.contains("eth0"), "\(name)")
+                let bridged = try await both(request("busybox:1.36", ["ls", "/sys/class/net"], network: .standard))
+                #expect(bridged.api.stdout == bridged.cli.stdout && bridged.api.stdout.contains("eth0"), "\(name)")
+
+                // Past the memory limit, past the timeout, no such image, no such command: ended alike.
+                let hog = try await both(
+                    request("busybox:1.36", ["sh", "-c", "head -c 600m /dev/zero | tail > /dev/null"]))
+                #expect(hog.api.termination == .exited(137) && hog.cli.termination == .exited(137), "\(name)")
+                let slow = try await both(request("busybox:1.36", ["sleep", "30"]), timeout: 2)
+                #expect(slow.api.timedOut && slow.cli.timedOut, "\(name)")
+                // Still running then (the CLI's `--rm` removes a container only once it has ended): the engine's
+                // record of both.
+                #expect(slow.hosts[0] == slow.hosts[1], "\(name): \(slow.hosts)")
+                #expect(slow.hosts[0]["Memory"] == "268435456", "\(name)")
+                let missing = try await both(request("handson-absent:nope", []))
+                #expect(missing.api.termination == .exited(125) && missing.cli.termination == .exited(125), "\(name)")
+                #expect(ContainerEngine.saysNoSuchImage(missing.api.stderr), "\(name): \(missing.api.stderr)")
+                let noCommand = try await both(request("busybox:1.36", ["/no/such/command"]))
+                #expect(
+                    noCommand.api.termination == .exited(127) && noCommand.cli.termination == .exited(127),
+                    "\(name): \(noCommand.api.stderr) | \(noCommand.cli.stderr)")
+                let left = try await docker(
+                    environment, ["ps", "-a", "-q", "--filter", "label=org.handson.e2e-api=\(token)"])
+                #expect(left.stdout.isEmpty, "\(name): containers left")
+            }
+        }
     }
 }

@@ -96,8 +96,10 @@ public struct CheckContext: Sendable {
     public let runTimeout: Double
     /// Labels on every container a check starts, so they can be found and removed.
     public let containerLabels: [String: String]
-    /// More `run` options for every container a check starts (`--cpuset-cpus` when a grade is pinned to CPUs).
-    public var runArguments: [String] = []
+    /// The CPUs every container a check starts may use, when a grade is pinned to CPUs.
+    public var cpuset: String?
+    /// More `run` options for every container a check starts: `--cpuset-cpus` when a grade is pinned.
+    public var runArguments: [String] { cpuset.map { ["--cpuset-cpus", $0] } ?? [] }
     /// Set when the files to check are on the engine's machine, not here (a team's machine graded over its engine).
     public var filesOnEngine: FilesOnEngine?
 

@@ -4,30 +4,19 @@ import Foundation
 struct CommandOutputCheck {
     let expectation: CommandExpectation
 
-    /// Limits on every container started from an answer: memory, processes, CPU, no privileges, and a log the engine
-    /// keeps to 1 MB however much the container prints.
-    static let limits = [
-        "--memory", "256m", "--pids-limit", "128", "--cpus", "1", "--cap-drop", "ALL",
-        "--security-opt", "no-new-privileges", "--log-opt", "max-size=1m",
-    ]
+    /// Limits on every container started from an answer (`ContainerLimits.answer`), as `run` flags.
+    static let limits = ContainerLimits.answer.arguments
 
     func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(expectation.image)
         let name = "handson-check-\(UUID().uuidString.prefix(12).lowercased())"
-        var arguments = ["run", "--rm", "-i", "--pull", "never", "--name", name] + Self.limits + context.runArguments
-        if expectation.hostNetwork {
-            arguments += ["--network", "host"]
-        } else if !expectation.network {
-            arguments += ["--network", "none"]
-        }
-        for (key, value) in context.containerLabels.sorted(by: { $0.key < $1.key }) {
-            arguments += ["--label", "\(key)=\(value)"]
-        }
-        arguments += [image] + expectation.arguments
+        var request = ContainerRunRequest(
+            image: image, name: name, command: expectation.arguments, labels: context.containerLabels,
+            network: expectation.hostNetwork ? .host : expectation.network ? .standard : .none)
+        request.cpuset = context.cpuset
         let result = try await withCleanUp {
-            try await context.engine.execute(
-                arguments, timeout: context.runTimeout,
-                input: expectation.stdin.map { .bytes(Data($0.utf8)) } ?? .none,
+            try await context.engine.runToEnd(
+                request, input: expectation.stdin.map { Data($0.utf8) }, timeout: context.runTimeout,
                 outputLimit: 64 * 1024)
         } cleanUp: {
             await context.engine.removeContainers([name])

@@ -113,3 +113,148 @@ extension ContainerEngine {
         _ = await cleanUp(["rm", "-f"] + names, timeout: 60)
     }
 }
+
+/// The limits every container started from an answer runs under: memory, processes, CPU, no capabilities, no
+/// setuid gains, and a log the engine keeps to 1 MB however much the container prints. The CLI's flags and the
+/// Engine API's host configuration are both written from here, so the two ways of running hold the same limits.
+public struct ContainerLimits: Sendable, Equatable {
+    public var memoryBytes: Int64 = 256 << 20
+    public var processes = 128
+    public var cpus = 1
+    public var logMaxSize = "1m"
+
+    public static let answer = ContainerLimits()
+
+    /// As `docker run` flags.
+    public var arguments: [String] {
+        [
+            "--memory", "\(memoryBytes >> 20)m", "--pids-limit", "\(processes)", "--cpus", "\(cpus)", "--cap-drop",
+            "ALL",
+            "--security-opt", "no-new-privileges", "--log-opt", "max-size=\(logMaxSize)",
+        ]
+    }
+
+    /// As the Engine API's `HostConfig` fields. Memory and swap: the engine doubles `Memory` for swap when
+    /// `MemorySwap` is 0, for the CLI's flags as for this.
+    var hostConfiguration: [String: Any] {
+        [
+            "Memory": memoryBytes, "PidsLimit": processes, "NanoCpus": Int64(cpus) * 1_000_000_000,
+            "CapDrop": ["ALL"], "SecurityOpt": ["no-new-privileges"],
+            "LogConfig": ["Type": "", "Config": ["max-size": logMaxSize]] as [String: Any],
+        ]
+    }
+}
+
+/// One container run from start to end with its input (`docker run --rm -i`), limited.
+public struct ContainerRunRequest: Sendable {
+    public enum Network: Sendable {
+        /// The engine's default network.
+        case standard
+        case none
+        case host
+    }
+
+    public var image: String
+    public var name: String
+    public var command: [String]
+    public var labels: [String: String]
+    public var network: Network
+    public var limits = ContainerLimits.answer
+    /// The CPUs its processes may use (`--cpuset-cpus`), when a grade is pinned.
+    public var cpuset: String?
+
+    public init(
+        image: String, name: String, command: [String], labels: [String: String], network: Network,
+        cpuset: String? = nil
+    ) {
+        self.image = image
+        self.name = name
+        self.command = command
+        self.labels = labels
+        self.network = network
+        self.cpuset = cpuset
+    }
+
+    /// As `docker run` arguments.
+    var arguments: [String] {
+        var arguments = ["run", "--rm", "-i", "--pull", "never", "--name", name] + limits.arguments
+        if let cpuset { arguments += ["--cpuset-cpus", cpuset] }
+        switch network {
+        case .standard: break
+        case .none: arguments += ["--network", "none"]
+        case .host: arguments += ["--network", "host"]
+        }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
+        return arguments + [image] + command
+    }
+
+    /// As the body of the Engine API's `POST /containers/create`: what those arguments make.
+    var configuration: Data {
+        var host = limits.hostConfiguration
+        switch network {
+        case .standard: host["NetworkMode"] = "default"
+        case .none: host["NetworkMode"] = "none"
+        case .host: host["NetworkMode"] = "host"
+        }
+        if let cpuset { host["CpusetCpus"] = cpuset }
+        var body: [String: Any] = [
+            "Image": image, "Labels": labels, "AttachStdin": true, "AttachStdout": true, "AttachStderr": true,
+            "OpenStdin": true, "StdinOnce": true, "Tty": false, "HostConfig": host,
+        ]
+        if !command.isEmpty { body["Cmd"] = command }
+        return (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+    }
+}
+
+extension ContainerEngine {
+    /// Runs a container to its end with `input` on its standard input, as `docker run --rm -i` does, and returns how
+    /// it ended and what it printed (each stream capped at `outputLimit`), as a process's result. Through the Engine
+    /// API where it is spoken here (no docker process), else the CLI. The container is removed by the caller, by name.
+    public func runToEnd(_ run: ContainerRunRequest, input: Data?, timeout: Double, outputLimit: Int) async throws
+        -> ProcessResult
+    {
+        let command = [kind.rawValue] + run.arguments
+        if let api = await engineAPI() {
+            let started = ContinuousClock.now
+            let attached = AttachedRun(
+                socketPath: api.client.socketPath, name: run.name, configuration: run.configuration,
+                input: input ?? Data(), timeout: timeout, outputLimit: outputLimit, cancellable: true)
+            do {
+                switch try await attached.run() {
+                case .noSuchImage(let message), .notStarted(let message):
+                    // As the CLI ends then: its exit code for the engine's refusal, the engine's words on stderr.
+                    return ProcessResult(
+                        command: command, termination: .exited(Self.runExitCode(refusal: message)),
+                        standardOutput: .of(""), standardError: .of("docker: Error response from daemon: \(message)\n"),
+                        durationSeconds: (ContinuousClock.now - started).seconds)
+                case .ended(let exitCode, let timedOut, let cancelled, let stdout, let stderr):
+                    if cancelled { throw CancellationError() }
+                    return ProcessResult(
+                        command: command, termination: exitCode.map { .exited($0) } ?? .signaled(SIGKILL),
+                        timedOut: timedOut, standardOutput: stdout, standardError: stderr,
+                        durationSeconds: (ContinuousClock.now - started).seconds)
+                }
+            } catch EngineAPIError.cancelled {
+                throw CancellationError()
+            } catch let error as CancellationError {
+                throw error
+            } catch {
+                // What the API left half made goes before the CLI takes the same name.
+                await removeContainers([run.name])
+            }
+        }
+        return try await execute(
+            run.arguments, timeout: timeout, input: input.map { .bytes($0) } ?? .none, outputLimit: outputLimit)
+    }
+
+    /// The exit code `docker run` gives when the engine will not create or start the container: 127 when the
+    /// command is not there, 126 when it cannot be run, else 125.
+    static func runExitCode(refusal message: String) -> Int32 {
+        let notFound = [
+            "executable file not found", "no such file or directory", "system cannot find the file specified",
+        ]
+        if notFound.contains(where: message.contains) { return 127 }
+        if message.contains("permission denied") || message.contains("is a directory") { return 126 }
+        return 125
+    }
+}

@@ -93,7 +93,8 @@ struct DockerEngineAPI: Sendable {
 
     /// Stops and removes the container; one already gone is not an error.
     func removeContainer(_ name: String) async throws(EngineAPIError) {
-        var request = UnixSocketHTTPClient.Request("DELETE", "/containers/\(Self.pathComponent(name))?force=1")
+        // With its anonymous volumes, as `run --rm` removes them.
+        var request = UnixSocketHTTPClient.Request("DELETE", "/containers/\(Self.pathComponent(name))?force=1&v=1")
         request.timeout = 60
         request.cancellable = false
         let response = try await client.send(request)

@@ -27,11 +27,19 @@ struct HTTPResponseReader {
     /// Whether the request was HEAD (the response has headers only).
     let headOnly: Bool
 
-    init(bodyLimit: Int, truncating: Bool = false, headOnly: Bool = false) {
+    /// The request asked to turn the connection into a raw stream: a `101` (or an older engine's `200`) ends the
+    /// response at its headers, and what followed them is the stream's start (`remainder`).
+    let upgrading: Bool
+
+    init(bodyLimit: Int, truncating: Bool = false, headOnly: Bool = false, upgrading: Bool = false) {
         self.bodyLimit = bodyLimit
         self.truncating = truncating
         self.headOnly = headOnly
+        self.upgrading = upgrading
     }
+
+    /// Bytes received after an upgraded response's headers.
+    var remainder: Data { response == nil ? Data() : pending }
 
     private enum Framing {
         case length(Int)
@@ -135,6 +143,12 @@ struct HTTPResponseReader {
                 }
                 let name = line[..<colon].lowercased()
                 headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            if upgrading && (code == 101 || code == 200) {
+                status = code
+                self.headers = headers
+                complete()
+                return
             }
             // An interim response (100 Continue) is followed by the real one.
             if (100..<200).contains(code) { continue }

@@ -57,6 +57,8 @@ struct UnixSocketHTTPClient: Sendable {
         var truncating = false
         /// Clean-up work goes on after its task is cancelled (within its timeout).
         var cancellable = true
+        /// Ask for the connection to become a raw stream (`attach`): `Connection: Upgrade`, `Upgrade: tcp`.
+        var upgrade = false
 
         init(_ method: String, _ target: String, body: Data? = nil) {
             self.method = method
@@ -68,7 +70,8 @@ struct UnixSocketHTTPClient: Sendable {
         var summary: String { "\(method) \(target)" }
 
         var bytes: Data {
-            var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: handson\r\nConnection: close\r\n"
+            let connection = upgrade ? "Connection: Upgrade\r\nUpgrade: tcp\r\n" : "Connection: close\r\n"
+            var head = "\(method) \(target) HTTP/1.1\r\nHost: docker\r\nUser-Agent: handson\r\n\(connection)"
             if let body {
                 head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n"
             } else if method != "GET" && method != "HEAD" {
@@ -101,14 +104,14 @@ struct UnixSocketHTTPClient: Sendable {
         return try result.get()
     }
 
-    private enum Readiness {
+    enum Readiness {
         case ready
         case timedOut
         case stopped
     }
 
     /// Waits until `descriptor` is ready for `events`, the deadline passes or the stop switch is raised.
-    private static func wait(
+    static func wait(
         _ descriptor: Int32, for events: Int16, until deadline: ContinuousClock.Instant, stop: Int32
     ) -> Readiness {
         while true {
@@ -125,22 +128,18 @@ struct UnixSocketHTTPClient: Sendable {
         }
     }
 
-    /// The whole exchange, blocking the calling thread: connect, send, read to the end of the response.
-    static func exchange(_ request: Request, socketPath: String, stop: StopSwitch) -> Result<
-        HTTPResponse, EngineAPIError
-    > {
-        let deadline = ContinuousClock.now + .seconds(request.timeout)
-        let stopDescriptor = request.cancellable ? stop.readEnd : -1
+    /// A connected socket, blocking the calling thread at most until its timeout; the caller closes it.
+    static func connectSocket(_ socketPath: String, timeout: Double) -> Result<Int32, EngineAPIError> {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { return .failure(.unreachable(socket: socketPath, errno: errno)) }
-        defer { close(descriptor) }
         // A Unix socket's connect waits only while the listener's backlog is full; the send timeout bounds that.
-        var sendTimeout = timeval(tv_sec: Int(request.timeout), tv_usec: 0)
+        var sendTimeout = timeval(tv_sec: max(1, Int(timeout.rounded(.up))), tv_usec: 0)
         _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let path = Array(socketPath.utf8)
         guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(descriptor)
             return .failure(.unreachable(socket: socketPath, errno: ENAMETOOLONG))
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
@@ -152,8 +151,51 @@ struct UnixSocketHTTPClient: Sendable {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard connected == 0 else { return .failure(.unreachable(socket: socketPath, errno: errno)) }
+        guard connected == 0 else {
+            let code = errno
+            close(descriptor)
+            return .failure(.unreachable(socket: socketPath, errno: code))
+        }
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        return .success(descriptor)
+    }
+
+    /// Sends all of `bytes` on a non-blocking socket, within the deadline.
+    static func sendAll(
+        _ bytes: Data, on descriptor: Int32, until deadline: ContinuousClock.Instant, stop: Int32,
+        request: Request, socketPath: String
+    ) -> EngineAPIError? {
+        var sent = 0
+        while sent < bytes.count {
+            switch wait(descriptor, for: Int16(POLLOUT), until: deadline, stop: stop) {
+            case .ready: break
+            case .timedOut: return .timedOut(request: request.summary, seconds: request.timeout)
+            case .stopped: return .cancelled
+            }
+            let count = bytes.withUnsafeBytes {
+                Glibc.send(descriptor, $0.baseAddress.map { $0 + sent }, $0.count - sent, Int32(MSG_NOSIGNAL))
+            }
+            if count < 0 {
+                if errno == EAGAIN || errno == EINTR { continue }
+                return .unreachable(socket: socketPath, errno: errno)
+            }
+            sent += count
+        }
+        return nil
+    }
+
+    /// The whole exchange, blocking the calling thread: connect, send, read to the end of the response.
+    static func exchange(_ request: Request, socketPath: String, stop: StopSwitch) -> Result<
+        HTTPResponse, EngineAPIError
+    > {
+        let deadline = ContinuousClock.now + .seconds(request.timeout)
+        let stopDescriptor = request.cancellable ? stop.readEnd : -1
+        let descriptor: Int32
+        switch connectSocket(socketPath, timeout: request.timeout) {
+        case .success(let connected): descriptor = connected
+        case .failure(let failure): return .failure(failure)
+        }
+        defer { close(descriptor) }
 
         func waited(_ events: Int32) -> EngineAPIError? {
             switch wait(descriptor, for: Int16(events), until: deadline, stop: stopDescriptor) {
@@ -163,18 +205,11 @@ struct UnixSocketHTTPClient: Sendable {
             }
         }
 
-        let outgoing = request.bytes
-        var sent = 0
-        while sent < outgoing.count {
-            if let failure = waited(POLLOUT) { return .failure(failure) }
-            let count = outgoing.withUnsafeBytes {
-                Glibc.send(descriptor, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL))
-            }
-            if count < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
-                return .failure(.unreachable(socket: socketPath, errno: errno))
-            }
-            sent += count
+        if let failure = sendAll(
+            request.bytes, on: descriptor, until: deadline, stop: stopDescriptor, request: request,
+            socketPath: socketPath)
+        {
+            return .failure(failure)
         }
 
         var reader = HTTPResponseReader(

@@ -236,7 +236,7 @@ public struct Grader: Sendable {
             engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
             subjectImage: tag, runTimeout: runTimeout,
             containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
-        if let cpuset = limits.cpuset { gateContext.runArguments = ["--cpuset-cpus", cpuset] }
+        gateContext.cpuset = limits.cpuset
         judged = try await judgeImage(
             tag, bases: bases, gateContext: gateContext, engineInfo: engineInfo, judged: judged)
         guard grading.measure == .rebuildPercent else { return judged }
@@ -419,7 +419,7 @@ public struct Grader: Sendable {
                 first, _ in first
             })
         gateContext.filesOnEngine = filesFolder.map { FilesOnEngine(folder: $0) } ?? FilesOnEngine(folder: nil)
-        if let cpuset = limits.cpuset { gateContext.runArguments = ["--cpuset-cpus", cpuset] }
+        gateContext.cpuset = limits.cpuset
         do {
             var judgedImage = try await judgeImage(
                 image, bases: [], gateContext: gateContext, engineInfo: engineInfo, judged: judged)
