@@ -61,6 +61,32 @@ struct EngineAPITests {
         #expect(LogStreams.split(Data("plain text\n".utf8)).stdout == Data("plain text\n".utf8))
     }
 
+    @Test func anAttachStreamIsSplitAsItArrivesAndCappedAsAProcesssOutput() throws {
+        let body = try Self.read(try Self.fixture("response-logs.http"), splitEvery: 1 << 20).body
+        for step in [1, 3, 7, 9, body.count] {
+            var demultiplexer = StreamDemultiplexer(limit: 1 << 20)
+            var offset = 0
+            while offset < body.count {
+                demultiplexer.feed(body[offset..<min(offset + step, body.count)])
+                offset += step
+            }
+            #expect(demultiplexer.stdout.text == "out one\nout two\n", "pieces of \(step)")
+            #expect(demultiplexer.stderr.text == "err one\n", "pieces of \(step)")
+        }
+        var flood = StreamDemultiplexer(limit: 10)
+        let frame: [UInt8] = [1, 0, 0, 0, 0, 0, 0x27, 0x10] + [UInt8](repeating: UInt8(ascii: "x"), count: 10_000)
+        flood.feed(Data(frame))
+        #expect(flood.stdout.totalBytes == 10_000 && flood.stdout.isTruncated && flood.stdout.head.count == 5)
+    }
+
+    @Test func anEnginesRefusalToRunEndsAsDockerRunEnds() {
+        let notFound =
+            #"failed to create task for container: ... exec: "/bin/sh": stat /bin/sh: no such file or directory: unknown"#
+        #expect(ContainerEngine.runExitCode(refusal: notFound) == 127)
+        #expect(ContainerEngine.runExitCode(refusal: #"exec: "/app": permission denied: unknown"#) == 126)
+        #expect(ContainerEngine.runExitCode(refusal: "No such image: handson-absent:nope") == 125)
+    }
+
     @Test func aBodyPastItsLimitIsAnErrorUnlessCutIsAsked() throws {
         let bytes = try Self.fixture("response-build-cache.http")
         #expect(throws: HTTPResponseReader.Failure.tooLarge(limit: 100)) {
