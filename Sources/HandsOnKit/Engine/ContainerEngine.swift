@@ -233,8 +233,11 @@ public struct ContainerEngine: Sendable {
     /// An address is on this machine when it is a local socket, or the CLI's default (nil).
     static func isLocal(address: String?) -> Bool { address.map { $0.hasPrefix("unix://") } ?? true }
 
-    /// Whether the engine answers now (never the remembered facts): one short `version` call.
+    /// Whether the engine answers now (never the remembered facts): one `_ping` over the Engine API where it is
+    /// spoken, else one short `version` call.
     public func answers(timeout: Double = 15) async -> Bool {
+        // A failed request is asked again of the CLI, which says the same of a daemon that is gone.
+        if await viaAPI({ try await $0.ping(timeout: timeout) }) == true { return true }
         let arguments = kind == .docker ? ["version", "--format", "{{.Server.Version}}"] : ["version"]
         return (try? await execute(arguments, timeout: timeout).succeeded) ?? false
     }

@@ -108,3 +108,19 @@ struct MeasurementByContentTests {
         #expect(otherLayer.sizeBytes == 7000 && otherLayer.diffIDs == ["sha256:2"])
     }
 }
+
+@Suite("Paths split without bridging")
+struct PathPartsTests {
+    @Test func aParentAndADepthAreWhatFoundationAndSplittingGive() {
+        for path in ["/usr/local/go", "/usr", "/", "usr", "/a/b/c/d/e", "/go/src/hash/main.go", "/é/ü", "//x"] {
+            #expect(
+                ImageSizeMeasurement.parentPath(of: path) == (path as NSString).deletingLastPathComponent[...],
+                "\(path)")
+            for limit in 0...6 {
+                #expect(
+                    ImageSizeMeasurement.depth(of: path, atMost: limit) == (path.split(separator: "/").count <= limit),
+                    "\(path) \(limit)")
+            }
+        }
+    }
+}

@@ -18,6 +18,13 @@ struct DockerEngineAPI: Sendable {
         return try await decode(Info.self, from: get("/info", timeout: 20)).id
     }
 
+    /// Whether the daemon answers now (`GET /_ping`).
+    func ping(timeout: Double) async throws(EngineAPIError) -> Bool {
+        var request = UnixSocketHTTPClient.Request("GET", "/_ping")
+        request.timeout = timeout
+        return try await client.send(request).succeeded
+    }
+
     /// The image, or nil when the engine has none by that name.
     func image(_ reference: String) async throws(EngineAPIError) -> InspectedImage? {
         let request = UnixSocketHTTPClient.Request("GET", "/images/\(Self.pathComponent(reference))/json")
