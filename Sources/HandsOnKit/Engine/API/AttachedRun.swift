@@ -9,7 +9,8 @@ import Foundation
 /// A container run from start to end over the Engine API, as `docker run -i` does it: created, attached (its
 /// standard streams become a raw stream on the attach connection), started, given its input, read until its streams
 /// end, and its exit code asked. The container is not removed here: the caller removes it by name, as it does after
-/// the CLI's run. One thread does it all, each step within the run's deadline.
+/// the CLI's run. One thread of its own does it all (`UnixSocketHTTPClient.onOwnThread`), each step within the run's
+/// deadline.
 struct AttachedRun: Sendable {
     let socketPath: String
     let name: String
@@ -29,24 +30,10 @@ struct AttachedRun: Sendable {
     }
 
     func run() async throws(EngineAPIError) -> Outcome {
-        if cancellable && Task.isCancelled { throw .cancelled }
-        let stop = StopSwitch()
         let run = self
-        let result = await withTaskCancellationHandler {
-            await withCheckedContinuation {
-                (continuation: CheckedContinuation<Result<Outcome, EngineAPIError>, Never>) in
-                // The connections are opened, used and closed on this one thread: nothing of them is shared.
-                let thread = Thread {
-                    continuation.resume(returning: run.runBlocking(stop: stop))
-                    stop.close()
-                }
-                thread.stackSize = 256 << 10
-                thread.start()
-            }
-        } onCancel: {
-            if cancellable { stop.raise() }
+        return try await UnixSocketHTTPClient.onOwnThread(cancellable: cancellable) { stop in
+            run.runBlocking(stop: stop)
         }
-        return try result.get()
     }
 
     private func request(

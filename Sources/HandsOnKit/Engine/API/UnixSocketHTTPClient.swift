@@ -84,22 +84,31 @@ struct UnixSocketHTTPClient: Sendable {
     /// Sends the request and reads the whole response. Cancelling the task ends the exchange (unless the request is
     /// not `cancellable`).
     func send(_ request: Request) async throws(EngineAPIError) -> HTTPResponse {
-        if request.cancellable && Task.isCancelled { throw .cancelled }
-        let stop = StopSwitch()
         let socketPath = socketPath
+        return try await Self.onOwnThread(cancellable: request.cancellable) { stop in
+            Self.exchange(request, socketPath: socketPath, stop: stop)
+        }
+    }
+
+    /// `work` on a thread of its own: its sockets are opened, used and closed there (nothing of them is shared), and
+    /// it sleeps in `poll`, never on the cooperative pool. Cancelling the task raises `work`'s stop switch, unless the
+    /// work is not `cancellable`.
+    static func onOwnThread<Value: Sendable>(
+        cancellable: Bool, _ work: @escaping @Sendable (StopSwitch) -> Result<Value, EngineAPIError>
+    ) async throws(EngineAPIError) -> Value {
+        if cancellable && Task.isCancelled { throw .cancelled }
+        let stop = StopSwitch()
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation {
-                (continuation: CheckedContinuation<Result<HTTPResponse, EngineAPIError>, Never>) in
-                // The socket is opened, used and closed on this one thread: nothing of it is shared.
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Value, EngineAPIError>, Never>) in
                 let thread = Thread {
-                    continuation.resume(returning: Self.exchange(request, socketPath: socketPath, stop: stop))
+                    continuation.resume(returning: work(stop))
                     stop.close()
                 }
                 thread.stackSize = 256 << 10
                 thread.start()
             }
         } onCancel: {
-            if request.cancellable { stop.raise() }
+            if cancellable { stop.raise() }
         }
         return try result.get()
     }
