@@ -74,7 +74,17 @@ extension ContainerEngine {
         arguments += extraArguments
         arguments.append(contextDirectory)
         return try await execute(
-            arguments, executable: standaloneBuildx, timeout: timeout, outputLimit: 256 * 1024, onOutput: onOutput)
+            arguments, executable: standaloneBuildx, environment: buildEnvironment, timeout: timeout,
+            outputLimit: 256 * 1024, onOutput: onOutput)
+    }
+
+    /// The engine's environment for a build, with buildx's Git facts turned off (unless the user set them): they
+    /// only go into provenance, which a graded image does not keep, and cost a `git` process per build.
+    var buildEnvironment: [String: String]? {
+        guard kind == .docker else { return environment }
+        var environment = environment ?? ProcessInfo.processInfo.environment
+        if environment["BUILDX_GIT_INFO"] == nil { environment["BUILDX_GIT_INFO"] = "0" }
+        return environment
     }
 
     /// The buildx plugin to run on its own for a build, when the engine's facts are known: Docker with BuildKit on

@@ -80,14 +80,14 @@ public struct ContainerEngine: Sendable {
     let apiMemo = EngineAPIMemo()
 
     /// Runs `docker|podman ARGUMENTS` (or another of the engine's programs, `executable`, with the engine's
-    /// environment) and returns whatever happened.
+    /// environment, or `environment` when given) and returns whatever happened.
     public func execute(
-        _ arguments: [String], executable: String? = nil, timeout: Double = 60, input: StandardInput = .none,
-        outputLimit: Int = 1 << 20, cancellable: Bool = true,
+        _ arguments: [String], executable: String? = nil, environment: [String: String]? = nil, timeout: Double = 60,
+        input: StandardInput = .none, outputLimit: Int = 1 << 20, cancellable: Bool = true,
         onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil
     ) async throws -> ProcessResult {
         var request = ProcessRequest(
-            executable ?? kind.rawValue, arguments, environment: environment, standardInput: input,
+            executable ?? kind.rawValue, arguments, environment: environment ?? self.environment, standardInput: input,
             timeout: timeout, outputLimit: outputLimit, onOutput: onOutput)
         request.cancellable = cancellable
         return try await runner.run(request)

@@ -17,7 +17,7 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
         var builds: [(host: String, folder: String)] = []
         var removed: [String] = []
         var hangs: Phase?
-        var commands: [[String]] = []
+        var commands: [(host: String, arguments: [String])] = []
         var reached: Set<Phase> = []
     }
     private let state = Mutex(State())
@@ -31,13 +31,17 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
     func reached(_ phase: Phase) -> Bool { state.withLock { $0.reached.contains(phase) } }
     var builds: [(host: String, folder: String)] { state.withLock { $0.builds } }
     /// Every command asked of the engines, in order.
-    var commands: [[String]] { state.withLock { $0.commands } }
+    var commands: [[String]] { state.withLock { $0.commands.map(\.arguments) } }
+    /// The commands asked of one engine, in order.
+    func commands(on host: String) -> [[String]] {
+        state.withLock { $0.commands.filter { $0.host == host }.map(\.arguments) }
+    }
     var removedImages: [String] { state.withLock { $0.removed } }
 
     func run(_ request: ProcessRequest) async throws -> ProcessResult {
         let host = request.environment?["DOCKER_HOST"] ?? "default"
         let arguments = request.arguments
-        state.withLock { $0.commands.append(arguments) }
+        state.withLock { $0.commands.append((host, arguments)) }
         func answer(_ code: Int32, _ out: String = "", _ err: String = "") -> ProcessResult {
             ProcessResult(
                 command: [request.executable] + arguments, termination: .exited(code), standardOutput: .of(out),
@@ -259,6 +263,50 @@ struct GradingCoreTests {
         let stoppedMidway = watcher.stopped.load(ordering: .acquiring)
         #expect(stoppedMidway, "lab-a started one")
         #expect(try Self.savedScores(reports) == ["a1": 100, "a2": 100, "a3": 50, "a4": 100])
+    }
+
+    /// With every answer handed out, an engine whose grade is over cleans up at once (its containers, images and cache
+    /// records), while the other engine still grades the last answer; nothing is cleaned up twice at the end.
+    @Test func anEngineLeftWithoutAnswersCleansUpWhileAnotherStillGrades() async throws {
+        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000, "a3": 5_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
+        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let sawTheOtherCleanUp = LockedBox<Bool?>(nil)
+        /// The sweeps for the batch's containers an engine was asked for: one as the batch opens, one per clean-up.
+        @Sendable func sweeps(_ host: String) -> Int {
+            (shared.withLock { $0 }?.commands(on: host) ?? []).filter { $0.starts(with: ["ps", "-a", "-q"]) }.count
+        }
+        let runner = FakeDockerHosts { host, answer in
+            // The last answer's build goes on only once the other engine has cleaned up (or 5 s have passed).
+            guard answer.hasSuffix("/a3") else { return }
+            let other = hosts.first { $0 != host }!
+            let cleaned: Void? = try? await Self.waitUntil("the other engine cleans up", seconds: 5) {
+                sweeps(other) >= 2
+            }
+            sawTheOtherCleanUp.withLock { $0 = cleaned != nil }
+        }
+        shared.withLock { $0 = runner }
+        let grader = try Self.grader(runner)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: hosts.map { Self.engine($0, runner) }, store: store
+        ).run(.once(classFolder: folder))
+
+        #expect(outcome.summary.grades.map(\.score) == [100, 100, 100])
+        #expect(sawTheOtherCleanUp.withLock { $0 } == true)
+        // Each engine: a sweep as the batch opened and one clean-up after its last grade (none again at the end).
+        #expect(hosts.map(sweeps) == [2, 2])
+        #expect(hosts.map { runner.commands(on: $0).filter { $0.starts(with: ["buildx", "du"]) }.count } == [2, 2])
+    }
+
+    /// A batch hands out first the answers that took longest when last graded (and before them those never graded).
+    @Test func answersThatTookLongestLastTimeAreHandedOutFirst() {
+        let answers = ["a", "b", "c", "d", "e"].map { Submission(name: $0, path: "/class/\($0)") }
+        let order = ClassBatch.longestFirst(answers, lastDurations: ["a": 0.2, "b": 3.5, "d": 1.0, "e": 3.5])
+        #expect(order.map(\.name) == ["c", "b", "e", "d", "a"])
+        #expect(ClassBatch.longestFirst(answers, lastDurations: [:]).map(\.name) == ["a", "b", "c", "d", "e"])
     }
 
     /// Whether every report shows `team` with `score`: results.json, results.csv (CRLF lines), junit.xml (the test

@@ -187,13 +187,17 @@ public struct BatchGrader: Sendable {
         onEvent: @Sendable (BatchEvent) -> Void
     ) async -> [GradeReport] {
         var finished: [GradeReport] = []
-        while !Task.isCancelled, let submission = await queue.next() {
+        while !Task.isCancelled {
+            // With every answer handed out, an engine whose grades are over cleans up at once, while the others
+            // finish theirs (a given-back answer is still graded here afterwards).
+            if await queue.allHandedOut { await session.cleanUpIfIdle() }
+            guard let submission = await queue.next() else { break }
             if session.isLost {
                 await queue.giveBack(submission)
                 return finished
             }
             onEvent(.started(submission, engine: session.engine.name))
-            let graded = try? await session.grader.grade(submission.path, name: submission.name)
+            let graded = await session.grade(submission)
             guard var report = graded, !Task.isCancelled else {
                 onEvent(.cancelled(submission))
                 await queue.giveBack(submission)
@@ -218,7 +222,7 @@ public struct BatchGrader: Sendable {
     }
 }
 
-/// A batch's use of one engine: the grader set up for it, what to clean up at the end, and whether it was lost.
+/// A batch's use of one engine: the grader set up for it, what to clean up, and whether it was lost.
 final class EngineSession: Sendable {
     let engine: BatchEngine
     let grader: Grader
@@ -227,6 +231,7 @@ final class EngineSession: Sendable {
     private let cacheBefore: Set<String>?
     private let stepImages: StepImageLedger
     private let lost = Atomic<Bool>(false)
+    private let activity = EngineActivity()
 
     private init(
         engine: BatchEngine, grader: Grader, workers: Int, label: String, cacheBefore: Set<String>?,
@@ -274,14 +279,63 @@ final class EngineSession: Sendable {
         await engine.engine.removeImages(repository: grader.imageRepository, tagPrefix: grader.tagPrefix)
     }
 
-    /// Removes what the batch made here: stage images, its containers and images, the cache records it added.
-    func close() async {
+    /// Grades one answer here (after a clean-up in progress is over); nil when the grade could not be made.
+    func grade(_ submission: Submission) async -> GradeReport? {
+        await activity.startGrade()
+        let report = try? await grader.grade(submission.path, name: submission.name)
+        await activity.endGrade()
+        return report
+    }
+
+    /// Cleans up now if no grade is in progress here and one was made since the last clean-up; else returns at once
+    /// (or when the clean-up under way is over).
+    func cleanUpIfIdle() async {
         guard !grader.keepImage else { return }
-        await stepImages.removeUntagged(on: engine.engine)
-        await sweep()
-        if let cacheBefore {
-            await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder)
+        await activity.runAlone { [self] in
+            await stepImages.removeUntagged(on: engine.engine)
+            await sweep()
+            if let cacheBefore {
+                await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder)
+            }
         }
+    }
+
+    /// Removes what the batch made here, unless a clean-up since the last grade already did: stage images, its
+    /// containers and images, the cache records it added.
+    func close() async { await cleanUpIfIdle() }
+}
+
+/// What an engine of a batch is doing: any number of grades, or a clean-up alone. A clean-up would take a running
+/// build's cache or stage images from under it, so it waits for no grade, and no grade starts during one.
+actor EngineActivity {
+    private var grades = 0
+    private var cleaning: Task<Void, Never>?
+    /// A grade started since the last clean-up.
+    private var untidy = false
+
+    /// Waits for a clean-up under way to end, then counts a grade in.
+    func startGrade() async {
+        while let cleaning { await cleaning.value }
+        grades += 1
+        untidy = true
+    }
+
+    func endGrade() { grades -= 1 }
+
+    /// Runs `cleanUp` when no grade is in progress and one was made since the last clean-up; a clean-up already
+    /// under way is waited for instead. The clean-up is not cancelled with its caller (its commands have timeouts
+    /// of their own): what it began, it finishes.
+    func runAlone(_ cleanUp: @escaping @Sendable () async -> Void) async {
+        if let cleaning {
+            await cleaning.value
+            return
+        }
+        guard grades == 0, untidy else { return }
+        untidy = false
+        let task = Task.detached { await cleanUp() }
+        cleaning = task
+        await task.value
+        cleaning = nil
     }
 }
 
@@ -324,6 +378,9 @@ actor SubmissionQueue {
         inFlight += 1
         inFlightNames[submission.name, default: 0] += 1
     }
+
+    /// Whether no answer waits to be handed out, and none will be added (the queue is closed).
+    var allHandedOut: Bool { pending.isEmpty && !isOpen }
 
     /// The next answer to grade, or nil when all are done (or the task is cancelled).
     func next() async -> Submission? {

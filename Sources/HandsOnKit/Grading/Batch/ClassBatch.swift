@@ -74,6 +74,17 @@ public struct ClassBatch: Sendable {
             alreadyGraded: saved.grades.count, skipped: listing.skipped, unreadableResults: saved.unreadable)
     }
 
+    /// The order a batch hands answers out in: those that took longest when last graded first, and those never graded
+    /// before all; otherwise name order. The engines then end on short grades and finish close together, instead of
+    /// one grading a long answer while the others wait.
+    static func longestFirst(_ submissions: [Submission], lastDurations: [String: Double]) -> [Submission] {
+        submissions.enumerated().sorted { first, second in
+            let a = lastDurations[first.element.name] ?? .infinity
+            let b = lastDurations[second.element.name] ?? .infinity
+            return a != b ? a > b : first.offset < second.offset
+        }.map(\.element)
+    }
+
     /// The report folder's files, as `reportFiles` names them.
     public static let reportFiles = BatchReports.files + ["scoreboard.html"]
 
@@ -86,7 +97,11 @@ public struct ClassBatch: Sendable {
         case .once(let classFolder):
             let answers = try answers(in: classFolder)
             names = answers.all.map(\.name)
-            pending = answers.pending
+            pending = Self.longestFirst(
+                answers.pending,
+                lastDurations: answers.pending.reduce(into: [:]) { durations, submission in
+                    durations[submission.name] = store.history(of: submission.name).grades.last?.durationSeconds
+                })
         case .follow: names = nil
         case .teams(let teams, _, _): names = teams.map(\.name)
         }
