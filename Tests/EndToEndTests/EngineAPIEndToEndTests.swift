@@ -66,6 +66,7 @@ extension GradingOnTheEngine {
                 #expect(fromAPI.baseImage == "golang:1.19" && fromCLI.baseImage == "golang:1.19", "\(name)")
                 #expect(fromAPI.layers.map(\.instruction) == fromCLI.layers.map(\.instruction), "\(name)")
                 await #expect(throws: EngineError.self) { try await api.measureImage("handson-absent:nope") }
+                #expect(api.unansweredAPIRequests.isEmpty, "\(name): asked of the CLI: \(api.unansweredAPIRequests)")
             }
         }
 
@@ -108,6 +109,7 @@ extension GradingOnTheEngine {
                 #expect(taggedStays && baseStays, "\(name)")
                 await api.removeImages(repository: "handson-e2e-api", tagPrefix: String(token.prefix(4)))
                 #expect(!(await cli.imageExists(tagged)), "\(name): removed by its tag's prefix")
+                #expect(api.unansweredAPIRequests.isEmpty, "\(name): asked of the CLI: \(api.unansweredAPIRequests)")
             }
         }
 
@@ -136,6 +138,7 @@ extension GradingOnTheEngine {
                 #expect(remaining.isDisjoint(with: made), "\(name): left \(remaining.intersection(made))")
                 #expect(before.subtracting(remaining).isEmpty, "\(name): records from before are kept")
                 await api.removeImages([tag])
+                #expect(api.unansweredAPIRequests.isEmpty, "\(name): asked of the CLI: \(api.unansweredAPIRequests)")
             }
         }
 
@@ -194,6 +197,19 @@ extension GradingOnTheEngine {
                         "\(name): \(result.stdout) \(result.stderr)")
                 }
 
+                // A large input to a program that prints as it reads, and to one that stops reading: ended alike.
+                let large = (0..<20_000).map { "line \($0) of the input\n" }.joined()
+                let copied = try await both(request("busybox:1.36", ["cat"]), input: large)
+                for result in [copied.api, copied.cli] {
+                    #expect(
+                        result.termination == .exited(0) && result.standardOutput.totalBytes == large.utf8.count,
+                        "\(name)")
+                }
+                let firstLine = try await both(request("busybox:1.36", ["head", "-n1"]), input: large)
+                for result in [firstLine.api, firstLine.cli] {
+                    #expect(result.termination == .exited(0) && result.stdout == "line 0 of the input\n", "\(name)")
+                }
+
                 // The limits, seen from inside and in the engine's record of each container, are the same.
                 let script =
                     "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max "
@@ -227,6 +243,7 @@ extension GradingOnTheEngine {
                 let left = try await docker(
                     environment, ["ps", "-a", "-q", "--filter", "label=org.handson.e2e-api=\(token)"])
                 #expect(left.stdout.isEmpty, "\(name): containers left")
+                #expect(api.unansweredAPIRequests.isEmpty, "\(name): asked of the CLI: \(api.unansweredAPIRequests)")
             }
         }
     }

@@ -39,7 +39,8 @@ extension ContainerEngine {
     /// `docker buildx ARGUMENTS` as clean-up work (it goes on after Ctrl-C), through the plugin run on its own where
     /// builds are (`standaloneBuildx`).
     private func buildx(_ arguments: [String], timeout: Double) async -> ProcessResult? {
-        let plugin = standaloneBuildx
-        return await cleanUp(plugin == nil ? ["buildx"] + arguments : arguments, executable: plugin, timeout: timeout)
+        guard let plugin = standaloneBuildx else { return await cleanUp(["buildx"] + arguments, timeout: timeout) }
+        // The builder the builds use (`build` names it).
+        return await cleanUp(arguments + ["--builder", "default"], executable: plugin, timeout: timeout)
     }
 }

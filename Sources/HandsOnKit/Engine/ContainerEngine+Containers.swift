@@ -48,8 +48,8 @@ extension ContainerEngine {
     }
 
     public func containerLogs(_ name: String) async -> String {
-        if let logs = await viaAPI({ try await $0.containerLogs(name, limit: 128 * 1024) }), let logs {
-            return logs.stdout + logs.stderr
+        if let logs = await viaAPI({ try await $0.containerLogs(name, limit: 64 * 1024) }), let logs {
+            return logs.stdout.text + logs.stderr.text
         }
         guard let result = try? await execute(["logs", name], timeout: 30, outputLimit: 64 * 1024) else { return "" }
         return result.stdout + result.stderr
@@ -106,7 +106,12 @@ extension ContainerEngine {
         if let api = await engineAPI() {
             var answered = true
             for name in names {
-                do { try await api.removeContainer(name) } catch { answered = false }
+                do {
+                    try await api.removeContainer(name)
+                } catch {
+                    apiMemo.noteUnanswered(error)
+                    answered = false
+                }
             }
             if answered { return }
         }
@@ -233,13 +238,20 @@ extension ContainerEngine {
                         command: command, termination: exitCode.map { .exited($0) } ?? .signaled(SIGKILL),
                         timedOut: timedOut, standardOutput: stdout, standardError: stderr,
                         durationSeconds: (ContinuousClock.now - started).seconds)
+                case .lost(let failure, let stdout, var stderr):
+                    // It ran: not run again. It ends as `docker run` does when it loses its engine (125).
+                    stderr.append(Data("docker: \(failure)\n".utf8))
+                    return ProcessResult(
+                        command: command, termination: .exited(125), standardOutput: stdout, standardError: stderr,
+                        durationSeconds: (ContinuousClock.now - started).seconds)
                 }
             } catch EngineAPIError.cancelled {
                 throw CancellationError()
             } catch let error as CancellationError {
                 throw error
             } catch {
-                // What the API left half made goes before the CLI takes the same name.
+                // It did not start: what the API left half made goes before the CLI takes the same name.
+                apiMemo.noteUnanswered(error)
                 await removeContainers([run.name])
             }
         }

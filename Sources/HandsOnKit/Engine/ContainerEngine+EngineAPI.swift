@@ -10,6 +10,18 @@ final class EngineAPIMemo: Sendable {
     }
 
     let value = Mutex<Lookup>(.notYet)
+    private let unanswered = Mutex<[String]>([])
+
+    /// Remembers why a request got no usable answer (the CLI was asked instead): the last 20, in order.
+    func noteUnanswered(_ error: any Error) {
+        unanswered.withLock {
+            $0.append("\(error)")
+            if $0.count > 20 { $0.removeFirst($0.count - 20) }
+        }
+    }
+
+    /// Why the API's requests got no usable answer so far (the CLI answered them); empty when every one did.
+    var unansweredRequests: [String] { unanswered.withLock { $0 } }
 }
 
 /// The Engine API spoken directly where it can be: the questions a grade asks besides builds and runs cost a
@@ -27,19 +39,31 @@ extension ContainerEngine {
         }
         // Not remembered until the facts are known: a later call, after `probe()`, may find it.
         guard let info = memorizedInfo else { return nil }
-        let found = await lookForAPI(info)
-        apiMemo.value.withLock { $0 = found.map(EngineAPIMemo.Lookup.found) ?? .absent }
-        return found
+        guard let lookup = await lookForAPI(info) else { return nil }
+        apiMemo.value.withLock { $0 = lookup }
+        if case .found(let api) = lookup { return api }
+        return nil
     }
 
-    private func lookForAPI(_ info: EngineInfo) async -> DockerEngineAPI? {
+    /// What is found, or nil when the question got no definite answer (cancelled, or the daemon too slow to say):
+    /// that is not remembered, and a later call asks again.
+    private func lookForAPI(_ info: EngineInfo) async -> EngineAPIMemo.Lookup? {
         guard kind == .docker, effectiveEnvironment["HANDSON_ENGINE_API"] != "0", let daemonID = info.daemonID,
             let path = apiSocketPath
-        else { return nil }
+        else { return .absent }
         let api = DockerEngineAPI(socketPath: path)
-        guard (try? await api.daemonID()) == daemonID else { return nil }
-        return api
+        do {
+            return try await api.daemonID() == daemonID ? .found(api) : .absent
+        } catch .cancelled, .timedOut {
+            return nil
+        } catch {
+            apiMemo.noteUnanswered(error)
+            return .absent
+        }
     }
+
+    /// Why this engine's Engine API requests got no usable answer so far (the CLI answered them instead).
+    public var unansweredAPIRequests: [String] { apiMemo.unansweredRequests }
 
     /// The socket `DOCKER_HOST` names, or Docker's default one; nil for other addresses.
     var apiSocketPath: String? {
@@ -55,6 +79,7 @@ extension ContainerEngine {
         do {
             return try await question(api)
         } catch {
+            if !(error is CancellationError), (error as? EngineAPIError) != .cancelled { apiMemo.noteUnanswered(error) }
             return nil
         }
     }

@@ -72,9 +72,13 @@ extension ContainerEngine {
         if let dockerfile { arguments += ["-f", dockerfile] }
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += extraArguments
+        let plugin = standaloneBuildx
+        // The engine's own BuildKit, whatever builder `docker buildx use` chose: the image must land in this
+        // engine's store, and its cache records are those the Engine API lists and prunes.
+        if plugin != nil { arguments += ["--builder", "default"] }
         arguments.append(contextDirectory)
         return try await execute(
-            arguments, executable: standaloneBuildx, environment: buildEnvironment, timeout: timeout,
+            arguments, executable: plugin, environment: buildEnvironment, timeout: timeout,
             outputLimit: 256 * 1024, onOutput: onOutput)
     }
 
@@ -165,17 +169,26 @@ extension ContainerEngine {
         }
     }
 
-    /// Through the Engine API: the untagged ones among `ids` removed, newest first (a child before its parent);
-    /// false when the API is not spoken here or did not answer.
+    /// Through the Engine API: the untagged ones among `ids` removed, newest first (a child before its parent); one
+    /// refused because another image still builds on it is tried again once the others have gone (its child may be
+    /// among them). False when the API is not spoken here or did not answer.
     private func removeUntaggedImagesViaAPI(_ ids: [String]) async -> Bool {
         guard let api = await engineAPI() else { return false }
         do {
-            for id in ids.reversed() {
-                guard let image = try await api.image(id), (image.repoTags ?? []).isEmpty else { continue }
-                _ = try await api.removeImage(id, force: false)
+            var remaining = ids.reversed().map { $0 }
+            for _ in 0..<3 where !remaining.isEmpty {
+                var refused: [String] = []
+                for id in remaining {
+                    guard let image = try await api.image(id), (image.repoTags ?? []).isEmpty else { continue }
+                    if case .refused = try await api.removeImage(id, force: false) { refused.append(id) }
+                }
+                // Nothing went in this pass: the next would fare no better.
+                if refused.count == remaining.count { break }
+                remaining = refused
             }
             return true
         } catch {
+            apiMemo.noteUnanswered(error)
             return false
         }
     }
@@ -211,7 +224,12 @@ extension ContainerEngine {
         if let api = await engineAPI() {
             var answered = true
             for reference in references {
-                do { _ = try await api.removeImage(reference, force: true) } catch { answered = false }
+                do {
+                    _ = try await api.removeImage(reference, force: true)
+                } catch {
+                    apiMemo.noteUnanswered(error)
+                    answered = false
+                }
             }
             if answered { return }
         }

@@ -49,16 +49,36 @@ struct EngineAPITests {
     @Test func aChunkedLogStreamIsDechunkedAndSplitIntoItsTwoStreams() throws {
         let response = try Self.read(try Self.fixture("response-logs.http"), splitEvery: 5)
         #expect(response.headers["transfer-encoding"] == "chunked")
-        let streams = LogStreams.split(response.body)
-        #expect(String(decoding: streams.stdout, as: UTF8.self) == "out one\nout two\n")
-        #expect(String(decoding: streams.stderr, as: UTF8.self) == "err one\n")
+        let streams = LogStreams.split(response.body, limit: 1 << 20)
+        #expect(streams.stdout.text == "out one\nout two\n")
+        #expect(streams.stderr.text == "err one\n")
         // A stream cut inside a frame keeps the part that came.
         let cut = try Self.read(try Self.fixture("response-logs.http"), splitEvery: 5, limit: 27, truncating: true)
         #expect(cut.truncated && cut.body.count == 27)
-        #expect(String(decoding: LogStreams.split(cut.body).stderr, as: UTF8.self) == "err one\n")
-        #expect(String(decoding: LogStreams.split(cut.body).stdout, as: UTF8.self) == "out")
+        #expect(LogStreams.split(cut.body, limit: 1 << 20).stderr.text == "err one\n")
+        #expect(LogStreams.split(cut.body, limit: 1 << 20).stdout.text == "out")
         // A container with a terminal sends its bytes as they are.
-        #expect(LogStreams.split(Data("plain text\n".utf8)).stdout == Data("plain text\n".utf8))
+        #expect(LogStreams.split(Data("plain text\n".utf8), limit: 1 << 20).stdout.text == "plain text\n")
+        // A long log keeps its end, where a server's last words are: head and tail, as a process's output.
+        var long = Data()
+        for line in 0..<5000 {
+            let text = Array("line \(line)\n".utf8)
+            long.append(contentsOf: [1, 0, 0, 0, 0, 0, 0, UInt8(text.count)] + text)
+        }
+        long.append(contentsOf: [2, 0, 0, 0, 0, 0, 0, 13] + Array("panic: boom!\n".utf8))
+        let kept = LogStreams.split(long, limit: 1000)
+        #expect(kept.stdout.isTruncated && kept.stdout.text.hasSuffix("line 4999\n"))
+        #expect(kept.stderr.text == "panic: boom!\n")
+    }
+
+    @Test func aStreamThatLosesItsFramingIsKeptAsItIsNotGuessedAt() {
+        var demultiplexer = StreamDemultiplexer(limit: 1 << 20)
+        demultiplexer.feed(Data([1, 0, 0, 0, 0, 0, 0, 3] + Array("ok\n".utf8)))
+        demultiplexer.feed(Data("HTTP/1.1 junk that is no frame".utf8))
+        demultiplexer.feed(Data([2, 0, 0, 0, 0, 0, 0, 1, 0x41]))
+        #expect(demultiplexer.plain)
+        #expect(demultiplexer.stdout.text == "ok\nHTTP/1.1 junk that is no frame" + "\u{2}\0\0\0\0\0\0\u{1}A")
+        #expect(demultiplexer.stderr.totalBytes == 0)
     }
 
     @Test func anAttachStreamIsSplitAsItArrivesAndCappedAsAProcesssOutput() throws {
@@ -106,6 +126,9 @@ struct EngineAPITests {
             ("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "the header line 'no colon here' has no colon"),
             ("HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n", "the Content-Length is '-4'"),
             ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "the chunk size line is 'zz'"),
+            // A sign is no hex digit: -1 would be a negative size.
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nx", "the chunk size line is '-1'"),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello", "the chunk size line is '+5'"),
             ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", "a chunk is followed by 'X'"),
             ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "the body ends after 3 of 10 bytes"),
             ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", "the chunked body ends early"),
@@ -120,6 +143,12 @@ struct EngineAPITests {
         var endless = HTTPResponseReader(bodyLimit: 100)
         #expect(throws: HTTPResponseReader.Failure.malformed("the headers pass 64 KB")) {
             try endless.feed(Data(repeating: UInt8(ascii: "a"), count: 70_000))
+        }
+        // Whole at once, its end in sight: still too long.
+        let long = "HTTP/1.1 200 OK\r\nX-Long: \(String(repeating: "a", count: 70_000))\r\nContent-Length: 0\r\n\r\n"
+        var whole = HTTPResponseReader(bodyLimit: 100)
+        #expect(throws: HTTPResponseReader.Failure.malformed("the headers pass 64 KB")) {
+            try whole.feed(Data(long.utf8))
         }
     }
 
@@ -180,11 +209,12 @@ struct EngineAPITests {
         ])
         defer { server.close() }
         let api = DockerEngineAPI(socketPath: server.path)
-        #expect(try await api.containerIDs(labelled: "org.handson.run=a b&c").isEmpty)
+        #expect(try await api.containerIDs(labelled: "org.handson.run=a b&c;d").isEmpty)
         #expect(try await api.image("localhost:5000/team/app:v1 #x") == nil)
+        // Only unreserved characters stay in a query value: the engine's server refuses a `;` there.
         #expect(
             server.requests.first?.hasPrefix(
-                "GET /containers/json?all=1&filters=%7B%22label%22:%5B%22org.handson.run%3Da%20b%26c%22%5D%7D ")
+                "GET /containers/json?all=1&filters=%7B%22label%22%3A%5B%22org.handson.run%3Da%20b%26c%3Bd%22%5D%7D ")
                 == true, "\(server.requests)")
         #expect(server.requests.last?.hasPrefix("GET /images/localhost:5000/team/app:v1%20%23x/json ") == true)
     }
@@ -295,5 +325,191 @@ final class CannedSocketServer: Sendable {
         shutdown(listener, Int32(SHUT_RDWR))
         Glibc.close(listener)
         unlink(path)
+    }
+}
+
+/// An engine played by the test for a container run over the API: each connection on a thread of its own, its
+/// request read whole (head and body) and handed to `respond` with the connection, which answers on it.
+final class ScriptedEngineServer: Sendable {
+    let path: String
+    private let listener: Int32
+
+    init(respond: @escaping @Sendable (_ requestLine: String, _ connection: Int32) -> Void) throws {
+        path = NSTemporaryDirectory() + "handson-run-\(UUID().uuidString.prefix(8)).sock"
+        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
+        let listening = listener
+        Thread {
+            while true {
+                let connection = accept(listening, nil, nil)
+                guard connection >= 0 else { return }
+                Thread {
+                    var request = Data()
+                    var byte: UInt8 = 0
+                    // One byte at a time, so nothing past the head (an attach's input) is taken here.
+                    while request.firstRange(of: Data("\r\n\r\n".utf8)) == nil, recv(connection, &byte, 1, 0) == 1 {
+                        request.append(byte)
+                    }
+                    let head = String(decoding: request, as: UTF8.self)
+                    let length =
+                        head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                        .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) } ?? 0
+                    var body = [UInt8](repeating: 0, count: max(length, 1))
+                    var read = 0
+                    while read < length {
+                        let count = body.withUnsafeMutableBytes {
+                            recv(connection, $0.baseAddress! + read, length - read, 0)
+                        }
+                        guard count > 0 else { break }
+                        read += count
+                    }
+                    respond(head.components(separatedBy: "\r\n").first ?? "", connection)
+                }.start()
+            }
+        }.start()
+    }
+
+    static func answer(_ connection: Int32, _ text: String) {
+        write(connection, Data(text.utf8))
+        Glibc.close(connection)
+    }
+
+    static func write(_ connection: Int32, _ data: Data) {
+        var sent = 0
+        while sent < data.count {
+            let count = data.withUnsafeBytes {
+                send(connection, $0.baseAddress! + sent, data.count - sent, Int32(MSG_NOSIGNAL))
+            }
+            guard count > 0 else { return }
+            sent += count
+        }
+    }
+
+    static func frame(_ stream: UInt8, _ payload: Data) -> Data {
+        let length = UInt32(payload.count)
+        return Data([
+            stream, 0, 0, 0, UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF),
+            UInt8(length & 0xFF),
+        ]) + payload
+    }
+
+    func close() {
+        shutdown(listener, Int32(SHUT_RDWR))
+        Glibc.close(listener)
+        unlink(path)
+    }
+}
+
+@Suite("A container run over the Engine API, against an engine played by the test")
+struct AttachedRunTests {
+    /// The engine's side of create, start and wait; `attached` plays the container on the attach connection.
+    static func engine(
+        waitAnswer: String = "HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\n{\"StatusCode\":0}\n",
+        attached: @escaping @Sendable (Int32) -> Void
+    ) throws -> ScriptedEngineServer {
+        try ScriptedEngineServer { line, connection in
+            if line.hasPrefix("POST /containers/create") {
+                ScriptedEngineServer.answer(
+                    connection, "HTTP/1.1 201 Created\r\nContent-Length: 13\r\n\r\n{\"Id\":\"c0ff\"}")
+            } else if line.contains("/attach?") {
+                ScriptedEngineServer.write(
+                    connection,
+                    Data("HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n".utf8))
+                attached(connection)
+            } else if line.contains("/start ") {
+                ScriptedEngineServer.answer(connection, "HTTP/1.1 204 No Content\r\n\r\n")
+            } else if line.contains("/wait ") {
+                ScriptedEngineServer.answer(connection, waitAnswer)
+            } else {
+                ScriptedEngineServer.answer(connection, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            }
+        }
+    }
+
+    static func run(_ server: ScriptedEngineServer, input: Data, timeout: Double = 20) async throws
+        -> AttachedRun.Outcome
+    {
+        try await AttachedRun(
+            socketPath: server.path, name: "handson-check-test", configuration: Data("{}".utf8), input: input,
+            timeout: timeout, outputLimit: 8 << 20, cancellable: true
+        ).run()
+    }
+
+    /// A container that prints what it reads as it reads it (`cat`) is given 4 MB: its input is written while its
+    /// output is read. Written whole first, both sides would wait on each other until the timeout.
+    @Test func aLargeInputIsWrittenWhileTheOutputIsRead() async throws {
+        let server = try Self.engine { connection in
+            var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+            while true {
+                let count = recv(connection, &buffer, buffer.count, 0)
+                guard count > 0 else { break }
+                ScriptedEngineServer.write(connection, ScriptedEngineServer.frame(1, Data(buffer[0..<count])))
+            }
+            Glibc.close(connection)
+        }
+        defer { server.close() }
+        let input = Data((0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 % 251) })
+        let outcome = try await Self.run(server, input: input)
+        guard case .ended(let exitCode, let timedOut, _, let stdout, _) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
+        #expect(exitCode == 0 && !timedOut)
+        #expect(stdout.totalBytes == input.count && stdout.data == input)
+    }
+
+    /// A container that reads one line and exits (`head -n1`) leaves most of a large input unread; the engine
+    /// closes the stream (the reset that brings) and that is the end of its output, not a lost engine.
+    @Test func aContainerThatStopsReadingEndsItsRunNotTheEngine() async throws {
+        let server = try Self.engine { connection in
+            var line = Data()
+            var byte: UInt8 = 0
+            while recv(connection, &byte, 1, 0) == 1 {
+                line.append(byte)
+                if byte == 0x0A { break }
+            }
+            ScriptedEngineServer.write(connection, ScriptedEngineServer.frame(1, line))
+            Glibc.close(connection)
+        }
+        defer { server.close() }
+        let input = Data(("first line\n" + String(repeating: "more input that is never read\n", count: 40_000)).utf8)
+        let outcome = try await Self.run(server, input: input)
+        guard case .ended(let exitCode, let timedOut, _, let stdout, _) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
+        #expect(exitCode == 0 && !timedOut)
+        #expect(stdout.text == "first line\n")
+    }
+
+    /// Once started, a run that loses its engine ends as lost (it is not run again another way), with what it
+    /// printed until then.
+    @Test func aRunThatLosesItsEngineAfterItStartedIsLostNotRetried() async throws {
+        let server = try Self.engine(
+            waitAnswer: "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 21\r\n\r\n{\"message\":\"gone\"}\n\n\n"
+        ) { connection in
+            ScriptedEngineServer.write(connection, ScriptedEngineServer.frame(1, Data("ran\n".utf8)))
+            Glibc.close(connection)
+        }
+        defer { server.close() }
+        let outcome = try await Self.run(server, input: Data())
+        guard case .lost(let failure, let stdout, _) = outcome else {
+            Issue.record("\(outcome)")
+            return
+        }
+        #expect(stdout.text == "ran\n")
+        #expect("\(failure)".contains("gone"))
     }
 }

@@ -27,6 +27,9 @@ struct AttachedRun: Sendable {
         /// The engine could not start it (its command is not in the image, ...): its own message.
         case notStarted(String)
         case ended(exitCode: Int32?, timedOut: Bool, cancelled: Bool, stdout: CapturedOutput, stderr: CapturedOutput)
+        /// The engine stopped answering after the container started: what it printed until then, and why. Never run
+        /// again another way (it has run).
+        case lost(EngineAPIError, stdout: CapturedOutput, stderr: CapturedOutput)
     }
 
     func run() async throws(EngineAPIError) -> Outcome {
@@ -48,7 +51,7 @@ struct AttachedRun: Sendable {
     private func runBlocking(stop: StopSwitch) -> Result<Outcome, EngineAPIError> {
         let deadline = ContinuousClock.now + .seconds(timeout)
         let stopDescriptor = cancellable ? stop.readEnd : -1
-        func send(_ request: UnixSocketHTTPClient.Request) -> Result<HTTPResponse, EngineAPIError> {
+        func ask(_ request: UnixSocketHTTPClient.Request) -> Result<HTTPResponse, EngineAPIError> {
             UnixSocketHTTPClient.exchange(request, socketPath: socketPath, stop: stop)
         }
 
@@ -56,7 +59,7 @@ struct AttachedRun: Sendable {
         let create = request(
             "POST", "/containers/create?name=\(DockerEngineAPI.queryValue(name))", body: configuration, until: deadline)
         let created: HTTPResponse
-        switch send(create) {
+        switch ask(create) {
         case .success(let response): created = response
         case .failure(let failure): return .failure(failure)
         }
@@ -99,6 +102,7 @@ struct AttachedRun: Sendable {
             case .ready: break
             case .timedOut: return .success(false)
             case .stopped: return .failure(.cancelled)
+            case .failed(let code): return .failure(.unreachable(socket: socketPath, errno: code))
             }
             let count = recv(stream, &buffer, buffer.count, 0)
             if count < 0 {
@@ -128,41 +132,58 @@ struct AttachedRun: Sendable {
         }
         demultiplexer.feed(head.remainder)
 
-        // Started, then given its input; closing our side ends its standard input (`StdinOnce`).
+        // Started.
         let start = request("POST", "/containers/\(container)/start", until: deadline)
-        switch send(start) {
+        switch ask(start) {
         case .success(let response) where response.succeeded || response.status == 304: break
         case .success(let response): return .success(.notStarted(DockerEngineAPI.message(of: response)))
         case .failure(let failure): return .failure(failure)
         }
-        if !input.isEmpty,
-            let failure = UnixSocketHTTPClient.sendAll(
-                input, on: stream, until: deadline, stop: stopDescriptor, request: attach, socketPath: socketPath)
-        {
-            if case .cancelled = failure { return .failure(failure) }
+        func lost(_ failure: EngineAPIError) -> Result<Outcome, EngineAPIError> {
+            .success(.lost(failure, stdout: demultiplexer.stdout, stderr: demultiplexer.stderr))
         }
-        shutdown(stream, Int32(SHUT_WR))
-
-        // Read until its streams end (it has exited) or the deadline passes.
-        var timedOut = false
-        while !streamEnded {
-            switch readSome(into: { bytes in demultiplexer.feed(bytes) }) {
-            case .success(true): continue
-            case .success(false): timedOut = true
-            case .failure(.cancelled):
-                return .success(
-                    .ended(
-                        exitCode: nil, timedOut: false, cancelled: true, stdout: demultiplexer.stdout,
-                        stderr: demultiplexer.stderr))
-            case .failure(let failure): return .failure(failure)
-            }
-            if timedOut { break }
-        }
-        if timedOut {
-            return .success(
+        func ended(exitCode: Int32? = nil, timedOut: Bool = false, cancelled: Bool = false) -> Result<
+            Outcome, EngineAPIError
+        > {
+            .success(
                 .ended(
-                    exitCode: nil, timedOut: true, cancelled: false, stdout: demultiplexer.stdout,
+                    exitCode: exitCode, timedOut: timedOut, cancelled: cancelled, stdout: demultiplexer.stdout,
                     stderr: demultiplexer.stderr))
+        }
+
+        // Its input written as it takes it, while what it prints is read: a program that prints as it reads waits
+        // for us to read, as we would wait for it to read. Closing our side ends its standard input (`StdinOnce`);
+        // a container that stops reading (or has exited) makes the rest of its input moot, as with `docker run -i`.
+        var unsent = input
+        if unsent.isEmpty { shutdown(stream, Int32(SHUT_WR)) }
+        while !streamEnded {
+            let events = Int16(POLLIN) | (unsent.isEmpty ? 0 : Int16(POLLOUT))
+            let revents: Int16
+            switch UnixSocketHTTPClient.wait(stream, for: events, until: deadline, stop: stopDescriptor) {
+            case .ready(let ready): revents = ready
+            case .timedOut: return ended(timedOut: true)
+            case .stopped: return ended(cancelled: true)
+            case .failed(let code): return lost(.unreachable(socket: socketPath, errno: code))
+            }
+            if !unsent.isEmpty && revents & Int16(POLLOUT) != 0 {
+                let count = unsent.withUnsafeBytes { send(stream, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                if count > 0 {
+                    unsent = Data(unsent.dropFirst(count))
+                } else if count < 0 && errno != EAGAIN && errno != EINTR {
+                    unsent = Data()
+                }
+                if unsent.isEmpty { shutdown(stream, Int32(SHUT_WR)) }
+            }
+            guard revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 else { continue }
+            let count = recv(stream, &buffer, buffer.count, 0)
+            if count > 0 {
+                demultiplexer.feed(Data(buffer[0..<count]))
+            } else if count == 0 || errno == ECONNRESET || errno == EPIPE {
+                // The engine closed the stream (a reset when it closed with our input still unread): the end.
+                streamEnded = true
+            } else if errno != EAGAIN && errno != EINTR {
+                return lost(.unreachable(socket: socketPath, errno: errno))
+            }
         }
 
         // Its exit code.
@@ -171,44 +192,53 @@ struct AttachedRun: Sendable {
             enum CodingKeys: String, CodingKey { case statusCode = "StatusCode" }
         }
         let wait = request("POST", "/containers/\(container)/wait", until: deadline)
-        switch send(wait) {
+        switch ask(wait) {
         case .success(let response):
             guard response.succeeded, let exit = try? JSONDecoder().decode(Exit.self, from: response.body) else {
-                return .failure(
+                return lost(
                     .refused(
                         request: wait.summary, status: response.status, message: DockerEngineAPI.message(of: response)))
             }
-            return .success(
-                .ended(
-                    exitCode: exit.statusCode, timedOut: false, cancelled: false, stdout: demultiplexer.stdout,
-                    stderr: demultiplexer.stderr))
-        case .failure(.timedOut):
-            return .success(
-                .ended(
-                    exitCode: nil, timedOut: true, cancelled: false, stdout: demultiplexer.stdout,
-                    stderr: demultiplexer.stderr))
-        case .failure(let failure): return .failure(failure)
+            return ended(exitCode: exit.statusCode)
+        case .failure(.timedOut): return ended(timedOut: true)
+        case .failure(.cancelled): return ended(cancelled: true)
+        case .failure(let failure): return lost(failure)
         }
     }
 }
 
-/// The attach stream's frames as they arrive (an 8-byte header: stream 1 or 2, three zero bytes, the length,
-/// big-endian; then the payload), each stream kept as a process's output is: capped, head and tail.
+/// The attach or log stream's frames as they arrive (an 8-byte header: stream 0-2, three zero bytes, the payload's
+/// length, big-endian; then the payload), each stream kept as a process's output is: capped, head and tail. A header
+/// that is no header (the stream lost its framing) is not guessed at: from there on the bytes go to stdout as they
+/// are, so nothing is lost.
 struct StreamDemultiplexer {
     private(set) var stdout: CapturedOutput
     private(set) var stderr: CapturedOutput
+    /// Plain bytes (a terminal's stream, or framing lost): everything goes to stdout.
+    private(set) var plain: Bool
     private var pending: [UInt8] = []
     /// Payload bytes still to come of the frame being read, and its stream.
     private var remaining = 0
     private var toStandardError = false
 
-    init(limit: Int) {
+    init(limit: Int, plain: Bool = false) {
         stdout = CapturedOutput(limit: limit)
         stderr = CapturedOutput(limit: limit)
+        self.plain = plain
+    }
+
+    /// Whether `header` (its first 4 bytes) starts a frame: a stream byte of 0-2, then three zero bytes.
+    static func isFrameStart<Bytes: Collection<UInt8>>(_ header: Bytes) -> Bool {
+        let bytes = Array(header.prefix(4))
+        return bytes.count == 4 && bytes[0] <= 2 && bytes[1] == 0 && bytes[2] == 0 && bytes[3] == 0
     }
 
     mutating func feed(_ data: Data) {
-        var bytes = pending + [UInt8](data)
+        if plain {
+            stdout.append(data)
+            return
+        }
+        let bytes = pending + [UInt8](data)
         pending = []
         var offset = 0
         while offset < bytes.count {
@@ -224,10 +254,14 @@ struct StreamDemultiplexer {
                 pending = Array(bytes[offset...])
                 return
             }
+            guard Self.isFrameStart(bytes[offset..<(offset + 4)]) else {
+                plain = true
+                stdout.append(Data(bytes[offset...]))
+                return
+            }
             toStandardError = bytes[offset] == 2
             remaining = bytes[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
             offset += 8
         }
-        bytes.removeAll()
     }
 }

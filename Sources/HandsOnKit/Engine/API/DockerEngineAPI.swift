@@ -75,17 +75,20 @@ struct DockerEngineAPI: Sendable {
         return try decode(InspectedContainer.self, from: checked(response, request))
     }
 
-    /// What the container printed, standard output then standard error (as `docker logs` gives them to a caller
-    /// that reads both), at most `limit` bytes of the engine's stream.
-    func containerLogs(_ name: String, limit: Int) async throws(EngineAPIError) -> (stdout: String, stderr: String)? {
+    /// What the container printed on each stream (as `docker logs` gives them to a caller that reads both), each
+    /// kept as a process's output is: at most `limit` bytes, its head and its tail. Nil when there is no such
+    /// container.
+    func containerLogs(_ name: String, limit: Int) async throws(EngineAPIError) -> (
+        stdout: CapturedOutput, stderr: CapturedOutput
+    )? {
         var request = UnixSocketHTTPClient.Request(
             "GET", "/containers/\(Self.pathComponent(name))/logs?stdout=1&stderr=1")
-        request.bodyLimit = limit
+        // Read whole up to a bound far past what is kept, so the tail kept is the log's own end.
+        request.bodyLimit = 16 << 20
         request.truncating = true
         let response = try await client.send(request)
         if response.status == 404 { return nil }
-        let streams = LogStreams.split(try checked(response, request))
-        return (String(decoding: streams.stdout, as: UTF8.self), String(decoding: streams.stderr, as: UTF8.self))
+        return LogStreams.split(try checked(response, request), limit: limit)
     }
 
     /// The ids of every container, running or not, carrying `label` (`key=value`).
@@ -177,9 +180,10 @@ struct DockerEngineAPI: Sendable {
         return name.addingPercentEncoding(withAllowedCharacters: allowed) ?? name
     }
 
+    /// A query parameter's value with everything but RFC 3986's unreserved characters escaped (the engine's Go
+    /// server refuses a `;` in a query, and `&`, `=`, `+` would change its meaning).
     static func queryValue(_ text: String) -> String {
-        var allowed = CharacterSet.urlQueryAllowed
-        allowed.remove(charactersIn: "&=+#%")
+        let allowed = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 
@@ -306,31 +310,18 @@ struct InspectedContainer: Decodable, Sendable {
     }
 }
 
-/// The engine's log stream of a container without a terminal: frames of an 8-byte header (stream 1 or 2, three zero
-/// bytes, the payload's length, big-endian) and the payload. A container with a terminal sends plain bytes.
+/// The engine's log stream of a container: multiplexed frames (`StreamDemultiplexer`) when it has no terminal,
+/// plain bytes when it has one.
 enum LogStreams {
-    static func split(_ data: Data) -> (stdout: Data, stderr: Data) {
-        let bytes = [UInt8](data)
-        guard isMultiplexed(bytes) else { return (data, Data()) }
-        var stdout = Data()
-        var stderr = Data()
-        var offset = 0
-        while offset + 8 <= bytes.count {
-            let length = bytes[(offset + 4)..<(offset + 8)].reduce(0) { $0 << 8 | Int($1) }
-            let start = offset + 8
-            // A stream cut at the read limit ends inside a frame: its part is kept.
-            let end = min(start + length, bytes.count)
-            if bytes[offset] == 2 {
-                stderr.append(contentsOf: bytes[start..<end])
-            } else {
-                stdout.append(contentsOf: bytes[start..<end])
-            }
-            offset = end
-        }
-        return (stdout, stderr)
+    /// Both streams, each kept as a process's output is (at most `limit` bytes: head and tail).
+    static func split(_ data: Data, limit: Int) -> (stdout: CapturedOutput, stderr: CapturedOutput) {
+        var demultiplexer = StreamDemultiplexer(limit: limit, plain: !isMultiplexed(data))
+        demultiplexer.feed(data)
+        return (demultiplexer.stdout, demultiplexer.stderr)
     }
 
-    private static func isMultiplexed(_ bytes: [UInt8]) -> Bool {
-        bytes.count >= 8 && bytes[0] <= 2 && bytes[1] == 0 && bytes[2] == 0 && bytes[3] == 0
+    private static func isMultiplexed(_ data: Data) -> Bool {
+        let bytes = data.prefix(4)
+        return bytes.count == 4 && StreamDemultiplexer.isFrameStart(bytes)
     }
 }

@@ -129,6 +129,8 @@ struct HTTPResponseReader {
                 if pending.count > Self.headerLimit { throw .malformed("the headers pass 64 KB") }
                 return
             }
+            // However the bytes were split: a head that ends past the limit is refused too.
+            if end.lowerBound - pending.startIndex > Self.headerLimit { throw .malformed("the headers pass 64 KB") }
             let head = String(decoding: pending[pending.startIndex..<end.lowerBound], as: UTF8.self)
             pending = Data(pending[end.upperBound...])
             let lines = head.components(separatedBy: "\r\n")
@@ -177,7 +179,9 @@ struct HTTPResponseReader {
             case .size:
                 guard let line = try takeLine() else { return }
                 let hex = line.prefix { $0 != ";" }.trimmingCharacters(in: .whitespaces)
-                guard !hex.isEmpty, hex.count <= 15, let size = Int(hex, radix: 16) else {
+                // Hex digits only: `Int(_:radix:)` would also take a sign, and a negative size is no size.
+                guard !hex.isEmpty, hex.count <= 15, hex.allSatisfy(\.isHexDigit), let size = Int(hex, radix: 16)
+                else {
                     throw .malformed("the chunk size line is '\(line.prefix(40))'")
                 }
                 chunkState = size == 0 ? .trailers : .data(remaining: size)

@@ -113,13 +113,18 @@ struct UnixSocketHTTPClient: Sendable {
         return try result.get()
     }
 
+    /// How a wait on a socket ended.
     enum Readiness {
-        case ready
+        /// The socket is ready: the events `poll` reported (`POLLIN`, `POLLOUT`, `POLLHUP`, ...).
+        case ready(Int16)
         case timedOut
         case stopped
+        /// `poll` itself failed (its `errno`).
+        case failed(Int32)
     }
 
-    /// Waits until `descriptor` is ready for `events`, the deadline passes or the stop switch is raised.
+    /// Waits until `descriptor` is ready for `events` (`POLLIN`, `POLLOUT`), the deadline passes or the stop switch
+    /// (`stop`, a descriptor that becomes readable; -1 for none) is raised.
     static func wait(
         _ descriptor: Int32, for events: Int16, until deadline: ContinuousClock.Instant, stop: Int32
     ) -> Readiness {
@@ -131,9 +136,12 @@ struct UnixSocketHTTPClient: Sendable {
                 pollfd(fd: descriptor, events: events, revents: 0), pollfd(fd: stop, events: Int16(POLLIN), revents: 0),
             ]
             let count = poll(&descriptors, nfds_t(descriptors.count), milliseconds)
-            if count < 0 && errno == EINTR { continue }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failed(errno)
+            }
             if descriptors[1].revents != 0 { return .stopped }
-            if count > 0 { return .ready }
+            if count > 0 { return .ready(descriptors[0].revents) }
         }
     }
 
@@ -180,9 +188,10 @@ struct UnixSocketHTTPClient: Sendable {
             case .ready: break
             case .timedOut: return .timedOut(request: request.summary, seconds: request.timeout)
             case .stopped: return .cancelled
+            case .failed(let code): return .unreachable(socket: socketPath, errno: code)
             }
             let count = bytes.withUnsafeBytes {
-                Glibc.send(descriptor, $0.baseAddress.map { $0 + sent }, $0.count - sent, Int32(MSG_NOSIGNAL))
+                sendWithoutSignal(descriptor, $0.baseAddress.map { $0 + sent }, $0.count - sent)
             }
             if count < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
@@ -211,6 +220,7 @@ struct UnixSocketHTTPClient: Sendable {
             case .ready: return nil
             case .timedOut: return .timedOut(request: request.summary, seconds: request.timeout)
             case .stopped: return .cancelled
+            case .failed(let code): return .unreachable(socket: socketPath, errno: code)
             }
         }
 
@@ -245,4 +255,9 @@ struct UnixSocketHTTPClient: Sendable {
             }
         }
     }
+}
+
+/// libc's `send`, without SIGPIPE when the peer has gone (named apart from `UnixSocketHTTPClient.send`).
+private func sendWithoutSignal(_ descriptor: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int {
+    send(descriptor, bytes, count, Int32(MSG_NOSIGNAL))
 }
