@@ -243,6 +243,7 @@ def bench_hosts(rounds, work):
     everything = f"0-{os.cpu_count() - 1}"
     one_engine = "unix:///var/run/docker.sock=1@0"
     two_engines = f"unix:///var/run/docker.sock=1@0,{CONTAINERD_HOST}=1@1"
+    containerd_alone = f"{CONTAINERD_HOST}=1@1"
     scores, peaks, shares = {}, [], []
 
     def batch(hosts, key):
@@ -260,7 +261,8 @@ def bench_hosts(rounds, work):
             # the rest of what the machine did meanwhile (daemons, builds, the answers' containers).
             grader = children_cpu_seconds() - grader
             engines = machine_busy_seconds() - busy - grader
-            shares.append(grader / max(engines, 0.001))
+            if key != "containerd":
+                shares.append(grader / max(engines, 0.001))
             print(f"bench: {key} engine(s): {seconds:.1f} s; grader CPU {grader:.1f} s, engines' CPU {engines:.1f} s",
                   file=sys.stderr, flush=True)
             with open(f"{out}/results.json") as f:
@@ -277,14 +279,27 @@ def bench_hosts(rounds, work):
         peaks.clear()
         shares.clear()
         n = max(1, min(rounds, 3))
-        two, one = alternate(n, batch(two_engines, "two"), batch(one_engine, "one"))
+        two, one, other = [], [], []
+        for i in range(n):
+            # The containerd store alone too: the two engines' own paces bound what two can do together.
+            runs = [(batch(two_engines, "two"), two), (batch(one_engine, "one"), one),
+                    (batch(containerd_alone, "containerd"), other)]
+            for go, into in (runs if i % 2 == 0 else list(reversed(runs))):
+                into.append(go())
     finally:
         pin(overlay2 + containerd_store, everything)
-    if scores.get("one") != scores.get("two"):
+    if not (scores.get("one") == scores.get("two") == scores.get("containerd")):
         raise SystemExit(f"bench: one engine and two graded differently: {scores}")
+    # Each engine grading at its own pace from one queue, with nothing else between them: 1 / (1/a + 1/b).
+    paces = [1 / (1 / a + 1 / b) for a, b in zip(one, other)]
     return [Row("batch of 16 on 2 engines", "2 engines x 1 core", two, "1 engine x 1 core", one, goal=0.6,
                 note="overlay2 (core 0) and containerd-store (core 1) daemons on this 2-core machine; the same scores and "
                      "sizes from both"),
+            Row("the containerd store alone", "containerd x 1 core", other, "overlay2 x 1 core", one,
+                note="the same batch on the containerd-store daemon alone, pinned to core 1"),
+            Row("2 engines against their own paces", "2 engines x 1 core", two, "1/(1/overlay2+1/containerd)", paces,
+                note="the two-engine batch against the time two engines at their own measured paces would take, "
+                     "sharing one queue with no cost between them"),
             Row("memory, batch of 16 on 2 engines", "peak RSS", peaks, "100 MB limit", [100.0], goal=1.0, unit="MB"),
             Row("grader CPU in the batches of 16", "handson + CLIs", shares, "engines' CPU", [1.0], goal=0.1,
                 unit="share", note="the grader's CPU (its process and the engine CLI processes it starts, getrusage of "
