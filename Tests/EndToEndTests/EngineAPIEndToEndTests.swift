@@ -173,7 +173,7 @@ extension GradingOnTheEngine {
                             (try? JSONSerialization.jsonObject(with: Data(inspected.stdout.utf8))) as? [String: Any]
                         let fields = [
                             "Memory", "MemorySwap", "PidsLimit", "NanoCpus", "CapDrop", "SecurityOpt", "LogConfig",
-                            "NetworkMode", "CpusetCpus", "Privileged", "ReadonlyRootfs",
+                            "NetworkMode", "CpusetCpus", "Privileged", "ReadonlyRootfs", "AutoRemove",
                         ]
                         func written(_ value: Any?) -> String {
                             guard let value,

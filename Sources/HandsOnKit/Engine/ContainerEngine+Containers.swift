@@ -202,6 +202,7 @@ public struct ContainerRunRequest: Sendable {
         case .host: host["NetworkMode"] = "host"
         }
         if let cpuset { host["CpusetCpus"] = cpuset }
+        host["AutoRemove"] = true
         var body: [String: Any] = [
             "Image": image, "Labels": labels, "AttachStdin": true, "AttachStdout": true, "AttachStderr": true,
             "OpenStdin": true, "StdinOnce": true, "Tty": false, "HostConfig": host,
@@ -214,7 +215,9 @@ public struct ContainerRunRequest: Sendable {
 extension ContainerEngine {
     /// Runs a container to its end with `input` on its standard input, as `docker run --rm -i` does, and returns how
     /// it ended and what it printed (each stream capped at `outputLimit`), as a process's result. Through the Engine
-    /// API where it is spoken here (no docker process), else the CLI. The container is removed by the caller, by name.
+    /// API where it is spoken here (no docker process), else the CLI; either way a task cancelled before the run
+    /// starts throws `CancellationError`, one cancelled while it runs returns a result marked `cancelled`. The
+    /// container is removed by the caller, by name.
     public func runToEnd(_ run: ContainerRunRequest, input: Data?, timeout: Double, outputLimit: Int) async throws
         -> ProcessResult
     {
@@ -233,10 +236,10 @@ extension ContainerEngine {
                         standardOutput: .of(""), standardError: .of("docker: Error response from daemon: \(message)\n"),
                         durationSeconds: (ContinuousClock.now - started).seconds)
                 case .ended(let exitCode, let timedOut, let cancelled, let stdout, let stderr):
-                    if cancelled { throw CancellationError() }
+                    // Cancelled once started, it ends as the CLI's run then ends: a result that says so.
                     return ProcessResult(
                         command: command, termination: exitCode.map { .exited($0) } ?? .signaled(SIGKILL),
-                        timedOut: timedOut, standardOutput: stdout, standardError: stderr,
+                        timedOut: timedOut, cancelled: cancelled, standardOutput: stdout, standardError: stderr,
                         durationSeconds: (ContinuousClock.now - started).seconds)
                 case .lost(let failure, let stdout, var stderr):
                     // It ran: not run again. It ends as `docker run` does when it loses its engine (125).
@@ -245,10 +248,8 @@ extension ContainerEngine {
                         command: command, termination: .exited(125), standardOutput: stdout, standardError: stderr,
                         durationSeconds: (ContinuousClock.now - started).seconds)
                 }
-            } catch EngineAPIError.cancelled {
+            } catch .cancelled {
                 throw CancellationError()
-            } catch let error as CancellationError {
-                throw error
             } catch {
                 // It did not start: what the API left half made goes before the CLI takes the same name.
                 apiMemo.noteUnanswered(error)

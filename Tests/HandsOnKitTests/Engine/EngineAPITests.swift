@@ -430,7 +430,7 @@ struct AttachedRunTests {
                 attached(connection)
             } else if line.contains("/start ") {
                 ScriptedEngineServer.answer(connection, "HTTP/1.1 204 No Content\r\n\r\n")
-            } else if line.contains("/wait ") {
+            } else if line.contains("/wait?condition=removed ") {
                 ScriptedEngineServer.answer(connection, waitAnswer)
             } else {
                 ScriptedEngineServer.answer(connection, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")

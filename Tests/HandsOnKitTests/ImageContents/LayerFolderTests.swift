@@ -100,6 +100,9 @@ struct MeasurementByContentTests {
         let engine = ContainerEngine(kind: .podman, runner: runner, environment: [:])
         let first = try await engine.measureImage("first")
         #expect(first.sizeBytes == 5000 && first.layers.map(\.instruction) == ["COPY app /app"])
+        // The folder changes behind the engine's back: a copy of the same layers and history is not walked again,
+        // so it gets the remembered measurement, not the folder's new size.
+        try Data(count: 9000).write(to: URL(fileURLWithPath: "\(folder)/l1/diff/app"))
         let copy = try await engine.measureImage("copy")
         #expect(copy.sizeBytes == 5000 && copy.layers.map(\.instruction) == ["COPY app /app"])
         let otherHistory = try await engine.measureImage("other-history")

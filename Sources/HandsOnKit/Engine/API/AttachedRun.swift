@@ -6,10 +6,10 @@ import Foundation
     import Musl
 #endif
 
-/// A container run from start to end over the Engine API, as `docker run -i` does it: created, attached (its
-/// standard streams become a raw stream on the attach connection), started, given its input, read until its streams
-/// end, and its exit code asked. The container is not removed here: the caller removes it by name, as it does after
-/// the CLI's run. One thread of its own does it all (`UnixSocketHTTPClient.onOwnThread`), each step within the run's
+/// A container run from start to end over the Engine API, as `docker run --rm -i` does it: created (to be removed by
+/// the engine once it ends), attached (its standard streams become a raw stream on the attach connection), its end
+/// waited for, started, given its input, read until its streams end, and its exit code read from the wait. A run cut
+/// short leaves the container to the caller, which removes it by name as after the CLI's run. One thread of its own does it all (`UnixSocketHTTPClient.onOwnThread`), each step within the run's
 /// deadline.
 struct AttachedRun: Sendable {
     let socketPath: String
@@ -132,6 +132,16 @@ struct AttachedRun: Sendable {
         }
         demultiplexer.feed(head.remainder)
 
+        // Its end asked for before it starts, as `docker run --rm` does: the engine removes it once it has ended
+        // (`AutoRemove`), and a wait asked after that would find no container.
+        let wait = request("POST", "/containers/\(container)/wait?condition=removed", until: deadline)
+        let waiting: Int32
+        switch UnixSocketHTTPClient.sendRequest(wait, socketPath: socketPath, stop: stop, until: deadline) {
+        case .success(let descriptor): waiting = descriptor
+        case .failure(let failure): return .failure(failure)
+        }
+        defer { close(waiting) }
+
         // Started.
         let start = request("POST", "/containers/\(container)/start", until: deadline)
         switch ask(start) {
@@ -191,8 +201,9 @@ struct AttachedRun: Sendable {
             let statusCode: Int32
             enum CodingKeys: String, CodingKey { case statusCode = "StatusCode" }
         }
-        let wait = request("POST", "/containers/\(container)/wait", until: deadline)
-        switch ask(wait) {
+        switch UnixSocketHTTPClient.readResponse(
+            to: wait, on: waiting, socketPath: socketPath, stop: stop, until: deadline)
+        {
         case .success(let response):
             guard response.succeeded, let exit = try? JSONDecoder().decode(Exit.self, from: response.body) else {
                 return lost(

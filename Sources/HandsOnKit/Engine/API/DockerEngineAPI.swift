@@ -15,7 +15,7 @@ struct DockerEngineAPI: Sendable {
             let id: String
             enum CodingKeys: String, CodingKey { case id = "ID" }
         }
-        return try await decode(Info.self, from: get("/info", timeout: 20)).id
+        return try await get(Info.self, "/info", timeout: 20).id
     }
 
     /// Whether the daemon answers now (`GET /_ping`).
@@ -30,18 +30,18 @@ struct DockerEngineAPI: Sendable {
         let request = UnixSocketHTTPClient.Request("GET", "/images/\(Self.pathComponent(reference))/json")
         let response = try await client.send(request)
         if response.status == 404 { return nil }
-        return try decode(InspectedImage.self, from: checked(response, request))
+        return try decode(InspectedImage.self, from: response, request)
     }
 
     /// Every image, as `docker image ls -a` lists them.
     func images() async throws(EngineAPIError) -> [ListedImage] {
-        try await decode([ListedImage].self, from: get("/images/json?all=1"))
+        try await get([ListedImage].self, "/images/json?all=1")
     }
 
     /// The images a reference names, as `docker image ls REFERENCE` lists them (a repository alone: all its tags).
     func images(matching reference: String) async throws(EngineAPIError) -> [ListedImage] {
         let filters = Self.queryValue(#"{"reference":[\#(Self.jsonString(reference))]}"#)
-        return try await decode([ListedImage].self, from: get("/images/json?filters=\(filters)"))
+        return try await get([ListedImage].self, "/images/json?filters=\(filters)")
     }
 
     enum Removal: Equatable {
@@ -72,7 +72,7 @@ struct DockerEngineAPI: Sendable {
         let request = UnixSocketHTTPClient.Request("GET", "/containers/\(Self.pathComponent(name))/json")
         let response = try await client.send(request)
         if response.status == 404 { return nil }
-        return try decode(InspectedContainer.self, from: checked(response, request))
+        return try decode(InspectedContainer.self, from: response, request)
     }
 
     /// What the container printed on each stream (as `docker logs` gives them to a caller that reads both), each
@@ -98,7 +98,7 @@ struct DockerEngineAPI: Sendable {
             enum CodingKeys: String, CodingKey { case id = "Id" }
         }
         let filters = Self.queryValue(#"{"label":[\#(Self.jsonString(label))]}"#)
-        return try await decode([Summary].self, from: get("/containers/json?all=1&filters=\(filters)")).map(\.id)
+        return try await get([Summary].self, "/containers/json?all=1&filters=\(filters)").map(\.id)
     }
 
     /// Stops and removes the container; one already gone is not an error.
@@ -127,7 +127,7 @@ struct DockerEngineAPI: Sendable {
         request.timeout = 60
         request.cancellable = false
         let response = try await client.send(request)
-        return Set(try decode(Usage.self, from: checked(response, request)).buildCache?.map(\.id) ?? [])
+        return Set(try decode(Usage.self, from: response, request).buildCache?.map(\.id) ?? [])
     }
 
     /// Removes the cache records whose id matches `idPattern` (a regular expression, as `buildx prune --filter id=`
@@ -142,10 +142,13 @@ struct DockerEngineAPI: Sendable {
 
     // MARK: - Requests and bodies
 
-    private func get(_ target: String, timeout: Double = 30) async throws(EngineAPIError) -> Data {
+    /// `GET target`, its JSON body decoded as `Value`.
+    private func get<Value: Decodable>(_ type: Value.Type, _ target: String, timeout: Double = 30)
+        async throws(EngineAPIError) -> Value
+    {
         var request = UnixSocketHTTPClient.Request("GET", target)
         request.timeout = timeout
-        return try checked(try await client.send(request), request)
+        return try decode(type, from: try await client.send(request), request)
     }
 
     private func checked(_ response: HTTPResponse, _ request: UnixSocketHTTPClient.Request) throws(EngineAPIError)
@@ -157,11 +160,15 @@ struct DockerEngineAPI: Sendable {
         return response.body
     }
 
-    private func decode<Value: Decodable>(_ type: Value.Type, from body: Data) throws(EngineAPIError) -> Value {
+    /// The response's JSON body as `Value`, once it is known to be no refusal; a body that is not names the request.
+    private func decode<Value: Decodable>(
+        _ type: Value.Type, from response: HTTPResponse, _ request: UnixSocketHTTPClient.Request
+    ) throws(EngineAPIError) -> Value {
+        let body = try checked(response, request)
         do {
             return try JSONDecoder().decode(type, from: body)
         } catch {
-            throw .unexpectedBody(request: "\(Value.self)", reason: "\(error)")
+            throw .unexpectedBody(request: request.summary, reason: "\(error)")
         }
     }
 

@@ -207,36 +207,51 @@ struct UnixSocketHTTPClient: Sendable {
         HTTPResponse, EngineAPIError
     > {
         let deadline = ContinuousClock.now + .seconds(request.timeout)
-        let stopDescriptor = request.cancellable ? stop.readEnd : -1
         let descriptor: Int32
-        switch connectSocket(socketPath, timeout: request.timeout) {
+        switch sendRequest(request, socketPath: socketPath, stop: stop, until: deadline) {
         case .success(let connected): descriptor = connected
         case .failure(let failure): return .failure(failure)
         }
         defer { close(descriptor) }
+        return readResponse(to: request, on: descriptor, socketPath: socketPath, stop: stop, until: deadline)
+    }
 
-        func waited(_ events: Int32) -> EngineAPIError? {
-            switch wait(descriptor, for: Int16(events), until: deadline, stop: stopDescriptor) {
-            case .ready: return nil
-            case .timedOut: return .timedOut(request: request.summary, seconds: request.timeout)
-            case .stopped: return .cancelled
-            case .failed(let code): return .unreachable(socket: socketPath, errno: code)
-            }
+    /// Connects and sends the request; the caller reads the response (`readResponse`) and closes the socket.
+    static func sendRequest(
+        _ request: Request, socketPath: String, stop: StopSwitch, until deadline: ContinuousClock.Instant
+    ) -> Result<Int32, EngineAPIError> {
+        let descriptor: Int32
+        switch connectSocket(socketPath, timeout: max(0.001, (deadline - ContinuousClock.now).seconds)) {
+        case .success(let connected): descriptor = connected
+        case .failure(let failure): return .failure(failure)
         }
-
         if let failure = sendAll(
-            request.bytes, on: descriptor, until: deadline, stop: stopDescriptor, request: request,
-            socketPath: socketPath)
+            request.bytes, on: descriptor, until: deadline, stop: request.cancellable ? stop.readEnd : -1,
+            request: request, socketPath: socketPath)
         {
+            close(descriptor)
             return .failure(failure)
         }
+        return .success(descriptor)
+    }
 
+    /// Reads the response to `request` from `descriptor` to its end, within the deadline.
+    static func readResponse(
+        to request: Request, on descriptor: Int32, socketPath: String, stop: StopSwitch,
+        until deadline: ContinuousClock.Instant
+    ) -> Result<HTTPResponse, EngineAPIError> {
+        let stopDescriptor = request.cancellable ? stop.readEnd : -1
         var reader = HTTPResponseReader(
             bodyLimit: request.bodyLimit, truncating: request.truncating, headOnly: request.method == "HEAD")
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             if let response = reader.response { return .success(response) }
-            if let failure = waited(POLLIN) { return .failure(failure) }
+            switch wait(descriptor, for: Int16(POLLIN), until: deadline, stop: stopDescriptor) {
+            case .ready: break
+            case .timedOut: return .failure(.timedOut(request: request.summary, seconds: request.timeout))
+            case .stopped: return .failure(.cancelled)
+            case .failed(let code): return .failure(.unreachable(socket: socketPath, errno: code))
+            }
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
