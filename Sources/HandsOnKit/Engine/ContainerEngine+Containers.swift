@@ -100,7 +100,7 @@ extension ContainerEngine {
         await removeContainers(listing.stdout.split(separator: "\n").map(String.init))
     }
 
-    /// Removes containers, stopping them first; ones already gone are not an error.
+    /// Removes containers and their anonymous volumes, stopping them first; ones already gone are not an error.
     public func removeContainers(_ names: [String]) async {
         guard !names.isEmpty else { return }
         if let api = await engineAPI() {
@@ -115,7 +115,8 @@ extension ContainerEngine {
             }
             if answered { return }
         }
-        _ = await cleanUp(["rm", "-f"] + names, timeout: 60)
+        // With their anonymous volumes, as `run --rm` and the Engine API's removal take them.
+        _ = await cleanUp(["rm", "-f", "-v"] + names, timeout: 60)
     }
 }
 

@@ -280,20 +280,7 @@ final class CannedSocketServer: Sendable {
 
     init(responses: [Data?]) throws {
         path = NSTemporaryDirectory() + "handson-api-\(UUID().uuidString.prefix(8)).sock"
-        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
+        listener = try listeningSocket(at: path)
         let listening = listener
         Thread { [self] in
             var held: [Int32] = []
@@ -328,6 +315,14 @@ final class CannedSocketServer: Sendable {
     }
 }
 
+/// A Unix socket listening at `path`, as the engines' are.
+func listeningSocket(at path: String) throws -> Int32 {
+    let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    let bound = UnixSocketHTTPClient.withAddress(of: path) { bind(listener, $0, $1) }
+    guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
+    return listener
+}
+
 /// An engine played by the test for a container run over the API: each connection on a thread of its own, its
 /// request read whole (head and body) and handed to `respond` with the connection, which answers on it.
 final class ScriptedEngineServer: Sendable {
@@ -336,20 +331,7 @@ final class ScriptedEngineServer: Sendable {
 
     init(respond: @escaping @Sendable (_ requestLine: String, _ connection: Int32) -> Void) throws {
         path = NSTemporaryDirectory() + "handson-run-\(UUID().uuidString.prefix(8)).sock"
-        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
+        listener = try listeningSocket(at: path)
         let listening = listener
         Thread {
             while true {

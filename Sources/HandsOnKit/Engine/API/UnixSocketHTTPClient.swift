@@ -152,21 +152,9 @@ struct UnixSocketHTTPClient: Sendable {
         // A Unix socket's connect waits only while the listener's backlog is full; the send timeout bounds that.
         var sendTimeout = timeval(tv_sec: max(1, Int(timeout.rounded(.up))), tv_usec: 0)
         _ = setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(socketPath.utf8)
-        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        guard let connected = withAddress(of: socketPath, { connect(descriptor, $0, $1) }) else {
             close(descriptor)
             return .failure(.unreachable(socket: socketPath, errno: ENAMETOOLONG))
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path)
-            raw[path.count] = 0
-        }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
         }
         guard connected == 0 else {
             let code = errno
@@ -175,6 +163,24 @@ struct UnixSocketHTTPClient: Sendable {
         }
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
         return .success(descriptor)
+    }
+
+    /// Calls `body` with the `sockaddr_un` of `path` and its length (for `connect` or `bind`); nil when the path is
+    /// too long for one.
+    static func withAddress<Value>(
+        of path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> Value
+    ) -> Value? {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
     }
 
     /// Sends all of `bytes` on a non-blocking socket, within the deadline.
