@@ -140,14 +140,79 @@ public struct ContainerLimits: Sendable, Equatable {
         ]
     }
 
-    /// As the Engine API's `HostConfig` fields. Memory and swap: the engine doubles `Memory` for swap when
-    /// `MemorySwap` is 0, for the CLI's flags as for this.
-    var hostConfiguration: [String: Any] {
-        [
-            "Memory": memoryBytes, "PidsLimit": processes, "NanoCpus": Int64(cpus) * 1_000_000_000,
-            "CapDrop": ["ALL"], "SecurityOpt": ["no-new-privileges"],
-            "LogConfig": ["Type": "", "Config": ["max-size": logMaxSize]] as [String: Any],
-        ]
+    /// As the Engine API's `HostConfig` (the network, CPUs and removal are the run's). Memory and swap: the engine
+    /// doubles `Memory` for swap when `MemorySwap` is 0, for the CLI's flags as for this.
+    func hostConfiguration(network: String, cpuset: String?) -> EngineHostConfiguration {
+        EngineHostConfiguration(
+            memory: (memoryBytes >> 20) << 20, pidsLimit: processes, nanoCpus: Int64(cpus) * 1_000_000_000,
+            capDrop: ["ALL"], securityOpt: ["no-new-privileges"],
+            logConfig: .init(type: "", config: ["max-size": logMaxSize]), networkMode: network, cpusetCpus: cpuset,
+            autoRemove: true)
+    }
+}
+
+/// The `HostConfig` of the Engine API's `POST /containers/create`: the fields `docker run` sets for an answer's run.
+struct EngineHostConfiguration: Encodable, Equatable {
+    /// Bytes, a whole number of MiB as the CLI's `--memory 256m` gives.
+    var memory: Int64
+    var pidsLimit: Int
+    var nanoCpus: Int64
+    var capDrop: [String]
+    var securityOpt: [String]
+    var logConfig: LogConfig
+    /// `default`, `none` or `host`.
+    var networkMode: String
+    var cpusetCpus: String?
+    /// Removed by the engine once it ends (`--rm`).
+    var autoRemove: Bool
+
+    struct LogConfig: Encodable, Equatable {
+        var type: String
+        var config: [String: String]
+        enum CodingKeys: String, CodingKey {
+            case type = "Type"
+            case config = "Config"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case memory = "Memory"
+        case pidsLimit = "PidsLimit"
+        case nanoCpus = "NanoCpus"
+        case capDrop = "CapDrop"
+        case securityOpt = "SecurityOpt"
+        case logConfig = "LogConfig"
+        case networkMode = "NetworkMode"
+        case cpusetCpus = "CpusetCpus"
+        case autoRemove = "AutoRemove"
+    }
+}
+
+/// The body of the Engine API's `POST /containers/create` for a run with its input (`docker run -i`).
+struct EngineContainerConfiguration: Encodable, Equatable {
+    var image: String
+    var command: [String]?
+    var labels: [String: String]
+    var attachStdin = true
+    var attachStdout = true
+    var attachStderr = true
+    var openStdin = true
+    /// Its input ends when the attached client closes its side.
+    var stdinOnce = true
+    var tty = false
+    var hostConfig: EngineHostConfiguration
+
+    enum CodingKeys: String, CodingKey {
+        case image = "Image"
+        case command = "Cmd"
+        case labels = "Labels"
+        case attachStdin = "AttachStdin"
+        case attachStdout = "AttachStdout"
+        case attachStderr = "AttachStderr"
+        case openStdin = "OpenStdin"
+        case stdinOnce = "StdinOnce"
+        case tty = "Tty"
+        case hostConfig = "HostConfig"
     }
 }
 
@@ -195,21 +260,16 @@ public struct ContainerRunRequest: Sendable {
     }
 
     /// As the body of the Engine API's `POST /containers/create`: what those arguments make.
-    var configuration: Data {
-        var host = limits.hostConfiguration
-        switch network {
-        case .standard: host["NetworkMode"] = "default"
-        case .none: host["NetworkMode"] = "none"
-        case .host: host["NetworkMode"] = "host"
-        }
-        if let cpuset { host["CpusetCpus"] = cpuset }
-        host["AutoRemove"] = true
-        var body: [String: Any] = [
-            "Image": image, "Labels": labels, "AttachStdin": true, "AttachStdout": true, "AttachStderr": true,
-            "OpenStdin": true, "StdinOnce": true, "Tty": false, "HostConfig": host,
-        ]
-        if !command.isEmpty { body["Cmd"] = command }
-        return (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])) ?? Data()
+    var configuration: EngineContainerConfiguration {
+        let networkMode =
+            switch network {
+            case .standard: "default"
+            case .none: "none"
+            case .host: "host"
+            }
+        return EngineContainerConfiguration(
+            image: image, command: command.isEmpty ? nil : command, labels: labels,
+            hostConfig: limits.hostConfiguration(network: networkMode, cpuset: cpuset))
     }
 }
 
@@ -223,14 +283,14 @@ extension ContainerEngine {
         -> ProcessResult
     {
         let command = [kind.rawValue] + run.arguments
-        if let api = await engineAPI() {
+        if let api = await engineAPI(), let configuration = try? JSONEncoder().encode(run.configuration) {
             let started = ContinuousClock.now
             let attached = AttachedRun(
-                socketPath: api.client.socketPath, name: run.name, configuration: run.configuration,
+                socketPath: api.client.socketPath, name: run.name, configuration: configuration,
                 input: input ?? Data(), timeout: timeout, outputLimit: outputLimit, cancellable: true)
             do {
                 switch try await attached.run() {
-                case .noSuchImage(let message), .notStarted(let message):
+                case .notCreated(let message), .notStarted(let message):
                     // As the CLI ends then: its exit code for the engine's refusal, the engine's words on stderr.
                     return ProcessResult(
                         command: command, termination: .exited(Self.runExitCode(refusal: message)),

@@ -99,6 +99,30 @@ struct EngineAPITests {
         #expect(flood.stdout.totalBytes == 10_000 && flood.stdout.isTruncated && flood.stdout.head.count == 5)
     }
 
+    /// The create body an answer's run sends: the fields `docker run --rm -i` sets, under the API's names.
+    @Test func aRunIsCreatedWithTheFieldsDockerRunSets() throws {
+        var run = ContainerRunRequest(
+            image: "handson-grade/x:1", name: "handson-check-1", command: ["/hash", "-n"], labels: ["a": "b"],
+            network: .none, cpuset: "1")
+        run.limits.memoryBytes = 256 << 20
+        let body = try JSONEncoder().encode(run.configuration)
+        let object = try #require(try JSONSerialization.jsonObject(with: body) as? NSDictionary)
+        let expected: NSDictionary = [
+            "Image": "handson-grade/x:1", "Cmd": ["/hash", "-n"], "Labels": ["a": "b"], "AttachStdin": true,
+            "AttachStdout": true, "AttachStderr": true, "OpenStdin": true, "StdinOnce": true, "Tty": false,
+            "HostConfig": [
+                "Memory": 268_435_456, "PidsLimit": 128, "NanoCpus": 1_000_000_000, "CapDrop": ["ALL"],
+                "SecurityOpt": ["no-new-privileges"], "LogConfig": ["Type": "", "Config": ["max-size": "1m"]],
+                "NetworkMode": "none", "CpusetCpus": "1", "AutoRemove": true,
+            ],
+        ]
+        #expect(object == expected, "\(object)")
+        // No command: the image's own, so no `Cmd` at all.
+        run.command = []
+        let bare = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(run.configuration)) as? NSDictionary
+        #expect(bare?["Cmd"] == nil)
+    }
+
     @Test func anEnginesRefusalToRunEndsAsDockerRunEnds() {
         let notFound =
             #"failed to create task for container: ... exec: "/bin/sh": stat /bin/sh: no such file or directory: unknown"#

@@ -22,8 +22,8 @@ struct AttachedRun: Sendable {
     let cancellable: Bool
 
     enum Outcome: Sendable {
-        /// The engine has no such image: its own message.
-        case noSuchImage(String)
+        /// The engine would not create it (no such image, no such network, ...): its own message.
+        case notCreated(String)
         /// The engine could not start it (its command is not in the image, ...): its own message.
         case notStarted(String)
         case ended(exitCode: Int32?, timedOut: Bool, cancelled: Bool, stdout: CapturedOutput, stderr: CapturedOutput)
@@ -63,7 +63,7 @@ struct AttachedRun: Sendable {
         case .success(let response): created = response
         case .failure(let failure): return .failure(failure)
         }
-        if created.status == 404 { return .success(.noSuchImage(DockerEngineAPI.message(of: created))) }
+        if created.status == 404 { return .success(.notCreated(DockerEngineAPI.message(of: created))) }
         struct Created: Decodable {
             let id: String
             enum CodingKeys: String, CodingKey { case id = "Id" }
