@@ -410,17 +410,24 @@ struct GradingCoreTests {
     @Test func reportWritesRequestedTogetherAreCoalesced() async throws {
         let writes = Atomic<Int>(0)
         let writing = Atomic<Bool>(false)
+        let released = Atomic<Bool>(false)
         let refresher = ReportRefresher {
+            // The first write lasts until the test releases it (at most 30 s), so a busy machine that resumes the
+            // test late cannot have it miss the write under way.
             writing.store(true, ordering: .releasing)
-            Thread.sleep(forTimeInterval: 0.2)  // one slow write, on the refresher's own task
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !released.load(ordering: .acquiring) && ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
             writes.add(1, ordering: .acquiringAndReleasing)
-            writing.store(false, ordering: .releasing)
         }
         refresher.request()
         try await Self.waitUntil("the first write started") { writing.load(ordering: .acquiring) }
         let start = ContinuousClock.now
         for _ in 0..<50 { refresher.request() }
         #expect(ContinuousClock.now - start < .milliseconds(100), "requests do not wait for the write")
+        #expect(writes.load(ordering: .acquiring) == 0, "still the first write")
+        released.store(true, ordering: .releasing)
         await refresher.finish()
         #expect(writes.load(ordering: .acquiring) == 2, "the first write, then one for the 50 made during it")
     }

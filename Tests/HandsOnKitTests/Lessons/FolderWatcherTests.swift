@@ -20,10 +20,13 @@ final class WatcherOnLoan: @unchecked Sendable {
     }
 
     /// Foundation may close the file a test fixture wrote after the watch began (the close of an atomic write comes
-    /// after its rename): those events are the fixture's, swallowed here before the test watches.
+    /// after its rename, later still on a busy machine): those events are the fixture's, swallowed here until the
+    /// folder has been quiet for half a second, before the test watches.
     static func settled(_ watcher: FolderWatcher) async -> WatcherOnLoan {
         let loan = WatcherOnLoan(watcher)
-        _ = await loan.wait(0.3)
+        for _ in 0..<20 {
+            guard await loan.wait(0.5) else { break }
+        }
         return loan
     }
 }
