@@ -40,7 +40,8 @@ extension ContainerEngine {
     /// builds are (`standaloneBuildx`).
     private func buildx(_ arguments: [String], timeout: Double) async -> ProcessResult? {
         guard let plugin = standaloneBuildx else { return await cleanUp(["buildx"] + arguments, timeout: timeout) }
-        // The builder the builds use (`build` names it).
-        return await cleanUp(arguments + ["--builder", "default"], executable: plugin, timeout: timeout)
+        // The builder the builds use (`build` names it where the Engine API is spoken).
+        let builder = await engineAPI() != nil ? ["--builder", "default"] : []
+        return await cleanUp(arguments + builder, executable: plugin, timeout: timeout)
     }
 }

@@ -45,8 +45,8 @@ extension ContainerEngine {
         return nil
     }
 
-    /// What is found, or nil when the question got no definite answer (cancelled, or the daemon too slow to say):
-    /// that is not remembered, and a later call asks again.
+    /// What is found, or nil when the question was cancelled: that is not remembered, and a later call asks again.
+    /// A socket that does not answer within the timeout is remembered as no API (every call would wait it out).
     private func lookForAPI(_ info: EngineInfo) async -> EngineAPIMemo.Lookup? {
         guard kind == .docker, effectiveEnvironment["HANDSON_ENGINE_API"] != "0", let daemonID = info.daemonID,
             let path = apiSocketPath
@@ -54,7 +54,7 @@ extension ContainerEngine {
         let api = DockerEngineAPI(socketPath: path)
         do {
             return try await api.daemonID() == daemonID ? .found(api) : .absent
-        } catch .cancelled, .timedOut {
+        } catch .cancelled {
             return nil
         } catch {
             apiMemo.noteUnanswered(error)

@@ -74,8 +74,9 @@ extension ContainerEngine {
         arguments += extraArguments
         let plugin = standaloneBuildx
         // The engine's own BuildKit, whatever builder `docker buildx use` chose: the image must land in this
-        // engine's store, and its cache records are those the Engine API lists and prunes.
-        if plugin != nil { arguments += ["--builder", "default"] }
+        // engine's store, and its cache records are those the Engine API lists and prunes. Only where the API is
+        // spoken: buildx's `default` is the default context's daemon, which is then known to be this engine's.
+        if plugin != nil, await engineAPI() != nil { arguments += ["--builder", "default"] }
         arguments.append(contextDirectory)
         return try await execute(
             arguments, executable: plugin, environment: buildEnvironment, timeout: timeout,

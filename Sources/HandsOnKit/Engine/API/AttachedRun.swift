@@ -14,7 +14,7 @@ import Foundation
 struct AttachedRun: Sendable {
     let socketPath: String
     let name: String
-    /// The body of `POST /containers/create` (`ContainerRunConfiguration`).
+    /// The body of `POST /containers/create` (`EngineContainerConfiguration`, encoded).
     let configuration: Data
     let input: Data
     let timeout: Double
@@ -141,16 +141,34 @@ struct AttachedRun: Sendable {
         case .failure(let failure): return .failure(failure)
         }
         defer { close(waiting) }
+        // The engine answers the wait's head once it is registered: only then may the container start.
+        var waitHead = Data()
+        while waitHead.firstRange(of: Data("\r\n\r\n".utf8)) == nil {
+            switch UnixSocketHTTPClient.wait(waiting, for: Int16(POLLIN), until: deadline, stop: stopDescriptor) {
+            case .ready: break
+            case .timedOut: return .failure(.timedOut(request: wait.summary, seconds: timeout))
+            case .stopped: return .failure(.cancelled)
+            case .failed(let code): return .failure(.unreachable(socket: socketPath, errno: code))
+            }
+            let count = recv(waiting, &buffer, buffer.count, 0)
+            if count > 0 {
+                waitHead.append(contentsOf: buffer[0..<count])
+            } else if count == 0 || (errno != EAGAIN && errno != EINTR) {
+                return .failure(.malformedResponse(request: wait.summary, reason: "no answer"))
+            }
+            if waitHead.count > 64 * 1024 { return .failure(.malformedResponse(request: wait.summary, reason: "head")) }
+        }
 
-        // Started.
+        func lost(_ failure: EngineAPIError) -> Result<Outcome, EngineAPIError> {
+            .success(.lost(failure, stdout: demultiplexer.stdout, stderr: demultiplexer.stderr))
+        }
+        // Started. A start that got no answer may still have started it: lost, never run again another way.
         let start = request("POST", "/containers/\(container)/start", until: deadline)
         switch ask(start) {
         case .success(let response) where response.succeeded || response.status == 304: break
         case .success(let response): return .success(.notStarted(DockerEngineAPI.message(of: response)))
-        case .failure(let failure): return .failure(failure)
-        }
-        func lost(_ failure: EngineAPIError) -> Result<Outcome, EngineAPIError> {
-            .success(.lost(failure, stdout: demultiplexer.stdout, stderr: demultiplexer.stderr))
+        case .failure(.cancelled): return .failure(.cancelled)
+        case .failure(let failure): return lost(failure)
         }
         func ended(exitCode: Int32? = nil, timedOut: Bool = false, cancelled: Bool = false) -> Result<
             Outcome, EngineAPIError
@@ -199,16 +217,28 @@ struct AttachedRun: Sendable {
         // Its exit code.
         struct Exit: Decodable {
             let statusCode: Int32
-            enum CodingKeys: String, CodingKey { case statusCode = "StatusCode" }
+            /// Set when the engine could not remove it after it ended (`docker run --rm` then ends with 125).
+            let error: Failure?
+            struct Failure: Decodable {
+                let message: String?
+                enum CodingKeys: String, CodingKey { case message = "Message" }
+            }
+            enum CodingKeys: String, CodingKey {
+                case statusCode = "StatusCode"
+                case error = "Error"
+            }
         }
         switch UnixSocketHTTPClient.readResponse(
-            to: wait, on: waiting, socketPath: socketPath, stop: stop, until: deadline)
+            to: wait, on: waiting, socketPath: socketPath, stop: stop, until: deadline, received: waitHead)
         {
         case .success(let response):
             guard response.succeeded, let exit = try? JSONDecoder().decode(Exit.self, from: response.body) else {
                 return lost(
                     .refused(
                         request: wait.summary, status: response.status, message: DockerEngineAPI.message(of: response)))
+            }
+            if let message = exit.error?.message, !message.isEmpty {
+                return lost(.refused(request: wait.summary, status: response.status, message: message))
             }
             return ended(exitCode: exit.statusCode)
         case .failure(.timedOut): return ended(timedOut: true)

@@ -241,15 +241,23 @@ struct UnixSocketHTTPClient: Sendable {
         return .success(descriptor)
     }
 
-    /// Reads the response to `request` from `descriptor` to its end, within the deadline.
+    /// Reads the response to `request` from `descriptor` to its end, within the deadline; `received`: its first bytes,
+    /// already read.
     static func readResponse(
         to request: Request, on descriptor: Int32, socketPath: String, stop: StopSwitch,
-        until deadline: ContinuousClock.Instant
+        until deadline: ContinuousClock.Instant, received: Data = Data()
     ) -> Result<HTTPResponse, EngineAPIError> {
         let stopDescriptor = request.cancellable ? stop.readEnd : -1
         var reader = HTTPResponseReader(
             bodyLimit: request.bodyLimit, truncating: request.truncating, headOnly: request.method == "HEAD")
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        if !received.isEmpty {
+            do {
+                try reader.feed(received)
+            } catch {
+                return .failure(.malformedResponse(request: request.summary, reason: "\(error)"))
+            }
+        }
         while true {
             if let response = reader.response { return .success(response) }
             switch wait(descriptor, for: Int16(POLLIN), until: deadline, stop: stopDescriptor) {

@@ -101,8 +101,9 @@ public struct BatchEngineProblem: Error, Sendable, CustomStringConvertible {
 /// (built, measured and its gates run there), and saved the moment it is known. An engine that stops answering
 /// loses its workers; the answers it was grading go back to the queue for the others. The batch marks what it makes
 /// as its own (a label on containers, its id in image tags) and removes the builds' stage images and cache records
-/// once at the end (a parallel grade may be using them as its cache until then). Cancelling the task (Ctrl-C) stops
-/// the grades; the clean-up still runs, shielded from the cancellation.
+/// on each engine once its grades are over (not while a grade there may use them as its cache): as soon as every
+/// answer is handed out, while other engines finish theirs, and at the end. Cancelling the task (Ctrl-C) stops the
+/// grades; the clean-up still runs, shielded from the cancellation.
 public struct BatchGrader: Sendable {
     public let grader: Grader
     public let engines: [BatchEngine]
@@ -149,13 +150,17 @@ public struct BatchGrader: Sendable {
         await template.effects.confinements.sweep(gradePrefix: template.tagPrefix, host: template.effects.host)
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }
+        // A daemon named twice (by two addresses, or for two sets of CPUs) is cleaned up only at the end.
+        let daemons = engines.map { $0.info.daemonID ?? $0.name }
+        let shared = Set(daemons.filter { daemon in daemons.filter { $0 == daemon }.count > 1 })
         let sessions = await engines.concurrentMap { [template] engine in
             // Workers actually started: an engine's share of the answers, at most its jobs.
             let share = expected.map {
                 max(1, Int((Double($0) * Double(engine.jobs) / Double(max(workersWanted, 1))).rounded(.up)))
             }
             return await EngineSession.open(
-                engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label)
+                engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label,
+                sharesItsDaemon: shared.contains(engine.info.daemonID ?? engine.name))
         }
 
         let finished = await withTaskGroup(of: [GradeReport].self) { group in
@@ -188,10 +193,11 @@ public struct BatchGrader: Sendable {
     ) async -> [GradeReport] {
         var finished: [GradeReport] = []
         while !Task.isCancelled {
-            // With every answer handed out, an engine whose grades are over cleans up at once, while the others
-            // finish theirs (a given-back answer is still graded here afterwards).
-            if await queue.allHandedOut { await session.cleanUpIfIdle() }
-            guard let submission = await queue.next() else { break }
+            // With every answer handed out, an engine whose grades are over cleans up before its worker waits, while
+            // the others finish theirs (a given-back answer is still graded here afterwards).
+            guard let submission = await queue.next(beforeWaiting: { await session.cleanUpIfIdle(early: true) }) else {
+                break
+            }
             if session.isLost {
                 await queue.giveBack(submission)
                 return finished
@@ -235,8 +241,9 @@ final class EngineSession: Sendable {
 
     private init(
         engine: BatchEngine, grader: Grader, workers: Int, label: String, cacheBefore: Set<String>?,
-        stepImages: StepImageLedger
+        stepImages: StepImageLedger, sharesItsDaemon: Bool
     ) {
+        self.sharesItsDaemon = sharesItsDaemon
         self.engine = engine
         self.grader = grader
         self.workers = workers
@@ -247,7 +254,9 @@ final class EngineSession: Sendable {
 
     /// Sets the grader up for `engine`: its facts, the ledger of stage images, each build's share of the engine's
     /// CPUs (its CPUs over the workers actually started on it), and removes what a killed run of the batch left there.
-    static func open(_ engine: BatchEngine, template: Grader, workers: Int, label: String) async -> EngineSession {
+    static func open(
+        _ engine: BatchEngine, template: Grader, workers: Int, label: String, sharesItsDaemon: Bool = false
+    ) async -> EngineSession {
         var grader = template
         grader.engine = engine.engine
         grader.engineInfo = engine.info
@@ -261,7 +270,7 @@ final class EngineSession: Sendable {
         let cacheBefore = grader.keepImage ? nil : await engine.engine.buildCacheIDs(builder: engine.info.builder)
         let session = EngineSession(
             engine: engine, grader: grader, workers: workers, label: label,
-            cacheBefore: cacheBefore, stepImages: ledger)
+            cacheBefore: cacheBefore, stepImages: ledger, sharesItsDaemon: sharesItsDaemon)
         if !grader.keepImage { await session.sweep() }
         return session
     }
@@ -279,7 +288,7 @@ final class EngineSession: Sendable {
         await engine.engine.removeImages(repository: grader.imageRepository, tagPrefix: grader.tagPrefix)
     }
 
-    /// Grades one answer here (after a clean-up in progress is over); nil when the grade could not be made.
+    /// Grades one answer here (after a clean-up in progress is over); nil when it was cancelled.
     func grade(_ submission: Submission) async -> GradeReport? {
         await activity.startGrade()
         let report = try? await grader.grade(submission.path, name: submission.name)
@@ -288,9 +297,11 @@ final class EngineSession: Sendable {
     }
 
     /// Cleans up now if no grade is in progress here and one was made since the last clean-up; else returns at once
-    /// (or when the clean-up under way is over).
-    func cleanUpIfIdle() async {
-        guard !grader.keepImage else { return }
+    /// (or when the clean-up under way is over). `early`: while other engines may still grade, which is skipped on a
+    /// lost engine and where another session of the batch shares this engine's daemon (its clean-up would take that
+    /// session's images and cache from under it).
+    func cleanUpIfIdle(early: Bool = false) async {
+        guard !grader.keepImage, !(early && (isLost || sharesItsDaemon)) else { return }
         await activity.runAlone { [self] in
             await stepImages.removeUntagged(on: engine.engine)
             await sweep()
@@ -303,6 +314,9 @@ final class EngineSession: Sendable {
     /// Removes what the batch made here, unless a clean-up since the last grade already did: stage images, its
     /// containers and images, the cache records it added.
     func close() async { await cleanUpIfIdle() }
+
+    /// Another session of the batch grades on the same daemon (one engine named twice in `--hosts`).
+    let sharesItsDaemon: Bool
 }
 
 /// What an engine of a batch is doing: any number of grades, or a clean-up alone. A clean-up would take a running
@@ -379,11 +393,12 @@ actor SubmissionQueue {
         inFlightNames[submission.name, default: 0] += 1
     }
 
-    /// Whether no answer waits to be handed out, and none will be added (the queue is closed).
-    var allHandedOut: Bool { pending.isEmpty && !isOpen }
-
-    /// The next answer to grade, or nil when all are done (or the task is cancelled).
-    func next() async -> Submission? {
+    /// The next answer to grade, or nil when all are done (or the task is cancelled). `beforeWaiting` runs when
+    /// every answer of a closed queue is handed out and the caller would wait for one to come back.
+    func next(beforeWaiting: (@Sendable () async -> Void)? = nil) async -> Submission? {
+        if pending.isEmpty, !isOpen, inFlight > 0, !Task.isCancelled, let beforeWaiting {
+            await beforeWaiting()
+        }
         if let submission = pending.popFirst() {
             hand(submission)
             return submission
