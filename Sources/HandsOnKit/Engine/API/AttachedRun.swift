@@ -144,11 +144,10 @@ struct AttachedRun: Sendable {
         // The engine answers the wait's head once it is registered: only then may the container start.
         var waitHead = Data()
         while waitHead.firstRange(of: Data("\r\n\r\n".utf8)) == nil {
-            switch UnixSocketHTTPClient.wait(waiting, for: Int16(POLLIN), until: deadline, stop: stopDescriptor) {
-            case .ready: break
-            case .timedOut: return .failure(.timedOut(request: wait.summary, seconds: timeout))
-            case .stopped: return .failure(.cancelled)
-            case .failed(let code): return .failure(.unreachable(socket: socketPath, errno: code))
+            if let failure = UnixSocketHTTPClient.waitForRequest(
+                waiting, for: POLLIN, until: deadline, stop: stopDescriptor, request: wait, socketPath: socketPath)
+            {
+                return .failure(failure)
             }
             let count = recv(waiting, &buffer, buffer.count, 0)
             if count > 0 {

@@ -145,6 +145,19 @@ struct UnixSocketHTTPClient: Sendable {
         }
     }
 
+    /// `wait` for a request's socket, as the request's error: nil when the socket is ready.
+    static func waitForRequest(
+        _ descriptor: Int32, for events: Int32, until deadline: ContinuousClock.Instant, stop: Int32,
+        request: Request, socketPath: String
+    ) -> EngineAPIError? {
+        switch wait(descriptor, for: Int16(events), until: deadline, stop: stop) {
+        case .ready: return nil
+        case .timedOut: return .timedOut(request: request.summary, seconds: request.timeout)
+        case .stopped: return .cancelled
+        case .failed(let code): return .unreachable(socket: socketPath, errno: code)
+        }
+    }
+
     /// A connected socket, blocking the calling thread at most until its timeout; the caller closes it.
     static func connectSocket(_ socketPath: String, timeout: Double) -> Result<Int32, EngineAPIError> {
         let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -190,11 +203,10 @@ struct UnixSocketHTTPClient: Sendable {
     ) -> EngineAPIError? {
         var sent = 0
         while sent < bytes.count {
-            switch wait(descriptor, for: Int16(POLLOUT), until: deadline, stop: stop) {
-            case .ready: break
-            case .timedOut: return .timedOut(request: request.summary, seconds: request.timeout)
-            case .stopped: return .cancelled
-            case .failed(let code): return .unreachable(socket: socketPath, errno: code)
+            if let failure = waitForRequest(
+                descriptor, for: POLLOUT, until: deadline, stop: stop, request: request, socketPath: socketPath)
+            {
+                return failure
             }
             let count = bytes.withUnsafeBytes {
                 sendWithoutSignal(descriptor, $0.baseAddress.map { $0 + sent }, $0.count - sent)
@@ -260,11 +272,10 @@ struct UnixSocketHTTPClient: Sendable {
         }
         while true {
             if let response = reader.response { return .success(response) }
-            switch wait(descriptor, for: Int16(POLLIN), until: deadline, stop: stopDescriptor) {
-            case .ready: break
-            case .timedOut: return .failure(.timedOut(request: request.summary, seconds: request.timeout))
-            case .stopped: return .failure(.cancelled)
-            case .failed(let code): return .failure(.unreachable(socket: socketPath, errno: code))
+            if let failure = waitForRequest(
+                descriptor, for: POLLIN, until: deadline, stop: stopDescriptor, request: request, socketPath: socketPath
+            ) {
+                return .failure(failure)
             }
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count < 0 {
