@@ -230,29 +230,51 @@ def children_cpu_seconds():
     return usage.ru_utime + usage.ru_stime
 
 
+SECOND_OVERLAY2_HOST = "unix:///run/handson-overlay2-second/docker.sock"
+
+
+def second_overlay2_engine():
+    """A second overlay2 dockerd (scripts/setup-engine.sh --second-overlay2 starts it) with the lab's images; its
+    processes, to pin."""
+    setup = run(["bash", f"{ROOT}/scripts/setup-engine.sh", "--second-overlay2"], check=False)
+    if setup.returncode != 0:
+        raise SystemExit("bench: the second overlay2 dockerd did not start (scripts/setup-engine.sh --second-overlay2, "
+                         f"as root on Debian):\n{setup.stderr[-2000:]}")
+    run([HANDSON, "lab", "prepare", "--host", SECOND_OVERLAY2_HOST])
+    return daemon_processes("/run/handson-overlay2-second/docker.pid")
+
+
 def bench_hosts(rounds, work):
     """16 answers on two engines each pinned to one core, against one engine pinned to one core: the goal is at most
-    0.6 of the time. Pinned: the daemon and its containerd (taskset), and each grade's build and containers
-    (`--hosts HOST=1@CPU`: the build's cgroup gets that cpuset, the gate containers --cpuset-cpus). The grader itself
-    is not pinned. Also the peak memory of the two-engine batch."""
+    0.6 of the time. Two engines of one kind (the default overlay2 daemon and a second overlay2 daemon) say how the
+    grader shares a class among engines; two unlike ones (overlay2 and the containerd store) are measured beside them,
+    with the containerd store alone, since two engines at unlike paces cannot do better than 1/(1/a + 1/b).
+    Pinned: each daemon and its containerd (taskset), and each grade's build and containers (`--hosts HOST=1@CPU`: the
+    build's cgroup gets that cpuset, the gate containers --cpuset-cpus). The grader itself is not pinned. Also the
+    peak memory of the unlike engines' batch."""
     folder = f"{work}/class16"
     make_class(folder, "--only", "as-given,debian-slim,distroless-base,scratch,edits-hash-go,missing-base,"
                                  "shell-form-in-scratch,memory-hog", "--copies", "2")
     overlay2 = daemon_processes("/var/run/docker.pid")
     containerd_store = daemon_processes("/run/handson-containerd-store/docker.pid")
+    second_overlay2 = second_overlay2_engine()
     everything = f"0-{os.cpu_count() - 1}"
-    one_engine = "unix:///var/run/docker.sock=1@0"
-    two_engines = f"unix:///var/run/docker.sock=1@0,{CONTAINERD_HOST}=1@1"
-    containerd_alone = f"{CONTAINERD_HOST}=1@1"
+    hosts = {
+        "one": "unix:///var/run/docker.sock=1@0",
+        "two": f"unix:///var/run/docker.sock=1@0,{SECOND_OVERLAY2_HOST}=1@1",
+        "unlike": f"unix:///var/run/docker.sock=1@0,{CONTAINERD_HOST}=1@1",
+        "containerd": f"{CONTAINERD_HOST}=1@1",
+    }
     scores, peaks, shares = {}, [], []
 
-    def batch(hosts, key):
+    def batch(key):
         def go():
             out = f"{work}/report-{key}"
-            args = [HANDSON, "batch", "--chapter", "ictsc-diet", folder, "--out", out, "--hosts", hosts, "--run-timeout", "8", "--regrade"]
+            args = [HANDSON, "batch", "--chapter", "ictsc-diet", folder, "--out", out, "--hosts", hosts[key],
+                    "--run-timeout", "8", "--regrade"]
             busy, grader = machine_busy_seconds(), children_cpu_seconds()
             start = time.perf_counter()
-            if key == "two":
+            if key == "unlike":  # sampled every 10 ms: not in the batch the goal times
                 peaks.append(peak_rss_mb(args))
             else:
                 run(args)
@@ -263,7 +285,7 @@ def bench_hosts(rounds, work):
             engines = machine_busy_seconds() - busy - grader
             if key != "containerd":
                 shares.append(grader / max(engines, 0.001))
-            print(f"bench: {key} engine(s): {seconds:.1f} s; grader CPU {grader:.1f} s, engines' CPU {engines:.1f} s",
+            print(f"bench: {key}: {seconds:.1f} s; grader CPU {grader:.1f} s, engines' CPU {engines:.1f} s",
                   file=sys.stderr, flush=True)
             with open(f"{out}/results.json") as f:
                 scores[key] = {g["submission"]: (g["score"], (g.get("image") or {}).get("sizeBytes")) for g in json.load(f)}
@@ -271,36 +293,37 @@ def bench_hosts(rounds, work):
         return go
 
     pin(overlay2, "0")
-    pin(containerd_store, "1")
+    pin(containerd_store + second_overlay2, "1")
     try:
-        # One warm-up of each, so both engines have the answers' base layers and build cache alike.
-        batch(two_engines, "two")()
-        batch(one_engine, "one")()
+        # One warm-up of each, so every engine has the answers' base layers and build cache alike.
+        for key in hosts:
+            batch(key)()
         peaks.clear()
         shares.clear()
         n = max(1, min(rounds, 3))
-        two, one, other = [], [], []
+        times = {key: [] for key in hosts}
         for i in range(n):
-            # The containerd store alone too: the two engines' own paces bound what two can do together.
-            runs = [(batch(two_engines, "two"), two), (batch(one_engine, "one"), one),
-                    (batch(containerd_alone, "containerd"), other)]
-            for go, into in (runs if i % 2 == 0 else list(reversed(runs))):
-                into.append(go())
+            order = list(hosts) if i % 2 == 0 else list(reversed(hosts))
+            for key in order:
+                times[key].append(batch(key)())
     finally:
-        pin(overlay2 + containerd_store, everything)
-    if not (scores.get("one") == scores.get("two") == scores.get("containerd")):
-        raise SystemExit(f"bench: one engine and two graded differently: {scores}")
+        pin(overlay2 + containerd_store + second_overlay2, everything)
+    if len({repr(scores.get(key)) for key in hosts}) != 1:
+        raise SystemExit(f"bench: the engines graded differently: {scores}")
     # Each engine grading at its own pace from one queue, with nothing else between them: 1 / (1/a + 1/b).
-    paces = [1 / (1 / a + 1 / b) for a, b in zip(one, other)]
-    return [Row("batch of 16 on 2 engines", "2 engines x 1 core", two, "1 engine x 1 core", one, goal=0.6,
-                note="overlay2 (core 0) and containerd-store (core 1) daemons on this 2-core machine; the same scores and "
-                     "sizes from both"),
-            Row("the containerd store alone", "containerd x 1 core", other, "overlay2 x 1 core", one,
-                note="the same batch on the containerd-store daemon alone, pinned to core 1"),
-            Row("2 engines against their own paces", "2 engines x 1 core", two, "1/(1/overlay2+1/containerd)", paces,
-                note="the two-engine batch against the time two engines at their own measured paces would take, "
+    paces = [1 / (1 / a + 1 / b) for a, b in zip(times["one"], times["containerd"])]
+    return [Row("batch of 16 on 2 engines", "2 engines x 1 core", times["two"], "1 engine x 1 core", times["one"],
+                goal=0.6, note="two overlay2 daemons (core 0 and core 1) against the default one alone (core 0) on this "
+                               "2-core machine; the same scores and sizes from every engine"),
+            Row("batch of 16 on 2 unlike engines", "2 engines x 1 core", times["unlike"], "1 engine x 1 core",
+                times["one"], note="the overlay2 daemon (core 0) and the containerd-store daemon (core 1)"),
+            Row("the containerd store alone", "containerd x 1 core", times["containerd"], "overlay2 x 1 core",
+                times["one"], note="the same batch on the containerd-store daemon alone, pinned to core 1"),
+            Row("2 unlike engines against their own paces", "2 engines x 1 core", times["unlike"],
+                "1/(1/overlay2+1/containerd)", paces,
+                note="the two unlike engines' batch against the time they would take at their own measured paces, "
                      "sharing one queue with no cost between them"),
-            Row("memory, batch of 16 on 2 engines", "peak RSS", peaks, "100 MB limit", [100.0], goal=1.0, unit="MB"),
+            Row("memory, batch of 16 on 2 unlike engines", "peak RSS", peaks, "100 MB limit", [100.0], goal=1.0, unit="MB"),
             Row("grader CPU in the batches of 16", "handson + CLIs", shares, "engines' CPU", [1.0], goal=0.1,
                 unit="share", note="the grader's CPU (its process and the engine CLI processes it starts, getrusage of "
                                    "children) against the rest of the machine's busy CPU meanwhile (/proc/stat)")]

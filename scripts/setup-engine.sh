@@ -4,6 +4,8 @@
 #     (Debian 13's docker-buildx as the CLI plugin) on the overlay2 store: the default socket;
 #   - a second dockerd on the containerd image store, with its own socket, data root, exec root, pidfile and
 #     bridge: unix:///run/handson-containerd-store/docker.sock (HANDSON_CONTAINERD_HOST);
+#   - with --second-overlay2, a third dockerd on overlay2 likewise (unix:///run/handson-overlay2-second/docker.sock):
+#     the benchmark grades one class on two engines of one kind with it;
 #   - Podman, and debootstrap, curl and chromium for the lab images and the report tests.
 # The classic builder needs nothing more: DOCKER_BUILDKIT=0 on the default engine.
 # Elsewhere (not root, not Debian) it says what to install. Safe to run again: what runs and is installed stays.
@@ -11,12 +13,21 @@ set -euo pipefail
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-CONTAINERD_STORE_DIR=/run/handson-containerd-store
-CONTAINERD_STORE_HOST=unix://$CONTAINERD_STORE_DIR/docker.sock
-CONTAINERD_STORE_CONFIG=/etc/handson/dockerd-containerd-store.json
-CONTAINERD_STORE_BRIDGE=handson-ctr0
-CONTAINERD_STORE_SUBNET=172.30.250.1/24
+SECOND_OVERLAY2_HOST=unix:///run/handson-overlay2-second/docker.sock
 WANTED_DOCKERD_MAJOR=26
+
+second_overlay2=false
+for argument in "$@"; do
+  case $argument in
+    --second-overlay2) second_overlay2=true ;;
+    -h | --help)
+      printf 'Usage: %s [--second-overlay2]\n  --second-overlay2  also start a second overlay2 dockerd at %s\n' \
+        "$0" "$SECOND_OVERLAY2_HOST"
+      printf '                     (the benchmark grades one class on two engines of one kind with it)\n'
+      exit 0 ;;
+    *) log "unknown option $argument (see --help)"; exit 2 ;;
+  esac
+done
 
 is_root_debian() { [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; }
 
@@ -95,32 +106,36 @@ start_default_dockerd() {
   log "docker (overlay2) answers"
 }
 
-# A second daemon on the containerd image store. Its bridge is made here (never "none": dockerd would then delete
-# the default docker0 that the first daemon uses); iptables stay the first daemon's, and published ports work
-# through the userland proxy.
-start_containerd_store_dockerd() {
-  if DOCKER_HOST=$CONTAINERD_STORE_HOST docker info >/dev/null 2>&1; then log "docker (containerd store) answers"; return 0; fi
-  if ! ip link show "$CONTAINERD_STORE_BRIDGE" >/dev/null 2>&1; then
-    ip link add "$CONTAINERD_STORE_BRIDGE" type bridge
-    ip addr add "$CONTAINERD_STORE_SUBNET" dev "$CONTAINERD_STORE_BRIDGE"
+# Another dockerd beside the default one, with its own socket, data root, exec root, pidfile and bridge: NAME is its
+# folder under /run and /var/lib (and names its config in /etc/handson and its log); FEATURES is its daemon.json
+# features. Its bridge is made here (never "none": dockerd would then delete the default docker0 that the first
+# daemon uses); iptables stay the first daemon's, and published ports work through the userland proxy.
+start_extra_dockerd() {
+  local name=$1 what=$2 bridge=$3 subnet=$4 features=$5
+  local dir=/run/$name host=unix:///run/$name/docker.sock
+  local config=/etc/handson/dockerd-${name#handson-}.json logfile=/var/log/handson-dockerd-${name#handson-}.log
+  if DOCKER_HOST=$host docker info >/dev/null 2>&1; then log "docker ($what) answers"; return 0; fi
+  if ! ip link show "$bridge" >/dev/null 2>&1; then
+    ip link add "$bridge" type bridge
+    ip addr add "$subnet" dev "$bridge"
   fi
-  ip link set "$CONTAINERD_STORE_BRIDGE" up
-  mkdir -p "$(dirname "$CONTAINERD_STORE_CONFIG")" "$CONTAINERD_STORE_DIR" /var/lib/handson-containerd-store
-  cat > "$CONTAINERD_STORE_CONFIG" <<EOF
+  ip link set "$bridge" up
+  mkdir -p /etc/handson "$dir" "/var/lib/$name"
+  cat > "$config" <<EOF
 {
-  "features": {"containerd-snapshotter": true},
-  "hosts": ["$CONTAINERD_STORE_HOST"],
-  "data-root": "/var/lib/handson-containerd-store",
-  "exec-root": "$CONTAINERD_STORE_DIR/exec",
-  "pidfile": "$CONTAINERD_STORE_DIR/docker.pid",
-  "bridge": "$CONTAINERD_STORE_BRIDGE",
+  "features": $features,
+  "hosts": ["$host"],
+  "data-root": "/var/lib/$name",
+  "exec-root": "$dir/exec",
+  "pidfile": "$dir/docker.pid",
+  "bridge": "$bridge",
   "iptables": false
 }
 EOF
-  log "starting a second dockerd on the containerd store (log: /var/log/handson-dockerd-containerd-store.log)"
-  nohup dockerd --config-file "$CONTAINERD_STORE_CONFIG" >/var/log/handson-dockerd-containerd-store.log 2>&1 &
-  wait_for_docker "$CONTAINERD_STORE_HOST" /var/log/handson-dockerd-containerd-store.log
-  log "docker (containerd store) answers at $CONTAINERD_STORE_HOST"
+  log "starting a dockerd on the $what (log: $logfile)"
+  nohup dockerd --config-file "$config" >"$logfile" 2>&1 &
+  wait_for_docker "$host" "$logfile"
+  log "docker ($what) answers at $host"
 }
 
 if ! is_root_debian; then
@@ -152,5 +167,9 @@ start_loopback_sshd() {
 }
 
 start_default_dockerd
-start_containerd_store_dockerd
+start_extra_dockerd handson-containerd-store "containerd store" handson-ctr0 172.30.250.1/24 \
+  '{"containerd-snapshotter": true}'
+if $second_overlay2; then
+  start_extra_dockerd handson-overlay2-second "second overlay2 store" handson-ob0 172.30.251.1/24 '{}'
+fi
 start_loopback_sshd

@@ -98,10 +98,15 @@ extension GradingOnTheEngine {
                 // An untagged image goes; a tagged one, and the image it builds on, stay.
                 let source = "handson-e2e-api-source-\(token)"
                 #expect(try await docker(environment, ["create", "--name", source, "busybox:1.36", "true"]).succeeded)
-                let untagged = try await docker(environment, ["commit", source]).stdout.trimmedSpaces
+                // `docker commit` ends its id with a newline: an id that kept it would name no image, and the
+                // removal below would pass without removing anything.
+                let untagged = try await docker(environment, ["commit", source]).stdout.trimmingCharacters(
+                    in: .whitespacesAndNewlines)
                 let tagged = "handson-e2e-api:\(token)"
-                let taggedID = try await docker(environment, ["commit", source, tagged]).stdout.trimmedSpaces
+                let taggedID = try await docker(environment, ["commit", source, tagged]).stdout.trimmingCharacters(
+                    in: .whitespacesAndNewlines)
                 await api.removeContainers([source])
+                #expect(await cli.imageExists(untagged), "\(name): the untagged image is there before its removal")
                 await api.removeUntaggedImages([untagged, taggedID])
                 #expect(!(await cli.imageExists(untagged)), "\(name): the untagged image is removed")
                 let taggedStays = await cli.imageExists(tagged)

@@ -88,4 +88,22 @@ struct BuildFailureSummaryTests {
             standardError: .of("cannot connect\n"), durationSeconds: 1)
         #expect(ContainerEngine.buildFailureSummary(result) == "cannot connect\none\ntwo")
     }
+
+    /// A graded image is thrown away: with BuildKit no provenance attestation is made for it; the classic builder
+    /// (`DOCKER_BUILDKIT=0`) knows no such flag and is not given it.
+    @Test(arguments: [("1", true), ("0", false)])
+    func aBuildKitBuildMakesNoProvenanceAttestation(buildkit: String, expected: Bool) async throws {
+        let runner = FakeProcessRunner()
+        runner.on(
+            ["docker", "info"],
+            stdout: "26.1.5|26.1.5|overlay2|[[Backing Filesystem extfs]]|buildx=/nonexistent/docker-buildx |systemd|2|"
+                + "[name=seccomp]|/var/lib/docker\n")
+        runner.on(["docker", "build"])
+        let engine = ContainerEngine(kind: .docker, runner: runner, environment: ["DOCKER_BUILDKIT": buildkit])
+        #expect(await engine.cachedInfo()?.builder == (expected ? .buildkit : .classic))
+        _ = try await engine.build(contextDirectory: "/answer", tag: "graded:1")
+        let build = try #require(runner.lastRequest(["docker", "build"]))
+        #expect(build.arguments.contains("--provenance=false") == expected, "\(build.arguments)")
+        #expect(build.arguments.last == "/answer")
+    }
 }
