@@ -90,46 +90,18 @@ struct AttachedRun: Sendable {
         {
             return .failure(failure)
         }
-        var head = HTTPResponseReader(bodyLimit: 64 * 1024, upgrading: true)
-        var demultiplexer = StreamDemultiplexer(limit: outputLimit)
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        var streamEnded = false
-        /// Reads what is there: false at the deadline or on a stop, with `ended` set when the peer closed.
-        func readSome(into handle: (Data) throws(HTTPResponseReader.Failure) -> Void) -> Result<
-            Bool, EngineAPIError
-        > {
-            switch UnixSocketHTTPClient.wait(stream, for: Int16(POLLIN), until: deadline, stop: stopDescriptor) {
-            case .ready: break
-            case .timedOut: return .success(false)
-            case .stopped: return .failure(.cancelled)
-            case .failed(let code): return .failure(.unreachable(socket: socketPath, errno: code))
-            }
-            let count = recv(stream, &buffer, buffer.count, 0)
-            if count < 0 {
-                if errno == EAGAIN || errno == EINTR { return .success(true) }
-                return .failure(.unreachable(socket: socketPath, errno: errno))
-            }
-            if count == 0 {
-                streamEnded = true
-                return .success(true)
-            }
-            do {
-                try handle(Data(buffer[0..<count]))
-            } catch {
-                return .failure(.malformedResponse(request: attach.summary, reason: "\(error)"))
-            }
-            return .success(true)
-        }
-        while head.response == nil && !streamEnded {
-            switch readSome(into: { bytes throws(HTTPResponseReader.Failure) in try head.feed(bytes) }) {
-            case .success(true): continue
-            case .success(false): return .failure(.timedOut(request: attach.summary, seconds: timeout))
-            case .failure(let failure): return .failure(failure)
-            }
+        var head = UnixSocketHTTPClient.reader(for: attach)
+        if let failure = UnixSocketHTTPClient.read(
+            &head, for: attach, on: stream, socketPath: socketPath, stop: stop, until: deadline)
+        {
+            return .failure(failure)
         }
         guard let attached = head.response, attached.status == 101 || attached.status == 200 else {
             return .failure(.malformedResponse(request: attach.summary, reason: "no upgraded stream"))
         }
+        var demultiplexer = StreamDemultiplexer(limit: outputLimit)
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var streamEnded = false
         demultiplexer.feed(head.remainder)
 
         // Its end asked for before it starts, as `docker run --rm` does: the engine removes it once it has ended
@@ -142,20 +114,12 @@ struct AttachedRun: Sendable {
         }
         defer { close(waiting) }
         // The engine answers the wait's head once it is registered: only then may the container start.
-        var waitHead = Data()
-        while waitHead.firstRange(of: Data("\r\n\r\n".utf8)) == nil {
-            if let failure = UnixSocketHTTPClient.waitForRequest(
-                waiting, for: POLLIN, until: deadline, stop: stopDescriptor, request: wait, socketPath: socketPath)
-            {
-                return .failure(failure)
-            }
-            let count = recv(waiting, &buffer, buffer.count, 0)
-            if count > 0 {
-                waitHead.append(contentsOf: buffer[0..<count])
-            } else if count == 0 || (errno != EAGAIN && errno != EINTR) {
-                return .failure(.malformedResponse(request: wait.summary, reason: "no answer"))
-            }
-            if waitHead.count > 64 * 1024 { return .failure(.malformedResponse(request: wait.summary, reason: "head")) }
+        var waitHead = UnixSocketHTTPClient.reader(for: wait)
+        if let failure = UnixSocketHTTPClient.read(
+            &waitHead, for: wait, on: waiting, socketPath: socketPath, stop: stop, until: deadline,
+            enough: \.headRead)
+        {
+            return .failure(failure)
         }
 
         func lost(_ failure: EngineAPIError) -> Result<Outcome, EngineAPIError> {
@@ -228,7 +192,7 @@ struct AttachedRun: Sendable {
             }
         }
         switch UnixSocketHTTPClient.readResponse(
-            to: wait, on: waiting, socketPath: socketPath, stop: stop, until: deadline, received: waitHead)
+            to: wait, on: waiting, socketPath: socketPath, stop: stop, until: deadline, begun: waitHead)
         {
         case .success(let response):
             guard response.succeeded, let exit = try? JSONDecoder().decode(Exit.self, from: response.body) else {

@@ -38,6 +38,9 @@ struct HTTPResponseReader {
         self.upgrading = upgrading
     }
 
+    /// Whether the status line and headers have been read (the body may still be coming).
+    var headRead: Bool { framing != nil || response != nil }
+
     /// Bytes received after an upgraded response's headers.
     var remainder: Data { response == nil ? Data() : pending }
 

@@ -253,47 +253,65 @@ struct UnixSocketHTTPClient: Sendable {
         return .success(descriptor)
     }
 
-    /// Reads the response to `request` from `descriptor` to its end, within the deadline; `received`: its first bytes,
-    /// already read.
+    /// A reader for the response to `request`, with its limits.
+    static func reader(for request: Request) -> HTTPResponseReader {
+        HTTPResponseReader(
+            bodyLimit: request.bodyLimit, truncating: request.truncating, headOnly: request.method == "HEAD",
+            upgrading: request.upgrade)
+    }
+
+    /// Reads the response to `request` from `descriptor` to its end, within the deadline; `begun`: a reader that has
+    /// read its start already (its head, say).
     static func readResponse(
         to request: Request, on descriptor: Int32, socketPath: String, stop: StopSwitch,
-        until deadline: ContinuousClock.Instant, received: Data = Data()
+        until deadline: ContinuousClock.Instant, begun: HTTPResponseReader? = nil
     ) -> Result<HTTPResponse, EngineAPIError> {
-        let stopDescriptor = request.cancellable ? stop.readEnd : -1
-        var reader = HTTPResponseReader(
-            bodyLimit: request.bodyLimit, truncating: request.truncating, headOnly: request.method == "HEAD")
-        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        if !received.isEmpty {
-            do {
-                try reader.feed(received)
-            } catch {
-                return .failure(.malformedResponse(request: request.summary, reason: "\(error)"))
-            }
+        var reader = begun ?? reader(for: request)
+        if let failure = read(
+            &reader, for: request, on: descriptor, socketPath: socketPath, stop: stop, until: deadline)
+        {
+            return .failure(failure)
         }
-        while true {
-            if let response = reader.response { return .success(response) }
+        guard let response = reader.response else {
+            return .failure(.malformedResponse(request: request.summary, reason: "no response"))
+        }
+        return .success(response)
+    }
+
+    /// Feeds `reader` what `descriptor` receives until `enough` says so (by default, until the response is complete),
+    /// within the deadline; nil once it has, else why not. The connection's end completes or refuses the response.
+    static func read(
+        _ reader: inout HTTPResponseReader, for request: Request, on descriptor: Int32, socketPath: String,
+        stop: StopSwitch, until deadline: ContinuousClock.Instant,
+        enough: (HTTPResponseReader) -> Bool = { $0.response != nil }
+    ) -> EngineAPIError? {
+        let stopDescriptor = request.cancellable ? stop.readEnd : -1
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while !enough(reader) {
             if let failure = waitForRequest(
                 descriptor, for: POLLIN, until: deadline, stop: stopDescriptor, request: request, socketPath: socketPath
             ) {
-                return .failure(failure)
+                return failure
             }
             let count = recv(descriptor, &buffer, buffer.count, 0)
             if count < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
-                return .failure(.unreachable(socket: socketPath, errno: errno))
+                return .unreachable(socket: socketPath, errno: errno)
             }
             do {
-                if count == 0 { return .success(try reader.finish()) }
+                if count == 0 {
+                    _ = try reader.finish()
+                    return enough(reader) ? nil : .malformedResponse(request: request.summary, reason: "it ended early")
+                }
                 try reader.feed(Data(buffer[0..<count]))
             } catch {
                 switch error {
-                case .malformed(let reason):
-                    return .failure(.malformedResponse(request: request.summary, reason: reason))
-                case .tooLarge(let limit):
-                    return .failure(.tooLarge(request: request.summary, limit: limit))
+                case .malformed(let reason): return .malformedResponse(request: request.summary, reason: reason)
+                case .tooLarge(let limit): return .tooLarge(request: request.summary, limit: limit)
                 }
             }
         }
+        return nil
     }
 }
 
