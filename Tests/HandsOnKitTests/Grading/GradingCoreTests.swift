@@ -301,6 +301,46 @@ struct GradingCoreTests {
         #expect(hosts.map { runner.commands(on: $0).filter { $0.starts(with: ["buildx", "du"]) }.count } == [2, 2])
     }
 
+    /// Two addresses of one daemon (its `docker info` id): the one left without answers does not clean up while the
+    /// other still grades on the same daemon (its sweep would take the other's containers and cache records); both
+    /// clean up once every grade is over.
+    @Test func twoAddressesOfOneDaemonCleanUpOnlyAtTheEnd() async throws {
+        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000, "a3": 5_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
+        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let otherSweptDuringTheLastGrade = LockedBox<Bool?>(nil)
+        @Sendable func sweeps(_ host: String) -> Int {
+            (shared.withLock { $0 }?.commands(on: host) ?? []).filter { $0.starts(with: ["ps", "-a", "-q"]) }.count
+        }
+        let runner = FakeDockerHosts { host, answer in
+            // The last answer's build waits as long as the other engine took to clean up in the test above, at most.
+            guard answer.hasSuffix("/a3") else { return }
+            let other = hosts.first { $0 != host }!
+            let swept: Void? = try? await Self.waitUntil("the other engine cleans up", seconds: 1) {
+                sweeps(other) >= 2
+            }
+            otherSweptDuringTheLastGrade.withLock { $0 = swept != nil }
+        }
+        shared.withLock { $0 = runner }
+        let grader = try Self.grader(runner)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        let engines = hosts.map { address in
+            var info = Self.info(address)
+            info.daemonID = "ONE:DAEMON"
+            return BatchEngine(
+                engine: ContainerEngine(kind: .docker, runner: runner, environment: ["DOCKER_HOST": address]),
+                info: info, jobs: 1)
+        }
+        let outcome = try await ClassBatch(chapter: grader.chapter, grader: grader, engines: engines, store: store)
+            .run(.once(classFolder: folder))
+
+        #expect(outcome.summary.grades.map(\.score) == [100, 100, 100])
+        #expect(otherSweptDuringTheLastGrade.withLock { $0 } == false)
+        #expect(hosts.map(sweeps) == [2, 2], "a sweep as the batch opened, one at its end")
+    }
+
     /// A batch hands out first the answers that took longest when last graded (and before them those never graded).
     @Test func answersThatTookLongestLastTimeAreHandedOutFirst() {
         let answers = ["a", "b", "c", "d", "e"].map { Submission(name: $0, path: "/class/\($0)") }
