@@ -24,6 +24,15 @@ int handson_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *pat
 #endif
 }
 
+int handson_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+#else
+    (void)actions; (void)from;
+    return ENOSYS;
+#endif
+}
+
 #ifdef __linux__
 #include <sys/syscall.h>
 #endif

@@ -132,7 +132,7 @@ extension GradingOnTheEngine {
                     "\(answer.name): \(fromBatch.checks)")
                 #expect(
                     fromBatch.checks.filter { !$0.passed }.map(\.id) == alone.checks.filter { !$0.passed }.map(\.id),
-                    "\(answer.name)")
+                    "\(answer.name) alone: \(alone.checks.filter { !$0.passed })")
                 if let check = answer.failingCheck {
                     #expect(
                         fromBatch.checks.contains { $0.id.rawValue == check && !$0.passed },

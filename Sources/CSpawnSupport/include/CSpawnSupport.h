@@ -9,6 +9,10 @@ int handson_pipe_cloexec(int fds[2]);
 /// posix_spawn_file_actions_addchdir_np: the child starts in `path` (glibc 2.29+).
 int handson_spawn_add_chdir(posix_spawn_file_actions_t *actions, const char *path);
 
+/// posix_spawn_file_actions_addclosefrom_np(actions, from): the child closes every descriptor from `from` up before
+/// it runs (glibc 2.34+), whatever the parent's threads opened without close-on-exec; ENOSYS where it is missing.
+int handson_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from);
+
 /// pidfd_open(pid, 0), close-on-exec: a descriptor that polls readable once the child has exited (Linux 5.3+);
 /// -1 with errno set where the kernel lacks it.
 int handson_pidfd_open(pid_t pid);

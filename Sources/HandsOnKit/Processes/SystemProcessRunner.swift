@@ -155,6 +155,11 @@ private final class SpawnedChild {
         }
         try require(posix_spawn_file_actions_adddup2(&actions, outputPipe.write, 1), "stdout pipe")
         try require(posix_spawn_file_actions_adddup2(&actions, errorPipe.write, 2), "stderr pipe")
+        // Nothing but its three streams: a descriptor another thread opened without close-on-exec (a socket a
+        // test's server accepted, say) would otherwise live on in the child, and its peer would wait for an end
+        // that comes only when the child exits. Where the C library lacks this, close-on-exec alone holds.
+        let closing = handson_spawn_add_closefrom(&actions, 3)
+        if closing != 0 && closing != ENOSYS { try require(closing, "closing inherited descriptors") }
         if let directory = request.workingDirectory {
             try require(handson_spawn_add_chdir(&actions, directory), "working directory \(directory)")
         }

@@ -3,7 +3,7 @@ import Foundation
 /// Whether a TCP port can be bound on this machine, and free ports for graders to publish on.
 public enum PortAvailability {
     public static func isFree(_ port: Int, address: String = "0.0.0.0") -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var reuse: Int32 = 1
@@ -21,7 +21,7 @@ public enum PortAvailability {
 
     /// A port the kernel picks as free now (it may be taken by the time it is used; callers retry).
     public static func ephemeralPort() -> Int? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var socketAddress = sockaddr_in()

@@ -309,7 +309,7 @@ final class CannedSocketServer: Sendable {
         Thread { [self] in
             var held: [Int32] = []
             for response in responses {
-                let connection = accept(listening, nil, nil)
+                let connection = acceptClosingOnExec(listening)
                 guard connection >= 0 else { break }
                 var request = Data()
                 var buffer = [UInt8](repeating: 0, count: 4096)
@@ -339,9 +339,17 @@ final class CannedSocketServer: Sendable {
     }
 }
 
-/// A Unix socket listening at `path`, as the engines' are.
+/// A connection accepted on `listener`, closed on exec: a child another test spawns meanwhile must not keep it
+/// open, or the client would wait for an end that comes only when that child exits.
+func acceptClosingOnExec(_ listener: Int32) -> Int32 {
+    let connection = accept(listener, nil, nil)
+    if connection >= 0 { _ = fcntl(connection, F_SETFD, FD_CLOEXEC) }
+    return connection
+}
+
+/// A Unix socket listening at `path`, as the engines' are; close-on-exec, as `acceptClosingOnExec`'s connections are.
 func listeningSocket(at path: String) throws -> Int32 {
-    let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+    let listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     let bound = UnixSocketHTTPClient.withAddress(of: path) { bind(listener, $0, $1) }
     guard bound == 0, listen(listener, 8) == 0 else { throw POSIXError(.EADDRINUSE) }
     return listener
@@ -359,7 +367,7 @@ final class ScriptedEngineServer: Sendable {
         let listening = listener
         Thread {
             while true {
-                let connection = accept(listening, nil, nil)
+                let connection = acceptClosingOnExec(listening)
                 guard connection >= 0 else { return }
                 Thread {
                     var request = Data()
