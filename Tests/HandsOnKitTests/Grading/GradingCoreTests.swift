@@ -265,80 +265,65 @@ struct GradingCoreTests {
         #expect(try Self.savedScores(reports) == ["a1": 100, "a2": 100, "a3": 50, "a4": 100])
     }
 
-    /// With every answer handed out, an engine whose grade is over cleans up at once (its containers, images and cache
-    /// records), while the other engine still grades the last answer; nothing is cleaned up twice at the end.
-    @Test func anEngineLeftWithoutAnswersCleansUpWhileAnotherStillGrades() async throws {
+    /// What two engines did in a batch of three answers whose last build waits (up to `patience` seconds) for the
+    /// other engine to clean up: the scores, whether it did, and per engine its sweeps for the batch's containers (one
+    /// as the batch opens, one per clean-up) and its build cache listings.
+    static func cleanUpsAroundTheLastGrade(daemonIDs: [String?], patience: Double) async throws -> (
+        scores: [Int], otherCleanedUpMeanwhile: Bool?, sweeps: [Int], cacheListings: [Int]
+    ) {
         let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000, "a3": 5_000_000])
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
         let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
         let shared = LockedBox<FakeDockerHosts?>(nil)
-        let sawTheOtherCleanUp = LockedBox<Bool?>(nil)
-        /// The sweeps for the batch's containers an engine was asked for: one as the batch opens, one per clean-up.
+        let cleanedMeanwhile = LockedBox<Bool?>(nil)
         @Sendable func sweeps(_ host: String) -> Int {
             (shared.withLock { $0 }?.commands(on: host) ?? []).filter { $0.starts(with: ["ps", "-a", "-q"]) }.count
         }
         let runner = FakeDockerHosts { host, answer in
-            // The last answer's build goes on only once the other engine has cleaned up (or 5 s have passed).
             guard answer.hasSuffix("/a3") else { return }
             let other = hosts.first { $0 != host }!
-            let cleaned: Void? = try? await Self.waitUntil("the other engine cleans up", seconds: 5) {
+            let cleaned: Void? = try? await Self.waitUntil("the other engine cleans up", seconds: patience) {
                 sweeps(other) >= 2
             }
-            sawTheOtherCleanUp.withLock { $0 = cleaned != nil }
+            cleanedMeanwhile.withLock { $0 = cleaned != nil }
         }
         shared.withLock { $0 = runner }
         let grader = try Self.grader(runner)
         let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
-        let outcome = try await ClassBatch(
-            chapter: grader.chapter, grader: grader, engines: hosts.map { Self.engine($0, runner) }, store: store
-        ).run(.once(classFolder: folder))
+        let engines = zip(hosts, daemonIDs).map { address, daemonID in
+            let engine = Self.engine(address, runner)
+            var info = engine.info
+            info.daemonID = daemonID
+            return BatchEngine(engine: engine.engine, info: info, jobs: engine.jobs)
+        }
+        let outcome = try await ClassBatch(chapter: grader.chapter, grader: grader, engines: engines, store: store)
+            .run(.once(classFolder: folder))
+        return (
+            outcome.summary.grades.map(\.score), cleanedMeanwhile.withLock { $0 }, hosts.map(sweeps),
+            hosts.map { runner.commands(on: $0).filter { $0.starts(with: ["buildx", "du"]) }.count }
+        )
+    }
 
-        #expect(outcome.summary.grades.map(\.score) == [100, 100, 100])
-        #expect(sawTheOtherCleanUp.withLock { $0 } == true)
+    /// With every answer handed out, an engine whose grade is over cleans up at once (its containers, images and cache
+    /// records), while the other engine still grades the last answer; nothing is cleaned up twice at the end.
+    @Test func anEngineLeftWithoutAnswersCleansUpWhileAnotherStillGrades() async throws {
+        let batch = try await Self.cleanUpsAroundTheLastGrade(daemonIDs: [nil, nil], patience: 5)
+        #expect(batch.scores == [100, 100, 100])
+        #expect(batch.otherCleanedUpMeanwhile == true)
         // Each engine: a sweep as the batch opened and one clean-up after its last grade (none again at the end).
-        #expect(hosts.map(sweeps) == [2, 2])
-        #expect(hosts.map { runner.commands(on: $0).filter { $0.starts(with: ["buildx", "du"]) }.count } == [2, 2])
+        #expect(batch.sweeps == [2, 2])
+        #expect(batch.cacheListings == [2, 2])
     }
 
     /// Two addresses of one daemon (its `docker info` id): the one left without answers does not clean up while the
     /// other still grades on the same daemon (its sweep would take the other's containers and cache records); both
-    /// clean up once every grade is over.
+    /// clean up once every grade is over. (The last build waits a second: the other cleaned up at once above.)
     @Test func twoAddressesOfOneDaemonCleanUpOnlyAtTheEnd() async throws {
-        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000, "a3": 5_000_000])
-        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
-        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
-        let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
-        let shared = LockedBox<FakeDockerHosts?>(nil)
-        let otherSweptDuringTheLastGrade = LockedBox<Bool?>(nil)
-        @Sendable func sweeps(_ host: String) -> Int {
-            (shared.withLock { $0 }?.commands(on: host) ?? []).filter { $0.starts(with: ["ps", "-a", "-q"]) }.count
-        }
-        let runner = FakeDockerHosts { host, answer in
-            // The last answer's build waits as long as the other engine took to clean up in the test above, at most.
-            guard answer.hasSuffix("/a3") else { return }
-            let other = hosts.first { $0 != host }!
-            let swept: Void? = try? await Self.waitUntil("the other engine cleans up", seconds: 1) {
-                sweeps(other) >= 2
-            }
-            otherSweptDuringTheLastGrade.withLock { $0 = swept != nil }
-        }
-        shared.withLock { $0 = runner }
-        let grader = try Self.grader(runner)
-        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
-        let engines = hosts.map { address in
-            var info = Self.info(address)
-            info.daemonID = "ONE:DAEMON"
-            return BatchEngine(
-                engine: ContainerEngine(kind: .docker, runner: runner, environment: ["DOCKER_HOST": address]),
-                info: info, jobs: 1)
-        }
-        let outcome = try await ClassBatch(chapter: grader.chapter, grader: grader, engines: engines, store: store)
-            .run(.once(classFolder: folder))
-
-        #expect(outcome.summary.grades.map(\.score) == [100, 100, 100])
-        #expect(otherSweptDuringTheLastGrade.withLock { $0 } == false)
-        #expect(hosts.map(sweeps) == [2, 2], "a sweep as the batch opened, one at its end")
+        let batch = try await Self.cleanUpsAroundTheLastGrade(daemonIDs: ["ONE:DAEMON", "ONE:DAEMON"], patience: 1)
+        #expect(batch.scores == [100, 100, 100])
+        #expect(batch.otherCleanedUpMeanwhile == false)
+        #expect(batch.sweeps == [2, 2], "a sweep as the batch opened, one at its end")
     }
 
     /// A batch hands out first the answers that took longest when last graded (and before them those never graded).
