@@ -139,6 +139,7 @@ EOF
 }
 
 if ! is_root_debian; then
+  if $second_overlay2; then log "--second-overlay2 starts a daemon as root on Debian only"; exit 1; fi
   if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
     log "not root on Debian: using the docker that answers (the engine matrix is set up only as root on Debian)"
     exit 0
@@ -170,6 +171,7 @@ start_default_dockerd
 start_extra_dockerd handson-containerd-store "containerd store" handson-ctr0 172.30.250.1/24 \
   '{"containerd-snapshotter": true}'
 if $second_overlay2; then
-  start_extra_dockerd handson-overlay2-second "second overlay2 store" handson-ob0 172.30.251.1/24 '{}'
+  start_extra_dockerd handson-overlay2-second "second overlay2 store" handson-ob0 172.30.251.1/24 \
+    '{"containerd-snapshotter": false}'
 fi
 start_loopback_sshd

@@ -72,10 +72,6 @@ extension ContainerEngine {
         if let dockerfile { arguments += ["-f", dockerfile] }
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
         arguments += extraArguments
-        // The images HandsOn builds are measured, run and removed, never pushed: no provenance attestation. On the
-        // containerd store BuildKit writes one beside every image it exports (a fifth of the engine's CPU for a
-        // graded answer's build); overlay2 cannot keep one and skips it anyway.
-        if kind == .docker, memorizedInfo?.builder == .buildkit { arguments.append("--provenance=false") }
         let plugin = standaloneBuildx
         // The engine's own BuildKit, whatever builder `docker buildx use` chose: the image must land in this
         // engine's store, and its cache records are those the Engine API lists and prunes. Only where the API is
@@ -87,12 +83,18 @@ extension ContainerEngine {
             outputLimit: 256 * 1024, onOutput: onOutput)
     }
 
-    /// The engine's environment for a build, with buildx's Git facts turned off (unless the user set them): they
-    /// only go into provenance, which a graded image does not keep, and cost a `git` process per build.
+    /// The engine's environment for a build, without buildx's default attestations and Git facts (unless the user
+    /// set them). The images HandsOn builds are measured, run and removed, never pushed: on the containerd store
+    /// BuildKit otherwise writes a provenance attestation beside every image (a fifth of the engine's CPU for a
+    /// graded answer's build), and the Git facts cost a `git` process per build. Variables, not `--provenance=false`:
+    /// a classic builder or a buildx before 0.10 knows no such flag and would refuse every build.
     var buildEnvironment: [String: String]? {
         guard kind == .docker else { return environment }
         var environment = environment ?? ProcessInfo.processInfo.environment
-        if environment["BUILDX_GIT_INFO"] == nil { environment["BUILDX_GIT_INFO"] = "0" }
+        for (name, value) in [("BUILDX_NO_DEFAULT_ATTESTATIONS", "1"), ("BUILDX_GIT_INFO", "0")]
+        where environment[name] == nil {
+            environment[name] = value
+        }
         return environment
     }
 
