@@ -23,6 +23,9 @@ public struct BatchEngine: Sendable {
     /// `ssh://root@lab1`, `context:lab2`, or `default` for the CLI's own engine.
     public var name: String { info.host ?? "default" }
 
+    /// The daemon behind it: its `docker info` id, else its address (two addresses may lead to one daemon).
+    var daemon: String { info.daemonID ?? name }
+
     public init(engine: ContainerEngine, info: EngineInfo, jobs: Int, cpuset: String? = nil) {
         self.engine = engine
         self.info = info
@@ -151,8 +154,7 @@ public struct BatchGrader: Sendable {
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }
         // A daemon named twice (by two addresses, or for two sets of CPUs) is cleaned up only at the end.
-        let daemons = engines.map { $0.info.daemonID ?? $0.name }
-        let shared = Set(daemons.filter { daemon in daemons.filter { $0 == daemon }.count > 1 })
+        let sessionsPerDaemon = Dictionary(engines.map { ($0.daemon, 1) }, uniquingKeysWith: +)
         let sessions = await engines.concurrentMap { [template] engine in
             // Workers actually started: an engine's share of the answers, at most its jobs.
             let share = expected.map {
@@ -160,7 +162,7 @@ public struct BatchGrader: Sendable {
             }
             return await EngineSession.open(
                 engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label,
-                sharesItsDaemon: shared.contains(engine.info.daemonID ?? engine.name))
+                sharesItsDaemon: sessionsPerDaemon[engine.daemon, default: 0] > 1)
         }
 
         let finished = await withTaskGroup(of: [GradeReport].self) { group in
