@@ -23,8 +23,16 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
     private let state = Mutex(State())
     /// Called as a build starts, with the engine's address and the answer folder.
     let onBuild: @Sendable (_ host: String, _ folder: String) async -> Void
+    /// Called as a removal of graded images starts, with the engine's address and the images.
+    let onImageRemoval: @Sendable (_ host: String, _ images: [String]) async -> Void
 
-    init(onBuild: @escaping @Sendable (String, String) async -> Void = { _, _ in }) { self.onBuild = onBuild }
+    init(
+        onBuild: @escaping @Sendable (String, String) async -> Void = { _, _ in },
+        onImageRemoval: @escaping @Sendable (String, [String]) async -> Void = { _, _ in }
+    ) {
+        self.onBuild = onBuild
+        self.onImageRemoval = onImageRemoval
+    }
 
     func stop(_ host: String) { state.withLock { _ = $0.down.insert(host) } }
     func hang(at phase: Phase) { state.withLock { $0.hangs = phase } }
@@ -95,7 +103,9 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
             let folder = arguments.lazy.compactMap { tag in self.state.withLock { $0.folders[tag] } }.first
             return answer(0, (folder.map { Self.text($0, "prints") }.flatMap { $0.isEmpty ? nil : $0 } ?? "ok") + "\n")
         case "image" where arguments.count > 1 && arguments[1] == "rm":
-            state.withLock { $0.removed += arguments.filter { $0.hasPrefix("handson-grade/") } }
+            let images = arguments.filter { $0.hasPrefix("handson-grade/") }
+            await onImageRemoval(host, images)
+            state.withLock { $0.removed += images }
             return answer(0)
         case "info":
             return answer(0, "26.1.5|26.1.5|overlay2|[]|buildx compose |cgroupfs|2|[name=seccomp,profile=builtin]\n")
@@ -324,6 +334,38 @@ struct GradingCoreTests {
         #expect(batch.scores == [100, 100, 100])
         #expect(batch.otherCleanedUpMeanwhile == false)
         #expect(batch.sweeps == [2, 2], "a sweep as the batch opened, one at its end")
+    }
+
+    /// In a batch, an engine's next grade begins while the last graded image is being removed (a removal on the
+    /// containerd store takes a tenth of a small grade), and every removal is over before the batch returns.
+    @Test func aBatchRemovesAGradedImageWhileTheNextGradeBegins() async throws {
+        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let sawTheNextBuild = LockedBox<[Bool]>([])
+        let runner = FakeDockerHosts(onImageRemoval: { _, images in
+            guard !images.isEmpty else { return }
+            // The first graded image's removal lasts until the second answer's build begins (or 5 s pass).
+            let first = sawTheNextBuild.withLock { $0.isEmpty }
+            let saw: Void? =
+                first
+                ? try? await Self.waitUntil("the next build", seconds: 5) {
+                    (shared.withLock { $0 }?.builds.count ?? 0) >= 2
+                } : ()
+            sawTheNextBuild.withLock { $0.append(saw != nil) }
+        })
+        shared.withLock { $0 = runner }
+        let grader = try Self.grader(runner)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: [Self.engine("tcp://lab-a:2375", runner)], store: store
+        ).run(.once(classFolder: folder))
+
+        #expect(outcome.summary.grades.map(\.score) == [100, 100])
+        #expect(sawTheNextBuild.withLock { $0 }.first == true, "the second build began during the first removal")
+        #expect(
+            runner.removedImages.count == 2, "both graded images, before the batch returned: \(runner.removedImages)")
     }
 
     /// A batch hands out first the answers that took longest when last graded (and before them those never graded).

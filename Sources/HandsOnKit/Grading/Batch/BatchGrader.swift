@@ -238,13 +238,16 @@ final class EngineSession: Sendable {
     private let label: String
     private let cacheBefore: Set<String>?
     private let stepImages: StepImageLedger
+    /// Where the grades here hand their graded images, to be removed while the next grade begins.
+    private let imageRemoval: BackgroundImageRemoval
     private let lost = Atomic<Bool>(false)
     private let activity = EngineActivity()
 
     private init(
         engine: BatchEngine, grader: Grader, workers: Int, label: String, cacheBefore: Set<String>?,
-        stepImages: StepImageLedger, sharesItsDaemon: Bool
+        stepImages: StepImageLedger, imageRemoval: BackgroundImageRemoval, sharesItsDaemon: Bool
     ) {
+        self.imageRemoval = imageRemoval
         self.sharesItsDaemon = sharesItsDaemon
         self.engine = engine
         self.grader = grader
@@ -269,10 +272,12 @@ final class EngineSession: Sendable {
         grader.limits.cpus = template.limits.cpus ?? max(1, cpus / Double(workers))
         let ledger = StepImageLedger()
         grader.stepImages = ledger
+        let removal = BackgroundImageRemoval(engine: engine.engine)
+        grader.imageRemoval = removal
         let cacheBefore = grader.keepImage ? nil : await engine.engine.buildCacheIDs(builder: engine.info.builder)
         let session = EngineSession(
             engine: engine, grader: grader, workers: workers, label: label,
-            cacheBefore: cacheBefore, stepImages: ledger, sharesItsDaemon: sharesItsDaemon)
+            cacheBefore: cacheBefore, stepImages: ledger, imageRemoval: removal, sharesItsDaemon: sharesItsDaemon)
         if !grader.keepImage { await session.sweep() }
         return session
     }
@@ -305,6 +310,7 @@ final class EngineSession: Sendable {
     func cleanUpIfIdle(early: Bool = false) async {
         guard !grader.keepImage, !(early && (isLost || sharesItsDaemon)) else { return }
         await activity.runAlone { [self] in
+            await imageRemoval.finished()
             await stepImages.removeUntagged(on: engine.engine)
             await sweep()
             if let cacheBefore {

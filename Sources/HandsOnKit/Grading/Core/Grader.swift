@@ -70,6 +70,9 @@ public struct Grader: Sendable {
     /// When set, a build's untagged stage images are recorded here for one removal after a whole batch, instead of
     /// removed after each grade: a parallel grade of a similar Dockerfile may be using them as its cache.
     public var stepImages: StepImageLedger?
+    /// When set (a batch), the graded image is handed here (a remover on this grader's engine) to be removed while
+    /// the engine's next grade begins, instead of removed before the grade returns.
+    public var imageRemoval: BackgroundImageRemoval?
     /// When set (a batch), BuildKit's cache records are removed once at the end of all grades instead of after each.
     public var buildCacheSweptByCaller = false
     /// What a build may use: memory, processes, CPUs (a batch shares the machine among its jobs) and time.
@@ -442,7 +445,9 @@ public struct Grader: Sendable {
 
     /// Removes what a grade made, whether it finished or was cancelled (the engine commands here are not cancellable).
     private func cleanUpBuild(tag: String, buildOutput: String, stageCount: Int, limitsInForce: LimitsInForce) async {
-        if !keepImage { await engine.removeImages([tag]) }
+        if !keepImage {
+            if let imageRemoval { imageRemoval.remove(tag) } else { await engine.removeImages([tag]) }
+        }
         await limitsInForce.confinement?.remove()
         // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay.
         // A batch records every build's, to sweep at its end what a Ctrl-C left untagged.
@@ -461,6 +466,36 @@ extension Grader {
     /// The engine failed partway: its own words, as it said them.
     static func engineFailed(_ error: any Error) -> Message { Message("grader.engineFailed", ["error": "\(error)"]) }
 
+}
+
+/// Removes graded images on one engine in the background, one after another, so that the engine's next grade need
+/// not wait for the last one's removal: on the containerd image store a removal collects the store's garbage before
+/// it answers (0.15-0.2 s a graded image on these machines, a tenth of a small grade; 0.02 s on overlay2). One at a
+/// time, in the order handed over, so that removals never run side by side against the builds; whoever cleans up
+/// the engine waits for `finished()` first.
+public final class BackgroundImageRemoval: Sendable {
+    private let engine: ContainerEngine
+    /// The last removal handed over; each waits for the one before it.
+    private let last = Mutex<Task<Void, Never>?>(nil)
+
+    public init(engine: ContainerEngine) { self.engine = engine }
+
+    /// Removes `reference` once the removals handed over before it are over; returns at once. Not cancelled with
+    /// the caller: a removal begun is finished (its engine command has a timeout of its own).
+    public func remove(_ reference: String) {
+        last.withLock { last in
+            let previous = last
+            last = Task.detached { [engine] in
+                await previous?.value
+                await engine.removeImages([reference])
+            }
+        }
+    }
+
+    /// Returns when every removal handed over so far is over.
+    public func finished() async {
+        await last.withLock { $0 }?.value
+    }
 }
 
 /// Image ids from many builds, removed together once no build may still use them as cache.
