@@ -19,19 +19,25 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
         var hangs: Phase?
         var commands: [(host: String, arguments: [String])] = []
         var reached: Set<Phase> = []
+        /// BuildKit's cache records on each engine: one per build, until pruned.
+        var cacheRecords: [String: Set<String>] = [:]
     }
     private let state = Mutex(State())
     /// Called as a build starts, with the engine's address and the answer folder.
     let onBuild: @Sendable (_ host: String, _ folder: String) async -> Void
     /// Called as a removal of graded images starts, with the engine's address and the images.
     let onImageRemoval: @Sendable (_ host: String, _ images: [String]) async -> Void
+    /// Called as a gate's container is run, with the engine's address.
+    let onGate: @Sendable (_ host: String) async -> Void
 
     init(
         onBuild: @escaping @Sendable (String, String) async -> Void = { _, _ in },
-        onImageRemoval: @escaping @Sendable (String, [String]) async -> Void = { _, _ in }
+        onImageRemoval: @escaping @Sendable (String, [String]) async -> Void = { _, _ in },
+        onGate: @escaping @Sendable (String) async -> Void = { _ in }
     ) {
         self.onBuild = onBuild
         self.onImageRemoval = onImageRemoval
+        self.onGate = onGate
     }
 
     func stop(_ host: String) { state.withLock { _ = $0.down.insert(host) } }
@@ -75,6 +81,7 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
             state.withLock {
                 $0.folders[tag] = folder
                 $0.builds.append((host, (folder as NSString).lastPathComponent))
+                $0.cacheRecords[host, default: []].insert("record\($0.builds.count)")
             }
             await onBuild(host, folder)
             if state.withLock({ $0.down.contains(host) }) { return answer(1, "", "error during connect: EOF\n") }
@@ -100,6 +107,7 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
             FakeImageArchive.stream(files: [("app", bytes)]) { request.onOutput?(.standardOutput, $0) }
             return answer(0)
         case "run":
+            await onGate(host)
             let folder = arguments.lazy.compactMap { tag in self.state.withLock { $0.folders[tag] } }.first
             return answer(0, (folder.map { Self.text($0, "prints") }.flatMap { $0.isEmpty ? nil : $0 } ?? "ok") + "\n")
         case "image" where arguments.count > 1 && arguments[1] == "rm":
@@ -109,6 +117,15 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
             return answer(0)
         case "info":
             return answer(0, "26.1.5|26.1.5|overlay2|[]|buildx compose |cgroupfs|2|[name=seccomp,profile=builtin]\n")
+        case "buildx" where arguments.dropFirst().first == "du":
+            let records = state.withLock { $0.cacheRecords[host, default: []] }.sorted()
+            return answer(0, records.map { "ID:\t\t\($0)\nReclaimable:\ttrue\n" }.joined(separator: "\n"))
+        case "buildx" where arguments.dropFirst().first == "prune":
+            // `--filter id=^(a|b)$`
+            let filter = arguments.first { $0.hasPrefix("id=") }?.dropFirst("id=^(".count).dropLast(")$".count) ?? ""
+            let ids = Set(filter.split(separator: "|").map(String.init))
+            state.withLock { $0.cacheRecords[host, default: []].subtract(ids) }
+            return answer(0)
         default:
             return answer(0)
         }
@@ -230,9 +247,9 @@ struct GradingCoreTests {
         let made = try #require(confinements.all.first)
         #expect(report.buildLimits?.location == made.location && made.removed.load(ordering: .acquiring))
         #expect(runner.removedImages.count == 1)
-        // What a grade asks of its engine: the build and its cache records, one inspect, the gate, the archive (no
-        // layer folders here), the engine's listing, the removal.
-        #expect(runner.commands.count == 9, "\(runner.commands)")
+        // What a grade asks of its engine: the build and its cache records (listed before and after, the new one
+        // removed), one inspect, the gate, the archive (no layer folders here), the engine's listing, the removal.
+        #expect(runner.commands.count == 10, "\(runner.commands)")
     }
 
     @Test func aFailingAnswerGetsZeroAndChecksThatSayWhy() async throws {
@@ -366,6 +383,63 @@ struct GradingCoreTests {
         #expect(sawTheNextBuild.withLock { $0 }.first == true, "the second build began during the first removal")
         #expect(
             runner.removedImages.count == 2, "both graded images, before the batch returned: \(runner.removedImages)")
+    }
+
+    /// Once every answer is handed out, an engine's last build ends and the batch's build cache records there are
+    /// removed while that grade is judged, not after it; the clean-up at the end does not list or remove them again.
+    @Test func theBuildCacheGoesWhileTheLastGradeIsJudged() async throws {
+        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let host = "tcp://lab-a:2375"
+        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let prunedDuringTheLastGate = LockedBox<Bool?>(nil)
+        @Sendable func prunes() -> Int {
+            (shared.withLock { $0 }?.commands(on: host) ?? []).filter { $0.starts(with: ["buildx", "prune"]) }.count
+        }
+        let runner = FakeDockerHosts(onGate: { _ in
+            // The second answer's gate waits (up to 5 s) for the cache removal.
+            guard (shared.withLock { $0 }?.builds.count ?? 0) == 2 else { return }
+            let pruned: Void? = try? await Self.waitUntil("the cache removal", seconds: 5) { prunes() >= 1 }
+            prunedDuringTheLastGate.withLock { $0 = pruned != nil }
+        })
+        shared.withLock { $0 = runner }
+        let grader = try Self.grader(runner)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: [Self.engine(host, runner)], store: store
+        ).run(.once(classFolder: folder))
+
+        #expect(outcome.summary.grades.map(\.score) == [100, 100])
+        #expect(prunedDuringTheLastGate.withLock { $0 } == true)
+        #expect(prunes() == 1, "removed once")
+        let listings = runner.commands(on: host).filter { $0.starts(with: ["buildx", "du"]) }.count
+        #expect(listings == 2, "as the batch opened and for the removal")
+    }
+
+    /// A build that begins while the batch's build cache is being removed on its engine (an answer given back by a
+    /// lost engine) waits for the removal to end; no removal starts while a build is under way.
+    @Test func aBuildWaitsForACacheRemovalUnderWay() async throws {
+        let activity = EngineActivity()
+        let events = LockedBox<[String]>([])
+        await activity.buildBegins()
+        await activity.startCacheRemoval { events.withLock { $0.append("removed during a build") } }
+        await activity.buildsEnded()
+        let release = AsyncStream<Void>.makeStream()
+        await activity.startCacheRemoval {
+            for await _ in release.stream {}
+            events.withLock { $0.append("removed") }
+        }
+        let build = Task {
+            await activity.buildBegins()
+            events.withLock { $0.append("build began") }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(events.withLock { $0 }.isEmpty, "the build waits")
+        release.continuation.finish()
+        await build.value
+        #expect(events.withLock { $0 } == ["removed", "build began"])
+        #expect(await activity.cacheNeedsRemoval(), "a build began since the removal")
     }
 
     /// A batch hands out first the answers that took longest when last graded (and before them those never graded).

@@ -161,7 +161,7 @@ public struct BatchGrader: Sendable {
                 max(1, Int((Double($0) * Double(engine.jobs) / Double(max(workersWanted, 1))).rounded(.up)))
             }
             return await EngineSession.open(
-                engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label,
+                engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label, queue: queue,
                 sharesItsDaemon: sessionsPerDaemon[engine.daemon, default: 0] > 1)
         }
 
@@ -241,13 +241,15 @@ final class EngineSession: Sendable {
     /// Where the grades here hand their graded images, to be removed while the next grade begins.
     private let imageRemoval: BackgroundImageRemoval
     private let lost = Atomic<Bool>(false)
-    private let activity = EngineActivity()
+    private let activity: EngineActivity
 
     private init(
         engine: BatchEngine, grader: Grader, workers: Int, label: String, cacheBefore: Set<String>?,
-        stepImages: StepImageLedger, imageRemoval: BackgroundImageRemoval, sharesItsDaemon: Bool
+        stepImages: StepImageLedger, imageRemoval: BackgroundImageRemoval, activity: EngineActivity,
+        sharesItsDaemon: Bool
     ) {
         self.imageRemoval = imageRemoval
+        self.activity = activity
         self.sharesItsDaemon = sharesItsDaemon
         self.engine = engine
         self.grader = grader
@@ -260,7 +262,8 @@ final class EngineSession: Sendable {
     /// Sets the grader up for `engine`: its facts, the ledger of stage images, each build's share of the engine's
     /// CPUs (its CPUs over the workers actually started on it), and removes what a killed run of the batch left there.
     static func open(
-        _ engine: BatchEngine, template: Grader, workers: Int, label: String, sharesItsDaemon: Bool = false
+        _ engine: BatchEngine, template: Grader, workers: Int, label: String, queue: SubmissionQueue,
+        sharesItsDaemon: Bool = false
     ) async -> EngineSession {
         var grader = template
         grader.engine = engine.engine
@@ -275,9 +278,17 @@ final class EngineSession: Sendable {
         let removal = BackgroundImageRemoval(engine: engine.engine)
         grader.imageRemoval = removal
         let cacheBefore = grader.keepImage ? nil : await engine.engine.buildCacheIDs(builder: engine.info.builder)
+        let activity = EngineActivity()
+        if let cacheBefore, !sharesItsDaemon {
+            grader.buildGate = LastBuildCachePruning(
+                engine: engine, cacheBefore: cacheBefore, activity: activity, queue: queue)
+        } else {
+            grader.buildGate = activity
+        }
         let session = EngineSession(
             engine: engine, grader: grader, workers: workers, label: label,
-            cacheBefore: cacheBefore, stepImages: ledger, imageRemoval: removal, sharesItsDaemon: sharesItsDaemon)
+            cacheBefore: cacheBefore, stepImages: ledger, imageRemoval: removal, activity: activity,
+            sharesItsDaemon: sharesItsDaemon)
         if !grader.keepImage { await session.sweep() }
         return session
     }
@@ -313,7 +324,7 @@ final class EngineSession: Sendable {
             await imageRemoval.finished()
             await stepImages.removeUntagged(on: engine.engine)
             await sweep()
-            if let cacheBefore {
+            if let cacheBefore, await activity.cacheNeedsRemoval() {
                 await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder)
             }
         }
@@ -328,12 +339,46 @@ final class EngineSession: Sendable {
 }
 
 /// What an engine of a batch is doing: any number of grades, or a clean-up alone. A clean-up would take a running
-/// build's cache or stage images from under it, so it waits for no grade, and no grade starts during one.
-actor EngineActivity {
+/// build's cache or stage images from under it, so it waits for no grade, and no grade starts during one. Within
+/// the grades, the builds: a removal of the batch's build cache may run while grades are judged, never beside a build.
+actor EngineActivity: BuildGate {
     private var grades = 0
     private var cleaning: Task<Void, Never>?
     /// A grade started since the last clean-up.
     private var untidy = false
+    private var builds = 0
+    private var cacheRemoval: Task<Void, Never>?
+    /// A build began since the batch's build cache was last removed here.
+    private var cacheUntidy = false
+
+    /// Waits for a removal of the build cache under way to end, then counts a build in.
+    func buildBegins() async {
+        while let cacheRemoval { await cacheRemoval.value }
+        builds += 1
+        cacheUntidy = true
+    }
+
+    func buildsEnded() { builds -= 1 }
+
+    /// Starts `removal` (of the batch's build cache) when no build is under way here and one was made since the last
+    /// removal; returns at once. A build waits for it to end; so does `cacheNeedsRemoval()`.
+    func startCacheRemoval(_ removal: @escaping @Sendable () async -> Void) {
+        guard builds == 0, cacheRemoval == nil, cacheUntidy else { return }
+        cacheUntidy = false
+        cacheRemoval = Task.detached {
+            await removal()
+            await self.cacheRemovalEnded()
+        }
+    }
+
+    private func cacheRemovalEnded() { cacheRemoval = nil }
+
+    /// After any removal of the build cache under way: whether a build was made here since the last one.
+    func cacheNeedsRemoval() async -> Bool {
+        while let cacheRemoval { await cacheRemoval.value }
+        defer { cacheUntidy = false }
+        return cacheUntidy
+    }
 
     /// Waits for a clean-up under way to end, then counts a grade in.
     func startGrade() async {
@@ -361,6 +406,27 @@ actor EngineActivity {
     }
 }
 
+/// The build gate of an engine that is the batch's own daemon: when every answer is handed out and the engine's
+/// last build is over, the cache records the batch added there are removed at once, while that grade is judged,
+/// rather than after it (about 1.2 s on the containerd store for eight grades' records, the whole tail of a batch
+/// whose other engines are done).
+struct LastBuildCachePruning: BuildGate {
+    let engine: BatchEngine
+    let cacheBefore: Set<String>
+    let activity: EngineActivity
+    let queue: SubmissionQueue
+
+    func buildBegins() async { await activity.buildBegins() }
+
+    func buildsEnded() async {
+        await activity.buildsEnded()
+        guard await queue.handedOutAll else { return }
+        await activity.startCacheRemoval { [engine, cacheBefore] in
+            await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder)
+        }
+    }
+}
+
 /// Hands out submissions to the workers of all engines. An answer handed out is "in flight" until it is done or given
 /// back (its engine was lost); a worker asking while the queue is empty but answers are in flight waits, since one
 /// may come back. An open queue (a contest that follows its class folder) also waits for answers still to be added,
@@ -376,6 +442,9 @@ actor SubmissionQueue {
         pending = submissions[...]
         isOpen = open
     }
+
+    /// Every answer is handed out and none can be added (one given back may still come).
+    var handedOutAll: Bool { pending.isEmpty && !isOpen }
 
     /// Whether an answer of this name waits or is being graded.
     func holds(_ name: String) -> Bool { inFlightNames[name] != nil || pending.contains { $0.name == name } }

@@ -73,6 +73,8 @@ public struct Grader: Sendable {
     /// When set (a batch), the graded image is handed here (a remover on this grader's engine) to be removed while
     /// the engine's next grade begins, instead of removed before the grade returns.
     public var imageRemoval: BackgroundImageRemoval?
+    /// When set (a batch), told when a grade's builds begin and end on this grader's engine.
+    public var buildGate: (any BuildGate)?
     /// When set (a batch), BuildKit's cache records are removed once at the end of all grades instead of after each.
     public var buildCacheSweptByCaller = false
     /// What a build may use: memory, processes, CPUs (a batch shares the machine among its jobs) and time.
@@ -149,6 +151,9 @@ public struct Grader: Sendable {
         let cacheBefore =
             buildCacheSweptByCaller || keepImage ? nil : await engine.buildCacheIDs(builder: engineInfo?.builder)
         let build: ProcessResult
+        // Graded by rebuild time, the builds go on into the judging (the rebuilds need the cold build's cache).
+        let buildsEndWithTheFirst = grading.measure != .rebuildPercent
+        await buildGate?.buildBegins()
         do {
             // Graded by rebuild time, the first build is a cold one: no layer of an earlier build counts.
             let cold = grading.measure == .rebuildPercent ? ["--no-cache"] : []
@@ -156,16 +161,19 @@ public struct Grader: Sendable {
                 contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
                 extraArguments: cold + limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
         } catch {
+            await buildGate?.buildsEnded()
             await cleanUpBuild(tag: tag, buildOutput: "", stageCount: stageCount, limitsInForce: limitsInForce)
             if Task.isCancelled { throw CancellationError() }
             return engineFailure(error)
         }
         // The build's cache records are removed as soon as the build ends, alongside the gates; the grade waits for it.
         // Graded by rebuild time, the rebuild needs the cold build's cache: it is swept after the rebuild instead.
+        if buildsEndWithTheFirst { await buildGate?.buildsEnded() }
         let builder = engineInfo?.builder
-        let sweepAtOnce = grading.measure != .rebuildPercent
         async let cacheSwept: Void = {
-            if sweepAtOnce, let cacheBefore { await engine.removeBuildCache(addedSince: cacheBefore, builder: builder) }
+            if buildsEndWithTheFirst, let cacheBefore {
+                await engine.removeBuildCache(addedSince: cacheBefore, builder: builder)
+            }
         }()
         let result: GradeReport
         let rebuildOutputs = Mutex<[String]>([])
@@ -181,8 +189,11 @@ public struct Grader: Sendable {
         } catch {
             result = engineFailure(error)
         }
+        if !buildsEndWithTheFirst { await buildGate?.buildsEnded() }
         await cacheSwept
-        if !sweepAtOnce, let cacheBefore { await engine.removeBuildCache(addedSince: cacheBefore, builder: builder) }
+        if !buildsEndWithTheFirst, let cacheBefore {
+            await engine.removeBuildCache(addedSince: cacheBefore, builder: builder)
+        }
         await cleanUpBuild(
             tag: tag, buildOutput: ([build.stdout] + rebuildOutputs.withLock { $0 }).joined(separator: "\n"),
             stageCount: stageCount, limitsInForce: limitsInForce)
@@ -466,6 +477,15 @@ extension Grader {
     /// The engine failed partway: its own words, as it said them.
     static func engineFailed(_ error: any Error) -> Message { Message("grader.engineFailed", ["error": "\(error)"]) }
 
+}
+
+/// What a batch's engine does around the builds of its grades: a build may wait for a removal of BuildKit's cache
+/// under way there (which must not take records from under it), and the end of the engine's last build may start one.
+public protocol BuildGate: Sendable {
+    /// A grade's build is about to begin here; returns when it may.
+    func buildBegins() async
+    /// The grade's builds are over (graded by rebuild time: its cold build and its rebuilds); returns at once.
+    func buildsEnded() async
 }
 
 /// Removes graded images on one engine in the background, one after another, so that the engine's next grade need
