@@ -119,6 +119,15 @@ public struct Grading: Sendable, Equatable, Decodable {
     /// For `rebuildPercent`: the answer's file HandsOn edits before timing the rebuild.
     public let editFile: String?
 
+    /// Whether judging an answer builds it again: graded by rebuild time, or with a `rebuild` gate (a cold build and
+    /// timed rebuilds of its own). Such builds need the first build's cache until the judging is over.
+    public var buildsDuringJudging: Bool {
+        measure == .rebuildPercent
+            || gates.contains {
+                if case .rebuild = $0.kind { true } else { false }
+            }
+    }
+
     /// `best`: a team's highest score, ties going to the earlier; `last`: its latest grade.
     public enum Scoring: String, Sendable, Equatable, Codable { case best, last }
 

@@ -24,16 +24,21 @@ extension ContainerEngine {
         return ids
     }
 
-    /// Removes the cache records that were not there in `before`. The prune filter takes one value, matched as a
-    /// regular expression against the id, so the new ids go in one anchored alternation per call.
-    public func removeBuildCache(addedSince before: Set<String>, builder: ImageBuilder?) async {
-        guard let now = await buildCacheIDs(builder: builder) else { return }
+    /// Removes the cache records that were not there in `before`; false when the records could not be listed or a
+    /// removal failed. The prune filter takes one value, matched as a regular expression against the id, so the new
+    /// ids go in one anchored alternation per call.
+    @discardableResult
+    public func removeBuildCache(addedSince before: Set<String>, builder: ImageBuilder?) async -> Bool {
+        guard let now = await buildCacheIDs(builder: builder) else { return builder != .buildkit || kind != .docker }
         let added = now.subtracting(before).sorted()
+        var removedAll = true
         for start in stride(from: 0, to: added.count, by: 100) {
             let pattern = "^(\(added[start..<min(start + 100, added.count)].joined(separator: "|")))$"
             if await viaAPI({ try await $0.pruneBuildCache(idPattern: pattern) }) != nil { continue }
-            _ = await buildx(["prune", "--all", "--force", "--filter", "id=\(pattern)"], timeout: 120)
+            let pruned = await buildx(["prune", "--all", "--force", "--filter", "id=\(pattern)"], timeout: 120)
+            if pruned?.succeeded != true { removedAll = false }
         }
+        return removedAll
     }
 
     /// `docker buildx ARGUMENTS` as clean-up work (it goes on after Ctrl-C), through the plugin run on its own where

@@ -133,6 +133,20 @@ struct BuildTimeTests {
         #expect(Self.measurement(cold: 0, rebuild: 3, downloadCached: true).percent == 100)
     }
 
+    /// Judging builds again (and needs the first build's cache until it is over) when graded by rebuild time or
+    /// with a `rebuild` gate; not when graded by size alone.
+    @Test func gradingKnowsWhetherJudgingBuildsAgain() throws {
+        func grading(_ json: String) throws -> Grading { try JSONDecoder().decode(Grading.self, from: Data(json.utf8)) }
+        #expect(try !grading(#"{"tiers": [{"maxBytes": 10000000, "score": 100}]}"#).buildsDuringJudging)
+        let rebuildGate = try grading(
+            #"{"tiers": [{"maxBytes": 10000000, "score": 100}], "gates": [{"id": "reuse", "kind": "rebuild", "#
+                + #""editFile": "main.go", "reuses": "go mod download"}]}"#)
+        #expect(rebuildGate.buildsDuringJudging)
+        let rebuildTime = try grading(
+            #"{"measure": "rebuildPercent", "editFile": "main.go", "rebuildTiers": [{"maxPercent": 75, "score": 50}]}"#)
+        #expect(rebuildTime.buildsDuringJudging)
+    }
+
     @Test func gradingByRebuildTimeReadsItsTiersAndScores() throws {
         let json = """
             {"measure": "rebuildPercent", "editFile": "server/main.go",

@@ -51,6 +51,8 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
         state.withLock { $0.commands.filter { $0.host == host }.map(\.arguments) }
     }
     var removedImages: [String] { state.withLock { $0.removed } }
+    /// The cache records an engine keeps now.
+    func cacheRecords(on host: String) -> Set<String> { state.withLock { $0.cacheRecords[host, default: []] } }
 
     func run(_ request: ProcessRequest) async throws -> ProcessResult {
         let host = request.environment?["DOCKER_HOST"] ?? "default"
@@ -370,6 +372,8 @@ struct GradingCoreTests {
                 ? try? await Self.waitUntil("the next build", seconds: 5) {
                     (shared.withLock { $0 }?.builds.count ?? 0) >= 2
                 } : ()
+            // The last one takes a while: the batch must wait for it before it returns.
+            if !first { try? await Task.sleep(for: .milliseconds(300)) }
             sawTheNextBuild.withLock { $0.append(saw != nil) }
         })
         shared.withLock { $0 = runner }
@@ -413,6 +417,7 @@ struct GradingCoreTests {
         #expect(outcome.summary.grades.map(\.score) == [100, 100])
         #expect(prunedDuringTheLastGate.withLock { $0 } == true)
         #expect(prunes() == 1, "removed once")
+        #expect(runner.cacheRecords(on: host).isEmpty)
         let listings = runner.commands(on: host).filter { $0.starts(with: ["buildx", "du"]) }.count
         #expect(listings == 2, "as the batch opened and for the removal")
     }
@@ -422,16 +427,20 @@ struct GradingCoreTests {
     @Test func aBuildWaitsForACacheRemovalUnderWay() async throws {
         let activity = EngineActivity()
         let events = LockedBox<[String]>([])
-        await activity.buildBegins()
-        await activity.startCacheRemoval { events.withLock { $0.append("removed during a build") } }
-        await activity.buildsEnded()
+        await activity.buildsBegin()
+        await activity.startCacheRemoval {
+            events.withLock { $0.append("removed during a build") }
+            return true
+        }
+        await activity.buildsEnded(cleanly: true)
         let release = AsyncStream<Void>.makeStream()
         await activity.startCacheRemoval {
             for await _ in release.stream {}
             events.withLock { $0.append("removed") }
+            return true
         }
         let build = Task {
-            await activity.buildBegins()
+            await activity.buildsBegin()
             events.withLock { $0.append("build began") }
         }
         try await Task.sleep(for: .milliseconds(200))
@@ -439,7 +448,21 @@ struct GradingCoreTests {
         release.continuation.finish()
         await build.value
         #expect(events.withLock { $0 } == ["removed", "build began"])
-        #expect(await activity.cacheNeedsRemoval(), "a build began since the removal")
+        #expect(await activity.takeCacheUntidy(), "a build began since the removal")
+        #expect(await !activity.takeCacheUntidy(), "taken")
+    }
+
+    /// A removal of the build cache that failed leaves the cache to the clean-up at the end.
+    @Test func aFailedCacheRemovalIsLeftToTheCleanUp() async {
+        let activity = EngineActivity()
+        await activity.buildsBegin()
+        await activity.buildsEnded(cleanly: true)
+        await activity.startCacheRemoval { false }
+        #expect(await activity.takeCacheUntidy())
+        await activity.buildsBegin()
+        await activity.buildsEnded(cleanly: true)
+        await activity.startCacheRemoval { true }
+        #expect(await !activity.takeCacheUntidy())
     }
 
     /// A batch hands out first the answers that took longest when last graded (and before them those never graded).

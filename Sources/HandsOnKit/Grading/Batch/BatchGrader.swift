@@ -103,9 +103,10 @@ public struct BatchEngineProblem: Error, Sendable, CustomStringConvertible {
 /// child task per worker. Every grade is a `Grader` grade (same checks, limits and JSON), done wholly on one engine
 /// (built, measured and its gates run there), and saved the moment it is known. An engine that stops answering
 /// loses its workers; the answers it was grading go back to the queue for the others. The batch marks what it makes
-/// as its own (a label on containers, its id in image tags) and removes the builds' stage images and cache records
-/// on each engine once its grades are over (not while a grade there may use them as its cache): as soon as every
-/// answer is handed out, while other engines finish theirs, and at the end. Cancelling the task (Ctrl-C) stops the
+/// as its own (a label on containers, its id in image tags) and removes on each engine its graded images as it goes
+/// (`BackgroundImageRemoval`), its cache records once every answer is handed out and the engine's builds are over
+/// (`LastBuildCachePruning`), and its stage images once its grades are over (not while a grade there may use them
+/// as its cache), while other engines finish theirs, and at the end. Cancelling the task (Ctrl-C) stops the
 /// grades; the clean-up still runs, shielded from the cancellation.
 public struct BatchGrader: Sendable {
     public let grader: Grader
@@ -280,10 +281,10 @@ final class EngineSession: Sendable {
         let cacheBefore = grader.keepImage ? nil : await engine.engine.buildCacheIDs(builder: engine.info.builder)
         let activity = EngineActivity()
         if let cacheBefore, !sharesItsDaemon {
-            grader.buildGate = LastBuildCachePruning(
+            grader.buildTracker = LastBuildCachePruning(
                 engine: engine, cacheBefore: cacheBefore, activity: activity, queue: queue)
         } else {
-            grader.buildGate = activity
+            grader.buildTracker = activity
         }
         let session = EngineSession(
             engine: engine, grader: grader, workers: workers, label: label,
@@ -324,7 +325,7 @@ final class EngineSession: Sendable {
             await imageRemoval.finished()
             await stepImages.removeUntagged(on: engine.engine)
             await sweep()
-            if let cacheBefore, await activity.cacheNeedsRemoval() {
+            if let cacheBefore, await activity.takeCacheUntidy() {
                 await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder)
             }
         }
@@ -336,95 +337,6 @@ final class EngineSession: Sendable {
 
     /// Another session of the batch grades on the same daemon (one engine named twice in `--hosts`).
     let sharesItsDaemon: Bool
-}
-
-/// What an engine of a batch is doing: any number of grades, or a clean-up alone. A clean-up would take a running
-/// build's cache or stage images from under it, so it waits for no grade, and no grade starts during one. Within
-/// the grades, the builds: a removal of the batch's build cache may run while grades are judged, never beside a build.
-actor EngineActivity: BuildGate {
-    private var grades = 0
-    private var cleaning: Task<Void, Never>?
-    /// A grade started since the last clean-up.
-    private var untidy = false
-    private var builds = 0
-    private var cacheRemoval: Task<Void, Never>?
-    /// A build began since the batch's build cache was last removed here.
-    private var cacheUntidy = false
-
-    /// Waits for a removal of the build cache under way to end, then counts a build in.
-    func buildBegins() async {
-        while let cacheRemoval { await cacheRemoval.value }
-        builds += 1
-        cacheUntidy = true
-    }
-
-    func buildsEnded() { builds -= 1 }
-
-    /// Starts `removal` (of the batch's build cache) when no build is under way here and one was made since the last
-    /// removal; returns at once. A build waits for it to end; so does `cacheNeedsRemoval()`.
-    func startCacheRemoval(_ removal: @escaping @Sendable () async -> Void) {
-        guard builds == 0, cacheRemoval == nil, cacheUntidy else { return }
-        cacheUntidy = false
-        cacheRemoval = Task.detached {
-            await removal()
-            await self.cacheRemovalEnded()
-        }
-    }
-
-    private func cacheRemovalEnded() { cacheRemoval = nil }
-
-    /// After any removal of the build cache under way: whether a build was made here since the last one.
-    func cacheNeedsRemoval() async -> Bool {
-        while let cacheRemoval { await cacheRemoval.value }
-        defer { cacheUntidy = false }
-        return cacheUntidy
-    }
-
-    /// Waits for a clean-up under way to end, then counts a grade in.
-    func startGrade() async {
-        while let cleaning { await cleaning.value }
-        grades += 1
-        untidy = true
-    }
-
-    func endGrade() { grades -= 1 }
-
-    /// Runs `cleanUp` when no grade is in progress and one was made since the last clean-up; a clean-up already
-    /// under way is waited for instead. The clean-up is not cancelled with its caller (its commands have timeouts
-    /// of their own): what it began, it finishes.
-    func runAlone(_ cleanUp: @escaping @Sendable () async -> Void) async {
-        if let cleaning {
-            await cleaning.value
-            return
-        }
-        guard grades == 0, untidy else { return }
-        untidy = false
-        let task = Task.detached { await cleanUp() }
-        cleaning = task
-        await task.value
-        cleaning = nil
-    }
-}
-
-/// The build gate of an engine that is the batch's own daemon: when every answer is handed out and the engine's
-/// last build is over, the cache records the batch added there are removed at once, while that grade is judged,
-/// rather than after it (about 1.2 s on the containerd store for eight grades' records, the whole tail of a batch
-/// whose other engines are done).
-struct LastBuildCachePruning: BuildGate {
-    let engine: BatchEngine
-    let cacheBefore: Set<String>
-    let activity: EngineActivity
-    let queue: SubmissionQueue
-
-    func buildBegins() async { await activity.buildBegins() }
-
-    func buildsEnded() async {
-        await activity.buildsEnded()
-        guard await queue.handedOutAll else { return }
-        await activity.startCacheRemoval { [engine, cacheBefore] in
-            await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder)
-        }
-    }
 }
 
 /// Hands out submissions to the workers of all engines. An answer handed out is "in flight" until it is done or given

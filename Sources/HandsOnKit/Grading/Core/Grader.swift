@@ -69,13 +69,14 @@ public struct Grader: Sendable {
     public var engineInfo: EngineInfo?
     /// When set, a build's untagged stage images are recorded here for one removal after a whole batch, instead of
     /// removed after each grade: a parallel grade of a similar Dockerfile may be using them as its cache.
-    public var stepImages: StepImageLedger?
+    var stepImages: StepImageLedger?
     /// When set (a batch), the graded image is handed here (a remover on this grader's engine) to be removed while
     /// the engine's next grade begins, instead of removed before the grade returns.
-    public var imageRemoval: BackgroundImageRemoval?
+    var imageRemoval: BackgroundImageRemoval?
     /// When set (a batch), told when a grade's builds begin and end on this grader's engine.
-    public var buildGate: (any BuildGate)?
-    /// When set (a batch), BuildKit's cache records are removed once at the end of all grades instead of after each.
+    var buildTracker: (any BuildTracker)?
+    /// When set (a batch), BuildKit's cache records are removed by the batch (when an engine's builds are over)
+    /// instead of after each grade.
     public var buildCacheSweptByCaller = false
     /// What a build may use: memory, processes, CPUs (a batch shares the machine among its jobs) and time.
     public var limits = BuildLimits()
@@ -151,9 +152,11 @@ public struct Grader: Sendable {
         let cacheBefore =
             buildCacheSweptByCaller || keepImage ? nil : await engine.buildCacheIDs(builder: engineInfo?.builder)
         let build: ProcessResult
-        // Graded by rebuild time, the builds go on into the judging (the rebuilds need the cold build's cache).
-        let buildsEndWithTheFirst = grading.measure != .rebuildPercent
-        await buildGate?.buildBegins()
+        // Builds that go on into the judging (rebuilds) need the first build's cache until it is over; and timed, they
+        // run with no removal of an earlier grade's image beside them.
+        let buildsEndWithTheFirst = !grading.buildsDuringJudging
+        if !buildsEndWithTheFirst { await imageRemoval?.finished() }
+        await buildTracker?.buildsBegin()
         do {
             // Graded by rebuild time, the first build is a cold one: no layer of an earlier build counts.
             let cold = grading.measure == .rebuildPercent ? ["--no-cache"] : []
@@ -161,14 +164,14 @@ public struct Grader: Sendable {
                 contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
                 extraArguments: cold + limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
         } catch {
-            await buildGate?.buildsEnded()
+            await buildTracker?.buildsEnded(cleanly: false)
             await cleanUpBuild(tag: tag, buildOutput: "", stageCount: stageCount, limitsInForce: limitsInForce)
             if Task.isCancelled { throw CancellationError() }
             return engineFailure(error)
         }
         // The build's cache records are removed as soon as the build ends, alongside the gates; the grade waits for it.
-        // Graded by rebuild time, the rebuild needs the cold build's cache: it is swept after the rebuild instead.
-        if buildsEndWithTheFirst { await buildGate?.buildsEnded() }
+        // Where judging builds again (rebuild time), that needs the first build's cache: it is swept afterwards.
+        if buildsEndWithTheFirst { await buildTracker?.buildsEnded(cleanly: !build.timedOut && !build.cancelled) }
         let builder = engineInfo?.builder
         async let cacheSwept: Void = {
             if buildsEndWithTheFirst, let cacheBefore {
@@ -189,7 +192,7 @@ public struct Grader: Sendable {
         } catch {
             result = engineFailure(error)
         }
-        if !buildsEndWithTheFirst { await buildGate?.buildsEnded() }
+        if !buildsEndWithTheFirst { await buildTracker?.buildsEnded(cleanly: false) }
         await cacheSwept
         if !buildsEndWithTheFirst, let cacheBefore {
             await engine.removeBuildCache(addedSince: cacheBefore, builder: builder)
@@ -477,68 +480,6 @@ extension Grader {
     /// The engine failed partway: its own words, as it said them.
     static func engineFailed(_ error: any Error) -> Message { Message("grader.engineFailed", ["error": "\(error)"]) }
 
-}
-
-/// What a batch's engine does around the builds of its grades: a build may wait for a removal of BuildKit's cache
-/// under way there (which must not take records from under it), and the end of the engine's last build may start one.
-public protocol BuildGate: Sendable {
-    /// A grade's build is about to begin here; returns when it may.
-    func buildBegins() async
-    /// The grade's builds are over (graded by rebuild time: its cold build and its rebuilds); returns at once.
-    func buildsEnded() async
-}
-
-/// Removes graded images on one engine in the background, one after another, so that the engine's next grade need
-/// not wait for the last one's removal: on the containerd image store a removal collects the store's garbage before
-/// it answers (0.15-0.2 s a graded image on these machines, a tenth of a small grade; 0.02 s on overlay2). One at a
-/// time, in the order handed over, so that removals never run side by side against the builds; whoever cleans up
-/// the engine waits for `finished()` first.
-public final class BackgroundImageRemoval: Sendable {
-    private let engine: ContainerEngine
-    /// The last removal handed over; each waits for the one before it.
-    private let last = Mutex<Task<Void, Never>?>(nil)
-
-    public init(engine: ContainerEngine) { self.engine = engine }
-
-    /// Removes `reference` once the removals handed over before it are over; returns at once. Not cancelled with
-    /// the caller: a removal begun is finished (its engine command has a timeout of its own).
-    public func remove(_ reference: String) {
-        last.withLock { last in
-            let previous = last
-            last = Task.detached { [engine] in
-                await previous?.value
-                await engine.removeImages([reference])
-            }
-        }
-    }
-
-    /// Returns when every removal handed over so far is over.
-    public func finished() async {
-        await last.withLock { $0 }?.value
-    }
-}
-
-/// Image ids from many builds, removed together once no build may still use them as cache.
-public final class StepImageLedger: Sendable {
-    private let ids = Mutex<[String]>([])
-
-    public init() {}
-
-    public func record(_ newIDs: [String]) { ids.withLock { $0 += newIDs } }
-
-    /// Removes the recorded images that no tag names (newest first, so children go before their parents).
-    public func removeUntagged(on engine: ContainerEngine) async {
-        let all = ids.withLock { ids -> [String] in
-            defer { ids.removeAll() }
-            return ids
-        }
-        var seen = Set<String>()
-        let unique = all.filter { seen.insert($0).inserted }
-        for chunk in stride(from: 0, to: unique.count, by: 200).map({ Array(unique[$0..<min($0 + 200, unique.count)]) })
-        {
-            await engine.removeUntaggedImages(chunk)
-        }
-    }
 }
 
 /// What makes a submission folder ungradable before anything is built.
