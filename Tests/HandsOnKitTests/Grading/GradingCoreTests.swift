@@ -422,6 +422,47 @@ struct GradingCoreTests {
         #expect(listings == 2, "as the batch opened and for the removal")
     }
 
+    /// Two addresses of one daemon: neither removes the batch's cache records while the other may still build there
+    /// (its removal would take them from under that build); they go at the end.
+    @Test func twoAddressesOfOneDaemonRemoveNoCacheWhileEitherGrades() async throws {
+        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
+        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let prunesSeenAtGates = LockedBox<[Int]>([])
+        @Sendable func prunes() -> Int {
+            (shared.withLock { $0 }?.commands ?? []).filter { $0.starts(with: ["buildx", "prune"]) }.count
+        }
+        let runner = FakeDockerHosts(
+            onBuild: { _, _ in
+                // Both answers are handed out before either build ends.
+                _ = try? await Self.waitUntil("both builds", seconds: 5) {
+                    (shared.withLock { $0 }?.builds.count ?? 0) == 2
+                }
+            },
+            onGate: { _ in
+                // A removal started as a build ended would show within half a second.
+                _ = try? await Self.waitUntil("a removal", seconds: 0.5) { prunes() > 0 }
+                prunesSeenAtGates.withLock { $0.append(prunes()) }
+            })
+        shared.withLock { $0 = runner }
+        let grader = try Self.grader(runner)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        let engines = hosts.map { address in
+            let engine = Self.engine(address, runner)
+            var info = engine.info
+            info.daemonID = "ONE:DAEMON"
+            return BatchEngine(engine: engine.engine, info: info, jobs: engine.jobs)
+        }
+        let outcome = try await ClassBatch(chapter: grader.chapter, grader: grader, engines: engines, store: store)
+            .run(.once(classFolder: folder))
+
+        #expect(outcome.summary.grades.map(\.score) == [100, 100])
+        #expect(prunesSeenAtGates.withLock { $0 } == [0, 0])
+        #expect(hosts.allSatisfy { runner.cacheRecords(on: $0).isEmpty }, "removed at the end")
+    }
+
     /// A build that begins while the batch's build cache is being removed on its engine (an answer given back by a
     /// lost engine) waits for the removal to end; no removal starts while a build is under way.
     @Test func aBuildWaitsForACacheRemovalUnderWay() async throws {
@@ -603,8 +644,10 @@ struct GradingCoreTests {
         let runner = FakeDockerHosts()
         let confinements = FakeConfinements(hangs: phase == "limits")
         if let hung = FakeDockerHosts.Phase(rawValue: phase) { runner.hang(at: hung) }
-        let grader = try Self.grader(runner, confinements: confinements)
-        let grade = Task { try await grader.grade("\(folder)/ann") }
+        var grader = try Self.grader(runner, confinements: confinements)
+        let tracker = BuildRecorder()
+        grader.buildTracker = tracker
+        let grade = Task { [grader] in try await grader.grade("\(folder)/ann") }
         if let hung = FakeDockerHosts.Phase(rawValue: phase) {
             try await Self.waitUntil("the \(phase) phase") { runner.reached(hung) }
         } else {
@@ -614,6 +657,24 @@ struct GradingCoreTests {
         await #expect(throws: CancellationError.self) { try await grade.value }
         #expect(confinements.all.allSatisfy { $0.removed.load(ordering: .acquiring) })
         if phase != "limits" { #expect(runner.removedImages.count == 1, "the image is removed") }
+        // Every build that began is counted out, and one cut short not as ended cleanly.
+        let expected =
+            switch phase {
+            case "limits": [String]()
+            case "build": ["begin", "ended: cut short"]
+            default: ["begin", "ended cleanly"]
+            }
+        #expect(tracker.events == expected)
+    }
+}
+
+/// Records what a grade tells its build tracker.
+final class BuildRecorder: BuildTracker {
+    private let recorded = Mutex<[String]>([])
+    var events: [String] { recorded.withLock { $0 } }
+    func buildsBegin() async { recorded.withLock { $0.append("begin") } }
+    func buildsEnded(cleanly: Bool) async {
+        recorded.withLock { $0.append(cleanly ? "ended cleanly" : "ended: cut short") }
     }
 }
 
