@@ -162,11 +162,7 @@ public final class BatchResultStore: Sendable {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-            if let date = formatter.date(from: text) { return date }
-            formatter.formatOptions = [.withInternetDateTime]
-            guard let date = formatter.date(from: text) else {
+            guard let date = InternetTime.date(text) else {
                 throw DecodingError.dataCorrupted(
                     .init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time: \(text)"))
             }
@@ -177,9 +173,7 @@ public final class BatchResultStore: Sendable {
 
     /// ISO 8601 with milliseconds: two grades a moment apart keep their order (a contest's ties go to the earlier).
     static let millisecondDates = JSONEncoder.DateEncodingStrategy.custom { date, encoder in
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         var container = encoder.singleValueContainer()
-        try container.encode(formatter.string(from: date))
+        try container.encode(InternetTime.string(date))
     }
 }
