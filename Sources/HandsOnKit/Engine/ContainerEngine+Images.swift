@@ -88,11 +88,18 @@ extension ContainerEngine {
     /// BuildKit otherwise writes a provenance attestation beside every image (a fifth of the engine's CPU for a
     /// graded answer's build), and the Git facts cost a `git` process per build. Variables, not `--provenance=false`:
     /// a classic builder or a buildx before 0.10 knows no such flag and would refuse every build.
+    ///
+    /// The client's Go runtime on one thread, collecting garbage only past 128 MiB: a build client mostly waits for
+    /// the daemon, and its runtime's idle threads and collections were a quarter of its CPU (0.053 -> 0.038 CPU-s a
+    /// cached build on these machines, and no slower), half of the grader's CPU in a batch being the build clients.
     var buildEnvironment: [String: String]? {
         guard kind == .docker else { return environment }
         var environment = environment ?? ProcessInfo.processInfo.environment
-        for (name, value) in [("BUILDX_NO_DEFAULT_ATTESTATIONS", "1"), ("BUILDX_GIT_INFO", "0")]
-        where environment[name] == nil {
+        let settings = [
+            ("BUILDX_NO_DEFAULT_ATTESTATIONS", "1"), ("BUILDX_GIT_INFO", "0"), ("GOMAXPROCS", "1"), ("GOGC", "off"),
+            ("GOMEMLIMIT", "128MiB"),
+        ]
+        for (name, value) in settings where environment[name] == nil {
             environment[name] = value
         }
         return environment

@@ -18,6 +18,25 @@ struct BuildOutputTests {
             ])
     }
 
+    /// A docker build runs without attestations or Git facts, its client's Go runtime on one thread with garbage
+    /// collected past 128 MiB only; what the user set stays; Podman's builds get the environment as it is.
+    @Test func aDockerBuildsClientIsSetUpForAShortQuietLife() async throws {
+        let runner = FakeProcessRunner()
+        runner.on(["docker", "build"])
+        _ = try await ContainerEngine(kind: .docker, runner: runner, environment: ["GOGC": "50", "PATH": "/bin"])
+            .build(contextDirectory: "/answer", tag: "t")
+        let environment = try #require(runner.requests.last?.environment)
+        #expect(environment["GOGC"] == "50" && environment["PATH"] == "/bin")
+        #expect(environment["GOMAXPROCS"] == "1" && environment["GOMEMLIMIT"] == "128MiB")
+        #expect(environment["BUILDX_NO_DEFAULT_ATTESTATIONS"] == "1" && environment["BUILDX_GIT_INFO"] == "0")
+
+        let podman = FakeProcessRunner()
+        podman.on(["podman", "build"])
+        _ = try await ContainerEngine(kind: .podman, runner: podman, environment: ["PATH": "/bin"])
+            .build(contextDirectory: "/answer", tag: "t")
+        #expect(podman.requests.last?.environment == ["PATH": "/bin"])
+    }
+
     @Test func podmansShortIDsAreRead() async throws {
         #expect(ContainerEngine.stepImageIDs(inBuildOutput: try Self.fixture("podman-build.txt")) == ["3c22e08402e"])
     }
