@@ -11,9 +11,15 @@ import Synchronization
 public enum FolderContentHash {
     /// The hash as 64 hex digits; a file that cannot be read counts by its name and the reason, so it still changes
     /// the hash when it becomes readable.
-    public static func of(_ directory: String, cache: FileDigestCache? = nil) -> String {
+    /// - Parameter excluding: paths inside the folder left out, with all they hold.
+    public static func of(_ directory: String, cache: FileDigestCache? = nil, excluding: Set<String> = []) -> String {
         var entries: [(path: String, line: String)] = []
         collect(directory, relative: "", cache: cache, into: &entries)
+        if !excluding.isEmpty {
+            entries.removeAll { entry in
+                excluding.contains { entry.path == $0 || entry.path.hasPrefix($0 + "/") }
+            }
+        }
         var hasher = SHA256()
         for entry in entries.sorted(by: { $0.path < $1.path }) { hasher.update(Data((entry.line + "\n").utf8)) }
         return hasher.finalizeHex()

@@ -29,15 +29,19 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
     let onImageRemoval: @Sendable (_ host: String, _ images: [String]) async -> Void
     /// Called as a gate's container is run, with the engine's address.
     let onGate: @Sendable (_ host: String) async -> Void
+    /// Called as a removal of cache records starts, with the engine's address.
+    let onCachePrune: @Sendable (_ host: String) async -> Void
 
     init(
         onBuild: @escaping @Sendable (String, String) async -> Void = { _, _ in },
         onImageRemoval: @escaping @Sendable (String, [String]) async -> Void = { _, _ in },
-        onGate: @escaping @Sendable (String) async -> Void = { _ in }
+        onGate: @escaping @Sendable (String) async -> Void = { _ in },
+        onCachePrune: @escaping @Sendable (String) async -> Void = { _ in }
     ) {
         self.onBuild = onBuild
         self.onImageRemoval = onImageRemoval
         self.onGate = onGate
+        self.onCachePrune = onCachePrune
     }
 
     func stop(_ host: String) { state.withLock { _ = $0.down.insert(host) } }
@@ -126,6 +130,7 @@ final class FakeDockerHosts: ProcessRunning, Sendable {
             // `--filter id=^(a|b)$`
             let filter = arguments.first { $0.hasPrefix("id=") }?.dropFirst("id=^(".count).dropLast(")$".count) ?? ""
             let ids = Set(filter.split(separator: "|").map(String.init))
+            await onCachePrune(host)
             state.withLock { $0.cacheRecords[host, default: []].subtract(ids) }
             return answer(0)
         default:
@@ -461,6 +466,137 @@ struct GradingCoreTests {
         #expect(outcome.summary.grades.map(\.score) == [100, 100])
         #expect(prunesSeenAtGates.withLock { $0 } == [0, 0])
         #expect(hosts.allSatisfy { runner.cacheRecords(on: $0).isEmpty }, "removed at the end")
+    }
+
+    /// A batch's worker builds every answer in one confinement name (its slot), made for each grade and removed after
+    /// it: BuildKit counts `--cgroup-parent` in every `RUN` step's cache key, so one name per grade compiled each answer
+    /// afresh. Workers on other engines have slots of their own.
+    @Test func aWorkersBuildsShareOneConfinementNameMadeAfreshForEachGrade() async throws {
+        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 6_000_000, "a3": 7_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let runner = FakeDockerHosts()
+        let confinements = FakeConfinements()
+        let grader = try Self.grader(runner, confinements: confinements)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: [Self.engine("tcp://lab-a:2375", runner)], store: store
+        ).run(.once(classFolder: folder))
+
+        #expect(outcome.summary.grades.map(\.score) == [100, 100, 100])
+        let made = confinements.all
+        #expect(made.count == 3, "one per grade")
+        #expect(Set(made.map(\.location)) == ["/fake/handson/\(store.manifest.batchID)-build0"])
+        #expect(made.allSatisfy { $0.removed.load(ordering: .acquiring) })
+        let parents = runner.commands.filter { $0.first == "build" }.compactMap { arguments in
+            arguments.firstIndex(of: "--cgroup-parent").map { arguments[$0 + 1] }
+        }
+        #expect(parents.count == 3 && Set(parents).count == 1, "\(parents)")
+
+        // Two engines: a slot each.
+        let twoEngines = FakeConfinements()
+        let second = try Self.grader(FakeDockerHosts(), confinements: twoEngines)
+        let secondReports = reports + "-2"
+        defer { try? FileManager.default.removeItem(atPath: secondReports) }
+        let secondStore = try BatchResultStore(directory: secondReports, chapter: second.chapter.id)
+        let runners = FakeDockerHosts()
+        _ = try await ClassBatch(
+            chapter: second.chapter, grader: second,
+            engines: [Self.engine("tcp://lab-a:2375", runners), Self.engine("tcp://lab-b:2375", runners)],
+            store: secondStore
+        ).run(.once(classFolder: folder))
+        let slots = Set(twoEngines.all.map { ($0.location as NSString).lastPathComponent })
+        #expect(
+            slots.isSubset(of: ["\(secondStore.manifest.batchID)-build0", "\(secondStore.manifest.batchID)-build1"]))
+    }
+
+    /// When the queue hands out its last answer to one engine, another whose builds are over (it is judging) removes
+    /// the batch's build cache records at once, without waiting for a build of its own to end.
+    @Test func handingOutTheLastAnswerStartsTheCacheRemovalOfAnEngineThatIsJudging() async throws {
+        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 6_000_000, "a3": 7_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let firstGate = LockedBox<(host: String, prunedMeanwhile: Bool)?>(nil)
+        let runner = FakeDockerHosts(onGate: { host in
+            // The first gate lasts until its engine's cache records go (or 5 s): meanwhile the other engine grades the
+            // second answer and takes the third, the last.
+            guard
+                firstGate.withLock({ gate in
+                    gate == nil
+                        ? {
+                            gate = (host, false)
+                            return true
+                        }() : false
+                })
+            else {
+                return
+            }
+            let pruned: Void? = try? await Self.waitUntil("the cache removal", seconds: 5) {
+                (shared.withLock { $0 }?.commands(on: host) ?? []).contains { $0.starts(with: ["buildx", "prune"]) }
+            }
+            firstGate.withLock { $0 = (host, pruned != nil) }
+        })
+        shared.withLock { $0 = runner }
+        let grader = try Self.grader(runner)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: hosts.map { Self.engine($0, runner) }, store: store
+        ).run(.once(classFolder: folder))
+
+        #expect(outcome.summary.grades.map(\.score) == [100, 100, 100])
+        let gate = try #require(firstGate.withLock { $0 })
+        #expect(gate.prunedMeanwhile, "removed while \(gate.host) judged its only answer")
+        #expect(hosts.allSatisfy { runner.cacheRecords(on: $0).isEmpty })
+    }
+
+    /// An engine whose workers are done cleans up at once, not after the other engines' workers. Here engine P's
+    /// worker waits in its own clean-up (its removal of cache records is slow) when engine Q's last grade ends: Q's
+    /// clean-up must not wait for P's worker.
+    @Test func anEngineCleansUpAsSoonAsItsOwnWorkersAreDone() async throws {
+        let folder = try Self.classFolder(["a1": 5_000_000, "a2": 6_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let shared = LockedBox<FakeDockerHosts?>(nil)
+        /// P: the engine whose removal of cache records came first, and whether Q cleaned up meanwhile.
+        let slowPrune = LockedBox<(host: String, otherCleanedUpMeanwhile: Bool)?>(nil)
+        let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
+        @Sendable func sweeps(_ host: String) -> Int {
+            (shared.withLock { $0 }?.commands(on: host) ?? []).filter { $0.starts(with: ["ps", "-a", "-q"]) }.count
+        }
+        let runner = FakeDockerHosts(
+            onGate: { host in
+                // Q's gate lasts until P's worker is in its clean-up (its second sweep).
+                _ = try? await Self.waitUntil("a removal", seconds: 5) { slowPrune.withLock { $0 } != nil }
+                guard let slow = slowPrune.withLock({ $0?.host }), slow != host else { return }
+                _ = try? await Self.waitUntil("P's clean-up", seconds: 5) { sweeps(slow) >= 2 }
+            },
+            onCachePrune: { host in
+                guard
+                    slowPrune.withLock({ slow in
+                        slow == nil
+                            ? {
+                                slow = (host, false)
+                                return true
+                            }() : false
+                    })
+                else { return }
+                let other = hosts.first { $0 != host }!
+                let meanwhile: Void? = try? await Self.waitUntil("Q's clean-up", seconds: 5) { sweeps(other) >= 2 }
+                slowPrune.withLock { $0 = (host, meanwhile != nil) }
+            })
+        shared.withLock { $0 = runner }
+        let grader = try Self.grader(runner)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: hosts.map { Self.engine($0, runner) }, store: store
+        ).run(.once(classFolder: folder))
+
+        #expect(outcome.summary.grades.map(\.score) == [100, 100])
+        let slow = try #require(slowPrune.withLock { $0 })
+        #expect(slow.otherCleanedUpMeanwhile, "the other engine cleaned up while \(slow.host) still did")
+        #expect(hosts.allSatisfy { runner.cacheRecords(on: $0).isEmpty })
     }
 
     /// A build that begins while the batch's build cache is being removed on its engine (an answer given back by a

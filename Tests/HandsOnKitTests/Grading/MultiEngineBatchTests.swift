@@ -106,6 +106,38 @@ struct SubmissionQueueTests {
         (0..<count).map { Submission(name: "s\($0)", path: "/class/s\($0)") }
     }
 
+    /// Each worker gets the first answer whose build affinity nobody has built yet, else the first of its own, else
+    /// the first: answers that share a first stage end on the worker that built it, and no one waits while any are left.
+    @Test func answersThatShareABuildGoToTheWorkerThatBuiltOne() async {
+        let keys = ["go", "go", "rust", "go", "rust", "c", nil, "c"]
+        let queue = SubmissionQueue(
+            keys.enumerated().map { Submission(name: "s\($0)", path: "/class/s\($0)", buildAffinity: $1) })
+        var handed: [String] = []
+        for builder in ["A", "B", "A", "B", "A", "B", "A", "B"] {
+            guard let next = await queue.next(for: builder) else { break }
+            handed.append("\(builder):\(next.name)")
+        }
+        #expect(
+            handed == [
+                "A:s0",  // go: nobody's yet
+                "B:s2",  // rust: the first nobody built (s1 is A's go)
+                "A:s5",  // c: new builds first, while there are any
+                "B:s6",  // no key: always a new build
+                "A:s1",  // nothing new left: A's own (go), in order
+                "B:s4",  // B's own (rust)
+                "A:s3",  // go
+                "B:s7",  // B has none of its own left: the first, though A built c
+            ])
+        // Without a builder, the queue's order.
+        let plain = SubmissionQueue(
+            Self.submissions(2).map {
+                var s = $0
+                s.buildAffinity = "k"
+                return s
+            })
+        #expect(await plain.next()?.name == "s0")
+    }
+
     @Test func everyAnswerOnceThenNil() async {
         let queue = SubmissionQueue(Self.submissions(3))
         var handed: [String] = []

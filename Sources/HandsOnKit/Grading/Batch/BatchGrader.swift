@@ -133,7 +133,15 @@ public struct BatchGrader: Sendable {
         _ pending: [Submission], store: BatchResultStore,
         onEvent: @escaping @Sendable (BatchEvent) -> Void = { _ in }
     ) async -> Outcome {
-        await run(queue: SubmissionQueue(pending), expected: pending.count, store: store, onEvent: onEvent)
+        let dockerfile = grader.grading.dockerfile
+        let keyed = pending.map { submission in
+            var submission = submission
+            if submission.buildAffinity == nil {
+                submission.buildAffinity = BuildAffinity.key(ofAnswerIn: submission.path, dockerfile: dockerfile)
+            }
+            return submission
+        }
+        return await run(queue: SubmissionQueue(keyed), expected: pending.count, store: store, onEvent: onEvent)
     }
 
     /// Grades what `queue` hands out until it is done (a closed queue that is empty) or the task is cancelled.
@@ -167,9 +175,28 @@ public struct BatchGrader: Sendable {
         }
 
         let finished = await withTaskGroup(of: [GradeReport].self) { group in
+            var slots = 0
             for session in sessions {
-                for _ in 0..<session.workers {
-                    group.addTask { await Self.work(on: session, queue: queue, store: store, onEvent: onEvent) }
+                let first = slots
+                slots += session.workers
+                group.addTask {
+                    let grades = await withTaskGroup(of: [GradeReport].self) { workers in
+                        for slot in first..<first + session.workers {
+                            workers.addTask {
+                                await Self.work(
+                                    on: session, slot: "build\(slot)", among: sessions, queue: queue, store: store,
+                                    onEvent: onEvent)
+                            }
+                        }
+                        var all: [GradeReport] = []
+                        for await grades in workers { all += grades }
+                        return all
+                    }
+                    // Its workers stop only when every answer is graded (or the batch is cancelled, or this engine was
+                    // lost): its clean-up need not wait for the other engines' last grades. Shielded: a detached task
+                    // is not cancelled with this one, and every command in it has its own timeout.
+                    if !session.isLost { await Task.detached { await session.close() }.value }
+                    return grades
                 }
             }
             var all: [GradeReport] = []
@@ -177,12 +204,6 @@ public struct BatchGrader: Sendable {
             return all
         }
         let interrupted = Task.isCancelled
-        // Shielded: a detached task is not cancelled with this one, and every command in it has its own timeout.
-        await Task.detached { [sessions] in
-            await withTaskGroup(of: Void.self) { group in
-                for session in sessions where !session.isLost { group.addTask { await session.close() } }
-            }
-        }.value
         return Outcome(
             finished: finished, interrupted: interrupted,
             lostEngines: sessions.filter(\.isLost).map(\.engine.name))
@@ -190,23 +211,32 @@ public struct BatchGrader: Sendable {
 
     /// One worker: takes answers from the queue and grades them on its engine until the queue is done, the engine
     /// is lost or the task is cancelled; returns the grades it finished.
+    /// - Parameter slot: the worker's own build slot (`Grader.grade(_:name:buildSlot:)`): its builds reuse each
+    ///   other's steps, so the queue hands it the answers that share a first stage with what it built.
     private static func work(
-        on session: EngineSession, queue: SubmissionQueue, store: BatchResultStore,
-        onEvent: @Sendable (BatchEvent) -> Void
+        on session: EngineSession, slot: String, among sessions: [EngineSession], queue: SubmissionQueue,
+        store: BatchResultStore, onEvent: @Sendable (BatchEvent) -> Void
     ) async -> [GradeReport] {
         var finished: [GradeReport] = []
+        let builder = "\(session.engine.daemon) \(slot)"
         while !Task.isCancelled {
             // With every answer handed out, an engine whose grades are over cleans up before its worker waits, while
             // the others finish theirs (a given-back answer is still graded here afterwards).
-            guard let submission = await queue.next(beforeWaiting: { await session.cleanUpIfIdle(early: true) }) else {
-                break
+            guard
+                let submission = await queue.next(
+                    for: builder, beforeWaiting: { await session.cleanUpIfIdle(early: true) })
+            else { break }
+            // The last answer handed out: the other engines' builds may be over already (this one's is about to begin,
+            // and its end starts the removal here).
+            if await queue.handedOutAll {
+                for other in sessions where other !== session { await other.everyAnswerHandedOut() }
             }
             if session.isLost {
                 await queue.giveBack(submission)
                 return finished
             }
             onEvent(.started(submission, engine: session.engine.name))
-            let graded = await session.grade(submission)
+            let graded = await session.grade(submission, buildSlot: slot)
             guard var report = graded, !Task.isCancelled else {
                 onEvent(.cancelled(submission))
                 await queue.giveBack(submission)
@@ -243,12 +273,15 @@ final class EngineSession: Sendable {
     private let imageRemoval: BackgroundImageRemoval
     private let lost = Atomic<Bool>(false)
     private let activity: EngineActivity
+    /// Removes the batch's build cache here once every answer is handed out and this engine's builds are over.
+    private let cachePruning: LastBuildCachePruning?
 
     private init(
         engine: BatchEngine, grader: Grader, workers: Int, label: String, cacheBefore: Set<String>?,
         stepImages: StepImageLedger, imageRemoval: BackgroundImageRemoval, activity: EngineActivity,
-        sharesItsDaemon: Bool
+        cachePruning: LastBuildCachePruning?, sharesItsDaemon: Bool
     ) {
+        self.cachePruning = cachePruning
         self.imageRemoval = imageRemoval
         self.activity = activity
         self.sharesItsDaemon = sharesItsDaemon
@@ -280,16 +313,16 @@ final class EngineSession: Sendable {
         grader.imageRemoval = removal
         let cacheBefore = grader.keepImage ? nil : await engine.engine.buildCacheIDs(builder: engine.info.builder)
         let activity = EngineActivity()
-        if let cacheBefore, !sharesItsDaemon {
-            grader.buildTracker = LastBuildCachePruning(
-                engine: engine, cacheBefore: cacheBefore, activity: activity, queue: queue)
-        } else {
-            grader.buildTracker = activity
+        let cachePruning = cacheBefore.flatMap { cacheBefore in
+            sharesItsDaemon
+                ? nil
+                : LastBuildCachePruning(engine: engine, cacheBefore: cacheBefore, activity: activity, queue: queue)
         }
+        grader.buildTracker = cachePruning ?? activity
         let session = EngineSession(
             engine: engine, grader: grader, workers: workers, label: label,
             cacheBefore: cacheBefore, stepImages: ledger, imageRemoval: removal, activity: activity,
-            sharesItsDaemon: sharesItsDaemon)
+            cachePruning: cachePruning, sharesItsDaemon: sharesItsDaemon)
         if !grader.keepImage { await session.sweep() }
         return session
     }
@@ -308,9 +341,9 @@ final class EngineSession: Sendable {
     }
 
     /// Grades one answer here (after a clean-up in progress is over); nil when it was cancelled.
-    func grade(_ submission: Submission) async -> GradeReport? {
+    func grade(_ submission: Submission, buildSlot: String? = nil) async -> GradeReport? {
         await activity.startGrade()
-        let report = try? await grader.grade(submission.path, name: submission.name)
+        let report = try? await grader.grade(submission.path, name: submission.name, buildSlot: buildSlot)
         await activity.endGrade()
         return report
     }
@@ -331,6 +364,10 @@ final class EngineSession: Sendable {
         }
     }
 
+    /// The queue has handed out its last answer (to another engine): the cache records go now if this engine's
+    /// builds are over.
+    func everyAnswerHandedOut() async { await cachePruning?.everyAnswerHandedOut() }
+
     /// Removes what the batch made here, unless a clean-up since the last grade already did: stage images, its
     /// containers and images, the cache records it added.
     func close() async { await cleanUpIfIdle() }
@@ -343,15 +380,23 @@ final class EngineSession: Sendable {
 /// back (its engine was lost); a worker asking while the queue is empty but answers are in flight waits, since one
 /// may come back. An open queue (a contest that follows its class folder) also waits for answers still to be added,
 /// until it is closed.
+///
+/// Which answer a worker gets: the first, in the queue's order, whose `buildAffinity` no worker has built yet; else
+/// the first it has; else the first. Answers that share their build cache then go to one worker, whose builds reuse
+/// each other's steps (each worker would otherwise compile them once), the costly new builds early and the cheap ones
+/// late, and no worker waits while answers are left.
 actor SubmissionQueue {
-    private var pending: ArraySlice<Submission>
+    private var pending: [Submission]
+    /// The builder (an engine's daemon and a worker's build slot) each build affinity went to first.
+    private var builtBy: [String: String] = [:]
     private var inFlight = 0
     private var inFlightNames: [String: Int] = [:]
     private var isOpen: Bool
-    private var waiting: [CheckedContinuation<Submission?, Never>] = []
+    /// Workers waiting for an answer, with the builder each is.
+    private var waiting: [(builder: String?, continuation: CheckedContinuation<Submission?, Never>)] = []
 
     init(_ submissions: [Submission], open: Bool = false) {
-        pending = submissions[...]
+        pending = submissions
         isOpen = open
     }
 
@@ -364,8 +409,10 @@ actor SubmissionQueue {
     /// One more answer to grade (an open queue's): a waiting worker takes it at once.
     func add(_ submission: Submission) {
         if !waiting.isEmpty {
+            let waiter = waiting.removeFirst()
+            claim(submission, for: waiter.builder)
             hand(submission)
-            waiting.removeFirst().resume(returning: submission)
+            waiter.continuation.resume(returning: submission)
         } else {
             pending.append(submission)
         }
@@ -377,6 +424,21 @@ actor SubmissionQueue {
         if inFlight == 0 && pending.isEmpty { releaseWaiters() }
     }
 
+    /// Where in `pending` the answer for `builder` is (see the type's comment); `pending` is not empty.
+    private func choice(for builder: String?) -> Int {
+        guard let builder else { return 0 }
+        var firstOfTheBuilder: Int?
+        for (index, submission) in pending.enumerated() {
+            guard let key = submission.buildAffinity, let owner = builtBy[key] else { return index }
+            if owner == builder, firstOfTheBuilder == nil { firstOfTheBuilder = index }
+        }
+        return firstOfTheBuilder ?? 0
+    }
+
+    private func claim(_ submission: Submission, for builder: String?) {
+        if let builder, let key = submission.buildAffinity, builtBy[key] == nil { builtBy[key] = builder }
+    }
+
     private func hand(_ submission: Submission) {
         inFlight += 1
         inFlightNames[submission.name, default: 0] += 1
@@ -384,17 +446,21 @@ actor SubmissionQueue {
 
     /// The next answer to grade, or nil when all are done (or the task is cancelled). `beforeWaiting` runs when
     /// every answer of a closed queue is handed out and the caller would wait for one to come back.
-    func next(beforeWaiting: (@Sendable () async -> Void)? = nil) async -> Submission? {
+    /// - Parameter builder: who will build it (an engine's daemon and a worker's build slot), to choose among the
+    ///   answers (nil: the first).
+    func next(for builder: String? = nil, beforeWaiting: (@Sendable () async -> Void)? = nil) async -> Submission? {
         if pending.isEmpty, !isOpen, inFlight > 0, !Task.isCancelled, let beforeWaiting {
             await beforeWaiting()
         }
-        if let submission = pending.popFirst() {
+        if !pending.isEmpty {
+            let submission = pending.remove(at: choice(for: builder))
+            claim(submission, for: builder)
             hand(submission)
             return submission
         }
         if (inFlight == 0 && !isOpen) || Task.isCancelled { return nil }
         let submission = await withTaskCancellationHandler {
-            await withCheckedContinuation { waiting.append($0) }
+            await withCheckedContinuation { waiting.append((builder, $0)) }
         } onCancel: {
             Task { await self.releaseWaiters() }
         }
@@ -425,7 +491,7 @@ actor SubmissionQueue {
     private func releaseWaiters() {
         let all = waiting
         waiting.removeAll()
-        for waiter in all { waiter.resume(returning: nil) }
+        for waiter in all { waiter.continuation.resume(returning: nil) }
     }
 }
 

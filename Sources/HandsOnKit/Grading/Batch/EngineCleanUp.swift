@@ -49,6 +49,8 @@ actor EngineActivity: BuildTracker {
     private var cacheRemoval: Task<Void, Never>?
     /// A build began since the batch's build cache was last removed here (or the last removal failed).
     private var cacheUntidy = false
+    /// The last builds to end here ended cleanly (none was cut short, which may leave the engine's solve running).
+    private(set) var lastBuildsEndedCleanly = true
 
     /// Waits for a removal of the build cache under way to end, then counts a grade's builds in. (On an engine that
     /// stopped answering, that removal may take its commands' timeouts, 1-2 minutes.)
@@ -58,12 +60,15 @@ actor EngineActivity: BuildTracker {
         cacheUntidy = true
     }
 
-    func buildsEnded(cleanly: Bool) { builds -= 1 }
+    func buildsEnded(cleanly: Bool) {
+        builds -= 1
+        lastBuildsEndedCleanly = cleanly
+    }
 
     /// Starts `removal` (of the batch's build cache; true when it worked) when no build is under way here and one
     /// was made since the last removal; returns at once. Builds wait for it to end; so does `takeCacheUntidy()`.
     func startCacheRemoval(_ removal: @escaping @Sendable () async -> Bool) {
-        guard builds == 0, cacheRemoval == nil, cacheUntidy else { return }
+        guard builds == 0, lastBuildsEndedCleanly, cacheRemoval == nil, cacheUntidy else { return }
         cacheUntidy = false
         cacheRemoval = Task.detached {
             let removed = await removal()
@@ -125,6 +130,14 @@ struct LastBuildCachePruning: BuildTracker {
     func buildsEnded(cleanly: Bool) async {
         await activity.buildsEnded(cleanly: cleanly)
         guard cleanly, await queue.handedOutAll else { return }
+        await startRemoval()
+    }
+
+    /// The queue has just handed out its last answer: an engine whose last builds are already over (it judges, or
+    /// waits) need not wait for another build to end before its cache records go.
+    func everyAnswerHandedOut() async { await startRemoval() }
+
+    private func startRemoval() async {
         await activity.startCacheRemoval { [engine, cacheBefore] in
             await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder)
         }

@@ -6,11 +6,15 @@ public struct Submission: Sendable, Equatable {
     public let path: String
     /// The content hash of what `path` holds, when it was taken (a contest grades a copy made at that moment).
     public var contentHash: String?
+    /// Answers with the same key likely share their first build stage's cache (`BuildAffinity`): a batch on several
+    /// engines hands them to the engine that built one of them.
+    public var buildAffinity: String?
 
-    public init(name: String, path: String, contentHash: String? = nil) {
+    public init(name: String, path: String, contentHash: String? = nil, buildAffinity: String? = nil) {
         self.name = name
         self.path = path
         self.contentHash = contentHash
+        self.buildAffinity = buildAffinity
     }
 }
 

@@ -86,7 +86,10 @@ public struct ContestFollower: Sendable {
                 continue
             }
             staged[team.name] = copy
-            await queue.add(Submission(name: team.name, path: copy, contentHash: hash))
+            await queue.add(
+                Submission(
+                    name: team.name, path: copy, contentHash: hash,
+                    buildAffinity: BuildAffinity.key(ofAnswerIn: copy, dockerfile: batch.grader.grading.dockerfile)))
             onEvent(.queued(team: team.name, contentHash: hash))
         }
     }

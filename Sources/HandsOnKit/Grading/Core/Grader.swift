@@ -101,7 +101,14 @@ public struct Grader: Sendable {
 
     /// Grades one answer folder. Throws `CancellationError` when the task is cancelled (Ctrl-C) before the grade is
     /// known: a cut-short build is never a grade; what it made is removed all the same.
-    public func grade(_ submission: String, name: String? = nil) async throws(CancellationError) -> GradeReport {
+    /// - Parameter buildSlot: names the build's cgroup or slice (after `tagPrefix`) instead of the grade: BuildKit
+    ///   counts `--cgroup-parent` in the cache key of every `RUN` step, so grades that build one after another in one
+    ///   slot (a batch's worker) reuse each other's steps; with a name per grade, every answer compiled afresh. The
+    ///   cgroup is still made for this grade and removed after it, so its limits and counters are this grade's own.
+    ///   Two grades at once never share a slot.
+    public func grade(_ submission: String, name: String? = nil, buildSlot: String? = nil)
+        async throws(CancellationError) -> GradeReport
+    {
         let started = ContinuousClock.now
         let label = name ?? (submission as NSString).lastPathComponent
         var checks: [CheckResult] = []
@@ -136,7 +143,7 @@ public struct Grader: Sendable {
         let limitsInForce: LimitsInForce
         do {
             limitsInForce = try await effects.confinements.prepare(
-                plan, id: gradeID, allowUnlimited: allowUnlimitedBuilds)
+                plan, id: buildSlot.map { "\(tagPrefix)\($0)" } ?? gradeID, allowUnlimited: allowUnlimitedBuilds)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             let notHeld =
