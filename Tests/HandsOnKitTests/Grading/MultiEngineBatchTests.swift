@@ -109,11 +109,11 @@ struct SubmissionQueueTests {
     /// Each worker gets the first answer whose build affinity nobody has built yet, else the first of its own, else
     /// the first: answers that share a first stage end on the worker that built it, and no one waits while any are left.
     @Test func answersThatShareABuildGoToTheWorkerThatBuiltOne() async {
-        let keys = ["go", "go", "rust", "go", "rust", "c", nil, "c"]
+        let keys = ["go", "go", "rust", "go", "rust", "c", nil, "c", "go", "c"]
         let queue = SubmissionQueue(
             keys.enumerated().map { Submission(name: "s\($0)", path: "/class/s\($0)", buildAffinity: $1) })
         var handed: [String] = []
-        for builder in ["A", "B", "A", "B", "A", "B", "A", "B"] {
+        for builder in ["A", "B", "A", "B", "A", "B", "A", "B", "B", "A"] {
             guard let next = await queue.next(for: builder) else { break }
             handed.append("\(builder):\(next.name)")
         }
@@ -127,6 +127,8 @@ struct SubmissionQueueTests {
                 "B:s4",  // B's own (rust)
                 "A:s3",  // go
                 "B:s7",  // B has none of its own left: the first, though A built c
+                "B:s9",  // c is B's now too: its c before A's go
+                "A:s8",
             ])
         // Without a builder, the queue's order.
         let plain = SubmissionQueue(

@@ -382,13 +382,14 @@ final class EngineSession: Sendable {
 /// until it is closed.
 ///
 /// Which answer a worker gets: the first, in the queue's order, whose `buildAffinity` no worker has built yet; else
-/// the first it has; else the first. Answers that share their build cache then go to one worker, whose builds reuse
-/// each other's steps (each worker would otherwise compile them once), the costly new builds early and the cheap ones
-/// late, and no worker waits while answers are left.
+/// the first of one it has built; else the first (and from then on that affinity is its own too). Answers that share
+/// their build cache then go to a worker that has it, whose builds reuse each other's steps (each worker would
+/// otherwise compile them once), the costly new builds early and the cheap ones late, and no worker waits while
+/// answers are left.
 actor SubmissionQueue {
     private var pending: [Submission]
-    /// The builder (an engine's daemon and a worker's build slot) each build affinity went to first.
-    private var builtBy: [String: String] = [:]
+    /// The builders (an engine's daemon and a worker's build slot) each build affinity went to.
+    private var builtBy: [String: Set<String>] = [:]
     private var inFlight = 0
     private var inFlightNames: [String: Int] = [:]
     private var isOpen: Bool
@@ -429,14 +430,14 @@ actor SubmissionQueue {
         guard let builder else { return 0 }
         var firstOfTheBuilder: Int?
         for (index, submission) in pending.enumerated() {
-            guard let key = submission.buildAffinity, let owner = builtBy[key] else { return index }
-            if owner == builder, firstOfTheBuilder == nil { firstOfTheBuilder = index }
+            guard let key = submission.buildAffinity, let builders = builtBy[key] else { return index }
+            if builders.contains(builder), firstOfTheBuilder == nil { firstOfTheBuilder = index }
         }
         return firstOfTheBuilder ?? 0
     }
 
     private func claim(_ submission: Submission, for builder: String?) {
-        if let builder, let key = submission.buildAffinity, builtBy[key] == nil { builtBy[key] = builder }
+        if let builder, let key = submission.buildAffinity { builtBy[key, default: []].insert(builder) }
     }
 
     private func hand(_ submission: Submission) {
