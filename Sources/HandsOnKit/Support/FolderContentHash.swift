@@ -14,19 +14,15 @@ public enum FolderContentHash {
     /// - Parameter excluding: paths inside the folder left out, with all they hold.
     public static func of(_ directory: String, cache: FileDigestCache? = nil, excluding: Set<String> = []) -> String {
         var entries: [(path: String, line: String)] = []
-        collect(directory, relative: "", cache: cache, into: &entries)
-        if !excluding.isEmpty {
-            entries.removeAll { entry in
-                excluding.contains { entry.path == $0 || entry.path.hasPrefix($0 + "/") }
-            }
-        }
+        collect(directory, relative: "", cache: cache, excluding: excluding, into: &entries)
         var hasher = SHA256()
         for entry in entries.sorted(by: { $0.path < $1.path }) { hasher.update(Data((entry.line + "\n").utf8)) }
         return hasher.finalizeHex()
     }
 
+    /// Every entry under `directory` but the `excluding` paths, which are neither read nor walked.
     private static func collect(
-        _ directory: String, relative: String, cache: FileDigestCache?,
+        _ directory: String, relative: String, cache: FileDigestCache?, excluding: Set<String>,
         into entries: inout [(path: String, line: String)]
     ) {
         guard let stream = opendir(directory) else { return }
@@ -38,12 +34,13 @@ public enum FolderContentHash {
             if name == "." || name == ".." { continue }
             let path = "\(directory)/\(name)"
             let key = relative.isEmpty ? name : "\(relative)/\(name)"
+            if excluding.contains(key) { continue }
             var status = stat()
             guard lstat(path, &status) == 0 else { continue }
             switch status.st_mode & S_IFMT {
             case S_IFDIR:
                 entries.append((key, "d \(key)"))
-                collect(path, relative: key, cache: cache, into: &entries)
+                collect(path, relative: key, cache: cache, excluding: excluding, into: &entries)
             case S_IFLNK:
                 let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
                 entries.append((key, "l \(key) -> \(target)"))

@@ -211,20 +211,19 @@ public struct BatchGrader: Sendable {
 
     /// One worker: takes answers from the queue and grades them on its engine until the queue is done, the engine
     /// is lost or the task is cancelled; returns the grades it finished.
-    /// - Parameter slot: the worker's own build slot (`Grader.grade(_:name:buildSlot:)`): its builds reuse each
-    ///   other's steps, so the queue hands it the answers that share a first stage with what it built.
+    /// - Parameter slot: the worker's own build slot, unique in the batch (`Grader.grade(_:name:buildSlot:)`): its
+    ///   builds reuse each other's steps, so the queue hands it the answers that share a first stage with what it built.
     private static func work(
         on session: EngineSession, slot: String, among sessions: [EngineSession], queue: SubmissionQueue,
         store: BatchResultStore, onEvent: @Sendable (BatchEvent) -> Void
     ) async -> [GradeReport] {
         var finished: [GradeReport] = []
-        let builder = "\(session.engine.daemon) \(slot)"
         while !Task.isCancelled {
             // With every answer handed out, an engine whose grades are over cleans up before its worker waits, while
             // the others finish theirs (a given-back answer is still graded here afterwards).
             guard
                 let submission = await queue.next(
-                    for: builder, beforeWaiting: { await session.cleanUpIfIdle(early: true) })
+                    for: slot, beforeWaiting: { await session.cleanUpIfIdle(early: true) })
             else { break }
             // The last answer handed out: the other engines' builds may be over already (this one's is about to begin,
             // and its end starts the removal here).
@@ -388,7 +387,7 @@ final class EngineSession: Sendable {
 /// answers are left.
 actor SubmissionQueue {
     private var pending: [Submission]
-    /// The builders (an engine's daemon and a worker's build slot) each build affinity went to.
+    /// The builders (workers' build slots) each build affinity went to.
     private var builtBy: [String: Set<String>] = [:]
     private var inFlight = 0
     private var inFlightNames: [String: Int] = [:]
@@ -447,8 +446,7 @@ actor SubmissionQueue {
 
     /// The next answer to grade, or nil when all are done (or the task is cancelled). `beforeWaiting` runs when
     /// every answer of a closed queue is handed out and the caller would wait for one to come back.
-    /// - Parameter builder: who will build it (an engine's daemon and a worker's build slot), to choose among the
-    ///   answers (nil: the first).
+    /// - Parameter builder: who will build it (a worker's build slot), to choose among the answers (nil: the first).
     func next(for builder: String? = nil, beforeWaiting: (@Sendable () async -> Void)? = nil) async -> Submission? {
         if pending.isEmpty, !isOpen, inFlight > 0, !Task.isCancelled, let beforeWaiting {
             await beforeWaiting()

@@ -7,8 +7,11 @@ import Foundation
 /// answers, not a promise: a wrong one costs a build, never a grade.
 public enum BuildAffinity {
     /// The key of the answer in `folder` built from its `dockerfile` (a path inside the folder); nil when the
-    /// Dockerfile cannot be read (the answer then goes wherever it falls).
-    public static func key(ofAnswerIn folder: String, dockerfile: String = "Dockerfile") -> String? {
+    /// Dockerfile cannot be read (the answer then goes wherever it falls). `cache`: the folder's file digests, where
+    /// the caller hashes it too.
+    public static func key(
+        ofAnswerIn folder: String, dockerfile: String = "Dockerfile", cache: FileDigestCache? = nil
+    ) -> String? {
         guard let data = FileManager.default.contents(atPath: "\(folder)/\(dockerfile)"),
             let stages = try? DockerfileReader.read(String(decoding: data, as: UTF8.self)),
             let first = stages.first
@@ -19,7 +22,7 @@ public enum BuildAffinity {
             text +=
                 ([instruction.keyword] + flags + [instruction.arguments.trimmedSpaces]).joined(separator: " ") + "\n"
         }
-        text += FolderContentHash.of(folder, excluding: [dockerfile, ".git"])
+        text += FolderContentHash.of(folder, cache: cache, excluding: [dockerfile, ".git"])
         return SHA256.hex(Data(text.utf8))
     }
 }

@@ -50,7 +50,7 @@ actor EngineActivity: BuildTracker {
     /// A build began since the batch's build cache was last removed here (or the last removal failed).
     private var cacheUntidy = false
     /// The last builds to end here ended cleanly (none was cut short, which may leave the engine's solve running).
-    private(set) var lastBuildsEndedCleanly = true
+    private var lastBuildsEndedCleanly = true
 
     /// Waits for a removal of the build cache under way to end, then counts a grade's builds in. (On an engine that
     /// stopped answering, that removal may take its commands' timeouts, 1-2 minutes.)
@@ -128,8 +128,9 @@ struct LastBuildCachePruning: BuildTracker {
     func buildsBegin() async { await activity.buildsBegin() }
 
     func buildsEnded(cleanly: Bool) async {
+        // A build cut short starts nothing: `startCacheRemoval` waits for the last builds to have ended cleanly.
         await activity.buildsEnded(cleanly: cleanly)
-        guard cleanly, await queue.handedOutAll else { return }
+        guard await queue.handedOutAll else { return }
         await startRemoval()
     }
 

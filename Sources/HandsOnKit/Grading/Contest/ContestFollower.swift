@@ -80,7 +80,9 @@ public struct ContestFollower: Sendable {
                         say("contestFollower.cannotCopy", ["path": team.path, "reason": error.localizedDescription])))
                 continue
             }
-            let hash = FolderContentHash.of(copy)
+            // One reading of the copy's files for its hash and its build affinity.
+            let copyDigests = FileDigestCache()
+            let hash = FolderContentHash.of(copy, cache: copyDigests)
             guard hash != last else {
                 try? FileManager.default.removeItem(atPath: copy)
                 continue
@@ -89,7 +91,8 @@ public struct ContestFollower: Sendable {
             await queue.add(
                 Submission(
                     name: team.name, path: copy, contentHash: hash,
-                    buildAffinity: BuildAffinity.key(ofAnswerIn: copy, dockerfile: batch.grader.grading.dockerfile)))
+                    buildAffinity: BuildAffinity.key(
+                        ofAnswerIn: copy, dockerfile: batch.grader.grading.dockerfile, cache: copyDigests)))
             onEvent(.queued(team: team.name, contentHash: hash))
         }
     }
