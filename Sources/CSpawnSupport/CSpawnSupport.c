@@ -51,6 +51,6 @@ int handson_pidfd_open(pid_t pid) {
 
 #include <sys/xattr.h>
 
-long handson_lgetxattr(const char *path, const char *name, void *value, unsigned long size) {
-    return (long)lgetxattr(path, name, value, size);
+long handson_fgetxattr(int descriptor, const char *name, void *value, unsigned long size) {
+    return (long)fgetxattr(descriptor, name, value, size);
 }

@@ -17,8 +17,8 @@ int handson_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from);
 /// -1 with errno set where the kernel lacks it.
 int handson_pidfd_open(pid_t pid);
 
-/// lgetxattr(path, name, value, size): an extended attribute of `path` itself (not of what a link points to); how
-/// overlayfs marks an opaque directory in a layer folder.
-long handson_lgetxattr(const char *path, const char *name, void *value, unsigned long size);
+/// fgetxattr(descriptor, name, value, size): an extended attribute of an open file; how overlayfs marks an opaque
+/// directory in a layer folder (the walk has each folder open already).
+long handson_fgetxattr(int descriptor, const char *name, void *value, unsigned long size);
 
 #endif

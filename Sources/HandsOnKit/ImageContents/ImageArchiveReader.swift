@@ -275,6 +275,7 @@ struct ImageArchiveLayout {
 /// Layers already read in this process, by their content-addressed name in the archive (`blobs/sha256/<digest>`,
 /// the sha256 of the blob; Podman's `<digest>.tar`): a batch grading many answers on one base image reads (and
 /// inflates) the base's layers once, and only passes over their bytes after that. Bounded: the oldest are dropped.
+/// Given a folder, the counts of large layers by diff id are kept there for the next process too.
 final class KnownLayers: Sendable {
     private struct State {
         var counts: [String: LayerCount] = [:]
@@ -282,8 +283,12 @@ final class KnownLayers: Sendable {
     }
     private let state = Mutex(State())
     private let limit: Int
+    private let folder: LayerCountFolder?
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, folder: LayerCountFolder? = nil) {
+        self.limit = limit
+        self.folder = folder
+    }
 
     /// The name that identifies a blob by its content, or nil for names that do not (`<id>/layer.tar`).
     static func contentAddress(_ path: String) -> String? {
@@ -307,18 +312,26 @@ final class KnownLayers: Sendable {
     /// A layer by its diff id (the digest of its uncompressed tar, `rootfs.diff_ids`): the same on every engine and
     /// store, so an image whose layers are all known is measured without reading any of them.
     func count(forDiffID diffID: String) -> LayerCount? {
-        state.withLock { $0.counts["diff:" + diffID] }
+        if let known = state.withLock({ $0.counts["diff:" + diffID] }) { return known }
+        guard let folder, let kept = folder.count(forDiffID: diffID) else { return nil }
+        remember(kept, key: "diff:" + diffID)
+        return kept
     }
 
+    /// Remembers a count by diff id; one this process had not met is also kept in the folder (when it is large).
     func remember(_ count: LayerCount, forDiffID diffID: String) {
         guard diffID.hasPrefix("sha256:") else { return }
-        remember(count, key: "diff:" + diffID)
+        if remember(count, key: "diff:" + diffID) { folder?.keep(count, forDiffID: diffID) }
     }
 
-    private func remember(_ count: LayerCount, key: String) {
+    /// True when the key was not remembered before.
+    @discardableResult
+    private func remember(_ count: LayerCount, key: String) -> Bool {
         state.withLock { state in
-            if state.counts.updateValue(count, forKey: key) == nil { state.order.append(key) }
+            let isNew = state.counts.updateValue(count, forKey: key) == nil
+            if isNew { state.order.append(key) }
             while state.order.count > limit { state.counts[state.order.removeFirst()] = nil }
+            return isNew
         }
     }
 }

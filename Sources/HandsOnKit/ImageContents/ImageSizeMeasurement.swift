@@ -295,9 +295,13 @@ extension ContainerEngine {
 public final class MeasuredSizeCache: Sendable {
     /// Where measurements are kept between runs; nil: in memory only.
     public let directory: String?
-    let layers = KnownLayers(limit: 64)
+    /// Layers read in this process, and given a folder the large ones' counts from earlier runs (`layers/` in it).
+    let layers: KnownLayers
 
-    public init(directory: String?) { self.directory = directory }
+    public init(directory: String?) {
+        self.directory = directory
+        layers = KnownLayers(limit: 64, folder: directory.map { LayerCountFolder(path: "\($0)/layers") })
+    }
 
     private let memory = Mutex<[String: ImageSizeMeasurement]>([:])
     func lookUp(_ id: String) -> ImageSizeMeasurement? {

@@ -19,13 +19,17 @@ enum LayerFolder {
     }
 
     static func count(_ folder: String) throws(Unreadable) -> LayerCount {
+        let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw Unreadable(path: folder, reason: String(cString: strerror(errno))) }
         var walk = Walk()
-        try walk.folder(folder, relative: "")
+        try walk.folder(descriptor, path: folder, relative: "")
         return LayerCount(
             fileBytes: walk.fileBytes, entries: walk.entries, storedBytes: walk.fileBytes, compression: .none,
             marks: walk.marks)
     }
 
+    /// Each folder is read through its open descriptor (`fdopendir`, `fstatat`, `openat`): the kernel does not walk
+    /// the store's long path again for every entry beneath it.
     private struct Walk {
         var fileBytes: Int64 = 0
         var entries: [LayerEntry] = []
@@ -33,10 +37,14 @@ enum LayerFolder {
         /// (device, inode) of the regular files with more than one link seen so far.
         var seenInodes = Set<[UInt64]>()
 
-        mutating func folder(_ path: String, relative: String) throws(Unreadable) {
-            guard let stream = opendir(path) else {
-                throw Unreadable(path: path, reason: String(cString: strerror(errno)))
+        /// Walks the open folder `descriptor` (closed when done) at `path`, `relative` to the layer's root.
+        mutating func folder(_ descriptor: Int32, path: String, relative: String) throws(Unreadable) {
+            guard let stream = fdopendir(descriptor) else {
+                let reason = String(cString: strerror(errno))
+                close(descriptor)
+                throw Unreadable(path: path, reason: reason)
             }
+            defer { closedir(stream) }
             var names: [String] = []
             while let entry = readdir(stream) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) {
@@ -44,19 +52,21 @@ enum LayerFolder {
                 }
                 if name != "." && name != ".." { names.append(name) }
             }
-            closedir(stream)
-            for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
-                let full = "\(path)/\(name)"
+            for name in names.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
                 let key = relative.isEmpty ? name : "\(relative)/\(name)"
                 var status = stat()
-                guard lstat(full, &status) == 0 else {
-                    throw Unreadable(path: full, reason: String(cString: strerror(errno)))
+                guard fstatat(descriptor, name, &status, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    throw Unreadable(path: "\(path)/\(name)", reason: String(cString: strerror(errno)))
                 }
                 switch status.st_mode & S_IFMT {
                 case S_IFDIR:
+                    let child = openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard child >= 0 else {
+                        throw Unreadable(path: "\(path)/\(name)", reason: String(cString: strerror(errno)))
+                    }
                     entries.append(LayerEntry(path: key, kind: .directory, bytes: 0))
-                    if Self.isOpaque(full) { entries.append(LayerEntry(path: key, kind: .opaqueDirectory, bytes: 0)) }
-                    try folder(full, relative: key)
+                    if Self.isOpaque(child) { entries.append(LayerEntry(path: key, kind: .opaqueDirectory, bytes: 0)) }
+                    try folder(child, path: "\(path)/\(name)", relative: key)
                 case S_IFREG:
                     if status.st_nlink > 1, !seenInodes.insert([UInt64(status.st_dev), UInt64(status.st_ino)]).inserted
                     {
@@ -67,7 +77,7 @@ enum LayerFolder {
                     }
                     marks += SecretRules.marks(path: key, mode: UInt32(status.st_mode) & 0o7777)
                     if SecretRules.scansContent(path: key, size: Int64(status.st_size)),
-                        let content = FileManager.default.contents(atPath: full),
+                        let content = FileManager.default.contents(atPath: "\(path)/\(name)"),
                         let marker = SecretRules.marker(in: [UInt8](content))
                     {
                         marks.append(LayerMark(path: key, kind: .secretContent, detail: marker))
@@ -83,10 +93,10 @@ enum LayerFolder {
             }
         }
 
-        static func isOpaque(_ path: String) -> Bool {
+        static func isOpaque(_ descriptor: Int32) -> Bool {
             ["trusted.overlay.opaque", "user.overlay.opaque"].contains { attribute in
                 var value: UInt8 = 0
-                return handson_lgetxattr(path, attribute, &value, 1) == 1 && value == UInt8(ascii: "y")
+                return handson_fgetxattr(descriptor, attribute, &value, 1) == 1 && value == UInt8(ascii: "y")
             }
         }
     }

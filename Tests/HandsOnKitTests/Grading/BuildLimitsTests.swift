@@ -68,6 +68,25 @@ struct BuildCgroupTests {
 
     static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
 
+    /// A build's cgroup goes with the cgroups BuildKit made beneath it, deepest first (a cgroup with a child refuses
+    /// to go); the control files in each are no cgroups. Here on a plain file system, where a file left in a folder
+    /// stops its removal as a child cgroup would.
+    @Test func aCgroupTreeIsRemovedDeepestFirst() throws {
+        let root = NSTemporaryDirectory() + "handson-cgroup-tree-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        for folder in ["buildkit/a1/b1/c1", "buildkit/a1/b2", "buildkit/a2", "other"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(folder)", withIntermediateDirectories: true)
+        }
+        _ = FileManager.default.createFile(atPath: "\(root)/buildkit/a1/b2/left", contents: Data())
+        let tree = CgroupDirectory(path: root)
+        #expect(!tree.removeEmptyTree(), "a folder holding a file stays, and so do the folders above it")
+        let left = Set(FileManager.default.subpaths(atPath: root) ?? [])
+        #expect(left == ["buildkit", "buildkit/a1", "buildkit/a1/b2", "buildkit/a1/b2/left"])
+        try FileManager.default.removeItem(atPath: "\(root)/buildkit/a1/b2/left")
+        #expect(tree.removeEmptyTree())
+        #expect(!FileManager.default.fileExists(atPath: root))
+    }
+
     @Test func v1LimitsAreWrittenAndABreachIsReadFromThePeaks() async throws {
         let root = try Self.fakeRoot(v2: false, id: "g1")
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -95,13 +95,20 @@ public final class BatchResultStore: Sendable {
     /// A submission's grades, oldest first, and the lines that could not be read (a line cut short by a kill).
     public func history(of name: String) -> (grades: [GradeReport], unreadableLines: [Int]) {
         guard let data = FileManager.default.contents(atPath: historyFile(for: name)) else { return ([], []) }
+        return grades(inHistory: data, of: name)
+    }
+
+    /// The grades of `name` (nil: of whoever the first readable line names) in a history file's lines.
+    private func grades(inHistory data: Data, of name: String?) -> (grades: [GradeReport], unreadableLines: [Int]) {
+        var name = name
         var grades: [GradeReport] = []
         var unreadable: [Int] = []
         for (index, line) in data.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated()
         where !line.isEmpty {
-            if let report = try? Self.decoder.decode(GradeReport.self, from: Data(line)), report.submission == name,
-                report.chapter == manifest.chapter
+            if let report = try? Self.decoder.decode(GradeReport.self, from: Data(line)),
+                report.submission == (name ?? report.submission), report.chapter == manifest.chapter
             {
+                name = report.submission
                 grades.append(report)
             } else {
                 unreadable.append(index + 1)
@@ -110,16 +117,17 @@ public final class BatchResultStore: Sendable {
         return (grades, unreadable)
     }
 
-    /// Every submission's history, by name (the names are read back from the grades, not the file names).
+    /// Every submission's history, by name (the names are read back from the grades, not the file names); each file
+    /// read once.
     public func histories() -> [String: [GradeReport]] {
         var all: [String: [GradeReport]] = [:]
         for file in (try? FileManager.default.contentsOfDirectory(atPath: historyDirectory)) ?? []
         where file.hasSuffix(".jsonl") {
-            guard let data = FileManager.default.contents(atPath: "\(historyDirectory)/\(file)"),
-                let first = data.split(separator: 0x0A).first,
-                let name = (try? Self.decoder.decode(GradeReport.self, from: Data(first)))?.submission
-            else { continue }
-            let grades = history(of: name).grades
+            guard let data = FileManager.default.contents(atPath: "\(historyDirectory)/\(file)") else { continue }
+            var grades = grades(inHistory: data, of: nil).grades
+            guard let name = grades.first?.submission else { continue }
+            // A file not named after its grades' answer is not that answer's history: its own file is.
+            if historyFile(for: name) != "\(historyDirectory)/\(file)" { grades = history(of: name).grades }
             if !grades.isEmpty { all[name] = grades }
         }
         return all

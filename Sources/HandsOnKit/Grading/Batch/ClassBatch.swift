@@ -97,15 +97,17 @@ public struct ClassBatch: Sendable {
         case .once(let classFolder):
             let answers = try answers(in: classFolder)
             names = answers.all.map(\.name)
-            pending = Self.longestFirst(
-                answers.pending,
-                lastDurations: answers.pending.reduce(into: [:]) { durations, submission in
-                    durations[submission.name] = store.history(of: submission.name).grades.last?.durationSeconds
-                })
+            pending = answers.pending
         case .follow: names = nil
         case .teams(let teams, _, _): names = teams.map(\.name)
         }
+        // The histories are read once, here: for the reports and for the order the answers are handed out in.
         let records = ClassRecords(store: store, names: names)
+        if case .once = mode {
+            let histories = records.snapshot().histories
+            pending = Self.longestFirst(
+                pending, lastDurations: histories.compactMapValues { $0.last?.durationSeconds })
+        }
         let language = Language.current
         let refresher = ReportRefresher { [self, names] in
             do {

@@ -194,17 +194,28 @@ struct CgroupDirectory: Sendable {
 
     var exists: Bool { FileManager.default.fileExists(atPath: path) }
 
-    /// The directories beneath, deepest first.
+    /// The directories beneath, deepest first: read with `readdir`, whose entry types tell the child cgroups from
+    /// the dozens of control files each cgroup holds (nothing is `stat`ed).
     private var descendants: [String] {
-        let fileManager = FileManager.default
-        return (fileManager.subpaths(atPath: path) ?? [])
-            .filter { name in
-                var isDirectory: ObjCBool = false
-                return fileManager.fileExists(atPath: "\(path)/\(name)", isDirectory: &isDirectory)
-                    && isDirectory.boolValue
+        var found: [(path: String, depth: Int)] = []
+        func walk(_ folder: String, depth: Int) {
+            guard let stream = opendir(folder) else { return }
+            var children: [String] = []
+            while let entry = readdir(stream) {
+                guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+                let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                    String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+                }
+                if name != "." && name != ".." { children.append("\(folder)/\(name)") }
             }
-            .sorted { $0.split(separator: "/").count > $1.split(separator: "/").count }
-            .map { "\(path)/\($0)" }
+            closedir(stream)
+            for child in children {
+                found.append((child, depth))
+                walk(child, depth: depth + 1)
+            }
+        }
+        walk(path, depth: 1)
+        return found.sorted { $0.depth > $1.depth }.map(\.path)
     }
 
     /// Sends SIGKILL to every process in the tree, a few times over (a fork may land between reads).
