@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import HandsOnKit
@@ -107,7 +108,8 @@ struct SubmissionQueueTests {
     }
 
     /// Each worker gets the first answer whose build affinity nobody has built yet, else the first of its own, else
-    /// the first: answers that share a first stage end on the worker that built it, and no one waits while any are left.
+    /// one of a worker with three or more of its own waiting: answers that share a first stage end on the worker
+    /// that built it.
     @Test func answersThatShareABuildGoToTheWorkerThatBuiltOne() async {
         let keys = ["go", "go", "rust", "go", "rust", "c", nil, "c", "go", "c"]
         let queue = SubmissionQueue(
@@ -126,7 +128,7 @@ struct SubmissionQueueTests {
                 "A:s1",  // nothing new left: A's own (go), in order
                 "B:s4",  // B's own (rust)
                 "A:s3",  // go
-                "B:s7",  // B has none of its own left: the first, though A built c
+                "B:s7",  // B has none of its own left, A three (s7, s8, s9): B takes A's first
                 "B:s9",  // c is B's now too: its c before A's go
                 "A:s8",
             ])
@@ -138,6 +140,86 @@ struct SubmissionQueueTests {
                 return s
             })
         #expect(await plain.next()?.name == "s0")
+    }
+
+    /// A worker left with only two of another's answers (each from that one's cache) waits rather than compile one
+    /// afresh; when that worker has graded them, it stops. While that worker still compiles its first of them, the
+    /// work it has ahead is worth taking one.
+    @Test func aWorkerDoesNotTakeTheLastFewAnswersOfAnother() async throws {
+        let queue = SubmissionQueue(
+            [("s0", "go"), ("s1", "go"), ("s2", "rust"), ("s3", "go")].map {
+                Submission(name: $0.0, path: "/class/\($0.0)", buildAffinity: $0.1)
+            })
+        let s0 = try #require(await queue.next(for: "A"))
+        await queue.done(s0)  // A's go is built
+        let s2 = try #require(await queue.next(for: "B"))
+        #expect([s0.name, s2.name] == ["s0", "s2"])
+        await queue.done(s2)
+        let answered = Mutex<[String?]>([])
+        let idle = Task {
+            let next = await queue.next(for: "B")
+            answered.withLock { $0.append(next?.name) }
+            return next
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(answered.withLock { $0 }.isEmpty, "B waits: s1 and s3 are A's, and A has only two")
+        let s1 = try #require(await queue.next(for: "A"))
+        let s3 = try #require(await queue.next(for: "A"))
+        #expect([s1.name, s3.name] == ["s1", "s3"])
+        for answer in [s1, s3] { await queue.done(answer) }
+        #expect(await idle.value == nil, "every answer graded: B stops without having built go")
+
+        let compiling = SubmissionQueue(
+            ["s0", "s1", "s2"].map { Submission(name: $0, path: "/class/\($0)", buildAffinity: "go") })
+        #expect(await compiling.next(for: "A")?.name == "s0")
+        #expect(
+            await compiling.next(for: "B")?.name == "s1", "A compiles go and has s1 and s2 after it: B takes one")
+    }
+
+    /// Timed, the work ahead is reckoned in seconds: a fast worker takes one of the last two answers of a slow one
+    /// (its compile ends before the slow one would get through both), and a slow one leaves them to a fast one.
+    @Test func theWorkersPacesDecideWhetherAnAnswerIsTaken() async throws {
+        func queue() -> SubmissionQueue {
+            SubmissionQueue(
+                [("a0", "go"), ("a1", "go"), ("b0", "rust"), ("b1", "rust"), ("a2", "go"), ("a3", "go")].map {
+                    Submission(name: $0.0, path: "/class/\($0.0)", buildAffinity: $0.1)
+                })
+        }
+        /// Grades two answers of each worker, each taking `seconds`, then asks for the next as `asking`.
+        func next(_ queue: SubmissionQueue, seconds: [String: Double], asking: String) async throws -> String? {
+            for builder in ["A", "B", "A", "B"] {
+                let answer = try #require(await queue.next(for: builder))
+                try await Task.sleep(for: .seconds(seconds[builder] ?? 0))
+                await queue.done(answer)
+            }
+            let asked = Task {
+                let taken = await queue.next(for: asking)
+                if let taken { await queue.done(taken) }
+                return taken?.name
+            }
+            try await Task.sleep(for: .milliseconds(100))
+            let other = asking == "A" ? "B" : "A"
+            // Whatever it waited for: the other's own, graded, lets it stop.
+            while let own = await queue.next(for: other) { await queue.done(own) }
+            return await asked.value
+        }
+        // B grades in 0.05 s, A in 0.3 s; a2 and a3 (A's) are left: 0.6 s for A, a compile of 0.05 s for B.
+        #expect(try await next(queue(), seconds: ["A": 0.3, "B": 0.05], asking: "B") == "a2")
+        // B slower (0.7 s a compile) than A would take for both (0.6 s): B waits, and stops when A is done.
+        #expect(try await next(queue(), seconds: ["A": 0.3, "B": 0.7], asking: "B") == nil)
+    }
+
+    /// The worker whose answers another waited for stops (its engine was lost): they are anybody's.
+    @Test func theAnswersOfAWorkerThatStoppedGoToOneThatWaits() async throws {
+        let queue = SubmissionQueue(
+            ["s0", "s1"].map { Submission(name: $0, path: "/class/\($0)", buildAffinity: "go") })
+        let s0 = try #require(await queue.next(for: "A"))
+        let waiter = Task { await queue.next(for: "B") }
+        try await Task.sleep(for: .milliseconds(100))
+        await queue.giveBack(s0)
+        await queue.leave("A")
+        #expect(await waiter.value?.name == "s1", "the first left, though A built go")
+        #expect(await queue.next(for: "B")?.name == "s0", "go is B's now")
     }
 
     @Test func everyAnswerOnceThenNil() async {
