@@ -203,10 +203,11 @@ struct SubmissionQueueTests {
             while let own = await queue.next(for: other) { await queue.done(own) }
             return await asked.value
         }
-        // B grades in 0.05 s, A in 0.3 s; a2 and a3 (A's) are left: 0.6 s for A, a compile of 0.05 s for B.
-        #expect(try await next(queue(), seconds: ["A": 0.3, "B": 0.05], asking: "B") == "a2")
-        // B slower (0.7 s a compile) than A would take for both (0.6 s): B waits, and stops when A is done.
-        #expect(try await next(queue(), seconds: ["A": 0.3, "B": 0.7], asking: "B") == nil)
+        // Margins wide enough for a loaded machine, whose sleeps overrun.
+        // B grades in 0.01 s, A in 0.3 s; a2 and a3 (A's) are left: 0.6 s for A, a compile of 0.01 s for B.
+        #expect(try await next(queue(), seconds: ["A": 0.3, "B": 0.01], asking: "B") == "a2")
+        // B slower (1 s a compile) than A would take for both (0.2 s): B waits, and stops when A is done.
+        #expect(try await next(queue(), seconds: ["A": 0.1, "B": 1.0], asking: "B") == nil)
     }
 
     /// The worker whose answers another waited for stops (its engine was lost): they are anybody's.
