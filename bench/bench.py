@@ -244,6 +244,25 @@ def second_overlay2_engine():
     return daemon_processes("/run/handson-overlay2-second/docker.pid")
 
 
+def answers_no_engine_has_built(folder):
+    """Gives every answer's first stage a build argument with a new value (the same in every answer), so that no engine
+    has its RUN steps cached: the answers are new to every engine, as a contest's are. Without it the default engine
+    grades from the cache what earlier runs built there (a learner's builds, `dev check`, keep their cache as any
+    `docker build` does) while the second engine compiles it."""
+    value = os.urandom(8).hex()
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name, "Dockerfile")
+        if not os.path.isfile(path):
+            continue
+        with open(path) as f:
+            lines = [line for line in f.read().split("\n") if not line.startswith("ARG HANDSON_BENCH_ROUND=")]
+        first = next((i for i, line in enumerate(lines) if line.upper().startswith("FROM ")), None)
+        if first is not None:
+            lines.insert(first + 1, f"ARG HANDSON_BENCH_ROUND={value}")
+        with open(path, "w") as f:
+            f.write("\n".join(lines))
+
+
 def bench_hosts(rounds, work):
     """16 answers on two engines each pinned to one core, against one engine pinned to one core: the goal is at most
     0.6 of the time. Two engines of one kind (the default overlay2 daemon and a second overlay2 daemon) say how the
@@ -271,6 +290,7 @@ def bench_hosts(rounds, work):
 
     def batch(key, sampled=False):
         def go():
+            answers_no_engine_has_built(folder)
             out = f"{work}/report-{key}"
             args = [HANDSON, "batch", "--chapter", "ictsc-diet", folder, "--out", out, "--hosts", hosts[key],
                     "--run-timeout", "8", "--regrade"]
@@ -298,7 +318,7 @@ def bench_hosts(rounds, work):
     pin(overlay2, "0")
     pin(containerd_store + second_overlay2, "1")
     try:
-        # One warm-up of each, so every engine has the answers' base layers and build cache alike.
+        # One warm-up of each, so every engine has the answers' base layers read and its daemon warm.
         # The peak memory comes from the warm-up of the unlike engines' batch.
         for key in hosts:
             batch(key, sampled=key == "unlike")()

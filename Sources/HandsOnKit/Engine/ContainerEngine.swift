@@ -78,6 +78,8 @@ public struct ContainerEngine: Sendable {
 
     /// The Engine API's socket once looked for, shared by the copies of this value.
     let apiMemo = EngineAPIMemo()
+    /// Base images recently inspected for measuring, shared by the copies of this value.
+    let baseImageMemo = BaseImageMemo()
 
     /// Runs `docker|podman ARGUMENTS` (or another of the engine's programs, `executable`, with the engine's
     /// environment, or `environment` when given) and returns whatever happened.

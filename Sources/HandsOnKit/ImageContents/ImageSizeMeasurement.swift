@@ -214,27 +214,46 @@ extension ContainerEngine {
     }
 
     /// The image and those of the candidates the engine has, in one request each through the Engine API, else in
-    /// one `inspect` (two when a candidate is missing: that fails the whole call).
+    /// one `inspect` (two when a candidate is missing: that fails the whole call). Candidates asked in the last
+    /// `BaseImageMemo.lifetime` are not asked again: a batch measures every answer against the same base images.
     private func inspectForMeasuring(_ reference: String, candidates: [String]) async throws -> (
         image: InspectedImage, candidates: [InspectedImage]
     ) {
+        let remembered = baseImageMemo.recall(candidates)
+        let unasked = candidates.filter { remembered[$0] == nil }
         if let found = await viaAPI({ api -> (InspectedImage, [InspectedImage])? in
             guard let image = try await api.image(reference) else { return nil }
-            var bases: [InspectedImage] = []
-            for candidate in candidates { if let base = try await api.image(candidate) { bases.append(base) } }
-            return (image, bases)
+            var asked: [String: InspectedImage?] = [:]
+            for candidate in unasked { asked[candidate] = .some(try await api.image(candidate)) }
+            baseImageMemo.remember(asked)
+            return (image, Self.inOrder(candidates, remembered, asked))
         }), let found {
             return found
         }
         let format = LayersOnDisk.inspectFormat(for: kind)
         var inspected = try await execute(
-            ["image", "inspect", "--format", format, reference] + candidates, timeout: 30)
-        if !inspected.succeeded && !candidates.isEmpty {
+            ["image", "inspect", "--format", format, reference] + unasked, timeout: 30)
+        var answered = unasked
+        if !inspected.succeeded && !unasked.isEmpty {
             inspected = try await execute(["image", "inspect", "--format", format, reference], timeout: 30)
+            answered = []
         }
         guard inspected.succeeded else { throw EngineError.commandFailed(inspected) }
-        let images = TextLines.split(inspected.stdout).map(InspectedImage.init(inspectLine:))
-        return (images.first ?? InspectedImage(inspectLine: ""), Array(images.dropFirst()))
+        let images = TextLines.split(inspected.stdout).filter { !$0.isEmpty }.map(InspectedImage.init(inspectLine:))
+        let answers = Array(images.dropFirst())
+        let image = images.first ?? InspectedImage(inspectLine: "")
+        guard answers.count == answered.count else { return (image, Self.inOrder(candidates, remembered, [:])) }
+        let asked: [String: InspectedImage?] = Dictionary(
+            uniqueKeysWithValues: zip(answered, answers.map { Optional($0) }))
+        baseImageMemo.remember(asked)
+        return (image, Self.inOrder(candidates, remembered, asked))
+    }
+
+    /// The candidates the engine has, in the order given (of two with the same layers, the first names the base).
+    private static func inOrder(
+        _ candidates: [String], _ remembered: [String: InspectedImage?], _ asked: [String: InspectedImage?]
+    ) -> [InspectedImage] {
+        candidates.compactMap { candidate in (remembered[candidate] ?? asked[candidate]) ?? nil }
     }
 
     private func measure(
@@ -284,6 +303,35 @@ extension ContainerEngine {
                 sizeCache.layers.remember(layer.count, forDiffID: diffID)
             }
             return ImageSizeMeasurement(image: image)
+        }
+    }
+}
+
+/// Base images as the engine last described them (or said it lacks them), for `BaseImageMemo.lifetime`: measuring
+/// each answer of a batch names the same candidates. Shared by the copies of a `ContainerEngine`.
+final class BaseImageMemo: Sendable {
+    /// How long an answer stands: a base image re-made or pulled meanwhile is seen within this.
+    static let lifetime: Duration = .seconds(60)
+
+    private let known = Mutex<[String: (image: InspectedImage?, at: ContinuousClock.Instant)]>([:])
+
+    /// The candidates asked within the lifetime: each with its inspection, or nil inside when the engine lacked it.
+    func recall(_ candidates: [String], now: ContinuousClock.Instant = .now) -> [String: InspectedImage?] {
+        known.withLock { known in
+            var found: [String: InspectedImage?] = [:]
+            for candidate in candidates {
+                if let entry = known[candidate], now - entry.at < Self.lifetime {
+                    found[candidate] = .some(entry.image)
+                }
+            }
+            return found
+        }
+    }
+
+    func remember(_ answers: [String: InspectedImage?], now: ContinuousClock.Instant = .now) {
+        guard !answers.isEmpty else { return }
+        known.withLock { known in
+            for (candidate, image) in answers { known[candidate] = (image, now) }
         }
     }
 }

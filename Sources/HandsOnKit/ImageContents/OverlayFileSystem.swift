@@ -34,44 +34,59 @@ final class OverlayFileSystem {
 
     private let root = Node(isDirectory: true)
     private(set) var wasted: [WastedFile] = []
+    /// Counts the directories taken out of the tree (deleted, hidden, replaced): a directory remembered from an
+    /// earlier entry is still in the tree only while this has not changed.
+    private var removals = 0
+    /// The highest layer number applied.
+    private var highestLayer = 0
 
     /// The layer (from 1) whose entry the final file system shows at `path`, or nil when it shows none.
     func layer(of path: String) -> Int? {
-        let components = path.split(separator: "/").map(String.init)
-        guard let name = components.last, let parent = node(at: components.dropLast(), creating: false),
-            let entry = parent.children[name]
+        let (folder, name) = Self.splitLast(path[...])
+        guard !name.isEmpty, let parent = directory(at: folder, creating: false),
+            let entry = parent.children[String(name)]
         else { return nil }
         return entry.layer
     }
 
     /// Lays layer `number` (from 1) over what is there.
     func apply(_ entries: [LayerEntry], layer number: Int) {
+        highestLayer = max(highestLayer, number)
+        // A layer lists a folder's entries together: the folder found for one entry serves the next ones in it.
+        var lastFolder: (path: Substring, node: Node, removals: Int)?
+        func folder(_ path: Substring) -> Node? {
+            if let last = lastFolder, last.removals == removals, last.path == path { return last.node }
+            guard let node = directory(at: path, creating: true, layer: number) else { return nil }
+            lastFolder = (path, node, removals)
+            return node
+        }
         for entry in entries {
-            let components = entry.path.split(separator: "/").map(String.init)
+            let path = entry.path[...]
             switch entry.kind {
             case .whiteout:
-                guard let name = components.last, let parent = node(at: components.dropLast(), creating: false),
-                    let hidden = parent.children.removeValue(forKey: name)
+                let (parentPath, name) = Self.splitLast(path)
+                guard !name.isEmpty, let parent = directory(at: parentPath, creating: false),
+                    let hidden = parent.children.removeValue(forKey: String(name))
                 else { continue }
                 recordHidden(hidden, path: entry.path, by: number)
             case .opaqueDirectory:
-                guard let directory = node(at: components[...], creating: true, layer: number) else { continue }
+                guard let directory = directory(at: path, creating: true, layer: number) else { continue }
                 // Only what lower layers put there is hidden; this layer's own entries may come before the marker.
                 for (name, child) in directory.children where child.layer < number {
                     directory.children.removeValue(forKey: name)
                     recordHidden(child, path: join(entry.path, name), by: number)
                 }
             case .directory:
-                _ = node(at: components[...], creating: true, layer: number)
+                _ = directory(at: path, creating: true, layer: number)
             case .file, .symbolicLink, .hardLink, .other:
-                guard let name = components.last,
-                    let parent = node(at: components.dropLast(), creating: true, layer: number)
-                else { continue }
-                if let existing = parent.children[name] { recordHidden(existing, path: entry.path, by: number) }
+                let (parentPath, name) = Self.splitLast(path)
+                guard !name.isEmpty, let parent = folder(parentPath) else { continue }
+                let key = String(name)
+                if let existing = parent.children[key] { recordHidden(existing, path: entry.path, by: number) }
                 let file = Node(isDirectory: false)
                 file.bytes = entry.bytes
                 file.layer = number
-                parent.children[name] = file
+                parent.children[key] = file
             }
         }
     }
@@ -79,36 +94,51 @@ final class OverlayFileSystem {
     /// Every path's size once all layers are applied, directories with their totals.
     func sizes() -> [PathSize] {
         var result: [PathSize] = []
-        func visit(_ node: Node, path: String) -> (bytes: Int64, byLayer: [Int: Int64]) {
-            guard node.isDirectory else {
-                result.append(PathSize(path: "/" + path, bytes: node.bytes, isDirectory: false, layer: node.layer))
-                return (node.bytes, [node.layer: node.bytes])
-            }
+        let layerCount = highestLayer + 1
+        /// A directory's bytes by the layer that added them (-1: none of its files is that layer's), summed into
+        /// `byLayer`; returns its total.
+        func visit(_ directory: Node, path: String, byLayer: inout [Int64]) -> Int64 {
             var total: Int64 = 0
-            var byLayer: [Int: Int64] = [:]
-            for (name, child) in node.children {
-                let (bytes, layers) = visit(child, path: path.isEmpty ? name : "\(path)/\(name)")
-                total += bytes
-                byLayer.merge(layers, uniquingKeysWith: +)
+            var own = [Int64](repeating: -1, count: layerCount)
+            for (name, child) in directory.children {
+                let childPath = "\(path)/\(name)"
+                if child.isDirectory {
+                    total += visit(child, path: childPath, byLayer: &own)
+                } else {
+                    result.append(PathSize(path: childPath, bytes: child.bytes, isDirectory: false, layer: child.layer))
+                    total += child.bytes
+                    own[child.layer] = max(own[child.layer], 0) + child.bytes
+                }
+            }
+            // The layer that added most of its bytes; of equals the lowest; with no files, the one that made it.
+            var main = directory.layer
+            var most: Int64 = -1
+            for (layer, bytes) in own.enumerated() where bytes > most {
+                (main, most) = (layer, bytes)
             }
             if !path.isEmpty {
-                let main =
-                    byLayer.max { $0.value < $1.value || ($0.value == $1.value && $0.key > $1.key) }?.key ?? node.layer
-                result.append(PathSize(path: "/" + path, bytes: total, isDirectory: true, layer: main))
+                result.append(PathSize(path: path, bytes: total, isDirectory: true, layer: main))
             }
-            return (total, byLayer)
+            for (layer, bytes) in own.enumerated() where bytes >= 0 { byLayer[layer] = max(byLayer[layer], 0) + bytes }
+            return total
         }
-        _ = visit(root, path: "")
+        var rootLayers = [Int64](repeating: -1, count: layerCount)
+        _ = visit(root, path: "", byLayer: &rootLayers)
         return result
     }
 
     // MARK: - Tree
 
-    private func node(at components: ArraySlice<String>, creating: Bool, layer: Int = 0) -> Node? {
+    /// The directory at `path` (`usr/local`, "" for the root), made where `creating` (by layer `layer`) and missing.
+    private func directory(at path: Substring, creating: Bool, layer: Int = 0) -> Node? {
         var current = root
-        var walked: [String] = []
-        for name in components {
-            walked.append(name)
+        var start = path.startIndex
+        let utf8 = path.utf8
+        while start < path.endIndex {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? path.endIndex
+            defer { start = end < path.endIndex ? utf8.index(after: end) : end }
+            guard start < end else { continue }
+            let name = String(path[start..<end])
             if let next = current.children[name] {
                 if !next.isDirectory {
                     guard creating else { return nil }
@@ -116,7 +146,7 @@ final class OverlayFileSystem {
                     let directory = Node(isDirectory: true)
                     directory.layer = layer
                     current.children[name] = directory
-                    recordHidden(next, path: walked.joined(separator: "/"), by: layer)
+                    recordHidden(next, path: String(path[..<end]), by: layer)
                     current = directory
                 } else {
                     current = next
@@ -132,11 +162,20 @@ final class OverlayFileSystem {
         return current
     }
 
+    /// `usr/local` and `go` of `usr/local/go`; "" and the path itself when it has no `/`.
+    static func splitLast(_ path: Substring) -> (folder: Substring, name: Substring) {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else {
+            return (path[path.startIndex..<path.startIndex], path)
+        }
+        return (path[..<slash], path[path.utf8.index(after: slash)...])
+    }
+
     private func join(_ folder: String, _ name: String) -> String { folder.isEmpty ? name : "\(folder)/\(name)" }
 
-    /// A hidden node's files, each recorded with its size and the layers that added and hid it.
+    /// A node taken out of the tree: its files, each recorded with its size and the layers that added and hid it.
     private func recordHidden(_ node: Node, path: String, by layer: Int) {
         if node.isDirectory {
+            removals += 1
             for (name, child) in node.children { recordHidden(child, path: join(path, name), by: layer) }
         } else if node.bytes > 0 {
             wasted.append(WastedFile(path: "/" + path, bytes: node.bytes, addedBy: node.layer, hiddenBy: layer))

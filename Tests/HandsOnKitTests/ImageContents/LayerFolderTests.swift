@@ -112,6 +112,59 @@ struct MeasurementByContentTests {
     }
 }
 
+@Suite("Base images asked once a minute")
+struct BaseImageMemoTests {
+    @Test func aSecondMeasurementAsksForTheAnswerAloneAndStillNamesItsBase() async throws {
+        let folder = NSTemporaryDirectory() + "handson-bases-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        for layer in ["base", "own-1", "own-2"] {
+            try FileManager.default.createDirectory(atPath: "\(folder)/\(layer)", withIntermediateDirectories: true)
+            try Data(count: 100).write(to: URL(fileURLWithPath: "\(folder)/\(layer)/file-\(layer)"))
+        }
+        let runner = FakeProcessRunner()
+        runner.on(["podman", "image", "inspect"]) { request in
+            let lines = request.arguments.dropFirst(4).map { reference -> String in
+                let (upper, diffIDs, tags) =
+                    switch reference {
+                    case "docker.io/library/golang:1.19":
+                        ("base", #"["sha256:b"]"#, #"["docker.io/library/golang:1.19"]"#)
+                    // The same layers as golang:1.19: of two such candidates, the first named is the base.
+                    case "docker.io/library/busybox:1.36":
+                        ("base", #"["sha256:b"]"#, #"["docker.io/library/busybox:1.36"]"#)
+                    case "answer-1": ("own-1", #"["sha256:b","sha256:1"]"#, "[]")
+                    default: ("own-2", #"["sha256:b","sha256:2"]"#, "[]")
+                    }
+                let id = "sha256:" + String(repeating: "\(reference.count % 10)", count: 64)
+                let lower = upper == "base" ? "" : #","LowerDir":"\#(folder)/base""#
+                return
+                    "\(id)\t{\"Data\":{\"UpperDir\":\"\(folder)/\(upper)\"\(lower)},\"Name\":\"overlay\"}\t\(diffIDs)\t\(tags)\t[]"
+            }
+            return (0, lines.joined(separator: "\n") + "\n", "")
+        }
+        let engine = ContainerEngine(kind: .podman, runner: runner, environment: [:])
+        let candidates = ["golang:1.19", "busybox:1.36"]
+        let first = try await engine.measureImage("answer-1", baseCandidates: candidates)
+        let second = try await engine.measureImage("answer-2", baseCandidates: candidates)
+        let inspected = runner.commands.filter { $0.starts(with: ["podman", "image", "inspect"]) }.map {
+            Array($0.dropFirst(5))
+        }
+        #expect(
+            inspected == [
+                ["answer-1", "docker.io/library/golang:1.19", "docker.io/library/busybox:1.36"], ["answer-2"],
+            ])
+        #expect(first.baseImage == "golang:1.19" && second.baseImage == "golang:1.19")
+    }
+
+    @Test func anAnswerOlderThanTheLifetimeIsAskedAgain() {
+        let memo = BaseImageMemo()
+        let start = ContinuousClock.now
+        let lacked: InspectedImage? = nil
+        memo.remember(["golang:1.19": lacked], now: start)
+        #expect(memo.recall(["golang:1.19", "busybox"], now: start + .seconds(59)).keys.sorted() == ["golang:1.19"])
+        #expect(memo.recall(["golang:1.19"], now: start + BaseImageMemo.lifetime).isEmpty)
+    }
+}
+
 @Suite("Paths split without bridging")
 struct PathPartsTests {
     @Test func aParentAndADepthAreWhatFoundationAndSplittingGive() {

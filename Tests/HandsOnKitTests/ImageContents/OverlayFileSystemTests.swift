@@ -85,6 +85,120 @@ struct OverlayFileSystemTests {
         #expect(LayerEntry(TarEntryHeader(path: path, kind: kind, size: size, linkTarget: "")) == expected)
     }
 
+    @Test func anEntryAfterItsFolderWasDeletedInTheSameLayerMakesTheFolderAgain() async {
+        let overlay = OverlayFileSystem()
+        overlay.apply([Self.file("a/b/c", 10)], layer: 1)
+        // The folder of `a/b/x` is the one `a/b/c` used; a whiteout takes it out between them, a file replaces it.
+        overlay.apply(
+            [
+                Self.file("a/b/d", 1), LayerEntry(path: "a/b", kind: .whiteout, bytes: 0), Self.file("a/b/x", 2),
+                Self.file("a/y", 3), Self.file("a", 4), Self.file("a/z", 5),
+            ], layer: 2)
+        let sizes = Dictionary(uniqueKeysWithValues: overlay.sizes().map { ($0.path, $0.bytes) })
+        #expect(sizes == ["/a": 5, "/a/z": 5])
+        // c and d (the folder deleted), x and y (in the folder the file `a` replaced), then `a` itself.
+        let wastedBytes: Int64 = overlay.wasted.reduce(0) { $0 + $1.bytes }
+        #expect(wastedBytes == 20)
+    }
+
+    /// Layers stacked the plain way: every path of the final file system in a dictionary, what is hidden summed.
+    struct PlainStack {
+        var files: [String: (bytes: Int64, layer: Int)] = [:]
+        var directories: [String: Int] = [:]
+        var wastedBytes: Int64 = 0
+
+        mutating func hide(_ path: String) {
+            if let file = files.removeValue(forKey: path) { wastedBytes += file.bytes }
+            directories.removeValue(forKey: path)
+            for key in files.keys where key.hasPrefix(path + "/") {
+                wastedBytes += files.removeValue(forKey: key)!.bytes
+            }
+            for key in directories.keys where key.hasPrefix(path + "/") { directories.removeValue(forKey: key) }
+        }
+
+        /// Makes every folder of `path` (and `path` itself when `including`), hiding a file in the way.
+        mutating func makeFolders(_ path: String, including: Bool, layer: Int) {
+            let parts = path.split(separator: "/").map(String.init)
+            for count in 1...parts.count where including || count < parts.count {
+                let folder = parts.prefix(count).joined(separator: "/")
+                if files[folder] != nil { hide(folder) }
+                if directories[folder] == nil { directories[folder] = layer }
+            }
+        }
+
+        mutating func apply(_ entries: [LayerEntry], layer: Int) {
+            for entry in entries {
+                let parts = entry.path.split(separator: "/").map(String.init)
+                let parent = parts.dropLast().joined(separator: "/")
+                switch entry.kind {
+                case .whiteout:
+                    var parentThere = true
+                    for count in 1..<max(parts.count, 1)
+                    where directories[parts.prefix(count).joined(separator: "/")] == nil {
+                        parentThere = false
+                    }
+                    if parentThere { hide(entry.path) }
+                case .opaqueDirectory:
+                    makeFolders(entry.path, including: true, layer: layer)
+                    var children: Set<String> = []
+                    for path in Array(files.keys) + Array(directories.keys) where path.hasPrefix(entry.path + "/") {
+                        let rest = path.dropFirst(entry.path.count + 1)
+                        children.insert(entry.path + "/" + String(rest.prefix { $0 != "/" }))
+                    }
+                    for child in children {
+                        let addedBy: Int = files[child]?.layer ?? directories[child] ?? layer
+                        if addedBy < layer { hide(child) }
+                    }
+                case .directory:
+                    makeFolders(entry.path, including: true, layer: layer)
+                default:
+                    if !parent.isEmpty { makeFolders(parent, including: true, layer: layer) }
+                    hide(entry.path)
+                    files[entry.path] = (entry.bytes, layer)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: 1...40)
+    func randomLayersStackAsThePlainWayStacksThem(seed: Int) async {
+        var random = SplitMix64(seed: UInt64(seed))
+        let names = ["a", "b", "c"]
+        let overlay = OverlayFileSystem()
+        var plain = PlainStack()
+        for layer in 1...4 {
+            let kinds: [LayerEntry.Kind] = [.file, .file, .file, .directory, .whiteout, .opaqueDirectory]
+            var entries: [LayerEntry] = []
+            for _ in 0..<Int.random(in: 1...12, using: &random) {
+                var parts: [String] = []
+                for _ in 0..<Int.random(in: 1...3, using: &random) {
+                    parts.append(names.randomElement(using: &random)!)
+                }
+                let kind = kinds.randomElement(using: &random)!
+                let bytes: Int64 = kind == .file ? Int64.random(in: 1...100, using: &random) : 0
+                entries.append(LayerEntry(path: parts.joined(separator: "/"), kind: kind, bytes: bytes))
+            }
+            overlay.apply(entries, layer: layer)
+            plain.apply(entries, layer: layer)
+        }
+        let sizes = overlay.sizes()
+        var stackedFiles: [String: Int64] = [:]
+        for entry in sizes where !entry.isDirectory { stackedFiles[entry.path] = entry.bytes }
+        var plainFiles: [String: Int64] = [:]
+        for (path, file) in plain.files { plainFiles["/" + path] = file.bytes }
+        #expect(stackedFiles == plainFiles)
+        let stackedDirectories: Set<String> = Set(sizes.filter(\.isDirectory).map(\.path))
+        let plainDirectories: Set<String> = Set(plain.directories.keys.map { "/" + $0 })
+        #expect(stackedDirectories == plainDirectories)
+        let wastedBytes: Int64 = overlay.wasted.reduce(0) { $0 + $1.bytes }
+        #expect(wastedBytes == plain.wastedBytes)
+        for directory in sizes where directory.isDirectory {
+            var beneath: Int64 = 0
+            for (path, bytes) in plainFiles where path.hasPrefix(directory.path + "/") { beneath += bytes }
+            #expect(directory.bytes == beneath)
+        }
+    }
+
     @Test func theLargestPathsLeaveOutADirectoryItsChildAllButFills() async {
         let sizes = [
             PathSize(path: "/usr", bytes: 100, isDirectory: true, layer: 1),
