@@ -210,6 +210,39 @@ struct SubmissionQueueTests {
         #expect(try await next(queue(), seconds: ["A": 0.1, "B": 1.0], asking: "B") == nil)
     }
 
+    /// An affinity whose grades take long even from the cache (a container that fills its memory) counts at its length.
+    @Test func anAnswerThatRunsLongFromTheCacheCountsAtItsOwnLength() async throws {
+        let queue = SubmissionQueue(
+            [
+                ("h0", "hog"), ("r0", "rust"), ("g0", "go"), ("r1", "rust"), ("h1", "hog"), ("g1", "go"), ("g2", "go"),
+                ("h2", "hog"), ("g3", "go"),
+            ].map { Submission(name: $0.0, path: "/class/\($0.0)", buildAffinity: $0.1) })
+        // A builds hog and go (0.1 s each), B rust (0.4 s): then A's hog from the cache takes 1 s, its go 0.05 s.
+        for (builder, expected, seconds) in [
+            ("A", "h0", 0.1), ("B", "r0", 0.4), ("A", "g0", 0.1), ("B", "r1", 0.01), ("A", "h1", 1.0),
+            ("A", "g1", 0.05),
+            ("A", "g2", 0.05),
+        ] {
+            let answer = try #require(await queue.next(for: builder))
+            #expect(answer.name == expected)
+            try await Task.sleep(for: .seconds(seconds))
+            await queue.done(answer)
+        }
+        // A grades h2 (about 1 s) with g3 left: by A's usual pace 0.1 s ahead, by hog's length 1 s, more than B's
+        // compile (0.4 s). B takes g3.
+        let h2 = try #require(await queue.next(for: "A"))
+        let asked = Task {
+            let taken = await queue.next(for: "B")
+            if let taken { await queue.done(taken) }
+            return taken?.name
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        await queue.done(h2)
+        // Whatever B waited for: A's own, graded, lets it stop.
+        while let own = await queue.next(for: "A") { await queue.done(own) }
+        #expect(await asked.value == "g3")
+    }
+
     /// The worker whose answers another waited for stops (its engine was lost): they are anybody's.
     @Test func theAnswersOfAWorkerThatStoppedGoToOneThatWaits() async throws {
         let queue = SubmissionQueue(

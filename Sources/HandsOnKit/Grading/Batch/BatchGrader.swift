@@ -400,7 +400,8 @@ final class EngineSession: Sendable {
 /// from the cache 0.4 s). Should that worker stop (its engine lost), its answers are anybody's.
 ///
 /// The work ahead is reckoned from the grades each worker has finished (`Paces`): its first grades of an affinity and
-/// its others, timed from hand-out to done, so engines of unlike speeds are weighed as they are. Before a worker has
+/// its others, timed from hand-out to done, so engines of unlike speeds are weighed as they are; an answer of an
+/// affinity already graded from the cache is reckoned at that grade's length. Before a worker has
 /// finished both kinds, by count: a first build weighs `firstBuildWeight` answers, and another worker's answer is
 /// taken when that one has `stealingThreshold` or more ahead.
 actor SubmissionQueue {
@@ -424,7 +425,11 @@ actor SubmissionQueue {
         let builder: String
         let first: Bool
         let since: ContinuousClock.Instant
+        let affinity: String?
     }
+    /// How long the last grade of each build affinity from the cache took: an answer that takes long whatever is
+    /// cached (its container fills its memory, say) is reckoned at its own length, not the worker's usual pace.
+    private var cachedSeconds: [String: Double] = [:]
     private var handouts: [String: [Handout]] = [:]
 
     /// How long a worker's grades took, from hand-out to done: its first of an affinity, and the others.
@@ -492,24 +497,26 @@ actor SubmissionQueue {
 
     /// Whether `taker` building one of `owner`'s answers afresh ends sooner than `owner` would get through its own.
     private func worthTaking(from owner: String, by taker: String) -> Bool {
-        let own = pending.count { (builtBy[$0.buildAffinity ?? ""] ?? []).contains(owner) }
+        let own = pending.filter { (builtBy[$0.buildAffinity ?? ""] ?? []).contains(owner) }
         let inFlight = handouts.values.joined().filter { $0.builder == owner }
         if let theirs = paces[owner]?.estimates, let mine = paces[taker]?.estimates {
             let now = ContinuousClock.now
+            func fromTheCache(_ affinity: String?) -> Double { affinity.flatMap { cachedSeconds[$0] } ?? theirs.cached }
             let current = inFlight.reduce(0.0) { total, handout in
-                total + max(0, (handout.first ? theirs.first : theirs.cached) - (now - handout.since).seconds)
+                let expected = handout.first ? theirs.first : fromTheCache(handout.affinity)
+                return total + max(0, expected - (now - handout.since).seconds)
             }
-            return current + Double(own) * theirs.cached > mine.first
+            return current + own.reduce(0.0) { $0 + fromTheCache($1.buildAffinity) } > mine.first
         }
         let current = inFlight.reduce(0) { $0 + ($1.first ? Self.firstBuildWeight : 0) }
-        return current + own >= Self.stealingThreshold
+        return current + own.count >= Self.stealingThreshold
     }
 
     private func claim(_ submission: Submission, for builder: String?) {
         guard let builder else { return }
         let first = submission.buildAffinity.map { builtBy[$0, default: []].insert(builder).inserted } ?? true
         handouts[submission.name, default: []].append(
-            Handout(builder: builder, first: first, since: ContinuousClock.now))
+            Handout(builder: builder, first: first, since: ContinuousClock.now, affinity: submission.buildAffinity))
     }
 
     private func take(at index: Int, for builder: String?) -> Submission {
@@ -567,6 +574,7 @@ actor SubmissionQueue {
                     paces[handout.builder, default: Paces()].first.append(seconds)
                 } else {
                     paces[handout.builder, default: Paces()].cached.append(seconds)
+                    if let affinity = handout.affinity { cachedSeconds[affinity] = seconds }
                 }
             }
         }
