@@ -388,18 +388,7 @@ public final class MeasuredSizeCache: Sendable {
     static let keptFiles = 256
 
     private func trim(_ directory: String) {
-        let fileManager = FileManager.default
-        guard let names = try? fileManager.contentsOfDirectory(atPath: directory), names.count > Self.keptFiles + 32
-        else { return }
-        let dated = names.filter { $0.hasSuffix(".json") }.map { name -> (String, Date) in
-            let date =
-                (try? fileManager.attributesOfItem(atPath: "\(directory)/\(name)")[.modificationDate] as? Date)
-                ?? .distantPast
-            return (name, date)
-        }
-        for (name, _) in dated.sorted(by: { $0.1 > $1.1 }).dropFirst(Self.keptFiles) {
-            try? fileManager.removeItem(atPath: "\(directory)/\(name)")
-        }
+        NewestFiles.keep(Self.keptFiles, in: directory, slack: 32) { $0.hasSuffix(".json") }
     }
 
     /// Only content-addressed ids (`sha256:` + hex, or bare hex as podman prints them) are remembered.

@@ -126,19 +126,5 @@ struct LayerCountFolder: Sendable {
         return "\(path)/\(diffID.dropFirst(7)).v\(MeasuredSizeCache.format).layer"
     }
 
-    private func trim() {
-        let fileManager = FileManager.default
-        guard let names = try? fileManager.contentsOfDirectory(atPath: path), names.count > Self.keptFiles else {
-            return
-        }
-        let dated = names.map { name -> (String, Date) in
-            let date =
-                (try? fileManager.attributesOfItem(atPath: "\(path)/\(name)")[.modificationDate] as? Date)
-                ?? .distantPast
-            return (name, date)
-        }
-        for (name, _) in dated.sorted(by: { $0.1 > $1.1 }).dropFirst(Self.keptFiles) {
-            try? fileManager.removeItem(atPath: "\(path)/\(name)")
-        }
-    }
+    private func trim() { NewestFiles.keep(Self.keptFiles, in: path) }
 }
