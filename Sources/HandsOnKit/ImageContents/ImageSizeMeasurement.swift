@@ -220,7 +220,9 @@ extension ContainerEngine {
         image: InspectedImage, candidates: [InspectedImage]
     ) {
         let remembered = baseImageMemo.recall(candidates)
-        let unasked = candidates.filter { remembered[$0] == nil }
+        // Each asked once: the answer's own base may be a lab image too.
+        var seen: Set<String> = []
+        let unasked = candidates.filter { remembered[$0] == nil && seen.insert($0).inserted }
         if let found = await viaAPI({ api -> (InspectedImage, [InspectedImage])? in
             guard let image = try await api.image(reference) else { return nil }
             var asked: [String: InspectedImage?] = [:]
@@ -244,7 +246,7 @@ extension ContainerEngine {
         let image = images.first ?? InspectedImage(inspectLine: "")
         guard answers.count == answered.count else { return (image, Self.inOrder(candidates, remembered, [:])) }
         let asked: [String: InspectedImage?] = Dictionary(
-            uniqueKeysWithValues: zip(answered, answers.map { Optional($0) }))
+            zip(answered, answers.map { Optional($0) }), uniquingKeysWith: { first, _ in first })
         baseImageMemo.remember(asked)
         return (image, Self.inOrder(candidates, remembered, asked))
     }

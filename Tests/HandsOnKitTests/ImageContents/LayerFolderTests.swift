@@ -142,7 +142,8 @@ struct BaseImageMemoTests {
             return (0, lines.joined(separator: "\n") + "\n", "")
         }
         let engine = ContainerEngine(kind: .podman, runner: runner, environment: [:])
-        let candidates = ["golang:1.19", "busybox:1.36"]
+        // The answer's own base named again among the lab images: asked once.
+        let candidates = ["golang:1.19", "busybox:1.36", "docker.io/library/golang:1.19"]
         let first = try await engine.measureImage("answer-1", baseCandidates: candidates)
         let second = try await engine.measureImage("answer-2", baseCandidates: candidates)
         let inspected = runner.commands.filter { $0.starts(with: ["podman", "image", "inspect"]) }.map {
