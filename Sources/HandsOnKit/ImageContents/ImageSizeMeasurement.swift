@@ -309,31 +309,31 @@ extension ContainerEngine {
     }
 }
 
-/// Base images as the engine last described them (or said it lacks them), for `BaseImageMemo.lifetime`: measuring
-/// each answer of a batch names the same candidates. Shared by the copies of a `ContainerEngine`.
+/// Base images as the engine last described them, for `BaseImageMemo.lifetime`: measuring each answer of a batch
+/// names the same candidates. An image the engine lacked is not remembered (an answer's build may bring it next), so
+/// which base an answer is said to have does not depend on what was graded before it. Shared by the copies of a
+/// `ContainerEngine`.
 final class BaseImageMemo: Sendable {
     /// How long an answer stands: a base image re-made or pulled meanwhile is seen within this.
     static let lifetime: Duration = .seconds(60)
 
-    private let known = Mutex<[String: (image: InspectedImage?, at: ContinuousClock.Instant)]>([:])
+    private let known = Mutex<[String: (image: InspectedImage, at: ContinuousClock.Instant)]>([:])
 
-    /// The candidates asked within the lifetime: each with its inspection, or nil inside when the engine lacked it.
+    /// The candidates found within the lifetime, with their inspections.
     func recall(_ candidates: [String], now: ContinuousClock.Instant = .now) -> [String: InspectedImage?] {
         known.withLock { known in
             var found: [String: InspectedImage?] = [:]
             for candidate in candidates {
-                if let entry = known[candidate], now - entry.at < Self.lifetime {
-                    found[candidate] = .some(entry.image)
-                }
+                if let entry = known[candidate], now - entry.at < Self.lifetime { found[candidate] = entry.image }
             }
             return found
         }
     }
 
+    /// What the engine answered for each candidate (nil: it lacks it, which is not kept).
     func remember(_ answers: [String: InspectedImage?], now: ContinuousClock.Instant = .now) {
-        guard !answers.isEmpty else { return }
         known.withLock { known in
-            for (candidate, image) in answers { known[candidate] = (image, now) }
+            for case (let candidate, let image?) in answers { known[candidate] = (image, now) }
         }
     }
 }

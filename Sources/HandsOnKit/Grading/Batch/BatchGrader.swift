@@ -427,9 +427,13 @@ actor SubmissionQueue {
         let since: ContinuousClock.Instant
         let affinity: String?
     }
-    /// How long the last grade of each build affinity from the cache took: an answer that takes long whatever is
-    /// cached (its container fills its memory, say) is reckoned at its own length, not the worker's usual pace.
-    private var cachedSeconds: [String: Double] = [:]
+    /// How long each worker's last grade of a build affinity from the cache took: an answer that takes long whatever
+    /// is cached (its container fills its memory, say) is reckoned at its own length, not the worker's usual pace.
+    private var cachedSeconds: [CachedGrade: Double] = [:]
+    private struct CachedGrade: Hashable {
+        let builder: String
+        let affinity: String
+    }
     private var handouts: [String: [Handout]] = [:]
 
     /// How long a worker's grades took, from hand-out to done: its first of an affinity, and the others.
@@ -501,7 +505,9 @@ actor SubmissionQueue {
         let inFlight = handouts.values.joined().filter { $0.builder == owner }
         if let theirs = paces[owner]?.estimates, let mine = paces[taker]?.estimates {
             let now = ContinuousClock.now
-            func fromTheCache(_ affinity: String?) -> Double { affinity.flatMap { cachedSeconds[$0] } ?? theirs.cached }
+            func fromTheCache(_ affinity: String?) -> Double {
+                affinity.flatMap { cachedSeconds[CachedGrade(builder: owner, affinity: $0)] } ?? theirs.cached
+            }
             let current = inFlight.reduce(0.0) { total, handout in
                 let expected = handout.first ? theirs.first : fromTheCache(handout.affinity)
                 return total + max(0, expected - (now - handout.since).seconds)
@@ -574,7 +580,9 @@ actor SubmissionQueue {
                     paces[handout.builder, default: Paces()].first.append(seconds)
                 } else {
                     paces[handout.builder, default: Paces()].cached.append(seconds)
-                    if let affinity = handout.affinity { cachedSeconds[affinity] = seconds }
+                    if let affinity = handout.affinity {
+                        cachedSeconds[CachedGrade(builder: handout.builder, affinity: affinity)] = seconds
+                    }
                 }
             }
         }
