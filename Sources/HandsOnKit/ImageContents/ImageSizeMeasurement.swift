@@ -253,9 +253,9 @@ extension ContainerEngine {
 
     /// The candidates the engine has, in the order given (of two with the same layers, the first names the base).
     private static func inOrder(
-        _ candidates: [String], _ remembered: [String: InspectedImage?], _ asked: [String: InspectedImage?]
+        _ candidates: [String], _ remembered: [String: InspectedImage], _ asked: [String: InspectedImage?]
     ) -> [InspectedImage] {
-        candidates.compactMap { candidate in (remembered[candidate] ?? asked[candidate]) ?? nil }
+        candidates.compactMap { candidate in remembered[candidate] ?? asked[candidate] ?? nil }
     }
 
     private func measure(
@@ -320,9 +320,9 @@ final class BaseImageMemo: Sendable {
     private let known = Mutex<[String: (image: InspectedImage, at: ContinuousClock.Instant)]>([:])
 
     /// The candidates found within the lifetime, with their inspections.
-    func recall(_ candidates: [String], now: ContinuousClock.Instant = .now) -> [String: InspectedImage?] {
+    func recall(_ candidates: [String], now: ContinuousClock.Instant = .now) -> [String: InspectedImage] {
         known.withLock { known in
-            var found: [String: InspectedImage?] = [:]
+            var found: [String: InspectedImage] = [:]
             for candidate in candidates {
                 if let entry = known[candidate], now - entry.at < Self.lifetime { found[candidate] = entry.image }
             }
