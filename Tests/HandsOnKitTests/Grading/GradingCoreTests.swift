@@ -301,7 +301,7 @@ struct GradingCoreTests {
 
     /// What two engines did in a batch of three answers whose last build waits (up to `patience` seconds) for the
     /// other engine to clean up: the scores, whether it did, and per engine its sweeps for the batch's containers (one
-    /// as the batch opens, one per clean-up) and its build cache listings.
+    /// per clean-up: a new report folder's batch has nothing to sweep as it opens) and its build cache listings.
     static func cleanUpsAroundTheLastGrade(daemonIDs: [String?], patience: Double) async throws -> (
         scores: [Int], otherCleanedUpMeanwhile: Bool?, sweeps: [Int], cacheListings: [Int]
     ) {
@@ -319,7 +319,7 @@ struct GradingCoreTests {
             guard answer.hasSuffix("/a3") else { return }
             let other = hosts.first { $0 != host }!
             let cleaned: Void? = try? await Self.waitUntil("the other engine cleans up", seconds: patience) {
-                sweeps(other) >= 2
+                sweeps(other) >= 1
             }
             cleanedMeanwhile.withLock { $0 = cleaned != nil }
         }
@@ -346,8 +346,8 @@ struct GradingCoreTests {
         let batch = try await Self.cleanUpsAroundTheLastGrade(daemonIDs: [nil, nil], patience: 5)
         #expect(batch.scores == [100, 100, 100])
         #expect(batch.otherCleanedUpMeanwhile == true)
-        // Each engine: a sweep as the batch opened and one clean-up after its last grade (none again at the end).
-        #expect(batch.sweeps == [2, 2])
+        // Each engine: one clean-up after its last grade (none again at the end).
+        #expect(batch.sweeps == [1, 1])
         #expect(batch.cacheListings == [2, 2])
     }
 
@@ -358,7 +358,41 @@ struct GradingCoreTests {
         let batch = try await Self.cleanUpsAroundTheLastGrade(daemonIDs: ["ONE:DAEMON", "ONE:DAEMON"], patience: 1)
         #expect(batch.scores == [100, 100, 100])
         #expect(batch.otherCleanedUpMeanwhile == false)
-        #expect(batch.sweeps == [2, 2], "a sweep as the batch opened, one at its end")
+        #expect(batch.sweeps == [1, 1], "one at its end")
+    }
+
+    /// What a killed run of a batch left (its engine commands still running here, its cgroups, its containers and
+    /// images on each engine) is looked for when a report folder's batch goes on; a folder made now has a batch id
+    /// nothing can carry yet, so its batch looks for none of it.
+    @Test func onlyABatchThatGoesOnLooksForWhatAKilledRunLeft() async throws {
+        let folder = try Self.classFolder([:])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let host = "tcp://lab-a:2375"
+        var looks: [(orphans: [[String]], cgroups: [String], engineSweeps: Int)] = []
+        for name in ["a1", "a2"] {
+            // A new answer came: the batch that goes on grades it (and a1 not again).
+            try Self.write(answer: "\(folder)/\(name)", bytes: 5_000_000)
+            let runner = FakeDockerHosts()
+            let confinements = FakeConfinements()
+            let orphans = LockedBox<[[String]]>([])
+            var grader = try Self.grader(runner, confinements: confinements)
+            grader.effects.stopOrphanedCommands = { markers in orphans.withLock { $0.append(markers) } }
+            let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+            let outcome = try await ClassBatch(
+                chapter: grader.chapter, grader: grader, engines: [Self.engine(host, runner)], store: store
+            ).run(.once(classFolder: folder))
+            #expect(outcome.finished.map(\.submission) == [name])
+            let sweeps = runner.commands(on: host).filter { $0.starts(with: ["ps", "-a", "-q"]) }.count
+            looks.append((orphans.withLock { $0 }, confinements.sweptPrefixes, sweeps))
+        }
+        let (first, second) = (looks[0], looks[1])
+        #expect(first.orphans.isEmpty && first.cgroups.isEmpty, "a new folder's batch: \(first)")
+        #expect(first.engineSweeps == 1, "only the clean-up after its grade")
+        let batchID = try BatchResultStore(directory: reports, chapter: "build-limits").manifest.batchID
+        #expect(second.orphans.count == 1 && second.orphans[0].allSatisfy { $0.contains(batchID) }, "\(second)")
+        #expect(second.cgroups == ["\(batchID)-"])
+        #expect(second.engineSweeps == 2, "one as the batch opened, one after its grade")
     }
 
     /// In a batch, an engine's next grade begins while the last graded image is being removed (a removal on the
@@ -568,10 +602,11 @@ struct GradingCoreTests {
         }
         let runner = FakeDockerHosts(
             onGate: { host in
-                // Q's gate lasts until P's worker is in its clean-up (its second sweep).
+                // Q's gate lasts until P's worker is in its clean-up (its first sweep: a new batch sweeps nothing as
+                // it opens).
                 _ = try? await Self.waitUntil("a removal", seconds: 5) { slowPrune.withLock { $0 } != nil }
                 guard let slow = slowPrune.withLock({ $0?.host }), slow != host else { return }
-                _ = try? await Self.waitUntil("P's clean-up", seconds: 5) { sweeps(slow) >= 2 }
+                _ = try? await Self.waitUntil("P's clean-up", seconds: 5) { sweeps(slow) >= 1 }
             },
             onCachePrune: { host in
                 guard
@@ -584,7 +619,7 @@ struct GradingCoreTests {
                     })
                 else { return }
                 let other = hosts.first { $0 != host }!
-                let meanwhile: Void? = try? await Self.waitUntil("Q's clean-up", seconds: 5) { sweeps(other) >= 2 }
+                let meanwhile: Void? = try? await Self.waitUntil("Q's clean-up", seconds: 5) { sweeps(other) >= 1 }
                 slowPrune.withLock { $0 = (host, meanwhile != nil) }
             })
         shared.withLock { $0 = runner }

@@ -179,17 +179,18 @@ struct SubmissionQueueTests {
     /// Timed, the work ahead is reckoned in seconds: a fast worker takes one of the last two answers of a slow one
     /// (its compile ends before the slow one would get through both), and a slow one leaves them to a fast one.
     @Test func theWorkersPacesDecideWhetherAnAnswerIsTaken() async throws {
+        let clock = ManualClock()
         func queue() -> SubmissionQueue {
             SubmissionQueue(
                 [("a0", "go"), ("a1", "go"), ("b0", "rust"), ("b1", "rust"), ("a2", "go"), ("a3", "go")].map {
                     Submission(name: $0.0, path: "/class/\($0.0)", buildAffinity: $0.1)
-                })
+                }, clock: { clock.now() })
         }
         /// Grades two answers of each worker, each taking `seconds`, then asks for the next as `asking`.
         func next(_ queue: SubmissionQueue, seconds: [String: Double], asking: String) async throws -> String? {
             for builder in ["A", "B", "A", "B"] {
                 let answer = try #require(await queue.next(for: builder))
-                try await Task.sleep(for: .seconds(seconds[builder] ?? 0))
+                clock.advance(seconds[builder] ?? 0)
                 await queue.done(answer)
             }
             let asked = Task {
@@ -203,7 +204,6 @@ struct SubmissionQueueTests {
             while let own = await queue.next(for: other) { await queue.done(own) }
             return await asked.value
         }
-        // Margins wide enough for a loaded machine, whose sleeps overrun.
         // B grades in 0.01 s, A in 0.3 s; a2 and a3 (A's) are left: 0.6 s for A, a compile of 0.01 s for B.
         #expect(try await next(queue(), seconds: ["A": 0.3, "B": 0.01], asking: "B") == "a2")
         // B slower (1 s a compile) than A would take for both (0.2 s): B waits, and stops when A is done.
@@ -212,11 +212,12 @@ struct SubmissionQueueTests {
 
     /// An affinity whose grades take long even from the cache (a container that fills its memory) counts at its length.
     @Test func anAnswerThatRunsLongFromTheCacheCountsAtItsOwnLength() async throws {
+        let clock = ManualClock()
         let queue = SubmissionQueue(
             [
                 ("h0", "hog"), ("r0", "rust"), ("g0", "go"), ("r1", "rust"), ("h1", "hog"), ("g1", "go"), ("g2", "go"),
                 ("h2", "hog"), ("g3", "go"),
-            ].map { Submission(name: $0.0, path: "/class/\($0.0)", buildAffinity: $0.1) })
+            ].map { Submission(name: $0.0, path: "/class/\($0.0)", buildAffinity: $0.1) }, clock: { clock.now() })
         // A builds hog and go (0.1 s each), B rust (0.4 s): then A's hog from the cache takes 1 s, its go 0.05 s.
         for (builder, expected, seconds) in [
             ("A", "h0", 0.1), ("B", "r0", 0.4), ("A", "g0", 0.1), ("B", "r1", 0.01), ("A", "h1", 1.0),
@@ -225,7 +226,7 @@ struct SubmissionQueueTests {
         ] {
             let answer = try #require(await queue.next(for: builder))
             #expect(answer.name == expected)
-            try await Task.sleep(for: .seconds(seconds))
+            clock.advance(seconds)
             await queue.done(answer)
         }
         // A grades h2 (about 1 s) with g3 left: by A's usual pace 0.1 s ahead, by hog's length 1 s, more than B's
@@ -236,7 +237,8 @@ struct SubmissionQueueTests {
             if let taken { await queue.done(taken) }
             return taken?.name
         }
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .milliseconds(100))
+        clock.advance(0.3)
         await queue.done(h2)
         // Whatever B waited for: A's own, graded, lets it stop.
         while let own = await queue.next(for: "A") { await queue.done(own) }
@@ -385,4 +387,13 @@ struct ConcurrentMapTests {
         #expect(results == [60, 0, 40, 20])
         #expect(started.withLock { $0 } == 4)
     }
+}
+
+/// A clock that moves only when the test says: grades "take" their seconds at once, however loaded the machine.
+final class ManualClock: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+
+    func now() -> ContinuousClock.Instant { instant.withLock { $0 } }
+
+    func advance(_ seconds: Double) { instant.withLock { $0 += .seconds(seconds) } }
 }

@@ -157,9 +157,13 @@ public struct BatchGrader: Sendable {
         template.tagPrefix = "\(batchID)-"
         template.buildCacheSweptByCaller = true
         // What a killed run left goes first: its engine commands still running here (a build goes on after its
-        // grader is killed), its cgroups, then on each engine its images and containers.
-        await template.effects.stopOrphanedCommands([label, "\(template.imageRepository):\(template.tagPrefix)"])
-        await template.effects.confinements.sweep(gradePrefix: template.tagPrefix, host: template.effects.host)
+        // grader is killed), its cgroups, then on each engine its images and containers. A batch id just made
+        // names nothing yet.
+        let mayHaveLeftovers = !store.isNew
+        if mayHaveLeftovers {
+            await template.effects.stopOrphanedCommands([label, "\(template.imageRepository):\(template.tagPrefix)"])
+            await template.effects.confinements.sweep(gradePrefix: template.tagPrefix, host: template.effects.host)
+        }
 
         let workersWanted = engines.reduce(0) { $0 + $1.jobs }
         // A daemon named twice (by two addresses, or for two sets of CPUs) is cleaned up only at the end.
@@ -171,7 +175,7 @@ public struct BatchGrader: Sendable {
             }
             return await EngineSession.open(
                 engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label, queue: queue,
-                sharesItsDaemon: sessionsPerDaemon[engine.daemon, default: 0] > 1)
+                sharesItsDaemon: sessionsPerDaemon[engine.daemon, default: 0] > 1, sweeping: mayHaveLeftovers)
         }
 
         let finished = await withTaskGroup(of: [GradeReport].self) { group in
@@ -304,10 +308,11 @@ final class EngineSession: Sendable {
     }
 
     /// Sets the grader up for `engine`: its facts, the ledger of stage images, each build's share of the engine's
-    /// CPUs (its CPUs over the workers actually started on it), and removes what a killed run of the batch left there.
+    /// CPUs (its CPUs over the workers actually started on it), and removes what a killed run of the batch left there
+    /// (when `sweeping`: not for a batch id just made).
     static func open(
         _ engine: BatchEngine, template: Grader, workers: Int, label: String, queue: SubmissionQueue,
-        sharesItsDaemon: Bool = false
+        sharesItsDaemon: Bool = false, sweeping: Bool = true
     ) async -> EngineSession {
         var grader = template
         grader.engine = engine.engine
@@ -333,7 +338,7 @@ final class EngineSession: Sendable {
             engine: engine, grader: grader, workers: workers, label: label,
             cacheBefore: cacheBefore, stepImages: ledger, imageRemoval: removal, activity: activity,
             cachePruning: cachePruning, sharesItsDaemon: sharesItsDaemon)
-        if !grader.keepImage { await session.sweep() }
+        if sweeping, !grader.keepImage { await session.sweep() }
         return session
     }
 
@@ -451,9 +456,16 @@ actor SubmissionQueue {
     }
     private var paces: [String: Paces] = [:]
 
-    init(_ submissions: [Submission], open: Bool = false) {
+    /// The clock hand-outs and paces are timed by (a test's own, to time grades without waiting for them).
+    private let now: @Sendable () -> ContinuousClock.Instant
+
+    init(
+        _ submissions: [Submission], open: Bool = false,
+        clock now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+    ) {
         pending = submissions
         isOpen = open
+        self.now = now
     }
 
     /// Every answer is handed out and none can be added (one given back may still come).
@@ -504,7 +516,7 @@ actor SubmissionQueue {
         let own = pending.filter { (builtBy[$0.buildAffinity ?? ""] ?? []).contains(owner) }
         let inFlight = handouts.values.joined().filter { $0.builder == owner }
         if let theirs = paces[owner]?.estimates, let mine = paces[taker]?.estimates {
-            let now = ContinuousClock.now
+            let now = now()
             func fromTheCache(_ affinity: String?) -> Double {
                 affinity.flatMap { cachedSeconds[CachedGrade(builder: owner, affinity: $0)] } ?? theirs.cached
             }
@@ -522,7 +534,7 @@ actor SubmissionQueue {
         guard let builder else { return }
         let first = submission.buildAffinity.map { builtBy[$0, default: []].insert(builder).inserted } ?? true
         handouts[submission.name, default: []].append(
-            Handout(builder: builder, first: first, since: ContinuousClock.now, affinity: submission.buildAffinity))
+            Handout(builder: builder, first: first, since: now(), affinity: submission.buildAffinity))
     }
 
     private func take(at index: Int, for builder: String?) -> Submission {
@@ -575,7 +587,7 @@ actor SubmissionQueue {
             let handout = given.removeFirst()
             handouts[submission.name] = given.isEmpty ? nil : given
             if timed {
-                let seconds = (ContinuousClock.now - handout.since).seconds
+                let seconds = (now() - handout.since).seconds
                 if handout.first {
                     paces[handout.builder, default: Paces()].first.append(seconds)
                 } else {
@@ -626,15 +638,52 @@ enum OrphanedCommands {
         }
     }
 
+    /// The processes (not this one) whose command line holds one of `markers`: `/proc` listed with `readdir`, each
+    /// `cmdline` read into one buffer and searched as bytes (a batch looks once, among every process of the machine).
     static func processes(mentioning markers: [String]) -> [pid_t] {
+        let wanted = markers.map { Array($0.utf8) }.filter { !$0.isEmpty }
+        guard !wanted.isEmpty, let proc = opendir("/proc") else { return [] }
+        defer { closedir(proc) }
         let own = getpid()
-        let wanted = markers.map { Array($0.utf8) }
-        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry), pid != own,
-                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
-            else { return nil }
-            let arguments = data.split(separator: 0).map(Array.init)
-            return arguments.contains { argument in wanted.contains { argument.contains($0) } } ? pid : nil
+        var found: [pid_t] = []
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while let entry = readdir(proc) {
+            let pid = withUnsafeBytes(of: entry.pointee.d_name) { name -> pid_t? in
+                var value: pid_t = 0
+                for byte in name.prefix(while: { $0 != 0 }) {
+                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte), value < pid_t.max / 10 else {
+                        return nil
+                    }
+                    value = value * 10 + pid_t(byte - UInt8(ascii: "0"))
+                }
+                return value > 0 ? value : nil
+            }
+            guard let pid, pid != own else { continue }
+            let descriptor = open("/proc/\(pid)/cmdline", O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            let length = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            close(descriptor)
+            guard length > 0 else { continue }
+            // Arguments are NUL-separated; a marker never holds a NUL, so it cannot match across two of them.
+            let holdsMarker = buffer.withUnsafeBufferPointer { bytes in
+                let line = UnsafeBufferPointer(rebasing: bytes[..<length])
+                return wanted.contains { Self.occurs($0, in: line) }
+            }
+            if holdsMarker { found.append(pid) }
         }
+        return found
+    }
+
+    /// Whether `needle` occurs in `haystack`.
+    static func occurs(_ needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = needle.first, needle.count <= haystack.count else { return false }
+        var start = 0
+        let last = haystack.count - needle.count
+        while start <= last {
+            guard let hit = haystack[start...last].firstIndex(of: first) else { return false }
+            if needle.indices.allSatisfy({ haystack[hit + $0] == needle[$0] }) { return true }
+            start = hit + 1
+        }
+        return false
     }
 }

@@ -16,6 +16,8 @@ public final class BatchResultStore: Sendable {
 
     public let directory: String
     public let manifest: Manifest
+    /// Whether this store made the folder's manifest (a new batch id): no run before it can have left anything.
+    public let isNew: Bool
     private var resultsDirectory: String { "\(directory)/results" }
     private var historyDirectory: String { "\(directory)/history" }
     /// Held for the store's life, so a second batch cannot write to the same folder.
@@ -48,8 +50,10 @@ public final class BatchResultStore: Sendable {
                 throw BatchError.otherChapter(folder: directory, holds: existing.chapter, wanted: chapter)
             }
             manifest = existing
+            isNew = false
         } else {
             manifest = Manifest(chapter: chapter, batchID: UUID().uuidString.prefix(12).lowercased(), created: now())
+            isNew = true
             try JSONOutput.data(manifest).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
         }
     }
