@@ -68,12 +68,11 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
         }
         sizeBytes = layers.reduce(0) { $0 + $1.fileBytes }
         size = ByteFormatting.decimal(sizeBytes)
-        let sizes = overlay.sizes()
         // Paths under a thousandth of the image say nothing about its size (busybox's 7-byte links, say).
-        largest = Self.largest(sizes, limit: Self.listed, atLeast: max(1, sizeBytes / 1000))
-        shallowPaths = Dictionary(
-            sizes.filter { Self.depth(of: $0.path, atMost: Self.pathDepth) }.map { ($0.path, $0.bytes) },
-            uniquingKeysWith: { first, _ in first })
+        let summary = overlay.summary(
+            largest: Self.listed, atLeast: max(1, sizeBytes / 1000), shallowDepth: Self.pathDepth)
+        largest = summary.largest
+        shallowPaths = summary.shallow
         let hidden = overlay.wasted.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }
         wastedBytes = hidden.reduce(0) { $0 + $1.bytes }
         wasted = Array(hidden.prefix(Self.listed))
@@ -92,44 +91,6 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
         var reader = ImageArchiveReader()
         try bytes.withUnsafeBytes { try reader.feed($0) }
         return ImageSizeMeasurement(image: try reader.finish(reference: reference))
-    }
-
-    /// `/usr/local` of `/usr/local/go`, `/` of `/usr` (as `deletingLastPathComponent` gives them, without bridging).
-    static func parentPath(of path: String) -> Substring {
-        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return "" }
-        return slash == path.startIndex ? "/" : path[..<slash]
-    }
-
-    /// Whether `path` (`/a/b/c`) has at most `limit` parts, counted without splitting it.
-    static func depth(of path: String, atMost limit: Int) -> Bool {
-        var parts = 0
-        var inPart = false
-        for byte in path.utf8 {
-            if byte == UInt8(ascii: "/") {
-                inPart = false
-            } else if !inPart {
-                inPart = true
-                parts += 1
-                if parts > limit { return false }
-            }
-        }
-        return true
-    }
-
-    /// The paths that say where the bytes are: largest first, leaving out a directory that one child of it all but
-    /// fills (the child says it better), the root, and paths of fewer than `atLeast` bytes.
-    static func largest(_ sizes: [PathSize], limit: Int, atLeast: Int64 = 1) -> [PathSize] {
-        var largestChild: [Substring: Int64] = [:]
-        for entry in sizes {
-            let parent = parentPath(of: entry.path)
-            largestChild[parent] = max(largestChild[parent] ?? 0, entry.bytes)
-        }
-        let telling = sizes.filter { entry in
-            entry.bytes >= atLeast
-                && !(entry.isDirectory && Double(largestChild[entry.path[...]] ?? 0) >= 0.95 * Double(entry.bytes))
-        }
-        return Array(
-            telling.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }.prefix(limit))
     }
 
     /// Marks the lowest layers that are `base`'s (its layer digests are a prefix of this image's).
@@ -380,9 +341,9 @@ public final class MeasuredSizeCache: Sendable {
     func store(_ measurement: ImageSizeMeasurement, for id: String) {
         guard Self.isDigest(id) else { return }
         memory.withLock { $0[id] = measurement }
-        guard let directory, let data = try? JSONOutput.line(measurement) else { return }
+        guard let directory, let data = try? JSONOutput.cacheLine(measurement) else { return }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try? data.write(to: URL(fileURLWithPath: "\(directory)/\(Self.fileName(id))"), options: .atomic)
+        CacheFile.replace("\(directory)/\(Self.fileName(id))", with: data)
         trim(directory)
     }
 

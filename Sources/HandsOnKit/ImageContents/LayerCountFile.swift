@@ -116,7 +116,7 @@ struct LayerCountFolder: Sendable {
             access(file, F_OK) != 0
         else { return }
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try? LayerCountFile.encode(count).write(to: URL(fileURLWithPath: file), options: .atomic)
+        CacheFile.replace(file, with: LayerCountFile.encode(count))
         trim()
     }
 

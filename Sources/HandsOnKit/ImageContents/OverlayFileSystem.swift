@@ -28,6 +28,8 @@ final class OverlayFileSystem {
         var bytes: Int64 = 0
         var layer = 0
         var isDirectory: Bool
+        /// A directory's largest child's bytes, as `summary` last found them.
+        var largestChild: Int64 = 0
 
         init(isDirectory: Bool) { self.isDirectory = isDirectory }
     }
@@ -125,6 +127,73 @@ final class OverlayFileSystem {
         var rootLayers = [Int64](repeating: -1, count: layerCount)
         _ = visit(root, path: "", byLayer: &rootLayers)
         return result
+    }
+
+    /// What a measurement reads off the final file system, in one walk: the `limit` largest paths that say where the
+    /// bytes are (at least `atLeast` bytes each, and no directory that one child of it all but fills: the child says
+    /// it better), largest first, of equal sizes by path; and every path up to `depth` levels deep with its bytes (a
+    /// directory's include everything beneath it). Only those paths are spelled out: most of a tree's nodes lie
+    /// deeper and are never among the largest, and `sizes()` spelled every one.
+    func summary(largest limit: Int, atLeast: Int64, shallowDepth depth: Int) -> (
+        largest: [PathSize], shallow: [String: Int64]
+    ) {
+        var shallow: [String: Int64] = [:]
+        var top: [PathSize] = []
+        let layerCount = highestLayer + 1
+        /// The names from the root down to the directory being visited.
+        var names: [String] = []
+        func spelled(_ name: String) -> String { "/" + (names + [name]).joined(separator: "/") }
+        func precedes(_ a: PathSize, _ b: PathSize) -> Bool {
+            a.bytes > b.bytes || (a.bytes == b.bytes && a.path < b.path)
+        }
+        func offer(_ name: String, bytes: Int64, isDirectory: Bool, layer: Int) {
+            guard limit > 0, bytes >= atLeast else { return }
+            if top.count == limit, let worst = top.last, bytes < worst.bytes { return }
+            let entry = PathSize(path: spelled(name), bytes: bytes, isDirectory: isDirectory, layer: layer)
+            if top.count == limit, let worst = top.last, !precedes(entry, worst) { return }
+            top.insert(entry, at: top.firstIndex { precedes(entry, $0) } ?? top.count)
+            if top.count > limit { top.removeLast() }
+        }
+        /// Visits `directory` (named `names`); adds its bytes by the layer that added them into `byLayer` (-1: none
+        /// of that layer's) and returns its total and the layer that added most of it.
+        func visit(_ directory: Node, byLayer: inout [Int64]) -> (total: Int64, layer: Int) {
+            var total: Int64 = 0
+            var largestChild: Int64 = 0
+            var own = [Int64](repeating: -1, count: layerCount)
+            let childrenAreShallow = names.count < depth
+            for (name, child) in directory.children {
+                let bytes: Int64
+                if child.isDirectory {
+                    names.append(name)
+                    let (childTotal, childLayer) = visit(child, byLayer: &own)
+                    names.removeLast()
+                    bytes = childTotal
+                    // Telling only when no child of it all but fills it (that child is then offered itself).
+                    if Double(child.largestChild) < 0.95 * Double(childTotal) {
+                        offer(name, bytes: childTotal, isDirectory: true, layer: childLayer)
+                    }
+                } else {
+                    bytes = child.bytes
+                    own[child.layer] = max(own[child.layer], 0) + child.bytes
+                    offer(name, bytes: bytes, isDirectory: false, layer: child.layer)
+                }
+                if childrenAreShallow { shallow[spelled(name)] = bytes }
+                total += bytes
+                largestChild = max(largestChild, bytes)
+            }
+            directory.largestChild = largestChild
+            // The layer that added most of its bytes; of equals the lowest; with no files, the one that made it.
+            var main = directory.layer
+            var most: Int64 = -1
+            for (layer, bytes) in own.enumerated() where bytes > most {
+                (main, most) = (layer, bytes)
+            }
+            for (layer, bytes) in own.enumerated() where bytes >= 0 { byLayer[layer] = max(byLayer[layer], 0) + bytes }
+            return (total, main)
+        }
+        var rootLayers = [Int64](repeating: -1, count: layerCount)
+        _ = visit(root, byLayer: &rootLayers)
+        return (top, shallow)
     }
 
     // MARK: - Tree

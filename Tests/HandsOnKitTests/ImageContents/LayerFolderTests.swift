@@ -166,19 +166,3 @@ struct BaseImageMemoTests {
         #expect(memo.recall(["golang:1.19"], now: start + BaseImageMemo.lifetime).isEmpty)
     }
 }
-
-@Suite("Paths split without bridging")
-struct PathPartsTests {
-    @Test func aParentAndADepthAreWhatFoundationAndSplittingGive() {
-        for path in ["/usr/local/go", "/usr", "/", "usr", "/a/b/c/d/e", "/go/src/hash/main.go", "/é/ü", "//x"] {
-            #expect(
-                ImageSizeMeasurement.parentPath(of: path) == (path as NSString).deletingLastPathComponent[...],
-                "\(path)")
-            for limit in 0...6 {
-                #expect(
-                    ImageSizeMeasurement.depth(of: path, atMost: limit) == (path.split(separator: "/").count <= limit),
-                    "\(path) \(limit)")
-            }
-        }
-    }
-}

@@ -175,7 +175,8 @@ struct OverlayFileSystemTests {
                     parts.append(names.randomElement(using: &random)!)
                 }
                 let kind = kinds.randomElement(using: &random)!
-                let bytes: Int64 = kind == .file ? Int64.random(in: 1...100, using: &random) : 0
+                // Few sizes, so that paths of equal sizes meet at the edge of the largest.
+                let bytes: Int64 = kind == .file ? 5 * Int64.random(in: 1...8, using: &random) : 0
                 entries.append(LayerEntry(path: parts.joined(separator: "/"), kind: kind, bytes: bytes))
             }
             overlay.apply(entries, layer: layer)
@@ -197,20 +198,61 @@ struct OverlayFileSystemTests {
             for (path, bytes) in plainFiles where path.hasPrefix(directory.path + "/") { beneath += bytes }
             #expect(directory.bytes == beneath)
         }
+        // What a measurement reads off the stack in one walk is what the plain reading of every path's size gives.
+        let limit = Int.random(in: 0...4, using: &random)
+        let atLeast = Int64.random(in: 1...30, using: &random)
+        let depth = Int.random(in: 1...3, using: &random)
+        let summary = overlay.summary(largest: limit, atLeast: atLeast, shallowDepth: depth)
+        #expect(summary.largest == PlainSummary.largest(sizes, limit: limit, atLeast: atLeast))
+        #expect(summary.shallow == PlainSummary.shallow(sizes, depth: depth))
     }
 
     @Test func theLargestPathsLeaveOutADirectoryItsChildAllButFills() async {
-        let sizes = [
-            PathSize(path: "/usr", bytes: 100, isDirectory: true, layer: 1),
-            PathSize(path: "/usr/lib", bytes: 98, isDirectory: true, layer: 1),
-            PathSize(path: "/usr/lib/go", bytes: 60, isDirectory: true, layer: 1),
-            PathSize(path: "/usr/lib/libc.so", bytes: 38, isDirectory: false, layer: 1),
-            PathSize(path: "/usr/bin", bytes: 2, isDirectory: true, layer: 1),
-        ]
+        let overlay = OverlayFileSystem()
+        overlay.apply(
+            [
+                LayerEntry(path: "usr/lib/go/bin/go", kind: .file, bytes: 60),
+                LayerEntry(path: "usr/lib/libc.so", kind: .file, bytes: 38),
+                LayerEntry(path: "usr/bin/sh", kind: .file, bytes: 2),
+            ], layer: 1)
+        // /usr (100) is all but filled by /usr/lib (98), /usr/lib/go (60) by /usr/lib/go/bin, and that by its go.
         #expect(
-            ImageSizeMeasurement.largest(sizes, limit: 3).map(\.path) == [
-                "/usr/lib", "/usr/lib/go", "/usr/lib/libc.so",
+            overlay.summary(largest: 3, atLeast: 1, shallowDepth: 0).largest.map(\.path) == [
+                "/usr/lib", "/usr/lib/go/bin/go", "/usr/lib/libc.so",
             ])
+        #expect(
+            overlay.summary(largest: 3, atLeast: 39, shallowDepth: 0).largest.map(\.path) == [
+                "/usr/lib", "/usr/lib/go/bin/go",
+            ])
+        #expect(
+            overlay.summary(largest: 0, atLeast: 1, shallowDepth: 2).shallow == [
+                "/usr": 100, "/usr/lib": 98, "/usr/bin": 2,
+            ])
+    }
+}
+
+/// What a measurement reads off the final file system, written plainly from every path's size (`sizes()`): what
+/// `OverlayFileSystem.summary` must give.
+enum PlainSummary {
+    static func largest(_ sizes: [PathSize], limit: Int, atLeast: Int64) -> [PathSize] {
+        var largestChild: [String: Int64] = [:]
+        for entry in sizes {
+            let parent = (entry.path as NSString).deletingLastPathComponent
+            largestChild[parent] = max(largestChild[parent] ?? 0, entry.bytes)
+        }
+        let telling = sizes.filter { entry in
+            entry.bytes >= atLeast
+                && !(entry.isDirectory && Double(largestChild[entry.path] ?? 0) >= 0.95 * Double(entry.bytes))
+        }
+        return Array(
+            telling.sorted { $0.bytes > $1.bytes || ($0.bytes == $1.bytes && $0.path < $1.path) }.prefix(limit))
+    }
+
+    static func shallow(_ sizes: [PathSize], depth: Int) -> [String: Int64] {
+        Dictionary(
+            uniqueKeysWithValues: sizes.filter { $0.path.split(separator: "/").count <= depth }.map {
+                ($0.path, $0.bytes)
+            })
     }
 }
 
