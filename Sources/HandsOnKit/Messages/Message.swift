@@ -60,22 +60,29 @@ public func say(_ key: String, _ values: [String: String] = [:]) -> String {
 /// The message catalogs: one keyed JSON file per language (`Messages/Catalogs/<language>.json`, built into the
 /// binary), `{"key": "sentence with {name} placeholders"}`. A key missing from a language falls back to English.
 public enum MessageCatalog {
-    static let tables: [Language: [String: String]] = {
-        var tables: [Language: [String: String]] = [:]
-        for (language, bytes) in [
-            (Language.en, PackageResources.en_json), (.ja, PackageResources.ja_json), (.ko, PackageResources.ko_json),
-        ] {
-            tables[language] = (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
+    // Each catalog is read the first time its language is asked for: a process that speaks English reads one.
+    private static let english = parse(PackageResources.en_json)
+    private static let japanese = parse(PackageResources.ja_json)
+    private static let korean = parse(PackageResources.ko_json)
+
+    private static func parse(_ bytes: [UInt8]) -> [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: Data(bytes))) ?? [:]
+    }
+
+    static func table(_ language: Language) -> [String: String] {
+        switch language {
+        case .en: return english
+        case .ja: return japanese
+        case .ko: return korean
         }
-        return tables
-    }()
+    }
 
     /// Every key of a language's catalog.
-    public static func keys(of language: Language) -> Set<String> { Set(tables[language]?.keys ?? [:].keys) }
+    public static func keys(of language: Language) -> Set<String> { Set(table(language).keys) }
 
     /// The template for `key` in `language`, else English; nil for a key no catalog has.
     public static func template(_ key: String, in language: Language) -> String? {
-        tables[language]?[key] ?? tables[.en]?[key]
+        table(language)[key] ?? (language == .en ? nil : english[key])
     }
 
     static func render(_ key: String, _ values: [String: String], in language: Language) -> String {

@@ -128,26 +128,29 @@ struct HTTPResponseReader {
 
     private mutating func readHead() throws(Failure) {
         while framing == nil {
-            guard let end = pending.firstRange(of: Data("\r\n\r\n".utf8)) else {
+            guard let end = Self.offset(of: Self.headEnd, in: pending) else {
                 if pending.count > Self.headerLimit { throw .malformed("the headers pass 64 KB") }
                 return
             }
             // However the bytes were split: a head that ends past the limit is refused too.
-            if end.lowerBound - pending.startIndex > Self.headerLimit { throw .malformed("the headers pass 64 KB") }
-            let head = String(decoding: pending[pending.startIndex..<end.lowerBound], as: UTF8.self)
-            pending = Data(pending[end.upperBound...])
-            let lines = head.components(separatedBy: "\r\n")
-            let fields = lines[0].split(separator: " ", maxSplits: 2)
+            if end > Self.headerLimit { throw .malformed("the headers pass 64 KB") }
+            let lines = pending.withUnsafeBytes { raw in
+                Self.lines(UnsafeRawBufferPointer(rebasing: raw[..<end]))
+            }
+            pending = Data(pending.dropFirst(end + Self.headEnd.count))
+            let statusLine = String(decoding: lines[0], as: UTF8.self)
+            let fields = statusLine.split(separator: " ", maxSplits: 2)
             guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), let code = Int(fields[1]),
                 (100..<600).contains(code)
-            else { throw .malformed("the status line is '\(lines[0].prefix(80))'") }
+            else { throw .malformed("the status line is '\(statusLine.prefix(80))'") }
             var headers: [String: String] = [:]
             for line in lines.dropFirst() {
-                guard let colon = line.firstIndex(of: ":") else {
-                    throw .malformed("the header line '\(line.prefix(80))' has no colon")
+                guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
+                    let text = String(decoding: line, as: UTF8.self)
+                    throw .malformed("the header line '\(text.prefix(80))' has no colon")
                 }
-                let name = line[..<colon].lowercased()
-                headers[name] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                let name = String(decoding: line[..<colon].map(Self.lowercased), as: UTF8.self)
+                headers[name] = String(decoding: Self.trimmed(line[(colon + 1)...]), as: UTF8.self)
             }
             if upgrading && (code == 101 || code == 200) {
                 status = code
@@ -174,6 +177,56 @@ struct HTTPResponseReader {
             }
         }
         if case .length(0) = framing { complete() }
+    }
+
+    private static let headEnd: [UInt8] = Array("\r\n\r\n".utf8)
+    private static let lineEnd: [UInt8] = Array("\r\n".utf8)
+
+    /// Where `marker` first begins in `data`, counted from its start; nil when it is not there (yet).
+    private static func offset(of marker: [UInt8], in data: Data) -> Int? {
+        data.withUnsafeBytes { raw -> Int? in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            guard let first = marker.first, bytes.count >= marker.count else { return nil }
+            var start = 0
+            let last = bytes.count - marker.count
+            while start <= last {
+                guard let hit = bytes[start...last].firstIndex(of: first) else { return nil }
+                if marker.indices.allSatisfy({ bytes[hit + $0] == marker[$0] }) { return hit }
+                start = hit + 1
+            }
+            return nil
+        }
+    }
+
+    /// The head's CRLF-separated lines, as bytes.
+    private static func lines(_ head: UnsafeRawBufferPointer) -> [ArraySlice<UInt8>] {
+        let bytes = Array(head)
+        var lines: [ArraySlice<UInt8>] = []
+        var start = 0
+        var index = 0
+        while index + 1 < bytes.count {
+            if bytes[index] == 0x0D && bytes[index + 1] == 0x0A {
+                lines.append(bytes[start..<index])
+                index += 2
+                start = index
+            } else {
+                index += 1
+            }
+        }
+        lines.append(bytes[start...])
+        return lines
+    }
+
+    private static func lowercased(_ byte: UInt8) -> UInt8 {
+        (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+    }
+
+    /// Without the spaces and tabs around it.
+    private static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }), let last = bytes.lastIndex(where: { !isBlank($0) })
+        else { return [] }
+        return bytes[first...last]
     }
 
     private mutating func readChunks() throws(Failure) {
@@ -207,12 +260,12 @@ struct HTTPResponseReader {
 
     /// The next CRLF-ended line of `pending`, taken off it; nil until one has arrived in full.
     private mutating func takeLine() throws(Failure) -> String? {
-        guard let end = pending.firstRange(of: Data("\r\n".utf8)) else {
+        guard let end = Self.offset(of: Self.lineEnd, in: pending) else {
             if pending.count > 8192 { throw .malformed("a chunk line passes 8 KB") }
             return nil
         }
-        let line = String(decoding: pending[pending.startIndex..<end.lowerBound], as: UTF8.self)
-        pending = Data(pending[end.upperBound...])
+        let line = String(decoding: pending.prefix(end), as: UTF8.self)
+        pending = Data(pending.dropFirst(end + Self.lineEnd.count))
         return line
     }
 }
