@@ -54,11 +54,20 @@ final class OverlayFileSystem {
     /// Lays layer `number` (from 1) over what is there.
     func apply(_ entries: [LayerEntry], layer number: Int) {
         highestLayer = max(highestLayer, number)
-        // A layer lists a folder's entries together: the folder found for one entry serves the next ones in it.
+        // A layer lists a folder's entries together: the folder found for one entry serves the next ones in it. A
+        // folder's entries resume after each of its subfolders': the folders found are kept by path too. Both hold
+        // while no directory has been taken out of the tree.
         var lastFolder: (path: Substring, node: Node, removals: Int)?
+        var found: [Substring: Node] = [:]
+        var foundAtRemovals = removals
         func folder(_ path: Substring) -> Node? {
             if let last = lastFolder, last.removals == removals, last.path == path { return last.node }
-            guard let node = directory(at: path, creating: true, layer: number) else { return nil }
+            if foundAtRemovals != removals {
+                found.removeAll(keepingCapacity: true)
+                foundAtRemovals = removals
+            }
+            guard let node = found[path] ?? directory(at: path, creating: true, layer: number) else { return nil }
+            found[path] = node
             lastFolder = (path, node, removals)
             return node
         }
@@ -83,12 +92,12 @@ final class OverlayFileSystem {
             case .file, .symbolicLink, .hardLink, .other:
                 let (parentPath, name) = Self.splitLast(path)
                 guard !name.isEmpty, let parent = folder(parentPath) else { continue }
-                let key = String(name)
-                if let existing = parent.children[key] { recordHidden(existing, path: entry.path, by: number) }
                 let file = Node(isDirectory: false)
                 file.bytes = entry.bytes
                 file.layer = number
-                parent.children[key] = file
+                if let existing = parent.children.updateValue(file, forKey: String(name)) {
+                    recordHidden(existing, path: entry.path, by: number)
+                }
             }
         }
     }

@@ -77,14 +77,15 @@ public final class BatchResultStore: Sendable {
         return (grades, unreadable)
     }
 
+    /// Appends the grade to its history and replaces its result file: one encoding, one line in both (the result
+    /// file is read by programs; `results.json` is the one written for people to read too).
     public func save(_ report: GradeReport) throws {
-        let data = try JSONOutput.data(report)
         var line = try JSONOutput.line(report)
         line.append(0x0A)
         try writeLock.withLock { _ in
             try append(line, to: historyFile(for: report.submission))
             lastHashes.withLock { $0[report.submission] = .some(report.contentHash) }
-            try data.write(to: URL(fileURLWithPath: file(for: report.submission)), options: .atomic)
+            try line.write(to: URL(fileURLWithPath: file(for: report.submission)), options: .atomic)
         }
     }
 
