@@ -184,18 +184,7 @@ struct HTTPResponseReader {
 
     /// Where `marker` first begins in `data`, counted from its start; nil when it is not there (yet).
     private static func offset(of marker: [UInt8], in data: Data) -> Int? {
-        data.withUnsafeBytes { raw -> Int? in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            guard let first = marker.first, bytes.count >= marker.count else { return nil }
-            var start = 0
-            let last = bytes.count - marker.count
-            while start <= last {
-                guard let hit = bytes[start...last].firstIndex(of: first) else { return nil }
-                if marker.indices.allSatisfy({ bytes[hit + $0] == marker[$0] }) { return hit }
-                start = hit + 1
-            }
-            return nil
-        }
+        data.withUnsafeBytes { ByteSearch.firstOffset(of: marker, in: $0.bindMemory(to: UInt8.self)) }
     }
 
     /// The head's CRLF-separated lines, as bytes.

@@ -667,23 +667,10 @@ enum OrphanedCommands {
             // Arguments are NUL-separated; a marker never holds a NUL, so it cannot match across two of them.
             let holdsMarker = buffer.withUnsafeBufferPointer { bytes in
                 let line = UnsafeBufferPointer(rebasing: bytes[..<length])
-                return wanted.contains { Self.occurs($0, in: line) }
+                return wanted.contains { ByteSearch.firstOffset(of: $0, in: line) != nil }
             }
             if holdsMarker { found.append(pid) }
         }
         return found
-    }
-
-    /// Whether `needle` occurs in `haystack`.
-    static func occurs(_ needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let first = needle.first, needle.count <= haystack.count else { return false }
-        var start = 0
-        let last = haystack.count - needle.count
-        while start <= last {
-            guard let hit = haystack[start...last].firstIndex(of: first) else { return false }
-            if needle.indices.allSatisfy({ haystack[hit + $0] == needle[$0] }) { return true }
-            start = hit + 1
-        }
-        return false
     }
 }
