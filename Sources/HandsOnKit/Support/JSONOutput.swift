@@ -1,7 +1,7 @@
 import Foundation
 
-/// The one way HandsOn writes JSON (stdout, reports, results, history lines, progress, the size cache): sorted keys
-/// (but in a cache), no escaped slashes, times in ISO 8601 with milliseconds; pretty, or one line for JSON Lines.
+/// The one way HandsOn writes JSON (stdout, reports, results, history lines, progress, the size cache): sorted keys,
+/// except `cacheLine` (the size cache), no escaped slashes, times in ISO 8601 with milliseconds; pretty, or one line.
 public enum JSONOutput {
     public static func encode<Value: Encodable>(_ value: Value) throws -> String {
         String(decoding: try data(value), as: UTF8.self)
@@ -10,7 +10,7 @@ public enum JSONOutput {
     /// The pretty form's bytes.
     public static func data<Value: Encodable>(_ value: Value) throws -> Data { try pretty.encode(value) }
 
-    /// One line, for JSON Lines (a history).
+    /// One line, for JSON Lines (a history) and a batch's result files (`results/<name>.json`, the history's line).
     public static func line<Value: Encodable>(_ value: Value) throws -> Data { try compact.encode(value) }
 
     /// One line with its keys in no set order, for a cache only HandsOn reads (sorting a measurement's thousands of

@@ -40,6 +40,19 @@ struct EngineAPITests {
         #expect(whole.headers["api-version"] == "1.45")
     }
 
+    @Test func headerNamesAreLowerCasedAndValuesTrimmedOfSpacesAndTabs() throws {
+        let text =
+            "HTTP/1.1 200 OK\r\nApi-Version: 1.45\r\nX-Tab:\tvalue\t\r\nX-Empty:\r\nX-Tight:v\r\n"
+            + "X-Inner: a b:c \r\nContent-Length: 2\r\n\r\nok"
+        let response = try Self.read(Data(text.utf8), splitEvery: 5)
+        #expect(
+            response.headers == [
+                "api-version": "1.45", "x-tab": "value", "x-empty": "", "x-tight": "v", "x-inner": "a b:c",
+                "content-length": "2",
+            ])
+        #expect(String(decoding: response.body, as: UTF8.self) == "ok")
+    }
+
     @Test func aRefusalCarriesTheEnginesOwnMessage() throws {
         let response = try Self.read(try Self.fixture("response-404.http"), splitEvery: 1 << 20)
         #expect(response.status == 404 && !response.succeeded)

@@ -155,14 +155,8 @@ struct SubmissionQueueTests {
         let s2 = try #require(await queue.next(for: "B"))
         #expect([s0.name, s2.name] == ["s0", "s2"])
         await queue.done(s2)
-        let answered = Mutex<[String?]>([])
-        let idle = Task {
-            let next = await queue.next(for: "B")
-            answered.withLock { $0.append(next?.name) }
-            return next
-        }
-        try await Task.sleep(for: .milliseconds(100))
-        #expect(answered.withLock { $0 }.isEmpty, "B waits: s1 and s3 are A's, and A has only two")
+        let idle = try await Self.ask(queue, for: "B")
+        #expect(await queue.isWaiting("B"), "B waits: s1 and s3 are A's, and A has only two")
         let s1 = try #require(await queue.next(for: "A"))
         let s3 = try #require(await queue.next(for: "A"))
         #expect([s1.name, s3.name] == ["s1", "s3"])
@@ -176,10 +170,26 @@ struct SubmissionQueueTests {
             await compiling.next(for: "B")?.name == "s1", "A compiles go and has s1 and s2 after it: B takes one")
     }
 
+    /// Asks the queue for `builder`'s next answer (graded at once) and returns when it has one or waits for one,
+    /// however loaded the machine; the task gives the answer's name, nil when it stopped without one.
+    static func ask(_ queue: SubmissionQueue, for builder: String) async throws -> Task<String?, Never> {
+        let answered = LockedBox(false)
+        let asked = Task {
+            let taken = await queue.next(for: builder)
+            if let taken { await queue.done(taken) }
+            answered.withLock { $0 = true }
+            return taken?.name
+        }
+        while !answered.withLock({ $0 }), await !queue.isWaiting(builder) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return asked
+    }
+
     /// Timed, the work ahead is reckoned in seconds: a fast worker takes one of the last two answers of a slow one
     /// (its compile ends before the slow one would get through both), and a slow one leaves them to a fast one.
     @Test func theWorkersPacesDecideWhetherAnAnswerIsTaken() async throws {
-        let clock = ManualClock()
+        let clock = ManualTime()
         func queue() -> SubmissionQueue {
             SubmissionQueue(
                 [("a0", "go"), ("a1", "go"), ("b0", "rust"), ("b1", "rust"), ("a2", "go"), ("a3", "go")].map {
@@ -193,12 +203,7 @@ struct SubmissionQueueTests {
                 clock.advance(seconds[builder] ?? 0)
                 await queue.done(answer)
             }
-            let asked = Task {
-                let taken = await queue.next(for: asking)
-                if let taken { await queue.done(taken) }
-                return taken?.name
-            }
-            try await Task.sleep(for: .milliseconds(100))
+            let asked = try await Self.ask(queue, for: asking)
             let other = asking == "A" ? "B" : "A"
             // Whatever it waited for: the other's own, graded, lets it stop.
             while let own = await queue.next(for: other) { await queue.done(own) }
@@ -212,7 +217,7 @@ struct SubmissionQueueTests {
 
     /// An affinity whose grades take long even from the cache (a container that fills its memory) counts at its length.
     @Test func anAnswerThatRunsLongFromTheCacheCountsAtItsOwnLength() async throws {
-        let clock = ManualClock()
+        let clock = ManualTime()
         let queue = SubmissionQueue(
             [
                 ("h0", "hog"), ("r0", "rust"), ("g0", "go"), ("r1", "rust"), ("h1", "hog"), ("g1", "go"), ("g2", "go"),
@@ -232,12 +237,7 @@ struct SubmissionQueueTests {
         // A grades h2 (about 1 s) with g3 left: by A's usual pace 0.1 s ahead, by hog's length 1 s, more than B's
         // compile (0.4 s). B takes g3.
         let h2 = try #require(await queue.next(for: "A"))
-        let asked = Task {
-            let taken = await queue.next(for: "B")
-            if let taken { await queue.done(taken) }
-            return taken?.name
-        }
-        try await Task.sleep(for: .milliseconds(100))
+        let asked = try await Self.ask(queue, for: "B")
         clock.advance(0.3)
         await queue.done(h2)
         // Whatever B waited for: A's own, graded, lets it stop.
@@ -389,8 +389,8 @@ struct ConcurrentMapTests {
     }
 }
 
-/// A clock that moves only when the test says: grades "take" their seconds at once, however loaded the machine.
-final class ManualClock: Sendable {
+/// Time that moves only when the test says: grades "take" their seconds at once, however loaded the machine.
+final class ManualTime: Sendable {
     private let instant = Mutex(ContinuousClock.now)
 
     func now() -> ContinuousClock.Instant { instant.withLock { $0 } }

@@ -229,6 +229,20 @@ struct OverlayFileSystemTests {
                 "/usr": 100, "/usr/lib": 98, "/usr/bin": 2,
             ])
     }
+
+    /// A folder that one child fills to 95% or more is left out; at 94% it is listed.
+    @Test(arguments: [(95, false), (96, false), (94, true), (92, true)])
+    func aFolderIsLeftOutFromNinetyFivePercentOfOneChild(child: Int64, folderListed: Bool) {
+        let overlay = OverlayFileSystem()
+        overlay.apply(
+            [
+                LayerEntry(path: "app/big", kind: .file, bytes: child),
+                LayerEntry(path: "app/small", kind: .file, bytes: 100 - child),
+            ], layer: 1)
+        let listed = overlay.summary(largest: 5, atLeast: 1, shallowDepth: 0).largest.map(\.path)
+        #expect(listed.contains("/app") == folderListed, "\(listed)")
+        #expect(listed.contains("/app/big"))
+    }
 }
 
 /// What a measurement reads off the final file system, written plainly from every path's size (`sizes()`): what

@@ -175,7 +175,7 @@ public struct BatchGrader: Sendable {
             }
             return await EngineSession.open(
                 engine, template: template, workers: min(engine.jobs, share ?? engine.jobs), label: label, queue: queue,
-                sharesItsDaemon: sessionsPerDaemon[engine.daemon, default: 0] > 1, sweeping: mayHaveLeftovers)
+                sharesItsDaemon: sessionsPerDaemon[engine.daemon, default: 0] > 1, sweepsLeftovers: mayHaveLeftovers)
         }
 
         let finished = await withTaskGroup(of: [GradeReport].self) { group in
@@ -309,10 +309,10 @@ final class EngineSession: Sendable {
 
     /// Sets the grader up for `engine`: its facts, the ledger of stage images, each build's share of the engine's
     /// CPUs (its CPUs over the workers actually started on it), and removes what a killed run of the batch left there
-    /// (when `sweeping`: not for a batch id just made).
+    /// (when `sweepsLeftovers`: not for a batch id just made).
     static func open(
         _ engine: BatchEngine, template: Grader, workers: Int, label: String, queue: SubmissionQueue,
-        sharesItsDaemon: Bool = false, sweeping: Bool = true
+        sharesItsDaemon: Bool = false, sweepsLeftovers: Bool = true
     ) async -> EngineSession {
         var grader = template
         grader.engine = engine.engine
@@ -338,7 +338,7 @@ final class EngineSession: Sendable {
             engine: engine, grader: grader, workers: workers, label: label,
             cacheBefore: cacheBefore, stepImages: ledger, imageRemoval: removal, activity: activity,
             cachePruning: cachePruning, sharesItsDaemon: sharesItsDaemon)
-        if sweeping, !grader.keepImage { await session.sweep() }
+        if sweepsLeftovers, !grader.keepImage { await session.sweep() }
         return session
     }
 
@@ -457,16 +457,19 @@ actor SubmissionQueue {
     private var paces: [String: Paces] = [:]
 
     /// The clock hand-outs and paces are timed by (a test's own, to time grades without waiting for them).
-    private let now: @Sendable () -> ContinuousClock.Instant
+    private let currentInstant: @Sendable () -> ContinuousClock.Instant
 
     init(
         _ submissions: [Submission], open: Bool = false,
-        clock now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
+        clock: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         pending = submissions
         isOpen = open
-        self.now = now
+        currentInstant = clock
     }
+
+    /// Whether `builder` waits for an answer (a test's question: it goes on once a worker has taken one or waits).
+    func isWaiting(_ builder: String) -> Bool { waiting.contains { $0.builder == builder } }
 
     /// Every answer is handed out and none can be added (one given back may still come).
     var handedOutAll: Bool { pending.isEmpty && !isOpen }
@@ -516,7 +519,7 @@ actor SubmissionQueue {
         let own = pending.filter { (builtBy[$0.buildAffinity ?? ""] ?? []).contains(owner) }
         let inFlight = handouts.values.joined().filter { $0.builder == owner }
         if let theirs = paces[owner]?.estimates, let mine = paces[taker]?.estimates {
-            let now = now()
+            let now = currentInstant()
             func fromTheCache(_ affinity: String?) -> Double {
                 affinity.flatMap { cachedSeconds[CachedGrade(builder: owner, affinity: $0)] } ?? theirs.cached
             }
@@ -534,7 +537,7 @@ actor SubmissionQueue {
         guard let builder else { return }
         let first = submission.buildAffinity.map { builtBy[$0, default: []].insert(builder).inserted } ?? true
         handouts[submission.name, default: []].append(
-            Handout(builder: builder, first: first, since: now(), affinity: submission.buildAffinity))
+            Handout(builder: builder, first: first, since: currentInstant(), affinity: submission.buildAffinity))
     }
 
     private func take(at index: Int, for builder: String?) -> Submission {
@@ -587,7 +590,7 @@ actor SubmissionQueue {
             let handout = given.removeFirst()
             handouts[submission.name] = given.isEmpty ? nil : given
             if timed {
-                let seconds = (now() - handout.since).seconds
+                let seconds = (currentInstant() - handout.since).seconds
                 if handout.first {
                     paces[handout.builder, default: Paces()].first.append(seconds)
                 } else {
@@ -640,6 +643,8 @@ enum OrphanedCommands {
 
     /// The processes (not this one) whose command line holds one of `markers`: `/proc` listed with `readdir`, each
     /// `cmdline` read into one buffer and searched as bytes (a batch looks once, among every process of the machine).
+    /// Only a command line's first 64 KiB are read: the markers are a tag and a label, among an engine command's
+    /// first arguments.
     static func processes(mentioning markers: [String]) -> [pid_t] {
         let wanted = markers.map { Array($0.utf8) }.filter { !$0.isEmpty }
         guard !wanted.isEmpty, let proc = opendir("/proc") else { return [] }
