@@ -20,21 +20,27 @@ public final class FileLock {
 
     /// Takes the lock if no one else holds it (never waits: `acquire` waits without holding a thread); nil when
     /// someone does.
+    ///
+    /// The descriptor becomes the object's only once the lock is had: a class whose properties are all set runs its
+    /// `deinit` when its initializer then fails, and `release` would close the descriptor a second time (by then
+    /// perhaps another thread's newly opened pipe: a child's output was lost that way, once, in a test run).
     public init?(path: String) throws {
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
+        let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard opened >= 0 else {
             throw SupportError.lockUnavailable(path: path, reason: String(cString: strerror(errno)))
         }
-        while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+        while flock(opened, LOCK_EX | LOCK_NB) != 0 {
             if errno == EWOULDBLOCK {
-                close(descriptor)
+                close(opened)
                 return nil
             }
             guard errno == EINTR else {
-                close(descriptor)
-                throw SupportError.lockUnavailable(path: path, reason: String(cString: strerror(errno)))
+                let reason = String(cString: strerror(errno))
+                close(opened)
+                throw SupportError.lockUnavailable(path: path, reason: reason)
             }
         }
+        descriptor = opened
     }
 
     public func release() {
