@@ -120,16 +120,10 @@ final class OverlayFileSystem {
                     own[child.layer] = max(own[child.layer], 0) + child.bytes
                 }
             }
-            // The layer that added most of its bytes; of equals the lowest; with no files, the one that made it.
-            var main = directory.layer
-            var most: Int64 = -1
-            for (layer, bytes) in own.enumerated() where bytes > most {
-                (main, most) = (layer, bytes)
-            }
+            let main = Self.mainLayer(of: own, madeBy: directory.layer, addingInto: &byLayer)
             if !path.isEmpty {
                 result.append(PathSize(path: path, bytes: total, isDirectory: true, layer: main))
             }
-            for (layer, bytes) in own.enumerated() where bytes >= 0 { byLayer[layer] = max(byLayer[layer], 0) + bytes }
             return total
         }
         var rootLayers = [Int64](repeating: -1, count: layerCount)
@@ -189,18 +183,24 @@ final class OverlayFileSystem {
                 total += bytes
                 largestChild = max(largestChild, bytes)
             }
-            // The layer that added most of its bytes; of equals the lowest; with no files, the one that made it.
-            var main = directory.layer
-            var most: Int64 = -1
-            for (layer, bytes) in own.enumerated() where bytes > most {
-                (main, most) = (layer, bytes)
-            }
-            for (layer, bytes) in own.enumerated() where bytes >= 0 { byLayer[layer] = max(byLayer[layer], 0) + bytes }
-            return (total, main, largestChild)
+            return (total, Self.mainLayer(of: own, madeBy: directory.layer, addingInto: &byLayer), largestChild)
         }
         var rootLayers = [Int64](repeating: -1, count: layerCount)
         _ = visit(root, byLayer: &rootLayers)
         return (top, shallow)
+    }
+
+    /// The layer that added most of a directory's bytes (`own`: its bytes by layer, -1 where none of its files is that
+    /// layer's); of equals the lowest; with no files, the one that made it (`madeBy`). Adds `own` into its parent's
+    /// `byLayer`.
+    private static func mainLayer(of own: [Int64], madeBy: Int, addingInto byLayer: inout [Int64]) -> Int {
+        var main = madeBy
+        var most: Int64 = -1
+        for (layer, bytes) in own.enumerated() where bytes > most {
+            (main, most) = (layer, bytes)
+        }
+        for (layer, bytes) in own.enumerated() where bytes >= 0 { byLayer[layer] = max(byLayer[layer], 0) + bytes }
+        return main
     }
 
     // MARK: - Tree

@@ -82,7 +82,7 @@ public enum MessageCatalog {
 
     /// The template for `key` in `language`, else English; nil for a key no catalog has.
     public static func template(_ key: String, in language: Language) -> String? {
-        table(language)[key] ?? (language == .en ? nil : english[key])
+        table(language)[key] ?? english[key]
     }
 
     static func render(_ key: String, _ values: [String: String], in language: Language) -> String {

@@ -8,20 +8,17 @@ enum NewestFiles {
     static func keep(_ kept: Int, in directory: String, slack: Int = 0, counted: (String) -> Bool = { _ in true }) {
         let fileManager = FileManager.default
         guard let names = try? fileManager.contentsOfDirectory(atPath: directory) else { return }
+        func modified(_ name: String) -> Date? {
+            try? fileManager.attributesOfItem(atPath: "\(directory)/\(name)")[.modificationDate] as? Date
+        }
         for name in names where name.hasSuffix(CacheFile.unfinished) {
-            let modified = try? fileManager.attributesOfItem(atPath: "\(directory)/\(name)")[.modificationDate] as? Date
-            if let modified, CacheFile.isLeftOver(name, modified: modified) {
+            if let date = modified(name), CacheFile.isLeftOver(name, modified: date) {
                 try? fileManager.removeItem(atPath: "\(directory)/\(name)")
             }
         }
         let files = names.filter { counted($0) && !$0.hasSuffix(CacheFile.unfinished) }
         guard files.count > kept + slack else { return }
-        let dated = files.map { name -> (name: String, date: Date) in
-            let date =
-                (try? fileManager.attributesOfItem(atPath: "\(directory)/\(name)")[.modificationDate] as? Date)
-                ?? .distantPast
-            return (name, date)
-        }
+        let dated = files.map { name in (name: name, date: modified(name) ?? .distantPast) }
         for file in dated.sorted(by: { $0.date > $1.date }).dropFirst(kept) {
             try? fileManager.removeItem(atPath: "\(directory)/\(file.name)")
         }

@@ -653,17 +653,10 @@ enum OrphanedCommands {
         var found: [pid_t] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while let entry = readdir(proc) {
-            let pid = withUnsafeBytes(of: entry.pointee.d_name) { name -> pid_t? in
-                var value: pid_t = 0
-                for byte in name.prefix(while: { $0 != 0 }) {
-                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte), value < pid_t.max / 10 else {
-                        return nil
-                    }
-                    value = value * 10 + pid_t(byte - UInt8(ascii: "0"))
-                }
-                return value > 0 ? value : nil
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard let pid, pid != own else { continue }
+            guard let pid = pid_t(name), pid > 0, pid != own else { continue }
             let descriptor = open("/proc/\(pid)/cmdline", O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else { continue }
             let length = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
