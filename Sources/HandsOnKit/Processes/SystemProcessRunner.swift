@@ -280,9 +280,16 @@ private final class SpawnedChild {
             let after = ContinuousClock.now
             if let exitedAt {
                 if outputFD < 0 && errorFD < 0 { break }
-                // The child is gone but something it started still holds the pipes: end the group, keep what came.
+                // The child is gone but something it started still holds the pipes: end the group, keep what came
+                // (what is in the pipes by now too).
                 if after - exitedAt >= .milliseconds(500) {
                     kill(-pid, SIGKILL)
+                    if outputFD >= 0 {
+                        drain(&outputFD, into: &output, kind: .standardOutput, buffer: &buffer, request: request)
+                    }
+                    if errorFD >= 0 {
+                        drain(&errorFD, into: &errors, kind: .standardError, buffer: &buffer, request: request)
+                    }
                     closeAll()
                     break
                 }
@@ -320,17 +327,22 @@ private final class SpawnedChild {
         buffer: inout [UInt8], request: ProcessRequest
     ) {
         while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            // errno is read in the closure, next to the call that set it.
+            let (count, code) = buffer.withUnsafeMutableBytes { bytes in
+                let count = read(fd, bytes.baseAddress, bytes.count)
+                return (count, count < 0 ? errno : 0)
+            }
             if count > 0 {
                 let chunk = Data(buffer[0..<count])
                 capture.append(chunk)
                 request.onOutput?(kind, chunk)
                 continue
             }
-            if count == 0 || (errno != EAGAIN && errno != EINTR && errno != EWOULDBLOCK) {
-                close(fd)
-                fd = -1
-            }
+            if count < 0 && (code == EAGAIN || code == EINTR || code == EWOULDBLOCK) { return }
+            // The end of the stream, or an error. EBADF means the number is no longer this pipe (something closed
+            // it): closing it again could close another thread's descriptor, so it is only let go.
+            if code != EBADF { close(fd) }
+            fd = -1
             return
         }
     }

@@ -20,14 +20,12 @@ struct SystemProcessRunnerTests {
     /// A descriptor this process holds without close-on-exec (as a test's socket server accepts them) does not live
     /// on in the child: its peer sees the end when this process closes it, not when some child exits.
     @Test func aChildGetsOnlyItsThreeStreams() async throws {
-        let opened = open("/dev/null", O_RDONLY)
-        try #require(opened >= 0)
-        let inheritable = dup2(opened, 97)  // dup2 leaves close-on-exec off
-        close(opened)
-        try #require(inheritable == 97)
+        let inheritable = InheritableDescriptor.open()
+        try #require(inheritable >= 97)
         defer { close(inheritable) }
+        #expect(fcntl(inheritable, F_GETFD) & FD_CLOEXEC == 0)
         let result = try await runner.run(
-            ProcessRequest("sh", ["-c", "for n in 0 1 2 97; do [ -e /proc/$$/fd/$n ] && echo $n; done"]))
+            ProcessRequest("sh", ["-c", "for n in 0 1 2 \(inheritable); do [ -e /proc/$$/fd/$n ] && echo $n; done"]))
         #expect(result.stdout == "0\n1\n2\n")
     }
 
