@@ -266,7 +266,9 @@ struct EngineAPITests {
         await #expect(throws: EngineAPIError.timedOut(request: "GET /info", seconds: 0.3)) {
             try await client.send(request)
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The server never answers: any end proves the timeout. The bound is loose, as a loaded machine (the suites
+        // run in parallel) starts the request's thread late.
+        #expect(ContinuousClock.now - started < .seconds(30))
         request.timeout = 60
         let waiting = Task { try await client.send(request) }
         try await Task.sleep(for: .milliseconds(100))
