@@ -14,7 +14,7 @@ let package = Package(
             name: "HandsOnKit", dependencies: ["CSpawnSupport", "CZlibSupport"],
             resources: [
                 .embedInCode("Messages/Catalogs/en.json"), .embedInCode("Messages/Catalogs/ja.json"),
-                .embedInCode("Messages/Catalogs/ko.json"),
+                .embedInCode("Messages/Catalogs/ko.json"), .embedInCode("Audit/Rules/secret-patterns.json"),
             ]),
         /// GNU libc calls Swift's Glibc module does not expose (pipe2, posix_spawn chdir, pidfd_open).
         .target(name: "CSpawnSupport"),

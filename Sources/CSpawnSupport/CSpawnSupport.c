@@ -54,3 +54,10 @@ int handson_pidfd_open(pid_t pid) {
 long handson_fgetxattr(int descriptor, const char *name, void *value, unsigned long size) {
     return (long)fgetxattr(descriptor, name, value, size);
 }
+
+#include <string.h>
+
+const void *handson_memmem(const void *haystack, unsigned long haystack_length, const void *needle,
+                           unsigned long needle_length) {
+    return memmem(haystack, haystack_length, needle, needle_length);
+}

@@ -22,3 +22,7 @@ int handson_pidfd_open(pid_t pid);
 long handson_fgetxattr(int descriptor, const char *name, void *value, unsigned long size);
 
 #endif
+
+/// memmem (a GNU extension Swift's Glibc module does not expose): the first place of `needle` in `haystack`, or NULL.
+const void *handson_memmem(const void *haystack, unsigned long haystack_length, const void *needle,
+                           unsigned long needle_length);

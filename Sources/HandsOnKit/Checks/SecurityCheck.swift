@@ -21,7 +21,7 @@ public struct ImageSecurityRules: Sendable, Equatable {
     public let maxFindings: Int
 }
 
-/// One thing the audit found, with the layer and instruction that put it there where it is a file.
+/// One thing the audit found, with the file, the layer and the instruction that put it there where it has them.
 public struct SecurityFinding: Sendable, Equatable {
     public let rule: SecurityRule
     public let path: String?
@@ -30,49 +30,79 @@ public struct SecurityFinding: Sendable, Equatable {
     public let reason: Message
 }
 
-/// Reads an image's user and its layers (the same measurement as its size: layer folders or the archive) for what the
-/// rules forbid.
-public enum ImageSecurityAudit {
-    /// Paths of the final file system that are a shell.
-    static let shells = [
-        "bin/sh", "bin/bash", "bin/ash", "bin/dash", "bin/busybox", "usr/bin/sh", "usr/bin/bash", "usr/bin/dash",
-        "usr/bin/busybox",
-    ]
-    /// Paths of the final file system that are a package manager.
-    static let packageManagers = [
-        "usr/bin/apt", "usr/bin/apt-get", "usr/bin/dpkg", "bin/dpkg", "sbin/apk", "bin/apk", "usr/bin/apk",
-        "bin/rpm", "usr/bin/rpm", "usr/bin/yum", "usr/bin/dnf", "usr/bin/microdnf",
-    ]
+/// Everything the audit reads of one image: its layers (the measurement, with the base image's layers told), what the
+/// answer's own layers' files hold, its config, its user as the runtime resolves it and as the running process has it.
+public struct AuditedImage: Sendable {
+    /// A file of one of the answer's layers and what it holds.
+    public struct LayerContent: Sendable, Equatable {
+        public let finding: ContentFinding
+        /// From 1.
+        public let layer: Int
+        public let inFinalImage: Bool
+    }
 
-    public static func findings(
-        of measurement: ImageSizeMeasurement, user: String, rules: [SecurityRule]
-    ) -> [SecurityFinding] {
-        var found: [SecurityFinding] = []
-        func instruction(_ layer: Int) -> String? {
-            measurement.layers.indices.contains(layer - 1) ? measurement.layers[layer - 1].instruction : nil
+    /// Text of the image's config a secret can hide in: an `Env` entry, a label, `Cmd`, `Entrypoint`, a history line.
+    public struct ConfigText: Sendable, Equatable {
+        public enum Field: String, Sendable {
+            case env = "Env"
+            case labels = "Labels"
+            case cmd = "Cmd"
+            case entrypoint = "Entrypoint"
+            case history
         }
+        public let field: Field
+        /// The variable's or label's name; for a history line, the instruction (as the history shows it).
+        public let name: String
+        public let text: String
+    }
+
+    public var measurement: ImageSizeMeasurement
+    /// How many of the lowest layers are the base image's (`measurement.baseImage`).
+    public var baseLayers: Int
+    public var user: ImageUser
+    /// What the engine shows as the user of the running container's processes (uids, or names on Podman); nil when
+    /// the image was not run.
+    public var runningUsers: [String]?
+    public var contents: [LayerContent]
+    public var config: [ConfigText]
+    /// Marks of the answer's layers (`"<layer> <path>"`) whose file is the base image's own, byte for byte.
+    public var baseOwnFiles: Set<String>
+
+    public init(
+        measurement: ImageSizeMeasurement, baseLayers: Int = 0, user: ImageUser, runningUsers: [String]? = nil,
+        contents: [LayerContent] = [], config: [ConfigText] = [], baseOwnFiles: Set<String> = []
+    ) {
+        self.measurement = measurement
+        self.baseLayers = baseLayers
+        self.user = user
+        self.runningUsers = runningUsers
+        self.contents = contents
+        self.config = config
+        self.baseOwnFiles = baseOwnFiles
+    }
+
+    /// Whether a running process's user, as the engine shows it, is root.
+    public static func isRootUser(_ shown: String) -> Bool { shown == "root" || ImageUser.number(shown) == 0 }
+}
+
+/// Reads an audited image for what the rules forbid. Secrets count in every layer above the base image's (a file
+/// deleted later is still in the layer that added it); shells, package managers and setuid files wherever they came
+/// from, if the final file system has them.
+public enum ImageSecurityAudit {
+    public static func findings(of image: AuditedImage, rules: [SecurityRule]) -> [SecurityFinding] {
+        let measurement = image.measurement
+        func instruction(_ layer: Int) -> String {
+            let text = measurement.layers.indices.contains(layer - 1) ? measurement.layers[layer - 1].instruction : nil
+            return redacted(text ?? "?")
+        }
+        var found: [SecurityFinding] = []
         for rule in rules {
             switch rule {
             case .user:
-                if isRoot(user) {
-                    found.append(
-                        SecurityFinding(
-                            rule: .user, path: nil, layer: nil, instruction: nil,
-                            reason: Message(
-                                "security.runsAsRoot", ["user": user.isEmpty ? "root" : user])))
-                }
+                if let finding = userFinding(image) { found.append(finding) }
             case .shell, .packageManager:
-                // One finding for all the shells (or package managers): they go together and out together.
-                let present = (rule == .shell ? shells : packageManagers).filter {
-                    measurement.shallowPaths["/" + $0] != nil
-                }
-                if let first = present.first {
-                    found.append(
-                        SecurityFinding(
-                            rule: rule, path: first, layer: nil, instruction: nil,
-                            reason: Message(
-                                rule == .shell ? "security.hasShell" : "security.hasPackageManager",
-                                ["path": MessageCatalog.list(present.map { "/" + $0 })])))
+                if let finding = programFinding(image, shells: rule == .shell, instruction: instruction) {
+                    found.append(finding)
                 }
             case .setuid:
                 for finding in measurement.marks where finding.inFinalImage {
@@ -83,34 +113,163 @@ public enum ImageSecurityAudit {
                             instruction: instruction(finding.layer),
                             reason: Message(
                                 finding.mark.kind == .setuid ? "security.setuidFile" : "security.setgidFile",
-                                ["path": "/" + finding.mark.path, "mode": finding.mark.detail])))
-                }
-            case .secrets:
-                var seen = Set<String>()
-                for finding in measurement.marks {
-                    guard finding.mark.kind == .secretName || finding.mark.kind == .secretContent,
-                        seen.insert("\(finding.layer) \(finding.mark.path)").inserted
-                    else { continue }
-                    let made = instruction(finding.layer) ?? "?"
-                    found.append(
-                        SecurityFinding(
-                            rule: .secrets, path: finding.mark.path, layer: finding.layer, instruction: made,
-                            reason: Message(
-                                finding.inFinalImage ? "security.secretInLayer" : "security.secretDeletedButInLayer",
                                 [
-                                    "path": "/" + finding.mark.path, "what": finding.mark.detail,
-                                    "layer": "\(finding.layer)", "instruction": made,
+                                    "path": "/" + finding.mark.path, "mode": finding.mark.detail,
+                                    "layer": "\(finding.layer)", "instruction": instruction(finding.layer),
                                 ])))
                 }
+            case .secrets:
+                found += secretFindings(image, instruction: instruction)
             }
         }
         return found
     }
 
-    /// Whether a `User` value (`""`, `root`, `0`, `0:0`, `nonroot`, `65532:65532`) runs as root.
-    public static func isRoot(_ user: String) -> Bool {
-        let name = user.split(separator: ":", omittingEmptySubsequences: false).first.map(String.init) ?? ""
-        return name.isEmpty || name == "root" || name == "0"
+    /// Root, as the kernel runs it: the image's user resolved, and the running process's user where it was asked.
+    static func userFinding(_ image: AuditedImage) -> SecurityFinding? {
+        let user = image.user
+        let runningRoot = image.runningUsers?.first(where: AuditedImage.isRootUser)
+        guard user.isRoot || runningRoot != nil else { return nil }
+        var reason =
+            user.isRoot
+            ? Message(
+                user.source == .passwd ? "security.runsAsRootAlias" : "security.runsAsRoot",
+                ["user": user.configured.isEmpty ? "root" : user.configured])
+            : Message("security.runningAsRootOnly", ["user": user.configured])
+        if let runningRoot { reason = reason + Message("security.runningUid", ["uid": runningRoot]) }
+        return SecurityFinding(rule: .user, path: nil, layer: nil, instruction: nil, reason: reason)
+    }
+
+    /// One finding for all the shells (or package managers): they go together and out together. By name (also as a
+    /// link, as busybox's applets are) and, in the answer's layers, by what an executable is.
+    static func programFinding(
+        _ image: AuditedImage, shells: Bool, instruction: (Int) -> String
+    ) -> SecurityFinding? {
+        let kind: LayerMark.Kind = shells ? .shell : .packageManager
+        var present: [(path: String, layer: Int, label: String)] = []
+        for finding in image.measurement.marks where finding.inFinalImage && finding.mark.kind == kind {
+            present.append(("/" + finding.mark.path, finding.layer, "/" + finding.mark.path))
+        }
+        for content in image.contents where content.inFinalImage {
+            guard let program = content.finding.program, program.isShell == shells,
+                !present.contains(where: { $0.path == "/" + content.finding.path })
+            else { continue }
+            present.append(
+                ("/" + content.finding.path, content.layer, "/\(content.finding.path) (\(program.rawValue))"))
+        }
+        guard !present.isEmpty else { return nil }
+        present.sort { $0.layer != $1.layer ? $0.layer > $1.layer : $0.path < $1.path }
+        let first = present[0]
+        let shown = present.prefix(5).map(\.label) + (present.count > 5 ? ["+\(present.count - 5)"] : [])
+        return SecurityFinding(
+            rule: shells ? .shell : .packageManager, path: String(first.path.dropFirst()), layer: first.layer,
+            instruction: instruction(first.layer),
+            reason: Message(
+                shells ? "security.hasShell" : "security.hasPackageManager",
+                [
+                    "path": MessageCatalog.list(shown), "layer": "\(first.layer)",
+                    "instruction": instruction(first.layer),
+                ]))
+    }
+
+    /// Secrets: by name and by content in the answer's layers (the base image's own files are its distribution's),
+    /// inside archives, version control folders in the final image, and the image's config and history.
+    static func secretFindings(_ image: AuditedImage, instruction: (Int) -> String) -> [SecurityFinding] {
+        var byFile: [String: (path: String, layer: Int, final: Bool, what: [Message])] = [:]
+        var order: [String] = []
+        func add(_ path: String, layer: Int, final: Bool, _ what: Message) {
+            let key = "\(layer) \(path)"
+            if byFile[key] == nil {
+                byFile[key] = (path, layer, final, [])
+                order.append(key)
+            }
+            if !byFile[key]!.what.contains(what) { byFile[key]!.what.append(what) }
+        }
+        var folders: [String: Int] = [:]
+        for finding in image.measurement.marks where finding.layer > image.baseLayers {
+            guard !image.baseOwnFiles.contains("\(finding.layer) \(finding.mark.path)") else { continue }
+            switch finding.mark.kind {
+            case .secretName:
+                add(
+                    finding.mark.path, layer: finding.layer, final: finding.inFinalImage,
+                    Message("security.kind.name", ["pattern": finding.mark.detail]))
+            case .versionControl where finding.inFinalImage:
+                if folders[finding.mark.detail] == nil { folders[finding.mark.detail] = finding.layer }
+            default: continue
+            }
+        }
+        for content in image.contents {
+            guard
+                !image.baseOwnFiles.contains(
+                    "\(content.layer) \(content.finding.path.split(separator: "!").first ?? "")")
+            else { continue }
+            for pattern in content.finding.patterns {
+                add(
+                    content.finding.path, layer: content.layer, final: content.inFinalImage,
+                    Message("security.kind.\(pattern.kind)"))
+            }
+            for mark in content.finding.marks {
+                add(
+                    content.finding.path, layer: content.layer, final: content.inFinalImage,
+                    mark.kind == .versionControl
+                        ? Message("security.kind.versionControl")
+                        : Message("security.kind.name", ["pattern": mark.detail]))
+            }
+        }
+        var found: [SecurityFinding] = order.map { key in
+            let file = byFile[key]!
+            let made = instruction(file.layer)
+            return SecurityFinding(
+                rule: .secrets, path: file.path, layer: file.layer, instruction: made,
+                reason: Message(
+                    file.final ? "security.secretInLayer" : "security.secretDeletedButInLayer",
+                    ["path": "/" + file.path, "layer": "\(file.layer)", "instruction": made],
+                    parts: ["what": Message.list(file.what)]))
+        }
+        for (folder, layer) in folders.sorted(by: { $0.key < $1.key }) {
+            found.append(
+                SecurityFinding(
+                    rule: .secrets, path: folder, layer: layer, instruction: instruction(layer),
+                    reason: Message(
+                        "security.versionControlFolder",
+                        ["path": "/" + folder, "layer": "\(layer)", "instruction": instruction(layer)])))
+        }
+        var seen = Set<String>()
+        for text in image.config {
+            let kinds = SecretPatterns.builtIn.matches(in: text.text).map(\.pattern.kind)
+            guard !kinds.isEmpty, seen.insert("\(text.field.rawValue) \(text.name)").inserted else { continue }
+            var unique: [String] = []
+            for kind in kinds where !unique.contains(kind) { unique.append(kind) }
+            let what = Message.list(unique.map { Message("security.kind.\($0)") })
+            let reason =
+                text.field == .history
+                ? Message("security.secretInHistory", ["instruction": redacted(text.name)], parts: ["what": what])
+                : Message(
+                    "security.secretInConfig", ["field": text.field.rawValue, "name": redacted(text.name)],
+                    parts: ["what": what])
+            found.append(
+                SecurityFinding(
+                    rule: .secrets, path: nil, layer: nil,
+                    instruction: text.field == .history ? redacted(text.name) : nil, reason: reason))
+        }
+        return found
+    }
+
+    /// `text` with every secret it holds cut to its first four characters: a report shows where a secret is, never
+    /// the secret.
+    public static func redacted(_ text: String) -> String {
+        var bytes = Array(text.utf8)
+        let matches = bytes.withUnsafeMutableBytes {
+            SecretPatterns.builtIn.matches(in: UnsafeRawBufferPointer($0), text: true)
+        }
+        guard !matches.isEmpty else { return text }
+        for match in matches.sorted(by: { $0.offset > $1.offset }) {
+            var end = match.offset
+            while end < bytes.count, bytes[end] > 32, bytes[end] != 34, bytes[end] != 39 { end += 1 }
+            let keep = min(end, match.offset + 4)
+            bytes.replaceSubrange(keep..<end, with: Array("…".utf8))
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
@@ -119,12 +278,17 @@ struct SecurityCheck {
 
     func run(_ id: CheckID, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(rules.image)
-        guard let (resolved, measurement) = try await context.measured(image) else {
-            return context.notFound(id, image)
+        guard let resolved = await context.engine.resolveImage(image) else { return context.notFound(id, image) }
+        let running = rules.rules.contains(.user) ? await Self.runningUsers(of: resolved, context) : nil
+        let audited: AuditedImage
+        do {
+            audited = try await context.engine.auditImage(resolved, runningUsers: running)
+        } catch let error as ImageAuditError {
+            return CheckResult(id: id, passed: false, reason: .literal(error.description))
         }
-        let user = try await context.engine.imageUser(resolved)
-        let findings = ImageSecurityAudit.findings(of: measurement, user: user, rules: rules.rules)
+        let findings = ImageSecurityAudit.findings(of: audited, rules: rules.rules)
         let measured = "\(findings.count)"
+        let user = rules.rules.contains(.user) ? Self.userSummary(audited) : nil
         guard findings.count > rules.maxFindings else {
             return CheckResult(
                 id: id, passed: true,
@@ -133,7 +297,7 @@ struct SecurityCheck {
                     [
                         "count": measured,
                         "rules": MessageCatalog.list(rules.rules.map { say("security.rule.\($0.rawValue)") }),
-                    ]),
+                    ]) + user,
                 measured: measured)
         }
         let shown = findings.prefix(5).map(\.reason)
@@ -141,8 +305,43 @@ struct SecurityCheck {
         return CheckResult(
             id: id, passed: false,
             reason: Message("security.failed", ["count": measured, "allowed": "\(rules.maxFindings)"])
-                + Message.list(shown, separator: "list.semicolon") + more,
+                + Message.list(shown, separator: "list.semicolon") + more + user,
             measured: measured)
+    }
+
+    /// The image's user as configured and resolved, and its running process's, said in one clause.
+    static func userSummary(_ audited: AuditedImage) -> Message {
+        let configured = audited.user.configured.isEmpty ? "root" : audited.user.configured
+        let uid = audited.user.uid.map(String.init) ?? "?"
+        guard let running = audited.runningUsers, !running.isEmpty else {
+            return Message("security.userResolved", ["user": configured, "uid": uid])
+        }
+        return Message(
+            "security.userResolvedAndRunning",
+            ["user": configured, "uid": uid, "running": MessageCatalog.list(Array(Set(running)).sorted())])
+    }
+
+    /// What the engine shows as the user of the image's processes once it runs (with no network, the run limits on),
+    /// asked as soon as it runs; nil when it does not start or stops at once.
+    static func runningUsers(of image: String, _ context: CheckContext) async -> [String]? {
+        let name = "handson-user-\(UUID().uuidString.prefix(12).lowercased())"
+        return await withCleanUp {
+            do {
+                _ = try await context.engine.startContainer(
+                    image: image, name: name, ports: [], labels: context.containerLabels,
+                    extraArguments: CommandOutputCheck.limits + ["--network", "none"] + context.runArguments)
+            } catch {
+                return nil
+            }
+            for _ in 0..<20 {
+                if let users = try? await context.engine.processUsers(name), !users.isEmpty { return users }
+                guard (try? await context.engine.containerState(name).running) == true else { return nil }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            return nil
+        } cleanUp: {
+            await context.engine.removeContainers([name])
+        }
     }
 }
 

@@ -71,7 +71,7 @@ struct ServeCheck {
         let measured = observation.summary
         if http.satisfied(observation), expectation.hardened {
             let users = try await context.engine.processUsers(name)
-            if let root = users.first(where: { ImageSecurityAudit.isRoot($0) }) ?? (users.isEmpty ? "?" : nil) {
+            if let root = users.first(where: AuditedImage.isRootUser) ?? (users.isEmpty ? "?" : nil) {
                 return CheckResult(
                     id: id, passed: false,
                     reason: Message("serveCheck.processRunsAsRoot", ["image": image, "user": root]), measured: measured)

@@ -24,11 +24,12 @@ final class GzipInflater {
     private(set) var compressedBytes: Int64 = 0
     private(set) var finishedMember = false
 
-    init() throws {
+    /// `raw`: deflate data without a gzip or zlib header (a zip entry's).
+    init(raw: Bool = false) throws {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         output = .allocate(byteCount: 1 << 16, alignment: 16)
-        let code = handson_inflate_init(stream)
+        let code = raw ? handson_inflate_init_raw(stream) : handson_inflate_init(stream)
         guard code == Z_OK else {
             stream.deallocate()
             output.deallocate()

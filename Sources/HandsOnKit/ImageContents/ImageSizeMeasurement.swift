@@ -161,17 +161,26 @@ extension ContainerEngine {
         let candidates = baseCandidates.map { ImageReference($0).qualified }
         let (image, bases) = try await inspectForMeasuring(reference, candidates: candidates)
         let id = image.id
-        var onDisk = LayersOnDisk.locate(image, isLocal: isLocal)
-        if onDisk == nil, isLocal, source != .archive, !(source == .any && sizeCache.lookUp(id) != nil),
-            let diffIDs = LayersOnDisk.containerdSnapshotterLayers(image)
-        {
-            onDisk = ContainerdLayers.locate(imageID: id, diffIDs: diffIDs, dataRoot: await cachedInfo()?.dataRoot)
-        }
+        let onDisk = await layersOnDisk(
+            of: image, snapshots: source != .archive && !(source == .any && sizeCache.lookUp(id) != nil))
         var measurement = try await measure(reference, id: id, onDisk: onDisk, from: source, timeout: timeout)
         if !candidates.isEmpty {
             measurement.attributeBase(LayersOnDisk.bases(images: bases, among: baseCandidates))
         }
         return measurement
+    }
+
+    /// The image's layers as folders on this machine, if the engine keeps them where HandsOn can read them; the
+    /// containerd store's snapshots are looked for only when `snapshots` (finding them reads the store's database).
+    func layersOnDisk(of image: InspectedImage, snapshots: Bool = true) async -> LayersOnDisk? {
+        if let onDisk = LayersOnDisk.locate(image, isLocal: isLocal) { return onDisk }
+        guard isLocal, snapshots, let diffIDs = LayersOnDisk.containerdSnapshotterLayers(image) else { return nil }
+        return ContainerdLayers.locate(imageID: image.id, diffIDs: diffIDs, dataRoot: await cachedInfo()?.dataRoot)
+    }
+
+    /// The image's layers as folders on this machine (nil where they are not), by its reference.
+    func layersOnDisk(_ reference: String) async throws -> LayersOnDisk? {
+        await layersOnDisk(of: try await inspectForMeasuring(reference, candidates: []).image)
     }
 
     /// The image and those of the candidates the engine has, in one request each through the Engine API, else in
@@ -361,7 +370,7 @@ public final class MeasuredSizeCache: Sendable {
     }
 
     /// Raised whenever what a measurement holds or how it is computed changes, so older files are not read.
-    static let format = 3
+    static let format = 4
 
     static func fileName(_ id: String) -> String {
         (id.hasPrefix("sha256:") ? String(id.dropFirst(7)) : id) + ".v\(format).json"

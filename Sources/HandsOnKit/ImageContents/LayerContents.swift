@@ -60,32 +60,19 @@ struct LayerEntry: Sendable, Equatable {
 struct LayerContentsReader: TarEntryConsumer {
     private(set) var fileBytes: Int64 = 0
     private(set) var entries: [LayerEntry] = []
-    /// What the security audit notes: setuid and setgid files, secrets by name and by content.
+    /// What the security audit notes from names and modes (`SecretRules`).
     private(set) var marks: [LayerMark] = []
-    /// The content of a small file outside the system's folders, read for secret markers.
-    private var scanned: (path: String, bytes: [UInt8])?
 
     mutating func beginEntry(_ header: TarEntryHeader) throws {
         let entry = LayerEntry(header)
         fileBytes += entry.bytes
         entries.append(entry)
-        guard entry.kind == .file else { return }
-        marks += SecretRules.marks(path: entry.path, mode: header.mode)
-        if SecretRules.scansContent(path: entry.path, size: entry.bytes) { scanned = (entry.path, []) }
+        marks += SecretRules.marks(path: entry.path, kind: entry.kind, mode: header.mode)
     }
 
-    mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws {
-        guard scanned != nil else { return }
-        scanned?.bytes.append(contentsOf: bytes)
-    }
+    mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws {}
 
-    mutating func endEntry() throws {
-        guard let (path, bytes) = scanned else { return }
-        scanned = nil
-        if let marker = SecretRules.marker(in: bytes) {
-            marks.append(LayerMark(path: path, kind: .secretContent, detail: marker))
-        }
-    }
+    mutating func endEntry() throws {}
 }
 
 /// Reads one layer blob as it streams: plain tar, or gzip-compressed tar decompressed on the way.

@@ -75,16 +75,12 @@ enum LayerFolder {
                         fileBytes += Int64(status.st_size)
                         entries.append(LayerEntry(path: key, kind: .file, bytes: Int64(status.st_size)))
                     }
-                    marks += SecretRules.marks(path: key, mode: UInt32(status.st_mode) & 0o7777)
-                    if SecretRules.scansContent(path: key, size: Int64(status.st_size)),
-                        let content = FileManager.default.contents(atPath: "\(path)/\(name)"),
-                        let marker = SecretRules.marker(in: [UInt8](content))
-                    {
-                        marks.append(LayerMark(path: key, kind: .secretContent, detail: marker))
-                    }
+                    marks += SecretRules.marks(
+                        path: key, kind: entries[entries.count - 1].kind, mode: UInt32(status.st_mode) & 0o7777)
                 case S_IFLNK:
                     fileBytes += Int64(status.st_size)
                     entries.append(LayerEntry(path: key, kind: .symbolicLink, bytes: Int64(status.st_size)))
+                    marks += SecretRules.marks(path: key, kind: .symbolicLink, mode: 0)
                 case S_IFCHR where status.st_rdev == 0:
                     entries.append(LayerEntry(path: key, kind: .whiteout, bytes: 0))
                 default:

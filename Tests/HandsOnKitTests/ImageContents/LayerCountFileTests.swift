@@ -27,7 +27,7 @@ struct LayerCountFileTests {
             marks: [
                 LayerMark(path: "usr/bin/passwd", kind: .setuid, detail: "4755"),
                 LayerMark(path: "app/.env", kind: .secretName, detail: ".env"),
-                LayerMark(path: "app/key.txt", kind: .secretContent, detail: "PRIVATE KEY-----"),
+                LayerMark(path: "app/.git/config", kind: .versionControl, detail: "app/.git"),
             ])
     }
 

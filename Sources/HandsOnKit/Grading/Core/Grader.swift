@@ -290,7 +290,8 @@ public struct Grader: Sendable {
         switch grading.measure {
         case .securityFindings:
             judged.image = image
-            return try await judgeFindings(tag, gatesPassed: judged.gatesPassed, judged: judged)
+            return try await judgeFindings(
+                tag, bases: bases, gatesPassed: judged.gatesPassed, gateContext: gateContext, judged: judged)
         case .rebuildPercent:
             // Scored by the rebuild that follows (`judgeRebuild`); an image given as it is has no build to time.
             judged.image = image
@@ -371,13 +372,16 @@ public struct Grader: Sendable {
     }
 
     /// Scores by the security audit's findings: the tier the count is within (0 when a gate failed).
-    private func judgeFindings(_ tag: String, gatesPassed: Bool, judged: Judgement) async throws -> Judgement {
+    private func judgeFindings(
+        _ tag: String, bases: [String], gatesPassed: Bool, gateContext: CheckContext, judged: Judgement
+    ) async throws -> Judgement {
         var judged = judged
         let findings: [SecurityFinding]
+        let audited: AuditedImage
         do {
-            let measurement = try await engine.analyzeImage(tag)
-            let user = try await engine.imageUser(tag)
-            findings = ImageSecurityAudit.findings(of: measurement, user: user, rules: SecurityRule.allCases)
+            let running = await SecurityCheck.runningUsers(of: tag, gateContext)
+            audited = try await engine.auditImage(tag, bases: bases, runningUsers: running)
+            findings = ImageSecurityAudit.findings(of: audited, rules: SecurityRule.allCases)
         } catch {
             throw JudgementFailure(checks: judged.checks, error: error)
         }
@@ -390,8 +394,8 @@ public struct Grader: Sendable {
                 reason: Message("grader.findingsScore", ["count": "\(findings.count)", "score": "\(outcome)"])
                     + (gatesPassed ? nil : Message("transcriptGrader.awardedGateFailed"))
                     + (outcome < best && !findings.isEmpty
-                        ? .literal(": ") + Message.list(findings.prefix(5).map(\.reason), separator: "list.semicolon")
-                        : nil),
+                        ? .literal(": ") + Message.list(findings.map(\.reason), separator: "list.semicolon")
+                        : nil) + SecurityCheck.userSummary(audited),
                 measured: shown))
         judged.score = gatesPassed ? outcome : 0
         judged.measured = GradedValue(measure: .securityFindings, value: findings.count, shown: shown)

@@ -1,0 +1,120 @@
+import Foundation
+
+/// What the audit could not read.
+public enum ImageAuditError: Error, Equatable, CustomStringConvertible {
+    /// The engine keeps the image's layers where HandsOn cannot read their files (a remote engine).
+    case layersNotReadable(image: String)
+    case configUnreadable(image: String, output: String)
+
+    public var description: String {
+        switch self {
+        case .layersNotReadable(let image): say("audit.layersNotReadable", ["image": image])
+        case .configUnreadable(let image, let output):
+            say("audit.configUnreadable", ["image": image, "output": output])
+        }
+    }
+}
+
+/// The parts of an image's config the audit reads (`docker image inspect`'s `.Config`).
+struct ImageRuntimeConfig: Decodable, Sendable {
+    let User: String?
+    let Env: [String]?
+    let Labels: [String: String]?
+    let Cmd: [String]?
+    let Entrypoint: [String]?
+}
+
+extension ContainerEngine {
+    /// Reads an image for the security audit: its layers measured (the base image's told by `bases` and the lab's),
+    /// every file of the layers above the base scanned, its config and history, its user resolved against its own
+    /// `/etc/passwd`. `runningUsers` is what the engine showed for a running container of it, where one was run.
+    public func auditImage(_ reference: String, bases: [String] = [], runningUsers: [String]? = nil) async throws
+        -> AuditedImage
+    {
+        let measurement = try await analyzeImage(reference, bases: bases)
+        let baseLayers = measurement.layers.prefix(while: \.fromBase).count
+        let runtime = try await imageRuntimeConfig(reference)
+        let history = try await imageHistory(reference)
+        guard let onDisk = try await layersOnDisk(reference), onDisk.folders.count == measurement.layers.count else {
+            throw ImageAuditError.layersNotReadable(image: reference)
+        }
+        let files = LayerFolderFiles(folders: onDisk.folders)
+        let read = await Self.onOwnThread {
+            () -> (contents: [AuditedImage.LayerContent], baseOwn: Set<String>, passwd: String?) in
+            let scanner = FileContentScanner()
+            var contents: [AuditedImage.LayerContent] = []
+            for index in baseLayers..<files.folders.count {
+                for finding in files.scan(layer: index, with: scanner) {
+                    let outer = String(finding.path.split(separator: "!").first ?? "")
+                    contents.append(
+                        AuditedImage.LayerContent(
+                            finding: finding, layer: index + 1, inFinalImage: !files.isHidden(outer, above: index)))
+                }
+            }
+            var baseOwn = Set<String>()
+            for mark in measurement.marks where mark.layer > baseLayers && mark.mark.kind == .secretName {
+                if files.isBaseOwn(mark.mark.path, layer: mark.layer - 1, baseLayers: baseLayers) {
+                    baseOwn.insert("\(mark.layer) \(mark.mark.path)")
+                }
+            }
+            for content in contents where content.finding.patterns.count > 0 {
+                let outer = String(content.finding.path.split(separator: "!").first ?? "")
+                if files.isBaseOwn(outer, layer: content.layer - 1, baseLayers: baseLayers) {
+                    baseOwn.insert("\(content.layer) \(outer)")
+                }
+            }
+            let passwd = files.file("etc/passwd", upTo: files.folders.count - 1).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+            return (contents, baseOwn, passwd)
+        }
+        var config: [AuditedImage.ConfigText] = []
+        for entry in runtime.Env ?? [] {
+            config.append(.init(field: .env, name: String(entry.prefix { $0 != "=" }), text: entry))
+        }
+        for (name, value) in (runtime.Labels ?? [:]).sorted(by: { $0.key < $1.key }) {
+            config.append(.init(field: .labels, name: name, text: "\(name)=\(value)"))
+        }
+        if let cmd = runtime.Cmd { config.append(.init(field: .cmd, name: "", text: cmd.joined(separator: " "))) }
+        if let entrypoint = runtime.Entrypoint {
+            config.append(.init(field: .entrypoint, name: "", text: entrypoint.joined(separator: " ")))
+        }
+        for line in history { config.append(.init(field: .history, name: line, text: line)) }
+        return AuditedImage(
+            measurement: measurement, baseLayers: baseLayers,
+            user: ImageUser(configured: runtime.User ?? "", passwd: read.passwd), runningUsers: runningUsers,
+            contents: read.contents, config: config, baseOwnFiles: read.baseOwn)
+    }
+
+    /// `.Config` of the image: its user, environment, labels, command.
+    func imageRuntimeConfig(_ reference: String) async throws -> ImageRuntimeConfig {
+        let result = try await execute(["image", "inspect", "--format", "{{json .Config}}", reference], timeout: 30)
+        guard result.succeeded else { throw EngineError.commandFailed(result) }
+        let line = result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard line != "null", let data = line.data(using: .utf8),
+            let config = try? JSONDecoder().decode(ImageRuntimeConfig.self, from: data)
+        else {
+            if line == "null" { return ImageRuntimeConfig(User: nil, Env: nil, Labels: nil, Cmd: nil, Entrypoint: nil) }
+            throw ImageAuditError.configUnreadable(image: reference, output: String(line.prefix(200)))
+        }
+        return config
+    }
+
+    /// Every line of the image's history, the ones that made no layer too (`ENV`, `ARG`, `LABEL`): where a build
+    /// argument's value used by a `RUN` is kept.
+    func imageHistory(_ reference: String) async throws -> [String] {
+        let result = try await execute(
+            ["image", "history", "--no-trunc", "--format", "{{.CreatedBy}}", reference], timeout: 30)
+        guard result.succeeded else { throw EngineError.commandFailed(result) }
+        return TextLines.split(result.stdout).filter { !$0.isEmpty }.reversed()
+    }
+
+    /// Blocking file work on a thread of its own, never on the cooperative pool.
+    static func onOwnThread<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: work()) }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+}
