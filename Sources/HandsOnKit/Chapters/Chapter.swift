@@ -135,8 +135,12 @@ public struct Grading: Sendable, Equatable, Decodable {
     public enum Measure: String, Sendable, Equatable, Codable { case size, securityFindings, rebuildPercent }
 
     /// "`maxFindings` or fewer findings: `score`".
+    /// "`maxFindings` or fewer findings, of which `maxSecrets` or fewer are secrets (no limit when absent): `score`".
+    /// A secret limit lets a chapter's first step (no secret) earn more than the starter though the other findings
+    /// stay.
     public struct FindingTier: Sendable, Equatable, Codable {
         public let maxFindings: Int
+        public var maxSecrets: Int? = nil
         public let score: Int
     }
 
@@ -190,8 +194,9 @@ public struct Grading: Sendable, Equatable, Decodable {
     public var sizeTiers: SizeTiers { SizeTiers(tiers, basis: basis) }
 
     /// The score for `count` findings: the best tier it is within, else 0.
-    public func score(findings count: Int) -> Int {
-        findingTiers.filter { count <= $0.maxFindings }.map(\.score).max() ?? 0
+    public func score(findings count: Int, secrets: Int = 0) -> Int {
+        findingTiers.filter { count <= $0.maxFindings && secrets <= ($0.maxSecrets ?? Int.max) }.map(\.score).max()
+            ?? 0
     }
 
     /// The score for a rebuild that took `percent`% of a cold build: the best tier it is within, else 0.

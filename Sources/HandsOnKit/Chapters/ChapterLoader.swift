@@ -115,6 +115,9 @@ public enum ChapterLoader {
                 if tier.maxFindings < 0 {
                     throw fail("grading.findingTiers[\(index)].maxFindings", Message("chapterError.mustBeZeroOrMore"))
                 }
+                if let secrets = tier.maxSecrets, secrets < 0 {
+                    throw fail("grading.findingTiers[\(index)].maxSecrets", Message("chapterError.mustBeZeroOrMore"))
+                }
             }
             for (index, tier) in grading.rebuildTiers.enumerated() {
                 if !(0...100).contains(tier.score) {

@@ -5,7 +5,7 @@ import Testing
 
 /// Answers a contestant writes to beat the secure-image grade, not to make a safer image: each is the chapter's best
 /// answer with one thing hidden (a secret where the audit did not look, root spelled another way, a shell renamed).
-/// Each must lose the top tier and say what it hid, with its file, layer and instruction. Kept apart from the
+/// Each must lose the top tier (a secret the next two as well) and say what it hid, with its file, layer and instruction. Kept apart from the
 /// chapter's own examples, which show learners the tiers.
 struct GamingAnswer: CustomTestStringConvertible, Sendable {
     let name: String
@@ -17,6 +17,9 @@ struct GamingAnswer: CustomTestStringConvertible, Sendable {
     var files: [String: String] = [:]
     /// What one finding must say.
     let says: String
+    /// A secret caps the grade at 40 (the starter's tier); anything else hidden loses the top tier only.
+    var score: Int { hidesASecret ? 40 : 70 }
+    var hidesASecret = true
     var testDescription: String { name }
 }
 
@@ -56,27 +59,28 @@ extension GradingOnTheEngine {
                     "RUN mkdir -p /out && head -c 100000 /dev/zero > /out/blob.txt"
                     + " && echo 'aws_secret_access_key = wJa7rXUtnFEMI/K7MDENG/bPxRfiCYzq9w3mBk2t' >> /out/blob.txt\n",
                 says: "/web/blob.txt"),
-            GamingAnswer(name: "USER 0000", finalStage: "USER 0000\n", says: "0000"),
+            GamingAnswer(name: "USER 0000", finalStage: "USER 0000\n", says: "0000", hidesASecret: false),
             GamingAnswer(
                 name: "a name that is uid 0 in the image's own passwd",
                 finalStage: "COPY passwd /etc/passwd\nUSER app\n",
                 files: ["passwd": "root:x:0:0:root:/root:/sbin/nologin\napp:x:0:0:app:/:/sbin/nologin\n"],
-                says: "/etc/passwd"),
+                says: "/etc/passwd", hidesASecret: false),
             GamingAnswer(
                 name: "a static busybox as /busybox/sh",
-                finalStage: "COPY --from=busybox:1.36 /bin/busybox /busybox/sh\n", says: "/busybox/sh"),
+                finalStage: "COPY --from=busybox:1.36 /bin/busybox /busybox/sh\n", says: "/busybox/sh",
+                hidesASecret: false),
             GamingAnswer(
                 name: "a busybox under a harmless name",
                 finalStage: "COPY --from=busybox:1.36 /bin/busybox /usr/local/lib/libhelper.so\n",
-                says: "/usr/local/lib/libhelper.so (BusyBox)"),
+                says: "/usr/local/lib/libhelper.so (BusyBox)", hidesASecret: false),
             GamingAnswer(
                 name: "the dpkg database brought back",
                 finalStage: "COPY --from=builder /var/lib/dpkg/status /var/lib/dpkg/status\n",
-                says: "/var/lib/dpkg/status"),
+                says: "/var/lib/dpkg/status", hidesASecret: false),
             GamingAnswer(
                 name: "a setuid server",
                 finalStage: "COPY --from=builder --chmod=4755 /out/server /usr/local/bin/server-suid\n",
-                says: "/usr/local/bin/server-suid"),
+                says: "/usr/local/bin/server-suid", hidesASecret: false),
         ]
 
         /// The chapter's best answer (100 points) with `answer`'s lines added to each stage.
@@ -113,7 +117,7 @@ extension GradingOnTheEngine {
             let report = try await grader.grade(folder, name: "gaming")
             #expect(report.status == .graded)
             let findings = try #require(report.checks.first { $0.id == .findings }, "\(report.checks)")
-            #expect(report.score == 70, "\(answer.name): \(findings.message)")
+            #expect(report.score == answer.score, "\(answer.name): \(findings.message)")
             #expect(findings.message.contains(answer.says), "\(findings.message)")
             #expect(!findings.message.contains(token), "the report never shows the secret")
             try await GradingEndToEndTests.expectNothingLeft(engine)

@@ -71,8 +71,9 @@ struct FindingTierTests {
             id: "secure-image", chaptersDirectory: CourseChaptersTests.chaptersDirectory)
         let grading = try #require(chapter.grading)
         #expect(grading.measure == .securityFindings)
-        #expect([0, 1, 5, 6, 20, 21].map { grading.score(findings: $0) } == [100, 70, 70, 40, 40, 0])
-        #expect(grading.examples.map(\.score).sorted() == [0, 40, 70, 100])
+        #expect([0, 1, 5, 6, 20, 21].map { grading.score(findings: $0) } == [100, 70, 70, 50, 50, 0])
+        #expect([1, 5, 6, 20, 21].map { grading.score(findings: $0, secrets: 1) } == [40, 40, 40, 40, 0])
+        #expect(grading.examples.map(\.score).sorted() == [0, 40, 50, 70, 100], "each step its own gain")
     }
 
     @Test func gradingByFindingsWithoutTheirTiersIsRefused() throws {

@@ -385,7 +385,8 @@ public struct Grader: Sendable {
         } catch {
             throw JudgementFailure(checks: judged.checks, error: error)
         }
-        let outcome = grading.score(findings: findings.count)
+        let outcome = grading.score(
+            findings: findings.count, secrets: findings.filter { $0.rule == .secrets }.count)
         let best = grading.findingTiers.map(\.score).max() ?? 100
         let shown = say("grader.findingsShown", ["count": "\(findings.count)"])
         judged.checks.append(
