@@ -28,45 +28,23 @@ extension ContainerEngine {
     /// Reads an image for the security audit: its layers measured (the base image's told by `bases` and the lab's),
     /// every file of the layers above the base scanned, its config and history, its user resolved against its own
     /// `/etc/passwd`. `runningUsers` is what the engine showed for a running container of it, where one was run.
-    public func auditImage(_ reference: String, bases: [String] = [], runningUsers: [String]? = nil) async throws
-        -> AuditedImage
-    {
+    ///
+    /// The files are read from the layers' folders where the engine keeps them on this machine, else (and with
+    /// `source` `.archive`) from `image save`: both give the same findings.
+    public func auditImage(
+        _ reference: String, bases: [String] = [], runningUsers: [String]? = nil, from source: LayerSource = .any
+    ) async throws -> AuditedImage {
         let measurement = try await analyzeImage(reference, bases: bases)
         let baseLayers = measurement.layers.prefix(while: \.fromBase).count
         let runtime = try await imageRuntimeConfig(reference)
         let history = try await imageHistory(reference)
-        guard let onDisk = try await layersOnDisk(reference), onDisk.folders.count == measurement.layers.count else {
-            throw ImageAuditError.layersNotReadable(image: reference)
-        }
-        let files = LayerFolderFiles(folders: onDisk.folders)
-        let read = await Self.onOwnThread {
-            () -> (contents: [AuditedImage.LayerContent], baseOwn: Set<String>, passwd: String?) in
-            let scanner = FileContentScanner()
-            var contents: [AuditedImage.LayerContent] = []
-            for index in baseLayers..<files.folders.count {
-                for finding in files.scan(layer: index, with: scanner) {
-                    let outer = String(finding.path.split(separator: "!").first ?? "")
-                    contents.append(
-                        AuditedImage.LayerContent(
-                            finding: finding, layer: index + 1, inFinalImage: !files.isHidden(outer, above: index)))
-                }
-            }
-            var baseOwn = Set<String>()
-            for mark in measurement.marks where mark.layer > baseLayers && mark.mark.kind == .secretName {
-                if files.isBaseOwn(mark.mark.path, layer: mark.layer - 1, baseLayers: baseLayers) {
-                    baseOwn.insert("\(mark.layer) \(mark.mark.path)")
-                }
-            }
-            for content in contents where content.finding.patterns.count > 0 {
-                let outer = String(content.finding.path.split(separator: "!").first ?? "")
-                if files.isBaseOwn(outer, layer: content.layer - 1, baseLayers: baseLayers) {
-                    baseOwn.insert("\(content.layer) \(outer)")
-                }
-            }
-            let passwd = files.file("etc/passwd", upTo: files.folders.count - 1).map {
-                String(decoding: $0, as: UTF8.self)
-            }
-            return (contents, baseOwn, passwd)
+        let read: (contents: [AuditedImage.LayerContent], baseOwn: Set<String>, passwd: String?)
+        if source != .archive, let onDisk = try await layersOnDisk(reference),
+            onDisk.folders.count == measurement.layers.count
+        {
+            read = await Self.auditFolders(LayerFolderFiles(folders: onDisk.folders), measurement, baseLayers)
+        } else {
+            read = try await auditArchive(reference, measurement: measurement, baseLayers: baseLayers)
         }
         var config: [AuditedImage.ConfigText] = []
         for entry in runtime.Env ?? [] {
@@ -84,6 +62,39 @@ extension ContainerEngine {
             measurement: measurement, baseLayers: baseLayers,
             user: ImageUser(configured: runtime.User ?? "", passwd: read.passwd), runningUsers: runningUsers,
             contents: read.contents, config: config, baseOwnFiles: read.baseOwn)
+    }
+
+    /// The audit's reading of the layers' folders on this machine, on a thread of its own.
+    static func auditFolders(_ files: LayerFolderFiles, _ measurement: ImageSizeMeasurement, _ baseLayers: Int) async
+        -> (contents: [AuditedImage.LayerContent], baseOwn: Set<String>, passwd: String?)
+    {
+        await onOwnThread {
+            let scanner = FileContentScanner()
+            var contents: [AuditedImage.LayerContent] = []
+            for index in baseLayers..<files.folders.count {
+                for finding in files.scan(layer: index, with: scanner) {
+                    let outer = String(finding.path.split(separator: "!").first ?? "")
+                    contents.append(
+                        AuditedImage.LayerContent(
+                            finding: finding, layer: index + 1, inFinalImage: !files.isHidden(outer, above: index)))
+                }
+            }
+            var baseOwn = Set<String>()
+            let secrets =
+                measurement.marks.filter { $0.layer > baseLayers && $0.mark.kind == .secretName }.map {
+                    ($0.layer, $0.mark.path)
+                }
+                + contents.filter { !$0.finding.patterns.isEmpty }.map {
+                    ($0.layer, String($0.finding.path.split(separator: "!").first ?? ""))
+                }
+            for (layer, path) in secrets where files.isBaseOwn(path, layer: layer - 1, baseLayers: baseLayers) {
+                baseOwn.insert("\(layer) \(path)")
+            }
+            let passwd = files.file("etc/passwd", upTo: files.folders.count - 1).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+            return (contents, baseOwn, passwd)
+        }
     }
 
     /// `.Config` of the image: its user, environment, labels, command.

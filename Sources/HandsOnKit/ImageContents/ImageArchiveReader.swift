@@ -224,14 +224,7 @@ struct ImageArchiveLayout {
     }
 
     func image(for reference: String?) throws -> ArchivedImage {
-        let paths: (layers: [String], config: String?)
-        if let manifest = entries.metadata["manifest.json"] {
-            paths = try dockerLayerPaths(manifest, reference: reference)
-        } else if let index = entries.metadata["index.json"] {
-            paths = try ociLayerPaths(index)
-        } else {
-            throw ImageArchiveError.noManifest
-        }
+        let paths = try Self.paths(metadata: entries.metadata, reference: reference)
         let layers = try paths.layers.map { path in
             let path = ArchiveEntries.normalized(path)
             if let problem = entries.problems[path] { throw problem }
@@ -244,7 +237,16 @@ struct ImageArchiveLayout {
         return ArchivedImage(layers: layers, config: config)
     }
 
-    private func dockerLayerPaths(_ bytes: [UInt8], reference: String?) throws -> (layers: [String], config: String?) {
+    /// The archive paths of the image's layers, lowest first, and of its config, from the archive's small files.
+    static func paths(metadata: [String: [UInt8]], reference: String?) throws -> (layers: [String], config: String?) {
+        if let manifest = metadata["manifest.json"] { return try dockerLayerPaths(manifest, reference: reference) }
+        if let index = metadata["index.json"] { return try ociLayerPaths(index, metadata: metadata) }
+        throw ImageArchiveError.noManifest
+    }
+
+    private static func dockerLayerPaths(_ bytes: [UInt8], reference: String?) throws -> (
+        layers: [String], config: String?
+    ) {
         let images: [DockerManifestEntry]
         do { images = try JSONDecoder().decode([DockerManifestEntry].self, from: Data(bytes)) } catch {
             throw ImageArchiveError.badManifest(file: "manifest.json", reason: "\(error)")
@@ -261,10 +263,10 @@ struct ImageArchiveLayout {
         return (chosen.Layers, chosen.Config)
     }
 
-    private func ociLayerPaths(_ bytes: [UInt8]) throws -> (layers: [String], config: String?) {
-        let manifest = try OCILayout.manifest(from: bytes, file: "index.json") {
-            entries.metadata[OCILayout.blobPath($0)]
-        }
+    private static func ociLayerPaths(_ bytes: [UInt8], metadata: [String: [UInt8]]) throws -> (
+        layers: [String], config: String?
+    ) {
+        let manifest = try OCILayout.manifest(from: bytes, file: "index.json") { metadata[OCILayout.blobPath($0)] }
         return (
             (manifest.layers ?? []).map { OCILayout.blobPath($0.digest) },
             manifest.config.map { OCILayout.blobPath($0.digest) }
