@@ -224,15 +224,7 @@ extension ContainerEngine {
         }.map { String(decoding: $0, as: UTF8.self) }
         // The answer's secrets whose path the base's layers hold too: compared byte for byte in a second pass.
         var candidates: [(layer: Int, path: String, base: Int)] = []
-        var seen = Set<String>()
-        let paths =
-            measurement.marks.filter { $0.layer > baseLayers && $0.mark.kind == .secretName }.map {
-                ($0.layer, $0.mark.path)
-            }
-            + contents.filter { !$0.finding.patterns.isEmpty }.map {
-                ($0.layer, String($0.finding.path.split(separator: "!").first ?? ""))
-            }
-        for (layer, path) in paths where seen.insert("\(layer) \(path)").inserted {
+        for (layer, path) in AuditedImage.secretFiles(measurement, contents, baseLayers: baseLayers) {
             if baseLayers > 0, let base = files.holder(of: path, upTo: baseLayers - 1) {
                 candidates.append((layer, path, base))
             }

@@ -80,14 +80,8 @@ extension ContainerEngine {
                 }
             }
             var baseOwn = Set<String>()
-            let secrets =
-                measurement.marks.filter { $0.layer > baseLayers && $0.mark.kind == .secretName }.map {
-                    ($0.layer, $0.mark.path)
-                }
-                + contents.filter { !$0.finding.patterns.isEmpty }.map {
-                    ($0.layer, String($0.finding.path.split(separator: "!").first ?? ""))
-                }
-            for (layer, path) in secrets where files.isBaseOwn(path, layer: layer - 1, baseLayers: baseLayers) {
+            for (layer, path) in AuditedImage.secretFiles(measurement, contents, baseLayers: baseLayers)
+            where files.isBaseOwn(path, layer: layer - 1, baseLayers: baseLayers) {
                 baseOwn.insert("\(layer) \(path)")
             }
             let passwd = files.file("etc/passwd", upTo: files.folders.count - 1).map {

@@ -81,6 +81,21 @@ public struct AuditedImage: Sendable {
         self.baseOwnFiles = baseOwnFiles
     }
 
+    /// The files of the answer's layers (layer from 1, path) that hold a secret by name or content, each once: those
+    /// the audit compares with the base's file at the same path.
+    static func secretFiles(_ measurement: ImageSizeMeasurement, _ contents: [LayerContent], baseLayers: Int) -> [(
+        layer: Int, path: String
+    )] {
+        var seen = Set<String>()
+        let named = measurement.marks.filter { $0.layer > baseLayers && $0.mark.kind == .secretName }.map {
+            ($0.layer, $0.mark.path)
+        }
+        let held = contents.filter { !$0.finding.patterns.isEmpty }.map {
+            ($0.layer, String($0.finding.path.split(separator: "!").first ?? ""))
+        }
+        return (named + held).filter { seen.insert("\($0.0) \($0.1)").inserted }
+    }
+
     /// Whether a running process's user, as the engine shows it, is root.
     public static func isRootUser(_ shown: String) -> Bool { shown == "root" || ImageUser.number(shown) == 0 }
 }
