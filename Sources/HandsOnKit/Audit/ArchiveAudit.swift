@@ -15,7 +15,7 @@ struct LayerFileAudit: TarEntryConsumer {
     let scans: Bool
     let keep: Set<String>
     var result = LayerBlobAudit()
-    private var current: (path: String, bytes: [UInt8], pieces: ContentFinding?)?
+    private var current: (path: String, bytes: [UInt8], pieces: PieceScan?)?
 
     init(scanner: FileContentScanner, scans: Bool, keep: Set<String>) {
         self.scanner = scanner
@@ -28,30 +28,32 @@ struct LayerFileAudit: TarEntryConsumer {
         switch entry.kind {
         case .whiteout: result.presence[entry.path] = .whiteout
         case .file: result.presence[entry.path] = .file
+        case .hardLink:
+            // Another name for a file of this layer: what it holds is that file's.
+            result.presence[entry.path] = .file
+            let target = LayerEntry(TarEntryHeader(path: header.linkTarget, kind: .file, size: 0, linkTarget: "")).path
+            result.findings += result.findings.filter { $0.path == target || $0.path.hasPrefix(target + "!") }.map {
+                var copy = $0
+                copy.path = entry.path + $0.path.dropFirst(target.count)
+                return copy
+            }
+            if keep.contains(entry.path), let bytes = result.kept[target] { result.kept[entry.path] = bytes }
         case .opaqueDirectory: break
         default: result.presence[entry.path] = .other
         }
         guard entry.kind == .file, scans || keep.contains(entry.path) else { return }
-        current = (entry.path, [], nil)
+        // A file too large to hold whole is read in pieces, as on disk (unless its bytes are to be kept).
+        let large = scans && header.size > Int64(FileContentScanner.wholeFileLimit) && !keep.contains(entry.path)
+        current = (entry.path, [], large ? PieceScan(path: entry.path) : nil)
     }
 
     mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws {
         guard current != nil else { return }
         current!.bytes.append(contentsOf: bytes)
-        // A large file is read in pieces that overlap, as on disk; only a whole file is opened as an archive.
-        let piece = 16 << 20
-        if scans, current!.bytes.count >= FileContentScanner.wholeFileLimit + piece, !keep.contains(current!.path) {
-            var partial = current!.pieces ?? ContentFinding(path: current!.path)
-            current!.bytes.withUnsafeBytes { window in
-                for match in scanner.patterns.matches(in: window, text: partial.program == nil ? nil : true)
-                where !partial.patterns.contains(match.pattern) {
-                    partial.patterns.append(match.pattern)
-                }
-                if current!.pieces == nil { partial.program = ProgramIdentity.program(in: window) }
-            }
-            current!.pieces = partial
-            current!.bytes.removeFirst(current!.bytes.count - 4096)
-        }
+        guard current!.pieces != nil, current!.bytes.count >= PieceScan.piece + PieceScan.overlap else { return }
+        let window = current!.bytes.prefix(PieceScan.piece + PieceScan.overlap)
+        Array(window).withUnsafeBytes { current!.pieces!.scan($0, scanner.patterns) }
+        current!.bytes.removeFirst(PieceScan.piece)
     }
 
     mutating func endEntry() throws {
@@ -59,13 +61,9 @@ struct LayerFileAudit: TarEntryConsumer {
         current = nil
         if keep.contains(file.path) { result.kept[file.path] = file.bytes }
         guard scans else { return }
-        if var partial = file.pieces {
-            file.bytes.withUnsafeBytes { window in
-                for match in scanner.patterns.matches(in: window) where !partial.patterns.contains(match.pattern) {
-                    partial.patterns.append(match.pattern)
-                }
-            }
-            if !partial.isEmpty { result.findings.append(partial) }
+        if var pieces = file.pieces {
+            file.bytes.withUnsafeBytes { pieces.scan($0, scanner.patterns) }
+            if !pieces.finding.isEmpty { result.findings.append(pieces.finding) }
         } else {
             result.findings += file.bytes.withUnsafeBytes { scanner.scan(path: file.path, bytes: $0) }
         }

@@ -17,11 +17,19 @@ public enum ImageAuditError: Error, Equatable, CustomStringConvertible {
 
 /// The parts of an image's config the audit reads (`docker image inspect`'s `.Config`).
 struct ImageRuntimeConfig: Decodable, Sendable {
-    let User: String?
-    let Env: [String]?
-    let Labels: [String: String]?
-    let Cmd: [String]?
-    let Entrypoint: [String]?
+    var user: String?
+    var env: [String]?
+    var labels: [String: String]?
+    var cmd: [String]?
+    var entrypoint: [String]?
+
+    enum CodingKeys: String, CodingKey {
+        case user = "User"
+        case env = "Env"
+        case labels = "Labels"
+        case cmd = "Cmd"
+        case entrypoint = "Entrypoint"
+    }
 }
 
 extension ContainerEngine {
@@ -47,20 +55,20 @@ extension ContainerEngine {
             read = try await auditArchive(reference, measurement: measurement, baseLayers: baseLayers)
         }
         var config: [AuditedImage.ConfigText] = []
-        for entry in runtime.Env ?? [] {
+        for entry in runtime.env ?? [] {
             config.append(.init(field: .env, name: String(entry.prefix { $0 != "=" }), text: entry))
         }
-        for (name, value) in (runtime.Labels ?? [:]).sorted(by: { $0.key < $1.key }) {
+        for (name, value) in (runtime.labels ?? [:]).sorted(by: { $0.key < $1.key }) {
             config.append(.init(field: .labels, name: name, text: "\(name)=\(value)"))
         }
-        if let cmd = runtime.Cmd { config.append(.init(field: .cmd, name: "", text: cmd.joined(separator: " "))) }
-        if let entrypoint = runtime.Entrypoint {
+        if let cmd = runtime.cmd { config.append(.init(field: .cmd, name: "", text: cmd.joined(separator: " "))) }
+        if let entrypoint = runtime.entrypoint {
             config.append(.init(field: .entrypoint, name: "", text: entrypoint.joined(separator: " ")))
         }
         for line in history { config.append(.init(field: .history, name: line, text: line)) }
         return AuditedImage(
             measurement: measurement, baseLayers: baseLayers,
-            user: ImageUser(configured: runtime.User ?? "", passwd: read.passwd), runningUsers: runningUsers,
+            user: ImageUser(configured: runtime.user ?? "", passwd: read.passwd), runningUsers: runningUsers,
             contents: read.contents, config: config, baseOwnFiles: read.baseOwn)
     }
 
@@ -99,7 +107,7 @@ extension ContainerEngine {
         guard line != "null", let data = line.data(using: .utf8),
             let config = try? JSONDecoder().decode(ImageRuntimeConfig.self, from: data)
         else {
-            if line == "null" { return ImageRuntimeConfig(User: nil, Env: nil, Labels: nil, Cmd: nil, Entrypoint: nil) }
+            if line == "null" { return ImageRuntimeConfig() }
             throw ImageAuditError.configUnreadable(image: reference, output: String(line.prefix(200)))
         }
         return config

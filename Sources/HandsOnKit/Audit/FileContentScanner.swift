@@ -5,7 +5,7 @@ import Foundation
 /// folders inside archives, and what program an executable is.
 public struct ContentFinding: Sendable, Equatable {
     /// The file's path in the layer; inside an archive, `outer.tgz!inner/path` (as deep as archives go).
-    public let path: String
+    public var path: String
     /// The secret patterns found (each once), in the rules file's order.
     public var patterns: [SecretPattern] = []
     /// A secret's name inside an archive (`id_rsa`, `*.pem`), or a version control folder there.
@@ -62,8 +62,8 @@ public struct FileContentScanner: Sendable {
         found += inside
     }
 
-    /// The findings of a file on disk: read whole up to `wholeFileLimit`, else in pieces that overlap by 4 KiB (a
-    /// pattern across two pieces is still seen), patterns only.
+    /// The findings of a file on disk: read whole up to `wholeFileLimit`, else in pieces (`PieceScan`), patterns
+    /// only.
     public func scanFile(at fullPath: String, path: String, descriptor: Int32? = nil) -> [ContentFinding] {
         let fd = descriptor ?? open(fullPath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return [] }
@@ -76,38 +76,23 @@ public struct FileContentScanner: Sendable {
             let read = bytes.withUnsafeMutableBytes { Self.readFully(fd, into: $0) }
             return bytes.withUnsafeBytes { scan(path: path, bytes: UnsafeRawBufferPointer(rebasing: $0[..<read])) }
         }
-        let piece = 16 << 20
-        let overlap = 4096
-        var buffer = [UInt8](repeating: 0, count: piece + overlap)
+        var pieces = PieceScan(path: path)
+        var buffer = [UInt8](repeating: 0, count: PieceScan.piece + PieceScan.overlap)
         var kept = 0
-        var finding = ContentFinding(path: path)
-        var first = true
-        var isText: Bool?
         while true {
             let read = buffer.withUnsafeMutableBytes {
-                Self.readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[kept..<(kept + piece)]))
+                Self.readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[kept..<(kept + PieceScan.piece)]))
             }
             guard read > 0 else { break }
-            buffer.withUnsafeBytes { all in
-                let window = UnsafeRawBufferPointer(rebasing: all[..<(kept + read)])
-                if first {
-                    finding.program = ProgramIdentity.program(in: window)
-                    isText = !SecretPatterns.isExecutable(window)
-                }
-                for match in patterns.matches(in: window, text: first ? nil : isText)
-                where !finding.patterns.contains(match.pattern) {
-                    finding.patterns.append(match.pattern)
-                }
-            }
-            first = false
+            buffer.withUnsafeBytes { pieces.scan(UnsafeRawBufferPointer(rebasing: $0[..<(kept + read)]), patterns) }
             let total = kept + read
-            kept = min(overlap, total)
+            kept = min(PieceScan.overlap, total)
             buffer.withUnsafeMutableBytes { all in
                 all.baseAddress!.copyMemory(from: all.baseAddress! + (total - kept), byteCount: kept)
             }
-            if read < piece { break }
+            if read < PieceScan.piece { break }
         }
-        return finding.isEmpty ? [] : [finding]
+        return pieces.finding.isEmpty ? [] : [pieces.finding]
     }
 
     static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
@@ -126,14 +111,19 @@ public struct FileContentScanner: Sendable {
 /// copied elsewhere is still one.
 public enum ProgramIdentity {
     public enum Program: String, Sendable, Equatable, Codable {
-        case busybox = "BusyBox", bash, zsh, apk, dpkg, rpm
-        public var isShell: Bool { self == .busybox || self == .bash || self == .zsh }
+        case busybox = "BusyBox"
+        case bash
+        case apk
+        case dpkg
+        case rpm
+        public var isShell: Bool { self == .busybox || self == .bash }
     }
 
-    /// Strings each program's binary holds and other programs do not.
+    /// Strings each program's binary holds and other programs do not (not zsh's `ZSH_VERSION`: programs that ship
+    /// shell hooks hold it too).
     static let markers: [(Program, [UInt8])] = [
         (.busybox, Array("BusyBox v".utf8)), (.bash, Array("GNU bash, version".utf8)),
-        (.zsh, Array("ZSH_VERSION".utf8)), (.apk, Array("apk-tools ".utf8)),
+        (.apk, Array("apk-tools ".utf8)),
         (.dpkg, Array("Debian 'dpkg' package management program".utf8)), (.rpm, Array("RPM version %s".utf8)),
     ]
 
@@ -149,5 +139,27 @@ public enum ProgramIdentity {
             if hit != nil { return program }
         }
         return nil
+    }
+}
+
+/// A file too large to hold whole, read in pieces of 16 MiB that overlap by 4 KiB (a pattern across two pieces is still
+/// seen): the same pieces whether the file comes from a folder or an archive, and whether it is text or a program is
+/// told by its first piece.
+struct PieceScan {
+    static let piece = 16 << 20
+    static let overlap = 4096
+    var finding: ContentFinding
+    private var isText: Bool?
+
+    init(path: String) { finding = ContentFinding(path: path) }
+
+    mutating func scan(_ window: UnsafeRawBufferPointer, _ patterns: SecretPatterns) {
+        if isText == nil {
+            finding.program = ProgramIdentity.program(in: window)
+            isText = !SecretPatterns.isExecutable(window)
+        }
+        for match in patterns.matches(in: window, text: isText) where !finding.patterns.contains(match.pattern) {
+            finding.patterns.append(match.pattern)
+        }
     }
 }

@@ -1,8 +1,8 @@
 import Foundation
 
 /// The user an image's processes run as, resolved as the runtime (runc, crun) resolves `Config.User`: the part before
-/// `:` is looked up by name in the image's own `/etc/passwd`, else read as a number (`0000` and `+0` are uid 0);
-/// empty is root.
+/// `:` read as a number if it is one (`0000` and `+0` are uid 0), else looked up by name in the image's own
+/// `/etc/passwd`; empty is root.
 public struct ImageUser: Sendable, Equatable, Codable {
     /// `Config.User` as the image has it (`""`, `nonroot`, `65532:65532`, `0000`).
     public let configured: String
@@ -35,8 +35,13 @@ public struct ImageUser: Sendable, Equatable, Codable {
             source = .unset
             return
         }
-        // A passwd entry of that name comes first, as the runtime looks it up: `USER nonroot` where nonroot is uid 0
-        // is root.
+        // A number is a uid, whatever passwd says (runc and containerd treat it so).
+        if let number = Self.number(name) {
+            uid = number
+            source = .number
+            return
+        }
+        // A name is looked up in the image's passwd: `USER nonroot` where nonroot is uid 0 is root.
         for line in (passwd ?? "").split(separator: "\n") {
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             if fields.count >= 3, fields[0] == name, let number = Self.number(String(fields[2])) {
@@ -45,13 +50,8 @@ public struct ImageUser: Sendable, Equatable, Codable {
                 return
             }
         }
-        if let number = Self.number(name) {
-            uid = number
-            source = .number
-        } else {
-            uid = nil
-            source = .unknownName
-        }
+        uid = nil
+        source = .unknownName
     }
 
     /// A uid written as Go's `strconv.Atoi` reads it (the runtime's parser): an optional sign, then decimal digits

@@ -62,17 +62,57 @@ public struct SecretPatterns: Sendable {
         return memchr(base, 0, min(bytes.count, 8192)) == nil
     }
 
-    /// Whether bytes are an ELF program.
+    /// Whether bytes are an ELF program: the magic, a class, a byte order and version 1, and an executable or shared
+    /// object type (four bytes put before a text do not make it one).
     static func isExecutable(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        bytes.count > 4 && bytes[0] == 0x7f && bytes[1] == 0x45 && bytes[2] == 0x4c && bytes[3] == 0x46
+        guard bytes.count >= 64, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46,
+            bytes[4] == 1 || bytes[4] == 2, bytes[5] == 1 || bytes[5] == 2, bytes[6] == 1
+        else { return false }
+        let type = bytes[5] == 1 ? Int(bytes[16]) | Int(bytes[17]) << 8 : Int(bytes[17]) | Int(bytes[16]) << 8
+        return type == 2 || type == 3
     }
 
     /// Every pattern the bytes hold, each once (its first place). Assignments are looked for in anything but a
-    /// program (whose string tables run names and values together), control bytes read as line ends: text padded
-    /// with NUL bytes is still text to whoever reads it.
+    /// program (`text` false, or a whole ELF header), with control bytes read as line ends: text padded with NUL bytes
+    /// is still text to whoever reads it. UTF-16 text is read too.
     public func matches(in bytes: UnsafeRawBufferPointer, text: Bool? = nil) -> [SecretMatch] {
         guard bytes.count > 0 else { return [] }
         let isText = text ?? !Self.isExecutable(bytes)
+        var found = matchesOnce(in: bytes, text: isText)
+        if let narrowed = Self.narrowedUTF16(bytes) {
+            let more = narrowed.withUnsafeBytes { matchesOnce(in: $0, text: true) }
+            for match in more where !found.contains(where: { $0.pattern == match.pattern }) { found.append(match) }
+        }
+        return found
+    }
+
+    /// The bytes of UTF-16 text (a byte order mark, or a NUL in every other byte of its start) with the high bytes
+    /// dropped: what the patterns, all ASCII, are read in.
+    static func narrowedUTF16(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
+        guard bytes.count >= 8 else { return nil }
+        let bigEndian: Bool
+        if bytes[0] == 0xff && bytes[1] == 0xfe {
+            bigEndian = false
+        } else if bytes[0] == 0xfe && bytes[1] == 0xff {
+            bigEndian = true
+        } else if bytes[1] == 0 && bytes[3] == 0 && bytes[5] == 0 && bytes[0] != 0 && bytes[2] != 0 {
+            bigEndian = false
+        } else if bytes[0] == 0 && bytes[2] == 0 && bytes[4] == 0 && bytes[1] != 0 && bytes[3] != 0 {
+            bigEndian = true
+        } else {
+            return nil
+        }
+        var narrowed: [UInt8] = []
+        narrowed.reserveCapacity(bytes.count / 2)
+        var index = bigEndian ? 1 : 0
+        while index < bytes.count {
+            narrowed.append(bytes[index])
+            index += 2
+        }
+        return narrowed
+    }
+
+    private func matchesOnce(in bytes: UnsafeRawBufferPointer, text isText: Bool) -> [SecretMatch] {
         var lowered: [UInt8]?
         var found: [SecretMatch] = []
         for (pattern, rule) in zip(patterns, compiled) {
@@ -82,6 +122,7 @@ public struct SecretPatterns: Sendable {
             case .privateKey: offset = Compiled.firstPrivateKey(in: bytes)
             case .urlCredentials: offset = Compiled.firstURLCredentials(in: bytes)
             case .assignment:
+                // A program's string tables run names, tags and values together (`json:"password,omitempty"`).
                 guard isText else { continue }
                 if lowered == nil {
                     lowered = bytes.map { byte in
@@ -140,8 +181,9 @@ private struct Compiled: Sendable {
         return table
     }
 
-    /// Every offset where `needle` starts in `bytes`.
-    static func offsets(of needle: [UInt8], in bytes: UnsafeRawBufferPointer, _ body: (Int) -> Bool) {
+    /// Calls `body` with every offset where `needle` starts in `bytes`, from where the last call says the search goes
+    /// on (past what it read, so a long run is read once), until it says nil.
+    static func offsets(of needle: [UInt8], in bytes: UnsafeRawBufferPointer, _ body: (Int) -> Int?) {
         guard let base = bytes.baseAddress, !needle.isEmpty else { return }
         var start = 0
         needle.withUnsafeBytes { needleBytes in
@@ -151,11 +193,14 @@ private struct Compiled: Sendable {
                         base + start, UInt(bytes.count - start), needleBytes.baseAddress!, UInt(needle.count))
                 else { return }
                 let offset = base.distance(to: hit)
-                if body(offset) { return }
-                start = offset + 1
+                guard let next = body(offset) else { return }
+                start = max(offset + 1, next)
             }
         }
     }
+
+    /// How far a name is followed either way from a hit: a longer run of name characters is no name.
+    static let nameLimit = 64
 
     static func isWordByte(_ byte: UInt8) -> Bool {
         (byte >= 48 && byte <= 57) || (byte >= 65 && byte <= 90) || (byte >= 97 && byte <= 122) || byte == 95
@@ -165,14 +210,14 @@ private struct Compiled: Sendable {
         var first: Int?
         for prefix in prefixes {
             Self.offsets(of: prefix, in: bytes) { offset in
-                if let first, offset >= first { return true }
-                if offset > 0, Self.isWordByte(prefix[0]), Self.isWordByte(bytes[offset - 1]) { return false }
+                if let first, offset >= first { return nil }
+                if offset > 0, Self.isWordByte(prefix[0]), Self.isWordByte(bytes[offset - 1]) { return offset + 1 }
                 var end = offset + prefix.count
                 while end < bytes.count, allowed[Int(bytes[end])], end - offset - prefix.count <= maxLength { end += 1 }
                 let length = end - offset - prefix.count
-                guard length >= minLength, length <= maxLength else { return false }
+                guard length >= minLength, length <= maxLength else { return end }
                 first = offset
-                return true
+                return nil
             }
         }
         return first
@@ -194,7 +239,7 @@ private struct Compiled: Sendable {
             // The walk went over `BEGIN ` too: the header starts five dashes before it.
             guard start >= 5, offset - start >= 6, bytes[(start - 5)..<start].allSatisfy({ $0 == 45 }),
                 zip(begin.dropFirst(5), bytes[start..<(start + 6)]).allSatisfy({ $0 == $1 })
-            else { return false }
+            else { return offset + 1 }
             start -= 5
             var cursor = offset + "PRIVATE KEY".utf8.count
             let block = Array(" BLOCK".utf8)
@@ -204,7 +249,7 @@ private struct Compiled: Sendable {
                 cursor += block.count
             }
             guard cursor + 5 <= bytes.count, bytes[cursor..<(cursor + 5)].allSatisfy({ $0 == UInt8(ascii: "-") }) else {
-                return false
+                return offset + 1
             }
             cursor += 5
             var run = 0
@@ -215,7 +260,7 @@ private struct Compiled: Sendable {
                     run += 1
                     if run >= 32 {
                         found = start
-                        return true
+                        return nil
                     }
                 } else if byte == 10 || byte == 13 {
                     // a line break inside the body keeps the run
@@ -226,7 +271,7 @@ private struct Compiled: Sendable {
                 }
                 cursor += 1
             }
-            return false
+            return offset + 1
         }
         return found
     }
@@ -242,21 +287,21 @@ private struct Compiled: Sendable {
         offsets(of: Array("://".utf8), in: bytes) { offset in
             var start = offset
             while start > 0, isSchemeByte(bytes[start - 1]), offset - start < 20 { start -= 1 }
-            guard offset - start >= 2 else { return false }
+            guard offset - start >= 2 else { return offset + 1 }
             var cursor = offset + 3
             let userStart = cursor
-            while cursor < bytes.count, isUserByte(bytes[cursor]) { cursor += 1 }
-            guard cursor > userStart, cursor < bytes.count, bytes[cursor] == UInt8(ascii: ":") else { return false }
+            while cursor < bytes.count, isUserByte(bytes[cursor]), cursor - userStart < 256 { cursor += 1 }
+            guard cursor > userStart, cursor < bytes.count, bytes[cursor] == UInt8(ascii: ":") else { return cursor }
             cursor += 1
             let passwordStart = cursor
             while cursor < bytes.count, isPasswordByte(bytes[cursor]), cursor - passwordStart < 256 { cursor += 1 }
             guard cursor - passwordStart >= 3, cursor + 1 < bytes.count, bytes[cursor] == UInt8(ascii: "@"),
                 isUserByte(bytes[cursor + 1])
-            else { return false }
+            else { return cursor }
             let password = Array(bytes[passwordStart..<cursor])
-            guard !isPlaceholder(password) else { return false }
+            guard !isPlaceholder(password) else { return cursor }
             found = passwordStart
-            return true
+            return nil
         }
         return found
     }
@@ -293,14 +338,24 @@ private struct Compiled: Sendable {
         for name in names {
             Self.offsets(of: name, in: bytes) { offset in
                 var start = offset
-                while start > 0, Self.isNameByte(bytes[start - 1]) { start -= 1 }
+                while start > 0, Self.isNameByte(bytes[start - 1]), offset - start < Self.nameLimit { start -= 1 }
                 var cursor = offset + name.count
-                while cursor < bytes.count, Self.isNameByte(bytes[cursor]) { cursor += 1 }
-                if exactName && (cursor - start != name.count) { return false }
+                while cursor < bytes.count, Self.isNameByte(bytes[cursor]), cursor - offset < Self.nameLimit {
+                    cursor += 1
+                }
+                // A run of name characters too long to be a name is passed over whole.
+                if cursor - offset >= Self.nameLimit || offset - start >= Self.nameLimit { return cursor }
+                if exactName && (cursor - start != name.count) { return cursor }
+                // `…_FILE`, `…_PATH`, `…_DIR` name where a secret is kept, not the secret.
+                let fullName = bytes[start..<cursor]
+                if ["_file", "_path", "_dir"].contains(where: { fullName.reversed().starts(with: $0.utf8.reversed()) })
+                {
+                    return cursor
+                }
                 // `"name": "value"`, `name = value`, `name := "value"`, `name => 'value'`, `NAME=value`.
                 if cursor < bytes.count, bytes[cursor] == 34 || bytes[cursor] == 39 { cursor += 1 }
                 while cursor < bytes.count, bytes[cursor] == 32 || bytes[cursor] == 9 { cursor += 1 }
-                guard cursor < bytes.count, bytes[cursor] == 61 || bytes[cursor] == 58 else { return false }
+                guard cursor < bytes.count, bytes[cursor] == 61 || bytes[cursor] == 58 else { return cursor }
                 cursor += 1
                 if cursor < bytes.count, bytes[cursor] == 61 || bytes[cursor] == 62 { cursor += 1 }
                 while cursor < bytes.count, bytes[cursor] == 32 || bytes[cursor] == 9 { cursor += 1 }
@@ -321,13 +376,17 @@ private struct Compiled: Sendable {
                 }
                 let value = Array(bytes[valueStart..<cursor])
                 // Unquoted, a call or a dotted name is code (`token := r.Header.Get(...)`, `secret = cfg.Secret`).
-                if quote == nil, value.contains(40) || Self.isDottedName(value) { return false }
+                if quote == nil, value.contains(40) || Self.isDottedName(value) { return cursor }
+                // A path names where the secret is kept.
+                if let first = value.first, first == 47 || first == 126 || value.starts(with: Array("./".utf8)) {
+                    return cursor
+                }
                 guard value.count >= minLength, !Self.isPlaceholder(value), Self.entropy(value) >= minEntropy else {
-                    return false
+                    return cursor
                 }
                 // The value's place: where a report cuts it short.
                 first = valueStart
-                return true
+                return nil
             }
         }
         return first

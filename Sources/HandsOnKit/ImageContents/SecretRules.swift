@@ -32,8 +32,11 @@ public enum SecretRules {
         "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk", "credentials",
         "credentials.json", "secrets.json", "secrets.yaml", "secrets.yml", "terraform.tfstate", "wp-config.php",
     ]
-    /// Name endings that hold keys.
-    static let secretSuffixes = [".pem", ".key", ".p12", ".pfx", ".jks", ".keystore", ".ppk", ".env", ".tfstate"]
+    /// Name endings that hold keys. Not `.pem`: most are public certificates (a private key in one is found by what it
+    /// holds).
+    static let secretSuffixes = [".key", ".p12", ".pfx", ".jks", ".keystore", ".ppk", ".env", ".tfstate"]
+    /// Endings of a secrets file's template, which holds none.
+    static let templateSuffixes = [".example", ".sample", ".template", ".dist", ".tmpl"]
     /// Version control folders.
     static let versionControlFolders: Set<String> = [".git", ".svn", ".hg", ".bzr"]
     /// Programs that are a shell.
@@ -82,6 +85,7 @@ public enum SecretRules {
 
     /// The name pattern a file name is a secret's by (`id_rsa`, `*.pem`), or nil.
     static func secretName(_ name: String) -> String? {
+        if templateSuffixes.contains(where: { name.hasSuffix($0) }) { return nil }
         if secretNames.contains(name) { return name }
         if name.hasPrefix(".env.") { return ".env.*" }
         return secretSuffixes.first { name.hasSuffix($0) && name.count > $0.count }.map { "*" + $0 }

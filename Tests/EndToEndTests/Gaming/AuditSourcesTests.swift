@@ -15,6 +15,7 @@ extension GradingOnTheEngine {
                 'bm90IGEga2V5OiBhIG1hZGUtdXAgZmlsZSBmb3IgdGhlIEhhbmRzT24gdGVzdHM=' > /k/id \
                 && tar -czf /srv/data.bin -C /k . && rm -rf /k
             RUN mkdir -p /usr/local/lib && cp /bin/busybox /usr/local/lib/helper && chmod 4755 /usr/local/lib/helper \
+                && ln /usr/local/lib/helper /usr/local/lib/zz-linked \
                 && echo 'API_TOKEN=handson-course-not-a-real-token-3f9a' > /tmp/.env && rm /tmp/.env
             USER 0000
             """
@@ -43,7 +44,9 @@ extension GradingOnTheEngine {
             let rules = Set(ImageSecurityAudit.findings(of: fromArchive, rules: SecurityRule.allCases).map(\.rule))
             #expect(rules == [.secrets, .user, .shell, .packageManager, .setuid], "\(keys(fromArchive))")
             let said = keys(fromArchive).joined(separator: "\n")
-            for expected in ["/srv/data.bin!", "/srv/.git", "/tmp/.env", "/usr/local/lib/helper", "0000"] {
+            for expected in [
+                "/srv/data.bin!", "/srv/.git", "/tmp/.env", "/usr/local/lib/helper", "/usr/local/lib/zz-linked", "0000",
+            ] {
                 #expect(said.contains(expected), "\(expected) in \(said)")
             }
         }

@@ -17,6 +17,7 @@ struct ImageAuditTests {
             ("", nil, 0), ("root", passwd, 0), ("0", nil, 0), ("0000", nil, 0), ("+0", nil, 0), ("00:00", nil, 0),
             ("toor", passwd, 0), ("toor:nonroot", passwd, 0), ("0:65532", nil, 0), ("nonroot", passwd, 65532),
             ("65532", nil, 65532), ("065532:0", nil, 65532), ("app:0", passwd, nil), ("root", nil, nil),
+            ("0", "0:x:1000:1000::/:/bin/false", 0),
         ] as [(String, String?, Int?)])
     func theUserIsResolvedAsTheRuntimeResolvesIt(user: String, passwd: String?, uid: Int?) {
         #expect(ImageUser(configured: user, passwd: passwd).uid == uid)
@@ -93,7 +94,7 @@ struct ImageAuditTests {
         ("busybox/sh", LayerMark.Kind.shell), ("opt/tools/bin/bash", .shell), ("usr/local/bin/busybox", .shell),
         ("sbin/apk", .packageManager), ("var/lib/dpkg/status", .packageManager),
         ("lib/apk/db/installed", .packageManager),
-        ("app/.git/config", .versionControl), ("srv/keys/deploy.pem", .secretName), ("usr/src/app/.env", .secretName),
+        ("app/.git/config", .versionControl), ("srv/keys/deploy.key", .secretName), ("usr/src/app/.env", .secretName),
     ])
     func namesCountWhereverTheyLie(path: String, kind: LayerMark.Kind) {
         #expect(SecretRules.marks(path: path, kind: .file, mode: 0o755).contains { $0.kind == kind })
@@ -103,6 +104,7 @@ struct ImageAuditTests {
         #expect(SecretRules.marks(path: "etc/logrotate.d/apt", kind: .file, mode: 0o644).isEmpty)
         #expect(SecretRules.marks(path: "usr/share/bash-completion/completions/bash", kind: .file, mode: 0o644).isEmpty)
         #expect(SecretRules.marks(path: "bin/sh", kind: .symbolicLink, mode: 0).map(\.kind) == [.shell])
+        #expect(SecretRules.marks(path: "app/.env.example", kind: .file, mode: 0o644).isEmpty, "a template")
     }
 
     /// A layer of regular files (mode 0755 unless given) and deletions, marked as a layer walk marks them.

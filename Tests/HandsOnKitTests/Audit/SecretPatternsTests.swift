@@ -57,16 +57,54 @@ struct SecretPatternsTests {
         #expect(SecretPatterns.builtIn.matches(in: text).map(\.pattern.id) == [])
     }
 
+    /// An ELF header (64-bit, little-endian, an executable) and `tail` after it.
+    static func program(_ tail: String) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: 64)
+        header.replaceSubrange(0..<7, with: [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1])
+        header[16] = 2
+        return header + Array(tail.utf8)
+    }
+
     @Test func assignmentsAreReadInAnythingButAProgram() {
         var padded = [UInt8](repeating: 0, count: 9000) + Array("API_TOKEN=handson-course-not-a-real-token-3f9a".utf8)
         let hidden = padded.withUnsafeMutableBytes { SecretPatterns.builtIn.matches(in: UnsafeRawBufferPointer($0)) }
         #expect(hidden.map(\.pattern.id) == ["assigned-token"], "text after NUL bytes is still read")
-        var program = Array("\u{7f}ELF".utf8) + Array("tokenexpected=abcdefghijklmnopqrstuvwxyz0123".utf8)
+        var program = Self.program("\0PasswordEprotobuf:\"bytes,2,opt,name=password,proto3\" json:\"password\"")
         let code = program.withUnsafeMutableBytes { SecretPatterns.builtIn.matches(in: UnsafeRawBufferPointer($0)) }
-        #expect(code.map(\.pattern.id) == [], "a program's string table runs names and values together")
-        var token = Array("\u{7f}ELF\0\0ghp_R2d4Xk9vQpL7mN3sT8wZ1yB6cF0hJ5gA2eUi\0".utf8)
+        #expect(code.map(\.pattern.id) == [], "a program's string table runs names, tags and values together")
+        var token = Self.program("\0\0ghp_R2d4Xk9vQpL7mN3sT8wZ1yB6cF0hJ5gA2eUi\0")
         let binary = token.withUnsafeMutableBytes { SecretPatterns.builtIn.matches(in: UnsafeRawBufferPointer($0)) }
         #expect(binary.map(\.pattern.id) == ["github-token"], "a token's shape counts in a program too")
+        var disguised = Array("\u{7f}ELF\n".utf8) + Array("API_TOKEN=handson-course-not-a-real-token-3f9a".utf8)
+        let fake = disguised.withUnsafeMutableBytes { SecretPatterns.builtIn.matches(in: UnsafeRawBufferPointer($0)) }
+        #expect(fake.map(\.pattern.id) == ["assigned-token"], "four bytes of ELF magic do not make a program")
+    }
+
+    @Test func utf16TextIsReadToo() {
+        let text = "API_TOKEN=handson-course-not-a-real-token-3f9a\n"
+        for (bom, bytes) in [
+            ([0xff, 0xfe] as [UInt8], Array(text.utf16).flatMap { [UInt8($0 & 0xff), UInt8($0 >> 8)] }),
+            ([], Array(text.utf16).flatMap { [UInt8($0 >> 8), UInt8($0 & 0xff)] }),
+        ] {
+            var all = bom + bytes
+            let found = all.withUnsafeMutableBytes { SecretPatterns.builtIn.matches(in: UnsafeRawBufferPointer($0)) }
+            #expect(found.map(\.pattern.id) == ["assigned-token"])
+        }
+    }
+
+    @Test(arguments: [
+        "DB_PASSWORD_FILE=/run/secrets/db_password", "TOKEN_PATH=/var/run/secrets/kubernetes.io/token",
+        "PWD=/usr/src/app", "password_dir: ./secrets/",
+    ])
+    func whereASecretIsKeptIsNoSecret(_ text: String) {
+        #expect(SecretPatterns.builtIn.matches(in: text).map(\.pattern.id) == [])
+    }
+
+    @Test func aLongRunOfNameCharactersIsReadOnce() {
+        // Two megabytes of `token`, then a base64 run past the longest a key is: each hit would walk the whole run;
+        // passed over whole, it takes a moment.
+        let run = String(repeating: "token", count: 400_000) + "=" + String(repeating: "LS0tLS1CRUdJTi", count: 10_000)
+        #expect(SecretPatterns.builtIn.matches(in: run).map(\.pattern.id) == [])
     }
 
     @Test func everyKindIsSaidInEveryLanguage() {

@@ -380,7 +380,9 @@ public struct Grader: Sendable {
         let audited: AuditedImage
         do {
             let running = await SecurityCheck.runningUsers(of: tag, gateContext)
-            audited = try await engine.auditImage(tag, bases: bases, runningUsers: running)
+            // Only the chapter's and the lab's images are a base whose files are not the answer's: an answer's own
+            // FROM may be an image the contestant made.
+            audited = try await engine.auditImage(tag, bases: chapter.baseImages, runningUsers: running)
             findings = ImageSecurityAudit.findings(of: audited, rules: SecurityRule.allCases)
         } catch {
             throw JudgementFailure(checks: judged.checks, error: error)
@@ -395,7 +397,10 @@ public struct Grader: Sendable {
                 reason: Message("grader.findingsScore", ["count": "\(findings.count)", "score": "\(outcome)"])
                     + (gatesPassed ? nil : Message("transcriptGrader.awardedGateFailed"))
                     + (outcome < best && !findings.isEmpty
-                        ? .literal(": ") + Message.list(findings.map(\.reason), separator: "list.semicolon")
+                        ? .literal(": ")
+                            + Message.list(findings.prefix(12).map(\.reason), separator: "list.semicolon")
+                            + (findings.count > 12
+                                ? Message("security.andMore", ["count": "\(findings.count - 12)"]) : nil)
                         : nil) + SecurityCheck.userSummary(audited),
                 measured: shown))
         judged.score = gatesPassed ? outcome : 0
