@@ -444,7 +444,7 @@ struct GradingCoreTests {
         let runner = FakeDockerHosts(onGate: { _ in
             // The second answer's gate waits (up to 5 s) for the cache removal.
             guard (shared.withLock { $0 }?.builds.count ?? 0) == 2 else { return }
-            let pruned: Void? = try? await Self.waitUntil("the cache removal", seconds: 5) { prunes() >= 1 }
+            let pruned: Void? = try? await Self.waitUntil("the cache removal", seconds: 30) { prunes() >= 1 }
             prunedDuringTheLastGate.withLock { $0 = pruned != nil }
         })
         shared.withLock { $0 = runner }
@@ -554,7 +554,8 @@ struct GradingCoreTests {
         let shared = LockedBox<FakeDockerHosts?>(nil)
         let firstGate = LockedBox<(host: String, prunedMeanwhile: Bool)?>(nil)
         let runner = FakeDockerHosts(onGate: { host in
-            // The first gate lasts until its engine's cache records go (or 5 s): meanwhile the other engine grades the
+            // The first gate lasts until its engine's cache records go (or 30 s: a loaded machine runs the fakes
+            // slowly, and only a removal that never comes waits that long): meanwhile the other engine grades the
             // second answer and takes the third, the last.
             guard
                 firstGate.withLock({ gate in
@@ -567,7 +568,7 @@ struct GradingCoreTests {
             else {
                 return
             }
-            let pruned: Void? = try? await Self.waitUntil("the cache removal", seconds: 5) {
+            let pruned: Void? = try? await Self.waitUntil("the cache removal", seconds: 30) {
                 (shared.withLock { $0 }?.commands(on: host) ?? []).contains { $0.starts(with: ["buildx", "prune"]) }
             }
             firstGate.withLock { $0 = (host, pruned != nil) }
@@ -604,9 +605,9 @@ struct GradingCoreTests {
             onGate: { host in
                 // Q's gate lasts until P's worker is in its clean-up (its first sweep: a new batch sweeps nothing as
                 // it opens).
-                _ = try? await Self.waitUntil("a removal", seconds: 5) { slowPrune.withLock { $0 } != nil }
+                _ = try? await Self.waitUntil("a removal", seconds: 30) { slowPrune.withLock { $0 } != nil }
                 guard let slow = slowPrune.withLock({ $0?.host }), slow != host else { return }
-                _ = try? await Self.waitUntil("P's clean-up", seconds: 5) { sweeps(slow) >= 1 }
+                _ = try? await Self.waitUntil("P's clean-up", seconds: 30) { sweeps(slow) >= 1 }
             },
             onCachePrune: { host in
                 guard
@@ -619,7 +620,7 @@ struct GradingCoreTests {
                     })
                 else { return }
                 let other = hosts.first { $0 != host }!
-                let meanwhile: Void? = try? await Self.waitUntil("Q's clean-up", seconds: 5) { sweeps(other) >= 1 }
+                let meanwhile: Void? = try? await Self.waitUntil("Q's clean-up", seconds: 30) { sweeps(other) >= 1 }
                 slowPrune.withLock { $0 = (host, meanwhile != nil) }
             })
         shared.withLock { $0 = runner }
