@@ -12,8 +12,11 @@ public struct ContentFinding: Sendable, Equatable {
     public var marks: [LayerMark] = []
     /// The program an executable is by its content (`BusyBox`, `bash`), whatever its name.
     public var program: ProgramIdentity.Program?
+    /// Why an archive was not read to its end (`xz`, `bzip2`, `zstd`, `7z`, `rar`, `unpacked-limit`, `depth`,
+    /// `zip-method`): what it holds is unknown, which a contestant must not gain by.
+    public var unread: String?
 
-    var isEmpty: Bool { patterns.isEmpty && marks.isEmpty && program == nil }
+    var isEmpty: Bool { patterns.isEmpty && marks.isEmpty && program == nil && unread == nil }
 }
 
 /// Reads a file's bytes as an attacker would: every pattern in them, and inside the archives they are (tar, gzip,
@@ -40,8 +43,12 @@ public struct FileContentScanner: Sendable {
         path: String, bytes: UnsafeRawBufferPointer, depth: Int, budget: inout Int, into found: inout [ContentFinding]
     ) {
         var inside: [ContentFinding] = []
+        var unread = NestedArchive.unreadableFormat(bytes)
+        if depth >= maxDepth, NestedArchive.isArchive(bytes) { unread = "depth" }
         if depth < maxDepth {
-            for entry in NestedArchive.entries(of: bytes, budget: &budget) {
+            let listed = NestedArchive.entries(of: bytes, budget: &budget)
+            if let reason = listed.unread { unread = reason }
+            for entry in listed.entries {
                 let inner = "\(path)!\(entry.path)"
                 var marked = ContentFinding(path: inner)
                 marked.marks = SecretRules.marks(path: entry.path, kind: .file, mode: 0).filter {
@@ -58,6 +65,7 @@ public struct FileContentScanner: Sendable {
         let insideIDs = Set(inside.flatMap { $0.patterns.map(\.id) })
         finding.patterns = patterns.matches(in: bytes).map(\.pattern).filter { !insideIDs.contains($0.id) }
         if depth == 0 { finding.program = ProgramIdentity.program(in: bytes) }
+        finding.unread = unread
         if !finding.isEmpty { found.append(finding) }
         found += inside
     }

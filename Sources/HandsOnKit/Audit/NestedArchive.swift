@@ -9,19 +9,52 @@ enum NestedArchive {
         let bytes: [UInt8]
     }
 
-    static func entries(of bytes: UnsafeRawBufferPointer, budget: inout Int) -> [Entry] {
-        guard budget > 0, bytes.count >= 4 else { return [] }
+    /// The entries, and why the archive was not read to its end (its unpacked bytes past `budget`, a zip entry
+    /// packed a way this reader does not know), if it was not.
+    static func entries(of bytes: UnsafeRawBufferPointer, budget: inout Int) -> (entries: [Entry], unread: String?) {
+        guard isArchive(bytes) else { return ([], nil) }
+        guard budget > 0 else { return ([], "unpacked-limit") }
         if bytes[0] == 0x1f && bytes[1] == 0x8b {
             let inflated = inflate(bytes, raw: false, budget: &budget)
-            let inner = inflated.withUnsafeBytes { isTar($0) }
-            if inner { return inflated.withUnsafeBytes { tarEntries($0, budget: &budget) } }
-            return [Entry(path: gzipName(bytes) ?? "-", bytes: inflated)]
+            let spent = budget <= 0 ? "unpacked-limit" : nil
+            if inflated.withUnsafeBytes({ isTar($0) }) {
+                let read = inflated.withUnsafeBytes { tarEntries($0, budget: &budget) }
+                return (read, spent ?? (budget <= 0 ? "unpacked-limit" : nil))
+            }
+            return ([Entry(path: gzipName(bytes) ?? "-", bytes: inflated)], spent)
         }
-        if isTar(bytes) { return tarEntries(bytes, budget: &budget) }
-        if bytes[0] == 0x50 && bytes[1] == 0x4b && bytes[2] == 3 && bytes[3] == 4 {
-            return zipEntries(bytes, budget: &budget)
+        if isTar(bytes) {
+            let read = tarEntries(bytes, budget: &budget)
+            return (read, budget <= 0 ? "unpacked-limit" : nil)
         }
-        return []
+        var unread: String?
+        let read = zipEntries(bytes, budget: &budget, unread: &unread)
+        return (read, unread ?? (budget <= 0 ? "unpacked-limit" : nil))
+    }
+
+    /// Whether the bytes are an archive this reader opens: gzip, tar, zip.
+    static func isArchive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 4 else { return false }
+        return (bytes[0] == 0x1f && bytes[1] == 0x8b) || isTar(bytes)
+            || (bytes[0] == 0x50 && bytes[1] == 0x4b && bytes[2] == 3 && bytes[3] == 4)
+    }
+
+    /// The kind of a compressed file or archive this reader cannot open, told by its first bytes.
+    static func unreadableFormat(_ bytes: UnsafeRawBufferPointer) -> String? {
+        func starts(_ magic: [UInt8]) -> Bool {
+            bytes.count >= magic.count && zip(magic, bytes).allSatisfy { $0 == $1 }
+        }
+        if starts([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) { return "xz" }
+        if starts([0x28, 0xb5, 0x2f, 0xfd]) { return "zstd" }
+        if starts([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]) { return "7z" }
+        if starts([0x52, 0x61, 0x72, 0x21, 0x1a, 0x07]) { return "rar" }
+        // `BZh`, a block size digit and the block magic (pi's digits): a text that starts with "BZh" is not one.
+        if bytes.count >= 10, starts(Array("BZh".utf8)), (49...57).contains(bytes[3]),
+            zip([0x31, 0x41, 0x59, 0x26, 0x53, 0x59] as [UInt8], bytes[4..<10]).allSatisfy({ $0 == $1 })
+        {
+            return "bzip2"
+        }
+        return nil
     }
 
     static func isTar(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -101,7 +134,7 @@ enum NestedArchive {
     }
 
     /// A zip's entries by its central directory (stored or deflated; others are passed over).
-    static func zipEntries(_ bytes: UnsafeRawBufferPointer, budget: inout Int) -> [Entry] {
+    static func zipEntries(_ bytes: UnsafeRawBufferPointer, budget: inout Int, unread: inout String?) -> [Entry] {
         func u16(_ at: Int) -> Int { at + 2 <= bytes.count ? Int(bytes[at]) | Int(bytes[at + 1]) << 8 : 0 }
         func u32(_ at: Int) -> Int { at + 4 <= bytes.count ? u16(at) | u16(at + 2) << 16 : 0 }
         // The end of central directory record: its signature within the last 64 KiB + 22 bytes.
@@ -140,6 +173,7 @@ enum NestedArchive {
             case 8:
                 entries.append(Entry(path: name, bytes: inflate(data, raw: true, budget: &budget, expected: size)))
             default:
+                unread = "zip-method"
                 continue
             }
         }

@@ -223,6 +223,11 @@ public enum ImageSecurityAudit {
                     content.finding.path, layer: content.layer, final: content.inFinalImage,
                     Message("security.kind.\(pattern.kind)"))
             }
+            if let unread = content.finding.unread {
+                add(
+                    content.finding.path, layer: content.layer, final: content.inFinalImage,
+                    Message("security.kind.unreadArchive", ["format": unread]))
+            }
             for mark in content.finding.marks {
                 add(
                     content.finding.path, layer: content.layer, final: content.inFinalImage,

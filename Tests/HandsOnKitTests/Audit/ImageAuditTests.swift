@@ -70,6 +70,36 @@ struct ImageAuditTests {
         }
     }
 
+    /// What the audit cannot open (another compression, a zip entry packed another way, archives past their bounds)
+    /// is said, not passed over: what it holds is unknown.
+    @Test func anArchiveNotReadToItsEndIsSaid() async throws {
+        let (folder, archives) = try await Self.packed()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let runner = SystemProcessRunner()
+        for (program, arguments, name) in [
+            ("xz", ["-k", "bundle.tar"], "bundle.tar.xz"), ("bzip2", ["-k", "bundle.tar"], "bundle.tar.bz2"),
+            ("zip", ["-q", "-Z", "bzip2", "packed.zip", "bundle.tar"], "packed.zip"),
+        ] {
+            let made = try await runner.run(ProcessRequest(program, arguments, workingDirectory: folder))
+            try #require(made.succeeded, "\(made.failureSummary)")
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(name)")))
+            let found = bytes.withUnsafeBytes { FileContentScanner().scan(path: "srv/\(name)", bytes: $0) }
+            #expect(found.contains { $0.unread != nil }, "\(name): \(found)")
+        }
+        var small = FileContentScanner()
+        small.maxUnpackedBytes = 100
+        let tgz = try #require(archives["bundle.tgz"])
+        let cut = tgz.withUnsafeBytes { small.scan(path: "srv/bundle.tgz", bytes: $0) }
+        #expect(cut.first { $0.path == "srv/bundle.tgz" }?.unread == "unpacked-limit")
+        var shallow = FileContentScanner()
+        shallow.maxDepth = 1
+        let nested = try #require(archives["nested.zip"])
+        let deep = nested.withUnsafeBytes { shallow.scan(path: "srv/nested.zip", bytes: $0) }
+        #expect(deep.contains { $0.unread == "depth" }, "\(deep)")
+        let plain = Array("BZh9 is how this note starts, no archive\n".utf8)
+        #expect(plain.withUnsafeBytes { FileContentScanner().scan(path: "notes.txt", bytes: $0) }.isEmpty)
+    }
+
     @Test func anArchiveUnpacksNoMoreThanItsBudget() throws {
         // 64 MiB of zeros compress to a few dozen KiB: the scan stops at its budget and says what it found so far.
         var zeros = [UInt8](repeating: 0, count: 64 << 20)
