@@ -69,7 +69,7 @@ extension ContainerEngine {
         return AuditedImage(
             measurement: measurement, baseLayers: baseLayers,
             user: ImageUser(configured: runtime.user ?? "", passwd: read.passwd), runningUsers: runningUsers,
-            contents: read.contents, config: config, baseOwnFiles: read.baseOwn)
+            contents: read.contents, config: config, baseOwnFiles: read.baseOwn, passwd: read.passwd)
     }
 
     /// The audit's reading of the layers' folders on this machine, on a thread of its own.

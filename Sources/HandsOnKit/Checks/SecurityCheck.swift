@@ -67,11 +67,15 @@ public struct AuditedImage: Sendable {
     public var config: [ConfigText]
     /// Marks of the answer's layers (`"<layer> <path>"`) whose file is the base image's own, byte for byte.
     public var baseOwnFiles: Set<String>
+    /// The final image's `/etc/passwd`, by which a user name the engine shows is read (Podman shows names).
+    public var passwd: String?
 
     public init(
         measurement: ImageSizeMeasurement, baseLayers: Int = 0, user: ImageUser, runningUsers: [String]? = nil,
-        contents: [LayerContent] = [], config: [ConfigText] = [], baseOwnFiles: Set<String> = []
+        contents: [LayerContent] = [], config: [ConfigText] = [], baseOwnFiles: Set<String> = [],
+        passwd: String? = nil
     ) {
+        self.passwd = passwd
         self.measurement = measurement
         self.baseLayers = baseLayers
         self.user = user
@@ -143,7 +147,10 @@ public enum ImageSecurityAudit {
     /// Root, as the kernel runs it: the image's user resolved, and the running process's user where it was asked.
     static func userFinding(_ image: AuditedImage) -> SecurityFinding? {
         let user = image.user
-        let runningRoot = image.runningUsers?.first(where: AuditedImage.isRootUser)
+        // A name the engine shows is the image's: `app` is root where the image's passwd gives it uid 0.
+        let runningRoot = image.runningUsers?.first {
+            AuditedImage.isRootUser($0) || ImageUser(configured: $0, passwd: image.passwd).isRoot
+        }
         guard user.isRoot || runningRoot != nil else { return nil }
         var reason =
             user.isRoot

@@ -245,6 +245,12 @@ struct ImageAuditTests {
         #expect(
             Self.keys(ImageSecurityAudit.findings(of: runsAsRoot, rules: [.user]))
                 == ["user - - security.runningAsRootOnly"])
+        // Podman shows the running process's user by name: the image's own passwd reads it.
+        var named = Self.audited(layers, user: ImageUser(configured: "65532", passwd: nil), running: ["app"])
+        named.passwd = "app:x:0:0::/:/sbin/nologin\nroot:x:0:0:root:/root:/sbin/nologin\n"
+        #expect(
+            Self.keys(ImageSecurityAudit.findings(of: named, rules: [.user])) == ["user - - security.runningAsRootOnly"]
+        )
         let fine = Self.audited(layers)
         #expect(ImageSecurityAudit.findings(of: fine, rules: SecurityRule.allCases).isEmpty)
     }
