@@ -104,7 +104,8 @@ struct RebuildCheck {
                 return CheckResult(
                     id: id, passed: false,
                     reason: Message(
-                        "rebuild.stepRanAgain", ["instruction": step.instruction, "file": rules.editFile]),
+                        "rebuild.stepRanAgainAt", ["file": rules.editFile],
+                        parts: ["step": step.named(in: rules.dockerfile)]),
                     measured: shown)
             }
         }

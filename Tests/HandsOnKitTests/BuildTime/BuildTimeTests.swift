@@ -24,6 +24,15 @@ struct BuildTimeTests {
         #expect(rebuilt.contains("COPY . ."), "\(builder): \(steps)")
         #expect(rebuilt.contains("RUN go build -o /server ./server"), "\(builder): \(steps)")
         #expect(rebuilt.contains("COPY web /web"), "\(builder): \(steps)")
+        // Each step is named by its layer, its stage first: the download in the builder stage, the copy of the binary
+        // in the final one.
+        let layers = Dictionary(steps.map { ($0.instruction, $0.layer ?? "") }) { first, _ in first }
+        let expected = [
+            "buildkit": ("builder 5/7", "stage-1 2/3"), "classic": ("builder 6/14", "stage-1 10/14"),
+            "podman": ("1/2 6/8", "2/2 2/6"),
+        ]
+        #expect(layers["RUN go mod download"] == expected[builder]?.0, "\(builder): \(steps)")
+        #expect(layers["COPY --from=builder /server /server"] == expected[builder]?.1, "\(builder): \(steps)")
     }
 
     @Test func aBuildLogWithNoStepsHasNone() {
@@ -119,7 +128,8 @@ struct BuildTimeTests {
         let again = RebuildCheck.judge(
             Self.measurement(cold: 11, rebuild: 10.4, downloadCached: false), rules: rules, id: "r")
         #expect(!again.passed)
-        #expect(again.text(in: .en).contains("`RUN go mod download` ran again"), "\(again.text(in: .en))")
+        #expect(again.reason?.key == "rebuild.stepRanAgainAt")
+        #expect(again.text(in: .en).contains("Dockerfile `RUN go mod download` ran again"), "\(again.text(in: .en))")
         let none = RebuildCheck.judge(
             RebuildTrial.Measurement(
                 coldSeconds: 5, rebuildSeconds: 1, steps: [.init(instruction: "COPY . .", cached: false)]),
