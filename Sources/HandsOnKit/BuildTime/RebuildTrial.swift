@@ -1,10 +1,12 @@
 import Foundation
 
-/// How long an answer takes to build again after one source file changes, beside a build from nothing: the measure of
-/// the build-time chapter. The cold build goes first, with `--no-cache` (no layer of an earlier build counts); then a
-/// copy of the answer is built once unchanged (so the cache holds what the cold build made, on every builder), one
-/// file is edited as a developer would, and that rebuild is timed (twice, the faster kept) and read for the steps it
-/// took from the cache.
+/// How long an answer takes to build again after one source file changes: the measure of the build-time chapter.
+/// The cold build goes first, with `--no-cache` (no layer of an earlier build counts); then a copy of the answer is
+/// built once unchanged (so the cache holds what the cold build made, on every builder), HandsOn edits one file
+/// (`EditMark`: code the rebuilt server must print when it starts), and that rebuild is timed (twice, the faster kept)
+/// and read for the steps it took from the cache and for the edit in the image it made. The time is weighed against a
+/// reference the answer cannot pad: the chapter's starter rebuilt after the same edit on the same engine
+/// (`referenceRebuild`), or against the cold build when no reference was measured.
 public struct RebuildTrial: Sendable {
     public let engine: ContainerEngine
     /// The answer's file HandsOn edits before the rebuild (relative to the answer folder).
@@ -12,6 +14,11 @@ public struct RebuildTrial: Sendable {
     /// More build options (the grade's limits).
     public var buildArguments: [String] = []
     public var timeoutSeconds: Double = 900
+    /// Labels of the containers that look for the edit in the rebuilt image, and how long its server may take to start.
+    public var containerLabels: [String: String] = [:]
+    public var startSeconds: Double = 20
+    /// Whether the rebuilt image is read for the edit (`EditEvidence`); the learner's own `rebuild` check does not.
+    public var looksForTheEdit = false
 
     public init(engine: ContainerEngine, editFile: String) {
         self.engine = engine
@@ -24,23 +31,46 @@ public struct RebuildTrial: Sendable {
         public let rebuildSeconds: Double
         /// The rebuild's instructions (FROM left out), and whether each came from the cache.
         public let steps: [Step]
+        /// The chapter's starter rebuilt after the same edit on the same engine: what the rebuild is weighed against
+        /// when measured (padding in the answer's cached steps lengthens its cold build, never this).
+        public var referenceSeconds: Double?
+        /// Whether the edit reached the rebuilt image; nil when not looked for.
+        public var edit: EditEvidence?
 
         public typealias Step = BuildLogStep
 
-        /// The rebuild's time as a percentage of the cold build's, rounded up (so "at most 30%" means it).
-        public var percent: Int {
-            guard coldSeconds > 0 else { return 100 }
-            return Int((rebuildSeconds / coldSeconds * 100).rounded(.up))
+        public init(
+            coldSeconds: Double, rebuildSeconds: Double, steps: [Step], referenceSeconds: Double? = nil,
+            edit: EditEvidence? = nil
+        ) {
+            self.coldSeconds = coldSeconds
+            self.rebuildSeconds = rebuildSeconds
+            self.steps = steps
+            self.referenceSeconds = referenceSeconds
+            self.edit = edit
         }
 
-        /// "rebuild 2.4 s, 17% of a cold build (13.9 s)".
+        /// The rebuild's time as a percentage of the reference's (else the cold build's), rounded up (so "at most
+        /// 30%" means it).
+        public var percent: Int {
+            let base = referenceSeconds ?? coldSeconds
+            guard base > 0 else { return 100 }
+            return Int((rebuildSeconds / base * 100).rounded(.up))
+        }
+
+        /// "rebuild 2.4 s, 17% of the starter's rebuild after the same edit (13.9 s)", or "… of a cold build …".
         public var shown: String {
-            say(
-                "rebuild.shown",
-                [
-                    "rebuild": String(format: "%.1f", rebuildSeconds), "percent": "\(percent)",
-                    "cold": String(format: "%.1f", coldSeconds),
-                ])
+            let values = [
+                "rebuild": String(format: "%.1f", rebuildSeconds), "percent": "\(percent)",
+                "cold": String(format: "%.1f", coldSeconds),
+                "reference": String(format: "%.1f", referenceSeconds ?? 0),
+            ]
+            return say(referenceSeconds == nil ? "rebuild.shown" : "rebuild.shownAgainstReference", values)
+        }
+
+        /// The steps the rebuild ran again (not from the cache) that run a command: where its time went.
+        public var stepsRunAgain: [Step] {
+            steps.filter { !$0.cached && $0.instruction.uppercased().hasPrefix("RUN ") }
         }
 
         /// The first instruction that contains `text` (case-insensitive), or nil when none does.
@@ -54,9 +84,12 @@ public struct RebuildTrial: Sendable {
         case coldBuildFailed(String)
         case noFileToEdit(String)
         case rebuildFailed(String)
+        /// The chapter's starter, the reference, did not build: the course's fault, never the answer's.
+        case referenceFailed(String)
 
         public var message: Message {
             switch self {
+            case .referenceFailed(let output): Message("rebuild.referenceFailed", ["output": output])
             case .coldBuildFailed(let output): Message("rebuild.coldBuildFailed", ["output": output])
             case .noFileToEdit(let path): Message("rebuild.noFileToEdit", ["path": path])
             case .rebuildFailed(let output): Message("rebuild.rebuildFailed", ["output": output])
@@ -71,11 +104,11 @@ public struct RebuildTrial: Sendable {
             extraArguments: ["--no-cache"] + buildArguments, timeout: timeoutSeconds)
     }
 
-    /// After `cold` (a `coldBuild` of `folder` that worked): the unchanged copy, the edit, and the timed rebuild. Every
+    /// After a `coldBuild` of `folder` that worked (`coldSeconds` long): the unchanged copy, the edit, and the timed rebuild. Every
     /// build's output goes to `outputs`, for the caller to remove the step images they name; the images tagged here
     /// are removed before it returns.
     public func rebuild(
-        _ folder: String, dockerfile: String, cold: ProcessResult, tag: String, outputs: inout [String]
+        _ folder: String, dockerfile: String, coldSeconds: Double, tag: String, outputs: inout [String]
     ) async throws -> Result<Measurement, Failure> {
         let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
             "handson-rebuild-\(UUID().uuidString.prefix(8))"
@@ -99,6 +132,7 @@ public struct RebuildTrial: Sendable {
             return result
         }
         let rebuilt: ProcessResult
+        var edit: EditEvidence?
         do {
             let unchanged = try await build()
             guard unchanged.succeeded else {
@@ -108,18 +142,24 @@ public struct RebuildTrial: Sendable {
             }
             // Timed twice, each after its own edit, and the faster kept: a moment of load on the machine is not
             // the answer's.
-            func editAndBuild() async throws -> ProcessResult {
+            func editAndBuild() async throws -> (ProcessResult, tag: String, mark: EditMark) {
+                let mark = EditMark.fresh()
                 handle.seekToEndOfFile()
-                handle.write(Data("\n// edited by HandsOn to time a rebuild (\(UUID().uuidString.prefix(8)))\n".utf8))
-                return try await build()
+                handle.write(Data(mark.goSource.utf8))
+                return (try await build(), rebuildTags[rebuildTags.count - 1], mark)
             }
             var fastest = try await editAndBuild()
-            if fastest.succeeded {
+            if fastest.0.succeeded {
                 let second = try await editAndBuild()
-                if !second.succeeded || second.durationSeconds < fastest.durationSeconds { fastest = second }
+                if !second.0.succeeded || second.0.durationSeconds < fastest.0.durationSeconds { fastest = second }
             }
             try? handle.close()
-            rebuilt = fastest
+            rebuilt = fastest.0
+            // Each rebuilt image holds its own edit (the second also the first's): the timed one is read for its own.
+            if looksForTheEdit && rebuilt.succeeded {
+                edit = try await engine.editEvidence(
+                    image: fastest.tag, mark: fastest.mark, labels: containerLabels, seconds: startSeconds)
+            }
         } catch {
             await engine.removeImages(rebuildTags)
             throw error
@@ -130,6 +170,24 @@ public struct RebuildTrial: Sendable {
         }
         let steps = BuildLog.steps(rebuilt.stdout + "\n" + rebuilt.stderr)
         return .success(
-            Measurement(coldSeconds: cold.durationSeconds, rebuildSeconds: rebuilt.durationSeconds, steps: steps))
+            Measurement(
+                coldSeconds: coldSeconds, rebuildSeconds: rebuilt.durationSeconds, steps: steps, edit: edit))
+    }
+
+    /// The reference for `rebuild`: the chapter's starter (`folder`) rebuilt after the same kind of edit, the same
+    /// way (built once unchanged, then timed after each of two edits, the faster kept), in seconds. Every build's
+    /// output goes to `outputs`; the images tagged here are removed.
+    public func referenceRebuild(_ folder: String, dockerfile: String, tag: String, outputs: inout [String])
+        async throws -> Result<Double, Failure>
+    {
+        var plain = self
+        plain.looksForTheEdit = false
+        switch try await plain.rebuild(folder, dockerfile: dockerfile, coldSeconds: 0, tag: tag, outputs: &outputs) {
+        case .success(let measurement): return .success(measurement.rebuildSeconds)
+        case .failure(.noFileToEdit(let path)): return .failure(.referenceFailed(path))
+        case .failure(.rebuildFailed(let output)), .failure(.coldBuildFailed(let output)),
+            .failure(.referenceFailed(let output)):
+            return .failure(.referenceFailed(output))
+        }
     }
 }

@@ -118,6 +118,9 @@ public struct Grading: Sendable, Equatable, Decodable {
     public let rebuildTiers: [RebuildTier]
     /// For `rebuildPercent`: the answer's file HandsOn edits before timing the rebuild.
     public let editFile: String?
+    /// For `rebuildPercent`: what the chapter's first lessons ask, each worth `points` beside the tier's score (the
+    /// tiers score the rebuild's time; the aims the dependency order and the build context).
+    public let rebuildAims: [RebuildAim]
 
     /// Whether judging an answer builds it again: graded by rebuild time, or with a `rebuild` gate (a cold build and
     /// timed rebuilds of its own). Such builds need the first build's cache until the judging is over.
@@ -150,9 +153,43 @@ public struct Grading: Sendable, Equatable, Decodable {
         public let score: Int
     }
 
+    /// One aim of a chapter graded by rebuild time, and its points: `reuses`, an instruction (a `RUN` running that
+    /// command) the rebuild must take from the cache and never run again; or the build context's rules.
+    public struct RebuildAim: Sendable, Equatable, Decodable {
+        public let id: CheckID
+        public let points: Int
+        public let kind: Kind
+
+        public enum Kind: Sendable, Equatable {
+            case reuses(String)
+            case buildContext(maxBytes: Int64?, absentPaths: [String])
+        }
+
+        public init(id: CheckID, points: Int, kind: Kind) {
+            self.id = id
+            self.points = points
+            self.kind = kind
+        }
+
+        enum CodingKeys: String, CodingKey { case id, points, reuses, maxBytes, absentPaths }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            id = try container.decode(CheckID.self, forKey: .id)
+            points = try container.decode(Int.self, forKey: .points)
+            if let command = try container.decodeIfPresent(String.self, forKey: .reuses) {
+                kind = .reuses(command)
+            } else {
+                kind = .buildContext(
+                    maxBytes: try container.decodeIfPresent(Int64.self, forKey: .maxBytes),
+                    absentPaths: try container.decodeIfPresent([String].self, forKey: .absentPaths) ?? [])
+            }
+        }
+    }
+
     enum CodingKeys: String, CodingKey {
         case dockerfile, tiers, basis, gates, examples, transcriptImages, scoring, measure, findingTiers
-        case rebuildTiers, editFile
+        case rebuildTiers, editFile, rebuildAims
     }
 
     public init(from decoder: Decoder) throws {
@@ -162,6 +199,7 @@ public struct Grading: Sendable, Equatable, Decodable {
         findingTiers = try container.decodeIfPresent([FindingTier].self, forKey: .findingTiers) ?? []
         rebuildTiers = try container.decodeIfPresent([RebuildTier].self, forKey: .rebuildTiers) ?? []
         editFile = try container.decodeIfPresent(String.self, forKey: .editFile)
+        rebuildAims = try container.decodeIfPresent([RebuildAim].self, forKey: .rebuildAims) ?? []
         // Size tiers are what a size-graded chapter needs; one graded by findings may leave them out.
         tiers =
             measure == .size
@@ -199,9 +237,16 @@ public struct Grading: Sendable, Equatable, Decodable {
             ?? 0
     }
 
-    /// The score for a rebuild that took `percent`% of a cold build: the best tier it is within, else 0.
+    /// The score for a rebuild that took `percent`% of its reference: the best tier it is within, else 0.
     public func score(rebuildPercent percent: Int) -> Int {
         rebuildTiers.filter { percent <= $0.maxPercent }.map(\.score).max() ?? 0
+    }
+
+    /// Every score a grade by rebuild time can give: the points of any set of aims, plus 0 or a tier's score.
+    public var rebuildScores: Set<Int> {
+        var sums: Set<Int> = [0]
+        for aim in rebuildAims { sums.formUnion(sums.map { $0 + aim.points }) }
+        return Set(sums.flatMap { sum in ([0] + rebuildTiers.map(\.score)).map { min(100, sum + $0) } })
     }
 }
 

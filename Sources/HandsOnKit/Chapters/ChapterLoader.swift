@@ -127,6 +127,24 @@ public enum ChapterLoader {
                     throw fail("grading.rebuildTiers[\(index)].maxPercent", Message("chapterError.mustBeOneOrMore"))
                 }
             }
+            for (index, aim) in grading.rebuildAims.enumerated() {
+                if !(0...100).contains(aim.points) {
+                    throw fail("grading.rebuildAims[\(index)].points", Message("chapterError.mustBeScore"))
+                }
+                if case .buildContext(let maxBytes, let absentPaths) = aim.kind {
+                    try validate(
+                        CheckSpec(
+                            id: aim.id,
+                            kind: .buildContext(
+                                BuildContextRules(
+                                    maxBytes: maxBytes, absentPaths: absentPaths, dockerfile: grading.dockerfile))),
+                        at: "grading.rebuildAims[\(index)]", fail: fail)
+                }
+            }
+            let best = grading.rebuildAims.map(\.points).reduce(0, +) + (grading.rebuildTiers.map(\.score).max() ?? 0)
+            if grading.measure == .rebuildPercent && best > 100 {
+                throw fail("grading.rebuildAims", Message("chapterError.mustBeScore"))
+            }
             for (index, gate) in grading.gates.enumerated() {
                 try validate(gate, at: "grading.gates[\(index)]", fail: fail)
             }
@@ -138,7 +156,7 @@ public enum ChapterLoader {
                 }
                 let scores =
                     [0] + grading.tiers.map(\.score) + grading.findingTiers.map(\.score)
-                    + grading.rebuildTiers.map(\.score)
+                    + grading.rebuildScores
                 if !scores.contains(example.score) {
                     throw fail(
                         "grading.examples[\(index)].score",

@@ -75,7 +75,8 @@ struct RebuildCheck {
             outputs.append(cold.stdout + "\n" + cold.stderr)
             if cold.succeeded {
                 outcome = try await trial.rebuild(
-                    context.workingDirectory, dockerfile: rules.dockerfile, cold: cold, tag: tag, outputs: &outputs)
+                    context.workingDirectory, dockerfile: rules.dockerfile, coldSeconds: cold.durationSeconds, tag: tag,
+                    outputs: &outputs)
             } else {
                 outcome = .failure(.coldBuildFailed(ContainerEngine.buildFailureSummary(cold)))
             }

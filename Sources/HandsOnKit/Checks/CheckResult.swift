@@ -26,6 +26,8 @@ public struct CheckID: RawRepresentable, Hashable, Codable, Sendable, Expressibl
     public static let size: CheckID = "size"
     /// The rebuild after one edited file, timed against the cold build (a chapter graded by rebuild time).
     public static let rebuild: CheckID = "rebuild"
+    /// HandsOn's edit before the timed rebuild reached the rebuilt image (its program prints the edit's mark).
+    public static let edit: CheckID = "edit"
     /// The security findings a chapter graded by them counts.
     public static let findings: CheckID = "findings"
     /// The engine answered throughout the grade.

@@ -265,8 +265,8 @@ public struct Grader: Sendable {
             tag, bases: bases, gateContext: gateContext, engineInfo: engineInfo, judged: judged)
         guard grading.measure == .rebuildPercent else { return judged }
         return try await judgeRebuild(
-            build, submission: submission, tag: tag, limitsInForce: limitsInForce, judged: judged,
-            outputs: rebuildOutputs)
+            build, submission: submission, tag: tag, limitsInForce: limitsInForce, gateContext: gateContext,
+            judged: judged, outputs: rebuildOutputs)
     }
 
     /// The gates and the size of an image that exists on the engine (built by the grade, or by a team on its machine).
@@ -323,11 +323,13 @@ public struct Grader: Sendable {
         return judged
     }
 
-    /// Scores by the rebuild's time after HandsOn edits the chapter's `editFile` in a copy of the answer, as a
-    /// percentage of the cold build's (0 when a gate failed; no rebuild is timed then).
+    /// Scores by the rebuild after HandsOn edits the chapter's `editFile` in a copy of the answer (`RebuildJudgement`):
+    /// 0 unless the edit reached the rebuilt image; else the aims met and the tier of the rebuild's time, weighed
+    /// against the chapter's starter rebuilt after the same edit on this engine (0 when a gate failed; no rebuild is
+    /// timed then).
     private func judgeRebuild(
-        _ cold: ProcessResult, submission: String, tag: String, limitsInForce: LimitsInForce, judged: Judgement,
-        outputs: borrowing Mutex<[String]>
+        _ cold: ProcessResult, submission: String, tag: String, limitsInForce: LimitsInForce,
+        gateContext: CheckContext, judged: Judgement, outputs: borrowing Mutex<[String]>
     ) async throws -> Judgement {
         var judged = judged
         guard judged.gatesPassed else {
@@ -338,37 +340,68 @@ public struct Grader: Sendable {
         var trial = RebuildTrial(engine: engine, editFile: grading.editFile ?? "")
         trial.buildArguments = limitsInForce.buildArguments
         trial.timeoutSeconds = limits.timeoutSeconds
+        trial.containerLabels = gateContext.containerLabels
+        trial.startSeconds = runTimeout
+        trial.looksForTheEdit = true
         var made: [String] = []
         let outcome: Result<RebuildTrial.Measurement, RebuildTrial.Failure>
+        var reference: Result<Double, RebuildTrial.Failure>?
         do {
             outcome = try await trial.rebuild(
-                submission, dockerfile: grading.dockerfile, cold: cold, tag: tag, outputs: &made)
+                submission, dockerfile: grading.dockerfile, coldSeconds: cold.durationSeconds, tag: tag, outputs: &made)
+            // The reference is only worth its builds where the time counts: the edit reached the image.
+            if case .success(let measurement) = outcome, measurement.edit?.reached ?? true {
+                reference = try await referenceRebuild(trial, tag: tag, outputs: &made)
+            }
         } catch {
             outputs.withLock { $0 += made }
             throw JudgementFailure(checks: judged.checks, error: error)
         }
         outputs.withLock { $0 += made }
-        switch outcome {
-        case .failure(let failure):
+        switch (outcome, reference) {
+        case (.failure(let failure), _), (.success, .failure(let failure)):
             judged.checks.append(CheckResult(id: .rebuild, passed: false, reason: failure.message))
-        case .success(let measurement):
-            let score = grading.score(rebuildPercent: measurement.percent)
-            let best = grading.rebuildTiers.map(\.score).max() ?? 100
-            let next = grading.rebuildTiers.filter { $0.score > score }.max { $0.maxPercent < $1.maxPercent }
-            judged.checks.append(
-                CheckResult(
-                    id: .rebuild, passed: score > 0,
-                    reason: Message("rebuild.score", ["shown": measurement.shown, "score": "\(score)"])
-                        + (score < best
-                            ? next.map {
-                                Message("rebuild.nextTier", ["percent": "\($0.maxPercent)", "score": "\($0.score)"])
-                            } : nil),
-                    measured: measurement.shown))
-            judged.score = score
+        case (.success(var measurement), let reference):
+            if case .success(let seconds) = reference { measurement.referenceSeconds = seconds }
+            var contexts: [CheckID: CheckResult] = [:]
+            for aim in grading.rebuildAims {
+                if case .buildContext(let maxBytes, let absentPaths) = aim.kind {
+                    contexts[aim.id] = BuildContextCheck(
+                        rules: BuildContextRules(
+                            maxBytes: maxBytes, absentPaths: absentPaths, dockerfile: grading.dockerfile)
+                    ).run(aim.id, gateContext)
+                }
+            }
+            let verdict = RebuildJudgement(grading: grading).judge(measurement, contexts: contexts)
+            judged.checks += verdict.checks
+            judged.score = verdict.score
             judged.measured = GradedValue(
                 measure: .rebuildPercent, value: measurement.percent, shown: measurement.shown)
         }
         return judged
+    }
+
+    /// The chapter's starter rebuilt after the same edit on this engine, under this grade's limits: measured once per
+    /// engine and limits (`RebuildReferenceMemo`), by the first grade that needs it.
+    private func referenceRebuild(_ trial: RebuildTrial, tag: String, outputs: inout [String]) async throws
+        -> Result<Double, RebuildTrial.Failure>
+    {
+        let chapter = self.chapter
+        let dockerfile = grading.dockerfile
+        let key = "\(chapter.id) \(trial.editFile) \(limits)"
+        let (outcome, measured) = try await engine.rebuildReferenceMemo.reference(key: key) {
+            let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "handson-reference-\(UUID().uuidString.prefix(8))"
+            ).path
+            defer { try? FileManager.default.removeItem(atPath: parent) }
+            let starter = try StarterFiles.answer(chapter, overlaying: [:], in: parent)
+            var made: [String] = []
+            let result = try await trial.referenceRebuild(
+                starter, dockerfile: dockerfile, tag: "\(tag)-reference", outputs: &made)
+            return (result, made)
+        }
+        if measured { outputs += outcome.outputs }
+        return outcome.result
     }
 
     /// Scores by the security audit's findings: the tier the count is within (0 when a gate failed).
