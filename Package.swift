@@ -25,7 +25,7 @@ let package = Package(
         /// Unit tests: no engine needed (a fake process runner where processes are involved); the CLI's too.
         .testTarget(name: "HandsOnKitTests", dependencies: ["HandsOnKit", "handson"], exclude: ["Fixtures"]),
         /// End-to-end tests against a real Docker (and Podman) engine; enabled by HANDSON_E2E=1 or CI=true.
-        .testTarget(name: "EndToEndTests", dependencies: ["HandsOnKit", "handson"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["HandsOnKit", "handson"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
