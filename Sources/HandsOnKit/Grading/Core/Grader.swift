@@ -400,7 +400,15 @@ public struct Grader: Sendable {
                 starter, dockerfile: dockerfile, tag: "\(tag)-reference", outputs: &made)
             return (result, made)
         }
-        if measured { outputs += outcome.outputs }
+        // The starter has two stages whatever the answer has: alone, its earlier stage's images go now (a batch
+        // records them with the rest, for its own sweep).
+        if measured {
+            if stepImages == nil {
+                for output in outcome.outputs { await engine.removeUntaggedStepImages(ofBuildOutput: output) }
+            } else {
+                outputs += outcome.outputs
+            }
+        }
         return outcome.result
     }
 
