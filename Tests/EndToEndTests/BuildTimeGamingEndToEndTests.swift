@@ -56,8 +56,7 @@ extension GradingOnTheEngine {
             try await grade(answer, classic: true)
         }
 
-        /// One engine value per builder for the whole suite: its copies share the starter's reference rebuild, so it
-        /// is measured once per builder, as in a batch.
+        /// One engine value per builder for the whole suite (its facts asked once).
         private static let engines = Mutex<[Bool: ContainerEngine]>([:])
 
         private func grade(_ gaming: GamingAnswer, classic: Bool) async throws {

@@ -5,8 +5,8 @@ import Foundation
 /// built once unchanged (so the cache holds what the cold build made, on every builder), HandsOn edits one file
 /// (`EditMark`: code the rebuilt server must print when it starts), and that rebuild is timed (twice, the faster kept)
 /// and read for the steps it took from the cache and for the edit in the image it made. The time is weighed against a
-/// reference the answer cannot pad: the chapter's starter rebuilt after the same edit on the same engine
-/// (`referenceRebuild`), or against the cold build when no reference was measured.
+/// reference the answer cannot pad: the chapter's starter rebuilt after the same edit on the same engine, around the
+/// answer's rebuilds; or against the cold build when no reference was given.
 public struct RebuildTrial: Sendable {
     public let engine: ContainerEngine
     /// The answer's file HandsOn edits before the rebuild (relative to the answer folder).
@@ -31,8 +31,8 @@ public struct RebuildTrial: Sendable {
         public let rebuildSeconds: Double
         /// The rebuild's instructions (FROM left out), and whether each came from the cache.
         public let steps: [Step]
-        /// The chapter's starter rebuilt after the same edit on the same engine: what the rebuild is weighed against
-        /// when measured (padding in the answer's cached steps lengthens its cold build, never this).
+        /// The chapter's starter rebuilt after the same edit on the same engine in the same grade: what the rebuild is
+        /// weighed against when measured (padding in the answer's cached steps lengthens its cold build, never this).
         public var referenceSeconds: Double?
         /// Whether the edit reached the rebuilt image; nil when not looked for.
         public var edit: EditEvidence?
@@ -104,11 +104,14 @@ public struct RebuildTrial: Sendable {
             extraArguments: ["--no-cache"] + buildArguments, timeout: timeoutSeconds)
     }
 
-    /// After a `coldBuild` of `folder` that worked (`coldSeconds` long): the unchanged copy, the edit, and the timed rebuild. Every
-    /// build's output goes to `outputs`, for the caller to remove the step images they name; the images tagged here
-    /// are removed before it returns.
+    /// After a `coldBuild` of `folder` that worked (`coldSeconds` long): the unchanged copy, the edit, and the timed
+    /// rebuild. With a `reference` (a copy of the chapter's starter HandsOn may edit), the starter is rebuilt after the
+    /// same kind of edit around the answer's two rebuilds (starter, answer, answer, starter), so that a moment of load
+    /// on the machine weighs on both sides; the faster of each is kept. Every build's output goes to `outputs`, for
+    /// the caller to remove the step images they name; the images tagged here are removed before it returns.
     public func rebuild(
-        _ folder: String, dockerfile: String, coldSeconds: Double, tag: String, outputs: inout [String]
+        _ folder: String, dockerfile: String, coldSeconds: Double, tag: String, reference: String? = nil,
+        outputs: inout [String]
     ) async throws -> Result<Measurement, Failure> {
         let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
             "handson-rebuild-\(UUID().uuidString.prefix(8))"
@@ -117,77 +120,91 @@ public struct RebuildTrial: Sendable {
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         let copy = "\(parent)/answer"
         try FileManager.default.copyItem(atPath: folder, toPath: copy)
-        let edited = "\(copy)/\(editFile)"
-        guard FileManager.default.fileExists(atPath: edited), let handle = FileHandle(forWritingAtPath: edited) else {
+        guard let handle = FileHandle(forWritingAtPath: "\(copy)/\(editFile)") else {
             return .failure(.noFileToEdit(editFile))
         }
+        defer { try? handle.close() }
+        let referenceHandle = reference.flatMap { FileHandle(forWritingAtPath: "\($0)/\(editFile)") }
+        defer { try? referenceHandle?.close() }
+        if reference != nil && referenceHandle == nil { return .failure(.referenceFailed(editFile)) }
         // Each build gets a tag of its own, so that no image is left untagged when a later one takes its tag.
-        var rebuildTags: [String] = []
-        func build() async throws -> ProcessResult {
-            rebuildTags.append("\(tag)-rebuild\(rebuildTags.count + 1)")
+        var tags: [String] = []
+        func build(_ folder: String) async throws -> ProcessResult {
+            tags.append("\(tag)-rebuild\(tags.count + 1)")
             let result = try await engine.build(
-                contextDirectory: copy, dockerfile: "\(copy)/\(dockerfile)", tag: rebuildTags[rebuildTags.count - 1],
+                contextDirectory: folder, dockerfile: "\(folder)/\(dockerfile)", tag: tags[tags.count - 1],
                 extraArguments: buildArguments, timeout: timeoutSeconds)
             outputs.append(result.stdout + "\n" + result.stderr)
             return result
         }
-        let rebuilt: ProcessResult
-        var edit: EditEvidence?
+        func edit(_ handle: FileHandle) -> EditMark {
+            let mark = EditMark.fresh()
+            handle.seekToEndOfFile()
+            handle.write(Data(mark.goSource.utf8))
+            return mark
+        }
+        /// The starter after an edit, timed; a failure is the course's, said as such.
+        func referenceBuild() async throws -> Result<Double, Failure>? {
+            guard let reference, let referenceHandle else { return nil }
+            _ = edit(referenceHandle)
+            let result = try await build(reference)
+            guard result.succeeded else {
+                return .failure(.referenceFailed(ContainerEngine.buildFailureSummary(result)))
+            }
+            return .success(result.durationSeconds)
+        }
+        let outcome: Result<Measurement, Failure>
         do {
-            let unchanged = try await build()
+            outcome = try await measure()
+        } catch {
+            await engine.removeImages(tags)
+            throw error
+        }
+        await engine.removeImages(tags)
+        return outcome
+
+        func measure() async throws -> Result<Measurement, Failure> {
+            let unchanged = try await build(copy)
             guard unchanged.succeeded else {
-                try? handle.close()
-                await engine.removeImages(rebuildTags)
                 return .failure(.rebuildFailed(ContainerEngine.buildFailureSummary(unchanged)))
             }
+            var referenceSeconds: [Double] = []
+            func timeTheReference() async throws -> Failure? {
+                switch try await referenceBuild() {
+                case .failure(let failure): return failure
+                case .success(let seconds): referenceSeconds.append(seconds)
+                case nil: break
+                }
+                return nil
+            }
+            if let failure = try await timeTheReference() { return .failure(failure) }
             // Timed twice, each after its own edit, and the faster kept: a moment of load on the machine is not
             // the answer's.
             func editAndBuild() async throws -> (ProcessResult, tag: String, mark: EditMark) {
-                let mark = EditMark.fresh()
-                handle.seekToEndOfFile()
-                handle.write(Data(mark.goSource.utf8))
-                return (try await build(), rebuildTags[rebuildTags.count - 1], mark)
+                let mark = edit(handle)
+                return (try await build(copy), tags[tags.count - 1], mark)
             }
             var fastest = try await editAndBuild()
             if fastest.0.succeeded {
                 let second = try await editAndBuild()
                 if !second.0.succeeded || second.0.durationSeconds < fastest.0.durationSeconds { fastest = second }
             }
-            try? handle.close()
-            rebuilt = fastest.0
+            let rebuilt = fastest.0
+            guard rebuilt.succeeded else {
+                return .failure(.rebuildFailed(ContainerEngine.buildFailureSummary(rebuilt)))
+            }
+            if let failure = try await timeTheReference() { return .failure(failure) }
             // Each rebuilt image holds its own edit (the second also the first's): the timed one is read for its own.
-            if looksForTheEdit && rebuilt.succeeded {
-                edit = try await engine.editEvidence(
+            var evidence: EditEvidence?
+            if looksForTheEdit {
+                evidence = try await engine.editEvidence(
                     image: fastest.tag, mark: fastest.mark, labels: containerLabels, seconds: startSeconds)
             }
-        } catch {
-            await engine.removeImages(rebuildTags)
-            throw error
-        }
-        await engine.removeImages(rebuildTags)
-        guard rebuilt.succeeded else {
-            return .failure(.rebuildFailed(ContainerEngine.buildFailureSummary(rebuilt)))
-        }
-        let steps = BuildLog.steps(rebuilt.stdout + "\n" + rebuilt.stderr)
-        return .success(
-            Measurement(
-                coldSeconds: coldSeconds, rebuildSeconds: rebuilt.durationSeconds, steps: steps, edit: edit))
-    }
-
-    /// The reference for `rebuild`: the chapter's starter (`folder`) rebuilt after the same kind of edit, the same
-    /// way (built once unchanged, then timed after each of two edits, the faster kept), in seconds. Every build's
-    /// output goes to `outputs`; the images tagged here are removed.
-    public func referenceRebuild(_ folder: String, dockerfile: String, tag: String, outputs: inout [String])
-        async throws -> Result<Double, Failure>
-    {
-        var plain = self
-        plain.looksForTheEdit = false
-        switch try await plain.rebuild(folder, dockerfile: dockerfile, coldSeconds: 0, tag: tag, outputs: &outputs) {
-        case .success(let measurement): return .success(measurement.rebuildSeconds)
-        case .failure(.noFileToEdit(let path)): return .failure(.referenceFailed(path))
-        case .failure(.rebuildFailed(let output)), .failure(.coldBuildFailed(let output)),
-            .failure(.referenceFailed(let output)):
-            return .failure(.referenceFailed(output))
+            return .success(
+                Measurement(
+                    coldSeconds: coldSeconds, rebuildSeconds: rebuilt.durationSeconds,
+                    steps: BuildLog.steps(rebuilt.stdout + "\n" + rebuilt.stderr),
+                    referenceSeconds: referenceSeconds.min(), edit: evidence))
         }
     }
 }

@@ -80,8 +80,6 @@ public struct ContainerEngine: Sendable {
     let apiMemo = EngineAPIMemo()
     /// Base images recently inspected for measuring, shared by the copies of this value.
     let baseImageMemo = BaseImageMemo()
-    /// The build-time chapter's reference rebuilds measured on this engine, shared by the copies of this value.
-    let rebuildReferenceMemo = RebuildReferenceMemo()
 
     /// Runs `docker|podman ARGUMENTS` (or another of the engine's programs, `executable`, with the engine's
     /// environment, or `environment` when given) and returns whatever happened.

@@ -345,24 +345,26 @@ public struct Grader: Sendable {
         trial.looksForTheEdit = true
         var made: [String] = []
         let outcome: Result<RebuildTrial.Measurement, RebuildTrial.Failure>
-        var reference: Result<Double, RebuildTrial.Failure>?
+        // The chapter's starter, rebuilt after the same edit beside the answer's rebuilds: what the time is weighed
+        // against.
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-reference-\(UUID().uuidString.prefix(8))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
         do {
+            let starter = try StarterFiles.answer(chapter, overlaying: [:], in: parent)
             outcome = try await trial.rebuild(
-                submission, dockerfile: grading.dockerfile, coldSeconds: cold.durationSeconds, tag: tag, outputs: &made)
-            // The reference is only worth its builds where the time counts: the edit reached the image.
-            if case .success(let measurement) = outcome, measurement.edit?.reached ?? true {
-                reference = try await referenceRebuild(trial, tag: tag, outputs: &made)
-            }
+                submission, dockerfile: grading.dockerfile, coldSeconds: cold.durationSeconds, tag: tag,
+                reference: starter, outputs: &made)
         } catch {
             outputs.withLock { $0 += made }
             throw JudgementFailure(checks: judged.checks, error: error)
         }
         outputs.withLock { $0 += made }
-        switch (outcome, reference) {
-        case (.failure(let failure), _), (.success, .failure(let failure)):
+        switch outcome {
+        case .failure(let failure):
             judged.checks.append(CheckResult(id: .rebuild, passed: false, reason: failure.message))
-        case (.success(var measurement), let reference):
-            if case .success(let seconds) = reference { measurement.referenceSeconds = seconds }
+        case .success(let measurement):
             var contexts: [CheckID: CheckResult] = [:]
             for aim in grading.rebuildAims {
                 if case .buildContext(let maxBytes, let absentPaths) = aim.kind {
@@ -379,37 +381,6 @@ public struct Grader: Sendable {
                 measure: .rebuildPercent, value: measurement.percent, shown: measurement.shown)
         }
         return judged
-    }
-
-    /// The chapter's starter rebuilt after the same edit on this engine, under this grade's limits: measured once per
-    /// engine and limits (`RebuildReferenceMemo`), by the first grade that needs it.
-    private func referenceRebuild(_ trial: RebuildTrial, tag: String, outputs: inout [String]) async throws
-        -> Result<Double, RebuildTrial.Failure>
-    {
-        let chapter = self.chapter
-        let dockerfile = grading.dockerfile
-        let key = "\(chapter.id) \(trial.editFile) \(limits)"
-        let (outcome, measured) = try await engine.rebuildReferenceMemo.reference(key: key) {
-            let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "handson-reference-\(UUID().uuidString.prefix(8))"
-            ).path
-            defer { try? FileManager.default.removeItem(atPath: parent) }
-            let starter = try StarterFiles.answer(chapter, overlaying: [:], in: parent)
-            var made: [String] = []
-            let result = try await trial.referenceRebuild(
-                starter, dockerfile: dockerfile, tag: "\(tag)-reference", outputs: &made)
-            return (result, made)
-        }
-        // The starter has two stages whatever the answer has: alone, its earlier stage's images go now (a batch
-        // records them with the rest, for its own sweep).
-        if measured {
-            if stepImages == nil {
-                for output in outcome.outputs { await engine.removeUntaggedStepImages(ofBuildOutput: output) }
-            } else {
-                outputs += outcome.outputs
-            }
-        }
-        return outcome.result
     }
 
     /// Scores by the security audit's findings: the tier the count is within (0 when a gate failed).
@@ -521,11 +492,12 @@ public struct Grader: Sendable {
             if let imageRemoval { imageRemoval.remove(tag) } else { await engine.removeImages([tag]) }
         }
         await limitsInForce.confinement?.remove()
-        // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay.
+        // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay (and
+        // the starter's, which a grade by rebuild time builds beside the answer's: it has two stages).
         // A batch records every build's, to sweep at its end what a Ctrl-C left untagged.
         if let stepImages {
             stepImages.record(ContainerEngine.stepImageIDs(inBuildOutput: buildOutput))
-        } else if stageCount > 1, !keepImage {
+        } else if stageCount > 1 || grading.measure == .rebuildPercent, !keepImage {
             await engine.removeUntaggedStepImages(ofBuildOutput: buildOutput)
         }
     }
