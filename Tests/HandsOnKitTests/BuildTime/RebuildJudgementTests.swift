@@ -220,3 +220,39 @@ struct RebuildJudgementTests {
         #expect(Set(Self.grading.examples.map(\.score)) == [0, 20, 50, 100])
     }
 }
+
+@Suite("Build time: the rebuild trial's builds")
+struct RebuildTrialTests {
+    /// The starter is rebuilt around the answer's two rebuilds (starter, answer, answer, starter), each after an edit
+    /// of its own, so that load on the machine weighs on both sides of the ratio.
+    @Test func theStarterIsRebuiltAroundTheAnswersRebuilds() async throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-trial-\(UUID().uuidString.prefix(8))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        for folder in ["answer", "starter"] {
+            try FileManager.default.createDirectory(
+                atPath: "\(parent)/\(folder)/server", withIntermediateDirectories: true)
+            try "package main\n".write(toFile: "\(parent)/\(folder)/server/main.go", atomically: true, encoding: .utf8)
+        }
+        let runner = FakeProcessRunner()
+        runner.on(["docker", "build"])
+        runner.on(["docker", "image", "rm"])
+        runner.on(["docker", "rmi"])
+        let trial = RebuildTrial(
+            engine: ContainerEngine(kind: .docker, runner: runner), editFile: "server/main.go")
+        var outputs: [String] = []
+        let outcome = try await trial.rebuild(
+            "\(parent)/answer", dockerfile: "Dockerfile", coldSeconds: 10, tag: "t", reference: "\(parent)/starter",
+            outputs: &outputs)
+        let measurement = try outcome.get()
+        #expect(measurement.referenceSeconds != nil)
+        let contexts = runner.commands.filter { $0.starts(with: ["docker", "build"]) }.compactMap(\.last)
+        #expect(contexts.count == 5, "\(contexts)")
+        let starter = "\(parent)/starter"
+        #expect(contexts.map { $0 == starter } == [false, true, false, false, true], "\(contexts)")
+        let edited = try String(contentsOfFile: "\(starter)/server/main.go", encoding: .utf8)
+        #expect(edited.components(separatedBy: "func init() { println(").count == 3, "two edits of the starter")
+        #expect(outputs.count == 5)
+    }
+}
