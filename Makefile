@@ -7,7 +7,7 @@ HANDSON := .build/debug/handson
 # The second Docker daemon, on the containerd image store (started by scripts/setup-engine.sh).
 CONTAINERD_HOST ?= unix:///run/handson-containerd-store/docker.sock
 
-.PHONY: all setup build demo test unit-test matrix lab clean bench install uninstall vm-test format format-check
+.PHONY: all setup build demo test unit-test stress-test matrix lab clean bench install uninstall vm-test format format-check
 
 all: build
 
@@ -28,6 +28,7 @@ demo: lab
 # images itself, from nothing on a new machine), every chapter proved there, then the other engines of the matrix.
 test: format-check setup build
 	HANDSON_E2E=1 $(SWIFT) test --skip EngineMatrix
+	$(MAKE) stress-test
 	$(HANDSON) dev check
 	$(MAKE) matrix
 
@@ -68,6 +69,12 @@ format-check:
 # Unit tests only: no engine needed.
 unit-test:
 	$(SWIFT) test --filter HandsOnKitTests
+	$(MAKE) stress-test
+
+# The process runner under load (thousands of children beside descriptor churn), alone: beside the other suites it
+# would starve their timed tests.
+stress-test:
+	HANDSON_STRESS=1 $(SWIFT) test --filter ProcessRunnerStressTests
 
 clean:
 	rm -rf .build .build-install

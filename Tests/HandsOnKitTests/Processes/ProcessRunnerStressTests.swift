@@ -18,11 +18,16 @@ enum InheritableDescriptor {
     }
 }
 
-@Suite("SystemProcessRunner under descriptor churn")
+/// Run on its own (`make test` runs it after the suites, with HANDSON_STRESS=1): two thousand children at once starve
+/// whatever runs beside them, and the suites' timed tests would pay for it.
+@Suite(
+    "SystemProcessRunner under descriptor churn",
+    .enabled(if: ProcessInfo.processInfo.environment["HANDSON_STRESS"] == "1"))
 struct ProcessRunnerStressTests {
-    /// Thousands of children, each writing to stdout and stderr, while other threads do what the rest of the suite
+    /// Two thousand children, each writing to stdout and stderr, while other threads do what the rest of the suite
     /// does with descriptors (a lock refused, an inheritable descriptor made and closed, pipes opened and closed):
-    /// every child's two lines arrive, on the right stream, and nothing else does.
+    /// every child's two lines arrive, on the right stream, and nothing else does. (The old `dup2` lost outputs within
+    /// the first fifty children; more would only slow the suites that run beside this one.)
     @Test func noChildOutputIsLostBesideDescriptorChurn() async throws {
         let runner = SystemProcessRunner()
         let lockPath = NSTemporaryDirectory() + "handson-stress-lock-\(UUID().uuidString.prefix(8))"
@@ -47,7 +52,7 @@ struct ProcessRunnerStressTests {
             return rounds
         }
 
-        let children = 5000
+        let children = 2000
         let lost = try await withThrowingTaskGroup(of: [String].self) { group in
             var lost: [String] = []
             for index in 0..<children {
