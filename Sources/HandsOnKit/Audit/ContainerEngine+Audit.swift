@@ -15,13 +15,14 @@ public enum ImageAuditError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The parts of an image's config the audit reads (`docker image inspect`'s `.Config`).
+/// The parts of an image's config the audit and the rebuild's evidence read (`docker image inspect`'s `.Config`).
 struct ImageRuntimeConfig: Decodable, Sendable {
     var user: String?
     var env: [String]?
     var labels: [String: String]?
     var cmd: [String]?
     var entrypoint: [String]?
+    var workingDir: String?
 
     enum CodingKeys: String, CodingKey {
         case user = "User"
@@ -29,6 +30,7 @@ struct ImageRuntimeConfig: Decodable, Sendable {
         case labels = "Labels"
         case cmd = "Cmd"
         case entrypoint = "Entrypoint"
+        case workingDir = "WorkingDir"
     }
 }
 

@@ -71,17 +71,11 @@ extension ContainerEngine {
     /// The paths the image's program may be at: its entrypoint's (or command's) first word, taken from the working
     /// folder when relative, or from each folder of the image's PATH when a bare name.
     private func programPaths(_ image: String) async throws -> [String] {
-        let text = try await checked(["image", "inspect", "--format", "{{json .Config}}", image], timeout: 60).stdout
-        struct Config: Decodable {
-            let Entrypoint: [String]?
-            let Cmd: [String]?
-            let WorkingDir: String?
-            let Env: [String]?
-        }
-        guard let config = try? JSONDecoder().decode(Config.self, from: Data(text.utf8)) else { return [] }
-        let entrypoint = config.Entrypoint ?? []
-        guard let program = Self.program(entrypoint.isEmpty ? (config.Cmd ?? []) : entrypoint) else { return [] }
-        return Self.programPaths(program, workingDirectory: config.WorkingDir ?? "", environment: config.Env ?? [])
+        let config: ImageRuntimeConfig
+        do { config = try await imageRuntimeConfig(image) } catch is ImageAuditError { return [] }
+        let entrypoint = config.entrypoint ?? []
+        guard let program = Self.program(entrypoint.isEmpty ? (config.cmd ?? []) : entrypoint) else { return [] }
+        return Self.programPaths(program, workingDirectory: config.workingDir ?? "", environment: config.env ?? [])
     }
 
     /// The program a command line starts: its first word, or the first word of a shell form's command
