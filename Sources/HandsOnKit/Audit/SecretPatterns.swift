@@ -56,12 +56,6 @@ public struct SecretPatterns: Sendable {
         compiled = patterns.map(Compiled.init)
     }
 
-    /// Whether bytes look like text: no NUL among the first 8 KiB.
-    public static func isText(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        guard let base = bytes.baseAddress else { return true }
-        return memchr(base, 0, min(bytes.count, 8192)) == nil
-    }
-
     /// Whether bytes are an ELF program: the magic, a class, a byte order and version 1, and an executable or shared
     /// object type (four bytes put before a text do not make it one).
     static func isExecutable(_ bytes: UnsafeRawBufferPointer) -> Bool {
