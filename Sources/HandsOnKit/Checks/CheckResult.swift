@@ -20,6 +20,8 @@ public struct CheckID: RawRepresentable, Hashable, Codable, Sendable, Expressibl
     public static let contextSize: CheckID = "context-size"
     /// The build's limits can be held (or the organizer let the grade go on without them).
     public static let buildLimits: CheckID = "build-limits"
+    /// The grading host had the free space it keeps (`--disk-reserve`): a grade without it is not graded.
+    public static let diskSpace: CheckID = "disk-space"
     /// The Dockerfile builds.
     public static let builds: CheckID = "builds"
     /// The image's size and the tier it reaches.

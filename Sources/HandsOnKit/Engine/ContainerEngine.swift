@@ -167,7 +167,7 @@ public struct ContainerEngine: Sendable {
                 + "{{.DockerRootDir}}|{{.ID}}"
         case .podman:
             return
-                "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}|{{.Host.CPUs}}|{{.Host.Security.Rootless}}"
+                "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Host.CgroupManager}}|{{.Host.CPUs}}|{{.Host.Security.Rootless}}|{{.Store.GraphRoot}}"
         }
     }
 
@@ -197,7 +197,7 @@ public struct ContainerEngine: Sendable {
                 dataRoot: fields.count > 8 && !fields[8].isEmpty ? fields[8] : nil, buildxPlugin: buildx,
                 daemonID: fields.count > 9 && !fields[9].isEmpty ? fields[9] : nil)
         case .podman:
-            guard (3...5).contains(fields.count) else {
+            guard (3...6).contains(fields.count) else {
                 throw EngineError.unexpectedOutput(
                     "`podman info` gave '\(fields.joined(separator: "|"))', not version|driver|cgroup manager|cpus")
             }
@@ -205,7 +205,8 @@ public struct ContainerEngine: Sendable {
                 name: "podman", clientVersion: fields[0], version: fields[0], storageDriver: fields[1],
                 store: .podman, builder: .buildah,
                 host: address, cgroupDriver: fields[2], cpus: fields.count > 3 ? Int(fields[3]) : nil,
-                rootless: fields.count > 4 ? fields[4] == "true" : nil)
+                rootless: fields.count > 4 ? fields[4] == "true" : nil,
+                dataRoot: fields.count > 5 && !fields[5].isEmpty ? fields[5] : nil)
         }
     }
 

@@ -44,7 +44,7 @@ struct BuildLimitPlanTests {
             let plan = BuildLimitPlan.plan(
                 Self.limitsWithCPU, engine: Self.engine(builder), host: Self.host(version, systemd: false))
             #expect(plan.method == .cgroup)
-            #expect(plan.held == [.memory, .processes, .cpu])
+            #expect(plan.held == [.memory, .processes, .cpu, .disk])
             #expect(plan.holdsAll)
         }
     }
@@ -62,7 +62,7 @@ struct BuildLimitPlanTests {
             BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd"), host: Self.host(.v1))
         #expect(plan.method == .timeoutOnly)
         #expect(!plan.holdsAll)
-        #expect(plan.notHeld.map(\.limit) == [.memory, .processes])
+        #expect(plan.notHeld.map(\.limit) == [.memory, .processes, .disk])
         #expect(plan.notHeld[0].reason.contains("cgroup v1"))
     }
 
@@ -76,7 +76,7 @@ struct BuildLimitPlanTests {
         let partial = BuildLimitPlan.plan(
             Self.limitsWithCPU, engine: rootless, host: Self.host(root: false, delegated: ["memory", "pids"]))
         #expect(partial.method == .userSlice)
-        #expect(partial.held == [.memory, .processes])
+        #expect(partial.held == [.memory, .processes, .disk])
         #expect(partial.notHeld.map(\.limit) == [.cpu])
         #expect(partial.notHeld[0].reason.contains("not delegated"))
     }
@@ -112,12 +112,22 @@ struct BuildLimitPlanTests {
             Self.limitsWithCPU, engine: Self.engine(.classic, host: "tcp://lab:2376"), host: Self.host())
         #expect(classic.method == .builderFlags)
         #expect(classic.held == [.memory, .cpu])
-        #expect(classic.notHeld.map(\.limit) == [.processes])
+        #expect(classic.notHeld.map(\.limit) == [.processes, .disk])
         #expect(
             classic.builderFlags == [
                 "--memory", "1073741824", "--memory-swap", "1073741824", "--cpu-period", "100000", "--cpu-quota",
                 "100000",
             ])
+    }
+
+    @Test func withoutPerProcessWriteCountsTheDiskLimitIsNotHeldAndSaysWhy() {
+        var host = Self.host(.v2, systemd: false)
+        host.countsWrites = false
+        let plan = BuildLimitPlan.plan(BuildLimits(), engine: Self.engine(.buildkit), host: host)
+        #expect(plan.method == .cgroup)
+        #expect(plan.held == [.memory, .processes])
+        #expect(plan.notHeld.map(\.limit) == [.disk])
+        #expect(plan.notHeld[0].because?.key == "limits.gap.noWriteCounts")
     }
 
     @Test func notAsRootARootfulEngineIsNotHeld() {
@@ -132,7 +142,9 @@ struct BuildLimitPlanTests {
         let plan = BuildLimitPlan.plan(
             BuildLimits(), engine: Self.engine(.buildkit, host: "ssh://grader@lab"), host: Self.host())
         let record = plan.record(location: nil, unlimitedAllowed: true)
-        #expect(record.summary.hasPrefix("memory 1GiB, 1024 processes, 300 s: the timeout only; not held: memory ("))
+        #expect(
+            record.summary.hasPrefix(
+                "memory 1GiB, 1024 processes, disk 10GiB, 300 s: the timeout only; not held: memory ("))
         #expect(record.summary.hasSuffix("graded anyway (--unlimited-builds)"))
         let json = try JSONEncoder().encode(record)
         let decoded = try JSONDecoder().decode(BuildLimitEnforcement.self, from: json)
@@ -161,12 +173,12 @@ struct CgroupHostTests {
             toFile: "\(root)/cgroup.controllers", atomically: false, encoding: .utf8)
         try "memory pids\n".write(toFile: "\(manager)/cgroup.controllers", atomically: false, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: "\(run)/user/1000/systemd/private", contents: Data())
-        let user = CgroupHost.read(root: root, runDirectory: run, userID: 1000)
+        let user = CgroupHost.read(root: root, runDirectory: run, userID: 1000, processRoot: root)
         #expect(user.version == .v2 && !user.isRoot && user.systemdRunning)
         #expect(user.controllers.isSuperset(of: ["memory", "pids", "cpu", "cpuset"]))
         #expect(user.userManager?.controllers == ["memory", "pids"])
         #expect(user.userManager?.runtimeDirectory == "\(run)/user/1000")
-        let otherUser = CgroupHost.read(root: root, runDirectory: run, userID: 1001)
+        let otherUser = CgroupHost.read(root: root, runDirectory: run, userID: 1001, processRoot: root)
         #expect(otherUser.userManager == nil)
     }
 

@@ -60,7 +60,7 @@ struct GraderLimitsTests {
         #expect(report.status == .graded)
         #expect(report.checks.first { $0.id == "builds" }?.passed == false)
         #expect(report.buildLimits?.unlimitedAllowed == true)
-        #expect(report.buildLimits?.notHeld.map(\.limit) == [.memory, .processes])
+        #expect(report.buildLimits?.notHeld.map(\.limit) == [.memory, .processes, .disk])
         #expect(runner.commands.contains { $0.count > 1 && $0[1] == "build" })
     }
 

@@ -152,6 +152,7 @@ final class FakeConfinements: BuildConfinementMaking {
         init(location: String) { self.location = location }
         func buildArguments(for builder: ImageBuilder?) -> [String] { ["--cgroup-parent", location] }
         func breaches() -> [BuildLimitBreach] { [] }
+        var processDirectories: [String] { [] }
         func remove() async { removed.store(true, ordering: .releasing) }
     }
 

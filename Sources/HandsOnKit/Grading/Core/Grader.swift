@@ -16,7 +16,11 @@ public struct GradeReport: Sendable, Codable {
         public var breakdown: SizeBreakdown?
     }
 
-    public enum Status: String, Sendable, Codable { case graded, error }
+    public enum Status: String, Sendable, Codable {
+        case graded, error
+        /// The grading host ran short (of free space): no score was given, and a batch grades the answer again.
+        case notGraded = "not-graded"
+    }
 
     public let submission: String
     public let chapter: String
@@ -85,6 +89,12 @@ public struct Grader: Sendable {
     public var allowUnlimitedBuilds = false
     /// The machine's cgroups, the maker of build confinements and the clock (fakes in tests).
     public var effects: GradingEffects
+    /// Free space the grading host keeps (`--disk-reserve`) on the engine's storage and on `reportFolders`.
+    public var diskReserveBytes: Int64 = DiskReserve.defaultBytes
+    /// Where the grade's results are written (a batch's folder), kept above the reserve too.
+    public var reportFolders: [String] = []
+    /// How often a batch waiting for free space looks again.
+    public var spaceRecheckInterval: Duration = .seconds(5)
 
     public init?(chapter: Chapter, engine: ContainerEngine, effects: GradingEffects) {
         guard let grading = chapter.grading else { return nil }
@@ -137,6 +147,10 @@ public struct Grader: Sendable {
             stageCount = facts.stageCount
             if facts.finalBase != "scratch" { bases = [facts.finalBase] }
         }
+        if let shortfall = diskReserve(engineInfo: engineInfo).shortfall(effects.disk) {
+            checks.append(CheckResult(id: .diskSpace, passed: false, reason: shortfall.message))
+            return notGraded()
+        }
         let gradeID = "\(tagPrefix)\(UUID().uuidString.prefix(12).lowercased())"
         let tag = "\(imageRepository):\(gradeID)"
         let plan = limitPlan(engineInfo: engineInfo)
@@ -159,6 +173,7 @@ public struct Grader: Sendable {
         let cacheBefore =
             buildCacheSweptByCaller || keepImage ? nil : await engine.buildCacheIDs(builder: engineInfo?.builder)
         let build: ProcessResult
+        let diskStop: DiskStop?
         // Builds that go on into the judging (rebuilds) need the first build's cache until it is over; and timed, they
         // run with no removal of an earlier grade's image beside them.
         let buildsEndWithTheFirst = !grading.buildsDuringJudging
@@ -167,9 +182,14 @@ public struct Grader: Sendable {
         do {
             // Graded by rebuild time, the first build is a cold one: no layer of an earlier build counts.
             let cold = grading.measure == .rebuildPercent ? ["--no-cache"] : []
-            build = try await engine.build(
-                contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
-                extraArguments: cold + limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
+            (build, diskStop) = try await diskWatch(limitsInForce, engineInfo: engineInfo).watching {
+                [engine, grading, limits] in
+                try await engine.build(
+                    contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
+                    extraArguments: cold + limitsInForce.buildArguments, timeout: limits.timeoutSeconds)
+            } stop: { _ in
+                limitsInForce.stopProcesses()
+            }
         } catch {
             await buildTracker?.buildsEnded(cleanly: false)
             await cleanUpBuild(tag: tag, buildOutput: "", stageCount: stageCount, limitsInForce: limitsInForce)
@@ -180,6 +200,16 @@ public struct Grader: Sendable {
         // Where judging builds again (rebuild time), that needs the first build's cache: it is swept afterwards.
         if buildsEndWithTheFirst { await buildTracker?.buildsEnded(cleanly: !build.timedOut && !build.cancelled) }
         let builder = engineInfo?.builder
+        if case .reserve(let shortfall) = diskStop {
+            if buildsEndWithTheFirst, let cacheBefore {
+                await engine.removeBuildCache(addedSince: cacheBefore, builder: builder)
+            }
+            await cleanUpBuild(
+                tag: tag, buildOutput: build.stdout, stageCount: stageCount, limitsInForce: limitsInForce)
+            if Task.isCancelled { throw CancellationError() }
+            checks.append(CheckResult(id: .diskSpace, passed: false, reason: shortfall.message))
+            return notGraded()
+        }
         async let cacheSwept: Void = {
             if buildsEndWithTheFirst, let cacheBefore {
                 await engine.removeBuildCache(addedSince: cacheBefore, builder: builder)
@@ -189,7 +219,7 @@ public struct Grader: Sendable {
         let rebuildOutputs = Mutex<[String]>([])
         do {
             let judged = try await judge(
-                build, submission: submission, tag: tag, bases: bases, labels: labels,
+                build, diskStop: diskStop, submission: submission, tag: tag, bases: bases, labels: labels,
                 limitsInForce: limitsInForce, engineInfo: engineInfo, rebuildOutputs: rebuildOutputs)
             checks += judged.checks
             result = report(score: judged.score, tier: judged.tier, image: judged.image, measured: judged.measured)
@@ -207,9 +237,16 @@ public struct Grader: Sendable {
         await cleanUpBuild(
             tag: tag, buildOutput: ([build.stdout] + rebuildOutputs.withLock { $0 }).joined(separator: "\n"),
             stageCount: stageCount, limitsInForce: limitsInForce)
-        // A build or gate cut short by Ctrl-C reads as a failure; it is no grade.
-        if Task.isCancelled || build.cancelled { throw CancellationError() }
+        // A build or gate cut short by Ctrl-C reads as a failure; it is no grade. (One the disk watch stopped is.)
+        if Task.isCancelled || (build.cancelled && diskStop == nil) { throw CancellationError() }
         return result
+
+        func notGraded() -> GradeReport {
+            GradeReport(
+                submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
+                engine: engineInfo, durationSeconds: (ContinuousClock.now - started).hundredthsOfSeconds,
+                status: .notGraded, verified: true, buildLimits: enforcement?.record)
+        }
 
         func engineFailure(_ error: any Error) -> GradeReport {
             checks.append(CheckResult(id: .engine, passed: false, reason: Self.engineFailed(error)))
@@ -219,6 +256,28 @@ public struct Grader: Sendable {
                 status: .error,
                 verified: true, buildLimits: enforcement?.record)
         }
+    }
+
+    /// The free space kept on the engine's storage on this machine and on the report folders.
+    func diskReserve(engineInfo: EngineInfo?) -> DiskReserve {
+        DiskReserve(bytes: diskReserveBytes, folders: Self.engineFolders(engineInfo) + reportFolders)
+    }
+
+    /// Where the engine keeps its images and build steps on this machine (none for a remote engine).
+    static func engineFolders(_ info: EngineInfo?) -> [String] {
+        guard let info, info.isLocal, let dataRoot = info.dataRoot else { return [] }
+        return [dataRoot]
+    }
+
+    /// The watch on a build's disk use: its limit where the plan holds it, and the reserve.
+    func diskWatch(_ limitsInForce: LimitsInForce, engineInfo: EngineInfo?) -> DiskWatch {
+        let directories = limitsInForce.confinement?.processDirectories ?? []
+        let held = limitsInForce.record.held.contains(.disk) && !directories.isEmpty
+        return DiskWatch(
+            limitBytes: held ? limits.diskBytes : nil,
+            meter: held ? CgroupWriteMeter(directories: directories, processRoot: effects.processRoot) : nil,
+            engineFolders: Self.engineFolders(engineInfo), reserve: diskReserve(engineInfo: engineInfo),
+            disk: effects.disk, claims: effects.diskClaims)
     }
 
     /// What the build, the gates and the size make of an answer: its checks, score, tier and image.
@@ -238,10 +297,20 @@ public struct Grader: Sendable {
     }
 
     private func judge(
-        _ build: ProcessResult, submission: String, tag: String, bases: [String], labels: [String: String],
-        limitsInForce: LimitsInForce, engineInfo: EngineInfo?, rebuildOutputs: borrowing Mutex<[String]>
+        _ build: ProcessResult, diskStop: DiskStop?, submission: String, tag: String, bases: [String],
+        labels: [String: String], limitsInForce: LimitsInForce, engineInfo: EngineInfo?,
+        rebuildOutputs: borrowing Mutex<[String]>
     ) async throws -> Judgement {
         var judged = Judgement()
+        if case .limit(let bytes) = diskStop {
+            judged.checks.append(
+                CheckResult(
+                    id: .builds, passed: false,
+                    reason: Message(
+                        "grader.buildStoppedByDiskLimit",
+                        ["limit": BuildLimits.binary(limits.diskBytes), "written": BuildLimits.binary(bytes)])))
+            return judged
+        }
         guard build.succeeded else {
             let output = ContainerEngine.buildFailureSummary(build)
             let breach = limitsInForce.confinement?.breaches().first

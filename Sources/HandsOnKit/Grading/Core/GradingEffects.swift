@@ -36,16 +36,28 @@ public struct GradingEffects: Sendable {
     public var now: @Sendable () -> Date
     /// Stops the processes whose command lines name one of the markers (a killed batch's engine commands).
     public var stopOrphanedCommands: @Sendable (_ markers: [String]) async -> Void
+    /// The space of the file systems the engine and the reports are on.
+    public var disk: any DiskSpaceReading
+    /// The builds and runs whose disk use is watched now, shared by every grader given these effects.
+    public var diskClaims: DiskClaims
+    /// Where the processes a disk limit counts are read (`/proc`).
+    public var processRoot: String
 
-    /// Effects that stop no process unless `stopOrphanedCommands` is given.
+    /// Effects that stop no process unless `stopOrphanedCommands` is given; a disk that never runs short unless
+    /// `disk` is given.
     public init(
         host: CgroupHost, confinements: any BuildConfinementMaking, now: @escaping @Sendable () -> Date,
-        stopOrphanedCommands: @escaping @Sendable (_ markers: [String]) async -> Void = { _ in }
+        stopOrphanedCommands: @escaping @Sendable (_ markers: [String]) async -> Void = { _ in },
+        disk: any DiskSpaceReading = UnlimitedDiskSpace(), diskClaims: DiskClaims = DiskClaims(),
+        processRoot: String = "/nonexistent"
     ) {
         self.host = host
         self.confinements = confinements
         self.now = now
         self.stopOrphanedCommands = stopOrphanedCommands
+        self.disk = disk
+        self.diskClaims = diskClaims
+        self.processRoot = processRoot
     }
 
     /// This machine: its cgroups as `/sys/fs/cgroup` shows them, systemd through `runner`, the system clock, its
@@ -53,6 +65,13 @@ public struct GradingEffects: Sendable {
     public static func system(runner: any ProcessRunning) -> GradingEffects {
         GradingEffects(
             host: .current(), confinements: SystemBuildConfinements(runner: runner), now: { Date() },
-            stopOrphanedCommands: { await OrphanedCommands.stop(mentioning: $0) })
+            stopOrphanedCommands: { await OrphanedCommands.stop(mentioning: $0) }, disk: SystemDiskSpace(),
+            diskClaims: .thisProcess, processRoot: "/proc")
     }
+}
+
+/// A disk with room for anything, which nothing fills: for graders whose tests are not about disk space.
+public struct UnlimitedDiskSpace: DiskSpaceReading {
+    public init() {}
+    public func space(at path: String) -> DiskSpace? { DiskSpace(device: 0, freeBytes: .max / 2, usedBytes: 0) }
 }

@@ -144,6 +144,9 @@ public struct BuildCgroup: BuildConfinement, Equatable {
         }
     }
 
+    /// v2's one tree; on v1 the pids hierarchy's, where every builder puts its steps.
+    public var processDirectories: [String] { [version == .v2 ? root + path : "\(root)/pids\(path)"] }
+
     /// Ends whatever still runs under the cgroup (a builder stopped at its time limit can leave a step's process
     /// behind: Podman's `RUN` runs in its own session, outside the builder's process group), then removes it and
     /// whatever the builder left beneath it, in every hierarchy.
@@ -196,7 +199,7 @@ struct CgroupDirectory: Sendable {
 
     /// The directories beneath, deepest first: read with `readdir`, whose entry types tell the child cgroups from
     /// the dozens of control files each cgroup holds (nothing is `stat`ed).
-    private var descendants: [String] {
+    var descendantPaths: [String] {
         var found: [(path: String, depth: Int)] = []
         func walk(_ folder: String, depth: Int) {
             guard let stream = opendir(folder) else { return }
@@ -222,7 +225,7 @@ struct CgroupDirectory: Sendable {
     func killEverything() {
         for _ in 0..<3 {
             var found = false
-            for folder in [path] + descendants {
+            for folder in [path] + descendantPaths {
                 let text = (try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? ""
                 for pid in text.split(separator: "\n").compactMap({ pid_t($0) }) where pid > 1 {
                     found = true
@@ -246,7 +249,8 @@ struct CgroupDirectory: Sendable {
     @discardableResult
     func removeEmptyTree(includingItself: Bool = true) -> Bool {
         var left = false
-        for directory in descendants + (includingItself ? [path] : []) where rmdir(directory) != 0 && errno != ENOENT {
+        for directory in descendantPaths + (includingItself ? [path] : [])
+        where rmdir(directory) != 0 && errno != ENOENT {
             left = true
         }
         return !left

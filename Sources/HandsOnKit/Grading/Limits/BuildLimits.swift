@@ -12,10 +12,27 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     /// for engines that share one machine, each on cores of its own. nil: any.
     public var cpuset: String?
     public var timeoutSeconds: Double = 300
+    /// Bytes a build may write to disk, and each of the answer's containers while it runs (`--build-disk`).
+    public var diskBytes: Int64 = BuildLimits.defaultDiskBytes
+
+    public static let defaultDiskBytes: Int64 = 10 << 30
 
     public init() {}
 
-    /// "memory 1.07GB, 1024 processes, 1 CPU, 300 s".
+    enum CodingKeys: String, CodingKey { case memoryBytes, processes, cpus, cpuset, timeoutSeconds, diskBytes }
+
+    /// Records saved before the disk limit existed read with the default limit.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        memoryBytes = try container.decode(Int64.self, forKey: .memoryBytes)
+        processes = try container.decode(Int.self, forKey: .processes)
+        cpus = try container.decodeIfPresent(Double.self, forKey: .cpus)
+        cpuset = try container.decodeIfPresent(String.self, forKey: .cpuset)
+        timeoutSeconds = try container.decode(Double.self, forKey: .timeoutSeconds)
+        diskBytes = try container.decodeIfPresent(Int64.self, forKey: .diskBytes) ?? Self.defaultDiskBytes
+    }
+
+    /// "memory 1GiB, 1024 processes, 1 CPU, disk 10GiB, 300 s".
     public var summary: String {
         var parts = [
             say("limits.part.memory", ["memory": Self.binary(memoryBytes)]),
@@ -23,6 +40,7 @@ public struct BuildLimits: Sendable, Equatable, Codable {
         ]
         if let cpus { parts.append(say("limits.part.cpus", ["count": String(format: "%g", cpus)])) }
         if let cpuset { parts.append(say("limits.part.cpuset", ["cpus": cpuset])) }
+        parts.append(say("limits.part.disk", ["disk": Self.binary(diskBytes)]))
         parts.append(say("limits.part.timeout", ["seconds": "\(Int(timeoutSeconds))"]))
         return MessageCatalog.list(parts)
     }
@@ -81,9 +99,12 @@ public struct BuildLimits: Sendable, Equatable, Codable {
 public enum BuildLimitBreach: String, Sendable, Equatable, Codable {
     case memory
     case processes
+    case disk
 
     func message(_ limits: BuildLimits) -> String {
         switch self {
+        case .disk:
+            return say("buildLimits.stoppedByDiskLimit", ["disk": BuildLimits.binary(limits.diskBytes)])
         case .memory:
             return say("buildLimits.buildWasStoppedMemory", ["binary": "\(BuildLimits.binary(limits.memoryBytes))"])
         case .processes:

@@ -22,6 +22,8 @@ public struct CgroupHost: Sendable, Equatable {
     /// The user's own systemd manager (`user@UID.service`): its cgroup path and the controllers delegated to it;
     /// nil when the user has no manager running.
     public var userManager: UserManager?
+    /// The kernel counts each process's writes (`/proc/self/io`), which the disk limit reads.
+    public var countsWrites: Bool
 
     public struct UserManager: Sendable, Equatable {
         /// `/user.slice/user-1000.slice/user@1000.service`.
@@ -33,8 +35,9 @@ public struct CgroupHost: Sendable, Equatable {
 
     public init(
         root: String, version: Version, isRoot: Bool, userID: UInt32, systemdRunning: Bool,
-        controllers: Set<String>, userManager: UserManager?
+        controllers: Set<String>, userManager: UserManager?, countsWrites: Bool = true
     ) {
+        self.countsWrites = countsWrites
         self.root = root
         self.version = version
         self.isRoot = isRoot
@@ -46,10 +49,10 @@ public struct CgroupHost: Sendable, Equatable {
 
     /// This machine as the running process sees it.
     public static func current(root: String = "/sys/fs/cgroup", runDirectory: String = "/run") -> CgroupHost {
-        read(root: root, runDirectory: runDirectory, userID: UInt32(geteuid()))
+        read(root: root, runDirectory: runDirectory, userID: UInt32(geteuid()), processRoot: "/proc")
     }
 
-    static func read(root: String, runDirectory: String, userID: UInt32) -> CgroupHost {
+    static func read(root: String, runDirectory: String, userID: UInt32, processRoot: String) -> CgroupHost {
         let fileManager = FileManager.default
         let version: Version = fileManager.fileExists(atPath: "\(root)/cgroup.controllers") ? .v2 : .v1
         let controllers: Set<String>
@@ -72,7 +75,8 @@ public struct CgroupHost: Sendable, Equatable {
         return CgroupHost(
             root: root, version: version, isRoot: userID == 0, userID: userID,
             systemdRunning: fileManager.fileExists(atPath: "\(runDirectory)/systemd/system"),
-            controllers: controllers, userManager: manager)
+            controllers: controllers, userManager: manager,
+            countsWrites: fileManager.isReadableFile(atPath: "\(processRoot)/self/io"))
     }
 
     private static func words(atPath path: String) -> Set<String> {

@@ -2,15 +2,17 @@ import Foundation
 
 /// One limit of a build.
 public enum BuildLimitKind: String, Sendable, Codable, CaseIterable {
-    case memory, processes, cpu, cpuset
+    case memory, processes, cpu, cpuset, disk
 
-    /// The cgroup controller that holds it.
-    var controller: String {
+    /// The cgroup controller that holds it; the disk limit is held by reading the cgroup's processes' write counts,
+    /// which needs no controller of its own.
+    var controller: String? {
         switch self {
         case .memory: return "memory"
         case .processes: return "pids"
         case .cpu: return "cpu"
         case .cpuset: return "cpuset"
+        case .disk: return nil
         }
     }
 }
@@ -129,18 +131,31 @@ public struct BuildLimitPlan: Sendable {
 
     public var holdsAll: Bool { notHeld.isEmpty }
 
-    /// The limits asked for: memory and processes always, CPUs and a CPU list when set.
+    /// The limits asked for: memory, processes and disk always, CPUs and a CPU list when set.
     static func asked(_ limits: BuildLimits) -> [BuildLimitKind] {
         [.memory, .processes] + (limits.cpus == nil ? [] : [.cpu]) + (limits.cpuset == nil ? [] : [.cpuset])
+            + [.disk]
     }
 
     public static func plan(_ limits: BuildLimits, engine: EngineInfo?, host: CgroupHost) -> BuildLimitPlan {
         let asked = Self.asked(limits)
         let builder = engine?.builder
         func through(_ method: BuildLimitMethod, controllers: Set<String>, missing: String) -> BuildLimitPlan {
-            let held = asked.filter { controllers.contains($0.controller) }
-            let gaps = asked.filter { !controllers.contains($0.controller) }
-                .map { BuildLimitGap(limit: $0, because: Message(missing, ["controller": $0.controller])) }
+            var held: [BuildLimitKind] = []
+            var gaps: [BuildLimitGap] = []
+            for limit in asked {
+                if let controller = limit.controller {
+                    if controllers.contains(controller) {
+                        held.append(limit)
+                    } else {
+                        gaps.append(BuildLimitGap(limit: limit, because: Message(missing, ["controller": controller])))
+                    }
+                } else if host.countsWrites {
+                    held.append(limit)
+                } else {
+                    gaps.append(BuildLimitGap(limit: limit, because: Message("limits.gap.noWriteCounts")))
+                }
+            }
             return BuildLimitPlan(
                 limits: limits, method: method, held: held, notHeld: gaps, host: host, builder: builder)
         }
@@ -159,13 +174,15 @@ public struct BuildLimitPlan: Sendable {
             // Without a cgroup: the classic builder and Podman's take memory and CPU flags; BuildKit ignores them.
             switch builder {
             case .classic, .buildah:
-                let held = asked.filter { $0 != .processes }
+                let held = asked.filter { $0 != .processes && $0 != .disk }
                 return BuildLimitPlan(
                     limits: limits, method: .builderFlags, held: held,
                     notHeld: [
                         BuildLimitGap(
                             limit: .processes,
-                            because: Message("limits.gap.noProcessFlag", ["why": problem.reason.text()]))
+                            because: Message("limits.gap.noProcessFlag", ["why": problem.reason.text()])),
+                        BuildLimitGap(
+                            limit: .disk, because: Message("limits.gap.noDiskFlag", ["why": problem.reason.text()])),
                     ],
                     host: host, builder: builder)
             case .buildkit, nil:
@@ -250,6 +267,11 @@ public struct LimitsInForce: Sendable {
     /// What the build command gets: `--cgroup-parent`, or the builder's flags.
     let buildArguments: [String]
     let record: BuildLimitEnforcement
+
+    /// Ends every process of the build's cgroup now (the disk watch stopping it), before its builder is told.
+    func stopProcesses() {
+        for directory in confinement?.processDirectories ?? [] { CgroupDirectory(path: directory).killEverything() }
+    }
 
     /// Makes what holds the plan's limits for grade `id`. Throws `BuildLimitsNotHeld` when a limit asked for would not
     /// be held, unless `allowUnlimited` (the organizer's explicit choice, or a trusted caller such as `dev check`).

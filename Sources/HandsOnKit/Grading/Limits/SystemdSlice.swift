@@ -12,6 +12,8 @@ public protocol BuildConfinement: Sendable {
     func buildArguments(for builder: ImageBuilder?) -> [String]
     /// The limits a failed build ran into, read from the kernel's counters.
     func breaches() -> [BuildLimitBreach]
+    /// The cgroup directories on this machine whose trees hold the build's processes.
+    var processDirectories: [String] { get }
     /// Ends whatever still runs in it and removes it, and everything the builder made beneath it.
     func remove() async
 }
@@ -98,6 +100,8 @@ public struct SystemdSlice: BuildConfinement {
     public func breaches() -> [BuildLimitBreach] {
         CgroupV2Events.breaches(in: host.root + location, limits: limits)
     }
+
+    public var processDirectories: [String] { location.isEmpty ? [] : [host.root + location] }
 
     /// What the builder made beneath the slice outside systemd (BuildKit's `buildkit/<id>` folders) is emptied and
     /// removed first, then the slice is stopped and its runtime properties taken back.

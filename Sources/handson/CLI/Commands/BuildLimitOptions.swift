@@ -10,6 +10,8 @@ enum BuildLimitOptions {
         OptionSpec(.buildTimeout, value: "seconds", help: "help.common.option.buildTimeout"),
         OptionSpec(.buildMemory, value: "size", help: "help.common.option.buildMemory"),
         OptionSpec(.buildPids, value: "N", help: "help.common.option.buildPids"),
+        OptionSpec(.buildDisk, value: "size", help: "help.common.option.buildDisk"),
+        OptionSpec(.diskReserve, value: "size", help: "help.common.option.diskReserve"),
         OptionSpec(
             .buildCpus, value: "N",
             help: "help.common.option.buildCpus"),
@@ -21,6 +23,16 @@ enum BuildLimitOptions {
             help: "help.common.option.cpuset"),
     ]
 
+    /// `--disk-reserve`: the free space grading keeps on the engine's storage and the report folder.
+    static func diskReserve(from arguments: ParsedArguments) throws -> Int64 {
+        guard let text = arguments.value(.diskReserve) else { return DiskReserve.defaultBytes }
+        guard let bytes = text == "0" ? 0 : BuildLimits.parseMemory(text) else {
+            throw UsageError(
+                say("cli.buildLimitOptions.sizeOptionTakesSize", ["option": "--disk-reserve", "text": text]))
+        }
+        return bytes
+    }
+
     static func limits(from arguments: ParsedArguments) throws -> BuildLimits {
         var limits = BuildLimits()
         limits.timeoutSeconds = try arguments.positiveNumber(.buildTimeout, default: limits.timeoutSeconds)
@@ -31,6 +43,13 @@ enum BuildLimitOptions {
             limits.memoryBytes = bytes
         }
         limits.processes = try arguments.positiveInteger(.buildPids, default: limits.processes)
+        if let text = arguments.value(.buildDisk) {
+            guard let bytes = BuildLimits.parseMemory(text), bytes >= 1 << 20 else {
+                throw UsageError(
+                    say("cli.buildLimitOptions.sizeOptionTakesSize", ["option": "--build-disk", "text": text]))
+            }
+            limits.diskBytes = bytes
+        }
         if arguments.value(.buildCpus) != nil {
             limits.cpus = try arguments.positiveNumber(.buildCpus, default: 1)
         }

@@ -52,6 +52,11 @@ struct DoctorCommand: Command {
                 Finding(
                     item: "build limits", ok: true,
                     detail: plan.description + (plan.holdsAll ? "" : say("doctor.limitsRefused"))))
+            findings.append(
+                Finding(
+                    item: "disk", ok: true,
+                    detail: plan.diskDescription(
+                        engine: info, reserveBytes: DiskReserve.defaultBytes, disk: context.effects.disk)))
             lab = await LabPreparer(engine: engine, environment: context.environment).survey()
             for status in lab {
                 let detail =
@@ -137,7 +142,9 @@ struct DoctorCommand: Command {
 
     /// A finding's name as the reader sees it; `--json` keeps the stable name (`image store`, `port 9091`).
     static func label(_ item: String) -> String {
-        let fixed = ["engine", "image store", "builder", "build limits", "also available", "curl", "debootstrap"]
+        let fixed = [
+            "engine", "image store", "builder", "build limits", "disk", "also available", "curl", "debootstrap",
+        ]
         if fixed.contains(item) { return say("doctor.item.\(item.replacingOccurrences(of: " ", with: "-"))") }
         if item.hasPrefix("port ") { return say("doctor.item.port", ["port": String(item.dropFirst(5))]) }
         return item

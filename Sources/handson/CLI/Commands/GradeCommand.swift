@@ -110,6 +110,7 @@ enum GraderOptions {
             throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
         }
         grader.limits = try BuildLimitOptions.limits(from: arguments)
+        grader.diskReserveBytes = try BuildLimitOptions.diskReserve(from: arguments)
         grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
         grader.runTimeout = try arguments.positiveNumber(.runTimeout, default: Grader.defaultRunTimeout)
         grader.keepImage = arguments.has(.keep)

@@ -1,0 +1,102 @@
+import Foundation
+import Synchronization
+
+/// What the kernel counts of one process's writes (`/proc/PID/io`), and its parent (`/proc/PID/stat`).
+struct ProcessWrites: Sendable, Equatable {
+    /// Bytes the process sent to a disk's page cache, its reaped children's included.
+    var written: Int64
+    /// Of those, bytes dropped before they reached the disk (a file removed or truncated while still in memory).
+    var cancelled: Int64
+    var parent: Int32
+
+    /// Bytes the process put on a disk: never less than what its writes still hold there.
+    var net: Int64 { max(0, written - cancelled) }
+
+    /// `write_bytes:` and `cancelled_write_bytes:` of an io file; nil when either is missing.
+    static func parse(io text: String) -> (written: Int64, cancelled: Int64)? {
+        var written: Int64?
+        var cancelled: Int64?
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            let value = Int64(parts[1].trimmingCharacters(in: .whitespaces))
+            switch parts[0] {
+            case "write_bytes": written = value
+            case "cancelled_write_bytes": cancelled = value
+            default: continue
+            }
+        }
+        guard let written, let cancelled else { return nil }
+        return (written, cancelled)
+    }
+
+    /// The parent's pid in a stat line: the fourth field, counted after the name's closing parenthesis (a name may
+    /// hold spaces and parentheses of its own).
+    static func parent(inStat text: String) -> Int32? {
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+}
+
+/// The bytes a cgroup tree's processes have written to disk since it was made, as the kernel counts them per process
+/// (`write_bytes` less `cancelled_write_bytes` of `/proc/PID/io`): the same on cgroup v1 and v2, in every mount a
+/// step writes to (its layer, a cache mount, a volume), whatever the engine. A tmpfs is memory and counts there.
+///
+/// A process's count holds its reaped children's, so a child that ends under a parent of the tree is counted in the
+/// parent from then on; a process that ends with no parent in the tree (a step's first process, reaped by the
+/// runtime) keeps the count it was last read with. Reads are a snapshot: a step that writes and ends between two
+/// reads is seen by the disk's free space instead (`DiskWatch`).
+final class CgroupWriteMeter: Sendable {
+    /// The cgroup directories whose trees hold the build's processes.
+    let directories: [String]
+    /// Where the processes are read (`/proc`; a test lays out a fake tree).
+    let processRoot: String
+    private let state = Mutex(State())
+
+    private struct State {
+        var live: [Int32: ProcessWrites] = [:]
+        /// What processes that ended with no parent in the tree had written.
+        var ended: Int64 = 0
+        var highest: Int64 = 0
+    }
+
+    init(directories: [String], processRoot: String = "/proc") {
+        self.directories = directories
+        self.processRoot = processRoot
+    }
+
+    /// The bytes written so far: never less than an earlier reading.
+    func read() -> Int64 {
+        let pids = directories.flatMap { CgroupDirectory(path: $0).processIDs() }
+        var now: [Int32: ProcessWrites] = [:]
+        for pid in pids where now[pid] == nil {
+            guard
+                let io = try? String(contentsOfFile: "\(processRoot)/\(pid)/io", encoding: .utf8),
+                let counts = ProcessWrites.parse(io: io)
+            else { continue }
+            let stat = (try? String(contentsOfFile: "\(processRoot)/\(pid)/stat", encoding: .utf8)) ?? ""
+            now[pid] = ProcessWrites(
+                written: counts.written, cancelled: counts.cancelled, parent: ProcessWrites.parent(inStat: stat) ?? 0)
+        }
+        return state.withLock { state in
+            for (pid, last) in state.live where now[pid] == nil && now[last.parent] == nil {
+                state.ended += last.net
+            }
+            state.live = now
+            let total = state.ended + now.values.reduce(0) { $0 + $1.net }
+            state.highest = max(state.highest, total)
+            return state.highest
+        }
+    }
+}
+
+extension CgroupDirectory {
+    /// The processes of the tree (this cgroup's and its descendants').
+    func processIDs() -> [Int32] {
+        ([path] + descendantPaths).flatMap { folder in
+            ((try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? "")
+                .split(separator: "\n").compactMap { Int32($0) }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+
+/// Why a watch stopped a build or an answer's container.
+public enum DiskStop: Sendable, Equatable {
+    /// It wrote past its disk limit (`bytes`: what it had written, or what the engine's disk lost while it ran alone).
+    case limit(bytes: Int64)
+    /// The grading host ran short of space: not the answer's doing, so no score.
+    case reserve(DiskShortfall)
+}
+
+/// Watches one build or run for its disk use while it goes on, twice a second, and stops it within a second of its
+/// passing its limit or of the host's free space falling below the reserve. What it charges is the larger of two
+/// readings: the bytes its processes wrote (`CgroupWriteMeter`), and, while it is the only build or run this process
+/// watches on the engine's file system, the space that file system lost since it began (the builder's own writes:
+/// a context, an `ADD`ed archive unpacked, a layer copied from another stage).
+public struct DiskWatch: Sendable {
+    /// nil: no limit is held, only the reserve is watched.
+    public var limitBytes: Int64?
+    var meter: CgroupWriteMeter?
+    /// The engine's storage on this machine, whose lost space is charged while the watch is alone there.
+    public var engineFolders: [String]
+    public var reserve: DiskReserve
+    public var disk: any DiskSpaceReading
+    public var claims: DiskClaims
+    public var interval: Duration = .milliseconds(500)
+
+    init(
+        limitBytes: Int64?, meter: CgroupWriteMeter?, engineFolders: [String], reserve: DiskReserve,
+        disk: any DiskSpaceReading, claims: DiskClaims
+    ) {
+        self.limitBytes = limitBytes
+        self.meter = meter
+        self.engineFolders = engineFolders
+        self.reserve = reserve
+        self.disk = disk
+        self.claims = claims
+    }
+
+    private enum Outcome<T: Sendable>: Sendable {
+        case finished(T)
+        case stopped(DiskStop)
+        case watchEnded
+    }
+
+    /// Runs `operation` under the watch. When the watch stops it, `stop` runs first (it ends the processes), then the
+    /// operation's task is cancelled; the operation's result comes back with what stopped it. A cancelled caller
+    /// cancels both.
+    public func watching<T: Sendable>(
+        _ operation: @escaping @Sendable () async throws -> T,
+        stop: @escaping @Sendable (DiskStop) async -> Void
+    ) async throws -> (result: T, stoppedBy: DiskStop?) {
+        let started = Dictionary(
+            engineFolders.compactMap { disk.space(at: $0).map { ($0.device, $0.usedBytes) } },
+            uniquingKeysWith: { first, _ in first })
+        let claim = claims.begin(Set(started.keys))
+        defer { claims.end(claim) }
+        let (result, stoppedBy): (T?, DiskStop?) = try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
+            group.addTask { .finished(try await operation()) }
+            group.addTask {
+                while true {
+                    do { try await Task.sleep(for: interval) } catch { return .watchEnded }
+                    if let reason = check(claim: claim, started: started) {
+                        await stop(reason)
+                        return .stopped(reason)
+                    }
+                }
+            }
+            var result: T?
+            var stoppedBy: DiskStop?
+            while let outcome = try await group.next() {
+                switch outcome {
+                case .finished(let value):
+                    result = value
+                    group.cancelAll()
+                case .stopped(let reason):
+                    stoppedBy = reason
+                    group.cancelAll()
+                case .watchEnded:
+                    break
+                }
+            }
+            return (result, stoppedBy)
+        }
+        guard let result else { throw CancellationError() }
+        return (result, stoppedBy)
+    }
+
+    /// One look: the limit, then the reserve.
+    func check(claim: Int, started: [UInt64: Int64]) -> DiskStop? {
+        if let limitBytes {
+            let written = meter?.read() ?? 0
+            var lost: Int64 = 0
+            if claims.isAlone(claim) {
+                for (device, used) in started {
+                    guard
+                        let now = engineFolders.lazy.compactMap({ disk.space(at: $0) }).first(where: {
+                            $0.device == device
+                        })
+                    else { continue }
+                    lost = max(lost, now.usedBytes - used)
+                }
+            }
+            let charged = max(written, lost)
+            if charged > limitBytes { return .limit(bytes: charged) }
+        }
+        return reserve.shortfall(disk).map(DiskStop.reserve)
+    }
+}
+
+extension BuildLimitPlan {
+    /// How the disk limit and the reserve hold for `engine` here, as `doctor` says it.
+    public func diskDescription(engine: EngineInfo?, reserveBytes: Int64, disk: any DiskSpaceReading) -> String {
+        let folders = Grader.engineFolders(engine)
+        var text: String
+        if let gap = notHeld.first(where: { $0.limit == .disk }) {
+            text = say("limits.disk.notHeld", ["disk": BuildLimits.binary(limits.diskBytes), "why": gap.text()])
+        } else {
+            text = say(
+                "limits.disk.held",
+                [
+                    "disk": BuildLimits.binary(limits.diskBytes),
+                    "folders": folders.isEmpty ? "-" : MessageCatalog.list(folders),
+                ])
+        }
+        for folder in folders {
+            guard let space = disk.space(at: folder) else { continue }
+            text += say(
+                "limits.disk.reserve",
+                [
+                    "reserve": BuildLimits.binary(reserveBytes), "folder": folder,
+                    "free": BuildLimits.binary(space.freeBytes),
+                ])
+        }
+        return text
+    }
+}

@@ -1,0 +1,195 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import HandsOnKit
+
+/// A file system whose free and used space a test sets.
+final class FakeDisk: DiskSpaceReading {
+    private let state: Mutex<(free: Int64, used: Int64)>
+
+    init(free: Int64, used: Int64 = 0) { state = Mutex((free, used)) }
+
+    func set(free: Int64? = nil, used: Int64? = nil) {
+        state.withLock {
+            if let free { $0.free = free }
+            if let used { $0.used = used }
+        }
+    }
+
+    func space(at path: String) -> DiskSpace? {
+        state.withLock { DiskSpace(device: 7, freeBytes: $0.free, usedBytes: $0.used) }
+    }
+}
+
+/// A cgroup tree and the `/proc` entries of its processes, laid out in a temporary folder.
+struct FakeProcessTree {
+    let root: String
+    var cgroup: String { "\(root)/cgroup" }
+    var proc: String { "\(root)/proc" }
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-writes-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: "\(root)/cgroup/step", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(root)/proc", withIntermediateDirectories: true)
+        try set(cgroupOf: [], step: [])
+    }
+
+    /// Which pids the cgroup and its child `step` list.
+    func set(cgroupOf top: [Int32], step: [Int32]) throws {
+        try top.map(String.init).joined(separator: "\n").write(
+            toFile: "\(cgroup)/cgroup.procs", atomically: true, encoding: .utf8)
+        try step.map(String.init).joined(separator: "\n").write(
+            toFile: "\(cgroup)/step/cgroup.procs", atomically: true, encoding: .utf8)
+    }
+
+    func process(_ pid: Int32, parent: Int32, written: Int64, cancelled: Int64 = 0) throws {
+        try FileManager.default.createDirectory(atPath: "\(proc)/\(pid)", withIntermediateDirectories: true)
+        let io =
+            "rchar: 1\nwchar: \(written)\nsyscr: 1\nsyscw: 1\nread_bytes: 0\nwrite_bytes: \(written)\n"
+            + "cancelled_write_bytes: \(cancelled)\n"
+        try io.write(toFile: "\(proc)/\(pid)/io", atomically: true, encoding: .utf8)
+        try "\(pid) (sh (x) y) S \(parent) 1 1 0 -1".write(
+            toFile: "\(proc)/\(pid)/stat", atomically: true, encoding: .utf8)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: root) }
+}
+
+@Suite("The disk limit and the reserve")
+struct DiskLimitTests {
+    @Test func anIoFileAndAStatLineAreRead() {
+        let io = "rchar: 524323712\nwchar: 524288000\nwrite_bytes: 524304384\ncancelled_write_bytes: 314572800\n"
+        let counts = ProcessWrites.parse(io: io)
+        #expect(counts?.written == 524_304_384)
+        #expect(counts?.cancelled == 314_572_800)
+        #expect(ProcessWrites.parse(io: "rchar: 1\n") == nil)
+        // A name with spaces and parentheses: the parent is counted from the last ')'.
+        #expect(ProcessWrites.parent(inStat: "42 (a) b (c) S 17 42 42 0") == 17)
+        #expect(ProcessWrites.parent(inStat: "garbage") == nil)
+    }
+
+    @Test func theMeterCountsTheTreeAndKeepsWhatEndedProcessesWrote() throws {
+        let tree = try FakeProcessTree()
+        defer { tree.remove() }
+        let meter = CgroupWriteMeter(directories: [tree.cgroup], processRoot: tree.proc)
+        #expect(meter.read() == 0)
+        // A step's shell (parent 1, outside the tree) and its child writing; a dropped write is taken off.
+        try tree.process(100, parent: 1, written: 1000)
+        try tree.process(101, parent: 100, written: 5000, cancelled: 2000)
+        try tree.set(cgroupOf: [], step: [100, 101])
+        #expect(meter.read() == 4000)
+        // The child ends and its shell reaps it: the shell's count now holds it, and nothing is counted twice.
+        try tree.process(100, parent: 1, written: 4000)
+        try tree.set(cgroupOf: [], step: [100])
+        #expect(meter.read() == 4000)
+        // The step ends (its shell reaped outside the tree): what it wrote is kept; the next step adds to it.
+        try tree.process(200, parent: 1, written: 700)
+        try tree.set(cgroupOf: [200], step: [])
+        #expect(meter.read() == 4700)
+        // Never less than before, even when a process's count cannot be read any more.
+        try tree.set(cgroupOf: [], step: [])
+        #expect(meter.read() == 4700)
+    }
+
+    @Test func theReserveNamesTheFolderShortOfSpace() {
+        let disk = FakeDisk(free: 6 << 30)
+        let reserve = DiskReserve(bytes: 5 << 30, folders: ["/var/lib/docker", "/tmp/results-not-made-yet"])
+        #expect(reserve.shortfall(disk) == nil)
+        disk.set(free: 3 << 30)
+        let shortfall = reserve.shortfall(disk)
+        #expect(shortfall == DiskShortfall(folder: "/var/lib/docker", freeBytes: 3 << 30, reserveBytes: 5 << 30))
+        #expect(shortfall?.message.key == "disk.reserve.shortfall")
+        #expect(shortfall?.message.values["free"] == "3GiB")
+        #expect(DiskReserve.existingAncestor(of: "/tmp/results-not-made-yet/a/b") == "/tmp")
+    }
+
+    static func watch(limit: Int64?, meter: CgroupWriteMeter? = nil, disk: FakeDisk, claims: DiskClaims = DiskClaims())
+        -> DiskWatch
+    {
+        var watch = DiskWatch(
+            limitBytes: limit, meter: meter, engineFolders: ["/var/lib/docker"],
+            reserve: DiskReserve(bytes: 1 << 30, folders: ["/var/lib/docker"]), disk: disk, claims: claims)
+        watch.interval = .milliseconds(10)
+        return watch
+    }
+
+    @Test func aBuildWritingPastItsLimitIsStoppedAndTheStopIsTold() async throws {
+        let tree = try FakeProcessTree()
+        defer { tree.remove() }
+        try tree.process(100, parent: 1, written: 0)
+        try tree.set(cgroupOf: [], step: [100])
+        let disk = FakeDisk(free: 50 << 30)
+        let watch = Self.watch(
+            limit: 1 << 20, meter: CgroupWriteMeter(directories: [tree.cgroup], processRoot: tree.proc), disk: disk)
+        let stops = Mutex<[DiskStop]>([])
+        let (result, stoppedBy) = try await watch.watching {
+            // The "build" writes past the limit, then runs until it is cancelled.
+            try tree.process(100, parent: 1, written: 3 << 20)
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            return "cancelled"
+        } stop: { reason in
+            stops.withLock { $0.append(reason) }
+        }
+        #expect(result == "cancelled")
+        #expect(stoppedBy == .limit(bytes: 3 << 20))
+        #expect(stops.withLock { $0 } == [.limit(bytes: 3 << 20)])
+    }
+
+    @Test func spaceTheDiskLosesIsChargedOnlyToAWatchThatIsAlone() async throws {
+        let disk = FakeDisk(free: 50 << 30, used: 10 << 30)
+        let claims = DiskClaims()
+        // Alone: the builder's own writes (no process of the build wrote) are charged.
+        let alone = try await Self.watch(limit: 1 << 30, disk: disk, claims: claims).watching {
+            disk.set(used: 12 << 30)
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            return 0
+        } stop: { _ in
+        }
+        #expect(alone.stoppedBy == .limit(bytes: 2 << 30))
+        // Beside another watch on the same disk: the loss may be the other's, so it is not charged to either.
+        disk.set(used: 10 << 30)
+        let other = claims.begin([7])
+        defer { claims.end(other) }
+        let shared = try await Self.watch(limit: 1 << 30, disk: disk, claims: claims).watching {
+            disk.set(used: 12 << 30)
+            try? await Task.sleep(for: .milliseconds(100))
+            return 1
+        } stop: { _ in
+        }
+        #expect(shared.result == 1)
+        #expect(shared.stoppedBy == nil)
+    }
+
+    @Test func theHostRunningShortStopsTheBuildAsNotTheAnswersDoing() async throws {
+        let disk = FakeDisk(free: 50 << 30)
+        let (_, stoppedBy) = try await Self.watch(limit: nil, disk: disk).watching {
+            disk.set(free: 512 << 20)
+            while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+            return 0
+        } stop: { _ in
+        }
+        #expect(
+            stoppedBy == .reserve(DiskShortfall(folder: "/var/lib/docker", freeBytes: 512 << 20, reserveBytes: 1 << 30))
+        )
+    }
+
+    @Test func aBuildThatEndsInTimeIsNotStopped() async throws {
+        let (result, stoppedBy) = try await Self.watch(limit: 1 << 30, disk: FakeDisk(free: 50 << 30)).watching {
+            "built"
+        } stop: { _ in
+            Issue.record("nothing to stop")
+        }
+        #expect(result == "built")
+        #expect(stoppedBy == nil)
+    }
+
+    @Test func limitsSavedBeforeTheDiskLimitStillRead() throws {
+        let old = #"{"memoryBytes":1073741824,"processes":1024,"timeoutSeconds":300}"#
+        let limits = try JSONDecoder().decode(BuildLimits.self, from: Data(old.utf8))
+        #expect(limits.diskBytes == BuildLimits.defaultDiskBytes)
+        var changed = BuildLimits()
+        changed.diskBytes = 256 << 20
+        #expect(try JSONDecoder().decode(BuildLimits.self, from: JSONEncoder().encode(changed)) == changed)
+    }
+}
