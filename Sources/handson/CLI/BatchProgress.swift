@@ -75,6 +75,14 @@ final class BatchProgress: Sendable {
                 state.running.removeAll { $0 == returned.name }
                 printAboveLiveLine(
                     say("cli.batchProgress.engineLost", ["engine": engine, "name": returned.name]))
+            case .notGraded(let submission, let reason):
+                state.running.removeAll { $0 == submission.name }
+                printAboveLiveLine(
+                    say("cli.batchProgress.notGraded", ["name": submission.name, "reason": reason.text()]))
+            case .waitingForSpace(let shortfall):
+                printAboveLiveLine(say("cli.batchProgress.waitingForSpace", ["shortfall": shortfall.message.text()]))
+            case .spaceReturned:
+                printAboveLiveLine(say("cli.batchProgress.spaceReturned"))
             }
             drawLiveLine(&state)
         }

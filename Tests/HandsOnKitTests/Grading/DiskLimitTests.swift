@@ -193,3 +193,54 @@ struct DiskLimitTests {
         #expect(try JSONDecoder().decode(BuildLimits.self, from: JSONEncoder().encode(changed)) == changed)
     }
 }
+
+@Suite("Grading when the host is short of disk space")
+struct DiskReserveGradingTests {
+    @Test func aGradeOnAHostShortOfSpaceIsNotGradedAndBuildsNothing() async throws {
+        let folder = try GradingCoreTests.classFolder(["ann": 5_000_000])
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let runner = FakeDockerHosts()
+        var grader = try GradingCoreTests.grader(runner)
+        grader.effects.disk = FakeDisk(free: 1 << 30)
+        grader.reportFolders = [folder]
+        let report = try await grader.grade("\(folder)/ann")
+        #expect(report.status == .notGraded)
+        #expect(report.score == 0)
+        #expect(report.checks.map(\.id) == [.diskSpace])
+        #expect(report.checks[0].reason?.key == "disk.reserve.shortfall")
+        #expect(runner.commands.isEmpty, "\(runner.commands)")
+    }
+
+    /// A batch waits while the report folder is short of space, says so once, and grades every answer once space
+    /// returns; nothing is scored while it waits.
+    @Test func aBatchWaitsForSpaceAndThenGradesEveryAnswer() async throws {
+        let folder = try GradingCoreTests.classFolder(["a1": 5_000_000, "a2": 50_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let runner = FakeDockerHosts()
+        let disk = FakeDisk(free: 1 << 30)
+        var grader = try GradingCoreTests.grader(runner)
+        grader.effects.disk = disk
+        grader.reportFolders = [reports]
+        grader.spaceRecheckInterval = .milliseconds(20)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+        let events = Mutex<[String]>([])
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: [GradingCoreTests.engine("tcp://lab-a:2375", runner)],
+            store: store
+        ).run(.once(classFolder: folder)) { event in
+            switch event {
+            case .batch(.waitingForSpace(let shortfall)):
+                events.withLock { $0.append("waiting \(shortfall.folder == reports)") }
+                #expect(runner.commands.filter { $0.contains("build") }.isEmpty, "nothing built while short")
+                disk.set(free: 20 << 30)
+            case .batch(.spaceReturned): events.withLock { $0.append("returned") }
+            case .batch(.finished(let report, _)): events.withLock { $0.append("\(report.submission) \(report.score)") }
+            default: break
+            }
+        }
+        #expect(events.withLock { $0 }.prefix(2) == ["waiting true", "returned"])
+        #expect(outcome.summary.grades.map(\.score) == [100, 50])
+        #expect(outcome.summary.notGraded.isEmpty)
+    }
+}

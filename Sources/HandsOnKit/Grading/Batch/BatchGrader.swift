@@ -10,6 +10,13 @@ public enum BatchEvent: Sendable {
     case cancelled(Submission)
     /// An engine stopped answering: it takes no more answers, and the one it was grading goes back to the queue.
     case engineLost(engine: String, returned: Submission)
+    /// The grading host ran short (of free space), or the grade could not be saved: the answer goes back to the
+    /// queue, no score given.
+    case notGraded(Submission, reason: Message)
+    /// Grading waits for the free space the host keeps; it goes on by itself once there is enough.
+    case waitingForSpace(DiskShortfall)
+    /// There is enough free space again.
+    case spaceReturned
 }
 
 /// One engine a batch grades on, checked and ready: its answers at a time and the CPUs each build may use.
@@ -234,6 +241,7 @@ public struct BatchGrader: Sendable {
     ) async -> [GradeReport] {
         var finished: [GradeReport] = []
         while !Task.isCancelled {
+            await waitForSpace(session, onEvent: onEvent)
             // With every answer handed out, an engine whose grades are over cleans up before its worker waits, while
             // the others finish theirs (a given-back answer is still graded here afterwards).
             guard
@@ -256,6 +264,12 @@ public struct BatchGrader: Sendable {
                 await queue.giveBack(submission)
                 return finished
             }
+            if report.status == .notGraded {
+                let reason = report.checks.last { !$0.passed }?.reason ?? Message("batch.notGraded.hostShort")
+                onEvent(.notGraded(submission, reason: reason))
+                await queue.giveBack(submission)
+                continue
+            }
             report.gradedAt = session.grader.effects.now()
             report.contentHash = submission.contentHash
             // A failed grade may be the engine's failure, not the answer's: an engine that does not answer now
@@ -265,13 +279,34 @@ public struct BatchGrader: Sendable {
                 await queue.giveBack(submission)
                 return finished
             }
-            var saveError: String?
-            do { try store.save(report) } catch { saveError = "\(error)" }
+            do { try store.save(report) } catch {
+                // Most likely a full disk: the grade is given again once there is room, and no result is lost.
+                onEvent(.notGraded(submission, reason: Message("batch.notGraded.notSaved", ["error": "\(error)"])))
+                await queue.giveBack(submission)
+                try? await Task.sleep(for: .seconds(5))
+                continue
+            }
+            let saveError: String? = nil
             finished.append(report)
             onEvent(.finished(report, saveError: saveError))
             await queue.done(submission)
         }
         return finished
+    }
+}
+
+extension BatchGrader {
+    /// Waits while the engine's storage or the report folder has less free space than the grader keeps, saying so
+    /// once; cancelling the task ends the wait.
+    static func waitForSpace(_ session: EngineSession, onEvent: @Sendable (BatchEvent) -> Void) async {
+        let reserve = session.grader.diskReserve(engineInfo: session.engine.info)
+        var waited = false
+        while !Task.isCancelled, let shortfall = reserve.shortfall(session.grader.effects.disk) {
+            if !waited { onEvent(.waitingForSpace(shortfall)) }
+            waited = true
+            try? await Task.sleep(for: session.grader.spaceRecheckInterval)
+        }
+        if waited && !Task.isCancelled { onEvent(.spaceReturned) }
     }
 }
 

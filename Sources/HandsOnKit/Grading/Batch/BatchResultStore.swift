@@ -83,9 +83,16 @@ public final class BatchResultStore: Sendable {
         var line = try JSONOutput.line(report)
         line.append(0x0A)
         try writeLock.withLock { _ in
-            try append(line, to: historyFile(for: report.submission))
+            let history = historyFile(for: report.submission)
+            let end = try append(line, to: history)
+            do {
+                try line.write(to: URL(fileURLWithPath: file(for: report.submission)), options: .atomic)
+            } catch {
+                // Saved in both or in neither: a grade given again later is not recorded twice.
+                _ = truncate(history, end)
+                throw BatchError.reportUnwritable(path: file(for: report.submission), reason: "\(error)")
+            }
             lastHashes.withLock { $0[report.submission] = .some(report.contentHash) }
-            try line.write(to: URL(fileURLWithPath: file(for: report.submission)), options: .atomic)
         }
     }
 
@@ -139,16 +146,23 @@ public final class BatchResultStore: Sendable {
     }
 
     /// Appends whole lines; a line a kill cuts short is the last one, and `history(of:)` skips it.
-    private func append(_ line: Data, to path: String) throws {
+    /// Returns the file's length before the line.
+    @discardableResult
+    private func append(_ line: Data, to path: String) throws -> off_t {
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw BatchError.reportUnwritable(path: path, reason: String(cString: strerror(errno)))
         }
         defer { close(descriptor) }
+        let end = lseek(descriptor, 0, SEEK_END)
         let written = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         guard written == line.count else {
-            throw BatchError.reportUnwritable(path: path, reason: String(cString: strerror(errno)))
+            let reason = written < 0 ? String(cString: strerror(errno)) : "wrote \(written) of \(line.count) bytes"
+            // A part of a line (a full disk) is taken back: the history ends with its last whole grade.
+            if end >= 0 { _ = ftruncate(descriptor, end) }
+            throw BatchError.reportUnwritable(path: path, reason: reason)
         }
+        return end
     }
 
     /// Forgets every saved grade (`--regrade`); the histories stay, since a contest's history is never rewritten.

@@ -61,9 +61,10 @@ struct BatchCommand: Command {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let classFolder = context.absolutePath(arguments.positionals[0])
-        let grader = try GraderOptions.grader(chapter: chapter, engine: nil, arguments: arguments, context: context)
+        var grader = try GraderOptions.grader(chapter: chapter, engine: nil, arguments: arguments, context: context)
         let store = try BatchResultStore(
             directory: context.absolutePath(out), chapter: chapter.id, now: context.effects.now)
+        grader.reportFolders = [store.directory]
         if arguments.has(.regrade) { try store.removeAll() }
         // The engines are checked once the class folder is known to hold answers.
         let answers = try ClassBatch(chapter: chapter, grader: grader, engines: [], store: store).answers(
@@ -178,6 +179,14 @@ struct BatchCommand: Command {
                     say(
                         "cli.batch.lostGoesAnotherEngine",
                         ["time": "\(time)", "engine": "\(engine)", "name": "\(returned.name)"]))
+            case .batch(.notGraded(let submission, let reason)):
+                io.err(
+                    "\(time) " + say("cli.batchProgress.notGraded", ["name": submission.name, "reason": reason.text()]))
+            case .batch(.waitingForSpace(let shortfall)):
+                io.err(
+                    "\(time) " + say("cli.batchProgress.waitingForSpace", ["shortfall": shortfall.message.text()]))
+            case .batch(.spaceReturned):
+                io.err("\(time) " + say("cli.batchProgress.spaceReturned"))
             case .reportsNotWritten(let problem):
                 io.err("\(time) " + say("cli.batch.reportsNotWritten", ["problem": problem]))
             case .teamGraded: break
