@@ -104,6 +104,12 @@ public struct CheckContext: Sendable {
     public var cpuset: String?
     /// More `run` options for every container a check starts: `--cpuset-cpus` when a grade is pinned.
     public var runArguments: [String] { cpuset.map { ["--cpuset-cpus", $0] } ?? [] }
+    /// Bytes an answer's serving container may write while it runs (the grade's disk limit, where it holds); nil: not
+    /// watched.
+    public var runDiskLimitBytes: Int64?
+    /// Where the container's processes and cgroup are read for that limit (`/proc`, `/sys/fs/cgroup`).
+    public var processRoot = "/proc"
+    public var cgroupRoot = "/sys/fs/cgroup"
     /// Set when the files to check are on the engine's machine, not here (a team's machine graded over its engine).
     public var filesOnEngine: FilesOnEngine?
 

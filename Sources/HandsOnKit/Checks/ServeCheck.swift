@@ -1,8 +1,13 @@
 import Foundation
 
-/// Runs the image as a server (limits on), asks it over HTTP, removes it. On a local engine the port is published on a
-/// free 127.0.0.1 port and curl asks; on a remote one (ssh://, tcp://, a context) nothing is published and the request
-/// is made inside the engine, from a helper container in the server's network namespace.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs the image as a server (limits on, no network: `--network none`), asks it over HTTP from inside its own network
+/// namespace, removes it. On a local engine curl runs here in the container's namespace (`nsenter`); where this
+/// process cannot enter it (a remote engine, no `nsenter`), a helper container on the engine joins the namespace and
+/// asks. While it serves, what its processes write is watched against the grade's disk limit.
 struct ServeCheck {
     let expectation: ServeExpectation
 
@@ -20,53 +25,71 @@ struct ServeCheck {
 
     private func serve(_ id: CheckID, name: String, _ context: CheckContext) async throws -> CheckResult {
         let image = context.image(expectation.image)
-        let local = context.engine.isLocal
-        var started = false
-        var port = 0
-        var lastError = ""
-        for _ in 0..<3 where !started {  // a free port can be taken between asking and publishing: try another
-            port = local ? PortAvailability.ephemeralPort() ?? 0 : expectation.containerPort
-            let ports = local ? [PortMapping(hostPort: port, containerPort: expectation.containerPort)] : []
-            do {
-                _ = try await context.engine.startContainer(
-                    image: image, name: name, ports: ports,
-                    labels: context.containerLabels,
-                    extraArguments: CommandOutputCheck.limits + (expectation.hardened ? Self.hardening : [])
-                        + context.runArguments)
-                started = true
-            } catch {
-                await context.engine.removeContainers([name])
-                // `--pull never`: a missing image fails at once, and says so.
-                if ContainerEngine.saysNoSuchImage("\(error)") {
-                    return CheckResult(
-                        id: id, passed: false, reason: Message("serveCheck.imageImageRun", ["image": "\(image)"]))
-                }
-                lastError = "\(error)"
+        do {
+            _ = try await context.engine.startContainer(
+                image: image, name: name, labels: context.containerLabels,
+                extraArguments: CommandOutputCheck.limits + ["--network", "none"]
+                    + (expectation.hardened ? Self.hardening : []) + context.runArguments)
+        } catch {
+            // `--pull never`: a missing image fails at once, and says so.
+            if ContainerEngine.saysNoSuchImage("\(error)") {
+                return CheckResult(
+                    id: id, passed: false, reason: Message("serveCheck.imageImageRun", ["image": "\(image)"]))
             }
-        }
-        guard started else {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "serveCheck.imageCouldStartedLasterror", ["image": "\(image)", "lastError": "\(lastError)"]))
+                    "serveCheck.imageCouldStartedLasterror", ["image": "\(image)", "lastError": "\(error)"]))
+        }
+        let port = expectation.containerPort
+        let processID = context.engine.isLocal ? try? await context.engine.containerProcessID(name) : nil
+        var probe = HealthProbe(runner: context.engine.runner)
+        probe.route = .insideEngine(context.engine, container: name, port: port, helperImage: HealthProbe.helperImage)
+        if let processID {
+            let rootless = geteuid() != 0
+            if await probe.canEnter(processID: processID, joinsUserNamespace: rootless) {
+                probe.route = .namespace(processID: processID, joinsUserNamespace: rootless)
+            }
+        }
+        let meter = processID.flatMap {
+            context.runDiskLimitBytes == nil
+                ? nil : CgroupWriteMeter.ofProcess($0, processRoot: context.processRoot, cgroupRoot: context.cgroupRoot)
         }
         let http = HTTPCheck(
             expectation: HTTPExpectation(
                 url: "http://127.0.0.1:\(port)\(expectation.path)", status: expectation.status,
                 jsonField: expectation.jsonField, equals: expectation.equals,
                 deadlineSeconds: min(expectation.deadlineSeconds, context.runTimeout)))
-        var probe = HealthProbe(runner: context.engine.runner)
-        if !local {
-            probe.route = .insideEngine(
-                context.engine, container: name, port: expectation.containerPort, helperImage: HealthProbe.helperImage)
+        let ask: @Sendable () async throws -> HealthObservation = { [probe, engine = context.engine] in
+            try await probe.waitUntil(
+                url: http.expectation.url, deadlineSeconds: http.expectation.deadlineSeconds
+            ) { observation in
+                // Any HTTP answer shows the container runs; only silence is worth asking the engine whether it stopped.
+                if http.satisfied(observation) { return true }
+                guard observation.httpStatus == 0 else { return false }
+                return !((try? await engine.containerState(name).running) ?? false)
+            }
         }
-        let observation = try await probe.waitUntil(
-            url: http.expectation.url, deadlineSeconds: http.expectation.deadlineSeconds
-        ) { observation in
-            // Any HTTP answer shows the container runs; only silence is worth asking the engine whether it stopped.
-            if http.satisfied(observation) { return true }
-            guard observation.httpStatus == 0 else { return false }
-            return !((try? await context.engine.containerState(name).running) ?? false)
+        let observation: HealthObservation
+        if let meter, let limit = context.runDiskLimitBytes {
+            let watch = DiskWatch(
+                limitBytes: limit, meter: meter, engineFolders: [], reserve: DiskReserve(bytes: 0),
+                disk: UnlimitedDiskSpace(),
+                claims: DiskClaims())
+            let watched = try await watch.watching(ask) { _ in
+                for directory in meter.directories { CgroupDirectory(path: directory).killEverything() }
+            }
+            if case .limit(let bytes) = watched.stoppedBy {
+                return CheckResult(
+                    id: id, passed: false,
+                    reason: Message(
+                        "serveCheck.stoppedByDiskLimit",
+                        ["image": image, "limit": BuildLimits.binary(limit), "written": BuildLimits.binary(bytes)]))
+            }
+            guard let result = watched.result else { throw CancellationError() }
+            observation = result
+        } else {
+            observation = try await ask()
         }
         let measured = observation.summary
         if http.satisfied(observation), expectation.hardened {

@@ -47,6 +47,12 @@ extension ContainerEngine {
         return (parts.first == "true", parts.count > 1 ? Int(parts[1]) : nil)
     }
 
+    /// The process id, on the engine's machine, of the container's first process; nil when it does not run.
+    public func containerProcessID(_ name: String) async throws -> Int32? {
+        let text = try await checked(["container", "inspect", "--format", "{{.State.Pid}}", name], timeout: 30).stdout
+        return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { $0 > 0 ? $0 : nil }
+    }
+
     public func containerLogs(_ name: String) async -> String {
         if let logs = await viaAPI({ try await $0.containerLogs(name, limit: 64 * 1024) }), let logs {
             return logs.stdout.text + logs.stderr.text

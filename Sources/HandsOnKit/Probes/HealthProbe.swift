@@ -44,6 +44,10 @@ public struct HealthProbe: Sendable {
         /// container:NAME`), so nothing but the engine's API has to be reachable from here: a remote engine's
         /// published ports are on its own machine. `helperImage` needs bash and `timeout` (Debian's slim image has both).
         case insideEngine(ContainerEngine, container: String, port: Int, helperImage: String)
+        /// curl on this machine, run in the network namespace of a local container's process (`nsenter`): a
+        /// container with no network (`--network none`) answers on its own loopback only. `joinsUserNamespace` for a
+        /// rootless engine, whose namespaces belong to the user's own user namespace.
+        case namespace(processID: Int32, joinsUserNamespace: Bool)
     }
 
     /// The image requests from inside an engine are made from; a lab image, so it is there without a registry.
@@ -93,13 +97,17 @@ public struct HealthProbe: Sendable {
                 engine, container: container, port: port, path: Self.path(of: url),
                 helperImage: helperImage, attempts: attempts, started: started)
         }
+        var command = ["curl"]
+        if case .namespace(let processID, let joinsUserNamespace) = route {
+            command = Self.enterNamespace(processID: processID, joinsUserNamespace: joinsUserNamespace) + command
+        }
         let bodyFile = FileManager.default.temporaryDirectory
             .appendingPathComponent("handson-health-\(getpid())-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: bodyFile) }
         let result = try await runner.run(
             ProcessRequest(
-                "curl",
-                [
+                command[0],
+                Array(command.dropFirst()) + [
                     "-s", "-o", bodyFile, "-w", "%{http_code} %{exitcode}",
                     "--max-time", String(attemptTimeout), "--max-filesize", "1048576", url,
                 ], timeout: attemptTimeout + 5))
@@ -110,6 +118,22 @@ public struct HealthProbe: Sendable {
         return HealthObservation(
             httpStatus: status, curlExitCode: exitCode, body: body, attempts: attempts,
             elapsedSeconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// `nsenter` into the network namespace of `processID` (and its user namespace first, for a rootless engine's).
+    static func enterNamespace(processID: Int32, joinsUserNamespace: Bool) -> [String] {
+        ["nsenter", "--target", String(processID)] + (joinsUserNamespace ? ["--user", "--preserve-credentials"] : [])
+            + ["--net", "--"]
+    }
+
+    /// Whether this process can enter the namespace (it has `nsenter` and the right to): tried once with `true`.
+    public func canEnter(processID: Int32, joinsUserNamespace: Bool) async -> Bool {
+        let command = Self.enterNamespace(processID: processID, joinsUserNamespace: joinsUserNamespace) + ["true"]
+        guard
+            let result = try? await runner.run(
+                ProcessRequest(command[0], Array(command.dropFirst()), timeout: 10, outputLimit: 4096))
+        else { return false }
+        return result.succeeded
     }
 
     /// One request made by bash's /dev/tcp in a helper container sharing the container's network: a raw HTTP/1.0

@@ -92,6 +92,26 @@ struct DiskLimitTests {
         #expect(meter.read() == 4700)
     }
 
+    /// `/proc/PID/cgroup` of a container's process as a v1 host with a unified hierarchy beside it shows it (this
+    /// machine, Podman), and as a v2 host does.
+    @Test func aContainersCgroupIsReadFromItsProcess() {
+        let hybrid = """
+            9:name=systemd:/libpod_parent/libpod-985b
+            8:pids:/libpod_parent/libpod-985b
+            4:memory:/libpod_parent/libpod-985b
+            0::/libpod_parent/libpod-985b
+            """
+        #expect(CgroupWriteMeter.cgroupPath(in: hybrid)?.directory == "/pids/libpod_parent/libpod-985b")
+        let unified = "0::/system.slice/docker-4a1c.scope\n"
+        #expect(CgroupWriteMeter.cgroupPath(in: unified)?.directory == "/system.slice/docker-4a1c.scope")
+        #expect(CgroupWriteMeter.cgroupPath(in: "0::/\n")?.directory == "")
+        #expect(CgroupWriteMeter.cgroupPath(in: "garbage") == nil)
+        #expect(
+            HealthProbe.enterNamespace(processID: 42, joinsUserNamespace: true) == [
+                "nsenter", "--target", "42", "--user", "--preserve-credentials", "--net", "--",
+            ])
+    }
+
     @Test func theReserveNamesTheFolderShortOfSpace() {
         let disk = FakeDisk(free: 6 << 30)
         let reserve = DiskReserve(bytes: 5 << 30, folders: ["/var/lib/docker", "/tmp/results-not-made-yet"])

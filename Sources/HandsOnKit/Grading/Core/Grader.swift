@@ -182,7 +182,7 @@ public struct Grader: Sendable {
         do {
             // Graded by rebuild time, the first build is a cold one: no layer of an earlier build counts.
             let cold = grading.measure == .rebuildPercent ? ["--no-cache"] : []
-            (build, diskStop) = try await diskWatch(limitsInForce, engineInfo: engineInfo).watching {
+            let watched = try await diskWatch(limitsInForce, engineInfo: engineInfo).watching {
                 [engine, grading, limits] in
                 try await engine.build(
                     contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
@@ -190,6 +190,13 @@ public struct Grader: Sendable {
             } stop: { _ in
                 limitsInForce.stopProcesses()
             }
+            diskStop = watched.stoppedBy
+            // Stopped before the build's command was even under way: a build that made nothing.
+            build =
+                watched.result
+                ?? ProcessResult(
+                    command: [], termination: .signaled(SIGKILL), cancelled: true, standardOutput: .of(""),
+                    standardError: .of(""), durationSeconds: 0)
         } catch {
             await buildTracker?.buildsEnded(cleanly: false)
             await cleanUpBuild(tag: tag, buildOutput: "", stageCount: stageCount, limitsInForce: limitsInForce)
@@ -330,6 +337,11 @@ public struct Grader: Sendable {
             subjectImage: tag, runTimeout: runTimeout,
             containerLabels: labels.merging(["org.handson.check": "true"]) { first, _ in first })
         gateContext.cpuset = limits.cpuset
+        if limitsInForce.record.held.contains(.disk) {
+            gateContext.runDiskLimitBytes = limits.diskBytes
+            gateContext.processRoot = effects.processRoot
+            gateContext.cgroupRoot = effects.host.root
+        }
         judged = try await judgeImage(
             tag, bases: bases, gateContext: gateContext, engineInfo: engineInfo, judged: judged)
         guard grading.measure == .rebuildPercent else { return judged }

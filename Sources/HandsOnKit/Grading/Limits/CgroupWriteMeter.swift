@@ -91,6 +91,32 @@ final class CgroupWriteMeter: Sendable {
     }
 }
 
+extension CgroupWriteMeter {
+    /// A meter for the cgroup a process is in (a container's first process: the container's own cgroup), read from
+    /// `/proc/PID/cgroup`: v2's one line, or v1's pids hierarchy. nil when the process is gone.
+    static func ofProcess(_ pid: Int32, processRoot: String, cgroupRoot: String) -> CgroupWriteMeter? {
+        guard let text = try? String(contentsOfFile: "\(processRoot)/\(pid)/cgroup", encoding: .utf8) else {
+            return nil
+        }
+        guard let path = cgroupPath(in: text) else { return nil }
+        return CgroupWriteMeter(directories: [cgroupRoot + path.directory], processRoot: processRoot)
+    }
+
+    /// The cgroup of a `/proc/PID/cgroup` text: v2's `0::/path`, else v1's `N:pids:/path` (under `pids/`).
+    static func cgroupPath(in text: String) -> (directory: String, version: CgroupHost.Version)? {
+        let lines = text.split(separator: "\n").map {
+            $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        }
+        if let pids = lines.first(where: { $0.count == 3 && $0[1].split(separator: ",").contains("pids") }) {
+            return ("/pids" + (pids[2] == "/" ? "" : pids[2]), .v1)
+        }
+        if let unified = lines.first(where: { $0.count == 3 && $0[0] == "0" && $0[1].isEmpty }) {
+            return (unified[2] == "/" ? "" : String(unified[2]), .v2)
+        }
+        return nil
+    }
+}
+
 extension CgroupDirectory {
     /// The processes of the tree (this cgroup's and its descendants').
     func processIDs() -> [Int32] {

@@ -37,37 +37,40 @@ public struct DiskWatch: Sendable {
     }
 
     private enum Outcome<T: Sendable>: Sendable {
-        case finished(T)
+        case finished(Result<T, any Error>)
         case stopped(DiskStop)
         case watchEnded
     }
 
     /// Runs `operation` under the watch. When the watch stops it, `stop` runs first (it ends the processes), then the
-    /// operation's task is cancelled; the operation's result comes back with what stopped it. A cancelled caller
-    /// cancels both.
+    /// operation's task is cancelled. Returns the operation's result (nil when it was stopped and threw, as a
+    /// cancelled request does) and what stopped it; an operation that ends over its limit between two looks is found
+    /// by one last look. A cancelled caller cancels both, and an error the operation throws unstopped is rethrown.
     public func watching<T: Sendable>(
         _ operation: @escaping @Sendable () async throws -> T,
         stop: @escaping @Sendable (DiskStop) async -> Void
-    ) async throws -> (result: T, stoppedBy: DiskStop?) {
+    ) async throws -> (result: T?, stoppedBy: DiskStop?) {
         let started = Dictionary(
             engineFolders.compactMap { disk.space(at: $0).map { ($0.device, $0.usedBytes) } },
             uniquingKeysWith: { first, _ in first })
         let claim = claims.begin(Set(started.keys))
         defer { claims.end(claim) }
-        let (result, stoppedBy): (T?, DiskStop?) = try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
-            group.addTask { .finished(try await operation()) }
+        let (result, stoppedBy) = await withTaskGroup(of: Outcome<T>.self) { group in
+            group.addTask {
+                do { return .finished(.success(try await operation())) } catch { return .finished(.failure(error)) }
+            }
             group.addTask {
                 while true {
-                    do { try await Task.sleep(for: interval) } catch { return .watchEnded }
                     if let reason = check(claim: claim, started: started) {
                         await stop(reason)
                         return .stopped(reason)
                     }
+                    do { try await Task.sleep(for: interval) } catch { return .watchEnded }
                 }
             }
-            var result: T?
+            var result: Result<T, any Error>?
             var stoppedBy: DiskStop?
-            while let outcome = try await group.next() {
+            while let outcome = await group.next() {
                 switch outcome {
                 case .finished(let value):
                     result = value
@@ -81,8 +84,15 @@ public struct DiskWatch: Sendable {
             }
             return (result, stoppedBy)
         }
-        guard let result else { throw CancellationError() }
-        return (result, stoppedBy)
+        var lastLook = stoppedBy
+        if lastLook == nil, !Task.isCancelled, case .limit(let bytes)? = check(claim: claim, started: started) {
+            lastLook = .limit(bytes: bytes)
+        }
+        switch result {
+        case .success(let value): return (value, lastLook)
+        case .failure(let error): if lastLook == nil { throw error } else { return (nil, lastLook) }
+        case nil: throw CancellationError()
+        }
     }
 
     /// One look: the limit, then the reserve.
