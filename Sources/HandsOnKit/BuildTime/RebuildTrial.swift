@@ -13,6 +13,9 @@ public struct RebuildTrial: Sendable {
     public let editFile: String
     /// More build options (the grade's limits).
     public var buildArguments: [String] = []
+    /// Watches each build's disk use (the grade's disk limit and reserve); `stopBuild` ends a build it stops.
+    public var diskWatch: DiskWatch?
+    public var stopBuild: @Sendable () -> Void = {}
     public var timeoutSeconds: Double = 900
     /// Labels of the containers that look for the edit in the rebuilt image, and how long its server may take to start.
     public var containerLabels: [String: String] = [:]
@@ -86,6 +89,10 @@ public struct RebuildTrial: Sendable {
         case rebuildFailed(String)
         /// The chapter's starter, the reference, did not build: the course's fault, never the answer's.
         case referenceFailed(String)
+        /// A rebuild wrote past the grade's disk limit (bytes: the limit, what it had written).
+        case stoppedByDiskLimit(limit: Int64, written: Int64)
+        /// The grading host ran short of space while it rebuilt: no grade.
+        case hostShortOfSpace(DiskShortfall)
 
         public var message: Message {
             switch self {
@@ -93,6 +100,11 @@ public struct RebuildTrial: Sendable {
             case .coldBuildFailed(let output): Message("rebuild.coldBuildFailed", ["output": output])
             case .noFileToEdit(let path): Message("rebuild.noFileToEdit", ["path": path])
             case .rebuildFailed(let output): Message("rebuild.rebuildFailed", ["output": output])
+            case .stoppedByDiskLimit(let limit, let written):
+                Message(
+                    "grader.buildStoppedByDiskLimit",
+                    ["limit": BuildLimits.binary(limit), "written": BuildLimits.binary(written)])
+            case .hostShortOfSpace(let shortfall): shortfall.message
             }
         }
     }
@@ -131,11 +143,28 @@ public struct RebuildTrial: Sendable {
         var tags: [String] = []
         func build(_ folder: String) async throws -> ProcessResult {
             tags.append("\(tag)-rebuild\(tags.count + 1)")
-            let result = try await engine.build(
-                contextDirectory: folder, dockerfile: "\(folder)/\(dockerfile)", tag: tags[tags.count - 1],
-                extraArguments: buildArguments, timeout: timeoutSeconds)
-            outputs.append(result.stdout + "\n" + result.stderr)
-            return result
+            let run: @Sendable () async throws -> ProcessResult = {
+                [engine, dockerfile, tag = tags[tags.count - 1], buildArguments, timeoutSeconds] in
+                try await engine.build(
+                    contextDirectory: folder, dockerfile: "\(folder)/\(dockerfile)", tag: tag,
+                    extraArguments: buildArguments, timeout: timeoutSeconds)
+            }
+            guard let diskWatch else {
+                let result = try await run()
+                outputs.append(result.stdout + "\n" + result.stderr)
+                return result
+            }
+            let watched = try await diskWatch.watching(run) { [stopBuild] _ in stopBuild() }
+            switch watched.stoppedBy {
+            case .limit(let bytes)?:
+                throw Failure.stoppedByDiskLimit(limit: diskWatch.limitBytes ?? 0, written: bytes)
+            case .reserve(let shortfall)?:
+                throw Failure.hostShortOfSpace(shortfall)
+            case nil:
+                guard let result = watched.result else { throw CancellationError() }
+                outputs.append(result.stdout + "\n" + result.stderr)
+                return result
+            }
         }
         func edit(_ handle: FileHandle) -> EditMark {
             let mark = EditMark.fresh()
@@ -156,6 +185,8 @@ public struct RebuildTrial: Sendable {
         let outcome: Result<Measurement, Failure>
         do {
             outcome = try await measure()
+        } catch let failure as Failure {
+            outcome = .failure(failure)
         } catch {
             await engine.removeImages(tags)
             throw error

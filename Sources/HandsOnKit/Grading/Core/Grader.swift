@@ -230,6 +230,9 @@ public struct Grader: Sendable {
                 limitsInForce: limitsInForce, engineInfo: engineInfo, rebuildOutputs: rebuildOutputs)
             checks += judged.checks
             result = report(score: judged.score, tier: judged.tier, image: judged.image, measured: judged.measured)
+        } catch let short as HostRanShort {
+            checks += short.checks + [CheckResult(id: .diskSpace, passed: false, reason: short.shortfall.message)]
+            result = notGraded()
         } catch let failure as JudgementFailure {
             checks += failure.checks
             result = engineFailure(failure.error)
@@ -297,6 +300,12 @@ public struct Grader: Sendable {
         var gatesPassed = true
     }
 
+    /// The grading host ran short of space partway: no grade; the checks made until then are kept.
+    private struct HostRanShort: Error {
+        let checks: [CheckResult]
+        let shortfall: DiskShortfall
+    }
+
     /// The engine failed partway; the checks made until then are kept.
     private struct JudgementFailure: Error {
         let checks: [CheckResult]
@@ -346,7 +355,8 @@ public struct Grader: Sendable {
             tag, bases: bases, gateContext: gateContext, engineInfo: engineInfo, judged: judged)
         guard grading.measure == .rebuildPercent else { return judged }
         return try await judgeRebuild(
-            build, submission: submission, tag: tag, limitsInForce: limitsInForce, gateContext: gateContext,
+            build, submission: submission, tag: tag, limitsInForce: limitsInForce, engineInfo: engineInfo,
+            gateContext: gateContext,
             judged: judged, outputs: rebuildOutputs)
     }
 
@@ -410,7 +420,7 @@ public struct Grader: Sendable {
     /// timed then).
     private func judgeRebuild(
         _ cold: ProcessResult, submission: String, tag: String, limitsInForce: LimitsInForce,
-        gateContext: CheckContext, judged: Judgement, outputs: borrowing Mutex<[String]>
+        engineInfo: EngineInfo?, gateContext: CheckContext, judged: Judgement, outputs: borrowing Mutex<[String]>
     ) async throws -> Judgement {
         var judged = judged
         guard judged.gatesPassed else {
@@ -420,6 +430,8 @@ public struct Grader: Sendable {
         }
         var trial = RebuildTrial(engine: engine, editFile: grading.editFile ?? "")
         trial.buildArguments = limitsInForce.buildArguments
+        trial.diskWatch = diskWatch(limitsInForce, engineInfo: engineInfo)
+        trial.stopBuild = { limitsInForce.stopProcesses() }
         trial.timeoutSeconds = limits.timeoutSeconds
         trial.containerLabels = gateContext.containerLabels
         trial.startSeconds = runTimeout
@@ -443,6 +455,8 @@ public struct Grader: Sendable {
         }
         outputs.withLock { $0 += made }
         switch outcome {
+        case .failure(.hostShortOfSpace(let shortfall)):
+            throw HostRanShort(checks: judged.checks, shortfall: shortfall)
         case .failure(let failure):
             judged.checks.append(CheckResult(id: .rebuild, passed: false, reason: failure.message))
         case .success(let measurement):
