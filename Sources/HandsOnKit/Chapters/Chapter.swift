@@ -121,6 +121,9 @@ public struct Grading: Sendable, Equatable, Decodable {
     /// For `rebuildPercent`: what the chapter's first lessons ask, each worth `points` beside the tier's score (the
     /// tiers score the rebuild's time; the aims the dependency order and the build context).
     public let rebuildAims: [RebuildAim]
+    /// Whether an answer's build may reach a network (`RUN` steps, `ADD` of a URL); nil leaves it to the organizer
+    /// (`--build-network`), whose default is the engine's own network.
+    public let buildNetwork: BuildNetwork?
 
     /// Whether judging an answer builds it again: graded by rebuild time, or with a `rebuild` gate (a cold build and
     /// timed rebuilds of its own). Such builds need the first build's cache until the judging is over.
@@ -189,7 +192,7 @@ public struct Grading: Sendable, Equatable, Decodable {
 
     enum CodingKeys: String, CodingKey {
         case dockerfile, tiers, basis, gates, examples, transcriptImages, scoring, measure, findingTiers
-        case rebuildTiers, editFile, rebuildAims
+        case rebuildTiers, editFile, rebuildAims, buildNetwork
     }
 
     public init(from decoder: Decoder) throws {
@@ -200,6 +203,7 @@ public struct Grading: Sendable, Equatable, Decodable {
         rebuildTiers = try container.decodeIfPresent([RebuildTier].self, forKey: .rebuildTiers) ?? []
         editFile = try container.decodeIfPresent(String.self, forKey: .editFile)
         rebuildAims = try container.decodeIfPresent([RebuildAim].self, forKey: .rebuildAims) ?? []
+        buildNetwork = try container.decodeIfPresent(BuildNetwork.self, forKey: .buildNetwork)
         // Size tiers are what a size-graded chapter needs; one graded by findings may leave them out.
         tiers =
             measure == .size

@@ -14,6 +14,7 @@ public struct OptionKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let buildCpus = OptionKey(rawValue: "--build-cpus")
     public static let buildDisk = OptionKey(rawValue: "--build-disk")
     public static let buildMemory = OptionKey(rawValue: "--build-memory")
+    public static let buildNetwork = OptionKey(rawValue: "--build-network")
     public static let buildPids = OptionKey(rawValue: "--build-pids")
     public static let buildTimeout = OptionKey(rawValue: "--build-timeout")
     public static let chapter = OptionKey(rawValue: "--chapter")

@@ -144,7 +144,8 @@ struct BuildLimitPlanTests {
         let record = plan.record(location: nil, unlimitedAllowed: true)
         #expect(
             record.summary.hasPrefix(
-                "memory 1GiB, 1024 processes, disk 10GiB, 300 s: the timeout only; not held: memory ("))
+                "memory 1GiB, 1024 processes, disk 10GiB, builds on the engine's network, 300 s: the timeout only; "
+                    + "not held: memory ("))
         #expect(record.summary.hasSuffix("graded anyway (--unlimited-builds)"))
         let json = try JSONEncoder().encode(record)
         let decoded = try JSONDecoder().decode(BuildLimitEnforcement.self, from: json)

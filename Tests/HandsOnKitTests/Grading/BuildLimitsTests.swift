@@ -20,11 +20,12 @@ struct BuildLimitsTests {
 
     @Test func theSummaryNamesEveryLimit() async {
         var limits = BuildLimits()
-        #expect(limits.summary == "memory 1GiB, 1024 processes, disk 10GiB, 300 s")
+        #expect(limits.summary == "memory 1GiB, 1024 processes, disk 10GiB, builds on the engine's network, 300 s")
         limits.cpus = 0.5
         limits.memoryBytes = 1536 << 20
         limits.diskBytes = 512 << 20
-        #expect(limits.summary == "memory 1.5GiB, 1024 processes, 0.5 CPUs, disk 512MiB, 300 s")
+        limits.network = .none
+        #expect(limits.summary == "memory 1.5GiB, 1024 processes, 0.5 CPUs, disk 512MiB, builds with no network, 300 s")
     }
 
     @Test func podmansBuilderGetsAChildOfTheCgroup() async {

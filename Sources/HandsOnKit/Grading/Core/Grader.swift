@@ -102,11 +102,17 @@ public struct Grader: Sendable {
         self.grading = grading
         self.engine = engine
         self.effects = effects
+        limits.network = grading.buildNetwork ?? .standard
     }
 
     /// How this grader's build limits would be held on its engine, decided before anything is made.
     public func limitPlan(engineInfo: EngineInfo?) -> BuildLimitPlan {
         BuildLimitPlan.plan(limits, engine: engineInfo, host: effects.host)
+    }
+
+    /// Sets the builds' network: the organizer's choice when made, else the chapter's, else the engine's own.
+    public mutating func chooseBuildNetwork(organizers: BuildNetwork?) {
+        limits.network = organizers ?? grading.buildNetwork ?? .standard
     }
 
     /// Grades one answer folder. Throws `CancellationError` when the task is cancelled (Ctrl-C) before the grade is

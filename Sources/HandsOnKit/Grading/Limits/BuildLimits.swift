@@ -16,10 +16,14 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     public var diskBytes: Int64 = BuildLimits.defaultDiskBytes
 
     public static let defaultDiskBytes: Int64 = 10 << 30
+    /// Whether the build's steps may reach a network.
+    public var network: BuildNetwork = .standard
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey { case memoryBytes, processes, cpus, cpuset, timeoutSeconds, diskBytes }
+    enum CodingKeys: String, CodingKey {
+        case memoryBytes, processes, cpus, cpuset, timeoutSeconds, diskBytes, network
+    }
 
     /// Records saved before the disk limit existed read with the default limit.
     public init(from decoder: any Decoder) throws {
@@ -30,6 +34,7 @@ public struct BuildLimits: Sendable, Equatable, Codable {
         cpuset = try container.decodeIfPresent(String.self, forKey: .cpuset)
         timeoutSeconds = try container.decode(Double.self, forKey: .timeoutSeconds)
         diskBytes = try container.decodeIfPresent(Int64.self, forKey: .diskBytes) ?? Self.defaultDiskBytes
+        network = try container.decodeIfPresent(BuildNetwork.self, forKey: .network) ?? .standard
     }
 
     /// "memory 1GiB, 1024 processes, 1 CPU, disk 10GiB, 300 s".
@@ -41,6 +46,7 @@ public struct BuildLimits: Sendable, Equatable, Codable {
         if let cpus { parts.append(say("limits.part.cpus", ["count": String(format: "%g", cpus)])) }
         if let cpuset { parts.append(say("limits.part.cpuset", ["cpus": cpuset])) }
         parts.append(say("limits.part.disk", ["disk": Self.binary(diskBytes)]))
+        parts.append(say("limits.part.network.\(network.rawValue)"))
         parts.append(say("limits.part.timeout", ["seconds": "\(Int(timeoutSeconds))"]))
         return MessageCatalog.list(parts)
     }
@@ -93,6 +99,15 @@ public struct BuildLimits: Sendable, Equatable, Codable {
         guard let multiplier = multipliers[String(unit)] else { return nil }
         return Int64(value * multiplier)
     }
+}
+
+/// Whether a build's steps may reach a network: the engine's own (`default`), or none (`--network none`).
+public enum BuildNetwork: String, Sendable, Equatable, Codable, CaseIterable {
+    case standard = "default"
+    case none
+
+    /// What the build command gets.
+    var buildArguments: [String] { self == .none ? ["--network", "none"] : [] }
 }
 
 /// A limit a failed build ran into.

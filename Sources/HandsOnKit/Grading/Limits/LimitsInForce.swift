@@ -294,15 +294,16 @@ public struct LimitsInForce: Sendable {
                 host: plan.host, runner: runner)
         case .builderFlags:
             return LimitsInForce(
-                confinement: nil, buildArguments: plan.builderFlags,
+                confinement: nil, buildArguments: plan.builderFlags + plan.limits.network.buildArguments,
                 record: plan.record(location: nil, unlimitedAllowed: allowUnlimited))
         case .timeoutOnly:
             return LimitsInForce(
-                confinement: nil, buildArguments: [],
+                confinement: nil, buildArguments: plan.limits.network.buildArguments,
                 record: plan.record(location: nil, unlimitedAllowed: allowUnlimited))
         }
         return LimitsInForce(
-            confinement: confinement, buildArguments: confinement?.buildArguments(for: plan.builder) ?? [],
+            confinement: confinement,
+            buildArguments: (confinement?.buildArguments(for: plan.builder) ?? []) + plan.limits.network.buildArguments,
             record: plan.record(location: confinement?.location, unlimitedAllowed: allowUnlimited))
     }
 

@@ -12,6 +12,7 @@ enum BuildLimitOptions {
         OptionSpec(.buildPids, value: "N", help: "help.common.option.buildPids"),
         OptionSpec(.buildDisk, value: "size", help: "help.common.option.buildDisk"),
         OptionSpec(.diskReserve, value: "size", help: "help.common.option.diskReserve"),
+        OptionSpec(.buildNetwork, value: "default|none", help: "help.common.option.buildNetwork"),
         OptionSpec(
             .buildCpus, value: "N",
             help: "help.common.option.buildCpus"),
@@ -22,6 +23,15 @@ enum BuildLimitOptions {
             .cpuset, value: "CPUS",
             help: "help.common.option.cpuset"),
     ]
+
+    /// `--build-network`: nil when not given (the chapter's choice then holds).
+    static func buildNetwork(from arguments: ParsedArguments) throws -> BuildNetwork? {
+        guard let text = arguments.value(.buildNetwork) else { return nil }
+        guard let network = BuildNetwork(rawValue: text) else {
+            throw UsageError(say("cli.buildLimitOptions.buildNetworkTakes", ["text": text]))
+        }
+        return network
+    }
 
     /// `--disk-reserve`: the free space grading keeps on the engine's storage and the report folder.
     static func diskReserve(from arguments: ParsedArguments) throws -> Int64 {

@@ -77,6 +77,10 @@ struct GradeCommand: Command {
                     + (report.image.map { "  (\($0.size))" } ?? "")
                     + (report.verified ? "" : "  " + say("cli.grade.fromTranscriptNotVerified")))
             CheckLines.print(report.checks, io: context.io)
+            if report.status == .notGraded { context.io.out(say("cli.grade.notGraded")) }
+            if let limits = report.buildLimits {
+                context.io.out(style.dim(say("cli.grade.limitsLine", ["summary": limits.summary])))
+            }
         }
         return report.status == .graded ? ExitCode.success : ExitCode.failure
     }
@@ -111,6 +115,7 @@ enum GraderOptions {
         }
         grader.limits = try BuildLimitOptions.limits(from: arguments)
         grader.diskReserveBytes = try BuildLimitOptions.diskReserve(from: arguments)
+        grader.chooseBuildNetwork(organizers: try BuildLimitOptions.buildNetwork(from: arguments))
         grader.allowUnlimitedBuilds = arguments.has(BuildLimitOptions.unlimited)
         grader.runTimeout = try arguments.positiveNumber(.runTimeout, default: Grader.defaultRunTimeout)
         grader.keepImage = arguments.has(.keep)
