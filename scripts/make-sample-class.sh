@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes a class folder of answers to the ictsc-diet problem, for trying `handson batch` and for its tests and
 # benchmarks: the chapter's graded examples (every tier) and one answer of each failure kind (no Dockerfile, one
-# that does not parse, a missing base image, a build that hangs, fills its memory or starts processes without end,
-# a container that hangs, floods its log, forks without end or fills its memory, a shell-form ENTRYPOINT in scratch).
+# that does not parse, a missing base image, a build that hangs, fills its memory or its disk or starts processes
+# without end, a container that hangs, floods its log, forks without end, fills its memory or its disk, a shell-form
+# ENTRYPOINT in scratch).
 # Usage: scripts/make-sample-class.sh DIR [--copies N] [--only NAME,NAME...]
 # Writes DIR/expected.tsv: name, score, and the check that must fail ("-" for none). DIR must not exist yet.
 set -euo pipefail
@@ -58,9 +59,11 @@ answer missing-base 0 builds Dockerfile $'FROM handson-no-such-image:1\nCOPY has
 answer build-hangs 0 builds Dockerfile $'FROM busybox\nRUN sleep 600\n'
 answer build-memory-hog 0 builds Dockerfile $'FROM busybox\nRUN awk \'BEGIN { s = "x"; while (length(s) < 1500000000) s = s s }\'\n'
 answer build-fork-bomb 0 builds Dockerfile $'FROM busybox\nRUN i=0; while [ $i -lt 2000 ]; do sleep 30 & i=$((i+1)); done; wait\n'
+answer build-disk-filler 0 builds Dockerfile $'FROM busybox\nRUN head -c 1000000000 /dev/zero > /fill && rm /fill\n'
 answer run-hangs 0 hash-value Dockerfile $'FROM busybox\nENTRYPOINT ["sleep", "600"]\n'
 answer log-flood 0 hash-value Dockerfile $'FROM busybox\nENTRYPOINT ["yes", "flooding the log"]\n'
 answer fork-bomb 0 hash-value Dockerfile $'FROM busybox\nENTRYPOINT ["sh", "-c", "f(){ f | f & }; f; sleep 600"]\n'
 answer memory-hog 0 hash-value Dockerfile $'FROM busybox\nENTRYPOINT ["sh", "-c", "x=a; while :; do x=$x$x; done"]\n'
+answer run-disk-filler 0 hash-value Dockerfile $'FROM busybox\nENTRYPOINT ["sh", "-c", "head -c 1000000000 /dev/zero > /tmp/fill; sleep 600"]\n'
 answer shell-form-in-scratch 0 hash-value Dockerfile "$hash_build"$'FROM scratch\nCOPY --from=builder /hash /hash\nENTRYPOINT /hash\n'
 printf 'make-sample-class: %s answers in %s\n' "$(($(wc -l < "$class/expected.tsv") - 1))" "$class" >&2

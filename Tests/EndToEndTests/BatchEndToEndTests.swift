@@ -20,6 +20,8 @@ enum GeneratedClass {
 
     static let buildTimeout = 15.0
     static let runTimeout = 8.0
+    /// Room for every right answer's build (the largest writes under 200MiB), not for the disk fillers'.
+    static let diskLimit = "384MiB"
 
     static func make(in parent: String, only: [String] = []) async throws -> (folder: String, answers: [Answer]) {
         let folder = "\(parent)/class"
@@ -48,7 +50,7 @@ extension GradingOnTheEngine {
             [
                 "batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "\(jobs)",
                 "--build-timeout", "\(Int(GeneratedClass.buildTimeout))", "--run-timeout",
-                "\(Int(GeneratedClass.runTimeout))",
+                "\(Int(GeneratedClass.runTimeout))", "--build-disk", GeneratedClass.diskLimit,
             ]
         }
 

@@ -95,11 +95,12 @@ struct EngineMatrixTests {
                         "\(member.name) \(answer.name): \(String(describing: grade.buildLimits))")
                 }
             }
-            for limited in ["build-memory-hog", "build-fork-bomb"] {
-                let message = gradesByEngine[member.name]?[limited]?.checks.first { $0.id == "builds" }?.message ?? ""
-                #expect(
-                    message.contains(limited == "build-memory-hog" ? "memory limit" : "process limit"),
-                    "\(member.name): \(message)")
+            for (limited, check, said) in [
+                ("build-memory-hog", "builds", "memory limit"), ("build-fork-bomb", "builds", "process limit"),
+                ("build-disk-filler", "builds", "disk limit"), ("run-disk-filler", "hash-value", "disk limit"),
+            ] {
+                let message = gradesByEngine[member.name]?[limited]?.checks.first { $0.id.rawValue == check }?.message
+                #expect(message?.contains(said) == true, "\(member.name) \(limited): \(message ?? "not graded")")
             }
             try await GradingOnTheEngine.BatchEndToEndTests.expectNothingLeft(out, engine)
             if let cacheBefore {

@@ -16,9 +16,10 @@ struct HostKindsVMTests {
     static let course = "/opt/handson-vm/course"
     /// The limits the answers break, small for an emulated machine; gates get time, as a container starts slowly there.
     static let limits = [
-        "--build-memory", "128m", "--build-pids", "64", "--build-timeout", "240", "--run-timeout", "120",
+        "--build-memory", "128m", "--build-pids", "64", "--build-disk", "128MiB", "--build-timeout", "240",
+        "--run-timeout", "120",
     ]
-    static let answers = ["fine", "memory-hog", "fork-bomb"]
+    static let answers = ["fine", "memory-hog", "fork-bomb", "disk-filler", "run-disk-filler"]
 
     /// One booted VM for the suite's tests, with HandsOn, the course and the base image in every engine.
     actor Machine {
@@ -137,7 +138,7 @@ struct HostKindsVMTests {
         #expect(Set(grades.map(\.submission)) == Set(Self.answers), "\(setup): \(grades.map(\.submission))")
         for report in grades { Self.expect(report, answer: report.submission, setup: setup) }
         print(
-            "vm: \(setup): \(setup.alsoGrade ? "3 grades and " : "")a batch of 3 in \(Int(Date().timeIntervalSince(started))) s"
+            "vm: \(setup): \(setup.alsoGrade ? "\(Self.answers.count) grades and " : "")a batch of \(Self.answers.count) in \(Int(Date().timeIntervalSince(started))) s"
         )
         try await Self.expectNoSliceLeft(run, user: setup.user)
     }
@@ -158,6 +159,15 @@ struct HostKindsVMTests {
         case "memory-hog":
             #expect(
                 report.score == 0 && builds.contains("stopped by its memory limit (128MiB)"), "\(setup): \(builds)",
+                sourceLocation: sourceLocation)
+        case "disk-filler":
+            #expect(
+                report.score == 0 && builds.contains("stopped by its disk limit (128MiB)"), "\(setup): \(builds)",
+                sourceLocation: sourceLocation)
+        case "run-disk-filler":
+            let gate = report.checks.first { $0.id == "prints-ok" }?.message ?? ""
+            #expect(
+                report.score == 0 && gate.contains("stopped by its disk limit (128MiB)"), "\(setup): \(gate)",
                 sourceLocation: sourceLocation)
         default:
             #expect(

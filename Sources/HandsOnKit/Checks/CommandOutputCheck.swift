@@ -14,13 +14,24 @@ struct CommandOutputCheck {
             image: image, name: name, command: expectation.arguments, labels: context.containerLabels,
             network: expectation.hostNetwork ? .host : expectation.network ? .standard : .none)
         request.cpuset = context.cpuset
-        let result = try await withCleanUp {
+        let run: @Sendable () async throws -> ProcessResult = { [request, expectation, context] in
             try await context.engine.runToEnd(
                 request, input: expectation.stdin.map { Data($0.utf8) }, timeout: context.runTimeout,
                 outputLimit: 64 * 1024)
+        }
+        let watched = try await withCleanUp {
+            try await RunDiskWatch(context: context).around(container: name, run)
         } cleanUp: {
             await context.engine.removeContainers([name])
         }
+        if case .limit(let bytes) = watched.stoppedBy, let limit = context.runDiskLimitBytes {
+            return CheckResult(
+                id: id, passed: false,
+                reason: Message(
+                    "serveCheck.stoppedByDiskLimit",
+                    ["image": image, "limit": BuildLimits.binary(limit), "written": BuildLimits.binary(bytes)]))
+        }
+        guard let result = watched.result else { throw CancellationError() }
         let output = result.stdout
         let shown = String(output.prefix(200)).replacingOccurrences(of: "\n", with: "\\n")
         if result.timedOut {

@@ -76,9 +76,7 @@ struct ServeCheck {
                 limitBytes: limit, meter: meter, engineFolders: [], reserve: DiskReserve(bytes: 0),
                 disk: UnlimitedDiskSpace(),
                 claims: DiskClaims())
-            let watched = try await watch.watching(ask) { _ in
-                for directory in meter.directories { CgroupDirectory(path: directory).killEverything() }
-            }
+            let watched = try await watch.watching(ask) { _ in meter.killEverything() }
             if case .limit(let bytes) = watched.stoppedBy {
                 return CheckResult(
                     id: id, passed: false,

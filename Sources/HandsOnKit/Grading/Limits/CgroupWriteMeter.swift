@@ -48,8 +48,9 @@ struct ProcessWrites: Sendable, Equatable {
 /// runtime) keeps the count it was last read with. Reads are a snapshot: a step that writes and ends between two
 /// reads is seen by the disk's free space instead (`DiskWatch`).
 final class CgroupWriteMeter: Sendable {
-    /// The cgroup directories whose trees hold the build's processes.
-    let directories: [String]
+    /// The cgroup directories whose trees hold the processes (set later for a container not started yet).
+    var directories: [String] { attached.withLock { $0 } }
+    private let attached: Mutex<[String]>
     /// Where the processes are read (`/proc`; a test lays out a fake tree).
     let processRoot: String
     private let state = Mutex(State())
@@ -62,8 +63,22 @@ final class CgroupWriteMeter: Sendable {
     }
 
     init(directories: [String], processRoot: String = "/proc") {
-        self.directories = directories
+        attached = Mutex(directories)
         self.processRoot = processRoot
+    }
+
+    /// Starts reading the cgroup of `pid` (a container found once it started); false when the process is gone.
+    func attach(processID pid: Int32, cgroupRoot: String) -> Bool {
+        guard let text = try? String(contentsOfFile: "\(processRoot)/\(pid)/cgroup", encoding: .utf8),
+            let path = Self.cgroupPath(in: text)
+        else { return false }
+        attached.withLock { $0 = [cgroupRoot + path.directory] }
+        return true
+    }
+
+    /// Ends every process of the cgroups read.
+    func killEverything() {
+        for directory in directories { CgroupDirectory(path: directory).killEverything() }
     }
 
     /// The bytes written so far: never less than an earlier reading.
@@ -95,11 +110,8 @@ extension CgroupWriteMeter {
     /// A meter for the cgroup a process is in (a container's first process: the container's own cgroup), read from
     /// `/proc/PID/cgroup`: v2's one line, or v1's pids hierarchy. nil when the process is gone.
     static func ofProcess(_ pid: Int32, processRoot: String, cgroupRoot: String) -> CgroupWriteMeter? {
-        guard let text = try? String(contentsOfFile: "\(processRoot)/\(pid)/cgroup", encoding: .utf8) else {
-            return nil
-        }
-        guard let path = cgroupPath(in: text) else { return nil }
-        return CgroupWriteMeter(directories: [cgroupRoot + path.directory], processRoot: processRoot)
+        let meter = CgroupWriteMeter(directories: [], processRoot: processRoot)
+        return meter.attach(processID: pid, cgroupRoot: cgroupRoot) ? meter : nil
     }
 
     /// The cgroup of a `/proc/PID/cgroup` text: v2's `0::/path`, else v1's `N:pids:/path` (under `pids/`).
