@@ -28,17 +28,38 @@ extension ContainerEngine {
     /// removal failed. The prune filter takes one value, matched as a regular expression against the id, so the new
     /// ids go in one anchored alternation per call.
     @discardableResult
-    public func removeBuildCache(addedSince before: Set<String>, builder: ImageBuilder?) async -> Bool {
-        guard let now = await buildCacheIDs(builder: builder) else { return builder != .buildkit || kind != .docker }
-        let added = now.subtracting(before).sorted()
-        var removedAll = true
-        for start in stride(from: 0, to: added.count, by: 100) {
-            let pattern = "^(\(added[start..<min(start + 100, added.count)].joined(separator: "|")))$"
-            if await viaAPI({ try await $0.pruneBuildCache(idPattern: pattern) }) != nil { continue }
-            let pruned = await buildx(["prune", "--all", "--force", "--filter", "id=\(pattern)"], timeout: 120)
-            if pruned?.succeeded != true { removedAll = false }
+    /// - Parameter untilGone: after a build cut short, list again and prune what is left (for two seconds at most).
+    public func removeBuildCache(addedSince before: Set<String>, builder: ImageBuilder?, untilGone: Bool = false)
+        async -> Bool
+    {
+        guard var now = await buildCacheIDs(builder: builder) else { return builder != .buildkit || kind != .docker }
+        // A build cut short (by its disk limit, its timeout) lets go of its last step's record a moment after its
+        // client has ended, and a prune skips (or waits for) a record still held: what is left is pruned again.
+        for attempt in 0..<(untilGone ? 5 : 1) {
+            let added = now.subtracting(before).sorted()
+            if added.isEmpty { return true }
+            if attempt > 0 { try? await Task.sleep(for: .seconds(1)) }
+            var removedAll = true
+            for start in stride(from: 0, to: added.count, by: 100) {
+                let pattern = "^(\(added[start..<min(start + 100, added.count)].joined(separator: "|")))$"
+                // After a build cut short, the engine may hold its records a while: each try is short.
+                if await viaAPI({ try await $0.pruneBuildCache(idPattern: pattern, timeout: untilGone ? 15 : 120) })
+                    != nil
+                {
+                    continue
+                }
+                if untilGone, await engineAPI() != nil {
+                    removedAll = false
+                    continue
+                }
+                let pruned = await buildx(["prune", "--all", "--force", "--filter", "id=\(pattern)"], timeout: 120)
+                if pruned?.succeeded != true { removedAll = false }
+            }
+            guard untilGone else { return removedAll }
+            guard let listed = await buildCacheIDs(builder: builder) else { return false }
+            now = listed
         }
-        return removedAll
+        return now.subtracting(before).isEmpty
     }
 
     /// `docker buildx ARGUMENTS` as clean-up work (it goes on after Ctrl-C), through the plugin run on its own where

@@ -169,7 +169,7 @@ struct DiskLimitTests {
         #expect(alone.stoppedBy == .limit(bytes: 2 << 30))
         // Beside another watch on the same disk: the loss may be the other's, so it is not charged to either.
         disk.set(used: 10 << 30)
-        let other = claims.begin([7])
+        let other = await claims.begin([7])
         defer { claims.end(other) }
         let shared = try await Self.watch(limit: 1 << 30, disk: disk, claims: claims).watching {
             disk.set(used: 12 << 30)
@@ -179,6 +179,48 @@ struct DiskLimitTests {
         }
         #expect(shared.result == 1)
         #expect(shared.stoppedBy == nil)
+    }
+
+    /// An exclusive claim waits for the claims on its disk to end, and the claims after it wait for it; another disk
+    /// is not held up.
+    @Test func anExclusiveClaimHasTheDiskToItself() async throws {
+        let claims = DiskClaims()
+        let order = LockedBox<[String]>([])
+        let first = await claims.begin([7])
+        let exclusive = Task {
+            let id = await claims.begin([7], exclusive: true)
+            order.withLock { $0.append("exclusive") }
+            #expect(claims.isAlone(id))
+            try? await Task.sleep(for: .milliseconds(50))
+            order.withLock { $0.append("exclusive ends") }
+            claims.end(id)
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        let later = Task {
+            let id = await claims.begin([7])
+            order.withLock { $0.append("later") }
+            claims.end(id)
+        }
+        let elsewhere = await claims.begin([8])
+        claims.end(elsewhere)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(order.withLock { $0 }.isEmpty, "nothing on disk 7 began while the first claim held it")
+        claims.end(first)
+        await exclusive.value
+        await later.value
+        #expect(order.withLock { $0 } == ["exclusive", "exclusive ends", "later"])
+    }
+
+    @Test func aCancelledWaitBeginsAtOnce() async throws {
+        let claims = DiskClaims()
+        let held = await claims.begin([7], exclusive: true)
+        let waiting = Task { await claims.begin([7]) }
+        try await Task.sleep(for: .milliseconds(30))
+        waiting.cancel()
+        let id = await waiting.value
+        #expect(!claims.isAlone(id))
+        claims.end(id)
+        claims.end(held)
     }
 
     @Test func theHostRunningShortStopsTheBuildAsNotTheAnswersDoing() async throws {

@@ -256,8 +256,11 @@ struct GradingCoreTests {
         #expect(report.buildLimits?.location == made.location && made.removed.load(ordering: .acquiring))
         #expect(runner.removedImages.count == 1)
         // What a grade asks of its engine: the build and its cache records (listed before and after, the new one
-        // removed), one inspect, the gate, the archive (no layer folders here), the engine's listing, the removal.
-        #expect(runner.commands.count == 10, "\(runner.commands)")
+        // removed), one inspect, the gate, the archive (no layer folders here), the engine's listing, the removal;
+        // beside the gate, the disk watch's looks for its container's process.
+        let pidLooks = runner.commands.filter { $0.contains("{{.State.Pid}}") }
+        #expect(!pidLooks.isEmpty, "the gate's container is watched")
+        #expect(runner.commands.count - pidLooks.count == 10, "\(runner.commands)")
     }
 
     @Test func aFailingAnswerGetsZeroAndChecksThatSayWhy() async throws {

@@ -132,10 +132,10 @@ struct DockerEngineAPI: Sendable {
 
     /// Removes the cache records whose id matches `idPattern` (a regular expression, as `buildx prune --filter id=`
     /// takes it), in use or not.
-    func pruneBuildCache(idPattern: String) async throws(EngineAPIError) {
+    func pruneBuildCache(idPattern: String, timeout: Double = 120) async throws(EngineAPIError) {
         let filters = Self.queryValue(#"{"id":[\#(Self.jsonString(idPattern))]}"#)
         var request = UnixSocketHTTPClient.Request("POST", "/build/prune?all=1&filters=\(filters)")
-        request.timeout = 120
+        request.timeout = timeout
         request.cancellable = false
         _ = try checked(try await client.send(request), request)
     }

@@ -241,7 +241,6 @@ public struct BatchGrader: Sendable {
     ) async -> [GradeReport] {
         var finished: [GradeReport] = []
         while !Task.isCancelled {
-            await waitForSpace(session, onEvent: onEvent)
             // With every answer handed out, an engine whose grades are over cleans up before its worker waits, while
             // the others finish theirs (a given-back answer is still graded here afterwards).
             guard
@@ -257,6 +256,9 @@ public struct BatchGrader: Sendable {
                 await queue.giveBack(submission)
                 return finished
             }
+            // Only with an answer in hand: a batch with nothing left to grade ends whatever the space.
+            await waitForSpace(
+                session, more: submission.gradeAloneOnItsDisk ? session.grader.limits.diskBytes : 0, onEvent: onEvent)
             onEvent(.started(submission, engine: session.engine.name))
             let graded = await session.grade(submission, buildSlot: slot)
             guard var report = graded, !Task.isCancelled else {
@@ -265,9 +267,12 @@ public struct BatchGrader: Sendable {
                 return finished
             }
             if report.status == .notGraded {
-                let reason = report.checks.last { !$0.passed }?.reason ?? Message("batch.notGraded.hostShort")
-                onEvent(.notGraded(submission, reason: reason))
-                await queue.giveBack(submission)
+                let failed = report.checks.last { !$0.passed }
+                onEvent(.notGraded(submission, reason: failed?.reason ?? Message("batch.notGraded.hostShort")))
+                var again = submission
+                // Beside other builds the space lost is not known to be this answer's: next time it builds alone.
+                if failed?.id == .diskSpace { again.gradeAloneOnItsDisk = true }
+                await queue.giveBack(again)
                 continue
             }
             report.gradedAt = session.grader.effects.now()
@@ -298,8 +303,10 @@ public struct BatchGrader: Sendable {
 extension BatchGrader {
     /// Waits while the engine's storage or the report folder has less free space than the grader keeps, saying so
     /// once; cancelling the task ends the wait.
-    static func waitForSpace(_ session: EngineSession, onEvent: @Sendable (BatchEvent) -> Void) async {
-        let reserve = session.grader.diskReserve(engineInfo: session.engine.info)
+    /// - Parameter more: bytes wanted beyond the reserve (an answer to grade alone needs room for its whole limit).
+    static func waitForSpace(_ session: EngineSession, more: Int64 = 0, onEvent: @Sendable (BatchEvent) -> Void) async {
+        var reserve = session.grader.diskReserve(engineInfo: session.engine.info)
+        reserve.bytes += more
         var waited = false
         while !Task.isCancelled, let shortfall = reserve.shortfall(session.grader.effects.disk) {
             if !waited { onEvent(.waitingForSpace(shortfall)) }
@@ -393,7 +400,9 @@ final class EngineSession: Sendable {
     /// Grades one answer here (after a clean-up in progress is over); nil when it was cancelled.
     func grade(_ submission: Submission, buildSlot: String? = nil) async -> GradeReport? {
         await activity.startGrade()
-        let report = try? await grader.grade(submission.path, name: submission.name, buildSlot: buildSlot)
+        let report = try? await grader.grade(
+            submission.path, name: submission.name, buildSlot: buildSlot,
+            aloneOnItsDisk: submission.gradeAloneOnItsDisk)
         await activity.endGrade()
         return report
     }
@@ -409,7 +418,8 @@ final class EngineSession: Sendable {
             await stepImages.removeUntagged(on: engine.engine)
             await sweep()
             if let cacheBefore, await activity.takeCacheUntidy() {
-                await engine.engine.removeBuildCache(addedSince: cacheBefore, builder: engine.info.builder)
+                await engine.engine.removeBuildCache(
+                    addedSince: cacheBefore, builder: engine.info.builder, untilGone: true)
             }
         }
     }

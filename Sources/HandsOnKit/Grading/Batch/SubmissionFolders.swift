@@ -9,6 +9,9 @@ public struct Submission: Sendable, Equatable {
     /// Answers with the same key likely share their first build stage's cache (`BuildAffinity`): a batch on several
     /// engines hands them to the engine that built one of them.
     public var buildAffinity: String?
+    /// The host ran short of its reserve while this answer built beside others: it is graded again with the engine's
+    /// file system to itself, so that the space lost is known to be its own.
+    public var gradeAloneOnItsDisk = false
 
     public init(name: String, path: String, contentHash: String? = nil, buildAffinity: String? = nil) {
         self.name = name

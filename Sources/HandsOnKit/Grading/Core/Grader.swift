@@ -122,7 +122,11 @@ public struct Grader: Sendable {
     ///   slot (a batch's worker) reuse each other's steps; with a name per grade, every answer compiled afresh. The
     ///   cgroup is still made for this grade and removed after it, so its limits and counters are this grade's own.
     ///   Two grades at once never share a slot.
-    public func grade(_ submission: String, name: String? = nil, buildSlot: String? = nil)
+    /// - Parameter aloneOnItsDisk: build with the engine's file system to itself (`DiskWatch.exclusive`), once the host
+    ///   has room for the reserve and the whole disk limit: an answer the reserve stopped beside other builds.
+    public func grade(
+        _ submission: String, name: String? = nil, buildSlot: String? = nil, aloneOnItsDisk: Bool = false
+    )
         async throws(CancellationError) -> GradeReport
     {
         let started = ContinuousClock.now
@@ -153,7 +157,9 @@ public struct Grader: Sendable {
             stageCount = facts.stageCount
             if facts.finalBase != "scratch" { bases = [facts.finalBase] }
         }
-        if let shortfall = diskReserve(engineInfo: engineInfo).shortfall(effects.disk) {
+        var reserve = diskReserve(engineInfo: engineInfo)
+        if aloneOnItsDisk { reserve.bytes += limits.diskBytes }
+        if let shortfall = reserve.shortfall(effects.disk) {
             checks.append(CheckResult(id: .diskSpace, passed: false, reason: shortfall.message))
             return notGraded()
         }
@@ -188,7 +194,9 @@ public struct Grader: Sendable {
         do {
             // Graded by rebuild time, the first build is a cold one: no layer of an earlier build counts.
             let cold = grading.measure == .rebuildPercent ? ["--no-cache"] : []
-            let watched = try await diskWatch(limitsInForce, engineInfo: engineInfo).watching {
+            var watch = diskWatch(limitsInForce, engineInfo: engineInfo)
+            watch.exclusive = aloneOnItsDisk
+            let watched = try await watch.watching {
                 [engine, grading, limits] in
                 try await engine.build(
                     contextDirectory: submission, dockerfile: "\(submission)/\(grading.dockerfile)", tag: tag,
@@ -215,7 +223,7 @@ public struct Grader: Sendable {
         let builder = engineInfo?.builder
         if case .reserve(let shortfall) = diskStop {
             if buildsEndWithTheFirst, let cacheBefore {
-                await engine.removeBuildCache(addedSince: cacheBefore, builder: builder)
+                await engine.removeBuildCache(addedSince: cacheBefore, builder: builder, untilGone: true)
             }
             await cleanUpBuild(
                 tag: tag, buildOutput: build.stdout, stageCount: stageCount, limitsInForce: limitsInForce)
@@ -223,9 +231,10 @@ public struct Grader: Sendable {
             checks.append(CheckResult(id: .diskSpace, passed: false, reason: shortfall.message))
             return notGraded()
         }
+        let cutShort = build.timedOut || diskStop != nil
         async let cacheSwept: Void = {
             if buildsEndWithTheFirst, let cacheBefore {
-                await engine.removeBuildCache(addedSince: cacheBefore, builder: builder)
+                await engine.removeBuildCache(addedSince: cacheBefore, builder: builder, untilGone: cutShort)
             }
         }()
         let result: GradeReport

@@ -98,14 +98,57 @@ public struct DiskShortfall: Sendable, Equatable, Codable {
 }
 
 /// Which builds and runs are being watched on each file system, so that a watch knows whether the space a file
-/// system lost while it ran can only be its own: one grader's instance, shared by a batch's workers.
+/// system lost while it ran can only be its own: one grader's instance, shared by a batch's workers. A claim may also
+/// be exclusive: it waits until no other claim holds its file systems, and claims that come after it wait for it.
 public final class DiskClaims: Sendable {
     private let state = Mutex(State())
 
+    private struct Waiter {
+        let id: Int
+        let devices: Set<UInt64>
+        let exclusive: Bool
+        let continuation: CheckedContinuation<Void, Never>
+    }
+
     private struct State {
         var next = 0
-        /// Each claim's devices, and whether another claim shared one of them since it began.
-        var claims: [Int: (devices: Set<UInt64>, shared: Bool)] = [:]
+        /// Each claim's devices, whether another claim shared one of them since it began, and whether it is exclusive.
+        var claims: [Int: (devices: Set<UInt64>, shared: Bool, exclusive: Bool)] = [:]
+        var waiting: [Waiter] = []
+
+        /// Whether a claim on `devices` may begin now: no exclusive claim holds one of them, and, for an exclusive one,
+        /// no claim at all does; nor does an exclusive claim wait ahead of it for one of them.
+        func admits(_ devices: Set<UInt64>, exclusive: Bool, ahead: ArraySlice<Waiter>) -> Bool {
+            let held = claims.values.filter { !$0.devices.isDisjoint(with: devices) }
+            if held.contains(where: \.exclusive) || (exclusive && !held.isEmpty) { return false }
+            return !ahead.contains { $0.exclusive && !$0.devices.isDisjoint(with: devices) }
+        }
+
+        mutating func start(_ id: Int, _ devices: Set<UInt64>, exclusive: Bool) {
+            var shared = false
+            for (other, claim) in claims where !claim.devices.isDisjoint(with: devices) {
+                claims[other]?.shared = true
+                shared = true
+            }
+            claims[id] = (devices, shared, exclusive)
+        }
+
+        /// Starts the waiting claims that may begin now, in order; returns their continuations to resume.
+        mutating func admitWaiting() -> [CheckedContinuation<Void, Never>] {
+            var resumed: [CheckedContinuation<Void, Never>] = []
+            var index = 0
+            while index < waiting.count {
+                let waiter = waiting[index]
+                if admits(waiter.devices, exclusive: waiter.exclusive, ahead: waiting[..<index]) {
+                    start(waiter.id, waiter.devices, exclusive: waiter.exclusive)
+                    resumed.append(waiter.continuation)
+                    waiting.remove(at: index)
+                } else {
+                    index += 1
+                }
+            }
+            return resumed
+        }
     }
 
     public init() {}
@@ -113,22 +156,56 @@ public final class DiskClaims: Sendable {
     /// This process's builds and runs: whichever graders it has, they share the machine's disks.
     public static let thisProcess = DiskClaims()
 
-    /// Starts a claim on `devices`; every claim on one of them (this one too) is shared from now on.
-    func begin(_ devices: Set<UInt64>) -> Int {
-        state.withLock { state in
+    /// Starts a claim on `devices`; every claim on one of them (this one too) is shared from now on. An exclusive claim
+    /// first waits until it would be alone. A cancelled task's claim begins at once (its work is being stopped).
+    func begin(_ devices: Set<UInt64>, exclusive: Bool = false) async -> Int {
+        let (id, admitted) = state.withLock { state -> (Int, Bool) in
             state.next += 1
-            var shared = false
-            for (id, claim) in state.claims where !claim.devices.isDisjoint(with: devices) {
-                state.claims[id]?.shared = true
-                shared = true
+            guard state.admits(devices, exclusive: exclusive, ahead: state.waiting[...]) || devices.isEmpty else {
+                return (state.next, false)
             }
-            state.claims[state.next] = (devices, shared)
-            return state.next
+            state.start(state.next, devices, exclusive: exclusive)
+            return (state.next, true)
         }
+        if admitted { return id }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if Task.isCancelled {
+                        state.start(id, devices, exclusive: false)
+                        return true
+                    }
+                    // The claim in the way may have ended since the first look: then no end would wake this one.
+                    if state.admits(devices, exclusive: exclusive, ahead: state.waiting[...]) {
+                        state.start(id, devices, exclusive: exclusive)
+                        return true
+                    }
+                    state.waiting.append(
+                        Waiter(id: id, devices: devices, exclusive: exclusive, continuation: continuation))
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let index = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
+                let waiter = state.waiting.remove(at: index)
+                state.start(id, waiter.devices, exclusive: false)
+                return waiter.continuation
+            }
+            continuation?.resume()
+        }
+        return id
     }
 
     /// Whether no other claim touched the claim's file systems since it began.
     func isAlone(_ id: Int) -> Bool { state.withLock { !($0.claims[id]?.shared ?? true) } }
 
-    func end(_ id: Int) { state.withLock { _ = $0.claims.removeValue(forKey: id) } }
+    func end(_ id: Int) {
+        let resumed = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.claims.removeValue(forKey: id)
+            return state.admitWaiting()
+        }
+        for continuation in resumed { continuation.resume() }
+    }
 }

@@ -23,6 +23,9 @@ public struct DiskWatch: Sendable {
     public var disk: any DiskSpaceReading
     public var claims: DiskClaims
     public var interval: Duration = .milliseconds(500)
+    /// Waits until no other build or run is watched on the engine's file system and keeps it so while it runs: for an
+    /// answer whose grade the host's reserve stopped beside others, so that what the disk loses is its own.
+    public var exclusive = false
 
     init(
         limitBytes: Int64?, meter: CgroupWriteMeter?, engineFolders: [String], reserve: DiskReserve,
@@ -53,7 +56,7 @@ public struct DiskWatch: Sendable {
         let started = Dictionary(
             engineFolders.compactMap { disk.space(at: $0).map { ($0.device, $0.usedBytes) } },
             uniquingKeysWith: { first, _ in first })
-        let claim = claims.begin(Set(started.keys))
+        let claim = await claims.begin(Set(started.keys), exclusive: exclusive)
         defer { claims.end(claim) }
         let (result, stoppedBy) = await withTaskGroup(of: Outcome<T>.self) { group in
             group.addTask {
@@ -84,6 +87,9 @@ public struct DiskWatch: Sendable {
             }
             return (result, stoppedBy)
         }
+        // A stopped build's engine goes on a moment after its client ended (an archive still unpacking): the claim is
+        // held until the file system stops filling, so that no build that follows is charged with it.
+        if stoppedBy != nil { await settle(started: started) }
         var lastLook = stoppedBy
         if lastLook == nil, !Task.isCancelled, case .limit(let bytes)? = check(claim: claim, started: started) {
             lastLook = .limit(bytes: bytes)
@@ -92,6 +98,25 @@ public struct DiskWatch: Sendable {
         case .success(let value): return (value, lastLook)
         case .failure(let error): if lastLook == nil { throw error } else { return (nil, lastLook) }
         case nil: throw CancellationError()
+        }
+    }
+
+    /// Waits (at most 10 s) until the engine's file systems have stopped filling: two looks a quarter second apart with
+    /// no more space used.
+    func settle(started: [UInt64: Int64]) async {
+        func used() -> Int64 {
+            started.keys.reduce(0) { total, device in
+                total
+                    + (engineFolders.lazy.compactMap { disk.space(at: $0) }.first { $0.device == device }?.usedBytes
+                        ?? 0)
+            }
+        }
+        var last = used()
+        for _ in 0..<40 {
+            try? await Task.sleep(for: .milliseconds(250))
+            let now = used()
+            if now <= last { return }
+            last = now
         }
     }
 
@@ -142,5 +167,32 @@ extension BuildLimitPlan {
                 ])
         }
         return text
+    }
+}
+
+extension DiskWatch {
+    /// The CPU time one look of a build's watch takes (its cgroup's processes' write counts, the engine's file system
+    /// and the reserve), averaged over `looks` looks at the cgroup tree `directory`: what `make bench` weighs against a
+    /// grade's CPU.
+    public static func lookCost(cgroup directory: String, engineFolder: String, looks: Int) async -> (
+        secondsPerLook: Double, processes: Int
+    ) {
+        let watch = DiskWatch(
+            limitBytes: .max, meter: CgroupWriteMeter(directories: [directory]), engineFolders: [engineFolder],
+            reserve: DiskReserve(bytes: 0, folders: [engineFolder]), disk: SystemDiskSpace(), claims: DiskClaims())
+        let started = Dictionary(
+            [engineFolder].compactMap { watch.disk.space(at: $0).map { ($0.device, $0.usedBytes) } },
+            uniquingKeysWith: { first, _ in first })
+        let claim = await watch.claims.begin(Set(started.keys))
+        defer { watch.claims.end(claim) }
+        func threadSeconds() -> Double {
+            var now = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+            return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+        }
+        let before = threadSeconds()
+        for _ in 0..<max(1, looks) { _ = watch.check(claim: claim, started: started) }
+        let seconds = (threadSeconds() - before) / Double(max(1, looks))
+        return (seconds, CgroupDirectory(path: directory).processIDs().count)
     }
 }
