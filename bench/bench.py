@@ -3,7 +3,7 @@
 in alternating rounds from the same cache state. Prints one table of medians, spreads and ratios; exits 1 when a
 goal is missed. Needs a running engine and the lab's images (`make setup lab`); not part of `make test`.
 
-    bench/bench.py [--rounds N] [--only grade,readiness,batch,hosts,parser,startup,size,memory]
+    bench/bench.py [--rounds N] [--only grade,readiness,batch,hosts,parser,startup,size,memory,diskwatch]
 """
 import argparse
 import json
@@ -519,8 +519,52 @@ def bench_memory(rounds, work):
     return rows
 
 
+# 8. The disk watch ---------------------------------------------------------------------------------------------------
+def bench_diskwatch(rounds, work):
+    """The CPU a build's disk watch costs against the grade's CPU. A grade of an answer no engine has built (it compiles
+    the Go program) is timed, with the whole machine's busy CPU over it; one look of the watch is measured on a cgroup
+    of 20 processes (a busy build's step) with `handson dev watch-cost`. The watch looks twice a second for the whole
+    grade (an upper bound: it watches only builds and the answer's containers)."""
+    info = json.loads(run(["docker", "info", "--format", "{{json .}}"]).stdout)
+    data_root = info.get("DockerRootDir", "/var/lib/docker")
+    v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    cgroup = "/sys/fs/cgroup/handson-bench-watch" if v2 else "/sys/fs/cgroup/pids/handson-bench-watch"
+    os.makedirs(cgroup, exist_ok=True)
+    sleepers = []
+    try:
+        for _ in range(20):
+            sleeper = subprocess.Popen(["sleep", "600"])
+            with open(f"{cgroup}/cgroup.procs", "w") as f:
+                f.write(str(sleeper.pid))
+            sleepers.append(sleeper)
+        looks = [json.loads(run([HANDSON, "dev", "watch-cost", cgroup, data_root, "--looks", "2000"]).stdout)["secondsPerLook"]
+                 for _ in range(rounds)]
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
+        time.sleep(0.2)
+        os.rmdir(cgroup)
+    folder = f"{work}/watch-class"
+    make_class(folder, "--only", "scratch")
+    per_grade_cpu, watch_cpu = [], []
+    look = statistics.median(looks)
+    for _ in range(rounds):
+        answers_no_engine_has_built(folder)
+        busy = machine_busy_seconds()
+        seconds, result = timed([HANDSON, "grade", "--chapter", "ictsc-diet", f"{folder}/scratch", "--json"])
+        busy = machine_busy_seconds() - busy
+        if json.loads(result.stdout)["score"] != 100:
+            raise SystemExit(f"bench: the answer did not score 100: {result.stdout[-600:]}")
+        per_grade_cpu.append(busy)
+        watch_cpu.append(2 * seconds * look)
+    return [Row("disk watch", "watch CPU a grade", watch_cpu, "the grade's busy CPU", per_grade_cpu, goal=0.01,
+                note=f"one look {look * 1e6:.0f} us (20 processes), twice a second for the whole grade")]
+
+
 BENCHES = {"grade": bench_grade, "readiness": bench_readiness, "batch": bench_batch, "hosts": bench_hosts, "parser": bench_parser,
-           "startup": bench_startup, "size": bench_size, "memory": bench_memory}
+           "startup": bench_startup, "size": bench_size, "memory": bench_memory,
+           "diskwatch": bench_diskwatch}
 
 
 def main():

@@ -27,6 +27,7 @@ public enum HandsOnCLI {
         ParseImageListCommand(),
         ParseCurlCommand(),
         DevCheckCommand(),
+        DevWatchCostCommand(),
         CompletionCommand(),
     ]
 

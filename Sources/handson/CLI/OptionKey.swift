@@ -37,6 +37,7 @@ public struct OptionKey: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let json = OptionKey(rawValue: "--json")
     public static let keep = OptionKey(rawValue: "--keep")
     public static let lang = OptionKey(rawValue: "--lang")
+    public static let looks = OptionKey(rawValue: "--looks")
     public static let offline = OptionKey(rawValue: "--offline")
     public static let out = OptionKey(rawValue: "--out")
     public static let port = OptionKey(rawValue: "--port")
