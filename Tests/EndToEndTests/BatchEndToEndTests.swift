@@ -125,6 +125,7 @@ extension GradingOnTheEngine {
             // Each answer graded alone gets the same score and fails the same check.
             var grader = try #require(Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)))
             grader.limits.timeoutSeconds = GeneratedClass.buildTimeout
+            grader.limits.diskBytes = try #require(BuildLimits.parseMemory(GeneratedClass.diskLimit))
             grader.runTimeout = GeneratedClass.runTimeout
             for answer in answers {
                 let fromBatch = try #require(grades.first { $0.submission == answer.name })

@@ -24,12 +24,10 @@ struct CommandOutputCheck {
         } cleanUp: {
             await context.engine.removeContainers([name])
         }
-        if case .limit(let bytes) = watched.stoppedBy, let limit = context.runDiskLimitBytes {
-            return CheckResult(
-                id: id, passed: false,
-                reason: Message(
-                    "serveCheck.stoppedByDiskLimit",
-                    ["image": image, "limit": BuildLimits.binary(limit), "written": BuildLimits.binary(bytes)]))
+        if let stopped = RunDiskWatch.stoppedCheck(
+            id, image: image, watched.stoppedBy, limit: context.runDiskLimitBytes)
+        {
+            return stopped
         }
         guard let result = watched.result else { throw CancellationError() }
         let output = result.stdout

@@ -7,6 +7,16 @@ struct RunDiskWatch {
     /// How often the engine is asked for the container's process until it runs.
     var lookInterval: Duration = .milliseconds(200)
 
+    /// The failed check of a container its disk limit stopped; nil when it was not stopped.
+    static func stoppedCheck(_ id: CheckID, image: String, _ stop: DiskStop?, limit: Int64?) -> CheckResult? {
+        guard case .limit(let bytes) = stop, let limit else { return nil }
+        return CheckResult(
+            id: id, passed: false,
+            reason: Message(
+                "serveCheck.stoppedByDiskLimit",
+                ["image": image, "limit": BuildLimits.binary(limit), "written": BuildLimits.binary(bytes)]))
+    }
+
     /// Runs `operation` (which starts the container `name`) under the watch; with no disk limit, as it is.
     func around<T: Sendable>(container name: String, _ operation: @escaping @Sendable () async throws -> T)
         async throws -> (result: T?, stoppedBy: DiskStop?)

@@ -77,12 +77,8 @@ struct ServeCheck {
                 disk: UnlimitedDiskSpace(),
                 claims: DiskClaims())
             let watched = try await watch.watching(ask) { _ in meter.killEverything() }
-            if case .limit(let bytes) = watched.stoppedBy {
-                return CheckResult(
-                    id: id, passed: false,
-                    reason: Message(
-                        "serveCheck.stoppedByDiskLimit",
-                        ["image": image, "limit": BuildLimits.binary(limit), "written": BuildLimits.binary(bytes)]))
+            if let stopped = RunDiskWatch.stoppedCheck(id, image: image, watched.stoppedBy, limit: limit) {
+                return stopped
             }
             guard let result = watched.result else { throw CancellationError() }
             observation = result
