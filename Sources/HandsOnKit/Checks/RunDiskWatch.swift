@@ -25,9 +25,6 @@ struct RunDiskWatch {
             return (try await operation(), nil)
         }
         let meter = CgroupWriteMeter(directories: [], processRoot: context.processRoot)
-        let watch = DiskWatch(
-            limitBytes: limit, meter: meter, engineFolders: [], reserve: DiskReserve(bytes: 0),
-            disk: UnlimitedDiskSpace(), claims: DiskClaims())
         let finder = Task { [engine = context.engine, cgroupRoot = context.cgroupRoot, lookInterval] in
             while !Task.isCancelled {
                 if let pid = try? await engine.containerProcessID(name),
@@ -39,6 +36,17 @@ struct RunDiskWatch {
             }
         }
         defer { finder.cancel() }
+        return try await Self.watching(meter, limit: limit, operation)
+    }
+
+    /// Runs `operation` while `meter`'s container is watched against `limit`: past it, the container's processes are
+    /// killed. Only the limit: a container's run is no build, and the reserve is a build's watch's.
+    static func watching<T: Sendable>(
+        _ meter: CgroupWriteMeter, limit: Int64, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> (result: T?, stoppedBy: DiskStop?) {
+        let watch = DiskWatch(
+            limitBytes: limit, meter: meter, engineFolders: [], reserve: DiskReserve(bytes: 0),
+            disk: UnlimitedDiskSpace(), claims: DiskClaims())
         return try await watch.watching(operation) { _ in meter.killEverything() }
     }
 }

@@ -72,11 +72,7 @@ struct ServeCheck {
         }
         let observation: HealthObservation
         if let meter, let limit = context.runDiskLimitBytes {
-            let watch = DiskWatch(
-                limitBytes: limit, meter: meter, engineFolders: [], reserve: DiskReserve(bytes: 0),
-                disk: UnlimitedDiskSpace(),
-                claims: DiskClaims())
-            let watched = try await watch.watching(ask) { _ in meter.killEverything() }
+            let watched = try await RunDiskWatch.watching(meter, limit: limit, ask)
             if let stopped = RunDiskWatch.stoppedCheck(id, image: image, watched.stoppedBy, limit: limit) {
                 return stopped
             }

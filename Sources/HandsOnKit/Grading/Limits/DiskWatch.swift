@@ -53,9 +53,7 @@ public struct DiskWatch: Sendable {
         _ operation: @escaping @Sendable () async throws -> T,
         stop: @escaping @Sendable (DiskStop) async -> Void
     ) async throws -> (result: T?, stoppedBy: DiskStop?) {
-        let started = Dictionary(
-            engineFolders.compactMap { disk.space(at: $0).map { ($0.device, $0.usedBytes) } },
-            uniquingKeysWith: { first, _ in first })
+        let started = startingUse()
         let claim = await claims.begin(Set(started.keys), exclusive: exclusive)
         defer { claims.end(claim) }
         let (result, stoppedBy) = await withTaskGroup(of: Outcome<T>.self) { group in
@@ -104,13 +102,7 @@ public struct DiskWatch: Sendable {
     /// Waits (at most 10 s) until the engine's file systems have stopped filling: two looks a quarter second apart with
     /// no more space used.
     func settle(started: [UInt64: Int64]) async {
-        func used() -> Int64 {
-            started.keys.reduce(0) { total, device in
-                total
-                    + (engineFolders.lazy.compactMap { disk.space(at: $0) }.first { $0.device == device }?.usedBytes
-                        ?? 0)
-            }
-        }
+        func used() -> Int64 { started.keys.reduce(0) { $0 + (usedBytes(on: $1) ?? 0) } }
         var last = used()
         for _ in 0..<40 {
             try? await Task.sleep(for: .milliseconds(250))
@@ -120,6 +112,18 @@ public struct DiskWatch: Sendable {
         }
     }
 
+    /// The bytes used on each file system of the engine's folders now, by device.
+    func startingUse() -> [UInt64: Int64] {
+        Dictionary(
+            engineFolders.compactMap { disk.space(at: $0).map { ($0.device, $0.usedBytes) } },
+            uniquingKeysWith: { first, _ in first })
+    }
+
+    /// The bytes used now on `device`, read through the first engine folder on it.
+    func usedBytes(on device: UInt64) -> Int64? {
+        engineFolders.lazy.compactMap { disk.space(at: $0) }.first { $0.device == device }?.usedBytes
+    }
+
     /// One look: the limit, then the reserve.
     func check(claim: Int, started: [UInt64: Int64]) -> DiskStop? {
         if let limitBytes {
@@ -127,12 +131,8 @@ public struct DiskWatch: Sendable {
             var lost: Int64 = 0
             if claims.isAlone(claim) {
                 for (device, used) in started {
-                    guard
-                        let now = engineFolders.lazy.compactMap({ disk.space(at: $0) }).first(where: {
-                            $0.device == device
-                        })
-                    else { continue }
-                    lost = max(lost, now.usedBytes - used)
+                    guard let now = usedBytes(on: device) else { continue }
+                    lost = max(lost, now - used)
                 }
             }
             let charged = max(written, lost)
@@ -180,9 +180,7 @@ extension DiskWatch {
         let watch = DiskWatch(
             limitBytes: .max, meter: CgroupWriteMeter(directories: [directory]), engineFolders: [engineFolder],
             reserve: DiskReserve(bytes: 0, folders: [engineFolder]), disk: SystemDiskSpace(), claims: DiskClaims())
-        let started = Dictionary(
-            [engineFolder].compactMap { watch.disk.space(at: $0).map { ($0.device, $0.usedBytes) } },
-            uniquingKeysWith: { first, _ in first })
+        let started = watch.startingUse()
         let claim = await watch.claims.begin(Set(started.keys))
         defer { watch.claims.end(claim) }
         func threadSeconds() -> Double {
