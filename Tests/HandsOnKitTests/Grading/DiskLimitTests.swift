@@ -112,6 +112,33 @@ struct DiskLimitTests {
             ])
     }
 
+    /// The meter kills what it attaches to, so only a container's own cgroup is taken: never a root, a path from
+    /// outside the namespace, a tree that does not list the container's process, or one that holds the grader.
+    @Test func onlyACgroupTheContainerIsAloneInIsAttached() throws {
+        let tree = try FakeProcessTree()
+        defer { tree.remove() }
+        func attaches(_ cgroupFile: String, listed: [Int32]) throws -> Bool {
+            try FileManager.default.createDirectory(atPath: "\(tree.proc)/300", withIntermediateDirectories: true)
+            try cgroupFile.write(toFile: "\(tree.proc)/300/cgroup", atomically: true, encoding: .utf8)
+            try tree.set(cgroupOf: [], step: listed)
+            return CgroupWriteMeter(directories: [], processRoot: tree.proc).attach(
+                processID: 300, cgroupRoot: tree.root)
+        }
+        // `root/cgroup/step` stands for the container's cgroup.
+        #expect(try attaches("0::/cgroup/step\n", listed: [300]))
+        #expect(try !attaches("0::/cgroup/step\n", listed: [301]))
+        #expect(try !attaches("0::/cgroup/step\n", listed: [300, getpid()]))
+        #expect(try !attaches("0::/cgroup/step\n", listed: [300, 1]))
+        #expect(try !attaches("0::/\n", listed: [300]))
+        #expect(try !attaches("8:pids:/\n0::/\n", listed: [300]))
+        #expect(try !attaches("0::/../cgroup/step\n", listed: [300]))
+        #expect(CgroupWriteMeter.isContainersOwn("/pids/docker/4a1c"))
+        #expect(!CgroupWriteMeter.isContainersOwn("/pids"))
+        // Nothing is killed in a tree that holds this process: the run would end here otherwise.
+        try tree.set(cgroupOf: [getpid()], step: [])
+        CgroupDirectory(path: tree.cgroup).killEverything()
+    }
+
     @Test func theReserveNamesTheFolderShortOfSpace() {
         let disk = FakeDisk(free: 6 << 30)
         let reserve = DiskReserve(bytes: 5 << 30, folders: ["/var/lib/docker", "/tmp/results-not-made-yet"])

@@ -221,19 +221,19 @@ struct CgroupDirectory: Sendable {
         return found.sorted { $0.depth > $1.depth }.map(\.path)
     }
 
-    /// Sends SIGKILL to every process in the tree, a few times over (a fork may land between reads).
+    /// Sends SIGKILL to every process in the tree, a few times over (a fork may land between reads); nothing at all
+    /// when the tree holds this process or the first one (a root or a grader's own cgroup, never a build's).
     func killEverything() {
         for _ in 0..<3 {
-            var found = false
-            for folder in [path] + descendantPaths {
-                let text = (try? String(contentsOfFile: "\(folder)/cgroup.procs", encoding: .utf8)) ?? ""
-                for pid in text.split(separator: "\n").compactMap({ pid_t($0) }) where pid > 1 {
-                    found = true
-                    kill(pid, SIGKILL)
-                }
-            }
-            if !found { return }
+            let pids = processIDs()
+            if pids.isEmpty || holdsThisProcessOrTheFirst(pids) { return }
+            for pid in pids { kill(pid, SIGKILL) }
         }
+    }
+
+    /// Whether `members` (this tree's processes) hold this process or pid 1.
+    func holdsThisProcessOrTheFirst(_ members: [pid_t]) -> Bool {
+        members.contains(getpid()) || members.contains(1)
     }
 
     /// Removes the directories beneath (and this one), deepest first. A cgroup whose last process is still exiting

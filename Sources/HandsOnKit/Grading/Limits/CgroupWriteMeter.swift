@@ -67,13 +67,26 @@ final class CgroupWriteMeter: Sendable {
         self.processRoot = processRoot
     }
 
-    /// Starts reading the cgroup of `pid` (a container found once it started); false when the process is gone.
+    /// Starts reading the cgroup of `pid` (a container found once it started); false when the process is gone, or
+    /// when its cgroup is not one a container alone is in: a root, a path outside this process's cgroup namespace, a
+    /// tree that does not list `pid` (a reused pid) or that holds this process or the first one. Its processes are
+    /// killed at the limit, so a cgroup read wrongly must be refused here, not found out by killing.
     func attach(processID pid: Int32, cgroupRoot: String) -> Bool {
         guard let text = try? String(contentsOfFile: "\(processRoot)/\(pid)/cgroup", encoding: .utf8),
-            let path = Self.cgroupPath(in: text)
+            let path = Self.cgroupPath(in: text), Self.isContainersOwn(path.directory)
         else { return false }
-        attached.withLock { $0 = [cgroupRoot + path.directory] }
+        let directory = CgroupDirectory(path: cgroupRoot + path.directory)
+        let members = directory.processIDs()
+        guard members.contains(pid), !directory.holdsThisProcessOrTheFirst(members) else { return false }
+        attached.withLock { $0 = [directory.path] }
         return true
+    }
+
+    /// False for a hierarchy's root (`""`, `/pids`) and for a path that climbs (`/../x`: a cgroup outside the
+    /// reader's namespace, which its mount does not show).
+    static func isContainersOwn(_ directory: String) -> Bool {
+        let parts = directory.split(separator: "/")
+        return !parts.isEmpty && parts != ["pids"] && !parts.contains("..") && !parts.contains(".")
     }
 
     /// Ends every process of the cgroups read.
