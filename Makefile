@@ -7,15 +7,15 @@ HANDSON := .build/debug/handson
 # The second Docker daemon, on the containerd image store (started by scripts/setup-engine.sh).
 CONTAINERD_HOST ?= unix:///run/handson-containerd-store/docker.sock
 
-.PHONY: all setup build demo test unit-test stress-test matrix lab clean bench install uninstall vm-test format format-check
+.PHONY: all setup build demo test test-clock unit-test stress-test matrix lab clean bench install uninstall vm-test format format-check
 
 all: build
 
 setup:
-	bash scripts/setup-engine.sh
+	$(TIMED) setup bash scripts/setup-engine.sh
 
 build:
-	$(SWIFT) build
+	$(TIMED) build $(SWIFT) build
 
 lab: setup build
 	$(HANDSON) lab prepare
@@ -26,33 +26,40 @@ demo: lab
 
 # The whole suite on the default engine (Docker 26, BuildKit, overlay2; the first end-to-end test prepares the lab
 # images itself, from nothing on a new machine), every chapter proved there, then the other engines of the matrix.
-test: format-check setup build
-	HANDSON_E2E=1 $(SWIFT) test --skip EngineMatrix
-	$(MAKE) stress-test
-	$(HANDSON) dev check
+# Each phase is timed (scripts/timed.sh): the log ends with where the time went.
+TIMED = bash scripts/timed.sh
+test: test-clock format-check setup build
+	$(TIMED) e2e-default-engine env HANDSON_E2E=1 $(SWIFT) test --skip EngineMatrix
+	$(TIMED) stress-test $(MAKE) stress-test
+	$(TIMED) dev-check-default $(HANDSON) dev check
 	$(MAKE) matrix
+	@$(TIMED) --summary
+
+test-clock:
+	@$(TIMED) --reset
 
 # The other engines: Docker's containerd image store, the classic builder, Podman. On each, every chapter's
 # reference solutions and example answers (dev check); then one test grades the sample class (every tier and failure
 # kind, the disk fillers among them) on all four engines and compares sizes and scores; and on each, that an answer's
 # container has no network but loopback.
 matrix: build
-	DOCKER_HOST=$(CONTAINERD_HOST) $(HANDSON) lab prepare
-	$(HANDSON) lab prepare --engine podman
-	DOCKER_HOST=$(CONTAINERD_HOST) $(HANDSON) dev check
-	DOCKER_BUILDKIT=0 $(HANDSON) dev check
-	$(HANDSON) dev check --engine podman
-	HANDSON_E2E=1 HANDSON_MATRIX=1 HANDSON_CONTAINERD_HOST=$(CONTAINERD_HOST) $(SWIFT) test --filter EngineMatrix
-	HANDSON_E2E=1 HANDSON_MATRIX=1 HANDSON_CONTAINERD_HOST=$(CONTAINERD_HOST) $(SWIFT) test \
-		--filter 'HostSurvivesAnswersTests/theAnswersContainerHasNoInterfaceButLoopback'
+	$(TIMED) lab-prepare-containerd env DOCKER_HOST=$(CONTAINERD_HOST) $(HANDSON) lab prepare
+	$(TIMED) lab-prepare-podman $(HANDSON) lab prepare --engine podman
+	$(TIMED) dev-check-containerd env DOCKER_HOST=$(CONTAINERD_HOST) $(HANDSON) dev check
+	$(TIMED) dev-check-classic env DOCKER_BUILDKIT=0 $(HANDSON) dev check
+	$(TIMED) dev-check-podman $(HANDSON) dev check --engine podman
+	$(TIMED) matrix-batch env HANDSON_E2E=1 HANDSON_MATRIX=1 HANDSON_CONTAINERD_HOST=$(CONTAINERD_HOST) \
+		$(SWIFT) test --filter EngineMatrix
+	$(TIMED) matrix-network env HANDSON_E2E=1 HANDSON_MATRIX=1 HANDSON_CONTAINERD_HOST=$(CONTAINERD_HOST) \
+		$(SWIFT) test --filter 'HostSurvivesAnswersTests/theAnswersContainerHasNoInterfaceButLoopback'
 	$(MAKE) vm-test
 
 # The build limits on the host kind contests and classes use: a VM (QEMU, software emulation) with systemd on cgroup v2,
 # Docker 26 and Podman as root and rootless, built from Debian's packages once per machine and cached in
 # /var/cache/handson-vm (scripts/vm/build-image.sh). HandsOn's release binary grades the fixture course there.
 vm-test:
-	$(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
-	HANDSON_VM=1 $(SWIFT) test --filter HostKindsVMTests; status=$$?; bash scripts/vm/stop.sh; exit $$status
+	$(TIMED) release-build $(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
+	$(TIMED) vm-test bash -c 'HANDSON_VM=1 $(SWIFT) test --filter HostKindsVMTests; status=$$?; bash scripts/vm/stop.sh; exit $$status'
 
 # The toolchain's formatter with the project's .swift-format: `make format` formats the tree; `format-check` (the
 # first step of `make test`) fails on any file it would change, naming the files.
