@@ -31,7 +31,7 @@ enum ContainerdLayers {
                 let folders = try? snapshotFolders(
                     chainIDs: chainIDs(diffIDs), metadata: metadata, snapshotter: snapshotter, namespace: namespace),
                 let config = imageConfig(imageID, contentStore: "\(root)/io.containerd.content.v1.content"),
-                config.rootfs?.diff_ids == diffIDs
+                config.rootfs?.diffIDs == diffIDs
             else { continue }
             return LayersOnDisk(folders: folders, config: config)
         }

@@ -59,13 +59,21 @@ struct ArchivedImage {
 /// The parts of an image's config the analysis reads.
 struct ImageConfig: Decodable, Sendable {
     struct HistoryEntry: Decodable, Sendable {
-        let created_by: String?
+        let createdBy: String?
         let comment: String?
-        let empty_layer: Bool?
+        let emptyLayer: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case createdBy = "created_by"
+            case comment
+            case emptyLayer = "empty_layer"
+        }
     }
 
     struct RootFS: Decodable, Sendable {
-        let diff_ids: [String]?
+        let diffIDs: [String]?
+
+        enum CodingKeys: String, CodingKey { case diffIDs = "diff_ids" }
     }
 
     let history: [HistoryEntry]?
@@ -218,9 +226,15 @@ struct ImageArchiveLayout {
     let entries: ArchiveEntries
 
     struct DockerManifestEntry: Decodable {
-        let Config: String?
-        let RepoTags: [String]?
-        let Layers: [String]
+        let config: String?
+        let repoTags: [String]?
+        let layers: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case config = "Config"
+            case repoTags = "RepoTags"
+            case layers = "Layers"
+        }
     }
 
     func image(for reference: String?) throws -> ArchivedImage {
@@ -255,12 +269,12 @@ struct ImageArchiveLayout {
         let chosen =
             images.first { entry in
                 guard let wanted else { return false }
-                return (entry.RepoTags ?? []).contains { ImageReference($0) == wanted }
+                return (entry.repoTags ?? []).contains { ImageReference($0) == wanted }
             } ?? images.first
         guard let chosen else {
             throw ImageArchiveError.badManifest(file: "manifest.json", reason: say("error.archive.listsNoImage"))
         }
-        return (chosen.Layers, chosen.Config)
+        return (chosen.layers, chosen.config)
     }
 
     private static func ociLayerPaths(_ bytes: [UInt8], metadata: [String: [UInt8]]) throws -> (

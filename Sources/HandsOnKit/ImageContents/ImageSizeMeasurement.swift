@@ -77,7 +77,7 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
         wastedBytes = hidden.reduce(0) { $0 + $1.bytes }
         wasted = Array(hidden.prefix(Self.listed))
         efficiency = sizeBytes > 0 ? max(0, 1 - Double(wastedBytes) / Double(sizeBytes)) : 1
-        diffIDs = image.config?.rootfs?.diff_ids ?? []
+        diffIDs = image.config?.rootfs?.diffIDs ?? []
         marks = image.layers.enumerated().flatMap { index, layer in
             layer.count.marks.map { mark in
                 LayerFinding(
@@ -107,9 +107,9 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
 enum LayerHistory {
     static func instructions(_ history: [ImageConfig.HistoryEntry]?, layerCount: Int) -> [String]? {
         guard let history else { return nil }
-        let making = history.filter { $0.empty_layer != true }
+        let making = history.filter { $0.emptyLayer != true }
         guard making.count == layerCount else { return nil }
-        return making.map { instruction($0.created_by ?? "", comment: $0.comment) }
+        return making.map { instruction($0.createdBy ?? "", comment: $0.comment) }
     }
 
     /// `/bin/sh -c #(nop) COPY file:3f... in /app ` → `COPY file:3f... in /app`; `/bin/sh -c go build` → `RUN go build`;
@@ -271,7 +271,7 @@ extension ContainerEngine {
         return try stream.withLock { state -> ImageSizeMeasurement in
             if let error = state.error { throw error }
             let image = try state.reader.finish(reference: reference)
-            for (layer, diffID) in zip(image.layers, image.config?.rootfs?.diff_ids ?? []) {
+            for (layer, diffID) in zip(image.layers, image.config?.rootfs?.diffIDs ?? []) {
                 sizeCache.layers.remember(layer.count, forDiffID: diffID)
             }
             return ImageSizeMeasurement(image: image)

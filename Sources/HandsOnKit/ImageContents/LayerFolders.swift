@@ -111,9 +111,9 @@ struct LayersOnDisk: Sendable {
     /// names their instructions. Labels, tags and the image id are not in it.
     var contentKey: String {
         let history = (config.history ?? []).map { entry in
-            "\(entry.created_by ?? "")\u{1}\(entry.comment ?? "")\u{1}\(entry.empty_layer == true)"
+            "\(entry.createdBy ?? "")\u{1}\(entry.comment ?? "")\u{1}\(entry.emptyLayer == true)"
         }
-        return (config.rootfs?.diff_ids ?? []).joined(separator: ",") + "\u{2}" + history.joined(separator: "\u{2}")
+        return (config.rootfs?.diffIDs ?? []).joined(separator: ",") + "\u{2}" + history.joined(separator: "\u{2}")
     }
 
     /// The inspect format that gives, on one line, the id, the graph driver, the layers' diff ids, the tags and
@@ -158,7 +158,7 @@ struct LayersOnDisk: Sendable {
             return nil
         }
         let history = image.history ?? dockerHistory(id: image.id, upperDir: upper)
-        let config = ImageConfig(history: history, rootfs: ImageConfig.RootFS(diff_ids: diffIDs))
+        let config = ImageConfig(history: history, rootfs: ImageConfig.RootFS(diffIDs: diffIDs))
         return LayersOnDisk(folders: folders, config: config)
     }
 
@@ -184,7 +184,7 @@ struct LayersOnDisk: Sendable {
     /// The image as `ImageSizeMeasurement` reads it, each layer walked on disk (or remembered from before).
     func read(known: KnownLayers) throws(LayerFolder.Unreadable) -> ArchivedImage {
         var layers: [ArchivedLayer] = []
-        for (folder, diffID) in zip(folders, config.rootfs?.diff_ids ?? []) {
+        for (folder, diffID) in zip(folders, config.rootfs?.diffIDs ?? []) {
             let count: LayerCount
             if let remembered = known.count(forDiffID: diffID) {
                 count = remembered

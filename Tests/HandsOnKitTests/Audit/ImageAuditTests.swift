@@ -157,7 +157,7 @@ struct ImageAuditTests {
         baseOwn: Set<String> = []
     ) -> AuditedImage {
         let history = layers.indices.map {
-            ImageConfig.HistoryEntry(created_by: "RUN step \($0 + 1)", comment: nil, empty_layer: nil)
+            ImageConfig.HistoryEntry(createdBy: "RUN step \($0 + 1)", comment: nil, emptyLayer: nil)
         }
         let image = ArchivedImage(
             layers: layers.enumerated().map { ArchivedLayer(entry: "layer\($0.offset)", count: $0.element) },

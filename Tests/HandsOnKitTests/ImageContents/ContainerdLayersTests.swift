@@ -44,7 +44,7 @@ struct ContainerdLayersTests {
     }
 
     @Test func chainIDsAreTheSnapshotsContainerdNamed() throws {
-        let diffIDs = try #require(try Self.config().rootfs?.diff_ids)
+        let diffIDs = try #require(try Self.config().rootfs?.diffIDs)
         #expect(diffIDs.count == 3)
         #expect(ContainerdLayers.chainIDs(diffIDs) == (try Expected().chain))
     }
@@ -73,12 +73,12 @@ struct ContainerdLayersTests {
         let expected = try Expected()
         let dataRoot = try Self.layOutDataRoot()
         defer { try? FileManager.default.removeItem(atPath: dataRoot) }
-        let diffIDs = try #require(try Self.config().rootfs?.diff_ids)
+        let diffIDs = try #require(try Self.config().rootfs?.diffIDs)
         let layers = try #require(
             ContainerdLayers.locate(imageID: expected.image, diffIDs: diffIDs, dataRoot: dataRoot))
         #expect(layers.folders.count == 3)
         #expect(layers.folders.allSatisfy { $0.hasPrefix("\(dataRoot)/containerd/daemon/") && $0.hasSuffix("/fs") })
-        let instructions = (layers.config.history ?? []).compactMap(\.created_by).filter { $0.contains("RUN") }
+        let instructions = (layers.config.history ?? []).compactMap(\.createdBy).filter { $0.contains("RUN") }
         #expect(instructions.contains { $0.contains("rm /x") }, "\(instructions)")
 
         // Layers that are not the image's, or a folder gone: no layers, so the archive is read instead.

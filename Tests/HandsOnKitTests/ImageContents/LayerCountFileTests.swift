@@ -90,7 +90,7 @@ struct LayerCountFileTests {
         let layers = try Self.layerFolder(files: LayerCountFolder.keptEntries + 10, in: "\(folder)/store")
         let diffID = "sha256:" + String(repeating: "d", count: 64)
         let image = LayersOnDisk(
-            folders: [layers], config: ImageConfig(history: nil, rootfs: ImageConfig.RootFS(diff_ids: [diffID])))
+            folders: [layers], config: ImageConfig(history: nil, rootfs: ImageConfig.RootFS(diffIDs: [diffID])))
         let walked = ImageSizeMeasurement(
             image: try image.read(known: KnownLayers(limit: 8, folder: LayerCountFolder(path: "\(folder)/kept"))))
         try FileManager.default.removeItem(atPath: layers)
