@@ -8,24 +8,35 @@ let package = Package(
         .library(name: "HandsOnKit", targets: ["HandsOnKit"]),
     ],
     targets: [
-        /// The engine: processes, container engines, lab images, parsers, checks, grading, lessons, reports.
-        /// Its sentences come from one keyed JSON catalog per language, built into the binary.
+        /// Every sentence HandsOn says: one keyed JSON catalog per language, built into the binary, and the `Message`
+        /// that names a sentence by its key until it is shown.
         .target(
-            name: "HandsOnKit", dependencies: ["CSpawnSupport", "CZlibSupport"],
+            name: "HandsOnMessages",
             resources: [
-                .embedInCode("Messages/Catalogs/en.json"), .embedInCode("Messages/Catalogs/ja.json"),
-                .embedInCode("Messages/Catalogs/ko.json"), .embedInCode("Audit/Rules/secret-patterns.json"),
+                .embedInCode("Catalogs/en.json"), .embedInCode("Catalogs/ja.json"), .embedInCode("Catalogs/ko.json"),
             ]),
+        /// Running programs: an argument array, a timeout, output drained while it runs and capped.
+        .target(name: "HandsOnProcesses", dependencies: ["HandsOnMessages", "CSpawnSupport"]),
+        /// The engine: container engines, lab images, parsers, checks, grading, lessons, reports.
+        .target(
+            name: "HandsOnKit", dependencies: ["HandsOnMessages", "HandsOnProcesses", "CZlibSupport"],
+            resources: [.embedInCode("Audit/Rules/secret-patterns.json")]),
         /// GNU libc calls Swift's Glibc module does not expose (pipe2, posix_spawn chdir, pidfd_open).
         .target(name: "CSpawnSupport"),
         /// zlib's inflate for compressed image layers (the system's libz; Debian's zlib1g-dev has the header).
         .target(name: "CZlibSupport", linkerSettings: [.linkedLibrary("z")]),
         /// The executable: the command line (commands, argument parsing, console output, the live view) over HandsOnKit.
-        .executableTarget(name: "handson", dependencies: ["HandsOnKit"]),
+        .executableTarget(name: "handson", dependencies: ["HandsOnKit", "HandsOnMessages", "HandsOnProcesses"]),
         /// Unit tests: no engine needed (a fake process runner where processes are involved); the CLI's too.
-        .testTarget(name: "HandsOnKitTests", dependencies: ["HandsOnKit", "handson"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "HandsOnKitTests", dependencies: ["HandsOnKit", "HandsOnMessages", "HandsOnProcesses", "handson"],
+            exclude: ["Fixtures"]),
+        /// The process runner against real children (its stress test runs alone: `make stress-test`).
+        .testTarget(name: "HandsOnProcessesTests", dependencies: ["HandsOnProcesses"]),
         /// End-to-end tests against a real Docker (and Podman) engine; enabled by HANDSON_E2E=1 or CI=true.
-        .testTarget(name: "EndToEndTests", dependencies: ["HandsOnKit", "handson"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["HandsOnKit", "HandsOnMessages", "HandsOnProcesses", "handson"],
+            exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 @testable import handson
 
 /// A contest's class folder: each team's folder is the ictsc-diet starter with one of the chapter's Dockerfiles.

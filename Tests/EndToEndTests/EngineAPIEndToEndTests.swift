@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 extension GradingOnTheEngine {
     /// The Engine API spoken over the socket gives what the docker CLI gives, on each Docker store here: the same

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 @testable import handson
 
 /// The engines users have, as `make matrix` sets them up: Docker 26 with BuildKit on overlay2 (the default socket),

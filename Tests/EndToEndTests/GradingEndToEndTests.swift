@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 /// A bad answer and how the grader must judge it.
 struct BadAnswer: CustomTestStringConvertible, Sendable {

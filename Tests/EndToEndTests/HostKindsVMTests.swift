@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 /// The build limits proved on the host kind contests and classes use, unlike this machine: a VM (scripts/vm/) booted
 /// by systemd on cgroup v2, with Docker 26 (driver systemd) and Podman as root, and rootless Docker and rootless Podman

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 @testable import handson
 
 extension GradingOnTheEngine {

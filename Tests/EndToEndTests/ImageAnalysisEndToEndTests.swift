@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 @testable import handson
 
 /// An image built with known contents: a file added then deleted, one overwritten by a smaller one, a hard link and a

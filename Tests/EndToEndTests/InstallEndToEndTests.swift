@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 @Suite("make install and make uninstall", .enabled(if: EndToEnd.isEnabled))
 struct InstallEndToEndTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 @testable import handson
 
 /// A course folder made for these tests: one chapter whose starter is the sample app.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// What the audit could not read.
 public enum ImageAuditError: Error, Equatable, CustomStringConvertible {

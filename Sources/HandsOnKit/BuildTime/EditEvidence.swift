@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnProcesses
 import Synchronization
 
 /// What HandsOn adds to the answer's Go file before a rebuild: an `init` that prints a mark chosen for this grade.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// The grade of a measured rebuild (apart from the builds, so it is tested on recorded measurements): 0 unless the
 /// edit reached the rebuilt image; else the points of each aim met (the dependency step from the cache, the build

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 
 /// How long an answer takes to build again after one source file changes: the measure of the build-time chapter.
 /// The cold build goes first, with `--no-cache` (no layer of an earlier build counts); then a copy of the answer is

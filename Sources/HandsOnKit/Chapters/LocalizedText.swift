@@ -1,3 +1,5 @@
+import HandsOnMessages
+
 /// Text in one or more languages: a plain string (English) or `{"en": "...", "ja": "..."}`.
 public struct LocalizedText: Sendable, Equatable, Codable {
     public let translations: [String: String]

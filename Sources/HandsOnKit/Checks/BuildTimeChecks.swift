@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// What the build context must be: at most `maxBytes` sent to the engine, and none of `absentPaths` (top-level names
 /// such as `.git` or a local binary) among what is sent.

@@ -1,3 +1,5 @@
+import HandsOnMessages
+
 /// A check's id: the chapter's own (`health`, `prints-ok`) or one of the grader's, named here.
 public struct CheckID: RawRepresentable, Hashable, Codable, Sendable, ExpressibleByStringLiteral,
     CustomStringConvertible

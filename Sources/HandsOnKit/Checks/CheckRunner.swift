@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// Runs declarative checks against the live engine and the working folder. Never throws: anything that goes
 /// wrong becomes a failed check that says why.

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 
 /// Runs the image once (`docker run --rm -i`, with limits and, unless asked, no network) and checks what it printed.
 struct CommandOutputCheck {

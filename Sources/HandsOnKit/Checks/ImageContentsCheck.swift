@@ -1,3 +1,5 @@
+import HandsOnMessages
+
 /// Rules on what an image holds, read from its layers: paths that must not be in the final file system (the Go tool
 /// chain in a runtime image), and a ceiling on wasted bytes.
 struct ImageContentsCheck {

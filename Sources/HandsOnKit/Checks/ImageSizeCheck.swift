@@ -1,3 +1,5 @@
+import HandsOnMessages
+
 /// Size bounds on one image: at most / at least, smaller than another, at most a fraction of another.
 struct ImageSizeCheck {
     let bounds: ImageSizeBounds

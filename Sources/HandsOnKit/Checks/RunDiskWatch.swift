@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// Watches what an answer's container writes while it runs to its end, against the grade's disk limit: the
 /// container is found by name once the engine has started it, and its cgroup read from its first process.

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 
 /// What the security audit looks at in an image, the worst first (the audit reports in this order).
 public enum SecurityRule: String, Sendable, Codable, CaseIterable {

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 
 #if canImport(Glibc)
     import Glibc

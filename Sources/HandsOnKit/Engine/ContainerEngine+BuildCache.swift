@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnProcesses
 
 /// BuildKit's build cache: the records a grade's builds add are found by comparing the cache before and after, and
 /// removed by id, so the cache a user had before (and its usage) stays as it was.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnProcesses
 
 /// A port published from a container: `127.0.0.1:9091 -> 9090`.
 public struct PortMapping: Sendable, Equatable {

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 import Synchronization
 
 public enum EngineKind: String, Sendable, CaseIterable, Codable {

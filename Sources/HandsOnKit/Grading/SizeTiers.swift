@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// Which size a tier compares: the size as `docker image ls` displays it (the contest rules read that column,
 /// so "10MB or less" accepts an image listed as `10MB`), or the exact byte count.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// Grades a pasted answer (text or Markdown with `docker image ls` / `podman images` listings and curl results, as
 /// contestants write in reports): the listed size of the answer image scored by the tiers, the gates that text

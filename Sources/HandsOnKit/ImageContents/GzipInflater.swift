@@ -1,5 +1,6 @@
 import CZlibSupport
 import Foundation
+import HandsOnMessages
 
 /// Why a compressed layer could not be read.
 public enum InflateError: Error, Equatable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import Synchronization
 
 /// Why an image archive (`docker image save`, `podman save`) could not be measured.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import Synchronization
 
 /// An image's size as HandsOn measures it, the same on every engine and store: the bytes of the files in each layer

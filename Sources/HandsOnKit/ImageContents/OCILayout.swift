@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// The OCI image layout both an `image save` archive (OCI form) and containerd's content store use: blobs named
 /// `blobs/<algorithm>/<hex>`, an index leading to a manifest (or a further index), a manifest naming its config and

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// Where an image's bytes are, in one sentence a check message can carry: the base image's share and its largest
 /// path, what the image's own layers add and which instruction adds most, and the waste when there is some.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// One entry of a tar stream, with PAX and GNU long names and sizes already applied.
 public struct TarEntryHeader: Sendable, Equatable {

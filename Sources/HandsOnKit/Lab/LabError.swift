@@ -1,3 +1,5 @@
+import HandsOnMessages
+
 /// Why the lab's base images could not be made.
 public enum LabError: Error, Equatable, CustomStringConvertible {
     case noDebianMirror

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 
 /// Where a lab image came from, as `lab prepare` and `doctor` report it.
 public enum LabImageState: String, Sendable, Codable {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnProcesses
 
 /// Builds stand-ins for lab images from Debian bookworm packages: one debootstrap root with the Go tool chain
 /// feeds `golang:1.19`, both distroless images and busybox; a second, minbase root becomes `debian:bookworm-slim`.

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 import Synchronization
 
 /// How one step went in `handson run`.

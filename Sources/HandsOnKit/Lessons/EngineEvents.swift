@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// One line of `docker events --format '{{json .}}'` or `podman events --format json`: what happened to which object.
 public struct EngineEvent: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// What `handson dev check` asks of a chapter's hints: every check that can fail has a hint of its own step (in every
 /// language, which `LanguageReview` sees to), and no hint points to a technique a later step introduces (step 1 must not

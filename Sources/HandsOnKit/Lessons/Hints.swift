@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// Chooses hints from what the checks found: the chapter's hints for the checks that failed, then what the
 /// Dockerfile itself shows (one big stage, cgo on before scratch), then the step's general hints. Advice that names a

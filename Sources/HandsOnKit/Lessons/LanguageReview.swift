@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// What `handson dev check` asks of a chapter's languages: every text a learner reads (the chapter's title and summary,
 /// each step's title and text file, each hint) exists in every language the chapter declares in its title, and each

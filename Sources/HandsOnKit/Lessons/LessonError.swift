@@ -1,3 +1,5 @@
+import HandsOnMessages
+
 /// Why a learner's folder cannot be used as it is.
 public enum LessonError: Error, Equatable, CustomStringConvertible {
     case starterWouldOverwrite(folder: String, files: [String])

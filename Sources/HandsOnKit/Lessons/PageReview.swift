@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// What `handson dev check` asks of a chapter whose app serves pages (its starter has `web/index.html`): a step that
 /// asks an image or URL for `/health` also asks it for the page at `/`, so an image that answers health but lost its

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// A ```dockerfile block of a step text: what a learner copies when following the text as written.
 public struct DockerfileSnippet: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// One image row of a listing, whatever engine or format printed it.
 public struct ImageListingRow: Sendable, Equatable, Encodable {

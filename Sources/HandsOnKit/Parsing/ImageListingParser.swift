@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// Reads what `docker image ls` and `podman images` print, in any of their forms, also inside a pasted transcript:
 /// classic tables (`-a`, `--digests`, `--no-trunc`, custom `table` formats), docker JSON lines, podman's JSON array.

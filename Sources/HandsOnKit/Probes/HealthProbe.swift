@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 
 /// What one look at a health endpoint found.
 public struct HealthObservation: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// `report.html`: one self-contained page (no network, no files beside it) with the class summary, the score
 /// distribution, every image's size against the tier lines, and each submission's checks. The charts are SVG written

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// A contest's public pages: `scoreboard.html` (rank, team, score, size, time of the counted grade and a sparkline of
 /// every grade, refreshing itself) and `teams/<team>.html` (one team's grades and checks). The scoreboard shows no

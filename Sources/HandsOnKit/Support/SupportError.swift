@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// Why the course files or a lock file could not be had.
 public enum SupportError: Error, Equatable, CustomStringConvertible {

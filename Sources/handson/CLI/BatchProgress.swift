@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 import Synchronization
 
 /// A batch's progress on stderr: on a terminal, finished answers scroll above one live line (done/total, running,

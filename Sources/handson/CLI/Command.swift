@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnProcesses
 
 /// What every command gets: where to write, the environment, and how to run programs.
 public struct CommandContext: Sendable {

@@ -1,4 +1,5 @@
 import HandsOnKit
+import HandsOnMessages
 
 /// One option a command accepts: a flag (`--json`) or an option with a value (`--engine docker`).
 public struct OptionSpec: Sendable {

@@ -1,5 +1,7 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
+import HandsOnProcesses
 
 /// The whole command line, callable in-process (tests drive it with their own ConsoleIO and runner).
 public enum HandsOnCLI {

@@ -1,4 +1,5 @@
 import HandsOnKit
+import HandsOnMessages
 
 /// A command's arguments after parsing: flags seen, option values, positionals in order.
 public struct ParsedArguments: Sendable, Equatable {

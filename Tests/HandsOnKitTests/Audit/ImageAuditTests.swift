@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 @Suite("The security audit: users, archives, programs, findings")
 struct ImageAuditTests {

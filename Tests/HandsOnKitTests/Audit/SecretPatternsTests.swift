@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnMessages
 
 @Suite("Secret patterns (the rules file)")
 struct SecretPatternsTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnMessages
 
 /// The build-time grade on recorded measurements: the edit must reach the image, the time is weighed against the
 /// starter's rebuild (padding the answer controls does not move it), step 1's aims earn points, and each finding names

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 @testable import handson
 
 @Suite("The command line: help, version, usage errors, colour")

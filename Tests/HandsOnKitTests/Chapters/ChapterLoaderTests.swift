@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnMessages
 
 /// A chapter folder made for one test, with a starter, step texts and solution files.
 struct ChapterFolder {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnMessages
 
 /// A check result carries its reason as a key and values: tools match on the key, a report renders it in its reader's
 /// language, and results saved before reasons were recorded still read.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 @Suite("What a build says it made")
 struct BuildOutputTests {

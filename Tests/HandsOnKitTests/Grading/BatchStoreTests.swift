@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 @Suite("Batch folders and saved results")
 struct BatchStoreTests {

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 /// A grade where its limits cannot be held builds nothing; a grade cut short is no grade. Engines are fakes.
 @Suite("Grades and their build limits")

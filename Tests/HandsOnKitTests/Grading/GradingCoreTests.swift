@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 /// Docker engines faked by address (`DOCKER_HOST`, "default" without one). An answer folder builds into an image whose
 /// one file holds as many bytes as the folder's `bytes` file says, and whose container prints its `prints` file (else

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnMessages
 
 /// `grade` and `batch` (and the reports a batch writes) in each language: a line with words has a word of it.
 /// The engine and the grading effects are fakes, as in `GradingCoreTests`.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 /// Archives written by GNU tar and gzip at test time (real writers, every header format), read back in chunks of
 /// every size.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 @Suite("Image references, Debian mirrors, captured output")
 struct LabSupportTests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnMessages
 @testable import handson
 
 /// The message catalogs: complete in every language, and what the learner's commands print is in the language asked.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnMessages
 @testable import handson
 
 @Suite("The course and its messages in Japanese")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnMessages
 @testable import handson
 
 @Suite("Progress, hints, Markdown and language")

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 @testable import handson
 
 /// A process runner that answers from a table: the first rule whose words start the command line wins.

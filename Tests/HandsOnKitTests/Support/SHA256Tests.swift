@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnProcesses
 
 @Suite("SHA-256")
 struct SHA256Tests {

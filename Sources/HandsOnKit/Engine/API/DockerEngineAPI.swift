@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnProcesses
 
 /// The Docker Engine API over the engine's own Unix socket, for the questions a grade asks besides its builds and
 /// runs: image and container look-ups, the listing, removals, BuildKit's cache records. Each is one request in this

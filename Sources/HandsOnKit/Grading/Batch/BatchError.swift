@@ -1,3 +1,5 @@
+import HandsOnMessages
+
 /// Why a batch cannot start or cannot write its reports.
 public enum BatchError: Error, Equatable, CustomStringConvertible {
     case reportFolderUnwritable(folder: String, reason: String)

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import Synchronization
 
 /// What a batch tells its watcher as it goes.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import Synchronization
 
 /// A whole class graded as one job, the library's batch API (`handson batch` is one front end; a web service or a CI

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// One engine a batch may grade on, as `--hosts` and `--hosts-file` name it: what the docker CLI takes for `--host`
 /// (`unix://`, `tcp://`, `ssh://user@host`) or `context:NAME`, optionally with `=JOBS` answers at a time and `@CPUS`

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import Synchronization
 
 /// Follows a contest's class folder: every team folder whose contents change (by `FolderContentHash`, not by

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// A contest's standing, counted from every team's history of grades: with `best`, a team's highest score (the
 /// earliest grade that reached it); with `last`, its latest grade. Ranked by score, then by the earlier time of the

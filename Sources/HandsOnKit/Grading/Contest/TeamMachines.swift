@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// A contest in which each team's answer is the state of its own machine (ICTSC's way): the image the team built
 /// there, and the protected files there. A teams file names each team's engine; every team is graded on its own

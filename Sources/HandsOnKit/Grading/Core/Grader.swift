@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 import Synchronization
 
 /// The result of grading one answer, as `handson grade --json` prints it.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// What one answer's build may use. Enforced through a cgroup HandsOn makes for the build, which every builder
 /// honours (`--cgroup-parent`): the classic builder, BuildKit and Podman's. BuildKit ignores `--memory` and the CPU

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import Synchronization
 
 #if canImport(Glibc)

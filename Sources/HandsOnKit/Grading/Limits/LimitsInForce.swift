@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnProcesses
 
 /// One limit of a build.
 public enum BuildLimitKind: String, Sendable, Codable, CaseIterable {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnProcesses
 
 #if canImport(Glibc)
     import Glibc

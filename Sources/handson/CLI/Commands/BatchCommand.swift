@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// `handson batch --chapter <id> <submissions-dir> --out <report-dir>`: a whole class graded N at a time, resumable,
 /// with reports for people (HTML), spreadsheets (CSV) and CI systems (JUnit XML).

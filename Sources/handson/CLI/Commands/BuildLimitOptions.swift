@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// The options that set a grade's build limits, shared by `grade` and `batch`.
 enum BuildLimitOptions {

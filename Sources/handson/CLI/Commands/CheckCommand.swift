@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// `handson check [--watch]`: the current step's checks against the live engine; a pass moves on.
 struct CheckCommand: Command {

@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// `handson completion bash|zsh|fish`: a completion script made from the commands' own specs (so it never lists an
 /// option `--help` does not), with the course's chapter and step ids as they are when it is made.

@@ -1,5 +1,7 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
+import HandsOnProcesses
 
 /// `handson demo`: the main chapter's arc in one go, on the real engine: the single-stage image, a scratch
 /// image, the scratch container answering /health on the course port, both sizes side by side; then clean up.

@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// `handson dev check`: for chapter authors: every chapter loads, and every step's reference solution passes its checks.
 struct DevCheckCommand: Command {

@@ -1,5 +1,7 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
+import HandsOnProcesses
 
 /// `handson doctor`: is this machine ready for the course?
 struct DoctorCommand: Command {

@@ -1,4 +1,5 @@
 import HandsOnKit
+import HandsOnMessages
 
 /// Reads `--engine` and finds that engine (or any that answers).
 enum EngineOption {

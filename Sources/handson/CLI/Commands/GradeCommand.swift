@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// `handson grade --chapter <id> <submission-dir>`: one answer in, a score and its reasons out.
 struct GradeCommand: Command {

@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// `handson lab prepare`: every base image the chapters use, made present.
 struct LabPrepareCommand: Command {

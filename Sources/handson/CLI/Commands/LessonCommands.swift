@@ -1,5 +1,7 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
+import HandsOnProcesses
 
 /// `handson chapters`: what there is to learn, with this folder's progress.
 struct ChaptersCommand: Command {

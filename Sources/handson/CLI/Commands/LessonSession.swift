@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// The learner's working folder, its chapter and progress, as the lesson commands need them.
 struct LessonSession {

@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// `handson parse image-ls [FILE]`: any docker or podman image listing (or a transcript holding one) as JSON rows.
 struct ParseImageListCommand: Command {

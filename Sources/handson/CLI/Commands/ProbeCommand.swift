@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// `handson probe <url>`: waits until an endpoint answers as a health check should, and says how long it took.
 struct ProbeCommand: Command {

@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 
 /// `handson size IMAGE`: the size HandsOn measures from the image's layers, the engine's listing beside it, and
 /// where the bytes are: layer by layer, the largest paths, and what later layers hid.

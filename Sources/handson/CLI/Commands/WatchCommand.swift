@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKit
+import HandsOnMessages
 import Synchronization
 
 #if canImport(Glibc)

@@ -57,7 +57,7 @@ public func say(_ key: String, _ values: [String: String] = [:]) -> String {
     MessageCatalog.render(key, values, in: .current)
 }
 
-/// The message catalogs: one keyed JSON file per language (`Messages/Catalogs/<language>.json`, built into the
+/// The message catalogs: one keyed JSON file per language (`Sources/HandsOnMessages/Catalogs/<language>.json`, built into the
 /// binary), `{"key": "sentence with {name} placeholders"}`. A key missing from a language falls back to English.
 public enum MessageCatalog {
     // Each catalog is read the first time its language is asked for: a process that speaks English reads one.

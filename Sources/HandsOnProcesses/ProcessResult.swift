@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// How a child ended: its exit code, or the signal that ended it.
 public enum Termination: Sendable, Equatable, CustomStringConvertible {
@@ -21,7 +22,7 @@ public struct CapturedOutput: Sendable, Equatable {
     public internal(set) var totalBytes = 0
     let limit: Int
 
-    init(limit: Int) { self.limit = max(limit, 0) }
+    package init(limit: Int) { self.limit = max(limit, 0) }
 
     public var head: Data { Data(headBytes) }
     public var tail: Data { Data(tailBytes) }
@@ -46,7 +47,7 @@ public struct CapturedOutput: Sendable, Equatable {
         return lines.suffix(count).joined(separator: "\n")
     }
 
-    mutating func append(_ chunk: Data) {
+    package mutating func append(_ chunk: Data) {
         totalBytes += chunk.count
         var rest = chunk[...]
         let headRoom = limit / 2 - headBytes.count

@@ -1,4 +1,4 @@
-/// A language HandsOn speaks: its own sentences come from the catalog of that language (`Messages/Catalogs`), a
+/// A language HandsOn speaks: its own sentences come from the catalog of that language (`Sources/HandsOnMessages/Catalogs`), a
 /// chapter's texts from the chapter.
 public enum Language: String, Sendable, Codable, CaseIterable, Comparable {
     case en, ja, ko

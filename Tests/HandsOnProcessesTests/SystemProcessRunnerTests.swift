@@ -1,8 +1,7 @@
 import Foundation
 import Testing
 
-@testable import HandsOnKit
-@testable import handson
+@testable import HandsOnProcesses
 
 @Suite("SystemProcessRunner: real children")
 struct SystemProcessRunnerTests {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// Why a child could not be started at all.
 public enum ProcessError: Error, Equatable, CustomStringConvertible {

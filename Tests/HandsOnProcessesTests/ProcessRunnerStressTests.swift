@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import HandsOnKit
+@testable import HandsOnProcesses
 
 /// A descriptor without close-on-exec, as a test's socket server gets them from `accept`, for the test that a child
 /// gets only its three streams.
@@ -32,14 +32,16 @@ struct ProcessRunnerStressTests {
         let runner = SystemProcessRunner()
         let lockPath = NSTemporaryDirectory() + "handson-stress-lock-\(UUID().uuidString.prefix(8))"
         defer { unlink(lockPath) }
-        let held = try #require(try FileLock(path: lockPath))
-        defer { held.release() }
+        let held = Self.lockedDescriptor(path: lockPath)
+        try #require(held >= 0)
+        defer { close(held) }
         let done = Atomic<Bool>(false)
 
         let churn = Task.detached {
             var rounds = 0
             while !done.load(ordering: .relaxed) {
-                _ = try? FileLock(path: lockPath)
+                let refused = Self.lockedDescriptor(path: lockPath)
+                if refused >= 0 { close(refused) }
                 let inheritable = InheritableDescriptor.open()
                 if inheritable >= 0 { close(inheritable) }
                 var ends: [Int32] = [-1, -1]
@@ -83,5 +85,15 @@ struct ProcessRunnerStressTests {
         let rounds = await churn.value
         #expect(rounds > 0)
         #expect(lost.isEmpty, "\(lost.count) of \(children * 3) lost: \(lost.prefix(10))")
+    }
+
+    /// A descriptor holding an exclusive `flock` on `path`, or -1 when another holds it (its open is closed then):
+    /// what HandsOn's file locks do to descriptors.
+    static func lockedDescriptor(path: String) -> Int32 {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return -1 }
+        if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return descriptor }
+        close(descriptor)
+        return -1
     }
 }
