@@ -74,7 +74,7 @@ extension GradingOnTheEngine {
                         + "FROM gcr.io/distroless/base-debian12\nCOPY --from=builder /app/server-run /server-run\n"
                         + "ENV ADDR=127.0.0.1:9090\nCMD [\"/server-run\"]\n"
                 ],
-                failingCheck: "serves-health", says: "did not answer 200 with status = Healthy"),
+                failingCheck: "serves-health", says: "127.0.0.1:9090"),
             BadAnswer(
                 name: "a server that answers unhealthy", chapter: "optimize-image",
                 files: [

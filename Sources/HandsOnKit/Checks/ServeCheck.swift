@@ -84,6 +84,15 @@ struct ServeCheck {
             observation = try await ask()
         }
         let measured = observation.summary
+        if http.satisfied(observation),
+            let bound = await Self.loopbackListener(on: port, processID: processID, container: name, context)
+        {
+            return CheckResult(
+                id: id, passed: false,
+                reason: Message(
+                    "serveCheck.answersOnLoopbackOnly", ["image": image, "address": bound.text, "port": "\(port)"]),
+                measured: measured)
+        }
         if http.satisfied(observation), expectation.hardened {
             let users = try await context.engine.processUsers(name)
             if let root = users.first(where: AuditedImage.isRootUser) ?? (users.isEmpty ? "?" : nil) {
@@ -127,5 +136,32 @@ struct ServeCheck {
                     "seconds": "\(Int(http.expectation.deadlineSeconds))",
                 ])
                 + .literal(": \(measured)"), measured: measured)
+    }
+
+    /// A socket listening on `port` bound to the container's loopback, or nil. The request is made inside the
+    /// container's namespace (it has no network), where a loopback-only server answers too; through a published port,
+    /// the way the course runs it, that server is never reached, so it does not serve. A loopback socket beside one on
+    /// every address counts as well: it takes the requests made to the loopback. Read from `/proc/PID/net` of the
+    /// container's process, or by a helper container in its namespace; nil when neither can be read.
+    static func loopbackListener(on port: Int, processID: Int32?, container: String, _ context: CheckContext) async
+        -> ListeningSocket?
+    {
+        var tables: [String] = []
+        if let processID {
+            tables = ["tcp", "tcp6"].compactMap {
+                try? String(contentsOfFile: "\(context.processRoot)/\(processID)/net/\($0)", encoding: .utf8)
+            }
+        }
+        if tables.isEmpty,
+            let result = try? await context.engine.execute(
+                [
+                    "run", "--rm", "--pull", "never", "--network", "container:\(container)",
+                    "--label", "org.handson.check=true", HealthProbe.helperImage, "cat", "/proc/net/tcp",
+                    "/proc/net/tcp6",
+                ], timeout: 60, outputLimit: 1 << 20), result.succeeded
+        {
+            tables = [result.stdout]
+        }
+        return tables.flatMap { ListeningSocket.parse(table: $0) }.first { $0.port == port && $0.isLoopback }
     }
 }
