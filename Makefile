@@ -7,7 +7,7 @@ HANDSON := .build/debug/handson
 # The second Docker daemon, on the containerd image store (started by scripts/setup-engine.sh).
 CONTAINERD_HOST ?= unix:///run/handson-containerd-store/docker.sock
 
-.PHONY: all setup build demo test test-clock unit-test stress-test matrix lab clean bench install uninstall vm-test format format-check
+.PHONY: all setup build release-build demo test test-clock unit-test stress-test matrix lab clean bench install uninstall vm-test format format-check
 
 all: build
 
@@ -28,7 +28,7 @@ demo: lab
 # images itself, from nothing on a new machine), every chapter proved there, then the other engines of the matrix.
 # Each phase is timed (scripts/timed.sh): the log ends with where the time went.
 TIMED = bash scripts/timed.sh
-test: test-clock format-check setup build
+test: test-clock format-check setup build release-build
 	$(TIMED) e2e-default-engine env HANDSON_E2E=1 $(SWIFT) test --skip EngineMatrix
 	$(TIMED) stress-test $(MAKE) stress-test
 	$(TIMED) dev-check-default $(HANDSON) dev check
@@ -37,6 +37,11 @@ test: test-clock format-check setup build
 
 test-clock:
 	@$(TIMED) --reset
+
+# The release binary (the Swift runtime linked in) that make install copies and the VM test grades with. make test
+# builds it before the end-to-end tests, whose install test would otherwise build it beside the other suites.
+release-build:
+	$(TIMED) release-build $(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
 
 # The other engines: Docker's containerd image store, the classic builder, Podman. On each, every chapter's
 # reference solutions and example answers (dev check); then one test grades the sample class (every tier and failure
@@ -57,8 +62,7 @@ matrix: build
 # The build limits on the host kind contests and classes use: a VM (QEMU, software emulation) with systemd on cgroup v2,
 # Docker 26 and Podman as root and rootless, built from Debian's packages once per machine and cached in
 # /var/cache/handson-vm (scripts/vm/build-image.sh). HandsOn's release binary grades the fixture course there.
-vm-test:
-	$(TIMED) release-build $(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
+vm-test: release-build
 	$(TIMED) vm-test bash -c 'HANDSON_VM=1 $(SWIFT) test --filter HostKindsVMTests; status=$$?; bash scripts/vm/stop.sh; exit $$status'
 
 # The toolchain's formatter with the project's .swift-format: `make format` formats the tree; `format-check` (the
@@ -94,8 +98,7 @@ clean:
 # Every path written is listed in PREFIX/share/handson/install-manifest.txt, which `make uninstall` removes exactly.
 PREFIX ?= /usr/local
 SHARE   = $(DESTDIR)$(PREFIX)/share/handson
-install:
-	$(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
+install: release-build
 	@# The folders this makes (PREFIX, bin, share) are listed too, so that uninstall leaves PREFIX as it found it.
 	@for dir in "$(DESTDIR)$(PREFIX)" "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share"; do \
 		[ -d "$$dir" ] || echo "$$dir"; done > .build-install/new-folders.txt
