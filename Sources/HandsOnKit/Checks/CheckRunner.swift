@@ -105,11 +105,11 @@ public struct CheckRunner: Sendable {
             })
         else {
             let seen = rows.map { $0.joined(separator: " ") }.joined(separator: "; ")
-            let portText = port.map { say("checkRunner.publishingPortValue", ["value": "\($0)"]) } ?? ""
             return CheckResult(
                 id: id, passed: false,
-                reason: Message(
-                    "checkRunner.describedRunningPorttext", ["described": "\(described)", "portText": "\(portText)"]),
+                reason: port.map {
+                    Message("checkRunner.describedNotRunningOnPort", ["described": described, "port": "\($0)"])
+                } ?? Message("checkRunner.describedNotRunning", ["described": described]),
                 measured: seen.isEmpty ? nil : seen)
         }
         return CheckResult(

@@ -119,8 +119,10 @@ enum LayerHistory {
         var text = createdBy.trimmingCharacters(in: .whitespacesAndNewlines)
         if text.isEmpty {
             // `docker import` writes "Imported from -"; other tools their own words.
-            guard let comment, !comment.isEmpty, !comment.hasPrefix("Imported from") else { return "imported" }
-            return "imported (\(comment))"
+            guard let comment, !comment.isEmpty, !comment.hasPrefix("Imported from") else {
+                return say("size.instruction.imported")
+            }
+            return say("size.instruction.importedWithComment", ["comment": comment])
         }
         if text.hasSuffix("# buildkit") {
             text = String(text.dropLast("# buildkit".count)).trimmingCharacters(in: .whitespaces)

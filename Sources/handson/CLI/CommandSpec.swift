@@ -65,7 +65,7 @@ public struct CommandSpec: Sendable {
 
     public var usageLine: String {
         var parts = ["handson", name]
-        if !options.isEmpty { parts.append("[options]") }
+        if !options.isEmpty { parts.append(say("help.usage.options")) }
         if !arguments.isEmpty { parts.append(arguments) }
         return parts.joined(separator: " ")
     }

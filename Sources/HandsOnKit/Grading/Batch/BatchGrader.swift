@@ -50,7 +50,7 @@ public struct BatchEngine: Sendable {
     ) async -> Result<BatchEngine, BatchEngineProblem> {
         let name = engine.address ?? "default"
         guard case .success = await engine.probe(), let info = await engine.cachedInfo() else {
-            return .failure(BatchEngineProblem(engine: name, reason: say("batch.engine.silent")))
+            return .failure(BatchEngineProblem(engine: name, Message("batch.engine.silent", ["engine": name])))
         }
         if let limits {
             // A batch always gives each build a share of the CPUs, so the CPU limit is asked for too.
@@ -62,7 +62,9 @@ public struct BatchEngine: Sendable {
                 return .failure(
                     BatchEngineProblem(
                         engine: name,
-                        reason: say("batch.engine.limitsNotHeld", ["why": "\(BuildLimitsNotHeld(plan: plan))"])))
+                        Message(
+                            "batch.engine.limitsNotHeld",
+                            ["engine": name, "why": "\(BuildLimitsNotHeld(plan: plan))"])))
             }
         }
         var missing: [String] = []
@@ -77,7 +79,9 @@ public struct BatchEngine: Sendable {
             return .failure(
                 BatchEngineProblem(
                     engine: name,
-                    reason: say("batch.engine.lacksBaseImages", ["images": MessageCatalog.list(missing), "host": name]))
+                    Message(
+                        "batch.engine.lacksBaseImages",
+                        ["engine": name, "images": MessageCatalog.list(missing), "host": name]))
             )
         }
         return .success(
@@ -103,8 +107,15 @@ public struct BuildLimitPolicy: Sendable {
 /// Why an engine was left out of a batch.
 public struct BatchEngineProblem: Error, Sendable, CustomStringConvertible {
     public let engine: String
-    public let reason: String
-    public var description: String { "\(engine) \(reason)" }
+    /// The whole sentence, the engine named in it.
+    public let message: Message
+
+    public init(engine: String, _ message: Message) {
+        self.engine = engine
+        self.message = message
+    }
+
+    public var description: String { message.text() }
 }
 
 /// Grades many answers on one or more engines, each taking its own number at a time, in one task group with one

@@ -86,15 +86,13 @@ struct BatchCommand: Command {
             return try await Self.follow(classFolder, batch: batch, interval: interval, io: io)
         }
         let workers = engines.reduce(0) { $0 + $1.jobs }
+        var plan = [
+            "pending": "\(answers.pending.count)", "total": "\(answers.all.count)", "id": chapter.id,
+            "engines": MessageCatalog.list(engines.map(Self.describe)),
+        ]
+        plan["count"] = answers.alreadyGraded == 0 ? nil : "\(answers.alreadyGraded)"
         io.err(
-            say(
-                "cli.batch.gradingPendingOfTotal",
-                [
-                    "pending": "\(answers.pending.count)", "total": "\(answers.all.count)", "id": chapter.id,
-                    "engines": MessageCatalog.list(engines.map(Self.describe)),
-                ])
-                + (answers.alreadyGraded == 0
-                    ? say("list.sentenceEnd") : say("cli.batch.alreadyGraded", ["count": "\(answers.alreadyGraded)"])))
+            say(answers.alreadyGraded == 0 ? "cli.batch.gradingPending" : "cli.batch.gradingPendingSomeGraded", plan))
         let progress = BatchProgress(
             io: io, total: answers.all.count, alreadyDone: answers.all.count - answers.pending.count,
             jobs: min(workers, max(answers.pending.count, 1)))

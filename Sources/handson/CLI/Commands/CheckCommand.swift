@@ -49,8 +49,8 @@ struct CheckCommand: Command {
             if advanced {
                 let next = session.currentStep
                 context.io.out(
-                    style.green(say("checkCommand.stepPassed")) + say("checkCommand.next")
-                        + "\(session.heading(of: next)) (handson step)")
+                    style.green(say("checkCommand.stepPassed"))
+                        + say("checkCommand.nextStep", ["heading": session.heading(of: next)]))
             } else {
                 context.io.out(style.green(say("checkCommand.stepPassedThatWas", ["id": "\(session.chapter.id)"])))
             }
@@ -111,18 +111,24 @@ struct RunCommand: Command {
             }
             let mark =
                 outcome.status == .passed
-                ? style.green("✓ passed")
-                : outcome.status == .skipped ? style.yellow("– skipped") : style.red("✗ failed")
-            io.err("\(mark) \(step.id)" + (outcome.reason.map { ": \($0)" } ?? ""))
+                ? style.green(say("cli.run.mark.passed"))
+                : outcome.status == .skipped
+                    ? style.yellow(say("cli.run.mark.skipped")) : style.red(say("cli.run.mark.failed"))
+            io.err(
+                outcome.reason.map {
+                    say("cli.run.stepOutcomeBecause", ["mark": mark, "step": step.id, "reason": "\($0)"])
+                } ?? say("cli.run.stepOutcome", ["mark": mark, "step": step.id]))
             for check in outcome.checks { io.err("   \(check.passed ? "✓" : "✗") \(check.id): \(check.text())") }
         }
         let report = try await runner.run()
         if arguments.has(.json) {
             io.out(try JSONOutput.encode(report))
         } else {
-            io.out("\(chapter.id): score \(report.score)")
-            for step in report.steps {
-                io.out("  \(step.status.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0)) \(step.id)")
+            io.out(say("cli.run.score", ["chapter": chapter.id, "score": "\(report.score)"]))
+            let statuses = report.steps.map { say("cli.run.status.\($0.status.rawValue)") }
+            let width = statuses.map(\.terminalWidth).max() ?? 0
+            for (step, status) in zip(report.steps, statuses) {
+                io.out("  \(status.padded(toColumns: width)) \(step.id)")
             }
         }
         return report.steps.contains { $0.status == .failed } ? ExitCode.failure : ExitCode.success
