@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnMessages
+import HandsOnProcesses
 
 /// What the audit could not read.
 public enum ImageAuditError: Error, Equatable, CustomStringConvertible {
@@ -79,7 +80,7 @@ extension ContainerEngine {
     static func auditFolders(_ files: LayerFolderFiles, _ measurement: ImageSizeMeasurement, _ baseLayers: Int) async
         -> (contents: [AuditedImage.LayerContent], baseOwn: Set<String>, passwd: String?)
     {
-        await onOwnThread {
+        await BlockingWork.run {
             let scanner = FileContentScanner()
             var contents: [AuditedImage.LayerContent] = []
             for index in baseLayers..<files.folders.count {
@@ -123,14 +124,5 @@ extension ContainerEngine {
             ["image", "history", "--no-trunc", "--format", "{{.CreatedBy}}", reference], timeout: 30)
         guard result.succeeded else { throw EngineError.commandFailed(result) }
         return TextLines.split(result.stdout).filter { !$0.isEmpty }.reversed()
-    }
-
-    /// Blocking file work on a thread of its own, never on the cooperative pool.
-    static func onOwnThread<Value: Sendable>(_ work: @escaping @Sendable () -> Value) async -> Value {
-        await withCheckedContinuation { continuation in
-            let thread = Thread { continuation.resume(returning: work()) }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
     }
 }

@@ -133,7 +133,7 @@ public struct RebuildTrial: Sendable {
         defer { try? FileManager.default.removeItem(atPath: parent) }
         try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
         let copy = "\(parent)/answer"
-        try FileManager.default.copyItem(atPath: folder, toPath: copy)
+        try await BlockingWork.run { try FileManager.default.copyItem(atPath: folder, toPath: copy) }
         guard let handle = FileHandle(forWritingAtPath: "\(copy)/\(editFile)") else {
             return .failure(.noFileToEdit(editFile))
         }

@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnMessages
+import HandsOnProcesses
 import Synchronization
 
 /// An image's size as HandsOn measures it, the same on every engine and store: the bytes of the files in each layer
@@ -243,11 +244,11 @@ extension ContainerEngine {
             if let known = sizeCache.lookUp(content: layers.contentKey) {
                 measurement = known
             } else {
-                measurement = ImageSizeMeasurement(image: try layers.read(known: sizeCache.layers))
+                measurement = try await Self.read(layers, known: sizeCache.layers)
                 sizeCache.store(measurement, content: layers.contentKey)
             }
         case (.folders, let layers?):
-            measurement = ImageSizeMeasurement(image: try layers.read(known: sizeCache.layers))
+            measurement = try await Self.read(layers, known: sizeCache.layers)
         case (.folders, nil):
             throw EngineError.unexpectedOutput(say("imageSize.layersNotOnThisMachine", ["image": reference]))
         case (.any, nil), (.archive, _):
@@ -255,6 +256,11 @@ extension ContainerEngine {
         }
         if source == .any { sizeCache.store(measurement, for: id) }
         return measurement
+    }
+
+    /// The layers' folders walked (tens of thousands of entries for a Go toolchain's image) on a thread of their own.
+    private static func read(_ layers: LayersOnDisk, known: KnownLayers) async throws -> ImageSizeMeasurement {
+        try await BlockingWork.run { ImageSizeMeasurement(image: try layers.read(known: known)) }
     }
 
     /// Streams `image save` through the archive reader.

@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnMessages
+import HandsOnProcesses
 import Synchronization
 
 /// What a batch tells its watcher as it goes.
@@ -153,12 +154,15 @@ public struct BatchGrader: Sendable {
         onEvent: @escaping @Sendable (BatchEvent) -> Void = { _ in }
     ) async -> Outcome {
         let dockerfile = grader.grading.dockerfile
-        let keyed = pending.map { submission in
-            var submission = submission
-            if submission.buildAffinity == nil {
-                submission.buildAffinity = BuildAffinity.key(ofAnswerIn: submission.path, dockerfile: dockerfile)
+        // Every answer's files are read for its key: a thread of its own, not the cooperative pool's.
+        let keyed = await BlockingWork.run {
+            pending.map { submission in
+                var submission = submission
+                if submission.buildAffinity == nil {
+                    submission.buildAffinity = BuildAffinity.key(ofAnswerIn: submission.path, dockerfile: dockerfile)
+                }
+                return submission
             }
-            return submission
         }
         return await run(queue: SubmissionQueue(keyed), expected: pending.count, store: store, onEvent: onEvent)
     }

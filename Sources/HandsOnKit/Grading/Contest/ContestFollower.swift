@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnMessages
+import HandsOnProcesses
 import Synchronization
 
 /// Follows a contest's class folder: every team folder whose contents change (by `FolderContentHash`, not by
@@ -71,30 +72,49 @@ public struct ContestFollower: Sendable {
         }
         for team in listing.submissions where !(await queue.holds(team.name)) {
             let last = store.lastContentHash(of: team.name)
-            guard FolderContentHash.of(team.path, cache: digests) != last else { continue }
-            // The copy is what is graded and what its hash names: a folder changing while copied is graded as copied.
             let copy = "\(stagingFolder)/\(BatchResultStore.fileName(team.name))-\(UUID().uuidString.prefix(8))"
-            do { try FileManager.default.copyItem(atPath: team.path, toPath: copy) } catch {
-                try? FileManager.default.removeItem(atPath: copy)
-                onEvent(
-                    .scanProblem(
-                        say("contestFollower.cannotCopy", ["path": team.path, "reason": error.localizedDescription])))
-                continue
+            let staging = await BlockingWork.run { [digests, dockerfile = batch.grader.grading.dockerfile] in
+                Self.stage(team.path, as: copy, unlessItHashes: last, digests: digests, dockerfile: dockerfile)
             }
-            // One reading of the copy's files for its hash and its build affinity.
-            let copyDigests = FileDigestCache()
-            let hash = FolderContentHash.of(copy, cache: copyDigests)
-            guard hash != last else {
-                try? FileManager.default.removeItem(atPath: copy)
+            switch staging {
+            case .unchanged:
                 continue
+            case .uncopied(let reason):
+                onEvent(.scanProblem(say("contestFollower.cannotCopy", ["path": team.path, "reason": reason])))
+            case .staged(let hash, let affinity):
+                staged[team.name] = copy
+                await queue.add(Submission(name: team.name, path: copy, contentHash: hash, buildAffinity: affinity))
+                onEvent(.queued(team: team.name, contentHash: hash))
             }
-            staged[team.name] = copy
-            await queue.add(
-                Submission(
-                    name: team.name, path: copy, contentHash: hash,
-                    buildAffinity: BuildAffinity.key(
-                        ofAnswerIn: copy, dockerfile: batch.grader.grading.dockerfile, cache: copyDigests)))
-            onEvent(.queued(team: team.name, contentHash: hash))
         }
+    }
+
+    enum Staging: Sendable {
+        case unchanged
+        case uncopied(reason: String)
+        case staged(contentHash: String, buildAffinity: String?)
+    }
+
+    /// Copies a team's folder to `copy` when its contents differ from `last` (the hash of its last grade): the copy is
+    /// what is graded and what its hash names, so a folder changing while copied is graded as copied. Blocking file
+    /// work: the caller runs it on a thread of its own.
+    static func stage(
+        _ folder: String, as copy: String, unlessItHashes last: String?, digests: FileDigestCache, dockerfile: String
+    ) -> Staging {
+        guard FolderContentHash.of(folder, cache: digests) != last else { return .unchanged }
+        do { try FileManager.default.copyItem(atPath: folder, toPath: copy) } catch {
+            try? FileManager.default.removeItem(atPath: copy)
+            return .uncopied(reason: error.localizedDescription)
+        }
+        // One reading of the copy's files for its hash and its build affinity.
+        let copyDigests = FileDigestCache()
+        let hash = FolderContentHash.of(copy, cache: copyDigests)
+        guard hash != last else {
+            try? FileManager.default.removeItem(atPath: copy)
+            return .unchanged
+        }
+        return .staged(
+            contentHash: hash,
+            buildAffinity: BuildAffinity.key(ofAnswerIn: copy, dockerfile: dockerfile, cache: copyDigests))
     }
 }
