@@ -7,6 +7,9 @@ public struct ProcessRequest: Sendable {
     public var arguments: [String]
     /// The child's whole environment; `nil` inherits this process's environment.
     public var environment: [String: String]?
+    /// Variables set over `environment` (or over the inherited one): what a caller adds without reading this
+    /// process's environment itself.
+    public var addedEnvironment: [String: String] = [:]
     public var workingDirectory: String?
     public var standardInput: StandardInput
     /// Seconds before the child is sent SIGTERM (then SIGKILL after `killGrace`).

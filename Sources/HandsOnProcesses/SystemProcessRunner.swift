@@ -145,7 +145,9 @@ private final class SpawnedChild {
             "flags")
 
         let argv = ([path] + request.arguments).map { strdup($0) } + [nil]
-        let environment = request.environment ?? ProcessInfo.processInfo.environment
+        let environment = (request.environment ?? ProcessInfo.processInfo.environment).merging(
+            request.addedEnvironment
+        ) { $1 }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
             for argument in argv { free(argument) }

@@ -24,7 +24,8 @@ enum EndToEnd {
     /// The engine, or a recorded failure (never a silent skip once enabled).
     static func engine(_ kind: EngineKind = .docker) async throws -> ContainerEngine {
         do {
-            return try await ContainerEngine.detect(preferred: kind, runner: runner)
+            return try await ContainerEngine.detect(
+                preferred: kind, runner: runner, environment: ProcessInfo.processInfo.environment)
         } catch {
             Issue.record("no \(kind.rawValue) engine answers: \(error)")
             throw error

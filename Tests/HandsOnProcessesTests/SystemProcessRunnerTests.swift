@@ -116,6 +116,15 @@ struct SystemProcessRunnerTests {
         #expect(result.stdout == "/tmp\n42\n")
     }
 
+    /// Added variables go over the given environment: the child sees both, and the added one wins.
+    @Test func addedVariablesGoOverTheEnvironment() async throws {
+        var request = ProcessRequest("env", environment: ["PATH": "/usr/bin:/bin", "A": "given", "B": "given"])
+        request.addedEnvironment = ["B": "added", "C": "added"]
+        let result = try await runner.run(request)
+        #expect(
+            result.stdout.split(separator: "\n").sorted() == ["A=given", "B=added", "C=added", "PATH=/usr/bin:/bin"])
+    }
+
     @Test func streamsOutputAsItArrives() async throws {
         let chunks = LockedBox<[String]>([])
         _ = try await runner.run(

@@ -93,9 +93,9 @@ extension ContainerEngine {
     /// The client's Go runtime on one thread, collecting garbage only past 128 MiB: a build client mostly waits for
     /// the daemon, and its runtime's idle threads and collections were a quarter of its CPU (0.053 -> 0.038 CPU-s a
     /// cached build on these machines, and no slower), half of the grader's CPU in a batch being the build clients.
-    var buildEnvironment: [String: String]? {
+    var buildEnvironment: [String: String] {
         guard kind == .docker else { return environment }
-        var environment = environment ?? ProcessInfo.processInfo.environment
+        var environment = environment
         let settings = [
             ("BUILDX_NO_DEFAULT_ATTESTATIONS", "1"), ("BUILDX_GIT_INFO", "0"), ("GOMAXPROCS", "1"), ("GOGC", "off"),
             ("GOMEMLIMIT", "128MiB"),

@@ -58,14 +58,16 @@ public enum EngineError: Error, CustomStringConvertible {
 public struct ContainerEngine: Sendable {
     public let kind: EngineKind
     public let runner: any ProcessRunning
-    public let environment: [String: String]?
+    /// The CLI's whole environment (`DOCKER_HOST`, `PATH`, ...): given by the caller, never read from this process, so
+    /// a test sees no variable of the shell that started it.
+    public let environment: [String: String]
     /// Where image measurements are remembered: in memory unless the caller gives a folder (the CLI gives the user's).
     public var sizeCache: MeasuredSizeCache
     /// The engine's facts once asked, shared by the copies of this value.
     private let infoMemo = InfoMemo()
 
     public init(
-        kind: EngineKind, runner: any ProcessRunning, environment: [String: String]? = nil,
+        kind: EngineKind, runner: any ProcessRunning, environment: [String: String],
         sizeCache: MeasuredSizeCache = MeasuredSizeCache(directory: nil)
     ) {
         self.kind = kind
@@ -116,7 +118,7 @@ public struct ContainerEngine: Sendable {
     /// Finds a working engine: the one asked for, else docker, else podman.
     public static func detect(
         preferred: EngineKind? = nil, runner: any ProcessRunning,
-        environment: [String: String]? = nil, sizeCache: MeasuredSizeCache = MeasuredSizeCache(directory: nil)
+        environment: [String: String], sizeCache: MeasuredSizeCache = MeasuredSizeCache(directory: nil)
     ) async throws -> ContainerEngine {
         let candidates = preferred.map { [$0] } ?? EngineKind.allCases
         var reasons: [String] = []
@@ -193,7 +195,7 @@ public struct ContainerEngine: Sendable {
             return EngineInfo(
                 name: "docker", clientVersion: fields[0], version: fields[1], storageDriver: fields[2],
                 store: store,
-                builder: ImageBuilder.docker(plugins: plugins.map(\.[0]), environment: effectiveEnvironment),
+                builder: ImageBuilder.docker(plugins: plugins.map(\.[0]), environment: environment),
                 host: address, cgroupDriver: fields[5], cpus: fields.count > 6 ? Int(fields[6]) : nil,
                 rootless: fields.count > 7 ? fields[7].contains("name=rootless") : nil,
                 dataRoot: fields.count > 8 && !fields[8].isEmpty ? fields[8] : nil, buildxPlugin: buildx,
@@ -227,8 +229,8 @@ public struct ContainerEngine: Sendable {
     /// `context:NAME` (`DOCKER_CONTEXT`, `CONTAINER_CONNECTION`); nil for the CLI's default.
     public var address: String? {
         let variables = kind == .docker ? ("DOCKER_HOST", "DOCKER_CONTEXT") : ("CONTAINER_HOST", "CONTAINER_CONNECTION")
-        if let host = effectiveEnvironment[variables.0], !host.isEmpty { return host }
-        if let context = effectiveEnvironment[variables.1], !context.isEmpty { return "context:\(context)" }
+        if let host = environment[variables.0], !host.isEmpty { return host }
+        if let context = environment[variables.1], !context.isEmpty { return "context:\(context)" }
         return nil
     }
 
@@ -246,9 +248,6 @@ public struct ContainerEngine: Sendable {
         let arguments = kind == .docker ? ["version", "--format", "{{.Server.Version}}"] : ["version"]
         return (try? await execute(arguments, timeout: timeout).succeeded) ?? false
     }
-
-    /// The environment the engine's CLI runs with.
-    var effectiveEnvironment: [String: String] { environment ?? ProcessInfo.processInfo.environment }
 }
 
 /// Where an engine keeps images, which decides what its own listing counts.

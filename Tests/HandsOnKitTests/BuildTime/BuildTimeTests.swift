@@ -92,7 +92,8 @@ struct BuildTimeTests {
         let check = BuildContextCheck(
             rules: BuildContextRules(maxBytes: 1_000, absentPaths: [".git", "server-run"], dockerfile: "Dockerfile"))
         let context = CheckContext(
-            engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner()), workingDirectory: folder)
+            engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner(), environment: [:]),
+            workingDirectory: folder)
         #expect(check.run("context", context).passed)
         try FileManager.default.removeItem(atPath: "\(folder)/.dockerignore")
         let failed = check.run("context", context)

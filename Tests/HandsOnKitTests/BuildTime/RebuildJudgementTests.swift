@@ -241,7 +241,7 @@ struct RebuildTrialTests {
         runner.on(["docker", "image", "rm"])
         runner.on(["docker", "rmi"])
         let trial = RebuildTrial(
-            engine: ContainerEngine(kind: .docker, runner: runner), editFile: "server/main.go")
+            engine: ContainerEngine(kind: .docker, runner: runner, environment: [:]), editFile: "server/main.go")
         var outputs: [String] = []
         let outcome = try await trial.rebuild(
             "\(parent)/answer", dockerfile: "Dockerfile", coldSeconds: 10, tag: "t", reference: "\(parent)/starter",

@@ -19,7 +19,7 @@ struct CheckRunnerTests {
             runner.on(["docker", "image", "ls", "--format", "{{.Size}}", name], stdout: "\(shown)\n")
         }
         runner.on(["docker", "image", "inspect"], exit: 1, stderr: "Error: No such image")
-        return (ContainerEngine(kind: .docker, runner: runner), runner)
+        return (ContainerEngine(kind: .docker, runner: runner, environment: [:]), runner)
     }
 
     func context(_ engine: ContainerEngine, directory: String = "/tmp", subject: String? = nil) -> CheckContext {
@@ -120,7 +120,7 @@ struct CheckRunnerTests {
         runner.on(["podman", "ps"], stdout: "")
         let result = await CheckRunner().run(
             CheckSpec(id: "c", kind: .containerRunning(image: "go-image:scratch", name: "go-container", port: 9091)),
-            in: context(ContainerEngine(kind: .podman, runner: runner)))
+            in: context(ContainerEngine(kind: .podman, runner: runner, environment: [:])))
         #expect(result.passed, "podman's ancestor filter does not match a short name, so the check gives it the id")
     }
 
@@ -273,7 +273,7 @@ struct ImageContentsCheckTests {
         let runner = FakeProcessRunner()
         FakeImageArchive.serve(name, files: files, on: runner)
         runner.on(["docker", "image", "inspect", "--format", "{{json .RepoTags}}"], exit: 1)
-        return ContainerEngine(kind: .docker, runner: runner)
+        return ContainerEngine(kind: .docker, runner: runner, environment: [:])
     }
 
     @Test func theGoToolChainInAFinalImageIsNamedWithItsSize() async {

@@ -46,7 +46,7 @@ struct BuildOutputTests {
         let runner = FakeProcessRunner()
         runner.on(["docker", "image", "inspect"], stdout: "sha256:aaa 1\nsha256:bbb 0\nsha256:ccc 0\n")
         runner.on(["docker", "image", "rm"])
-        await ContainerEngine(kind: .docker, runner: runner)
+        await ContainerEngine(kind: .docker, runner: runner, environment: [:])
             .removeUntaggedStepImages(
                 ofBuildOutput:
                     " ---> aaaaaaaaaaaa\n ---> Running in 0123456789ab\n ---> bbbbbbbbbbbb\n ---> cccccccccccc\n")
@@ -76,7 +76,9 @@ struct BuildOutputTests {
                 ? (1, "Deleted: sha256:ccc\n", "conflict: image bbb has dependent child images")
                 : (0, "Deleted: sha256:bbb\n", "")
         }
-        await ContainerEngine(kind: .docker, runner: runner).removeUntaggedImages(["bbbbbbbbbbbb", "cccccccccccc"])
+        await ContainerEngine(kind: .docker, runner: runner, environment: [:]).removeUntaggedImages([
+            "bbbbbbbbbbbb", "cccccccccccc",
+        ])
         #expect(
             runner.commands.filter { $0.starts(with: ["docker", "image", "rm"]) } == [
                 ["docker", "image", "rm", "sha256:ccc", "sha256:bbb"], ["docker", "image", "rm", "sha256:bbb"],

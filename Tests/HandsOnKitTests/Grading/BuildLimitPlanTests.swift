@@ -276,7 +276,8 @@ struct SystemdSliceTests {
                 "MemorySwapMax=0", "TasksMax=1024",
             ])
         #expect(
-            runner.lastRequest(["systemctl", "--user", "start"])?.environment?["XDG_RUNTIME_DIR"] == "/run/user/1000")
+            runner.lastRequest(["systemctl", "--user", "start"])?.addedEnvironment["XDG_RUNTIME_DIR"]
+                == "/run/user/1000")
         #expect(slice.buildArguments(for: .buildah) == ["--cgroup-parent", "handsonx1.slice"])
         #expect(slice.buildArguments(for: .classic) == ["--cgroup-parent", "handsonx1.slice"])
     }

@@ -129,7 +129,7 @@ struct LiveViewTests {
                 "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"
             )
         }
-        let engine = ContainerEngine(kind: .docker, runner: runner)
+        let engine = ContainerEngine(kind: .docker, runner: runner, environment: [:])
         var seen: [EngineEventUpdate] = []
         for await update in engine.followEvents(retry: 0.01) {
             seen.append(update)

@@ -53,7 +53,8 @@ struct JapaneseTests {
                 {"id": "df", "kind": "dockerfile", "finalBase": "scratch", "execForm": true, "cgoDisabledForScratch": true}
                 """#.utf8))
         let context = CheckContext(
-            engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner()), workingDirectory: folder)
+            engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner(), environment: [:]),
+            workingDirectory: folder)
         let english = await CheckRunner().run(spec, in: context)
         let japanese = await Language.$current.withValue(.ja) { await CheckRunner().run(spec, in: context) }
         #expect(!english.passed && !japanese.passed)

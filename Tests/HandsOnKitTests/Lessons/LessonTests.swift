@@ -102,7 +102,7 @@ struct LessonTests {
         runner.on(["docker"])
         var chapterRunner = ChapterRunner(
             chapter: try ChapterLoader.load(from: folder.directory),
-            engine: ContainerEngine(kind: .docker, runner: runner))
+            engine: ContainerEngine(kind: .docker, runner: runner, environment: [:]))
         chapterRunner.useSolution = true
         let report = try await chapterRunner.run()
         #expect(report.steps.map(\.status) == [.passed, .skipped])
@@ -118,7 +118,7 @@ struct LessonTests {
         defer { folder.remove() }
         var runner = ChapterRunner(
             chapter: try ChapterLoader.load(from: folder.directory),
-            engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner()))
+            engine: ContainerEngine(kind: .docker, runner: FakeProcessRunner(), environment: [:]))
         runner.onlyStep = "run"
         #expect(runner.selectedSteps.map(\.id) == ["build", "run"])
         runner.onlyStep = "build"

@@ -48,7 +48,7 @@ public enum TeamMachines {
         onGraded: @escaping @Sendable (GradeReport, String?) -> Void = { _, _ in }
     ) async -> [GradeReport] {
         let engine = template.engine
-        let base = engine.environment ?? ProcessInfo.processInfo.environment
+        let base = engine.environment
         return await teams.concurrentMap { team in
             var grader = template
             grader.engine = ContainerEngine(

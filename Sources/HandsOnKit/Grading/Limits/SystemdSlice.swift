@@ -143,13 +143,14 @@ public struct SystemdSlice: BuildConfinement {
 
     @discardableResult
     private func systemctl(_ arguments: [String], cancellable: Bool = true) async throws -> String {
-        var environment = ProcessInfo.processInfo.environment
         var words = arguments
+        var added: [String: String] = [:]
         if case .user(let runtimeDirectory) = manager {
             words.insert("--user", at: 0)
-            environment["XDG_RUNTIME_DIR"] = runtimeDirectory
+            added["XDG_RUNTIME_DIR"] = runtimeDirectory
         }
-        var request = ProcessRequest("systemctl", words, environment: environment, timeout: 30, outputLimit: 1 << 16)
+        var request = ProcessRequest("systemctl", words, timeout: 30, outputLimit: 1 << 16)
+        request.addedEnvironment = added
         request.cancellable = cancellable
         let result = try await runner.run(request)
         guard result.succeeded else {

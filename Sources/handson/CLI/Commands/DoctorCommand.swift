@@ -74,7 +74,7 @@ struct DoctorCommand: Command {
                 Finding(item: "engine", ok: false, detail: say("doctor.engineFailed", ["error": "\(error)"])))
         }
         for other in EngineKind.allCases where other.rawValue != engineInfo?.name {
-            let engine = ContainerEngine(kind: other, runner: context.runner)
+            let engine = ContainerEngine(kind: other, runner: context.runner, environment: context.environment)
             if case .success = await engine.probe() {
                 findings.append(
                     Finding(

@@ -16,7 +16,7 @@ enum EngineOption {
 
     static func engine(from arguments: ParsedArguments, in context: CommandContext) async throws -> ContainerEngine {
         let preferred = try kind(from: arguments, in: context)
-        var environment: [String: String]?
+        var environment = context.environment
         if let host = arguments.value(.host) {
             guard !host.isEmpty else { throw UsageError(say("cli.engineOption.hostNeedsAddressUnix")) }
             // The address goes to whichever engine answers: docker reads DOCKER_HOST (or DOCKER_CONTEXT), podman
