@@ -2,53 +2,53 @@ import HandsOnKit
 import HandsOnMessages
 
 /// One option a command accepts: a flag (`--json`) or an option with a value (`--engine docker`).
-public struct OptionSpec: Sendable {
-    public let name: String
+struct OptionSpec: Sendable {
+    let name: String
     /// Shown in help (`--engine <name>`); nil for a flag.
-    public let valueName: String?
+    let valueName: String?
     /// A catalog key (`help.<command>.option.<name>`).
-    public let help: String
+    let help: String
 
     /// The help in the reader's language.
-    public var helpText: String { HelpCatalog.text(help) }
+    var helpText: String { HelpCatalog.text(help) }
 
-    public init(_ key: OptionKey, value valueName: String? = nil, help: String) {
+    init(_ key: OptionKey, value valueName: String? = nil, help: String) {
         self.name = key.rawValue
         self.valueName = valueName
         self.help = help
     }
 
-    public static let json = OptionSpec(.json, help: "help.common.option.json")
-    public static let engine = OptionSpec(
+    static let json = OptionSpec(.json, help: "help.common.option.json")
+    static let engine = OptionSpec(
         .engine, value: "docker|podman",
         help: "help.common.option.engine")
     /// The language of check messages and reports, for the commands whose output is not a learner's.
-    public static let reportLanguage = OptionSpec(
+    static let reportLanguage = OptionSpec(
         .lang, value: Language.allCases.map(\.rawValue).joined(separator: "|"),
         help: "help.common.option.lang")
     /// How long a gate's container may run, for `grade` and `batch`.
-    public static let runTimeout = OptionSpec(
+    static let runTimeout = OptionSpec(
         .runTimeout, value: "seconds",
         help: "help.common.option.runTimeout")
     /// Added to every command that takes `--engine`.
-    public static let host = OptionSpec(
+    static let host = OptionSpec(
         .host, value: "address",
         help: "help.common.option.host")
 }
 
 /// What a command is called, takes and does, for parsing and for `--help`.
-public struct CommandSpec: Sendable {
+struct CommandSpec: Sendable {
     /// The words that name it: `["lab", "prepare"]`.
-    public let path: [String]
-    public let summary: String
+    let path: [String]
+    let summary: String
     /// The positional part of the usage line: `<chapter> <dir>`.
-    public let arguments: String
-    public let minimumPositionals: Int
-    public let maximumPositionals: Int
-    public let options: [OptionSpec]
-    public let discussion: String?
+    let arguments: String
+    let minimumPositionals: Int
+    let maximumPositionals: Int
+    let options: [OptionSpec]
+    let discussion: String?
 
-    public init(
+    init(
         _ path: [String], summary: String, arguments: String = "", positionals: ClosedRange<Int> = 0...0,
         options: [OptionSpec] = [], discussion: String? = nil
     ) {
@@ -61,9 +61,9 @@ public struct CommandSpec: Sendable {
         self.discussion = discussion
     }
 
-    public var name: String { path.joined(separator: " ") }
+    var name: String { path.joined(separator: " ") }
 
-    public var usageLine: String {
+    var usageLine: String {
         var parts = ["handson", name]
         if !options.isEmpty { parts.append(say("help.usage.options")) }
         if !arguments.isEmpty { parts.append(arguments) }
@@ -71,9 +71,9 @@ public struct CommandSpec: Sendable {
     }
 
     /// The summary in the reader's language.
-    public var summaryText: String { HelpCatalog.text(summary) }
+    var summaryText: String { HelpCatalog.text(summary) }
 
-    public var helpText: String {
+    var helpText: String {
         var text = "\(summaryText)\n\n" + say("help.frame.usage", ["usage": usageLine]) + "\n"
         if let discussion { text += "\n\(HelpCatalog.text(discussion))\n" }
         let rows =

@@ -7,18 +7,18 @@ import Synchronization
 #endif
 
 /// Where commands write: results to stdout, diagnostics to stderr. Tests pass a capturing instance.
-public final class ConsoleIO: Sendable {
+final class ConsoleIO: Sendable {
     /// One write at a time, so lines from parallel work never interleave.
     private let writing = Mutex(())
     private let writeOutput: @Sendable (String) -> Void
     private let writeError: @Sendable (String) -> Void
-    public let outputIsTerminal: Bool
-    public let errorIsTerminal: Bool
+    let outputIsTerminal: Bool
+    let errorIsTerminal: Bool
     /// Colour for stdout and stderr respectively: only on a terminal, never with NO_COLOR or TERM=dumb.
-    public let outputStyle: TextStyle
-    public let errorStyle: TextStyle
+    let outputStyle: TextStyle
+    let errorStyle: TextStyle
 
-    public init(
+    init(
         outputIsTerminal: Bool, errorIsTerminal: Bool, environment: [String: String],
         writeOutput: @escaping @Sendable (String) -> Void, writeError: @escaping @Sendable (String) -> Void
     ) {
@@ -34,7 +34,7 @@ public final class ConsoleIO: Sendable {
     }
 
     /// The process's real stdout and stderr.
-    public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> ConsoleIO {
+    static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> ConsoleIO {
         ConsoleIO(
             outputIsTerminal: isatty(STDOUT_FILENO) == 1,
             errorIsTerminal: isatty(STDERR_FILENO) == 1,
@@ -47,26 +47,26 @@ public final class ConsoleIO: Sendable {
     private static let standardErrorWriter = DescriptorWriter(STDERR_FILENO)
 
     /// Writes a line (or text ending with a newline) to stdout.
-    public func out(_ text: String, terminator: String = "\n") {
+    func out(_ text: String, terminator: String = "\n") {
         writing.withLock { _ in writeOutput(text + terminator) }
     }
 
     /// Writes a line to stderr.
-    public func err(_ text: String, terminator: String = "\n") {
+    func err(_ text: String, terminator: String = "\n") {
         writing.withLock { _ in writeError(text + terminator) }
     }
 }
 
 /// ANSI styling that collapses to plain text when colour is off.
-public struct TextStyle: Sendable {
-    public let enabled: Bool
+struct TextStyle: Sendable {
+    let enabled: Bool
 
-    public func bold(_ text: String) -> String { wrap(text, "1") }
-    public func dim(_ text: String) -> String { wrap(text, "2") }
-    public func red(_ text: String) -> String { wrap(text, "31") }
-    public func green(_ text: String) -> String { wrap(text, "32") }
-    public func yellow(_ text: String) -> String { wrap(text, "33") }
-    public func cyan(_ text: String) -> String { wrap(text, "36") }
+    func bold(_ text: String) -> String { wrap(text, "1") }
+    func dim(_ text: String) -> String { wrap(text, "2") }
+    func red(_ text: String) -> String { wrap(text, "31") }
+    func green(_ text: String) -> String { wrap(text, "32") }
+    func yellow(_ text: String) -> String { wrap(text, "33") }
+    func cyan(_ text: String) -> String { wrap(text, "36") }
 
     private func wrap(_ text: String, _ code: String) -> String {
         enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text

@@ -4,11 +4,11 @@ import HandsOnMessages
 import HandsOnProcesses
 
 /// The whole command line, callable in-process (tests drive it with their own ConsoleIO and runner).
-public enum HandsOnCLI {
-    public static let version = "0.1.0"
+enum HandsOnCLI {
+    static let version = "0.1.0"
 
     /// Every subcommand, in the order `--help` lists them.
-    public static let commands: [any Command] = [
+    static let commands: [any Command] = [
         ChaptersCommand(),
         InitCommand(),
         StartCommand(),
@@ -34,7 +34,7 @@ public enum HandsOnCLI {
     ]
 
     /// Entry point of the `handson` executable.
-    public static func main() async -> Int32 {
+    static func main() async -> Int32 {
         let environment = ProcessInfo.processInfo.environment
         let context = CommandContext(
             io: .standard(environment: environment), environment: environment,
@@ -50,7 +50,7 @@ public enum HandsOnCLI {
 
     /// Runs one command line. Help, and what is said before a command is known, follow LANG; a command's own sentences
     /// follow `--lang`, else LANG where the command follows it.
-    public static func execute(_ arguments: [String], in context: CommandContext) async -> Int32 {
+    static func execute(_ arguments: [String], in context: CommandContext) async -> Int32 {
         await Language.$current.withValue(Language.fromLocale(context.environment)) {
             await executeInLocale(arguments, in: context)
         }

@@ -2,19 +2,19 @@ import HandsOnKit
 import HandsOnMessages
 
 /// A command's arguments after parsing: flags seen, option values, positionals in order.
-public struct ParsedArguments: Sendable, Equatable {
-    public var flags: Set<String> = []
-    public var values: [String: String] = [:]
-    public var positionals: [String] = []
-    public var wantsHelp = false
+struct ParsedArguments: Sendable, Equatable {
+    var flags: Set<String> = []
+    var values: [String: String] = [:]
+    var positionals: [String] = []
+    var wantsHelp = false
 
-    public init() {}
+    init() {}
 
-    public func has(_ flag: OptionKey) -> Bool { flags.contains(flag.rawValue) }
-    public func value(_ option: OptionKey) -> String? { values[option.rawValue] }
+    func has(_ flag: OptionKey) -> Bool { flags.contains(flag.rawValue) }
+    func value(_ option: OptionKey) -> String? { values[option.rawValue] }
 
     /// A positive number of seconds (or any positive number) given to an option, or the default.
-    public func positiveNumber(_ option: OptionKey, default fallback: Double) throws -> Double {
+    func positiveNumber(_ option: OptionKey, default fallback: Double) throws -> Double {
         guard let text = values[option.rawValue] else { return fallback }
         guard let number = Double(text), number > 0, number.isFinite else {
             throw UsageError(say("cli.args.positiveNumber", ["option": option.rawValue, "text": text]))
@@ -22,7 +22,7 @@ public struct ParsedArguments: Sendable, Equatable {
         return number
     }
 
-    public func positiveInteger(_ option: OptionKey, default fallback: Int) throws -> Int {
+    func positiveInteger(_ option: OptionKey, default fallback: Int) throws -> Int {
         guard let text = values[option.rawValue] else { return fallback }
         guard let number = Int(text), number > 0 else {
             throw UsageError(say("cli.args.positiveInteger", ["option": option.rawValue, "text": text]))
@@ -31,7 +31,7 @@ public struct ParsedArguments: Sendable, Equatable {
     }
 
     /// Reads a command's words against its spec; unknown options and wrong counts are usage errors.
-    public static func parse(_ words: [String], for spec: CommandSpec) throws -> ParsedArguments {
+    static func parse(_ words: [String], for spec: CommandSpec) throws -> ParsedArguments {
         var parsed = ParsedArguments()
         var index = 0
         var optionsEnded = false
@@ -85,15 +85,15 @@ public struct ParsedArguments: Sendable, Equatable {
 }
 
 /// The user typed something the CLI does not accept: printed with the usage line, exit 2.
-public struct UsageError: Error, Equatable, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+struct UsageError: Error, Equatable, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
 }
 
 /// A command could not do its work; the message is one sentence for the user, exit 1.
-public struct CommandFailure: Error, CustomStringConvertible {
-    public let message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
+struct CommandFailure: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
 }

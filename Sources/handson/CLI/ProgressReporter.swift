@@ -4,7 +4,7 @@ import Synchronization
 
 /// Shows long work: on a terminal one status line redrawn in place; into a pipe or file, plain lines
 /// (an activity line only when its first word changes, so logs stay short).
-public final class ProgressReporter: ProgressListener {
+final class ProgressReporter: ProgressListener {
     private struct State {
         var lineIsOpen = false
         var lastActivityKind = ""
@@ -14,10 +14,10 @@ public final class ProgressReporter: ProgressListener {
     private let io: ConsoleIO
     private let state = Mutex(State())
 
-    public init(io: ConsoleIO) { self.io = io }
+    init(io: ConsoleIO) { self.io = io }
 
     /// A step worth its own line.
-    public func step(_ text: String) {
+    func step(_ text: String) {
         state.withLock {
             closeLine(&$0)
             io.err(text)
@@ -25,10 +25,10 @@ public final class ProgressReporter: ProgressListener {
     }
 
     /// A sub-step, indented.
-    public func detail(_ text: String) { step("  " + text) }
+    func detail(_ text: String) { step("  " + text) }
 
     /// Chatter from a running tool (debootstrap's "Retrieving ..." lines).
-    public func activity(_ text: String) {
+    func activity(_ text: String) {
         state.withLock { state in
             if io.errorIsTerminal {
                 let now = ContinuousClock.now
@@ -47,7 +47,7 @@ public final class ProgressReporter: ProgressListener {
         }
     }
 
-    public func finish() { state.withLock { closeLine(&$0) } }
+    func finish() { state.withLock { closeLine(&$0) } }
 
     private func closeLine(_ state: inout State) {
         if state.lineIsOpen {

@@ -2,8 +2,8 @@ import HandsOnKit
 
 /// Markdown for a terminal: headings bold (and underlined by a rule), `**strong**` and `*emphasis*` bold,
 /// `code` in cyan, fenced code blocks set apart with a bar. Plain text where colour is off.
-public enum TerminalMarkdown {
-    public static func render(_ markdown: String, style: TextStyle) -> String {
+enum TerminalMarkdown {
+    static func render(_ markdown: String, style: TextStyle) -> String {
         var output: [String] = []
         var inCode = false
         for line in TextLines.split(markdown) {
