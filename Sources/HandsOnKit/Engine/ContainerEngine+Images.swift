@@ -91,8 +91,8 @@ extension ContainerEngine {
     /// a classic builder or a buildx before 0.10 knows no such flag and would refuse every build.
     ///
     /// The client's Go runtime on one thread, collecting garbage only past 128 MiB: a build client mostly waits for
-    /// the daemon, and its runtime's idle threads and collections were a quarter of its CPU (0.053 -> 0.038 CPU-s a
-    /// cached build on these machines, and no slower), half of the grader's CPU in a batch being the build clients.
+    /// the daemon, and its runtime's idle threads and collections were a large share of its CPU, which is much of the
+    /// grader's CPU in a batch (bench/README.md).
     var buildEnvironment: [String: String] {
         guard kind == .docker else { return environment }
         var environment = environment

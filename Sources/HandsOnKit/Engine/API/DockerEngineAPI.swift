@@ -3,7 +3,7 @@ import HandsOnProcesses
 
 /// The Docker Engine API over the engine's own Unix socket, for the questions a grade asks besides its builds and
 /// runs: image and container look-ups, the listing, removals, BuildKit's cache records. Each is one request in this
-/// process where the CLI would start a docker process (12-22 ms of CPU each on these machines). Paths carry no API
+/// process where the CLI would start a docker process (its CPU cost: bench/README.md). Paths carry no API
 /// version: the daemon answers in its own, and every field read here is in all versions since Docker 20.10.
 struct DockerEngineAPI: Sendable {
     let client: UnixSocketHTTPClient

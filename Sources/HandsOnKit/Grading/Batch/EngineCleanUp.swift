@@ -6,7 +6,7 @@ import Synchronization
 
 /// Removes graded images on one engine in the background, one after another, so that the engine's next grade need
 /// not wait for the last one's removal: on the containerd image store a removal collects the store's garbage before
-/// it answers (0.15-0.2 s a graded image on these machines, a tenth of a small grade; 0.02 s on overlay2). One chain
+/// it answers (a tenth of a small grade there, several times overlay2's: bench/README.md). One chain
 /// per batch session: its removals run one at a time, beside the session's next grades (not beside a build that is
 /// timed: such a grade waits for `finished()` first); whoever cleans up the engine waits for `finished()` too. A lost
 /// engine's session is not cleaned up: its removals are left to end by their own timeouts (the next run of the batch

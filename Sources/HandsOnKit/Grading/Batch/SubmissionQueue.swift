@@ -13,8 +13,8 @@ import Synchronization
 /// one would take to build it afresh (and from then on that affinity is this worker's too). Answers that share their
 /// build cache then go to a worker that has it, whose builds reuse each other's steps, the costly new builds early
 /// and the cheap ones late. A worker left with a few answers of another's waits instead, when their own worker will
-/// be done with them sooner than a compile here (measured on these machines: a compile 1.0-1.5 s, the same answer
-/// from the cache 0.4 s). Should that worker stop (its engine lost), its answers are anybody's.
+/// be done with them sooner than a compile here (a cached build takes a fraction of a compile: bench/README.md).
+/// Should that worker stop (its engine lost), its answers are anybody's.
 ///
 /// The work ahead is reckoned from the grades each worker has finished (`Paces`): its first grades of an affinity and
 /// its others, timed from hand-out to done, so engines of unlike speeds are weighed as they are; an answer of an
