@@ -7,7 +7,7 @@ HANDSON := .build/debug/handson
 # The second Docker daemon, on the containerd image store (started by scripts/setup-engine.sh).
 CONTAINERD_HOST ?= unix:///run/handson-containerd-store/docker.sock
 
-.PHONY: all setup build release-build demo test test-clock unit-test stress-test matrix lab clean bench install uninstall vm-test format format-check
+.PHONY: all setup build release-build message-keys demo test test-clock unit-test stress-test matrix lab clean bench install uninstall vm-test format format-check
 
 all: build
 
@@ -64,6 +64,11 @@ matrix: build
 # /var/cache/handson-vm (scripts/vm/build-image.sh). HandsOn's release binary grades the fixture course there.
 vm-test: release-build
 	$(TIMED) vm-test bash -c 'HANDSON_VM=1 $(SWIFT) test --filter HostKindsVMTests; status=$$?; bash scripts/vm/stop.sh; exit $$status'
+
+# The catalogs' keys as member chains the compiler checks (Sources/HandsOnMessages/MessageKey+Catalog.swift), written
+# from Catalogs/en.json: run after adding or removing a key (a unit test fails while the file is stale).
+message-keys:
+	python3 scripts/generate-message-keys.py
 
 # The toolchain's formatter with the project's .swift-format: `make format` formats the tree; `format-check` (the
 # first step of `make test`) fails on any file it would change, naming the files.

@@ -11,9 +11,9 @@ public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
     public var then: [Message]?
 
     public init(
-        _ key: String, _ values: [String: String] = [:], parts: [String: Message]? = nil, then: [Message]? = nil
+        _ key: MessageKey, _ values: [String: String] = [:], parts: [String: Message]? = nil, then: [Message]? = nil
     ) {
-        self.key = key
+        self.key = key.rawValue
         self.values = values
         self.parts = parts
         self.then = then
@@ -23,7 +23,7 @@ public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
     public static let literalKey = "literal"
 
     /// `text` as it is, in every language.
-    public static func literal(_ text: String) -> Message { Message(literalKey, ["text": text]) }
+    public static func literal(_ text: String) -> Message { Message(MessageKey(literalKey), ["text": text]) }
 
     /// `first` followed by `second`.
     public static func + (first: Message, second: Message) -> Message {
@@ -36,7 +36,7 @@ public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
     public static func + (first: Message, second: Message?) -> Message { second.map { first + $0 } ?? first }
 
     /// The messages one after another, `separator` (a catalog key, "list.separator" by default) between them.
-    public static func list(_ items: [Message], separator: String = "list.separator") -> Message {
+    public static func list(_ items: [Message], separator: MessageKey = .list.separator) -> Message {
         guard let first = items.first else { return .literal("") }
         return items.dropFirst().reduce(first) { $0 + Message(separator) + $1 }
     }
@@ -53,8 +53,22 @@ public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
 }
 
 /// The sentence `key` of the current task's language, its `{name}` placeholders filled from `values`.
-public func say(_ key: String, _ values: [String: String] = [:]) -> String {
-    MessageCatalog.render(key, values, in: .current)
+public func say(_ key: MessageKey, _ values: [String: String] = [:]) -> String {
+    MessageCatalog.render(key.rawValue, values, in: .current)
+}
+
+/// A sentence's key in the catalogs. Every key is a member chain generated from `Catalogs/en.json`
+/// (`MessageKey+Catalog.swift`, `make message-keys`), so a key no catalog has does not compile:
+/// `Message(.serveCheck.answersOnLoopbackOnly, [...])`.
+public struct MessageKey: Sendable, Hashable, CustomStringConvertible {
+    public let rawValue: String
+
+    init(_ rawValue: String) { self.rawValue = rawValue }
+
+    /// A key put together at run time (`help.<command>.summary`): the compiler cannot check it, tests do.
+    public static func composed(_ rawValue: String) -> MessageKey { MessageKey(rawValue) }
+
+    public var description: String { rawValue }
 }
 
 /// The message catalogs: one keyed JSON file per language (`Sources/HandsOnMessages/Catalogs/<language>.json`, built into the

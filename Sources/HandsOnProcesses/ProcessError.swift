@@ -10,12 +10,12 @@ public enum ProcessError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .executableNotFound(let name):
-            return say("error.process.executableNotFound", ["name": "\(name)"])
+            return say(.error.process.executableNotFound, ["name": "\(name)"])
         case .inputFileUnreadable(let path):
-            return say("error.process.inputFileUnreadable", ["path": "\(path)"])
+            return say(.error.process.inputFileUnreadable, ["path": "\(path)"])
         case .spawnFailed(let executable, let code):
             return say(
-                "error.process.spawnFailed",
+                .error.process.spawnFailed,
                 ["executable": executable, "reason": String(cString: strerror(code))])
         }
     }

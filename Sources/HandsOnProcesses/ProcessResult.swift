@@ -8,8 +8,8 @@ public enum Termination: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .exited(let code): return say("process.exitCode", ["code": "\(code)"])
-        case .signaled(let signal): return say("process.signal", ["signal": "\(signal)"])
+        case .exited(let code): return say(.process.exitCode, ["code": "\(code)"])
+        case .signaled(let signal): return say(.process.signal, ["signal": "\(signal)"])
         }
     }
 }
@@ -100,11 +100,11 @@ public struct ProcessResult: Sendable {
         let commandLine = command.map(ShellQuoting.quoteForDisplay).joined(separator: " ")
         var text: String
         if timedOut {
-            text = say("process.didNotFinish", ["command": commandLine])
+            text = say(.process.didNotFinish, ["command": commandLine])
         } else if cancelled {
-            text = say("process.cancelled", ["command": commandLine])
+            text = say(.process.cancelled, ["command": commandLine])
         } else {
-            text = say("process.endedWith", ["command": commandLine, "termination": "\(termination)"])
+            text = say(.process.endedWith, ["command": commandLine, "termination": "\(termination)"])
         }
         let tail = standardError.lastLines(5)
         if !tail.isEmpty { text += ": " + tail }

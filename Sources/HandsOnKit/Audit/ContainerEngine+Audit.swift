@@ -10,9 +10,9 @@ public enum ImageAuditError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .layersNotReadable(let image): say("audit.layersNotReadable", ["image": image])
+        case .layersNotReadable(let image): say(.audit.layersNotReadable, ["image": image])
         case .configUnreadable(let image, let output):
-            say("audit.configUnreadable", ["image": image, "output": output])
+            say(.audit.configUnreadable, ["image": image, "output": output])
         }
     }
 }

@@ -12,9 +12,9 @@ public struct BuildLogStep: Sendable, Equatable, Codable {
     /// "Dockerfile [builder 5/7] `RUN go mod download`": the file, the layer and the instruction, for a finding.
     public func named(in dockerfile: String) -> Message {
         guard let layer else {
-            return Message("rebuild.stepNoLayer", ["file": dockerfile, "instruction": instruction])
+            return Message(.rebuild.stepNoLayer, ["file": dockerfile, "instruction": instruction])
         }
-        return Message("rebuild.step", ["file": dockerfile, "layer": layer, "instruction": instruction])
+        return Message(.rebuild.step, ["file": dockerfile, "layer": layer, "instruction": instruction])
     }
 
     /// The stage part of `layer` (`builder`, `stage-1`, Podman's `2/2`).

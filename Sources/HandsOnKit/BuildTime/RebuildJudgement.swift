@@ -41,7 +41,7 @@ struct RebuildJudgement {
                 id: result.id, passed: result.passed,
                 reason: (result.reason ?? .literal(""))
                     + Message(
-                        result.passed ? "rebuild.aimPoints" : "rebuild.aimNoPoints", ["points": "\(aim.points)"]),
+                        result.passed ? .rebuild.aimPoints : .rebuild.aimNoPoints, ["points": "\(aim.points)"]),
                 measured: result.measured)
             verdict.checks.append(result)
         }
@@ -50,7 +50,7 @@ struct RebuildJudgement {
             verdict.checks.append(
                 CheckResult(
                     id: .rebuild, passed: false,
-                    reason: Message("rebuild.notScoredEditMissing", ["shown": shown, "file": editFile]),
+                    reason: Message(.rebuild.notScoredEditMissing, ["shown": shown, "file": editFile]),
                     measured: shown))
             return verdict
         }
@@ -61,12 +61,12 @@ struct RebuildJudgement {
         verdict.checks.append(
             CheckResult(
                 id: .rebuild, passed: score > 0,
-                reason: Message("rebuild.score", ["shown": shown, "score": "\(score)"])
+                reason: Message(.rebuild.score, ["shown": shown, "score": "\(score)"])
                     + (score < best && !ranAgain.isEmpty
-                        ? Message("rebuild.ranAgain", parts: ["steps": Message.list(ranAgain)]) : nil)
+                        ? Message(.rebuild.ranAgain, parts: ["steps": Message.list(ranAgain)]) : nil)
                     + (score < best
                         ? next.map {
-                            Message("rebuild.nextTier", ["percent": "\($0.maxPercent)", "score": "\($0.score)"])
+                            Message(.rebuild.nextTier, ["percent": "\($0.maxPercent)", "score": "\($0.score)"])
                         }
                         : nil),
                 measured: shown))
@@ -88,24 +88,24 @@ struct RebuildJudgement {
             return CheckResult(
                 id: .edit, passed: true,
                 reason: Message(
-                    "rebuild.editReached", ["file": editFile, "program": program], parts: ["step": built]),
+                    .rebuild.editReached, ["file": editFile, "program": program], parts: ["step": built]),
                 measured: program)
         case .notInProgram(let program):
             return CheckResult(
                 id: .edit, passed: false,
                 reason: Message(
-                    "rebuild.editNotInProgram", ["file": editFile, "program": program], parts: ["step": step]),
+                    .rebuild.editNotInProgram, ["file": editFile, "program": program], parts: ["step": step]),
                 measured: program)
         case .notPrinted(let program):
             return CheckResult(
                 id: .edit, passed: false,
                 reason: Message(
-                    "rebuild.editNotPrinted", ["file": editFile, "program": program], parts: ["step": step]),
+                    .rebuild.editNotPrinted, ["file": editFile, "program": program], parts: ["step": step]),
                 measured: program)
         case .noProgram:
             return CheckResult(
                 id: .edit, passed: false,
-                reason: Message("rebuild.editNoProgram", ["file": editFile], parts: ["step": step]))
+                reason: Message(.rebuild.editNoProgram, ["file": editFile], parts: ["step": step]))
         }
     }
 
@@ -119,12 +119,12 @@ struct RebuildJudgement {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "rebuild.stepRanAgainAt", ["file": editFile], parts: ["step": again.named(in: dockerfile)]),
+                    .rebuild.stepRanAgainAt, ["file": editFile], parts: ["step": again.named(in: dockerfile)]),
                 measured: shown)
         }
         guard let first = running.first else {
             return CheckResult(
-                id: id, passed: false, reason: Message("rebuild.noRunStep", ["text": command, "file": dockerfile]),
+                id: id, passed: false, reason: Message(.rebuild.noRunStep, ["text": command, "file": dockerfile]),
                 measured: shown)
         }
         let builds = running.first { step in
@@ -135,12 +135,12 @@ struct RebuildJudgement {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "rebuild.reusedInAnIdleStage", ["file": editFile], parts: ["step": first.named(in: dockerfile)]),
+                    .rebuild.reusedInAnIdleStage, ["file": editFile], parts: ["step": first.named(in: dockerfile)]),
                 measured: shown)
         }
         return CheckResult(
             id: id, passed: true,
-            reason: Message("rebuild.reusedStepAt", ["file": editFile], parts: ["step": builds.named(in: dockerfile)]),
+            reason: Message(.rebuild.reusedStepAt, ["file": editFile], parts: ["step": builds.named(in: dockerfile)]),
             measured: shown)
     }
 
@@ -149,7 +149,7 @@ struct RebuildJudgement {
         -> CheckResult
     {
         guard let result else {
-            return CheckResult(id: id, passed: false, reason: Message("rebuild.contextNotMeasured"))
+            return CheckResult(id: id, passed: false, reason: Message(.rebuild.contextNotMeasured))
         }
         let copiesAll = measurement.steps.first { Self.copiesTheWholeContext($0.instruction) }
         return CheckResult(
@@ -158,7 +158,7 @@ struct RebuildJudgement {
                 + (result.passed
                     ? nil
                     : copiesAll.map {
-                        Message("rebuild.contextCopiedBy", parts: ["step": $0.named(in: dockerfile)])
+                        Message(.rebuild.contextCopiedBy, parts: ["step": $0.named(in: dockerfile)])
                     }),
             measured: result.measured)
     }

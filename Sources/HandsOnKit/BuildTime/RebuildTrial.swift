@@ -70,7 +70,7 @@ public struct RebuildTrial: Sendable {
                 "cold": String(format: "%.1f", coldSeconds),
                 "reference": String(format: "%.1f", referenceSeconds ?? 0),
             ]
-            return say(referenceSeconds == nil ? "rebuild.shown" : "rebuild.shownAgainstReference", values)
+            return say(referenceSeconds == nil ? .rebuild.shown : .rebuild.shownAgainstReference, values)
         }
 
         /// The steps the rebuild ran again (not from the cache) that run a command: where its time went.
@@ -98,13 +98,13 @@ public struct RebuildTrial: Sendable {
 
         public var message: Message {
             switch self {
-            case .referenceFailed(let output): Message("rebuild.referenceFailed", ["output": output])
-            case .coldBuildFailed(let output): Message("rebuild.coldBuildFailed", ["output": output])
-            case .noFileToEdit(let path): Message("rebuild.noFileToEdit", ["path": path])
-            case .rebuildFailed(let output): Message("rebuild.rebuildFailed", ["output": output])
+            case .referenceFailed(let output): Message(.rebuild.referenceFailed, ["output": output])
+            case .coldBuildFailed(let output): Message(.rebuild.coldBuildFailed, ["output": output])
+            case .noFileToEdit(let path): Message(.rebuild.noFileToEdit, ["path": path])
+            case .rebuildFailed(let output): Message(.rebuild.rebuildFailed, ["output": output])
             case .stoppedByDiskLimit(let limit, let written):
                 Message(
-                    "grader.buildStoppedByDiskLimit",
+                    .grader.buildStoppedByDiskLimit,
                     ["limit": BuildLimits.binary(limit), "written": BuildLimits.binary(written)])
             case .hostShortOfSpace(let shortfall): shortfall.message
             }

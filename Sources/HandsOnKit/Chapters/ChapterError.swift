@@ -21,20 +21,20 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
                 file: file, keyPath: path(context.codingPath),
                 problem: context.debugDescription.hasPrefix("expected")
                     ? .literal(context.debugDescription)
-                    : Message("chapterError.expected", parts: ["type": describe(type)]))
+                    : Message(.chapterError.expected, parts: ["type": describe(type)]))
         case .valueNotFound(let type, let context):
             return ChapterError(
                 file: file, keyPath: path(context.codingPath),
-                problem: Message("chapterError.expectedFoundNull", parts: ["type": describe(type)]))
+                problem: Message(.chapterError.expectedFoundNull, parts: ["type": describe(type)]))
         case .keyNotFound(let key, let context):
             return ChapterError(
-                file: file, keyPath: path(context.codingPath + [key]), problem: Message("chapterError.missing"))
+                file: file, keyPath: path(context.codingPath + [key]), problem: Message(.chapterError.missing))
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
                 let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
                 return ChapterError(
                     file: file, keyPath: "",
-                    problem: Message("chapterError.notValidJSON") + detail.map { .literal(" (\($0))") })
+                    problem: Message(.chapterError.notValidJSON) + detail.map { .literal(" (\($0))") })
             }
             return ChapterError(
                 file: file, keyPath: path(context.codingPath), problem: .literal(context.debugDescription))
@@ -58,13 +58,13 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
 
     static func describe(_ type: Any.Type) -> Message {
         let name = String(describing: type)
-        if name.hasPrefix("Array") || name.hasPrefix("[") { return Message("chapterError.type.array") }
-        if name.hasPrefix("Dictionary") || name.contains(":") { return Message("chapterError.type.object") }
+        if name.hasPrefix("Array") || name.hasPrefix("[") { return Message(.chapterError.type.array) }
+        if name.hasPrefix("Dictionary") || name.contains(":") { return Message(.chapterError.type.object) }
         switch name {
-        case "String": return Message("chapterError.type.string")
-        case "Int", "Int64", "Double", "Int32", "UInt", "Float": return Message("chapterError.type.number")
-        case "Bool": return Message("chapterError.type.bool")
-        default: return Message("chapterError.type.object")
+        case "String": return Message(.chapterError.type.string)
+        case "Int", "Int64", "Double", "Int32", "UInt", "Float": return Message(.chapterError.type.number)
+        case "Bool": return Message(.chapterError.type.bool)
+        default: return Message(.chapterError.type.object)
         }
     }
 }

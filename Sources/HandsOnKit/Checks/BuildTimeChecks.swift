@@ -21,14 +21,14 @@ struct BuildContextCheck {
             let name = path.hasSuffix("/") ? String(path.dropLast()) : path
             if let entry = measured.topLevel.first(where: { $0.path == name }) {
                 failures.append(
-                    Message("buildContextCheck.pathSent", ["path": name, "size": ByteFormatting.decimal(entry.bytes)]))
+                    Message(.buildContextCheck.pathSent, ["path": name, "size": ByteFormatting.decimal(entry.bytes)]))
             }
         }
         if let limit = rules.maxBytes, measured.bytes > limit {
             let largest = measured.topLevel.prefix(3).map { "\($0.path) \(ByteFormatting.decimal($0.bytes))" }
             failures.append(
                 Message(
-                    "buildContextCheck.tooLarge",
+                    .buildContextCheck.tooLarge,
                     [
                         "size": size, "limit": ByteFormatting.decimal(limit),
                         "largest": MessageCatalog.list(largest),
@@ -36,11 +36,11 @@ struct BuildContextCheck {
         }
         guard failures.isEmpty else {
             return CheckResult(
-                id: id, passed: false, reason: Message.list(failures, separator: "list.semicolon"), measured: size)
+                id: id, passed: false, reason: Message.list(failures, separator: .list.semicolon), measured: size)
         }
         return CheckResult(
             id: id, passed: true,
-            reason: Message("buildContextCheck.small", ["size": size, "files": "\(measured.files)"]), measured: size)
+            reason: Message(.buildContextCheck.small, ["size": size, "files": "\(measured.files)"]), measured: size)
     }
 }
 
@@ -100,13 +100,13 @@ struct RebuildCheck {
         if let reuses = rules.reuses {
             guard let step = measurement.step(containing: reuses) else {
                 return CheckResult(
-                    id: id, passed: false, reason: Message("rebuild.noStep", ["text": reuses]), measured: shown)
+                    id: id, passed: false, reason: Message(.rebuild.noStep, ["text": reuses]), measured: shown)
             }
             if !step.cached {
                 return CheckResult(
                     id: id, passed: false,
                     reason: Message(
-                        "rebuild.stepRanAgainAt", ["file": rules.editFile],
+                        .rebuild.stepRanAgainAt, ["file": rules.editFile],
                         parts: ["step": step.named(in: rules.dockerfile)]),
                     measured: shown)
             }
@@ -114,13 +114,13 @@ struct RebuildCheck {
         if let limit = rules.maxPercent, measurement.percent > limit {
             return CheckResult(
                 id: id, passed: false,
-                reason: Message("rebuild.tooSlow", ["shown": shown, "limit": "\(limit)"]), measured: shown)
+                reason: Message(.rebuild.tooSlow, ["shown": shown, "limit": "\(limit)"]), measured: shown)
         }
         let reused = rules.reuses.flatMap { measurement.step(containing: $0) }
         return CheckResult(
             id: id, passed: true,
-            reason: Message("rebuild.passed", ["shown": shown])
-                + reused.map { Message("rebuild.reusedStep", ["instruction": $0.instruction]) },
+            reason: Message(.rebuild.passed, ["shown": shown])
+                + reused.map { Message(.rebuild.reusedStep, ["instruction": $0.instruction]) },
             measured: shown)
     }
 }

@@ -39,19 +39,19 @@ public struct CheckRunner: Sendable {
             }
         } catch {
             return CheckResult(
-                id: check.id, passed: false, reason: Message("checkRunner.couldCheckError", ["error": "\(error)"]))
+                id: check.id, passed: false, reason: Message(.checkRunner.couldCheckError, ["error": "\(error)"]))
         }
     }
 
     private func imageExists(_ id: CheckID, _ image: String, _ context: CheckContext) async throws -> CheckResult {
         guard let resolved = await context.engine.resolveImage(image) else {
             return CheckResult(
-                id: id, passed: false, reason: Message("checkRunner.imageImageYetBuild", ["image": "\(image)"]))
+                id: id, passed: false, reason: Message(.checkRunner.imageImageYetBuild, ["image": "\(image)"]))
         }
         let size = try? await ImageMeasurement.measure(resolved, context.engine)
         return CheckResult(
             id: id, passed: true,
-            reason: Message("checkRunner.imageExists", ["image": "\(image)"])
+            reason: Message(.checkRunner.imageExists, ["image": "\(image)"])
                 + size.map { .literal(" (") + $0.described + .literal(")") },
             measured: size?.displayed)
     }
@@ -62,13 +62,13 @@ public struct CheckRunner: Sendable {
     ) async throws -> CheckResult {
         guard let size = try await ImageMeasurement.measure(image, context.engine) else {
             return CheckResult(
-                id: id, passed: false, reason: Message("checkRunner.imageImageMeasure", ["image": "\(image)"]))
+                id: id, passed: false, reason: Message(.checkRunner.imageImageMeasure, ["image": "\(image)"]))
         }
         guard let outcome = tiers.evaluate(size) else {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "checkRunner.cannotReadListedSize", ["size": "\(size.displayed)", "image": "\(image)"]),
+                    .checkRunner.cannotReadListedSize, ["size": "\(size.displayed)", "image": "\(image)"]),
                 measured: size.displayed)
         }
         let passed = outcome.score >= passScore
@@ -98,8 +98,8 @@ public struct CheckRunner: Sendable {
             $0.split(separator: "\t", omittingEmptySubsequences: false)
         }
         let described =
-            name.map { say("checkRunner.containerNamedValueFrom", ["value": "\($0)", "image": "\(image)"]) }
-            ?? say("checkRunner.containerFromImage", ["image": "\(image)"])
+            name.map { say(.checkRunner.containerNamedValueFrom, ["value": "\($0)", "image": "\(image)"]) }
+            ?? say(.checkRunner.containerFromImage, ["image": "\(image)"])
         guard
             let match = rows.first(where: { row in port.map { p in row.count > 1 && row[1].contains(":\(p)->") } ?? true
             })
@@ -108,14 +108,14 @@ public struct CheckRunner: Sendable {
             return CheckResult(
                 id: id, passed: false,
                 reason: port.map {
-                    Message("checkRunner.describedNotRunningOnPort", ["described": described, "port": "\($0)"])
-                } ?? Message("checkRunner.describedNotRunning", ["described": described]),
+                    Message(.checkRunner.describedNotRunningOnPort, ["described": described, "port": "\($0)"])
+                } ?? Message(.checkRunner.describedNotRunning, ["described": described]),
                 measured: seen.isEmpty ? nil : seen)
         }
         return CheckResult(
             id: id, passed: true,
             reason: Message(
-                "checkRunner.describedRunningValue", ["described": "\(described)", "value": "\(match[0])"]),
+                .checkRunner.describedRunningValue, ["described": "\(described)", "value": "\(match[0])"]),
             measured: match.count > 1 ? String(match[1]) : nil)
     }
 
@@ -127,11 +127,11 @@ public struct CheckRunner: Sendable {
         let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
         guard let expected else {
             return CheckResult(
-                id: id, passed: false, reason: Message("checkRunner.referenceDigestPath", ["path": "\(path)"]))
+                id: id, passed: false, reason: Message(.checkRunner.referenceDigestPath, ["path": "\(path)"]))
         }
         guard let folder = files.folder else {
             return CheckResult(
-                id: id, passed: false, reason: Message("checkRunner.folderEngineSMachine", ["path": "\(path)"]))
+                id: id, passed: false, reason: Message(.checkRunner.folderEngineSMachine, ["path": "\(path)"]))
         }
         switch try await context.engine.fileDigest(
             in: folder, path: path, helperImage: HealthProbe.helperImage, labels: context.containerLabels)
@@ -140,15 +140,15 @@ public struct CheckRunner: Sendable {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "checkRunner.folderPathMissingEngine",
+                    .checkRunner.folderPathMissingEngine,
                     ["folder": "\(folder)", "path": "\(path)", "said": "\(said)"]))
         case .digest(let actual):
             return actual == expected
                 ? CheckResult(
-                    id: id, passed: true, reason: Message("checkRunner.pathUnchanged", ["path": "\(path)"]),
+                    id: id, passed: true, reason: Message(.checkRunner.pathUnchanged, ["path": "\(path)"]),
                     measured: actual)
                 : CheckResult(
-                    id: id, passed: false, reason: Message("checkRunner.pathWasChangedMust", ["path": "\(path)"]),
+                    id: id, passed: false, reason: Message(.checkRunner.pathWasChangedMust, ["path": "\(path)"]),
                     measured: actual)
         }
     }
@@ -158,17 +158,17 @@ public struct CheckRunner: Sendable {
         let expected = digest ?? context.starterDirectory.flatMap { SHA256.hex(ofFile: "\($0)/\(path)") }
         guard let expected else {
             return CheckResult(
-                id: id, passed: false, reason: Message("checkRunner.referenceDigestPath", ["path": "\(path)"]))
+                id: id, passed: false, reason: Message(.checkRunner.referenceDigestPath, ["path": "\(path)"]))
         }
         guard let actual = SHA256.hex(ofFile: "\(context.workingDirectory)/\(path)") else {
-            return CheckResult(id: id, passed: false, reason: Message("checkRunner.pathMissing", ["path": "\(path)"]))
+            return CheckResult(id: id, passed: false, reason: Message(.checkRunner.pathMissing, ["path": "\(path)"]))
         }
         return actual == expected
             ? CheckResult(
-                id: id, passed: true, reason: Message("checkRunner.pathUnchanged", ["path": "\(path)"]),
+                id: id, passed: true, reason: Message(.checkRunner.pathUnchanged, ["path": "\(path)"]),
                 measured: actual)
             : CheckResult(
-                id: id, passed: false, reason: Message("checkRunner.pathWasChangedMust", ["path": "\(path)"]),
+                id: id, passed: false, reason: Message(.checkRunner.pathWasChangedMust, ["path": "\(path)"]),
                 measured: actual)
     }
 }

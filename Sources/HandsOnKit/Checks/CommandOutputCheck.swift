@@ -38,19 +38,19 @@ struct CommandOutputCheck {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "commandOutputCheck.imageDidFinishWithin",
+                    .commandOutputCheck.imageDidFinishWithin,
                     ["image": "\(image)", "seconds": "\(Int(context.runTimeout))"]), measured: shown)
         }
         if result.termination == .exited(125), ContainerEngine.saysNoSuchImage(result.stderr) {
             return CheckResult(
-                id: id, passed: false, reason: Message("serveCheck.imageImageRun", ["image": "\(image)"]))
+                id: id, passed: false, reason: Message(.serveCheck.imageImageRun, ["image": "\(image)"]))
         }
         guard case .exited(let code) = result.termination, Int(code) == expectation.exitCode else {
             let detail = result.standardError.lastLines(2)
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "commandOutputCheck.imageEndedTerminationExpected",
+                    .commandOutputCheck.imageEndedTerminationExpected,
                     [
                         "image": "\(image)", "termination": "\(result.termination)",
                         "exitCode": "\(expectation.exitCode)",
@@ -62,14 +62,14 @@ struct CommandOutputCheck {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "commandOutputCheck.imagePrintedShownExpected",
+                    .commandOutputCheck.imagePrintedShownExpected,
                     ["image": "\(image)", "shown": "\(shown)", "equals": "\(equals)"]), measured: shown)
         }
         if let part = expectation.contains, !output.contains(part) {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "commandOutputCheck.imagePrintedShownWhich",
+                    .commandOutputCheck.imagePrintedShownWhich,
                     ["image": "\(image)", "shown": "\(shown)", "part": "\(part)"]), measured: shown)
         }
         if let pattern = expectation.matches {
@@ -78,13 +78,13 @@ struct CommandOutputCheck {
                 return CheckResult(
                     id: id, passed: false,
                     reason: Message(
-                        "commandOutputCheck.imagePrintedShownWhich2",
+                        .commandOutputCheck.imagePrintedShownWhich2,
                         ["image": "\(image)", "shown": "\(shown)", "pattern": "\(pattern)"]), measured: shown)
             }
         }
         return CheckResult(
             id: id, passed: true,
-            reason: Message("commandOutputCheck.imagePrintedShown", ["image": "\(image)", "shown": "\(shown)"]),
+            reason: Message(.commandOutputCheck.imagePrintedShown, ["image": "\(image)", "shown": "\(shown)"]),
             measured: shown)
     }
 }

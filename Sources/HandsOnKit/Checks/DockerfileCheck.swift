@@ -9,60 +9,60 @@ struct DockerfileCheck {
         let path = "\(context.workingDirectory)/\(expectation.path)"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             return CheckResult(
-                id: id, passed: false, reason: Message("checkRunner.pathMissing", ["path": "\(expectation.path)"]))
+                id: id, passed: false, reason: Message(.checkRunner.pathMissing, ["path": "\(expectation.path)"]))
         }
         var facts: DockerfileFacts
         do { facts = try DockerfileFacts(text: text) } catch {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "dockerfileCheck.pathCannotReadError", ["path": "\(expectation.path)"], then: [.of(error)]))
+                    .dockerfileCheck.pathCannotReadError, ["path": "\(expectation.path)"], then: [.of(error)]))
         }
         if let target = expectation.target {
             guard let targeted = facts.forTarget(target) else {
                 return CheckResult(
                     id: id, passed: false,
                     reason: Message(
-                        "dockerfileCheck.pathHasStageNamed", ["path": "\(expectation.path)", "target": "\(target)"]))
+                        .dockerfileCheck.pathHasStageNamed, ["path": "\(expectation.path)", "target": "\(target)"]))
             }
             facts = targeted
         }
         var failures: [Message] = []
         var found: [String] = [
             say(
-                facts.stageCount == 1 ? "dockerfileCheck.stageCount.one" : "dockerfileCheck.stageCount.other",
+                facts.stageCount == 1 ? .dockerfileCheck.stageCount.one : .dockerfileCheck.stageCount.other,
                 ["count": "\(facts.stageCount)"]),
-            say("dockerfileCheck.finalBaseFinalbase", ["finalBase": "\(facts.finalBase)"]),
+            say(.dockerfileCheck.finalBaseFinalbase, ["finalBase": "\(facts.finalBase)"]),
         ]
         if let stages = expectation.stages, facts.stageCount != stages {
             failures.append(
                 Message(
-                    "dockerfileCheck.expectedStagesStagesFound",
+                    .dockerfileCheck.expectedStagesStagesFound,
                     ["stages": "\(stages)", "stageCount": "\(facts.stageCount)"]))
         }
         if let least = expectation.atLeastStages, facts.stageCount < least {
             failures.append(
                 Message(
-                    "dockerfileCheck.expectedMultiStageBuild",
+                    .dockerfileCheck.expectedMultiStageBuild,
                     ["least": "\(least)", "stageCount": "\(facts.stageCount)"]))
         }
         if let base = expectation.finalBase, ImageReference(facts.finalBase) != ImageReference(base),
             facts.finalBase != base
         {
             failures.append(
-                Message("dockerfileCheck.finalStageShouldFrom", ["base": "\(base)", "finalBase": "\(facts.finalBase)"]))
+                Message(.dockerfileCheck.finalStageShouldFrom, ["base": "\(base)", "finalBase": "\(facts.finalBase)"]))
         }
         if expectation.pinnedTags == true, !facts.unpinnedBases.isEmpty {
             failures.append(
                 Message(
-                    "dockerfileCheck.pinTagInsteadLatest",
+                    .dockerfileCheck.pinTagInsteadLatest,
                     ["unpinnedBases": MessageCatalog.list(facts.unpinnedBases)]))
         }
         if expectation.execForm == true {
             for instruction in [facts.entrypoint, facts.command].compactMap({ $0 }) where !instruction.isExecForm {
                 failures.append(
                     Message(
-                        "dockerfileCheck.lineLineKeywordArguments",
+                        .dockerfileCheck.lineLineKeywordArguments,
                         [
                             "line": "\(instruction.line)", "keyword": "\(instruction.keyword)",
                             "arguments": "\(instruction.arguments)",
@@ -71,25 +71,25 @@ struct DockerfileCheck {
         }
         if expectation.cgoDisabledForScratch == true {
             switch facts.cgoDisabledForScratch {
-            case .some(false): failures.append(Message("dockerfileCheck.scratchImageSBinary"))
-            case .some(true): found.append(say("dockerfileCheck.cgoEnabledScratch"))
+            case .some(false): failures.append(Message(.dockerfileCheck.scratchImageSBinary))
+            case .some(true): found.append(say(.dockerfileCheck.cgoEnabledScratch))
             case .none:
                 failures.append(
-                    Message("dockerfileCheck.expectedScratchFinalStage", ["finalBase": "\(facts.finalBase)"]))
+                    Message(.dockerfileCheck.expectedScratchFinalStage, ["finalBase": "\(facts.finalBase)"]))
             }
         }
         if expectation.dependenciesFirst == true {
             switch facts.downloadsDependenciesBeforeSource {
-            case .some(true): found.append(say("dockerfileCheck.modulesDownloadedBeforeSource"))
-            case .some(false): failures.append(Message("dockerfileCheck.copyGoModRun"))
-            case .none: failures.append(Message("dockerfileCheck.stageRunsGoMod"))
+            case .some(true): found.append(say(.dockerfileCheck.modulesDownloadedBeforeSource))
+            case .some(false): failures.append(Message(.dockerfileCheck.copyGoModRun))
+            case .none: failures.append(Message(.dockerfileCheck.stageRunsGoMod))
             }
         }
         if expectation.nonRootUser == true {
             if let user = facts.finalUser, !["root", "0", "0:0", "root:root"].contains(user) {
-                found.append(say("dockerfileCheck.runsUser", ["user": "\(user)"]))
+                found.append(say(.dockerfileCheck.runsUser, ["user": "\(user)"]))
             } else {
-                failures.append(Message("dockerfileCheck.finalStageRunsRoot"))
+                failures.append(Message(.dockerfileCheck.finalStageRunsRoot))
             }
         }
         let measured = MessageCatalog.list(found)
@@ -97,7 +97,7 @@ struct DockerfileCheck {
             ? CheckResult(id: id, passed: true, message: "\(expectation.path): \(measured)", measured: measured)
             : CheckResult(
                 id: id, passed: false,
-                reason: .literal("\(expectation.path): ") + Message.list(failures, separator: "list.clauseSeparator"),
+                reason: .literal("\(expectation.path): ") + Message.list(failures, separator: .list.clauseSeparator),
                 measured: measured)
     }
 }

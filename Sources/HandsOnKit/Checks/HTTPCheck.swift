@@ -16,13 +16,13 @@ public struct HTTPCheck: Sendable {
             return CheckResult(
                 id: id, passed: true,
                 reason: Message(
-                    "hTTPCheck.urlAnsweredMeasured", ["url": "\(expectation.url)", "measured": "\(measured)"]),
+                    .hTTPCheck.urlAnsweredMeasured, ["url": "\(expectation.url)", "measured": "\(measured)"]),
                 measured: measured)
         }
         return CheckResult(
             id: id, passed: false,
             reason: Message(
-                "hTTPCheck.urlDidAnswerWanted",
+                .hTTPCheck.urlDidAnswerWanted,
                 [
                     "url": "\(expectation.url)", "wanted": "\(wanted)",
                     "seconds": "\(Int(expectation.deadlineSeconds))", "measured": "\(measured)",
@@ -35,11 +35,11 @@ public struct HTTPCheck: Sendable {
         var text = "\(expectation.status)"
         if let field = expectation.jsonField {
             text += say(
-                "httpCheck.withFieldSuffix",
+                .httpCheck.withFieldSuffix,
                 [
                     "condition": say(
-                        "httpCheck.withField",
-                        ["field": field, "value": expectation.equals ?? say("httpCheck.anyValue")])
+                        .httpCheck.withField,
+                        ["field": field, "value": expectation.equals ?? say(.httpCheck.anyValue)])
                 ])
         }
         return text

@@ -16,11 +16,11 @@ struct ImageContentsCheck {
                 failures.append(
                     layer.map {
                         Message(
-                            "imageContentsCheck.pathInImageFromLayer",
+                            .imageContentsCheck.pathInImageFromLayer,
                             ["path": normalized, "size": ByteFormatting.decimal(bytes), "layer": "\($0)"])
                     }
                         ?? Message(
-                            "imageContentsCheck.pathInImage",
+                            .imageContentsCheck.pathInImage,
                             ["path": normalized, "size": ByteFormatting.decimal(bytes)]))
             }
         }
@@ -28,7 +28,7 @@ struct ImageContentsCheck {
             let first =
                 measurement.wasted.first.map {
                     say(
-                        "imageContentsCheck.valueDecimalAddedLayer",
+                        .imageContentsCheck.valueDecimalAddedLayer,
                         [
                             "value": "\($0.path)", "decimal": "\(ByteFormatting.decimal($0.bytes))",
                             "value2": "\($0.addedBy)", "value3": "\($0.hiddenBy)",
@@ -36,7 +36,7 @@ struct ImageContentsCheck {
                 } ?? ""
             failures.append(
                 Message(
-                    "imageContentsCheck.decimalWastedMoreThan",
+                    .imageContentsCheck.decimalWastedMoreThan,
                     [
                         "decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))",
                         "decimal2": "\(ByteFormatting.decimal(limit))", "first": "\(first)",
@@ -46,12 +46,12 @@ struct ImageContentsCheck {
             var facts: [Message] = []
             if !rules.absentPaths.isEmpty {
                 facts.append(
-                    Message("imageContentsCheck.noneOfPathsInImage", ["paths": MessageCatalog.list(rules.absentPaths)]))
+                    Message(.imageContentsCheck.noneOfPathsInImage, ["paths": MessageCatalog.list(rules.absentPaths)]))
             }
             if let limit = rules.maxWastedBytes {
                 facts.append(
                     Message(
-                        "imageContentsCheck.decimalWastedMostDecimal",
+                        .imageContentsCheck.decimalWastedMostDecimal,
                         [
                             "decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))",
                             "decimal2": "\(ByteFormatting.decimal(limit))",
@@ -59,12 +59,12 @@ struct ImageContentsCheck {
             }
             return CheckResult(
                 id: id, passed: true,
-                reason: .literal("\(image): ") + Message.list(facts, separator: "list.clauseSeparator"),
+                reason: .literal("\(image): ") + Message.list(facts, separator: .list.clauseSeparator),
                 measured: measurement.size)
         }
         return CheckResult(
             id: id, passed: false,
-            reason: .literal("\(image): ") + Message.list(failures, separator: "list.clauseSeparator"),
+            reason: .literal("\(image): ") + Message.list(failures, separator: .list.clauseSeparator),
             measured: measurement.size)
     }
 }
@@ -78,6 +78,6 @@ extension CheckContext {
 
     /// The failed check for an image the engine does not have.
     func notFound(_ id: CheckID, _ image: String) -> CheckResult {
-        CheckResult(id: id, passed: false, reason: Message("imageContentsCheck.imageImageLookInto", ["image": image]))
+        CheckResult(id: id, passed: false, reason: Message(.imageContentsCheck.imageImageLookInto, ["image": image]))
     }
 }

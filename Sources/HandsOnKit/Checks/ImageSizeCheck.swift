@@ -8,7 +8,7 @@ struct ImageSizeCheck {
         let image = context.image(bounds.image)
         guard let size = try await ImageMeasurement.measure(image, context.engine) else {
             return CheckResult(
-                id: id, passed: false, reason: Message("checkRunner.imageImageMeasure", ["image": "\(image)"]))
+                id: id, passed: false, reason: Message(.checkRunner.imageImageMeasure, ["image": "\(image)"]))
         }
         let compared: Int64
         switch bounds.basis {
@@ -17,7 +17,7 @@ struct ImageSizeCheck {
             guard let nominal = DisplayedSize.nominalBytes(size.displayed) else {
                 return CheckResult(
                     id: id, passed: false,
-                    reason: Message("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
+                    reason: Message(.imageSizeCheck.cannotReadListedSize, ["size": "\(size.displayed)"]),
                     measured: size.displayed)
             }
             compared = nominal
@@ -26,16 +26,16 @@ struct ImageSizeCheck {
         var facts: [Message] = []
         if let limit = bounds.atMostBytes {
             if compared > limit {
-                failures.append(Message("imageSizeCheck.overDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"]))
+                failures.append(Message(.imageSizeCheck.overDecimal, ["decimal": "\(ByteFormatting.decimal(limit))"]))
             } else {
-                facts.append(Message("imageSizeCheck.mostDecimal", ["decimal": "\(ByteFormatting.decimal(limit))"]))
+                facts.append(Message(.imageSizeCheck.mostDecimal, ["decimal": "\(ByteFormatting.decimal(limit))"]))
             }
         }
         if let floor = bounds.atLeastBytes {
             if compared < floor {
-                failures.append(Message("imageSizeCheck.underDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"]))
+                failures.append(Message(.imageSizeCheck.underDecimal, ["decimal": "\(ByteFormatting.decimal(floor))"]))
             } else {
-                facts.append(Message("imageSizeCheck.leastDecimal", ["decimal": "\(ByteFormatting.decimal(floor))"]))
+                facts.append(Message(.imageSizeCheck.leastDecimal, ["decimal": "\(ByteFormatting.decimal(floor))"]))
             }
         }
         if let other = bounds.smallerThan.map(context.image) {
@@ -43,18 +43,18 @@ struct ImageSizeCheck {
                 return CheckResult(
                     id: id, passed: false,
                     reason: Message(
-                        "imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
+                        .imageSizeCheck.imageOtherCompareImage, ["other": "\(other)", "image": "\(image)"]),
                     measured: size.displayed)
             }
             if size.exactBytes < otherSize.exactBytes {
                 facts.append(
                     Message(
-                        "imageSizeCheck.smallerThanOtherOthersize",
+                        .imageSizeCheck.smallerThanOtherOthersize,
                         ["other": "\(other)", "otherSize": "\(otherSize.displayed)"]))
             } else {
                 failures.append(
                     Message(
-                        "imageSizeCheck.smallerThanOtherOthersize2",
+                        .imageSizeCheck.smallerThanOtherOthersize2,
                         ["other": "\(other)", "otherSize": "\(otherSize.displayed)"]))
             }
         }
@@ -63,7 +63,7 @@ struct ImageSizeCheck {
                 return CheckResult(
                     id: id, passed: false,
                     reason: Message(
-                        "imageSizeCheck.imageOtherCompareImage", ["other": "\(other)", "image": "\(image)"]),
+                        .imageSizeCheck.imageOtherCompareImage, ["other": "\(other)", "image": "\(image)"]),
                     measured: size.displayed)
             }
             let ratio = Double(size.exactBytes) / Double(max(otherSize.exactBytes, 1))
@@ -72,21 +72,21 @@ struct ImageSizeCheck {
             if ratio <= fraction {
                 facts.append(
                     Message(
-                        "imageSizeCheck.percentOtherWithinLimit",
+                        .imageSizeCheck.percentOtherWithinLimit,
                         ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"]))
             } else {
                 failures.append(
                     Message(
-                        "imageSizeCheck.percentOtherMoreThan",
+                        .imageSizeCheck.percentOtherMoreThan,
                         ["percent": "\(percent)", "other": "\(other)", "limit": "\(limit)"]))
             }
         }
         let passed = failures.isEmpty
-        let detail = Message.list(passed ? facts : failures, separator: "list.factSeparator")
+        let detail = Message.list(passed ? facts : failures, separator: .list.factSeparator)
         return CheckResult(
             id: id, passed: passed,
             reason: Message(
-                "imageSizeCheck.imageSizeDetail", ["image": "\(image)", "size": "\(size.displayed)"],
+                .imageSizeCheck.imageSizeDetail, ["image": "\(image)", "size": "\(size.displayed)"],
                 parts: ["detail": detail])
                 + size.engineNoteSuffix + (passed ? nil : size.explanationSuffix),
             measured: size.displayed)

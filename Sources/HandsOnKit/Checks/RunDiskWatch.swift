@@ -14,7 +14,7 @@ struct RunDiskWatch {
         return CheckResult(
             id: id, passed: false,
             reason: Message(
-                "serveCheck.stoppedByDiskLimit",
+                .serveCheck.stoppedByDiskLimit,
                 ["image": image, "limit": BuildLimits.binary(limit), "written": BuildLimits.binary(bytes)]))
     }
 

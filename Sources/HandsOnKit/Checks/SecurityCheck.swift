@@ -133,7 +133,7 @@ public enum ImageSecurityAudit {
                             rule: .setuid, path: finding.mark.path, layer: finding.layer,
                             instruction: instruction(finding.layer),
                             reason: Message(
-                                finding.mark.kind == .setuid ? "security.setuidFile" : "security.setgidFile",
+                                finding.mark.kind == .setuid ? .security.setuidFile : .security.setgidFile,
                                 [
                                     "path": "/" + finding.mark.path, "mode": finding.mark.detail,
                                     "layer": "\(finding.layer)", "instruction": instruction(finding.layer),
@@ -157,10 +157,10 @@ public enum ImageSecurityAudit {
         var reason =
             user.isRoot
             ? Message(
-                user.source == .passwd ? "security.runsAsRootAlias" : "security.runsAsRoot",
+                user.source == .passwd ? .security.runsAsRootAlias : .security.runsAsRoot,
                 ["user": user.configured.isEmpty ? "root" : user.configured])
-            : Message("security.runningAsRootOnly", ["user": user.configured])
-        if let runningRoot { reason = reason + Message("security.runningUid", ["uid": runningRoot]) }
+            : Message(.security.runningAsRootOnly, ["user": user.configured])
+        if let runningRoot { reason = reason + Message(.security.runningUid, ["uid": runningRoot]) }
         return SecurityFinding(rule: .user, path: nil, layer: nil, instruction: nil, reason: reason)
     }
 
@@ -189,7 +189,7 @@ public enum ImageSecurityAudit {
             rule: shells ? .shell : .packageManager, path: String(first.path.dropFirst()), layer: first.layer,
             instruction: instruction(first.layer),
             reason: Message(
-                shells ? "security.hasShell" : "security.hasPackageManager",
+                shells ? .security.hasShell : .security.hasPackageManager,
                 [
                     "path": MessageCatalog.list(shown), "layer": "\(first.layer)",
                     "instruction": instruction(first.layer),
@@ -216,7 +216,7 @@ public enum ImageSecurityAudit {
             case .secretName:
                 add(
                     finding.mark.path, layer: finding.layer, final: finding.inFinalImage,
-                    Message("security.kind.name", ["pattern": finding.mark.detail]))
+                    Message(.security.kind.name, ["pattern": finding.mark.detail]))
             case .versionControl where finding.inFinalImage:
                 if folders[finding.mark.detail] == nil { folders[finding.mark.detail] = finding.layer }
             default: continue
@@ -230,19 +230,19 @@ public enum ImageSecurityAudit {
             for pattern in content.finding.patterns {
                 add(
                     content.finding.path, layer: content.layer, final: content.inFinalImage,
-                    Message("security.kind.\(pattern.kind)"))
+                    Message(.composed("security.kind.\(pattern.kind)")))
             }
             if let unread = content.finding.unread {
                 add(
                     content.finding.path, layer: content.layer, final: content.inFinalImage,
-                    Message("security.kind.unreadArchive", ["format": unread]))
+                    Message(.security.kind.unreadArchive, ["format": unread]))
             }
             for mark in content.finding.marks {
                 add(
                     content.finding.path, layer: content.layer, final: content.inFinalImage,
                     mark.kind == .versionControl
-                        ? Message("security.kind.versionControl")
-                        : Message("security.kind.name", ["pattern": mark.detail]))
+                        ? Message(.security.kind.versionControl)
+                        : Message(.security.kind.name, ["pattern": mark.detail]))
             }
         }
         var found: [SecurityFinding] = order.map { key in
@@ -251,7 +251,7 @@ public enum ImageSecurityAudit {
             return SecurityFinding(
                 rule: .secrets, path: file.path, layer: file.layer, instruction: made,
                 reason: Message(
-                    file.final ? "security.secretInLayer" : "security.secretDeletedButInLayer",
+                    file.final ? .security.secretInLayer : .security.secretDeletedButInLayer,
                     ["path": "/" + file.path, "layer": "\(file.layer)", "instruction": made],
                     parts: ["what": Message.list(file.what)]))
         }
@@ -260,7 +260,7 @@ public enum ImageSecurityAudit {
                 SecurityFinding(
                     rule: .secrets, path: folder, layer: layer, instruction: instruction(layer),
                     reason: Message(
-                        "security.versionControlFolder",
+                        .security.versionControlFolder,
                         ["path": "/" + folder, "layer": "\(layer)", "instruction": instruction(layer)])))
         }
         var seen = Set<String>()
@@ -269,12 +269,12 @@ public enum ImageSecurityAudit {
             guard !kinds.isEmpty, seen.insert("\(text.field.rawValue) \(text.name)").inserted else { continue }
             var unique: [String] = []
             for kind in kinds where !unique.contains(kind) { unique.append(kind) }
-            let what = Message.list(unique.map { Message("security.kind.\($0)") })
+            let what = Message.list(unique.map { Message(.composed("security.kind.\($0)")) })
             let reason =
                 text.field == .history
-                ? Message("security.secretInHistory", ["instruction": redacted(text.name)], parts: ["what": what])
+                ? Message(.security.secretInHistory, ["instruction": redacted(text.name)], parts: ["what": what])
                 : Message(
-                    "security.secretInConfig", ["field": text.field.rawValue, "name": redacted(text.name)],
+                    .security.secretInConfig, ["field": text.field.rawValue, "name": redacted(text.name)],
                     parts: ["what": what])
             found.append(
                 SecurityFinding(
@@ -322,19 +322,20 @@ struct SecurityCheck {
             return CheckResult(
                 id: id, passed: true,
                 reason: Message(
-                    "security.passed",
+                    .security.passed,
                     [
                         "count": measured,
-                        "rules": MessageCatalog.list(rules.rules.map { say("security.rule.\($0.rawValue)") }),
+                        "rules": MessageCatalog.list(
+                            rules.rules.map { say(.composed("security.rule.\($0.rawValue)")) }),
                     ]) + user,
                 measured: measured)
         }
         let shown = findings.prefix(5).map(\.reason)
-        let more = findings.count > 5 ? Message("security.andMore", ["count": "\(findings.count - 5)"]) : nil
+        let more = findings.count > 5 ? Message(.security.andMore, ["count": "\(findings.count - 5)"]) : nil
         return CheckResult(
             id: id, passed: false,
-            reason: Message("security.failed", ["count": measured, "allowed": "\(rules.maxFindings)"])
-                + Message.list(shown, separator: "list.semicolon") + more + user,
+            reason: Message(.security.failed, ["count": measured, "allowed": "\(rules.maxFindings)"])
+                + Message.list(shown, separator: .list.semicolon) + more + user,
             measured: measured)
     }
 
@@ -343,10 +344,10 @@ struct SecurityCheck {
         let configured = audited.user.configured.isEmpty ? "root" : audited.user.configured
         let uid = audited.user.uid.map(String.init) ?? "?"
         guard let running = audited.runningUsers, !running.isEmpty else {
-            return Message("security.userResolved", ["user": configured, "uid": uid])
+            return Message(.security.userResolved, ["user": configured, "uid": uid])
         }
         return Message(
-            "security.userResolvedAndRunning",
+            .security.userResolvedAndRunning,
             ["user": configured, "uid": uid, "running": MessageCatalog.list(Array(Set(running)).sorted())])
     }
 

@@ -36,12 +36,12 @@ struct ServeCheck {
             // `--pull never`: a missing image fails at once, and says so.
             if ContainerEngine.saysNoSuchImage("\(error)") {
                 return CheckResult(
-                    id: id, passed: false, reason: Message("serveCheck.imageImageRun", ["image": "\(image)"]))
+                    id: id, passed: false, reason: Message(.serveCheck.imageImageRun, ["image": "\(image)"]))
             }
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "serveCheck.imageCouldStartedLasterror", ["image": "\(image)", "lastError": "\(error)"]))
+                    .serveCheck.imageCouldStartedLasterror, ["image": "\(image)", "lastError": "\(error)"]))
         }
         let port = expectation.containerPort
         let processID = context.engine.isLocal ? try? await context.engine.containerProcessID(name) : nil
@@ -90,7 +90,7 @@ struct ServeCheck {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "serveCheck.answersOnLoopbackOnly", ["image": image, "address": bound.text, "port": "\(port)"]),
+                    .serveCheck.answersOnLoopbackOnly, ["image": image, "address": bound.text, "port": "\(port)"]),
                 measured: measured)
         }
         if http.satisfied(observation), expectation.hardened {
@@ -98,12 +98,12 @@ struct ServeCheck {
             if let root = users.first(where: AuditedImage.isRootUser) ?? (users.isEmpty ? "?" : nil) {
                 return CheckResult(
                     id: id, passed: false,
-                    reason: Message("serveCheck.processRunsAsRoot", ["image": image, "user": root]), measured: measured)
+                    reason: Message(.serveCheck.processRunsAsRoot, ["image": image, "user": root]), measured: measured)
             }
             return CheckResult(
                 id: id, passed: true,
                 reason: Message(
-                    "serveCheck.servesHardened",
+                    .serveCheck.servesHardened,
                     [
                         "image": image, "path": expectation.path, "measured": measured,
                         "users": MessageCatalog.list(Array(Set(users)).sorted()),
@@ -113,7 +113,7 @@ struct ServeCheck {
             return CheckResult(
                 id: id, passed: true,
                 reason: Message(
-                    "serveCheck.imageServesPathMeasured",
+                    .serveCheck.imageServesPathMeasured,
                     ["image": "\(image)", "path": "\(expectation.path)", "measured": "\(measured)"]), measured: measured
             )
         }
@@ -123,14 +123,14 @@ struct ServeCheck {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    "serveCheck.imageStoppedExitCode",
+                    .serveCheck.imageStoppedExitCode,
                     ["image": "\(image)", "map": "\(state.exitCode.map(String.init) ?? "?")"])
                     + .literal(logs.isEmpty ? "" : ": \(logs)"), measured: measured)
         }
         return CheckResult(
             id: id, passed: false,
             reason: Message(
-                "serveCheck.imageDidAnswerWanted",
+                .serveCheck.imageDidAnswerWanted,
                 [
                     "image": "\(image)", "wanted": "\(http.wanted)", "path": "\(expectation.path)",
                     "seconds": "\(Int(http.expectation.deadlineSeconds))",

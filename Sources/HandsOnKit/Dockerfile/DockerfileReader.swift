@@ -37,7 +37,7 @@ public struct DockerfileError: Error, Equatable, CustomStringConvertible {
     public let line: Int
     public let problem: Message
     /// "Dockerfile line N: " and the problem, to render in the reader's language.
-    public var reason: Message { Message("dockerfile.line", ["line": "\(line)"], then: [problem]) }
+    public var reason: Message { Message(.dockerfile.line, ["line": "\(line)"], then: [problem]) }
     public var description: String { reason.text() }
 }
 
@@ -72,7 +72,7 @@ public enum DockerfileReader {
                 }
                 let words = instruction.arguments.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
                 guard let base = words.first else {
-                    throw DockerfileError(line: instruction.line, problem: Message("dockerfile.fromNeedsImage"))
+                    throw DockerfileError(line: instruction.line, problem: Message(.dockerfile.fromNeedsImage))
                 }
                 var name: String?
                 if words.count >= 3, words[1].uppercased() == "AS" {
@@ -80,14 +80,14 @@ public enum DockerfileReader {
                 } else if words.count > 1 {
                     throw DockerfileError(
                         line: instruction.line,
-                        problem: Message("dockerfile.fromTakes", ["arguments": instruction.arguments]))
+                        problem: Message(.dockerfile.fromTakes, ["arguments": instruction.arguments]))
                 }
                 current = (substitute(base, globalArguments), name, instruction.line, [])
             } else if current == nil {
                 guard instruction.keyword == "ARG" else {
                     throw DockerfileError(
                         line: instruction.line,
-                        problem: Message("dockerfile.beforeFirstFrom", ["keyword": instruction.keyword]))
+                        problem: Message(.dockerfile.beforeFirstFrom, ["keyword": instruction.keyword]))
                 }
                 let declaration = instruction.arguments.trimmedSpaces
                 if let equals = declaration.firstIndex(of: "=") {
@@ -101,7 +101,7 @@ public enum DockerfileReader {
             }
         }
         guard let current else {
-            throw DockerfileError(line: max(instructions.last?.line ?? 1, 1), problem: Message("dockerfile.noFrom"))
+            throw DockerfileError(line: max(instructions.last?.line ?? 1, 1), problem: Message(.dockerfile.noFrom))
         }
         stages.append(
             DockerfileStage(
@@ -144,7 +144,7 @@ public enum DockerfileReader {
         var rest = Substring(text.trimmedSpaces)
         let keyword = String(rest.prefix { $0 != " " && $0 != "\t" }).uppercased()
         guard knownInstructions.contains(keyword) else {
-            throw DockerfileError(line: line, problem: Message("dockerfile.unknownInstruction", ["keyword": keyword]))
+            throw DockerfileError(line: line, problem: Message(.dockerfile.unknownInstruction, ["keyword": keyword]))
         }
         rest = rest.dropFirst(keyword.count).drop { $0 == " " || $0 == "\t" }
         var flags: [String: String] = [:]

@@ -129,7 +129,7 @@ public struct ContainerEngine: Sendable {
             case .failure(let reason): reasons.append(reason.description)
             }
         }
-        throw EngineError.unavailable(say("engine.noneAnswers", ["reasons": reasons.joined(separator: "; ")]))
+        throw EngineError.unavailable(say(.engine.noneAnswers, ["reasons": reasons.joined(separator: "; ")]))
     }
 
     /// Whether this engine's CLI exists and its daemon (for docker) answers: one `info` call, whose facts are
@@ -142,13 +142,13 @@ public struct ContainerEngine: Sendable {
                 return .failure(
                     ProbeFailure(
                         detail.isEmpty
-                            ? say("engine.doesNotAnswer", ["engine": kind.rawValue])
-                            : say("engine.doesNotAnswerSaying", ["engine": kind.rawValue, "detail": detail])))
+                            ? say(.engine.doesNotAnswer, ["engine": kind.rawValue])
+                            : say(.engine.doesNotAnswerSaying, ["engine": kind.rawValue, "detail": detail])))
             }
             if let info = try? parseInfo(result.stdout) { infoMemo.value.withLock { $0 = info } }
             return .success(())
         } catch {
-            return .failure(ProbeFailure(say("engine.notInstalled", ["engine": kind.rawValue])))
+            return .failure(ProbeFailure(say(.engine.notInstalled, ["engine": kind.rawValue])))
         }
     }
 
@@ -263,9 +263,9 @@ public enum ImageStore: String, Sendable, Codable, Equatable {
 
     public var listingMeaningMessage: Message {
         switch self {
-        case .dockerGraphDriver: return Message("containerEngine.fileBytesPerLayer")
-        case .containerd: return Message("containerEngine.containerdStoreCompressedContent")
-        case .podman: return Message("containerEngine.podmanUncompressedLayerArchives")
+        case .dockerGraphDriver: return Message(.containerEngine.fileBytesPerLayer)
+        case .containerd: return Message(.containerEngine.containerdStoreCompressedContent)
+        case .podman: return Message(.containerEngine.podmanUncompressedLayerArchives)
         }
     }
 }

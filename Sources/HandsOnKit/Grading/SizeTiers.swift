@@ -19,7 +19,7 @@ public struct SizeTier: Sendable, Equatable, Codable {
     }
 
     /// "400MB or less".
-    public var label: String { say("sizeTiers.decimalLess", ["decimal": "\(ByteFormatting.decimal(maxBytes))"]) }
+    public var label: String { say(.sizeTiers.decimalLess, ["decimal": "\(ByteFormatting.decimal(maxBytes))"]) }
 }
 
 /// The size an image was measured at, in both forms.
@@ -48,7 +48,7 @@ public struct MeasuredSize: Sendable, Equatable, Codable {
 
     /// ". 99% is the base image ..." to end a message about a size that misses its mark; nil when unknown.
     public var explanationSuffix: Message? {
-        explanation.map { Message("sizeTiers.explanationSuffix", parts: ["explanation": $0]) }
+        explanation.map { Message(.sizeTiers.explanationSuffix, parts: ["explanation": $0]) }
     }
 
     /// " (the engine lists 30.2MB: ...)" to follow the size in a message; nil when the engine lists the same.
@@ -99,14 +99,14 @@ public struct SizeTiers: Sendable, Equatable, Codable {
             shown = size.displayed
         case .exact:
             compared = size.exactBytes
-            shown = say("sizeTiers.exactbytesBytes", ["exactBytes": "\(size.exactBytes)"])
+            shown = say(.sizeTiers.exactbytesBytes, ["exactBytes": "\(size.exactBytes)"])
         }
         let reached = tiers.filter { compared <= $0.maxBytes }.max { $0.score < $1.score }
         let score = reached?.score ?? 0
         let better = tiers.filter { $0.score > score }.max { $0.maxBytes < $1.maxBytes }
         let next =
-            better.map { Message("sizeTiers.labelGivesScore", ["label": $0.label, "score": "\($0.score)"]) }
-            ?? Message("sizeTiers.bestTier")
+            better.map { Message(.sizeTiers.labelGivesScore, ["label": $0.label, "score": "\($0.score)"]) }
+            ?? Message(.sizeTiers.bestTier)
         return TierOutcome(
             score: score, tier: reached, comparedBytes: compared, reason: .literal("\(shown): \(score)%") + next)
     }

@@ -28,19 +28,19 @@ public struct TranscriptGrader: Sendable {
             checks.append(
                 CheckResult(
                     id: "listing", passed: false,
-                    reason: Message("transcriptGrader.imageListingTranscriptError", ["error": "\(error)"])))
+                    reason: Message(.transcriptGrader.imageListingTranscriptError, ["error": "\(error)"])))
             return report()
         }
         guard let row = answerRow(in: rows) else {
             let wanted =
                 grading.transcriptImages.isEmpty
-                ? say("transcriptGrader.oneImage")
-                : grading.transcriptImages.joined(separator: say("list.orSeparator"))
+                ? say(.transcriptGrader.oneImage)
+                : grading.transcriptImages.joined(separator: say(.list.orSeparator))
             checks.append(
                 CheckResult(
                     id: "listing", passed: false,
                     reason: Message(
-                        "transcriptGrader.listingShowsCompactmapWanted",
+                        .transcriptGrader.listingShowsCompactmapWanted,
                         [
                             "compactMap": "\(rows.compactMap(\.reference).joined(separator: ", "))",
                             "wanted": "\(wanted)",
@@ -54,16 +54,16 @@ public struct TranscriptGrader: Sendable {
                 CheckResult(
                     id: "size", passed: false,
                     reason: Message(
-                        "transcriptGrader.sizeUnreadable",
-                        ["image": row.reference ?? say("transcriptGrader.theImage"), "line": "\(row.line)"])))
+                        .transcriptGrader.sizeUnreadable,
+                        ["image": row.reference ?? say(.transcriptGrader.theImage), "line": "\(row.line)"])))
             return report()
         }
         checks.append(
             CheckResult(
                 id: "listing", passed: true,
                 reason: Message(
-                    "transcriptGrader.listedAt",
-                    ["line": "\(row.line)", "image": row.reference ?? say("transcriptGrader.untagged"), "size": shown]),
+                    .transcriptGrader.listedAt,
+                    ["line": "\(row.line)", "image": row.reference ?? say(.transcriptGrader.untagged), "size": shown]),
                 measured: shown))
         let gates = grading.gates.map { judge($0, in: text) }
         checks += gates.map(\.result)
@@ -71,7 +71,7 @@ public struct TranscriptGrader: Sendable {
         checks.append(
             CheckResult(
                 id: "size", passed: outcome.score > 0,
-                reason: outcome.reason + (blocked ? Message("transcriptGrader.awardedGateFailed") : nil),
+                reason: outcome.reason + (blocked ? Message(.transcriptGrader.awardedGateFailed) : nil),
                 measured: shown))
         let image = GradeReport.ImageSize(sizeBytes: estimate.bytes, size: shown, basis: grading.basis)
         return report(score: blocked ? 0 : outcome.score, tier: blocked ? nil : outcome.tier, image: image)
@@ -90,46 +90,46 @@ public struct TranscriptGrader: Sendable {
             (
                 CheckResult(
                     id: gate.id, passed: false,
-                    reason: Message("transcriptGrader.verifiableFromTranscriptWhy", ["why": "\(why)"])), false
+                    reason: Message(.transcriptGrader.verifiableFromTranscriptWhy, ["why": "\(why)"])), false
             )
         }
         switch gate.kind {
         case .imageServes, .http:
             let results = Self.curlBlocks(in: text).map(CurlTranscriptParser.parse)
             guard let last = results.last(where: { $0.healthy != nil }) else {
-                return unverifiable(say("transcriptGrader.showsCurlResult"))
+                return unverifiable(say(.transcriptGrader.showsCurlResult))
             }
             let shown = last.body ?? last.error ?? last.httpStatus.map(String.init) ?? ""
             return last.healthy == true
                 ? (
                     CheckResult(
-                        id: gate.id, passed: true, reason: Message("transcriptGrader.transcriptShowsCurlAnswered"),
+                        id: gate.id, passed: true, reason: Message(.transcriptGrader.transcriptShowsCurlAnswered),
                         measured: shown), true
                 )
                 : (
                     CheckResult(
                         id: gate.id, passed: false,
-                        reason: Message("transcriptGrader.transcriptShowsCurlDid", ["shown": "\(shown)"]),
+                        reason: Message(.transcriptGrader.transcriptShowsCurlDid, ["shown": "\(shown)"]),
                         measured: shown),
                     true
                 )
         case .commandOutput(let expectation):
             guard let expected = expectation.equals else {
-                return unverifiable(say("transcriptGrader.exactOutputLook"))
+                return unverifiable(say(.transcriptGrader.exactOutputLook))
             }
             let lines = TextLines.split(text).map { $0.trimmedSpaces }
             if lines.contains(expected) {
                 return (
                     CheckResult(
-                        id: gate.id, passed: true, reason: Message("transcriptGrader.transcriptShowsExpectedOutput"),
+                        id: gate.id, passed: true, reason: Message(.transcriptGrader.transcriptShowsExpectedOutput),
                         measured: expected), true
                 )
             }
-            return unverifiable(say("transcriptGrader.expectedOutputDoesAppear"))
+            return unverifiable(say(.transcriptGrader.expectedOutputDoesAppear))
         case .fileUnchanged(let path, _):
-            return unverifiable(say("transcriptGrader.pathTranscript", ["path": "\(path)"]))
+            return unverifiable(say(.transcriptGrader.pathTranscript, ["path": "\(path)"]))
         default:
-            return unverifiable(say("transcriptGrader.onlyEngineCanCheck", ["id": "\(gate.id)"]))
+            return unverifiable(say(.transcriptGrader.onlyEngineCanCheck, ["id": "\(gate.id)"]))
         }
     }
 

@@ -9,9 +9,9 @@ public enum InflateError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .initialisation(let code): return say("error.gzip.initialisation", ["code": "\(code)"])
+        case .initialisation(let code): return say(.error.gzip.initialisation, ["code": "\(code)"])
         case .corrupt(let message, let offset):
-            return say("error.gzip.corrupt", ["offset": "\(offset)", "message": "\(message)"])
+            return say(.error.gzip.corrupt, ["offset": "\(offset)", "message": "\(message)"])
         }
     }
 }

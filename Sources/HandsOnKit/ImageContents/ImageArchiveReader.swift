@@ -13,15 +13,15 @@ public enum ImageArchiveError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unreadable(let reason): return say("error.archive.unreadable", ["reason": "\(reason)"])
-        case .noManifest: return say("error.archive.noManifest")
+        case .unreadable(let reason): return say(.error.archive.unreadable, ["reason": "\(reason)"])
+        case .noManifest: return say(.error.archive.noManifest)
         case .badManifest(let file, let reason):
-            return say("error.archive.badManifest", ["file": "\(file)", "reason": "\(reason)"])
-        case .missingLayer(let name): return say("error.archive.missingLayer", ["name": "\(name)"])
+            return say(.error.archive.badManifest, ["file": "\(file)", "reason": "\(reason)"])
+        case .missingLayer(let name): return say(.error.archive.missingLayer, ["name": "\(name)"])
         case .unsupportedCompression(let entry, let kind):
-            return say("error.archive.unsupportedCompression", ["entry": "\(entry)", "kind": "\(kind)"])
+            return say(.error.archive.unsupportedCompression, ["entry": "\(entry)", "kind": "\(kind)"])
         case .layer(let entry, let reason):
-            return say("error.archive.layer", ["entry": "\(entry)", "reason": "\(reason)"])
+            return say(.error.archive.layer, ["entry": "\(entry)", "reason": "\(reason)"])
         }
     }
 }
@@ -273,7 +273,7 @@ struct ImageArchiveLayout {
                 return (entry.repoTags ?? []).contains { ImageReference($0) == wanted }
             } ?? images.first
         guard let chosen else {
-            throw ImageArchiveError.badManifest(file: "manifest.json", reason: say("error.archive.listsNoImage"))
+            throw ImageArchiveError.badManifest(file: "manifest.json", reason: say(.error.archive.listsNoImage))
         }
         return (chosen.layers, chosen.config)
     }

@@ -121,9 +121,9 @@ enum LayerHistory {
         if text.isEmpty {
             // `docker import` writes "Imported from -"; other tools their own words.
             guard let comment, !comment.isEmpty, !comment.hasPrefix("Imported from") else {
-                return say("size.instruction.imported")
+                return say(.size.instruction.imported)
             }
-            return say("size.instruction.importedWithComment", ["comment": comment])
+            return say(.size.instruction.importedWithComment, ["comment": comment])
         }
         if text.hasSuffix("# buildkit") {
             text = String(text.dropLast("# buildkit".count)).trimmingCharacters(in: .whitespaces)
@@ -250,7 +250,7 @@ extension ContainerEngine {
         case (.folders, let layers?):
             measurement = try await Self.read(layers, known: sizeCache.layers)
         case (.folders, nil):
-            throw EngineError.unexpectedOutput(say("imageSize.layersNotOnThisMachine", ["image": reference]))
+            throw EngineError.unexpectedOutput(say(.imageSize.layersNotOnThisMachine, ["image": reference]))
         case (.any, nil), (.archive, _):
             measurement = try await measureArchive(reference, timeout: timeout)
         }

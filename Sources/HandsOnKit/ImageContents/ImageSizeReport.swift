@@ -57,8 +57,8 @@ public struct ImageSizeReport: Sendable, Codable, Equatable {
         guard let listed, let listedBytes = DisplayedSize.nominalBytes(listed),
             listedBytes != DisplayedSize.nominalBytes(measured)
         else { return nil }
-        let why = store?.listingMeaningMessage ?? Message("imageSizeReport.engineCountsSizesOwn")
-        return Message("imageSizeReport.engineListsListedWhy", ["listed": "\(listed)"], parts: ["why": why])
+        let why = store?.listingMeaningMessage ?? Message(.imageSizeReport.engineCountsSizesOwn)
+        return Message(.imageSizeReport.engineListsListedWhy, ["listed": "\(listed)"], parts: ["why": why])
     }
 
     /// Where the bytes are, as a grade records it.

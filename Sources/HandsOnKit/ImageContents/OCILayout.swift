@@ -53,11 +53,11 @@ enum OCILayout {
                     $0.0.platform?.os == "linux" && $0.0.platform?.architecture == architecture
                 }) ?? present.first
             else {
-                throw ImageArchiveError.badManifest(file: file, reason: say("error.archive.noManifestInArchive"))
+                throw ImageArchiveError.badManifest(file: file, reason: say(.error.archive.noManifestInArchive))
             }
             document = try decode(next.1, file: blobPath(next.0.digest))
         }
-        throw ImageArchiveError.badManifest(file: file, reason: say("error.archive.noManifestWithLayers"))
+        throw ImageArchiveError.badManifest(file: file, reason: say(.error.archive.noManifestWithLayers))
     }
 
     private static func decode(_ bytes: [UInt8], file: String) throws(ImageArchiveError) -> Manifest {

@@ -18,7 +18,7 @@ enum SizeExplanation {
         let baseLayers = measurement.layers.prefix { $0.fromBase }.count
         if let base = measurement.baseImage, measurement.baseBytes > 0 {
             var part = Message(
-                "sizeExplanation.percentBaseImageBase",
+                .sizeExplanation.percentBaseImageBase,
                 ["percent": "\(percent(measurement.baseBytes, of: total))", "base": "\(base)"])
             // A path three levels deep says more than /usr/ ("/usr/lib/go-1.19/pkg/ 329MB"); the largest such one.
             let fromBase = measurement.largest.filter { $0.layer <= baseLayers }
@@ -37,11 +37,11 @@ enum SizeExplanation {
             ]
             let instruction =
                 most.element.instruction.map { Message.literal(Self.shortened($0)) }
-                ?? Message("sizeExplanation.layerValue", ["value": "\(most.offset + 1)"])
+                ?? Message(.sizeExplanation.layerValue, ["value": "\(most.offset + 1)"])
             parts.append(
                 Message(
                     measurement.baseImage == nil
-                        ? "sizeExplanation.layersHoldOwnMost" : "sizeExplanation.yourLayersAddOwn",
+                        ? .sizeExplanation.layersHoldOwnMost : .sizeExplanation.yourLayersAddOwn,
                     values, parts: ["instruction": instruction]))
         }
         if measurement.wastedBytes >= min(wasteWorthSaying, measurement.sizeBytes / 100), measurement.wastedBytes > 0,
@@ -49,14 +49,14 @@ enum SizeExplanation {
         {
             parts.append(
                 Message(
-                    "sizeExplanation.wastedWastedFilesDeleted",
+                    .sizeExplanation.wastedWastedFilesDeleted,
                     [
                         "wasted": ByteFormatting.decimal(measurement.wastedBytes), "path": "\(first.path)",
                         "file": ByteFormatting.decimal(first.bytes), "addedBy": "\(first.addedBy)",
                         "hiddenBy": "\(first.hiddenBy)",
                     ]))
         }
-        return parts.isEmpty ? nil : Message.list(parts, separator: "list.clauseSeparator")
+        return parts.isEmpty ? nil : Message.list(parts, separator: .list.clauseSeparator)
     }
 
     static func percent(_ part: Int64, of total: Int64) -> String {

@@ -40,8 +40,8 @@ public enum TarStreamError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .badHeader(let offset, let reason):
-            return say("error.tar.badHeader", ["offset": "\(offset)", "reason": "\(reason)"])
-        case .truncated(let offset): return say("error.tar.truncated", ["offset": "\(offset)"])
+            return say(.error.tar.badHeader, ["offset": "\(offset)", "reason": "\(reason)"])
+        case .truncated(let offset): return say(.error.tar.truncated, ["offset": "\(offset)"])
         }
     }
 }
@@ -153,10 +153,10 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
         zeroBlocks = 0
         guard let stored = Self.number(block[148..<156]), stored == Self.checksum(block) else {
             throw TarStreamError.badHeader(
-                offset: offset, reason: say("error.tar.checksum"))
+                offset: offset, reason: say(.error.tar.checksum))
         }
         guard let headerSize = Self.number(block[124..<136]), headerSize >= 0 else {
-            throw TarStreamError.badHeader(offset: offset, reason: say("error.tar.sizeNotNumber"))
+            throw TarStreamError.badHeader(offset: offset, reason: say(.error.tar.sizeNotNumber))
         }
         let type = block[156]
         let contentSize = pendingSize ?? headerSize
@@ -204,7 +204,7 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
         case UInt8(ascii: "K"): pendingLinkTarget = Self.text(record[...])
         case UInt8(ascii: "x"):
             guard let records = Self.paxRecords(record) else {
-                throw TarStreamError.badHeader(offset: offset, reason: say("error.tar.badPax"))
+                throw TarStreamError.badHeader(offset: offset, reason: say(.error.tar.badPax))
             }
             for (key, value) in records {
                 switch key {

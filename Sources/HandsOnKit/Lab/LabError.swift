@@ -12,13 +12,13 @@ public enum LabError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noDebianMirror:
-            return say("error.lab.noDebianMirror")
+            return say(.error.lab.noDebianMirror)
         case .debootstrapMissing:
-            return say("error.lab.debootstrapMissing")
-        case .debootstrapFailed(let detail): return say("error.lab.debootstrapFailed", ["detail": "\(detail)"])
+            return say(.error.lab.debootstrapMissing)
+        case .debootstrapFailed(let detail): return say(.error.lab.debootstrapFailed, ["detail": "\(detail)"])
         case .stepFailed(let detail): return detail
         case .packageMissing(let package, let root):
-            return say("error.lab.packageMissing", ["package": "\(package)", "root": "\(root)"])
+            return say(.error.lab.packageMissing, ["package": "\(package)", "root": "\(root)"])
         }
     }
 }

@@ -14,12 +14,12 @@ public enum LabImageState: String, Sendable, Codable {
     /// The state in the reader's language (the raw value stays the stable name `--json` writes).
     public var label: String {
         switch self {
-        case .present: say("lab.state.present")
-        case .presentStandIn: say("lab.state.presentStandIn")
-        case .pulled: say("lab.state.pulled")
-        case .builtStandIn: say("lab.state.builtStandIn")
-        case .missing: say("lab.state.missing")
-        case .failed: say("lab.state.failed")
+        case .present: say(.lab.state.present)
+        case .presentStandIn: say(.lab.state.presentStandIn)
+        case .pulled: say(.lab.state.pulled)
+        case .builtStandIn: say(.lab.state.builtStandIn)
+        case .missing: say(.lab.state.missing)
+        case .failed: say(.lab.state.failed)
         }
     }
 }
@@ -100,7 +100,7 @@ public struct LabPreparer: Sendable {
             let reference = ImageReference(image.reference).qualified
             progress.step("[\(position + 1)/\(missing.count)] \(image.reference)")
             if registryReachable {
-                progress.detail(say("lab.tryingToPull"))
+                progress.detail(say(.lab.tryingToPull))
                 let pull = try await engine.pull(reference, timeout: pullTimeout)
                 if pull.succeeded {
                     statuses[index] = LabImageStatus(
@@ -112,8 +112,8 @@ public struct LabPreparer: Sendable {
                 registryReachable = false
                 progress.detail(
                     say(
-                        "lab.pullFailedBuilding",
-                        ["reason": pull.timedOut ? say("lab.pullTimedOut") : pull.standardError.lastLines(1)]))
+                        .lab.pullFailedBuilding,
+                        ["reason": pull.timedOut ? say(.lab.pullTimedOut) : pull.standardError.lastLines(1)]))
             }
             if builder == nil { builder = try await makeBuilder(progress: progress) }
             let started = ContinuousClock.now
@@ -121,7 +121,7 @@ public struct LabPreparer: Sendable {
                 try await builder!.build(image)
                 progress.finish()
                 progress.detail(
-                    say("lab.builtIn", ["seconds": String(format: "%.0f", (ContinuousClock.now - started).seconds)]))
+                    say(.lab.builtIn, ["seconds": String(format: "%.0f", (ContinuousClock.now - started).seconds)]))
                 statuses[index] = LabImageStatus(
                     reference: image.reference, state: .builtStandIn, isStandIn: true,
                     sizeBytes: try? await engine.measureImage(reference).sizeBytes, message: nil)

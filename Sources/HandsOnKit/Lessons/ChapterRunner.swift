@@ -116,10 +116,10 @@ public struct ChapterRunner: Sendable {
             if await engine.imageExists(ImageReference(missing).qualified) { continue }
             if await engine.imageExists(missing) { continue }
             return outcome(
-                .skipped, say("chapterRunner.needsImage", ["image": missing]))
+                .skipped, say(.chapterRunner.needsImage, ["image": missing]))
         }
         if let unmet = step.needs.first(where: { !passed.contains($0) }) {
-            return outcome(.skipped, say("chapterRunner.needsStep", ["step": unmet]))
+            return outcome(.skipped, say(.chapterRunner.needsStep, ["step": unmet]))
         }
         if useSolution { try StarterFiles.overlay(step.solution.files, from: chapter, onto: work) }
         let commands = useSolution ? (step.solution.commands ?? step.commands) : step.commands
@@ -127,7 +127,7 @@ public struct ChapterRunner: Sendable {
             guard let program = command.first, Self.allowedPrograms.contains(program) else {
                 return outcome(
                     .failed,
-                    say("chapterRunner.commandNotRun", ["command": command.joined(separator: " ")]))
+                    say(.chapterRunner.commandNotRun, ["command": command.joined(separator: " ")]))
             }
             made.note(command)
             if let name = MadeByCommands.containerName(in: command) { await engine.removeContainers([name]) }
@@ -151,7 +151,7 @@ public struct ChapterRunner: Sendable {
             : outcome(
                 .failed,
                 say(
-                    "chapterRunner.checksFailed",
+                    .chapterRunner.checksFailed,
                     ["failed": "\(failed.count)", "total": "\(results.count)", "first": failed[0].message]), results)
     }
 }

@@ -70,7 +70,7 @@ extension ContainerEngine {
                     }
                     if Task.isCancelled { break }
                     continuation.yield(
-                        .lost(result.map { $0.standardError.lastLines(1) } ?? say("engineEvents.couldNotStart")))
+                        .lost(result.map { $0.standardError.lastLines(1) } ?? say(.engineEvents.couldNotStart)))
                     try? await Task.sleep(for: .seconds(retry))
                 }
                 continuation.finish()

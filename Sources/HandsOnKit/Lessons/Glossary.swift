@@ -23,10 +23,10 @@ public struct Glossary: Sendable, Equatable {
 
         public var description: String {
             say(
-                "review.glossaryVariant",
+                .review.glossaryVariant,
                 [
                     "place": place, "line": "\(line)", "variant": variant, "language": language.rawValue,
-                    "chosen": chosen.joined(separator: say("review.or")),
+                    "chosen": chosen.joined(separator: say(.review.or)),
                 ])
         }
     }
@@ -50,7 +50,7 @@ public struct Glossary: Sendable, Equatable {
                 guard cells.count == 5, cells[3] == "not in ja", cells[4] == "not in ko" else {
                     throw ChapterError(
                         file: file, keyPath: "line \(index + 1)",
-                        problem: Message("glossary.expectedHeader"))
+                        problem: Message(.glossary.expectedHeader))
                 }
                 sawHeader = true
                 continue
@@ -58,7 +58,7 @@ public struct Glossary: Sendable, Equatable {
             if cells.allSatisfy({ $0.allSatisfy { $0 == "-" } }) { continue }
             guard cells.count == 5, !cells[0].isEmpty, !cells[1].isEmpty, !cells[2].isEmpty else {
                 throw ChapterError(
-                    file: file, keyPath: "line \(index + 1)", problem: Message("glossary.termNeedsAll"))
+                    file: file, keyPath: "line \(index + 1)", problem: Message(.glossary.termNeedsAll))
             }
             terms.append(
                 Term(
@@ -66,7 +66,7 @@ public struct Glossary: Sendable, Equatable {
                     avoided: [.ja: forms(cells[3]), .ko: forms(cells[4])]))
         }
         guard sawHeader else {
-            throw ChapterError(file: file, keyPath: "table", problem: Message("glossary.noTable"))
+            throw ChapterError(file: file, keyPath: "table", problem: Message(.glossary.noTable))
         }
         return Glossary(terms: terms)
     }
@@ -75,7 +75,7 @@ public struct Glossary: Sendable, Equatable {
     public static func load(chaptersDirectory: String) throws(ChapterError) -> Glossary {
         let file = "\(chaptersDirectory)/GLOSSARY.md"
         guard let markdown = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ChapterError(file: file, keyPath: "", problem: Message("chapterError.cannotBeRead"))
+            throw ChapterError(file: file, keyPath: "", problem: Message(.chapterError.cannotBeRead))
         }
         return try parse(markdown, file: file)
     }

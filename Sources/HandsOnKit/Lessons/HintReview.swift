@@ -21,7 +21,7 @@ public enum HintReview {
                 if hints.isEmpty {
                     problems.append(
                         say(
-                            "review.checkHasNoHint",
+                            .review.checkHasNoHint,
                             ["chapter": chapter.id, "step": step.id, "check": check.id.rawValue]))
                 }
             }
@@ -31,7 +31,7 @@ public enum HintReview {
                     if let later = introducedAt[technique.lowercased()], later > index {
                         problems.append(
                             say(
-                                "review.hintNamesLaterTechnique",
+                                .review.hintNamesLaterTechnique,
                                 [
                                     "chapter": chapter.id, "step": step.id, "check": hint.whenFailing ?? "any",
                                     "technique": technique, "number": "\(later + 1)", "later": chapter.steps[later].id,

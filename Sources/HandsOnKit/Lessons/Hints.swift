@@ -26,10 +26,10 @@ public enum Hints {
             if sizeFailed && facts.stageCount == 1
                 && HintReview.isIntroduced(anyOf: ["multi-stage", "COPY --from"], by: step, in: chapter)
             {
-                hints.append(Message("hints.oneStage", ["base": facts.finalBase]).text(in: language))
+                hints.append(Message(.hints.oneStage, ["base": facts.finalBase]).text(in: language))
             }
             if facts.cgoDisabledForScratch == false {
-                hints.append(Message("hints.cgoInScratch").text(in: language))
+                hints.append(Message(.hints.cgoInScratch).text(in: language))
             }
         }
         if hints.isEmpty || failed.isEmpty {

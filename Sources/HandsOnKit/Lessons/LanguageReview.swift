@@ -25,16 +25,16 @@ public enum LanguageReview {
             if !missing.isEmpty {
                 problems.append(
                     say(
-                        "review.lacks",
+                        .review.lacks,
                         ["chapter": chapter.id, "place": place, "languages": missing.joined(separator: ", ")]))
             }
         }
         for (language, words) in chapter.title.translations.sorted(by: { $0.key < $1.key }) {
-            follow(words, language, say("review.placeTitle"))
+            follow(words, language, say(.review.placeTitle))
         }
-        require(chapter.summary, say("review.placeSummary"))
+        require(chapter.summary, say(.review.placeSummary))
         for step in chapter.steps {
-            require(step.title, say("review.placeStepTitle", ["step": step.id]))
+            require(step.title, say(.review.placeStepTitle, ["step": step.id]))
             // HandsOn marks an optional step itself; a title that says so too reads twice.
             let optionalWords = ["optional", "おまけ", "任意", "선택 과제"]
             if step.optional,
@@ -43,11 +43,11 @@ public enum LanguageReview {
                 })
             {
                 problems.append(
-                    say("review.titleSaysOptional", ["chapter": chapter.id, "step": step.id, "title": title]))
+                    say(.review.titleSaysOptional, ["chapter": chapter.id, "step": step.id, "title": title]))
             }
             for language in languages where step.text.translations[language] == nil {
                 problems.append(
-                    say("review.textLacks", ["chapter": chapter.id, "step": step.id, "language": language]))
+                    say(.review.textLacks, ["chapter": chapter.id, "step": step.id, "language": language]))
             }
             for (language, file) in step.text.translations.sorted(by: { $0.key < $1.key }) {
                 let path = "\(chapter.directory)/\(file)"
@@ -55,7 +55,7 @@ public enum LanguageReview {
                 if content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                     problems.append(
                         say(
-                            "review.textMissing",
+                            .review.textMissing,
                             ["chapter": chapter.id, "step": step.id, "language": language, "file": file]))
                 }
                 follow(content, language, file)
@@ -64,7 +64,7 @@ public enum LanguageReview {
                 require(
                     hint.text,
                     say(
-                        "review.placeHint",
+                        .review.placeHint,
                         ["step": step.id, "number": "\(index + 1)", "check": hint.whenFailing ?? "any"]))
             }
         }

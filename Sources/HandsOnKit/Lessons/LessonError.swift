@@ -9,9 +9,9 @@ public enum LessonError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .starterWouldOverwrite(let folder, let files):
             return say(
-                "lessonError.starterWouldOverwrite", ["folder": folder, "files": MessageCatalog.list(files)])
+                .lessonError.starterWouldOverwrite, ["folder": folder, "files": MessageCatalog.list(files)])
         case .progressDamaged(let file, let reason):
-            return say("lessonError.progressDamaged", ["file": file, "reason": reason])
+            return say(.lessonError.progressDamaged, ["file": file, "reason": reason])
         }
     }
 }

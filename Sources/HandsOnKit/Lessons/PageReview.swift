@@ -28,7 +28,7 @@ public enum PageReview {
             }
             for subject in healthOf where !pageOf.contains(subject) {
                 problems.append(
-                    say("review.onlyHealthChecked", ["chapter": chapter.id, "step": step.id, "subject": "\(subject)"]))
+                    say(.review.onlyHealthChecked, ["chapter": chapter.id, "step": step.id, "subject": "\(subject)"]))
             }
         }
         return problems

@@ -93,7 +93,7 @@ public enum SnippetReview {
             for instruction in snippet.instructions where !solution.contains(instruction) {
                 problems.append(
                     say(
-                        "review.snippetNotInSolution",
+                        .review.snippetNotInSolution,
                         ["chapter": chapter.id, "step": step.id, "place": snippet.place, "instruction": instruction]))
             }
         }
@@ -161,7 +161,7 @@ public struct SnippetTrial: Sendable {
         for required in step.requiresImages {
             if await engine.imageExists(ImageReference(required).qualified) { continue }
             if await engine.imageExists(required) { continue }
-            return outcome(nil, skipped: say("review.snippetNeedsImage", ["image": required]))
+            return outcome(nil, skipped: say(.review.snippetNeedsImage, ["image": required]))
         }
         let answer = try StarterFiles.answer(chapter, overlaying: files, in: parent)
         let dockerfile = "\(answer)/Dockerfile.handson-snippet"
@@ -180,7 +180,7 @@ public struct SnippetTrial: Sendable {
         let problem =
             built.succeeded
             ? await problemOfChecks(on: image, step: step, answer: answer)
-            : say("review.snippetDoesNotBuild", ["reason": ContainerEngine.buildFailureSummary(built)])
+            : say(.review.snippetDoesNotBuild, ["reason": ContainerEngine.buildFailureSummary(built)])
         await engine.removeImages([image])
         // The classic builder keeps a multi-stage snippet's earlier stages as untagged images.
         await engine.removeUntaggedStepImages(ofBuildOutput: built.stdout + "\n" + built.stderr)
@@ -200,7 +200,7 @@ public struct SnippetTrial: Sendable {
             engine: engine, workingDirectory: answer, starterDirectory: StarterFiles.directory(of: chapter),
             runTimeout: checkTimeout)
         guard let failed = await CheckRunner().run(checks, in: context).first(where: { !$0.passed }) else { return nil }
-        return say("review.snippetFailsCheck", ["check": failed.id.rawValue, "message": failed.text()])
+        return say(.review.snippetFailsCheck, ["check": failed.id.rawValue, "message": failed.text()])
     }
 
     private static func value(after option: String, in command: [String]) -> String? {

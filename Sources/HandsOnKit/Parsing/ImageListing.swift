@@ -66,7 +66,7 @@ public struct ListingParseError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         let shown = text.count > 80 ? String(text.prefix(77)) + "..." : text
-        return say("listingParseError.line", ["line": "\(line)", "text": shown])
+        return say(.listingParseError.line, ["line": "\(line)", "text": shown])
     }
 }
 

@@ -57,7 +57,7 @@ public enum ImageListingParser {
         guard foundListing else {
             let first = lines.enumerated().first { !$0.element.trimmedSpaces.isEmpty }
             throw ListingParseError(
-                line: (first?.offset ?? 0) + 1, text: first?.element ?? say("listingParseError.emptyInput"))
+                line: (first?.offset ?? 0) + 1, text: first?.element ?? say(.listingParseError.emptyInput))
         }
         return rows
     }

@@ -14,7 +14,7 @@ public struct HealthObservation: Sendable, Equatable {
     /// "200 {"status":"Healthy"}", or "no answer (curl exit 7)": what was seen, for check results.
     public var summary: String {
         httpStatus == 0
-            ? say("healthProbe.noAnswer", ["exit": "\(curlExitCode)"])
+            ? say(.healthProbe.noAnswer, ["exit": "\(curlExitCode)"])
             : "\(httpStatus) \(body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))"
     }
 

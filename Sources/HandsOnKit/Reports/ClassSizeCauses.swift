@@ -16,13 +16,13 @@ public enum ClassSizeCauses {
         let largestOwn = breakdown.layers.filter { !$0.fromBase }.max { $0.fileBytes < $1.fileBytes }
         var candidates: [(String, Int64)] = []
         if let base = breakdown.baseImage {
-            candidates.append((say("classSizeCauses.baseImage", ["base": base]), breakdown.baseBytes))
+            candidates.append((say(.classSizeCauses.baseImage, ["base": base]), breakdown.baseBytes))
         }
         if let layer = largestOwn, layer.fileBytes > 0 {
             candidates.append(
-                (SizeExplanation.shortened(layer.instruction ?? say("classSizeCauses.ownLayer")), layer.fileBytes))
+                (SizeExplanation.shortened(layer.instruction ?? say(.classSizeCauses.ownLayer)), layer.fileBytes))
         }
-        candidates.append((say("classSizeCauses.wastedBytes"), breakdown.wastedBytes))
+        candidates.append((say(.classSizeCauses.wastedBytes), breakdown.wastedBytes))
         return candidates.filter { $0.1 > 0 }.max { $0.1 < $1.1 }
     }
 

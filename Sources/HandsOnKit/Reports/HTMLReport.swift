@@ -12,12 +12,12 @@ public enum HTMLReport {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(Markup.escape("\(summary.chapterID): " + say("htmlReport.classReport")))</title>
+            <title>\(Markup.escape("\(summary.chapterID): " + say(.htmlReport.classReport)))</title>
             <style>\(style)</style>
             </head>
             <body>
             <header><h1>\(Markup.escape(summary.chapterTitle))</h1>
-            <p class="muted">\(say("htmlReport.chapter")) <code>\(Markup.escape(summary.chapterID))</code> · \(say("htmlReport.generated")) \(Markup.escape(Markup.utcTimestamp(summary.generated)))\(engineText(summary))</p></header>
+            <p class="muted">\(say(.htmlReport.chapter)) <code>\(Markup.escape(summary.chapterID))</code> · \(say(.htmlReport.generated)) \(Markup.escape(Markup.utcTimestamp(summary.generated)))\(engineText(summary))</p></header>
 
             """
         if !summary.notGraded.isEmpty {
@@ -27,17 +27,17 @@ public enum HTMLReport {
             page +=
                 "<p class=\"banner\">"
                 + say(
-                    "htmlReport.incompleteCountSubmissionS",
+                    .htmlReport.incompleteCountSubmissionS,
                     ["count": "\(summary.notGraded.count)", "names": "\(names)"])
                 + "</p>\n"
         }
         page += cards(summary)
         page +=
-            "<section class=\"charts\">\n<figure><figcaption>\(say("htmlReport.scoreDistribution"))</figcaption>\n\(distributionChart(summary))</figure>\n"
+            "<section class=\"charts\">\n<figure><figcaption>\(say(.htmlReport.scoreDistribution))</figcaption>\n\(distributionChart(summary))</figure>\n"
         page +=
-            "<figure class=\"wide\"><figcaption>\(say("htmlReport.imageSizesAgainstTiers"))</figcaption>\n\(sizeChart(summary))</figure>\n"
+            "<figure class=\"wide\"><figcaption>\(say(.htmlReport.imageSizesAgainstTiers))</figcaption>\n\(sizeChart(summary))</figure>\n"
         page +=
-            "<figure class=\"wide\"><figcaption>\(say("htmlReport.whereEachImageS"))</figcaption>\n"
+            "<figure class=\"wide\"><figcaption>\(say(.htmlReport.whereEachImageS))</figcaption>\n"
             + "\(breakdownChart(summary))</figure>\n</section>\n"
         page += commonCauses(summary)
         page += submissionsTable(summary)
@@ -51,18 +51,18 @@ public enum HTMLReport {
         let total = summary.grades.count + summary.notGraded.count
         var items = [
             (
-                say("htmlReport.graded"),
-                say("htmlReport.countTotal", ["count": "\(summary.grades.count)", "total": "\(total)"])
+                say(.htmlReport.graded),
+                say(.htmlReport.countTotal, ["count": "\(summary.grades.count)", "total": "\(total)"])
             ),
-            (say("htmlReport.meanScore"), summary.mean.map { String(format: "%.1f", $0) } ?? "–"),
-            (say("htmlReport.medianScore"), summary.median.map { String(format: "%g", $0) } ?? "–"),
+            (say(.htmlReport.meanScore), summary.mean.map { String(format: "%.1f", $0) } ?? "–"),
+            (say(.htmlReport.medianScore), summary.median.map { String(format: "%g", $0) } ?? "–"),
             (
-                say("htmlReport.fullMarks"),
+                say(.htmlReport.fullMarks),
                 "\(summary.scores.filter { $0 == (summary.grades.first?.maxScore ?? 100) }.count)"
             ),
-            (say("htmlReport.scored"), "\(summary.scores.filter { $0 == 0 }.count)"),
+            (say(.htmlReport.scored), "\(summary.scores.filter { $0 == 0 }.count)"),
         ]
-        if summary.errors > 0 { items.append((say("htmlReport.graderErrors"), "\(summary.errors)")) }
+        if summary.errors > 0 { items.append((say(.htmlReport.graderErrors), "\(summary.errors)")) }
         let tierText = summary.tiers.tiers.map { "\($0.label): \($0.score)" }.joined(separator: " · ")
         return "<section class=\"cards\">"
             + items.map {
@@ -70,12 +70,12 @@ public enum HTMLReport {
             }
             .joined() + "</section>\n<p class=\"muted\">"
             + say(
-                "htmlReport.tiersBy",
+                .htmlReport.tiersBy,
                 [
                     "basis": say(
-                        summary.tiers.basis == .displayed ? "htmlReport.basisDisplayed" : "htmlReport.basisExact")
+                        summary.tiers.basis == .displayed ? .htmlReport.basisDisplayed : .htmlReport.basisExact)
                 ])
-            + Markup.escape(tierText) + say("htmlReport.failedGateScores") + "</p>\n"
+            + Markup.escape(tierText) + say(.htmlReport.failedGateScores) + "</p>\n"
     }
 
     private static func distributionChart(_ summary: ClassSummary) -> String {
@@ -89,7 +89,7 @@ public enum HTMLReport {
         let slot = (width - left - 10) / Double(max(bins.count, 1))
         var svg =
             "<svg class=\"chart\" id=\"distribution\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
-            + "aria-label=\"\(Markup.escape(say("htmlReport.chart.perScore")))\">\n"
+            + "aria-label=\"\(Markup.escape(say(.htmlReport.chart.perScore)))\">\n"
         svg +=
             "<line class=\"axis\" x1=\"\(left)\" y1=\"\(height - bottom)\" x2=\"\(width - 10)\" y2=\"\(height - bottom)\"/>\n<g class=\"marks\">\n"
         for (index, bin) in bins.enumerated() {
@@ -126,7 +126,7 @@ public enum HTMLReport {
         }
         var svg =
             "<svg class=\"chart\" id=\"sizes\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" "
-            + "aria-label=\"\(Markup.escape(say("htmlReport.chart.sizes")))\">\n"
+            + "aria-label=\"\(Markup.escape(say(.htmlReport.chart.sizes)))\">\n"
         var decade = low
         while decade <= high * 1.0001 {
             svg +=
@@ -151,7 +151,7 @@ public enum HTMLReport {
                 "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
             guard let image = grade.image else {
                 svg +=
-                    "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say("htmlReport.imageScoreScore", ["score": "\(grade.score)"]))</text>\n"
+                    "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say(.htmlReport.imageScoreScore, ["score": "\(grade.score)"]))</text>\n"
                 continue
             }
             let end = x(Double(max(image.sizeBytes, 1)))
@@ -161,7 +161,7 @@ public enum HTMLReport {
                 + "<title>\(Markup.escape(grade.submission)): "
                 + Markup.escape(
                     say(
-                        "htmlReport.sizeAndScore",
+                        .htmlReport.sizeAndScore,
                         ["size": image.size, "bytes": "\(image.sizeBytes)", "score": "\(grade.score)"]))
                 + "</title></rect>\n"
             svg +=
@@ -182,11 +182,11 @@ public enum HTMLReport {
         let height = top + rowHeight * Double(max(rows.count, 1)) + bottom
         var svg =
             "<svg class=\"chart\" id=\"breakdown\" viewBox=\"0 0 \(Int(labelWidth + plotWidth + 150)) \(Int(height))\" role=\"img\" "
-            + "aria-label=\"\(Markup.escape(say("htmlReport.chart.breakdown")))\">\n"
+            + "aria-label=\"\(Markup.escape(say(.htmlReport.chart.breakdown)))\">\n"
         var legendX = labelWidth
         for (name, kind) in [
-            (say("htmlReport.baseImage"), "base"), (say("htmlReport.ownLayers"), "own"),
-            (say("htmlReport.wasted"), "waste"),
+            (say(.htmlReport.baseImage), "base"), (say(.htmlReport.ownLayers), "own"),
+            (say(.htmlReport.wasted), "waste"),
         ] {
             svg +=
                 "<rect class=\"\(kind)\" x=\"\(fmt(legendX))\" y=\"6\" width=\"12\" height=\"12\"/>"
@@ -200,7 +200,7 @@ public enum HTMLReport {
                 "<text x=\"\(fmt(labelWidth - 8))\" y=\"\(fmt(y + 15))\" text-anchor=\"end\">\(Markup.escape(shortened(grade.submission, 24)))</text>\n"
             guard let image = grade.image, let breakdown = image.breakdown, image.sizeBytes > 0 else {
                 svg +=
-                    "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say("htmlReport.image"))</text>\n"
+                    "<text class=\"muted\" x=\"\(fmt(labelWidth + 4))\" y=\"\(fmt(y + 15))\">\(say(.htmlReport.image))</text>\n"
                 continue
             }
             // Waste is part of the layers that hold it; the bar shows it apart from the rest of the answer's bytes.
@@ -210,8 +210,8 @@ public enum HTMLReport {
             let own = max(total - base - waste, 0)
             var x = labelWidth
             for (kind, bytes, label) in [
-                ("base", base, say("htmlReport.baseImage") + " \(breakdown.baseImage ?? "")"),
-                ("own", own, say("htmlReport.ownLayers")), ("waste", waste, say("htmlReport.wasted")),
+                ("base", base, say(.htmlReport.baseImage) + " \(breakdown.baseImage ?? "")"),
+                ("own", own, say(.htmlReport.ownLayers)), ("waste", waste, say(.htmlReport.wasted)),
             ]
             where bytes > 0 {
                 let width = max(plotWidth * bytes / total, 0.5)
@@ -232,9 +232,9 @@ public enum HTMLReport {
         let causes = ClassSizeCauses.rank(summary.grades)
         guard !causes.isEmpty else { return "" }
         var html =
-            "<section><h2>\(say("htmlReport.whatMakesImagesBig"))</h2>\n<table id=\"causes\">\n<thead><tr>"
-            + "<th>\(say("htmlReport.largestContributor"))</th><th>\(say("htmlReport.answers"))</th>"
-            + "<th>\(say("htmlReport.bytesMedian"))</th></tr></thead>\n<tbody>\n"
+            "<section><h2>\(say(.htmlReport.whatMakesImagesBig))</h2>\n<table id=\"causes\">\n<thead><tr>"
+            + "<th>\(say(.htmlReport.largestContributor))</th><th>\(say(.htmlReport.answers))</th>"
+            + "<th>\(say(.htmlReport.bytesMedian))</th></tr></thead>\n<tbody>\n"
         for cause in causes {
             html +=
                 "<tr><td>\(Markup.escape(cause.cause))</td><td>\(cause.submissions.count): "
@@ -247,11 +247,11 @@ public enum HTMLReport {
 
     private static func submissionsTable(_ summary: ClassSummary) -> String {
         var html =
-            "<section><h2>\(say("htmlReport.submissions"))</h2>\n<table>\n<thead><tr>"
+            "<section><h2>\(say(.htmlReport.submissions))</h2>\n<table>\n<thead><tr>"
             + [
-                say("htmlReport.submission"), say("scoreboardPages.score"), say("htmlReport.tier"),
-                say("scoreboardPages.size"),
-                say("htmlReport.time"), say("htmlReport.engine"), say("htmlReport.checks"),
+                say(.htmlReport.submission), say(.scoreboardPages.score), say(.htmlReport.tier),
+                say(.scoreboardPages.size),
+                say(.htmlReport.time), say(.htmlReport.engine), say(.htmlReport.checks),
             ].map { "<th>\($0)</th>" }.joined()
             + "</tr></thead>\n<tbody>\n"
         for grade in summary.grades {
@@ -266,8 +266,8 @@ public enum HTMLReport {
             }.joined(separator: "\n")
             let heading =
                 failed.isEmpty
-                ? say("htmlReport.allCountPassed", ["count": "\(grade.checks.count)"])
-                : say("htmlReport.countFailed", ["count": "\(failed.count)"])
+                ? say(.htmlReport.allCountPassed, ["count": "\(grade.checks.count)"])
+                : say(.htmlReport.countFailed, ["count": "\(failed.count)"])
                     + failed.map(\.id.rawValue).joined(separator: ", ")
             html +=
                 "<tr class=\"\(grade.status == .error ? "error" : "")\"><td>\(Markup.escape(grade.submission))</td>"
@@ -279,7 +279,7 @@ public enum HTMLReport {
         }
         for name in summary.notGraded {
             html +=
-                "<tr class=\"pending\"><td>\(Markup.escape(name))</td><td>–</td><td colspan=\"5\" class=\"muted\">\(say("htmlReport.gradedYet"))</td></tr>\n"
+                "<tr class=\"pending\"><td>\(Markup.escape(name))</td><td>–</td><td colspan=\"5\" class=\"muted\">\(say(.htmlReport.gradedYet))</td></tr>\n"
         }
         return html + "</tbody>\n</table>\n</section>\n"
     }

@@ -30,20 +30,20 @@ public enum ScoreboardPages {
     public static func scoreboard(_ board: Scoreboard) -> String {
         let scoring =
             board.scoring == .best
-            ? say("scoreboardPages.eachTeamSBest")
-            : say("scoreboardPages.eachTeamSLatest")
-        var page = head(title: "\(board.chapterTitle) · " + say("scoreboardPages.scoreboard"), refresh: true)
+            ? say(.scoreboardPages.eachTeamSBest)
+            : say(.scoreboardPages.eachTeamSLatest)
+        var page = head(title: "\(board.chapterTitle) · " + say(.scoreboardPages.scoreboard), refresh: true)
         page +=
             "<header><h1>\(Markup.escape(board.chapterTitle))</h1>\n<p class=\"muted\">"
-            + say("scoreboardPages.scoreboard")
-            + " · " + say("scoreboardPages.counts") + " \(Markup.escape(scoring)) · " + say("scoreboardPages.updated")
+            + say(.scoreboardPages.scoreboard)
+            + " · " + say(.scoreboardPages.counts) + " \(Markup.escape(scoring)) · " + say(.scoreboardPages.updated)
             + " <time id=\"updated\">\(Markup.escape(timestamp(board.generated)))</time></p></header>\n"
         page +=
             "<table id=\"scoreboard\">\n<thead><tr>"
             + [
-                say("scoreboardPages.rank"), say("scoreboardPages.team"),
-                say("scoreboardPages.score"), say("scoreboardPages.size"), say("scoreboardPages.time"),
-                say("scoreboardPages.history"),
+                say(.scoreboardPages.rank), say(.scoreboardPages.team),
+                say(.scoreboardPages.score), say(.scoreboardPages.size), say(.scoreboardPages.time),
+                say(.scoreboardPages.history),
             ]
             .map { "<th>\($0)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for row in board.rows {
@@ -55,7 +55,7 @@ public enum ScoreboardPages {
                 + "<td>\(sparkline(row.history.map(\.score), max: row.counted.maxScore))</td></tr>\n"
         }
         if board.rows.isEmpty {
-            page += "<tr><td colspan=\"6\" class=\"muted\">" + say("scoreboardPages.gradeYet") + "</td></tr>\n"
+            page += "<tr><td colspan=\"6\" class=\"muted\">" + say(.scoreboardPages.gradeYet) + "</td></tr>\n"
         }
         return page + "</tbody>\n</table>\n</body>\n</html>\n"
     }
@@ -64,15 +64,15 @@ public enum ScoreboardPages {
         var page = head(title: "\(row.team) · \(board.chapterTitle)", refresh: true)
         page +=
             "<header><h1>\(Markup.escape(row.team))</h1>\n<p class=\"muted\"><a href=\"../scoreboard.html\">"
-            + say("scoreboardPages.scoreboard") + "</a> · \(Markup.escape(board.chapterTitle)) · "
-            + say("scoreboardPages.rank2") + " \(row.rank) · " + say("scoreboardPages.countedScore")
+            + say(.scoreboardPages.scoreboard) + "</a> · \(Markup.escape(board.chapterTitle)) · "
+            + say(.scoreboardPages.rank2) + " \(row.rank) · " + say(.scoreboardPages.countedScore)
             + " \(row.score)</p></header>\n"
-        page += "<h2>" + say("scoreboardPages.latestGrade") + "</h2>\n" + checks(row.latest)
+        page += "<h2>" + say(.scoreboardPages.latestGrade) + "</h2>\n" + checks(row.latest)
         page +=
-            "<h2>" + say("scoreboardPages.everyGrade") + "</h2>\n<table id=\"history\">\n<thead><tr>"
+            "<h2>" + say(.scoreboardPages.everyGrade) + "</h2>\n<table id=\"history\">\n<thead><tr>"
             + [
-                say("scoreboardPages.time"), say("scoreboardPages.contentHash"), say("scoreboardPages.score"),
-                say("scoreboardPages.size"), say("scoreboardPages.failedChecks"),
+                say(.scoreboardPages.time), say(.scoreboardPages.contentHash), say(.scoreboardPages.score),
+                say(.scoreboardPages.size), say(.scoreboardPages.failedChecks),
             ].map { "<th>\($0)</th>" }.joined()
             + "</tr></thead>\n<tbody>\n"
         for grade in row.history.reversed() {

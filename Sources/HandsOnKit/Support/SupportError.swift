@@ -10,9 +10,9 @@ public enum SupportError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .courseFilesNotFound:
             return
-                say("error.support.courseFilesNotFound")
+                say(.error.support.courseFilesNotFound)
         case .lockUnavailable(let path, let reason):
-            return say("error.support.lockUnavailable", ["path": "\(path)", "reason": "\(reason)"])
+            return say(.error.support.lockUnavailable, ["path": "\(path)", "reason": "\(reason)"])
         }
     }
 }

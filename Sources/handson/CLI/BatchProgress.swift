@@ -51,7 +51,7 @@ final class BatchProgress: Sendable {
                 if !io.errorIsTerminal {
                     io.err(
                         say(
-                            "cli.batchProgress.started",
+                            .cli.batchProgress.started,
                             [
                                 "done": "\(state.done)", "total": "\(total)", "name": "\(submission.name)",
                                 "engine": "\(engine)",
@@ -65,25 +65,25 @@ final class BatchProgress: Sendable {
                 var line =
                     "[\(state.done)/\(total)] \(report.submission): \(report.score)/\(report.maxScore)"
                     + (report.image.map { " (\($0.size))" } ?? "")
-                    + say("cli.batchProgress.took", ["seconds": String(format: "%.1f", report.durationSeconds)])
-                    + (failed.isEmpty ? "" : say("cli.batch.failedChecks", ["checks": MessageCatalog.list(failed)]))
-                if let saveError { line += say("cli.batch.notSaved", ["error": saveError]) }
+                    + say(.cli.batchProgress.took, ["seconds": String(format: "%.1f", report.durationSeconds)])
+                    + (failed.isEmpty ? "" : say(.cli.batch.failedChecks, ["checks": MessageCatalog.list(failed)]))
+                if let saveError { line += say(.cli.batch.notSaved, ["error": saveError]) }
                 printAboveLiveLine(line)
             case .cancelled(let submission):
                 state.running.removeAll { $0 == submission.name }
-                printAboveLiveLine(say("cli.batchProgress.stopped", ["name": submission.name]))
+                printAboveLiveLine(say(.cli.batchProgress.stopped, ["name": submission.name]))
             case .engineLost(let engine, let returned):
                 state.running.removeAll { $0 == returned.name }
                 printAboveLiveLine(
-                    say("cli.batchProgress.engineLost", ["engine": engine, "name": returned.name]))
+                    say(.cli.batchProgress.engineLost, ["engine": engine, "name": returned.name]))
             case .notGraded(let submission, let reason):
                 state.running.removeAll { $0 == submission.name }
                 printAboveLiveLine(
-                    say("cli.batchProgress.notGraded", ["name": submission.name, "reason": reason.text()]))
+                    say(.cli.batchProgress.notGraded, ["name": submission.name, "reason": reason.text()]))
             case .waitingForSpace(let shortfall):
-                printAboveLiveLine(say("cli.batchProgress.waitingForSpace", ["shortfall": shortfall.message.text()]))
+                printAboveLiveLine(say(.cli.batchProgress.waitingForSpace, ["shortfall": shortfall.message.text()]))
             case .spaceReturned:
-                printAboveLiveLine(say("cli.batchProgress.spaceReturned"))
+                printAboveLiveLine(say(.cli.batchProgress.spaceReturned))
             }
             drawLiveLine(&state)
         }
@@ -119,10 +119,10 @@ final class BatchProgress: Sendable {
         var line =
             "[\(state.done)/\(total)] "
             + say(
-                "cli.batchProgress.running",
+                .cli.batchProgress.running,
                 ["count": "\(state.running.count)", "elapsed": Self.duration(seconds)])
         if let estimate = estimate(of: state) {
-            line += say("cli.batchProgress.left", ["left": Self.duration(estimate)])
+            line += say(.cli.batchProgress.left, ["left": Self.duration(estimate)])
         }
         if !state.running.isEmpty { line += " · " + state.running.joined(separator: ", ") }
         if line.count > 110 { line = String(line.prefix(109)) + "…" }

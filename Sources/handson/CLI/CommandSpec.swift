@@ -65,7 +65,7 @@ struct CommandSpec: Sendable {
 
     var usageLine: String {
         var parts = ["handson", name]
-        if !options.isEmpty { parts.append(say("help.usage.options")) }
+        if !options.isEmpty { parts.append(say(.help.usage.options)) }
         if !arguments.isEmpty { parts.append(arguments) }
         return parts.joined(separator: " ")
     }
@@ -74,14 +74,14 @@ struct CommandSpec: Sendable {
     var summaryText: String { HelpCatalog.text(summary) }
 
     var helpText: String {
-        var text = "\(summaryText)\n\n" + say("help.frame.usage", ["usage": usageLine]) + "\n"
+        var text = "\(summaryText)\n\n" + say(.help.frame.usage, ["usage": usageLine]) + "\n"
         if let discussion { text += "\n\(HelpCatalog.text(discussion))\n" }
         let rows =
             options.map { option in
                 (option.valueName.map { "\(option.name) <\($0)>" } ?? option.name, option.helpText)
-            } + [("-h, --help", say("help.frame.showHelp"))]
+            } + [("-h, --help", say(.help.frame.showHelp))]
         let width = rows.map(\.0.count).max() ?? 0
-        text += "\n" + say("help.frame.options") + "\n"
+        text += "\n" + say(.help.frame.options) + "\n"
         for (left, right) in rows {
             text += "  \(left.padding(toLength: width, withPad: " ", startingAt: 0))  \(right)\n"
         }
@@ -93,6 +93,6 @@ struct CommandSpec: Sendable {
 /// rendered in the reader's language, with the few figures they quote filled in.
 enum HelpCatalog {
     static func text(_ key: String) -> String {
-        say(key, ["seconds": "\(Int(Grader.defaultRunTimeout))", "label": StandInLabel.key])
+        say(.composed(key), ["seconds": "\(Int(Grader.defaultRunTimeout))", "label": StandInLabel.key])
     }
 }

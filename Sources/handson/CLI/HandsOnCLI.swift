@@ -67,7 +67,7 @@ enum HandsOnCLI {
             let topic = Array(arguments.dropFirst())
             guard match(topic) != nil || commands.contains(where: { $0.spec.path.first == topic[0] }) else {
                 return usageError(
-                    say("cli.noSuchCommand", ["command": topic.joined(separator: " ")]), usage: nil, io: io)
+                    say(.cli.noSuchCommand, ["command": topic.joined(separator: " ")]), usage: nil, io: io)
             }
             return await execute(topic + ["--help"], in: context)
         }
@@ -84,14 +84,14 @@ enum HandsOnCLI {
                 }
                 return usageError(
                     say(
-                        "cli.needsSubcommand",
+                        .cli.needsSubcommand,
                         ["command": arguments[0], "subcommands": MessageCatalog.list(group.map { $0.spec.path[1] })]),
                     usage: nil, io: io)
             }
             let word =
                 arguments[0].hasPrefix("-")
-                ? say("cli.unknownOption", ["option": arguments[0]])
-                : say("cli.unknownCommand", ["command": arguments.prefix(2).joined(separator: " ")])
+                ? say(.cli.unknownOption, ["option": arguments[0]])
+                : say(.cli.unknownCommand, ["command": arguments.prefix(2).joined(separator: " ")])
             return usageError(word, usage: nil, io: io)
         }
         // A command that writes for tools (grade, batch) says even its usage errors in English unless asked.
@@ -127,12 +127,12 @@ enum HandsOnCLI {
                 parsed, following: command.messagesFollowLocale ? context.environment : [:])
             return try await Language.$current.withValue(language) { try await command.run(parsed, in: context) }
         } catch is CancellationError {
-            io.err(say("cli.stopped"))
+            io.err(say(.cli.stopped))
             return 130
         } catch let error as UsageError {
             return usageError(error.message, usage: command.spec.usageLine, io: io)
         } catch {
-            io.err(io.errorStyle.red(say("cli.errorPrefix")) + "\(error)")
+            io.err(io.errorStyle.red(say(.cli.errorPrefix)) + "\(error)")
             return ExitCode.failure
         }
     }
@@ -146,7 +146,7 @@ enum HandsOnCLI {
             guard let language = Language(rawValue: asked) else {
                 throw UsageError(
                     say(
-                        "cli.handsOnCLI.langTakes",
+                        .cli.handsOnCLI.langTakes,
                         ["map": "\(Language.allCases.map(\.rawValue).joined(separator: ", "))", "asked": "\(asked)"]))
             }
             return language
@@ -159,9 +159,9 @@ enum HandsOnCLI {
     }
 
     static func usageError(_ message: String, usage: String?, io: ConsoleIO) -> Int32 {
-        io.err(io.errorStyle.red(say("cli.errorPrefix")) + message)
-        if let usage { io.err(say("cli.usageLine", ["usage": usage])) }
-        io.err(say("cli.handsOnCLI.seeHandsonHelp"))
+        io.err(io.errorStyle.red(say(.cli.errorPrefix)) + message)
+        if let usage { io.err(say(.cli.usageLine, ["usage": usage])) }
+        io.err(say(.cli.handsOnCLI.seeHandsonHelp))
         return ExitCode.usage
     }
 
@@ -170,7 +170,7 @@ enum HandsOnCLI {
         let rows = commands.map {
             "  \($0.spec.name.padding(toLength: width, withPad: " ", startingAt: 0))  \($0.spec.summaryText)"
         }
-        return say("help.tool", ["version": version, "commands": rows.joined(separator: "\n")])
+        return say(.help.tool, ["version": version, "commands": rows.joined(separator: "\n")])
     }
 
     static func groupHelp(_ group: String, _ members: [any Command]) -> String {
@@ -179,6 +179,6 @@ enum HandsOnCLI {
         let rows = zip(names, members).map {
             "  \($0.padding(toLength: width, withPad: " ", startingAt: 0))  \($1.spec.summaryText)"
         }
-        return say("help.group", ["group": group]) + "\n" + rows.joined(separator: "\n")
+        return say(.help.group, ["group": group]) + "\n" + rows.joined(separator: "\n")
     }
 }

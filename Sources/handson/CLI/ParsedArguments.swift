@@ -17,7 +17,7 @@ struct ParsedArguments: Sendable, Equatable {
     func positiveNumber(_ option: OptionKey, default fallback: Double) throws -> Double {
         guard let text = values[option.rawValue] else { return fallback }
         guard let number = Double(text), number > 0, number.isFinite else {
-            throw UsageError(say("cli.args.positiveNumber", ["option": option.rawValue, "text": text]))
+            throw UsageError(say(.cli.args.positiveNumber, ["option": option.rawValue, "text": text]))
         }
         return number
     }
@@ -25,7 +25,7 @@ struct ParsedArguments: Sendable, Equatable {
     func positiveInteger(_ option: OptionKey, default fallback: Int) throws -> Int {
         guard let text = values[option.rawValue] else { return fallback }
         guard let number = Int(text), number > 0 else {
-            throw UsageError(say("cli.args.positiveInteger", ["option": option.rawValue, "text": text]))
+            throw UsageError(say(.cli.args.positiveInteger, ["option": option.rawValue, "text": text]))
         }
         return number
     }
@@ -57,16 +57,16 @@ struct ParsedArguments: Sendable, Equatable {
                 inlineValue = String(word[word.index(after: equals)...])
             }
             guard let option = spec.options.first(where: { $0.name == name }) else {
-                throw UsageError(say("cli.args.unknownOption", ["name": name]))
+                throw UsageError(say(.cli.args.unknownOption, ["name": name]))
             }
             if option.valueName == nil {
-                if inlineValue != nil { throw UsageError(say("cli.args.takesNoValue", ["name": name])) }
+                if inlineValue != nil { throw UsageError(say(.cli.args.takesNoValue, ["name": name])) }
                 parsed.flags.insert(name)
             } else if let inlineValue {
                 parsed.values[name] = inlineValue
             } else {
                 guard index < words.count else {
-                    throw UsageError(say("cli.args.needsValue", ["name": name, "value": option.valueName ?? ""]))
+                    throw UsageError(say(.cli.args.needsValue, ["name": name, "value": option.valueName ?? ""]))
                 }
                 parsed.values[name] = words[index]
                 index += 1
@@ -74,11 +74,11 @@ struct ParsedArguments: Sendable, Equatable {
         }
         if parsed.wantsHelp { return parsed }
         if parsed.positionals.count < spec.minimumPositionals {
-            throw UsageError(say("cli.args.missingArgument", ["arguments": spec.arguments]))
+            throw UsageError(say(.cli.args.missingArgument, ["arguments": spec.arguments]))
         }
         if parsed.positionals.count > spec.maximumPositionals {
             throw UsageError(
-                say("cli.args.unexpectedArgument", ["argument": parsed.positionals[spec.maximumPositionals]]))
+                say(.cli.args.unexpectedArgument, ["argument": parsed.positionals[spec.maximumPositionals]]))
         }
         return parsed
     }

@@ -34,7 +34,7 @@ struct RebuildJudgementTests {
     }
 
     static func passedContext() -> [CheckID: CheckResult] {
-        ["context": CheckResult(id: "context", passed: true, reason: Message("buildContextCheck.small"))]
+        ["context": CheckResult(id: "context", passed: true, reason: Message(.buildContextCheck.small))]
     }
 
     static func judge(
@@ -75,7 +75,7 @@ struct RebuildJudgementTests {
     @Test func theTiersGiveEachStepOfTheChapterItsOwnGain() {
         let starter = Self.judge(
             cold: 14, rebuild: 11, reference: 11, steps: Self.steps(downloadCached: false),
-            contexts: ["context": CheckResult(id: "context", passed: false, reason: Message("buildContextCheck.small"))]
+            contexts: ["context": CheckResult(id: "context", passed: false, reason: Message(.buildContextCheck.small))]
         )
         let orderOnly = Self.judge(cold: 14, rebuild: 10, reference: 11)
         let moduleCompiled = Self.judge(cold: 15, rebuild: 7, reference: 11)
@@ -151,7 +151,7 @@ struct RebuildJudgementTests {
     @Test func aContextFindingNamesTheStepThatCopiesTheWholeContext() {
         let failed = CheckResult(
             id: "context", passed: false,
-            reason: Message("buildContextCheck.pathSent", ["path": ".git", "size": "2.1kB"]))
+            reason: Message(.buildContextCheck.pathSent, ["path": ".git", "size": "2.1kB"]))
         let verdict = Self.judge(cold: 14, rebuild: 10, reference: 11, contexts: ["context": failed])
         let context = verdict.checks.first { $0.id == "context" }
         #expect(context?.passed == false)
@@ -169,10 +169,11 @@ struct RebuildJudgementTests {
     @Test(arguments: Language.allCases)
     func everyFindingNamesItsFileLayerAndInstruction(language: Language) {
         let step = Step(instruction: "COPY prebuilt/server /server", cached: true, layer: "stage-0 5/5")
-        for key in [
-            "rebuild.editNotInProgram", "rebuild.editNotPrinted", "rebuild.editNoProgram",
-            "rebuild.stepRanAgainAt", "rebuild.reusedInAnIdleStage", "rebuild.reusedStepAt", "rebuild.editReached",
-        ] {
+        let keys: [MessageKey] = [
+            .rebuild.editNotInProgram, .rebuild.editNotPrinted, .rebuild.editNoProgram,
+            .rebuild.stepRanAgainAt, .rebuild.reusedInAnIdleStage, .rebuild.reusedStepAt, .rebuild.editReached,
+        ]
+        for key in keys {
             let text = Message(
                 key, ["file": "server/main.go", "program": "/server"], parts: ["step": step.named(in: "Dockerfile")]
             )

@@ -11,7 +11,7 @@ struct CheckResultTests {
     static let made = Language.$current.withValue(.en) {
         CheckResult(
             id: .builds, passed: false,
-            reason: Message("grader.buildDidFinishWithin", ["seconds": "300"]) + .literal(" (ERROR: oops)"))
+            reason: Message(.grader.buildDidFinishWithin, ["seconds": "300"]) + .literal(" (ERROR: oops)"))
     }
 
     @Test func aResultMadeInOneLanguageIsShownInAnother() {
@@ -45,7 +45,7 @@ struct CheckResultTests {
     }
 
     @Test func listsAndLiteralsRenderInTheLanguageAsked() {
-        let list = Message.list([Message("grader.dockerfileBuilds"), .literal("x")], separator: "list.clauseSeparator")
+        let list = Message.list([Message(.grader.dockerfileBuilds), .literal("x")], separator: .list.clauseSeparator)
         #expect(list.text(in: .en) == "the Dockerfile builds; x")
         #expect(list.text(in: .ja).hasSuffix("x") && CourseLanguageTests.isIn(.ja, list.text(in: .ja)))
         #expect(Message.literal("/app/server").text(in: .ko) == "/app/server")

@@ -10,26 +10,37 @@ import Testing
 struct CatalogTests {
     static let sources = BatchFixtures.repositoryRoot + "/Sources"
 
-    /// The keys the code says: the first argument of `say(...)` and `Message(...)` where it is a literal.
-    static func keysInSources() throws -> Set<String> {
-        var keys = Set<String>()
-        let pattern = try NSRegularExpression(pattern: #"(?:say|Message)\(\s*"([a-zA-Z][\w.]+)""#)
+    /// The prefixes of keys put together at run time: `.composed("security.kind.\\(kind)")` gives `security.kind.`.
+    static func composedPrefixes() throws -> Set<String> {
+        var prefixes = Set<String>()
+        let pattern = try NSRegularExpression(pattern: #"\.composed\(\s*"([a-zA-Z][\w.]*)\\\("#)
         let enumerator = FileManager.default.enumerator(atPath: sources)
         while let path = enumerator?.nextObject() as? String {
             guard path.hasSuffix(".swift") else { continue }
             let text = try String(contentsOfFile: "\(sources)/\(path)", encoding: .utf8)
             for match in pattern.matches(in: text, range: NSRange(text.startIndex..., in: text)) {
-                if let range = Range(match.range(at: 1), in: text) { keys.insert(String(text[range])) }
+                if let range = Range(match.range(at: 1), in: text) { prefixes.insert(String(text[range])) }
             }
         }
-        return keys
+        return prefixes
     }
 
-    @Test func everyKeyTheCodeSaysIsInTheEnglishCatalog() throws {
-        let used = try Self.keysInSources()
-        #expect(used.count > 200)
-        let missing = used.subtracting(MessageCatalog.keys(of: .en))
-        #expect(missing.isEmpty, "keys with no English sentence: \(missing.sorted())")
+    /// The code names keys by member chains generated from the English catalog (`make message-keys`), so a key that
+    /// is not there does not compile; the generated list must be the catalog's, no more and no less.
+    @Test func theGeneratedKeysAreTheCatalogs() {
+        #expect(Set(MessageKey.generatedKeys) == MessageCatalog.keys(of: .en), "stale: run make message-keys")
+        #expect(MessageKey.serveCheck.answersOnLoopbackOnly.rawValue == "serveCheck.answersOnLoopbackOnly")
+        #expect(MessageKey.help.parse.imageLs.summary.rawValue == "help.parse.image-ls.summary")
+    }
+
+    /// A key put together at run time is one of a family the catalog has.
+    @Test func everyComposedKeyNamesAFamilyOfTheCatalog() throws {
+        let prefixes = try Self.composedPrefixes()
+        #expect(prefixes.count >= 5)
+        let keys = MessageCatalog.keys(of: .en)
+        for prefix in prefixes.sorted() {
+            #expect(keys.contains { $0.hasPrefix(prefix) }, "no key begins with \(prefix)")
+        }
     }
 
     @Test(arguments: [Language.ja, .ko])
@@ -53,8 +64,8 @@ struct CatalogTests {
         #expect(MessageCatalog.fill("{a} {missing}", ["a": "x"]) == "x {missing}")
         #expect(MessageCatalog.fill("no braces", ["a": "x"]) == "no braces")
         #expect(MessageCatalog.fill("{unclosed", [:]) == "{unclosed")
-        #expect(Message("no.such.key").text(in: .ja) == "no.such.key")
-        let limit = Message("buildLimits.buildWasStoppedMemory", ["binary": "1GiB"])
+        #expect(Message(.composed("no.such.key")).text(in: .ja) == "no.such.key")
+        let limit = Message(.buildLimits.buildWasStoppedMemory, ["binary": "1GiB"])
         #expect(limit.text(in: .en) == "the build was stopped by its memory limit (1GiB): a RUN step used all of it")
         #expect(limit.text(in: .ja).contains("1GiB") && CourseLanguageTests.isIn(.ja, limit.text(in: .ja)))
         #expect(MessageCatalog.list(["a", "b"], in: .en) == "a, b")

@@ -25,19 +25,19 @@ public enum EngineAPIError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unreachable(let socket, let code):
-            return say("engineAPI.unreachable", ["socket": socket, "reason": String(cString: strerror(code))])
+            return say(.engineAPI.unreachable, ["socket": socket, "reason": String(cString: strerror(code))])
         case .timedOut(let request, let seconds):
-            return say("engineAPI.timedOut", ["request": request, "seconds": "\(Int(seconds.rounded(.up)))"])
+            return say(.engineAPI.timedOut, ["request": request, "seconds": "\(Int(seconds.rounded(.up)))"])
         case .cancelled:
-            return say("engineAPI.cancelled")
+            return say(.engineAPI.cancelled)
         case .malformedResponse(let request, let reason):
-            return say("engineAPI.malformedResponse", ["request": request, "reason": reason])
+            return say(.engineAPI.malformedResponse, ["request": request, "reason": reason])
         case .tooLarge(let request, let limit):
-            return say("engineAPI.tooLarge", ["request": request, "limit": ByteFormatting.decimal(Int64(limit))])
+            return say(.engineAPI.tooLarge, ["request": request, "limit": ByteFormatting.decimal(Int64(limit))])
         case .refused(let request, let status, let message):
-            return say("engineAPI.refused", ["request": request, "status": "\(status)", "message": message])
+            return say(.engineAPI.refused, ["request": request, "status": "\(status)", "message": message])
         case .unexpectedBody(let request, let reason):
-            return say("engineAPI.unexpectedBody", ["request": request, "reason": reason])
+            return say(.engineAPI.unexpectedBody, ["request": request, "reason": reason])
         }
     }
 }

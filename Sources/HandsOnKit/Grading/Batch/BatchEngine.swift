@@ -33,7 +33,7 @@ public struct BatchEngine: Sendable {
     ) async -> Result<BatchEngine, BatchEngineProblem> {
         let name = engine.address ?? "default"
         guard case .success = await engine.probe(), let info = await engine.cachedInfo() else {
-            return .failure(BatchEngineProblem(engine: name, Message("batch.engine.silent", ["engine": name])))
+            return .failure(BatchEngineProblem(engine: name, Message(.batch.engine.silent, ["engine": name])))
         }
         if let limits {
             // A batch always gives each build a share of the CPUs, so the CPU limit is asked for too.
@@ -46,7 +46,7 @@ public struct BatchEngine: Sendable {
                     BatchEngineProblem(
                         engine: name,
                         Message(
-                            "batch.engine.limitsNotHeld",
+                            .batch.engine.limitsNotHeld,
                             ["engine": name, "why": "\(BuildLimitsNotHeld(plan: plan))"])))
             }
         }
@@ -63,7 +63,7 @@ public struct BatchEngine: Sendable {
                 BatchEngineProblem(
                     engine: name,
                     Message(
-                        "batch.engine.lacksBaseImages",
+                        .batch.engine.lacksBaseImages,
                         ["engine": name, "images": MessageCatalog.list(missing), "host": name]))
             )
         }

@@ -13,19 +13,19 @@ public enum BatchError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .reportFolderUnwritable(let folder, let reason):
-            return say("error.batch.reportFolderUnwritable", ["folder": "\(folder)", "reason": "\(reason)"])
+            return say(.error.batch.reportFolderUnwritable, ["folder": "\(folder)", "reason": "\(reason)"])
         case .reportFolderBusy(let folder):
-            return say("error.batch.reportFolderBusy", ["folder": "\(folder)"])
+            return say(.error.batch.reportFolderBusy, ["folder": "\(folder)"])
         case .notAManifest(let path):
-            return say("error.batch.notAManifest", ["path": "\(path)"])
+            return say(.error.batch.notAManifest, ["path": "\(path)"])
         case .otherChapter(let folder, let holds, let wanted):
-            return say("error.batch.otherChapter", ["folder": "\(folder)", "holds": "\(holds)", "wanted": "\(wanted)"])
+            return say(.error.batch.otherChapter, ["folder": "\(folder)", "holds": "\(holds)", "wanted": "\(wanted)"])
         case .notASubmissionsFolder(let folder):
-            return say("error.batch.notASubmissionsFolder", ["folder": "\(folder)"])
+            return say(.error.batch.notASubmissionsFolder, ["folder": "\(folder)"])
         case .unreadable(let folder, let reason):
-            return say("error.batch.unreadable", ["folder": "\(folder)", "reason": "\(reason)"])
+            return say(.error.batch.unreadable, ["folder": "\(folder)", "reason": "\(reason)"])
         case .reportUnwritable(let path, let reason):
-            return say("error.batch.reportUnwritable", ["path": "\(path)", "reason": "\(reason)"])
+            return say(.error.batch.reportUnwritable, ["path": "\(path)", "reason": "\(reason)"])
         }
     }
 }

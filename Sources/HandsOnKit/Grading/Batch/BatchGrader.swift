@@ -185,7 +185,7 @@ public struct BatchGrader: Sendable {
             }
             if report.status == .notGraded {
                 let failed = report.checks.last { !$0.passed }
-                onEvent(.notGraded(submission, reason: failed?.reason ?? Message("batch.notGraded.hostShort")))
+                onEvent(.notGraded(submission, reason: failed?.reason ?? Message(.batch.notGraded.hostShort)))
                 var again = submission
                 // Beside other builds the space lost is not known to be this answer's: next time it builds alone.
                 if failed?.id == .diskSpace { again.gradeAloneOnItsDisk = true }
@@ -203,7 +203,7 @@ public struct BatchGrader: Sendable {
             }
             do { try store.save(report) } catch {
                 // Most likely a full disk: the grade is given again once there is room, and no result is lost.
-                onEvent(.notGraded(submission, reason: Message("batch.notGraded.notSaved", ["error": "\(error)"])))
+                onEvent(.notGraded(submission, reason: Message(.batch.notGraded.notSaved, ["error": "\(error)"])))
                 await queue.giveBack(submission)
                 try? await Task.sleep(for: .seconds(5))
                 continue

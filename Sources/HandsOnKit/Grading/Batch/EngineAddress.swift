@@ -45,13 +45,13 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
             let jobsText = suffix.prefix { $0 != "@" }
             if !jobsText.isEmpty, jobsText.allSatisfy({ $0.isASCII && $0.isNumber }) {
                 guard let count = Int(jobsText), count > 0 else {
-                    throw EngineAddressError(entry: entry, problem: Message("engineAddress.jobsNotNumber"))
+                    throw EngineAddressError(entry: entry, problem: Message(.engineAddress.jobsNotNumber))
                 }
                 if suffix.count > jobsText.count {
                     let list = String(suffix.dropFirst(jobsText.count + 1))
                     guard BuildLimits.isCPUList(list) else {
                         throw EngineAddressError(
-                            entry: entry, problem: Message("engineAddress.cpusNotList"))
+                            entry: entry, problem: Message(.engineAddress.cpusNotList))
                     }
                     cpuset = list
                 }
@@ -62,20 +62,20 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
         if address.hasPrefix("context:") {
             let name = String(address.dropFirst("context:".count))
             guard !name.isEmpty, !name.contains(where: \.isWhitespace) else {
-                throw EngineAddressError(entry: entry, problem: Message("engineAddress.contextNeedsName"))
+                throw EngineAddressError(entry: entry, problem: Message(.engineAddress.contextNeedsName))
             }
             return EngineAddress(target: .context(name), jobs: jobs, cpuset: cpuset)
         }
         guard let scheme = schemes.first(where: { address.hasPrefix($0) }) else {
             throw EngineAddressError(
                 entry: entry,
-                problem: Message("engineAddress.notAnAddress"))
+                problem: Message(.engineAddress.notAnAddress))
         }
         guard address.count > scheme.count, !address.contains(where: \.isWhitespace) else {
             throw EngineAddressError(
                 entry: entry,
                 problem: Message(
-                    scheme == "unix://" ? "engineAddress.needsSocketPath" : "engineAddress.needsHost",
+                    scheme == "unix://" ? .engineAddress.needsSocketPath : .engineAddress.needsHost,
                     ["scheme": scheme]))
         }
         return EngineAddress(target: .url(address), jobs: jobs, cpuset: cpuset)
@@ -152,6 +152,6 @@ public struct EngineAddressError: Error, CustomStringConvertible {
     public var location: String?
 
     public var description: String {
-        (location.map { "\($0): " } ?? "") + say("engineAddress.entry", ["entry": entry, "problem": problem.text()])
+        (location.map { "\($0): " } ?? "") + say(.engineAddress.entry, ["entry": entry, "problem": problem.text()])
     }
 }

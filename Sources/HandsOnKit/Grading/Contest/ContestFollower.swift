@@ -80,7 +80,7 @@ public struct ContestFollower: Sendable {
             case .unchanged:
                 continue
             case .uncopied(let reason):
-                onEvent(.scanProblem(say("contestFollower.cannotCopy", ["path": team.path, "reason": reason])))
+                onEvent(.scanProblem(say(.contestFollower.cannotCopy, ["path": team.path, "reason": reason])))
             case .staged(let hash, let affinity):
                 staged[team.name] = copy
                 await queue.add(Submission(name: team.name, path: copy, contentHash: hash, buildAffinity: affinity))

@@ -21,16 +21,16 @@ public enum TeamMachines {
             let fields = entry.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             guard fields.count == 2 else {
                 throw EngineAddressError(
-                    entry: entry, problem: Message("teamMachines.expectedTeamAndEngine"),
+                    entry: entry, problem: Message(.teamMachines.expectedTeamAndEngine),
                     location: location)
             }
             guard fields[0].first.map({ $0 != "." && $0 != "-" }) ?? false, !fields[0].contains("/") else {
                 throw EngineAddressError(
-                    entry: entry, problem: Message("teamMachines.badTeamName"), location: location)
+                    entry: entry, problem: Message(.teamMachines.badTeamName), location: location)
             }
             if teams.contains(where: { $0.name == fields[0] }) {
                 throw EngineAddressError(
-                    entry: entry, problem: Message("teamMachines.namedTwice", ["team": fields[0]]), location: location)
+                    entry: entry, problem: Message(.teamMachines.namedTwice, ["team": fields[0]]), location: location)
             }
             do {
                 teams.append(Team(name: fields[0], address: try EngineAddress.parse(fields[1])))

@@ -175,7 +175,7 @@ public struct Grader: Sendable {
         } catch {
             if Task.isCancelled { throw CancellationError() }
             let notHeld =
-                (error as? BuildLimitsNotHeld)?.message ?? Message("grader.limitsNotMade", ["error": "\(error)"])
+                (error as? BuildLimitsNotHeld)?.message ?? Message(.grader.limitsNotMade, ["error": "\(error)"])
             checks.append(CheckResult(id: .buildLimits, passed: false, reason: notHeld))
             return GradeReport(
                 submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
@@ -340,7 +340,7 @@ public struct Grader: Sendable {
                 CheckResult(
                     id: .builds, passed: false,
                     reason: Message(
-                        "grader.buildStoppedByDiskLimit",
+                        .grader.buildStoppedByDiskLimit,
                         ["limit": BuildLimits.binary(limits.diskBytes), "written": BuildLimits.binary(bytes)])))
             return judged
         }
@@ -349,15 +349,15 @@ public struct Grader: Sendable {
             let breach = limitsInForce.confinement?.breaches().first
             let reason =
                 build.timedOut
-                ? Message("grader.buildDidFinishWithin", ["seconds": "\(Int(limits.timeoutSeconds))"])
+                ? Message(.grader.buildDidFinishWithin, ["seconds": "\(Int(limits.timeoutSeconds))"])
                 : breach.map { .literal($0.message(limits) + ": " + output) }
-                    ?? Message("grader.buildFailed") + .literal(output)
+                    ?? Message(.grader.buildFailed) + .literal(output)
             judged.checks.append(CheckResult(id: .builds, passed: false, reason: reason))
             return judged
         }
         judged.checks.append(
             CheckResult(
-                id: .builds, passed: true, reason: Message("grader.dockerfileBuilds"), measured: keepImage ? tag : nil))
+                id: .builds, passed: true, reason: Message(.grader.dockerfileBuilds), measured: keepImage ? tag : nil))
         var gateContext = CheckContext(
             engine: engine, workingDirectory: submission, starterDirectory: StarterFiles.directory(of: chapter),
             subjectImage: tag, runTimeout: runTimeout,
@@ -411,7 +411,7 @@ public struct Grader: Sendable {
             judged.checks.append(
                 CheckResult(
                     id: .size, passed: false,
-                    reason: Message("imageSizeCheck.cannotReadListedSize", ["size": "\(size.displayed)"]),
+                    reason: Message(.imageSizeCheck.cannotReadListedSize, ["size": "\(size.displayed)"]),
                     measured: size.displayed))
             judged.image = image
             return judged
@@ -422,7 +422,7 @@ public struct Grader: Sendable {
             CheckResult(
                 id: .size, passed: outcome.score > 0,
                 reason: outcome.reason + size.engineNoteSuffix
-                    + (gatesPassed ? nil : Message("transcriptGrader.awardedGateFailed"))
+                    + (gatesPassed ? nil : Message(.transcriptGrader.awardedGateFailed))
                     + (outcome.score < best ? size.explanationSuffix : nil),
                 measured: size.displayed))
         judged.score = gatesPassed ? outcome.score : 0
@@ -442,7 +442,7 @@ public struct Grader: Sendable {
         var judged = judged
         guard judged.gatesPassed else {
             judged.checks.append(
-                CheckResult(id: .rebuild, passed: false, reason: Message("rebuild.notTimedGateFailed")))
+                CheckResult(id: .rebuild, passed: false, reason: Message(.rebuild.notTimedGateFailed)))
             return judged
         }
         var trial = RebuildTrial(engine: engine, editFile: grading.editFile ?? "")
@@ -514,17 +514,17 @@ public struct Grader: Sendable {
         let outcome = grading.score(
             findings: findings.count, secrets: findings.filter { $0.rule == .secrets }.count)
         let best = grading.findingTiers.map(\.score).max() ?? 100
-        let shown = say("grader.findingsShown", ["count": "\(findings.count)"])
+        let shown = say(.grader.findingsShown, ["count": "\(findings.count)"])
         judged.checks.append(
             CheckResult(
                 id: .findings, passed: outcome > 0,
-                reason: Message("grader.findingsScore", ["count": "\(findings.count)", "score": "\(outcome)"])
-                    + (gatesPassed ? nil : Message("transcriptGrader.awardedGateFailed"))
+                reason: Message(.grader.findingsScore, ["count": "\(findings.count)", "score": "\(outcome)"])
+                    + (gatesPassed ? nil : Message(.transcriptGrader.awardedGateFailed))
                     + (outcome < best && !findings.isEmpty
                         ? .literal(": ")
-                            + Message.list(findings.prefix(12).map(\.reason), separator: "list.semicolon")
+                            + Message.list(findings.prefix(12).map(\.reason), separator: .list.semicolon)
                             + (findings.count > 12
-                                ? Message("security.andMore", ["count": "\(findings.count - 12)"]) : nil)
+                                ? Message(.security.andMore, ["count": "\(findings.count - 12)"]) : nil)
                         : nil) + SecurityCheck.userSummary(audited),
                 measured: shown))
         judged.score = gatesPassed ? outcome : 0
@@ -554,7 +554,7 @@ public struct Grader: Sendable {
                 CheckResult(
                     id: .engine, passed: false,
                     reason: Message(
-                        "grader.engineAtAddressSilent", ["address": engine.address ?? say("grader.defaultAddress")])))
+                        .grader.engineAtAddressSilent, ["address": engine.address ?? say(.grader.defaultAddress)])))
             return report(judged, status: .error)
         }
         guard await engine.resolveImage(image) != nil else {
@@ -562,13 +562,13 @@ public struct Grader: Sendable {
                 CheckResult(
                     id: .image, passed: false,
                     reason: Message(
-                        "grader.noImageOnEngine", ["image": image, "engine": engine.address ?? say("grader.theEngine")])
+                        .grader.noImageOnEngine, ["image": image, "engine": engine.address ?? say(.grader.theEngine)])
                 ))
             return report(judged)
         }
         judged.checks.append(
             CheckResult(
-                id: .image, passed: true, reason: Message("grader.imageEngine", ["image": "\(image)"]),
+                id: .image, passed: true, reason: Message(.grader.imageEngine, ["image": "\(image)"]),
                 measured: image))
         var gateContext = CheckContext(
             engine: engine, workingDirectory: filesFolder ?? "", starterDirectory: StarterFiles.directory(of: chapter),
@@ -584,7 +584,7 @@ public struct Grader: Sendable {
             if grading.measure == .rebuildPercent {
                 // A rebuild can only be timed from the answer's files; an image on a team's machine has none here.
                 judgedImage.checks.append(
-                    CheckResult(id: .rebuild, passed: false, reason: Message("rebuild.needsTheAnswersFiles")))
+                    CheckResult(id: .rebuild, passed: false, reason: Message(.rebuild.needsTheAnswersFiles)))
             }
             return report(judgedImage)
         } catch let failure as JudgementFailure {
@@ -620,7 +620,7 @@ extension Grader {
     var imageRepository: String { "handson-grade/\(chapter.id)" }
 
     /// The engine failed partway: its own words, as it said them.
-    static func engineFailed(_ error: any Error) -> Message { Message("grader.engineFailed", ["error": "\(error)"]) }
+    static func engineFailed(_ error: any Error) -> Message { Message(.grader.engineFailed, ["error": "\(error)"]) }
 
 }
 
@@ -636,17 +636,17 @@ enum SubmissionInspection {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             return .failure(
-                Problem(id: .submission, reason: Message("grader.directoryFolder", ["directory": "\(directory)"])))
+                Problem(id: .submission, reason: Message(.grader.directoryFolder, ["directory": "\(directory)"])))
         }
         guard FileManager.default.fileExists(atPath: "\(directory)/\(dockerfile)") else {
             return .failure(
                 Problem(
-                    id: .dockerfile, reason: Message("grader.dockerfileSubmission", ["dockerfile": "\(dockerfile)"])))
+                    id: .dockerfile, reason: Message(.grader.dockerfileSubmission, ["dockerfile": "\(dockerfile)"])))
         }
         guard let text = try? String(contentsOfFile: "\(directory)/\(dockerfile)", encoding: .utf8) else {
             return .failure(
                 Problem(
-                    id: .dockerfile, reason: Message("grader.dockerfileReadableText", ["dockerfile": "\(dockerfile)"])))
+                    id: .dockerfile, reason: Message(.grader.dockerfileReadableText, ["dockerfile": "\(dockerfile)"])))
         }
         let facts: DockerfileFacts
         do { facts = try DockerfileFacts(text: text) } catch {
@@ -654,7 +654,7 @@ enum SubmissionInspection {
                 Problem(
                     id: .dockerfile,
                     reason: Message(
-                        "grader.dockerfileCannotReadError", ["dockerfile": "\(dockerfile)"], then: [.of(error)])))
+                        .grader.dockerfileCannotReadError, ["dockerfile": "\(dockerfile)"], then: [.of(error)])))
         }
         let root = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
         var total: Int64 = 0
@@ -672,7 +672,7 @@ enum SubmissionInspection {
                         Problem(
                             id: .symlinks,
                             reason: Message(
-                                "grader.pathSymbolicLinkPointing", ["path": "\(path)", "destination": "\(destination)"])
+                                .grader.pathSymbolicLinkPointing, ["path": "\(path)", "destination": "\(destination)"])
                         ))
                 }
             }
@@ -682,7 +682,7 @@ enum SubmissionInspection {
                     Problem(
                         id: .contextSize,
                         reason: Message(
-                            "grader.submissionOverDecimalSent", ["decimal": "\(ByteFormatting.decimal(limit))"])))
+                            .grader.submissionOverDecimalSent, ["decimal": "\(ByteFormatting.decimal(limit))"])))
             }
         }
         return .success(facts)

@@ -11,7 +11,7 @@ public enum BuildCgroupError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unavailable(let reason): return say("error.cgroup.unavailable", ["reason": "\(reason)"])
+        case .unavailable(let reason): return say(.error.cgroup.unavailable, ["reason": "\(reason)"])
         }
     }
 }
@@ -57,7 +57,7 @@ public struct BuildCgroup: BuildConfinement, Equatable {
                 for hierarchy in ["memory", "pids", "cpu"] {
                     guard fileManager.fileExists(atPath: "\(root)/\(hierarchy)") else {
                         throw BuildCgroupError.unavailable(
-                            say("error.cgroup.noHierarchy", ["hierarchy": hierarchy, "path": "\(root)/\(hierarchy)"]))
+                            say(.error.cgroup.noHierarchy, ["hierarchy": hierarchy, "path": "\(root)/\(hierarchy)"]))
                     }
                     try fileManager.createDirectory(
                         atPath: "\(root)/\(hierarchy)\(cgroup.path)", withIntermediateDirectories: true)
@@ -77,7 +77,7 @@ public struct BuildCgroup: BuildConfinement, Equatable {
                     // A v1 cpuset starts empty: each level gets CPUs and memory nodes before it can hold a task.
                     let base = "\(root)/cpuset"
                     guard fileManager.fileExists(atPath: base) else {
-                        throw BuildCgroupError.unavailable(say("error.cgroup.noCpuset"))
+                        throw BuildCgroupError.unavailable(say(.error.cgroup.noCpuset))
                     }
                     let mems = try String(contentsOfFile: "\(base)/cpuset.mems", encoding: .utf8).trimmingCharacters(
                         in: .whitespacesAndNewlines)
@@ -174,12 +174,12 @@ public struct BuildCgroup: BuildConfinement, Equatable {
 
     private static func write(_ text: String, to path: String) throws {
         guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw BuildCgroupError.unavailable(say("error.cgroup.cannotOpen", ["path": path]))
+            throw BuildCgroupError.unavailable(say(.error.cgroup.cannotOpen, ["path": path]))
         }
         defer { try? handle.close() }
         do { try handle.write(contentsOf: Data(text.utf8)) } catch {
             throw BuildCgroupError.unavailable(
-                say("error.cgroup.cannotWrite", ["text": text, "path": path, "reason": "\(error)"]))
+                say(.error.cgroup.cannotWrite, ["text": text, "path": path, "reason": "\(error)"]))
         }
     }
 

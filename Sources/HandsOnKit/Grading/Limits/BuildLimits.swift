@@ -41,14 +41,14 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     /// "memory 1GiB, 1024 processes, 1 CPU, disk 10GiB, 300 s".
     public var summary: String {
         var parts = [
-            say("limits.part.memory", ["memory": Self.binary(memoryBytes)]),
-            say("limits.part.processes", ["count": "\(processes)"]),
+            say(.limits.part.memory, ["memory": Self.binary(memoryBytes)]),
+            say(.limits.part.processes, ["count": "\(processes)"]),
         ]
-        if let cpus { parts.append(say("limits.part.cpus", ["count": String(format: "%g", cpus)])) }
-        if let cpuset { parts.append(say("limits.part.cpuset", ["cpus": cpuset])) }
-        parts.append(say("limits.part.disk", ["disk": Self.binary(diskBytes)]))
-        parts.append(say("limits.part.network.\(network.rawValue)"))
-        parts.append(say("limits.part.timeout", ["seconds": "\(Int(timeoutSeconds))"]))
+        if let cpus { parts.append(say(.limits.part.cpus, ["count": String(format: "%g", cpus)])) }
+        if let cpuset { parts.append(say(.limits.part.cpuset, ["cpus": cpuset])) }
+        parts.append(say(.limits.part.disk, ["disk": Self.binary(diskBytes)]))
+        parts.append(say(.composed("limits.part.network.\(network.rawValue)")))
+        parts.append(say(.limits.part.timeout, ["seconds": "\(Int(timeoutSeconds))"]))
         return MessageCatalog.list(parts)
     }
 
@@ -120,11 +120,11 @@ public enum BuildLimitBreach: String, Sendable, Equatable, Codable {
     func message(_ limits: BuildLimits) -> String {
         switch self {
         case .disk:
-            return say("buildLimits.stoppedByDiskLimit", ["disk": BuildLimits.binary(limits.diskBytes)])
+            return say(.buildLimits.stoppedByDiskLimit, ["disk": BuildLimits.binary(limits.diskBytes)])
         case .memory:
-            return say("buildLimits.buildWasStoppedMemory", ["binary": "\(BuildLimits.binary(limits.memoryBytes))"])
+            return say(.buildLimits.buildWasStoppedMemory, ["binary": "\(BuildLimits.binary(limits.memoryBytes))"])
         case .processes:
-            return say("buildLimits.buildRanIntoProcess", ["processes": "\(limits.processes)"])
+            return say(.buildLimits.buildRanIntoProcess, ["processes": "\(limits.processes)"])
         }
     }
 }

@@ -90,7 +90,7 @@ public struct DiskShortfall: Sendable, Equatable, Codable {
     /// "only 3.2GiB free at /var/lib/docker, below the reserve of 5GiB".
     public var message: Message {
         Message(
-            "disk.reserve.shortfall",
+            .disk.reserve.shortfall,
             [
                 "folder": folder, "free": BuildLimits.binary(freeBytes),
                 "reserve": BuildLimits.binary(reserveBytes),

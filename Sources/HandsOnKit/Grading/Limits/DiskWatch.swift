@@ -149,10 +149,10 @@ extension BuildLimitPlan {
         let folders = Grader.engineFolders(engine)
         var text: String
         if let gap = notHeld.first(where: { $0.limit == .disk }) {
-            text = say("limits.disk.notHeld", ["disk": BuildLimits.binary(limits.diskBytes), "why": gap.text()])
+            text = say(.limits.disk.notHeld, ["disk": BuildLimits.binary(limits.diskBytes), "why": gap.text()])
         } else {
             text = say(
-                "limits.disk.held",
+                .limits.disk.held,
                 [
                     "disk": BuildLimits.binary(limits.diskBytes),
                     "folders": folders.isEmpty ? "-" : MessageCatalog.list(folders),
@@ -161,7 +161,7 @@ extension BuildLimitPlan {
         for folder in folders {
             guard let space = disk.space(at: folder) else { continue }
             text += say(
-                "limits.disk.reserve",
+                .limits.disk.reserve,
                 [
                     "reserve": BuildLimits.binary(reserveBytes), "folder": folder,
                     "free": BuildLimits.binary(space.freeBytes),

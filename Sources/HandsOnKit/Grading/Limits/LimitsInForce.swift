@@ -92,14 +92,14 @@ public struct BuildLimitEnforcement: Sendable, Equatable, Codable {
 
     /// One line: "memory 1GiB, 1024 processes, 300 s: held by a systemd slice (/handsonab12.slice)".
     public var summary: String {
-        var text = say("limits.summary.\(method.rawValue)", ["limits": limits.summary])
+        var text = say(.composed("limits.summary.\(method.rawValue)"), ["limits": limits.summary])
         if let location { text += " (\(location))" }
         if !notHeld.isEmpty {
             text += say(
-                "limits.summary.notHeld",
+                .limits.summary.notHeld,
                 ["gaps": MessageCatalog.list(notHeld.map { "\($0.limit.rawValue) (\($0.text()))" })])
         }
-        if unlimitedAllowed && !notHeld.isEmpty { text += say("limits.summary.gradedAnyway") }
+        if unlimitedAllowed && !notHeld.isEmpty { text += say(.limits.summary.gradedAnyway) }
         return text
     }
 }
@@ -115,7 +115,7 @@ public struct BuildLimitsNotHeld: Error, Sendable, CustomStringConvertible {
     /// The sentence, keyed, with what is not held as its value.
     public var message: Message {
         Message(
-            "limits.notHeld",
+            .limits.notHeld,
             ["missing": MessageCatalog.list(plan.notHeld.map { "\($0.limit.rawValue): \($0.text())" })])
     }
 }
@@ -142,7 +142,7 @@ public struct BuildLimitPlan: Sendable {
     public static func plan(_ limits: BuildLimits, engine: EngineInfo?, host: CgroupHost) -> BuildLimitPlan {
         let asked = Self.asked(limits)
         let builder = engine?.builder
-        func through(_ method: BuildLimitMethod, controllers: Set<String>, missing: String) -> BuildLimitPlan {
+        func through(_ method: BuildLimitMethod, controllers: Set<String>, missing: MessageKey) -> BuildLimitPlan {
             var held: [BuildLimitKind] = []
             var gaps: [BuildLimitGap] = []
             for limit in asked {
@@ -155,7 +155,7 @@ public struct BuildLimitPlan: Sendable {
                 } else if host.countsWrites {
                     held.append(limit)
                 } else {
-                    gaps.append(BuildLimitGap(limit: limit, because: Message("limits.gap.noWriteCounts")))
+                    gaps.append(BuildLimitGap(limit: limit, because: Message(.limits.gap.noWriteCounts)))
                 }
             }
             return BuildLimitPlan(
@@ -167,10 +167,10 @@ public struct BuildLimitPlan: Sendable {
             case .userSlice:
                 return through(
                     .userSlice, controllers: host.userManager?.controllers ?? [],
-                    missing: "limits.gap.controllerNotDelegated")
+                    missing: .limits.gap.controllerNotDelegated)
             default:
                 return through(
-                    method, controllers: host.controllers, missing: "limits.gap.controllerMissing")
+                    method, controllers: host.controllers, missing: .limits.gap.controllerMissing)
             }
         case .failure(let problem):
             // Without a cgroup: the classic builder and Podman's take memory and CPU flags; BuildKit ignores them.
@@ -182,9 +182,9 @@ public struct BuildLimitPlan: Sendable {
                     notHeld: [
                         BuildLimitGap(
                             limit: .processes,
-                            because: Message("limits.gap.noProcessFlag", ["why": problem.reason.text()])),
+                            because: Message(.limits.gap.noProcessFlag, ["why": problem.reason.text()])),
                         BuildLimitGap(
-                            limit: .disk, because: Message("limits.gap.noDiskFlag", ["why": problem.reason.text()])),
+                            limit: .disk, because: Message(.limits.gap.noDiskFlag, ["why": problem.reason.text()])),
                     ],
                     host: host, builder: builder)
             case .buildkit, nil:
@@ -193,7 +193,7 @@ public struct BuildLimitPlan: Sendable {
                     notHeld: asked.map {
                         BuildLimitGap(
                             limit: $0,
-                            because: Message("limits.gap.buildKitIgnoresFlags", ["why": problem.reason.text()]))
+                            because: Message(.limits.gap.buildKitIgnoresFlags, ["why": problem.reason.text()]))
                     },
                     host: host, builder: builder)
             }
@@ -202,7 +202,9 @@ public struct BuildLimitPlan: Sendable {
 
     struct NoCgroup: Error {
         let reason: Message
-        init(_ key: String, _ values: [String: String] = [:]) { reason = Message("limits.noCgroup.\(key)", values) }
+        init(_ key: String, _ values: [String: String] = [:]) {
+            reason = Message(.composed("limits.noCgroup.\(key)"), values)
+        }
     }
 
     /// The cgroup way that can hold this engine's builds, or why there is none.

@@ -42,23 +42,23 @@ struct BatchCommand: Command {
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         guard let chapterID = arguments.value(.chapter) else {
-            throw UsageError(say("cli.batch.chapterRequiredChapterIctsc"))
+            throw UsageError(say(.cli.batch.chapterRequiredChapterIctsc))
         }
-        guard let out = arguments.value(.out) else { throw UsageError(say("cli.batch.outRequiredFolderReports")) }
+        guard let out = arguments.value(.out) else { throw UsageError(say(.cli.batch.outRequiredFolderReports)) }
         if arguments.value(.teams) != nil {
             return try await Self.gradeTeamMachines(arguments, chapterID: chapterID, out: out, context: context)
         }
         for option in [OptionKey.image, .files] where arguments.value(option) != nil {
-            throw UsageError(say("cli.batch.teams", ["option": "\(option)"]))
+            throw UsageError(say(.cli.batch.teams, ["option": "\(option)"]))
         }
-        guard arguments.positionals.count == 1 else { throw UsageError(say("cli.batch.giveClassFolderOne")) }
+        guard arguments.positionals.count == 1 else { throw UsageError(say(.cli.batch.giveClassFolderOne)) }
         let jobs = arguments.value(.jobs) == nil ? nil : try arguments.positiveInteger(.jobs, default: 1)
         let addresses = try Self.addresses(from: arguments, in: context)
-        if jobs != nil && !addresses.isEmpty { throw UsageError(say("cli.batch.jobsOneEngineHosts")) }
+        if jobs != nil && !addresses.isEmpty { throw UsageError(say(.cli.batch.jobsOneEngineHosts)) }
         let follow = arguments.has(.follow)
-        if follow && arguments.has(.regrade) { throw UsageError(say("cli.batch.followKeepsEveryGrade")) }
+        if follow && arguments.has(.regrade) { throw UsageError(say(.cli.batch.followKeepsEveryGrade)) }
         let interval = try arguments.positiveNumber(.interval, default: 2)
-        if arguments.value(.interval) != nil && !follow { throw UsageError(say("cli.batch.intervalFollow")) }
+        if arguments.value(.interval) != nil && !follow { throw UsageError(say(.cli.batch.intervalFollow)) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let classFolder = context.absolutePath(arguments.positionals[0])
@@ -71,14 +71,14 @@ struct BatchCommand: Command {
         let answers = try ClassBatch(chapter: chapter, grader: grader, engines: [], store: store).answers(
             in: classFolder)
         guard !answers.all.isEmpty || follow else {
-            throw CommandFailure(say("cli.batch.hasSubFoldersPut", ["classFolder": "\(classFolder)"]))
+            throw CommandFailure(say(.cli.batch.hasSubFoldersPut, ["classFolder": "\(classFolder)"]))
         }
         let io = context.io
         if !answers.skipped.isEmpty {
             let shown = Array(answers.skipped.prefix(5)) + (answers.skipped.count > 5 ? ["…"] : [])
-            io.err(say("cli.batch.notSubmissionsLeftAlone", ["names": MessageCatalog.list(shown)]))
+            io.err(say(.cli.batch.notSubmissionsLeftAlone, ["names": MessageCatalog.list(shown)]))
         }
-        for path in answers.unreadableResults { io.err(say("cli.batch.cannotReadSavedResult", ["path": "\(path)"])) }
+        for path in answers.unreadableResults { io.err(say(.cli.batch.cannotReadSavedResult, ["path": "\(path)"])) }
         let engines = try await Self.engines(
             addresses, jobs: jobs, chapter: chapter, grader: grader, arguments: arguments, context: context)
         let batch = ClassBatch(chapter: chapter, grader: grader, engines: engines, store: store)
@@ -92,7 +92,7 @@ struct BatchCommand: Command {
         ]
         plan["count"] = answers.alreadyGraded == 0 ? nil : "\(answers.alreadyGraded)"
         io.err(
-            say(answers.alreadyGraded == 0 ? "cli.batch.gradingPending" : "cli.batch.gradingPendingSomeGraded", plan))
+            say(answers.alreadyGraded == 0 ? .cli.batch.gradingPending : .cli.batch.gradingPendingSomeGraded, plan))
         let progress = BatchProgress(
             io: io, total: answers.all.count, alreadyDone: answers.all.count - answers.pending.count,
             jobs: min(workers, max(answers.pending.count, 1)))
@@ -100,16 +100,16 @@ struct BatchCommand: Command {
         let outcome = try await batch.run(.once(classFolder: classFolder)) { event in
             switch event {
             case .batch(let event): progress.handle(event)
-            case .reportsNotWritten(let problem): io.err(say("cli.batch.reportsNotWritten", ["problem": problem]))
+            case .reportsNotWritten(let problem): io.err(say(.cli.batch.reportsNotWritten, ["problem": problem]))
             case .queued, .scanProblem, .teamGraded: break
             }
         }
         progress.end()
-        for lost in outcome.lostEngines { io.err(say("cli.batch.lostPartwayStoppedAnswering", ["lost": "\(lost)"])) }
+        for lost in outcome.lostEngines { io.err(say(.cli.batch.lostPartwayStoppedAnswering, ["lost": "\(lost)"])) }
         printSummaryTable(outcome.summary, io: io)
         Self.printReportFiles(store.directory, io: io)
         if outcome.interrupted {
-            io.err(say("cli.batch.stoppedGradedRunSame", ["count": "\(outcome.summary.notGraded.count)"]))
+            io.err(say(.cli.batch.stoppedGradedRunSame, ["count": "\(outcome.summary.notGraded.count)"]))
             return 130
         }
         return outcome.summary.errors > 0 || !outcome.summary.notGraded.isEmpty ? ExitCode.failure : ExitCode.success
@@ -118,18 +118,18 @@ struct BatchCommand: Command {
     /// `docker (Docker 26.1.5, overlay2 store, 2 at a time on CPUs 0-1)`.
     static func describe(_ engine: BatchEngine) -> String {
         say(
-            "cli.batch.engineDescription",
+            .cli.batch.engineDescription,
             [
                 "name": engine.name, "engine": engine.info.name, "version": engine.info.version,
                 "jobs": "\(engine.jobs)",
             ]) + (engine.info.store.map { " · \($0.rawValue)" } ?? "")
-            + (engine.cpuset.map { say("cli.batch.engineCPUs", ["cpus": $0]) } ?? "")
+            + (engine.cpuset.map { say(.cli.batch.engineCPUs, ["cpus": $0]) } ?? "")
     }
 
     static func printReportFiles(_ folder: String, io: ConsoleIO) {
         io.err(
             say(
-                "cli.batch.reports",
+                .cli.batch.reports,
                 ["files": MessageCatalog.list(ClassBatch.reportFiles.map { "\(folder)/\($0)" })]))
     }
 
@@ -137,8 +137,8 @@ struct BatchCommand: Command {
     static func gradeLine(_ report: GradeReport, saveError: String?) -> String {
         let failed = report.checks.filter { !$0.passed }.map { "\($0.id)" }
         return "\(report.submission): \(report.score)" + (report.image.map { " (\($0.size))" } ?? "")
-            + (failed.isEmpty ? "" : say("cli.batch.failedChecks", ["checks": MessageCatalog.list(failed)]))
-            + (saveError.map { say("cli.batch.notSaved", ["error": $0]) } ?? "")
+            + (failed.isEmpty ? "" : say(.cli.batch.failedChecks, ["checks": MessageCatalog.list(failed)]))
+            + (saveError.map { say(.cli.batch.notSaved, ["error": $0]) } ?? "")
     }
 
     /// `--follow`: grades the class folder's answers as they change until Ctrl-C, one line per event; every report is
@@ -147,7 +147,7 @@ struct BatchCommand: Command {
     {
         io.err(
             say(
-                "cli.batch.followingScoringScoreboardHtml",
+                .cli.batch.followingScoringScoreboardHtml,
                 [
                     "classFolder": "\(classFolder)", "id": "\(batch.chapter.id)",
                     "map": MessageCatalog.list(batch.engines.map(\.name)),
@@ -162,44 +162,44 @@ struct BatchCommand: Command {
             case .queued(let team, let hash):
                 io.err(
                     say(
-                        "cli.batch.newContentsQueued",
+                        .cli.batch.newContentsQueued,
                         ["time": "\(time)", "team": "\(team)", "prefix": "\(hash.prefix(12))"]))
             case .scanProblem(let problem):
-                io.err(say("cli.batch.tryingAgain", ["time": "\(time)", "problem": "\(problem)"]))
+                io.err(say(.cli.batch.tryingAgain, ["time": "\(time)", "problem": "\(problem)"]))
             case .batch(.started(let submission, let engine)):
                 io.err(
-                    say("cli.batch.grading", ["time": "\(time)", "name": "\(submission.name)", "engine": "\(engine)"]))
+                    say(.cli.batch.grading, ["time": "\(time)", "name": "\(submission.name)", "engine": "\(engine)"]))
             case .batch(.finished(let report, let saveError)):
                 io.err("\(time) " + gradeLine(report, saveError: saveError))
             case .batch(.cancelled(let submission)):
-                io.err(say("cli.batch.cutShortGradedAgain", ["time": "\(time)", "name": "\(submission.name)"]))
+                io.err(say(.cli.batch.cutShortGradedAgain, ["time": "\(time)", "name": "\(submission.name)"]))
             case .batch(.engineLost(let engine, let returned)):
                 io.err(
                     say(
-                        "cli.batch.lostGoesAnotherEngine",
+                        .cli.batch.lostGoesAnotherEngine,
                         ["time": "\(time)", "engine": "\(engine)", "name": "\(returned.name)"]))
             case .batch(.notGraded(let submission, let reason)):
                 io.err(
-                    "\(time) " + say("cli.batchProgress.notGraded", ["name": submission.name, "reason": reason.text()]))
+                    "\(time) " + say(.cli.batchProgress.notGraded, ["name": submission.name, "reason": reason.text()]))
             case .batch(.waitingForSpace(let shortfall)):
                 io.err(
-                    "\(time) " + say("cli.batchProgress.waitingForSpace", ["shortfall": shortfall.message.text()]))
+                    "\(time) " + say(.cli.batchProgress.waitingForSpace, ["shortfall": shortfall.message.text()]))
             case .batch(.spaceReturned):
-                io.err("\(time) " + say("cli.batchProgress.spaceReturned"))
+                io.err("\(time) " + say(.cli.batchProgress.spaceReturned))
             case .reportsNotWritten(let problem):
-                io.err("\(time) " + say("cli.batch.reportsNotWritten", ["problem": problem]))
+                io.err("\(time) " + say(.cli.batch.reportsNotWritten, ["problem": problem]))
             case .teamGraded: break
             }
         }
         guard outcome.interrupted else {
             io.err(
                 say(
-                    "cli.batch.everyEngineStoppedAnswering",
+                    .cli.batch.everyEngineStoppedAnswering,
                     ["lostEngines": MessageCatalog.list(outcome.lostEngines)]))
             return ExitCode.failure
         }
-        for lost in outcome.lostEngines { io.err(say("cli.batch.lostPartwayAnswersWere", ["lost": "\(lost)"])) }
-        io.err(say("cli.batch.stoppedFollowing"))
+        for lost in outcome.lostEngines { io.err(say(.cli.batch.lostPartwayAnswersWere, ["lost": "\(lost)"])) }
+        io.err(say(.cli.batch.stoppedFollowing))
         printReportFiles(batch.store.directory, io: io)
         return ExitCode.success
     }
@@ -216,19 +216,19 @@ struct BatchCommand: Command {
     static func gradeTeamMachines(_ arguments: ParsedArguments, chapterID: String, out: String, context: CommandContext)
         async throws -> Int32
     {
-        guard arguments.positionals.isEmpty else { throw UsageError(say("cli.batch.teamsGradesTeamsMachines")) }
-        guard let image = arguments.value(.image) else { throw UsageError(say("cli.batch.teamsNeedsImageName")) }
+        guard arguments.positionals.isEmpty else { throw UsageError(say(.cli.batch.teamsGradesTeamsMachines)) }
+        guard let image = arguments.value(.image) else { throw UsageError(say(.cli.batch.teamsNeedsImageName)) }
         for option in [OptionKey.hosts, .hostsFile, .host, .jobs, .follow]
         where arguments.value(option) != nil || arguments.has(option) {
-            throw UsageError(say("cli.batch.doesGoTeamsEach", ["option": "\(option)"]))
+            throw UsageError(say(.cli.batch.doesGoTeamsEach, ["option": "\(option)"]))
         }
         let path = context.absolutePath(arguments.value(.teams)!)
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw UsageError(say("cli.batch.cannotReadTeamsFile", ["path": "\(path)"]))
+            throw UsageError(say(.cli.batch.cannotReadTeamsFile, ["path": "\(path)"]))
         }
         let teams: [TeamMachines.Team]
         do { teams = try TeamMachines.parse(text, path: path) } catch { throw UsageError("--teams: \(error)") }
-        guard !teams.isEmpty else { throw UsageError(say("cli.batch.namesTeamTeamHost", ["path": "\(path)"])) }
+        guard !teams.isEmpty else { throw UsageError(say(.cli.batch.namesTeamTeamHost, ["path": "\(path)"])) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let grader = try GraderOptions.grader(chapter: chapter, engine: nil, arguments: arguments, context: context)
@@ -236,14 +236,14 @@ struct BatchCommand: Command {
             directory: context.absolutePath(out), chapter: chapter.id, now: context.effects.now)
         let io = context.io
         io.err(
-            say("cli.batch.gradingTeamMachines", ["image": image, "count": "\(teams.count)", "id": chapter.id]))
+            say(.cli.batch.gradingTeamMachines, ["image": image, "count": "\(teams.count)", "id": chapter.id]))
         let batch = ClassBatch(chapter: chapter, grader: grader, engines: [], store: store)
         let outcome = try await batch.run(
             .teams(teams, image: image, filesFolder: arguments.value(.files))
         ) { event in
             switch event {
             case .teamGraded(let report, let saveError): io.err(gradeLine(report, saveError: saveError))
-            case .reportsNotWritten(let problem): io.err(say("cli.batch.reportsNotWritten", ["problem": problem]))
+            case .reportsNotWritten(let problem): io.err(say(.cli.batch.reportsNotWritten, ["problem": problem]))
             case .batch, .queued, .scanProblem: break
             }
         }
@@ -257,22 +257,22 @@ struct BatchCommand: Command {
         do {
             if let list = arguments.value(.hosts) {
                 addresses += try EngineAddress.parseList(list)
-                if addresses.isEmpty { throw UsageError(say("cli.batch.hostsNeedsLeastOne")) }
+                if addresses.isEmpty { throw UsageError(say(.cli.batch.hostsNeedsLeastOne)) }
             }
             if let file = arguments.value(.hostsFile) {
                 let path = context.absolutePath(file)
                 guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw UsageError(say("cli.batch.cannotReadHostsFile", ["path": "\(path)"]))
+                    throw UsageError(say(.cli.batch.cannotReadHostsFile, ["path": "\(path)"]))
                 }
                 let read = try EngineAddress.parseFile(text, path: path)
-                if read.isEmpty { throw UsageError(say("cli.batch.namesEngineOneHost", ["path": "\(path)"])) }
+                if read.isEmpty { throw UsageError(say(.cli.batch.namesEngineOneHost, ["path": "\(path)"])) }
                 addresses += read
             }
         } catch let error as EngineAddressError {
             throw UsageError("--hosts: \(error)")
         }
         if arguments.value(.host) != nil && !addresses.isEmpty {
-            throw UsageError(say("cli.batch.useHostOneEngine"))
+            throw UsageError(say(.cli.batch.useHostOneEngine))
         }
         return addresses
     }
@@ -289,7 +289,7 @@ struct BatchCommand: Command {
             let engine = try await EngineOption.engine(from: arguments, in: context)
             switch await BatchEngine.check(engine, jobs: jobs, chapter: chapter, limits: limitPolicy) {
             case .success(let ready): return [ready]
-            case .failure(let problem): throw CommandFailure(say("cli.batch.engine", ["problem": "\(problem)"]))
+            case .failure(let problem): throw CommandFailure(say(.cli.batch.engine, ["problem": "\(problem)"]))
             }
         }
         let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
@@ -305,11 +305,11 @@ struct BatchCommand: Command {
         for result in checked {
             switch result {
             case .success(let engine): ready.append(engine)
-            case .failure(let problem): context.io.err(say("cli.batch.leftOut", ["problem": "\(problem)"]))
+            case .failure(let problem): context.io.err(say(.cli.batch.leftOut, ["problem": "\(problem)"]))
             }
         }
         guard !ready.isEmpty else {
-            throw CommandFailure(say("cli.batch.engineHostsCanGrade", ["id": "\(chapter.id)"]))
+            throw CommandFailure(say(.cli.batch.engineHostsCanGrade, ["id": "\(chapter.id)"]))
         }
         return ready
     }
@@ -321,17 +321,19 @@ struct BatchCommand: Command {
                 return [
                     grade.submission, "\(grade.score)", grade.measured?.shown ?? grade.image?.size ?? "–",
                     String(format: "%.1fs", grade.durationSeconds),
-                    failed.isEmpty ? say("cli.batch.table.allPassed") : failed.joined(separator: ","),
+                    failed.isEmpty ? say(.cli.batch.table.allPassed) : failed.joined(separator: ","),
                 ]
-            } + summary.notGraded.map { [$0, "–", "–", "–", say("cli.batch.table.notGraded")] }
-        let header = ["submission", "score", "size", "time", "failedChecks"].map { say("cli.batch.table.\($0)") }
+            } + summary.notGraded.map { [$0, "–", "–", "–", say(.cli.batch.table.notGraded)] }
+        let header = ["submission", "score", "size", "time", "failedChecks"].map {
+            say(.composed("cli.batch.table.\($0)"))
+        }
         io.out(TextTable.render(header: header, rows: rows, rightAligned: [1, 2, 3]))
         let mean = summary.mean.map { String(format: "%.1f", $0) } ?? "–"
         let median = summary.median.map { String(format: "%g", $0) } ?? "–"
         let distribution = summary.distribution.map { "\($0.score): \($0.count)" }.joined(separator: "  ")
         io.out(
             say(
-                "cli.batch.gradedMeanMedianScores",
+                .cli.batch.gradedMeanMedianScores,
                 [
                     "count": "\(summary.grades.count)", "mean": "\(mean)", "median": "\(median)",
                     "distribution": "\(distribution)",

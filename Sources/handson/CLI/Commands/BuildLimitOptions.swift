@@ -29,7 +29,7 @@ enum BuildLimitOptions {
     static func buildNetwork(from arguments: ParsedArguments) throws -> BuildNetwork? {
         guard let text = arguments.value(.buildNetwork) else { return nil }
         guard let network = BuildNetwork(rawValue: text) else {
-            throw UsageError(say("cli.buildLimitOptions.buildNetworkTakes", ["text": text]))
+            throw UsageError(say(.cli.buildLimitOptions.buildNetworkTakes, ["text": text]))
         }
         return network
     }
@@ -39,7 +39,7 @@ enum BuildLimitOptions {
         guard let text = arguments.value(.diskReserve) else { return DiskReserve.defaultBytes }
         guard let bytes = text == "0" ? 0 : BuildLimits.parseMemory(text) else {
             throw UsageError(
-                say("cli.buildLimitOptions.sizeOptionTakesSize", ["option": "--disk-reserve", "text": text]))
+                say(.cli.buildLimitOptions.sizeOptionTakesSize, ["option": "--disk-reserve", "text": text]))
         }
         return bytes
     }
@@ -49,7 +49,7 @@ enum BuildLimitOptions {
         limits.timeoutSeconds = try arguments.positiveNumber(.buildTimeout, default: limits.timeoutSeconds)
         if let text = arguments.value(.buildMemory) {
             guard let bytes = BuildLimits.parseMemory(text), bytes >= 6 << 20 else {
-                throw UsageError(say("cli.buildLimitOptions.buildMemoryTakesSize", ["text": "\(text)"]))
+                throw UsageError(say(.cli.buildLimitOptions.buildMemoryTakesSize, ["text": "\(text)"]))
             }
             limits.memoryBytes = bytes
         }
@@ -57,7 +57,7 @@ enum BuildLimitOptions {
         if let text = arguments.value(.buildDisk) {
             guard let bytes = BuildLimits.parseMemory(text), bytes >= 1 << 20 else {
                 throw UsageError(
-                    say("cli.buildLimitOptions.sizeOptionTakesSize", ["option": "--build-disk", "text": text]))
+                    say(.cli.buildLimitOptions.sizeOptionTakesSize, ["option": "--build-disk", "text": text]))
             }
             limits.diskBytes = bytes
         }
@@ -66,7 +66,7 @@ enum BuildLimitOptions {
         }
         if let cpuset = arguments.value(.cpuset) {
             guard BuildLimits.isCPUList(cpuset) else {
-                throw UsageError(say("cli.buildLimitOptions.cpusetTakesCpuList", ["cpuset": "\(cpuset)"]))
+                throw UsageError(say(.cli.buildLimitOptions.cpusetTakesCpuList, ["cpuset": "\(cpuset)"]))
             }
             limits.cpuset = cpuset
         }

@@ -49,17 +49,17 @@ struct CheckCommand: Command {
             if advanced {
                 let next = session.currentStep
                 context.io.out(
-                    style.green(say("checkCommand.stepPassed"))
-                        + say("checkCommand.nextStep", ["heading": session.heading(of: next)]))
+                    style.green(say(.checkCommand.stepPassed))
+                        + say(.checkCommand.nextStep, ["heading": session.heading(of: next)]))
             } else {
-                context.io.out(style.green(say("checkCommand.stepPassedThatWas", ["id": "\(session.chapter.id)"])))
+                context.io.out(style.green(say(.checkCommand.stepPassedThatWas, ["id": "\(session.chapter.id)"])))
             }
         } else {
             let failed = results.filter { !$0.passed }.count
             context.io.out(
                 style.red(
-                    say("checkCommand.failedCountChecksFailed", ["failed": "\(failed)", "count": "\(results.count)"]))
-                    + say("checkCommand.handsonHintMayHelp"))
+                    say(.checkCommand.failedCountChecksFailed, ["failed": "\(failed)", "count": "\(results.count)"]))
+                    + say(.checkCommand.handsonHintMayHelp))
         }
         return passed ? ExitCode.success : ExitCode.failure
     }
@@ -84,7 +84,7 @@ struct RunCommand: Command {
         if let step = arguments.value(.step), chapter.step(step) == nil {
             throw UsageError(
                 say(
-                    "cli.check.stepSteps",
+                    .cli.check.stepSteps,
                     [
                         "step": "\(step)", "id": "\(chapter.id)",
                         "map": "\(chapter.steps.map(\.id).joined(separator: ", "))",
@@ -111,21 +111,21 @@ struct RunCommand: Command {
             }
             let mark =
                 outcome.status == .passed
-                ? style.green(say("cli.run.mark.passed"))
+                ? style.green(say(.cli.run.mark.passed))
                 : outcome.status == .skipped
-                    ? style.yellow(say("cli.run.mark.skipped")) : style.red(say("cli.run.mark.failed"))
+                    ? style.yellow(say(.cli.run.mark.skipped)) : style.red(say(.cli.run.mark.failed))
             io.err(
                 outcome.reason.map {
-                    say("cli.run.stepOutcomeBecause", ["mark": mark, "step": step.id, "reason": "\($0)"])
-                } ?? say("cli.run.stepOutcome", ["mark": mark, "step": step.id]))
+                    say(.cli.run.stepOutcomeBecause, ["mark": mark, "step": step.id, "reason": "\($0)"])
+                } ?? say(.cli.run.stepOutcome, ["mark": mark, "step": step.id]))
             for check in outcome.checks { io.err("   \(check.passed ? "✓" : "✗") \(check.id): \(check.text())") }
         }
         let report = try await runner.run()
         if arguments.has(.json) {
             io.out(try JSONOutput.encode(report))
         } else {
-            io.out(say("cli.run.score", ["chapter": chapter.id, "score": "\(report.score)"]))
-            let statuses = report.steps.map { say("cli.run.status.\($0.status.rawValue)") }
+            io.out(say(.cli.run.score, ["chapter": chapter.id, "score": "\(report.score)"]))
+            let statuses = report.steps.map { say(.composed("cli.run.status.\($0.status.rawValue)")) }
             let width = statuses.map(\.terminalWidth).max() ?? 0
             for (step, status) in zip(report.steps, statuses) {
                 io.out("  \(status.padded(toColumns: width)) \(step.id)")

@@ -19,7 +19,7 @@ struct CompletionCommand: Command {
         case "bash": context.io.out(words.bash, terminator: "")
         case "zsh": context.io.out("autoload -U +X bashcompinit && bashcompinit\n" + words.bash, terminator: "")
         case "fish": context.io.out(words.fish, terminator: "")
-        default: throw UsageError(say("cli.completion.completionBashZshFish", ["value": "\(arguments.positionals[0])"]))
+        default: throw UsageError(say(.cli.completion.completionBashZshFish, ["value": "\(arguments.positionals[0])"]))
         }
         return ExitCode.success
     }

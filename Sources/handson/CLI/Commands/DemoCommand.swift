@@ -39,7 +39,7 @@ struct DemoCommand: Command {
             needed, progress: progress)
         if let failed = lab.first(where: { $0.state == .failed }) {
             throw CommandFailure(
-                say("cli.demo.available", ["reference": "\(failed.reference)", "value": "\(failed.message ?? "")"]))
+                say(.cli.demo.available, ["reference": "\(failed.reference)", "value": "\(failed.message ?? "")"]))
         }
 
         let containerName = "go-container"
@@ -65,7 +65,7 @@ struct DemoCommand: Command {
         let io = context.io
         let progress = ProgressReporter(io: io)
         guard PortAvailability.isFree(port) else {
-            throw CommandFailure(say("cli.demo.portUseStopWhat", ["port": "\(port)"]))
+            throw CommandFailure(say(.cli.demo.portUseStopWhat, ["port": "\(port)"]))
         }
 
         let echo: @Sendable (OutputStreamKind, Data) -> Void = { _, data in
@@ -122,19 +122,19 @@ struct DemoCommand: Command {
                     ))
             }
             let ratio = Double(measured[1].sizeBytes) / Double(max(measured[0].sizeBytes, 1)) * 100
-            io.out(say("cli.demo.scratchShare", ["percent": String(format: "%.1f", ratio)]))
+            io.out(say(.cli.demo.scratchShare, ["percent": String(format: "%.1f", ratio)]))
             io.out(
                 health.isHealthy
                     ? style.green(
                         say(
-                            "cli.demo.healthy",
+                            .cli.demo.healthy,
                             [
                                 "status": "\(health.httpStatus)",
                                 "seconds": String(format: "%.2f", health.elapsedSeconds),
                             ]))
                     : style.red(
                         say(
-                            "cli.demo.notHealthy",
+                            .cli.demo.notHealthy,
                             ["status": "\(health.httpStatus)", "exit": "\(health.curlExitCode)"])))
         }
         return health.isHealthy ? ExitCode.success : ExitCode.failure

@@ -33,7 +33,7 @@ struct DevCheckCommand: Command {
         for error in errors { context.io.err(context.io.errorStyle.red("✗ ") + "\(error)") }
         let wanted = Set(arguments.positionals)
         if let unknown = wanted.subtracting(loaded.map(\.id)).sorted().first {
-            throw UsageError(say("cli.devCheck.chapter", ["unknown": "\(unknown)"]))
+            throw UsageError(say(.cli.devCheck.chapter, ["unknown": "\(unknown)"]))
         }
         let chapters = loaded.filter { wanted.isEmpty || wanted.contains($0.id) }
         var hintProblems: [String] = []
@@ -53,7 +53,7 @@ struct DevCheckCommand: Command {
             if problems.isEmpty {
                 context.io.err(
                     say(
-                        "cli.devCheck.stepsLoadValidateEvery",
+                        .cli.devCheck.stepsLoadValidateEvery,
                         [
                             "id": "\(chapter.id)", "count": "\(chapter.steps.count)",
                             "sorted": "\(chapter.title.translations.keys.sorted().joined(separator: " and "))",
@@ -86,12 +86,12 @@ struct DevCheckCommand: Command {
             for snippet in snippets {
                 let status =
                     snippet.skipped != nil
-                    ? "cli.devCheck.statusSkipped"
-                    : snippet.problem == nil ? "cli.devCheck.statusBuilt" : "cli.devCheck.statusFailed"
+                    ? MessageKey.cli.devCheck.statusSkipped
+                    : snippet.problem == nil ? .cli.devCheck.statusBuilt : .cli.devCheck.statusFailed
                 io.err(
                     "  "
                         + say(
-                            "cli.devCheck.snippet",
+                            .cli.devCheck.snippet,
                             [
                                 "status": say(status), "chapter": chapter.id, "step": snippet.stepID,
                                 "places": snippet.places.joined(separator: ", "),
@@ -116,11 +116,11 @@ struct DevCheckCommand: Command {
             ? ExitCode.success : ExitCode.failure
     }
 
-    static func statusKey(_ status: StepOutcome.Status) -> String {
+    static func statusKey(_ status: StepOutcome.Status) -> MessageKey {
         switch status {
-        case .passed: return "cli.devCheck.statusPassed"
-        case .failed: return "cli.devCheck.statusFailed"
-        case .skipped: return "cli.devCheck.statusSkipped"
+        case .passed: return .cli.devCheck.statusPassed
+        case .failed: return .cli.devCheck.statusFailed
+        case .skipped: return .cli.devCheck.statusSkipped
         }
     }
 
@@ -133,9 +133,9 @@ struct DevCheckCommand: Command {
             switch outcome {
             case .skipped(let builder, let provenOn):
                 io.err(
-                    "  " + say("cli.devCheck.exampleSkipped", ["chapter": chapter.id, "example": name])
+                    "  " + say(.cli.devCheck.exampleSkipped, ["chapter": chapter.id, "example": name])
                         + say(
-                            "cli.devCheck.exampleNeedsBuilder",
+                            .cli.devCheck.exampleNeedsBuilder,
                             ["builder": builder.rawValue, "builders": provenOn.map(\.rawValue).joined(separator: ", ")])
                 )
             case .graded(let report, let expected):
@@ -143,9 +143,9 @@ struct DevCheckCommand: Command {
                 io.err(
                     "  "
                         + say(
-                            "cli.devCheck.example",
+                            .cli.devCheck.example,
                             [
-                                "status": say(ok ? "cli.devCheck.statusGraded" : "cli.devCheck.statusWrong"),
+                                "status": say(ok ? .cli.devCheck.statusGraded : .cli.devCheck.statusWrong),
                                 "chapter": chapter.id, "example": name, "score": "\(report.score)",
                                 "expected": "\(expected)",
                             ])

@@ -40,11 +40,11 @@ struct DoctorCommand: Command {
                 Finding(
                     item: "engine", ok: true,
                     detail: say(
-                        "doctor.engineAnswers",
+                        .doctor.engineAnswers,
                         [
                             "name": info.name, "client": info.clientVersion, "server": info.version,
                             "driver": info.storageDriver,
-                        ]) + (info.host.map { say("doctor.at", ["host": $0]) } ?? "")))
+                        ]) + (info.host.map { say(.doctor.at, ["host": $0]) } ?? "")))
             findings.append(Finding(item: "image store", ok: true, detail: Self.storeDetail(info.store)))
             findings.append(Finding(item: "builder", ok: true, detail: Self.builderDetail(info.builder)))
             // Informational: a learner's own checks build without limits; `grade` and `batch` refuse where they do not hold.
@@ -53,7 +53,7 @@ struct DoctorCommand: Command {
             findings.append(
                 Finding(
                     item: "build limits", ok: true,
-                    detail: plan.description + (plan.holdsAll ? "" : say("doctor.limitsRefused"))))
+                    detail: plan.description + (plan.holdsAll ? "" : say(.doctor.limitsRefused))))
             findings.append(
                 Finding(
                     item: "disk", ok: true,
@@ -63,15 +63,15 @@ struct DoctorCommand: Command {
             for status in lab {
                 let detail =
                     status.state == .missing
-                    ? say("doctor.lab.missing")
-                    : status.isStandIn ? say("doctor.lab.standIn") : say("doctor.lab.present")
+                    ? say(.doctor.lab.missing)
+                    : status.isStandIn ? say(.doctor.lab.standIn) : say(.doctor.lab.present)
                 findings.append(Finding(item: status.reference, ok: status.state != .missing, detail: detail))
             }
         } catch let error as UsageError {
             throw error
         } catch {
             findings.append(
-                Finding(item: "engine", ok: false, detail: say("doctor.engineFailed", ["error": "\(error)"])))
+                Finding(item: "engine", ok: false, detail: say(.doctor.engineFailed, ["error": "\(error)"])))
         }
         for other in EngineKind.allCases where other.rawValue != engineInfo?.name {
             let engine = ContainerEngine(kind: other, runner: context.runner, environment: context.environment)
@@ -79,14 +79,14 @@ struct DoctorCommand: Command {
                 findings.append(
                     Finding(
                         item: "also available", ok: true,
-                        detail: say("doctor.alsoAnswers", ["engine": other.rawValue])))
+                        detail: say(.doctor.alsoAnswers, ["engine": other.rawValue])))
             }
         }
         let curl = ExecutableLocator.find("curl", environment: context.environment)
         findings.append(
             Finding(
                 item: "curl", ok: curl != nil,
-                detail: curl.map { say("doctor.foundAt", ["path": $0]) } ?? say("doctor.curlMissing"))
+                detail: curl.map { say(.doctor.foundAt, ["path": $0]) } ?? say(.doctor.curlMissing))
         )
         let debootstrap = ExecutableLocator.find("debootstrap", environment: ["PATH": "/usr/sbin:/sbin:/usr/bin:/bin"])
         let labComplete = !lab.isEmpty && lab.allSatisfy { $0.state != .missing }
@@ -94,13 +94,13 @@ struct DoctorCommand: Command {
             Finding(
                 item: "debootstrap", ok: debootstrap != nil || labComplete,
                 detail: debootstrap != nil
-                    ? say("doctor.debootstrap.found")
-                    : labComplete ? say("doctor.debootstrap.notNeeded") : say("doctor.debootstrap.missing")))
+                    ? say(.doctor.debootstrap.found)
+                    : labComplete ? say(.doctor.debootstrap.notNeeded) : say(.doctor.debootstrap.missing)))
         let portFree = PortAvailability.isFree(Self.coursePort)
         findings.append(
             Finding(
                 item: "port \(Self.coursePort)", ok: portFree,
-                detail: portFree ? say("doctor.port.free") : say("doctor.port.inUse")))
+                detail: portFree ? say(.doctor.port.free) : say(.doctor.port.inUse)))
 
         let ready = findings.allSatisfy(\.ok)
         if arguments.has(.json) {
@@ -118,7 +118,7 @@ struct DoctorCommand: Command {
                 context.io.out("\(mark) \(label.padded(toColumns: width))  \(finding.detail)")
             }
             context.io.out(
-                ready ? style.green(say("doctor.ready")) : style.red(say("doctor.notReady")))
+                ready ? style.green(say(.doctor.ready)) : style.red(say(.doctor.notReady)))
         }
         return ready ? ExitCode.success : ExitCode.failure
     }
@@ -126,19 +126,19 @@ struct DoctorCommand: Command {
     /// What the engine's store means for the sizes a learner sees.
     static func storeDetail(_ store: ImageStore?) -> String {
         switch store {
-        case .dockerGraphDriver: return say("doctor.store.graphDriver")
-        case .containerd: return say("doctor.store.containerd")
-        case .podman: return say("doctor.store.podman")
-        case nil: return say("doctor.store.unknown")
+        case .dockerGraphDriver: return say(.doctor.store.graphDriver)
+        case .containerd: return say(.doctor.store.containerd)
+        case .podman: return say(.doctor.store.podman)
+        case nil: return say(.doctor.store.unknown)
         }
     }
 
     static func builderDetail(_ builder: ImageBuilder?) -> String {
         switch builder {
-        case .buildkit: return say("doctor.builder.buildkit")
-        case .classic: return say("doctor.builder.classic")
-        case .buildah: return say("doctor.builder.buildah")
-        case nil: return say("doctor.builder.unknown")
+        case .buildkit: return say(.doctor.builder.buildkit)
+        case .classic: return say(.doctor.builder.classic)
+        case .buildah: return say(.doctor.builder.buildah)
+        case nil: return say(.doctor.builder.unknown)
         }
     }
 
@@ -147,8 +147,10 @@ struct DoctorCommand: Command {
         let fixed = [
             "engine", "image store", "builder", "build limits", "disk", "also available", "curl", "debootstrap",
         ]
-        if fixed.contains(item) { return say("doctor.item.\(item.replacingOccurrences(of: " ", with: "-"))") }
-        if item.hasPrefix("port ") { return say("doctor.item.port", ["port": String(item.dropFirst(5))]) }
+        if fixed.contains(item) {
+            return say(.composed("doctor.item.\(item.replacingOccurrences(of: " ", with: "-"))"))
+        }
+        if item.hasPrefix("port ") { return say(.doctor.item.port, ["port": String(item.dropFirst(5))]) }
         return item
     }
 }

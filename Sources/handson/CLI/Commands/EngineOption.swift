@@ -7,7 +7,7 @@ enum EngineOption {
     static func kind(from arguments: ParsedArguments, in context: CommandContext) throws -> EngineKind? {
         if let name = arguments.value(.engine) {
             guard let kind = EngineKind(rawValue: name) else {
-                throw UsageError(say("cli.engineOption.engineTakesDockerPodman", ["name": "\(name)"]))
+                throw UsageError(say(.cli.engineOption.engineTakesDockerPodman, ["name": "\(name)"]))
             }
             return kind
         }
@@ -18,12 +18,12 @@ enum EngineOption {
         let preferred = try kind(from: arguments, in: context)
         var environment = context.environment
         if let host = arguments.value(.host) {
-            guard !host.isEmpty else { throw UsageError(say("cli.engineOption.hostNeedsAddressUnix")) }
+            guard !host.isEmpty else { throw UsageError(say(.cli.engineOption.hostNeedsAddressUnix)) }
             // The address goes to whichever engine answers: docker reads DOCKER_HOST (or DOCKER_CONTEXT), podman
             // CONTAINER_HOST (or CONTAINER_CONNECTION).
             let address: EngineAddress
             do { address = try EngineAddress.parse(host) } catch { throw UsageError("--host: \(error)") }
-            guard address.jobs == nil else { throw UsageError(say("cli.engineOption.hostTakesAddressWithout")) }
+            guard address.jobs == nil else { throw UsageError(say(.cli.engineOption.hostTakesAddressWithout)) }
             let forDocker = address.environment(for: .docker, base: context.environment)
             let forPodman = address.environment(for: .podman, base: [:])
             environment = forDocker.merging(forPodman) { _, new in new }

@@ -30,21 +30,21 @@ struct GradeCommand: Command {
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         guard let chapterID = arguments.value(.chapter) else {
-            throw UsageError(say("cli.batch.chapterRequiredChapterIctsc"))
+            throw UsageError(say(.cli.batch.chapterRequiredChapterIctsc))
         }
         let transcript = arguments.value(.transcript)
         let image = arguments.value(.image)
         let sources = [transcript != nil, image != nil, arguments.positionals.count == 1].filter { $0 }.count
-        guard sources == 1 else { throw UsageError(say("cli.grade.giveEitherSubmissionFolder")) }
+        guard sources == 1 else { throw UsageError(say(.cli.grade.giveEitherSubmissionFolder)) }
         if arguments.value(.files) != nil && image == nil {
-            throw UsageError(say("cli.grade.filesImageFolderEngine"))
+            throw UsageError(say(.cli.grade.filesImageFolderEngine))
         }
         _ = try Self.format(arguments)
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         if let transcript {
             guard let grader = TranscriptGrader(chapter: chapter) else {
-                throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
+                throw UsageError(say(.cli.batch.chapterHasGradingSection, ["id": "\(chapter.id)"]))
             }
             return try show(
                 grader.grade(try InputText.read(transcript, in: context), name: transcript), arguments, context)
@@ -60,7 +60,7 @@ struct GradeCommand: Command {
         let plan = grader.limitPlan(engineInfo: await engine.cachedInfo())
         if !plan.holdsAll {
             guard grader.allowUnlimitedBuilds else { throw CommandFailure("\(BuildLimitsNotHeld(plan: plan))") }
-            context.io.err(say("cli.grade.gradingWithoutSomeBuild", ["plan": "\(plan.description)"]))
+            context.io.err(say(.cli.grade.gradingWithoutSomeBuild, ["plan": "\(plan.description)"]))
         }
         return try show(
             try await grader.grade(context.absolutePath(arguments.positionals[0]), name: arguments.positionals[0]),
@@ -76,11 +76,11 @@ struct GradeCommand: Command {
             context.io.out(
                 style.bold("\(report.submission): \(report.score)/\(report.maxScore)")
                     + (report.image.map { "  (\($0.size))" } ?? "")
-                    + (report.verified ? "" : "  " + say("cli.grade.fromTranscriptNotVerified")))
+                    + (report.verified ? "" : "  " + say(.cli.grade.fromTranscriptNotVerified)))
             CheckLines.print(report.checks, io: context.io)
-            if report.status == .notGraded { context.io.out(say("cli.grade.notGraded")) }
+            if report.status == .notGraded { context.io.out(say(.cli.grade.notGraded)) }
             if let limits = report.buildLimits {
-                context.io.out(style.dim(say("cli.grade.limitsLine", ["summary": limits.summary])))
+                context.io.out(style.dim(say(.cli.grade.limitsLine, ["summary": limits.summary])))
             }
         }
         return report.status == .graded ? ExitCode.success : ExitCode.failure
@@ -90,10 +90,10 @@ struct GradeCommand: Command {
     static func format(_ arguments: ParsedArguments) throws -> String {
         let format = arguments.value(.format) ?? (arguments.has(.json) ? "json" : "text")
         guard ["text", "json", "classroom"].contains(format) else {
-            throw UsageError(say("cli.grade.formatTakesTextJson", ["format": "\(format)"]))
+            throw UsageError(say(.cli.grade.formatTakesTextJson, ["format": "\(format)"]))
         }
         if arguments.has(.json) && format != "json" {
-            throw UsageError(say("cli.grade.jsonFormatAskTwo", ["format": "\(format)"]))
+            throw UsageError(say(.cli.grade.jsonFormatAskTwo, ["format": "\(format)"]))
         }
         return format
     }
@@ -112,7 +112,7 @@ enum GraderOptions {
             ?? ContainerEngine(
                 kind: kind, runner: context.runner, environment: context.environment, sizeCache: context.sizeCache)
         guard var grader = Grader(chapter: chapter, engine: engine, effects: context.effects) else {
-            throw UsageError(say("cli.batch.chapterHasGradingSection", ["id": "\(chapter.id)"]))
+            throw UsageError(say(.cli.batch.chapterHasGradingSection, ["id": "\(chapter.id)"]))
         }
         grader.limits = try BuildLimitOptions.limits(from: arguments)
         grader.diskReserveBytes = try BuildLimitOptions.diskReserve(from: arguments)

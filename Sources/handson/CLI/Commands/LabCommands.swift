@@ -17,7 +17,7 @@ struct LabPrepareCommand: Command {
         var preparer = LabPreparer(engine: engine, environment: context.environment)
         if arguments.has(.offline) { preparer.allowPull = false }
         let progress = ProgressReporter(io: context.io)
-        progress.step(say("cli.lab.imagesOn", ["engine": engine.kind.rawValue]))
+        progress.step(say(.cli.lab.imagesOn, ["engine": engine.kind.rawValue]))
         let statuses = try await preparer.prepare(progress: progress)
         if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(statuses))
@@ -60,7 +60,7 @@ enum LabStatusTable {
             var line =
                 "\(mark) \(status.reference.padding(toLength: width, withPad: " ", startingAt: 0))  \(status.state.label)"
             if let size = status.sizeBytes { line += "  \(ByteFormatting.decimal(size))" }
-            if status.isStandIn { line += style.dim("  " + say("lab.standInNote")) }
+            if status.isStandIn { line += style.dim("  " + say(.lab.standInNote)) }
             if let message = status.message {
                 line += "\n    " + message.replacingOccurrences(of: "\n", with: "\n    ")
             }

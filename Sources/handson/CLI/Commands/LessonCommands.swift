@@ -28,11 +28,11 @@ struct ChaptersCommand: Command {
                 done: progress?.chapter == chapter.id ? progress!.passedSteps.count : 0,
                 gradable: chapter.grading != nil)
         }
-        for error in errors { context.io.err(say("cli.warning", ["problem": "\(error)"])) }
+        for error in errors { context.io.err(say(.cli.warning, ["problem": "\(error)"])) }
         if arguments.has(.json) {
             context.io.out(try JSONOutput.encode(rows))
         } else if rows.isEmpty {
-            context.io.out(say("cli.lessons.chaptersYet", ["chaptersDirectory": "\(layout.chaptersDirectory)"]))
+            context.io.out(say(.cli.lessons.chaptersYet, ["chaptersDirectory": "\(layout.chaptersDirectory)"]))
         } else {
             let width = rows.map(\.id.count).max() ?? 0
             for row in rows {
@@ -57,13 +57,13 @@ struct InitCommand: Command {
         let chapter = try ChapterLoader.load(id: arguments.positionals[0], chaptersDirectory: layout.chaptersDirectory)
         let directory = context.absolutePath(arguments.positionals[1])
         if FileManager.default.fileExists(atPath: directory), !StarterFiles.isEmpty(directory) {
-            throw CommandFailure(say("cli.lessons.existsEmptyChooseNew", ["value": "\(arguments.positionals[1])"]))
+            throw CommandFailure(say(.cli.lessons.existsEmptyChooseNew, ["value": "\(arguments.positionals[1])"]))
         }
         try StarterFiles.copy(chapter, to: directory)
         try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(in: directory)
         context.io.out(
-            say("cli.lessons.wroteStarter", ["id": "\(chapter.id)", "value": "\(arguments.positionals[1])"]))
-        context.io.out(say("cli.lessons.nextCdHandsonStep", ["value": "\(arguments.positionals[1])"]))
+            say(.cli.lessons.wroteStarter, ["id": "\(chapter.id)", "value": "\(arguments.positionals[1])"]))
+        context.io.out(say(.cli.lessons.nextCdHandsonStep, ["value": "\(arguments.positionals[1])"]))
         return ExitCode.success
     }
 }
@@ -81,7 +81,7 @@ struct StartCommand: Command {
             try StarterFiles.copy(chapter, to: context.currentDirectory)
         }
         if let existing = try LearnerProgress.load(from: context.currentDirectory), existing.chapter == chapter.id {
-            context.io.out(say("cli.lessons.alreadyHereCarrying", ["id": "\(chapter.id)"]))
+            context.io.out(say(.cli.lessons.alreadyHereCarrying, ["id": "\(chapter.id)"]))
         } else {
             try LearnerProgress(chapter: chapter.id, currentStep: chapter.steps[0].id).save(
                 in: context.currentDirectory)
@@ -103,13 +103,13 @@ struct StepCommand: Command {
         context.io.out(TerminalMarkdown.render(session.text(of: step), style: style))
         if !step.commands.isEmpty {
             context.io.out("")
-            context.io.out(style.bold(say("cli.step.commands")))
+            context.io.out(style.bold(say(.cli.step.commands)))
             for command in step.commands {
                 context.io.out("  $ " + command.map(ShellQuoting.quoteForDisplay).joined(separator: " "))
             }
         }
         context.io.out("")
-        context.io.out(style.dim(say("cli.step.whenDone")))
+        context.io.out(style.dim(say(.cli.step.whenDone)))
         return ExitCode.success
     }
 }
@@ -132,7 +132,7 @@ struct HintCommand: Command {
         let hints = Hints.select(
             for: step, in: session.chapter, results: results, directory: session.directory, language: session.language)
         for hint in hints { context.io.out("• " + TerminalMarkdown.inline(hint, style: context.io.outputStyle)) }
-        if hints.isEmpty { context.io.out(say("cli.lessons.hintThisStepHandson")) }
+        if hints.isEmpty { context.io.out(say(.cli.lessons.hintThisStepHandson)) }
         return ExitCode.success
     }
 }
@@ -149,14 +149,14 @@ struct ResetCommand: Command {
         let chapterID =
             data.flatMap { try? JSONDecoder().decode(LearnerProgress.self, from: $0) }?.chapter
             ?? data.flatMap { (try? JSONSerialization.jsonObject(with: $0)) as? [String: Any] }?["chapter"] as? String
-        guard let chapterID else { throw CommandFailure(say("cli.lessons.thisFolderHasChapter")) }
+        guard let chapterID else { throw CommandFailure(say(.cli.lessons.thisFolderHasChapter)) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let target = arguments.positionals.first ?? chapter.steps[0].id
         guard let index = chapter.steps.firstIndex(where: { $0.id == target }) else {
             throw UsageError(
                 say(
-                    "cli.lessons.stepSteps",
+                    .cli.lessons.stepSteps,
                     [
                         "target": "\(target)", "id": "\(chapter.id)",
                         "map": "\(chapter.steps.map(\.id).joined(separator: ", "))",
@@ -171,7 +171,7 @@ struct ResetCommand: Command {
         progress.passedSteps.removeAll { later.contains($0) }
         for id in later { progress.lastResults[id] = nil }
         try progress.save(in: context.currentDirectory)
-        context.io.out(say("cli.lessons.back", ["target": "\(target)", "id": "\(chapter.id)"]))
+        context.io.out(say(.cli.lessons.back, ["target": "\(target)", "id": "\(chapter.id)"]))
         return ExitCode.success
     }
 }

@@ -16,14 +16,14 @@ struct LessonSession {
     static func open(_ arguments: ParsedArguments, in context: CommandContext) throws -> LessonSession {
         let directory = context.currentDirectory
         guard let progress = try LearnerProgress.load(from: directory) else {
-            throw CommandFailure(say("cli.lessonSession.thisFolderHasChapter"))
+            throw CommandFailure(say(.cli.lessonSession.thisFolderHasChapter))
         }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: progress.chapter, chaptersDirectory: layout.chaptersDirectory)
         guard chapter.step(progress.currentStep) != nil else {
             throw CommandFailure(
                 say(
-                    "cli.lessonSession.stepLongerChapterRun",
+                    .cli.lessonSession.stepLongerChapterRun,
                     ["currentStep": "\(progress.currentStep)", "id": "\(chapter.id)"]))
         }
         return LessonSession(
@@ -37,7 +37,7 @@ struct LessonSession {
     func text(of step: Step) -> String {
         let path = "\(chapter.directory)/\(step.text.text(in: language))"
         return (try? String(contentsOfFile: path, encoding: .utf8))
-            ?? say("lessonSession.stepTextMissing", ["path": path])
+            ?? say(.lessonSession.stepTextMissing, ["path": path])
     }
 
     func checkContext(engine: ContainerEngine) -> CheckContext {
@@ -47,9 +47,9 @@ struct LessonSession {
     /// "Step 2 of 5: Multi-stage build with distroless".
     func heading(of step: Step) -> String {
         let index = (chapter.steps.firstIndex { $0.id == step.id } ?? 0) + 1
-        return say("lessonSession.stepIndexCount", ["index": "\(index)", "count": "\(chapter.steps.count)"])
+        return say(.lessonSession.stepIndexCount, ["index": "\(index)", "count": "\(chapter.steps.count)"])
             + step.title.text(in: language)
-            + (step.optional ? say("lessonSession.optional") : "")
+            + (step.optional ? say(.lessonSession.optional) : "")
     }
 }
 

@@ -48,12 +48,12 @@ enum InputText {
         } else {
             let absolute = context.absolutePath(path!)
             guard let contents = FileManager.default.contents(atPath: absolute) else {
-                throw CommandFailure(say("cli.parses.cannotReadSuchFile", ["value": "\(path!)"]))
+                throw CommandFailure(say(.cli.parses.cannotReadSuchFile, ["value": "\(path!)"]))
             }
             data = contents
         }
         guard data.count <= limit else {
-            throw CommandFailure(say("cli.parses.inputOverMibRead", ["value": "\(limit >> 20)"]))
+            throw CommandFailure(say(.cli.parses.inputOverMibRead, ["value": "\(limit >> 20)"]))
         }
         return String(decoding: data, as: UTF8.self)
     }

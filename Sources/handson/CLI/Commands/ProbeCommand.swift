@@ -20,7 +20,7 @@ struct ProbeCommand: Command {
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
         let url = arguments.positionals[0]
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            throw UsageError(say("cli.probe.giveHttpHttpsUrl", ["url": "\(url)"]))
+            throw UsageError(say(.cli.probe.giveHttpHttpsUrl, ["url": "\(url)"]))
         }
         let deadline = try arguments.positiveNumber(.deadline, default: 30)
         let status = try arguments.positiveInteger(.status, default: 200)
@@ -43,7 +43,7 @@ struct ProbeCommand: Command {
         } else if satisfied {
             context.io.out(
                 say(
-                    "cli.probe.answered",
+                    .cli.probe.answered,
                     [
                         "url": url, "summary": observation.summary,
                         "seconds": String(format: "%.3f", observation.elapsedSeconds),
@@ -52,7 +52,7 @@ struct ProbeCommand: Command {
         } else {
             context.io.err(
                 say(
-                    "cli.probe.didAnswerWithinLast",
+                    .cli.probe.didAnswerWithinLast,
                     [
                         "url": "\(url)", "wanted": "\(check.wanted)", "seconds": "\(Int(deadline))",
                         "summary": "\(observation.summary)",

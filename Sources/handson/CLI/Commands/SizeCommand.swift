@@ -21,7 +21,7 @@ struct SizeCommand: Command {
         let engine = try await EngineOption.engine(from: arguments, in: context)
         let reference = arguments.positionals[0]
         guard let resolved = await engine.resolveImage(reference) else {
-            context.io.err(say("cli.size.image", ["reference": "\(reference)", "kind": "\(engine.kind.rawValue)"]))
+            context.io.err(say(.cli.size.image, ["reference": "\(reference)", "kind": "\(engine.kind.rawValue)"]))
             return ExitCode.failure
         }
         let report = try await engine.sizeReport(
@@ -47,25 +47,25 @@ struct SizeTable {
             "reference": style.bold(reference), "size": report.size, "bytes": report.sizeBytes.formatted(.number),
             "layers": "\(report.layers.count)",
         ]
-        var lines = [say(report.layers.count == 1 ? "size.table.summaryOneLayer" : "size.table.summary", summary)]
+        var lines = [say(report.layers.count == 1 ? .size.table.summaryOneLayer : .size.table.summary, summary)]
         lines.append(
             style.dim(
-                report.engineListedNote ?? say("size.table.engineListsToo", ["listed": report.engineListed ?? "?"])))
+                report.engineListedNote ?? say(.size.table.engineListsToo, ["listed": report.engineListed ?? "?"])))
         var parts: [String] = []
         if let base = report.baseImage {
             parts.append(
                 say(
-                    "size.table.baseImage",
+                    .size.table.baseImage,
                     [
                         "base": base, "bytes": ByteFormatting.decimal(report.baseBytes),
                         "percent": percent(report.baseBytes),
                     ]
                 ))
         }
-        parts.append(say("size.table.ownLayers", ["bytes": ByteFormatting.decimal(report.ownBytes)]))
+        parts.append(say(.size.table.ownLayers, ["bytes": ByteFormatting.decimal(report.ownBytes)]))
         parts.append(
             say(
-                "size.table.wasted",
+                .size.table.wasted,
                 [
                     "bytes": ByteFormatting.decimal(report.wastedBytes),
                     "efficiency": String(format: "%.1f%%", report.efficiency * 100),
@@ -77,12 +77,12 @@ struct SizeTable {
             style.bold(
                 row(
                     [
-                        say("size.table.layer"), say("size.table.size"), say("size.table.from"),
-                        say("size.table.instruction"),
+                        say(.size.table.layer), say(.size.table.size), say(.size.table.from),
+                        say(.size.table.instruction),
                     ],
                     widths: [8, 8, 20, 60], rightAlignedUpTo: 2)))
         for (index, layer) in report.layers.enumerated() {
-            let from = layer.fromBase ? (report.baseImage ?? say("size.table.base")) : ""
+            let from = layer.fromBase ? (report.baseImage ?? say(.size.table.base)) : ""
             let instruction = layer.instruction ?? "?"
             lines.append(
                 row(
@@ -94,7 +94,7 @@ struct SizeTable {
             lines.append(
                 style.bold(
                     row(
-                        [say("size.table.largestPaths"), say("size.table.size"), say("size.table.layer")],
+                        [say(.size.table.largestPaths), say(.size.table.size), say(.size.table.layer)],
                         widths: [78, 8, 8], rightAlignedFrom: 1)))
             for path in report.largest {
                 let name = path.path + (path.isDirectory ? "/" : "")
@@ -110,8 +110,8 @@ struct SizeTable {
                 style.bold(
                     row(
                         [
-                            say("size.table.wastedFiles"), say("size.table.size"), say("size.table.added"),
-                            say("size.table.hidden"),
+                            say(.size.table.wastedFiles), say(.size.table.size), say(.size.table.added),
+                            say(.size.table.hidden),
                         ],
                         widths: [73, 8, 5, 6], rightAlignedFrom: 1)))
             for file in report.wasted {

@@ -53,39 +53,39 @@ enum WatchScreen {
         let filled = total == 0 ? 0 : barWidth * done / total
         lines.append(
             "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: barWidth - filled) + "] "
-                + say("watchCommand.stepValueTotal", ["value": "\(state.stepIndex + 1)", "total": "\(total)"])
+                + say(.watchCommand.stepValueTotal, ["value": "\(state.stepIndex + 1)", "total": "\(total)"])
                 + step.title.text(in: session.language))
         lines.append("")
         switch state.panel {
         case .checks:
             if state.results.isEmpty {
-                lines.append(say(state.checking ? "cli.watch.checking" : "cli.watch.notCheckedYet"))
+                lines.append(say(state.checking ? .cli.watch.checking : .cli.watch.notCheckedYet))
             }
             for result in state.results { lines.append("\(result.passed ? "✓" : "✗") \(result.id): \(result.message)") }
             if !state.results.isEmpty && state.results.allSatisfy(\.passed) {
                 lines.append("")
                 lines.append(
                     state.stepIndex + 1 < total
-                        ? say("watchCommand.stepPassedPressN")
-                        : say("watchCommand.stepPassedChapterDone"))
+                        ? say(.watchCommand.stepPassedPressN)
+                        : say(.watchCommand.stepPassedChapterDone))
             }
         case .hint:
-            lines.append(say("cli.watch.hintTitle"))
-            lines.append(String(repeating: "-", count: say("cli.watch.hintTitle").terminalWidth))
-            lines += hints.isEmpty ? [say("cli.watch.noHintAllPass")] : hints.map { "• " + $0 }
+            lines.append(say(.cli.watch.hintTitle))
+            lines.append(String(repeating: "-", count: say(.cli.watch.hintTitle).terminalWidth))
+            lines += hints.isEmpty ? [say(.cli.watch.noHintAllPass)] : hints.map { "• " + $0 }
         case .text:
             lines += session.text(of: step).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         case .chapters:
-            lines.append(say("cli.watch.stepsOf", ["chapter": chapter.id]))
+            lines.append(say(.cli.watch.stepsOf, ["chapter": chapter.id]))
             for (index, each) in chapter.steps.enumerated() {
                 let mark = session.progress.passedSteps.contains(each.id) ? "✓" : (index == state.stepIndex ? ">" : " ")
                 lines.append("\(mark) \(index + 1). \(each.title.text(in: session.language))")
             }
         }
         var footer: [String] = []
-        if !state.engineConnected { footer.append(say("cli.watch.eventStreamLostFooter")) }
+        if !state.engineConnected { footer.append(say(.cli.watch.eventStreamLostFooter)) }
         if !state.status.isEmpty { footer.append(state.status) }
-        footer.append(say("cli.watch.keys"))
+        footer.append(say(.cli.watch.keys))
         let room = max(1, height - footer.count - 1)
         // The title and the progress bar stay one line each; what follows is wrapped to the terminal's width.
         let wrapped = Array(lines.prefix(3)) + lines.dropFirst(3).flatMap { wrap($0, width: width) }
@@ -174,7 +174,7 @@ struct LiveView {
         if terminal == nil {
             io.out(
                 say(
-                    "cli.watch.watchingChangesCtrlStops",
+                    .cli.watch.watchingChangesCtrlStops,
                     ["directory": "\(session.directory)", "mechanism": "\(mechanism.rawValue)"]))
         }
         let resize = terminal.map { _ in ResizeSignal.start { sink.yield(.resized) } }
@@ -225,26 +225,26 @@ struct LiveView {
                         state.panel = .checks
                         sink.yield(.checkNow)
                     } else {
-                        state.status = passed ? say("cli.watch.lastStep") : say("cli.watch.passFirst")
+                        state.status = passed ? say(.cli.watch.lastStep) : say(.cli.watch.passFirst)
                     }
                 default: break
                 }
             case .fileChanged:
-                state.status = say("cli.watch.fileChanged")
-                if terminal == nil { io.out(io.outputStyle.dim(say("cli.watch.fileChangedCheckingAgain"))) }
+                state.status = say(.cli.watch.fileChanged)
+                if terminal == nil { io.out(io.outputStyle.dim(say(.cli.watch.fileChangedCheckingAgain))) }
                 schedule()
             case .engine(let update):
                 switch update {
                 case .connected: state.engineConnected = true
                 case .lost(let reason):
                     state.engineConnected = false
-                    if terminal == nil { io.out(say("cli.watch.engineEventStreamWas", ["reason": "\(reason)"])) }
+                    if terminal == nil { io.out(say(.cli.watch.engineEventStreamWas, ["reason": "\(reason)"])) }
                 case .event(let event):
                     guard event.isRelevant else { continue }
                     let what = "\(event.type) \(event.action)" + (event.name.map { " \($0)" } ?? "")
-                    state.status = say("cli.watch.engineEvent", ["event": what])
+                    state.status = say(.cli.watch.engineEvent, ["event": what])
                     if terminal == nil {
-                        io.out(io.outputStyle.dim(say("cli.watch.engineEventCheckingAgain", ["event": what])))
+                        io.out(io.outputStyle.dim(say(.cli.watch.engineEventCheckingAgain, ["event": what])))
                     }
                     schedule()
                 }
@@ -264,13 +264,13 @@ struct LiveView {
                     CheckLines.print(state.results, io: io)
                     io.out(
                         say(
-                            state.results.allSatisfy(\.passed) ? "cli.watch.stepPassed" : "cli.watch.watchingForChanges"
+                            state.results.allSatisfy(\.passed) ? .cli.watch.stepPassed : .cli.watch.watchingForChanges
                         ))
                 }
             }
             draw()
         }
-        if terminal == nil { io.out(say("cli.watch.stoppedWatching")) }
+        if terminal == nil { io.out(say(.cli.watch.stoppedWatching)) }
         return ExitCode.success
     }
 }
