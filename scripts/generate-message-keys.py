@@ -41,11 +41,18 @@ def tree(keys):
     return root
 
 
+def plural(value):
+    """A family of `.one` and `.other` sentences, named by its prefix."""
+    return isinstance(value, dict) and sorted(value) == ["one", "other"] and all(isinstance(v, str) for v in value.values())
+
+
 def emit(node, indent, lines):
     pad = " " * indent
     for segment in sorted(node, key=str.lower):
         value = node[segment]
-        if isinstance(value, str):
+        if plural(value):
+            lines.append(f'{pad}public let {member(segment)} = PluralKey("{value["one"][:-len(".one")]}")')
+        elif isinstance(value, str):
             lines.append(f'{pad}public let {member(segment)} = MessageKey("{value}")')
         else:
             name = type_name(segment)
@@ -77,6 +84,13 @@ def main():
             lines.append(f"    public struct {name}: Sendable {{")
             emit(value, 8, lines)
             lines.append("    }")
+    lines.append("}")
+    # A plural family is reached from PluralKey too: `say(.grader.findingsShown, count: 2)`.
+    def has_plural(value):
+        return plural(value) or (isinstance(value, dict) and any(has_plural(v) for v in value.values()))
+    roots = [segment for segment in sorted(root, key=str.lower) if has_plural(root[segment])]
+    lines += ["", "extension PluralKey {"]
+    lines += [f"    public static let {member(s)} = MessageKey.{member(s)}" for s in roots]
     lines.append("}")
     with open(OUTPUT, "w", encoding="utf-8") as output:
         output.write("\n".join(lines) + "\n")

@@ -24,6 +24,15 @@ public enum Language: String, Sendable, Codable, CaseIterable, Comparable {
         return .en
     }
 
+    /// The plural form a count takes (a CLDR category): English tells one from the rest; Japanese and Korean
+    /// have one form.
+    public func pluralCategory(of count: Int) -> String {
+        switch self {
+        case .en: return count == 1 ? "one" : "other"
+        case .ja, .ko: return "other"
+        }
+    }
+
     public static func < (lhs: Language, rhs: Language) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }

@@ -19,6 +19,11 @@ public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
         self.then = then
     }
 
+    /// A sentence of a plural family, `count` filling `{count}`: its form is chosen in the language it is shown in.
+    public init(_ key: PluralKey, count: Int, _ values: [String: String] = [:]) {
+        self.init(MessageKey(key.rawValue), values.merging(["count": "\(count)"]) { _, new in new })
+    }
+
     /// The key of text that is none of HandsOn's sentences (a path, an engine's own words): shown as it is.
     public static let literalKey = "literal"
 
@@ -55,6 +60,25 @@ public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
 /// The sentence `key` of the current task's language, its `{name}` placeholders filled from `values`.
 public func say(_ key: MessageKey, _ values: [String: String] = [:]) -> String {
     MessageCatalog.render(key.rawValue, values, in: .current)
+}
+
+/// The sentence of a plural family in the form the current language uses for `count`, which fills `{count}`.
+public func say(_ key: PluralKey, count: Int, _ values: [String: String] = [:]) -> String {
+    MessageCatalog.render(key.rawValue, values.merging(["count": "\(count)"]) { _, new in new }, in: .current)
+}
+
+/// The sentence of a plural family, its `{count}` given as text (`0.5`): a whole one chooses the form, any other
+/// count takes the `other` one.
+public func say(_ key: PluralKey, _ values: [String: String]) -> String {
+    MessageCatalog.render(key.rawValue, values, in: .current)
+}
+
+/// A sentence that changes with a number: the catalogs hold `<key>.one` and `<key>.other` (each language's forms;
+/// one form serves Japanese and Korean), and the form is chosen where the message is shown, in its language.
+public struct PluralKey: Sendable, Hashable {
+    public let rawValue: String
+
+    init(_ rawValue: String) { self.rawValue = rawValue }
 }
 
 /// A sentence's key in the catalogs. Every key is a member chain generated from `Catalogs/en.json`
@@ -100,7 +124,11 @@ public enum MessageCatalog {
     }
 
     static func render(_ key: String, _ values: [String: String], in language: Language) -> String {
-        guard let template = template(key, in: language) else { return key }
+        if let template = template(key, in: language) { return fill(template, values) }
+        // A plural family (`key.one`, `key.other`): the form the language uses for `{count}`.
+        let category = language.pluralCategory(of: values["count"].flatMap { Int($0) } ?? 0)
+        guard let template = template("\(key).\(category)", in: language) ?? template("\(key).other", in: language)
+        else { return key }
         return fill(template, values)
     }
 

@@ -376,8 +376,10 @@ extension MessageKey {
         "grader.dockerfileSubmission",
         "grader.engineAtAddressSilent",
         "grader.engineFailed",
-        "grader.findingsScore",
-        "grader.findingsShown",
+        "grader.findingsScore.one",
+        "grader.findingsScore.other",
+        "grader.findingsShown.one",
+        "grader.findingsShown.other",
         "grader.imageEngine",
         "grader.limitsNotMade",
         "grader.noImageOnEngine",
@@ -504,7 +506,8 @@ extension MessageKey {
         "htmlReport.image",
         "htmlReport.imageScoreScore",
         "htmlReport.imageSizesAgainstTiers",
-        "htmlReport.incompleteCountSubmissionS",
+        "htmlReport.incompleteCount.one",
+        "htmlReport.incompleteCount.other",
         "htmlReport.largestContributor",
         "htmlReport.meanScore",
         "htmlReport.medianScore",
@@ -579,13 +582,15 @@ extension MessageKey {
         "limits.noCgroup.systemdNotRunning",
         "limits.noCgroup.systemdOnV1",
         "limits.notHeld",
-        "limits.part.cpus",
+        "limits.part.cpus.one",
+        "limits.part.cpus.other",
         "limits.part.cpuset",
         "limits.part.disk",
         "limits.part.memory",
         "limits.part.network.default",
         "limits.part.network.none",
-        "limits.part.processes",
+        "limits.part.processes.one",
+        "limits.part.processes.other",
         "limits.part.timeout",
         "limits.summary.builder-flags",
         "limits.summary.cgroup",
@@ -1167,11 +1172,7 @@ extension MessageKey {
         public let pinTagInsteadLatest = MessageKey("dockerfileCheck.pinTagInsteadLatest")
         public let runsUser = MessageKey("dockerfileCheck.runsUser")
         public let scratchImageSBinary = MessageKey("dockerfileCheck.scratchImageSBinary")
-        public let stageCount = StageCountKeys()
-        public struct StageCountKeys: Sendable {
-            public let one = MessageKey("dockerfileCheck.stageCount.one")
-            public let other = MessageKey("dockerfileCheck.stageCount.other")
-        }
+        public let stageCount = PluralKey("dockerfileCheck.stageCount")
         public let stageRunsGoMod = MessageKey("dockerfileCheck.stageRunsGoMod")
     }
     public static let doctor = DoctorKeys()
@@ -1343,8 +1344,8 @@ extension MessageKey {
         public let dockerfileSubmission = MessageKey("grader.dockerfileSubmission")
         public let engineAtAddressSilent = MessageKey("grader.engineAtAddressSilent")
         public let engineFailed = MessageKey("grader.engineFailed")
-        public let findingsScore = MessageKey("grader.findingsScore")
-        public let findingsShown = MessageKey("grader.findingsShown")
+        public let findingsScore = PluralKey("grader.findingsScore")
+        public let findingsShown = PluralKey("grader.findingsShown")
         public let imageEngine = MessageKey("grader.imageEngine")
         public let limitsNotMade = MessageKey("grader.limitsNotMade")
         public let noImageOnEngine = MessageKey("grader.noImageOnEngine")
@@ -1601,7 +1602,7 @@ extension MessageKey {
         public let image = MessageKey("htmlReport.image")
         public let imageScoreScore = MessageKey("htmlReport.imageScoreScore")
         public let imageSizesAgainstTiers = MessageKey("htmlReport.imageSizesAgainstTiers")
-        public let incompleteCountSubmissionS = MessageKey("htmlReport.incompleteCountSubmissionS")
+        public let incompleteCount = PluralKey("htmlReport.incompleteCount")
         public let largestContributor = MessageKey("htmlReport.largestContributor")
         public let meanScore = MessageKey("htmlReport.meanScore")
         public let medianScore = MessageKey("htmlReport.medianScore")
@@ -1722,7 +1723,7 @@ extension MessageKey {
         public let notHeld = MessageKey("limits.notHeld")
         public let part = PartKeys()
         public struct PartKeys: Sendable {
-            public let cpus = MessageKey("limits.part.cpus")
+            public let cpus = PluralKey("limits.part.cpus")
             public let cpuset = MessageKey("limits.part.cpuset")
             public let disk = MessageKey("limits.part.disk")
             public let memory = MessageKey("limits.part.memory")
@@ -1731,7 +1732,7 @@ extension MessageKey {
                 public let `default` = MessageKey("limits.part.network.default")
                 public let none = MessageKey("limits.part.network.none")
             }
-            public let processes = MessageKey("limits.part.processes")
+            public let processes = PluralKey("limits.part.processes")
             public let timeout = MessageKey("limits.part.timeout")
         }
         public let summary = SummaryKeys()
@@ -1977,4 +1978,11 @@ extension MessageKey {
         public let stepPassedPressN = MessageKey("watchCommand.stepPassedPressN")
         public let stepValueTotal = MessageKey("watchCommand.stepValueTotal")
     }
+}
+
+extension PluralKey {
+    public static let dockerfileCheck = MessageKey.dockerfileCheck
+    public static let grader = MessageKey.grader
+    public static let htmlReport = MessageKey.htmlReport
+    public static let limits = MessageKey.limits
 }

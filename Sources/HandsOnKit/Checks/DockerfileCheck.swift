@@ -29,9 +29,7 @@ struct DockerfileCheck {
         }
         var failures: [Message] = []
         var found: [String] = [
-            say(
-                facts.stageCount == 1 ? .dockerfileCheck.stageCount.one : .dockerfileCheck.stageCount.other,
-                ["count": "\(facts.stageCount)"]),
+            say(.dockerfileCheck.stageCount, count: facts.stageCount),
             say(.dockerfileCheck.finalBaseFinalbase, ["finalBase": "\(facts.finalBase)"]),
         ]
         if let stages = expectation.stages, facts.stageCount != stages {

@@ -26,9 +26,7 @@ public enum HTMLReport {
                 + (summary.notGraded.count > 10 ? ", …" : "")
             page +=
                 "<p class=\"banner\">"
-                + say(
-                    .htmlReport.incompleteCountSubmissionS,
-                    ["count": "\(summary.notGraded.count)", "names": "\(names)"])
+                + say(.htmlReport.incompleteCount, count: summary.notGraded.count, ["names": "\(names)"])
                 + "</p>\n"
         }
         page += cards(summary)

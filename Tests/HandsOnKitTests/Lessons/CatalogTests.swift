@@ -33,6 +33,23 @@ struct CatalogTests {
         #expect(MessageKey.help.parse.imageLs.summary.rawValue == "help.parse.image-ls.summary")
     }
 
+    /// A plural family takes each language's form for its count, chosen where it is shown: a saved message shows
+    /// "1 finding" in English and one form in Japanese.
+    @Test func aCountTakesTheFormOfTheLanguageItIsShownIn() {
+        #expect(Message(.grader.findingsShown, count: 1).text(in: .en) == "1 finding")
+        #expect(Message(.grader.findingsShown, count: 2).text(in: .en) == "2 findings")
+        #expect(Message(.grader.findingsShown, count: 0).text(in: .en) == "0 findings")
+        let one = Message(.grader.findingsShown, count: 1)
+        #expect(one.key == "grader.findingsShown" && one.values["count"] == "1")
+        #expect(
+            one.text(in: .ja)
+                == MessageCatalog.template("grader.findingsShown.other", in: .ja)?.replacingOccurrences(
+                    of: "{count}", with: "1"))
+        #expect(say(.limits.part.cpus, ["count": "0.5"]) == "0.5 CPUs")
+        #expect(say(.limits.part.cpus, ["count": "1"]) == "1 CPU")
+        #expect(Language.ko.pluralCategory(of: 1) == "other")
+    }
+
     /// A key put together at run time is one of a family the catalog has.
     @Test func everyComposedKeyNamesAFamilyOfTheCatalog() throws {
         let prefixes = try Self.composedPrefixes()

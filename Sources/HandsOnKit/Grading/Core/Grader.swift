@@ -514,11 +514,11 @@ public struct Grader: Sendable {
         let outcome = grading.score(
             findings: findings.count, secrets: findings.filter { $0.rule == .secrets }.count)
         let best = grading.findingTiers.map(\.score).max() ?? 100
-        let shown = say(.grader.findingsShown, ["count": "\(findings.count)"])
+        let shown = say(.grader.findingsShown, count: findings.count)
         judged.checks.append(
             CheckResult(
                 id: .findings, passed: outcome > 0,
-                reason: Message(.grader.findingsScore, ["count": "\(findings.count)", "score": "\(outcome)"])
+                reason: Message(.grader.findingsScore, count: findings.count, ["score": "\(outcome)"])
                     + (gatesPassed ? nil : Message(.transcriptGrader.awardedGateFailed))
                     + (outcome < best && !findings.isEmpty
                         ? .literal(": ")

@@ -42,7 +42,7 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     public var summary: String {
         var parts = [
             say(.limits.part.memory, ["memory": Self.binary(memoryBytes)]),
-            say(.limits.part.processes, ["count": "\(processes)"]),
+            say(.limits.part.processes, count: processes),
         ]
         if let cpus { parts.append(say(.limits.part.cpus, ["count": String(format: "%g", cpus)])) }
         if let cpuset { parts.append(say(.limits.part.cpuset, ["cpus": cpuset])) }
