@@ -169,3 +169,19 @@ public enum MessageCatalog {
         items.joined(separator: render("list.separator", [:], in: language))
     }
 }
+
+/// An error that says what went wrong as a catalog sentence, rendered in the reader's language where it is shown.
+public protocol MessageError: Error, CustomStringConvertible {
+    var message: Message { get }
+}
+
+extension MessageError {
+    public var description: String { message.text() }
+}
+
+extension Message {
+    /// What `error` says: its sentence when it has one, else its own words as they are.
+    public init(describing error: any Error) {
+        self = (error as? any MessageError)?.message ?? .literal("\(error)")
+    }
+}

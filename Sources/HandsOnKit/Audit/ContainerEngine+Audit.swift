@@ -3,16 +3,16 @@ import HandsOnMessages
 import HandsOnProcesses
 
 /// What the audit could not read.
-public enum ImageAuditError: Error, Equatable, CustomStringConvertible {
+public enum ImageAuditError: Equatable, MessageError {
     /// The engine keeps the image's layers where HandsOn cannot read their files (a remote engine).
     case layersNotReadable(image: String)
     case configUnreadable(image: String, output: String)
 
-    public var description: String {
+    public var message: Message {
         switch self {
-        case .layersNotReadable(let image): say(.audit.layersNotReadable, ["image": image])
+        case .layersNotReadable(let image): Message(.audit.layersNotReadable, ["image": image])
         case .configUnreadable(let image, let output):
-            say(.audit.configUnreadable, ["image": image, "output": output])
+            Message(.audit.configUnreadable, ["image": image, "output": output])
         }
     }
 }

@@ -39,7 +39,7 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
             return ChapterError(
                 file: file, keyPath: path(context.codingPath), problem: .literal(context.debugDescription))
         @unknown default:
-            return ChapterError(file: file, keyPath: "", problem: .literal("\(error)"))
+            return ChapterError(file: file, keyPath: "", problem: Message(describing: error))
         }
     }
 

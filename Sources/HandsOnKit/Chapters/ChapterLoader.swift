@@ -15,7 +15,8 @@ public enum ChapterLoader {
                 errors.append(error)
             } catch {
                 errors.append(
-                    ChapterError(file: "\(directory)/\(name)/\(fileName)", keyPath: "", problem: .literal("\(error)")))
+                    ChapterError(
+                        file: "\(directory)/\(name)/\(fileName)", keyPath: "", problem: Message(describing: error)))
             }
         }
         return (chapters, errors)

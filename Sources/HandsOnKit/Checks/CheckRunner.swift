@@ -39,7 +39,8 @@ public struct CheckRunner: Sendable {
             }
         } catch {
             return CheckResult(
-                id: check.id, passed: false, reason: Message(.checkRunner.couldCheckError, ["error": "\(error)"]))
+                id: check.id, passed: false,
+                reason: Message(.checkRunner.couldCheckError, parts: ["error": Message(describing: error)]))
         }
     }
 

@@ -41,7 +41,8 @@ struct ServeCheck {
             return CheckResult(
                 id: id, passed: false,
                 reason: Message(
-                    .serveCheck.imageCouldStartedLasterror, ["image": "\(image)", "lastError": "\(error)"]))
+                    .serveCheck.imageCouldStartedLasterror, ["image": "\(image)"],
+                    parts: ["lastError": Message(describing: error)]))
         }
         let port = expectation.containerPort
         let processID = context.engine.isLocal ? try? await context.engine.containerProcessID(name) : nil

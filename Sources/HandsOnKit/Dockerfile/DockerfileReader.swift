@@ -45,7 +45,7 @@ extension Message {
     /// An error as a message: its own when it has one (a Dockerfile that cannot be read), else its words as they are.
     static func of(_ error: any Error) -> Message {
         if let error = error as? DockerfileError { return error.reason }
-        return .literal("\(error)")
+        return Message(describing: error)
     }
 }
 

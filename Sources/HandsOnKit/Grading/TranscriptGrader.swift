@@ -28,7 +28,8 @@ public struct TranscriptGrader: Sendable {
             checks.append(
                 CheckResult(
                     id: "listing", passed: false,
-                    reason: Message(.transcriptGrader.imageListingTranscriptError, ["error": "\(error)"])))
+                    reason: Message(
+                        .transcriptGrader.imageListingTranscriptError, parts: ["error": Message(describing: error)])))
             return report()
         }
         guard let row = answerRow(in: rows) else {

@@ -3,15 +3,15 @@ import Foundation
 import HandsOnMessages
 
 /// Why a compressed layer could not be read.
-public enum InflateError: Error, Equatable, CustomStringConvertible {
+public enum InflateError: Equatable, MessageError {
     case initialisation(code: Int32)
     case corrupt(message: String, compressedOffset: Int64)
 
-    public var description: String {
+    public var message: Message {
         switch self {
-        case .initialisation(let code): return say(.error.gzip.initialisation, ["code": "\(code)"])
+        case .initialisation(let code): return Message(.error.gzip.initialisation, ["code": "\(code)"])
         case .corrupt(let message, let offset):
-            return say(.error.gzip.corrupt, ["offset": "\(offset)", "message": "\(message)"])
+            return Message(.error.gzip.corrupt, ["offset": "\(offset)", "message": "\(message)"])
         }
     }
 }

@@ -3,7 +3,7 @@ import HandsOnMessages
 import Synchronization
 
 /// Why an image archive (`docker image save`, `podman save`) could not be measured.
-public enum ImageArchiveError: Error, Equatable, CustomStringConvertible {
+public enum ImageArchiveError: Equatable, MessageError {
     case unreadable(String)
     case noManifest
     case badManifest(file: String, reason: String)
@@ -11,17 +11,17 @@ public enum ImageArchiveError: Error, Equatable, CustomStringConvertible {
     case unsupportedCompression(entry: String, kind: String)
     case layer(entry: String, reason: String)
 
-    public var description: String {
+    public var message: Message {
         switch self {
-        case .unreadable(let reason): return say(.error.archive.unreadable, ["reason": "\(reason)"])
-        case .noManifest: return say(.error.archive.noManifest)
+        case .unreadable(let reason): return Message(.error.archive.unreadable, ["reason": "\(reason)"])
+        case .noManifest: return Message(.error.archive.noManifest)
         case .badManifest(let file, let reason):
-            return say(.error.archive.badManifest, ["file": "\(file)", "reason": "\(reason)"])
-        case .missingLayer(let name): return say(.error.archive.missingLayer, ["name": "\(name)"])
+            return Message(.error.archive.badManifest, ["file": "\(file)", "reason": "\(reason)"])
+        case .missingLayer(let name): return Message(.error.archive.missingLayer, ["name": "\(name)"])
         case .unsupportedCompression(let entry, let kind):
-            return say(.error.archive.unsupportedCompression, ["entry": "\(entry)", "kind": "\(kind)"])
+            return Message(.error.archive.unsupportedCompression, ["entry": "\(entry)", "kind": "\(kind)"])
         case .layer(let entry, let reason):
-            return say(.error.archive.layer, ["entry": "\(entry)", "reason": "\(reason)"])
+            return Message(.error.archive.layer, ["entry": "\(entry)", "reason": "\(reason)"])
         }
     }
 }

@@ -33,15 +33,15 @@ protocol TarEntryConsumer {
 }
 
 /// Why a tar stream could not be read; `offset` is the byte where the bad header starts.
-public enum TarStreamError: Error, Equatable, CustomStringConvertible {
+public enum TarStreamError: Equatable, MessageError {
     case badHeader(offset: Int64, reason: String)
     case truncated(offset: Int64)
 
-    public var description: String {
+    public var message: Message {
         switch self {
         case .badHeader(let offset, let reason):
-            return say(.error.tar.badHeader, ["offset": "\(offset)", "reason": "\(reason)"])
-        case .truncated(let offset): return say(.error.tar.truncated, ["offset": "\(offset)"])
+            return Message(.error.tar.badHeader, ["offset": "\(offset)", "reason": "\(reason)"])
+        case .truncated(let offset): return Message(.error.tar.truncated, ["offset": "\(offset)"])
         }
     }
 }

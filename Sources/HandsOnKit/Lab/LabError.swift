@@ -1,7 +1,7 @@
 import HandsOnMessages
 
 /// Why the lab's base images could not be made.
-public enum LabError: Error, Equatable, CustomStringConvertible {
+public enum LabError: Equatable, MessageError {
     case noDebianMirror
     case debootstrapMissing
     case debootstrapFailed(String)
@@ -9,16 +9,16 @@ public enum LabError: Error, Equatable, CustomStringConvertible {
     case stepFailed(String)
     case packageMissing(package: String, root: String)
 
-    public var description: String {
+    public var message: Message {
         switch self {
         case .noDebianMirror:
-            return say(.error.lab.noDebianMirror)
+            return Message(.error.lab.noDebianMirror)
         case .debootstrapMissing:
-            return say(.error.lab.debootstrapMissing)
-        case .debootstrapFailed(let detail): return say(.error.lab.debootstrapFailed, ["detail": "\(detail)"])
-        case .stepFailed(let detail): return detail
+            return Message(.error.lab.debootstrapMissing)
+        case .debootstrapFailed(let detail): return Message(.error.lab.debootstrapFailed, ["detail": "\(detail)"])
+        case .stepFailed(let detail): return .literal(detail)
         case .packageMissing(let package, let root):
-            return say(.error.lab.packageMissing, ["package": "\(package)", "root": "\(root)"])
+            return Message(.error.lab.packageMissing, ["package": "\(package)", "root": "\(root)"])
         }
     }
 }

@@ -2,17 +2,17 @@ import Foundation
 import HandsOnMessages
 
 /// Why the course files or a lock file could not be had.
-public enum SupportError: Error, Equatable, CustomStringConvertible {
+public enum SupportError: Equatable, MessageError {
     case courseFilesNotFound
     case lockUnavailable(path: String, reason: String)
 
-    public var description: String {
+    public var message: Message {
         switch self {
         case .courseFilesNotFound:
             return
-                say(.error.support.courseFilesNotFound)
+                Message(.error.support.courseFilesNotFound)
         case .lockUnavailable(let path, let reason):
-            return say(.error.support.lockUnavailable, ["path": "\(path)", "reason": "\(reason)"])
+            return Message(.error.support.lockUnavailable, ["path": "\(path)", "reason": "\(reason)"])
         }
     }
 }

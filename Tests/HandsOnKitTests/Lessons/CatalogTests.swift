@@ -3,6 +3,7 @@ import Testing
 
 @testable import HandsOnKit
 @testable import HandsOnMessages
+@testable import HandsOnProcesses
 @testable import handson
 
 /// The message catalogs: complete in every language, and what the learner's commands print is in the language asked.
@@ -48,6 +49,21 @@ struct CatalogTests {
         #expect(say(.limits.part.cpus, ["count": "0.5"]) == "0.5 CPUs")
         #expect(say(.limits.part.cpus, ["count": "1"]) == "1 CPU")
         #expect(Language.ko.pluralCategory(of: 1) == "other")
+    }
+
+    /// An error that carries its sentence is shown in the reader's language inside a grade's reason, even when the
+    /// reason was made in another; an error with none shows its own words.
+    @Test func anErrorsSentenceIsRenderedInTheLanguageOfItsReader() {
+        let reason = Language.$current.withValue(.en) {
+            Message(
+                .grader.engineFailed, parts: ["error": Message(describing: ProcessError.executableNotFound("docker"))])
+        }
+        let japanese = MessageCatalog.fill(
+            MessageCatalog.template("error.process.executableNotFound", in: .ja) ?? "", ["name": "docker"])
+        #expect(reason.text(in: .ja).contains(japanese))
+        #expect(reason.parts?["error"]?.key == "error.process.executableNotFound")
+        struct Plain: Error {}
+        #expect(Message(describing: Plain()).key == Message.literalKey)
     }
 
     /// A key put together at run time is one of a family the catalog has.

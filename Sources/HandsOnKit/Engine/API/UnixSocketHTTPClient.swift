@@ -9,7 +9,7 @@ import HandsOnProcesses
 #endif
 
 /// Why a request to the engine's socket got no usable answer.
-public enum EngineAPIError: Error, Equatable, CustomStringConvertible {
+public enum EngineAPIError: Equatable, MessageError {
     /// The socket could not be reached (`errno` of `socket`, `connect`, `send` or `recv`).
     case unreachable(socket: String, errno: Int32)
     case timedOut(request: String, seconds: Double)
@@ -22,22 +22,22 @@ public enum EngineAPIError: Error, Equatable, CustomStringConvertible {
     /// The body is not the JSON the request returns.
     case unexpectedBody(request: String, reason: String)
 
-    public var description: String {
+    public var message: Message {
         switch self {
         case .unreachable(let socket, let code):
-            return say(.engineAPI.unreachable, ["socket": socket, "reason": String(cString: strerror(code))])
+            return Message(.engineAPI.unreachable, ["socket": socket, "reason": String(cString: strerror(code))])
         case .timedOut(let request, let seconds):
-            return say(.engineAPI.timedOut, ["request": request, "seconds": "\(Int(seconds.rounded(.up)))"])
+            return Message(.engineAPI.timedOut, ["request": request, "seconds": "\(Int(seconds.rounded(.up)))"])
         case .cancelled:
-            return say(.engineAPI.cancelled)
+            return Message(.engineAPI.cancelled)
         case .malformedResponse(let request, let reason):
-            return say(.engineAPI.malformedResponse, ["request": request, "reason": reason])
+            return Message(.engineAPI.malformedResponse, ["request": request, "reason": reason])
         case .tooLarge(let request, let limit):
-            return say(.engineAPI.tooLarge, ["request": request, "limit": ByteFormatting.decimal(Int64(limit))])
+            return Message(.engineAPI.tooLarge, ["request": request, "limit": ByteFormatting.decimal(Int64(limit))])
         case .refused(let request, let status, let message):
-            return say(.engineAPI.refused, ["request": request, "status": "\(status)", "message": message])
+            return Message(.engineAPI.refused, ["request": request, "status": "\(status)", "message": message])
         case .unexpectedBody(let request, let reason):
-            return say(.engineAPI.unexpectedBody, ["request": request, "reason": reason])
+            return Message(.engineAPI.unexpectedBody, ["request": request, "reason": reason])
         }
     }
 }

@@ -1,7 +1,7 @@
 import HandsOnMessages
 
 /// Why a batch cannot start or cannot write its reports.
-public enum BatchError: Error, Equatable, CustomStringConvertible {
+public enum BatchError: Equatable, MessageError {
     case reportFolderUnwritable(folder: String, reason: String)
     case reportFolderBusy(String)
     case notAManifest(String)
@@ -10,22 +10,23 @@ public enum BatchError: Error, Equatable, CustomStringConvertible {
     case unreadable(folder: String, reason: String)
     case reportUnwritable(path: String, reason: String)
 
-    public var description: String {
+    public var message: Message {
         switch self {
         case .reportFolderUnwritable(let folder, let reason):
-            return say(.error.batch.reportFolderUnwritable, ["folder": "\(folder)", "reason": "\(reason)"])
+            return Message(.error.batch.reportFolderUnwritable, ["folder": "\(folder)", "reason": "\(reason)"])
         case .reportFolderBusy(let folder):
-            return say(.error.batch.reportFolderBusy, ["folder": "\(folder)"])
+            return Message(.error.batch.reportFolderBusy, ["folder": "\(folder)"])
         case .notAManifest(let path):
-            return say(.error.batch.notAManifest, ["path": "\(path)"])
+            return Message(.error.batch.notAManifest, ["path": "\(path)"])
         case .otherChapter(let folder, let holds, let wanted):
-            return say(.error.batch.otherChapter, ["folder": "\(folder)", "holds": "\(holds)", "wanted": "\(wanted)"])
+            return Message(
+                .error.batch.otherChapter, ["folder": "\(folder)", "holds": "\(holds)", "wanted": "\(wanted)"])
         case .notASubmissionsFolder(let folder):
-            return say(.error.batch.notASubmissionsFolder, ["folder": "\(folder)"])
+            return Message(.error.batch.notASubmissionsFolder, ["folder": "\(folder)"])
         case .unreadable(let folder, let reason):
-            return say(.error.batch.unreadable, ["folder": "\(folder)", "reason": "\(reason)"])
+            return Message(.error.batch.unreadable, ["folder": "\(folder)", "reason": "\(reason)"])
         case .reportUnwritable(let path, let reason):
-            return say(.error.batch.reportUnwritable, ["path": "\(path)", "reason": "\(reason)"])
+            return Message(.error.batch.reportUnwritable, ["path": "\(path)", "reason": "\(reason)"])
         }
     }
 }

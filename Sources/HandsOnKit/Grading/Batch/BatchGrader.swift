@@ -203,7 +203,10 @@ public struct BatchGrader: Sendable {
             }
             do { try store.save(report) } catch {
                 // Most likely a full disk: the grade is given again once there is room, and no result is lost.
-                onEvent(.notGraded(submission, reason: Message(.batch.notGraded.notSaved, ["error": "\(error)"])))
+                onEvent(
+                    .notGraded(
+                        submission,
+                        reason: Message(.batch.notGraded.notSaved, parts: ["error": Message(describing: error)])))
                 await queue.giveBack(submission)
                 try? await Task.sleep(for: .seconds(5))
                 continue

@@ -175,7 +175,8 @@ public struct Grader: Sendable {
         } catch {
             if Task.isCancelled { throw CancellationError() }
             let notHeld =
-                (error as? BuildLimitsNotHeld)?.message ?? Message(.grader.limitsNotMade, ["error": "\(error)"])
+                (error as? BuildLimitsNotHeld)?.message
+                ?? Message(.grader.limitsNotMade, parts: ["error": Message(describing: error)])
             checks.append(CheckResult(id: .buildLimits, passed: false, reason: notHeld))
             return GradeReport(
                 submission: label, chapter: chapter.id, score: 0, tier: nil, image: nil, checks: checks,
@@ -620,7 +621,9 @@ extension Grader {
     var imageRepository: String { "handson-grade/\(chapter.id)" }
 
     /// The engine failed partway: its own words, as it said them.
-    static func engineFailed(_ error: any Error) -> Message { Message(.grader.engineFailed, ["error": "\(error)"]) }
+    static func engineFailed(_ error: any Error) -> Message {
+        Message(.grader.engineFailed, parts: ["error": Message(describing: error)])
+    }
 
 }
 
