@@ -15,11 +15,20 @@ public struct ExampleAnswers: Sendable {
     public let chapter: Chapter
     public let engine: ContainerEngine
     public let effects: GradingEffects
+    /// The build slot the examples build in, one after another: BuildKit counts a build's `--cgroup-parent` in each
+    /// `RUN` step's cache key, so with a slot per grade every example compiled the app afresh; in one slot, examples
+    /// that share a build stage reuse it. A caller grading several chapters in turn gives them one slot; two grades
+    /// at once never share one.
+    public let buildSlot: String
 
-    public init(chapter: Chapter, engine: ContainerEngine, effects: GradingEffects) {
+    public init(
+        chapter: Chapter, engine: ContainerEngine, effects: GradingEffects,
+        buildSlot: String = "examples-\(UUID().uuidString.prefix(8).lowercased())"
+    ) {
         self.chapter = chapter
         self.engine = engine
         self.effects = effects
+        self.buildSlot = buildSlot
     }
 
     /// Grades every example in turn, telling `onOutcome` each one's as it comes.
@@ -38,7 +47,7 @@ public struct ExampleAnswers: Sendable {
                 continue
             }
             let answer = try StarterFiles.answer(chapter, overlaying: example.files, in: parent)
-            let report = try await grader.grade(answer, name: example.name)
+            let report = try await grader.grade(answer, name: example.name, buildSlot: buildSlot)
             onOutcome(example.name, .graded(report, expected: example.score))
         }
     }

@@ -69,6 +69,9 @@ struct DevCheckCommand: Command {
         _ = try await LabPreparer(engine: engine, environment: context.environment)
             .prepare(Array(Set(chapters.flatMap(\.baseImages))).sorted().compactMap(LabImage.named), progress: progress)
         var reports: [ChapterReport] = []
+        // The chapters' examples are graded one after another in one build slot, so a build stage several share
+        // (the app's compile) is reused by the later ones.
+        let exampleSlot = "examples-\(UUID().uuidString.prefix(8).lowercased())"
         for chapter in chapters {
             let started = ContinuousClock.now
             var runner = ChapterRunner(chapter: chapter, engine: engine)
@@ -81,7 +84,8 @@ struct DevCheckCommand: Command {
                         + (outcome.reason.map { ": \($0)" } ?? ""))
             }
             let report = try await runner.run()
-            let examples = try await gradeExamples(of: chapter, engine: engine, effects: context.effects, io: io)
+            let examples = try await gradeExamples(
+                of: chapter, engine: engine, effects: context.effects, slot: exampleSlot, io: io)
             let snippets = try await SnippetTrial(chapter: chapter, engine: engine).run()
             for snippet in snippets {
                 let status =
@@ -126,10 +130,11 @@ struct DevCheckCommand: Command {
 
     /// Grades each example answer the chapter ships (the library's `ExampleAnswers`) and says how each went.
     private func gradeExamples(
-        of chapter: Chapter, engine: ContainerEngine, effects: GradingEffects, io: ConsoleIO
+        of chapter: Chapter, engine: ContainerEngine, effects: GradingEffects, slot: String, io: ConsoleIO
     ) async throws -> [ExampleResult] {
         var results: [ExampleResult] = []
-        try await ExampleAnswers(chapter: chapter, engine: engine, effects: effects).grade { name, outcome in
+        try await ExampleAnswers(chapter: chapter, engine: engine, effects: effects, buildSlot: slot).grade {
+            name, outcome in
             switch outcome {
             case .skipped(let builder, let provenOn):
                 io.err(
