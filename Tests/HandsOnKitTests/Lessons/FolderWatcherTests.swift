@@ -86,6 +86,7 @@ struct FolderWatcherTests {
         #expect(
             !(await watcher.wait(30) { Date().timeIntervalSince(started) > 0.5 }),
             "seen: \(watcher.watcher.lastChangedPath ?? "nothing named")")
-        #expect(Date().timeIntervalSince(started) < 3)
+        // Far less than the 30 s it would wait if the stop were not heard, with room for a loaded machine.
+        #expect(Date().timeIntervalSince(started) < 15)
     }
 }
