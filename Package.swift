@@ -15,27 +15,33 @@ let package = Package(
             resources: [
                 .embedInCode("Catalogs/en.json"), .embedInCode("Catalogs/ja.json"), .embedInCode("Catalogs/ko.json"),
             ]),
+        /// What engines, curl and image files hold, read from text and bytes: image listings and displayed sizes, curl
+        /// transcripts, tar and gzip streams, bbolt files, OCI layouts, HTTP responses, SHA-256. No process, no engine.
+        .target(name: "HandsOnFormats", dependencies: ["HandsOnMessages", "CZlibSupport"]),
         /// Running programs: an argument array, a timeout, output drained while it runs and capped.
         .target(name: "HandsOnProcesses", dependencies: ["HandsOnMessages", "CSpawnSupport"]),
         /// The engine: container engines, lab images, parsers, checks, grading, lessons, reports.
         .target(
-            name: "HandsOnKit", dependencies: ["HandsOnMessages", "HandsOnProcesses", "CZlibSupport"],
+            name: "HandsOnKit", dependencies: ["HandsOnMessages", "HandsOnFormats", "HandsOnProcesses"],
             resources: [.embedInCode("Audit/Rules/secret-patterns.json")]),
         /// GNU libc calls Swift's Glibc module does not expose (pipe2, posix_spawn chdir, pidfd_open).
         .target(name: "CSpawnSupport"),
         /// zlib's inflate for compressed image layers (the system's libz; Debian's zlib1g-dev has the header).
         .target(name: "CZlibSupport", linkerSettings: [.linkedLibrary("z")]),
         /// The executable: the command line (commands, argument parsing, console output, the live view) over HandsOnKit.
-        .executableTarget(name: "handson", dependencies: ["HandsOnKit", "HandsOnMessages", "HandsOnProcesses"]),
+        .executableTarget(
+            name: "handson", dependencies: ["HandsOnKit", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses"]),
         /// Unit tests: no engine needed (a fake process runner where processes are involved); the CLI's too.
         .testTarget(
-            name: "HandsOnKitTests", dependencies: ["HandsOnKit", "HandsOnMessages", "HandsOnProcesses", "handson"],
+            name: "HandsOnKitTests",
+            dependencies: ["HandsOnKit", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson"],
             exclude: ["Fixtures"]),
         /// The process runner against real children (its stress test runs alone: `make stress-test`).
         .testTarget(name: "HandsOnProcessesTests", dependencies: ["HandsOnProcesses"]),
         /// End-to-end tests against a real Docker (and Podman) engine; enabled by HANDSON_E2E=1 or CI=true.
         .testTarget(
-            name: "EndToEndTests", dependencies: ["HandsOnKit", "HandsOnMessages", "HandsOnProcesses", "handson"],
+            name: "EndToEndTests",
+            dependencies: ["HandsOnKit", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson"],
             exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -341,6 +341,7 @@ extension MessageKey {
         "error.batch.reportFolderUnwritable",
         "error.batch.reportUnwritable",
         "error.batch.unreadable",
+        "error.bolt.malformed",
         "error.cgroup.cannotOpen",
         "error.cgroup.cannotWrite",
         "error.cgroup.noCpuset",
@@ -1284,6 +1285,10 @@ extension MessageKey {
             public let reportFolderUnwritable = MessageKey("error.batch.reportFolderUnwritable")
             public let reportUnwritable = MessageKey("error.batch.reportUnwritable")
             public let unreadable = MessageKey("error.batch.unreadable")
+        }
+        public let bolt = BoltKeys()
+        public struct BoltKeys: Sendable {
+            public let malformed = MessageKey("error.bolt.malformed")
         }
         public let cgroup = CgroupKeys()
         public struct CgroupKeys: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import Synchronization
 
 /// What one layer blob of an image archive holds for the audit: what each path is, what its files hold, and the bytes

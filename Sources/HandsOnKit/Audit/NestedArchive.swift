@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 
 /// The entries of an archive held in memory, told by its first bytes (not its name): a tar, a gzip stream (a tar
 /// inside it read as one), a zip or jar. Regular files only, each at most what `budget` still allows: what an archive

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// One instruction of a build as the builder reported it, and whether its result came from the cache.

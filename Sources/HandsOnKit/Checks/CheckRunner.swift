@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// Runs declarative checks against the live engine and the working folder. Never throws: anything that goes

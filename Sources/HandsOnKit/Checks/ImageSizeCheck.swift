@@ -1,3 +1,4 @@
+import HandsOnFormats
 import HandsOnMessages
 
 /// Size bounds on one image: at most / at least, smaller than another, at most a fraction of another.

@@ -1,3 +1,5 @@
+import HandsOnFormats
+
 /// What the course's checks read from a Dockerfile.
 public struct DockerfileFacts: Sendable, Equatable {
     public let stages: [DockerfileStage]

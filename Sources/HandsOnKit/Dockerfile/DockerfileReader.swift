@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// One instruction, continuation lines joined and comment lines inside them dropped.

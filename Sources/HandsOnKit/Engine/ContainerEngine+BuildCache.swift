@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnProcesses
 
 /// BuildKit's build cache: the records a grade's builds add are found by comparing the cache before and after, and

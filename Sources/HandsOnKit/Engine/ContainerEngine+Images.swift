@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnProcesses
 
 /// Image operations: look-up, size, labels, build, import, pull, tag, removal.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// Which size a tier compares: the size as `docker image ls` displays it (the contest rules read that column,

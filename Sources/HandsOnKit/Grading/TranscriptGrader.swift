@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// Grades a pasted answer (text or Markdown with `docker image ls` / `podman images` listings and curl results, as

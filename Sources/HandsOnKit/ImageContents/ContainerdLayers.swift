@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// An image's measured size with the engine's own listing beside it, and why the two differ when they do.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 
 /// One entry of a layer as the overlay file system reads it.
 struct LayerEntry: Sendable, Equatable {

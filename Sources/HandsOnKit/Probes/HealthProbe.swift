@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 import HandsOnProcesses
 
@@ -22,16 +23,6 @@ public struct HealthObservation: Sendable, Equatable {
     public var isHealthy: Bool {
         guard (200..<300).contains(httpStatus), curlExitCode == 0 else { return false }
         return HealthBody.isHealthy(body)
-    }
-}
-
-public enum HealthBody {
-    /// Whether the text is a JSON object with `"status": "Healthy"`.
-    public static func isHealthy(_ body: String) -> Bool {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] else {
-            return false
-        }
-        return object["status"] as? String == "Healthy"
     }
 }
 

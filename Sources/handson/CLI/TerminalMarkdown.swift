@@ -1,3 +1,4 @@
+import HandsOnFormats
 import HandsOnKit
 
 /// Markdown for a terminal: headings bold (and underlined by a rule), `**strong**` and `*emphasis*` bold,

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import HandsOnFormats
 @testable import HandsOnKit
 
 @Suite("Size tiers at their boundaries, on both bases")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnFormats
 @testable import HandsOnKit
 
 /// The containerd store's layers found from containerd's own metadata: the bbolt files a containerd wrote when it

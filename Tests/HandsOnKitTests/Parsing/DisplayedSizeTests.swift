@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnFormats
 @testable import HandsOnKit
 
 @Suite("Displayed sizes: values and the intervals their rounding allows")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnFormats
 @testable import HandsOnKit
 
 /// The two parse results that write derived fields (`reference`, `healthy`, the size estimate's bounds) keep their own

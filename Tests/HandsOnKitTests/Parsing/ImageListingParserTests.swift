@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnFormats
 @testable import HandsOnKit
 
 /// Real outputs captured from docker (CLI 28.2, engine 20.10) and podman 4.3 by scripts/capture-listing-fixtures.sh.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnFormats
 @testable import HandsOnKit
 
 /// `/proc/PID/net/tcp` and `tcp6` of containers with no network (`--network none`), captured on Docker: busybox

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnProcesses
 
 /// The Docker Engine API over the engine's own Unix socket, for the questions a grade asks besides its builds and

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import Synchronization
 
 /// A report folder's saved grades: one JSON file per graded answer under `results/`, written whole (a temporary file

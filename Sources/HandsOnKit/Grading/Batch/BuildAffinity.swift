@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 
 /// Which answers are likely to share build cache: those whose first build stage reads the same (its base and
 /// instructions, the stage's name aside) in folders whose other files are the same (the stage's COPY sources are

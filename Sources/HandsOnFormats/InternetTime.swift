@@ -3,10 +3,10 @@ import Foundation
 /// ISO 8601 internet times as the results files hold them (`2026-12-05T00:11:10.596Z`), written and read without a
 /// date formatter per value: making one (an ICU calendar) cost about as much as decoding the rest of a grade, and a
 /// batch reads every answer's history. Forms this reader does not know go to Foundation's formatter.
-enum InternetTime {
+package enum InternetTime {
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, in UTC, to the nearest millisecond as Foundation's formatter writes it; a time
     /// before 1970 (never a grade's) is left to that formatter.
-    static func string(_ date: Date) -> String {
+    package static func string(_ date: Date) -> String {
         guard date.timeIntervalSince1970 >= 0, date.timeIntervalSince1970 < 253_402_300_800 else {
             let formatter = ISO8601DateFormatter()
             formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -22,7 +22,7 @@ enum InternetTime {
 
     /// The time `text` names: with or without a fraction, `Z` or an offset (`+09:00`); nil when it is no such time.
     /// Other forms are read as Foundation's formatter reads them (it takes `24:00:00`, and text after the zone).
-    static func date(_ text: String) -> Date? {
+    package static func date(_ text: String) -> Date? {
         if let date = parse(Array(text.utf8)) { return date }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

@@ -1,7 +1,7 @@
 /// Where a run of bytes first occurs among others (a marker in a process's command line, the end of an HTTP head).
-enum ByteSearch {
+package enum ByteSearch {
     /// The offset in `haystack` where `needle` first begins; nil when it does not occur there (or is empty).
-    static func firstOffset(of needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
+    package static func firstOffset(of needle: [UInt8], in haystack: UnsafeBufferPointer<UInt8>) -> Int? {
         guard let first = needle.first, needle.count <= haystack.count else { return nil }
         var start = 0
         let last = haystack.count - needle.count

@@ -23,10 +23,18 @@ public struct TarEntryHeader: Sendable, Equatable {
     public var linkTarget: String
     /// The permission bits, with setuid (0o4000), setgid (0o2000) and sticky (0o1000).
     public var mode: UInt32 = 0o644
+
+    public init(path: String, kind: Kind, size: Int64, linkTarget: String, mode: UInt32 = 0o644) {
+        self.path = path
+        self.kind = kind
+        self.size = size
+        self.linkTarget = linkTarget
+        self.mode = mode
+    }
 }
 
 /// What a tar stream's entries are handed to, as they arrive.
-protocol TarEntryConsumer {
+package protocol TarEntryConsumer {
     mutating func beginEntry(_ header: TarEntryHeader) throws
     mutating func entryContent(_ bytes: UnsafeRawBufferPointer) throws
     mutating func endEntry() throws
@@ -49,8 +57,8 @@ public enum TarStreamError: Equatable, MessageError {
 /// A tar reader fed in chunks of any size (from a pipe, or from a decompressor), holding one 512-byte block and
 /// at most one PAX or GNU long-name record: memory stays bounded whatever the archive's size.
 /// Reads ustar, GNU (long names, base-256 sizes) and PAX (path, linkpath, size) headers.
-struct TarStreamParser<Consumer: TarEntryConsumer> {
-    var consumer: Consumer
+package struct TarStreamParser<Consumer: TarEntryConsumer> {
+    package var consumer: Consumer
     /// Bytes read so far.
     private(set) var offset: Int64 = 0
     /// Whether the end-of-archive marker (two zero blocks) was seen.
@@ -74,12 +82,12 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
     /// A PAX or GNU long-name record larger than this is refused rather than held.
     static var recordLimit: Int { 1 << 20 }
 
-    init(consumer: Consumer) {
+    package init(consumer: Consumer) {
         self.consumer = consumer
         block.reserveCapacity(512)
     }
 
-    mutating func feed(_ bytes: UnsafeRawBufferPointer) throws {
+    package mutating func feed(_ bytes: UnsafeRawBufferPointer) throws {
         var index = 0
         while index < bytes.count {
             let available = bytes.count - index
@@ -130,7 +138,7 @@ struct TarStreamParser<Consumer: TarEntryConsumer> {
 
     /// Checks the stream did not stop inside an entry. A stream without the end marker but cut at an entry boundary
     /// is accepted, as GNU tar does.
-    func finish() throws {
+    package func finish() throws {
         switch state {
         case .header, .end, .padding:
             if !block.isEmpty && !block.allSatisfy({ $0 == 0 }) { throw TarStreamError.truncated(offset: offset) }

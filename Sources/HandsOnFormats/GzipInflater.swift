@@ -19,14 +19,14 @@ public enum InflateError: Equatable, MessageError {
 /// A streaming gzip decompressor (zlib's inflate): compressed bytes in, any number of times, uncompressed chunks
 /// out through a closure, 64 KiB at a time. Concatenated gzip members are read one after another.
 /// A class because zlib's stream state points back at its own address, which must not move.
-final class GzipInflater {
+package final class GzipInflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private let output: UnsafeMutableRawBufferPointer
     private(set) var compressedBytes: Int64 = 0
     private(set) var finishedMember = false
 
     /// `raw`: deflate data without a gzip or zlib header (a zip entry's).
-    init(raw: Bool = false) throws {
+    package init(raw: Bool = false) throws {
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
         output = .allocate(byteCount: 1 << 16, alignment: 16)
@@ -44,7 +44,7 @@ final class GzipInflater {
         output.deallocate()
     }
 
-    func feed(_ input: UnsafeRawBufferPointer, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package func feed(_ input: UnsafeRawBufferPointer, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let base = input.baseAddress, input.count > 0 else { return }
         stream.pointee.next_in = UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(input.count)

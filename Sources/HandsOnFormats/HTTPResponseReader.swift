@@ -1,21 +1,21 @@
 import Foundation
 
 /// One HTTP/1.1 response: its status, its headers (names in lower case) and its body, de-chunked.
-struct HTTPResponse: Sendable, Equatable {
-    let status: Int
+package struct HTTPResponse: Sendable, Equatable {
+    package let status: Int
     let headers: [String: String]
-    let body: Data
+    package let body: Data
     /// Whether the body was cut at the reader's limit (only when the request allowed it).
     var truncated = false
 
-    var succeeded: Bool { (200..<300).contains(status) }
+    package var succeeded: Bool { (200..<300).contains(status) }
 }
 
 /// Reads an HTTP/1.1 response from bytes as they arrive: the status line and headers, then a body delimited by
 /// `Content-Length`, by chunked transfer coding, or by the end of the connection. Bounded: headers to 64 KB, the body
 /// to `bodyLimit` (an error, or, with `truncating`, the first `bodyLimit` bytes and the rest ignored).
-struct HTTPResponseReader {
-    enum Failure: Error, Equatable {
+package struct HTTPResponseReader {
+    package enum Failure: Error, Equatable {
         /// What arrived is not an HTTP response; the text says where.
         case malformed(String)
         /// The body is longer than the limit.
@@ -31,7 +31,7 @@ struct HTTPResponseReader {
     /// response at its headers, and what followed them is the stream's start (`remainder`).
     let upgrading: Bool
 
-    init(bodyLimit: Int, truncating: Bool = false, headOnly: Bool = false, upgrading: Bool = false) {
+    package init(bodyLimit: Int, truncating: Bool = false, headOnly: Bool = false, upgrading: Bool = false) {
         self.bodyLimit = bodyLimit
         self.truncating = truncating
         self.headOnly = headOnly
@@ -39,10 +39,10 @@ struct HTTPResponseReader {
     }
 
     /// Whether the status line and headers have been read (the body may still be coming).
-    var headRead: Bool { framing != nil || response != nil }
+    package var headRead: Bool { framing != nil || response != nil }
 
     /// Bytes received after an upgraded response's headers.
-    var remainder: Data { response == nil ? Data() : pending }
+    package var remainder: Data { response == nil ? Data() : pending }
 
     private enum Framing {
         case length(Int)
@@ -64,12 +64,12 @@ struct HTTPResponseReader {
     private var chunkState = ChunkState.size
     private var body = Data()
     private var truncated = false
-    private(set) var response: HTTPResponse?
+    package private(set) var response: HTTPResponse?
 
     static let headerLimit = 64 * 1024
 
     /// Takes the next bytes; once the response is complete, `response` is set and later bytes are ignored.
-    mutating func feed(_ bytes: Data) throws(Failure) {
+    package mutating func feed(_ bytes: Data) throws(Failure) {
         guard response == nil else { return }
         pending.append(bytes)
         if framing == nil { try readHead() }
@@ -88,7 +88,7 @@ struct HTTPResponseReader {
     }
 
     /// The connection has ended: the response as read, or why it is incomplete.
-    mutating func finish() throws(Failure) -> HTTPResponse {
+    package mutating func finish() throws(Failure) -> HTTPResponse {
         if let response { return response }
         guard let framing else {
             throw .malformed(pending.isEmpty ? "no response" : "the headers end early")

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// A read-only reader of a bbolt database file (the key-value store containerd keeps its metadata in): nested buckets
 /// of sorted keys in a B+tree of fixed-size pages. It reads the file as it stands, through the newer of its two meta
@@ -10,21 +11,21 @@ import Foundation
 /// element is (key position, key size, child page), a leaf element (flags, key position, key size, value size), the
 /// key and value stored at the position counted from the element. A leaf value flagged as a bucket holds the bucket's
 /// root page and sequence; root 0 means the bucket's one page follows inline.
-final class BoltFile: Sendable {
-    struct Malformed: Error, CustomStringConvertible {
+package final class BoltFile: Sendable {
+    package struct Malformed: MessageError {
         let path: String
         let reason: String
-        var description: String { "cannot read the bbolt file \(path): \(reason)" }
+        package var message: Message { Message(.error.bolt.malformed, ["path": path, "reason": reason]) }
     }
 
     /// Where a bucket's entries start: a page of the file, or a page held inline in its parent's value.
-    enum Bucket: Sendable {
+    package enum Bucket: Sendable {
         case page(UInt64)
         case inline([UInt8])
     }
 
     /// A value found by `lookUp`: a nested bucket or plain bytes.
-    enum Value: Sendable {
+    package enum Value: Sendable {
         case bucket(Bucket)
         case bytes([UInt8])
     }
@@ -44,7 +45,7 @@ final class BoltFile: Sendable {
     private static let headerSize = 16
     private static let elementSize = 16
 
-    init(path: String) throws(Malformed) {
+    package init(path: String) throws(Malformed) {
         self.path = path
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw Malformed(path: path, reason: String(cString: strerror(errno))) }
@@ -116,7 +117,7 @@ final class BoltFile: Sendable {
     }
 
     /// The value at `path` (bucket names, then a key), from the top-level bucket; nil where a name is missing.
-    func lookUp(_ path: [String]) throws(Malformed) -> Value? {
+    package func lookUp(_ path: [String]) throws(Malformed) -> Value? {
         var bucket = root
         for (index, name) in path.enumerated() {
             guard let found = try find(Array(name.utf8), in: bucket) else { return nil }
@@ -198,7 +199,7 @@ final class BoltFile: Sendable {
     }
 
     /// Go's `binary.Uvarint`: seven bits a byte, lowest first; nil when it does not end within ten bytes.
-    static func uvarint(_ bytes: [UInt8]) -> UInt64? {
+    package static func uvarint(_ bytes: [UInt8]) -> UInt64? {
         var value: UInt64 = 0
         for (index, byte) in bytes.prefix(10).enumerated() {
             value |= UInt64(byte & 0x7f) << (7 * UInt64(index))
