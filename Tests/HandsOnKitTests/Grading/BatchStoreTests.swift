@@ -90,31 +90,40 @@ struct BatchStoreTests {
 
 @Suite("What a killed batch left running")
 struct OrphanedCommandsTests {
+    /// A `/proc` laid out in a folder: each process's NUL-separated command line.
+    static func processTree(_ commandLines: [pid_t: [String]]) throws -> String {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("handson-proc-\(UUID().uuidString)")
+            .path
+        for (pid, arguments) in commandLines {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(pid)", withIntermediateDirectories: true)
+            let line = Data(arguments.joined(separator: "\0").utf8 + [0])
+            try line.write(to: URL(fileURLWithPath: "\(root)/\(pid)/cmdline"))
+        }
+        try FileManager.default.createDirectory(atPath: "\(root)/self", withIntermediateDirectories: true)
+        return root
+    }
+
     @Test func aProcessNamingTheBatchIsStoppedAndOthersAreNot() async throws {
-        let marker = "handson-grade/ictsc-diet:\(UUID().uuidString.prefix(12).lowercased())-"
-        let runner = SystemProcessRunner()
-        let running = [("orphan", "\(marker)abc", 30.0), ("bystander", "handson-grade/ictsc-diet:other-abc", 3.0)].map {
-            name, argument, timeout in
-            (
-                name,
-                Task {
-                    try? await runner.run(
-                        ProcessRequest("/bin/sh", ["-c", "sleep 30", argument], timeout: timeout, killGrace: 1))
-                }
-            )
+        let marker = "handson-grade/ictsc-diet:1a2b3c-"
+        let root = try Self.processTree([
+            101: ["docker", "build", "-t", "\(marker)abc", "."],
+            102: ["docker", "build", "-t", "handson-grade/ictsc-diet:other-abc", "."],
+            103: ["handson", "batch", "--label", marker],
+            104: [],
+        ])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // This process (103 here) is never its own orphan; an empty command line (a zombie) names nothing.
+        #expect(OrphanedCommands.processes(mentioning: [marker], processRoot: root, own: 103) == [101])
+        #expect(OrphanedCommands.processes(mentioning: [""], processRoot: root, own: 103).isEmpty)
+
+        let sent = LockedBox<[String]>([])
+        await OrphanedCommands.stop(mentioning: ["\(marker)abc"], processRoot: root) { pid, signal in
+            // The process is gone once it has had SIGTERM.
+            sent.withLock { sent in
+                sent.append("\(pid):\(signal)")
+                return signal == 0 && sent.contains("\(pid):\(SIGTERM)") ? -1 : 0
+            }
         }
-        var found: [pid_t] = []
-        for _ in 0..<50 where found.isEmpty {
-            try await Task.sleep(for: .seconds(0.05))
-            found = OrphanedCommands.processes(mentioning: [marker])
-        }
-        // One shell; for an instant after it forks `sleep`, the child still shows the shell's arguments too.
-        #expect((1...2).contains(found.count), "\(found)")
-        await OrphanedCommands.stop(mentioning: [marker])
-        let orphan = try #require(await running[0].1.value)
-        let bystander = try #require(await running[1].1.value)
-        #expect(
-            orphan.termination == .signaled(SIGTERM) && !orphan.timedOut, "stopped by the batch, not by its timeout")
-        #expect(bystander.timedOut, "the other batch's command ran on until its own timeout")
+        #expect(sent.withLock { $0 } == ["101:\(SIGTERM)", "101:0"])
     }
 }
