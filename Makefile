@@ -40,8 +40,9 @@ test-clock:
 
 # The release binary (the Swift runtime linked in) that make install copies and the VM test grades with. make test
 # builds it before the end-to-end tests, whose install test would otherwise build it beside the other suites.
+RELEASE_BUILD = $(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
 release-build:
-	$(TIMED) release-build $(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
+	$(TIMED) release-build $(RELEASE_BUILD)
 
 # The other engines: Docker's containerd image store, the classic builder, Podman. On each, the reference solutions
 # and example answers (dev check) of the chapters whose grades hang on the builder or the store: the main chapter,
@@ -105,7 +106,8 @@ clean:
 # Every path written is listed in PREFIX/share/handson/install-manifest.txt, which `make uninstall` removes exactly.
 PREFIX ?= /usr/local
 SHARE   = $(DESTDIR)$(PREFIX)/share/handson
-install: release-build
+install:
+	$(RELEASE_BUILD)
 	@# The folders this makes (PREFIX, bin, share) are listed too, so that uninstall leaves PREFIX as it found it.
 	@for dir in "$(DESTDIR)$(PREFIX)" "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share"; do \
 		[ -d "$$dir" ] || echo "$$dir"; done > .build-install/new-folders.txt
