@@ -64,7 +64,7 @@ public func say(_ key: MessageKey, _ values: [String: String] = [:]) -> String {
 
 /// The sentence of a plural family in the form the current language uses for `count`, which fills `{count}`.
 public func say(_ key: PluralKey, count: Int, _ values: [String: String] = [:]) -> String {
-    MessageCatalog.render(key.rawValue, values.merging(["count": "\(count)"]) { _, new in new }, in: .current)
+    say(key, values.merging(["count": "\(count)"]) { _, new in new })
 }
 
 /// The sentence of a plural family, its `{count}` given as text (`0.5`): a whole one chooses the form, any other

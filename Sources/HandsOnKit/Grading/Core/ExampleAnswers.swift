@@ -21,9 +21,12 @@ public struct ExampleAnswers: Sendable {
     /// at once never share one.
     public let buildSlot: String
 
+    /// A slot no other grade of this machine has.
+    public static func newBuildSlot() -> String { "examples-\(UUID().uuidString.prefix(8).lowercased())" }
+
     public init(
         chapter: Chapter, engine: ContainerEngine, effects: GradingEffects,
-        buildSlot: String = "examples-\(UUID().uuidString.prefix(8).lowercased())"
+        buildSlot: String = ExampleAnswers.newBuildSlot()
     ) {
         self.chapter = chapter
         self.engine = engine

@@ -71,7 +71,7 @@ struct DevCheckCommand: Command {
         var reports: [ChapterReport] = []
         // The chapters' examples are graded one after another in one build slot, so a build stage several share
         // (the app's compile) is reused by the later ones.
-        let exampleSlot = "examples-\(UUID().uuidString.prefix(8).lowercased())"
+        let exampleSlot = ExampleAnswers.newBuildSlot()
         for chapter in chapters {
             let started = ContinuousClock.now
             var runner = ChapterRunner(chapter: chapter, engine: engine)
