@@ -156,11 +156,9 @@ struct ServeCheck {
         }
         if tables.isEmpty,
             let result = try? await context.engine.execute(
-                [
-                    "run", "--rm", "--pull", "never", "--network", "container:\(container)",
-                    "--label", "org.handson.check=true", HealthProbe.helperImage, "cat", "/proc/net/tcp",
-                    "/proc/net/tcp6",
-                ], timeout: 60, outputLimit: 1 << 20), result.succeeded
+                HealthProbe.inNamespace(
+                    of: container, helperImage: HealthProbe.helperImage, ["cat", "/proc/net/tcp", "/proc/net/tcp6"]),
+                timeout: 60, outputLimit: 1 << 20), result.succeeded
         {
             tables = [result.stdout]
         }

@@ -138,17 +138,24 @@ public struct HealthProbe: Sendable {
         let script =
             #"exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3 && cat <&3"#
         let result = try await engine.execute(
-            [
-                "run", "--rm", "--pull", "never", "--network", "container:\(container)",
-                "--label", "org.handson.check=true", helperImage,
-                "timeout", String(Int(attemptTimeout.rounded(.up))), "bash", "-c", script,
-                "bash", String(port), path,
-            ],
+            Self.inNamespace(
+                of: container, helperImage: helperImage,
+                ["timeout", String(Int(attemptTimeout.rounded(.up))), "bash", "-c", script, "bash", String(port), path]),
             timeout: attemptTimeout + 20, outputLimit: 1 << 20)
         let (status, body) = Self.parseResponse(result.stdout)
         return HealthObservation(
             httpStatus: status, curlExitCode: status == 0 ? 7 : 0, body: body, attempts: attempts,
             elapsedSeconds: (ContinuousClock.now - started).seconds)
+    }
+
+    /// The engine's arguments that run `command` in a throw-away `helperImage` container sharing `container`'s network
+    /// namespace (`--network container:NAME`), labelled as a check's so that clean-up finds it.
+    static func inNamespace(of container: String, helperImage: String, _ command: [String]) -> [String] {
+        [
+            "run", "--rm", "--pull", "never", "--network", "container:\(container)", "--label",
+            "org.handson.check=true",
+            helperImage,
+        ] + command
     }
 
     /// The path and query of a URL (`/health` of `http://127.0.0.1:9090/health`).
