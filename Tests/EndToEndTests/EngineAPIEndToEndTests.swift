@@ -79,8 +79,8 @@ extension GradingOnTheEngine {
                 let label = "org.handson.e2e-api=\(token)"
                 let container = "handson-e2e-api-\(token)"
                 _ = try await api.startContainer(
-                    image: "busybox:1.36", name: container, labels: ["org.handson.e2e-api": String(token)],
-                    command: ["sh", "-c", "echo out one; echo err one >&2; echo out two; sleep 60"])
+                    image: "busybox:1.36", name: container, ports: [], labels: ["org.handson.e2e-api": String(token)],
+                    extraArguments: [], command: ["sh", "-c", "echo out one; echo err one >&2; echo out two; sleep 60"])
                 var logs = ""
                 for _ in 0..<50 where !(logs.contains("out two") && logs.contains("err one")) {
                     try await Task.sleep(for: .milliseconds(100))

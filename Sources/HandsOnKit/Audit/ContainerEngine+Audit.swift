@@ -45,7 +45,7 @@ extension ContainerEngine {
     /// The files are read from the layers' folders where the engine keeps them on this machine, else (and with
     /// `source` `.archive`) from `image save`: both give the same findings.
     public func auditImage(
-        _ reference: String, bases: [String] = [], runningUsers: [String]? = nil, from source: LayerSource = .any
+        _ reference: String, bases: [String], runningUsers: [String]?, from source: LayerSource
     ) async throws -> AuditedImage {
         let measurement = try await analyzeImage(reference, bases: bases)
         let baseLayers = measurement.layers.prefix(while: \.fromBase).count

@@ -45,7 +45,7 @@ extension ContainerEngine {
     /// Reads whether the rebuilt `image` carries `mark`: the program its entrypoint (or command) names holds the mark,
     /// and, started with no network under the answer limits, prints it within `seconds`. Every container made here
     /// carries `labels` and is removed before this returns.
-    func editEvidence(image: String, mark: EditMark, labels: [String: String], seconds: Double) async throws
+    public func editEvidence(image: String, mark: EditMark, labels: [String: String], seconds: Double) async throws
         -> EditEvidence
     {
         let candidates = try await programPaths(image)

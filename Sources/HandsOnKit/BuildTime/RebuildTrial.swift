@@ -10,7 +10,7 @@ import HandsOnProcesses
 /// reference the answer cannot pad: the chapter's starter rebuilt after the same edit on the same engine, around the
 /// answer's rebuilds; or against the cold build when no reference was given.
 public struct RebuildTrial: Sendable {
-    public let engine: ContainerEngine
+    public let engine: any EngineOperations
     /// The answer's file HandsOn edits before the rebuild (relative to the answer folder).
     public let editFile: String
     /// More build options (the grade's limits).
@@ -25,7 +25,7 @@ public struct RebuildTrial: Sendable {
     /// Whether the rebuilt image is read for the edit (`EditEvidence`); the learner's own `rebuild` check does not.
     public var looksForTheEdit = false
 
-    public init(engine: ContainerEngine, editFile: String) {
+    public init(engine: any EngineOperations, editFile: String) {
         self.engine = engine
         self.editFile = editFile
     }

@@ -91,7 +91,7 @@ public struct CheckResult: Sendable, Equatable, Codable {
 
 /// Everything a check may look at.
 public struct CheckContext: Sendable {
-    public let engine: ContainerEngine
+    public let engine: any EngineOperations
     /// The learner's or contestant's folder.
     public let workingDirectory: String
     /// The chapter's starter, for "unchanged" checks with no digest written down.
@@ -116,7 +116,8 @@ public struct CheckContext: Sendable {
     public var filesOnEngine: FilesOnEngine?
 
     public init(
-        engine: ContainerEngine, workingDirectory: String, starterDirectory: String? = nil, subjectImage: String? = nil,
+        engine: any EngineOperations, workingDirectory: String, starterDirectory: String? = nil,
+        subjectImage: String? = nil,
         runTimeout: Double = Grader.defaultRunTimeout, containerLabels: [String: String] = ["org.handson.check": "true"]
     ) {
         self.engine = engine

@@ -85,28 +85,14 @@ public struct CheckRunner: Sendable {
         _ id: CheckID, _ image: String, _ name: String?, _ port: Int?,
         _ context: CheckContext
     ) async throws -> CheckResult {
-        // Podman's ancestor filter matches a short name (`go-image:scratch`) to nothing: it is given the image's id.
-        var ancestor = image
-        if context.engine.kind == .podman,
-            let id = try? await context.engine.execute(
-                ["image", "inspect", "--format", "{{.Id}}", image], timeout: 30),
-            id.succeeded, !id.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
-        {
-            ancestor = id.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        var arguments = ["ps", "--filter", "ancestor=\(ancestor)", "--format", "{{.Names}}\t{{.Ports}}"]
-        if let name { arguments += ["--filter", "name=^\(name)$"] }
-        let rows = try await context.engine.checked(arguments).stdout.split(separator: "\n").map {
-            $0.split(separator: "\t", omittingEmptySubsequences: false)
-        }
+        let running = try await context.engine.runningContainers(of: image, named: name)
         let described =
             name.map { say(.checkRunner.containerNamedValueFrom, ["value": "\($0)", "image": "\(image)"]) }
             ?? say(.checkRunner.containerFromImage, ["image": "\(image)"])
         guard
-            let match = rows.first(where: { row in port.map { p in row.count > 1 && row[1].contains(":\(p)->") } ?? true
-            })
+            let match = running.first(where: { container in port.map { container.ports.contains(":\($0)->") } ?? true })
         else {
-            let seen = rows.map { $0.joined(separator: " ") }.joined(separator: "; ")
+            let seen = running.map { "\($0.name) \($0.ports)" }.joined(separator: "; ")
             return CheckResult(
                 id: id, passed: false,
                 reason: port.map {
@@ -117,8 +103,8 @@ public struct CheckRunner: Sendable {
         return CheckResult(
             id: id, passed: true,
             reason: Message(
-                .checkRunner.describedRunningValue, ["described": "\(described)", "value": "\(match[0])"]),
-            measured: match.count > 1 ? String(match[1]) : nil)
+                .checkRunner.describedRunningValue, ["described": "\(described)", "value": "\(match.name)"]),
+            measured: match.ports.isEmpty ? nil : match.ports)
     }
 
     /// The same, for a file on the engine's machine (a team's machine graded through its engine).
@@ -177,7 +163,7 @@ public struct CheckRunner: Sendable {
 
 /// An image's size as HandsOn measures it from its layers, with the engine's listing beside it.
 enum ImageMeasurement {
-    static func measure(_ image: String, _ engine: ContainerEngine) async throws -> MeasuredSize? {
+    static func measure(_ image: String, _ engine: any EngineOperations) async throws -> MeasuredSize? {
         guard let resolved = await engine.resolveImage(image) else { return nil }
         return MeasuredSize(try await engine.sizeReport(resolved, store: await engine.cachedInfo()?.store))
     }

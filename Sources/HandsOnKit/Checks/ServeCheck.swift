@@ -155,9 +155,8 @@ struct ServeCheck {
             }
         }
         if tables.isEmpty,
-            let result = try? await context.engine.execute(
-                HealthProbe.inNamespace(
-                    of: container, helperImage: HealthProbe.helperImage, ["cat", "/proc/net/tcp", "/proc/net/tcp6"]),
+            let result = try? await context.engine.runBeside(
+                container, helperImage: HealthProbe.helperImage, command: ["cat", "/proc/net/tcp", "/proc/net/tcp6"],
                 timeout: 60, outputLimit: 1 << 20), result.succeeded
         {
             tables = [result.stdout]

@@ -31,7 +31,7 @@ extension ContainerEngine {
     /// ids go in one anchored alternation per call.
     @discardableResult
     /// - Parameter untilGone: after a build cut short, list again and prune what is left (for two seconds at most).
-    public func removeBuildCache(addedSince before: Set<String>, builder: ImageBuilder?, untilGone: Bool = false)
+    public func removeBuildCache(addedSince before: Set<String>, builder: ImageBuilder?, untilGone: Bool)
         async -> Bool
     {
         guard var now = await buildCacheIDs(builder: builder) else { return builder != .buildkit || kind != .docker }

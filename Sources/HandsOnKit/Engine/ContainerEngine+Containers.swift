@@ -20,8 +20,8 @@ public struct PortMapping: Sendable, Equatable {
 extension ContainerEngine {
     /// Starts a container in the background and returns its id.
     public func startContainer(
-        image: String, name: String, ports: [PortMapping] = [], labels: [String: String] = [:],
-        extraArguments: [String] = [], command: [String] = []
+        image: String, name: String, ports: [PortMapping], labels: [String: String], extraArguments: [String],
+        command: [String]
     ) async throws -> String {
         var arguments = ["run", "-d", "--pull", "never", "--name", name]
         for port in ports { arguments += ["-p", port.argument] }
@@ -52,6 +52,37 @@ extension ContainerEngine {
     public func containerProcessID(_ name: String) async throws -> Int32? {
         let text = try await checked(["container", "inspect", "--format", "{{.State.Pid}}", name], timeout: 30).stdout
         return Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    /// `docker ps` filtered by image and name. Podman's image filter (`ancestor`) matches a short name
+    /// (`go-image:scratch`) to nothing, so it is given the image's id.
+    public func runningContainers(of image: String, named name: String?) async throws -> [RunningContainer] {
+        var ancestor = image
+        if kind == .podman,
+            let id = try? await execute(["image", "inspect", "--format", "{{.Id}}", image], timeout: 30),
+            id.succeeded, !id.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        {
+            ancestor = id.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var arguments = ["ps", "--filter", "ancestor=\(ancestor)", "--format", "{{.Names}}\t{{.Ports}}"]
+        if let name { arguments += ["--filter", "name=^\(name)$"] }
+        return try await checked(arguments).stdout.split(separator: "\n").map { row in
+            let fields = row.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+            return RunningContainer(name: String(fields[0]), ports: fields.count > 1 ? String(fields[1]) : "")
+        }
+    }
+
+    /// Runs `command` in a throw-away `helperImage` container sharing `container`'s network namespace
+    /// (`--network container:NAME`), labelled as a check's so that clean-up finds it.
+    public func runBeside(
+        _ container: String, helperImage: String, command: [String], timeout: Double, outputLimit: Int
+    ) async throws -> ProcessResult {
+        let arguments =
+            [
+                "run", "--rm", "--pull", "never", "--network", "container:\(container)", "--label",
+                "org.handson.check=true", helperImage,
+            ] + command
+        return try await execute(arguments, timeout: timeout, outputLimit: outputLimit)
     }
 
     public func containerLogs(_ name: String) async -> String {

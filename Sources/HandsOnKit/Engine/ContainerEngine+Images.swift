@@ -66,9 +66,8 @@ extension ContainerEngine {
 
     /// Builds `contextDirectory` into `tag`; returns the result whether or not the build worked.
     public func build(
-        contextDirectory: String, dockerfile: String? = nil, tag: String, labels: [String: String] = [:],
-        extraArguments: [String] = [], timeout: Double = 600,
-        onOutput: (@Sendable (OutputStreamKind, Data) -> Void)? = nil
+        contextDirectory: String, dockerfile: String?, tag: String, labels: [String: String],
+        extraArguments: [String], timeout: Double, onOutput: (@Sendable (OutputStreamKind, Data) -> Void)?
     ) async throws -> ProcessResult {
         var arguments = ["build", "--force-rm", "-t", tag]
         if let dockerfile { arguments += ["-f", dockerfile] }

@@ -55,7 +55,7 @@ public enum EngineError: Error, CustomStringConvertible {
 }
 
 /// The docker or podman CLI, driven with argument arrays. Everything that talks to an engine goes through here.
-public struct ContainerEngine: Sendable {
+public struct ContainerEngine: EngineOperations {
     public let kind: EngineKind
     public let runner: any ProcessRunning
     /// The CLI's whole environment (`DOCKER_HOST`, `PATH`, ...): given by the caller, never read from this process, so
@@ -74,6 +74,12 @@ public struct ContainerEngine: Sendable {
         self.runner = runner
         self.environment = environment
         self.sizeCache = sizeCache
+    }
+
+    public func reached(at address: EngineAddress) -> any EngineOperations {
+        ContainerEngine(
+            kind: kind, runner: runner, environment: address.environment(for: kind, base: environment),
+            sizeCache: sizeCache)
     }
 
     private final class InfoMemo: Sendable {
@@ -242,7 +248,7 @@ public struct ContainerEngine: Sendable {
 
     /// Whether the engine answers now (never the remembered facts): one `_ping` over the Engine API where it is
     /// spoken, else one short `version` call.
-    public func answers(timeout: Double = 15) async -> Bool {
+    public func answers(timeout: Double) async -> Bool {
         // A failed request is asked again of the CLI, which says the same of a daemon that is gone.
         if await viaAPI({ try await $0.ping(timeout: timeout) }) == true { return true }
         let arguments = kind == .docker ? ["version", "--format", "{{.Server.Version}}"] : ["version"]

@@ -91,7 +91,7 @@ public struct SizeBreakdown: Sendable, Codable, Equatable {
 extension ContainerEngine {
     /// Measures an image, finds which of the lab images (or `bases`) its lowest layers come from, and reads the
     /// engine's listing of it.
-    public func sizeReport(_ reference: String, store: ImageStore?, bases: [String] = []) async throws
+    public func sizeReport(_ reference: String, store: ImageStore?, bases: [String]) async throws
         -> ImageSizeReport
     {
         // The engine's listing is asked while the layers are read.
@@ -101,7 +101,7 @@ extension ContainerEngine {
     }
 
     /// `measureImage` with the base image found among the lab images and `bases`.
-    public func analyzeImage(_ reference: String, bases: [String] = []) async throws -> ImageSizeMeasurement {
+    public func analyzeImage(_ reference: String, bases: [String]) async throws -> ImageSizeMeasurement {
         try await measureImage(reference, baseCandidates: bases + LabImage.catalog.map(\.reference))
     }
 }

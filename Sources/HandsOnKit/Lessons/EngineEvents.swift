@@ -51,7 +51,7 @@ public enum EngineEventUpdate: Sendable, Equatable {
 extension ContainerEngine {
     /// The engine's image and container events, as they happen, for as long as the stream is consumed. When the
     /// engine goes away the stream says so and reconnects every `retry` seconds.
-    public func followEvents(retry: Double = 1) -> AsyncStream<EngineEventUpdate> {
+    public func followEvents(retry: Double) -> AsyncStream<EngineEventUpdate> {
         AsyncStream { continuation in
             let following = Task {
                 while !Task.isCancelled {

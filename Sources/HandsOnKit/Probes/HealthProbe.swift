@@ -36,7 +36,7 @@ public struct HealthProbe: Sendable {
         /// From a throw-away container in the container's own network namespace on its engine (`--network
         /// container:NAME`), so nothing but the engine's API has to be reachable from here: a remote engine's
         /// published ports are on its own machine. `helperImage` needs bash and `timeout` (Debian's slim image has both).
-        case insideEngine(ContainerEngine, container: String, port: Int, helperImage: String)
+        case insideEngine(any EngineOperations, container: String, port: Int, helperImage: String)
         /// curl on this machine, run in the network namespace of a local container's process (`nsenter`): a
         /// container with no network (`--network none`) answers on its own loopback only. `joinsUserNamespace` for a
         /// rootless engine, whose namespaces belong to the user's own user namespace.
@@ -132,30 +132,20 @@ public struct HealthProbe: Sendable {
     /// One request made by bash's /dev/tcp in a helper container sharing the container's network: a raw HTTP/1.0
     /// exchange, its status line and body read back. No answer reads as curl's "could not connect" (exit 7).
     private func lookFromInside(
-        _ engine: ContainerEngine, container: String, port: Int, path: String, helperImage: String,
+        _ engine: any EngineOperations, container: String, port: Int, path: String, helperImage: String,
         attempts: Int, started: ContinuousClock.Instant
     ) async throws -> HealthObservation {
         let script =
             #"exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3 && cat <&3"#
-        let result = try await engine.execute(
-            Self.inNamespace(
-                of: container, helperImage: helperImage,
-                ["timeout", String(Int(attemptTimeout.rounded(.up))), "bash", "-c", script, "bash", String(port), path]),
-            timeout: attemptTimeout + 20, outputLimit: 1 << 20)
+        let result = try await engine.runBeside(
+            container, helperImage: helperImage,
+            command: [
+                "timeout", String(Int(attemptTimeout.rounded(.up))), "bash", "-c", script, "bash", String(port), path,
+            ], timeout: attemptTimeout + 20, outputLimit: 1 << 20)
         let (status, body) = Self.parseResponse(result.stdout)
         return HealthObservation(
             httpStatus: status, curlExitCode: status == 0 ? 7 : 0, body: body, attempts: attempts,
             elapsedSeconds: (ContinuousClock.now - started).seconds)
-    }
-
-    /// The engine's arguments that run `command` in a throw-away `helperImage` container sharing `container`'s network
-    /// namespace (`--network container:NAME`), labelled as a check's so that clean-up finds it.
-    static func inNamespace(of container: String, helperImage: String, _ command: [String]) -> [String] {
-        [
-            "run", "--rm", "--pull", "never", "--network", "container:\(container)", "--label",
-            "org.handson.check=true",
-            helperImage,
-        ] + command
     }
 
     /// The path and query of a URL (`/health` of `http://127.0.0.1:9090/health`).

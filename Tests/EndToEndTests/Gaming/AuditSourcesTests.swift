@@ -34,7 +34,8 @@ extension GradingOnTheEngine {
             #expect(built.succeeded, "\(built.failureSummary)")
             defer { engine.removeNow(images: [tag], buildOutputs: [built.stdout + built.stderr]) }
             let fromFolders = try await engine.auditImage(tag, bases: ["busybox:1.36"])
-            let fromArchive = try await engine.auditImage(tag, bases: ["busybox:1.36"], from: .archive)
+            let fromArchive = try await engine.auditImage(
+                tag, bases: ["busybox:1.36"], runningUsers: nil, from: .archive)
             func keys(_ image: AuditedImage) -> [String] {
                 ImageSecurityAudit.findings(of: image, rules: SecurityRule.allCases).map {
                     "\($0.rule.rawValue) \($0.path ?? "-") \($0.layer.map(String.init) ?? "-") \($0.reason.text(in: .en))"

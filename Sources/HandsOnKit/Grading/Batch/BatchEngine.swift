@@ -5,7 +5,7 @@ import Synchronization
 
 /// One engine a batch grades on, checked and ready: its answers at a time and the CPUs each build may use.
 public struct BatchEngine: Sendable {
-    public let engine: ContainerEngine
+    public let engine: any EngineOperations
     public let info: EngineInfo
     public let jobs: Int
     /// The CPUs its grades are pinned to (`--hosts HOST=JOBS@CPUS`); nil: the batch's own setting.
@@ -17,7 +17,7 @@ public struct BatchEngine: Sendable {
     /// The daemon behind it: its `docker info` id, else its address (two addresses may lead to one daemon).
     var daemon: String { info.daemonID ?? name }
 
-    public init(engine: ContainerEngine, info: EngineInfo, jobs: Int, cpuset: String? = nil) {
+    public init(engine: any EngineOperations, info: EngineInfo, jobs: Int, cpuset: String? = nil) {
         self.engine = engine
         self.info = info
         self.jobs = max(1, jobs)
@@ -28,7 +28,7 @@ public struct BatchEngine: Sendable {
     /// not to; nil when nothing is built), and it has the chapter's base images (nothing is pulled during a batch).
     /// Returns the engine, or why it is left out.
     public static func check(
-        _ engine: ContainerEngine, jobs: Int?, cpuset: String? = nil, chapter: Chapter,
+        _ engine: any EngineOperations, jobs: Int?, cpuset: String? = nil, chapter: Chapter,
         limits: BuildLimitPolicy?
     ) async -> Result<BatchEngine, BatchEngineProblem> {
         let name = engine.address ?? "default"

@@ -12,11 +12,11 @@ import Synchronization
 /// engine's session is not cleaned up: its removals are left to end by their own timeouts (the next run of the batch
 /// sweeps what they left).
 final class BackgroundImageRemoval: Sendable {
-    private let engine: ContainerEngine
+    private let engine: any EngineOperations
     /// The last removal handed over; each waits for the one before it.
     private let last = Mutex<Task<Void, Never>?>(nil)
 
-    init(engine: ContainerEngine) { self.engine = engine }
+    init(engine: any EngineOperations) { self.engine = engine }
 
     /// Removes `reference` once the removals handed over before it are over; returns at once. Not cancelled with
     /// the caller: a removal begun is finished (its engine command has a timeout of its own).
@@ -154,7 +154,7 @@ final class StepImageLedger: Sendable {
     func record(_ newIDs: [String]) { ids.withLock { $0 += newIDs } }
 
     /// Removes the recorded images that no tag names (newest first, so children go before their parents).
-    func removeUntagged(on engine: ContainerEngine) async {
+    func removeUntagged(on engine: any EngineOperations) async {
         let all = ids.withLock { ids -> [String] in
             defer { ids.removeAll() }
             return ids

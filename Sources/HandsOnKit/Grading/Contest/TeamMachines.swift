@@ -47,13 +47,9 @@ public enum TeamMachines {
         _ teams: [Team], image: String, filesFolder: String?, template: Grader, store: BatchResultStore,
         onGraded: @escaping @Sendable (GradeReport, String?) -> Void = { _, _ in }
     ) async -> [GradeReport] {
-        let engine = template.engine
-        let base = engine.environment
-        return await teams.concurrentMap { team in
+        await teams.concurrentMap { team in
             var grader = template
-            grader.engine = ContainerEngine(
-                kind: engine.kind, runner: engine.runner,
-                environment: team.address.environment(for: engine.kind, base: base), sizeCache: engine.sizeCache)
+            grader.engine = template.engine.reached(at: team.address)
             grader.engineInfo = nil
             grader.limits.cpuset = team.address.cpuset ?? template.limits.cpuset
             var report = await grader.gradeImage(image, name: team.name, filesFolder: filesFolder)

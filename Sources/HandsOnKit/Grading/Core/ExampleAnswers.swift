@@ -13,7 +13,7 @@ public struct ExampleAnswers: Sendable {
     }
 
     public let chapter: Chapter
-    public let engine: ContainerEngine
+    public let engine: any EngineOperations
     public let effects: GradingEffects
     /// The build slot the examples build in, one after another: BuildKit counts a build's `--cgroup-parent` in each
     /// `RUN` step's cache key, so with a slot per grade every example compiled the app afresh; in one slot, examples
@@ -25,7 +25,7 @@ public struct ExampleAnswers: Sendable {
     public static func newBuildSlot() -> String { "examples-\(UUID().uuidString.prefix(8).lowercased())" }
 
     public init(
-        chapter: Chapter, engine: ContainerEngine, effects: GradingEffects,
+        chapter: Chapter, engine: any EngineOperations, effects: GradingEffects,
         buildSlot: String = ExampleAnswers.newBuildSlot()
     ) {
         self.chapter = chapter

@@ -59,7 +59,7 @@ public struct GradedValue: Sendable, Codable, Equatable {
 public struct Grader: Sendable {
     public let chapter: Chapter
     public let grading: Grading
-    public var engine: ContainerEngine
+    public var engine: any EngineOperations
     public var runTimeout: Double = Grader.defaultRunTimeout
     /// Seconds a gate's container may run unless a grade says otherwise.
     public static let defaultRunTimeout: Double = 20
@@ -98,7 +98,7 @@ public struct Grader: Sendable {
     /// How often a batch waiting for free space looks again.
     public var spaceRecheckInterval: Duration = .seconds(5)
 
-    public init?(chapter: Chapter, engine: ContainerEngine, effects: GradingEffects) {
+    public init?(chapter: Chapter, engine: any EngineOperations, effects: GradingEffects) {
         guard let grading = chapter.grading else { return nil }
         self.chapter = chapter
         self.grading = grading

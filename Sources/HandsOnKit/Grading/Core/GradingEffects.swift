@@ -27,7 +27,7 @@ public struct SystemBuildConfinements: BuildConfinementMaking {
 
 /// What grading touches outside its own memory, passed in so that a test can put fakes in its place: the machine's
 /// cgroups, the maker of build confinements, the wall clock that dates grades and what stops the engine commands a
-/// killed batch left running. (The process runner and the size cache's folder come with the `ContainerEngine`;
+/// killed batch left running. (The process runner and the size cache's folder come with the engine;
 /// report folders are the store's.)
 public struct GradingEffects: Sendable {
     /// The machine's cgroups, which decide how build limits can be held.

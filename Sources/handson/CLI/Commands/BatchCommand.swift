@@ -292,12 +292,8 @@ struct BatchCommand: Command {
             case .failure(let problem): throw CommandFailure(say(.cli.batch.engine, ["problem": "\(problem)"]))
             }
         }
-        let kind = try EngineOption.kind(from: arguments, in: context) ?? .docker
         let checked = await addresses.concurrentMap { address in
-            let engine = ContainerEngine(
-                kind: kind, runner: context.runner,
-                environment: address.environment(for: kind, base: context.environment),
-                sizeCache: grader.engine.sizeCache)
+            let engine = grader.engine.reached(at: address)
             return await BatchEngine.check(
                 engine, jobs: address.jobs, cpuset: address.cpuset, chapter: chapter, limits: limitPolicy)
         }

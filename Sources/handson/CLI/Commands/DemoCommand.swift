@@ -77,7 +77,9 @@ struct DemoCommand: Command {
         ] {
             progress.step("\n$ \(engine.kind.rawValue) image build -t \(tag) -f \(dockerfile) apps")
             let build = try await engine.build(
-                contextDirectory: layout.appsDirectory, dockerfile: dockerfile, tag: tag, onOutput: echo)
+                contextDirectory: layout.appsDirectory, dockerfile: dockerfile, tag: tag, labels: [:],
+                extraArguments: [],
+                timeout: 600, onOutput: echo)
             buildOutputs.append(build.stdout)
             guard build.succeeded else { throw EngineError.commandFailed(build) }
         }
