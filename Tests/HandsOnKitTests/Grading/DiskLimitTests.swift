@@ -288,7 +288,7 @@ struct DiskReserveGradingTests {
     @Test func aGradeOnAHostShortOfSpaceIsNotGradedAndBuildsNothing() async throws {
         let folder = try GradingCoreTests.classFolder(["ann": 5_000_000])
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let runner = FakeDockerHosts()
+        let runner = FakeEngines()
         var grader = try GradingCoreTests.grader(runner)
         grader.effects.disk = FakeDisk(free: 1 << 30)
         grader.reportFolders = [folder]
@@ -297,7 +297,7 @@ struct DiskReserveGradingTests {
         #expect(report.score == 0)
         #expect(report.checks.map(\.id) == [.diskSpace])
         #expect(report.checks[0].reason?.key == "disk.reserve.shortfall")
-        #expect(runner.commands.isEmpty, "\(runner.commands)")
+        #expect(runner.calls.isEmpty, "\(runner.calls)")
     }
 
     /// A batch waits while the report folder is short of space, says so once, and grades every answer once space
@@ -306,7 +306,7 @@ struct DiskReserveGradingTests {
         let folder = try GradingCoreTests.classFolder(["a1": 5_000_000, "a2": 50_000_000])
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
-        let runner = FakeDockerHosts()
+        let runner = FakeEngines()
         let disk = FakeDisk(free: 1 << 30)
         var grader = try GradingCoreTests.grader(runner)
         grader.effects.disk = disk
@@ -321,7 +321,7 @@ struct DiskReserveGradingTests {
             switch event {
             case .batch(.waitingForSpace(let shortfall)):
                 events.withLock { $0.append("waiting \(shortfall.folder == reports)") }
-                #expect(runner.commands.filter { $0.contains("build") }.isEmpty, "nothing built while short")
+                #expect(runner.count("build") == 0, "nothing built while short")
                 disk.set(free: 20 << 30)
             case .batch(.spaceReturned): events.withLock { $0.append("returned") }
             case .batch(.finished(let report, _)): events.withLock { $0.append("\(report.submission) \(report.score)") }

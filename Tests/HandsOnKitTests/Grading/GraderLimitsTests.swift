@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 
 @testable import HandsOnKit
@@ -16,17 +15,14 @@ struct GraderLimitsTests {
         return folder
     }
 
-    static func grader(runner: any ProcessRunning, engine info: EngineInfo) throws -> Grader {
+    static func grader(_ engines: FakeEngines, engine info: EngineInfo) throws -> Grader {
         let chapter = try ChapterLoader.load(id: "ictsc-diet", chaptersDirectory: CourseChaptersTests.chaptersDirectory)
         let host = CgroupHost(
             root: "/nonexistent", version: .v2, isRoot: true, userID: 0, systemdRunning: false,
             controllers: ["memory", "pids", "cpu"], userManager: nil)
         let effects = GradingEffects(
-            host: host, confinements: SystemBuildConfinements(runner: runner), now: { Date() })
-        var grader = try #require(
-            Grader(
-                chapter: chapter, engine: ContainerEngine(kind: .docker, runner: runner, environment: [:]),
-                effects: effects))
+            host: host, confinements: SystemBuildConfinements(runner: FakeProcessRunner()), now: { Date() })
+        var grader = try #require(Grader(chapter: chapter, engine: engines.engine(info.host), effects: effects))
         grader.engineInfo = info
         return grader
     }
@@ -38,55 +34,42 @@ struct GraderLimitsTests {
     @Test func whereNoLimitHoldsTheAnswerIsNotBuiltAndTheGradeSaysWhy() async throws {
         let folder = try Self.answerFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let runner = FakeProcessRunner()
-        runner.on(["docker"])
-        let report = try await Self.grader(runner: runner, engine: Self.remote).grade(folder)
+        let engines = FakeEngines()
+        let report = try await Self.grader(engines, engine: Self.remote).grade(folder)
         #expect(report.status == .error)
         #expect(report.score == 0)
         #expect(report.checks.map(\.id) == ["build-limits"])
         #expect(report.checks[0].message.contains("not on this machine"))
         #expect(report.buildLimits?.method == .timeoutOnly && report.buildLimits?.unlimitedAllowed == false)
-        #expect(!runner.commands.contains { $0.count > 1 && $0[1] == "build" }, "\(runner.commands)")
+        #expect(engines.count("build") == 0, "\(engines.calls)")
     }
 
     @Test func withTheOrganizersOptInTheAnswerIsBuiltAndTheRecordSaysSo() async throws {
         let folder = try Self.answerFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let runner = FakeProcessRunner()
-        runner.on(["docker", "build"], exit: 1, stderr: "ERROR: failed to solve: no hash\n")
-        runner.on(["docker"])
-        var grader = try Self.grader(runner: runner, engine: Self.remote)
+        try "".write(toFile: "\(folder)/broken", atomically: true, encoding: .utf8)
+        let engines = FakeEngines()
+        var grader = try Self.grader(engines, engine: Self.remote)
         grader.allowUnlimitedBuilds = true
         let report = try await grader.grade(folder)
         #expect(report.status == .graded)
         #expect(report.checks.first { $0.id == "builds" }?.passed == false)
         #expect(report.buildLimits?.unlimitedAllowed == true)
         #expect(report.buildLimits?.notHeld.map(\.limit) == [.memory, .processes, .disk])
-        #expect(runner.commands.contains { $0.count > 1 && $0[1] == "build" })
+        #expect(engines.count("build") == 1)
     }
 
-    /// A build that never ends on its own, the way Ctrl-C meets it: the runner throws when its task is cancelled.
-    final class SlowBuildRunner: ProcessRunning {
-        let started = Atomic<Bool>(false)
-        func run(_ request: ProcessRequest) async throws -> ProcessResult {
-            if request.arguments.first == "build" {
-                started.store(true, ordering: .releasing)
-                try await Task.sleep(for: .seconds(60))
-            }
-            return ProcessResult(
-                command: [request.executable] + request.arguments, termination: .exited(0),
-                standardOutput: .of(""), standardError: .of(""), durationSeconds: 0)
-        }
-    }
-
+    /// A build that never ends on its own, the way Ctrl-C meets it: the engine's build throws when its task is
+    /// cancelled.
     @Test func aGradeCancelledDuringItsBuildIsNoGrade() async throws {
         let folder = try Self.answerFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let runner = SlowBuildRunner()
-        var grader = try Self.grader(runner: runner, engine: Self.remote)
+        let engines = FakeEngines()
+        engines.hang(at: .build)
+        var grader = try Self.grader(engines, engine: Self.remote)
         grader.allowUnlimitedBuilds = true
         let grade = Task { try await grader.grade(folder) }
-        while !runner.started.load(ordering: .acquiring) { try await Task.sleep(for: .milliseconds(10)) }
+        while !engines.reached(.build) { try await Task.sleep(for: .milliseconds(10)) }
         grade.cancel()
         await #expect(throws: CancellationError.self) { _ = try await grade.value }
     }

@@ -6,146 +6,6 @@ import Testing
 @testable import HandsOnKit
 @testable import HandsOnProcesses
 
-/// Docker engines faked by address (`DOCKER_HOST`, "default" without one). An answer folder builds into an image whose
-/// one file holds as many bytes as the folder's `bytes` file says, and whose container prints its `prints` file (else
-/// "ok"); a folder with a `broken` file fails to build. An engine can be stopped (it answers nothing after), and a
-/// phase of the grade can be made to hang until its task is cancelled.
-final class FakeDockerHosts: ProcessRunning, Sendable {
-    enum Phase: String, Sendable, CaseIterable { case build, measure, gate }
-
-    private struct State {
-        var folders: [String: String] = [:]
-        var down: Set<String> = []
-        var builds: [(host: String, folder: String)] = []
-        var removed: [String] = []
-        var hangs: Phase?
-        var commands: [(host: String, arguments: [String])] = []
-        var reached: Set<Phase> = []
-        /// BuildKit's cache records on each engine: one per build, until pruned.
-        var cacheRecords: [String: Set<String>] = [:]
-    }
-    private let state = Mutex(State())
-    /// Called as a build starts, with the engine's address and the answer folder.
-    let onBuild: @Sendable (_ host: String, _ folder: String) async -> Void
-    /// Called as a removal of graded images starts, with the engine's address and the images.
-    let onImageRemoval: @Sendable (_ host: String, _ images: [String]) async -> Void
-    /// Called as a gate's container is run, with the engine's address.
-    let onGate: @Sendable (_ host: String) async -> Void
-    /// Called as a removal of cache records starts, with the engine's address.
-    let onCachePrune: @Sendable (_ host: String) async -> Void
-
-    init(
-        onBuild: @escaping @Sendable (String, String) async -> Void = { _, _ in },
-        onImageRemoval: @escaping @Sendable (String, [String]) async -> Void = { _, _ in },
-        onGate: @escaping @Sendable (String) async -> Void = { _ in },
-        onCachePrune: @escaping @Sendable (String) async -> Void = { _ in }
-    ) {
-        self.onBuild = onBuild
-        self.onImageRemoval = onImageRemoval
-        self.onGate = onGate
-        self.onCachePrune = onCachePrune
-    }
-
-    func stop(_ host: String) { state.withLock { _ = $0.down.insert(host) } }
-    func hang(at phase: Phase) { state.withLock { $0.hangs = phase } }
-    func reached(_ phase: Phase) -> Bool { state.withLock { $0.reached.contains(phase) } }
-    var builds: [(host: String, folder: String)] { state.withLock { $0.builds } }
-    /// Every command asked of the engines, in order.
-    var commands: [[String]] { state.withLock { $0.commands.map(\.arguments) } }
-    /// The commands asked of one engine, in order.
-    func commands(on host: String) -> [[String]] {
-        state.withLock { $0.commands.filter { $0.host == host }.map(\.arguments) }
-    }
-    var removedImages: [String] { state.withLock { $0.removed } }
-    /// The cache records an engine keeps now.
-    func cacheRecords(on host: String) -> Set<String> { state.withLock { $0.cacheRecords[host, default: []] } }
-
-    func run(_ request: ProcessRequest) async throws -> ProcessResult {
-        let host = request.environment?["DOCKER_HOST"] ?? "default"
-        let arguments = request.arguments
-        state.withLock { $0.commands.append((host, arguments)) }
-        func answer(_ code: Int32, _ out: String = "", _ err: String = "") -> ProcessResult {
-            ProcessResult(
-                command: [request.executable] + arguments, termination: .exited(code), standardOutput: .of(out),
-                standardError: .of(err), durationSeconds: 0)
-        }
-        if state.withLock({ $0.down.contains(host) }) {
-            return answer(1, "", "Cannot connect to the Docker daemon at \(host). Is the docker daemon running?\n")
-        }
-        let phase: Phase? =
-            switch arguments.first {
-            case "build": .build
-            case "run": .gate
-            case "image" where arguments.dropFirst().first == "save": .measure
-            default: nil
-            }
-        if let phase, state.withLock({ state in state.reached.insert(phase).inserted && state.hangs == phase }) {
-            try await Task.sleep(for: .seconds(600))
-        }
-        switch arguments.first {
-        case "build":
-            let folder = arguments[arguments.count - 1]
-            let tag = arguments[(arguments.firstIndex(of: "-t") ?? 0) + 1]
-            state.withLock {
-                $0.folders[tag] = folder
-                $0.builds.append((host, (folder as NSString).lastPathComponent))
-                $0.cacheRecords[host, default: []].insert("record\($0.builds.count)")
-            }
-            await onBuild(host, folder)
-            if state.withLock({ $0.down.contains(host) }) { return answer(1, "", "error during connect: EOF\n") }
-            if FileManager.default.fileExists(atPath: "\(folder)/broken") {
-                return answer(1, "", "ERROR: failed to solve: process \"/bin/sh -c false\" did not complete\n")
-            }
-            return answer(0)
-        case "image"
-        where arguments.count > 1 && arguments[1] == "inspect" && arguments.contains(where: { $0.hasPrefix("{{.Id}}") }):
-            let tag = arguments[4]
-            guard let folder = state.withLock({ $0.folders[tag] }) else {
-                // The lab's base images are there; nothing else is.
-                let base = tag.contains("busybox")
-                return base
-                    ? answer(0, "sha256:\(String(repeating: "b", count: 64))\n")
-                    : answer(1, "", "Error: No such image\n")
-            }
-            let digest = SHA256.hex(Data((folder + Self.text(folder, "bytes")).utf8))
-            return answer(0, "sha256:\(digest)\n")
-        case "image" where arguments.count > 2 && arguments[1] == "save":
-            guard let folder = state.withLock({ $0.folders[arguments[2]] }) else { return answer(1) }
-            let bytes = Int64(Self.text(folder, "bytes")) ?? 0
-            FakeImageArchive.stream(files: [("app", bytes)]) { request.onOutput?(.standardOutput, $0) }
-            return answer(0)
-        case "run":
-            await onGate(host)
-            let folder = arguments.lazy.compactMap { tag in self.state.withLock { $0.folders[tag] } }.first
-            return answer(0, (folder.map { Self.text($0, "prints") }.flatMap { $0.isEmpty ? nil : $0 } ?? "ok") + "\n")
-        case "image" where arguments.count > 1 && arguments[1] == "rm":
-            let images = arguments.filter { $0.hasPrefix("handson-grade/") }
-            await onImageRemoval(host, images)
-            state.withLock { $0.removed += images }
-            return answer(0)
-        case "info":
-            return answer(0, "26.1.5|26.1.5|overlay2|[]|buildx compose |cgroupfs|2|[name=seccomp,profile=builtin]\n")
-        case "buildx" where arguments.dropFirst().first == "du":
-            let records = state.withLock { $0.cacheRecords[host, default: []] }.sorted()
-            return answer(0, records.map { "ID:\t\t\($0)\nReclaimable:\ttrue\n" }.joined(separator: "\n"))
-        case "buildx" where arguments.dropFirst().first == "prune":
-            // `--filter id=^(a|b)$`
-            let filter = arguments.first { $0.hasPrefix("id=") }?.dropFirst("id=^(".count).dropLast(")$".count) ?? ""
-            let ids = Set(filter.split(separator: "|").map(String.init))
-            await onCachePrune(host)
-            state.withLock { $0.cacheRecords[host, default: []].subtract(ids) }
-            return answer(0)
-        default:
-            return answer(0)
-        }
-    }
-
-    static func text(_ folder: String, _ file: String) -> String {
-        ((try? String(contentsOfFile: "\(folder)/\(file)", encoding: .utf8)) ?? "")
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
 /// A maker of build confinements that writes nothing: it records what it was asked and what was removed.
 final class FakeConfinements: BuildConfinementMaking {
     final class Made: BuildConfinement {
@@ -198,21 +58,19 @@ struct GradingCoreTests {
     }
 
     static func grader(
-        _ runner: FakeDockerHosts, confinements: FakeConfinements = FakeConfinements(),
+        _ engines: FakeEngines, confinements: FakeConfinements = FakeConfinements(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) throws -> Grader {
         let chapter = try ChapterLoader.load(id: "build-limits", chaptersDirectory: chapters)
-        let engine = ContainerEngine(kind: .docker, runner: runner, environment: [:])
+        let engine = engines.engine()
         let effects = GradingEffects(host: host, confinements: confinements, now: now)
         var grader = try #require(Grader(chapter: chapter, engine: engine, effects: effects))
         grader.engineInfo = info(nil)
         return grader
     }
 
-    static func engine(_ address: String, _ runner: FakeDockerHosts, jobs: Int = 1) -> BatchEngine {
-        BatchEngine(
-            engine: ContainerEngine(kind: .docker, runner: runner, environment: ["DOCKER_HOST": address]),
-            info: info(address), jobs: jobs)
+    static func engine(_ address: String, _ engines: FakeEngines, jobs: Int = 1) -> BatchEngine {
+        BatchEngine(engine: engines.engine(address), info: info(address), jobs: jobs)
     }
 
     /// A folder of answers: each name with the bytes its image's file holds.
@@ -246,7 +104,7 @@ struct GradingCoreTests {
     @Test func aGradeBuildsInItsConfinementRunsTheGateMeasuresAndRemovesWhatItMade() async throws {
         let folder = try Self.classFolder(["ann": 5_000_000])
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let runner = FakeDockerHosts()
+        let runner = FakeEngines()
         let confinements = FakeConfinements()
         let report = try await Self.grader(runner, confinements: confinements).grade("\(folder)/ann")
 
@@ -257,12 +115,16 @@ struct GradingCoreTests {
         let made = try #require(confinements.all.first)
         #expect(report.buildLimits?.location == made.location && made.removed.load(ordering: .acquiring))
         #expect(runner.removedImages.count == 1)
-        // What a grade asks of its engine: the build and its cache records (listed before and after, the new one
-        // removed), one inspect, the gate, the archive (no layer folders here), the engine's listing, the removal;
-        // beside the gate, the disk watch's looks for its container's process.
-        let pidLooks = runner.commands.filter { $0.contains("{{.State.Pid}}") }
-        #expect(!pidLooks.isEmpty, "the gate's container is watched")
-        #expect(runner.commands.count - pidLooks.count == 10, "\(runner.commands)")
+        // What a grade asks of its engine: its cache records (listed before the build, the new one removed after it),
+        // the build, the gate's container run and removed, the measurement and the image's removal; beside the gate,
+        // the disk watch's looks for its container's process.
+        #expect(runner.count("processID") > 0, "the gate's container is watched")
+        let asked = runner.calls.map(\.name).filter { $0 != "processID" }
+        #expect(
+            asked.sorted() == [
+                "build", "listCache", "measure", "removeCache", "removeContainers", "removeImages", "run",
+            ],
+            "\(asked)")
     }
 
     @Test func aFailingAnswerGetsZeroAndChecksThatSayWhy() async throws {
@@ -270,7 +132,7 @@ struct GradingCoreTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try "".write(toFile: "\(folder)/bob/broken", atomically: true, encoding: .utf8)
         try "not ok".write(toFile: "\(folder)/cy/prints", atomically: true, encoding: .utf8)
-        let grader = try Self.grader(FakeDockerHosts())
+        let grader = try Self.grader(FakeEngines())
 
         let broken = try await grader.grade("\(folder)/bob")
         #expect(broken.score == 0 && broken.status == .graded)
@@ -287,12 +149,12 @@ struct GradingCoreTests {
         let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000, "a3": 50_000_000, "a4": 5_000_000])
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
-        let runner = FakeDockerHosts()
+        let runner = FakeEngines()
         let grader = try Self.grader(runner)
         let engines = [Self.engine("tcp://lab-a:2375", runner), Self.engine("tcp://lab-b:2375", runner)]
         let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
         // The first build on lab-a takes the engine down with it.
-        let watcher = FakeDockerHostsStopper(runner: runner, host: "tcp://lab-a:2375")
+        let watcher = FakeEngineStopper(runner: runner, host: "tcp://lab-a:2375")
         let outcome = try await ClassBatch(chapter: grader.chapter, grader: grader, engines: engines, store: store)
             .run(.once(classFolder: folder)) { event in watcher.handle(event) }
 
@@ -316,12 +178,12 @@ struct GradingCoreTests {
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
         let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
-        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let shared = LockedBox<FakeEngines?>(nil)
         let cleanedMeanwhile = LockedBox<Bool?>(nil)
         @Sendable func sweeps(_ host: String) -> Int {
-            (shared.withLock { $0 }?.commands(on: host) ?? []).filter { $0.starts(with: ["ps", "-a", "-q"]) }.count
+            shared.withLock { $0 }?.count("sweepContainers", on: host) ?? 0
         }
-        let runner = FakeDockerHosts { host, answer in
+        let runner = FakeEngines { host, answer in
             guard answer.hasSuffix("/a3") else { return }
             let other = hosts.first { $0 != host }!
             let cleaned: Void? = try? await Self.waitUntil("the other engine cleans up", seconds: patience) {
@@ -342,7 +204,7 @@ struct GradingCoreTests {
             .run(.once(classFolder: folder))
         return (
             outcome.summary.grades.map(\.score), cleanedMeanwhile.withLock { $0 }, hosts.map(sweeps),
-            hosts.map { runner.commands(on: $0).filter { $0.starts(with: ["buildx", "du"]) }.count }
+            hosts.map { runner.count("listCache", on: $0) }
         )
     }
 
@@ -354,7 +216,7 @@ struct GradingCoreTests {
         #expect(batch.otherCleanedUpMeanwhile == true)
         // Each engine: one clean-up after its last grade (none again at the end).
         #expect(batch.sweeps == [1, 1])
-        #expect(batch.cacheListings == [2, 2])
+        #expect(batch.cacheListings == [1, 1], "as the batch opened")
     }
 
     /// Two addresses of one daemon (its `docker info` id): the one left without answers does not clean up while the
@@ -379,7 +241,7 @@ struct GradingCoreTests {
         for name in ["a1", "a2"] {
             // A new answer came: the batch that goes on grades it (and a1 not again).
             try Self.write(answer: "\(folder)/\(name)", bytes: 5_000_000)
-            let runner = FakeDockerHosts()
+            let runner = FakeEngines()
             let confinements = FakeConfinements()
             let orphans = LockedBox<[[String]]>([])
             var grader = try Self.grader(runner, confinements: confinements)
@@ -389,7 +251,7 @@ struct GradingCoreTests {
                 chapter: grader.chapter, grader: grader, engines: [Self.engine(host, runner)], store: store
             ).run(.once(classFolder: folder))
             #expect(outcome.finished.map(\.submission) == [name])
-            let sweeps = runner.commands(on: host).filter { $0.starts(with: ["ps", "-a", "-q"]) }.count
+            let sweeps = runner.count("sweepContainers", on: host)
             looks.append((orphans.withLock { $0 }, confinements.sweptPrefixes, sweeps))
         }
         let (first, second) = (looks[0], looks[1])
@@ -407,9 +269,9 @@ struct GradingCoreTests {
         let folder = try Self.classFolder(["a1": 5_000_000, "a2": 5_000_000])
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
-        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let shared = LockedBox<FakeEngines?>(nil)
         let sawTheNextBuild = LockedBox<[Bool]>([])
-        let runner = FakeDockerHosts(onImageRemoval: { _, images in
+        let runner = FakeEngines(onImageRemoval: { _, images in
             guard !images.isEmpty else { return }
             // The first graded image's removal lasts until the second answer's build begins (or 5 s pass).
             let first = sawTheNextBuild.withLock { $0.isEmpty }
@@ -442,12 +304,10 @@ struct GradingCoreTests {
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
         let host = "tcp://lab-a:2375"
-        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let shared = LockedBox<FakeEngines?>(nil)
         let prunedDuringTheLastGate = LockedBox<Bool?>(nil)
-        @Sendable func prunes() -> Int {
-            (shared.withLock { $0 }?.commands(on: host) ?? []).filter { $0.starts(with: ["buildx", "prune"]) }.count
-        }
-        let runner = FakeDockerHosts(onGate: { _ in
+        @Sendable func prunes() -> Int { shared.withLock { $0 }?.count("removeCache", on: host) ?? 0 }
+        let runner = FakeEngines(onGate: { _ in
             // The second answer's gate waits (up to 5 s) for the cache removal.
             guard (shared.withLock { $0 }?.builds.count ?? 0) == 2 else { return }
             let pruned: Void? = try? await Self.waitUntil("the cache removal", seconds: 30) { prunes() >= 1 }
@@ -464,8 +324,7 @@ struct GradingCoreTests {
         #expect(prunedDuringTheLastGate.withLock { $0 } == true)
         #expect(prunes() == 1, "removed once")
         #expect(runner.cacheRecords(on: host).isEmpty)
-        let listings = runner.commands(on: host).filter { $0.starts(with: ["buildx", "du"]) }.count
-        #expect(listings == 2, "as the batch opened and for the removal")
+        #expect(runner.count("listCache", on: host) == 1, "as the batch opened")
     }
 
     /// Two addresses of one daemon: neither removes the batch's cache records while the other may still build there
@@ -475,12 +334,10 @@ struct GradingCoreTests {
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
         let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
-        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let shared = LockedBox<FakeEngines?>(nil)
         let prunesSeenAtGates = LockedBox<[Int]>([])
-        @Sendable func prunes() -> Int {
-            (shared.withLock { $0 }?.commands ?? []).filter { $0.starts(with: ["buildx", "prune"]) }.count
-        }
-        let runner = FakeDockerHosts(
+        @Sendable func prunes() -> Int { shared.withLock { $0 }?.count("removeCache") ?? 0 }
+        let runner = FakeEngines(
             onBuild: { _, _ in
                 // Both answers are handed out before either build ends.
                 _ = try? await Self.waitUntil("both builds", seconds: 5) {
@@ -516,7 +373,7 @@ struct GradingCoreTests {
         let folder = try Self.classFolder(["a1": 5_000_000, "a2": 6_000_000, "a3": 7_000_000])
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
-        let runner = FakeDockerHosts()
+        let runner = FakeEngines()
         let confinements = FakeConfinements()
         let grader = try Self.grader(runner, confinements: confinements)
         let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
@@ -529,18 +386,21 @@ struct GradingCoreTests {
         #expect(made.count == 3, "one per grade")
         #expect(Set(made.map(\.location)) == ["/fake/handson/\(store.manifest.batchID)-build0"])
         #expect(made.allSatisfy { $0.removed.load(ordering: .acquiring) })
-        let parents = runner.commands.filter { $0.first == "build" }.compactMap { arguments in
-            arguments.firstIndex(of: "--cgroup-parent").map { arguments[$0 + 1] }
+        let parents = runner.calls.compactMap { call -> String? in
+            guard case .build(_, let arguments) = call, let at = arguments.firstIndex(of: "--cgroup-parent") else {
+                return nil
+            }
+            return arguments[at + 1]
         }
         #expect(parents.count == 3 && Set(parents).count == 1, "\(parents)")
 
         // Two engines: a slot each.
         let twoEngines = FakeConfinements()
-        let second = try Self.grader(FakeDockerHosts(), confinements: twoEngines)
+        let second = try Self.grader(FakeEngines(), confinements: twoEngines)
         let secondReports = reports + "-2"
         defer { try? FileManager.default.removeItem(atPath: secondReports) }
         let secondStore = try BatchResultStore(directory: secondReports, chapter: second.chapter.id)
-        let runners = FakeDockerHosts()
+        let runners = FakeEngines()
         _ = try await ClassBatch(
             chapter: second.chapter, grader: second,
             engines: [Self.engine("tcp://lab-a:2375", runners), Self.engine("tcp://lab-b:2375", runners)],
@@ -557,9 +417,9 @@ struct GradingCoreTests {
         let folder = try Self.classFolder(["a1": 5_000_000, "a2": 6_000_000, "a3": 7_000_000])
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
-        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let shared = LockedBox<FakeEngines?>(nil)
         let firstGate = LockedBox<(host: String, prunedMeanwhile: Bool)?>(nil)
-        let runner = FakeDockerHosts(onGate: { host in
+        let runner = FakeEngines(onGate: { host in
             // The first gate lasts until its engine's cache records go (or 30 s: a loaded machine runs the fakes
             // slowly, and only a removal that never comes waits that long): meanwhile the other engine grades the
             // second answer and takes the third, the last.
@@ -575,7 +435,7 @@ struct GradingCoreTests {
                 return
             }
             let pruned: Void? = try? await Self.waitUntil("the cache removal", seconds: 30) {
-                (shared.withLock { $0 }?.commands(on: host) ?? []).contains { $0.starts(with: ["buildx", "prune"]) }
+                (shared.withLock { $0 }?.count("removeCache", on: host) ?? 0) > 0
             }
             firstGate.withLock { $0 = (host, pruned != nil) }
         })
@@ -600,14 +460,14 @@ struct GradingCoreTests {
         let folder = try Self.classFolder(["a1": 5_000_000, "a2": 6_000_000])
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
-        let shared = LockedBox<FakeDockerHosts?>(nil)
+        let shared = LockedBox<FakeEngines?>(nil)
         /// P: the engine whose removal of cache records came first, and whether Q cleaned up meanwhile.
         let slowPrune = LockedBox<(host: String, otherCleanedUpMeanwhile: Bool)?>(nil)
         let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
         @Sendable func sweeps(_ host: String) -> Int {
-            (shared.withLock { $0 }?.commands(on: host) ?? []).filter { $0.starts(with: ["ps", "-a", "-q"]) }.count
+            shared.withLock { $0 }?.count("sweepContainers", on: host) ?? 0
         }
-        let runner = FakeDockerHosts(
+        let runner = FakeEngines(
             onGate: { host in
                 // Q's gate lasts until P's worker is in its clean-up (its first sweep: a new batch sweeps nothing as
                 // it opens).
@@ -727,7 +587,7 @@ struct GradingCoreTests {
         let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
         defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
         let gate = Mutex<Bool>(true)
-        let runner = FakeDockerHosts { _, answer in
+        let runner = FakeEngines { _, answer in
             // Builds wait while the test holds the gate closed (a grade in flight).
             while gate.withLock({ !$0 }) { try? await Task.sleep(for: .milliseconds(5)) }
             _ = answer
@@ -820,14 +680,14 @@ struct GradingCoreTests {
     func aGradeCancelledInAnyPhaseIsNoGradeAndLeavesNothing(phase: String) async throws {
         let folder = try Self.classFolder(["ann": 5_000_000])
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let runner = FakeDockerHosts()
+        let runner = FakeEngines()
         let confinements = FakeConfinements(hangs: phase == "limits")
-        if let hung = FakeDockerHosts.Phase(rawValue: phase) { runner.hang(at: hung) }
+        if let hung = FakeEngines.Phase(rawValue: phase) { runner.hang(at: hung) }
         var grader = try Self.grader(runner, confinements: confinements)
         let tracker = BuildRecorder()
         grader.buildTracker = tracker
         let grade = Task { [grader] in try await grader.grade("\(folder)/ann") }
-        if let hung = FakeDockerHosts.Phase(rawValue: phase) {
+        if let hung = FakeEngines.Phase(rawValue: phase) {
             try await Self.waitUntil("the \(phase) phase") { runner.reached(hung) }
         } else {
             try await Task.sleep(for: .milliseconds(200))
@@ -858,11 +718,11 @@ final class BuildRecorder: BuildTracker {
 }
 
 /// Stops an engine as its first build starts (the batch sees the build fail and the engine silent).
-final class FakeDockerHostsStopper: Sendable {
-    let runner: FakeDockerHosts
+final class FakeEngineStopper: Sendable {
+    let runner: FakeEngines
     let host: String
     let stopped = Atomic<Bool>(false)
-    init(runner: FakeDockerHosts, host: String) {
+    init(runner: FakeEngines, host: String) {
         self.runner = runner
         self.host = host
     }

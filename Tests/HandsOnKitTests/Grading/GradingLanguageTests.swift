@@ -15,7 +15,7 @@ struct GradingLanguageTests {
         let folder = try GradingCoreTests.classFolder(["ann": 5_000_000, "bob": 50_000_000, "cy": 5_000_000])
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try "".write(toFile: "\(folder)/cy/broken", atomically: true, encoding: .utf8)
-        let runner = FakeDockerHosts()
+        let runner = FakeDockerCLI()
         let effects = GradingEffects(
             host: GradingCoreTests.host, confinements: FakeConfinements(), now: { Date() })
         let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": Self.course]
@@ -52,7 +52,7 @@ struct GradingLanguageTests {
     @Test(arguments: [Language.ja, .ko])
     func doctorSpeaksTheLanguageOfTheLocale(language: Language) async throws {
         let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": Self.course, "LANG": "\(language.rawValue).UTF-8"]
-        let doctor = await CLIRun.run(["doctor"], runner: FakeDockerHosts(), environment: environment)
+        let doctor = await CLIRun.run(["doctor"], runner: FakeDockerCLI(), environment: environment)
         let stray = Self.strayLines(doctor.stdout + doctor.stderr, language: language)
         #expect(stray.isEmpty, "doctor in \(language): \(stray)")
         #expect(doctor.stdout.contains("26.1.5"), "\(doctor.stdout)")
@@ -102,7 +102,7 @@ struct CommandLanguageTests {
             "HANDSON_CACHE_DIR": folder + "-cache",
         ]
         defer { try? FileManager.default.removeItem(atPath: folder + "-cache") }
-        let runner = FakeDockerHosts()
+        let runner = FakeDockerCLI()
         func run(_ arguments: [String], in directory: String? = nil) async -> CLIRun {
             await CLIRun.run(arguments, runner: runner, environment: environment, directory: directory ?? folder)
         }
