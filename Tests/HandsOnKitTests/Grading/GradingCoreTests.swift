@@ -685,7 +685,7 @@ struct GradingCoreTests {
         if let hung = FakeEngines.Phase(rawValue: phase) { runner.hang(at: hung) }
         var grader = try Self.grader(runner, confinements: confinements)
         let tracker = BuildRecorder()
-        grader.buildTracker = tracker
+        grader.lifecycle = tracker
         let grade = Task { [grader] in try await grader.grade("\(folder)/ann") }
         if let hung = FakeEngines.Phase(rawValue: phase) {
             try await Self.waitUntil("the \(phase) phase") { runner.reached(hung) }
@@ -707,8 +707,8 @@ struct GradingCoreTests {
     }
 }
 
-/// Records what a grade tells its build tracker.
-final class BuildRecorder: BuildTracker {
+/// Records when a grade's builds begin and end; otherwise a grade alone.
+final class BuildRecorder: GradeLifecycle {
     private let recorded = Mutex<[String]>([])
     var events: [String] { recorded.withLock { $0 } }
     func buildsBegin() async { recorded.withLock { $0.append("begin") } }

@@ -79,7 +79,6 @@ public struct BatchGrader: Sendable {
         var template = grader
         template.extraLabels[Self.labelKey] = batchID
         template.tagPrefix = "\(batchID)-"
-        template.buildCacheSweptByCaller = true
         // What a killed run left goes first: its engine commands still running here (a build goes on after its
         // grader is killed), its cgroups, then on each engine its images and containers. A batch id just made
         // names nothing yet.

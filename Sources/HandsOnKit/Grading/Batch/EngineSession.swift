@@ -51,9 +51,7 @@ final class EngineSession: Sendable {
                 ?? ProcessInfo.processInfo.activeProcessorCount)
         grader.limits.cpus = template.limits.cpus ?? max(1, cpus / Double(workers))
         let ledger = StepImageLedger()
-        grader.stepImages = ledger
         let removal = BackgroundImageRemoval(engine: engine.engine)
-        grader.imageRemoval = removal
         let cacheBefore = grader.keepImage ? nil : await engine.engine.buildCacheIDs(builder: engine.info.builder)
         let activity = EngineActivity()
         let cachePruning = cacheBefore.flatMap { cacheBefore in
@@ -61,7 +59,8 @@ final class EngineSession: Sendable {
                 ? nil
                 : LastBuildCachePruning(engine: engine, cacheBefore: cacheBefore, activity: activity, queue: queue)
         }
-        grader.buildTracker = cachePruning ?? activity
+        grader.lifecycle = BatchGradeLifecycle(
+            stageImages: ledger, imageRemoval: removal, builds: cachePruning ?? activity)
         let session = EngineSession(
             engine: engine, grader: grader, workers: workers, label: label,
             cacheBefore: cacheBefore, stepImages: ledger, imageRemoval: removal, activity: activity,
@@ -120,4 +119,20 @@ final class EngineSession: Sendable {
 
     /// Another session of the batch grades on the same daemon (one engine named twice in `--hosts`).
     let sharesItsDaemon: Bool
+}
+
+/// A grade on a batch's engine: its graded image removed while the engine's next grade begins, its stage images
+/// recorded for one removal when the engine's builds are over (a parallel grade of a similar Dockerfile may use them
+/// as its cache), its cache records left to the batch, its builds held while the batch removes cache records.
+struct BatchGradeLifecycle: GradeLifecycle {
+    let stageImages: StepImageLedger
+    let imageRemoval: BackgroundImageRemoval
+    let builds: any BuildTracker
+
+    var gradeSweepsBuildCache: Bool { false }
+    func removalsFinished() async { await imageRemoval.finished() }
+    func buildsBegin() async { await builds.buildsBegin() }
+    func buildsEnded(cleanly: Bool) async { await builds.buildsEnded(cleanly: cleanly) }
+    func gradedImageDone(_ tag: String, on engine: any EngineOperations) { imageRemoval.remove(tag) }
+    func stageImagesBuilt(_ ids: [String], removeNow: Bool, on engine: any EngineOperations) { stageImages.record(ids) }
 }

@@ -73,17 +73,8 @@ public struct Grader: Sendable {
     public var tagPrefix = ""
     /// Recorded once and reused, so grading many answers does not ask the engine its version each time.
     public var engineInfo: EngineInfo?
-    /// When set, a build's untagged stage images are recorded here for one removal after a whole batch, instead of
-    /// removed after each grade: a parallel grade of a similar Dockerfile may be using them as its cache.
-    var stepImages: StepImageLedger?
-    /// When set (a batch), the graded image is handed here (a remover on this grader's engine) to be removed while
-    /// the engine's next grade begins, instead of removed before the grade returns.
-    var imageRemoval: BackgroundImageRemoval?
-    /// When set (a batch), told when a grade's builds begin and end on this grader's engine.
-    var buildTracker: (any BuildTracker)?
-    /// When set (a batch), BuildKit's cache records are removed by the batch (when an engine's builds are over)
-    /// instead of after each grade.
-    public var buildCacheSweptByCaller = false
+    /// What happens around the grade's builds and to what it made: alone, or as a batch's engine arranges it.
+    var lifecycle: any GradeLifecycle = GradeAlone()
     /// What a build may use: memory, processes, CPUs (a batch shares the machine among its jobs) and time.
     public var limits = BuildLimits()
     /// Grade even where a build limit cannot be held: the organizer's explicit choice (`--unlimited-builds`), or a
@@ -186,14 +177,15 @@ public struct Grader: Sendable {
         }
         enforcement = limitsInForce
         let cacheBefore =
-            buildCacheSweptByCaller || keepImage ? nil : await engine.buildCacheIDs(builder: engineInfo?.builder)
+            lifecycle.gradeSweepsBuildCache && !keepImage
+            ? await engine.buildCacheIDs(builder: engineInfo?.builder) : nil
         let build: ProcessResult
         let diskStop: DiskStop?
         // Builds that go on into the judging (rebuilds) need the first build's cache until it is over; and timed, they
         // run with no removal of an earlier grade's image beside them.
         let buildsEndWithTheFirst = !grading.buildsDuringJudging
-        if !buildsEndWithTheFirst { await imageRemoval?.finished() }
-        await buildTracker?.buildsBegin()
+        if !buildsEndWithTheFirst { await lifecycle.removalsFinished() }
+        await lifecycle.buildsBegin()
         do {
             // Graded by rebuild time, the first build is a cold one: no layer of an earlier build counts.
             let cold = grading.measure == .rebuildPercent ? ["--no-cache"] : []
@@ -215,14 +207,14 @@ public struct Grader: Sendable {
                     command: [], termination: .signaled(SIGKILL), cancelled: true, standardOutput: .of(""),
                     standardError: .of(""), durationSeconds: 0)
         } catch {
-            await buildTracker?.buildsEnded(cleanly: false)
+            await lifecycle.buildsEnded(cleanly: false)
             await cleanUpBuild(tag: tag, buildOutput: "", stageCount: stageCount, limitsInForce: limitsInForce)
             if Task.isCancelled { throw CancellationError() }
             return engineFailure(error)
         }
         // The build's cache records are removed as soon as the build ends, alongside the gates; the grade waits for it.
         // Where judging builds again (rebuild time), that needs the first build's cache: it is swept afterwards.
-        if buildsEndWithTheFirst { await buildTracker?.buildsEnded(cleanly: !build.timedOut && !build.cancelled) }
+        if buildsEndWithTheFirst { await lifecycle.buildsEnded(cleanly: !build.timedOut && !build.cancelled) }
         let builder = engineInfo?.builder
         if case .reserve(let shortfall) = diskStop {
             if buildsEndWithTheFirst, let cacheBefore {
@@ -257,7 +249,7 @@ public struct Grader: Sendable {
         } catch {
             result = engineFailure(error)
         }
-        if !buildsEndWithTheFirst { await buildTracker?.buildsEnded(cleanly: false) }
+        if !buildsEndWithTheFirst { await lifecycle.buildsEnded(cleanly: false) }
         await cacheSwept
         if !buildsEndWithTheFirst, let cacheBefore {
             await engine.removeBuildCache(addedSince: cacheBefore, builder: builder)
@@ -602,17 +594,15 @@ public struct Grader: Sendable {
     /// Removes what a grade made, whether it finished or was cancelled (the engine commands here are not cancellable).
     private func cleanUpBuild(tag: String, buildOutput: String, stageCount: Int, limitsInForce: LimitsInForce) async {
         if !keepImage {
-            if let imageRemoval { imageRemoval.remove(tag) } else { await engine.removeImages([tag]) }
+            await lifecycle.gradedImageDone(tag, on: engine)
         }
         await limitsInForce.confinement?.remove()
         // A single stage's step images are the image's own parents and go with its tag; only earlier stages stay (and
         // the starter's, which a grade by rebuild time builds beside the answer's: it has two stages).
         // A batch records every build's, to sweep at its end what a Ctrl-C left untagged.
-        if let stepImages {
-            stepImages.record(ContainerEngine.stepImageIDs(inBuildOutput: buildOutput))
-        } else if stageCount > 1 || grading.measure == .rebuildPercent, !keepImage {
-            await engine.removeUntaggedStepImages(ofBuildOutput: buildOutput)
-        }
+        await lifecycle.stageImagesBuilt(
+            ContainerEngine.stepImageIDs(inBuildOutput: buildOutput),
+            removeNow: (stageCount > 1 || grading.measure == .rebuildPercent) && !keepImage, on: engine)
     }
 }
 
