@@ -51,6 +51,8 @@ public struct HealthProbe: Sendable {
     /// Pause between attempts; short, so readiness is seen soon after it happens.
     public var interval: Double = 0.02
     public var attemptTimeout: Double = 2
+    /// What the deadline and the pauses are measured on.
+    public var clock = WaitingClock.real
 
     public init(runner: any ProcessRunning) { self.runner = runner }
 
@@ -64,7 +66,7 @@ public struct HealthProbe: Sendable {
         url: String, deadlineSeconds: Double,
         condition: (HealthObservation) async -> Bool
     ) async throws -> HealthObservation {
-        let started = ContinuousClock.now
+        let started = clock.now()
         var attempts = 0
         var last: HealthObservation?
         repeat {
@@ -73,18 +75,19 @@ public struct HealthProbe: Sendable {
             if await condition(observation) { return observation }
             last = observation
             if Task.isCancelled { break }
-            try? await Task.sleep(for: .seconds(interval))
-        } while ContinuousClock.now - started < .seconds(deadlineSeconds)
+            try? await clock.sleep(.seconds(interval))
+        } while clock.now() - started < .seconds(deadlineSeconds)
         return last
             ?? HealthObservation(
                 httpStatus: 0, curlExitCode: -1, body: "", attempts: attempts,
-                elapsedSeconds: (ContinuousClock.now - started).seconds)
+                elapsedSeconds: clock.seconds(since: started))
     }
 
     /// One request.
     public func look(
-        url: String, attempts: Int = 1, started: ContinuousClock.Instant = .now
+        url: String, attempts: Int = 1, started: Duration? = nil
     ) async throws -> HealthObservation {
+        let started = started ?? clock.now()
         if case .insideEngine(let engine, let container, let port, let helperImage) = route {
             return try await lookFromInside(
                 engine, container: container, port: port, path: Self.path(of: url),
@@ -110,7 +113,7 @@ public struct HealthProbe: Sendable {
         let body = (try? String(contentsOfFile: bodyFile, encoding: .utf8)) ?? ""
         return HealthObservation(
             httpStatus: status, curlExitCode: exitCode, body: body, attempts: attempts,
-            elapsedSeconds: (ContinuousClock.now - started).seconds)
+            elapsedSeconds: clock.seconds(since: started))
     }
 
     /// `nsenter` into the network namespace of `processID` (and its user namespace first, for a rootless engine's).
@@ -133,7 +136,7 @@ public struct HealthProbe: Sendable {
     /// exchange, its status line and body read back. No answer reads as curl's "could not connect" (exit 7).
     private func lookFromInside(
         _ engine: any EngineOperations, container: String, port: Int, path: String, helperImage: String,
-        attempts: Int, started: ContinuousClock.Instant
+        attempts: Int, started: Duration
     ) async throws -> HealthObservation {
         let script =
             #"exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' "$2" >&3 && cat <&3"#
@@ -145,7 +148,7 @@ public struct HealthProbe: Sendable {
         let (status, body) = Self.parseResponse(result.stdout)
         return HealthObservation(
             httpStatus: status, curlExitCode: status == 0 ? 7 : 0, body: body, attempts: attempts,
-            elapsedSeconds: (ContinuousClock.now - started).seconds)
+            elapsedSeconds: clock.seconds(since: started))
     }
 
     /// The path and query of a URL (`/health` of `http://127.0.0.1:9090/health`).

@@ -10,11 +10,14 @@ struct CommandContext: Sendable {
     let currentDirectory: String
     /// What grading touches (cgroups, build confinements, the clock); nil: this machine's (`GradingEffects.system`).
     let gradingEffects: GradingEffects?
+    /// What the command's own waits (a probe's deadline) are measured on.
+    let clock: WaitingClock
 
     init(
         io: ConsoleIO, environment: [String: String], runner: any ProcessRunning, currentDirectory: String,
-        gradingEffects: GradingEffects? = nil
+        gradingEffects: GradingEffects? = nil, clock: WaitingClock = .real
     ) {
+        self.clock = clock
         self.io = io
         self.environment = environment
         self.runner = runner

@@ -71,6 +71,7 @@ struct CLIRun {
     let stdout: String
     let stderr: String
 
+    /// Runs the command line with a virtual clock: a wait on a deadline takes no time.
     static func run(
         _ arguments: [String], runner: any ProcessRunning = FakeProcessRunner(),
         environment: [String: String] = ["PATH": "/usr/bin:/bin"], terminal: Bool = false,
@@ -84,7 +85,7 @@ struct CLIRun {
             writeError: { text in err.withLock { $0 += text } })
         let context = CommandContext(
             io: io, environment: environment, runner: runner, currentDirectory: directory,
-            gradingEffects: gradingEffects)
+            gradingEffects: gradingEffects, clock: .virtual())
         let code = await HandsOnCLI.execute(arguments, in: context)
         return CLIRun(exitCode: code, stdout: out.withLock { $0 }, stderr: err.withLock { $0 })
     }

@@ -14,6 +14,8 @@ public struct ContestFollower: Sendable {
     public let store: BatchResultStore
     /// Time between looks at the class folder.
     public var interval: Duration = .seconds(2)
+    /// What the time between looks is measured on.
+    public var clock = WaitingClock.real
     /// The answer folders' file digests, so a look reads only files that may have changed.
     let digests = FileDigestCache()
 
@@ -40,7 +42,7 @@ public struct ContestFollower: Sendable {
                 var staged: [String: String] = [:]
                 while !Task.isCancelled {
                     await scan(into: queue, staged: &staged, onEvent: onEvent)
-                    try? await Task.sleep(for: interval)
+                    try? await clock.sleep(interval)
                 }
                 await queue.close()
                 return nil

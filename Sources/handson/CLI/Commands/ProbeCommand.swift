@@ -29,7 +29,9 @@ struct ProbeCommand: Command {
             url: url, status: status, jsonField: anyBody ? nil : arguments.value(.field) ?? "status",
             equals: anyBody ? nil : arguments.value(.equals) ?? "Healthy", deadlineSeconds: deadline)
         let check = HTTPCheck(expectation: expectation)
-        let observation = try await HealthProbe(runner: context.runner).waitUntil(url: url, deadlineSeconds: deadline) {
+        var probe = HealthProbe(runner: context.runner)
+        probe.clock = context.clock
+        let observation = try await probe.waitUntil(url: url, deadlineSeconds: deadline) {
             check.satisfied($0)
         }
         let satisfied = check.satisfied(observation)
