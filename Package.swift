@@ -34,8 +34,17 @@ let package = Package(
         /// Unit tests: no engine needed (a fake process runner where processes are involved); the CLI's too.
         .testTarget(
             name: "HandsOnKitTests",
-            dependencies: ["HandsOnKit", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson"],
-            exclude: ["Fixtures"]),
+            dependencies: [
+                "HandsOnKit", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson", "HandsOnTestSupport",
+            ]),
+        /// What more than one test target reads: the captured fixtures' folder (`Tests/Fixtures`), a seeded generator.
+        .target(name: "HandsOnTestSupport", path: "Tests/HandsOnTestSupport"),
+        /// The formats read from text and bytes, against what engines, curl and /proc really printed (Tests/Fixtures).
+        .testTarget(
+            name: "HandsOnFormatsTests",
+            dependencies: ["HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "HandsOnTestSupport"]),
+        /// The catalogs and the Message model: every language complete, keys and plurals as the code names them.
+        .testTarget(name: "HandsOnMessagesTests", dependencies: ["HandsOnMessages"]),
         /// The process runner against real children (its stress test runs alone: `make stress-test`).
         .testTarget(name: "HandsOnProcessesTests", dependencies: ["HandsOnProcesses"]),
         /// End-to-end tests against a real Docker (and Podman) engine; enabled by HANDSON_E2E=1 or CI=true.

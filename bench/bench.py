@@ -371,7 +371,7 @@ json.dump([dict(zip(header, re.split(r"\s{2,}", l.strip()))) for l in lines[1:] 
 
 
 def bench_parser(rounds, work, rows=100_000):
-    fixture = open(f"{ROOT}/Tests/HandsOnKitTests/Fixtures/listings/docker-table.txt").read().splitlines()
+    fixture = open(f"{ROOT}/Tests/Fixtures/listings/docker-table.txt").read().splitlines()
     listing = f"{work}/listing.txt"
     with open(listing, "w") as f:
         f.write(fixture[0] + "\n")

@@ -269,7 +269,7 @@ struct LearnerSessionEndToEndTests {
         ).path
         defer { try? FileManager.default.removeItem(atPath: listing) }
         let rows = try String(
-            contentsOfFile: "\(EndToEnd.repositoryRoot)/Tests/HandsOnKitTests/Fixtures/listings/docker-table.txt",
+            contentsOfFile: "\(EndToEnd.repositoryRoot)/Tests/Fixtures/listings/docker-table.txt",
             encoding: .utf8
         )
         .split(separator: "\n")

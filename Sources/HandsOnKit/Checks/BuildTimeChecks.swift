@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// What the build context must be: at most `maxBytes` sent to the engine, and none of `absentPaths` (top-level names

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// Facts read from the working folder's Dockerfile: stages, final base, pinned tags, exec form, cgo before scratch.

@@ -1,3 +1,4 @@
+import HandsOnFormats
 import HandsOnMessages
 
 /// Rules on what an image holds, read from its layers: paths that must not be in the final file system (the Go tool

@@ -1,5 +1,6 @@
 import CSpawnSupport
 import Foundation
+import HandsOnFormats
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// Where an image's bytes are, in one sentence a check message can carry: the base image's share and its largest

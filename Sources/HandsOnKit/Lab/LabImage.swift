@@ -1,3 +1,5 @@
+import HandsOnFormats
+
 /// A base image the chapters use, and how to make a stand-in for it when it cannot be pulled.
 public struct LabImage: Sendable, Equatable {
     /// The reference as chapters and Dockerfiles write it (`golang:1.19`).

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnProcesses
 
 /// Builds stand-ins for lab images from Debian bookworm packages: one debootstrap root with the Go tool chain

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 
 /// A learner's place in a chapter, kept in the working folder as `.handson/state.json`.
 public struct LearnerProgress: Sendable, Equatable, Codable {

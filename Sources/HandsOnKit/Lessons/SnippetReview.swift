@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// A ```dockerfile block of a step text: what a learner copies when following the text as written.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 
 /// Writes a class's four report files into the report folder, each replaced whole (never left half-written).
 public enum BatchReports {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 
 /// One grade as GitHub Classroom's autograding reads a grader's result: `version`, `status` (`pass`, `fail` or
 /// `error`), `max_score`, and `tests`, one per check with `name`, `status`, `score` and `message`. The size check

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnMessages
 
 /// `report.html`: one self-contained page (no network, no files beside it) with the class summary, the score

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import HandsOnFormats
 @testable import HandsOnKit
 @testable import handson
 

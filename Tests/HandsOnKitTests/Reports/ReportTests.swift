@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnFormats
 @testable import HandsOnKit
 
 #if canImport(FoundationXML)
@@ -11,8 +12,7 @@ import Testing
 enum BatchFixtures {
     static let grades: [GradeReport] = {
         var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        url.deleteLastPathComponent()
+        for _ in 0..<3 { url.deleteLastPathComponent() }
         let data = try? Data(contentsOf: url.appendingPathComponent("Fixtures/batch/ictsc-diet-results.json"))
         return (try? JSONOutput.decode([GradeReport].self, from: data ?? Data())) ?? []
     }()

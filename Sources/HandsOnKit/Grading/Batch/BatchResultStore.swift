@@ -186,22 +186,6 @@ public final class BatchResultStore: Sendable {
         name.hasPrefix(".") || name.hasPrefix("-") ? "_" + name : name
     }
 
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let text = try decoder.singleValueContainer().decode(String.self)
-            guard let date = InternetTime.date(text) else {
-                throw DecodingError.dataCorrupted(
-                    .init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time: \(text)"))
-            }
-            return date
-        }
-        return decoder
-    }()
-
-    /// ISO 8601 with milliseconds: two grades a moment apart keep their order (a contest's ties go to the earlier).
-    static let millisecondDates = JSONEncoder.DateEncodingStrategy.custom { date, encoder in
-        var container = encoder.singleValueContainer()
-        try container.encode(InternetTime.string(date))
-    }
+    /// Reads results and history lines: `JSONOutput`'s times, with or without milliseconds.
+    static var decoder: JSONDecoder { JSONOutput.decoder }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnKit
 
 /// `handson dev watch-cost`: for `make bench`: the CPU one look of a build's disk watch takes on a cgroup tree.

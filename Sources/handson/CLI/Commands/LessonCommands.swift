@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnKit
 import HandsOnMessages
 import HandsOnProcesses

@@ -1,9 +1,8 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnFormats
-@testable import HandsOnKit
-@testable import handson
 
 /// One captured curl run (scripts/capture-curl-fixtures.sh, curl 7.88.1) and what it must read as.
 struct CurlCase: CustomTestStringConvertible, Sendable {

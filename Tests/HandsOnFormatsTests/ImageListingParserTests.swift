@@ -1,32 +1,8 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnFormats
-@testable import HandsOnKit
-
-/// Real outputs captured from docker (CLI 28.2, engine 20.10) and podman 4.3 by scripts/capture-listing-fixtures.sh.
-enum ListingFixtures {
-    static let directory: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        url.deleteLastPathComponent()
-        url.deleteLastPathComponent()
-        return url.appendingPathComponent("Fixtures/listings").path
-    }()
-
-    static func text(_ name: String) throws -> String {
-        try String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)
-    }
-
-    /// tag -> exact bytes, from `image inspect` at capture time.
-    static func exactSizes(_ engine: String) throws -> [String: Int64] {
-        var sizes: [String: Int64] = [:]
-        for line in try text("\(engine)-exact-sizes.txt").split(separator: "\n") {
-            let parts = line.split(separator: " ")
-            sizes[String(parts[0])] = Int64(parts[1])
-        }
-        return sizes
-    }
-}
 
 @Suite("Image listings from real engines")
 struct ImageListingParserTests {

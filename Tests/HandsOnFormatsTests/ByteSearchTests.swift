@@ -1,7 +1,6 @@
 import Testing
 
 @testable import HandsOnFormats
-@testable import HandsOnKit
 
 @Suite("A run of bytes found among others")
 struct ByteSearchTests {

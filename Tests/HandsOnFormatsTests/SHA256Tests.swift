@@ -2,7 +2,6 @@ import Foundation
 import Testing
 
 @testable import HandsOnFormats
-@testable import HandsOnKit
 @testable import HandsOnProcesses
 
 @Suite("SHA-256")

@@ -15,22 +15,41 @@ public enum JSONOutput {
 
     /// One line with its keys in no set order, for a cache only HandsOn reads (sorting a measurement's thousands of
     /// paths was two fifths of the time to write it).
-    static func cacheLine<Value: Encodable>(_ value: Value) throws -> Data { try unsorted.encode(value) }
+    package static func cacheLine<Value: Encodable>(_ value: Value) throws -> Data { try unsorted.encode(value) }
 
     private static let pretty = encoder([.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     private static let compact = encoder([.sortedKeys, .withoutEscapingSlashes])
     private static let unsorted = encoder([.withoutEscapingSlashes])
 
+    package static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            guard let date = InternetTime.date(text) else {
+                throw DecodingError.dataCorrupted(
+                    .init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 time: \(text)"))
+            }
+            return date
+        }
+        return decoder
+    }()
+
+    /// ISO 8601 with milliseconds: two grades a moment apart keep their order (a contest's ties go to the earlier).
+    package static let millisecondDates = JSONEncoder.DateEncodingStrategy.custom { date, encoder in
+        var container = encoder.singleValueContainer()
+        try container.encode(InternetTime.string(date))
+    }
+
     private static func encoder(_ formatting: JSONEncoder.OutputFormatting) -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = formatting
-        encoder.dateEncodingStrategy = BatchResultStore.millisecondDates
+        encoder.dateEncodingStrategy = millisecondDates
         return encoder
     }
 
     /// Reads what `encode` wrote (and ISO 8601 times without milliseconds).
     public static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws -> Value {
-        try BatchResultStore.decoder.decode(type, from: data)
+        try decoder.decode(type, from: data)
     }
 }
 

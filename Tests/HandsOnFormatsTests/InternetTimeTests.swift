@@ -2,7 +2,6 @@ import Foundation
 import Testing
 
 @testable import HandsOnFormats
-@testable import HandsOnKit
 
 @Suite("Internet times as the results files hold them")
 struct InternetTimeTests {

@@ -1,8 +1,8 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnFormats
-@testable import HandsOnKit
 
 @Suite("Displayed sizes: values and the intervals their rounding allows")
 struct DisplayedSizeTests {
@@ -90,19 +90,6 @@ struct DisplayedSizeTests {
     static func podmanFormat(_ bytes: Int64) -> String {
         let (value, unit) = scaled(bytes)
         return String(format: "%.3g", value) + " " + unit
-    }
-}
-
-/// A small seeded generator, so the property test is the same every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

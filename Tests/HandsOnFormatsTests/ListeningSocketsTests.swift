@@ -1,8 +1,8 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnFormats
-@testable import HandsOnKit
 
 /// `/proc/PID/net/tcp` and `tcp6` of containers with no network (`--network none`), captured on Docker: busybox
 /// httpd bound to 127.0.0.1:9090 and to every address, and one with a server on [::1]:9090 and on 127.0.0.2:8080 with

@@ -2,7 +2,6 @@ import Foundation
 import Testing
 
 @testable import HandsOnFormats
-@testable import HandsOnKit
 
 /// The two parse results that write derived fields (`reference`, `healthy`, the size estimate's bounds) keep their own
 /// `encode(to:)`; this makes sure a stored field added later is not silently left out of their JSON.
