@@ -5,24 +5,26 @@ import Synchronization
 
 /// Why an image archive (`docker image save`, `podman save`) could not be measured.
 public enum ImageArchiveError: Equatable, MessageError {
-    case unreadable(String)
+    /// The reasons are the sentences of the errors beneath (a tar stream's, gzip's, JSON's), shown in the reader's
+    /// language where they have one.
+    case unreadable(Message)
     case noManifest
-    case badManifest(file: String, reason: String)
+    case badManifest(file: String, reason: Message)
     case missingLayer(String)
     case unsupportedCompression(entry: String, kind: String)
-    case layer(entry: String, reason: String)
+    case layer(entry: String, reason: Message)
 
     public var message: Message {
         switch self {
-        case .unreadable(let reason): return Message(.error.archive.unreadable, ["reason": "\(reason)"])
+        case .unreadable(let reason): return Message(.error.archive.unreadable, parts: ["reason": reason])
         case .noManifest: return Message(.error.archive.noManifest)
         case .badManifest(let file, let reason):
-            return Message(.error.archive.badManifest, ["file": "\(file)", "reason": "\(reason)"])
+            return Message(.error.archive.badManifest, ["file": file], parts: ["reason": reason])
         case .missingLayer(let name): return Message(.error.archive.missingLayer, ["name": "\(name)"])
         case .unsupportedCompression(let entry, let kind):
             return Message(.error.archive.unsupportedCompression, ["entry": "\(entry)", "kind": "\(kind)"])
         case .layer(let entry, let reason):
-            return Message(.error.archive.layer, ["entry": "\(entry)", "reason": "\(reason)"])
+            return Message(.error.archive.layer, ["entry": entry], parts: ["reason": reason])
         }
     }
 }
@@ -47,7 +49,7 @@ struct ImageArchiveReader {
     /// Ends the stream and resolves the layers of the image, and its config; `reference` picks one image when the
     /// archive holds several.
     func finish(reference: String? = nil) throws -> ArchivedImage {
-        do { try outer.finish() } catch { throw ImageArchiveError.unreadable("\(error)") }
+        do { try outer.finish() } catch { throw ImageArchiveError.unreadable(Message(describing: error)) }
         return try ImageArchiveLayout(entries: outer.consumer).image(for: reference)
     }
 }
@@ -143,7 +145,7 @@ struct ArchiveEntries: TarEntryConsumer {
                 try reader.feed(bytes)
                 current = .layer(path: path, reader: reader)
             } catch {
-                problems[path] = .layer(entry: path, reason: "\(error)")
+                problems[path] = .layer(entry: path, reason: Message(describing: error))
             }
         case .sniffing(let path, let size, var kept):
             current = .skipping
@@ -184,7 +186,7 @@ struct ArchiveEntries: TarEntryConsumer {
             layers[path] = count
             known.remember(count, for: path)
         } catch {
-            problems[path] = .layer(entry: path, reason: "\(error)")
+            problems[path] = .layer(entry: path, reason: Message(describing: error))
         }
     }
 
@@ -213,7 +215,7 @@ struct ArchiveEntries: TarEntryConsumer {
             try firstBytes.withUnsafeBytes { try reader.feed($0) }
             current = .layer(path: path, reader: reader)
         } catch {
-            problems[path] = .layer(entry: path, reason: "\(error)")
+            problems[path] = .layer(entry: path, reason: Message(describing: error))
             current = .skipping
         }
     }
@@ -265,7 +267,7 @@ struct ImageArchiveLayout {
     ) {
         let images: [DockerManifestEntry]
         do { images = try JSONDecoder().decode([DockerManifestEntry].self, from: Data(bytes)) } catch {
-            throw ImageArchiveError.badManifest(file: "manifest.json", reason: "\(error)")
+            throw ImageArchiveError.badManifest(file: "manifest.json", reason: Message(describing: error))
         }
         let wanted = reference.map(ImageReference.init)
         let chosen =
@@ -274,7 +276,7 @@ struct ImageArchiveLayout {
                 return (entry.repoTags ?? []).contains { ImageReference($0) == wanted }
             } ?? images.first
         guard let chosen else {
-            throw ImageArchiveError.badManifest(file: "manifest.json", reason: say(.error.archive.listsNoImage))
+            throw ImageArchiveError.badManifest(file: "manifest.json", reason: Message(.error.archive.listsNoImage))
         }
         return (chosen.layers, chosen.config)
     }

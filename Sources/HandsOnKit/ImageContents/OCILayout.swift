@@ -53,16 +53,16 @@ enum OCILayout {
                     $0.0.platform?.os == "linux" && $0.0.platform?.architecture == architecture
                 }) ?? present.first
             else {
-                throw ImageArchiveError.badManifest(file: file, reason: say(.error.archive.noManifestInArchive))
+                throw ImageArchiveError.badManifest(file: file, reason: Message(.error.archive.noManifestInArchive))
             }
             document = try decode(next.1, file: blobPath(next.0.digest))
         }
-        throw ImageArchiveError.badManifest(file: file, reason: say(.error.archive.noManifestWithLayers))
+        throw ImageArchiveError.badManifest(file: file, reason: Message(.error.archive.noManifestWithLayers))
     }
 
     private static func decode(_ bytes: [UInt8], file: String) throws(ImageArchiveError) -> Manifest {
         do { return try JSONDecoder().decode(Manifest.self, from: Data(bytes)) } catch {
-            throw ImageArchiveError.badManifest(file: file, reason: "\(error)")
+            throw ImageArchiveError.badManifest(file: file, reason: Message(describing: error))
         }
     }
 }

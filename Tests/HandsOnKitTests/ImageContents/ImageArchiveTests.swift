@@ -3,6 +3,7 @@ import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnKit
+@testable import HandsOnMessages
 
 /// Real `image save` archives of one small image, captured on every engine of the matrix by
 /// scripts/capture-archive-fixtures.sh, with the overlay2 store's own `.Size` for it.
@@ -77,6 +78,20 @@ struct ImageArchiveTests {
             offset += 512
         }
         #expect(throws: ImageArchiveError.noManifest) { _ = try ImageSizeMeasurement.read(archive: bytes) }
+    }
+
+    /// An archive cut short names the tar stream's own problem as a part, shown in the reader's language.
+    @Test func anArchiveCutShortSaysWhyInTheReadersLanguage() throws {
+        let bytes = try ArchiveFixtures.bytes("podman")
+        var thrown: (any Error)?
+        do { _ = try ImageSizeMeasurement.read(archive: Array(bytes.prefix(bytes.count / 2 + 100))) } catch {
+            thrown = error
+        }
+        let error = try #require(thrown as? ImageArchiveError)
+        let reason = try #require(error.message.parts?["reason"], "\(error)")
+        #expect(reason.key.hasPrefix("error.") && reason.key != Message.literalKey, "\(reason.key)")
+        #expect(error.message.text(in: .ja) != error.message.text(in: .en))
+        #expect(reason.text(in: .ja).isEmpty == false && error.message.text(in: .ja).contains(reason.text(in: .ja)))
     }
 
     @Test func notAnArchiveIsUnreadable() async {
