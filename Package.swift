@@ -44,7 +44,7 @@ let package = Package(
             name: "HandsOnFormatsTests",
             dependencies: ["HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "HandsOnTestSupport"]),
         /// The catalogs and the Message model: every language complete, keys and plurals as the code names them.
-        .testTarget(name: "HandsOnMessagesTests", dependencies: ["HandsOnMessages"]),
+        .testTarget(name: "HandsOnMessagesTests", dependencies: ["HandsOnMessages", "HandsOnTestSupport"]),
         /// The process runner against real children (its stress test runs alone: `make stress-test`).
         .testTarget(name: "HandsOnProcessesTests", dependencies: ["HandsOnProcesses"]),
         /// End-to-end tests against a real Docker (and Podman) engine; enabled by HANDSON_E2E=1 or CI=true.

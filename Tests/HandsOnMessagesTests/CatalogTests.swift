@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnMessages
@@ -7,11 +8,7 @@ import Testing
 @Suite("Message catalogs")
 struct CatalogTests {
     /// The repository's `Sources`, where the code names its keys.
-    static let sources: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Sources").path
-    }()
+    static let sources = Repository.root + "/Sources"
 
     /// The prefixes of keys put together at run time: `.composed("security.kind.\\(kind)")` gives `security.kind.`.
     static func composedPrefixes() throws -> Set<String> {

@@ -1,12 +1,18 @@
 import Foundation
 
+/// Where the repository's folders are, from this file's own place in it.
+public enum Repository {
+    /// The repository's top folder.
+    public static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+}
+
 /// Real outputs captured from docker (CLI 28.2, engine 20.10) and podman 4.3 by scripts/capture-listing-fixtures.sh.
 public enum ListingFixtures {
-    public static let directory: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<2 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Fixtures/listings").path
-    }()
+    public static let directory = Repository.root + "/Tests/Fixtures/listings"
 
     public static func text(_ name: String) throws -> String {
         try String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)

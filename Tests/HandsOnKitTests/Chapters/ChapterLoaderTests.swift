@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnKit
@@ -205,11 +206,7 @@ struct ChapterLoaderTests {
 
 @Suite("The course's own chapters")
 struct CourseChaptersTests {
-    static let chaptersDirectory: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Chapters").path
-    }()
+    static let chaptersDirectory = Repository.root + "/Chapters"
 
     @Test func everyChapterLoadsAndValidates() async {
         let (chapters, errors) = ChapterLoader.loadAll(from: Self.chaptersDirectory)

@@ -1,15 +1,12 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnKit
 
 @Suite("Reading Dockerfiles: stages, bases, forms, cgo")
 struct DockerfileReaderTests {
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static let repositoryRoot = Repository.root
 
     @Test func theCoursesStartingDockerfileIsOneDynamicStage() async throws {
         let facts = try DockerfileFacts(

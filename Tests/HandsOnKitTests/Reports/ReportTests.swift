@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnFormats
@@ -20,11 +21,7 @@ enum BatchFixtures {
     static let chapter: Chapter? = try? ChapterLoader.load(
         id: "ictsc-diet", chaptersDirectory: repositoryRoot + "/Chapters")
 
-    static var repositoryRoot: String {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.path
-    }
+    static var repositoryRoot: String { Repository.root }
 
     /// A grade whose name and messages hold everything a report must escape.
     static func awkward(_ name: String, message: String) -> GradeReport {

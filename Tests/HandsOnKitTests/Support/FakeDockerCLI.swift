@@ -7,81 +7,24 @@ import Synchronization
 
 /// Docker's command line faked by address (`DOCKER_HOST`, "default" without one), for the tests that drive the
 /// `handson` command line, which makes its own `ContainerEngine` (grading's own tests fake `EngineOperations` with
-/// `FakeEngines`). An answer folder builds into an image whose
-/// one file holds as many bytes as the folder's `bytes` file says, and whose container prints its `prints` file (else
-/// "ok"); a folder with a `broken` file fails to build. An engine can be stopped (it answers nothing after), and a
-/// phase of the grade can be made to hang until its task is cancelled.
+/// `FakeEngines`). An answer folder builds into an image whose one file holds as many bytes as the folder's `bytes`
+/// file says, and whose container prints its `prints` file (else "ok"); a folder with a `broken` file fails to build.
 final class FakeDockerCLI: ProcessRunning, Sendable {
-    enum Phase: String, Sendable, CaseIterable { case build, measure, gate }
-
     private struct State {
         var folders: [String: String] = [:]
-        var down: Set<String> = []
-        var builds: [(host: String, folder: String)] = []
-        var removed: [String] = []
-        var hangs: Phase?
-        var commands: [(host: String, arguments: [String])] = []
-        var reached: Set<Phase> = []
+        var builds = 0
         /// BuildKit's cache records on each engine: one per build, until pruned.
         var cacheRecords: [String: Set<String>] = [:]
     }
     private let state = Mutex(State())
-    /// Called as a build starts, with the engine's address and the answer folder.
-    let onBuild: @Sendable (_ host: String, _ folder: String) async -> Void
-    /// Called as a removal of graded images starts, with the engine's address and the images.
-    let onImageRemoval: @Sendable (_ host: String, _ images: [String]) async -> Void
-    /// Called as a gate's container is run, with the engine's address.
-    let onGate: @Sendable (_ host: String) async -> Void
-    /// Called as a removal of cache records starts, with the engine's address.
-    let onCachePrune: @Sendable (_ host: String) async -> Void
-
-    init(
-        onBuild: @escaping @Sendable (String, String) async -> Void = { _, _ in },
-        onImageRemoval: @escaping @Sendable (String, [String]) async -> Void = { _, _ in },
-        onGate: @escaping @Sendable (String) async -> Void = { _ in },
-        onCachePrune: @escaping @Sendable (String) async -> Void = { _ in }
-    ) {
-        self.onBuild = onBuild
-        self.onImageRemoval = onImageRemoval
-        self.onGate = onGate
-        self.onCachePrune = onCachePrune
-    }
-
-    func stop(_ host: String) { state.withLock { _ = $0.down.insert(host) } }
-    func hang(at phase: Phase) { state.withLock { $0.hangs = phase } }
-    func reached(_ phase: Phase) -> Bool { state.withLock { $0.reached.contains(phase) } }
-    var builds: [(host: String, folder: String)] { state.withLock { $0.builds } }
-    /// Every command asked of the engines, in order.
-    var commands: [[String]] { state.withLock { $0.commands.map(\.arguments) } }
-    /// The commands asked of one engine, in order.
-    func commands(on host: String) -> [[String]] {
-        state.withLock { $0.commands.filter { $0.host == host }.map(\.arguments) }
-    }
-    var removedImages: [String] { state.withLock { $0.removed } }
-    /// The cache records an engine keeps now.
-    func cacheRecords(on host: String) -> Set<String> { state.withLock { $0.cacheRecords[host, default: []] } }
 
     func run(_ request: ProcessRequest) async throws -> ProcessResult {
         let host = request.environment?["DOCKER_HOST"] ?? "default"
         let arguments = request.arguments
-        state.withLock { $0.commands.append((host, arguments)) }
         func answer(_ code: Int32, _ out: String = "", _ err: String = "") -> ProcessResult {
             ProcessResult(
                 command: [request.executable] + arguments, termination: .exited(code), standardOutput: .of(out),
                 standardError: .of(err), durationSeconds: 0)
-        }
-        if state.withLock({ $0.down.contains(host) }) {
-            return answer(1, "", "Cannot connect to the Docker daemon at \(host). Is the docker daemon running?\n")
-        }
-        let phase: Phase? =
-            switch arguments.first {
-            case "build": .build
-            case "run": .gate
-            case "image" where arguments.dropFirst().first == "save": .measure
-            default: nil
-            }
-        if let phase, state.withLock({ state in state.reached.insert(phase).inserted && state.hangs == phase }) {
-            try await Task.sleep(for: .seconds(600))
         }
         switch arguments.first {
         case "build":
@@ -89,11 +32,9 @@ final class FakeDockerCLI: ProcessRunning, Sendable {
             let tag = arguments[(arguments.firstIndex(of: "-t") ?? 0) + 1]
             state.withLock {
                 $0.folders[tag] = folder
-                $0.builds.append((host, (folder as NSString).lastPathComponent))
-                $0.cacheRecords[host, default: []].insert("record\($0.builds.count)")
+                $0.builds += 1
+                $0.cacheRecords[host, default: []].insert("record\($0.builds)")
             }
-            await onBuild(host, folder)
-            if state.withLock({ $0.down.contains(host) }) { return answer(1, "", "error during connect: EOF\n") }
             if FileManager.default.fileExists(atPath: "\(folder)/broken") {
                 return answer(1, "", "ERROR: failed to solve: process \"/bin/sh -c false\" did not complete\n")
             }
@@ -116,14 +57,8 @@ final class FakeDockerCLI: ProcessRunning, Sendable {
             FakeImageArchive.stream(files: [("app", bytes)]) { request.onOutput?(.standardOutput, $0) }
             return answer(0)
         case "run":
-            await onGate(host)
             let folder = arguments.lazy.compactMap { tag in self.state.withLock { $0.folders[tag] } }.first
             return answer(0, (folder.map { Self.text($0, "prints") }.flatMap { $0.isEmpty ? nil : $0 } ?? "ok") + "\n")
-        case "image" where arguments.count > 1 && arguments[1] == "rm":
-            let images = arguments.filter { $0.hasPrefix("handson-grade/") }
-            await onImageRemoval(host, images)
-            state.withLock { $0.removed += images }
-            return answer(0)
         case "info":
             return answer(0, "26.1.5|26.1.5|overlay2|[]|buildx compose |cgroupfs|2|[name=seccomp,profile=builtin]\n")
         case "buildx" where arguments.dropFirst().first == "du":
@@ -133,7 +68,6 @@ final class FakeDockerCLI: ProcessRunning, Sendable {
             // `--filter id=^(a|b)$`
             let filter = arguments.first { $0.hasPrefix("id=") }?.dropFirst("id=^(".count).dropLast(")$".count) ?? ""
             let ids = Set(filter.split(separator: "|").map(String.init))
-            await onCachePrune(host)
             state.withLock { $0.cacheRecords[host, default: []].subtract(ids) }
             return answer(0)
         default:
