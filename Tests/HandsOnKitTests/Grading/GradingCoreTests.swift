@@ -676,6 +676,35 @@ struct GradingCoreTests {
         #expect(writes.load(ordering: .acquiring) == 2, "the first write, then one for the 50 made during it")
     }
 
+    /// Contest day: every team's image is graded on the team's own engine, all at once, nothing built; a team whose
+    /// engine does not answer gets 0 and a check that says so, and the others are graded all the same.
+    @Test func eachTeamsImageIsGradedOnItsOwnEngine() async throws {
+        let folder = try Self.classFolder(["small": 5_000_000, "large": 50_000_000])
+        let reports = NSTemporaryDirectory() + "handson-reports-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let engines = FakeEngines()
+        let teams = try TeamMachines.parse(
+            "t1 tcp://team1:2375\nt2 tcp://team2:2375\nt3 tcp://team3:2375\n", path: "teams.txt")
+        // Each team built `team-app` on its own machine before the grading began; team 3's engine is gone.
+        for (team, answer) in [("team1", "small"), ("team2", "large")] {
+            _ = try await engines.engine("tcp://\(team):2375").build(
+                contextDirectory: "\(folder)/\(answer)", tag: "team-app")
+        }
+        engines.stop("tcp://team3:2375")
+        let grader = try Self.grader(engines)
+        let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
+
+        let grades = await TeamMachines.grade(
+            teams, image: "team-app", filesFolder: nil, template: grader, store: store)
+        #expect(grades.map(\.submission) == ["t1", "t2", "t3"])
+        #expect(grades.map(\.score) == [100, 50, 0])
+        #expect(grades[2].checks.map(\.passed) == [false], "\(grades[2].checks)")
+        #expect(grades.map { $0.engine?.host } == ["tcp://team1:2375", "tcp://team2:2375", nil])
+        #expect(engines.count("build") == 2, "only the teams' own builds: grading builds nothing")
+        #expect(engines.count("run", on: "tcp://team1:2375") == 1 && engines.count("run", on: "tcp://team2:2375") == 1)
+        #expect(["t1", "t2", "t3"].map { store.history(of: $0).grades.map(\.score) } == [[100], [50], [0]], "saved")
+    }
+
     @Test(arguments: ["limits", "build", "measure", "gate"])
     func aGradeCancelledInAnyPhaseIsNoGradeAndLeavesNothing(phase: String) async throws {
         let folder = try Self.classFolder(["ann": 5_000_000])

@@ -43,6 +43,7 @@ final class FakeEngines: Sendable {
     }
 
     private struct State {
+        /// The folder each engine's image was built from, by engine and tag (each engine has images of its own).
         var folders: [String: String] = [:]
         var down: Set<String> = []
         var builds: [(host: String, folder: String)] = []
@@ -112,13 +113,15 @@ final class FakeEngines: Sendable {
 
     fileprivate func built(_ tag: String, from folder: String, on host: String) {
         state.withLock {
-            $0.folders[tag] = folder
+            $0.folders["\(host) \(tag)"] = folder
             $0.builds.append((host, (folder as NSString).lastPathComponent))
             $0.cacheRecords[host, default: []].insert("record\($0.builds.count)")
         }
     }
 
-    fileprivate func folder(of tag: String) -> String? { state.withLock { $0.folders[tag] } }
+    fileprivate func folder(of tag: String, on host: String) -> String? {
+        state.withLock { $0.folders["\(host) \(tag)"] }
+    }
 
     fileprivate func removed(_ images: [String]) { state.withLock { $0.removed += images } }
 
@@ -190,7 +193,7 @@ struct FakeEngine: EngineOperations {
     /// The lab's base images are there, and what was built; nothing else is.
     func resolveImage(_ reference: String) async -> String? {
         guard answered(.resolve(reference)) else { return nil }
-        return world.folder(of: reference) != nil || reference.contains("busybox") ? reference : nil
+        return world.folder(of: reference, on: host) != nil || reference.contains("busybox") ? reference : nil
     }
 
     func sizeReport(_ reference: String, store: ImageStore?, bases: [String]) async throws -> ImageSizeReport {
@@ -202,7 +205,7 @@ struct FakeEngine: EngineOperations {
 
     /// The image's archive, one file of the answer's `bytes`, read as every image's is.
     private func measure(_ reference: String) throws -> ImageSizeMeasurement {
-        guard let folder = world.folder(of: reference) else {
+        guard let folder = world.folder(of: reference, on: host) else {
             throw EngineError.unexpectedOutput("Error: No such image: \(reference)")
         }
         var reader = ImageArchiveReader()
@@ -267,7 +270,7 @@ struct FakeEngine: EngineOperations {
         guard answered(.run(image: run.image)) else { return silence }
         try await world.enter(.gate)
         await world.onGate(host)
-        let prints = world.folder(of: run.image).map { FakeEngines.text($0, "prints") } ?? ""
+        let prints = world.folder(of: run.image, on: host).map { FakeEngines.text($0, "prints") } ?? ""
         return result(0, (prints.isEmpty ? "ok" : prints) + "\n")
     }
 
