@@ -5,7 +5,7 @@ let package = Package(
     name: "HandsOn",
     products: [
         .executable(name: "handson", targets: ["handson"]),
-        .library(name: "HandsOnKit", targets: ["HandsOnKit"]),
+        .library(name: "HandsOnKit", targets: ["HandsOnKit", "HandsOnEngine"]),
     ],
     targets: [
         /// Every sentence HandsOn says: one keyed JSON catalog per language, built into the binary, and the `Message`
@@ -20,22 +20,30 @@ let package = Package(
         .target(name: "HandsOnFormats", dependencies: ["HandsOnMessages", "CZlibSupport"]),
         /// Running programs: an argument array, a timeout, output drained while it runs and capped.
         .target(name: "HandsOnProcesses", dependencies: ["HandsOnMessages", "CSpawnSupport"]),
-        /// The engine: container engines, lab images, parsers, checks, grading, lessons, reports.
+        /// The container engines: EngineOperations and ContainerEngine (the Engine API, else the CLI), what an image
+        /// holds and measures (its layers, the audit), the lab's base images, the health probe.
         .target(
-            name: "HandsOnKit", dependencies: ["HandsOnMessages", "HandsOnFormats", "HandsOnProcesses"],
+            name: "HandsOnEngine", dependencies: ["HandsOnMessages", "HandsOnFormats", "HandsOnProcesses"],
             resources: [.embedInCode("Audit/Rules/secret-patterns.json")]),
+        /// Grading and lessons over the engine: chapters, checks, grades, batches, contests, learners' sessions,
+        /// reports.
+        .target(
+            name: "HandsOnKit",
+            dependencies: ["HandsOnMessages", "HandsOnFormats", "HandsOnProcesses", "HandsOnEngine"]),
         /// GNU libc calls Swift's Glibc module does not expose (pipe2, posix_spawn chdir, pidfd_open).
         .target(name: "CSpawnSupport"),
         /// zlib's inflate for compressed image layers (the system's libz; Debian's zlib1g-dev has the header).
         .target(name: "CZlibSupport", linkerSettings: [.linkedLibrary("z")]),
         /// The executable: the command line (commands, argument parsing, console output, the live view) over HandsOnKit.
         .executableTarget(
-            name: "handson", dependencies: ["HandsOnKit", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses"]),
+            name: "handson",
+            dependencies: ["HandsOnKit", "HandsOnEngine", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses"]),
         /// Unit tests: no engine needed (a fake process runner where processes are involved); the CLI's too.
         .testTarget(
             name: "HandsOnKitTests",
             dependencies: [
-                "HandsOnKit", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson", "HandsOnTestSupport",
+                "HandsOnKit", "HandsOnEngine", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson",
+                "HandsOnTestSupport",
             ]),
         /// What more than one test target reads: the captured fixtures' folder (`Tests/Fixtures`), a seeded generator.
         .target(name: "HandsOnTestSupport", path: "Tests/HandsOnTestSupport"),
@@ -50,7 +58,9 @@ let package = Package(
         /// End-to-end tests against a real Docker (and Podman) engine; enabled by HANDSON_E2E=1 or CI=true.
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["HandsOnKit", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson"],
+            dependencies: [
+                "HandsOnKit", "HandsOnEngine", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson",
+            ],
             exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnKit
 
 exit(await HandsOnCLI.main())

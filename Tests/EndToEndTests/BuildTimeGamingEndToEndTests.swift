@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 /// An answer written only to beat the build-time grade (`Fixtures/gaming/build-time/answers.json`), and the score it

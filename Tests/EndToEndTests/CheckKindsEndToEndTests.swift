@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 @Suite("Check kinds against a real container", .serialized, .enabled(if: EndToEnd.isEnabled))

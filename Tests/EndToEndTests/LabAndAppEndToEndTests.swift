@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnFormats
 @testable import HandsOnKit
 @testable import handson

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// The grade of a measured rebuild (apart from the builds, so it is tested on recorded measurements): 0 unless the

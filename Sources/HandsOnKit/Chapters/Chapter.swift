@@ -1,3 +1,5 @@
+import HandsOnEngine
+
 /// A chapter of the course, as `Chapters/<id>/chapter.json` describes it.
 public struct Chapter: Sendable, Equatable, Decodable {
     public let id: String

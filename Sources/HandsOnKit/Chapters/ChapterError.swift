@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// A chapter that cannot be used: the file, the key path inside it, and what is wrong.

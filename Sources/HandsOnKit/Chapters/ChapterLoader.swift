@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// Reads and validates chapters: `Chapters/<id>/chapter.json` plus the files it names.

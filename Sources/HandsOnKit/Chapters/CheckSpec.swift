@@ -1,3 +1,5 @@
+import HandsOnEngine
+
 /// One declarative check; `kind` picks what it measures. Image fields may say `$IMAGE`: the image under test.
 public struct CheckSpec: Sendable, Equatable, Decodable {
     public let id: CheckID

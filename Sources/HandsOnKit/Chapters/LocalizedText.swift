@@ -1,3 +1,4 @@
+import HandsOnEngine
 import HandsOnMessages
 
 /// Text in one or more languages: a plain string (English) or `{"en": "...", "ja": "..."}`.

@@ -1,3 +1,4 @@
+import HandsOnEngine
 import HandsOnMessages
 
 /// A check's id: the chapter's own (`health`, `prints-ok`) or one of the grader's, named here.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// An HTTP endpoint answers with a status and, where asked, a JSON field's value, within a deadline (curl, retried).

@@ -1,3 +1,4 @@
+import HandsOnEngine
 import HandsOnFormats
 import HandsOnMessages
 

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// Watches what an answer's container writes while it runs to its end, against the grade's disk limit: the

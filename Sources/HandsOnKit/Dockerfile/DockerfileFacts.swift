@@ -1,3 +1,4 @@
+import HandsOnEngine
 import HandsOnFormats
 
 /// What the course's checks read from a Dockerfile.

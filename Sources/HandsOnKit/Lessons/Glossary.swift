@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// The course's terms per language, read from `Chapters/GLOSSARY.md`: for each term the form to write in Japanese and

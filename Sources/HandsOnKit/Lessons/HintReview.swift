@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// What `handson dev check` asks of a chapter's hints: every check that can fail has a hint of its own step (in every

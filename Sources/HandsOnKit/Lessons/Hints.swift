@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// Chooses hints from what the checks found: the chapter's hints for the checks that failed, then what the

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// What `handson dev check` asks of a chapter's languages: every text a learner reads (the chapter's title and summary,

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnFormats
 
 /// A learner's place in a chapter, kept in the working folder as `.handson/state.json`.

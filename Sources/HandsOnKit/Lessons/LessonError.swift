@@ -1,3 +1,4 @@
+import HandsOnEngine
 import HandsOnMessages
 
 /// Why a learner's folder cannot be used as it is.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// What `handson dev check` asks of a chapter whose app serves pages (its starter has `web/index.html`): a step that

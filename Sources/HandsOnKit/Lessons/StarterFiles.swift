@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 
 /// Copies a chapter's starter into a working folder, never over existing files.
 public enum StarterFiles {

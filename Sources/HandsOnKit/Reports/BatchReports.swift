@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnFormats
 
 /// Writes a class's four report files into the report folder, each replaced whole (never left half-written).

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 
 /// `results.csv`: one row per graded submission, RFC 4180 quoting, opens in a spreadsheet as it is.
 public enum CSVReport {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// The class's most common causes of size: for each graded image, its largest contributor, grouped.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// A class's grades for one chapter, in submission order, with the figures every report shows.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnFormats
 
 /// One grade as GitHub Classroom's autograding reads a grader's result: `version`, `status` (`pass`, `fail` or

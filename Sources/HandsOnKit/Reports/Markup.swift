@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 
 /// Text made safe inside XML and HTML, in content and in quoted attribute values alike.
 enum Markup {

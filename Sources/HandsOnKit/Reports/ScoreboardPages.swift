@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// A contest's public pages: `scoreboard.html` (rank, team, score, size, time of the counted grade and a sparkline of

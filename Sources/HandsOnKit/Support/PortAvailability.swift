@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 
 /// Whether a TCP port can be bound on this machine, and free ports for graders to publish on.
 public enum PortAvailability {

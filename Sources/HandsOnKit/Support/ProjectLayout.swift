@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 
 /// Where the course's own files are: `Chapters/` and `apps/` beside `Package.swift`.
 public struct ProjectLayout: Sendable {

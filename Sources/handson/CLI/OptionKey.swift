@@ -1,3 +1,4 @@
+import HandsOnEngine
 import HandsOnKit
 
 /// An option's name as the command line spells it (`--chapter`): every command's spec and its code name an option

@@ -1,3 +1,4 @@
+import HandsOnEngine
 import HandsOnKit
 import HandsOnMessages
 

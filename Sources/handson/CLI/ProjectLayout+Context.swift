@@ -1,3 +1,4 @@
+import HandsOnEngine
 import HandsOnKit
 
 extension ProjectLayout {

@@ -1,3 +1,5 @@
+import HandsOnEngine
+
 /// How many columns a terminal gives a text: two for the wide characters of Japanese and Korean (kana, kanji,
 /// hangul, full-width forms), one for the rest; so columns line up in every language.
 extension String {

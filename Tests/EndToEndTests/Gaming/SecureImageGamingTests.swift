@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 /// Answers a contestant writes to beat the secure-image grade, not to make a safer image: each is the chapter's best

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 @Suite("Build time: cache reuse, build context, rebuild grading")

@@ -1,5 +1,6 @@
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnFormats
 @testable import HandsOnKit
 @testable import handson

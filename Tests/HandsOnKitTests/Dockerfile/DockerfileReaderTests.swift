@@ -2,6 +2,7 @@ import Foundation
 import HandsOnTestSupport
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 @Suite("Reading Dockerfiles: stages, bases, forms, cgo")

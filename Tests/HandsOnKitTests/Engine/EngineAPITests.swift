@@ -3,6 +3,7 @@ import HandsOnTestSupport
 import Synchronization
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnFormats
 @testable import HandsOnKit
 

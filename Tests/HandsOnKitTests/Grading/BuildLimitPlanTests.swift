@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 /// Which way holds a grade's build limits on each host kind, decided from the engine's facts and the machine's

@@ -2,6 +2,7 @@ import Foundation
 import HandsOnTestSupport
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 @Suite("Build limits")

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 /// A file system whose free and used space a test sets.

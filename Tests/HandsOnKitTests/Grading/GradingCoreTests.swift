@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnFormats
 @testable import HandsOnKit
 @testable import HandsOnProcesses

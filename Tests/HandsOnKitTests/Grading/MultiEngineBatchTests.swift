@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 @testable import handson
 
@@ -33,11 +34,11 @@ struct EngineAddressTests {
             ])
         #expect(list.map(\.jobs) == [1, 2, 1, nil])
         #expect(list.map(\.cpuset) == ["0", "2-3", "0,4", nil])
-        #expect(list.map { $0.cpuset.map(BuildLimits.cpuCount) } == [1, 2, 2, nil])
+        #expect(list.map { $0.cpuset.map(CPUList.count) } == [1, 2, 2, nil])
         #expect(throws: EngineAddressError.self) { try EngineAddress.parse("unix:///a.sock=1@x") }
         #expect(throws: EngineAddressError.self) { try EngineAddress.parse("unix:///a.sock=1@3-1") }
         #expect(throws: EngineAddressError.self) { try EngineAddress.parse("unix:///a.sock=1@99999999999999999999") }
-        #expect(!BuildLimits.isCPUList("0-99999999999999999999") && BuildLimits.isCPUList("0-3,7"))
+        #expect(!CPUList.isValid("0-99999999999999999999") && CPUList.isValid("0-3,7"))
     }
 
     @Test(arguments: [

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 @Suite("Answers that cannot be graded say why before anything is built")

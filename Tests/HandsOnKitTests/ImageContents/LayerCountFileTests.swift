@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 /// A large layer's count is kept on disk by its diff id, so the next process measures an image on that base without

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 /// A layer folder as overlayfs leaves it (files, a hard link, a symbolic link, a deletion marked by a character device

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 /// Secrets, setuid files, shells and the user, found the same way in a layer's folder and in its tar.

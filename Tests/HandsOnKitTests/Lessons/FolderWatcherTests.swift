@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 /// Runs a blocking wait on a thread of its own, off the shared pool the other tests run on.

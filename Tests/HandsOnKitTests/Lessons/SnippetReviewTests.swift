@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+@testable import HandsOnEngine
 @testable import HandsOnKit
 
 /// The Dockerfile snippets of step texts, read as a learner copies them.

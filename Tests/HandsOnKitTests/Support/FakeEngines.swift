@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 
+@testable import HandsOnEngine
 @testable import HandsOnFormats
 @testable import HandsOnKit
 @testable import HandsOnProcesses

@@ -1,3 +1,4 @@
+import HandsOnEngine
 import HandsOnMessages
 
 /// Why a batch cannot start or cannot write its reports.

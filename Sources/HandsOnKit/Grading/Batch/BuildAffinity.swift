@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnFormats
 
 /// Which answers are likely to share build cache: those whose first build stage reads the same (its base and

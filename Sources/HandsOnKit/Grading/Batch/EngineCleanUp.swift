@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import Synchronization
 
 // What a batch removes on each engine, and when: graded images as it goes, BuildKit's cache records once the

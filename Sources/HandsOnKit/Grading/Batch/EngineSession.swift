@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 import HandsOnProcesses
 import Synchronization
@@ -47,7 +48,7 @@ final class EngineSession: Sendable {
         grader.engineInfo = engine.info
         grader.limits.cpuset = engine.cpuset ?? template.limits.cpuset
         let cpus = Double(
-            grader.limits.cpuset.map(BuildLimits.cpuCount) ?? engine.info.cpus
+            grader.limits.cpuset.map(CPUList.count) ?? engine.info.cpus
                 ?? ProcessInfo.processInfo.activeProcessorCount)
         grader.limits.cpus = template.limits.cpus ?? max(1, cpus / Double(workers))
         let ledger = StepImageLedger()

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 
 /// One student's answer: a sub-folder of the class folder, named by that folder.
 public struct Submission: Sendable, Equatable {

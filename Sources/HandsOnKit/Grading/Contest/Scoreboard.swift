@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// A contest's standing, counted from every team's history of grades: with `best`, a team's highest score (the

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// A contest in which each team's answer is the state of its own machine (ICTSC's way): the image the team built

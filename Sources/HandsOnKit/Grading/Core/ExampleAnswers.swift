@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 
 /// The example answers a chapter ships (`grading.examples`), each graded from the starter overlaid with its files: a
 /// chapter proves its tiers by getting the score each example claims. Examples declared for other builders are

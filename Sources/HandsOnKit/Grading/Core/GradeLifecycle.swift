@@ -1,3 +1,5 @@
+import HandsOnEngine
+
 /// What happens around a grade's builds and to what it made, by who grades it. Alone (`GradeAlone`, the defaults),
 /// a grade lists the build cache before its build and removes its new records after it, and removes its image and
 /// stage images before it returns. A batch's engine (`BatchGradeLifecycle`) instead removes the graded image while

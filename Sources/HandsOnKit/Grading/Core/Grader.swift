@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnFormats
 import HandsOnMessages
 import HandsOnProcesses

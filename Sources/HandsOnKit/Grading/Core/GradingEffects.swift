@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnProcesses
 
 /// Makes what holds a grade's build limits (a cgroup, a systemd slice) and removes what a killed run left of them.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 
 #if canImport(Glibc)
     import Glibc

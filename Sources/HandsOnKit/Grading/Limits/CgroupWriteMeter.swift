@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import Synchronization
 
 /// What the kernel counts of one process's writes (`/proc/PID/io`), and its parent (`/proc/PID/stat`).

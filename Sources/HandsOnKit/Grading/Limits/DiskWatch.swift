@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnMessages
 
 /// Why a watch stopped a build or an answer's container.

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnEngine
 import HandsOnKit
 import HandsOnMessages
 
@@ -65,7 +66,7 @@ enum BuildLimitOptions {
             limits.cpus = try arguments.positiveNumber(.buildCpus, default: 1)
         }
         if let cpuset = arguments.value(.cpuset) {
-            guard BuildLimits.isCPUList(cpuset) else {
+            guard CPUList.isValid(cpuset) else {
                 throw UsageError(say(.cli.buildLimitOptions.cpusetTakesCpuList, ["cpuset": "\(cpuset)"]))
             }
             limits.cpuset = cpuset

@@ -6,7 +6,7 @@ import HandsOnMessages
 /// path, what the image's own layers add and which instruction adds most, and the waste when there is some.
 /// "go-image:base is 896MB: 99% is the base image golang:1.19 (/usr/lib/go-1.19/pkg/ 329MB); your layers add 7.3MB
 /// (most: RUN go build -o ./server-run ./server, 6.7MB)".
-enum SizeExplanation {
+package enum SizeExplanation {
     /// Waste is mentioned from this many bytes, or 1% of the image, whichever is less.
     static let wasteWorthSaying: Int64 = 1_000_000
 
@@ -65,7 +65,7 @@ enum SizeExplanation {
     }
 
     /// An instruction cut to 60 characters for a sentence.
-    static func shortened(_ instruction: String) -> String {
+    package static func shortened(_ instruction: String) -> String {
         instruction.count > 60 ? String(instruction.prefix(59)) + "…" : instruction
     }
 }

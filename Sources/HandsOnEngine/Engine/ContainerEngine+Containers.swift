@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnFormats
 import HandsOnProcesses
 
 /// A port published from a container: `127.0.0.1:9091 -> 9090`.
@@ -32,7 +33,7 @@ extension ContainerEngine {
     }
 
     /// Whether an engine's error text says the image is not there (docker: "No such image", podman: "image not known").
-    static func saysNoSuchImage(_ text: String) -> Bool {
+    package static func saysNoSuchImage(_ text: String) -> Bool {
         text.contains("No such image") || text.contains("image not known")
     }
 
@@ -368,5 +369,25 @@ extension ContainerEngine {
         if notFound.contains(where: message.contains) { return 127 }
         if message.contains("permission denied") || message.contains("is a directory") { return 126 }
         return 125
+    }
+}
+
+extension ContainerEngine {
+    /// The image's configured user (`Config.User`): empty when it runs as root by default.
+    public func imageUser(_ reference: String) async throws -> String {
+        if let image = await viaAPI({ try await $0.image(reference) }), let image { return image.user ?? "" }
+        let result = try await execute(["image", "inspect", "--format", "{{.Config.User}}", reference], timeout: 30)
+        guard result.succeeded else { throw EngineError.commandFailed(result) }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The user ids (or names, where the engine shows names) of a running container's processes.
+    public func processUsers(_ container: String) async throws -> [String] {
+        let arguments =
+            kind == .docker ? ["container", "top", container, "-eo", "pid,uid"] : ["top", container, "pid", "user"]
+        let result = try await execute(arguments, timeout: 30)
+        guard result.succeeded else { throw EngineError.commandFailed(result) }
+        let rows = TextLines.split(result.stdout).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        return rows.dropFirst().compactMap { row in row.split(separator: " ").last.map(String.init) }
     }
 }

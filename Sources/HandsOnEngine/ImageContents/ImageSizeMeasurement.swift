@@ -52,7 +52,7 @@ public struct ImageSizeMeasurement: Sendable, Codable, Equatable {
     }
 
     /// How deep `shallowPaths` goes.
-    static let pathDepth = 4
+    package static let pathDepth = 4
 
     /// How many of the largest paths and wasted files are kept.
     static let listed = 12

@@ -53,7 +53,7 @@ extension ContainerEngine {
         let name = "handson-edit-\(UUID().uuidString.prefix(12).lowercased())"
         var arguments = ["container", "create", "--pull", "never", "--name", name]
         for (key, value) in labels.sorted(by: { $0.key < $1.key }) { arguments += ["--label", "\(key)=\(value)"] }
-        arguments += CommandOutputCheck.limits + ["--network", "none", image]
+        arguments += ContainerLimits.answer.arguments + ["--network", "none", image]
         let found: (program: String, holds: Bool)? = try await withCleanUp {
             _ = try await checked(arguments, timeout: 60)
             for path in candidates {
@@ -147,7 +147,7 @@ extension ContainerEngine {
         return try await withCleanUp {
             _ = try await startContainer(
                 image: image, name: name, labels: labels,
-                extraArguments: CommandOutputCheck.limits + ["--network", "none"])
+                extraArguments: ContainerLimits.answer.arguments + ["--network", "none"])
             let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
             while true {
                 if await containerLogs(name).contains(text) { return true }

@@ -49,7 +49,7 @@ public struct EngineAddress: Sendable, Equatable, CustomStringConvertible {
                 }
                 if suffix.count > jobsText.count {
                     let list = String(suffix.dropFirst(jobsText.count + 1))
-                    guard BuildLimits.isCPUList(list) else {
+                    guard CPUList.isValid(list) else {
                         throw EngineAddressError(
                             entry: entry, problem: Message(.engineAddress.cpusNotList))
                     }
@@ -150,6 +150,12 @@ public struct EngineAddressError: Error, CustomStringConvertible {
     public let problem: Message
     /// `file:line` for a hosts file.
     public var location: String?
+
+    package init(entry: String, problem: Message, location: String? = nil) {
+        self.entry = entry
+        self.problem = problem
+        self.location = location
+    }
 
     public var description: String {
         (location.map { "\($0): " } ?? "") + say(.engineAddress.entry, ["entry": entry, "problem": problem.text()])
