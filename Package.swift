@@ -5,7 +5,7 @@ let package = Package(
     name: "HandsOn",
     products: [
         .executable(name: "handson", targets: ["handson"]),
-        .library(name: "HandsOnKit", targets: ["HandsOnKit", "HandsOnEngine"]),
+        .library(name: "HandsOnKit", targets: ["HandsOnKit", "HandsOnEngine", "HandsOnReports"]),
     ],
     targets: [
         /// Every sentence HandsOn says: one keyed JSON catalog per language, built into the binary, and the `Message`
@@ -30,6 +30,10 @@ let package = Package(
         .target(
             name: "HandsOnKit",
             dependencies: ["HandsOnMessages", "HandsOnFormats", "HandsOnProcesses", "HandsOnEngine"]),
+        /// A class's reports: results.json, CSV, JUnit XML, one HTML page, the scoreboard, Classroom's format.
+        .target(
+            name: "HandsOnReports",
+            dependencies: ["HandsOnKit", "HandsOnEngine", "HandsOnFormats", "HandsOnMessages"]),
         /// GNU libc calls Swift's Glibc module does not expose (pipe2, posix_spawn chdir, pidfd_open).
         .target(name: "CSpawnSupport"),
         /// zlib's inflate for compressed image layers (the system's libz; Debian's zlib1g-dev has the header).
@@ -37,12 +41,17 @@ let package = Package(
         /// The executable: the command line (commands, argument parsing, console output, the live view) over HandsOnKit.
         .executableTarget(
             name: "handson",
-            dependencies: ["HandsOnKit", "HandsOnEngine", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses"]),
+            dependencies: [
+                "HandsOnKit", "HandsOnEngine", "HandsOnReports", "HandsOnFormats", "HandsOnMessages",
+                "HandsOnProcesses",
+            ]),
         /// Unit tests: no engine needed (a fake process runner where processes are involved); the CLI's too.
         .testTarget(
             name: "HandsOnKitTests",
             dependencies: [
-                "HandsOnKit", "HandsOnEngine", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson",
+                "HandsOnKit", "HandsOnEngine", "HandsOnReports", "HandsOnFormats", "HandsOnMessages",
+                "HandsOnProcesses",
+                "handson",
                 "HandsOnTestSupport",
             ]),
         /// What more than one test target reads: the captured fixtures' folder (`Tests/Fixtures`), a seeded generator.
@@ -59,7 +68,9 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "HandsOnKit", "HandsOnEngine", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "handson",
+                "HandsOnKit", "HandsOnEngine", "HandsOnReports", "HandsOnFormats", "HandsOnMessages",
+                "HandsOnProcesses",
+                "handson",
             ],
             exclude: ["Fixtures"]),
     ],

@@ -5,6 +5,7 @@ import Testing
 @testable import HandsOnFormats
 @testable import HandsOnKit
 @testable import HandsOnProcesses
+@testable import HandsOnReports
 @testable import handson
 
 #if canImport(FoundationXML)

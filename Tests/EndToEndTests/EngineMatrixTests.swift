@@ -6,6 +6,7 @@ import Testing
 @testable import HandsOnFormats
 @testable import HandsOnKit
 @testable import HandsOnProcesses
+@testable import HandsOnReports
 @testable import handson
 
 /// The engines users have, as `make matrix` sets them up: Docker 26 with BuildKit on overlay2 (the default socket),

@@ -4,6 +4,7 @@ import Testing
 @testable import HandsOnEngine
 @testable import HandsOnKit
 @testable import HandsOnMessages
+@testable import HandsOnReports
 
 #if canImport(FoundationXML)
     import FoundationXML

@@ -4,6 +4,7 @@ import Testing
 
 @testable import HandsOnEngine
 @testable import HandsOnKit
+@testable import HandsOnReports
 
 /// A file system whose free and used space a test sets.
 final class FakeDisk: DiskSpaceReading {
@@ -317,7 +318,7 @@ struct DiskReserveGradingTests {
         let events = Mutex<[String]>([])
         let outcome = try await ClassBatch(
             chapter: grader.chapter, grader: grader, engines: [GradingCoreTests.engine("tcp://lab-a:2375", runner)],
-            store: store
+            store: store, reports: ClassReports()
         ).run(.once(classFolder: folder)) { event in
             switch event {
             case .batch(.waitingForSpace(let shortfall)):

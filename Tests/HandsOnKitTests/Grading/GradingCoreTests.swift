@@ -6,6 +6,7 @@ import Testing
 @testable import HandsOnFormats
 @testable import HandsOnKit
 @testable import HandsOnProcesses
+@testable import HandsOnReports
 
 /// A maker of build confinements that writes nothing: it records what it was asked and what was removed.
 final class FakeConfinements: BuildConfinementMaking {
@@ -156,8 +157,10 @@ struct GradingCoreTests {
         let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
         // The first build on lab-a takes the engine down with it.
         let watcher = FakeEngineStopper(runner: runner, host: "tcp://lab-a:2375")
-        let outcome = try await ClassBatch(chapter: grader.chapter, grader: grader, engines: engines, store: store)
-            .run(.once(classFolder: folder)) { event in watcher.handle(event) }
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: engines, store: store, reports: ClassReports()
+        )
+        .run(.once(classFolder: folder)) { event in watcher.handle(event) }
 
         #expect(outcome.lostEngines == ["tcp://lab-a:2375"])
         #expect(outcome.summary.grades.map(\.submission) == ["a1", "a2", "a3", "a4"])
@@ -201,8 +204,10 @@ struct GradingCoreTests {
             info.daemonID = daemonID
             return BatchEngine(engine: engine.engine, info: info, jobs: engine.jobs)
         }
-        let outcome = try await ClassBatch(chapter: grader.chapter, grader: grader, engines: engines, store: store)
-            .run(.once(classFolder: folder))
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: engines, store: store, reports: ClassReports()
+        )
+        .run(.once(classFolder: folder))
         return (
             outcome.summary.grades.map(\.score), cleanedMeanwhile.withLock { $0 }, hosts.map(sweeps),
             hosts.map { runner.count("listCache", on: $0) }
@@ -249,7 +254,8 @@ struct GradingCoreTests {
             grader.effects.stopOrphanedCommands = { markers in orphans.withLock { $0.append(markers) } }
             let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
             let outcome = try await ClassBatch(
-                chapter: grader.chapter, grader: grader, engines: [Self.engine(host, runner)], store: store
+                chapter: grader.chapter, grader: grader, engines: [Self.engine(host, runner)], store: store,
+                reports: ClassReports()
             ).run(.once(classFolder: folder))
             #expect(outcome.finished.map(\.submission) == [name])
             let sweeps = runner.count("sweepContainers", on: host)
@@ -289,7 +295,8 @@ struct GradingCoreTests {
         let grader = try Self.grader(runner)
         let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
         let outcome = try await ClassBatch(
-            chapter: grader.chapter, grader: grader, engines: [Self.engine("tcp://lab-a:2375", runner)], store: store
+            chapter: grader.chapter, grader: grader, engines: [Self.engine("tcp://lab-a:2375", runner)], store: store,
+            reports: ClassReports()
         ).run(.once(classFolder: folder))
 
         #expect(outcome.summary.grades.map(\.score) == [100, 100])
@@ -318,7 +325,8 @@ struct GradingCoreTests {
         let grader = try Self.grader(runner)
         let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
         let outcome = try await ClassBatch(
-            chapter: grader.chapter, grader: grader, engines: [Self.engine(host, runner)], store: store
+            chapter: grader.chapter, grader: grader, engines: [Self.engine(host, runner)], store: store,
+            reports: ClassReports()
         ).run(.once(classFolder: folder))
 
         #expect(outcome.summary.grades.map(\.score) == [100, 100])
@@ -359,8 +367,10 @@ struct GradingCoreTests {
             info.daemonID = "ONE:DAEMON"
             return BatchEngine(engine: engine.engine, info: info, jobs: engine.jobs)
         }
-        let outcome = try await ClassBatch(chapter: grader.chapter, grader: grader, engines: engines, store: store)
-            .run(.once(classFolder: folder))
+        let outcome = try await ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: engines, store: store, reports: ClassReports()
+        )
+        .run(.once(classFolder: folder))
 
         #expect(outcome.summary.grades.map(\.score) == [100, 100])
         #expect(prunesSeenAtGates.withLock { $0 } == [0, 0])
@@ -379,7 +389,8 @@ struct GradingCoreTests {
         let grader = try Self.grader(runner, confinements: confinements)
         let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
         let outcome = try await ClassBatch(
-            chapter: grader.chapter, grader: grader, engines: [Self.engine("tcp://lab-a:2375", runner)], store: store
+            chapter: grader.chapter, grader: grader, engines: [Self.engine("tcp://lab-a:2375", runner)], store: store,
+            reports: ClassReports()
         ).run(.once(classFolder: folder))
 
         #expect(outcome.summary.grades.map(\.score) == [100, 100, 100])
@@ -405,7 +416,7 @@ struct GradingCoreTests {
         _ = try await ClassBatch(
             chapter: second.chapter, grader: second,
             engines: [Self.engine("tcp://lab-a:2375", runners), Self.engine("tcp://lab-b:2375", runners)],
-            store: secondStore
+            store: secondStore, reports: ClassReports()
         ).run(.once(classFolder: folder))
         let slots = Set(twoEngines.all.map { ($0.location as NSString).lastPathComponent })
         #expect(
@@ -445,7 +456,8 @@ struct GradingCoreTests {
         let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
         let hosts = ["tcp://lab-a:2375", "tcp://lab-b:2375"]
         let outcome = try await ClassBatch(
-            chapter: grader.chapter, grader: grader, engines: hosts.map { Self.engine($0, runner) }, store: store
+            chapter: grader.chapter, grader: grader, engines: hosts.map { Self.engine($0, runner) }, store: store,
+            reports: ClassReports()
         ).run(.once(classFolder: folder))
 
         #expect(outcome.summary.grades.map(\.score) == [100, 100, 100])
@@ -494,7 +506,8 @@ struct GradingCoreTests {
         let grader = try Self.grader(runner)
         let store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)
         let outcome = try await ClassBatch(
-            chapter: grader.chapter, grader: grader, engines: hosts.map { Self.engine($0, runner) }, store: store
+            chapter: grader.chapter, grader: grader, engines: hosts.map { Self.engine($0, runner) }, store: store,
+            reports: ClassReports()
         ).run(.once(classFolder: folder))
 
         #expect(outcome.summary.grades.map(\.score) == [100, 100])
@@ -596,7 +609,8 @@ struct GradingCoreTests {
         let grader = try Self.grader(runner)
         func follow(_ store: BatchResultStore) -> Task<ClassBatch.Outcome, any Error> {
             let batch = ClassBatch(
-                chapter: grader.chapter, grader: grader, engines: [Self.engine("tcp://lab:2375", runner)], store: store)
+                chapter: grader.chapter, grader: grader, engines: [Self.engine("tcp://lab:2375", runner)], store: store,
+                reports: ClassReports())
             return Task { try await batch.run(.follow(classFolder: folder, interval: .milliseconds(30))) }
         }
         var store = try BatchResultStore(directory: reports, chapter: grader.chapter.id)

@@ -4,6 +4,7 @@ import Testing
 @testable import HandsOnEngine
 @testable import HandsOnKit
 @testable import HandsOnMessages
+@testable import HandsOnReports
 @testable import handson
 
 @Suite("The course and its messages in Japanese")

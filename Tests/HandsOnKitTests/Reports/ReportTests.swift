@@ -5,6 +5,7 @@ import Testing
 @testable import HandsOnEngine
 @testable import HandsOnFormats
 @testable import HandsOnKit
+@testable import HandsOnReports
 
 #if canImport(FoundationXML)
     import FoundationXML

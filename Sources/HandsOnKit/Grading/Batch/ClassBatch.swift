@@ -47,12 +47,18 @@ public struct ClassBatch: Sendable {
     public let grader: Grader
     public let engines: [BatchEngine]
     public let store: BatchResultStore
+    /// What writes the report folder's files after each grade.
+    public let reports: any ClassReportWriting
 
-    public init(chapter: Chapter, grader: Grader, engines: [BatchEngine], store: BatchResultStore) {
+    public init(
+        chapter: Chapter, grader: Grader, engines: [BatchEngine], store: BatchResultStore,
+        reports: any ClassReportWriting
+    ) {
         self.chapter = chapter
         self.grader = grader
         self.engines = engines
         self.store = store
+        self.reports = reports
     }
 
     /// A class folder's answers as a batch of it finds them.
@@ -86,9 +92,6 @@ public struct ClassBatch: Sendable {
             return a != b ? a > b : first.offset < second.offset
         }.map(\.element)
     }
-
-    /// The report folder's files, as `reportFiles` names them.
-    public static let reportFiles = BatchReports.files + ["scoreboard.html"]
 
     /// Runs `mode` until it is done (follow: until the task is cancelled or every engine is lost). Throws only when
     /// the reports cannot be written at the end (the grades are saved all the same).
@@ -166,9 +169,9 @@ public struct ClassBatch: Sendable {
         let summary = ClassSummary(
             chapter: chapter, grades: names.compactMap { records.latest[$0] },
             notGraded: names.filter { records.latest[$0] == nil }, generated: grader.effects.now())
-        try BatchReports.write(summary, to: store.directory)
-        try ScoreboardPages.write(
-            Scoreboard(chapter: chapter, histories: records.histories, generated: grader.effects.now()),
+        try reports.write(
+            summary,
+            scoreboard: Scoreboard(chapter: chapter, histories: records.histories, generated: grader.effects.now()),
             to: store.directory)
         return summary
     }

@@ -2,6 +2,7 @@ import Foundation
 import HandsOnEngine
 import HandsOnKit
 import HandsOnMessages
+import HandsOnReports
 
 /// `handson batch --chapter <id> <submissions-dir> --out <report-dir>`: a whole class graded N at a time, resumable,
 /// with reports for people (HTML), spreadsheets (CSV) and CI systems (JUnit XML).
@@ -69,7 +70,9 @@ struct BatchCommand: Command {
         grader.reportFolders = [store.directory]
         if arguments.has(.regrade) { try store.removeAll() }
         // The engines are checked once the class folder is known to hold answers.
-        let answers = try ClassBatch(chapter: chapter, grader: grader, engines: [], store: store).answers(
+        let answers = try ClassBatch(
+            chapter: chapter, grader: grader, engines: [], store: store, reports: ClassReports()
+        ).answers(
             in: classFolder)
         guard !answers.all.isEmpty || follow else {
             throw CommandFailure(say(.cli.batch.hasSubFoldersPut, ["classFolder": "\(classFolder)"]))
@@ -82,7 +85,8 @@ struct BatchCommand: Command {
         for path in answers.unreadableResults { io.err(say(.cli.batch.cannotReadSavedResult, ["path": "\(path)"])) }
         let engines = try await Self.engines(
             addresses, jobs: jobs, chapter: chapter, grader: grader, arguments: arguments, context: context)
-        let batch = ClassBatch(chapter: chapter, grader: grader, engines: engines, store: store)
+        let batch = ClassBatch(
+            chapter: chapter, grader: grader, engines: engines, store: store, reports: ClassReports())
         if follow {
             return try await Self.follow(classFolder, batch: batch, interval: interval, io: io)
         }
@@ -131,7 +135,7 @@ struct BatchCommand: Command {
         io.err(
             say(
                 .cli.batch.reports,
-                ["files": MessageCatalog.list(ClassBatch.reportFiles.map { "\(folder)/\($0)" })]))
+                ["files": MessageCatalog.list(ClassReports().files.map { "\(folder)/\($0)" })]))
     }
 
     /// One grade's line: `team1: 70 (27.1MB), failed: size`.
@@ -238,7 +242,7 @@ struct BatchCommand: Command {
         let io = context.io
         io.err(
             say(.cli.batch.gradingTeamMachines, ["image": image, "count": "\(teams.count)", "id": chapter.id]))
-        let batch = ClassBatch(chapter: chapter, grader: grader, engines: [], store: store)
+        let batch = ClassBatch(chapter: chapter, grader: grader, engines: [], store: store, reports: ClassReports())
         let outcome = try await batch.run(
             .teams(teams, image: image, filesFolder: arguments.value(.files))
         ) { event in

@@ -3,6 +3,7 @@ import HandsOnEngine
 import HandsOnFormats
 import HandsOnKit
 import HandsOnMessages
+import HandsOnReports
 
 /// `handson grade --chapter <id> <submission-dir>`: one answer in, a score and its reasons out.
 struct GradeCommand: Command {

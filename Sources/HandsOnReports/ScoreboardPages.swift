@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnEngine
+import HandsOnKit
 import HandsOnMessages
 
 /// A contest's public pages: `scoreboard.html` (rank, team, score, size, time of the counted grade and a sparkline of

@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnEngine
+import HandsOnKit
 
 /// `junit.xml`: the batch as one test suite, each submission a test case; a failed check is a failure carrying the
 /// checks' messages, an answer the grader could not grade is an error. CI systems and gradebooks read this shape.

@@ -1,6 +1,7 @@
 import Foundation
 import HandsOnEngine
 import HandsOnFormats
+import HandsOnKit
 
 /// Writes a class's four report files into the report folder, each replaced whole (never left half-written).
 public enum BatchReports {

@@ -1,6 +1,7 @@
 import Foundation
 import HandsOnEngine
 import HandsOnFormats
+import HandsOnKit
 import HandsOnMessages
 
 /// `report.html`: one self-contained page (no network, no files beside it) with the class summary, the score

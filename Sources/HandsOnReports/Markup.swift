@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnEngine
+import HandsOnKit
 
 /// Text made safe inside XML and HTML, in content and in quoted attribute values alike.
 enum Markup {

@@ -1,6 +1,7 @@
 import Foundation
 import HandsOnEngine
 import HandsOnFormats
+import HandsOnKit
 
 /// One grade as GitHub Classroom's autograding reads a grader's result: `version`, `status` (`pass`, `fail` or
 /// `error`), `max_score`, and `tests`, one per check with `name`, `status`, `score` and `message`. The size check

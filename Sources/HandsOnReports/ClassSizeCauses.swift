@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnEngine
+import HandsOnKit
 import HandsOnMessages
 
 /// The class's most common causes of size: for each graded image, its largest contributor, grouped.

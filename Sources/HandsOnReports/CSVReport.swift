@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnEngine
+import HandsOnKit
 
 /// `results.csv`: one row per graded submission, RFC 4180 quoting, opens in a spreadsheet as it is.
 public enum CSVReport {
