@@ -55,7 +55,16 @@ let package = Package(
                 "HandsOnTestSupport",
             ]),
         /// What more than one test target reads: the captured fixtures' folder (`Tests/Fixtures`), a seeded generator.
-        .target(name: "HandsOnTestSupport", path: "Tests/HandsOnTestSupport"),
+        .target(
+            name: "HandsOnTestSupport", dependencies: ["HandsOnProcesses", "HandsOnEngine", "HandsOnFormats"],
+            path: "Tests/HandsOnTestSupport"),
+        /// The engines' side without an engine: ContainerEngine's Engine API and CLI ways against captured output,
+        /// image archives and layers from every engine, the audit's rules, the lab's references.
+        .testTarget(
+            name: "HandsOnEngineTests",
+            dependencies: [
+                "HandsOnEngine", "HandsOnFormats", "HandsOnMessages", "HandsOnProcesses", "HandsOnTestSupport",
+            ]),
         /// The formats read from text and bytes, against what engines, curl and /proc really printed (Tests/Fixtures).
         .testTarget(
             name: "HandsOnFormatsTests",
@@ -69,8 +78,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "HandsOnKit", "HandsOnEngine", "HandsOnReports", "HandsOnFormats", "HandsOnMessages",
-                "HandsOnProcesses",
-                "handson",
+                "HandsOnProcesses", "handson", "HandsOnTestSupport",
             ],
             exclude: ["Fixtures"]),
     ],

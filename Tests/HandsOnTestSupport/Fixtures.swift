@@ -10,6 +10,13 @@ public enum Repository {
     }()
 }
 
+/// What builders printed, captured (`Tests/Fixtures/builds`).
+public enum BuildFixtures {
+    public static func text(_ name: String) throws -> String {
+        try String(contentsOfFile: Repository.root + "/Tests/Fixtures/builds/\(name)", encoding: .utf8)
+    }
+}
+
 /// Real outputs captured from docker (CLI 28.2, engine 20.10) and podman 4.3 by scripts/capture-listing-fixtures.sh.
 public enum ListingFixtures {
     public static let directory = Repository.root + "/Tests/Fixtures/listings"

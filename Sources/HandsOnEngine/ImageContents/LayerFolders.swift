@@ -103,7 +103,7 @@ enum LayerFolder {
 /// the image's config beside them: enough to measure it without `image save`. Nil where the layers are not reachable
 /// (a remote engine, a store HandsOn cannot read), and the archive is read instead. The containerd store's snapshots
 /// are found by `ContainerdLayers`.
-struct LayersOnDisk: Sendable {
+package struct LayersOnDisk: Sendable {
     /// The layers' diff folders, lowest first.
     let folders: [String]
     let config: ImageConfig
@@ -119,7 +119,7 @@ struct LayersOnDisk: Sendable {
 
     /// The inspect format that gives, on one line, the id, the graph driver, the layers' diff ids, the tags and
     /// (Podman) the history: what `InspectedImage(inspectLine:)` reads.
-    static func inspectFormat(for kind: EngineKind) -> String {
+    package static func inspectFormat(for kind: EngineKind) -> String {
         "{{.Id}}\t{{json .GraphDriver}}\t{{json .RootFS.Layers}}\t{{json .RepoTags}}"
             + (kind == .podman ? "\t{{json .History}}" : "")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
@@ -10,8 +11,8 @@ struct BuildTimeTests {
     @Test(arguments: ["buildkit", "classic", "podman"])
     func everyBuilderSaysWhichStepsCameFromTheCache(builder: String) throws {
         let output =
-            try BuildOutputTests.fixture("\(builder)-rebuild.stdout") + "\n"
-            + BuildOutputTests.fixture("\(builder)-rebuild.stderr")
+            try BuildFixtures.text("\(builder)-rebuild.stdout") + "\n"
+            + BuildFixtures.text("\(builder)-rebuild.stderr")
         let steps = BuildLog.steps(output)
         #expect(!steps.contains { $0.instruction.uppercased().hasPrefix("FROM") })
         // BuildKit does not list ENV as a step of its own; the others do, from the cache.

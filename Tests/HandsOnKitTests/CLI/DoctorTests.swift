@@ -1,3 +1,4 @@
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine

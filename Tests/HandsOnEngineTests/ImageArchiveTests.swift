@@ -3,7 +3,6 @@ import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
-@testable import HandsOnKit
 @testable import HandsOnMessages
 
 /// Real `image save` archives of one small image, captured on every engine of the matrix by

@@ -4,7 +4,6 @@ import Testing
 
 @testable import HandsOnEngine
 @testable import HandsOnFormats
-@testable import HandsOnKit
 
 @Suite("Layers stacked as overlayfs stacks them")
 struct OverlayFileSystemTests {

@@ -1,8 +1,8 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
-@testable import HandsOnKit
 
 /// A large layer's count is kept on disk by its diff id, so the next process measures an image on that base without
 /// walking it; a file that does not read whole is never taken for a count.

@@ -1,8 +1,8 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
-@testable import HandsOnKit
 @testable import HandsOnMessages
 
 @Suite("Secret patterns (the rules file)")

@@ -1,8 +1,8 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
-@testable import HandsOnKit
 
 /// A layer folder as overlayfs leaves it (files, a hard link, a symbolic link, a deletion marked by a character device
 /// 0/0, an opaque directory marked by an attribute) reads as the same entries its tar would give.

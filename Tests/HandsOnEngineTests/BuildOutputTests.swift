@@ -3,17 +3,12 @@ import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
-@testable import HandsOnKit
 @testable import HandsOnProcesses
 
 @Suite("What a build says it made")
 struct BuildOutputTests {
-    static func fixture(_ name: String) throws -> String {
-        try String(contentsOfFile: ListingFixtures.directory + "/../builds/\(name)", encoding: .utf8)
-    }
-
     @Test func dockersClassicBuilderListsEveryStepImageButNotItsContainers() async throws {
-        let ids = ContainerEngine.stepImageIDs(inBuildOutput: try Self.fixture("docker-classic-multistage.txt"))
+        let ids = ContainerEngine.stepImageIDs(inBuildOutput: try BuildFixtures.text("docker-classic-multistage.txt"))
         #expect(
             ids == [
                 "6df9f6fdeeaf", "b07d47d7e9a7", "5446a1b3f606", "6e6082e03695", "044b70b108ca", "aa9ed5676f57",
@@ -41,7 +36,8 @@ struct BuildOutputTests {
     }
 
     @Test func podmansShortIDsAreRead() async throws {
-        #expect(ContainerEngine.stepImageIDs(inBuildOutput: try Self.fixture("podman-build.txt")) == ["3c22e08402e"])
+        #expect(
+            ContainerEngine.stepImageIDs(inBuildOutput: try BuildFixtures.text("podman-build.txt")) == ["3c22e08402e"])
     }
 
     @Test func onlyUntaggedStepImagesAreRemoved() async {
@@ -101,8 +97,8 @@ struct BuildFailureSummaryTests {
     func theBuildersOwnReasonLineIsKept(builder: String, reason: String) throws {
         let result = ProcessResult(
             command: ["docker", "build"], termination: .exited(1),
-            standardOutput: .of(try BuildOutputTests.fixture("\(builder)-failed.stdout")),
-            standardError: .of(try BuildOutputTests.fixture("\(builder)-failed.stderr")), durationSeconds: 1)
+            standardOutput: .of(try BuildFixtures.text("\(builder)-failed.stdout")),
+            standardError: .of(try BuildFixtures.text("\(builder)-failed.stderr")), durationSeconds: 1)
         #expect(ContainerEngine.buildFailureSummary(result) == reason)
     }
 

@@ -1,9 +1,9 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
 @testable import HandsOnFormats
-@testable import HandsOnKit
 @testable import HandsOnProcesses
 
 @Suite("Image references, Debian mirrors, captured output")

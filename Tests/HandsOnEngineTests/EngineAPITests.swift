@@ -5,7 +5,6 @@ import Testing
 
 @testable import HandsOnEngine
 @testable import HandsOnFormats
-@testable import HandsOnKit
 
 #if canImport(Glibc)
     import Glibc

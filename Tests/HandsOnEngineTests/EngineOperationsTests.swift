@@ -1,8 +1,8 @@
 import Foundation
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
-@testable import HandsOnKit
 @testable import HandsOnProcesses
 
 /// `ContainerEngine`'s two ways to an operation, each against what Docker 26 answered when it was captured

@@ -4,7 +4,6 @@ import Testing
 
 @testable import HandsOnEngine
 @testable import HandsOnFormats
-@testable import HandsOnKit
 
 /// The containerd store's layers found from containerd's own metadata: the bbolt files a containerd wrote when it
 /// imported a three-layer image (`scripts/capture-containerd-metadata.sh`), and what `ctr` listed then.
