@@ -138,13 +138,14 @@ extension MessageKey {
         "cli.batch.tryingAgain",
         "cli.batch.useHostOneEngine",
         "cli.batchProgress.engineLost",
+        "cli.batchProgress.finished",
+        "cli.batchProgress.finishedSized",
         "cli.batchProgress.left",
         "cli.batchProgress.notGraded",
         "cli.batchProgress.running",
         "cli.batchProgress.spaceReturned",
         "cli.batchProgress.started",
         "cli.batchProgress.stopped",
-        "cli.batchProgress.took",
         "cli.batchProgress.waitingForSpace",
         "cli.buildLimitOptions.buildMemoryTakesSize",
         "cli.buildLimitOptions.buildNetworkTakes",
@@ -273,7 +274,6 @@ extension MessageKey {
         "dockerfileCheck.stageCount.other",
         "dockerfileCheck.stageRunsGoMod",
         "doctor.alsoAnswers",
-        "doctor.at",
         "doctor.builder.buildah",
         "doctor.builder.buildkit",
         "doctor.builder.classic",
@@ -283,6 +283,7 @@ extension MessageKey {
         "doctor.debootstrap.missing",
         "doctor.debootstrap.notNeeded",
         "doctor.engineAnswers",
+        "doctor.engineAnswersAt",
         "doctor.engineFailed",
         "doctor.foundAt",
         "doctor.item.also-available",
@@ -963,13 +964,14 @@ extension MessageKey {
         public let batchProgress = BatchProgressKeys()
         public struct BatchProgressKeys: Sendable {
             public let engineLost = MessageKey("cli.batchProgress.engineLost")
+            public let finished = MessageKey("cli.batchProgress.finished")
+            public let finishedSized = MessageKey("cli.batchProgress.finishedSized")
             public let left = MessageKey("cli.batchProgress.left")
             public let notGraded = MessageKey("cli.batchProgress.notGraded")
             public let running = MessageKey("cli.batchProgress.running")
             public let spaceReturned = MessageKey("cli.batchProgress.spaceReturned")
             public let started = MessageKey("cli.batchProgress.started")
             public let stopped = MessageKey("cli.batchProgress.stopped")
-            public let took = MessageKey("cli.batchProgress.took")
             public let waitingForSpace = MessageKey("cli.batchProgress.waitingForSpace")
         }
         public let buildLimitOptions = BuildLimitOptionsKeys()
@@ -1179,7 +1181,6 @@ extension MessageKey {
     public static let doctor = DoctorKeys()
     public struct DoctorKeys: Sendable {
         public let alsoAnswers = MessageKey("doctor.alsoAnswers")
-        public let at = MessageKey("doctor.at")
         public let builder = BuilderKeys()
         public struct BuilderKeys: Sendable {
             public let buildah = MessageKey("doctor.builder.buildah")
@@ -1195,6 +1196,7 @@ extension MessageKey {
             public let notNeeded = MessageKey("doctor.debootstrap.notNeeded")
         }
         public let engineAnswers = MessageKey("doctor.engineAnswers")
+        public let engineAnswersAt = MessageKey("doctor.engineAnswersAt")
         public let engineFailed = MessageKey("doctor.engineFailed")
         public let foundAt = MessageKey("doctor.foundAt")
         public let item = ItemKeys()

@@ -63,10 +63,13 @@ final class BatchProgress: Sendable {
                 state.done += 1
                 state.finishedThisRun.append(report.durationSeconds)
                 let failed = report.checks.filter { !$0.passed }.map(\.id.rawValue)
+                let values = [
+                    "done": "\(state.done)", "total": "\(total)", "name": report.submission, "score": "\(report.score)",
+                    "max": "\(report.maxScore)", "size": report.image?.size ?? "",
+                    "seconds": String(format: "%.1f", report.durationSeconds),
+                ]
                 var line =
-                    "[\(state.done)/\(total)] \(report.submission): \(report.score)/\(report.maxScore)"
-                    + (report.image.map { " (\($0.size))" } ?? "")
-                    + say(.cli.batchProgress.took, ["seconds": String(format: "%.1f", report.durationSeconds)])
+                    say(report.image == nil ? .cli.batchProgress.finished : .cli.batchProgress.finishedSized, values)
                     + (failed.isEmpty ? "" : say(.cli.batch.failedChecks, ["checks": MessageCatalog.list(failed)]))
                 if let saveError { line += say(.cli.batch.notSaved, ["error": saveError]) }
                 printAboveLiveLine(line)

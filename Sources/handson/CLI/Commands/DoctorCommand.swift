@@ -42,11 +42,11 @@ struct DoctorCommand: Command {
                 Finding(
                     item: "engine", ok: true,
                     detail: say(
-                        .doctor.engineAnswers,
+                        info.host == nil ? .doctor.engineAnswers : .doctor.engineAnswersAt,
                         [
                             "name": info.name, "client": info.clientVersion, "server": info.version,
-                            "driver": info.storageDriver,
-                        ]) + (info.host.map { say(.doctor.at, ["host": $0]) } ?? "")))
+                            "driver": info.storageDriver, "host": info.host ?? "",
+                        ])))
             findings.append(Finding(item: "image store", ok: true, detail: Self.storeDetail(info.store)))
             findings.append(Finding(item: "builder", ok: true, detail: Self.builderDetail(info.builder)))
             // Informational: a learner's own checks build without limits; `grade` and `batch` refuse where they do not hold.
