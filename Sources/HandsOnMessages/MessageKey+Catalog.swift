@@ -198,6 +198,7 @@ extension MessageKey {
         "cli.lessons.wroteStarter",
         "cli.needsSubcommand",
         "cli.noSuchCommand",
+        "cli.optionProblem",
         "cli.parses.cannotReadSuchFile",
         "cli.parses.inputOverMibRead",
         "cli.probe.answered",
@@ -1058,6 +1059,7 @@ extension MessageKey {
         }
         public let needsSubcommand = MessageKey("cli.needsSubcommand")
         public let noSuchCommand = MessageKey("cli.noSuchCommand")
+        public let optionProblem = MessageKey("cli.optionProblem")
         public let parses = ParsesKeys()
         public struct ParsesKeys: Sendable {
             public let cannotReadSuchFile = MessageKey("cli.parses.cannotReadSuchFile")

@@ -232,7 +232,9 @@ struct BatchCommand: Command {
             throw UsageError(say(.cli.batch.cannotReadTeamsFile, ["path": "\(path)"]))
         }
         let teams: [TeamMachines.Team]
-        do { teams = try TeamMachines.parse(text, path: path) } catch { throw UsageError("--teams: \(error)") }
+        do { teams = try TeamMachines.parse(text, path: path) } catch {
+            throw UsageError(say(.cli.optionProblem, ["option": "--teams", "problem": "\(error)"]))
+        }
         guard !teams.isEmpty else { throw UsageError(say(.cli.batch.namesTeamTeamHost, ["path": "\(path)"])) }
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
@@ -274,7 +276,7 @@ struct BatchCommand: Command {
                 addresses += read
             }
         } catch let error as EngineAddressError {
-            throw UsageError("--hosts: \(error)")
+            throw UsageError(say(.cli.optionProblem, ["option": "--hosts", "problem": "\(error)"]))
         }
         if arguments.value(.host) != nil && !addresses.isEmpty {
             throw UsageError(say(.cli.batch.useHostOneEngine))

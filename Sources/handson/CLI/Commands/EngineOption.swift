@@ -23,7 +23,9 @@ enum EngineOption {
             // The address goes to whichever engine answers: docker reads DOCKER_HOST (or DOCKER_CONTEXT), podman
             // CONTAINER_HOST (or CONTAINER_CONNECTION).
             let address: EngineAddress
-            do { address = try EngineAddress.parse(host) } catch { throw UsageError("--host: \(error)") }
+            do { address = try EngineAddress.parse(host) } catch {
+                throw UsageError(say(.cli.optionProblem, ["option": "--host", "problem": "\(error)"]))
+            }
             guard address.jobs == nil else { throw UsageError(say(.cli.engineOption.hostTakesAddressWithout)) }
             let forDocker = address.environment(for: .docker, base: context.environment)
             let forPodman = address.environment(for: .podman, base: [:])
