@@ -50,14 +50,23 @@ let package = Package(
             name: "HandsOnKitTests",
             dependencies: [
                 "HandsOnKit", "HandsOnEngine", "HandsOnReports", "HandsOnFormats", "HandsOnMessages",
-                "HandsOnProcesses",
-                "handson",
-                "HandsOnTestSupport",
+                "HandsOnProcesses", "handson", "HandsOnTestSupport", "HandsOnKitTestSupport",
             ]),
         /// What more than one test target reads: the captured fixtures' folder (`Tests/Fixtures`), a seeded generator.
         .target(
             name: "HandsOnTestSupport", dependencies: ["HandsOnProcesses", "HandsOnEngine", "HandsOnFormats"],
             path: "Tests/HandsOnTestSupport"),
+        /// What the grading, lessons and reports tests share: a real batch's saved grades and the chapter they are of.
+        .target(
+            name: "HandsOnKitTestSupport", dependencies: ["HandsOnKit", "HandsOnFormats", "HandsOnTestSupport"],
+            path: "Tests/HandsOnKitTestSupport"),
+        /// The reports against a real batch's grades: every format, escaping, the scoreboard, the size causes.
+        .testTarget(
+            name: "HandsOnReportsTests",
+            dependencies: [
+                "HandsOnReports", "HandsOnKit", "HandsOnEngine", "HandsOnFormats", "HandsOnKitTestSupport",
+                "HandsOnTestSupport",
+            ]),
         /// The engines' side without an engine: ContainerEngine's Engine API and CLI ways against captured output,
         /// image archives and layers from every engine, the audit's rules, the lab's references.
         .testTarget(

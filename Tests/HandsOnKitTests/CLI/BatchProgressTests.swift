@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKitTestSupport
 import HandsOnTestSupport
 import Testing
 

@@ -46,6 +46,25 @@ public struct GradeReport: Sendable, Codable {
     public var contentHash: String?
     /// What the tiers read when it is not the size (the number of security findings), as reports show it.
     public var measured: GradedValue?
+
+    package init(
+        submission: String, chapter: String, score: Int, tier: SizeTier?, image: ImageSize?, checks: [CheckResult],
+        engine: EngineInfo?, durationSeconds: Double, status: Status, verified: Bool = true,
+        buildLimits: BuildLimitEnforcement? = nil, measured: GradedValue? = nil
+    ) {
+        self.submission = submission
+        self.chapter = chapter
+        self.score = score
+        self.tier = tier
+        self.image = image
+        self.checks = checks
+        self.engine = engine
+        self.durationSeconds = durationSeconds
+        self.status = status
+        self.verified = verified
+        self.buildLimits = buildLimits
+        self.measured = measured
+    }
 }
 
 /// A graded value other than the size: what it is, the number, and how reports write it ("3 findings").

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnKitTestSupport
 import HandsOnTestSupport
 import Testing
 
@@ -10,35 +11,6 @@ import Testing
 #if canImport(FoundationXML)
     import FoundationXML
 #endif
-
-/// Grades saved by a real `handson batch` of six ictsc-diet answers (docker 20.10, 2 jobs).
-enum BatchFixtures {
-    static let grades: [GradeReport] = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        let data = try? Data(contentsOf: url.appendingPathComponent("Fixtures/batch/ictsc-diet-results.json"))
-        return (try? JSONOutput.decode([GradeReport].self, from: data ?? Data())) ?? []
-    }()
-
-    static let chapter: Chapter? = try? ChapterLoader.load(
-        id: "ictsc-diet", chaptersDirectory: repositoryRoot + "/Chapters")
-
-    static var repositoryRoot: String { Repository.root }
-
-    /// A grade whose name and messages hold everything a report must escape.
-    static func awkward(_ name: String, message: String) -> GradeReport {
-        GradeReport(
-            submission: name, chapter: "ictsc-diet", score: 0, tier: nil, image: nil,
-            checks: [CheckResult(id: "builds", passed: false, message: message)], engine: nil, durationSeconds: 1.234,
-            status: .graded)
-    }
-
-    static func summary(_ extra: [GradeReport] = [], notGraded: [String] = []) throws -> ClassSummary {
-        ClassSummary(
-            chapter: try #require(chapter), grades: grades + extra, notGraded: notGraded,
-            generated: Date(timeIntervalSince1970: 1_795_000_000))
-    }
-}
 
 /// A CSV reader written apart from the writer, RFC 4180: quoted fields, doubled quotes, CRLF rows.
 func readCSV(_ text: String) -> [[String]] {
