@@ -123,6 +123,7 @@ extension MessageKey {
         "cli.batch.outRequiredFolderReports",
         "cli.batch.reports",
         "cli.batch.reportsNotWritten",
+        "cli.batch.shardShare",
         "cli.batch.stoppedFollowing",
         "cli.batch.stoppedGradedRunSame",
         "cli.batch.table.allPassed",
@@ -204,6 +205,10 @@ extension MessageKey {
         "cli.probe.answered",
         "cli.probe.didAnswerWithinLast",
         "cli.probe.giveHttpHttpsUrl",
+        "cli.reportMerge.gradedTwice",
+        "cli.reportMerge.merged",
+        "cli.reportMerge.notGraded",
+        "cli.reportMerge.outRequired",
         "cli.run.mark.failed",
         "cli.run.mark.passed",
         "cli.run.mark.skipped",
@@ -405,6 +410,7 @@ extension MessageKey {
         "help.batch.option.keep",
         "help.batch.option.out",
         "help.batch.option.regrade",
+        "help.batch.option.shard",
         "help.batch.option.teams",
         "help.batch.summary",
         "help.chapters.summary",
@@ -468,6 +474,9 @@ extension MessageKey {
         "help.probe.option.field",
         "help.probe.option.status",
         "help.probe.summary",
+        "help.report.merge.discussion",
+        "help.report.merge.option.out",
+        "help.report.merge.summary",
         "help.reset.summary",
         "help.run.discussion",
         "help.run.option.offline",
@@ -730,6 +739,11 @@ extension MessageKey {
         "serveCheck.processRunsAsRoot",
         "serveCheck.servesHardened",
         "serveCheck.stoppedByDiskLimit",
+        "shard.noCompletionIndex",
+        "shard.notAShare",
+        "shardMerge.notAReportFolder",
+        "shardMerge.outIsAShard",
+        "shardMerge.outNotEmpty",
         "size.instruction.imported",
         "size.instruction.importedWithComment",
         "size.table.added",
@@ -944,6 +958,7 @@ extension MessageKey {
             public let outRequiredFolderReports = MessageKey("cli.batch.outRequiredFolderReports")
             public let reports = MessageKey("cli.batch.reports")
             public let reportsNotWritten = MessageKey("cli.batch.reportsNotWritten")
+            public let shardShare = MessageKey("cli.batch.shardShare")
             public let stoppedFollowing = MessageKey("cli.batch.stoppedFollowing")
             public let stoppedGradedRunSame = MessageKey("cli.batch.stoppedGradedRunSame")
             public let table = TableKeys()
@@ -1070,6 +1085,13 @@ extension MessageKey {
             public let answered = MessageKey("cli.probe.answered")
             public let didAnswerWithinLast = MessageKey("cli.probe.didAnswerWithinLast")
             public let giveHttpHttpsUrl = MessageKey("cli.probe.giveHttpHttpsUrl")
+        }
+        public let reportMerge = ReportMergeKeys()
+        public struct ReportMergeKeys: Sendable {
+            public let gradedTwice = MessageKey("cli.reportMerge.gradedTwice")
+            public let merged = MessageKey("cli.reportMerge.merged")
+            public let notGraded = MessageKey("cli.reportMerge.notGraded")
+            public let outRequired = MessageKey("cli.reportMerge.outRequired")
         }
         public let run = RunKeys()
         public struct RunKeys: Sendable {
@@ -1385,6 +1407,7 @@ extension MessageKey {
                 public let keep = MessageKey("help.batch.option.keep")
                 public let out = MessageKey("help.batch.option.out")
                 public let regrade = MessageKey("help.batch.option.regrade")
+                public let shard = MessageKey("help.batch.option.shard")
                 public let teams = MessageKey("help.batch.option.teams")
             }
             public let summary = MessageKey("help.batch.summary")
@@ -1533,6 +1556,18 @@ extension MessageKey {
                 public let status = MessageKey("help.probe.option.status")
             }
             public let summary = MessageKey("help.probe.summary")
+        }
+        public let report = ReportKeys()
+        public struct ReportKeys: Sendable {
+            public let merge = MergeKeys()
+            public struct MergeKeys: Sendable {
+                public let discussion = MessageKey("help.report.merge.discussion")
+                public let option = OptionKeys()
+                public struct OptionKeys: Sendable {
+                    public let out = MessageKey("help.report.merge.option.out")
+                }
+                public let summary = MessageKey("help.report.merge.summary")
+            }
         }
         public let reset = ResetKeys()
         public struct ResetKeys: Sendable {
@@ -1912,6 +1947,17 @@ extension MessageKey {
         public let processRunsAsRoot = MessageKey("serveCheck.processRunsAsRoot")
         public let servesHardened = MessageKey("serveCheck.servesHardened")
         public let stoppedByDiskLimit = MessageKey("serveCheck.stoppedByDiskLimit")
+    }
+    public static let shard = ShardKeys()
+    public struct ShardKeys: Sendable {
+        public let noCompletionIndex = MessageKey("shard.noCompletionIndex")
+        public let notAShare = MessageKey("shard.notAShare")
+    }
+    public static let shardMerge = ShardMergeKeys()
+    public struct ShardMergeKeys: Sendable {
+        public let notAReportFolder = MessageKey("shardMerge.notAReportFolder")
+        public let outIsAShard = MessageKey("shardMerge.outIsAShard")
+        public let outNotEmpty = MessageKey("shardMerge.outNotEmpty")
     }
     public static let size = SizeKeys()
     public struct SizeKeys: Sendable {

@@ -29,6 +29,7 @@ enum HandsOnCLI {
         DemoCommand(),
         ParseImageListCommand(),
         ParseCurlCommand(),
+        ReportMergeCommand(),
         DevCheckCommand(),
         DevWatchCostCommand(),
         CompletionCommand(),

@@ -43,6 +43,7 @@ struct OptionKey: RawRepresentable, Hashable, Sendable, CustomStringConvertible 
     static let out = OptionKey(rawValue: "--out")
     static let port = OptionKey(rawValue: "--port")
     static let regrade = OptionKey(rawValue: "--regrade")
+    static let shard = OptionKey(rawValue: "--shard")
     static let runTimeout = OptionKey(rawValue: "--run-timeout")
     static let schemaOnly = OptionKey(rawValue: "--schema-only")
     static let solution = OptionKey(rawValue: "--solution")

@@ -60,6 +60,14 @@ public final class BatchResultStore: Sendable {
         }
     }
 
+    /// The manifest of the report folder `directory`, or nil when it holds none (it is no batch's).
+    public static func savedManifest(in directory: String) throws -> Manifest? {
+        let path = "\(directory)/batch.json"
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let manifest = try? decoder.decode(Manifest.self, from: data) else { throw BatchError.notAManifest(path) }
+        return manifest
+    }
+
     /// The saved grade of each submission that has one, and what could not be read (regraded, never trusted).
     public func load(_ submissions: [Submission]) -> (grades: [String: GradeReport], unreadable: [String]) {
         var grades: [String: GradeReport] = [:]

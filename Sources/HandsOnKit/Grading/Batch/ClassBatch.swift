@@ -49,6 +49,8 @@ public struct ClassBatch: Sendable {
     public let store: BatchResultStore
     /// What writes the report folder's files after each grade.
     public let reports: any ClassReportWriting
+    /// The share of the class this batch grades (`--shard K/N`); nil: every answer.
+    public var shard: Shard?
 
     public init(
         chapter: Chapter, grader: Grader, engines: [BatchEngine], store: BatchResultStore,
@@ -71,15 +73,19 @@ public struct ClassBatch: Sendable {
         /// Entries that are not answers (plain files, links), and saved results that cannot be read (graded again).
         public let skipped: [String]
         public let unreadableResults: [String]
+        /// Every answer in the class folder, this shard's or not.
+        public let inClassFolder: [String]
     }
 
     /// The answers in `classFolder` and which of them `once` would grade.
     public func answers(in classFolder: String) throws -> Answers {
         let listing = try SubmissionFolders.list(in: classFolder, excluding: store.directory)
-        let saved = store.load(listing.submissions)
+        let share = listing.submissions.filter { shard?.holds($0.name) ?? true }
+        let saved = store.load(share)
         return Answers(
-            all: listing.submissions, pending: listing.submissions.filter { saved.grades[$0.name] == nil },
-            alreadyGraded: saved.grades.count, skipped: listing.skipped, unreadableResults: saved.unreadable)
+            all: share, pending: share.filter { saved.grades[$0.name] == nil },
+            alreadyGraded: saved.grades.count, skipped: listing.skipped, unreadableResults: saved.unreadable,
+            inClassFolder: listing.submissions.map(\.name))
     }
 
     /// The order a batch hands answers out in: those that took longest when last graded first, and those never graded
@@ -103,6 +109,10 @@ public struct ClassBatch: Sendable {
             let answers = try answers(in: classFolder)
             names = answers.all.map(\.name)
             pending = answers.pending
+            if let shard {
+                try ShardRecord(shard: shard, classAnswers: answers.inClassFolder, assigned: names ?? [])
+                    .write(in: store.directory)
+            }
         case .follow: names = nil
         case .teams(let teams, _, _): names = teams.map(\.name)
         }
@@ -141,6 +151,7 @@ public struct ClassBatch: Sendable {
             var follower = ContestFollower(
                 batch: BatchGrader(grader: grader, engines: engines), classFolder: classFolder, store: store)
             follower.interval = interval
+            follower.shard = shard
             refresher.request()
             result = await follower.run { event in
                 if case .batch(.finished(let report, _)) = event { afterGrade(report) }
@@ -165,14 +176,23 @@ public struct ClassBatch: Sendable {
     /// Writes every report from `records`: the latest grade of each of `names` (nil: each answer graded so far).
     @discardableResult
     func write(_ records: ClassRecords.Snapshot, names: [String]?) throws -> ClassSummary {
+        try Self.write(
+            records, names: names, chapter: chapter, generated: grader.effects.now(), reports: reports,
+            to: store.directory)
+    }
+
+    /// Writes every report into `directory` from `records`: a batch's after its grades, a merge of shards' once.
+    static func write(
+        _ records: ClassRecords.Snapshot, names: [String]?, chapter: Chapter, generated: Date,
+        reports: any ClassReportWriting, to directory: String
+    ) throws -> ClassSummary {
         let names = names ?? records.latest.keys.sorted()
         let summary = ClassSummary(
             chapter: chapter, grades: names.compactMap { records.latest[$0] },
-            notGraded: names.filter { records.latest[$0] == nil }, generated: grader.effects.now())
+            notGraded: names.filter { records.latest[$0] == nil }, generated: generated)
         try reports.write(
-            summary,
-            scoreboard: Scoreboard(chapter: chapter, histories: records.histories, generated: grader.effects.now()),
-            to: store.directory)
+            summary, scoreboard: Scoreboard(chapter: chapter, histories: records.histories, generated: generated),
+            to: directory)
         return summary
     }
 }

@@ -17,6 +17,8 @@ public struct ContestFollower: Sendable {
     public var interval: Duration = .seconds(2)
     /// What the time between looks is measured on.
     public var clock = WaitingClock.real
+    /// The share of the class followed (`--shard K/N`); nil: every team.
+    public var shard: Shard?
     /// The answer folders' file digests, so a look reads only files that may have changed.
     let digests = FileDigestCache()
 
@@ -73,7 +75,8 @@ public struct ContestFollower: Sendable {
             onEvent(.scanProblem("\(error)"))
             return
         }
-        for team in listing.submissions where !(await queue.holds(team.name)) {
+        for team in listing.submissions where shard?.holds(team.name) ?? true {
+            guard !(await queue.holds(team.name)) else { continue }
             let last = store.lastContentHash(of: team.name)
             let copy = "\(stagingFolder)/\(BatchResultStore.fileName(team.name))-\(UUID().uuidString.prefix(8))"
             let staging = await BlockingWork.run { [digests, dockerfile = batch.grader.grading.dockerfile] in

@@ -32,6 +32,7 @@ struct BatchCommand: Command {
             .runTimeout,
             .engine,
             OptionSpec(.regrade, help: "help.batch.option.regrade"),
+            OptionSpec(.shard, value: "K/N", help: "help.batch.option.shard"),
             OptionSpec(
                 .follow,
                 help: "help.batch.option.follow"),
@@ -64,20 +65,34 @@ struct BatchCommand: Command {
         let layout = try ProjectLayout.require(in: context)
         let chapter = try ChapterLoader.load(id: chapterID, chaptersDirectory: layout.chaptersDirectory)
         let classFolder = context.absolutePath(arguments.positionals[0])
+        let shard: Shard?
+        do {
+            shard = try arguments.value(.shard).map { try Shard.parse($0, environment: context.environment) }
+        } catch {
+            throw UsageError(say(.cli.optionProblem, ["option": "--shard", "problem": "\(error)"]))
+        }
         var grader = try GraderOptions.grader(chapter: chapter, engine: nil, arguments: arguments, context: context)
         let store = try BatchResultStore(
             directory: context.absolutePath(out), chapter: chapter.id, now: context.effects.now)
         grader.reportFolders = [store.directory]
         if arguments.has(.regrade) { try store.removeAll() }
         // The engines are checked once the class folder is known to hold answers.
-        let answers = try ClassBatch(
-            chapter: chapter, grader: grader, engines: [], store: store, reports: ClassReports()
-        ).answers(
-            in: classFolder)
-        guard !answers.all.isEmpty || follow else {
+        var lister = ClassBatch(chapter: chapter, grader: grader, engines: [], store: store, reports: ClassReports())
+        lister.shard = shard
+        let answers = try lister.answers(in: classFolder)
+        guard !answers.inClassFolder.isEmpty || follow else {
             throw CommandFailure(say(.cli.batch.hasSubFoldersPut, ["classFolder": "\(classFolder)"]))
         }
         let io = context.io
+        if let shard {
+            io.err(
+                say(
+                    .cli.batch.shardShare,
+                    [
+                        "shard": "\(shard)", "share": "\(answers.all.count)",
+                        "total": "\(answers.inClassFolder.count)",
+                    ]))
+        }
         if !answers.skipped.isEmpty {
             let shown = Array(answers.skipped.prefix(5)) + (answers.skipped.count > 5 ? ["…"] : [])
             io.err(say(.cli.batch.notSubmissionsLeftAlone, ["names": MessageCatalog.list(shown)]))
@@ -85,8 +100,9 @@ struct BatchCommand: Command {
         for path in answers.unreadableResults { io.err(say(.cli.batch.cannotReadSavedResult, ["path": "\(path)"])) }
         let engines = try await Self.engines(
             addresses, jobs: jobs, chapter: chapter, grader: grader, arguments: arguments, context: context)
-        let batch = ClassBatch(
+        var batch = ClassBatch(
             chapter: chapter, grader: grader, engines: engines, store: store, reports: ClassReports())
+        batch.shard = shard
         if follow {
             return try await Self.follow(classFolder, batch: batch, interval: interval, io: io)
         }
