@@ -165,4 +165,81 @@ struct ShardTests {
         let noIndex = await run(batch + ["--out", "\(base)/x", "--shard", "2"])
         #expect(noIndex.exitCode == ExitCode.usage && noIndex.stderr.contains("JOB_COMPLETION_INDEX"))
     }
+
+    /// The commands the repository's GitHub Actions workflow and Kubernetes Jobs run, as they write them (the
+    /// matrix's and the index's values put in), grade the class in shards and merge it whole.
+    @Test(arguments: ["workflow", "kubernetes"])
+    func theSchedulersFilesRunCommandsThatGradeAndMerge(_ scheduler: String) async throws {
+        let folder = try GradingCoreTests.classFolder(Self.scores.mapValues(Int64.init))
+        let base = NSTemporaryDirectory() + "handson-shards-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, base] { try? FileManager.default.removeItem(atPath: path) } }
+        let commands = try scheduler == "workflow" ? Self.workflowCommands() : Self.kubernetesCommands()
+        #expect(commands.count == 5, "four shards and a merge: \(commands)")
+        let runner = FakeDockerCLI()
+        let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": GradingLanguageTests.course]
+        for (arguments, index) in commands {
+            let placed = arguments.map {
+                $0.replacingOccurrences(of: "@CLASS@", with: folder).replacingOccurrences(of: "@REPORTS@", with: base)
+                    .replacingOccurrences(of: "ictsc-diet", with: "build-limits")
+            }
+            let extra = index.map { ["JOB_COMPLETION_INDEX": "\($0)"] } ?? [:]
+            let run = await CLIRun.run(
+                placed + (placed.first == "batch" ? ["--jobs", "1"] : []), runner: runner,
+                environment: environment.merging(extra) { $1 })
+            #expect(run.exitCode == 0, "\(placed): \(run.stderr)")
+        }
+        #expect(try GradingCoreTests.savedScores("\(base)/merged").count == Self.scores.count)
+    }
+
+    /// The workflow's two `run` blocks that call handson, once per matrix shard for the first.
+    static func workflowCommands() throws -> [(arguments: [String], index: Int?)] {
+        let text = try String(
+            contentsOfFile: Repository.root + "/.github/workflows/grade-in-shards.yml", encoding: .utf8)
+        var blocks: [String] = []
+        let lines = text.components(separatedBy: "\n")
+        for (at, line) in lines.enumerated() where line.trimmingCharacters(in: .whitespaces) == "run: >-" {
+            let indent = line.prefix { $0 == " " }.count
+            let body = lines[(at + 1)...].prefix { $0.prefix { $0 == " " }.count > indent || $0.isEmpty }
+            let joined = body.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+            if joined.contains("handson ") { blocks.append(joined) }
+        }
+        func words(_ block: String, shard: Int) -> [String] {
+            let filled = block.replacingOccurrences(of: "${{ inputs.chapter }}", with: "ictsc-diet")
+                .replacingOccurrences(of: "${{ inputs.class }}", with: "@CLASS@")
+                .replacingOccurrences(of: "${{ inputs.shards }}", with: "4")
+                .replacingOccurrences(of: "${{ matrix.shard }}", with: "\(shard)")
+                .replacingOccurrences(of: "reports/", with: "@REPORTS@/").replacingOccurrences(of: "\"", with: "")
+            return Array(filled.split(separator: " ").map(String.init).drop { !$0.hasSuffix("/handson") }.dropFirst())
+        }
+        guard blocks.count == 2 else { return [] }
+        return (1...4).map { (words(blocks[0], shard: $0), nil) } + [(words(blocks[1], shard: 0), nil)]
+    }
+
+    /// The Jobs' `args` lists: the Indexed Job's once per index, then the merge Job's.
+    static func kubernetesCommands() throws -> [(arguments: [String], index: Int?)] {
+        let text = try String(
+            contentsOfFile: Repository.root + "/deploy/kubernetes/grade-in-shards.yaml", encoding: .utf8)
+        var lists: [[String]] = []
+        var current: [String]?
+        for line in text.components(separatedBy: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed == "args:" {
+                current = []
+            } else if current != nil, trimmed.hasPrefix("- "), !trimmed.contains(":") || trimmed.contains("/") {
+                current?.append(String(trimmed.dropFirst(2)).replacingOccurrences(of: "\"", with: ""))
+            } else if let list = current {
+                lists.append(list)
+                current = nil
+            }
+        }
+        func placed(_ list: [String], index: Int) -> [String] {
+            list.map {
+                $0.replacingOccurrences(of: "$(JOB_COMPLETION_INDEX)", with: "\(index)")
+                    .replacingOccurrences(of: "/reports", with: "@REPORTS@").replacingOccurrences(
+                        of: "/class", with: "@CLASS@")
+            }
+        }
+        guard lists.count == 2 else { return [] }
+        return (0..<4).map { (placed(lists[0], index: $0), $0) } + [(placed(lists[1], index: 0), nil)]
+    }
 }
