@@ -3,7 +3,7 @@
 in alternating rounds from the same cache state. Prints one table of medians, spreads and ratios; exits 1 when a
 goal is missed. Needs a running engine and the lab's images (`make setup lab`); not part of `make test`.
 
-    bench/bench.py [--rounds N] [--only grade,readiness,batch,hosts,parser,startup,size,memory,diskwatch]
+    bench/bench.py [--rounds N] [--only grade,readiness,batch,hosts,shards,parser,startup,size,memory,diskwatch]
 """
 import argparse
 import json
@@ -361,6 +361,71 @@ def bench_hosts(rounds, work):
                                    "children) against the rest of the machine's busy CPU meanwhile (/proc/stat)")]
 
 
+def bench_shards(rounds, work):
+    """The class of 16 in two shards, two `handson batch --shard K/2` processes at once (one engine each, pinned to
+    a core each, as in `hosts`) and then `handson report merge`, against one batch sharing the same two engines with
+    `--hosts`: the goal is at most 1.05 of its time. The shards split by name, not by pace, so an uneven split shows."""
+    folder = f"{work}/class16"
+    if not os.path.isdir(folder):
+        make_class(folder, "--only", "as-given,debian-slim,distroless-base,scratch,edits-hash-go,missing-base,"
+                                     "shell-form-in-scratch,memory-hog", "--copies", "2")
+    second_overlay2 = second_overlay2_engine()
+    overlay2 = daemon_processes("/var/run/docker.pid")
+    everything = f"0-{os.cpu_count() - 1}"
+    common = ["--chapter", "ictsc-diet", folder, "--run-timeout", "8", "--regrade"]
+    hosts = f"unix:///var/run/docker.sock=1@0,{SECOND_OVERLAY2_HOST}=1@1"
+    scores = {}
+
+    def one_batch():
+        answers_no_engine_has_built(folder)
+        out = f"{work}/report-shared"
+        start = time.perf_counter()
+        run([HANDSON, "batch", *common, "--out", out, "--hosts", hosts])
+        seconds = time.perf_counter() - start
+        with open(f"{out}/results.json") as f:
+            scores["shared"] = {g["submission"]: g["score"] for g in json.load(f)}
+        return seconds
+
+    def shards():
+        answers_no_engine_has_built(folder)
+        outs = [f"{work}/report-shard-{k}" for k in (1, 2)]
+        start = time.perf_counter()
+        processes = [subprocess.Popen([HANDSON, "batch", *common, "--out", outs[0], "--shard", "1/2", "--hosts",
+                                       "unix:///var/run/docker.sock=1@0"], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True),
+                     subprocess.Popen([HANDSON, "batch", *common, "--out", outs[1], "--shard", "2/2", "--hosts",
+                                       f"{SECOND_OVERLAY2_HOST}=1@1"], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True)]
+        for process in processes:
+            _, err = process.communicate()
+            if process.returncode != 0:
+                raise SystemExit(f"bench: a shard failed:\n{err[-2000:]}")
+        merged = f"{work}/report-merged"
+        run([HANDSON, "report", "merge", *outs, "--out", merged])
+        seconds = time.perf_counter() - start
+        with open(f"{merged}/results.json") as f:
+            scores["shards"] = {g["submission"]: g["score"] for g in json.load(f)}
+        return seconds
+
+    pin(overlay2, "0")
+    pin(second_overlay2, "1")
+    try:
+        one_batch(), shards()  # warm-up
+        n = max(1, min(rounds, 3))
+        theirs, ours = [], []
+        for i in range(n):
+            if i % 2 == 0:
+                theirs.append(one_batch()); ours.append(shards())
+            else:
+                ours.append(shards()); theirs.append(one_batch())
+    finally:
+        pin(overlay2 + second_overlay2, everything)
+    if scores.get("shared") != scores.get("shards"):
+        raise SystemExit(f"bench: the shards graded differently: {scores}")
+    return [Row("class of 16 in 2 shards, merged", "2 shards x 1 engine", ours, "--hosts on the same 2", theirs,
+                goal=1.05, note="two overlay2 daemons (core 0 and core 1); the shards' time includes the merge")]
+
+
 # 4. Parser -------------------------------------------------------------------------------------------------------
 SPLIT = r"""
 import json, re, sys
@@ -562,7 +627,8 @@ def bench_diskwatch(rounds, work):
                 note=f"one look {look * 1e6:.0f} us (20 processes), twice a second for the whole grade")]
 
 
-BENCHES = {"grade": bench_grade, "readiness": bench_readiness, "batch": bench_batch, "hosts": bench_hosts, "parser": bench_parser,
+BENCHES = {"grade": bench_grade, "readiness": bench_readiness, "batch": bench_batch, "hosts": bench_hosts,
+           "shards": bench_shards, "parser": bench_parser,
            "startup": bench_startup, "size": bench_size, "memory": bench_memory,
            "diskwatch": bench_diskwatch}
 

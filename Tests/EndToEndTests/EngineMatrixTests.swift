@@ -156,6 +156,86 @@ struct EngineMatrixTests {
         }
     }
 
+    /// The sample class in two shards, graded at once by two `handson batch --shard` processes on two engines (BuildKit
+    /// on overlay2 and the containerd store) and merged with `handson report merge`, reads as one batch of the class
+    /// on one engine: every answer graded once, with the score it expects and the same size. One shard is then stopped
+    /// partway and started again: it grades only what it had no grade of, nothing twice.
+    @Test func twoShardsOnTwoEnginesMergeIntoOneBatchsReport() async throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "handson-shards-\(UUID().uuidString.prefix(8))"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let (folder, answers) = try await GeneratedClass.make(in: parent)
+        let binary = GradingOnTheEngine.BatchEndToEndTests.binary
+        let pair = [EngineMatrix.members[0], EngineMatrix.members[2]]
+        for member in pair { _ = try await EndToEnd.prepareLab(on: try await member.engine()) }
+        func shard(_ index: Int, of member: EngineMatrix.Member) -> ProcessRequest {
+            var environment = member.environment
+            environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
+            return ProcessRequest(
+                binary,
+                GradingOnTheEngine.BatchEndToEndTests.batchArguments(folder, "\(parent)/shard-\(index)", jobs: 1)
+                    + ["--shard", "\(index)/2"], environment: environment, timeout: 900, killGrace: 30)
+        }
+        let started = Date()
+        async let first = EndToEnd.runner.run(shard(1, of: pair[0]))
+        async let second = EndToEnd.runner.run(shard(2, of: pair[1]))
+        let shards = try await [first, second]
+        print(
+            "matrix: two shards on two engines graded the class in \(String(format: "%.1f", Date().timeIntervalSince(started))) s"
+        )
+        for (index, result) in shards.enumerated() {
+            #expect(result.termination == .exited(0), "shard \(index + 1): \(result.stderr)")
+        }
+        var environment = EndToEnd.environment
+        environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
+        let merge = try await EndToEnd.runner.run(
+            ProcessRequest(
+                binary, ["report", "merge", "\(parent)/shard-1", "\(parent)/shard-2", "--out", "\(parent)/merged"],
+                environment: environment, timeout: 120))
+        #expect(merge.termination == .exited(0), "\(merge.stderr)")
+        let merged = Dictionary(
+            uniqueKeysWithValues: try GradingOnTheEngine.BatchEndToEndTests.savedGrades("\(parent)/merged").map {
+                ($0.submission, $0)
+            })
+        #expect(merged.keys.sorted() == answers.map(\.name).sorted())
+        let reference = EngineMatrix.oneEngineGrades.withLock { $0 }
+        for answer in answers {
+            let grade = try #require(merged[answer.name], "\(answer.name) not in the merged report")
+            #expect(grade.score == answer.score, "\(answer.name): \(grade.checks)")
+            if let one = reference?[answer.name] {
+                #expect(grade.image?.sizeBytes == one.image?.sizeBytes, "\(answer.name): as one engine measured it")
+            }
+        }
+        let html = try String(contentsOfFile: "\(parent)/merged/report.html", encoding: .utf8)
+        #expect(answers.allSatisfy { html.contains("<td>\($0.name)</td>") })
+        for (index, member) in pair.enumerated() {
+            try await GradingOnTheEngine.BatchEndToEndTests.expectNothingLeft(
+                "\(parent)/shard-\(index + 1)", try await member.engine())
+        }
+
+        // Stopped once its first answer is saved, then started again: every answer of its share graded once.
+        let again = "\(parent)/again"
+        let stopping = Task { try await EndToEnd.runner.run(shard(1, of: pair[0]).withOut(again)) }
+        let deadline = Date().addingTimeInterval(600)
+        while Date() < deadline {
+            let saved = (try? FileManager.default.contentsOfDirectory(atPath: "\(again)/results")) ?? []
+            if !saved.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        stopping.cancel()
+        _ = try? await stopping.value
+        let restarted = try await EndToEnd.runner.run(shard(1, of: pair[0]).withOut(again))
+        #expect(restarted.termination == .exited(0), "\(restarted.stderr)")
+        let store = try BatchResultStore(directory: again, chapter: "ictsc-diet")
+        let share = answers.map(\.name).filter { Shard(index: 0, count: 2).holds($0) }
+        for name in share {
+            #expect(
+                store.history(of: name).grades.count == 1,
+                "\(name) graded \(store.history(of: name).grades.count) times")
+        }
+    }
+
     /// The build cgroups under `/handson` now (both hierarchies). A test compares them with those there before it, so
     /// one that another process left (a grade killed on this machine hours ago) is not counted against the test.
     static func buildCgroups() -> Set<String> {
@@ -355,5 +435,14 @@ struct LoopbackSSH {
             try? (kept.isEmpty ? "" : kept + "\n").write(toFile: Self.authorizedKeys, atomically: true, encoding: .utf8)
         }
         try? FileManager.default.removeItem(atPath: configFile)
+    }
+}
+
+extension ProcessRequest {
+    /// The same `handson batch` with its report folder (the value after `--out`) replaced.
+    fileprivate func withOut(_ folder: String) -> ProcessRequest {
+        var request = self
+        if let at = request.arguments.firstIndex(of: "--out") { request.arguments[at + 1] = folder }
+        return request
     }
 }
