@@ -4,6 +4,7 @@ import Testing
 
 @testable import HandsOnEngine
 @testable import HandsOnKit
+@testable import HandsOnMessages
 @testable import HandsOnProcesses
 
 /// A grade where its limits cannot be held builds nothing; a grade cut short is no grade. Engines are fakes.
@@ -41,7 +42,9 @@ struct GraderLimitsTests {
         #expect(report.status == .error)
         #expect(report.score == 0)
         #expect(report.checks.map(\.id) == ["build-limits"])
-        #expect(report.checks[0].message.contains("not on this machine"))
+        let reason = try #require(report.checks[0].reason)
+        #expect(Self.keys(in: reason) == ["limits.notHeld"], "\(reason)")
+        #expect(["memory", "processes", "disk"].allSatisfy { reason.values["missing"]?.contains($0) == true })
         #expect(report.buildLimits?.method == .timeoutOnly && report.buildLimits?.unlimitedAllowed == false)
         #expect(engines.count("build") == 0, "\(engines.calls)")
     }
@@ -74,5 +77,10 @@ struct GraderLimitsTests {
         while !engines.reached(.build) { try await Task.sleep(for: .milliseconds(10)) }
         grade.cancel()
         await #expect(throws: CancellationError.self) { _ = try await grade.value }
+    }
+
+    /// Every key a message holds: its own, its parts' and the sentences after it.
+    static func keys(in message: Message) -> [String] {
+        [message.key] + (message.parts ?? [:]).values.flatMap(keys(in:)) + (message.then ?? []).flatMap(keys(in:))
     }
 }
