@@ -244,13 +244,15 @@ def second_overlay2_engine():
     return daemon_processes("/run/handson-overlay2-second/docker.pid")
 
 
-def answers_no_engine_has_built(folder):
+def answers_no_engine_has_built(folder, each_its_own=False):
     """Gives every answer's first stage a build argument with a new value (the same in every answer), so that no engine
     has its RUN steps cached: the answers are new to every engine, as a contest's are. Without it the default engine
     grades from the cache what earlier runs built there (a learner's builds, `dev check`, keep their cache as any
     `docker build` does) while the second engine compiles it."""
     value = os.urandom(8).hex()
     for name in sorted(os.listdir(folder)):
+        if each_its_own:  # no answer shares a cached step with another either (copies of one kind included)
+            value = os.urandom(8).hex()
         path = os.path.join(folder, name, "Dockerfile")
         if not os.path.isfile(path):
             continue
@@ -364,7 +366,9 @@ def bench_hosts(rounds, work):
 def bench_shards(rounds, work):
     """The class of 16 in two shards, two `handson batch --shard K/2` processes at once (one engine each, pinned to
     a core each, as in `hosts`) and then `handson report merge`, against one batch sharing the same two engines with
-    `--hosts`: the goal is at most 1.05 of its time. The shards split by name, not by pace, so an uneven split shows."""
+    `--hosts`: the goal is at most 1.05 of its time. The shards split by name, not by pace, so an uneven split shows.
+    Every answer is new to every engine and to every other answer: a shared queue sends the copies of one kind to the
+    engine that built the first (its cache), which a split by name cannot, and a contest's answers are not copies."""
     folder = f"{work}/class16"
     if not os.path.isdir(folder):
         make_class(folder, "--only", "as-given,debian-slim,distroless-base,scratch,edits-hash-go,missing-base,"
@@ -377,7 +381,7 @@ def bench_shards(rounds, work):
     scores = {}
 
     def one_batch():
-        answers_no_engine_has_built(folder)
+        answers_no_engine_has_built(folder, each_its_own=True)
         out = f"{work}/report-shared"
         start = time.perf_counter()
         run([HANDSON, "batch", *common, "--out", out, "--hosts", hosts])
@@ -387,7 +391,7 @@ def bench_shards(rounds, work):
         return seconds
 
     def shards():
-        answers_no_engine_has_built(folder)
+        answers_no_engine_has_built(folder, each_its_own=True)
         outs = [f"{work}/report-shard-{k}" for k in (1, 2)]
         start = time.perf_counter()
         processes = [subprocess.Popen([HANDSON, "batch", *common, "--out", outs[0], "--shard", "1/2", "--hosts",
