@@ -594,6 +594,7 @@ extension MessageKey {
         "limits.noCgroup.systemdNotRunning",
         "limits.noCgroup.systemdOnV1",
         "limits.notHeld",
+        "limits.notHeldItem",
         "limits.part.cpus.one",
         "limits.part.cpus.other",
         "limits.part.cpuset",
@@ -1765,6 +1766,7 @@ extension MessageKey {
             public let systemdOnV1 = MessageKey("limits.noCgroup.systemdOnV1")
         }
         public let notHeld = MessageKey("limits.notHeld")
+        public let notHeldItem = MessageKey("limits.notHeldItem")
         public let part = PartKeys()
         public struct PartKeys: Sendable {
             public let cpus = PluralKey("limits.part.cpus")

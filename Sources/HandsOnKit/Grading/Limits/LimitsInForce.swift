@@ -113,11 +113,18 @@ public struct BuildLimitsNotHeld: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message.text() }
 
-    /// The sentence, keyed, with what is not held as its value.
+    /// The sentence, keyed, with what is not held and why as its parts (shown in the reader's language).
     public var message: Message {
         Message(
             .limits.notHeld,
-            ["missing": MessageCatalog.list(plan.notHeld.map { "\($0.limit.rawValue): \($0.text())" })])
+            parts: [
+                "missing": Message.list(
+                    plan.notHeld.map { gap in
+                        Message(
+                            .limits.notHeldItem, ["limit": gap.limit.rawValue],
+                            parts: ["reason": gap.because ?? .literal(gap.reason)])
+                    })
+            ])
     }
 }
 
