@@ -157,12 +157,6 @@ extension ContainerEngine {
         return ids
     }
 
-    /// Removes those of a build's step images that no tag names (a multi-stage build's earlier stages); tagged
-    /// images, and images other images still build on, stay.
-    public func removeUntaggedStepImages(ofBuildOutput text: String) async {
-        await removeUntaggedImages(Self.stepImageIDs(inBuildOutput: text))
-    }
-
     /// Removes those of the given images (oldest first in `ids`) that no tag names; others, and parents of images
     /// still present, stay.
     public func removeUntaggedImages(_ ids: [String]) async {

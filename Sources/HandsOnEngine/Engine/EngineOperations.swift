@@ -107,7 +107,8 @@ public struct RunningContainer: Sendable, Equatable {
 }
 
 extension EngineOperations {
-    /// Removes the untagged stage images a build's output names.
+    /// Removes those of a build's step images that no tag names (a multi-stage build's earlier stages); tagged
+    /// images, and images other images still build on, stay.
     public func removeUntaggedStepImages(ofBuildOutput text: String) async {
         await removeUntaggedImages(ContainerEngine.stepImageIDs(inBuildOutput: text))
     }
