@@ -54,12 +54,6 @@ struct GradingCoreTests {
         root: "/nonexistent", version: .v2, isRoot: true, userID: 0, systemdRunning: false,
         controllers: ["memory", "pids", "cpu", "cpuset"], userManager: nil)
 
-    static func info(_ address: String?) -> EngineInfo {
-        EngineInfo(
-            name: "docker", clientVersion: "26.1.5", version: "26.1.5", storageDriver: "overlay2",
-            store: .dockerGraphDriver, builder: .buildkit, host: address, cgroupDriver: "cgroupfs", cpus: 2)
-    }
-
     static func grader(
         _ engines: FakeEngines, confinements: FakeConfinements = FakeConfinements(),
         now: @escaping @Sendable () -> Date = { Date() }
@@ -68,12 +62,12 @@ struct GradingCoreTests {
         let engine = engines.engine()
         let effects = GradingEffects(host: host, confinements: confinements, now: now)
         var grader = try #require(Grader(chapter: chapter, engine: engine, effects: effects))
-        grader.engineInfo = info(nil)
+        grader.engineInfo = FakeEngine.info(nil)
         return grader
     }
 
     static func engine(_ address: String, _ engines: FakeEngines, jobs: Int = 1) -> BatchEngine {
-        BatchEngine(engine: engines.engine(address), info: info(address), jobs: jobs)
+        BatchEngine(engine: engines.engine(address), info: FakeEngine.info(address), jobs: jobs)
     }
 
     /// A folder of answers: each name with the bytes its image's file holds.
