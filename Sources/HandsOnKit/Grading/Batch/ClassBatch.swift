@@ -107,10 +107,11 @@ public struct ClassBatch: Sendable {
         switch mode {
         case .once(let classFolder):
             let answers = try answers(in: classFolder)
-            names = answers.all.map(\.name)
+            let share = answers.all.map(\.name)
+            names = share
             pending = answers.pending
             if let shard {
-                try ShardRecord(shard: shard, classAnswers: answers.inClassFolder, assigned: names ?? [])
+                try ShardRecord(shard: shard, classAnswers: answers.inClassFolder, assigned: share)
                     .write(in: store.directory)
             }
         case .follow: names = nil

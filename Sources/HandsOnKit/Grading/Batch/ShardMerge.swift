@@ -31,11 +31,10 @@ public enum ShardMerge {
         var classAnswers = Set<String>()
         var shards: [Shard?] = []
         for folder in folders {
-            guard let manifest = try BatchResultStore.savedManifest(in: folder) else {
+            // Opened as a store only when it is one (the store would make a new batch of any folder), which then refuses
+            // a folder of another chapter.
+            guard try BatchResultStore.savedManifest(in: folder) != nil else {
                 throw ShardMergeError(message: Message(.shardMerge.notAReportFolder, ["folder": folder]))
-            }
-            guard manifest.chapter == chapter.id else {
-                throw BatchError.otherChapter(folder: folder, holds: manifest.chapter, wanted: chapter.id)
             }
             let record = try ShardRecord.read(in: folder)
             shards.append(record?.shard)
