@@ -265,6 +265,15 @@ def answers_no_engine_has_built(folder, each_its_own=False):
             f.write("\n".join(lines))
 
 
+def class16(work):
+    """The class of 16 the hosts and shards benches grade: 8 kinds x 2 copies, made once per run."""
+    folder = f"{work}/class16"
+    if not os.path.isdir(folder):
+        make_class(folder, "--only", "as-given,debian-slim,distroless-base,scratch,edits-hash-go,missing-base,"
+                                     "shell-form-in-scratch,memory-hog", "--copies", "2")
+    return folder
+
+
 def bench_hosts(rounds, work):
     """16 answers on two engines each pinned to one core, against one engine pinned to one core: the goal is at most
     0.6 of the time. Two engines of one kind (the default overlay2 daemon and a second overlay2 daemon) say how the
@@ -273,9 +282,7 @@ def bench_hosts(rounds, work):
     Pinned: each daemon and its containerd (taskset), and each grade's build and containers (`--hosts HOST=1@CPU`: the
     build's cgroup gets that cpuset, the gate containers --cpuset-cpus). The grader itself is not pinned. Also the
     peak memory of the unlike engines' batch."""
-    folder = f"{work}/class16"
-    make_class(folder, "--only", "as-given,debian-slim,distroless-base,scratch,edits-hash-go,missing-base,"
-                                 "shell-form-in-scratch,memory-hog", "--copies", "2")
+    folder = class16(work)
     # First: the setup script may start (or restart) daemons; their processes are read after it.
     second_overlay2 = second_overlay2_engine()
     overlay2 = daemon_processes("/var/run/docker.pid")
@@ -369,10 +376,7 @@ def bench_shards(rounds, work):
     `--hosts`: the goal is at most 1.05 of its time. The shards split by name, not by pace, so an uneven split shows.
     Every answer is new to every engine and to every other answer: a shared queue sends the copies of one kind to the
     engine that built the first (its cache), which a split by name cannot, and a contest's answers are not copies."""
-    folder = f"{work}/class16"
-    if not os.path.isdir(folder):
-        make_class(folder, "--only", "as-given,debian-slim,distroless-base,scratch,edits-hash-go,missing-base,"
-                                     "shell-form-in-scratch,memory-hog", "--copies", "2")
+    folder = class16(work)
     second_overlay2 = second_overlay2_engine()
     overlay2 = daemon_processes("/var/run/docker.pid")
     everything = f"0-{os.cpu_count() - 1}"
