@@ -46,6 +46,21 @@ public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
         return items.dropFirst().reduce(first) { $0 + Message(separator) + $1 }
     }
 
+    /// The message with `aside` after it in parentheses, as the language writes an aside; itself when there is none.
+    public func aside(_ aside: Message?) -> Message {
+        aside.map { Message(.list.aside, parts: ["text": self, "aside": $0]) } ?? self
+    }
+
+    /// `text` under a label (an image, a path): "label: text" as the language writes it.
+    public static func labelled(_ label: String, _ text: Message) -> Message {
+        Message(.list.labelled, ["label": label], parts: ["text": text])
+    }
+
+    /// The message followed by its details ("did not answer 200: no answer"); itself when there are none.
+    public func detailed(_ details: Message?) -> Message {
+        details.map { Message(.list.labelled, parts: ["label": self, "text": $0]) } ?? self
+    }
+
     /// The sentence in `language`.
     public func text(in language: Language = .current) -> String {
         var filled = values

@@ -43,6 +43,7 @@ extension MessageKey {
         "chapterError.notEarlierStep",
         "chapterError.notInStarter",
         "chapterError.notValidJSON",
+        "chapterError.notValidJSONDetail",
         "chapterError.pathInsideAnswer",
         "chapterError.stepIDUsed",
         "chapterError.topLevelName",
@@ -72,6 +73,7 @@ extension MessageKey {
         "checkRunner.imageExists",
         "checkRunner.imageImageMeasure",
         "checkRunner.imageImageYetBuild",
+        "checkRunner.imageTiers",
         "checkRunner.pathMissing",
         "checkRunner.pathUnchanged",
         "checkRunner.pathWasChangedMust",
@@ -612,8 +614,10 @@ extension MessageKey {
         "limits.summary.systemd-slice",
         "limits.summary.timeout-only",
         "limits.summary.user-slice",
+        "list.aside",
         "list.clauseSeparator",
         "list.factSeparator",
+        "list.labelled",
         "list.orSeparator",
         "list.semicolon",
         "list.sentenceEnd",
@@ -762,6 +766,7 @@ extension MessageKey {
         "size.table.summaryOneLayer",
         "size.table.wasted",
         "size.table.wastedFiles",
+        "sizeExplanation.largestPath",
         "sizeExplanation.layerValue",
         "sizeExplanation.layersHoldOwnMost",
         "sizeExplanation.percentBaseImageBase",
@@ -772,6 +777,7 @@ extension MessageKey {
         "sizeTiers.exactbytesBytes",
         "sizeTiers.explanationSuffix",
         "sizeTiers.labelGivesScore",
+        "sizeTiers.reached",
         "teamMachines.badTeamName",
         "teamMachines.expectedTeamAndEngine",
         "teamMachines.namedTwice",
@@ -856,6 +862,7 @@ extension MessageKey {
         public let notEarlierStep = MessageKey("chapterError.notEarlierStep")
         public let notInStarter = MessageKey("chapterError.notInStarter")
         public let notValidJSON = MessageKey("chapterError.notValidJSON")
+        public let notValidJSONDetail = MessageKey("chapterError.notValidJSONDetail")
         public let pathInsideAnswer = MessageKey("chapterError.pathInsideAnswer")
         public let stepIDUsed = MessageKey("chapterError.stepIDUsed")
         public let topLevelName = MessageKey("chapterError.topLevelName")
@@ -897,6 +904,7 @@ extension MessageKey {
         public let imageExists = MessageKey("checkRunner.imageExists")
         public let imageImageMeasure = MessageKey("checkRunner.imageImageMeasure")
         public let imageImageYetBuild = MessageKey("checkRunner.imageImageYetBuild")
+        public let imageTiers = MessageKey("checkRunner.imageTiers")
         public let pathMissing = MessageKey("checkRunner.pathMissing")
         public let pathUnchanged = MessageKey("checkRunner.pathUnchanged")
         public let pathWasChangedMust = MessageKey("checkRunner.pathWasChangedMust")
@@ -1794,8 +1802,10 @@ extension MessageKey {
     }
     public static let list = ListKeys()
     public struct ListKeys: Sendable {
+        public let aside = MessageKey("list.aside")
         public let clauseSeparator = MessageKey("list.clauseSeparator")
         public let factSeparator = MessageKey("list.factSeparator")
+        public let labelled = MessageKey("list.labelled")
         public let orSeparator = MessageKey("list.orSeparator")
         public let semicolon = MessageKey("list.semicolon")
         public let sentenceEnd = MessageKey("list.sentenceEnd")
@@ -1989,6 +1999,7 @@ extension MessageKey {
     }
     public static let sizeExplanation = SizeExplanationKeys()
     public struct SizeExplanationKeys: Sendable {
+        public let largestPath = MessageKey("sizeExplanation.largestPath")
         public let layersHoldOwnMost = MessageKey("sizeExplanation.layersHoldOwnMost")
         public let layerValue = MessageKey("sizeExplanation.layerValue")
         public let percentBaseImageBase = MessageKey("sizeExplanation.percentBaseImageBase")
@@ -2002,6 +2013,7 @@ extension MessageKey {
         public let exactbytesBytes = MessageKey("sizeTiers.exactbytesBytes")
         public let explanationSuffix = MessageKey("sizeTiers.explanationSuffix")
         public let labelGivesScore = MessageKey("sizeTiers.labelGivesScore")
+        public let reached = MessageKey("sizeTiers.reached")
     }
     public static let teamMachines = TeamMachinesKeys()
     public struct TeamMachinesKeys: Sendable {

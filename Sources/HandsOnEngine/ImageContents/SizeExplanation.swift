@@ -24,9 +24,10 @@ package enum SizeExplanation {
             // A path three levels deep says more than /usr/ ("/usr/lib/go-1.19/pkg/ 329MB"); the largest such one.
             let fromBase = measurement.largest.filter { $0.layer <= baseLayers }
             if let path = fromBase.first(where: { $0.path.split(separator: "/").count >= 3 }) ?? fromBase.first {
-                part =
-                    part
-                    + .literal(" (\(path.path)\(path.isDirectory ? "/" : "") \(ByteFormatting.decimal(path.bytes)))")
+                let largest = Message(
+                    .sizeExplanation.largestPath,
+                    ["path": path.path + (path.isDirectory ? "/" : ""), "size": ByteFormatting.decimal(path.bytes)])
+                part = part.aside(largest)
             }
             parts.append(part)
         }

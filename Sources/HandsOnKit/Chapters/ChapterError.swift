@@ -35,7 +35,8 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
                 let detail = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
                 return ChapterError(
                     file: file, keyPath: "",
-                    problem: Message(.chapterError.notValidJSON) + detail.map { .literal(" (\($0))") })
+                    problem: detail.map { Message(.chapterError.notValidJSONDetail, ["detail": $0]) }
+                        ?? Message(.chapterError.notValidJSON))
             }
             return ChapterError(
                 file: file, keyPath: path(context.codingPath), problem: .literal(context.debugDescription))

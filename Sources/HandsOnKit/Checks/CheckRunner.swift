@@ -54,8 +54,7 @@ public struct CheckRunner: Sendable {
         let size = try? await ImageMeasurement.measure(resolved, context.engine)
         return CheckResult(
             id: id, passed: true,
-            reason: Message(.checkRunner.imageExists, ["image": "\(image)"])
-                + size.map { .literal(" (") + $0.described + .literal(")") },
+            reason: Message(.checkRunner.imageExists, ["image": "\(image)"]).aside(size?.described),
             measured: size?.displayed)
     }
 
@@ -77,8 +76,10 @@ public struct CheckRunner: Sendable {
         let passed = outcome.score >= passScore
         return CheckResult(
             id: id, passed: passed,
-            reason: .literal("\(image) ") + outcome.reason
-                + size.engineNoteSuffix + (passed ? nil : size.explanationSuffix),
+            reason: Message(
+                .checkRunner.imageTiers, ["image": image],
+                parts: ["outcome": outcome.reason.aside(size.engineNote)])
+                + (passed ? nil : size.explanationSuffix),
             measured: size.displayed)
     }
 

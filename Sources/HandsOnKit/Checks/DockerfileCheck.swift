@@ -94,10 +94,11 @@ struct DockerfileCheck {
         }
         let measured = MessageCatalog.list(found)
         return failures.isEmpty
-            ? CheckResult(id: id, passed: true, message: "\(expectation.path): \(measured)", measured: measured)
+            ? CheckResult(
+                id: id, passed: true, reason: .labelled(expectation.path, .literal(measured)), measured: measured)
             : CheckResult(
                 id: id, passed: false,
-                reason: .literal("\(expectation.path): ") + Message.list(failures, separator: .list.clauseSeparator),
+                reason: .labelled(expectation.path, Message.list(failures, separator: .list.clauseSeparator)),
                 measured: measured)
     }
 }

@@ -61,12 +61,12 @@ struct ImageContentsCheck {
             }
             return CheckResult(
                 id: id, passed: true,
-                reason: .literal("\(image): ") + Message.list(facts, separator: .list.clauseSeparator),
+                reason: .labelled(image, Message.list(facts, separator: .list.clauseSeparator)),
                 measured: measurement.size)
         }
         return CheckResult(
             id: id, passed: false,
-            reason: .literal("\(image): ") + Message.list(failures, separator: .list.clauseSeparator),
+            reason: .labelled(image, Message.list(failures, separator: .list.clauseSeparator)),
             measured: measurement.size)
     }
 }

@@ -89,8 +89,8 @@ struct ImageSizeCheck {
             id: id, passed: passed,
             reason: Message(
                 .imageSizeCheck.imageSizeDetail, ["image": "\(image)", "size": "\(size.displayed)"],
-                parts: ["detail": detail])
-                + size.engineNoteSuffix + (passed ? nil : size.explanationSuffix),
+                parts: ["detail": detail]
+            ).aside(size.engineNote) + (passed ? nil : size.explanationSuffix),
             measured: size.displayed)
     }
 }

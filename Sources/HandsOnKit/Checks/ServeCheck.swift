@@ -127,8 +127,8 @@ struct ServeCheck {
                 id: id, passed: false,
                 reason: Message(
                     .serveCheck.imageStoppedExitCode,
-                    ["image": "\(image)", "map": "\(state.exitCode.map(String.init) ?? "?")"])
-                    + .literal(logs.isEmpty ? "" : ": \(logs)"), measured: measured)
+                    ["image": "\(image)", "map": "\(state.exitCode.map(String.init) ?? "?")"]
+                ).detailed(logs.isEmpty ? nil : .literal(logs)), measured: measured)
         }
         return CheckResult(
             id: id, passed: false,
@@ -137,8 +137,8 @@ struct ServeCheck {
                 [
                     "image": "\(image)", "wanted": "\(http.wanted)", "path": "\(expectation.path)",
                     "seconds": "\(Int(http.expectation.deadlineSeconds))",
-                ])
-                + .literal(": \(measured)"), measured: measured)
+                ]
+            ).detailed(.literal(measured)), measured: measured)
     }
 
     /// A socket listening on `port` bound to the container's loopback, or nil. The request is made inside the

@@ -54,10 +54,8 @@ public struct MeasuredSize: Sendable, Equatable, Codable {
     }
 
     /// " (the engine lists 30.2MB: ...)" to follow the size in a message; nil when the engine lists the same.
-    public var engineNoteSuffix: Message? { engineNote.map { .literal(" (") + $0 + .literal(")") } }
-
     /// "27.1MB", or "27.1MB (the engine lists 30.2MB: ...)".
-    public var described: Message { .literal(displayed) + engineNoteSuffix }
+    public var described: Message { Message.literal(displayed).aside(engineNote) }
 }
 
 /// What the tiers gave an image, and what the next tier needs.
@@ -93,15 +91,15 @@ public struct SizeTiers: Sendable, Equatable, Codable {
     /// Scores a size; nil when the displayed size cannot be read (the caller reports it as such).
     public func evaluate(_ size: MeasuredSize) -> TierOutcome? {
         let compared: Int64
-        let shown: String
+        let shown: Message
         switch basis {
         case .displayed:
             guard let nominal = DisplayedSize.nominalBytes(size.displayed) else { return nil }
             compared = nominal
-            shown = size.displayed
+            shown = .literal(size.displayed)
         case .exact:
             compared = size.exactBytes
-            shown = say(.sizeTiers.exactbytesBytes, ["exactBytes": "\(size.exactBytes)"])
+            shown = Message(.sizeTiers.exactbytesBytes, ["exactBytes": "\(size.exactBytes)"])
         }
         let reached = tiers.filter { compared <= $0.maxBytes }.max { $0.score < $1.score }
         let score = reached?.score ?? 0
@@ -110,6 +108,7 @@ public struct SizeTiers: Sendable, Equatable, Codable {
             better.map { Message(.sizeTiers.labelGivesScore, ["label": $0.label, "score": "\($0.score)"]) }
             ?? Message(.sizeTiers.bestTier)
         return TierOutcome(
-            score: score, tier: reached, comparedBytes: compared, reason: .literal("\(shown): \(score)%") + next)
+            score: score, tier: reached, comparedBytes: compared,
+            reason: Message(.sizeTiers.reached, ["score": "\(score)"], parts: ["size": shown]) + next)
     }
 }

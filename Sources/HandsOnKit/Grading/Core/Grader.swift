@@ -364,8 +364,8 @@ public struct Grader: Sendable {
             let reason =
                 build.timedOut
                 ? Message(.grader.buildDidFinishWithin, ["seconds": "\(Int(limits.timeoutSeconds))"])
-                : breach.map { .literal($0.message(limits) + ": " + output) }
-                    ?? Message(.grader.buildFailed) + .literal(output)
+                : breach.map { $0.message(limits).detailed(.literal(output)) }
+                    ?? Message(.grader.buildFailed, ["output": output])
             judged.checks.append(CheckResult(id: .builds, passed: false, reason: reason))
             return judged
         }
@@ -435,7 +435,7 @@ public struct Grader: Sendable {
         judged.checks.append(
             CheckResult(
                 id: .size, passed: outcome.score > 0,
-                reason: outcome.reason + size.engineNoteSuffix
+                reason: outcome.reason.aside(size.engineNote)
                     + (gatesPassed ? nil : Message(.transcriptGrader.awardedGateFailed))
                     + (outcome.score < best ? size.explanationSuffix : nil),
                 measured: size.displayed))
@@ -529,17 +529,17 @@ public struct Grader: Sendable {
             findings: findings.count, secrets: findings.filter { $0.rule == .secrets }.count)
         let best = grading.findingTiers.map(\.score).max() ?? 100
         let shown = say(.grader.findingsShown, count: findings.count)
+        let listed =
+            outcome < best && !findings.isEmpty
+            ? Message.list(findings.prefix(12).map(\.reason), separator: .list.semicolon)
+                + (findings.count > 12 ? Message(.security.andMore, ["count": "\(findings.count - 12)"]) : nil)
+            : nil
         judged.checks.append(
             CheckResult(
                 id: .findings, passed: outcome > 0,
-                reason: Message(.grader.findingsScore, count: findings.count, ["score": "\(outcome)"])
-                    + (gatesPassed ? nil : Message(.transcriptGrader.awardedGateFailed))
-                    + (outcome < best && !findings.isEmpty
-                        ? .literal(": ")
-                            + Message.list(findings.prefix(12).map(\.reason), separator: .list.semicolon)
-                            + (findings.count > 12
-                                ? Message(.security.andMore, ["count": "\(findings.count - 12)"]) : nil)
-                        : nil) + SecurityCheck.userSummary(audited),
+                reason: (Message(.grader.findingsScore, count: findings.count, ["score": "\(outcome)"])
+                    + (gatesPassed ? nil : Message(.transcriptGrader.awardedGateFailed))).detailed(listed)
+                    + SecurityCheck.userSummary(audited),
                 measured: shown))
         judged.score = gatesPassed ? outcome : 0
         judged.measured = GradedValue(measure: .securityFindings, value: findings.count, shown: shown)

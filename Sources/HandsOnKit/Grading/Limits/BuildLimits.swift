@@ -96,14 +96,14 @@ public enum BuildLimitBreach: String, Sendable, Equatable, Codable {
     case processes
     case disk
 
-    func message(_ limits: BuildLimits) -> String {
+    func message(_ limits: BuildLimits) -> Message {
         switch self {
         case .disk:
-            return say(.buildLimits.stoppedByDiskLimit, ["disk": BuildLimits.binary(limits.diskBytes)])
+            return Message(.buildLimits.stoppedByDiskLimit, ["disk": BuildLimits.binary(limits.diskBytes)])
         case .memory:
-            return say(.buildLimits.buildWasStoppedMemory, ["binary": "\(BuildLimits.binary(limits.memoryBytes))"])
+            return Message(.buildLimits.buildWasStoppedMemory, ["binary": "\(BuildLimits.binary(limits.memoryBytes))"])
         case .processes:
-            return say(.buildLimits.buildRanIntoProcess, ["processes": "\(limits.processes)"])
+            return Message(.buildLimits.buildRanIntoProcess, ["processes": "\(limits.processes)"])
         }
     }
 }
