@@ -21,7 +21,12 @@ public struct SizeTier: Sendable, Equatable, Codable {
     }
 
     /// "400MB or less".
-    public var label: String { say(.sizeTiers.decimalLess, ["decimal": "\(ByteFormatting.decimal(maxBytes))"]) }
+    public var label: String { labelMessage.text() }
+
+    /// "10MB or less", to render in the reader's language.
+    public var labelMessage: Message {
+        Message(.sizeTiers.decimalLess, ["decimal": "\(ByteFormatting.decimal(maxBytes))"])
+    }
 }
 
 /// The size an image was measured at, in both forms.
@@ -105,7 +110,9 @@ public struct SizeTiers: Sendable, Equatable, Codable {
         let score = reached?.score ?? 0
         let better = tiers.filter { $0.score > score }.max { $0.maxBytes < $1.maxBytes }
         let next =
-            better.map { Message(.sizeTiers.labelGivesScore, ["label": $0.label, "score": "\($0.score)"]) }
+            better.map {
+                Message(.sizeTiers.labelGivesScore, ["score": "\($0.score)"], parts: ["label": $0.labelMessage])
+            }
             ?? Message(.sizeTiers.bestTier)
         return TierOutcome(
             score: score, tier: reached, comparedBytes: compared,
