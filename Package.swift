@@ -54,7 +54,8 @@ let package = Package(
             ]),
         /// What more than one test target reads: the captured fixtures' folder (`Tests/Fixtures`), a seeded generator.
         .target(
-            name: "HandsOnTestSupport", dependencies: ["HandsOnProcesses", "HandsOnEngine", "HandsOnFormats"],
+            name: "HandsOnTestSupport",
+            dependencies: ["HandsOnProcesses", "HandsOnEngine", "HandsOnFormats", "HandsOnMessages"],
             path: "Tests/HandsOnTestSupport"),
         /// What the grading, lessons and reports tests share: a real batch's saved grades and the chapter they are of.
         .target(

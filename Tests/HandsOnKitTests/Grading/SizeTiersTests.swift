@@ -1,3 +1,5 @@
+import HandsOnMessages
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
@@ -27,17 +29,27 @@ struct SizeTiersTests {
 
     @Test func saysWhichTierWasReachedAndWhatTheNextNeeds() async throws {
         let middle = try #require(SizeTiers.diet.evaluate(MeasuredSize(exactBytes: 27_100_000, displayed: "27.1MB")))
-        #expect(middle.message == "27.1MB: 70%; 10MB or less gives 100%")
+        #expect(
+            middle.reason.allKeys == [
+                "sizeTiers.reached", "literal", "sizeTiers.labelGivesScore", "sizeTiers.decimalLess",
+            ])
+        #expect(middle.reason.value("text") == "27.1MB" && middle.reason.value("score") == "70")
+        #expect(middle.reason.then?.first?.values == ["score": "100"])
+        #expect(middle.reason.then?.first?.parts?["label"] == SizeTier(maxBytes: 10_000_000, score: 100).labelMessage)
         #expect(middle.tier == SizeTier(maxBytes: 100_000_000, score: 70))
         let none = try #require(SizeTiers.diet.evaluate(MeasuredSize(exactBytes: 959_000_000, displayed: "959MB")))
-        #expect(none.message == "959MB: 0%; 400MB or less gives 40%")
+        #expect(none.reason.value("score") == "0")
+        #expect(none.reason.then?.first?.values == ["score": "40"])
+        #expect(none.reason.then?.first?.value("decimal") == "400MB")
         #expect(none.tier == nil)
         let best = try #require(SizeTiers.diet.evaluate(MeasuredSize(exactBytes: 7_850_000, displayed: "7.85MB")))
-        #expect(best.message == "7.85MB: 100% (the best tier)")
+        #expect(best.reason.value("score") == "100")
+        #expect(best.reason.then?.map(\.key) == ["sizeTiers.bestTier"])
         let exact = try #require(
             SizeTiers(SizeTiers.diet.tiers, basis: .exact).evaluate(
                 MeasuredSize(exactBytes: 10_000_001, displayed: "10MB")))
-        #expect(exact.message == "10000001 bytes: 70%; 10MB or less gives 100%")
+        #expect(exact.reason.parts?["size"] == Message(.sizeTiers.exactbytesBytes, ["exactBytes": "10000001"]))
+        #expect(exact.reason.value("score") == "70")
     }
 
     @Test func anUnreadableDisplayedSizeIsNotScored() async {

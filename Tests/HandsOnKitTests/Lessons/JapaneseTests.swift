@@ -62,33 +62,42 @@ struct JapaneseTests {
         let english = await CheckRunner().run(spec, in: context)
         let japanese = await Language.$current.withValue(.ja) { await CheckRunner().run(spec, in: context) }
         #expect(!english.passed && !japanese.passed)
-        #expect(english.message.contains("line 5: ENTRYPOINT /hash is shell form"), "\(english.message)")
-        #expect(english.message.contains("set CGO_ENABLED=0"))
-        #expect(japanese.message.contains("5 行目: ENTRYPOINT /hash はシェル形式です"), "\(japanese.message)")
-        #expect(japanese.message.contains("CGO_ENABLED=0 を指定してください"))
-        #expect(japanese.measured == "ステージ 2 個、最終ステージのベース scratch")
+        let reason = try #require(english.reason)
+        #expect(reason.allKeys.contains("dockerfileCheck.lineLineKeywordArguments"), "\(reason)")
+        #expect(reason.allKeys.contains("dockerfileCheck.scratchImageSBinary"), "\(reason)")
+        #expect(reason.value("line") == "5" && reason.value("keyword") == "ENTRYPOINT")
+        #expect(japanese.reason == reason)
+        #expect(english.message == reason.text(in: .en) && japanese.message == reason.text(in: .ja))
+        #expect(japanese.message.contains("ENTRYPOINT /hash") && japanese.message != english.message)
+        let measured = [
+            Message(.dockerfileCheck.stageCount, count: 2),
+            Message(.dockerfileCheck.finalBaseFinalbase, ["finalBase": "scratch"]),
+        ]
+        #expect(japanese.measured == MessageCatalog.list(measured.map { $0.text(in: .ja) }, in: .ja))
 
         // The tiers and what the next one needs.
         let size = MeasuredSize(exactBytes: 27_100_000, displayed: "27.1MB")
-        #expect(SizeTiers.diet.evaluate(size)?.message == "27.1MB: 70%; 10MB or less gives 100%")
+        let outcome = try #require(SizeTiers.diet.evaluate(size))
         let tiers = Language.$current.withValue(.ja) { SizeTiers.diet.evaluate(size)?.message }
-        #expect(tiers == "27.1MB: 70%。10MB 以下なら 100%")
+        #expect(tiers == outcome.reason.text(in: .ja) && tiers != outcome.reason.text(in: .en))
+        #expect(outcome.reason.then?.first?.value("decimal") == "10MB")
     }
 
     @Test func theClassReportIsInJapaneseWhenAsked() async throws {
         let summary = try BatchFixtures.summary(notGraded: ["late-team"])
-        let english = HTMLReport.render(summary)
+        let englishPage = HTMLReport.render(summary)
         #expect(
-            english.contains("<html lang=\"en\">") && english.contains("Score distribution")
-                && !english.contains("得点の分布"))
+            englishPage.contains("<html lang=\"en\">") && englishPage.contains(english(.htmlReport.scoreDistribution))
+                && !englishPage.contains(Message(.htmlReport.scoreDistribution).text(in: .ja)))
         let japanese = Language.$current.withValue(.ja) {
             HTMLReport.render(try! BatchFixtures.summary(notGraded: ["late-team"]))
         }
         #expect(japanese.contains("<html lang=\"ja\">"))
-        for words in ["ダイエットしようぜ!", "得点の分布", "提出物", "未採点", "未完了: 1 件の提出物がまだ採点されていません", "平均点"] {
-            #expect(japanese.contains(words), "\(words)")
+        #expect(japanese.contains("ダイエットしようぜ!"), "the chapter's Japanese title")
+        for key: MessageKey in [.htmlReport.scoreDistribution, .htmlReport.gradedYet] {
+            #expect(japanese.contains(Message(key).text(in: .ja)) && !japanese.contains(english(key)), "\(key)")
         }
-        #expect(!japanese.contains("Score distribution") && !japanese.contains("not graded yet"))
+        #expect(japanese.contains(Message(.htmlReport.incompleteCount, count: 1, ["names": "late-team"]).text(in: .ja)))
     }
 
     @Test func gradeWritesItsMessagesInJapaneseOnlyWhenAsked() async throws {
