@@ -24,6 +24,12 @@ public struct Message: Sendable, Equatable, Codable, CustomStringConvertible {
         self.init(MessageKey(key.rawValue), values.merging(["count": "\(count)"]) { _, new in new })
     }
 
+    /// A sentence of a plural family, its `{count}` given as text (`0.5`): a whole one chooses the form, any other
+    /// count takes the `other` one.
+    public init(_ key: PluralKey, _ values: [String: String]) {
+        self.init(MessageKey(key.rawValue), values)
+    }
+
     /// The key of text that is none of HandsOn's sentences (a path, an engine's own words): shown as it is.
     public static let literalKey = "literal"
 

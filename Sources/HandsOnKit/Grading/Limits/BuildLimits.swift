@@ -40,17 +40,20 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     }
 
     /// "memory 1GiB, 1024 processes, 1 CPU, disk 10GiB, 300 s".
-    public var summary: String {
+    public var summary: String { summaryMessage.text() }
+
+    /// `summary`, to render in the reader's language.
+    public var summaryMessage: Message {
         var parts = [
-            say(.limits.part.memory, ["memory": Self.binary(memoryBytes)]),
-            say(.limits.part.processes, count: processes),
+            Message(.limits.part.memory, ["memory": Self.binary(memoryBytes)]),
+            Message(.limits.part.processes, count: processes),
         ]
-        if let cpus { parts.append(say(.limits.part.cpus, ["count": String(format: "%g", cpus)])) }
-        if let cpuset { parts.append(say(.limits.part.cpuset, ["cpus": cpuset])) }
-        parts.append(say(.limits.part.disk, ["disk": Self.binary(diskBytes)]))
-        parts.append(say(.composed("limits.part.network.\(network.rawValue)")))
-        parts.append(say(.limits.part.timeout, ["seconds": "\(Int(timeoutSeconds))"]))
-        return MessageCatalog.list(parts)
+        if let cpus { parts.append(Message(.limits.part.cpus, ["count": String(format: "%g", cpus)])) }
+        if let cpuset { parts.append(Message(.limits.part.cpuset, ["cpus": cpuset])) }
+        parts.append(Message(.limits.part.disk, ["disk": Self.binary(diskBytes)]))
+        parts.append(Message(.composed("limits.part.network.\(network.rawValue)")))
+        parts.append(Message(.limits.part.timeout, ["seconds": "\(Int(timeoutSeconds))"]))
+        return Message.list(parts)
     }
 
     /// Memory sizes people set in binary units: `1GiB`, `512MiB`.

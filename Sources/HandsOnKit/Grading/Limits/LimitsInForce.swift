@@ -92,16 +92,15 @@ public struct BuildLimitEnforcement: Sendable, Equatable, Codable {
     public var holdsAll: Bool { notHeld.isEmpty }
 
     /// One line: "memory 1GiB, 1024 processes, 300 s: held by a systemd slice (/handsonab12.slice)".
-    public var summary: String {
-        var text = say(.composed("limits.summary.\(method.rawValue)"), ["limits": limits.summary])
-        if let location { text += " (\(location))" }
-        if !notHeld.isEmpty {
-            text += say(
-                .limits.summary.notHeld,
-                ["gaps": MessageCatalog.list(notHeld.map { "\($0.limit.rawValue) (\($0.text()))" })])
-        }
-        if unlimitedAllowed && !notHeld.isEmpty { text += say(.limits.summary.gradedAnyway) }
-        return text
+    public var summary: String { summaryMessage.text() }
+
+    /// `summary`, to render in the reader's language.
+    public var summaryMessage: Message {
+        let gaps = notHeld.map { gap in Message.literal(gap.limit.rawValue).aside(gap.because ?? .literal(gap.reason)) }
+        return Message(.composed("limits.summary.\(method.rawValue)"), parts: ["limits": limits.summaryMessage])
+            .aside(location.map(Message.literal))
+            + (notHeld.isEmpty ? nil : Message(.limits.summary.notHeld, parts: ["gaps": Message.list(gaps)]))
+            + (unlimitedAllowed && !notHeld.isEmpty ? Message(.limits.summary.gradedAnyway) : nil)
     }
 }
 
@@ -190,9 +189,9 @@ public struct BuildLimitPlan: Sendable {
                     notHeld: [
                         BuildLimitGap(
                             limit: .processes,
-                            because: Message(.limits.gap.noProcessFlag, ["why": problem.reason.text()])),
+                            because: Message(.limits.gap.noProcessFlag, parts: ["why": problem.reason])),
                         BuildLimitGap(
-                            limit: .disk, because: Message(.limits.gap.noDiskFlag, ["why": problem.reason.text()])),
+                            limit: .disk, because: Message(.limits.gap.noDiskFlag, parts: ["why": problem.reason])),
                     ],
                     host: host, builder: builder)
             case .buildkit, nil:
@@ -201,7 +200,7 @@ public struct BuildLimitPlan: Sendable {
                     notHeld: asked.map {
                         BuildLimitGap(
                             limit: $0,
-                            because: Message(.limits.gap.buildKitIgnoresFlags, ["why": problem.reason.text()]))
+                            because: Message(.limits.gap.buildKitIgnoresFlags, parts: ["why": problem.reason]))
                     },
                     host: host, builder: builder)
             }
