@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -80,7 +81,7 @@ struct BuildLimitPlanTests {
         #expect(partial.method == .userSlice)
         #expect(partial.held == [.memory, .processes, .disk])
         #expect(partial.notHeld.map(\.limit) == [.cpu])
-        #expect(partial.notHeld[0].reason.contains("not delegated"))
+        #expect(partial.notHeld[0].because == Message(.limits.gap.controllerNotDelegated, ["controller": "cpu"]))
     }
 
     @Test func rootlessDockersBuildKitIsNotHeldAndTheClassicBuilderIs() {
@@ -88,7 +89,10 @@ struct BuildLimitPlanTests {
         let buildKit = BuildLimitPlan.plan(
             BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd", rootless: true), host: host)
         #expect(buildKit.method == .timeoutOnly)
-        #expect(buildKit.notHeld.first?.reason.contains("ignores --cgroup-parent") == true)
+        #expect(
+            buildKit.notHeld.first?.because?.allKeys == [
+                "limits.gap.buildKitIgnoresFlags", "limits.noCgroup.rootlessBuildKit",
+            ])
         let classic = BuildLimitPlan.plan(
             BuildLimits(), engine: Self.engine(.classic, driver: "systemd", rootless: true), host: host)
         #expect(classic.method == .userSlice)
@@ -99,9 +103,12 @@ struct BuildLimitPlanTests {
         let rootless = Self.engine(.buildah, driver: "systemd", rootless: true)
         let noManager = BuildLimitPlan.plan(
             BuildLimits(), engine: rootless, host: Self.host(root: false, delegated: nil))
-        #expect(noManager.notHeld.first { $0.limit == .processes }?.reason.contains("enable-linger") == true)
+        #expect(
+            noManager.notHeld.first { $0.limit == .processes }?.because?.allKeys.last == "limits.noCgroup.noUserManager"
+        )
         let asRoot = BuildLimitPlan.plan(BuildLimits(), engine: rootless, host: Self.host(root: true))
-        #expect(asRoot.notHeld.first { $0.limit == .processes }?.reason.contains("run HandsOn as the user") == true)
+        #expect(
+            asRoot.notHeld.first { $0.limit == .processes }?.because?.allKeys.last == "limits.noCgroup.rootlessAsRoot")
     }
 
     @Test func aRemoteEngineHoldsNothingWithBuildKitAndMemoryAndCPUWithTheBuildersFlags() {
@@ -109,7 +116,8 @@ struct BuildLimitPlanTests {
             Self.limitsWithCPU, engine: Self.engine(.buildkit, host: "ssh://grader@lab"), host: Self.host())
         #expect(remote.method == .timeoutOnly)
         #expect(remote.held.isEmpty)
-        #expect(remote.notHeld.allSatisfy { $0.reason.contains("not on this machine") })
+        #expect(remote.notHeld.allSatisfy { $0.because?.allKeys.last == "limits.noCgroup.remote" })
+        #expect(remote.notHeld.allSatisfy { $0.because?.value("host") == "ssh://grader@lab" })
         let classic = BuildLimitPlan.plan(
             Self.limitsWithCPU, engine: Self.engine(.classic, host: "tcp://lab:2376"), host: Self.host())
         #expect(classic.method == .builderFlags)
@@ -137,18 +145,19 @@ struct BuildLimitPlanTests {
             BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd"),
             host: Self.host(root: false, delegated: Self.allControllers))
         #expect(!plan.holdsAll)
-        #expect(plan.notHeld[0].reason.contains("not running as root"))
+        #expect(plan.notHeld[0].because?.allKeys.last == "limits.noCgroup.notRoot")
     }
 
     @Test func theRecordSaysHowWhereAndWhatIsNotHeld() throws {
         let plan = BuildLimitPlan.plan(
             BuildLimits(), engine: Self.engine(.buildkit, host: "ssh://grader@lab"), host: Self.host())
         let record = plan.record(location: nil, unlimitedAllowed: true)
+        let summary = record.summaryMessage
         #expect(
-            record.summary.hasPrefix(
-                "memory 1GiB, 1024 processes, disk 10GiB, builds on the engine's network, 300 s: the timeout only; "
-                    + "not held: memory ("))
-        #expect(record.summary.hasSuffix("graded anyway (--unlimited-builds)"))
+            summary.key == "limits.summary.timeout-only" && summary.parts?["limits"] == BuildLimits().summaryMessage)
+        #expect(summary.then?.map(\.key) == ["limits.summary.notHeld", "limits.summary.gradedAnyway"])
+        #expect(
+            summary.then?.first?.value("text") == "memory" && summary.then?.first?.value("host") == "ssh://grader@lab")
         let json = try JSONEncoder().encode(record)
         let decoded = try JSONDecoder().decode(BuildLimitEnforcement.self, from: json)
         #expect(decoded == record)

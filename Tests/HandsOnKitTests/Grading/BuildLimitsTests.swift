@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -22,12 +23,24 @@ struct BuildLimitsTests {
 
     @Test func theSummaryNamesEveryLimit() async {
         var limits = BuildLimits()
-        #expect(limits.summary == "memory 1GiB, 1024 processes, disk 10GiB, builds on the engine's network, 300 s")
+        let expected: [Message] = [
+            Message(.limits.part.memory, ["memory": "1GiB"]), Message(.limits.part.processes, count: 1024),
+            Message(.limits.part.disk, ["disk": "10GiB"]), Message(.limits.part.network.default),
+            Message(.limits.part.timeout, ["seconds": "300"]),
+        ]
+        #expect(limits.summaryMessage == Message.list(expected))
         limits.cpus = 0.5
         limits.memoryBytes = 1536 << 20
         limits.diskBytes = 512 << 20
         limits.network = .none
-        #expect(limits.summary == "memory 1.5GiB, 1024 processes, 0.5 CPUs, disk 512MiB, builds with no network, 300 s")
+        let parts = (limits.summaryMessage.then ?? []).filter { $0.key != "list.separator" }
+        #expect(limits.summaryMessage.values == ["memory": "1.5GiB"])
+        #expect(
+            parts.map(\.key) == [
+                "limits.part.processes", "limits.part.cpus", "limits.part.disk", "limits.part.network.none",
+                "limits.part.timeout",
+            ])
+        #expect(parts[1].values == ["count": "0.5"] && parts[2].values == ["disk": "512MiB"])
     }
 
     @Test func podmansBuilderGetsAChildOfTheCgroup() async {

@@ -43,9 +43,10 @@ struct GraderLimitsTests {
         #expect(report.score == 0)
         #expect(report.checks.map(\.id) == ["build-limits"])
         let reason = try #require(report.checks[0].reason)
-        let keys = Self.keys(in: reason)
+        let keys = reason.allKeys
         #expect(keys.first == "limits.notHeld" && keys.filter { $0 == "limits.notHeldItem" }.count == 3, "\(keys)")
         #expect(keys.contains("limits.gap.buildKitIgnoresFlags"), "why each is not held, as its own sentence")
+        #expect(keys.contains("limits.noCgroup.remote"), "and why no cgroup holds them, as a sentence too")
         #expect(reason.text(in: .ja) != reason.text(in: .en), "the reasons too are shown in the reader's language")
         #expect(report.buildLimits?.method == .timeoutOnly && report.buildLimits?.unlimitedAllowed == false)
         #expect(engines.count("build") == 0, "\(engines.calls)")
@@ -79,10 +80,5 @@ struct GraderLimitsTests {
         while !engines.reached(.build) { try await Task.sleep(for: .milliseconds(10)) }
         grade.cancel()
         await #expect(throws: CancellationError.self) { _ = try await grade.value }
-    }
-
-    /// Every key a message holds: its own, its parts' and the sentences after it.
-    static func keys(in message: Message) -> [String] {
-        [message.key] + (message.parts ?? [:]).values.flatMap(keys(in:)) + (message.then ?? []).flatMap(keys(in:))
     }
 }
