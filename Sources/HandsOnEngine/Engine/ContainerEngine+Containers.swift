@@ -184,9 +184,7 @@ public struct ContainerLimits: Sendable, Equatable {
     func hostConfiguration(network: String, cpuset: String?) -> EngineHostConfiguration {
         EngineHostConfiguration(
             memory: (memoryBytes >> 20) << 20, pidsLimit: processes, nanoCpus: Int64(cpus) * 1_000_000_000,
-            capDrop: ["ALL"], securityOpt: ["no-new-privileges"],
-            logConfig: .init(type: "", config: ["max-size": logMaxSize]), networkMode: network, cpusetCpus: cpuset,
-            autoRemove: true)
+            logMaxSize: logMaxSize, networkMode: network, cpusetCpus: cpuset)
     }
 }
 
@@ -196,34 +194,26 @@ struct EngineHostConfiguration: Encodable, Equatable {
     var memory: Int64
     var pidsLimit: Int
     var nanoCpus: Int64
-    var capDrop: [String]
-    var securityOpt: [String]
-    var logConfig: LogConfig
+    /// The largest log the engine keeps (`--log-opt max-size`).
+    var logMaxSize: String
     /// `default`, `none` or `host`.
     var networkMode: String
     var cpusetCpus: String?
-    /// Removed by the engine once it ends (`--rm`).
-    var autoRemove: Bool
 
-    struct LogConfig: Encodable, Equatable {
-        var type: String
-        var config: [String: String]
-        enum CodingKeys: String, CodingKey {
-            case type = "Type"
-            case config = "Config"
-        }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case memory = "Memory"
-        case pidsLimit = "PidsLimit"
-        case nanoCpus = "NanoCpus"
-        case capDrop = "CapDrop"
-        case securityOpt = "SecurityOpt"
-        case logConfig = "LogConfig"
-        case networkMode = "NetworkMode"
-        case cpusetCpus = "CpusetCpus"
-        case autoRemove = "AutoRemove"
+    func encode(to encoder: any Encoder) throws {
+        var fields = encoder.container(keyedBy: EngineAPIField.self)
+        try fields.encode(memory, forKey: "Memory")
+        try fields.encode(pidsLimit, forKey: "PidsLimit")
+        try fields.encode(nanoCpus, forKey: "NanoCpus")
+        try fields.encode(networkMode, forKey: "NetworkMode")
+        try fields.encodeIfPresent(cpusetCpus, forKey: "CpusetCpus")
+        // As every answer's run: no capability, no privilege gained, the default log driver, removed at its end.
+        try fields.encode(["ALL"], forKey: "CapDrop")
+        try fields.encode(["no-new-privileges"], forKey: "SecurityOpt")
+        var log = fields.nestedContainer(keyedBy: EngineAPIField.self, forKey: "LogConfig")
+        try log.encode("", forKey: "Type")
+        try log.encode(["max-size": logMaxSize], forKey: "Config")
+        try fields.encode(true, forKey: "AutoRemove")
     }
 }
 
@@ -232,27 +222,29 @@ struct EngineContainerConfiguration: Encodable, Equatable {
     var image: String
     var command: [String]?
     var labels: [String: String]
-    var attachStdin = true
-    var attachStdout = true
-    var attachStderr = true
-    var openStdin = true
-    /// Its input ends when the attached client closes its side.
-    var stdinOnce = true
-    var tty = false
     var hostConfig: EngineHostConfiguration
 
-    enum CodingKeys: String, CodingKey {
-        case image = "Image"
-        case command = "Cmd"
-        case labels = "Labels"
-        case attachStdin = "AttachStdin"
-        case attachStdout = "AttachStdout"
-        case attachStderr = "AttachStderr"
-        case openStdin = "OpenStdin"
-        case stdinOnce = "StdinOnce"
-        case tty = "Tty"
-        case hostConfig = "HostConfig"
+    func encode(to encoder: any Encoder) throws {
+        var fields = encoder.container(keyedBy: EngineAPIField.self)
+        try fields.encode(image, forKey: "Image")
+        try fields.encodeIfPresent(command, forKey: "Cmd")
+        try fields.encode(labels, forKey: "Labels")
+        try fields.encode(hostConfig, forKey: "HostConfig")
+        // As `-i` asks: every stream attached, the input open until the attached client closes its side, no TTY.
+        for name in ["AttachStdin", "AttachStdout", "AttachStderr", "OpenStdin", "StdinOnce"] {
+            try fields.encode(true, forKey: EngineAPIField(stringLiteral: name))
+        }
+        try fields.encode(false, forKey: "Tty")
     }
+}
+
+/// A field of an Engine API body, by the name the API gives it.
+struct EngineAPIField: CodingKey, ExpressibleByStringLiteral {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(stringLiteral name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
 }
 
 /// One container run from start to end with its input (`docker run --rm -i`), limited.
