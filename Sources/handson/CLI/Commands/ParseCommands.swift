@@ -4,20 +4,34 @@ import HandsOnFormats
 import HandsOnKit
 import HandsOnMessages
 
-/// `handson parse image-ls [FILE]`: any docker or podman image listing (or a transcript holding one) as JSON rows.
-struct ParseImageListCommand: Command {
-    let spec = CommandSpec(
-        ["parse", "image-ls"],
-        summary: "help.parse.image-ls.summary",
-        arguments: "[FILE]", positionals: 0...1,
-        discussion: "help.parse.image-ls.discussion")
+/// A `handson parse KIND [FILE]` command: one file (or standard input) read as one kind of output, printed as JSON.
+protocol ParseCommand: Command {
+    /// The kind of output it reads, as its command names it (`image-ls`).
+    static var kind: String { get }
+    /// The JSON for what `text` holds.
+    func json(from text: String) throws -> String
+}
+
+extension ParseCommand {
+    var spec: CommandSpec {
+        CommandSpec(
+            ["parse", Self.kind], summary: "help.parse.\(Self.kind).summary", arguments: "[FILE]", positionals: 0...1,
+            discussion: "help.parse.\(Self.kind).discussion")
+    }
 
     func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        let text = try InputText.read(arguments.positionals.first, in: context)
+        context.io.out(try json(from: InputText.read(arguments.positionals.first, in: context)))
+        return ExitCode.success
+    }
+}
+
+/// `handson parse image-ls [FILE]`: any docker or podman image listing (or a transcript holding one) as JSON rows.
+struct ParseImageListCommand: ParseCommand {
+    static let kind = "image-ls"
+
+    func json(from text: String) throws -> String {
         do {
-            let rows = try ImageListingParser.parse(text)
-            context.io.out(ImageListingRow.jsonArray(rows))
-            return ExitCode.success
+            return ImageListingRow.jsonArray(try ImageListingParser.parse(text))
         } catch let error as ListingParseError {
             throw CommandFailure(error.description)
         }
@@ -25,18 +39,10 @@ struct ParseImageListCommand: Command {
 }
 
 /// `handson parse curl [FILE]`: what one curl command against a health endpoint showed, as JSON.
-struct ParseCurlCommand: Command {
-    let spec = CommandSpec(
-        ["parse", "curl"],
-        summary: "help.parse.curl.summary",
-        arguments: "[FILE]", positionals: 0...1,
-        discussion: "help.parse.curl.discussion")
+struct ParseCurlCommand: ParseCommand {
+    static let kind = "curl"
 
-    func run(_ arguments: ParsedArguments, in context: CommandContext) async throws -> Int32 {
-        let text = try InputText.read(arguments.positionals.first, in: context)
-        context.io.out(try JSONOutput.encode(CurlTranscriptParser.parse(text)))
-        return ExitCode.success
-    }
+    func json(from text: String) throws -> String { try JSONOutput.encode(CurlTranscriptParser.parse(text)) }
 }
 
 /// Reads a command's input file, or standard input for none or `-`.
