@@ -586,9 +586,12 @@ extension MessageKey {
         "limits.gap.noDiskFlag",
         "limits.gap.noProcessFlag",
         "limits.gap.noWriteCounts",
+        "limits.noCgroup.cgroupsReadOnly",
+        "limits.noCgroup.engineProcessesHidden",
         "limits.noCgroup.engineUnknown",
         "limits.noCgroup.noUserManager",
         "limits.noCgroup.notRoot",
+        "limits.noCgroup.otherCgroupNamespace",
         "limits.noCgroup.remote",
         "limits.noCgroup.rootlessAsRoot",
         "limits.noCgroup.rootlessBuildKit",
@@ -1763,9 +1766,12 @@ extension MessageKey {
         }
         public let noCgroup = NoCgroupKeys()
         public struct NoCgroupKeys: Sendable {
+            public let cgroupsReadOnly = MessageKey("limits.noCgroup.cgroupsReadOnly")
+            public let engineProcessesHidden = MessageKey("limits.noCgroup.engineProcessesHidden")
             public let engineUnknown = MessageKey("limits.noCgroup.engineUnknown")
             public let notRoot = MessageKey("limits.noCgroup.notRoot")
             public let noUserManager = MessageKey("limits.noCgroup.noUserManager")
+            public let otherCgroupNamespace = MessageKey("limits.noCgroup.otherCgroupNamespace")
             public let remote = MessageKey("limits.noCgroup.remote")
             public let rootlessAsRoot = MessageKey("limits.noCgroup.rootlessAsRoot")
             public let rootlessBuildKit = MessageKey("limits.noCgroup.rootlessBuildKit")

@@ -307,6 +307,13 @@ struct EngineAPITests {
         #expect(await engine(daemonID: nil).engineAPI() == nil, "no id known: the CLI")
         #expect(server.requests.count == 2, "a daemon without an id is not asked")
     }
+
+    /// The process behind an engine's socket, as the socket's peer says: here the test's own, which serves it.
+    @Test func theSocketsServerIsTheProcessThatListens() throws {
+        let server = try CannedSocketServer(responses: [nil])
+        #expect(UnixSocketHTTPClient.serverProcessID(of: server.path) == getpid())
+        #expect(UnixSocketHTTPClient.serverProcessID(of: server.path + ".none") == nil)
+    }
 }
 
 /// A Unix socket served on a thread of its own: each connection gets the next canned response (its request read

@@ -33,6 +33,9 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     public var buildxPlugin: String?
     /// The daemon's id (`docker info`'s `ID`), by which HandsOn knows the socket it speaks to leads to this engine.
     public var daemonID: String?
+    /// The daemon's process as HandsOn's pid namespace numbers it (from its socket's peer): 0 when HandsOn cannot
+    /// see it (HandsOn in a container of its own); nil when unknown (Podman, a remote engine).
+    public var daemonProcessID: Int32?
 
     /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
     public var isLocal: Bool { ContainerEngine.isLocal(address: host) }
@@ -164,7 +167,11 @@ public struct ContainerEngine: EngineOperations {
     }
 
     public func info() async throws -> EngineInfo {
-        try parseInfo(await checked(["info", "--format", infoFormat]).stdout)
+        var info = try parseInfo(await checked(["info", "--format", infoFormat]).stdout)
+        if kind == .docker, let socket = apiSocketPath {
+            info.daemonProcessID = await BlockingWork.run { UnixSocketHTTPClient.serverProcessID(of: socket) }
+        }
+        return info
     }
 
     /// One call: the client's version (and for docker its plugins), the daemon's version, its storage driver, whether

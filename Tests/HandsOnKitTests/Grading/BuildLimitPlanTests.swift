@@ -140,6 +140,41 @@ struct BuildLimitPlanTests {
         #expect(plan.notHeld[0].because?.key == "limits.gap.noWriteCounts")
     }
 
+    /// HandsOn in a container beside the engine (its socket mounted in): the limits hold only where HandsOn sees the
+    /// engine's processes, shares its cgroup namespace and may write the cgroup file system, as `--pid host
+    /// --cgroupns host --privileged` give it.
+    @Test func inAContainerTheEnginesProcessesCgroupsAndAWritableHierarchyAreNeeded() throws {
+        let proc = FileManager.default.temporaryDirectory.appendingPathComponent("handson-proc-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: proc) }
+        for (pid, namespace) in [
+            ("self", "cgroup:[4026531835]"), ("7", "cgroup:[4026531835]"), ("9", "cgroup:[4026532301]"),
+        ] {
+            try FileManager.default.createDirectory(atPath: "\(proc)/\(pid)/ns", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(
+                atPath: "\(proc)/\(pid)/ns/cgroup", withDestinationPath: namespace)
+        }
+        var host = Self.host(.v1, systemd: false)
+        host.processRoot = proc
+        func plan(daemon: Int32?, writable: Bool = true) -> BuildLimitPlan {
+            var engine = Self.engine(.buildkit)
+            engine.daemonProcessID = daemon
+            var machine = host
+            machine.cgroupsWritable = writable
+            return BuildLimitPlan.plan(BuildLimits(), engine: engine, host: machine)
+        }
+        let reasons: [(Int32?, Bool, String?)] = [
+            (7, true, nil), (nil, true, nil), (0, true, "limits.noCgroup.engineProcessesHidden"),
+            (9, true, "limits.noCgroup.otherCgroupNamespace"), (7, false, "limits.noCgroup.cgroupsReadOnly"),
+            // A namespace it may not read says nothing either way.
+            (12, true, nil),
+        ]
+        for (daemon, writable, reason) in reasons {
+            let made = plan(daemon: daemon, writable: writable)
+            #expect(made.holdsAll == (reason == nil), "\(String(describing: daemon)) \(writable)")
+            #expect(made.notHeld.first?.because?.allKeys.last == reason, "\(String(describing: daemon))")
+        }
+    }
+
     @Test func notAsRootARootfulEngineIsNotHeld() {
         let plan = BuildLimitPlan.plan(
             BuildLimits(), engine: Self.engine(.buildkit, driver: "systemd"),

@@ -181,6 +181,18 @@ struct UnixSocketHTTPClient: Sendable {
         return .success(descriptor)
     }
 
+    /// The process serving the socket at `path`, numbered as this process's pid namespace numbers it: 0 when it runs in
+    /// a namespace this one does not see (HandsOn in a container without `--pid host`); nil when it cannot be reached.
+    static func serverProcessID(of path: String) -> Int32? {
+        guard case .success(let descriptor) = connectSocket(path, timeout: 2) else { return nil }
+        defer { close(descriptor) }
+        // `struct ucred`: pid, uid, gid.
+        var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: credentials))
+        guard getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
+        return credentials.pid
+    }
+
     /// Calls `body` with the `sockaddr_un` of `path` and its length (for `connect` or `bind`); nil when the path is
     /// too long for one.
     static func withAddress<Value>(

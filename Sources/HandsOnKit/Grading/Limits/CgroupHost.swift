@@ -25,6 +25,10 @@ public struct CgroupHost: Sendable, Equatable {
     public var userManager: UserManager?
     /// The kernel counts each process's writes (`/proc/self/io`), which the disk limit reads.
     public var countsWrites: Bool
+    /// The cgroup file system can be written here (a container's is read-only unless it runs privileged).
+    public var cgroupsWritable: Bool = true
+    /// Where the processes are read (`/proc`).
+    public var processRoot: String = "/proc"
 
     public struct UserManager: Sendable, Equatable {
         /// `/user.slice/user-1000.slice/user@1000.service`.
@@ -36,8 +40,11 @@ public struct CgroupHost: Sendable, Equatable {
 
     public init(
         root: String, version: Version, isRoot: Bool, userID: UInt32, systemdRunning: Bool,
-        controllers: Set<String>, userManager: UserManager?, countsWrites: Bool = true
+        controllers: Set<String>, userManager: UserManager?, countsWrites: Bool = true, cgroupsWritable: Bool = true,
+        processRoot: String = "/proc"
     ) {
+        self.cgroupsWritable = cgroupsWritable
+        self.processRoot = processRoot
         self.countsWrites = countsWrites
         self.root = root
         self.version = version
@@ -77,7 +84,25 @@ public struct CgroupHost: Sendable, Equatable {
             root: root, version: version, isRoot: userID == 0, userID: userID,
             systemdRunning: fileManager.fileExists(atPath: "\(runDirectory)/systemd/system"),
             controllers: controllers, userManager: manager,
-            countsWrites: fileManager.isReadableFile(atPath: "\(processRoot)/self/io"))
+            countsWrites: fileManager.isReadableFile(atPath: "\(processRoot)/self/io"),
+            cgroupsWritable: writable(version == .v1 ? "\(root)/memory" : root), processRoot: processRoot)
+    }
+
+    /// Whether process `pid` is in this process's cgroup namespace, so the cgroups made here are the ones it names;
+    /// nil when either namespace cannot be read (another user's process, without the capability to look).
+    public func sharesCgroupNamespace(withProcess pid: Int32) -> Bool? {
+        let fileManager = FileManager.default
+        guard let own = try? fileManager.destinationOfSymbolicLink(atPath: "\(processRoot)/self/ns/cgroup"),
+            let theirs = try? fileManager.destinationOfSymbolicLink(atPath: "\(processRoot)/\(pid)/ns/cgroup")
+        else { return nil }
+        return own == theirs
+    }
+
+    /// Whether the file system at `path` is mounted writable (true when it cannot be asked).
+    private static func writable(_ path: String) -> Bool {
+        var status = statvfs()
+        guard statvfs(path, &status) == 0 else { return true }
+        return status.f_flag & UInt(ST_RDONLY) == 0
     }
 
     private static func words(atPath path: String) -> Set<String> {

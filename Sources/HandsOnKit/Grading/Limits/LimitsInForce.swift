@@ -220,6 +220,13 @@ public struct BuildLimitPlan: Sendable {
         guard engine.isLocal else {
             return .failure(NoCgroup("remote", ["host": engine.host ?? "?"]))
         }
+        // HandsOn in a container of its own, beside the engine: its cgroups and processes must be the engine's.
+        if let daemon = engine.daemonProcessID {
+            guard daemon != 0 else { return .failure(NoCgroup("engineProcessesHidden")) }
+            if host.sharesCgroupNamespace(withProcess: daemon) == false {
+                return .failure(NoCgroup("otherCgroupNamespace"))
+            }
+        }
         let driver = engine.cgroupDriver ?? "cgroupfs"
         if engine.rootless == true {
             if engine.builder == .buildkit {
@@ -249,6 +256,7 @@ public struct BuildLimitPlan: Sendable {
             }
             return .success(.systemdSlice)
         default:
+            guard host.cgroupsWritable else { return .failure(NoCgroup("cgroupsReadOnly", ["root": host.root])) }
             return .success(.cgroup)
         }
     }
