@@ -103,6 +103,10 @@ struct ChapterLoaderTests {
         #expect(chapter.starter.protectedFiles == ["hash.go"])
     }
 
+    /// What a broken chapter's error names: where (a key path) and what is wrong, a catalog sentence; an unknown
+    /// check kind's list of the known ones is the decoder's own text.
+    static let anArray = Message(.chapterError.expected, parts: ["type": Message(.chapterError.type.array)])
+
     @Test(
         arguments: [
             (
@@ -112,11 +116,15 @@ struct ChapterLoaderTests {
                         #""tiers": 5"#
                     )
                 ],
-                "steps[0].checks[1].tiers: expected an array"
+                "steps[0].checks[1].tiers", anArray
             ),
             (
                 [(#""kind": "imageExists""#, #""kind": "imgExists""#)],
-                "steps[0].checks[0].kind: unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, imageServes, commandOutput, fileUnchanged, dockerfile, imageContents, imageSecurity, buildContext, rebuild)"
+                "steps[0].checks[0].kind",
+                .literal(
+                    "unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, "
+                        + "imageServes, commandOutput, fileUnchanged, dockerfile, imageContents, imageSecurity, "
+                        + "buildContext, rebuild)")
             ),
             (
                 [
@@ -125,27 +133,33 @@ struct ChapterLoaderTests {
                         #"{"id": "exists", "kind": "imageExists"}"#
                     )
                 ],
-                "steps[0].checks[0].image: missing"
+                "steps[0].checks[0].image", Message(.chapterError.missing)
             ),
-            ([(#""title": "Run it","#, "")], "steps[1].title: missing"),
-            ([(#""needs": ["build"]"#, #""needs": ["deploy"]"#)], "steps[1].needs[0]: 'deploy' is not an earlier step"),
-            ([(#""id": "run""#, #""id": "build""#)], "steps[1].id: 'build' is used by an earlier step"),
+            ([(#""title": "Run it","#, "")], "steps[1].title", Message(.chapterError.missing)),
+            (
+                [(#""needs": ["build"]"#, #""needs": ["deploy"]"#)], "steps[1].needs[0]",
+                Message(.chapterError.notEarlierStep, ["id": "deploy"])
+            ),
+            ([(#""id": "run""#, #""id": "build""#)], "steps[1].id", Message(.chapterError.stepIDUsed, ["id": "build"])),
             (
                 [(#""text": {"en": "steps/build.en.md"},"#, #""text": {"en": "steps/missing.md"},"#)],
-                "steps[0].text.en: 'steps/missing.md' does not exist"
+                "steps[0].text.en", Message(.chapterError.doesNotExist, ["path": "steps/missing.md"])
             ),
             (
                 [(#""solutions/Dockerfile""#, #""solutions/Nope""#)],
-                "steps[0].solution.files.Dockerfile: 'solutions/Nope' does not exist"
+                "steps[0].solution.files.Dockerfile", Message(.chapterError.doesNotExist, ["path": "solutions/Nope"])
             ),
             (
                 [(#""whenFailing": "exists""#, #""whenFailing": "nope""#)],
-                "steps[0].hints[0].whenFailing: 'nope' is not a check of this step"
+                "steps[0].hints[0].whenFailing", Message(.chapterError.notACheckOfStep, ["id": "nope"])
             ),
-            ([(#""id": "demo""#, #""id": "other""#)], "id: 'other' must match the folder name 'demo'"),
+            (
+                [(#""id": "demo""#, #""id": "other""#)], "id",
+                Message(.chapterError.idMustMatchFolder, ["id": "other", "folder": "demo"])
+            ),
             (
                 [(#""starter": {"directory": "starter""#, #""starter": {"directory": "elsewhere""#)],
-                "starter.directory: 'elsewhere' does not exist"
+                "starter.directory", Message(.chapterError.doesNotExist, ["path": "elsewhere"])
             ),
             (
                 [
@@ -154,32 +168,36 @@ struct ChapterLoaderTests {
                         #"{"maxBytes": 10000000, "score": 150}], "gates""#
                     )
                 ],
-                "grading.tiers[0].score: must be 0 to 100"
+                "grading.tiers[0].score", Message(.chapterError.mustBeScore)
             ),
             (
                 [(#""matches": "^[0-9a-f]{64}$""#, #""matches": "([""#)],
-                "grading.gates[0].matches: not a valid regular expression"
+                "grading.gates[0].matches", Message(.chapterError.notARegex)
             ),
             (
                 [(#""optional""#, "")].filter { _ in false } + [
                     (#""commands": [["docker""#, #""commands": ["docker""#),
                     (#""-t", "demo:1", "."]]"#, #""-t", "demo:1", "."]"#),
                 ],
-                "steps[0].commands[0]: expected an array"
+                "steps[0].commands[0]", anArray
             ),
             (
                 [(#""baseImages": ["golang:1.19"]"#, #""baseImages": null"#)],
-                "baseImages: expected an array, found null"
+                "baseImages",
+                Message(.chapterError.expectedFoundNull, parts: ["type": Message(.chapterError.type.array)])
             ),
-        ] as [([(String, String)], String)])
-    func aBrokenChapterIsRefusedWithTheFileAndTheKeyPath(replacements: [(String, String)], message: String) throws {
+        ] as [([(String, String)], String, Message)])
+    func aBrokenChapterIsRefusedWithTheFileAndTheKeyPath(
+        replacements: [(String, String)], keyPath: String, problem: Message
+    ) throws {
         let folder = try ChapterFolder.valid(replacements)
         defer { folder.remove() }
         #expect(throws: ChapterError.self) { try ChapterLoader.load(from: folder.directory) }
         do {
             _ = try ChapterLoader.load(from: folder.directory)
         } catch let error as ChapterError {
-            #expect(error.description == "\(folder.file): \(message)")
+            #expect(error.file == folder.file && error.keyPath == keyPath && error.problem == problem, "\(error)")
+            #expect(error.description == "\(folder.file): \(keyPath): \(problem.text(in: .en))")
         }
     }
 
@@ -190,7 +208,10 @@ struct ChapterLoaderTests {
             _ = try ChapterLoader.load(from: folder.directory)
             Issue.record("loaded a broken file")
         } catch let error as ChapterError {
-            #expect(error.description.hasPrefix("\(folder.file): not valid JSON"))
+            #expect(error.file == folder.file && error.keyPath.isEmpty)
+            #expect(
+                ["chapterError.notValidJSON", "chapterError.notValidJSONDetail"].contains(error.problem.key), "\(error)"
+            )
         }
     }
 

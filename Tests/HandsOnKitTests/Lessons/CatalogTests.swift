@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKitTestSupport
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
@@ -116,7 +117,16 @@ struct GlossaryTests {
         #expect(glossary.terms.first?.chosen[.ja] == ["フォルダー", "ディレクトリ"])
         let findings = glossary.findings(in: "フォルダーを開き\nフォルダを閉じ、フォルダーへ", language: .ja, place: "x.md")
         #expect(findings.map(\.line) == [2])
-        #expect(findings.first?.description == "x.md:2: 'フォルダ' in ja; the glossary writes フォルダー or ディレクトリ")
+        #expect(
+            findings.first
+                == Glossary.Finding(
+                    place: "x.md", language: .ja, variant: "フォルダ", chosen: ["フォルダー", "ディレクトリ"], line: 2))
+        let writes = "フォルダー" + english(.review.or) + "ディレクトリ"
+        #expect(
+            findings.first?.description
+                == english(
+                    .review.glossaryVariant,
+                    ["place": "x.md", "line": "2", "variant": "フォルダ", "language": "ja", "chosen": writes]))
         #expect(glossary.findings(in: "작업 디렉토리", language: .ko, place: "k").count == 1)
         #expect(glossary.findings(in: "フォルダ", language: .ko, place: "k").isEmpty)
     }
@@ -127,7 +137,8 @@ struct GlossaryTests {
             _ = try Glossary.parse("| English | 日本語 | 한국어 | not in ja | not in ko |\n| x | | y | | |\n", file: "G.md")
             Issue.record("a row without Japanese was read")
         } catch {
-            #expect("\(error)" == "G.md: line 2: a term needs its English, Japanese and Korean")
+            #expect(error.file == "G.md" && error.keyPath == "line 2", "\(error)")
+            #expect(error.problem == Message(.glossary.termNeedsAll))
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -37,17 +38,30 @@ struct HintReviewTests {
         try json.write(toFile: folder.file, atomically: true, encoding: .utf8)
         let chapter = try ChapterLoader.load(from: folder.directory)
         let problems = HintReview.problems(in: chapter)
+        func noHint(_ step: String, _ check: String) -> String {
+            english(.review.checkHasNoHint, ["chapter": "demo", "step": step, "check": check])
+        }
+        #expect(problems.contains(noHint("build", "small")), "\(problems)")
+        #expect(problems.contains(noHint("build", "df")))
         #expect(
-            problems.contains("demo/build: check 'small' can fail but has no hint (whenFailing: \"small\")"),
-            "\(problems)")
-        #expect(problems.contains("demo/build: check 'df' can fail but has no hint (whenFailing: \"df\")"))
-        #expect(
-            LanguageReview.problems(in: chapter).contains("demo: build: hint 1 (for 'exists') lacks ja"),
+            LanguageReview.problems(in: chapter).contains(Self.lacksJapanese(Self.hintPlace)),
             "the chapter declares ja in its title")
-        #expect(
-            problems.contains("demo/build: the hint for 'exists' names multi-stage, which step 2 (run) introduces"),
-            "\(problems)")
-        #expect(problems.contains("demo/run: check 'health' can fail but has no hint (whenFailing: \"health\")"))
+        let later = english(
+            .review.hintNamesLaterTechnique,
+            [
+                "chapter": "demo", "step": "build", "check": "exists", "technique": "multi-stage", "number": "2",
+                "later": "run",
+            ])
+        #expect(problems.contains(later), "\(problems)")
+        #expect(problems.contains(noHint("run", "health")))
+    }
+
+    /// Where the first hint of step build (for the check exists) is, as a review names it.
+    static let hintPlace = english(.review.placeHint, ["step": "build", "number": "1", "check": "exists"])
+
+    /// A language review's sentence that `place` of the chapter demo lacks ja.
+    static func lacksJapanese(_ place: String) -> String {
+        english(.review.lacks, ["chapter": "demo", "place": place, "languages": "ja"])
     }
 
     @Test func everyLearnerFacingTextShortOfADeclaredLanguageIsNamed() async throws {
@@ -60,11 +74,15 @@ struct HintReviewTests {
         defer { folder.remove() }
         try "\n".write(toFile: "\(folder.directory)/steps/build.ja.md", atomically: true, encoding: .utf8)
         let problems = LanguageReview.problems(in: try ChapterLoader.load(from: folder.directory))
-        #expect(problems.contains("demo: the summary lacks ja"), "\(problems)")
-        #expect(problems.contains("demo: build: the title lacks ja"))
-        #expect(problems.contains("demo: build: the ja text steps/build.ja.md is missing or empty"))
-        #expect(problems.contains("demo: run: the title lacks ja"))
-        #expect(problems.contains("demo: build: hint 1 (for 'exists') lacks ja"))
+        #expect(problems.contains(Self.lacksJapanese(english(.review.placeSummary))), "\(problems)")
+        #expect(problems.contains(Self.lacksJapanese(english(.review.placeStepTitle, ["step": "build"]))))
+        #expect(
+            problems.contains(
+                english(
+                    .review.textMissing,
+                    ["chapter": "demo", "step": "build", "language": "ja", "file": "steps/build.ja.md"])))
+        #expect(problems.contains(Self.lacksJapanese(english(.review.placeStepTitle, ["step": "run"]))))
+        #expect(problems.contains(Self.lacksJapanese(Self.hintPlace)))
 
         // The same chapter with everything in both languages has nothing to say.
         let bilingual = try ChapterFolder.valid([
@@ -163,18 +181,20 @@ struct LiveViewTests {
             state, session: session, hints: ["Build the image first."], width: 60, height: 12)
         #expect(lines.count == 12, "fills the terminal, no more")
         #expect(lines[0] == "Demo")
-        #expect(lines[2].hasSuffix("Step 1 of 2: Build it"))
+        #expect(lines[2].hasSuffix(english(.watchCommand.stepValueTotal, ["value": "1", "total": "2"]) + "Build it"))
         #expect(lines.contains("✗ exists: no image demo:1 yet"))
-        #expect(lines.last == "h hint · s step text · l steps · n next · r check · q quit")
+        #expect(lines.last == english(.cli.watch.keys))
         state.panel = .hint
         let hint = WatchScreen.render(state, session: session, hints: ["Build the image first."], width: 60, height: 12)
-        #expect(hint.contains("Hint") && hint.contains("• Build the image first."))
+        #expect(hint.contains(english(.cli.watch.hintTitle)) && hint.contains("• Build the image first."))
         state.panel = .checks
         state.results = [CheckResult(id: "exists", passed: true, message: "demo:1 exists")]
         state.engineConnected = false
         let passed = WatchScreen.render(state, session: session, hints: [], width: 40, height: 12)
-        #expect(passed.contains("Step passed. Press n for the next step."))
-        #expect(passed.contains { $0.hasPrefix("The engine's event stream was lost") }, "\(passed)")
+        // A sentence wider than the terminal is wrapped at its spaces; a footer line is cut short.
+        #expect(passed.joined(separator: " ").contains(english(.watchCommand.stepPassedPressN)), "\(passed)")
+        let lost = english(.cli.watch.eventStreamLostFooter)
+        #expect(passed.contains(lost.count > 40 ? String(lost.prefix(39)) + "…" : lost), "\(passed)")
         #expect(passed.allSatisfy { $0.count <= 40 }, "no line wider than the terminal")
     }
 }

@@ -108,25 +108,34 @@ struct JapaneseTests {
         defer { try? FileManager.default.removeItem(at: file) }
         // LANG alone does not change a grade: a contest's results read the same on every grader's machine.
         let environment = ["PATH": "/usr/bin:/bin", "HANDSON_HOME": Self.root, "LANG": "ja_JP.UTF-8"]
-        let english = await CLIRun.run(
+        let unasked = await CLIRun.run(
             ["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json"], environment: environment)
         let japanese = await CLIRun.run(
             ["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--json", "--lang", "ja"],
             environment: environment)
-        #expect(english.exitCode == 0 && japanese.exitCode == 0, "\(japanese.stderr)")
-        func messages(_ run: CLIRun) throws -> [String] {
+        #expect(unasked.exitCode == 0 && japanese.exitCode == 0, "\(japanese.stderr)")
+        func checks(_ run: CLIRun) throws -> [CheckResult] {
             let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
-            return (object["checks"] as? [[String: Any]] ?? []).compactMap { $0["message"] as? String }
+            let checks = try JSONSerialization.data(withJSONObject: object["checks"] ?? [Any]())
+            return try JSONDecoder().decode([CheckResult].self, from: checks)
         }
-        let inEnglish = try messages(english)
-        let inJapanese = try messages(japanese)
+        let inEnglish = try checks(unasked).map(\.message)
+        let inJapanese = try checks(japanese)
         #expect(inEnglish.count == inJapanese.count && !inEnglish.isEmpty)
         #expect(inEnglish.allSatisfy { !Self.hasJapanese($0) }, "\(inEnglish)")
-        #expect(inJapanese.contains { $0.contains("記録からは確かめられません") }, "\(inJapanese)")
-        #expect(inJapanese.contains { $0.contains("10MB 以下なら 100%") }, "\(inJapanese)")
+        // Each check says its reason in Japanese: what text cannot show, and what the next tier needs.
+        #expect(
+            inJapanese.allSatisfy { check in check.reason.map { check.message == $0.text(in: .ja) } ?? false },
+            "\(inJapanese.map(\.message))")
+        let unverifiable = inJapanese.first {
+            $0.reason?.allKeys.contains("transcriptGrader.verifiableFromTranscriptWhy") == true
+        }
+        #expect(unverifiable.map { Self.hasJapanese($0.message) } == true, "\(inJapanese.map(\.message))")
+        let tiers = inJapanese.first { $0.reason?.allKeys.contains("sizeTiers.decimalLess") == true }
+        #expect(tiers?.reason?.value("decimal") == "10MB" && tiers.map { Self.hasJapanese($0.message) } == true)
         let unknown = await CLIRun.run(
             ["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "--lang", "fr"], environment: environment)
-        #expect(
-            unknown.exitCode == 2 && unknown.stderr.contains("--lang takes en, ja, ko, not 'fr'"), "\(unknown.stderr)")
+        let takes = english(.cli.handsOnCLI.langTakes, ["map": "en, ja, ko", "asked": "fr"])
+        #expect(unknown.exitCode == 2 && unknown.stderr.contains(takes), "\(unknown.stderr)")
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
@@ -49,15 +51,17 @@ struct SnippetReviewTests {
         try "# Build\n\n```dockerfile\nRUN go build -o /hash hash.go\n...\nCOPY --from=builder /hash /\n```\n".write(
             toFile: "\(folder.directory)/steps/build.en.md", atomically: true, encoding: .utf8)
         let chapter = try ChapterLoader.load(from: folder.directory)
+        func notInSolution(_ step: String, _ instruction: String) -> String {
+            english(
+                .review.snippetNotInSolution,
+                ["chapter": "demo", "step": step, "place": "steps/build.en.md:4", "instruction": instruction])
+        }
         #expect(
             SnippetReview.problems(in: chapter) == [
-                "demo/build: steps/build.en.md:4: the snippet's `COPY --from=builder /hash /` is not in the step's "
-                    + "reference solution",
+                notInSolution("build", "COPY --from=builder /hash /"),
                 // The second step shows the same text and has no solution files.
-                "demo/run: steps/build.en.md:4: the snippet's `RUN go build -o /hash hash.go` is not in the step's "
-                    + "reference solution",
-                "demo/run: steps/build.en.md:4: the snippet's `COPY --from=builder /hash /` is not in the step's "
-                    + "reference solution",
+                notInSolution("run", "RUN go build -o /hash hash.go"),
+                notInSolution("run", "COPY --from=builder /hash /"),
             ])
     }
 
@@ -86,7 +90,8 @@ struct SnippetReviewTests {
             toFile: "\(folder.directory)/starter/web/index.html", atomically: true, encoding: .utf8)
         #expect(
             PageReview.problems(in: try ChapterLoader.load(from: folder.directory)) == [
-                "demo/run: the app serves pages, but only /health of http://127.0.0.1:9091/ is checked; add a check of /"
+                english(
+                    .review.onlyHealthChecked, ["chapter": "demo", "step": "run", "subject": "http://127.0.0.1:9091/"])
             ])
         let (chapters, _) = ChapterLoader.loadAll(from: CourseChaptersTests.chaptersDirectory)
         for chapter in chapters { #expect(PageReview.problems(in: chapter).isEmpty, "\(chapter.id)") }
