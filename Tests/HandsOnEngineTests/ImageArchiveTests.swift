@@ -103,7 +103,11 @@ struct ImageArchiveTests {
     @Test(arguments: [("6.73MB", "10.6MB", ImageStore.containerd), ("6.73MB", "6.74 MB", ImageStore.podman)])
     func theListingIsExplainedWhereItDiffers(measured: String, listed: String, store: ImageStore) throws {
         let note = try #require(ImageSizeReport.note(measured: measured, listed: listed, store: store))
-        #expect(note.text(in: .en) == "the engine lists \(listed): \(store.listingMeaningMessage.text(in: .en))")
+        #expect(
+            note
+                == Message(
+                    .imageSizeReport.engineListsListedWhy, ["listed": listed],
+                    parts: ["why": store.listingMeaningMessage]))
         #expect(note.key == "imageSizeReport.engineListsListedWhy" && note.text(in: .ja) != note.text(in: .en))
         #expect(ImageSizeReport.note(measured: "6.73MB", listed: "6.73MB", store: .containerd) == nil)
         #expect(

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -189,7 +190,7 @@ struct ImageListingParserTests {
             try ImageListingParser.parse("\nhello world\nsecond line\n")
         }
         let error = ListingParseError(line: 2, text: "hello world")
-        #expect(error.description.hasPrefix("line 2: cannot read 'hello world'"))
+        #expect(error.description == english(.listingParseError.line, ["line": "2", "text": "hello world"]))
     }
 
     @Test func garbledAndRandomInputNeverCrashes() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -100,9 +101,10 @@ struct BuildTimeTests {
         try FileManager.default.removeItem(atPath: "\(folder)/.dockerignore")
         let failed = check.run("context", context)
         #expect(!failed.passed)
-        #expect(failed.text(in: .en).contains("server-run is sent to the engine (50kB)"), "\(failed.text(in: .en))")
-        #expect(failed.text(in: .en).contains(".git is sent"), "\(failed.text(in: .en))")
-        #expect(failed.text(in: .en).contains("more than 1kB"), "\(failed.text(in: .en))")
+        let reason = try #require(failed.reason)
+        #expect(reason.contains(.buildContextCheck.pathSent, ["path": "server-run", "size": "50kB"]), "\(reason)")
+        #expect(reason.allMessages.contains { $0.key == "buildContextCheck.pathSent" && $0.values["path"] == ".git" })
+        #expect(reason.allMessages.contains { $0.key == "buildContextCheck.tooLarge" && $0.values["limit"] == "1kB" })
     }
 
     static func measurement(cold: Double, rebuild: Double, downloadCached: Bool) -> RebuildTrial.Measurement {
@@ -122,22 +124,28 @@ struct BuildTimeTests {
         let fast = RebuildCheck.judge(
             Self.measurement(cold: 10.2, rebuild: 1.6, downloadCached: true), rules: rules, id: "r")
         #expect(fast.passed)
+        #expect(fast.reason?.allKeys == ["rebuild.passed", "rebuild.reusedStep"], "\(fast.message)")
         #expect(
-            fast.text(in: .en)
-                == "rebuild 1.6 s, 16% of a cold build (10.2 s); `RUN go mod download` came from the cache")
+            fast.reason?.value("shown") == english(.rebuild.shown, ["rebuild": "1.6", "percent": "16", "cold": "10.2"]))
+        #expect(fast.reason?.value("instruction") == "RUN go mod download")
         let slow = RebuildCheck.judge(
             Self.measurement(cold: 12.1, rebuild: 6.5, downloadCached: true), rules: rules, id: "r")
-        #expect(!slow.passed && slow.text(in: .en).hasSuffix("more than 50%"), "\(slow.text(in: .en))")
+        #expect(!slow.passed && slow.reason?.key == "rebuild.tooSlow", "\(slow.message)")
+        #expect(slow.reason?.value("limit") == "50")
         let again = RebuildCheck.judge(
             Self.measurement(cold: 11, rebuild: 10.4, downloadCached: false), rules: rules, id: "r")
         #expect(!again.passed)
-        #expect(again.reason?.key == "rebuild.stepRanAgainAt")
-        #expect(again.text(in: .en).contains("Dockerfile `RUN go mod download` ran again"), "\(again.text(in: .en))")
+        let ranAgain = Message(
+            .rebuild.stepRanAgainAt, ["file": "server/main.go"],
+            parts: [
+                "step": Message(.rebuild.stepNoLayer, ["file": "Dockerfile", "instruction": "RUN go mod download"])
+            ])
+        #expect(again.reason == ranAgain, "\(again.message)")
         let none = RebuildCheck.judge(
             RebuildTrial.Measurement(
                 coldSeconds: 5, rebuildSeconds: 1, steps: [.init(instruction: "COPY . .", cached: false)]),
             rules: rules, id: "r")
-        #expect(!none.passed && none.text(in: .en) == "no instruction runs `go mod download`")
+        #expect(!none.passed && none.reason == Message(.rebuild.noStep, ["text": "go mod download"]))
     }
 
     @Test func aRebuildIsAShareOfTheColdBuildRoundedUp() {

@@ -71,7 +71,11 @@ struct RebuildJudgementTests {
         let slow = Self.judge(cold: 40, rebuild: 23, reference: 11, steps: steps)
         #expect(slow.score == 20)
         let finding = slow.checks.first { $0.id == .rebuild }
-        #expect(finding?.text(in: .en).contains("Dockerfile [builder 7/7] `RUN sleep 20 && go build") == true)
+        let ranAgain = finding?.reason?.then?.first { $0.key == "rebuild.ranAgain" }
+        let slept = [
+            "file": "Dockerfile", "layer": "builder 7/7", "instruction": "RUN sleep 20 && go build -o /server ./server",
+        ]
+        #expect(ranAgain?.parts?["steps"]?.contains(.rebuild.step, slept) == true, "\(String(describing: finding))")
     }
 
     @Test func theTiersGiveEachStepOfTheChapterItsOwnGain() {
@@ -175,12 +179,17 @@ struct RebuildJudgementTests {
             .rebuild.editNotInProgram, .rebuild.editNotPrinted, .rebuild.editNoProgram,
             .rebuild.stepRanAgainAt, .rebuild.reusedInAnIdleStage, .rebuild.reusedStepAt, .rebuild.editReached,
         ]
+        let named = step.named(in: "Dockerfile").text(in: language)
+        #expect(
+            named.contains("Dockerfile") && named.contains("stage-0 5/5")
+                && named.contains("COPY prebuilt/server /server"),
+            "\(named)")
         for key in keys {
             let text = Message(
                 key, ["file": "server/main.go", "program": "/server"], parts: ["step": step.named(in: "Dockerfile")]
             )
             .text(in: language)
-            #expect(text.contains("Dockerfile [stage-0 5/5] `COPY prebuilt/server /server`"), "\(key): \(text)")
+            #expect(text.contains(named), "\(key): \(text)")
             #expect(!text.contains("{"), "\(key): \(text)")
         }
     }
@@ -190,7 +199,9 @@ struct RebuildJudgementTests {
         #expect(measurement.percent == 5)
         measurement.referenceSeconds = 10
         #expect(measurement.percent == 50)
-        #expect(measurement.shown == "rebuild 5.0 s, 50% of the starter's rebuild after the same edit (10.0 s)")
+        #expect(
+            measurement.shown
+                == english(.rebuild.shownAgainstReference, ["rebuild": "5.0", "percent": "50", "reference": "10.0"]))
     }
 
     @Test func theEditMarkIsWholeOnlyInTheCompiledProgram() {

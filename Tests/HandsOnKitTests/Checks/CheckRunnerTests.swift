@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -33,12 +34,13 @@ struct CheckRunnerTests {
         let runner = CheckRunner()
         let present = await runner.run(
             CheckSpec(id: "a", kind: .imageExists(image: "go-image:base")), in: context(engine))
+        #expect(present.passed && present.measured == "958MB")
         #expect(
-            present == CheckResult(id: "a", passed: true, message: "go-image:base exists (958MB)", measured: "958MB"))
+            present.reason == Message(.checkRunner.imageExists, ["image": "go-image:base"]).aside(.literal("958MB")))
         let missing = await runner.run(
             CheckSpec(id: "b", kind: .imageExists(image: "go-image:scratch")), in: context(engine))
         #expect(!missing.passed)
-        #expect(missing.message == "no image go-image:scratch yet: build it (docker image build -t go-image:scratch .)")
+        #expect(missing.reason == Message(.checkRunner.imageImageYetBuild, ["image": "go-image:scratch"]))
     }
 
     @Test func imageReferencesMatchAcrossEngines() async {
@@ -58,37 +60,39 @@ struct CheckRunnerTests {
             ).passed)
     }
 
-    @Test func tiersSayWhatWasReachedAndWhatTheNextNeeds() async {
+    @Test func tiersSayWhatWasReachedAndWhatTheNextNeeds() async throws {
         let (engine, _) = engine(images: ["go-image:distroless": (27_123_456, "27.1MB")])
         let result = await CheckRunner().run(
             CheckSpec(id: "t", kind: .imageTiers(image: "$IMAGE", tiers: .diet, passScore: 70)),
             in: context(engine, subject: "go-image:distroless"))
+        #expect(result.passed && result.measured == "27.1MB")
+        let outcome = try #require(SizeTiers.diet.evaluate(MeasuredSize(exactBytes: 27_123_456, displayed: "27.1MB")))
         #expect(
-            result
-                == CheckResult(
-                    id: "t", passed: true, message: "go-image:distroless 27.1MB: 70%; 10MB or less gives 100%",
-                    measured: "27.1MB"))
+            result.reason
+                == Message(
+                    .checkRunner.imageTiers, ["image": "go-image:distroless"], parts: ["outcome": outcome.reason]),
+            "\(result.message)")
+        #expect(result.reason?.value("score") == "70" && result.reason?.value("decimal") == "10MB")
         let stricter = await CheckRunner().run(
             CheckSpec(id: "t", kind: .imageTiers(image: "go-image:distroless", tiers: .diet, passScore: 100)),
             in: context(engine))
         #expect(!stricter.passed)
     }
 
-    @Test func theContainerdStoresLargerListingDoesNotCostATier() async {
+    @Test func theContainerdStoresLargerListingDoesNotCostATier() async throws {
         let (engine, _) = engine(images: ["go-image:scratch": (6_730_953, "10.6MB")])
         let result = await CheckRunner().run(
             CheckSpec(id: "t", kind: .imageTiers(image: "go-image:scratch", tiers: .diet, passScore: 100)),
             in: context(engine))
-        #expect(
-            result
-                == CheckResult(
-                    id: "t", passed: true,
-                    message:
-                        "go-image:scratch 6.73MB: 100% (the best tier) (the engine lists 10.6MB: containerd store: "
-                        + "compressed content + unpacked snapshots)", measured: "6.73MB"))
+        #expect(result.passed && result.measured == "6.73MB")
+        let reason = try #require(result.reason)
+        #expect(reason.value("text") == "6.73MB" && reason.value("score") == "100", "\(reason)")
+        #expect(reason.allKeys.contains("sizeTiers.bestTier"), "\(reason)")
+        #expect(reason.value("listed") == "10.6MB" && reason.allKeys.contains("imageSizeReport.engineListsListedWhy"))
+        #expect(reason.allKeys.contains("containerEngine.containerdStoreCompressedContent"), "\(reason)")
     }
 
-    @Test func sizeBoundsAgainstAnotherImage() async {
+    @Test func sizeBoundsAgainstAnotherImage() async throws {
         let (engine, _) = engine(images: [
             "go-image:base": (958_000_000, "958MB"), "go-image:distroless": (27_100_000, "27.1MB"),
         ])
@@ -97,20 +101,31 @@ struct CheckRunnerTests {
             atMostFractionOf: "go-image:base", fraction: 0.05, basis: .displayed)
         let result = await CheckRunner().run(CheckSpec(id: "s", kind: .imageSize(bounds)), in: context(engine))
         #expect(result.passed)
+        let facts = [
+            Message(.imageSizeCheck.mostDecimal, ["decimal": "30MB"]),
+            Message(.imageSizeCheck.smallerThanOtherOthersize, ["other": "go-image:base", "otherSize": "958MB"]),
+            Message(
+                .imageSizeCheck.percentOtherWithinLimit, ["percent": "2.8%", "other": "go-image:base", "limit": "5%"]),
+        ]
         #expect(
-            result.message
-                == "go-image:distroless is 27.1MB: at most 30MB; smaller than go-image:base (958MB); 2.8% of go-image:base, within 5%"
-        )
+            result.reason
+                == Message(
+                    .imageSizeCheck.imageSizeDetail, ["image": "go-image:distroless", "size": "27.1MB"],
+                    parts: ["detail": .list(facts, separator: .list.factSeparator)]), "\(result.message)")
         let tooBig = ImageSizeBounds(
             image: "go-image:base", atMostBytes: 400_000_000, atLeastBytes: nil, smallerThan: nil,
             atMostFractionOf: nil, fraction: nil, basis: .exact)
         let failed = await CheckRunner().run(CheckSpec(id: "s", kind: .imageSize(tooBig)), in: context(engine))
+        #expect(!failed.passed && failed.measured == "958MB")
+        let reason = try #require(failed.reason)
         #expect(
-            failed
-                == CheckResult(
-                    id: "s", passed: false,
-                    message: "go-image:base is 958MB: over 400MB. Its layers hold 958MB (most: layer 1, 958MB)",
-                    measured: "958MB"), "a size that misses its mark says where the bytes are")
+            reason.key == "imageSizeCheck.imageSizeDetail"
+                && reason.values == ["image": "go-image:base", "size": "958MB"])
+        #expect(reason.parts?["detail"] == Message(.imageSizeCheck.overDecimal, ["decimal": "400MB"]), "\(reason)")
+        // A size that misses its mark says where the bytes are.
+        #expect(reason.then?.first?.key == "sizeTiers.explanationSuffix", "\(reason)")
+        #expect(reason.contains(.sizeExplanation.layersHoldOwnMost, ["own": "958MB", "largest": "958MB"]), "\(reason)")
+        #expect(reason.contains(.sizeExplanation.layerValue, ["value": "1"]), "\(reason)")
     }
 
     @Test func podmanFindsTheContainerByItsImagesID() async {
@@ -134,7 +149,11 @@ struct CheckRunnerTests {
             CheckSpec(id: "c", kind: .containerRunning(image: "go-image:scratch", name: "go-container", port: 9091)),
             in: context(engine))
         #expect(ok.passed)
-        #expect(ok.message == "a container named go-container from go-image:scratch is running: go-container")
+        let named = english(
+            .checkRunner.containerNamedValueFrom, ["value": "go-container", "image": "go-image:scratch"])
+        #expect(
+            ok.reason == Message(.checkRunner.describedRunningValue, ["described": named, "value": "go-container"]),
+            "\(ok.message)")
         #expect(
             runner.commands.last == [
                 "docker", "ps", "--filter", "ancestor=go-image:scratch", "--format", "{{.Names}}\t{{.Ports}}",
@@ -144,7 +163,11 @@ struct CheckRunnerTests {
             CheckSpec(id: "c", kind: .containerRunning(image: "go-image:scratch", name: nil, port: 8080)),
             in: context(engine))
         #expect(!wrongPort.passed)
-        #expect(wrongPort.message == "no container from go-image:scratch is running publishing port 8080")
+        let fromImage = english(.checkRunner.containerFromImage, ["image": "go-image:scratch"])
+        #expect(
+            wrongPort.reason
+                == Message(.checkRunner.describedNotRunningOnPort, ["described": fromImage, "port": "8080"]),
+            "\(wrongPort.message)")
     }
 
     @Test func httpChecksStatusAndAJSONField() async {
@@ -180,7 +203,13 @@ struct CheckRunnerTests {
                     equals: nil, deadlineSeconds: 0.2)))
         let result = await CheckRunner().run(spec, in: context(engine))
         #expect(!result.passed)
-        #expect(result.message == "http://127.0.0.1:9/health did not answer 200 within 0 s: no answer (curl exit 7)")
+        let noAnswer = english(.healthProbe.noAnswer, ["exit": "7"])
+        #expect(
+            result.reason
+                == Message(
+                    .hTTPCheck.urlDidAnswerWanted,
+                    ["url": "http://127.0.0.1:9/health", "wanted": "200", "seconds": "0", "measured": noAnswer]),
+            "\(result.message)")
     }
 
     @Test func commandOutputRunsTheImageWithLimitsAndNoNetwork() async throws {
@@ -221,7 +250,12 @@ struct CheckRunnerTests {
                 CommandExpectation(
                     image: "x", arguments: [], stdin: "hello", exitCode: 0,
                     equals: "abc", contains: nil, matches: nil, network: false, hostNetwork: false)))
-        #expect(await CheckRunner().run(spec, in: context(engine)).message == "x printed 'hello\\n', expected 'abc'")
+        let result = await CheckRunner().run(spec, in: context(engine))
+        #expect(
+            result.reason
+                == Message(
+                    .commandOutputCheck.imagePrintedShownExpected, ["image": "x", "shown": "hello\\n", "equals": "abc"]),
+            "\(result.message)")
     }
 
     @Test func fileUnchangedComparesWithTheStarter() async throws {
@@ -239,9 +273,12 @@ struct CheckRunnerTests {
         let spec = CheckSpec(id: "f", kind: .fileUnchanged(path: "hash.go", sha256: nil))
         #expect(await CheckRunner().run(spec, in: context).passed)
         try "package main // edited\n".write(toFile: "\(root)/work/hash.go", atomically: true, encoding: .utf8)
-        #expect(await CheckRunner().run(spec, in: context).message == "hash.go was changed (it must stay as given)")
+        #expect(
+            await CheckRunner().run(spec, in: context).reason
+                == Message(.checkRunner.pathWasChangedMust, ["path": "hash.go"]))
         try FileManager.default.removeItem(atPath: "\(root)/work/hash.go")
-        #expect(await CheckRunner().run(spec, in: context).message == "hash.go is missing")
+        #expect(
+            await CheckRunner().run(spec, in: context).reason == Message(.checkRunner.pathMissing, ["path": "hash.go"]))
     }
 
     @Test func dockerfileFactsAreCheckedWithReasons() async throws {
@@ -260,11 +297,20 @@ struct CheckRunnerTests {
                     cgoDisabledForScratch: true, target: nil, dependenciesFirst: nil, nonRootUser: nil)))
         let result = await CheckRunner().run(spec, in: context(engine, directory: root))
         #expect(!result.passed)
+        let failures = [
+            Message(.dockerfileCheck.pinTagInsteadLatest, ["unpinnedBases": "golang:latest"]),
+            Message(
+                .dockerfileCheck.lineLineKeywordArguments, ["line": "5", "keyword": "ENTRYPOINT", "arguments": "/s"]),
+            Message(.dockerfileCheck.scratchImageSBinary),
+        ]
         #expect(
-            result.message
-                == "Dockerfile: pin each base image to a tag (no tag means latest): golang:latest; line 5: ENTRYPOINT /s is shell form; use the exec (JSON) form, as images without a shell cannot run it; the scratch image's binary is built with cgo on: set CGO_ENABLED=0 so it links statically"
-        )
-        #expect(result.measured == "2 stages, final base scratch")
+            result.reason == .labelled("Dockerfile", .list(failures, separator: .list.clauseSeparator)),
+            "\(result.message)")
+        let found = [
+            english(.dockerfileCheck.stageCount, count: 2),
+            english(.dockerfileCheck.finalBaseFinalbase, ["finalBase": "scratch"]),
+        ]
+        #expect(result.measured == MessageCatalog.list(found, in: .en))
     }
 }
 
@@ -286,11 +332,13 @@ struct ImageContentsCheckTests {
         let result = await CheckRunner().run(
             CheckSpec(id: "no-toolchain", kind: .imageContents(rules)),
             in: CheckContext(engine: engine, workingDirectory: "/tmp"))
+        #expect(!result.passed && result.measured == "19MB")
         #expect(
-            result
-                == CheckResult(
-                    id: "no-toolchain", passed: false,
-                    message: "go-image:distroless: /usr/lib/go-1.19 is in the image (12MB)", measured: "19MB"))
+            result.reason
+                == .labelled(
+                    "go-image:distroless",
+                    Message(.imageContentsCheck.pathInImage, ["path": "/usr/lib/go-1.19", "size": "12MB"])),
+            "\(result.message)")
     }
 
     @Test func anImageWithoutThemPasses() async {
@@ -300,6 +348,12 @@ struct ImageContentsCheckTests {
         let result = await CheckRunner().run(
             CheckSpec(id: "c", kind: .imageContents(rules)), in: CheckContext(engine: engine, workingDirectory: "/tmp"))
         #expect(result.passed)
-        #expect(result.message == "go-image:scratch: none of /usr/lib/go-1.19 is in it; 0B wasted, at most 1MB")
+        let facts = [
+            Message(.imageContentsCheck.noneOfPathsInImage, ["paths": "/usr/lib/go-1.19"]),
+            Message(.imageContentsCheck.decimalWastedMostDecimal, ["decimal": "0B", "decimal2": "1MB"]),
+        ]
+        #expect(
+            result.reason == .labelled("go-image:scratch", .list(facts, separator: .list.clauseSeparator)),
+            "\(result.message)")
     }
 }

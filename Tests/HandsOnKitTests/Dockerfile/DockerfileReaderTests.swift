@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -86,20 +87,21 @@ struct DockerfileReaderTests {
     }
 
     @Test(arguments: [
-        ("", 1, "no FROM instruction"),
-        ("# only a comment\n", 1, "no FROM instruction"),
-        ("RUN echo hi\nFROM busybox\n", 1, "RUN comes before the first FROM"),
-        ("FROM busybox\nFORM x\n", 2, "unknown instruction 'FORM'"),
-        ("FROM\n", 1, "FROM needs an image"),
-        ("FROM a b c d\n", 1, "FROM takes an image and an optional 'AS name', not 'a b c d'"),
+        ("", 1, Message(.dockerfile.noFrom)),
+        ("# only a comment\n", 1, Message(.dockerfile.noFrom)),
+        ("RUN echo hi\nFROM busybox\n", 1, Message(.dockerfile.beforeFirstFrom, ["keyword": "RUN"])),
+        ("FROM busybox\nFORM x\n", 2, Message(.dockerfile.unknownInstruction, ["keyword": "FORM"])),
+        ("FROM\n", 1, Message(.dockerfile.fromNeedsImage)),
+        ("FROM a b c d\n", 1, Message(.dockerfile.fromTakes, ["arguments": "a b c d"])),
     ])
-    func whatCannotBeReadNamesTheLine(text: String, line: Int, problem: String) {
+    func whatCannotBeReadNamesTheLine(text: String, line: Int, problem: Message) {
         #expect {
             try DockerfileReader.read(text)
         } throws: { error in
             let error = error as? DockerfileError
-            return error?.line == line && error?.problem.text(in: .en) == problem
-                && error?.description == "Dockerfile line \(line): \(problem)"
+            return error?.line == line && error?.problem == problem
+                && error?.reason == Message(.dockerfile.line, ["line": "\(line)"], then: [problem])
+                && error?.description == english(.dockerfile.line, ["line": "\(line)"]) + problem.text(in: .en)
         }
     }
 
