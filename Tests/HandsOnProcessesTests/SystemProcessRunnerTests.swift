@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import Testing
 
 @testable import HandsOnProcesses
@@ -61,7 +62,9 @@ struct SystemProcessRunnerTests {
         #expect(result.timedOut)
         #expect(result.termination == .signaled(SIGTERM))
         #expect(result.durationSeconds < 5, "ended by its timeout, not the sleep")
-        #expect(result.failureSummary.contains("did not finish within its time limit"))
+        #expect(
+            result.failureSummary == Message(.process.didNotFinish, ["command": "sleep 30"]).text(in: .en),
+            "\(result.failureSummary)")
     }
 
     @Test func killsAChildThatIgnoresSIGTERMAfterTheGracePeriod() async throws {
@@ -86,7 +89,8 @@ struct SystemProcessRunnerTests {
             try await runner.run(ProcessRequest("handson-no-such-program", ["--version"]))
         }
         let error = ProcessError.executableNotFound("handson-no-such-program")
-        #expect(error.description == "handson-no-such-program: command not found (not in PATH)")
+        #expect(error.message == Message(.error.process.executableNotFound, ["name": "handson-no-such-program"]))
+        #expect(error.description == error.message.text())
     }
 
     @Test func tellsASignalFromAnExitCode() async throws {

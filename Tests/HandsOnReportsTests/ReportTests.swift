@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKitTestSupport
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -104,7 +105,7 @@ struct ReportTests {
         #expect(
             !html.contains("http://") && !html.contains("https://") && !html.contains(" src=\"")
                 && !html.contains("<link"), "nothing fetched from anywhere")
-        #expect(html.contains("Incomplete: 1 submission not graded yet (late)"))
+        #expect(html.contains(english(.htmlReport.incompleteCount, count: 1, ["names": "late"])))
         #expect(
             html.components(separatedBy: "class=\"bar size\"").count - 1 == 5, "a size bar for each of the five images")
         #expect(
@@ -188,12 +189,15 @@ struct ClassSizeCausesTests {
                 "d", size: 1_900_000, base: nil, baseBytes: 0, own: [("COPY /hash /hash", 1_900_000)], wasted: 0),
         ]
         let causes = ClassSizeCauses.rank(grades)
-        #expect(causes.map(\.cause) == ["the base image golang:1.19", "COPY big.bin /", "COPY /hash /hash"])
+        #expect(
+            causes.map(\.cause) == [
+                english(.classSizeCauses.baseImage, ["base": "golang:1.19"]), "COPY big.bin /", "COPY /hash /hash",
+            ])
         #expect(causes.first?.submissions == ["a", "b"])
         #expect(causes.first?.medianBytes == 888_000_000)
         let page = HTMLReport.render(
             ClassSummary(chapter: BatchFixtures.chapter!, grades: grades, notGraded: [], generated: Date()))
-        #expect(page.contains("What makes the images big"))
+        #expect(page.contains(english(.htmlReport.whatMakesImagesBig)))
         #expect(page.contains("<svg class=\"chart\" id=\"breakdown\""))
         #expect(page.components(separatedBy: "class=\"bar waste\"").count - 1 == 1, "only c wastes bytes")
     }

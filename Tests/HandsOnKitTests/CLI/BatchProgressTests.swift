@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKitTestSupport
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -30,17 +31,35 @@ struct BatchProgressTests {
         progress.end()
     }
 
+    /// The lines `play` makes: each answer started, the two finished (the second not saved), the third stopped.
+    static func started(_ name: String) -> String {
+        english(.cli.batchProgress.started, ["done": "1", "total": "6", "name": name, "engine": "default"])
+    }
+
+    static let asGivenFinished =
+        english(
+            .cli.batchProgress.finishedSized,
+            [
+                "done": "2", "total": "6", "name": "as-given", "score": "0", "max": "100", "size": "891MB",
+                "seconds": "3.1",
+            ]) + english(.cli.batch.failedChecks, ["checks": "size"])
+
+    static let scratchFinished =
+        english(
+            .cli.batchProgress.finishedSized,
+            [
+                "done": "3", "total": "6", "name": "scratch", "score": "100", "max": "100", "size": "1.87MB",
+                "seconds": "2.9",
+            ]) + english(.cli.batch.notSaved, ["error": "disk full"])
+
     @Test func intoAPipeEachEventIsAPlainLine() async throws {
         let (io, err) = Self.console(terminal: false)
         try Self.play(BatchProgress(io: io, total: 6, alreadyDone: 1, jobs: 2))
         let lines = err.withLock { $0 }.split(separator: "\n").map(String.init)
         #expect(
             lines == [
-                "[1/6] started as-given on default",
-                "[1/6] started scratch on default",
-                "[2/6] as-given: 0/100 (891MB) in 3.1 s; failed: size",
-                "[3/6] scratch: 100/100 (1.87MB) in 2.9 s — NOT SAVED: disk full",
-                "slim: stopped, not saved",
+                Self.started("as-given"), Self.started("scratch"), Self.asGivenFinished, Self.scratchFinished,
+                english(.cli.batchProgress.stopped, ["name": "slim"]),
             ])
     }
 
@@ -48,12 +67,16 @@ struct BatchProgressTests {
         let (io, err) = Self.console(terminal: true)
         try Self.play(BatchProgress(io: io, total: 6, alreadyDone: 1, jobs: 2))
         let text = err.withLock { $0 }
-        #expect(!text.contains("started"), "starts show on the live line only")
-        #expect(text.contains("\r\u{1B}[K[1/6] 2 running · 0s elapsed · as-given, scratch"))
-        #expect(text.contains("\r\u{1B}[K[2/6] as-given: 0/100 (891MB) in 3.1 s; failed: size\n"))
         #expect(
-            text.contains("[3/6] 0 running · 0s elapsed · about 6s left"),
-            "three answers left, two jobs, about 3 s each: \(text)")
+            !text.contains(english(.cli.batchProgress.started, ["done": "1", "total": "6"], before: "name")),
+            "starts show on the live line only")
+        let running = english(.cli.batchProgress.running, ["count": "2", "elapsed": "0s"])
+        #expect(text.contains("\r\u{1B}[K[1/6] \(running) · as-given, scratch"), "\(text)")
+        #expect(text.contains("\r\u{1B}[K\(Self.asGivenFinished)\n"))
+        let left =
+            english(.cli.batchProgress.running, ["count": "0", "elapsed": "0s"])
+            + english(.cli.batchProgress.left, ["left": "6s"])
+        #expect(text.contains("[3/6] " + left), "three answers left, two jobs, about 3 s each: \(text)")
         #expect(text.hasSuffix("\r\u{1B}[K"), "the live line is cleared at the end")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -20,7 +21,8 @@ struct CLITests {
     func everyCommandHasItsOwnHelp(path: [String]) async {
         let run = await CLIRun.run(path + ["--help"])
         #expect(run.exitCode == 0)
-        #expect(run.stdout.contains("Usage: handson \(path.joined(separator: " "))"))
+        #expect(
+            run.stdout.contains(english(.help.frame.usage, before: "usage") + "handson \(path.joined(separator: " "))"))
         #expect(run.stdout.contains("-h, --help"))
     }
 
@@ -31,20 +33,25 @@ struct CLITests {
     }
 
     @Test(arguments: [
-        (["frobnicate"], "Error: unknown command 'frobnicate'"),
-        (["--frobnicate"], "Error: unknown option '--frobnicate'"),
-        (["doctor", "--frobnicate"], "Error: unknown option '--frobnicate'"),
-        (["doctor", "extra"], "Error: unexpected argument 'extra'"),
-        (["doctor", "--engine"], "Error: --engine needs a value (docker|podman)"),
-        (["doctor", "--json=yes"], "Error: --json takes no value"),
-        (["lab"], "Error: 'lab' needs a subcommand: prepare, list"),
-        (["parse", "image-ls", "a", "b"], "Error: unexpected argument 'b'"),
-        (["demo", "--port", "many"], "Error: --port takes a positive whole number, not 'many'"),
-        (["batch", "class"], "Error: --chapter is required"),
-        (["batch", "--chapter", "ictsc-diet", "class"], "Error: --out is required"),
+        (["frobnicate"], english(.cli.unknownCommand, ["command": "frobnicate"])),
+        (["--frobnicate"], english(.cli.unknownOption, ["option": "--frobnicate"])),
+        (["doctor", "--frobnicate"], english(.cli.args.unknownOption, ["name": "--frobnicate"])),
+        (["doctor", "extra"], english(.cli.args.unexpectedArgument, ["argument": "extra"])),
+        (["doctor", "--engine"], english(.cli.args.needsValue, ["name": "--engine", "value": "docker|podman"])),
+        (["doctor", "--json=yes"], english(.cli.args.takesNoValue, ["name": "--json"])),
+        (
+            ["lab"],
+            english(
+                .cli.needsSubcommand,
+                ["command": "lab", "subcommands": MessageCatalog.list(["prepare", "list"], in: .en)])
+        ),
+        (["parse", "image-ls", "a", "b"], english(.cli.args.unexpectedArgument, ["argument": "b"])),
+        (["demo", "--port", "many"], english(.cli.args.positiveInteger, ["option": "--port", "text": "many"])),
+        (["batch", "class"], english(.cli.batch.chapterRequiredChapterIctsc)),
+        (["batch", "--chapter", "ictsc-diet", "class"], english(.cli.batch.outRequiredFolderReports)),
         (
             ["batch", "--chapter", "ictsc-diet", "class", "--out", "r", "--jobs", "0"],
-            "Error: --jobs takes a positive whole number, not '0'"
+            english(.cli.args.positiveInteger, ["option": "--jobs", "text": "0"])
         ),
     ])
     func usageErrorsSayWhatIsWrongOnStderrWithExitTwo(arguments: [String], message: String) async {
@@ -52,8 +59,8 @@ struct CLITests {
         let run = await CLIRun.run(arguments, runner: runner)
         #expect(run.exitCode == 2)
         #expect(run.stdout.isEmpty)
-        #expect(run.stderr.hasPrefix(message))
-        #expect(run.stderr.hasSuffix("See 'handson --help'.\n"))
+        #expect(run.stderr.hasPrefix(english(.cli.errorPrefix) + message), "\(run.stderr)")
+        #expect(run.stderr.hasSuffix(english(.cli.handsOnCLI.seeHandsonHelp) + "\n"))
         #expect(runner.commands.isEmpty, "a usage error runs nothing")
     }
 
@@ -77,10 +84,10 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(at: file) }
         let run = await CLIRun.run(["parse", "image-ls", file.path])
         #expect(run.exitCode == 1)
-        #expect(run.stderr.contains("line 1: cannot read 'just some notes'"))
+        #expect(run.stderr.contains(english(.listingParseError.line, ["line": "1", "text": "just some notes"])))
         let missing = await CLIRun.run(["parse", "image-ls", "/nonexistent/listing.txt"])
         #expect(missing.exitCode == 1)
-        #expect(missing.stderr.contains("cannot read /nonexistent/listing.txt"))
+        #expect(missing.stderr.contains(english(.cli.parses.cannotReadSuchFile, ["value": "/nonexistent/listing.txt"])))
     }
 
     @Test func parseCurlPrintsEveryFieldWithNulls() async throws {
@@ -98,7 +105,7 @@ struct CLITests {
     @Test func anUnknownEngineNameIsAUsageError() async {
         let run = await CLIRun.run(["doctor", "--engine", "lxc"])
         #expect(run.exitCode == 2)
-        #expect(run.stderr.contains("--engine takes docker or podman, not 'lxc'"))
+        #expect(run.stderr.contains(english(.cli.engineOption.engineTakesDockerPodman, ["name": "lxc"])))
     }
 
     @Test func colourOnlyOnATerminalAndNeverWithNoColor() async {
@@ -133,7 +140,7 @@ struct HelpAndInstallTests {
         }
         let unknown = await CLIRun.run(["help", "nope"])
         #expect(unknown.exitCode == ExitCode.usage)
-        #expect(unknown.stderr.contains("no command 'nope'"))
+        #expect(unknown.stderr.contains(english(.cli.noSuchCommand, ["command": "nope"])))
     }
 
     @Test func anInstalledBinaryFindsTheCourseUnderShare() async throws {

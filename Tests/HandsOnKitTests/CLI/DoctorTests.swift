@@ -1,3 +1,4 @@
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -30,17 +31,20 @@ struct DoctorTests {
     @Test func missingLabImagesMakeItExitOneAndSayWhatToRun() async {
         let run = await CLIRun.run(["doctor"], runner: dockerThatAnswers(withImages: false))
         #expect(run.exitCode == 1)
-        #expect(run.stdout.contains("docker answers: client 28.2.2, server 26.1.5+dfsg1, storage driver overlay2"))
-        #expect(run.stdout.contains("BuildKit (docker buildx)"))
+        let answers = english(
+            .doctor.engineAnswers,
+            ["name": "docker", "client": "28.2.2", "server": "26.1.5+dfsg1", "driver": "overlay2"])
+        #expect(run.stdout.contains(answers), "\(run.stdout)")
+        #expect(run.stdout.contains(english(.doctor.builder.buildkit)))
         #expect(run.stdout.contains("golang:1.19"))
-        #expect(run.stdout.contains("missing: run `handson lab prepare`"))
-        #expect(run.stdout.contains("Not ready"))
+        #expect(run.stdout.contains(english(.doctor.lab.missing)))
+        #expect(run.stdout.contains(english(.doctor.notReady)))
     }
 
     @Test func standInsAreNamedAsSuch() async {
         let run = await CLIRun.run(["doctor", "--json"], runner: dockerThatAnswers(withImages: true))
         #expect(run.stdout.contains("\"isStandIn\" : true"))
-        #expect(run.stdout.contains("present, local stand-in built from Debian packages"))
+        #expect(run.stdout.contains(english(.doctor.lab.standIn)), "\(run.stdout)")
         #expect(run.stdout.contains("\"sizeBytes\" : 1550000"), "lab sizes are measured from the images' layers")
     }
 
@@ -50,6 +54,8 @@ struct DoctorTests {
         let run = await CLIRun.run(["doctor"], runner: runner)
         #expect(run.exitCode == 1)
         #expect(run.stdout.contains("Cannot connect to the Docker daemon"))
-        #expect(run.stdout.contains("dockerd"))
+        // How to start one, after what each engine said.
+        #expect(run.stdout.contains(english(.engine.noneAnswers, before: "reasons")), "\(run.stdout)")
+        #expect(run.stdout.contains(english(.engine.noneAnswers, after: "reasons")), "\(run.stdout)")
     }
 }

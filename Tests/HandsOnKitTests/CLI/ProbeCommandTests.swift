@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -36,21 +37,29 @@ struct ProbeCommandTests {
         let runner = Self.curl(bodies: ["{\"status\":\"Starting\"}"])
         let run = await CLIRun.run(["probe", "http://127.0.0.1:9091/health", "--deadline", "10"], runner: runner)
         #expect(run.exitCode == 1)
-        #expect(
-            run.stderr.contains(
-                "did not answer 200 with status = Healthy within 10 s; last: 200 {\"status\":\"Starting\"}"))
+        let condition = english(.httpCheck.withField, ["field": "status", "value": "Healthy"])
+        let wanted = "200" + english(.httpCheck.withFieldSuffix, ["condition": condition])
+        let lastSeen = english(
+            .cli.probe.didAnswerWithinLast,
+            [
+                "url": "http://127.0.0.1:9091/health", "wanted": wanted, "seconds": "10",
+                "summary": "200 {\"status\":\"Starting\"}",
+            ])
+        #expect(run.stderr.contains(lastSeen), "\(run.stderr)")
     }
 
     @Test func anyBodyAcceptsTheFirstAnswerWithTheStatus() async {
         let runner = Self.curl(bodies: ["plain text"])
         let run = await CLIRun.run(["probe", "http://127.0.0.1:9091/", "--any-body"], runner: runner)
         #expect(run.exitCode == 0)
-        #expect(run.stdout.hasPrefix("http://127.0.0.1:9091/ answered 200 plain text after "))
+        let answered = english(
+            .cli.probe.answered, ["url": "http://127.0.0.1:9091/", "summary": "200 plain text"], before: "seconds")
+        #expect(run.stdout.hasPrefix(answered), "\(run.stdout)")
     }
 
     @Test func onlyHTTPURLsAreProbed() async {
         let run = await CLIRun.run(["probe", "localhost:9091"])
         #expect(run.exitCode == 2)
-        #expect(run.stderr.contains("give an http:// or https:// URL, not 'localhost:9091'"))
+        #expect(run.stderr.contains(english(.cli.probe.giveHttpHttpsUrl, ["url": "localhost:9091"])))
     }
 }

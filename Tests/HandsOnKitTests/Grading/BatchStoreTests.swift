@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKitTestSupport
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -59,7 +60,7 @@ struct BatchStoreTests {
             }
             #expect(
                 error == .reportFolderBusy(folder)
-                    && error.description.contains("another `handson batch` is writing to"))
+                    && error.message == Message(.error.batch.reportFolderBusy, ["folder": folder]))
             withExtendedLifetime(first) {}
         }
         #expect(throws: Never.self) { try BatchResultStore(directory: folder, chapter: "ictsc-diet") }

@@ -141,7 +141,8 @@ struct BuildCgroupTests {
         let root = NSTemporaryDirectory() + "handson-cgroup-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: "\(root)/memory", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        #expect(throws: BuildCgroupError.unavailable("cgroup v1 has no pids hierarchy at \(root)/pids")) {
+        let noPids = english(.error.cgroup.noHierarchy, ["hierarchy": "pids", "path": "\(root)/pids"])
+        #expect(throws: BuildCgroupError.unavailable(noPids)) {
             _ = try BuildCgroup.create(id: "g3", limits: BuildLimits(), root: root)
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnKitTestSupport
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
@@ -19,7 +20,8 @@ func contestGrade(
     var checks = [
         CheckResult(
             id: "builds", passed: failed != "builds",
-            message: failed == "builds" ? "the build failed: <oops>" : "the Dockerfile builds")
+            reason: failed == "builds"
+                ? Message(.grader.buildFailed, ["output": "<oops>"]) : Message(.grader.dockerfileBuilds))
     ]
     checks.append(CheckResult(id: "size", passed: score > 0, message: "\(size): \(score)%"))
     var report = GradeReport(
@@ -182,13 +184,15 @@ struct ContestTests {
         #expect(page.contains("<meta http-equiv=\"refresh\" content=\"\(ScoreboardPages.refreshSeconds)\">"))
         #expect(!page.contains("<script>x</script>") && page.contains("&lt;script&gt;x&lt;/script&gt;"))
         #expect(
-            !page.contains("the build failed") && !page.contains("the Dockerfile builds"),
+            !page.contains(english(.grader.buildFailed, before: "output"))
+                && !page.contains(english(.grader.dockerfileBuilds)),
             "no check of any team on the scoreboard")
         #expect(page.contains("href=\"teams/team%201.html\""))
         #expect(page.contains("aria-label=\"40 → 100\"") && page.contains("data-points=\"2\""))
         let team = ScoreboardPages.teamPage(
             try #require(board.rows.first { $0.team == "<script>x</script>" }), board: board)
-        #expect(team.contains("the build failed: &lt;oops&gt;"))
+        #expect(team.contains(Markup.escape(english(.grader.buildFailed, ["output": "<oops>"]))), "\(team)")
+        #expect(team.contains("&lt;oops&gt;"), "the build's output escaped")
         #expect(
             try XMLDocument(data: Data(page.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8)).rootElement()?
                 .name == "html")
@@ -204,7 +208,7 @@ struct ContestTests {
         let broken = ClassroomReport.result(contestGrade("bob", score: 0, at: 0, hash: "b", failed: "builds"))
         #expect(
             broken.status == "fail" && broken.tests[0].status == "fail"
-                && broken.tests[0].message.contains("the build failed"))
+                && broken.tests[0].message.contains(english(.grader.buildFailed, ["output": "<oops>"])))
         let json = try #require(
             try JSONSerialization.jsonObject(with: Data(try ClassroomReport.render(grade).utf8)) as? [String: Any])
         #expect(json["max_score"] as? Int == 100)

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Synchronization
 import Testing
@@ -43,19 +44,21 @@ struct EngineAddressTests {
     }
 
     @Test(arguments: [
-        ("lab1:2375", "not an engine address"),
-        ("ssh://", "ssh:// needs a host"),
-        ("unix://", "unix:// needs a socket path"),
-        ("ssh://root@lab1=0", "JOBS after '=' must be a whole number above 0"),
-        ("context:", "context: needs a context name"),
+        ("lab1:2375", Message(.engineAddress.notAnAddress)),
+        ("ssh://", Message(.engineAddress.needsHost, ["scheme": "ssh://"])),
+        ("unix://", Message(.engineAddress.needsSocketPath, ["scheme": "unix://"])),
+        ("ssh://root@lab1=0", Message(.engineAddress.jobsNotNumber)),
+        ("context:", Message(.engineAddress.contextNeedsName)),
     ])
-    func aBadEntryIsNamedWithWhatIsWrong(text: String, problem: String) async {
+    func aBadEntryIsNamedWithWhatIsWrong(text: String, problem: Message) async {
         do {
             _ = try EngineAddress.parse(text)
             Issue.record("'\(text)' was accepted")
         } catch {
-            #expect(error.description.hasPrefix("'\(text.trimmingCharacters(in: .whitespaces))': "))
-            #expect(error.description.contains(problem), "\(error)")
+            let entry = text.trimmingCharacters(in: .whitespaces)
+            #expect(error.entry == entry && error.problem == problem, "\(error)")
+            #expect(
+                error.description == english(.engineAddress.entry, ["entry": entry, "problem": problem.text(in: .en)]))
         }
     }
 
@@ -72,7 +75,8 @@ struct EngineAddressTests {
             _ = try EngineAddress.parseFile("ssh://grader@lab1\nlab2\n", path: "hosts.txt")
             Issue.record("a bad line was accepted")
         } catch {
-            #expect(error.description.hasPrefix("hosts.txt:2: 'lab2': not an engine address"))
+            #expect(error.location == "hosts.txt:2" && error.entry == "lab2")
+            #expect(error.problem == Message(.engineAddress.notAnAddress), "\(error)")
         }
     }
 
@@ -96,10 +100,12 @@ struct EngineAddressTests {
             "batch", "--chapter", "ictsc-diet", "--out", "/tmp/x", "--hosts", "ssh://a@b", "--jobs", "2", "/tmp",
         ])
         #expect(run.exitCode == ExitCode.usage)
-        #expect(run.stderr.contains("--jobs is for one engine; with --hosts write HOST=JOBS"))
+        #expect(run.stderr.contains(english(.cli.batch.jobsOneEngineHosts)))
         let bad = await CLIRun.run(["batch", "--chapter", "ictsc-diet", "--out", "/tmp/x", "--hosts", "lab1", "/tmp"])
         #expect(bad.exitCode == ExitCode.usage)
-        #expect(bad.stderr.contains("--hosts: 'lab1': not an engine address"))
+        let notAnAddress = english(
+            .engineAddress.entry, ["entry": "lab1", "problem": english(.engineAddress.notAnAddress)])
+        #expect(bad.stderr.contains(english(.cli.optionProblem, ["option": "--hosts", "problem": notAnAddress])))
     }
 }
 

@@ -147,7 +147,8 @@ struct ShardTests {
         let batch = ["batch", "--chapter", "build-limits", folder, "--jobs", "1"]
         let first = await run(batch + ["--out", "\(base)/one", "--shard", "1/2"])
         #expect(first.exitCode == 0, "\(first.stderr)")
-        #expect(first.stderr.contains("shard 1/2: "), "\(first.stderr)")
+        #expect(
+            first.stderr.contains(english(.cli.batch.shardShare, ["shard": "1/2"], before: "share")), "\(first.stderr)")
         let second = await run(batch + ["--out", "\(base)/two", "--shard", "2"], ["JOB_COMPLETION_INDEX": "1"])
         #expect(second.exitCode == 0, "\(second.stderr)")
         #expect(try ShardRecord.read(in: "\(base)/two")?.shard == Shard(index: 1, count: 2))
@@ -163,7 +164,10 @@ struct ShardTests {
         let wrong = await run(batch + ["--out", "\(base)/x", "--shard", "3/2"])
         #expect(wrong.exitCode == ExitCode.usage, "\(wrong.stderr)")
         let noIndex = await run(batch + ["--out", "\(base)/x", "--shard", "2"])
-        #expect(noIndex.exitCode == ExitCode.usage && noIndex.stderr.contains("JOB_COMPLETION_INDEX"))
+        #expect(
+            noIndex.exitCode == ExitCode.usage
+                && noIndex.stderr.contains(english(.shard.noCompletionIndex, ["count": "2", "index": ""])),
+            "\(noIndex.stderr)")
     }
 
     /// The commands the repository's GitHub Actions workflow and Kubernetes Jobs run, as they write them (the

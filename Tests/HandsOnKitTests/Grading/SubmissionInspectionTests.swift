@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import Testing
 
 @testable import HandsOnEngine
@@ -45,13 +46,15 @@ struct SubmissionInspectionTests {
             for path in [none, broken, escaping, inside, big] { try? FileManager.default.removeItem(atPath: path) }
         }
 
-        #expect(problem(in: none)?.reason.text() == "no Dockerfile in the submission")
+        #expect(problem(in: none)?.reason == Message(.grader.dockerfileSubmission, ["dockerfile": "Dockerfile"]))
+        let unknown = Message(
+            .dockerfile.line, ["line": "1"], then: [Message(.dockerfile.unknownInstruction, ["keyword": "FORM"])])
         #expect(
-            problem(in: broken)?.reason.text()
-                == "Dockerfile cannot be read: Dockerfile line 1: unknown instruction 'FORM'")
+            problem(in: broken)?.reason
+                == Message(.grader.dockerfileCannotReadError, ["dockerfile": "Dockerfile"], then: [unknown]))
         #expect(
-            problem(in: escaping)?.reason.text()
-                == "secrets is a symbolic link pointing out of the submission (/etc/shadow)")
+            problem(in: escaping)?.reason
+                == Message(.grader.pathSymbolicLinkPointing, ["path": "secrets", "destination": "/etc/shadow"]))
         #expect(problem(in: inside) == nil, "links inside are fine")
         #expect(problem(in: big, limit: 1000)?.id == "context-size")
         #expect(problem(in: "/nonexistent/answer", limit: 1000)?.id == "submission")
@@ -60,6 +63,6 @@ struct SubmissionInspectionTests {
 
 extension SubmissionInspection.Problem: Equatable {
     public static func == (left: Self, right: Self) -> Bool {
-        left.id == right.id && left.reason.text() == right.reason.text()
+        left.id == right.id && left.reason == right.reason
     }
 }

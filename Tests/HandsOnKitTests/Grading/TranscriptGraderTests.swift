@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Testing
 
@@ -40,7 +41,7 @@ struct TranscriptGraderTests {
         #expect(report.image?.size == "10MB")
         #expect(report.checks.first { $0.id == "hash-value" }?.passed == true)
         let unchanged = try #require(report.checks.first { $0.id == "hash-go-unchanged" })
-        #expect(!unchanged.passed && unchanged.message.hasPrefix("not verifiable from a transcript"))
+        #expect(!unchanged.passed && unchanged.reason?.key == "transcriptGrader.verifiableFromTranscriptWhy")
     }
 
     @Test func aPodmanListingReadsToo() async throws {
@@ -67,8 +68,9 @@ struct TranscriptGraderTests {
         let noCurl = try Self.grader("optimize-image").grade("$ docker image ls\n" + listing, name: "no-curl")
         #expect(noCurl.score == 100, "what text cannot show does not block")
         #expect(
-            noCurl.checks.first { $0.id == "serves-health" }?.message
-                == "not verifiable from a transcript: it shows no curl result")
+            noCurl.checks.first { $0.id == "serves-health" }?.reason
+                == Message(
+                    .transcriptGrader.verifiableFromTranscriptWhy, ["why": english(.transcriptGrader.showsCurlResult)]))
     }
 
     @Test func theAnswerImageIsPickedFromSeveralByPreference() async throws {
@@ -82,9 +84,11 @@ struct TranscriptGraderTests {
     @Test func noListingScoresZeroAndSaysSo() async throws {
         let report = try Self.grader("ictsc-diet").grade("I made it small, trust me.\n", name: "team-3")
         #expect(report.score == 0)
+        let reason = try #require(report.checks.first?.reason)
+        #expect(reason.key == "transcriptGrader.imageListingTranscriptError", "\(reason)")
         #expect(
-            report.checks.first?.message.hasPrefix(
-                "no image listing in the transcript (line 1: cannot read 'I made it small, trust me.'") == true)
+            reason.parts?["error"]?.text(in: .en)
+                == english(.listingParseError.line, ["line": "1", "text": "I made it small, trust me."]))
     }
 
     @Test func theCLIGradesATranscriptWithoutAnEngine() async throws {
@@ -104,6 +108,6 @@ struct TranscriptGraderTests {
         #expect(object["engine"] == nil, "no engine graded it: the key is left out")
         let both = await CLIRun.run(["grade", "--chapter", "ictsc-diet", "--transcript", file.path, "some-dir"])
         #expect(
-            both.exitCode == 2 && both.stderr.contains("either a submission folder, --transcript FILE or --image NAME"))
+            both.exitCode == 2 && both.stderr.contains(english(.cli.grade.giveEitherSubmissionFolder)))
     }
 }
