@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
@@ -121,10 +123,15 @@ extension GradingOnTheEngine {
             #expect(batch.termination == .exited(0), "\(batch.stderr)")
             let grades = try Self.savedGrades(out)
             #expect(grades.map(\.submission) == answers.map(\.name).sorted(), "one row per submission, in name order")
-            #expect(batch.stderr.contains("Not submissions (not folders), left alone: expected.tsv"))
-            #expect(batch.stderr.contains("[\(answers.count)/\(answers.count)]"), "plain progress lines into a pipe")
+            #expect(batch.stderr.contains(english(.cli.batch.notSubmissionsLeftAlone, ["names": "expected.tsv"])))
+            let last = english(
+                .cli.batchProgress.finished, ["done": "\(answers.count)", "total": "\(answers.count)"], before: "name")
+            #expect(batch.stderr.contains(last), "plain progress lines into a pipe")
             #expect(!batch.stderr.contains("\u{1B}["), "no terminal codes into a pipe")
-            #expect(batch.stdout.contains("\(answers.count) graded"), "the summary table")
+            #expect(
+                batch.stdout.contains(
+                    english(.cli.batch.gradedMeanMedianScores, ["count": "\(answers.count)"], before: "mean")),
+                "the summary table")
 
             // Each answer graded alone gets the same score and fails the same check.
             var grader = try #require(Grader(chapter: chapter, engine: engine, effects: .system(runner: engine.runner)))
@@ -224,7 +231,9 @@ extension GradingOnTheEngine {
             #expect(
                 again.termination == .exited(0) && again.durationSeconds < 30,
                 "\(again.durationSeconds) s: \(again.stderr)")
-            #expect(again.stderr.contains("Grading 0 of \(answers.count) submissions"), "\(again.stderr.prefix(300))")
+            let nothingToDo = english(
+                .cli.batch.gradingPendingSomeGraded, ["pending": "0", "total": "\(answers.count)"], before: "id")
+            #expect(again.stderr.contains(nothingToDo), "\(again.stderr.prefix(300))")
             #expect(try Self.savedGrades(out).map(\.score) == grades.map(\.score))
         }
 
@@ -244,7 +253,7 @@ extension GradingOnTheEngine {
                     "--build-timeout", "300", "--run-timeout", "300",
                 ], timeout: 14)
             #expect(stopped.timedOut && stopped.termination == .exited(130), "\(stopped.termination) \(stopped.stderr)")
-            #expect(stopped.stderr.contains("Run the same command again"))
+            #expect(stopped.stderr.contains(english(.cli.batch.stoppedGradedRunSame, after: "count")))
             let grades = try Self.savedGrades(out)
             #expect(
                 !grades.isEmpty && grades.count < answers.count, "some finished, not all: \(grades.map(\.submission))")
@@ -252,7 +261,9 @@ extension GradingOnTheEngine {
                 grades.allSatisfy { grade in answers.first { $0.name == grade.submission }?.score == grade.score },
                 "no result of a cancelled grade was saved")
             let html = try String(contentsOfFile: "\(out)/report.html", encoding: .utf8)
-            #expect(html.contains("Incomplete: \(answers.count - grades.count) submission"))
+            #expect(
+                html.contains(
+                    english(.htmlReport.incompleteCount, count: answers.count - grades.count, before: "names")))
             await #expect(try GradingEndToEndTests.containerGone(running: "sleep 600", on: engine))
             try await Self.expectNothingLeft(out, engine)
         }
@@ -276,7 +287,9 @@ enum ReportChecks {
         #expect(
             junit.failures == grades.filter { $0.checks.contains { !$0.passed } }.count, sourceLocation: sourceLocation)
         #expect(
-            junit.failureTexts.contains { $0.contains("no Dockerfile in the submission") },
+            junit.failureTexts.contains {
+                $0.contains(english(.grader.dockerfileSubmission, ["dockerfile": "Dockerfile"]))
+            },
             sourceLocation: sourceLocation)
 
         let browser = try await Browser.load("\(out)/report.html", screenshot: "\(out)/report.png")

@@ -107,7 +107,10 @@ struct CheckKindsEndToEndTests {
         let failed = await CheckRunner().run(spec, in: brokenContext)
         #expect(!failed.passed)
         #expect(
-            failed.message.contains("could not be started") || failed.message.contains("stopped"), "\(failed.message)")
+            failed.reason.map {
+                ["serveCheck.imageCouldStartedLasterror", "serveCheck.imageStoppedExitCode"].contains($0.key)
+            } == true,
+            "\(failed.message)")
         #expect(Date().timeIntervalSince(started) < 10, "a container that dies is not waited on until the deadline")
         let leftovers = try await engine.execute(["ps", "-a", "-q", "--filter", "label=org.handson.test=\(pad.token)"])
             .stdout

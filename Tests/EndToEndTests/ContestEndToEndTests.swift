@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
@@ -134,7 +136,9 @@ extension GradingOnTheEngine {
             let stopped = await second.value
             #expect(stopped?.termination == .exited(0), "\(stopped?.stderr.suffix(600) ?? "")")
             #expect(
-                stopped?.stderr.contains("steady: new contents") == false,
+                stopped?.stderr.contains(
+                    english(.cli.batch.newContentsQueued, ["team": "steady"], after: "time", before: "prefix"))
+                    == false,
                 "a resubmission of the same bytes is not graded")
 
             let improver = ContestClass.history(out, "improver")
@@ -156,10 +160,11 @@ extension GradingOnTheEngine {
             let order = dom.components(separatedBy: "data-team=\"").dropFirst().map { $0.prefix { $0 != "\"" } }
             #expect(order == ["breaker", "improver", "steady"], "\(order)")
             #expect(dom.contains("aria-label=\"40 → 100\""), "improver's sparkline")
-            #expect(!dom.contains("exit 3") && !dom.contains("the build failed"), "no team's checks on the public page")
+            let buildFailed = english(.grader.buildFailed, before: "output")
+            #expect(!dom.contains("exit 3") && !dom.contains(buildFailed), "no team's checks on the public page")
             let breakerPage = try String(contentsOfFile: "\(out)/teams/breaker.html", encoding: .utf8)
             #expect(
-                breakerPage.contains("builds") && breakerPage.contains("the build failed"),
+                breakerPage.contains("builds") && breakerPage.contains(buildFailed),
                 "the team page has its checks")
             #expect(!FileManager.default.fileExists(atPath: "\(out)/.staging"), "the copies are gone")
             try await GradingOnTheEngine.BatchEndToEndTests.expectNothingLeft(out, engine)
@@ -256,7 +261,9 @@ extension EngineMatrixTests {
                 "grade", "--chapter", "ictsc-diet", "--host", ssh.host, "--image", image, "--files",
                 "\(parent)/not-there", "--json",
             ], timeout: 300)
-        #expect(missing.stdout.contains("is missing on the engine's machine"), "\(missing.stdout.suffix(600))")
+        // The check's reason, by its key in the grade's JSON.
+        #expect(
+            missing.stdout.contains("\"checkRunner.folderPathMissingEngine\""), "\(missing.stdout.suffix(600))")
         #expect(
             !FileManager.default.fileExists(atPath: "\(parent)/not-there"), "a folder that is not there is not made")
     }

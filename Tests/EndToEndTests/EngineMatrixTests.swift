@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Synchronization
 import Testing
@@ -100,12 +101,18 @@ struct EngineMatrixTests {
                         "\(member.name) \(answer.name): \(String(describing: grade.buildLimits))")
                 }
             }
-            for (limited, check, said) in [
-                ("build-memory-hog", "builds", "memory limit"), ("build-fork-bomb", "builds", "process limit"),
-                ("build-disk-filler", "builds", "disk limit"), ("run-disk-filler", "hash-value", "disk limit"),
+            // Each stopped by its limit, as its check's reason says (by key: the build's own watch or the engine's
+            // limit for the disk).
+            for (limited, check, keys) in [
+                ("build-memory-hog", "builds", ["buildLimits.buildWasStoppedMemory"]),
+                ("build-fork-bomb", "builds", ["buildLimits.buildRanIntoProcess"]),
+                ("build-disk-filler", "builds", ["grader.buildStoppedByDiskLimit", "buildLimits.stoppedByDiskLimit"]),
+                ("run-disk-filler", "hash-value", ["serveCheck.stoppedByDiskLimit"]),
             ] {
-                let message = gradesByEngine[member.name]?[limited]?.checks.first { $0.id.rawValue == check }?.message
-                #expect(message?.contains(said) == true, "\(member.name) \(limited): \(message ?? "not graded")")
+                let result = gradesByEngine[member.name]?[limited]?.checks.first { $0.id.rawValue == check }
+                #expect(
+                    result?.reason?.allKeys.contains { keys.contains($0) } == true,
+                    "\(member.name) \(limited): \(result?.message ?? "not graded")")
             }
             try await GradingOnTheEngine.BatchEndToEndTests.expectNothingLeft(out, engine)
             if let cacheBefore {
@@ -341,7 +348,9 @@ struct EngineMatrixTests {
 
         let stopped = try #require(killedWhileGrading, "the containerd-store daemon was seen grading")
         #expect(result.termination == .exited(0), "\(result.stderr)")
-        #expect(result.stderr.contains("\(containerdStore) stopped answering"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains(english(.cli.batchProgress.engineLost, ["engine": containerdStore], before: "name")),
+            "\(result.stderr)")
         let grades = try GradingOnTheEngine.BatchEndToEndTests.savedGrades(out)
         #expect(grades.count == answers.count, "every answer graded: \(grades.map(\.submission))")
         let byName = Dictionary(uniqueKeysWithValues: grades.map { ($0.submission, $0) })
@@ -377,7 +386,9 @@ struct EngineMatrixTests {
                 GradingOnTheEngine.BatchEndToEndTests.binary, arguments,
                 environment: environment, timeout: 300))
         #expect(again.termination == .exited(0), "\(again.stderr)")
-        #expect(again.stderr.contains("Grading 0 of \(answers.count) submissions"), "\(again.stderr)")
+        let nothingToDo = english(
+            .cli.batch.gradingPendingSomeGraded, ["pending": "0", "total": "\(answers.count)"], before: "id")
+        #expect(again.stderr.contains(nothingToDo), "\(again.stderr)")
         for member in EngineMatrix.members where member.kind == .docker && member.settings["DOCKER_BUILDKIT"] == "1" {
             try await GradingOnTheEngine.BatchEndToEndTests.expectNothingLeft(out, try await member.engine())
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import Testing
 
 @testable import HandsOnEngine
@@ -184,8 +185,7 @@ extension GradingOnTheEngine {
             let report = try await grader.grade(answer)
             #expect(Date().timeIntervalSince(started) < 30)
             #expect(report.score == 0)
-            #expect(
-                report.checks.first?.message == "the build did not finish within its time limit (5 s) and was stopped")
+            #expect(report.checks.first?.reason == Message(.grader.buildDidFinishWithin, ["seconds": "5"]))
             await #expect(try Self.containerGone(running: marker, on: engine), "the build's container was removed")
         }
 

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
@@ -157,24 +159,32 @@ struct HostKindsVMTests {
             report.buildLimits?.holdsAll == true && report.buildLimits?.location?.contains("handson") == true,
             "\(setup) \(answer): \(String(describing: report.buildLimits))", sourceLocation: sourceLocation)
         let builds = report.checks.first { $0.id == "builds" }?.message ?? ""
+        /// Whether the check `id` gave the sentence `key` with `name` = `value`, anywhere in its reason.
+        func said(_ id: CheckID, _ key: MessageKey, _ name: String, _ value: String) -> Bool {
+            let reason = report.checks.first { $0.id == id }?.reason
+            return reason?.allMessages.contains { $0.key == key.rawValue && $0.values[name] == value } == true
+        }
         switch answer {
         case "fine": #expect(report.score == 100, "\(setup): \(report.checks)", sourceLocation: sourceLocation)
         case "memory-hog":
             #expect(
-                report.score == 0 && builds.contains("stopped by its memory limit (128MiB)"), "\(setup): \(builds)",
-                sourceLocation: sourceLocation)
+                report.score == 0 && said(.builds, .buildLimits.buildWasStoppedMemory, "binary", "128MiB"),
+                "\(setup): \(builds)", sourceLocation: sourceLocation)
         case "disk-filler":
+            // Stopped by the grade's own watch of what the build wrote, or by the engine's limit.
             #expect(
-                report.score == 0 && builds.contains("stopped by its disk limit (128MiB)"), "\(setup): \(builds)",
-                sourceLocation: sourceLocation)
+                report.score == 0
+                    && (said(.builds, .grader.buildStoppedByDiskLimit, "limit", "128MiB")
+                        || said(.builds, .buildLimits.stoppedByDiskLimit, "disk", "128MiB")),
+                "\(setup): \(builds)", sourceLocation: sourceLocation)
         case "run-disk-filler":
             let gate = report.checks.first { $0.id == "prints-ok" }?.message ?? ""
             #expect(
-                report.score == 0 && gate.contains("stopped by its disk limit (128MiB)"), "\(setup): \(gate)",
-                sourceLocation: sourceLocation)
+                report.score == 0 && said("prints-ok", .serveCheck.stoppedByDiskLimit, "limit", "128MiB"),
+                "\(setup): \(gate)", sourceLocation: sourceLocation)
         default:
             #expect(
-                report.score == 0 && builds.contains("ran into its process limit (64 processes)"),
+                report.score == 0 && said(.builds, .buildLimits.buildRanIntoProcess, "processes", "64"),
                 "\(setup): \(builds)",
                 sourceLocation: sourceLocation)
         }
@@ -209,12 +219,14 @@ struct HostKindsVMTests {
         let facts = try JSONDecoder().decode(DoctorFacts.self, from: Data(doctor.stdout.utf8))
         #expect(facts.buildLimits?.method == .timeoutOnly)
         #expect(
-            facts.buildLimits?.notHeld.first?.reason.contains("ignores --cgroup-parent") == true, "\(doctor.stdout)")
+            facts.buildLimits?.notHeld.first?.text(in: .en).contains(english(.limits.noCgroup.rootlessBuildKit))
+                == true,
+            "\(doctor.stdout)")
         let refused = try await Self.guest(
             run, user: "grader",
             "handson grade --chapter build-limits --json \(Self.course)/answers/fine; docker image ls -q handson-grade/build-limits | wc -l"
         )
-        #expect(refused.stderr.contains("cannot be held"), "\(refused.stderr)")
+        #expect(refused.stderr.contains(english(.limits.notHeld, before: "missing")), "\(refused.stderr)")
         #expect(
             refused.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "nothing is built: \(refused.stdout)"
         )
@@ -222,7 +234,8 @@ struct HostKindsVMTests {
             run, user: "grader",
             "handson batch --chapter build-limits \(Self.course)/answers --out /tmp/refused-batch; echo rc=$?")
         #expect(
-            batch.stdout.contains("rc=1") && batch.stderr.contains("cannot hold its builds' limits"),
+            batch.stdout.contains("rc=1")
+                && batch.stderr.contains(english(.batch.engine.limitsNotHeld, after: "engine", before: "why")),
             "\(batch.stdout) \(batch.stderr)")
         let allowed = try await Self.guest(
             run, user: "grader",

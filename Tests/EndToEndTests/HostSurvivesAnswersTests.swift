@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnTestSupport
 import Synchronization
 import Testing
 
@@ -145,13 +147,14 @@ extension GradingOnTheEngine {
             let waited = Mutex(false)
             var environment = EndToEnd.environment
             environment["HANDSON_HOME"] = EndToEnd.repositoryRoot
+            let notSaved = english(.batch.notGraded.notSaved, before: "error")
             let request = ProcessRequest(
                 Self.binary,
                 ["batch", "--chapter", "ictsc-diet", folder, "--out", out, "--jobs", "2", "--disk-reserve", "0"],
                 environment: environment, timeout: 600, killGrace: 30,
                 onOutput: { _, chunk in
                     // The first grade that cannot be saved: room is made a moment later, as an organizer would.
-                    if String(decoding: chunk, as: UTF8.self).contains("could not be saved"), !waited.withLock({ $0 }) {
+                    if String(decoding: chunk, as: UTF8.self).contains(notSaved), !waited.withLock({ $0 }) {
                         waited.withLock { $0 = true }
                         Task {
                             try? await Task.sleep(for: .seconds(1))

@@ -1,4 +1,6 @@
 import Foundation
+import HandsOnMessages
+import HandsOnTestSupport
 import Testing
 
 @testable import HandsOnEngine
@@ -88,6 +90,16 @@ struct LearnerCourse {
 
 @Suite("A learner's session through the real CLI", .serialized, .enabled(if: EndToEnd.isEnabled))
 struct LearnerSessionEndToEndTests {
+    /// "Step 1 of 2: Base image", as `handson step` and `check` head a step of the course's two.
+    static func heading(_ index: Int, _ title: String) -> String {
+        english(.lessonSession.stepIndexCount, ["index": "\(index)", "count": "2"]) + title
+    }
+
+    /// The same, as the live view heads it.
+    static func viewHeading(_ index: Int, _ title: String = "") -> String {
+        english(.watchCommand.stepValueTotal, ["value": "\(index)", "total": "2"]) + title
+    }
+
     @Test func startFailFixPassWithProgressSavedAndHints() async throws {
         let engine = try await EndToEnd.engine()
         _ = try await EndToEnd.prepareLab(on: engine)
@@ -98,7 +110,7 @@ struct LearnerSessionEndToEndTests {
 
         let start = try await course.handson(["start", "learner-demo"], in: work)
         #expect(start.termination == .exited(0), "\(start.stderr)")
-        #expect(start.stdout.contains("Step 1 of 2: Base image"))
+        #expect(start.stdout.contains(Self.heading(1, "Base image")))
         #expect(
             FileManager.default.fileExists(atPath: "\(work)/server/main.go"),
             "start copied the starter into the empty folder")
@@ -106,7 +118,9 @@ struct LearnerSessionEndToEndTests {
         await engine.removeImages([LearnerCourse.baseTag])
         let failing = try await course.handson(["check"], in: work)
         #expect(failing.termination == .exited(1))
-        #expect(failing.stdout.contains("✗ exists: no image \(LearnerCourse.baseTag) yet"))
+        #expect(
+            failing.stdout.contains(
+                "✗ exists: " + english(.checkRunner.imageImageYetBuild, ["image": LearnerCourse.baseTag])))
         let hint = try await course.handson(["hint"], in: work)
         #expect(hint.stdout.contains("Run the build command in this folder."))
 
@@ -115,16 +129,19 @@ struct LearnerSessionEndToEndTests {
         #expect(baseBuild.succeeded)
         let passing = try await course.handson(["check"], in: work)
         #expect(passing.termination == .exited(0), "\(passing.stdout)\(passing.stderr)")
-        #expect(passing.stdout.contains("Step passed. Next: Step 2 of 2: Scratch image"))
+        #expect(
+            passing.stdout.contains(
+                english(.checkCommand.stepPassed)
+                    + english(.checkCommand.nextStep, ["heading": Self.heading(2, "Scratch image")])))
 
         // A scratch Dockerfile with cgo left on: the Dockerfile check and the hint both say why.
         try EngineScratchpad.cgoBuildThen("scratch").write(
             toFile: "\(work)/Dockerfile", atomically: true, encoding: .utf8)
         let cgo = try await course.handson(["check"], in: work)
         #expect(cgo.termination == .exited(1))
-        #expect(cgo.stdout.contains("built with cgo on: set CGO_ENABLED=0"))
+        #expect(cgo.stdout.contains(english(.dockerfileCheck.scratchImageSBinary)))
         let cgoHint = try await course.handson(["hint"], in: work)
-        #expect(cgoHint.stdout.contains("build with CGO_ENABLED=0"))
+        #expect(cgoHint.stdout.contains(english(.hints.cgoInScratch)))
 
         try FileManager.default.removeItem(atPath: "\(work)/Dockerfile")
         try FileManager.default.copyItem(
@@ -135,9 +152,10 @@ struct LearnerSessionEndToEndTests {
         #expect(scratchBuild.succeeded)
         let done = try await course.handson(["check"], in: work)
         #expect(done.termination == .exited(0), "\(done.stdout)")
-        #expect(done.stdout.contains("✓ small: \(LearnerCourse.scratchTag) "))
-        #expect(done.stdout.contains("(the best tier)"))
-        #expect(done.stdout.contains("that was the last step"))
+        let small = english(.checkRunner.imageTiers, ["image": LearnerCourse.scratchTag], before: "outcome")
+        #expect(done.stdout.contains("✓ small: " + small))
+        #expect(done.stdout.contains(english(.sizeTiers.bestTier)))
+        #expect(done.stdout.contains(english(.checkCommand.stepPassedThatWas, ["id": "learner-demo"])))
 
         let progress = try #require(try LearnerProgress.load(from: work))
         #expect(progress.passedSteps == ["base", "scratch"])
@@ -163,12 +181,15 @@ struct LearnerSessionEndToEndTests {
         let watch = try await course.handson(
             ["check", "--watch"], in: work, timeout: 8,
             environment: mechanism == "polling" ? ["HANDSON_WATCH_POLLING": "1"] : [:])
-        #expect(watch.stdout.contains("Watching") && watch.stdout.contains("(\(mechanism);"))
-        #expect(watch.stdout.contains("a file changed: checking again"))
+        let watching = english(.cli.watch.watchingChangesCtrlStops, ["mechanism": mechanism], after: "directory")
         #expect(
-            watch.stdout.components(separatedBy: "Step 1 of 2").count - 1 >= 2,
+            watch.stdout.contains(english(.cli.watch.watchingChangesCtrlStops, before: "directory"))
+                && watch.stdout.contains(watching))
+        #expect(watch.stdout.contains(english(.cli.watch.fileChangedCheckingAgain)))
+        #expect(
+            watch.stdout.components(separatedBy: Self.heading(1, "Base image")).count - 1 >= 2,
             "checked once at the start and again after the edit")
-        #expect(watch.stdout.contains("Stopped watching."))
+        #expect(watch.stdout.contains(english(.cli.watch.stoppedWatching)))
         #expect(watch.termination == .exited(0), "stopped cleanly: \(watch.termination)")
     }
 
@@ -182,9 +203,11 @@ struct LearnerSessionEndToEndTests {
         defer { terminal.kill() }
         await terminal.type(
             "HANDSON_HOME=\(course.root) NO_COLOR=1 \(EndToEnd.repositoryRoot)/.build/debug/handson watch", enter: true)
-        var shown = await terminal.waitFor("✗ exists: no image \(LearnerCourse.baseTag) yet")
+        // The sentence may wrap in the view: its start, up to the image's name.
+        let missing = english(.checkRunner.imageImageYetBuild, before: "image") + LearnerCourse.baseTag
+        var shown = await terminal.waitFor("✗ exists: " + missing)
         #expect(shown.found, "\(shown.screen)")
-        #expect(shown.screen.contains("Step 1 of 2: Base image"))
+        #expect(shown.screen.contains(Self.viewHeading(1, "Base image")))
 
         // From another shell: an image built there; the engine's event wakes the view.
         let tagged = Date()
@@ -193,22 +216,23 @@ struct LearnerSessionEndToEndTests {
                 "docker", ["build", "-q", "-t", LearnerCourse.baseTag, "-"],
                 standardInput: .bytes(Data("FROM busybox:latest\nLABEL learner=1\n".utf8))))
         #expect(built.succeeded, "\(built.stderr)")
-        shown = await terminal.waitFor("✓ exists: \(LearnerCourse.baseTag) exists")
+        shown = await terminal.waitFor(
+            "✓ exists: " + english(.checkRunner.imageExists, ["image": LearnerCourse.baseTag]))
         let seconds = Date().timeIntervalSince(tagged)
         #expect(shown.found, "\(shown.screen)")
         print("watch: the step turned green \(String(format: "%.2f", seconds)) s after the build began")
         #expect(seconds < 3, "seen within the debounce and one check, not on a timer")
-        #expect(shown.screen.contains("Step passed. Press n for the next step."))
+        #expect(shown.screen.contains(english(.watchCommand.stepPassedPressN)))
 
         await terminal.type("h")
-        shown = await terminal.waitFor("Hint")
+        shown = await terminal.waitFor(english(.cli.watch.hintTitle))
         #expect(shown.found, "\(shown.screen)")
         await terminal.type("h")
         await terminal.type("n")
-        shown = await terminal.waitFor("Step 2 of 2: Scratch image")
+        shown = await terminal.waitFor(Self.viewHeading(2, "Scratch image"))
         #expect(shown.found, "\(shown.screen)")
         await terminal.type("q")
-        shown = await terminal.waitFor("handson watch", absent: "Step 2 of 2")
+        shown = await terminal.waitFor("handson watch", absent: Self.viewHeading(2))
         #expect(shown.found, "the alternate screen is left: \(shown.screen)")
         // Line editing and echo back on: stty names them without a leading minus.
         await terminal.type("stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' +", enter: true)
@@ -221,7 +245,7 @@ struct LearnerSessionEndToEndTests {
             await terminal.type(
                 "clear; echo \(marker) run; HANDSON_HOME=\(course.root) NO_COLOR=1 \(EndToEnd.repositoryRoot)/.build/debug/handson watch",
                 enter: true)
-            shown = await terminal.waitFor("Step 2 of 2: Scratch image")
+            shown = await terminal.waitFor(Self.viewHeading(2, "Scratch image"))
             #expect(shown.found, "\(stop): \(shown.screen)")
             if stop == "ctrl-c" {
                 await terminal.key("C-c")
@@ -229,7 +253,7 @@ struct LearnerSessionEndToEndTests {
                 _ = try await EndToEnd.runner.run(
                     ProcessRequest("pkill", ["-TERM", "-f", ".build/debug/handson watch"]))
             }
-            shown = await terminal.waitFor("\(marker) run", absent: "Step 2 of 2")
+            shown = await terminal.waitFor("\(marker) run", absent: Self.viewHeading(2))
             #expect(shown.found, "\(stop): the view is gone and the shell is back: \(shown.screen)")
             await terminal.type(
                 "stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | tr '\\n' + ; echo \(stop)", enter: true)
