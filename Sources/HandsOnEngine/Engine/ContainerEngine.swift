@@ -37,6 +37,19 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     /// see it (HandsOn in a container of its own); nil when unknown (Podman, a remote engine).
     public var daemonProcessID: Int32?
 
+    /// The data root as HandsOn reaches it: through the daemon's own root (`/proc/PID/root`) where HandsOn runs in a
+    /// file system of its own beside the engine (a container sharing the machine's processes); else as the engine
+    /// names it.
+    public var reachableDataRoot: String? {
+        guard let dataRoot, let daemon = daemonProcessID, daemon > 0 else { return dataRoot }
+        var own = stat()
+        var daemons = stat()
+        guard stat("/", &own) == 0, stat("/proc/\(daemon)/root/", &daemons) == 0,
+            own.st_dev != daemons.st_dev || own.st_ino != daemons.st_ino
+        else { return dataRoot }
+        return "/proc/\(daemon)/root\(dataRoot)"
+    }
+
     /// Whether the engine runs on this machine (its socket is local), so a cgroup made here can hold its builds.
     public var isLocal: Bool { ContainerEngine.isLocal(address: host) }
 }
@@ -154,7 +167,10 @@ public struct ContainerEngine: EngineOperations {
                             ? say(.engine.doesNotAnswer, ["engine": kind.rawValue])
                             : say(.engine.doesNotAnswerSaying, ["engine": kind.rawValue, "detail": detail])))
             }
-            if let info = try? parseInfo(result.stdout) { infoMemo.value.withLock { $0 = info } }
+            if let info = try? parseInfo(result.stdout) {
+                let known = await withDaemonProcess(info)
+                infoMemo.value.withLock { $0 = known }
+            }
             return .success(())
         } catch {
             return .failure(ProbeFailure(say(.engine.notInstalled, ["engine": kind.rawValue])))
@@ -167,11 +183,15 @@ public struct ContainerEngine: EngineOperations {
     }
 
     public func info() async throws -> EngineInfo {
-        var info = try parseInfo(await checked(["info", "--format", infoFormat]).stdout)
-        if kind == .docker, let socket = apiSocketPath {
-            info.daemonProcessID = await BlockingWork.run { UnixSocketHTTPClient.serverProcessID(of: socket) }
-        }
-        return info
+        await withDaemonProcess(try parseInfo(await checked(["info", "--format", infoFormat]).stdout))
+    }
+
+    /// `info` with the Docker daemon's process as this process sees it, asked of its socket's peer.
+    private func withDaemonProcess(_ info: EngineInfo) async -> EngineInfo {
+        guard kind == .docker, let socket = apiSocketPath else { return info }
+        var known = info
+        known.daemonProcessID = await BlockingWork.run { UnixSocketHTTPClient.serverProcessID(of: socket) }
+        return known
     }
 
     /// One call: the client's version (and for docker its plugins), the daemon's version, its storage driver, whether

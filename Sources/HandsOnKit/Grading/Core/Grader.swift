@@ -306,7 +306,7 @@ public struct Grader: Sendable {
 
     /// Where the engine keeps its images and build steps on this machine (none for a remote engine).
     static func engineFolders(_ info: EngineInfo?) -> [String] {
-        guard let info, info.isLocal, let dataRoot = info.dataRoot else { return [] }
+        guard let info, info.isLocal, let dataRoot = info.reachableDataRoot else { return [] }
         return [dataRoot]
     }
 
