@@ -7,7 +7,7 @@ HANDSON := .build/debug/handson
 # The second Docker daemon, on the containerd image store (started by scripts/setup-engine.sh).
 CONTAINERD_HOST ?= unix:///run/handson-containerd-store/docker.sock
 
-.PHONY: all setup build release-build message-keys demo test test-clock unit-test stress-test matrix lab clean bench install uninstall vm-test format format-check
+.PHONY: all setup build release-build image message-keys demo test test-clock unit-test stress-test matrix lab clean bench install uninstall vm-test format format-check
 
 all: build
 
@@ -43,6 +43,11 @@ test-clock:
 RELEASE_BUILD = $(SWIFT) build -c release --product handson --static-swift-stdlib --scratch-path .build-install
 release-build:
 	$(TIMED) release-build $(RELEASE_BUILD)
+
+# HandsOn as a container image (scripts/make-image.sh): the release binary and the course files, with the docker CLI,
+# its buildx plugin and curl, on an empty base. HANDSON_IMAGE names its tag (handson:latest).
+image: release-build
+	scripts/make-image.sh .build-install/release/handson
 
 # The other engines: Docker's containerd image store, the classic builder, Podman. On each, the reference solutions
 # and example answers (dev check) of the chapters whose grades hang on the builder or the store: the main chapter,
