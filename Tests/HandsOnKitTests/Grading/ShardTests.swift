@@ -92,6 +92,38 @@ struct ShardTests {
         #expect(Self.scores.keys.allSatisfy { store.history(of: $0).grades.count == 1 })
     }
 
+    /// A followed shard grades its share and keeps `shard.json` naming every answer the class folder has held, so a
+    /// merge of followed shards finds an answer no shard graded too.
+    @Test func aFollowedShardGradesItsShareAndNamesTheClassItSaw() async throws {
+        let folder = try GradingCoreTests.classFolder(Self.scores.mapValues(Int64.init))
+        let reports = NSTemporaryDirectory() + "handson-shards-\(UUID().uuidString.prefix(8))"
+        defer { for path in [folder, reports] { try? FileManager.default.removeItem(atPath: path) } }
+        let engines = FakeEngines()
+        let grader = try GradingCoreTests.grader(engines)
+        let shard = Shard(index: 1, count: 2)
+        var batch = ClassBatch(
+            chapter: grader.chapter, grader: grader, engines: [GradingCoreTests.engine("tcp://lab:2375", engines)],
+            store: try BatchResultStore(directory: reports, chapter: grader.chapter.id), reports: ClassReports())
+        batch.shard = shard
+        let share = Self.scores.keys.filter(shard.holds).sorted()
+        let following = Task { try await batch.run(.follow(classFolder: folder, interval: .milliseconds(30))) }
+        try await GradingCoreTests.waitUntil("the share graded") {
+            (try? GradingCoreTests.savedScores(reports))?.keys.sorted() == share
+        }
+        try GradingCoreTests.write(answer: "\(folder)/a6", bytes: 5_000_000)
+        let withNew = (share + (shard.holds("a6") ? ["a6"] : [])).sorted()
+        try await GradingCoreTests.waitUntil("a6 seen, and graded if it is the shard's") {
+            (try? ShardRecord.read(in: reports))??.classAnswers.contains("a6") == true
+                && (try? GradingCoreTests.savedScores(reports))?.keys.sorted() == withNew
+        }
+        following.cancel()
+        _ = try await following.value
+        let record = try #require(try ShardRecord.read(in: reports))
+        #expect(record.shard == shard && record.classAnswers == (Self.scores.keys + ["a6"]).sorted())
+        #expect(record.assigned == record.classAnswers.filter(shard.holds))
+        #expect(Set(try GradingCoreTests.savedScores(reports).keys) == Set(record.assigned))
+    }
+
     /// A shard run again (after a kill) grades only what it has no saved grade of; a merge names an answer graded
     /// twice and those no shard graded, and says the merge is not whole.
     @Test func aShardRunAgainGradesNothingTwiceAndAMergeNamesWhatIsAmiss() async throws {

@@ -75,6 +75,7 @@ public struct ContestFollower: Sendable {
             onEvent(.scanProblem("\(error)"))
             return
         }
+        if let shard { noteShare(of: shard, in: listing) }
         for team in listing.submissions where shard?.holds(team.name) ?? true {
             guard !(await queue.holds(team.name)) else { continue }
             let last = store.lastContentHash(of: team.name)
@@ -93,6 +94,15 @@ public struct ContestFollower: Sendable {
                 onEvent(.queued(team: team.name, contentHash: hash))
             }
         }
+    }
+
+    /// Keeps `shard.json` naming every answer the class folder has held while it was followed, and this shard's
+    /// share of them, so `report merge` finds an answer no shard graded as it does for shards graded once.
+    func noteShare(of shard: Shard, in listing: SubmissionFolders.Listing) {
+        let known = (try? ShardRecord.read(in: store.directory)).flatMap { $0?.shard == shard ? $0 : nil }
+        let answers = Set(known?.classAnswers ?? []).union(listing.submissions.map(\.name)).sorted()
+        let record = ShardRecord(shard: shard, classAnswers: answers, assigned: answers.filter(shard.holds))
+        if record != known { try? record.write(in: store.directory) }
     }
 
     enum Staging: Sendable {
