@@ -186,9 +186,10 @@ public struct ContainerEngine: EngineOperations {
         await withDaemonProcess(try parseInfo(await checked(["info", "--format", infoFormat]).stdout))
     }
 
-    /// `info` with the Docker daemon's process as this process sees it, asked of its socket's peer.
+    /// `info` with the Docker daemon's process as this process sees it, asked of its socket's peer: only of a daemon
+    /// that gave its id, as the Engine API is (a fake engine's socket is never looked for).
     private func withDaemonProcess(_ info: EngineInfo) async -> EngineInfo {
-        guard kind == .docker, let socket = apiSocketPath else { return info }
+        guard kind == .docker, info.daemonID != nil, let socket = apiSocketPath else { return info }
         var known = info
         known.daemonProcessID = await BlockingWork.run { UnixSocketHTTPClient.serverProcessID(of: socket) }
         return known
