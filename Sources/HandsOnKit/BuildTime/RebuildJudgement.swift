@@ -51,7 +51,9 @@ struct RebuildJudgement {
             verdict.checks.append(
                 CheckResult(
                     id: .rebuild, passed: false,
-                    reason: Message(.rebuild.notScoredEditMissing, ["shown": shown, "file": editFile]),
+                    reason: Message(
+                        .rebuild.notScoredEditMissing, ["file": editFile],
+                        parts: ["shown": measurement.shownMessage]),
                     measured: shown))
             return verdict
         }
@@ -62,7 +64,7 @@ struct RebuildJudgement {
         verdict.checks.append(
             CheckResult(
                 id: .rebuild, passed: score > 0,
-                reason: Message(.rebuild.score, ["shown": shown, "score": "\(score)"])
+                reason: Message(.rebuild.score, ["score": "\(score)"], parts: ["shown": measurement.shownMessage])
                     + (score < best && !ranAgain.isEmpty
                         ? Message(.rebuild.ranAgain, parts: ["steps": Message.list(ranAgain)]) : nil)
                     + (score < best

@@ -65,13 +65,19 @@ public struct RebuildTrial: Sendable {
         }
 
         /// "rebuild 2.4 s, 17% of the starter's rebuild after the same edit (13.9 s)", or "… of a cold build …".
-        public var shown: String {
-            let values = [
-                "rebuild": String(format: "%.1f", rebuildSeconds), "percent": "\(percent)",
-                "cold": String(format: "%.1f", coldSeconds),
-                "reference": String(format: "%.1f", referenceSeconds ?? 0),
-            ]
-            return say(referenceSeconds == nil ? .rebuild.shown : .rebuild.shownAgainstReference, values)
+        public var shown: String { shownMessage.text() }
+
+        /// `shown`, to render in the reader's language (a part of a grade's reason, shown later in any language).
+        public var shownMessage: Message {
+            let rebuild = String(format: "%.1f", rebuildSeconds)
+            guard let referenceSeconds else {
+                return Message(
+                    .rebuild.shown,
+                    ["rebuild": rebuild, "percent": "\(percent)", "cold": String(format: "%.1f", coldSeconds)])
+            }
+            return Message(
+                .rebuild.shownAgainstReference,
+                ["rebuild": rebuild, "percent": "\(percent)", "reference": String(format: "%.1f", referenceSeconds)])
         }
 
         /// The steps the rebuild ran again (not from the cache) that run a command: where its time went.

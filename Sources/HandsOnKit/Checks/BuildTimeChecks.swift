@@ -116,12 +116,13 @@ struct RebuildCheck {
         if let limit = rules.maxPercent, measurement.percent > limit {
             return CheckResult(
                 id: id, passed: false,
-                reason: Message(.rebuild.tooSlow, ["shown": shown, "limit": "\(limit)"]), measured: shown)
+                reason: Message(.rebuild.tooSlow, ["limit": "\(limit)"], parts: ["shown": measurement.shownMessage]),
+                measured: shown)
         }
         let reused = rules.reuses.flatMap { measurement.step(containing: $0) }
         return CheckResult(
             id: id, passed: true,
-            reason: Message(.rebuild.passed, ["shown": shown])
+            reason: Message(.rebuild.passed, parts: ["shown": measurement.shownMessage])
                 + reused.map { Message(.rebuild.reusedStep, ["instruction": $0.instruction]) },
             measured: shown)
     }
