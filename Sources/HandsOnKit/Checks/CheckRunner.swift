@@ -89,8 +89,8 @@ public struct CheckRunner: Sendable {
     ) async throws -> CheckResult {
         let running = try await context.engine.runningContainers(of: image, named: name)
         let described =
-            name.map { say(.checkRunner.containerNamedValueFrom, ["value": "\($0)", "image": "\(image)"]) }
-            ?? say(.checkRunner.containerFromImage, ["image": "\(image)"])
+            name.map { Message(.checkRunner.containerNamedValueFrom, ["value": "\($0)", "image": "\(image)"]) }
+            ?? Message(.checkRunner.containerFromImage, ["image": "\(image)"])
         guard
             let match = running.first(where: { container in port.map { container.ports.contains(":\($0)->") } ?? true })
         else {
@@ -98,14 +98,14 @@ public struct CheckRunner: Sendable {
             return CheckResult(
                 id: id, passed: false,
                 reason: port.map {
-                    Message(.checkRunner.describedNotRunningOnPort, ["described": described, "port": "\($0)"])
-                } ?? Message(.checkRunner.describedNotRunning, ["described": described]),
+                    Message(.checkRunner.describedNotRunningOnPort, ["port": "\($0)"], parts: ["described": described])
+                } ?? Message(.checkRunner.describedNotRunning, parts: ["described": described]),
                 measured: seen.isEmpty ? nil : seen)
         }
         return CheckResult(
             id: id, passed: true,
             reason: Message(
-                .checkRunner.describedRunningValue, ["described": "\(described)", "value": "\(match.name)"]),
+                .checkRunner.describedRunningValue, ["value": "\(match.name)"], parts: ["described": described]),
             measured: match.ports.isEmpty ? nil : match.ports)
     }
 

@@ -149,10 +149,11 @@ struct CheckRunnerTests {
             CheckSpec(id: "c", kind: .containerRunning(image: "go-image:scratch", name: "go-container", port: 9091)),
             in: context(engine))
         #expect(ok.passed)
-        let named = english(
+        let named = Message(
             .checkRunner.containerNamedValueFrom, ["value": "go-container", "image": "go-image:scratch"])
         #expect(
-            ok.reason == Message(.checkRunner.describedRunningValue, ["described": named, "value": "go-container"]),
+            ok.reason
+                == Message(.checkRunner.describedRunningValue, ["value": "go-container"], parts: ["described": named]),
             "\(ok.message)")
         #expect(
             runner.commands.last == [
@@ -163,10 +164,10 @@ struct CheckRunnerTests {
             CheckSpec(id: "c", kind: .containerRunning(image: "go-image:scratch", name: nil, port: 8080)),
             in: context(engine))
         #expect(!wrongPort.passed)
-        let fromImage = english(.checkRunner.containerFromImage, ["image": "go-image:scratch"])
+        let fromImage = Message(.checkRunner.containerFromImage, ["image": "go-image:scratch"])
         #expect(
             wrongPort.reason
-                == Message(.checkRunner.describedNotRunningOnPort, ["described": fromImage, "port": "8080"]),
+                == Message(.checkRunner.describedNotRunningOnPort, ["port": "8080"], parts: ["described": fromImage]),
             "\(wrongPort.message)")
     }
 
