@@ -13,10 +13,13 @@ public struct HealthObservation: Sendable, Equatable {
     public let elapsedSeconds: Double
 
     /// "200 {"status":"Healthy"}", or "no answer (curl exit 7)": what was seen, for check results.
-    public var summary: String {
+    public var summary: String { summaryMessage.text() }
+
+    /// `summary`, to render in the reader's language: the status and body as they came, else HandsOn's sentence.
+    public var summaryMessage: Message {
         httpStatus == 0
-            ? say(.healthProbe.noAnswer, ["exit": "\(curlExitCode)"])
-            : "\(httpStatus) \(body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))"
+            ? Message(.healthProbe.noAnswer, ["exit": "\(curlExitCode)"])
+            : .literal("\(httpStatus) \(body.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200))")
     }
 
     /// 2xx and a JSON body whose `status` is `Healthy`.

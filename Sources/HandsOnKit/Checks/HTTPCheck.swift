@@ -24,26 +24,23 @@ public struct HTTPCheck: Sendable {
             id: id, passed: false,
             reason: Message(
                 .hTTPCheck.urlDidAnswerWanted,
-                [
-                    "url": "\(expectation.url)", "wanted": "\(wanted)",
-                    "seconds": "\(Int(expectation.deadlineSeconds))", "measured": "\(measured)",
-                ]),
+                ["url": "\(expectation.url)", "seconds": "\(Int(expectation.deadlineSeconds))"],
+                parts: ["wanted": wantedMessage, "measured": observation.summaryMessage]),
             measured: measured)
     }
 
     /// "200 with status = Healthy".
-    public var wanted: String {
-        var text = "\(expectation.status)"
-        if let field = expectation.jsonField {
-            text += say(
+    public var wanted: String { wantedMessage.text() }
+
+    /// `wanted`, to render in the reader's language.
+    public var wantedMessage: Message {
+        let status = Message.literal("\(expectation.status)")
+        guard let field = expectation.jsonField else { return status }
+        let value = expectation.equals.map(Message.literal) ?? Message(.httpCheck.anyValue)
+        return status
+            + Message(
                 .httpCheck.withFieldSuffix,
-                [
-                    "condition": say(
-                        .httpCheck.withField,
-                        ["field": field, "value": expectation.equals ?? say(.httpCheck.anyValue)])
-                ])
-        }
-        return text
+                parts: ["condition": Message(.httpCheck.withField, ["field": field], parts: ["value": value])])
     }
 
     public func satisfied(_ observation: HealthObservation) -> Bool {

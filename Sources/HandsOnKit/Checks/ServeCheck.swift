@@ -135,10 +135,11 @@ struct ServeCheck {
             reason: Message(
                 .serveCheck.imageDidAnswerWanted,
                 [
-                    "image": "\(image)", "wanted": "\(http.wanted)", "path": "\(expectation.path)",
+                    "image": "\(image)", "path": "\(expectation.path)",
                     "seconds": "\(Int(http.expectation.deadlineSeconds))",
-                ]
-            ).detailed(.literal(measured)), measured: measured)
+                ],
+                parts: ["wanted": http.wantedMessage]
+            ).detailed(observation.summaryMessage), measured: measured)
     }
 
     /// A socket listening on `port` bound to the container's loopback, or nil. The request is made inside the

@@ -204,12 +204,12 @@ struct CheckRunnerTests {
                     equals: nil, deadlineSeconds: 0.2)))
         let result = await CheckRunner().run(spec, in: context(engine))
         #expect(!result.passed)
-        let noAnswer = english(.healthProbe.noAnswer, ["exit": "7"])
+        let noAnswer = Message(.healthProbe.noAnswer, ["exit": "7"])
         #expect(
             result.reason
                 == Message(
-                    .hTTPCheck.urlDidAnswerWanted,
-                    ["url": "http://127.0.0.1:9/health", "wanted": "200", "seconds": "0", "measured": noAnswer]),
+                    .hTTPCheck.urlDidAnswerWanted, ["url": "http://127.0.0.1:9/health", "seconds": "0"],
+                    parts: ["wanted": .literal("200"), "measured": noAnswer]),
             "\(result.message)")
     }
 

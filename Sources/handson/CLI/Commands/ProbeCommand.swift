@@ -46,21 +46,20 @@ struct ProbeCommand: Command {
                         httpStatus: observation.httpStatus, body: observation.body)))
         } else if satisfied {
             context.io.out(
-                say(
+                Message(
                     .cli.probe.answered,
                     [
-                        "url": url, "summary": observation.summary,
-                        "seconds": String(format: "%.3f", observation.elapsedSeconds),
+                        "url": url, "seconds": String(format: "%.3f", observation.elapsedSeconds),
                         "attempts": "\(observation.attempts)",
-                    ]))
+                    ],
+                    parts: ["summary": observation.summaryMessage]
+                ).text())
         } else {
             context.io.err(
-                say(
-                    .cli.probe.didAnswerWithinLast,
-                    [
-                        "url": "\(url)", "wanted": "\(check.wanted)", "seconds": "\(Int(deadline))",
-                        "summary": "\(observation.summary)",
-                    ]))
+                Message(
+                    .cli.probe.didAnswerWithinLast, ["url": "\(url)", "seconds": "\(Int(deadline))"],
+                    parts: ["wanted": check.wantedMessage, "summary": observation.summaryMessage]
+                ).text())
         }
         return satisfied ? ExitCode.success : ExitCode.failure
     }
