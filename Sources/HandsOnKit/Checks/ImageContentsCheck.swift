@@ -29,20 +29,21 @@ struct ImageContentsCheck {
         if let limit = rules.maxWastedBytes, measurement.wastedBytes > limit {
             let first =
                 measurement.wasted.first.map {
-                    say(
+                    Message(
                         .imageContentsCheck.valueDecimalAddedLayer,
                         [
                             "value": "\($0.path)", "decimal": "\(ByteFormatting.decimal($0.bytes))",
                             "value2": "\($0.addedBy)", "value3": "\($0.hiddenBy)",
                         ])
-                } ?? ""
+                } ?? .literal("")
             failures.append(
                 Message(
                     .imageContentsCheck.decimalWastedMoreThan,
                     [
                         "decimal": "\(ByteFormatting.decimal(measurement.wastedBytes))",
-                        "decimal2": "\(ByteFormatting.decimal(limit))", "first": "\(first)",
-                    ]))
+                        "decimal2": "\(ByteFormatting.decimal(limit))",
+                    ],
+                    parts: ["first": first]))
         }
         if failures.isEmpty {
             var facts: [Message] = []
