@@ -30,11 +30,8 @@ struct BuildContextCheck {
             let largest = measured.topLevel.prefix(3).map { "\($0.path) \(ByteFormatting.decimal($0.bytes))" }
             failures.append(
                 Message(
-                    .buildContextCheck.tooLarge,
-                    [
-                        "size": size, "limit": ByteFormatting.decimal(limit),
-                        "largest": MessageCatalog.list(largest),
-                    ]))
+                    .buildContextCheck.tooLarge, ["size": size, "limit": ByteFormatting.decimal(limit)],
+                    parts: ["largest": Message.list(largest.map(Message.literal))]))
         }
         guard failures.isEmpty else {
             return CheckResult(

@@ -56,7 +56,7 @@ struct DockerfileCheck {
             failures.append(
                 Message(
                     .dockerfileCheck.pinTagInsteadLatest,
-                    ["unpinnedBases": MessageCatalog.list(facts.unpinnedBases)]))
+                    parts: ["unpinnedBases": Message.list(facts.unpinnedBases.map(Message.literal))]))
         }
         if expectation.execForm == true {
             for instruction in [facts.entrypoint, facts.command].compactMap({ $0 }) where !instruction.isExecForm {

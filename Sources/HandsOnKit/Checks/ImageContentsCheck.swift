@@ -49,7 +49,9 @@ struct ImageContentsCheck {
             var facts: [Message] = []
             if !rules.absentPaths.isEmpty {
                 facts.append(
-                    Message(.imageContentsCheck.noneOfPathsInImage, ["paths": MessageCatalog.list(rules.absentPaths)]))
+                    Message(
+                        .imageContentsCheck.noneOfPathsInImage,
+                        parts: ["paths": Message.list(rules.absentPaths.map(Message.literal))]))
             }
             if let limit = rules.maxWastedBytes {
                 facts.append(

@@ -118,10 +118,8 @@ public enum ImageSecurityAudit {
             instruction: instruction(first.layer),
             reason: Message(
                 shells ? .security.hasShell : .security.hasPackageManager,
-                [
-                    "path": MessageCatalog.list(shown), "layer": "\(first.layer)",
-                    "instruction": instruction(first.layer),
-                ]))
+                ["layer": "\(first.layer)", "instruction": instruction(first.layer)],
+                parts: ["path": Message.list(shown.map(Message.literal))]))
     }
 
     /// Secrets: by name and by content in the answer's layers (the base image's own files are its distribution's),
@@ -250,12 +248,11 @@ struct SecurityCheck {
             return CheckResult(
                 id: id, passed: true,
                 reason: Message(
-                    .security.passed,
-                    [
-                        "count": measured,
-                        "rules": MessageCatalog.list(
-                            rules.rules.map { say(.composed("security.rule.\($0.rawValue)")) }),
-                    ]) + user,
+                    .security.passed, ["count": measured],
+                    parts: [
+                        "rules": Message.list(rules.rules.map { Message(.composed("security.rule.\($0.rawValue)")) })
+                    ])
+                    + user,
                 measured: measured)
         }
         let shown = findings.prefix(5).map(\.reason)
@@ -275,8 +272,8 @@ struct SecurityCheck {
             return Message(.security.userResolved, ["user": configured, "uid": uid])
         }
         return Message(
-            .security.userResolvedAndRunning,
-            ["user": configured, "uid": uid, "running": MessageCatalog.list(Array(Set(running)).sorted())])
+            .security.userResolvedAndRunning, ["user": configured, "uid": uid],
+            parts: ["running": Message.list(Array(Set(running)).sorted().map(Message.literal))])
     }
 
     /// What the engine shows as the user of the image's processes once it runs (with no network, the run limits on),

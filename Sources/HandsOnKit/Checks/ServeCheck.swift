@@ -106,11 +106,9 @@ struct ServeCheck {
             return CheckResult(
                 id: id, passed: true,
                 reason: Message(
-                    .serveCheck.servesHardened,
-                    [
-                        "image": image, "path": expectation.path, "measured": measured,
-                        "users": MessageCatalog.list(Array(Set(users)).sorted()),
-                    ]), measured: measured)
+                    .serveCheck.servesHardened, ["image": image, "path": expectation.path, "measured": measured],
+                    parts: ["users": Message.list(Array(Set(users)).sorted().map(Message.literal))]),
+                measured: measured)
         }
         if http.satisfied(observation) {
             return CheckResult(

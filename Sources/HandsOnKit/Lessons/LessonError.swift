@@ -10,7 +10,8 @@ public enum LessonError: Equatable, MessageError {
         switch self {
         case .starterWouldOverwrite(let folder, let files):
             return Message(
-                .lessonError.starterWouldOverwrite, ["folder": folder, "files": MessageCatalog.list(files)])
+                .lessonError.starterWouldOverwrite, ["folder": folder],
+                parts: ["files": Message.list(files.map(Message.literal))])
         case .progressDamaged(let file, let reason):
             return Message(.lessonError.progressDamaged, ["file": file, "reason": reason])
         }

@@ -299,7 +299,7 @@ struct CheckRunnerTests {
         let result = await CheckRunner().run(spec, in: context(engine, directory: root))
         #expect(!result.passed)
         let failures = [
-            Message(.dockerfileCheck.pinTagInsteadLatest, ["unpinnedBases": "golang:latest"]),
+            Message(.dockerfileCheck.pinTagInsteadLatest, parts: ["unpinnedBases": .list([.literal("golang:latest")])]),
             Message(
                 .dockerfileCheck.lineLineKeywordArguments, ["line": "5", "keyword": "ENTRYPOINT", "arguments": "/s"]),
             Message(.dockerfileCheck.scratchImageSBinary),
@@ -350,7 +350,7 @@ struct ImageContentsCheckTests {
             CheckSpec(id: "c", kind: .imageContents(rules)), in: CheckContext(engine: engine, workingDirectory: "/tmp"))
         #expect(result.passed)
         let facts = [
-            Message(.imageContentsCheck.noneOfPathsInImage, ["paths": "/usr/lib/go-1.19"]),
+            Message(.imageContentsCheck.noneOfPathsInImage, parts: ["paths": .list([.literal("/usr/lib/go-1.19")])]),
             Message(.imageContentsCheck.decimalWastedMostDecimal, ["decimal": "0B", "decimal2": "1MB"]),
         ]
         #expect(

@@ -65,8 +65,8 @@ public struct BatchEngine: Sendable {
                 BatchEngineProblem(
                     engine: name,
                     Message(
-                        .batch.engine.lacksBaseImages,
-                        ["engine": name, "images": MessageCatalog.list(missing), "host": name]))
+                        .batch.engine.lacksBaseImages, ["engine": name, "host": name],
+                        parts: ["images": Message.list(missing.map(Message.literal))]))
             )
         }
         return .success(
