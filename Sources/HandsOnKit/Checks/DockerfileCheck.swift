@@ -30,9 +30,9 @@ struct DockerfileCheck {
             facts = targeted
         }
         var failures: [Message] = []
-        var found: [String] = [
-            say(.dockerfileCheck.stageCount, count: facts.stageCount),
-            say(.dockerfileCheck.finalBaseFinalbase, ["finalBase": "\(facts.finalBase)"]),
+        var found: [Message] = [
+            Message(.dockerfileCheck.stageCount, count: facts.stageCount),
+            Message(.dockerfileCheck.finalBaseFinalbase, ["finalBase": "\(facts.finalBase)"]),
         ]
         if let stages = expectation.stages, facts.stageCount != stages {
             failures.append(
@@ -72,7 +72,7 @@ struct DockerfileCheck {
         if expectation.cgoDisabledForScratch == true {
             switch facts.cgoDisabledForScratch {
             case .some(false): failures.append(Message(.dockerfileCheck.scratchImageSBinary))
-            case .some(true): found.append(say(.dockerfileCheck.cgoEnabledScratch))
+            case .some(true): found.append(Message(.dockerfileCheck.cgoEnabledScratch))
             case .none:
                 failures.append(
                     Message(.dockerfileCheck.expectedScratchFinalStage, ["finalBase": "\(facts.finalBase)"]))
@@ -80,22 +80,23 @@ struct DockerfileCheck {
         }
         if expectation.dependenciesFirst == true {
             switch facts.downloadsDependenciesBeforeSource {
-            case .some(true): found.append(say(.dockerfileCheck.modulesDownloadedBeforeSource))
+            case .some(true): found.append(Message(.dockerfileCheck.modulesDownloadedBeforeSource))
             case .some(false): failures.append(Message(.dockerfileCheck.copyGoModRun))
             case .none: failures.append(Message(.dockerfileCheck.stageRunsGoMod))
             }
         }
         if expectation.nonRootUser == true {
             if let user = facts.finalUser, !["root", "0", "0:0", "root:root"].contains(user) {
-                found.append(say(.dockerfileCheck.runsUser, ["user": "\(user)"]))
+                found.append(Message(.dockerfileCheck.runsUser, ["user": "\(user)"]))
             } else {
                 failures.append(Message(.dockerfileCheck.finalStageRunsRoot))
             }
         }
-        let measured = MessageCatalog.list(found)
+        // The facts as messages in the reason, rendered where it is shown; `measured` is the display value.
+        let measured = Message.list(found).text()
         return failures.isEmpty
             ? CheckResult(
-                id: id, passed: true, reason: .labelled(expectation.path, .literal(measured)), measured: measured)
+                id: id, passed: true, reason: .labelled(expectation.path, .list(found)), measured: measured)
             : CheckResult(
                 id: id, passed: false,
                 reason: .labelled(expectation.path, Message.list(failures, separator: .list.clauseSeparator)),
