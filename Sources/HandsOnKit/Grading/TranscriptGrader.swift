@@ -37,17 +37,15 @@ public struct TranscriptGrader: Sendable {
         guard let row = answerRow(in: rows) else {
             let wanted =
                 grading.transcriptImages.isEmpty
-                ? say(.transcriptGrader.oneImage)
-                : grading.transcriptImages.joined(separator: say(.list.orSeparator))
+                ? Message(.transcriptGrader.oneImage)
+                : Message.list(grading.transcriptImages.map(Message.literal), separator: .list.orSeparator)
             checks.append(
                 CheckResult(
                     id: "listing", passed: false,
                     reason: Message(
                         .transcriptGrader.listingShowsCompactmapWanted,
-                        [
-                            "compactMap": "\(rows.compactMap(\.reference).joined(separator: ", "))",
-                            "wanted": "\(wanted)",
-                        ])))
+                        ["compactMap": "\(rows.compactMap(\.reference).joined(separator: ", "))"],
+                        parts: ["wanted": wanted])))
             return report()
         }
         guard let shown = row.size, let estimate = row.estimate,
@@ -57,16 +55,16 @@ public struct TranscriptGrader: Sendable {
                 CheckResult(
                     id: "size", passed: false,
                     reason: Message(
-                        .transcriptGrader.sizeUnreadable,
-                        ["image": row.reference ?? say(.transcriptGrader.theImage), "line": "\(row.line)"])))
+                        .transcriptGrader.sizeUnreadable, ["line": "\(row.line)"],
+                        parts: ["image": row.reference.map(Message.literal) ?? Message(.transcriptGrader.theImage)])))
             return report()
         }
         checks.append(
             CheckResult(
                 id: "listing", passed: true,
                 reason: Message(
-                    .transcriptGrader.listedAt,
-                    ["line": "\(row.line)", "image": row.reference ?? say(.transcriptGrader.untagged), "size": shown]),
+                    .transcriptGrader.listedAt, ["line": "\(row.line)", "size": shown],
+                    parts: ["image": row.reference.map(Message.literal) ?? Message(.transcriptGrader.untagged)]),
                 measured: shown))
         let gates = grading.gates.map { judge($0, in: text) }
         checks += gates.map(\.result)
@@ -89,18 +87,18 @@ public struct TranscriptGrader: Sendable {
     }
 
     private func judge(_ gate: CheckSpec, in text: String) -> (result: CheckResult, verifiable: Bool) {
-        func unverifiable(_ why: String) -> (CheckResult, Bool) {
+        func unverifiable(_ why: Message) -> (CheckResult, Bool) {
             (
                 CheckResult(
                     id: gate.id, passed: false,
-                    reason: Message(.transcriptGrader.verifiableFromTranscriptWhy, ["why": "\(why)"])), false
+                    reason: Message(.transcriptGrader.verifiableFromTranscriptWhy, parts: ["why": why])), false
             )
         }
         switch gate.kind {
         case .imageServes, .http:
             let results = Self.curlBlocks(in: text).map(CurlTranscriptParser.parse)
             guard let last = results.last(where: { $0.healthy != nil }) else {
-                return unverifiable(say(.transcriptGrader.showsCurlResult))
+                return unverifiable(Message(.transcriptGrader.showsCurlResult))
             }
             let shown = last.body ?? last.error ?? last.httpStatus.map(String.init) ?? ""
             return last.healthy == true
@@ -118,7 +116,7 @@ public struct TranscriptGrader: Sendable {
                 )
         case .commandOutput(let expectation):
             guard let expected = expectation.equals else {
-                return unverifiable(say(.transcriptGrader.exactOutputLook))
+                return unverifiable(Message(.transcriptGrader.exactOutputLook))
             }
             let lines = TextLines.split(text).map { $0.trimmedSpaces }
             if lines.contains(expected) {
@@ -128,11 +126,11 @@ public struct TranscriptGrader: Sendable {
                         measured: expected), true
                 )
             }
-            return unverifiable(say(.transcriptGrader.expectedOutputDoesAppear))
+            return unverifiable(Message(.transcriptGrader.expectedOutputDoesAppear))
         case .fileUnchanged(let path, _):
-            return unverifiable(say(.transcriptGrader.pathTranscript, ["path": "\(path)"]))
+            return unverifiable(Message(.transcriptGrader.pathTranscript, ["path": "\(path)"]))
         default:
-            return unverifiable(say(.transcriptGrader.onlyEngineCanCheck, ["id": "\(gate.id)"]))
+            return unverifiable(Message(.transcriptGrader.onlyEngineCanCheck, ["id": "\(gate.id)"]))
         }
     }
 

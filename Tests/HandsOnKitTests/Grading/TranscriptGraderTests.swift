@@ -70,7 +70,8 @@ struct TranscriptGraderTests {
         #expect(
             noCurl.checks.first { $0.id == "serves-health" }?.reason
                 == Message(
-                    .transcriptGrader.verifiableFromTranscriptWhy, ["why": english(.transcriptGrader.showsCurlResult)]))
+                    .transcriptGrader.verifiableFromTranscriptWhy,
+                    parts: ["why": Message(.transcriptGrader.showsCurlResult)]))
     }
 
     @Test func theAnswerImageIsPickedFromSeveralByPreference() async throws {
