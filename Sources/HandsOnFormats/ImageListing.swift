@@ -60,13 +60,13 @@ extension ImageListingRow {
 }
 
 /// The input held no listing; names the first line that could not be read.
-public struct ListingParseError: Error, Equatable, CustomStringConvertible {
+public struct ListingParseError: MessageError, Equatable {
     public let line: Int
     public let text: String
 
-    public var description: String {
+    public var message: Message {
         let shown = text.count > 80 ? String(text.prefix(77)) + "..." : text
-        return say(.listingParseError.line, ["line": "\(line)", "text": shown])
+        return Message(.listingParseError.line, ["line": "\(line)", "text": shown])
     }
 }
 

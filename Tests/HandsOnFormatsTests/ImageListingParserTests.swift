@@ -190,7 +190,8 @@ struct ImageListingParserTests {
             try ImageListingParser.parse("\nhello world\nsecond line\n")
         }
         let error = ListingParseError(line: 2, text: "hello world")
-        #expect(error.description == english(.listingParseError.line, ["line": "2", "text": "hello world"]))
+        #expect(error.message == Message(.listingParseError.line, ["line": "2", "text": "hello world"]))
+        #expect(error.description == error.message.text())
     }
 
     @Test func garbledAndRandomInputNeverCrashes() async throws {

@@ -88,8 +88,8 @@ struct TranscriptGraderTests {
         let reason = try #require(report.checks.first?.reason)
         #expect(reason.key == "transcriptGrader.imageListingTranscriptError", "\(reason)")
         #expect(
-            reason.parts?["error"]?.text(in: .en)
-                == english(.listingParseError.line, ["line": "1", "text": "I made it small, trust me."]))
+            reason.parts?["error"]
+                == Message(.listingParseError.line, ["line": "1", "text": "I made it small, trust me."]))
     }
 
     @Test func theCLIGradesATranscriptWithoutAnEngine() async throws {
