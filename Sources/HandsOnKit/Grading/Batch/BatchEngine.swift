@@ -48,8 +48,8 @@ public struct BatchEngine: Sendable {
                     BatchEngineProblem(
                         engine: name,
                         Message(
-                            .batch.engine.limitsNotHeld,
-                            ["engine": name, "why": "\(BuildLimitsNotHeld(plan: plan))"])))
+                            .batch.engine.limitsNotHeld, ["engine": name],
+                            parts: ["why": BuildLimitsNotHeld(plan: plan).message])))
             }
         }
         var missing: [String] = []

@@ -105,12 +105,10 @@ public struct BuildLimitEnforcement: Sendable, Equatable, Codable {
 }
 
 /// Why grading will not build an answer: a limit it was asked to hold cannot be held here.
-public struct BuildLimitsNotHeld: Error, Sendable, CustomStringConvertible {
+public struct BuildLimitsNotHeld: MessageError, Sendable {
     public let plan: BuildLimitPlan
 
     public init(plan: BuildLimitPlan) { self.plan = plan }
-
-    public var description: String { message.text() }
 
     /// The sentence, keyed, with what is not held and why as its parts (shown in the reader's language).
     public var message: Message {
