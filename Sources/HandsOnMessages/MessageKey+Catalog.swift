@@ -355,6 +355,8 @@ extension MessageKey {
         "error.cgroup.cannotWrite",
         "error.cgroup.noCpuset",
         "error.cgroup.noHierarchy",
+        "error.cgroup.systemctlFailed",
+        "error.cgroup.systemdGivesNone",
         "error.cgroup.unavailable",
         "error.gzip.corrupt",
         "error.gzip.initialisation",
@@ -1334,6 +1336,8 @@ extension MessageKey {
             public let cannotWrite = MessageKey("error.cgroup.cannotWrite")
             public let noCpuset = MessageKey("error.cgroup.noCpuset")
             public let noHierarchy = MessageKey("error.cgroup.noHierarchy")
+            public let systemctlFailed = MessageKey("error.cgroup.systemctlFailed")
+            public let systemdGivesNone = MessageKey("error.cgroup.systemdGivesNone")
             public let unavailable = MessageKey("error.cgroup.unavailable")
         }
         public let gzip = GzipKeys()

@@ -54,18 +54,18 @@ public struct EngineInfo: Sendable, Codable, Equatable {
     public var isLocal: Bool { ContainerEngine.isLocal(address: host) }
 }
 
-public enum EngineError: Error, CustomStringConvertible {
-    /// No engine answered; the text says how to start one.
-    case unavailable(String)
+public enum EngineError: MessageError {
+    /// No engine answered; the message says how to start one.
+    case unavailable(Message)
     case commandFailed(ProcessResult)
     /// The engine printed what HandsOn cannot read; the text names the command and what it expected.
     case unexpectedOutput(String)
 
-    public var description: String {
+    public var message: Message {
         switch self {
-        case .unavailable(let text): return text
-        case .commandFailed(let result): return result.failureSummary
-        case .unexpectedOutput(let text): return text
+        case .unavailable(let message): return message
+        case .commandFailed(let result): return .literal(result.failureSummary)
+        case .unexpectedOutput(let text): return .literal(text)
         }
     }
 }
@@ -143,15 +143,16 @@ public struct ContainerEngine: EngineOperations {
         environment: [String: String], sizeCache: MeasuredSizeCache = MeasuredSizeCache(directory: nil)
     ) async throws -> ContainerEngine {
         let candidates = preferred.map { [$0] } ?? EngineKind.allCases
-        var reasons: [String] = []
+        var reasons: [Message] = []
         for kind in candidates {
             let engine = ContainerEngine(kind: kind, runner: runner, environment: environment, sizeCache: sizeCache)
             switch await engine.probe() {
             case .success: return engine
-            case .failure(let reason): reasons.append(reason.description)
+            case .failure(let reason): reasons.append(reason.message)
             }
         }
-        throw EngineError.unavailable(say(.engine.noneAnswers, ["reasons": reasons.joined(separator: "; ")]))
+        throw EngineError.unavailable(
+            Message(.engine.noneAnswers, parts: ["reasons": Message.list(reasons, separator: .list.semicolon)]))
     }
 
     /// Whether this engine's CLI exists and its daemon (for docker) answers: one `info` call, whose facts are
@@ -164,8 +165,8 @@ public struct ContainerEngine: EngineOperations {
                 return .failure(
                     ProbeFailure(
                         detail.isEmpty
-                            ? say(.engine.doesNotAnswer, ["engine": kind.rawValue])
-                            : say(.engine.doesNotAnswerSaying, ["engine": kind.rawValue, "detail": detail])))
+                            ? Message(.engine.doesNotAnswer, ["engine": kind.rawValue])
+                            : Message(.engine.doesNotAnswerSaying, ["engine": kind.rawValue, "detail": detail])))
             }
             if let info = try? parseInfo(result.stdout) {
                 let known = await withDaemonProcess(info)
@@ -173,13 +174,14 @@ public struct ContainerEngine: EngineOperations {
             }
             return .success(())
         } catch {
-            return .failure(ProbeFailure(say(.engine.notInstalled, ["engine": kind.rawValue])))
+            return .failure(ProbeFailure(Message(.engine.notInstalled, ["engine": kind.rawValue])))
         }
     }
 
-    public struct ProbeFailure: Error, CustomStringConvertible {
-        public let description: String
-        init(_ description: String) { self.description = description }
+    /// Why an engine does not answer, rendered where it is shown.
+    public struct ProbeFailure: MessageError {
+        public let message: Message
+        init(_ message: Message) { self.message = message }
     }
 
     public func info() async throws -> EngineInfo {

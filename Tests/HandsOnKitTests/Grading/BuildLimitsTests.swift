@@ -141,7 +141,7 @@ struct BuildCgroupTests {
         let root = NSTemporaryDirectory() + "handson-cgroup-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: "\(root)/memory", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let noPids = english(.error.cgroup.noHierarchy, ["hierarchy": "pids", "path": "\(root)/pids"])
+        let noPids = Message(.error.cgroup.noHierarchy, ["hierarchy": "pids", "path": "\(root)/pids"])
         #expect(throws: BuildCgroupError.unavailable(noPids)) {
             _ = try BuildCgroup.create(id: "g3", limits: BuildLimits(), root: root)
         }

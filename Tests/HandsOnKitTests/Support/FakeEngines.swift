@@ -167,7 +167,7 @@ struct FakeEngine: EngineOperations {
     }
 
     func probe() async -> Result<Void, ContainerEngine.ProbeFailure> {
-        answered(.facts) ? .success(()) : .failure(ContainerEngine.ProbeFailure("\(host) does not answer"))
+        answered(.facts) ? .success(()) : .failure(ContainerEngine.ProbeFailure(.literal("\(host) does not answer")))
     }
 
     func cachedInfo() async -> EngineInfo? { answered(.facts) ? Self.info(address) : nil }
@@ -199,7 +199,7 @@ struct FakeEngine: EngineOperations {
     }
 
     func sizeReport(_ reference: String, store: ImageStore?, bases: [String]) async throws -> ImageSizeReport {
-        guard answered(.measure(reference)) else { throw EngineError.unavailable(silence.stderr) }
+        guard answered(.measure(reference)) else { throw EngineError.unavailable(.literal(silence.stderr)) }
         try await world.enter(.measure)
         let measurement = try measure(reference)
         return ImageSizeReport(image: reference, measurement: measurement, engineListed: measurement.size, store: store)
@@ -221,7 +221,7 @@ struct FakeEngine: EngineOperations {
     }
 
     func analyzeImage(_ reference: String, bases: [String]) async throws -> ImageSizeMeasurement {
-        guard answered(.measure(reference)) else { throw EngineError.unavailable(silence.stderr) }
+        guard answered(.measure(reference)) else { throw EngineError.unavailable(.literal(silence.stderr)) }
         return try measure(reference)
     }
 

@@ -7,12 +7,12 @@ import HandsOnMessages
 #endif
 
 /// Why a build's cgroup could not be made.
-public enum BuildCgroupError: Error, Equatable, CustomStringConvertible {
-    case unavailable(String)
+public enum BuildCgroupError: MessageError, Equatable {
+    case unavailable(Message)
 
-    public var description: String {
+    public var message: Message {
         switch self {
-        case .unavailable(let reason): return say(.error.cgroup.unavailable, ["reason": "\(reason)"])
+        case .unavailable(let reason): return Message(.error.cgroup.unavailable, parts: ["reason": reason])
         }
     }
 }
@@ -58,7 +58,8 @@ public struct BuildCgroup: BuildConfinement, Equatable {
                 for hierarchy in ["memory", "pids", "cpu"] {
                     guard fileManager.fileExists(atPath: "\(root)/\(hierarchy)") else {
                         throw BuildCgroupError.unavailable(
-                            say(.error.cgroup.noHierarchy, ["hierarchy": hierarchy, "path": "\(root)/\(hierarchy)"]))
+                            Message(
+                                .error.cgroup.noHierarchy, ["hierarchy": hierarchy, "path": "\(root)/\(hierarchy)"]))
                     }
                     try fileManager.createDirectory(
                         atPath: "\(root)/\(hierarchy)\(cgroup.path)", withIntermediateDirectories: true)
@@ -78,7 +79,7 @@ public struct BuildCgroup: BuildConfinement, Equatable {
                     // A v1 cpuset starts empty: each level gets CPUs and memory nodes before it can hold a task.
                     let base = "\(root)/cpuset"
                     guard fileManager.fileExists(atPath: base) else {
-                        throw BuildCgroupError.unavailable(say(.error.cgroup.noCpuset))
+                        throw BuildCgroupError.unavailable(Message(.error.cgroup.noCpuset))
                     }
                     let mems = try String(contentsOfFile: "\(base)/cpuset.mems", encoding: .utf8).trimmingCharacters(
                         in: .whitespacesAndNewlines)
@@ -117,7 +118,7 @@ public struct BuildCgroup: BuildConfinement, Equatable {
             throw error
         } catch {
             cgroup.removeNow()
-            throw BuildCgroupError.unavailable("\(error)")
+            throw BuildCgroupError.unavailable(Message(describing: error))
         }
         return cgroup
     }
@@ -175,12 +176,12 @@ public struct BuildCgroup: BuildConfinement, Equatable {
 
     private static func write(_ text: String, to path: String) throws {
         guard let handle = FileHandle(forWritingAtPath: path) else {
-            throw BuildCgroupError.unavailable(say(.error.cgroup.cannotOpen, ["path": path]))
+            throw BuildCgroupError.unavailable(Message(.error.cgroup.cannotOpen, ["path": path]))
         }
         defer { try? handle.close() }
         do { try handle.write(contentsOf: Data(text.utf8)) } catch {
             throw BuildCgroupError.unavailable(
-                say(.error.cgroup.cannotWrite, ["text": text, "path": path, "reason": "\(error)"]))
+                Message(.error.cgroup.cannotWrite, ["text": text, "path": path, "reason": "\(error)"]))
         }
     }
 

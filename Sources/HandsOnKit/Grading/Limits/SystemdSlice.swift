@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnEngine
+import HandsOnMessages
 import HandsOnProcesses
 
 #if canImport(Glibc)
@@ -77,7 +78,8 @@ public struct SystemdSlice: BuildConfinement {
             let path = try await slice.systemctl(["show", "-p", "ControlGroup", "--value", name])
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             guard path.hasPrefix("/"), FileManager.default.fileExists(atPath: host.root + path) else {
-                throw BuildCgroupError.unavailable("systemd started \(name) but gives no cgroup for it ('\(path)')")
+                throw BuildCgroupError.unavailable(
+                    Message(.error.cgroup.systemdGivesNone, ["name": name, "path": path]))
             }
             return SystemdSlice(
                 name: name, location: path, manager: manager, host: host, limits: limits, runner: runner)
@@ -156,7 +158,9 @@ public struct SystemdSlice: BuildConfinement {
         let result = try await runner.run(request)
         guard result.succeeded else {
             throw BuildCgroupError.unavailable(
-                "systemctl \(words.joined(separator: " ")) failed: \(result.failureSummary)")
+                Message(
+                    .error.cgroup.systemctlFailed,
+                    ["command": words.joined(separator: " "), "failure": result.failureSummary]))
         }
         return result.stdout
     }
