@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 
 /// One HTTP/1.1 response: its status, its headers (names in lower case) and its body, de-chunked.
 package struct HTTPResponse: Sendable, Equatable {
@@ -16,8 +17,8 @@ package struct HTTPResponse: Sendable, Equatable {
 /// to `bodyLimit` (an error, or, with `truncating`, the first `bodyLimit` bytes and the rest ignored).
 package struct HTTPResponseReader {
     package enum Failure: Error, Equatable {
-        /// What arrived is not an HTTP response; the text says where.
-        case malformed(String)
+        /// What arrived is not an HTTP response; the message says where.
+        case malformed(Message)
         /// The body is longer than the limit.
         case tooLarge(limit: Int)
     }
@@ -91,15 +92,15 @@ package struct HTTPResponseReader {
     package mutating func finish() throws(Failure) -> HTTPResponse {
         if let response { return response }
         guard let framing else {
-            throw .malformed(pending.isEmpty ? "no response" : "the headers end early")
+            throw .malformed(.literal(pending.isEmpty ? "no response" : "the headers end early"))
         }
         switch framing {
         case .untilClose:
             return complete()
         case .length(let length):
-            throw .malformed("the body ends after \(body.count + droppedBytes) of \(length) bytes")
+            throw .malformed(.literal("the body ends after \(body.count + droppedBytes) of \(length) bytes"))
         case .chunked:
-            throw .malformed("the chunked body ends early")
+            throw .malformed(.literal("the chunked body ends early"))
         }
     }
 
@@ -129,11 +130,11 @@ package struct HTTPResponseReader {
     private mutating func readHead() throws(Failure) {
         while framing == nil {
             guard let end = Self.offset(of: Self.headEnd, in: pending) else {
-                if pending.count > Self.headerLimit { throw .malformed("the headers pass 64 KB") }
+                if pending.count > Self.headerLimit { throw .malformed(Message(.httpResponse.headersTooLarge)) }
                 return
             }
             // However the bytes were split: a head that ends past the limit is refused too.
-            if end > Self.headerLimit { throw .malformed("the headers pass 64 KB") }
+            if end > Self.headerLimit { throw .malformed(Message(.httpResponse.headersTooLarge)) }
             let lines = pending.withUnsafeBytes { raw in
                 Self.lines(UnsafeRawBufferPointer(rebasing: raw[..<end]))
             }
@@ -142,12 +143,12 @@ package struct HTTPResponseReader {
             let fields = statusLine.split(separator: " ", maxSplits: 2)
             guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), let code = Int(fields[1]),
                 (100..<600).contains(code)
-            else { throw .malformed("the status line is '\(statusLine.prefix(80))'") }
+            else { throw .malformed(.literal("the status line is '\(statusLine.prefix(80))'")) }
             var headers: [String: String] = [:]
             for line in lines.dropFirst() {
                 guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
                     let text = String(decoding: line, as: UTF8.self)
-                    throw .malformed("the header line '\(text.prefix(80))' has no colon")
+                    throw .malformed(.literal("the header line '\(text.prefix(80))' has no colon"))
                 }
                 let name = String(decoding: line[..<colon].map(Self.lowercased), as: UTF8.self)
                 headers[name] = String(decoding: Self.trimmed(line[(colon + 1)...]), as: UTF8.self)
@@ -168,7 +169,7 @@ package struct HTTPResponseReader {
                 framing = .chunked
             } else if let text = headers["content-length"] {
                 guard let length = Int(text), length >= 0 else {
-                    throw .malformed("the Content-Length is '\(text.prefix(40))'")
+                    throw .malformed(.literal("the Content-Length is '\(text.prefix(40))'"))
                 }
                 if length > bodyLimit && !truncating { throw .tooLarge(limit: bodyLimit) }
                 framing = .length(length)
@@ -227,7 +228,7 @@ package struct HTTPResponseReader {
                 // Hex digits only: `Int(_:radix:)` would also take a sign, and a negative size is no size.
                 guard !hex.isEmpty, hex.count <= 15, hex.allSatisfy(\.isHexDigit), let size = Int(hex, radix: 16)
                 else {
-                    throw .malformed("the chunk size line is '\(line.prefix(40))'")
+                    throw .malformed(.literal("the chunk size line is '\(line.prefix(40))'"))
                 }
                 chunkState = size == 0 ? .trailers : .data(remaining: size)
             case .data(let remaining):
@@ -238,7 +239,7 @@ package struct HTTPResponseReader {
                 chunkState = part.count == remaining ? .dataEnd : .data(remaining: remaining - part.count)
             case .dataEnd:
                 guard let line = try takeLine() else { return }
-                guard line.isEmpty else { throw .malformed("a chunk is followed by '\(line.prefix(40))'") }
+                guard line.isEmpty else { throw .malformed(.literal("a chunk is followed by '\(line.prefix(40))'")) }
                 chunkState = .size
             case .trailers:
                 guard let line = try takeLine() else { return }
@@ -250,7 +251,7 @@ package struct HTTPResponseReader {
     /// The next CRLF-ended line of `pending`, taken off it; nil until one has arrived in full.
     private mutating func takeLine() throws(Failure) -> String? {
         guard let end = Self.offset(of: Self.lineEnd, in: pending) else {
-            if pending.count > 8192 { throw .malformed("a chunk line passes 8 KB") }
+            if pending.count > 8192 { throw .malformed(.literal("a chunk line passes 8 KB")) }
             return nil
         }
         let line = String(decoding: pending.prefix(end), as: UTF8.self)

@@ -52,6 +52,7 @@ extension MessageKey {
         "chapterError.type.number",
         "chapterError.type.object",
         "chapterError.type.string",
+        "chapterError.unknownCheckKind",
         "chapterRunner.checksFailed",
         "chapterRunner.commandNotRun",
         "chapterRunner.needsImage",
@@ -374,6 +375,7 @@ extension MessageKey {
         "error.tar.checksum",
         "error.tar.sizeNotNumber",
         "error.tar.truncated",
+        "glossary.atLine",
         "glossary.expectedHeader",
         "glossary.noTable",
         "glossary.termNeedsAll",
@@ -542,6 +544,7 @@ extension MessageKey {
         "httpCheck.anyValue",
         "httpCheck.withField",
         "httpCheck.withFieldSuffix",
+        "httpResponse.headersTooLarge",
         "imageContentsCheck.decimalWastedMoreThan",
         "imageContentsCheck.decimalWastedMostDecimal",
         "imageContentsCheck.imageImageLookInto",
@@ -879,6 +882,7 @@ extension MessageKey {
             public let object = MessageKey("chapterError.type.object")
             public let string = MessageKey("chapterError.type.string")
         }
+        public let unknownCheckKind = MessageKey("chapterError.unknownCheckKind")
     }
     public static let chapterRunner = ChapterRunnerKeys()
     public struct ChapterRunnerKeys: Sendable {
@@ -1374,6 +1378,7 @@ extension MessageKey {
     }
     public static let glossary = GlossaryKeys()
     public struct GlossaryKeys: Sendable {
+        public let atLine = MessageKey("glossary.atLine")
         public let expectedHeader = MessageKey("glossary.expectedHeader")
         public let noTable = MessageKey("glossary.noTable")
         public let termNeedsAll = MessageKey("glossary.termNeedsAll")
@@ -1689,6 +1694,10 @@ extension MessageKey {
         public let anyValue = MessageKey("httpCheck.anyValue")
         public let withField = MessageKey("httpCheck.withField")
         public let withFieldSuffix = MessageKey("httpCheck.withFieldSuffix")
+    }
+    public static let httpResponse = HttpResponseKeys()
+    public struct HttpResponseKeys: Sendable {
+        public let headersTooLarge = MessageKey("httpResponse.headersTooLarge")
     }
     public static let imageContentsCheck = ImageContentsCheckKeys()
     public struct ImageContentsCheckKeys: Sendable {

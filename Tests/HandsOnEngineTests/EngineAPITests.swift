@@ -1,4 +1,5 @@
 import Foundation
+import HandsOnMessages
 import HandsOnTestSupport
 import Synchronization
 import Testing
@@ -175,18 +176,18 @@ struct EngineAPITests {
             ("", "no response"),
         ]
         for (text, reason) in cases {
-            #expect(throws: HTTPResponseReader.Failure.malformed(reason), "\(text.debugDescription)") {
+            #expect(throws: HTTPResponseReader.Failure.malformed(.literal(reason)), "\(text.debugDescription)") {
                 try Self.read(Data(text.utf8), splitEvery: 4)
             }
         }
         var endless = HTTPResponseReader(bodyLimit: 100)
-        #expect(throws: HTTPResponseReader.Failure.malformed("the headers pass 64 KB")) {
+        #expect(throws: HTTPResponseReader.Failure.malformed(Message(.httpResponse.headersTooLarge))) {
             try endless.feed(Data(repeating: UInt8(ascii: "a"), count: 70_000))
         }
         // Whole at once, its end in sight: still too long.
         let long = "HTTP/1.1 200 OK\r\nX-Long: \(String(repeating: "a", count: 70_000))\r\nContent-Length: 0\r\n\r\n"
         var whole = HTTPResponseReader(bodyLimit: 100)
-        #expect(throws: HTTPResponseReader.Failure.malformed("the headers pass 64 KB")) {
+        #expect(throws: HTTPResponseReader.Failure.malformed(Message(.httpResponse.headersTooLarge))) {
             try whole.feed(Data(long.utf8))
         }
     }

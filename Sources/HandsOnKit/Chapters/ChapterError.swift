@@ -39,7 +39,8 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
                         ?? Message(.chapterError.notValidJSON))
             }
             return ChapterError(
-                file: file, keyPath: path(context.codingPath), problem: .literal(context.debugDescription))
+                file: file, keyPath: path(context.codingPath),
+                problem: (context.underlyingError as? any MessageError)?.message ?? .literal(context.debugDescription))
         @unknown default:
             return ChapterError(file: file, keyPath: "", problem: Message(describing: error))
         }

@@ -1,4 +1,5 @@
 import HandsOnEngine
+import HandsOnMessages
 
 /// One declarative check; `kind` picks what it measures. Image fields may say `$IMAGE`: the image under test.
 public struct CheckSpec: Sendable, Equatable, Decodable {
@@ -128,10 +129,22 @@ public struct CheckSpec: Sendable, Equatable, Decodable {
                     reuses: try c.decodeIfPresent(String.self, forKey: .reuses),
                     maxPercent: try c.decodeIfPresent(Int.self, forKey: .maxPercent)))
         default:
-            throw DecodingError.dataCorruptedError(
-                forKey: .kind, in: c,
-                debugDescription: "unknown check kind '\(name)' (known: \(Self.kinds.joined(separator: ", ")))")
+            let unknown = UnknownCheckKind(kind: name, known: Self.kinds)
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: c.codingPath + [CodingKeys.kind], debugDescription: "\(unknown)",
+                    underlyingError: unknown))
         }
+    }
+}
+
+/// A check's `kind` that is none HandsOn knows: the chapter's error says so in the reader's language.
+struct UnknownCheckKind: MessageError {
+    let kind: String
+    let known: [String]
+
+    var message: Message {
+        Message(.chapterError.unknownCheckKind, ["kind": kind], parts: ["known": .list(known.map(Message.literal))])
     }
 }
 

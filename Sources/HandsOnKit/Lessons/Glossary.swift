@@ -39,6 +39,10 @@ public struct Glossary: Sendable, Equatable {
     /// Reads the glossary's table: a header row naming the languages (`English | 日本語 | 한국어 | not in ja | not in ko`),
     /// then one term a row. A malformed row names its line.
     public static func parse(_ markdown: String, file: String) throws(ChapterError) -> Glossary {
+        /// "line 3: problem", the line named in the reader's language.
+        func atLine(_ line: Int, _ problem: Message) -> Message {
+            Message(.glossary.atLine, ["line": "\(line)"], parts: ["problem": problem])
+        }
         var terms: [Term] = []
         var sawHeader = false
         for (index, rawLine) in markdown.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -50,8 +54,7 @@ public struct Glossary: Sendable, Equatable {
             if !sawHeader {
                 guard cells.count == 5, cells[3] == "not in ja", cells[4] == "not in ko" else {
                     throw ChapterError(
-                        file: file, keyPath: "line \(index + 1)",
-                        problem: Message(.glossary.expectedHeader))
+                        file: file, keyPath: "", problem: atLine(index + 1, Message(.glossary.expectedHeader)))
                 }
                 sawHeader = true
                 continue
@@ -59,7 +62,7 @@ public struct Glossary: Sendable, Equatable {
             if cells.allSatisfy({ $0.allSatisfy { $0 == "-" } }) { continue }
             guard cells.count == 5, !cells[0].isEmpty, !cells[1].isEmpty, !cells[2].isEmpty else {
                 throw ChapterError(
-                    file: file, keyPath: "line \(index + 1)", problem: Message(.glossary.termNeedsAll))
+                    file: file, keyPath: "", problem: atLine(index + 1, Message(.glossary.termNeedsAll)))
             }
             terms.append(
                 Term(

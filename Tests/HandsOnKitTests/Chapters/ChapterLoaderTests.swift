@@ -121,10 +121,16 @@ struct ChapterLoaderTests {
             (
                 [(#""kind": "imageExists""#, #""kind": "imgExists""#)],
                 "steps[0].checks[0].kind",
-                .literal(
-                    "unknown check kind 'imgExists' (known: imageExists, imageSize, imageTiers, containerRunning, http, "
-                        + "imageServes, commandOutput, fileUnchanged, dockerfile, imageContents, imageSecurity, "
-                        + "buildContext, rebuild)")
+                Message(
+                    .chapterError.unknownCheckKind, ["kind": "imgExists"],
+                    parts: [
+                        "known": .list(
+                            [
+                                "imageExists", "imageSize", "imageTiers", "containerRunning", "http", "imageServes",
+                                "commandOutput", "fileUnchanged", "dockerfile", "imageContents", "imageSecurity",
+                                "buildContext", "rebuild",
+                            ].map(Message.literal))
+                    ])
             ),
             (
                 [

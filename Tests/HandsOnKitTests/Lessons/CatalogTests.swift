@@ -137,8 +137,13 @@ struct GlossaryTests {
             _ = try Glossary.parse("| English | 日本語 | 한국어 | not in ja | not in ko |\n| x | | y | | |\n", file: "G.md")
             Issue.record("a row without Japanese was read")
         } catch {
-            #expect(error.file == "G.md" && error.keyPath == "line 2", "\(error)")
-            #expect(error.problem == Message(.glossary.termNeedsAll))
+            #expect(error.file == "G.md" && error.keyPath.isEmpty, "\(error)")
+            #expect(
+                error.problem
+                    == Message(.glossary.atLine, ["line": "2"], parts: ["problem": Message(.glossary.termNeedsAll)]))
+            #expect(
+                error.description == "G.md: "
+                    + english(.glossary.atLine, ["line": "2", "problem": english(.glossary.termNeedsAll)]))
         }
     }
 

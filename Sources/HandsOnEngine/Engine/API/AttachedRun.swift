@@ -99,7 +99,7 @@ struct AttachedRun: Sendable {
             return .failure(failure)
         }
         guard let attached = head.response, attached.status == 101 || attached.status == 200 else {
-            return .failure(.malformedResponse(request: attach.summary, reason: "no upgraded stream"))
+            return .failure(.malformedResponse(request: attach.summary, reason: .literal("no upgraded stream")))
         }
         var demultiplexer = StreamDemultiplexer(limit: outputLimit)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)

@@ -16,7 +16,7 @@ public enum EngineAPIError: Equatable, MessageError {
     case timedOut(request: String, seconds: Double)
     case cancelled
     /// The engine answered with what is not HTTP, or ended early; the reason says where.
-    case malformedResponse(request: String, reason: String)
+    case malformedResponse(request: String, reason: Message)
     case tooLarge(request: String, limit: Int)
     /// The engine refused: its status and its own message.
     case refused(request: String, status: Int, message: String)
@@ -32,7 +32,7 @@ public enum EngineAPIError: Equatable, MessageError {
         case .cancelled:
             return Message(.engineAPI.cancelled)
         case .malformedResponse(let request, let reason):
-            return Message(.engineAPI.malformedResponse, ["request": request, "reason": reason])
+            return Message(.engineAPI.malformedResponse, ["request": request], parts: ["reason": reason])
         case .tooLarge(let request, let limit):
             return Message(.engineAPI.tooLarge, ["request": request, "limit": ByteFormatting.decimal(Int64(limit))])
         case .refused(let request, let status, let message):
@@ -288,7 +288,7 @@ struct UnixSocketHTTPClient: Sendable {
             return .failure(failure)
         }
         guard let response = reader.response else {
-            return .failure(.malformedResponse(request: request.summary, reason: "no response"))
+            return .failure(.malformedResponse(request: request.summary, reason: .literal("no response")))
         }
         return .success(response)
     }
@@ -316,7 +316,8 @@ struct UnixSocketHTTPClient: Sendable {
             do {
                 if count == 0 {
                     _ = try reader.finish()
-                    return enough(reader) ? nil : .malformedResponse(request: request.summary, reason: "it ended early")
+                    return enough(reader)
+                        ? nil : .malformedResponse(request: request.summary, reason: .literal("it ended early"))
                 }
                 try reader.feed(Data(buffer[0..<count]))
             } catch {
