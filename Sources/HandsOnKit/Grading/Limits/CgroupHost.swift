@@ -24,11 +24,11 @@ public struct CgroupHost: Sendable, Equatable {
     /// nil when the user has no manager running.
     public var userManager: UserManager?
     /// The kernel counts each process's writes (`/proc/self/io`), which the disk limit reads.
-    public var countsWrites: Bool
+    public var countsWrites: Bool = true
     /// The cgroup file system can be written here (a container's is read-only unless it runs privileged).
     public var cgroupsWritable: Bool = true
-    /// Where the processes are read (`/proc`).
-    public var processRoot: String = "/proc"
+    /// Where the processes are read: `/proc` for this machine; a made-up host (a test's) reads none.
+    public var processRoot: String = "/nonexistent"
 
     public struct UserManager: Sendable, Equatable {
         /// `/user.slice/user-1000.slice/user@1000.service`.
@@ -36,23 +36,6 @@ public struct CgroupHost: Sendable, Equatable {
         public var controllers: Set<String>
         /// `XDG_RUNTIME_DIR` of the user (`/run/user/1000`), where `systemctl --user` finds its manager.
         public var runtimeDirectory: String
-    }
-
-    public init(
-        root: String, version: Version, isRoot: Bool, userID: UInt32, systemdRunning: Bool,
-        controllers: Set<String>, userManager: UserManager?, countsWrites: Bool = true, cgroupsWritable: Bool = true,
-        processRoot: String = "/proc"
-    ) {
-        self.cgroupsWritable = cgroupsWritable
-        self.processRoot = processRoot
-        self.countsWrites = countsWrites
-        self.root = root
-        self.version = version
-        self.isRoot = isRoot
-        self.userID = userID
-        self.systemdRunning = systemdRunning
-        self.controllers = controllers
-        self.userManager = userManager
     }
 
     /// This machine as the running process sees it.
