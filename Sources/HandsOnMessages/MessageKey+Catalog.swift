@@ -593,9 +593,11 @@ extension MessageKey {
         "limits.gap.noWriteCounts",
         "limits.noCgroup.cgroupsReadOnly",
         "limits.noCgroup.engineProcessesHidden",
+        "limits.noCgroup.engineProcessesUnreadable",
         "limits.noCgroup.engineUnknown",
         "limits.noCgroup.noUserManager",
         "limits.noCgroup.notRoot",
+        "limits.noCgroup.otherCgroupMounts",
         "limits.noCgroup.otherCgroupNamespace",
         "limits.noCgroup.remote",
         "limits.noCgroup.rootlessAsRoot",
@@ -1781,9 +1783,11 @@ extension MessageKey {
         public struct NoCgroupKeys: Sendable {
             public let cgroupsReadOnly = MessageKey("limits.noCgroup.cgroupsReadOnly")
             public let engineProcessesHidden = MessageKey("limits.noCgroup.engineProcessesHidden")
+            public let engineProcessesUnreadable = MessageKey("limits.noCgroup.engineProcessesUnreadable")
             public let engineUnknown = MessageKey("limits.noCgroup.engineUnknown")
             public let notRoot = MessageKey("limits.noCgroup.notRoot")
             public let noUserManager = MessageKey("limits.noCgroup.noUserManager")
+            public let otherCgroupMounts = MessageKey("limits.noCgroup.otherCgroupMounts")
             public let otherCgroupNamespace = MessageKey("limits.noCgroup.otherCgroupNamespace")
             public let remote = MessageKey("limits.noCgroup.remote")
             public let rootlessAsRoot = MessageKey("limits.noCgroup.rootlessAsRoot")

@@ -47,7 +47,7 @@ extension ContainerEngine {
 
     /// What is found, or nil when the question was cancelled: that is not remembered, and a later call asks again.
     /// A socket that does not answer within the timeout is remembered as no API (every call would wait it out).
-    private func lookForAPI(_ info: EngineInfo) async -> EngineAPIMemo.Lookup? {
+    func lookForAPI(_ info: EngineInfo) async -> EngineAPIMemo.Lookup? {
         guard kind == .docker, environment["HANDSON_ENGINE_API"] != "0", let daemonID = info.daemonID,
             let path = apiSocketPath
         else { return .absent }

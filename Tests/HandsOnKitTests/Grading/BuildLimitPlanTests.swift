@@ -140,18 +140,25 @@ struct BuildLimitPlanTests {
         #expect(plan.notHeld[0].because?.key == "limits.gap.noWriteCounts")
     }
 
-    /// HandsOn in a container beside the engine (its socket mounted in): the limits hold only where HandsOn sees the
-    /// engine's processes, shares its cgroup namespace and may write the cgroup file system, as `--pid host
-    /// --cgroupns host --privileged` give it.
+    /// HandsOn in a container beside the engine (its socket mounted in): the limits hold only where HandsOn sees and
+    /// may read the engine's processes, shares its cgroup namespace and its view of the hierarchies, and may write
+    /// them, as `--pid host --cgroupns host --privileged -v /sys/fs/cgroup:/sys/fs/cgroup` give it.
     @Test func inAContainerTheEnginesProcessesCgroupsAndAWritableHierarchyAreNeeded() throws {
         let proc = FileManager.default.temporaryDirectory.appendingPathComponent("handson-proc-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: proc) }
-        for (pid, namespace) in [
-            ("self", "cgroup:[4026531835]"), ("7", "cgroup:[4026531835]"), ("9", "cgroup:[4026532301]"),
+        // As mountinfo lists a v1 hierarchy: from its root on the machine, from a container's own cgroup in one.
+        func memoryMount(root: String) -> String {
+            "35 31 0:32 \(root) /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n"
+                + "28 1 0:26 / /proc rw - proc proc rw\n"
+        }
+        for (pid, namespace, root) in [
+            ("self", "cgroup:[4026531835]", "/docker/0a1b"), ("7", "cgroup:[4026531835]", "/docker/0a1b"),
+            ("8", "cgroup:[4026531835]", "/"), ("9", "cgroup:[4026532301]", "/"),
         ] {
             try FileManager.default.createDirectory(atPath: "\(proc)/\(pid)/ns", withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(
                 atPath: "\(proc)/\(pid)/ns/cgroup", withDestinationPath: namespace)
+            try memoryMount(root: root).write(toFile: "\(proc)/\(pid)/mountinfo", atomically: true, encoding: .utf8)
         }
         var host = Self.host(.v1, systemd: false)
         host.processRoot = proc
@@ -165,8 +172,10 @@ struct BuildLimitPlanTests {
         let reasons: [(Int32?, Bool, String?)] = [
             (7, true, nil), (nil, true, nil), (0, true, "limits.noCgroup.engineProcessesHidden"),
             (9, true, "limits.noCgroup.otherCgroupNamespace"), (7, false, "limits.noCgroup.cgroupsReadOnly"),
-            // A namespace it may not read says nothing either way.
-            (12, true, nil),
+            // The daemon sees the hierarchy from its root, HandsOn only its container's part (cgroup v1).
+            (8, true, "limits.noCgroup.otherCgroupMounts"),
+            // A process it may not read: nor can it read the builds' writes.
+            (12, true, "limits.noCgroup.engineProcessesUnreadable"),
         ]
         for (daemon, writable, reason) in reasons {
             let made = plan(daemon: daemon, writable: writable)

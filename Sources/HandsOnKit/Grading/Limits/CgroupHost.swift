@@ -81,6 +81,34 @@ public struct CgroupHost: Sendable, Equatable {
         return own == theirs
     }
 
+    /// Whether process `pid` sees the cgroup file systems as this process does: each mounted at the same place from
+    /// the same root. A container on cgroup v1 sees only its own part of each hierarchy (its mounts' root is its own
+    /// cgroup), so a cgroup made there is not the one the engine's `--cgroup-parent` names. Nil when either cannot be
+    /// read.
+    public func sharesCgroupMounts(withProcess pid: Int32) -> Bool? {
+        guard let own = Self.cgroupMounts(atPath: "\(processRoot)/self/mountinfo"),
+            let theirs = Self.cgroupMounts(atPath: "\(processRoot)/\(pid)/mountinfo")
+        else { return nil }
+        return own.filter { $0.key.hasPrefix(root) } == theirs.filter { $0.key.hasPrefix(root) }
+    }
+
+    /// Each cgroup file system's mount point and the root of the hierarchy mounted there, from a `mountinfo` file
+    /// (`35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory`).
+    static func cgroupMounts(atPath path: String) -> [String: String]? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        var mounts: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let halves = line.components(separatedBy: " - ")
+            guard halves.count == 2, let type = halves[1].split(separator: " ").first,
+                type == "cgroup" || type == "cgroup2"
+            else { continue }
+            let fields = halves[0].split(separator: " ")
+            guard fields.count >= 5 else { continue }
+            mounts[String(fields[4])] = String(fields[3])
+        }
+        return mounts
+    }
+
     /// Whether the file system at `path` is mounted writable (true when it cannot be asked).
     private static func writable(_ path: String) -> Bool {
         var status = statvfs()

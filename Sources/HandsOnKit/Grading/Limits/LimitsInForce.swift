@@ -218,13 +218,6 @@ public struct BuildLimitPlan: Sendable {
         guard engine.isLocal else {
             return .failure(NoCgroup("remote", ["host": engine.host ?? "?"]))
         }
-        // HandsOn in a container of its own, beside the engine: its cgroups and processes must be the engine's.
-        if let daemon = engine.daemonProcessID {
-            guard daemon != 0 else { return .failure(NoCgroup("engineProcessesHidden")) }
-            if host.sharesCgroupNamespace(withProcess: daemon) == false {
-                return .failure(NoCgroup("otherCgroupNamespace"))
-            }
-        }
         let driver = engine.cgroupDriver ?? "cgroupfs"
         if engine.rootless == true {
             if engine.builder == .buildkit {
@@ -254,6 +247,20 @@ public struct BuildLimitPlan: Sendable {
             }
             return .success(.systemdSlice)
         default:
+            // HandsOn in a container of its own, beside the engine: its cgroups and processes must be the engine's.
+            // (The socket's peer is the daemon, or with socket activation the init that listens for it.)
+            if let daemon = engine.daemonProcessID {
+                guard daemon != 0 else { return .failure(NoCgroup("engineProcessesHidden")) }
+                switch host.sharesCgroupNamespace(withProcess: daemon) {
+                case false?: return .failure(NoCgroup("otherCgroupNamespace"))
+                // Its namespace unreadable: so are its builds' processes, whose writes the disk limit counts.
+                case nil: return .failure(NoCgroup("engineProcessesUnreadable"))
+                case true?: break
+                }
+                if host.sharesCgroupMounts(withProcess: daemon) == false {
+                    return .failure(NoCgroup("otherCgroupMounts", ["root": host.root]))
+                }
+            }
             guard host.cgroupsWritable else { return .failure(NoCgroup("cgroupsReadOnly", ["root": host.root])) }
             return .success(.cgroup)
         }
