@@ -49,6 +49,7 @@ extension MessageKey {
         "chapterError.topLevelName",
         "chapterError.type.array",
         "chapterError.type.bool",
+        "chapterError.type.localizedText",
         "chapterError.type.number",
         "chapterError.type.object",
         "chapterError.type.string",
@@ -880,6 +881,7 @@ extension MessageKey {
         public struct TypeKeys: Sendable {
             public let array = MessageKey("chapterError.type.array")
             public let bool = MessageKey("chapterError.type.bool")
+            public let localizedText = MessageKey("chapterError.type.localizedText")
             public let number = MessageKey("chapterError.type.number")
             public let object = MessageKey("chapterError.type.object")
             public let string = MessageKey("chapterError.type.string")

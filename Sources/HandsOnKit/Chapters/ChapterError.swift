@@ -20,9 +20,7 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
         case .typeMismatch(let type, let context):
             return ChapterError(
                 file: file, keyPath: path(context.codingPath),
-                problem: context.debugDescription.hasPrefix("expected")
-                    ? .literal(context.debugDescription)
-                    : Message(.chapterError.expected, parts: ["type": describe(type)]))
+                problem: Message(.chapterError.expected, parts: ["type": describe(type)]))
         case .valueNotFound(let type, let context):
             return ChapterError(
                 file: file, keyPath: path(context.codingPath),
@@ -64,6 +62,7 @@ public struct ChapterError: Error, Equatable, CustomStringConvertible {
         if name.hasPrefix("Array") || name.hasPrefix("[") { return Message(.chapterError.type.array) }
         if name.hasPrefix("Dictionary") || name.contains(":") { return Message(.chapterError.type.object) }
         switch name {
+        case "LocalizedText": return Message(.chapterError.type.localizedText)
         case "String": return Message(.chapterError.type.string)
         case "Int", "Int64", "Double", "Int32", "UInt", "Float": return Message(.chapterError.type.number)
         case "Bool": return Message(.chapterError.type.bool)
