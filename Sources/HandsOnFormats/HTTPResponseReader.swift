@@ -92,15 +92,16 @@ package struct HTTPResponseReader {
     package mutating func finish() throws(Failure) -> HTTPResponse {
         if let response { return response }
         guard let framing else {
-            throw .malformed(.literal(pending.isEmpty ? "no response" : "the headers end early"))
+            throw .malformed(Message(pending.isEmpty ? .httpResponse.noResponse : .httpResponse.headersEndEarly))
         }
         switch framing {
         case .untilClose:
             return complete()
         case .length(let length):
-            throw .malformed(.literal("the body ends after \(body.count + droppedBytes) of \(length) bytes"))
+            throw .malformed(
+                Message(.httpResponse.bodyEndsEarly, ["read": "\(body.count + droppedBytes)", "length": "\(length)"]))
         case .chunked:
-            throw .malformed(.literal("the chunked body ends early"))
+            throw .malformed(Message(.httpResponse.chunkedBodyEndsEarly))
         }
     }
 
@@ -143,12 +144,12 @@ package struct HTTPResponseReader {
             let fields = statusLine.split(separator: " ", maxSplits: 2)
             guard fields.count >= 2, fields[0].hasPrefix("HTTP/1."), let code = Int(fields[1]),
                 (100..<600).contains(code)
-            else { throw .malformed(.literal("the status line is '\(statusLine.prefix(80))'")) }
+            else { throw .malformed(Message(.httpResponse.statusLine, ["line": String(statusLine.prefix(80))])) }
             var headers: [String: String] = [:]
             for line in lines.dropFirst() {
                 guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else {
                     let text = String(decoding: line, as: UTF8.self)
-                    throw .malformed(.literal("the header line '\(text.prefix(80))' has no colon"))
+                    throw .malformed(Message(.httpResponse.headerWithoutColon, ["line": String(text.prefix(80))]))
                 }
                 let name = String(decoding: line[..<colon].map(Self.lowercased), as: UTF8.self)
                 headers[name] = String(decoding: Self.trimmed(line[(colon + 1)...]), as: UTF8.self)
@@ -169,7 +170,7 @@ package struct HTTPResponseReader {
                 framing = .chunked
             } else if let text = headers["content-length"] {
                 guard let length = Int(text), length >= 0 else {
-                    throw .malformed(.literal("the Content-Length is '\(text.prefix(40))'"))
+                    throw .malformed(Message(.httpResponse.contentLength, ["value": String(text.prefix(40))]))
                 }
                 if length > bodyLimit && !truncating { throw .tooLarge(limit: bodyLimit) }
                 framing = .length(length)
@@ -228,7 +229,7 @@ package struct HTTPResponseReader {
                 // Hex digits only: `Int(_:radix:)` would also take a sign, and a negative size is no size.
                 guard !hex.isEmpty, hex.count <= 15, hex.allSatisfy(\.isHexDigit), let size = Int(hex, radix: 16)
                 else {
-                    throw .malformed(.literal("the chunk size line is '\(line.prefix(40))'"))
+                    throw .malformed(Message(.httpResponse.chunkSizeLine, ["line": String(line.prefix(40))]))
                 }
                 chunkState = size == 0 ? .trailers : .data(remaining: size)
             case .data(let remaining):
@@ -239,7 +240,9 @@ package struct HTTPResponseReader {
                 chunkState = part.count == remaining ? .dataEnd : .data(remaining: remaining - part.count)
             case .dataEnd:
                 guard let line = try takeLine() else { return }
-                guard line.isEmpty else { throw .malformed(.literal("a chunk is followed by '\(line.prefix(40))'")) }
+                guard line.isEmpty else {
+                    throw .malformed(Message(.httpResponse.afterChunk, ["line": String(line.prefix(40))]))
+                }
                 chunkState = .size
             case .trailers:
                 guard let line = try takeLine() else { return }
@@ -251,7 +254,7 @@ package struct HTTPResponseReader {
     /// The next CRLF-ended line of `pending`, taken off it; nil until one has arrived in full.
     private mutating func takeLine() throws(Failure) -> String? {
         guard let end = Self.offset(of: Self.lineEnd, in: pending) else {
-            if pending.count > 8192 { throw .malformed(.literal("a chunk line passes 8 KB")) }
+            if pending.count > 8192 { throw .malformed(Message(.httpResponse.chunkLineTooLong)) }
             return nil
         }
         let line = String(decoding: pending.prefix(end), as: UTF8.self)

@@ -545,7 +545,19 @@ extension MessageKey {
         "httpCheck.anyValue",
         "httpCheck.withField",
         "httpCheck.withFieldSuffix",
+        "httpResponse.afterChunk",
+        "httpResponse.bodyEndsEarly",
+        "httpResponse.chunkLineTooLong",
+        "httpResponse.chunkSizeLine",
+        "httpResponse.chunkedBodyEndsEarly",
+        "httpResponse.contentLength",
+        "httpResponse.endedEarly",
+        "httpResponse.headerWithoutColon",
+        "httpResponse.headersEndEarly",
         "httpResponse.headersTooLarge",
+        "httpResponse.noResponse",
+        "httpResponse.notUpgraded",
+        "httpResponse.statusLine",
         "imageContentsCheck.decimalWastedMoreThan",
         "imageContentsCheck.decimalWastedMostDecimal",
         "imageContentsCheck.imageImageLookInto",
@@ -1701,7 +1713,19 @@ extension MessageKey {
     }
     public static let httpResponse = HttpResponseKeys()
     public struct HttpResponseKeys: Sendable {
+        public let afterChunk = MessageKey("httpResponse.afterChunk")
+        public let bodyEndsEarly = MessageKey("httpResponse.bodyEndsEarly")
+        public let chunkedBodyEndsEarly = MessageKey("httpResponse.chunkedBodyEndsEarly")
+        public let chunkLineTooLong = MessageKey("httpResponse.chunkLineTooLong")
+        public let chunkSizeLine = MessageKey("httpResponse.chunkSizeLine")
+        public let contentLength = MessageKey("httpResponse.contentLength")
+        public let endedEarly = MessageKey("httpResponse.endedEarly")
+        public let headersEndEarly = MessageKey("httpResponse.headersEndEarly")
         public let headersTooLarge = MessageKey("httpResponse.headersTooLarge")
+        public let headerWithoutColon = MessageKey("httpResponse.headerWithoutColon")
+        public let noResponse = MessageKey("httpResponse.noResponse")
+        public let notUpgraded = MessageKey("httpResponse.notUpgraded")
+        public let statusLine = MessageKey("httpResponse.statusLine")
     }
     public static let imageContentsCheck = ImageContentsCheckKeys()
     public struct ImageContentsCheckKeys: Sendable {

@@ -161,22 +161,29 @@ struct EngineAPITests {
     }
 
     @Test func whatIsNotAnHTTPResponseIsNamedNeverACrash() {
-        let cases: [(String, String)] = [
-            ("SSH-2.0-OpenSSH_9.2\r\n\r\n", "the status line is 'SSH-2.0-OpenSSH_9.2'"),
-            ("HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "the header line 'no colon here' has no colon"),
-            ("HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n", "the Content-Length is '-4'"),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "the chunk size line is 'zz'"),
+        let chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        let cases: [(String, Message)] = [
+            ("SSH-2.0-OpenSSH_9.2\r\n\r\n", Message(.httpResponse.statusLine, ["line": "SSH-2.0-OpenSSH_9.2"])),
+            (
+                "HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
+                Message(.httpResponse.headerWithoutColon, ["line": "no colon here"])
+            ),
+            ("HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n", Message(.httpResponse.contentLength, ["value": "-4"])),
+            (chunked + "zz\r\n", Message(.httpResponse.chunkSizeLine, ["line": "zz"])),
             // A sign is no hex digit: -1 would be a negative size.
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\nx", "the chunk size line is '-1'"),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n+5\r\nhello", "the chunk size line is '+5'"),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nokX\r\n", "a chunk is followed by 'X'"),
-            ("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", "the body ends after 3 of 10 bytes"),
-            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", "the chunked body ends early"),
-            ("HTTP/1.1 200 OK\r\nContent-", "the headers end early"),
-            ("", "no response"),
+            (chunked + "-1\r\nx", Message(.httpResponse.chunkSizeLine, ["line": "-1"])),
+            (chunked + "+5\r\nhello", Message(.httpResponse.chunkSizeLine, ["line": "+5"])),
+            (chunked + "2\r\nokX\r\n", Message(.httpResponse.afterChunk, ["line": "X"])),
+            (
+                "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+                Message(.httpResponse.bodyEndsEarly, ["read": "3", "length": "10"])
+            ),
+            (chunked + "5\r\nab", Message(.httpResponse.chunkedBodyEndsEarly)),
+            ("HTTP/1.1 200 OK\r\nContent-", Message(.httpResponse.headersEndEarly)),
+            ("", Message(.httpResponse.noResponse)),
         ]
         for (text, reason) in cases {
-            #expect(throws: HTTPResponseReader.Failure.malformed(.literal(reason)), "\(text.debugDescription)") {
+            #expect(throws: HTTPResponseReader.Failure.malformed(reason), "\(text.debugDescription)") {
                 try Self.read(Data(text.utf8), splitEvery: 4)
             }
         }

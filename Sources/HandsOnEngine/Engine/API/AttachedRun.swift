@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnFormats
+import HandsOnMessages
 import HandsOnProcesses
 
 #if canImport(Glibc)
@@ -99,7 +100,7 @@ struct AttachedRun: Sendable {
             return .failure(failure)
         }
         guard let attached = head.response, attached.status == 101 || attached.status == 200 else {
-            return .failure(.malformedResponse(request: attach.summary, reason: .literal("no upgraded stream")))
+            return .failure(.malformedResponse(request: attach.summary, reason: Message(.httpResponse.notUpgraded)))
         }
         var demultiplexer = StreamDemultiplexer(limit: outputLimit)
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)

@@ -288,7 +288,7 @@ struct UnixSocketHTTPClient: Sendable {
             return .failure(failure)
         }
         guard let response = reader.response else {
-            return .failure(.malformedResponse(request: request.summary, reason: .literal("no response")))
+            return .failure(.malformedResponse(request: request.summary, reason: Message(.httpResponse.noResponse)))
         }
         return .success(response)
     }
@@ -317,7 +317,7 @@ struct UnixSocketHTTPClient: Sendable {
                 if count == 0 {
                     _ = try reader.finish()
                     return enough(reader)
-                        ? nil : .malformedResponse(request: request.summary, reason: .literal("it ended early"))
+                        ? nil : .malformedResponse(request: request.summary, reason: Message(.httpResponse.endedEarly))
                 }
                 try reader.feed(Data(buffer[0..<count]))
             } catch {
