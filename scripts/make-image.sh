@@ -23,6 +23,7 @@ rootfs=$stage/rootfs
 fail() { echo "make-image: $*" >&2; exit 1; }
 [ -x "$binary" ] || fail "no release binary at $binary (make release-build makes it)"
 command -v "$engine" >/dev/null || fail "$engine is not installed (scripts/setup-engine.sh installs it)"
+command -v strip >/dev/null || fail "strip is not installed (Debian: binutils)"
 
 # The programs HandsOn runs, found as the machine has them. The buildx plugin is where the docker CLI looks for it.
 docker_cli=$(command -v docker) || fail "no docker CLI to put in the image"
@@ -33,6 +34,10 @@ for candidate in /usr/libexec/docker/cli-plugins/docker-buildx /usr/local/lib/do
   if [ -x "$candidate" ]; then buildx=$candidate; break; fi
 done
 [ -n "$buildx" ] || fail "no docker-buildx plugin to put in the image"
+# A program, not a wrapper script (podman-docker's `docker` is one): the image has no shell to run it.
+for program in "$docker_cli" "$buildx" "$curl_program"; do
+  [ "$(head -c 4 "$program")" = $'\x7fELF' ] || fail "$program is not a program the image can run (a script?)"
+done
 
 rm -rf "$stage"
 mkdir -p "$rootfs"
@@ -44,9 +49,12 @@ place() {
   cp -L "$source" "$rootfs$target"
 }
 
-# Every shared library a program loads, and the loader, as ldd lists them.
+# Every shared library a program loads, and the loader, as ldd lists them (a static program lists none).
 libraries() {
-  ldd "$1" 2>/dev/null | awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]*ld-linux/ { print $1 }' || true
+  local listed
+  listed=$(ldd "$1" 2>&1 || true)
+  if grep -q 'not found' <<<"$listed"; then fail "$1 needs a library this machine lacks: $listed"; fi
+  awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]*ld-linux/ { print $1 }' <<<"$listed"
 }
 
 place "$binary" /usr/local/bin/handson
@@ -55,7 +63,8 @@ place "$docker_cli" /usr/local/bin/docker
 place "$buildx" "$buildx"
 place "$curl_program" /usr/bin/curl
 for program in "$binary" "$docker_cli" "$buildx" "$curl_program"; do
-  for library in $(libraries "$program"); do place "$library"; done
+  needed=$(libraries "$program") # an assignment, so that a failure in it stops the script
+  for library in $needed; do place "$library"; done
 done
 
 mkdir -p "$rootfs/usr/local/share/handson"
@@ -80,3 +89,4 @@ DOCKERFILE
 "$engine" build --quiet -t "$tag" "$stage" >/dev/null
 size=$("$engine" image ls --format '{{.Size}}' "$tag" | head -n 1)
 echo "made $tag ($size): $(du -sh "$rootfs/usr/local/bin/handson" | cut -f1) HandsOn, $(du -sh "$rootfs" | cut -f1) in all"
+rm -rf "$stage"
