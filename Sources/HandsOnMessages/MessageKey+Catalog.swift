@@ -580,6 +580,7 @@ extension MessageKey {
         "imageSizeReport.engineCountsSizesOwn",
         "imageSizeReport.engineListsListedWhy",
         "lab.builtIn",
+        "lab.packingStandIn",
         "lab.pullFailedBuilding",
         "lab.pullTimedOut",
         "lab.standInNote",
@@ -1763,6 +1764,7 @@ extension MessageKey {
     public static let lab = LabKeys()
     public struct LabKeys: Sendable {
         public let builtIn = MessageKey("lab.builtIn")
+        public let packingStandIn = MessageKey("lab.packingStandIn")
         public let pullFailedBuilding = MessageKey("lab.pullFailedBuilding")
         public let pullTimedOut = MessageKey("lab.pullTimedOut")
         public let standInNote = MessageKey("lab.standInNote")

@@ -15,7 +15,7 @@ public enum HTMLReport {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(Markup.escape("\(summary.chapterID): " + say(.htmlReport.classReport)))</title>
+            <title>\(Markup.escape(say(.list.labelled, ["label": summary.chapterID, "text": say(.htmlReport.classReport)])))</title>
             <style>\(style)</style>
             </head>
             <body>

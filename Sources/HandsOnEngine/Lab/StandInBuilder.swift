@@ -1,5 +1,6 @@
 import Foundation
 import HandsOnFormats
+import HandsOnMessages
 import HandsOnProcesses
 
 /// Builds stand-ins for lab images from Debian bookworm packages: one debootstrap root with the Go tool chain
@@ -65,7 +66,8 @@ public actor StandInBuilder {
             "LABEL \(StandInLabel.sourceKey)=\"Debian \(Self.suite) packages\"",
             "LABEL \(StandInLabel.forKey)=\"\(image.reference)\"",
         ]
-        progress.detail("\(image.reference): packing the file system and importing it into \(engine.kind.rawValue)")
+        progress.detail(
+            say(.lab.packingStandIn, ["image": image.reference, "engine": engine.kind.rawValue]))
         let tarball = "\(workDirectory)/\(image.recipe.rawValue).tar"
         try await run("tar", ["--numeric-owner", "-C", staging, "-cf", tarball, "."], timeout: 900)
         defer { try? FileManager.default.removeItem(atPath: tarball) }
