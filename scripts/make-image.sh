@@ -23,7 +23,6 @@ rootfs=$stage/rootfs
 fail() { echo "make-image: $*" >&2; exit 1; }
 [ -x "$binary" ] || fail "no release binary at $binary (make release-build makes it)"
 command -v "$engine" >/dev/null || fail "$engine is not installed (scripts/setup-engine.sh installs it)"
-command -v strip >/dev/null || fail "strip is not installed (Debian: binutils)"
 
 # The programs HandsOn runs, found as the machine has them. The buildx plugin is where the docker CLI looks for it.
 docker_cli=$(command -v docker) || fail "no docker CLI to put in the image"
@@ -58,7 +57,11 @@ libraries() {
 }
 
 place "$binary" /usr/local/bin/handson
-strip --strip-unneeded "$rootfs/usr/local/bin/handson"
+if command -v strip >/dev/null; then
+  strip --strip-unneeded "$rootfs/usr/local/bin/handson"
+else
+  echo "make-image: no strip (Debian: binutils), so HandsOn's binary keeps its symbols" >&2
+fi
 place "$docker_cli" /usr/local/bin/docker
 place "$buildx" "$buildx"
 place "$curl_program" /usr/bin/curl
