@@ -30,15 +30,16 @@ extension ContainerEngine {
     /// The Docker Engine API on this engine's own socket, when HandsOn may speak it: Docker reached through a Unix
     /// socket on this machine (`DOCKER_HOST=unix://...`, or the default socket), whose daemon gives the id `docker
     /// info` gave (so a context or another daemon is never asked by mistake). Nil for Podman, a remote host, before
-    /// the engine's facts are known, and with `HANDSON_ENGINE_API=0`: the CLI is used then.
-    func engineAPI() async -> DockerEngineAPI? {
+    /// the engine's facts are known, and with `HANDSON_ENGINE_API=0`: the CLI is used then. `facts` are the
+    /// engine's when they are being learnt and not yet remembered.
+    func engineAPI(knowing facts: EngineInfo? = nil) async -> DockerEngineAPI? {
         switch apiMemo.value.withLock({ $0 }) {
         case .found(let api): return api
         case .absent: return nil
         case .notYet: break
         }
         // Not remembered until the facts are known: a later call, after `probe()`, may find it.
-        guard let info = memorizedInfo else { return nil }
+        guard let info = facts ?? memorizedInfo else { return nil }
         guard let lookup = await lookForAPI(info) else { return nil }
         apiMemo.value.withLock { $0 = lookup }
         if case .found(let api) = lookup { return api }
@@ -47,7 +48,7 @@ extension ContainerEngine {
 
     /// What is found, or nil when the question was cancelled: that is not remembered, and a later call asks again.
     /// A socket that does not answer within the timeout is remembered as no API (every call would wait it out).
-    func lookForAPI(_ info: EngineInfo) async -> EngineAPIMemo.Lookup? {
+    private func lookForAPI(_ info: EngineInfo) async -> EngineAPIMemo.Lookup? {
         guard kind == .docker, environment["HANDSON_ENGINE_API"] != "0", let daemonID = info.daemonID,
             let path = apiSocketPath
         else { return .absent }

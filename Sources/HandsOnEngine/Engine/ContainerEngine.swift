@@ -192,14 +192,7 @@ public struct ContainerEngine: EngineOperations {
     /// socket leads to the daemon `docker info` described (its id), as for the Engine API (a context's daemon is
     /// another socket's; a fake engine gives no id, and no socket is looked for).
     private func withDaemonProcess(_ info: EngineInfo) async -> EngineInfo {
-        guard kind == .docker, info.daemonID != nil, let socket = apiSocketPath else { return info }
-        // The Engine API's look for this daemon behind the socket, remembered for its own use too.
-        var lookup = apiMemo.value.withLock { $0 }
-        if case .notYet = lookup, let found = await lookForAPI(info) {
-            apiMemo.value.withLock { $0 = found }
-            lookup = found
-        }
-        guard case .found = lookup else { return info }
+        guard let socket = apiSocketPath, await engineAPI(knowing: info) != nil else { return info }
         var known = info
         known.daemonProcessID = await BlockingWork.run { UnixSocketHTTPClient.serverProcessID(of: socket) }
         return known
